@@ -1,0 +1,44 @@
+# gitops-autoscaler — make targets a newcomer can guess.
+GO       ?= go
+BIN      := bin/gitops-autoscaler
+PKGS     := ./...
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+FUZZTIME ?= 10s
+
+.PHONY: all build test unit integration fuzz lint bench demo demo-live deps clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gitops-autoscaler
+
+## deps installs what the tests need on a fresh Debian machine (prometheus, promtool).
+deps:
+	@./integration/install-deps.sh
+
+## test is what CI runs: lint, unit and component tests, a short fuzz of what users write, and
+## the end-to-end tests against a real Prometheus and a real Git server.
+test: deps lint
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(MAKE) fuzz
+
+fuzz:
+	@./integration/fuzz.sh $(FUZZTIME)
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+
+demo: build
+	@./examples/demo.sh
+
+demo-live: build
+	@./examples/demo-live.sh
+
+clean:
+	rm -rf bin

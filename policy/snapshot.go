@@ -1,0 +1,135 @@
+package policy
+
+import "time"
+
+// Snapshot is everything a decision depends on. The caller gathers it (Prometheus, Git); Decide
+// only computes. Two callers with equal snapshots get equal decisions.
+type Snapshot struct {
+	// Now is the instant of the decision.
+	Now time.Time
+	// Current is the replica count in Git at Now.
+	Current int
+	// Metrics holds one value per Spec.Metrics entry, in the same order.
+	Metrics []MetricValue
+	// History lists this policy's target's past changes, oldest first: our decisions, reverts
+	// of them, and edits by people. The caller bounds it by the longest window the policy needs.
+	History []Event
+	// Recommendations are the raw recommendations (after aggregation, before any later step)
+	// over the stabilization windows, oldest first, excluding Now's own.
+	Recommendations []Recommendation
+	// Rejected is the last decision a person rejected by closing its pull request unmerged, if
+	// the policy still proposes it.
+	Rejected *Rejection
+	// Sync is the replica count the cluster reports through the policy's syncCheck, if any.
+	Sync *SyncStatus
+}
+
+// MetricValue is one metric's value at Now. A missing value (query error, empty result, NaN,
+// ±Inf) has Missing set and Cause saying why.
+type MetricValue struct {
+	Name    string
+	Value   float64
+	Missing bool
+	Cause   string
+}
+
+// EventKind classifies a commit that changed the target's replica count.
+type EventKind string
+
+// Event kinds read from Git history (DESIGN §6).
+const (
+	// EventDecision is a commit of ours (trailers present).
+	EventDecision EventKind = "decision"
+	// EventManualScale is a manual scale through the CLI (trailers present, human reason).
+	EventManualScale EventKind = "manual-scale"
+	// EventRevert is a `git revert` of one of our commits.
+	EventRevert EventKind = "revert"
+	// EventManualEdit is any other commit that changed the value at the target path.
+	EventManualEdit EventKind = "manual-edit"
+)
+
+// Event is one past change of the target's replica count.
+type Event struct {
+	At     time.Time `json:"at"`
+	Kind   EventKind `json:"kind"`
+	From   int       `json:"from"`
+	To     int       `json:"to"`
+	Commit string    `json:"commit,omitempty"`
+	Author string    `json:"author,omitempty"`
+	// Reverts is the commit a revert undid.
+	Reverts string `json:"reverts,omitempty"`
+	// Subject is the commit's first line, for reports.
+	Subject string `json:"subject,omitempty"`
+}
+
+// Recommendation is a raw recommendation remembered for stabilization.
+type Recommendation struct {
+	At       time.Time
+	Replicas int
+}
+
+// Rejection is a proposed decision a person closed unmerged.
+type Rejection struct {
+	To  int
+	PR  int
+	URL string
+}
+
+// SyncStatus is what the cluster reports for the workload, against the last change.
+type SyncStatus struct {
+	// Observed is the live replica count; Missing when the sync query returned nothing usable.
+	Observed int
+	Missing  bool
+}
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Current int
+	// Recommendation is the raw recommendation after aggregation (and activation), before
+	// stabilization: the value to remember for later stabilization windows.
+	Recommendation int
+	// Desired is the replica count to write; equal to Current when nothing changes.
+	Desired int
+	// Held is set when a hold (suspend, revert, manual edit, rejected PR, sync) kept Desired at
+	// Current although the rules wanted a change.
+	Held bool
+	// Reasons explain, in order, every step that changed or blocked the number.
+	Reasons []Reason
+}
+
+// ReasonCode is a stable, machine-readable reason.
+type ReasonCode string
+
+// Reason codes. They are part of the public contract (logs, JSON output, alerts).
+const (
+	ReasonMetricValue         ReasonCode = "MetricValue"         // a metric's rule and its recommendation
+	ReasonWithinTolerance     ReasonCode = "WithinTolerance"     // a target metric within tolerance
+	ReasonMetricMissing       ReasonCode = "MetricMissing"       // a metric had no usable value
+	ReasonActivation          ReasonCode = "Activation"          // scale to/from zero by activation thresholds
+	ReasonAggregated          ReasonCode = "Aggregated"          // the per-metric recommendations combined
+	ReasonOutOfBounds         ReasonCode = "OutOfBounds"         // current outside [min, max]: straight to the bound
+	ReasonStabilized          ReasonCode = "Stabilized"          // a stabilization window limited the change
+	ReasonScaleUpLimited      ReasonCode = "ScaleUpLimited"      // an HPA policy or step percent limited a scale-up
+	ReasonScaleDownLimited    ReasonCode = "ScaleDownLimited"    // … a scale-down
+	ReasonScaleDownBlocked    ReasonCode = "ScaleDownBlocked"    // no scale-down while a metric is missing
+	ReasonCooldownActive      ReasonCode = "CooldownActive"      // a cooldown since the last change holds
+	ReasonBounded             ReasonCode = "Bounded"             // min/max (and schedules) clamped
+	ReasonScheduleActive      ReasonCode = "ScheduleActive"      // a schedule window set the bounds
+	ReasonScalingDisabled     ReasonCode = "ScalingDisabled"     // selectPolicy Disabled
+	ReasonSuspended           ReasonCode = "Suspended"           // spec.suspend
+	ReasonRevertHold          ReasonCode = "RevertHold"          // a person reverted one of our commits
+	ReasonManualEditHold      ReasonCode = "ManualEditHold"      // a person edited the count
+	ReasonPullRequestRejected ReasonCode = "PullRequestRejected" // the same decision was closed unmerged
+	ReasonNotSynced           ReasonCode = "NotSynced"           // the last change is not live yet
+	ReasonAllMetricsMissing   ReasonCode = "AllMetricsMissing"   // nothing to decide on: hold
+	ReasonUnchanged           ReasonCode = "Unchanged"           // the decision is the current count
+)
+
+// Reason is one line of a decision's explanation: a stable code and a one-line message such as
+// "http_rps = 312.4 > scaleUp.threshold 250 → 6".
+type Reason struct {
+	Code    ReasonCode `json:"reason"`
+	Message string     `json:"message"`
+}
+
+func (r Reason) String() string { return r.Message }

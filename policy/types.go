@@ -1,0 +1,247 @@
+package policy
+
+import "time"
+
+// API groups accepted for policy and config documents. The laravel group is the group of the
+// original controller this project grew from; its documents keep working unchanged.
+const (
+	APIVersion       = "autoscaler.gitops.dev/v1alpha1"
+	LegacyAPIVersion = "autoscaler.laravel.app/v1alpha1"
+	KindPolicy       = "PrometheusAutoscaler"
+	KindConfig       = "AutoscalerConfig"
+)
+
+// Mode is how a decision is delivered to Git.
+type Mode string
+
+// Delivery modes (DESIGN §7). ModeApply is the original controller's spelling of ModeCommit and
+// is normalized to it at load.
+const (
+	ModeDryRun      Mode = "DryRun"
+	ModeCommit      Mode = "Commit"
+	ModePullRequest Mode = "PullRequest"
+	ModeAutoMerge   Mode = "AutoMerge"
+	ModeApply       Mode = "Apply"
+)
+
+// Aggregation combines the per-metric recommendations into one.
+type Aggregation string
+
+// Aggregations (DESIGN §5).
+const (
+	AggregateMax      Aggregation = "max"
+	AggregateMin      Aggregation = "min"
+	AggregateAverage  Aggregation = "average"
+	AggregateWeighted Aggregation = "weighted"
+)
+
+// Policy is one PrometheusAutoscaler document.
+type Policy struct {
+	APIVersion string   `yaml:"apiVersion" json:"apiVersion"`
+	Kind       string   `yaml:"kind" json:"kind"`
+	Metadata   Metadata `yaml:"metadata" json:"metadata"`
+	Spec       Spec     `yaml:"spec" json:"spec"`
+
+	// Source is where the document was read from; set by the loader.
+	Source Source `yaml:"-" json:"-"`
+}
+
+// Source locates a document for error messages: the file and the line of its first key.
+type Source struct {
+	File string
+	Line int
+}
+
+// Metadata names a policy. The policy's identity is Namespace/Name.
+type Metadata struct {
+	Name        string            `yaml:"name" json:"name"`
+	Namespace   string            `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty" json:"annotations,omitempty"`
+}
+
+// Spec is the body of a policy (DESIGN §4).
+type Spec struct {
+	TargetRef   TargetRef         `yaml:"targetRef" json:"targetRef"`
+	Replicas    *ReplicasLocation `yaml:"replicas,omitempty" json:"replicas,omitempty"`
+	Render      *Render           `yaml:"render,omitempty" json:"render,omitempty"`
+	MinReplicas *int              `yaml:"minReplicas,omitempty" json:"minReplicas,omitempty"` // default 1
+	MaxReplicas int               `yaml:"maxReplicas" json:"maxReplicas"`
+	Mode        Mode              `yaml:"mode,omitempty" json:"mode,omitempty"` // default PullRequest
+	Delivery    *Delivery         `yaml:"delivery,omitempty" json:"delivery,omitempty"`
+	Schedule    string            `yaml:"schedule,omitempty" json:"schedule,omitempty"` // default "@every 30s"
+	Suspend     bool              `yaml:"suspend,omitempty" json:"suspend,omitempty"`
+	Prometheus  *PrometheusRef    `yaml:"prometheus,omitempty" json:"prometheus,omitempty"`
+	Aggregation Aggregation       `yaml:"aggregation,omitempty" json:"aggregation,omitempty"` // default max
+	Metrics     []Metric          `yaml:"metrics" json:"metrics"`
+	Tolerance   *float64          `yaml:"tolerance,omitempty" json:"tolerance,omitempty"` // default 0.1
+	Schedules   []ScheduleWindow  `yaml:"schedules,omitempty" json:"schedules,omitempty"`
+	Behavior    *Behavior         `yaml:"behavior,omitempty" json:"behavior,omitempty"`
+	Holds       *Holds            `yaml:"holds,omitempty" json:"holds,omitempty"`
+	SyncCheck   *SyncCheck        `yaml:"syncCheck,omitempty" json:"syncCheck,omitempty"`
+}
+
+// TargetRef names the workload whose replicas the policy scales.
+type TargetRef struct {
+	APIVersion string `yaml:"apiVersion,omitempty" json:"apiVersion,omitempty"`
+	Kind       string `yaml:"kind" json:"kind"`
+	Name       string `yaml:"name" json:"name"`
+	Namespace  string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+}
+
+// ReplicasLocation says where the replica count lives in Git.
+type ReplicasLocation struct {
+	// File is relative to the repository root and never leaves it.
+	File string `yaml:"file" json:"file"`
+	// Path is a dot path; list items are selected as items[name=web].replicas.
+	Path string `yaml:"path" json:"path"`
+	// Document selects one document of a multi-document manifest file.
+	Document *DocumentSelector `yaml:"document,omitempty" json:"document,omitempty"`
+}
+
+// DocumentSelector picks one document of a multi-document file by kind and metadata.name.
+type DocumentSelector struct {
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+}
+
+// Render names the optional render verification of a decision (DESIGN §2 step 7).
+type Render struct {
+	Helm      *HelmRender      `yaml:"helm,omitempty" json:"helm,omitempty"`
+	Kustomize *KustomizeRender `yaml:"kustomize,omitempty" json:"kustomize,omitempty"`
+}
+
+// HelmRender renders a chart from the repository with ordered values files.
+type HelmRender struct {
+	Chart       string   `yaml:"chart" json:"chart"`
+	ValuesFiles []string `yaml:"valuesFiles,omitempty" json:"valuesFiles,omitempty"`
+	ReleaseName string   `yaml:"releaseName,omitempty" json:"releaseName,omitempty"`
+	Namespace   string   `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+}
+
+// KustomizeRender builds a kustomization directory of the repository.
+type KustomizeRender struct {
+	Dir string `yaml:"dir" json:"dir"`
+}
+
+// Delivery overrides the mode per direction of the change.
+type Delivery struct {
+	ScaleUp   Mode `yaml:"scaleUp,omitempty" json:"scaleUp,omitempty"`
+	ScaleDown Mode `yaml:"scaleDown,omitempty" json:"scaleDown,omitempty"`
+}
+
+// PrometheusRef names the Prometheus a policy queries: a server of the service config, or,
+// when the config allows it, a URL of its own.
+type PrometheusRef struct {
+	Server string `yaml:"server,omitempty" json:"server,omitempty"`
+	URL    string `yaml:"url,omitempty" json:"url,omitempty"`
+}
+
+// Metric is one signal and the rule that turns it into a replica recommendation: either the
+// step rule (ScaleUp and ScaleDown) or a Target, never both.
+type Metric struct {
+	Name                string    `yaml:"name" json:"name"`
+	PromQL              string    `yaml:"promQL" json:"promQL"`
+	ScaleUp             *StepRule `yaml:"scaleUp,omitempty" json:"scaleUp,omitempty"`
+	ScaleDown           *StepRule `yaml:"scaleDown,omitempty" json:"scaleDown,omitempty"`
+	Target              *Target   `yaml:"target,omitempty" json:"target,omitempty"`
+	OnEmpty             string    `yaml:"onEmpty,omitempty" json:"onEmpty,omitempty"` // "" or "zero"
+	Reduce              string    `yaml:"reduce,omitempty" json:"reduce,omitempty"`   // sum | max | min | avg
+	Weight              *float64  `yaml:"weight,omitempty" json:"weight,omitempty"`
+	ActivationThreshold *float64  `yaml:"activationThreshold,omitempty" json:"activationThreshold,omitempty"`
+}
+
+// StepRule is the original controller's rule: past the threshold, move by step replicas.
+type StepRule struct {
+	Threshold *float64 `yaml:"threshold" json:"threshold"`
+	Step      int      `yaml:"step" json:"step"`
+}
+
+// Target types (HPA/KEDA forms).
+const (
+	TargetAverageValue = "AverageValue"
+	TargetValue        = "Value"
+)
+
+// Target is the HPA form: a per-replica average or a ratio against a value.
+type Target struct {
+	Type         string   `yaml:"type" json:"type"`
+	AverageValue *float64 `yaml:"averageValue,omitempty" json:"averageValue,omitempty"`
+	Value        *float64 `yaml:"value,omitempty" json:"value,omitempty"`
+}
+
+// ScheduleWindow raises the floor (or sets bounds) while a cron window is active: from each
+// cron activation for Duration.
+type ScheduleWindow struct {
+	Name        string   `yaml:"name" json:"name"`
+	Cron        string   `yaml:"cron" json:"cron"`
+	Duration    Duration `yaml:"duration" json:"duration"`
+	MinReplicas *int     `yaml:"minReplicas,omitempty" json:"minReplicas,omitempty"`
+	MaxReplicas *int     `yaml:"maxReplicas,omitempty" json:"maxReplicas,omitempty"`
+	Timezone    string   `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+}
+
+// Duration is a time.Duration written as "10h", "90s".
+type Duration struct{ time.Duration }
+
+// Behavior holds both the original controller's form and the HPA autoscaling/v2 form.
+type Behavior struct {
+	// The original controller's form. Its window is a scale-down stabilization window.
+	StabilizationWindowSeconds *int `yaml:"stabilizationWindowSeconds,omitempty" json:"stabilizationWindowSeconds,omitempty"`
+	ScaleUpCooldownSeconds     *int `yaml:"scaleUpCooldownSeconds,omitempty" json:"scaleUpCooldownSeconds,omitempty"`
+	ScaleDownCooldownSeconds   *int `yaml:"scaleDownCooldownSeconds,omitempty" json:"scaleDownCooldownSeconds,omitempty"`
+	MaxScaleUpStepPercent      *int `yaml:"maxScaleUpStepPercent,omitempty" json:"maxScaleUpStepPercent,omitempty"`
+	MaxScaleDownStepPercent    *int `yaml:"maxScaleDownStepPercent,omitempty" json:"maxScaleDownStepPercent,omitempty"`
+
+	// The HPA form. Whatever it leaves out takes the HPA's defaults.
+	ScaleUp   *ScalingRules `yaml:"scaleUp,omitempty" json:"scaleUp,omitempty"`
+	ScaleDown *ScalingRules `yaml:"scaleDown,omitempty" json:"scaleDown,omitempty"`
+}
+
+// Select policies of the HPA form.
+const (
+	SelectMax      = "Max"
+	SelectMin      = "Min"
+	SelectDisabled = "Disabled"
+)
+
+// HPA rate-limit policy types.
+const (
+	PolicyPods    = "Pods"
+	PolicyPercent = "Percent"
+)
+
+// ScalingRules is autoscaling/v2 HPAScalingRules.
+type ScalingRules struct {
+	StabilizationWindowSeconds *int        `yaml:"stabilizationWindowSeconds,omitempty" json:"stabilizationWindowSeconds,omitempty"`
+	SelectPolicy               *string     `yaml:"selectPolicy,omitempty" json:"selectPolicy,omitempty"`
+	Policies                   []HPAPolicy `yaml:"policies,omitempty" json:"policies,omitempty"`
+}
+
+// HPAPolicy is autoscaling/v2 HPAScalingPolicy.
+type HPAPolicy struct {
+	Type          string `yaml:"type" json:"type"`
+	Value         int    `yaml:"value" json:"value"`
+	PeriodSeconds int    `yaml:"periodSeconds" json:"periodSeconds"`
+}
+
+// Holds say how long the autoscaler keeps its hands off after a person intervened.
+type Holds struct {
+	AfterRevertSeconds     *int `yaml:"afterRevertSeconds,omitempty" json:"afterRevertSeconds,omitempty"`         // default 3600
+	AfterManualEditSeconds *int `yaml:"afterManualEditSeconds,omitempty" json:"afterManualEditSeconds,omitempty"` // default 3600
+}
+
+// SyncCheck is a query for the replica count the cluster actually runs; while it differs from
+// the last change the policy holds, so decisions do not stack before the last one is live.
+type SyncCheck struct {
+	PromQL         string `yaml:"promQL" json:"promQL"`
+	TimeoutSeconds int    `yaml:"timeoutSeconds,omitempty" json:"timeoutSeconds,omitempty"` // default 600
+}
+
+// ID is the policy's identity, "namespace/name" (or "name" without a namespace).
+func (p *Policy) ID() string {
+	if p.Metadata.Namespace == "" {
+		return p.Metadata.Name
+	}
+	return p.Metadata.Namespace + "/" + p.Metadata.Name
+}
