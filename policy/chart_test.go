@@ -1,0 +1,211 @@
+package policy
+
+import (
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var chartT0 = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+
+func chartPoints(n int, step time.Duration, f func(i int) float64) []ChartPoint {
+	pts := make([]ChartPoint, n)
+	for i := range pts {
+		pts[i] = ChartPoint{T: chartT0.Add(time.Duration(i) * step), V: f(i)}
+	}
+	return pts
+}
+
+// wellFormed fails the test unless s parses as XML: every element closed, every text escaped.
+func wellFormed(t *testing.T, s string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		require.NoError(t, err)
+	}
+}
+
+func TestSVGChart(t *testing.T) {
+	c := Chart{
+		Title: `http_rps <script>alert("x")</script>`,
+		Series: []ChartSeries{
+			{Name: "http_rps", Unit: "req/s", Points: chartPoints(120, 30*time.Second, func(i int) float64 { return float64(i * 3) })},
+			{Name: "replicas", Axis: AxisRight, Step: true, Points: chartPoints(120, 30*time.Second, func(i int) float64 { return float64(3 + i/40) })},
+		},
+		Marks: []ChartMark{
+			{T: chartT0.Add(20 * time.Minute), Label: "3 → 4 & <b>more</b>", Up: true},
+			{T: chartT0.Add(40 * time.Minute), Label: "4 → 5", Up: true},
+			{T: chartT0.Add(50 * time.Minute), Label: "5 → 4"},
+		},
+		Guides: []ChartGuide{{Label: "scaleUp.threshold 250", V: 250}},
+	}
+	svg := string(SVGChart(c))
+
+	wellFormed(t, svg)
+	assert.True(t, strings.HasPrefix(svg, "<svg "))
+	assert.Equal(t, 1, strings.Count(svg, "<svg"))
+	assert.Equal(t, 2, strings.Count(svg, "<polyline"), "one polyline per series")
+	assert.Equal(t, 3, strings.Count(svg, `class="mark `), "one marker per change")
+	assert.Equal(t, 2, strings.Count(svg, `class="mark mark-up"`))
+	assert.Equal(t, 1, strings.Count(svg, `class="mark mark-down"`))
+	assert.Equal(t, 1, strings.Count(svg, `class="guide"`))
+	assert.Contains(t, svg, "<title>3 → 4 &amp; &lt;b&gt;more&lt;/b&gt;</title>", "tooltip, escaped")
+	assert.NotContains(t, svg, "<script")
+	assert.NotContains(t, svg, "<b>")
+	assert.Contains(t, svg, "replicas (right axis)")
+	assert.Contains(t, svg, "http_rps [req/s]")
+	assert.NotContains(t, svg, "http://")
+	assert.NotContains(t, svg, "https://")
+	assert.Contains(t, svg, ">11:00<", "time axis labels")
+}
+
+func TestSVGChartStepLineAndMarkerPosition(t *testing.T) {
+	// Replicas 2 for a minute, then 4: the step line goes right, then up at the change.
+	c := Chart{
+		Width: 200, Height: 140, // plot x 64..144, y 40..108
+		Series: []ChartSeries{{Name: "replicas", Axis: AxisRight, Step: true, Points: []ChartPoint{
+			{T: chartT0, V: 2}, {T: chartT0.Add(30 * time.Second), V: 2}, {T: chartT0.Add(time.Minute), V: 4}, {T: chartT0.Add(2 * time.Minute), V: 4},
+		}}},
+		Marks: []ChartMark{{T: chartT0.Add(time.Minute), Label: "2 → 4", Up: true}},
+	}
+	svg := string(SVGChart(c))
+	wellFormed(t, svg)
+	// Axis 0..5 (integer ticks, headroom above 4): y(2) = 108 − 68·2/5 = 80.8, y(4) = 53.6.
+	// The unchanged middle point is dropped; the change is drawn as a vertical segment at x = 104.
+	assert.Contains(t, svg, `points="64,80.8 104,80.8 104,53.6 144,53.6 "`)
+	assert.Contains(t, svg, `translate(104,53.6)`, "marker sits on the replica line")
+}
+
+func TestSVGChartEdgeCases(t *testing.T) {
+	tests := []struct {
+		name      string
+		chart     Chart
+		polylines int
+	}{
+		{name: "empty", chart: Chart{}, polylines: 0},
+		{name: "single point", chart: Chart{Series: []ChartSeries{{Name: "a", Points: chartPoints(1, time.Second, func(int) float64 { return 5 })}}}, polylines: 1},
+		{name: "constant zero", chart: Chart{Series: []ChartSeries{{Name: "a", Points: chartPoints(10, time.Second, func(int) float64 { return 0 })}}}, polylines: 1},
+		{name: "negative values", chart: Chart{Series: []ChartSeries{{Name: "a", Points: chartPoints(10, time.Second, func(i int) float64 { return float64(-i) })}}}, polylines: 1},
+		{name: "NaN and Inf dropped", chart: Chart{Series: []ChartSeries{{Name: "a", Points: chartPoints(10, time.Second, func(i int) float64 {
+			return []float64{1, math.NaN(), math.Inf(1), 2}[i%4]
+		})}}}, polylines: 1},
+		{name: "all missing", chart: Chart{Series: []ChartSeries{{Name: "a", Points: chartPoints(3, time.Second, func(int) float64 { return math.NaN() })}}}, polylines: 1},
+		{name: "marks only", chart: Chart{Marks: []ChartMark{{T: chartT0, Label: "x"}}}, polylines: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svg := string(SVGChart(tt.chart))
+			wellFormed(t, svg)
+			assert.Equal(t, tt.polylines, strings.Count(svg, "<polyline"))
+			assert.NotContains(t, svg, "NaN")
+			assert.NotContains(t, svg, "Inf")
+		})
+	}
+}
+
+func TestSVGChartDownsamplesLongSeries(t *testing.T) {
+	week := chartPoints(40320, 15*time.Second, func(i int) float64 { return float64(i % 97) })
+	svg := string(SVGChart(Chart{Series: []ChartSeries{{Name: "a", Points: week}}}))
+	wellFormed(t, svg)
+	start := strings.Index(svg, `points="`)
+	require.Positive(t, start)
+	pts := strings.Fields(svg[start+len(`points="`) : start+strings.Index(svg[start:], `">`)])
+	assert.LessOrEqual(t, len(pts), DefaultChartMaxPoints)
+	assert.Less(t, len(svg), 64*1024, "a week stays a small drawing")
+}
+
+func TestDownsample(t *testing.T) {
+	pts := chartPoints(10000, time.Second, func(i int) float64 {
+		switch i {
+		case 5003:
+			return 1000 // a one-sample spike
+		case 7001:
+			return -50 // a one-sample dip
+		}
+		return 10
+	})
+	pts[0].V, pts[len(pts)-1].V = 10, 10
+
+	got := downsample(pts, 200)
+	require.LessOrEqual(t, len(got), 200)
+	assert.Equal(t, pts[0], got[0], "first kept")
+	assert.Equal(t, pts[len(pts)-1], got[len(got)-1], "last kept")
+	assert.Contains(t, got, pts[5003], "spike kept")
+	assert.Contains(t, got, pts[7001], "dip kept")
+	for i := 1; i < len(got); i++ {
+		assert.True(t, got[i].T.After(got[i-1].T), "time order at %d", i)
+	}
+
+	short := chartPoints(10, time.Second, func(i int) float64 { return float64(i) })
+	assert.Equal(t, short, downsample(short, 200), "short series untouched")
+}
+
+func TestStepChanges(t *testing.T) {
+	vals := []float64{3, 3, 3, 6, 6, 9, 9, 9, 4, 4}
+	pts := chartPoints(len(vals), time.Second, func(i int) float64 { return vals[i] })
+	got := stepChanges(pts)
+	assert.Equal(t, []ChartPoint{pts[0], pts[3], pts[5], pts[8], pts[9]}, got)
+}
+
+func TestTicks(t *testing.T) {
+	tests := []struct {
+		name    string
+		lo, hi  float64
+		integer bool
+		want    []float64
+		labels  []string
+	}{
+		{name: "rps", lo: 10, hi: 312.4, want: []float64{0, 100, 200, 300, 400}, labels: []string{"0", "100", "200", "300", "400"}},
+		{name: "latency", lo: 0.1, hi: 0.45, want: []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5}, labels: []string{"0.0", "0.1", "0.2", "0.3", "0.4", "0.5"}},
+		{name: "replicas", lo: 3, hi: 4, integer: true, want: []float64{0, 1, 2, 3, 4, 5}, labels: []string{"0", "1", "2", "3", "4", "5"}},
+		{name: "big", lo: 0, hi: 48000, want: []float64{0, 10000, 20000, 30000, 40000, 50000}, labels: []string{"0", "10k", "20k", "30k", "40k", "50k"}},
+		{name: "quarter steps", lo: 0, hi: 12, want: []float64{0, 2.5, 5, 7.5, 10, 12.5}, labels: []string{"0.0", "2.5", "5.0", "7.5", "10.0", "12.5"}},
+		{name: "negative", lo: -7, hi: 3, want: []float64{-8, -6, -4, -2, 0, 2, 4}, labels: []string{"-8", "-6", "-4", "-2", "0", "2", "4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s valueScale
+			s.add(tt.lo)
+			s.add(tt.hi)
+			s.nice(6, tt.integer)
+			assert.Equal(t, tt.want, s.ticks())
+			var labels []string
+			for _, v := range s.ticks() {
+				labels = append(labels, fmtTick(v, s.step))
+			}
+			assert.Equal(t, tt.labels, labels)
+		})
+	}
+}
+
+func TestTimeTicks(t *testing.T) {
+	tests := []struct {
+		span time.Duration
+		step time.Duration
+		at   time.Time
+		want string
+	}{
+		{span: 2 * time.Hour, step: 15 * time.Minute, at: chartT0, want: "11:00"},
+		{span: 7 * 24 * time.Hour, step: 24 * time.Hour, at: chartT0, want: "Nov 22"},
+		{span: 36 * time.Hour, step: 6 * time.Hour, at: chartT0, want: "Nov 22 11:00"},
+		{span: time.Minute, step: 15 * time.Second, at: chartT0.Add(15 * time.Second), want: "11:00:15"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.span.String(), func(t *testing.T) {
+			step := timeTickStep(tt.span)
+			assert.Equal(t, tt.step, step)
+			assert.Equal(t, tt.want, fmtTimeTick(tt.at, step, tt.span))
+		})
+	}
+}
