@@ -115,6 +115,7 @@ const (
 	ReasonCooldownActive      ReasonCode = "CooldownActive"      // a cooldown since the last change holds
 	ReasonBounded             ReasonCode = "Bounded"             // min/max (and schedules) clamped
 	ReasonScheduleActive      ReasonCode = "ScheduleActive"      // a schedule window set the bounds
+	ReasonScheduleInvalid     ReasonCode = "ScheduleInvalid"     // a schedule window could not be parsed: ignored
 	ReasonScalingDisabled     ReasonCode = "ScalingDisabled"     // selectPolicy Disabled
 	ReasonSuspended           ReasonCode = "Suspended"           // spec.suspend
 	ReasonRevertHold          ReasonCode = "RevertHold"          // a person reverted one of our commits

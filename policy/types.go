@@ -179,6 +179,10 @@ type ScheduleWindow struct {
 	MinReplicas *int     `yaml:"minReplicas,omitempty" json:"minReplicas,omitempty"`
 	MaxReplicas *int     `yaml:"maxReplicas,omitempty" json:"maxReplicas,omitempty"`
 	Timezone    string   `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+
+	// compiled is the parsed cron spec and timezone, cached by Policy.Compile so that Decide
+	// does not parse on every evaluation (schedule.go).
+	compiled *compiledSchedule
 }
 
 // Duration is a time.Duration written as "10h", "90s".

@@ -1,0 +1,55 @@
+package policy
+
+// Decide runs the whole of DESIGN §5 and returns the desired count with ordered reasons.
+//
+// It is a pure function of the policy and the snapshot: no I/O, no clock (s.Now is the
+// instant), no logging, and it does not write to p or s, so it may run concurrently on one
+// policy. p must have gone through SetDefaults; Compile saves it parsing schedules.
+//
+// The steps, in the HPA's order:
+//
+//  0. A current count outside [minReplicas, maxReplicas] (after active schedules) goes straight
+//     to the nearest bound, before metrics (OutOfBounds); the recommendation is still
+//     computed and returned for the stabilization memory, but not explained.
+//  1. Recommend: per-metric recommendations, aggregation, activation, missing metrics.
+//  2. Stabilization (HPA form: scale-up window min, scale-down window max, current kept inside
+//     both; the original form's window is a scale-down window).
+//  3. Rate limits: the HPA form's policies over History, then maxScaleUp/DownStepPercent.
+//  4. Cooldowns since the last change in any direction.
+//  5. Bounds [min, max] raised (or set) by active schedules, last, so that no limit holds the
+//     count outside them.
+//  6. Holds: suspend, revert, manual edit, rejected pull request, sync check. They only ever
+//     keep the current count, and only when the steps above wanted a change (Held).
+//
+// Without a behavior block, steps 2–4 do nothing: the count follows the recommendation.
+func Decide(p *Policy, s *Snapshot) Decision {
+	e := newExplainer(len(p.Spec.Metrics))
+	c := s.Current
+	d := Decision{Current: c}
+	b := effectiveBounds(p, s.Now, e)
+
+	var desired int
+	if c < b.min || c > b.max {
+		lines, bytes := e.mark()
+		d.Recommendation = recommend(p, c, s.Metrics, e)
+		e.reset(lines, bytes)
+		desired = min(max(c, b.min), b.max)
+		e.begin(ReasonOutOfBounds).str("current ").int(c).str(" outside bounds ").bounds(b).to(desired).end()
+	} else {
+		desired = recommend(p, c, s.Metrics, e)
+		d.Recommendation = desired
+		if r, ok := resolveBehavior(p.Spec.Behavior); ok {
+			desired = stabilize(desired, c, &r, s.Recommendations, s.Now, e)
+			desired = rateLimit(desired, c, &r, s.History, s.Now, e)
+			desired = cooldown(desired, c, &r, s.History, s.Now, e)
+		}
+		desired = applyBounds(desired, b, e)
+	}
+
+	d.Desired, d.Held = applyHolds(p, s, desired, e)
+	if d.Desired == c && !d.Held {
+		e.begin(ReasonUnchanged).str("unchanged at ").int(c).end()
+	}
+	d.Reasons = e.finish()
+	return d
+}

@@ -1,0 +1,128 @@
+package policy
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// explainer collects a decision's reason lines. Every message is appended to one byte buffer
+// and, when the decision is done, the buffer becomes one string of which each Reason.Message is
+// a substring: a decision costs a handful of allocations however many lines explain it (the
+// engine runs for every policy on every cycle and for every step of a backtest).
+type explainer struct {
+	buf     []byte
+	reasons []Reason
+	ends    []int // ends[i] is the end offset in buf of reasons[i]'s message
+}
+
+// newExplainer sizes the buffers for a policy with n metrics, so that a typical decision does
+// not grow them.
+func newExplainer(n int) *explainer {
+	lines := n + 12
+	return &explainer{
+		buf:     make([]byte, 0, 96*lines),
+		reasons: make([]Reason, 0, lines),
+		ends:    make([]int, 0, lines),
+	}
+}
+
+// begin starts a reason line with its code; the message follows through the append methods
+// and is closed by end.
+func (e *explainer) begin(code ReasonCode) *explainer {
+	e.reasons = append(e.reasons, Reason{Code: code})
+	return e
+}
+
+// end closes the line begun last.
+func (e *explainer) end() {
+	e.ends = append(e.ends, len(e.buf))
+}
+
+// mark and reset let a caller compute something whose explanation it does not want.
+func (e *explainer) mark() (lines, bytes int) { return len(e.reasons), len(e.buf) }
+
+func (e *explainer) reset(lines, bytes int) {
+	e.reasons, e.ends, e.buf = e.reasons[:lines], e.ends[:lines], e.buf[:bytes]
+}
+
+// finish fills every Message and returns the reasons.
+func (e *explainer) finish() []Reason {
+	if len(e.reasons) == 0 {
+		return nil
+	}
+	all := string(e.buf)
+	start := 0
+	for i := range e.reasons {
+		e.reasons[i].Message = all[start:e.ends[i]]
+		start = e.ends[i]
+	}
+	return e.reasons
+}
+
+func (e *explainer) str(s string) *explainer {
+	e.buf = append(e.buf, s...)
+	return e
+}
+
+func (e *explainer) int(i int) *explainer {
+	e.buf = strconv.AppendInt(e.buf, int64(i), 10)
+	return e
+}
+
+// num writes a metric value or threshold compactly: "312.4", "0.3", "250", never
+// "312.40000001"; exponents only for very large or very small magnitudes.
+func (e *explainer) num(f float64) *explainer {
+	e.buf = appendNum(e.buf, f)
+	return e
+}
+
+// secs writes a duration in seconds ("41s", "0.5s"), the unit every limit it is compared with
+// is written in.
+func (e *explainer) secs(d time.Duration) *explainer {
+	e.buf = strconv.AppendFloat(e.buf, d.Seconds(), 'f', -1, 64)
+	e.buf = append(e.buf, 's')
+	return e
+}
+
+// short writes the abbreviated form of a commit hash.
+func (e *explainer) short(commit string) *explainer {
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	return e.str(commit)
+}
+
+// hold writes the usual ending of a line that keeps the count: " → hold at 6".
+func (e *explainer) hold(at int) *explainer {
+	return e.str(" → hold at ").int(at)
+}
+
+// to writes the usual ending of a line that sets the count: " → 6".
+func (e *explainer) to(n int) *explainer {
+	return e.str(" → ").int(n)
+}
+
+// appendNum rounds f to 9 significant digits, which drops floating-point noise (a rate of
+// 312.40000000000003) but keeps every digit a person writes in a threshold, and then writes the
+// shortest form of that.
+func appendNum(buf []byte, f float64) []byte {
+	a := math.Abs(f)
+	if f == 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.AppendFloat(buf, f, 'g', -1, 64)
+	}
+	const digits = 9
+	k := digits - 1 - int(math.Floor(math.Log10(a)))
+	switch {
+	case k > 0 && k <= 22:
+		p := math.Pow10(k) // exact for k ≤ 22: the quotient is the double nearest the decimal
+		f = math.Round(f*p) / p
+	case k < 0 && k >= -22:
+		p := math.Pow10(-k)
+		f = math.Round(f/p) * p
+	}
+	if a >= 1e-4 && a < 1e15 {
+		return strconv.AppendFloat(buf, f, 'f', -1, 64)
+	}
+	return strconv.AppendFloat(buf, f, 'g', -1, 64)
+}

@@ -1,0 +1,132 @@
+package policy
+
+import "time"
+
+// applyHolds is the last step of a decision: when the rules want a change, a hold keeps the
+// current count. Every hold that applies adds its line, in this order: suspend, revert hold,
+// manual-edit hold, rejected pull request, sync check. held reports whether any did.
+func applyHolds(p *Policy, s *Snapshot, desired int, e *explainer) (out int, held bool) {
+	c := s.Current
+	if desired == c {
+		return c, false
+	}
+	spec := &p.Spec
+	if spec.Suspend {
+		e.begin(ReasonSuspended).str("suspended (spec.suspend)").hold(c).end()
+		held = true
+	}
+	var holds Holds
+	if spec.Holds != nil {
+		holds = *spec.Holds
+	}
+	if ev := newestEvent(s.History, EventRevert, ""); ev != nil {
+		if limit := deref(holds.AfterRevertSeconds); heldSince(ev, limit, s.Now) {
+			e.begin(ReasonRevertHold).str("revert hold: ").event(ev).str(" reverted ")
+			if ev.Reverts != "" {
+				e.short(ev.Reverts)
+			} else {
+				e.str("one of our changes")
+			}
+			e.str(" ").secs(s.Now.Sub(ev.At)).str(" ago < afterRevertSeconds ").int(limit).hold(c).end()
+			held = true
+		}
+	}
+	// A manual scale through the CLI is a person's decision as much as an edit by hand.
+	if ev := newestEvent(s.History, EventManualEdit, EventManualScale); ev != nil {
+		if limit := deref(holds.AfterManualEditSeconds); heldSince(ev, limit, s.Now) {
+			e.begin(ReasonManualEditHold).str("manual-edit hold: ").event(ev).str(" set ").int(ev.To).str(" ").
+				secs(s.Now.Sub(ev.At)).str(" ago < afterManualEditSeconds ").int(limit).hold(c).end()
+			held = true
+		}
+	}
+	if r := s.Rejected; r != nil && desired == r.To {
+		e.begin(ReasonPullRequestRejected).str("pull request #").int(r.PR).str(" proposing ").int(r.To).str(" was closed unmerged")
+		if r.URL != "" {
+			e.str(" (").str(r.URL).str(")")
+		}
+		e.hold(c).end()
+		held = true
+	}
+	if spec.SyncCheck != nil && s.Sync != nil && notSynced(spec.SyncCheck, s, e) {
+		held = true
+	}
+	if held {
+		return c, true
+	}
+	return desired, false
+}
+
+// heldSince reports whether an event is less than limit seconds before now (0: no hold).
+func heldSince(ev *Event, limit int, now time.Time) bool {
+	return limit > 0 && now.Sub(ev.At) < time.Duration(limit)*time.Second
+}
+
+// newestEvent is the newest History event of one of the kinds (kind2 may be empty).
+func newestEvent(history []Event, kind, kind2 EventKind) *Event {
+	var newest *Event
+	for i := range history {
+		ev := &history[i]
+		if ev.Kind != kind && (kind2 == "" || ev.Kind != kind2) {
+			continue
+		}
+		if newest == nil || ev.At.After(newest.At) {
+			newest = ev
+		}
+	}
+	return newest
+}
+
+// event writes "commit 1a2b3c4d5e6f by Jane Doe" ("manual scale 1a2b…" for a CLI scale).
+func (e *explainer) event(ev *Event) *explainer {
+	if ev.Kind == EventManualScale {
+		e.str("manual scale ")
+	} else {
+		e.str("commit ")
+	}
+	if ev.Commit != "" {
+		e.short(ev.Commit)
+	} else {
+		e.str("(unknown)")
+	}
+	if ev.Author != "" {
+		e.str(" by ").str(ev.Author)
+	}
+	return e
+}
+
+// notSynced holds while the cluster does not run the count of the last change (or of Git,
+// without history), and says how long that has been and whether timeoutSeconds passed.
+func notSynced(sc *SyncCheck, s *Snapshot, e *explainer) bool {
+	want := s.Current
+	last := lastChange(s.History)
+	if last != nil {
+		want = last.To
+	}
+	if !s.Sync.Missing && s.Sync.Observed == want {
+		return false
+	}
+	e.begin(ReasonNotSynced).str("not synced: ")
+	if s.Sync.Missing {
+		e.str("the sync query returned no value")
+	} else {
+		e.str("cluster runs ").int(s.Sync.Observed)
+	}
+	e.str(", Git has ").int(want)
+	if last == nil {
+		e.hold(s.Current).end()
+		return true
+	}
+	ago := s.Now.Sub(last.At)
+	timeout := sc.TimeoutSeconds
+	if timeout <= 0 {
+		timeout = DefaultSyncTimeout
+	}
+	e.str(" since the last change ").secs(ago).str(" ago")
+	if ago >= time.Duration(timeout)*time.Second {
+		e.str(": not live after timeoutSeconds ").int(timeout).str(": check the GitOps sync")
+	} else {
+		e.str(", waiting up to timeoutSeconds ").int(timeout)
+	}
+	e.hold(s.Current).end()
+	return true
+}

@@ -1,0 +1,303 @@
+package policy
+
+import "math"
+
+// Recommend computes the raw recommendation: per-metric recommendations (step rule,
+// AverageValue, Value, missing handling, activation/scale-to-zero) and aggregation. It is the
+// value remembered for stabilization. It also returns its reason lines.
+//
+// metrics holds one value per p.Spec.Metrics entry, in the same order; an entry that is absent
+// counts as missing. p must have gone through SetDefaults. Recommend is pure: it neither reads
+// the clock nor writes to p.
+//
+// Rules (DESIGN §5), with c the current count and v a metric's value (negative counts as 0):
+//   - step rule: v > scaleUp.threshold → c + step; v < scaleDown.threshold → c − step (not
+//     below 0); otherwise c.
+//   - AverageValue: ceil(v / averageValue), but c when |v / (averageValue·c) − 1| ≤ tolerance.
+//   - Value: ceil(c · v / value), but c when |v / value − 1| ≤ tolerance. From c = 0 there is
+//     no ratio to scale, so the Value form then scales as if one replica ran: ceil(v / value).
+//   - tolerance does not apply when c is 0; its bound is inclusive.
+//   - aggregation over the metrics that have a value: max, min, average (ceil of the mean),
+//     weighted (ceil of Σ wᵢ·rᵢ / Σ wᵢ, weights default to 1).
+//   - activation, only with minReplicas 0: a metric is active when its value is strictly above
+//     its activationThreshold (0 when unset, as KEDA). No active metric → 0; any active metric
+//     → at least 1.
+//   - missing values: the other metrics may still scale up, but never down (the result is then
+//     c); with every metric missing the result is c.
+//
+// ceil here is exact for decimal inputs: a quotient within 1e-9 of an integer is that integer,
+// so 1.1 / 0.1 gives 11 and not 12 (the HPA avoids the same floating-point artefact by working
+// in milli-units).
+func Recommend(p *Policy, current int, metrics []MetricValue) (rec int, reasons []Reason) {
+	e := newExplainer(len(p.Spec.Metrics))
+	rec = recommend(p, current, metrics, e)
+	return rec, e.finish()
+}
+
+// floatEpsilon absorbs floating-point error in comparisons the design defines on decimals
+// (tolerance bounds, ceil of a quotient).
+const floatEpsilon = 1e-9
+
+// recommend is Recommend writing its reasons to e.
+func recommend(p *Policy, c int, metrics []MetricValue, e *explainer) int {
+	spec := &p.Spec
+	tol := DefaultTolerance
+	if spec.Tolerance != nil {
+		tol = *spec.Tolerance
+	}
+	activation := spec.MinReplicas != nil && *spec.MinReplicas == 0
+
+	// Per-metric recommendations; a small policy keeps them on the stack.
+	var recsArr [8]int
+	var weightsArr [8]float64
+	recs, weights := recsArr[:0], weightsArr[:0]
+	missing, active := 0, false
+	firstActive := -1
+	var firstActiveValue float64
+	for i := range spec.Metrics {
+		m := &spec.Metrics[i]
+		v, ok, cause := metricValue(metrics, i)
+		if !ok {
+			missing++
+			e.begin(ReasonMetricMissing).str(m.Name).str(" missing: ").str(cause).end()
+			continue
+		}
+		r, ok := metricRecommendation(m, v, c, tol, e)
+		if !ok {
+			missing++
+			continue
+		}
+		recs = append(recs, r)
+		w := 1.0
+		if m.Weight != nil {
+			w = *m.Weight
+		}
+		weights = append(weights, w)
+		if activation {
+			threshold := 0.0
+			if m.ActivationThreshold != nil {
+				threshold = *m.ActivationThreshold
+			}
+			if v > threshold && !active {
+				active, firstActive, firstActiveValue = true, i, v
+			}
+		}
+	}
+
+	if len(recs) == 0 {
+		e.begin(ReasonAllMetricsMissing).str("all metrics missing").hold(c).end()
+		return c
+	}
+
+	rec := aggregate(spec.Aggregation, recs, weights)
+	if len(recs) > 1 {
+		e.begin(ReasonAggregated).str("aggregation ").str(string(aggregationOrMax(spec.Aggregation))).to(rec).end()
+	}
+
+	if activation {
+		switch {
+		case !active && rec != 0:
+			rec = 0
+			e.begin(ReasonActivation).str("activation: no metric above its activation threshold").to(0).end()
+		case active && rec < 1:
+			rec = 1
+			m := &spec.Metrics[firstActive]
+			e.begin(ReasonActivation).str("activation: ").str(m.Name).str(" = ").num(firstActiveValue).
+				str(" > activationThreshold ").num(activationThreshold(m)).to(1).end()
+		}
+	}
+
+	if missing > 0 && rec < c {
+		e.begin(ReasonScaleDownBlocked).str("scale-down blocked: ")
+		n := 0
+		for i := range spec.Metrics {
+			if _, ok, _ := metricValue(metrics, i); ok && validRule(&spec.Metrics[i]) {
+				continue
+			}
+			if n > 0 {
+				e.str(", ")
+			}
+			e.str(spec.Metrics[i].Name)
+			n++
+		}
+		e.str(" missing").hold(c).end()
+		rec = c
+	}
+	return rec
+}
+
+// metricValue is the i-th metric's usable value: present, finite, negative counted as 0.
+func metricValue(metrics []MetricValue, i int) (v float64, ok bool, cause string) {
+	if i >= len(metrics) {
+		return 0, false, "no value"
+	}
+	mv := &metrics[i]
+	if mv.Missing {
+		if mv.Cause == "" {
+			return 0, false, "no value"
+		}
+		return 0, false, mv.Cause
+	}
+	if math.IsNaN(mv.Value) || math.IsInf(mv.Value, 0) {
+		return 0, false, "value is not a finite number"
+	}
+	if mv.Value < 0 {
+		return 0, true, ""
+	}
+	return mv.Value, true, ""
+}
+
+func activationThreshold(m *Metric) float64 {
+	if m.ActivationThreshold != nil {
+		return *m.ActivationThreshold
+	}
+	return 0
+}
+
+// validRule reports whether a metric has a rule the engine can apply. Validation guarantees
+// it; the engine still treats a metric without one as missing rather than guessing.
+func validRule(m *Metric) bool {
+	if m.Target != nil {
+		switch m.Target.Type {
+		case TargetAverageValue:
+			return m.Target.AverageValue != nil && *m.Target.AverageValue > 0
+		case TargetValue:
+			return m.Target.Value != nil && *m.Target.Value > 0
+		}
+		return false
+	}
+	return (m.ScaleUp != nil && m.ScaleUp.Threshold != nil) || (m.ScaleDown != nil && m.ScaleDown.Threshold != nil)
+}
+
+// metricRecommendation applies one metric's rule to its value v at current count c. ok is
+// false when the metric has no usable rule (then it counts as missing).
+func metricRecommendation(m *Metric, v float64, c int, tol float64, e *explainer) (int, bool) {
+	if !validRule(m) {
+		e.begin(ReasonMetricMissing).str(m.Name).str(" missing: no usable scaling rule").end()
+		return 0, false
+	}
+	if m.Target != nil {
+		if m.Target.Type == TargetAverageValue {
+			return averageValueRecommendation(m.Name, v, *m.Target.AverageValue, c, tol, e), true
+		}
+		return valueRecommendation(m.Name, v, *m.Target.Value, c, tol, e), true
+	}
+	return stepRecommendation(m, v, c, e), true
+}
+
+func stepRecommendation(m *Metric, v float64, c int, e *explainer) int {
+	up, down := m.ScaleUp, m.ScaleDown
+	if up != nil && up.Threshold != nil && v > *up.Threshold {
+		r := c + up.Step
+		e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v).str(" > scaleUp.threshold ").num(*up.Threshold).to(r).end()
+		return r
+	}
+	if down != nil && down.Threshold != nil && v < *down.Threshold {
+		r := max(c-down.Step, 0)
+		e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v).str(" < scaleDown.threshold ").num(*down.Threshold).to(r).end()
+		return r
+	}
+	e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v)
+	switch {
+	case up != nil && up.Threshold != nil && down != nil && down.Threshold != nil:
+		e.str(" within [").num(*down.Threshold).str(", ").num(*up.Threshold).str("]")
+	case up != nil && up.Threshold != nil:
+		e.str(" ≤ scaleUp.threshold ").num(*up.Threshold)
+	default:
+		e.str(" ≥ scaleDown.threshold ").num(*down.Threshold)
+	}
+	e.to(c).end()
+	return c
+}
+
+func averageValueRecommendation(name string, v, target float64, c int, tol float64, e *explainer) int {
+	if c > 0 && withinTolerance(v/(target*float64(c)), tol) {
+		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v).str(" within tolerance ").num(tol).
+			str(" of averageValue ").num(target).str(" × ").int(c).to(c).end()
+		return c
+	}
+	r := ceilInt(v / target)
+	e.begin(ReasonMetricValue).str(name).str(" = ").num(v).str(" / averageValue ").num(target).to(r).end()
+	return r
+}
+
+func valueRecommendation(name string, v, target float64, c int, tol float64, e *explainer) int {
+	ratio := v / target
+	if c > 0 && withinTolerance(ratio, tol) {
+		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v).str(" within tolerance ").num(tol).
+			str(" of value ").num(target).to(c).end()
+		return c
+	}
+	// From zero there is nothing to multiply: scale as if one replica ran (activation then
+	// guarantees at least 1 when the metric is active).
+	base := max(c, 1)
+	r := ceilInt(float64(base) * ratio)
+	e.begin(ReasonMetricValue).str(name).str(" = ").num(v).str(" / value ").num(target).str(" × ").int(base).to(r).end()
+	return r
+}
+
+// withinTolerance reports |ratio − 1| ≤ tol, the bound inclusive even where the decimal
+// tolerance is not exact in binary (|1.1 − 1| is 0.10000000000000009).
+func withinTolerance(ratio, tol float64) bool {
+	return math.Abs(ratio-1) <= tol+floatEpsilon
+}
+
+// ceilInt is ceil(x) for a replica count, taking x within floatEpsilon of an integer as that
+// integer.
+func ceilInt(x float64) int {
+	if r := math.Round(x); math.Abs(x-r) <= floatEpsilon*math.Max(1, math.Abs(x)) {
+		return int(r)
+	}
+	return int(math.Ceil(x))
+}
+
+func aggregationOrMax(a Aggregation) Aggregation {
+	switch a {
+	case AggregateMin, AggregateAverage, AggregateWeighted:
+		return a
+	}
+	return AggregateMax
+}
+
+// aggregate combines per-metric recommendations (at least one).
+func aggregate(a Aggregation, recs []int, weights []float64) int {
+	switch aggregationOrMax(a) {
+	case AggregateMin:
+		out := recs[0]
+		for _, r := range recs[1:] {
+			out = min(out, r)
+		}
+		return out
+	case AggregateAverage:
+		sum := 0
+		for _, r := range recs {
+			sum += r
+		}
+		return ceilDiv(sum, len(recs))
+	case AggregateWeighted:
+		var sw, swr float64
+		for i, r := range recs {
+			sw += weights[i]
+			swr += weights[i] * float64(r)
+		}
+		if sw <= 0 { // unvalidated weights: fall back to the plain mean
+			return aggregate(AggregateAverage, recs, weights)
+		}
+		return ceilInt(swr / sw)
+	default:
+		out := recs[0]
+		for _, r := range recs[1:] {
+			out = max(out, r)
+		}
+		return out
+	}
+}
+
+// ceilDiv is ⌈a / b⌉ for b > 0, exact for negative a too.
+func ceilDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && a > 0 {
+		q++
+	}
+	return q
+}
