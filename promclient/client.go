@@ -1,0 +1,550 @@
+package promclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// Retry defaults: a handful of attempts, backing off from 200ms to at most 5s. The caller's
+// context deadline bounds them all.
+const (
+	defaultMaxAttempts = 4
+	defaultBackoffBase = 200 * time.Millisecond
+	defaultBackoffMax  = 5 * time.Second
+)
+
+// Client queries one Prometheus server. It adds the server's authentication and headers to
+// every request, bounds each query by the server's timeout and the number of concurrent
+// queries by its QueryConcurrency, and retries transient failures. It is safe for concurrent
+// use.
+type Client struct {
+	name    string
+	api     v1.API
+	timeout time.Duration
+	log     *slog.Logger
+	redact  *strings.Replacer
+	slots   chan struct{}
+	warned  sync.Map // query text → struct{}: warnings are logged once per query
+}
+
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	httpClient  *http.Client
+	log         *slog.Logger
+	now         func() time.Time
+	sleep       func(context.Context, time.Duration) error
+	jitter      func(time.Duration) time.Duration
+	maxAttempts int
+	backoffBase time.Duration
+	backoffMax  time.Duration
+	concurrency int
+}
+
+// WithHTTPClient sets the HTTP client whose transport carries the requests. Its transport is
+// wrapped (never modified) to add authentication, headers and retries.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithLogger sets the logger for query warnings and retries.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithClock sets the clock used to interpret Retry-After dates and remaining deadlines.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithSleep sets how the client waits between attempts. It must return early with the
+// context's error when the context ends. Tests pass a function that records the duration.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(o *options) { o.sleep = sleep }
+}
+
+// WithJitter sets how a backoff duration d is randomized; the default picks uniformly from
+// [d/2, d).
+func WithJitter(jitter func(d time.Duration) time.Duration) Option {
+	return func(o *options) { o.jitter = jitter }
+}
+
+// WithRetry sets the number of attempts per query (1 disables retries) and the exponential
+// backoff's first and largest wait.
+func WithRetry(maxAttempts int, base, maxWait time.Duration) Option {
+	return func(o *options) {
+		o.maxAttempts, o.backoffBase, o.backoffMax = maxAttempts, base, maxWait
+	}
+}
+
+// WithConcurrency overrides the server's QueryConcurrency: how many queries may be in flight
+// to this server at once.
+func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
+
+func buildOptions(opts []Option) options {
+	o := options{
+		maxAttempts: defaultMaxAttempts,
+		backoffBase: defaultBackoffBase,
+		backoffMax:  defaultBackoffMax,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if o.sleep == nil {
+		o.sleep = sleepContext
+	}
+	if o.jitter == nil {
+		o.jitter = halfJitter
+	}
+	if o.maxAttempts < 1 {
+		o.maxAttempts = 1
+	}
+	return o
+}
+
+// New returns a client for one configured server. Secrets named by environment variable and
+// the TLS CA file are read now; secret files are read at every request, so a rotated token is
+// picked up without a restart. New fails when a secret or the CA file cannot be read.
+func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
+	o := buildOptions(opts)
+	name := server.Name
+	if name == "" {
+		name = RedactURL(server.URL)
+	}
+	u, err := url.Parse(server.URL)
+	if err != nil {
+		// url.Parse errors quote the whole URL, userinfo included: say only what is wrong.
+		return nil, fmt.Errorf("prometheus %s: invalid url", name)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("prometheus %s: url scheme must be http or https, not %q", name, u.Scheme)
+	}
+
+	auth, err := newAuthTransport(server)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus %s: %w", name, err)
+	}
+	var secrets []string
+	if u.User != nil {
+		secrets = append(secrets, u.User.String())
+		if p, ok := u.User.Password(); ok && p != "" {
+			secrets = append(secrets, p)
+		}
+	}
+	secrets = append(secrets, auth.staticSecrets()...)
+
+	base := http.DefaultTransport
+	hc := http.Client{}
+	if o.httpClient != nil {
+		hc = *o.httpClient
+		if hc.Transport != nil {
+			base = hc.Transport
+		}
+	}
+	if server.TLS != nil {
+		tr, err := tlsTransport(base, server.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus %s: %w", name, err)
+		}
+		base = tr
+	}
+	auth.next = base
+	hc.Transport = &retryTransport{next: auth, opts: o, log: o.log.With("prometheus", name)}
+
+	apiClient, err := api.NewClient(api.Config{Address: server.URL, Client: &hc})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus %s: invalid url", name)
+	}
+
+	timeout := server.Timeout.Duration
+	if timeout <= 0 {
+		timeout = policy.DefaultPromTimeout
+	}
+	concurrency := server.QueryConcurrency
+	if o.concurrency > 0 {
+		concurrency = o.concurrency
+	}
+	if concurrency <= 0 {
+		concurrency = policy.DefaultQueryConcurrency
+	}
+	var pairs []string
+	for _, s := range secrets {
+		if s != "" {
+			pairs = append(pairs, s, "<secret>")
+		}
+	}
+	return &Client{
+		name:    name,
+		api:     v1.NewAPI(apiClient),
+		timeout: timeout,
+		log:     o.log.With("prometheus", name),
+		redact:  strings.NewReplacer(pairs...),
+		slots:   make(chan struct{}, concurrency),
+	}, nil
+}
+
+// Name is the server's configured name (or its redacted URL for an unnamed server).
+func (c *Client) Name() string { return c.name }
+
+// Concurrency is how many queries may be in flight to this server at once.
+func (c *Client) Concurrency() int { return cap(c.slots) }
+
+// Query runs an instant query at the given instant. The error names the server and the query
+// and never contains a credential.
+func (c *Client) Query(ctx context.Context, q string, at time.Time) (model.Value, error) {
+	return c.do(ctx, q, func(ctx context.Context) (model.Value, v1.Warnings, error) {
+		v, warnings, _, err := c.api.Query(ctx, q, at, v1.WithTimeout(c.timeout))
+		return v, warnings, err
+	})
+}
+
+// QueryRange runs a range query. The error names the server and the query and never contains
+// a credential.
+func (c *Client) QueryRange(ctx context.Context, q string, r v1.Range) (model.Value, error) {
+	return c.do(ctx, q, func(ctx context.Context) (model.Value, v1.Warnings, error) {
+		v, warnings, _, err := c.api.QueryRange(ctx, q, r, v1.WithTimeout(c.timeout))
+		return v, warnings, err
+	})
+}
+
+func (c *Client) do(ctx context.Context, q string, run func(context.Context) (model.Value, v1.Warnings, error)) (model.Value, error) {
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("prometheus %s: query %q: waiting for a free connection: %w", c.name, q, ctx.Err())
+	}
+	// The timeout bounds the query including its retries; the caller's deadline still applies.
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	v, warnings, err := run(ctx)
+	if len(warnings) > 0 {
+		if _, seen := c.warned.LoadOrStore(q, struct{}{}); !seen {
+			c.log.Warn("prometheus query warnings", "query", q, "warnings", c.redact.Replace(strings.Join(warnings, "; ")))
+		}
+	}
+	if err != nil {
+		return nil, &QueryError{Server: c.name, Query: q, msg: c.redact.Replace(describe(err)), err: err}
+	}
+	return v, nil
+}
+
+// describe renders a client_golang error with the detail it leaves out of Error() (the body
+// of a 5xx answer), shortened.
+func describe(err error) string {
+	var apiErr *v1.Error
+	if errors.As(err, &apiErr) && apiErr.Detail != "" {
+		detail := strings.TrimSpace(apiErr.Detail)
+		if len(detail) > 200 {
+			detail = detail[:200] + "…"
+		}
+		return apiErr.Error() + ": " + detail
+	}
+	return err.Error()
+}
+
+// QueryError is a failed query. Its text names the server and the query and has every known
+// credential of the server replaced by <secret>.
+type QueryError struct {
+	Server string
+	Query  string
+	msg    string
+	err    error
+}
+
+func (e *QueryError) Error() string {
+	return fmt.Sprintf("prometheus %s: query %q: %s", e.Server, e.Query, e.msg)
+}
+
+// Unwrap gives errors.Is access to the cause (context.DeadlineExceeded, *v1.Error).
+func (e *QueryError) Unwrap() error { return e.err }
+
+// RedactURL returns the URL with its userinfo (a password, or a token in the user part)
+// replaced by xxxxx, for logs and errors. A string that does not parse is returned as "<invalid url>".
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid url>"
+	}
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	return u.String()
+}
+
+// authTransport adds the server's credentials and headers to each request.
+type authTransport struct {
+	next            http.RoundTripper
+	headers         map[string]string
+	bearerToken     policy.Secret
+	bearerTokenFile string
+	basicUser       string
+	basicPassword   policy.Secret
+	basicPassFile   string
+}
+
+func newAuthTransport(s policy.PrometheusServer) (*authTransport, error) {
+	t := &authTransport{headers: s.Headers, bearerTokenFile: s.BearerTokenFile}
+	if s.BearerTokenEnv != "" {
+		tok, ok := os.LookupEnv(s.BearerTokenEnv)
+		if !ok || strings.TrimSpace(tok) == "" {
+			return nil, fmt.Errorf("bearerTokenEnv: environment variable %s is not set", s.BearerTokenEnv)
+		}
+		t.bearerToken = policy.Secret(strings.TrimSpace(tok))
+	}
+	if s.BasicAuth != nil {
+		t.basicUser = s.BasicAuth.Username
+		t.basicPassFile = s.BasicAuth.PasswordFile
+		if s.BasicAuth.PasswordEnv != "" {
+			pw, ok := os.LookupEnv(s.BasicAuth.PasswordEnv)
+			if !ok {
+				return nil, fmt.Errorf("basicAuth.passwordEnv: environment variable %s is not set", s.BasicAuth.PasswordEnv)
+			}
+			t.basicPassword = policy.Secret(pw)
+		}
+	}
+	// Read the files once now so a wrong path fails at startup, not at the first cycle.
+	if _, err := t.token(); err != nil {
+		return nil, err
+	}
+	if _, err := t.password(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// staticSecrets are the secrets known at construction, for redacting error text.
+func (t *authTransport) staticSecrets() []string {
+	var out []string
+	if tok, err := t.token(); err == nil && tok != "" {
+		out = append(out, string(tok))
+	}
+	if pw, err := t.password(); err == nil && pw != "" {
+		out = append(out, string(pw))
+	}
+	return out
+}
+
+func (t *authTransport) token() (policy.Secret, error) {
+	if t.bearerTokenFile == "" {
+		return t.bearerToken, nil
+	}
+	return readSecretFile("bearerTokenFile", t.bearerTokenFile)
+}
+
+func (t *authTransport) password() (policy.Secret, error) {
+	if t.basicPassFile == "" {
+		return t.basicPassword, nil
+	}
+	return readSecretFile("basicAuth.passwordFile", t.basicPassFile)
+}
+
+func readSecretFile(field, path string) (policy.Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		// The path is configuration, not a secret; the error from os never holds the content.
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	return policy.Secret(strings.TrimSpace(string(b))), nil
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	for k, v := range t.headers {
+		req.Header.Set(k, v)
+	}
+	tok, err := t.token()
+	if err != nil {
+		return nil, permanent{err}
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+string(tok))
+	}
+	if t.basicUser != "" {
+		pw, err := t.password()
+		if err != nil {
+			return nil, permanent{err}
+		}
+		req.SetBasicAuth(t.basicUser, string(pw))
+	}
+	return t.next.RoundTrip(req)
+}
+
+// permanent marks an error that no retry can fix (a missing secret file).
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+func tlsTransport(base http.RoundTripper, cfg *policy.TLSConfig) (http.RoundTripper, error) {
+	bt, ok := base.(*http.Transport)
+	if !ok {
+		return nil, errors.New("tls: settings need an *http.Transport, the given HTTP client has another transport")
+	}
+	tr := bt.Clone()
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if tr.TLSClientConfig != nil {
+		tc = tr.TLSClientConfig.Clone()
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.caFile: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.caFile %s: no PEM certificate found", cfg.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	tc.InsecureSkipVerify = cfg.InsecureSkipVerify //nolint:gosec // an explicit, documented opt-in
+	tr.TLSClientConfig = tc
+	return tr, nil
+}
+
+// retryTransport retries transient failures — connection errors, 5xx, 429 — with bounded
+// exponential backoff and jitter, honoring Retry-After, and never past the request's context
+// deadline. Other answers (4xx: a bad query) are returned at once.
+type retryTransport struct {
+	next http.RoundTripper
+	opts options
+	log  *slog.Logger
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 && req.Body != nil {
+			if req.GetBody == nil {
+				return nil, errors.New("retry: request body cannot be replayed")
+			}
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("retry: replay request body: %w", err)
+			}
+			req = req.Clone(ctx)
+			req.Body = body
+		}
+		resp, err := t.next.RoundTrip(req)
+		wait, retry := t.classify(resp, err, attempt)
+		if !retry || attempt >= t.opts.maxAttempts || ctx.Err() != nil {
+			return resp, err
+		}
+		if deadline, ok := ctx.Deadline(); ok && t.opts.now().Add(wait).After(deadline) {
+			// Waiting would outlast the caller's deadline: report what we have now.
+			return resp, err
+		}
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+			drain(resp)
+		}
+		t.log.Debug("prometheus request failed, retrying", "attempt", attempt, "status", status, "wait", wait)
+		if serr := t.opts.sleep(ctx, wait); serr != nil {
+			if err == nil {
+				err = fmt.Errorf("server answered %d; retry: %w", status, serr)
+			}
+			return nil, err
+		}
+	}
+}
+
+// classify says whether an attempt's outcome is worth retrying, and after how long.
+func (t *retryTransport) classify(resp *http.Response, err error, attempt int) (time.Duration, bool) {
+	if err != nil {
+		var p permanent
+		if errors.As(err, &p) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return 0, false
+		}
+		return t.backoff(attempt), true
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), t.opts.now()); ok {
+			return d, true
+		}
+		return t.backoff(attempt), true
+	}
+	return 0, false
+}
+
+func (t *retryTransport) backoff(attempt int) time.Duration {
+	d := t.opts.backoffBase << (attempt - 1)
+	if d > t.opts.backoffMax || d <= 0 {
+		d = t.opts.backoffMax
+	}
+	return t.opts.jitter(d)
+}
+
+// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
+func retryAfter(h string, now time.Time) (time.Duration, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(h); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	when, err := http.ParseTime(h)
+	if err != nil {
+		return 0, false
+	}
+	d := when.Sub(now)
+	if d < 0 {
+		d = 0
+	}
+	return d, true
+}
+
+func halfJitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + rand.N(half)
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func drain(resp *http.Response) {
+	if resp.Body != nil {
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		_ = resp.Body.Close()
+	}
+}
