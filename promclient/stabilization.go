@@ -1,0 +1,78 @@
+package promclient
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// RangeQuerier runs range queries; *Client is one.
+type RangeQuerier interface {
+	QueryRange(ctx context.Context, q string, r v1.Range) (model.Value, error)
+}
+
+var _ RangeQuerier = (*Client)(nil)
+
+// Steps returns the instants a stabilization window covers: the multiples of step strictly
+// inside (now−window, now), oldest first. Aligning to multiples of step (rather than to now)
+// is what lets a one-shot run and a long-running service see the same instants.
+func Steps(now time.Time, window, step time.Duration) []time.Time {
+	if window <= 0 || step <= 0 {
+		return nil
+	}
+	s := int64(step)
+	lo := now.Add(-window).UnixNano()
+	hi := now.UnixNano()
+	first := floorDiv(lo, s)*s + s
+	last := floorDiv(hi-1, s) * s
+	var out []time.Time
+	for t := first; t <= last; t += s {
+		out = append(out, time.Unix(0, t).UTC())
+	}
+	return out
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && (a < 0) {
+		q--
+	}
+	return q
+}
+
+// Recommendations recomputes the policy's raw recommendations over the window before now, so
+// stabilization needs no memory of its own: every metric is range-queried at the step
+// instants (see Steps), and at each instant policy.Recommend turns the values and the replica
+// count of that time (replicasAt) into the recommendation. Data problems at an instant (empty,
+// NaN, several series) make that metric missing there, exactly as a live run would have seen;
+// a failed query is an error, because the window then cannot be known.
+func Recommendations(ctx context.Context, q RangeQuerier, p *policy.Policy, now time.Time, window, step time.Duration, replicasAt func(t time.Time) int) ([]policy.Recommendation, error) {
+	steps := Steps(now, window, step)
+	if len(steps) == 0 {
+		return nil, nil
+	}
+	r := v1.Range{Start: steps[0], End: steps[len(steps)-1], Step: step}
+	perMetric := make([][]policy.MetricValue, len(p.Spec.Metrics))
+	for k, m := range p.Spec.Metrics {
+		v, err := q.QueryRange(ctx, m.PromQL, r)
+		if err != nil {
+			return nil, fmt.Errorf("stabilization window of %s: metric %s: %w", p.ID(), m.Name, err)
+		}
+		perMetric[k] = SeriesValues(m, v, nil, steps)
+	}
+	out := make([]policy.Recommendation, len(steps))
+	for i, t := range steps {
+		values := make([]policy.MetricValue, len(p.Spec.Metrics))
+		for k := range p.Spec.Metrics {
+			values[k] = perMetric[k][i]
+		}
+		rec, _ := policy.Recommend(p, replicasAt(t), values)
+		out[i] = policy.Recommendation{At: t, Replicas: rec}
+	}
+	return out, nil
+}
