@@ -126,4 +126,5 @@ const (
 	DefaultAuthorName       = "gitops-autoscaler"
 	DefaultAuthorEmail      = "gitops-autoscaler@localhost"
 	DefaultPrometheusServer = "default"
+	DefaultGitHubAPIURL     = "https://api.github.com/"
 )

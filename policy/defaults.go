@@ -79,6 +79,9 @@ func (c *Config) SetDefaults() {
 		if c.Repositories[i].Branch == "" {
 			c.Repositories[i].Branch = DefaultBranch
 		}
+		if gh := c.Repositories[i].GitHub; gh != nil && gh.APIURL == "" {
+			gh.APIURL = DefaultGitHubAPIURL
+		}
 	}
 	if c.QueryConcurrency == 0 {
 		c.QueryConcurrency = DefaultQueryConcurrency

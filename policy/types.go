@@ -50,6 +50,13 @@ type Policy struct {
 type Source struct {
 	File string
 	Line int
+	// Repository is the configured repository the document was found in; empty for files
+	// given directly. Set-level checks compare targets within one repository.
+	Repository string
+
+	// lines maps field paths (spec.replicas.path) to their lines; set by the loader, read
+	// through LineOf.
+	lines *lineIndex
 }
 
 // Metadata names a policy. The policy's identity is Namespace/Name.

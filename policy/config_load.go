@@ -1,0 +1,381 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// LoadConfig decodes, defaults and validates the one AutoscalerConfig document of a file, as
+// strictly as policies: unknown fields (a literal token or password among them) and wrong types
+// are errors, and every problem is a *FieldError, all joined.
+func LoadConfig(file string, data []byte) (*Config, error) {
+	docs, err := loadDocuments(file, data, KindConfig)
+	if err != nil {
+		return nil, err
+	}
+	switch len(docs.Configs) {
+	case 0:
+		return nil, &FieldError{File: file, Line: 1, Msg: "no " + KindConfig + " document"}
+	case 1:
+		return docs.Configs[0], nil
+	default:
+		return nil, &FieldError{File: file, Line: docs.Configs[1].Source.Line, Msg: "more than one " + KindConfig + " document"}
+	}
+}
+
+// LoadConfigFile reads and loads a config file.
+func LoadConfigFile(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return LoadConfig(file, data)
+}
+
+// decodeConfig decodes, defaults and validates one config document.
+func decodeConfig(file string, root *yaml.Node) (*Config, []*FieldError) {
+	cfg := &Config{}
+	d := newDecoder(file)
+	d.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	cfg.Source = Source{File: file, Line: root.Line, lines: d.index()}
+	cfg.SetDefaults()
+	c := &checker{src: cfg.Source, failed: d.failed}
+	c.config(cfg)
+	return cfg, append(d.errs, c.errs...)
+}
+
+// Validate checks a defaulted config and returns all problems joined, each a *FieldError.
+func (cfg *Config) Validate() error {
+	c := &checker{src: cfg.Source}
+	c.config(cfg)
+	return joinProblems(c.errs)
+}
+
+// repoNameRE keeps repository names safe as directory names of the clone cache.
+var repoNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+func (c *checker) config(cfg *Config) {
+	c.apiVersion(cfg.APIVersion)
+	if cfg.Kind != KindConfig {
+		c.errorf("kind", "must be %s, got %q", KindConfig, cfg.Kind)
+	}
+	if len(cfg.Repositories) == 0 {
+		c.errorf("repositories", "at least one repository is required")
+	}
+	names := map[string]string{}
+	for i := range cfg.Repositories {
+		r := &cfg.Repositories[i]
+		f := fmt.Sprintf("repositories[%d]", i)
+		c.uniqueName(f+".name", r.Name, names)
+		if r.Name != "" && !repoNameRE.MatchString(r.Name) {
+			c.errorf(f+".name", "must be letters, digits, '.', '_' or '-', got %q", r.Name)
+		}
+		scheme := c.gitURL(f+".url", r.URL)
+		c.branch(f+".branch", r.Branch)
+		for j, g := range r.Policies {
+			if err := ValidateGlob(g); err != nil {
+				c.errorf(fmt.Sprintf("%s.policies[%d]", f, j), "%v", err)
+			}
+		}
+		c.gitAuth(f+".auth", r.Auth, scheme)
+		c.github(f+".github", r.GitHub)
+	}
+	servers := map[string]string{}
+	for i := range cfg.Prometheus {
+		c.prometheusServer(fmt.Sprintf("prometheus[%d]", i), &cfg.Prometheus[i], servers)
+	}
+	if cfg.QueryConcurrency < 1 {
+		c.errorf("queryConcurrency", "must be at least 1, got %d", cfg.QueryConcurrency)
+	}
+	if cfg.CycleTimeout.Duration <= 0 {
+		c.errorf("cycleTimeout", "must be above 0, got %s", cfg.CycleTimeout)
+	}
+	if e := cfg.Commit.AuthorEmail; !strings.Contains(e, "@") || strings.ContainsAny(e, "<> \n") {
+		c.errorf("commit.authorEmail", "must be an email address, got %q", e)
+	}
+	if strings.ContainsAny(cfg.Commit.AuthorName, "<>\n") {
+		c.errorf("commit.authorName", "must not contain '<', '>' or a newline")
+	}
+	if _, _, err := net.SplitHostPort(cfg.HTTP.Listen); err != nil {
+		c.errorf("http.listen", "must be host:port or :port, got %q", cfg.HTTP.Listen)
+	}
+	c.secretSource("http", "token", cfg.HTTP.TokenFile, cfg.HTTP.TokenEnv, false)
+}
+
+// uniqueName checks a required name that must be unique among its siblings.
+func (c *checker) uniqueName(field, name string, seen map[string]string) {
+	switch {
+	case name == "":
+		c.errorf(field, "required")
+	case seen[name] != "":
+		c.errorf(field, "duplicate name %q (first at line %d)", name, c.src.LineOf(seen[name]))
+	default:
+		seen[name] = field
+	}
+}
+
+// scpLikeRE is Git's scp-like SSH syntax: [user@]host:path.
+var scpLikeRE = regexp.MustCompile(`^([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:.+$`)
+
+// gitURL checks a repository URL and returns its transport: https, http, ssh, file or local.
+func (c *checker) gitURL(field, raw string) string {
+	if raw == "" {
+		c.errorf(field, "required: https://, ssh://, git@host:path, file:// or a local path")
+		return ""
+	}
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			c.errorf(field, "not a valid URL")
+			return ""
+		}
+		switch u.Scheme {
+		case "https", "http", "ssh":
+			if u.Host == "" {
+				c.errorf(field, "%s URL needs a host", u.Scheme)
+			}
+			if _, hasPassword := u.User.Password(); hasPassword {
+				c.errorf(field, "must not carry a password (%s): use auth.passwordFile or auth.passwordEnv", u.Redacted())
+			} else if u.User != nil && u.Scheme != "ssh" {
+				c.errorf(field, "must not carry credentials (%s): use auth", u.Redacted())
+			}
+			return u.Scheme
+		case "file":
+			return "file"
+		default:
+			c.errorf(field, "unsupported scheme %q: use https://, ssh://, git@host:path, file:// or a local path", u.Scheme)
+			return ""
+		}
+	}
+	if scpLikeRE.MatchString(raw) && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, ".") {
+		return "ssh"
+	}
+	return "local"
+}
+
+// branch checks the main rules of git check-ref-format for a branch name.
+func (c *checker) branch(field, b string) {
+	if b == "" || strings.HasPrefix(b, "-") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") ||
+		strings.HasSuffix(b, ".lock") || strings.Contains(b, "..") || strings.Contains(b, "@{") ||
+		strings.ContainsAny(b, " ~^:?*[\\\t\n") {
+		c.errorf(field, "not a valid branch name: %q", b)
+	}
+}
+
+// gitAuth checks that exactly one authentication form is set and that it fits the URL.
+func (c *checker) gitAuth(f string, a *GitAuth, scheme string) {
+	if a == nil {
+		return
+	}
+	var forms []string
+	if a.TokenFile != "" || a.TokenEnv != "" {
+		forms = append(forms, "token")
+		c.secretSource(f, "token", a.TokenFile, a.TokenEnv, true)
+	}
+	if a.Username != "" || a.PasswordFile != "" || a.PasswordEnv != "" {
+		forms = append(forms, "username and password")
+		if a.Username == "" {
+			c.errorf(f+".username", "required with passwordFile or passwordEnv")
+		}
+		c.secretSource(f, "password", a.PasswordFile, a.PasswordEnv, true)
+	}
+	if a.SSHKeyFile != "" || a.KnownHostsFile != "" {
+		forms = append(forms, "SSH key")
+		if a.SSHKeyFile == "" {
+			c.errorf(f+".sshKeyFile", "required with knownHostsFile")
+		}
+		if a.KnownHostsFile == "" {
+			// Host keys are always verified; there is no "accept any host" mode.
+			c.errorf(f+".knownHostsFile", "required with sshKeyFile: host keys are always verified")
+		}
+	}
+	switch {
+	case len(forms) == 0:
+		c.errorf(f, "set one form: tokenFile or tokenEnv; username with passwordFile or passwordEnv; or sshKeyFile with knownHostsFile (or leave auth out)")
+	case len(forms) > 1:
+		c.errorf(f, "set exactly one form, got %s", strings.Join(forms, " and "))
+	case forms[0] == "SSH key" && (scheme == "https" || scheme == "http"):
+		c.errorf(f, "an SSH key needs an ssh:// or git@host:path URL")
+	case forms[0] != "SSH key" && scheme == "ssh":
+		c.errorf(f, "an ssh URL needs sshKeyFile and knownHostsFile")
+	}
+}
+
+// secretSource checks a secret named by file or environment variable: not both, and, when
+// required, one of them.
+func (c *checker) secretSource(f, name, file, env string, required bool) {
+	switch {
+	case file != "" && env != "":
+		c.errorf(f, "set %sFile or %sEnv, not both", name, name)
+	case required && file == "" && env == "":
+		c.errorf(f+"."+name+"File", "required: %sFile or %sEnv", name, name)
+	}
+}
+
+func (c *checker) github(f string, g *GitHubRepo) {
+	if g == nil {
+		return
+	}
+	if g.Owner == "" {
+		c.errorf(f+".owner", "required")
+	}
+	if g.Repo == "" {
+		c.errorf(f+".repo", "required")
+	}
+	if err := checkHTTPURL(g.APIURL); err != nil {
+		c.errorf(f+".apiURL", "%v", err)
+	}
+	c.secretSource(f, "token", g.TokenFile, g.TokenEnv, false)
+}
+
+func (c *checker) prometheusServer(f string, s *PrometheusServer, seen map[string]string) {
+	c.uniqueName(f+".name", s.Name, seen)
+	if s.URL == "" {
+		c.errorf(f+".url", "required: an http:// or https:// URL")
+	} else if err := checkHTTPURL(s.URL); err != nil {
+		c.errorf(f+".url", "%v", err)
+	}
+	c.secretSource(f, "bearerToken", s.BearerTokenFile, s.BearerTokenEnv, false)
+	if b := s.BasicAuth; b != nil {
+		if s.BearerTokenFile != "" || s.BearerTokenEnv != "" {
+			c.errorf(f+".basicAuth", "set a bearer token or basicAuth, not both")
+		}
+		if b.Username == "" {
+			c.errorf(f+".basicAuth.username", "required")
+		}
+		c.secretSource(f+".basicAuth", "password", b.PasswordFile, b.PasswordEnv, true)
+	}
+	for k := range s.Headers {
+		if strings.EqualFold(k, "Authorization") {
+			c.errorf(mapKeyPath(f+".headers", k), "secrets are read only from files or the environment: use bearerTokenFile or basicAuth")
+		}
+	}
+	if s.Timeout.Duration <= 0 {
+		c.errorf(f+".timeout", "must be above 0, got %s", s.Timeout)
+	}
+	if s.QueryConcurrency < 1 {
+		c.errorf(f+".queryConcurrency", "must be at least 1, got %d", s.QueryConcurrency)
+	}
+}
+
+// ValidateGlob checks a policy glob: slash-separated and relative to the repository root, each
+// element in path.Match syntax or `**` (any number of directories).
+func ValidateGlob(pattern string) error {
+	switch {
+	case pattern == "":
+		return errors.New("empty glob")
+	case strings.HasPrefix(pattern, "/"):
+		return fmt.Errorf("glob %q must be relative to the repository root", pattern)
+	case hasDotDot(pattern):
+		return fmt.Errorf("glob %q must stay inside the repository: no '..' elements", pattern)
+	}
+	for _, elem := range strings.Split(pattern, "/") {
+		if elem == "**" {
+			continue
+		}
+		if _, err := path.Match(elem, ""); err != nil {
+			return fmt.Errorf("glob %q: bad pattern %q", pattern, elem)
+		}
+	}
+	return nil
+}
+
+// MatchGlob reports whether a slash-separated path relative to the repository root matches a
+// policy glob: each element matches as path.Match, and an element `**` matches any number of
+// directories, none included, so `autoscaling/**/*.yaml` matches autoscaling/a.yaml and
+// autoscaling/x/y/a.yaml. A malformed pattern matches nothing (ValidateGlob reports it).
+func MatchGlob(pattern, name string) bool {
+	pats := strings.Split(pattern, "/")
+	parts := strings.Split(name, "/")
+	// match[i][j]: pats[i:] matches parts[j:]. Filled from the end; O(len(pats)·len(parts)).
+	match := make([][]bool, len(pats)+1)
+	for i := range match {
+		match[i] = make([]bool, len(parts)+1)
+	}
+	match[len(pats)][len(parts)] = true
+	for i := len(pats) - 1; i >= 0; i-- {
+		for j := len(parts); j >= 0; j-- {
+			if pats[i] == "**" {
+				match[i][j] = match[i+1][j] || (j < len(parts) && match[i][j+1])
+				continue
+			}
+			if j < len(parts) {
+				ok, err := path.Match(pats[i], parts[j])
+				match[i][j] = err == nil && ok && match[i+1][j+1]
+			}
+		}
+	}
+	return match[0][0]
+}
+
+// ReadBearerToken reads the server's bearer token from its file or environment variable; it is
+// empty when the server has none.
+func (s *PrometheusServer) ReadBearerToken() (Secret, error) {
+	return readSecret("prometheus "+s.Name+" bearer token", s.BearerTokenFile, s.BearerTokenEnv)
+}
+
+// ReadPassword reads the basic-auth password from its file or environment variable.
+func (b *BasicAuth) ReadPassword() (Secret, error) {
+	return readSecret("basic auth password", b.PasswordFile, b.PasswordEnv)
+}
+
+// ReadToken reads the Git token from its file or environment variable; empty when unset.
+func (a *GitAuth) ReadToken() (Secret, error) {
+	return readSecret("git token", a.TokenFile, a.TokenEnv)
+}
+
+// ReadPassword reads the Git password from its file or environment variable; empty when unset.
+func (a *GitAuth) ReadPassword() (Secret, error) {
+	return readSecret("git password", a.PasswordFile, a.PasswordEnv)
+}
+
+// ReadToken reads the GitHub API token from its file or environment variable; empty when
+// unset.
+func (g *GitHubRepo) ReadToken() (Secret, error) {
+	return readSecret("github token", g.TokenFile, g.TokenEnv)
+}
+
+// ReadToken reads the HTTP API's bearer token from its file or environment variable; empty
+// when unset.
+func (h *HTTPConfig) ReadToken() (Secret, error) {
+	return readSecret("http token", h.TokenFile, h.TokenEnv)
+}
+
+// readSecret reads a secret from a file (surrounding whitespace trimmed, as files written by
+// editors and Kubernetes end in a newline) or an environment variable. Nothing configured is
+// an empty secret; a configured source that is missing or empty is an error. Errors name the
+// file or variable, never the content.
+func readSecret(what, file, env string) (Secret, error) {
+	switch {
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", what, err) // *PathError: the path, never the content
+		}
+		v := strings.TrimSpace(string(data))
+		if v == "" {
+			return "", fmt.Errorf("read %s: file %s is empty", what, file)
+		}
+		return Secret(v), nil
+	case env != "":
+		v, ok := os.LookupEnv(env)
+		if !ok {
+			return "", fmt.Errorf("read %s: environment variable %s is not set", what, env)
+		}
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return "", fmt.Errorf("read %s: environment variable %s is empty", what, env)
+		}
+		return Secret(v), nil
+	}
+	return "", nil
+}

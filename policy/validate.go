@@ -1,0 +1,563 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Validate checks a defaulted policy against every rule of DESIGN §4 and returns all problems
+// joined (each a *FieldError located through p.Source). The loader runs it; a policy built in
+// code should run SetDefaults and then Validate.
+func (p *Policy) Validate() error {
+	c := &checker{src: p.Source}
+	c.policy(p)
+	return joinProblems(c.errs)
+}
+
+// Warnings lists what is allowed in the policy but probably not meant:
+//   - no spec.replicas: `validate` accepts it, but `evaluate` and `serve` need to know where
+//     the count lives in Git;
+//   - activationThreshold with minReplicas above 0: activation only decides between 0 and 1
+//     replicas (DESIGN §5), so the threshold never takes effect.
+func (p *Policy) Warnings() []Warning {
+	c := &checker{src: p.Source}
+	c.policy(p)
+	return c.warns
+}
+
+// checker collects the problems of one document. Fields whose decoding already failed are
+// not checked again, so one mistake gives one message.
+type checker struct {
+	src    Source
+	failed map[string]bool
+	errs   []*FieldError
+	warns  []Warning
+}
+
+func (c *checker) errorf(field, format string, args ...any) {
+	if c.decodeFailed(field) {
+		return
+	}
+	c.errs = append(c.errs, &FieldError{File: c.src.File, Line: c.src.LineOf(field), Field: field, Msg: singleLine(fmt.Sprintf(format, args...))})
+}
+
+func (c *checker) warnf(field, format string, args ...any) {
+	c.warns = append(c.warns, Warning{File: c.src.File, Line: c.src.LineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// decodeFailed reports whether decoding failed at the field, above it or below it.
+func (c *checker) decodeFailed(field string) bool {
+	for f := range c.failed {
+		if f == field || strings.HasPrefix(f, field+".") || strings.HasPrefix(f, field+"[") ||
+			strings.HasPrefix(field, f+".") || strings.HasPrefix(field, f+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	// dns1123Subdomain is a Kubernetes object name; policy names become branch names and
+	// commit trailers, so they keep to it.
+	dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	dns1123Label     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// metricNameRE is what a metric name must be: it appears in reasons and trailers as `name=value`.
+	metricNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+var (
+	validModes        = []string{string(ModeDryRun), string(ModeCommit), string(ModePullRequest), string(ModeAutoMerge)}
+	validAggregations = []string{string(AggregateMax), string(AggregateMin), string(AggregateAverage), string(AggregateWeighted)}
+	validReduces      = []string{"sum", "max", "min", "avg"}
+	validSelects      = []string{SelectMax, SelectMin, SelectDisabled}
+	validHPATypes     = []string{PolicyPods, PolicyPercent}
+)
+
+func isOneOf(v string, allowed []string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) enum(field, v string, allowed []string) {
+	if !isOneOf(v, allowed) {
+		c.errorf(field, "must be one of %s, got %q", strings.Join(allowed, ", "), v)
+	}
+}
+
+func (c *checker) apiVersion(v string) {
+	switch v {
+	case APIVersion, LegacyAPIVersion:
+	case "":
+		c.errorf("apiVersion", "required: %s", APIVersion)
+	default:
+		c.errorf("apiVersion", "must be %s (or the legacy %s), got %q", APIVersion, LegacyAPIVersion, v)
+	}
+}
+
+// policy checks one policy document.
+func (c *checker) policy(p *Policy) {
+	c.apiVersion(p.APIVersion)
+	if p.Kind != KindPolicy {
+		c.errorf("kind", "must be %s, got %q", KindPolicy, p.Kind)
+	}
+	switch m := p.Metadata; {
+	case m.Name == "":
+		c.errorf("metadata.name", "required")
+	case len(m.Name) > 253 || !dns1123Subdomain.MatchString(m.Name):
+		c.errorf("metadata.name", "must be a lowercase DNS name (a-z, 0-9, '-', '.'), got %q", m.Name)
+	}
+	if ns := p.Metadata.Namespace; ns != "" && (len(ns) > 63 || !dns1123Label.MatchString(ns)) {
+		c.errorf("metadata.namespace", "must be a lowercase DNS label (a-z, 0-9, '-'), got %q", ns)
+	}
+	s := &p.Spec
+	if s.TargetRef.Kind == "" {
+		c.errorf("spec.targetRef.kind", "required, e.g. Deployment")
+	}
+	if s.TargetRef.Name == "" {
+		c.errorf("spec.targetRef.name", "required")
+	}
+	c.replicas(s.Replicas)
+	c.render(s.Render)
+	c.bounds(s)
+	c.enum("spec.mode", string(s.Mode), validModes)
+	if s.Delivery != nil {
+		if m := s.Delivery.ScaleUp; m != "" {
+			c.enum("spec.delivery.scaleUp", string(m), validModes)
+		}
+		if m := s.Delivery.ScaleDown; m != "" {
+			c.enum("spec.delivery.scaleDown", string(m), validModes)
+		}
+	}
+	c.cron("spec.schedule", s.Schedule)
+	c.prometheusRef(s.Prometheus)
+	c.enum("spec.aggregation", string(s.Aggregation), validAggregations)
+	c.metrics(s)
+	if s.Tolerance != nil && (*s.Tolerance < 0 || *s.Tolerance >= 1) {
+		// At 1 or more, every ratio below 2 is "within tolerance": the policy never scales down.
+		c.errorf("spec.tolerance", "must be at least 0 and below 1, got %g", *s.Tolerance)
+	}
+	c.schedules(s.Schedules)
+	c.behavior(s.Behavior)
+	if h := s.Holds; h != nil {
+		c.nonNegative("spec.holds.afterRevertSeconds", h.AfterRevertSeconds)
+		c.nonNegative("spec.holds.afterManualEditSeconds", h.AfterManualEditSeconds)
+	}
+	if sc := s.SyncCheck; sc != nil {
+		if strings.TrimSpace(sc.PromQL) == "" {
+			c.errorf("spec.syncCheck.promQL", "required")
+		}
+		if sc.TimeoutSeconds < 1 {
+			c.errorf("spec.syncCheck.timeoutSeconds", "must be at least 1, got %d", sc.TimeoutSeconds)
+		}
+	}
+}
+
+func (c *checker) replicas(r *ReplicasLocation) {
+	if r == nil {
+		c.warnf("spec.replicas", "not set: validate accepts the policy, but evaluate and serve need spec.replicas (file and path) to know where the count lives in Git")
+		return
+	}
+	c.repoPath("spec.replicas.file", r.File, false)
+	if r.Path == "" {
+		c.errorf("spec.replicas.path", "required, e.g. laravelWeb.replicaCount")
+	} else if _, err := ParsePath(r.Path); err != nil {
+		c.errorf("spec.replicas.path", "%v", err)
+	}
+	if r.Document != nil && r.Document.Kind == "" && r.Document.Name == "" {
+		c.errorf("spec.replicas.document", "needs kind or name (or leave document out)")
+	}
+}
+
+func (c *checker) render(r *Render) {
+	if r == nil {
+		return
+	}
+	switch {
+	case r.Helm != nil && r.Kustomize != nil:
+		c.errorf("spec.render", "set helm or kustomize, not both")
+	case r.Helm == nil && r.Kustomize == nil:
+		c.errorf("spec.render", "set helm or kustomize (or leave render out)")
+	}
+	if h := r.Helm; h != nil {
+		c.repoPath("spec.render.helm.chart", h.Chart, true)
+		for i, f := range h.ValuesFiles {
+			c.repoPath(fmt.Sprintf("spec.render.helm.valuesFiles[%d]", i), f, false)
+		}
+	}
+	if k := r.Kustomize; k != nil {
+		c.repoPath("spec.render.kustomize.dir", k.Dir, true)
+	}
+}
+
+// repoPath checks a path that is joined under the repository root: relative, slash-separated,
+// without `..` (DESIGN §9.8). A directory may be the root itself.
+func (c *checker) repoPath(field, p string, dirOK bool) {
+	switch clean := path.Clean(p); {
+	case p == "":
+		c.errorf(field, "required: a path relative to the repository root")
+	case strings.HasPrefix(p, "/") || strings.Contains(p, `\`) || (len(p) > 1 && p[1] == ':'):
+		c.errorf(field, "must be relative to the repository root (slash-separated), got %q", p)
+	case hasDotDot(p):
+		c.errorf(field, "must stay inside the repository: no '..' elements, got %q", p)
+	case clean == "." && !dirOK:
+		c.errorf(field, "must name a file inside the repository, got %q", p)
+	}
+}
+
+func hasDotDot(p string) bool {
+	for _, e := range strings.Split(p, "/") {
+		if e == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) bounds(s *Spec) {
+	minR := DefaultMinReplicas
+	if s.MinReplicas != nil {
+		minR = *s.MinReplicas
+	}
+	if minR < 0 {
+		c.errorf("spec.minReplicas", "must be at least 0, got %d", minR)
+	}
+	switch {
+	case s.MaxReplicas < 1 && !c.src.written("spec.maxReplicas"):
+		c.errorf("spec.maxReplicas", "required: at least 1")
+	case s.MaxReplicas < 1:
+		c.errorf("spec.maxReplicas", "must be at least 1, got %d", s.MaxReplicas)
+	case minR > s.MaxReplicas:
+		c.errorf("spec.minReplicas", "%d is above maxReplicas %d", minR, s.MaxReplicas)
+	}
+}
+
+// cron checks a schedule with robfig/cron's standard parser: five fields, or a descriptor such
+// as @hourly or @every 30s.
+func (c *checker) cron(field, spec string) {
+	if spec == "" {
+		c.errorf(field, "required: a cron spec such as \"0 8 * * 1-5\" or \"@every 30s\"")
+		return
+	}
+	if _, err := cron.ParseStandard(spec); err != nil {
+		c.errorf(field, "invalid cron spec %q: %v", spec, err)
+	}
+}
+
+func (c *checker) prometheusRef(r *PrometheusRef) {
+	if r == nil {
+		return
+	}
+	if r.Server != "" && r.URL != "" {
+		c.errorf("spec.prometheus", "set server or url, not both")
+	}
+	if r.URL != "" {
+		if err := checkHTTPURL(r.URL); err != nil {
+			c.errorf("spec.prometheus.url", "%v", err)
+		}
+	}
+}
+
+// checkHTTPURL accepts an absolute http(s) URL with a host and no credentials in it. Its error
+// never repeats the URL's user information.
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("must be an absolute http:// or https:// URL")
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not carry credentials (%s): name them by file or environment variable", u.Redacted())
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http:// or https:// URL, got %q", raw)
+	}
+	return nil
+}
+
+func (c *checker) metrics(s *Spec) {
+	if len(s.Metrics) == 0 {
+		c.errorf("spec.metrics", "at least one metric is required")
+		return
+	}
+	first := map[string]string{}
+	for i := range s.Metrics {
+		m := &s.Metrics[i]
+		f := fmt.Sprintf("spec.metrics[%d]", i)
+		switch {
+		case m.Name == "":
+			c.errorf(f+".name", "required")
+		case !metricNameRE.MatchString(m.Name):
+			c.errorf(f+".name", "must be a simple identifier (letters, digits, _; not starting with a digit), got %q", m.Name)
+		case first[m.Name] != "":
+			c.errorf(f+".name", "duplicate metric name %q (first at line %d)", m.Name, c.src.LineOf(first[m.Name]))
+		default:
+			first[m.Name] = f + ".name"
+		}
+		if strings.TrimSpace(m.PromQL) == "" {
+			c.errorf(f+".promQL", "required")
+		}
+		c.metricRule(f, m)
+		if m.OnEmpty != "" && m.OnEmpty != "zero" {
+			c.errorf(f+".onEmpty", "must be zero (or left out), got %q", m.OnEmpty)
+		}
+		if m.Reduce != "" {
+			c.enum(f+".reduce", m.Reduce, validReduces)
+		}
+		switch {
+		case s.Aggregation == AggregateWeighted && (m.Weight == nil || *m.Weight <= 0):
+			c.errorf(f+".weight", "must be above 0 with aggregation: weighted")
+		case s.Aggregation != AggregateWeighted && m.Weight != nil && !c.decodeFailed("spec.aggregation"):
+			c.errorf(f+".weight", "only with aggregation: weighted (aggregation is %s)", s.Aggregation)
+		}
+		if m.ActivationThreshold != nil && s.MinReplicas != nil && *s.MinReplicas > 0 {
+			c.warnf(f+".activationThreshold", "has no effect with minReplicas %d: activation only decides between 0 and 1 replicas", *s.MinReplicas)
+		}
+	}
+}
+
+func (c *checker) stepRule(f string, r *StepRule) {
+	if r == nil {
+		return
+	}
+	if r.Threshold == nil {
+		c.errorf(f+".threshold", "required: a number")
+	}
+	if r.Step < 1 {
+		c.errorf(f+".step", "must be at least 1, got %d", r.Step)
+	}
+}
+
+// metricRule checks a metric's rule: the step rule (scaleUp and scaleDown) or a target.
+func (c *checker) metricRule(f string, m *Metric) {
+	step := m.ScaleUp != nil || m.ScaleDown != nil
+	switch {
+	case step && m.Target != nil:
+		c.errorf(f, "set either the step rule (scaleUp, scaleDown) or target, not both")
+		return
+	case !step && m.Target == nil:
+		c.errorf(f, "needs a rule: scaleUp and scaleDown (step rule) or target")
+		return
+	}
+	if step {
+		if m.ScaleUp == nil {
+			c.errorf(f+".scaleUp", "required with scaleDown (step rule)")
+		}
+		if m.ScaleDown == nil {
+			c.errorf(f+".scaleDown", "required with scaleUp (step rule)")
+		}
+		c.stepRule(f+".scaleUp", m.ScaleUp)
+		c.stepRule(f+".scaleDown", m.ScaleDown)
+		if m.ScaleUp != nil && m.ScaleDown != nil && m.ScaleUp.Threshold != nil && m.ScaleDown.Threshold != nil &&
+			*m.ScaleDown.Threshold >= *m.ScaleUp.Threshold {
+			c.errorf(f+".scaleDown.threshold", "%g must be below scaleUp.threshold %g", *m.ScaleDown.Threshold, *m.ScaleUp.Threshold)
+		}
+		return
+	}
+	t := m.Target
+	tf := f + ".target"
+	switch t.Type {
+	case TargetAverageValue:
+		if t.AverageValue == nil || *t.AverageValue <= 0 {
+			c.errorf(tf+".averageValue", "must be above 0 with type AverageValue")
+		}
+		if t.Value != nil {
+			c.errorf(tf+".value", "only with type Value")
+		}
+	case TargetValue:
+		if t.Value == nil || *t.Value <= 0 {
+			c.errorf(tf+".value", "must be above 0 with type Value")
+		}
+		if t.AverageValue != nil {
+			c.errorf(tf+".averageValue", "only with type AverageValue")
+		}
+	case "":
+		c.errorf(tf+".type", "required: AverageValue or Value")
+	default:
+		c.errorf(tf+".type", "must be AverageValue or Value, got %q", t.Type)
+	}
+}
+
+func (c *checker) schedules(ws []ScheduleWindow) {
+	names := map[string]string{}
+	for i, w := range ws {
+		f := fmt.Sprintf("spec.schedules[%d]", i)
+		switch {
+		case w.Name == "":
+			c.errorf(f+".name", "required: reasons name the active window")
+		case names[w.Name] != "":
+			c.errorf(f+".name", "duplicate schedule name %q (first at line %d)", w.Name, c.src.LineOf(names[w.Name]))
+		default:
+			names[w.Name] = f + ".name"
+		}
+		if w.Cron == "" {
+			c.errorf(f+".cron", "required: a cron spec such as \"0 8 * * 1-5\"")
+		} else {
+			c.cron(f+".cron", w.Cron)
+		}
+		switch {
+		case w.Duration.Duration <= 0 && !c.src.written(f+".duration"):
+			c.errorf(f+".duration", "required: how long the window lasts, e.g. 10h")
+		case w.Duration.Duration <= 0:
+			c.errorf(f+".duration", "must be above 0, got %s", w.Duration)
+		}
+		switch w.Timezone {
+		case "":
+		case "Local":
+			// The machine's zone would make the service and a one-shot run decide differently.
+			c.errorf(f+".timezone", "must be an IANA zone such as Europe/Berlin; Local depends on the machine")
+		default:
+			if _, err := time.LoadLocation(w.Timezone); err != nil {
+				c.errorf(f+".timezone", "unknown timezone %q", w.Timezone)
+			}
+		}
+		if w.MinReplicas == nil && w.MaxReplicas == nil {
+			c.errorf(f, "needs minReplicas or maxReplicas")
+		}
+		if w.MinReplicas != nil && *w.MinReplicas < 0 {
+			c.errorf(f+".minReplicas", "must be at least 0, got %d", *w.MinReplicas)
+		}
+		if w.MaxReplicas != nil && *w.MaxReplicas < 1 {
+			c.errorf(f+".maxReplicas", "must be at least 1, got %d", *w.MaxReplicas)
+		}
+		if w.MinReplicas != nil && w.MaxReplicas != nil && *w.MaxReplicas >= 1 && *w.MinReplicas > *w.MaxReplicas {
+			c.errorf(f+".minReplicas", "%d is above maxReplicas %d", *w.MinReplicas, *w.MaxReplicas)
+		}
+	}
+}
+
+func (c *checker) behavior(b *Behavior) {
+	if b == nil {
+		return
+	}
+	const f = "spec.behavior"
+	c.window(f+".stabilizationWindowSeconds", b.StabilizationWindowSeconds)
+	c.nonNegative(f+".scaleUpCooldownSeconds", b.ScaleUpCooldownSeconds)
+	c.nonNegative(f+".scaleDownCooldownSeconds", b.ScaleDownCooldownSeconds)
+	if p := b.MaxScaleUpStepPercent; p != nil && *p < 1 {
+		c.errorf(f+".maxScaleUpStepPercent", "must be at least 1, got %d", *p)
+	}
+	if p := b.MaxScaleDownStepPercent; p != nil && (*p < 1 || *p > 100) {
+		c.errorf(f+".maxScaleDownStepPercent", "must be 1 to 100, got %d", *p)
+	}
+	c.scalingRules(f+".scaleUp", b.ScaleUp)
+	c.scalingRules(f+".scaleDown", b.ScaleDown)
+}
+
+// scalingRules checks the HPA form against the HPA's own validation.
+func (c *checker) scalingRules(rf string, r *ScalingRules) {
+	if r == nil {
+		return
+	}
+	c.window(rf+".stabilizationWindowSeconds", r.StabilizationWindowSeconds)
+	if r.SelectPolicy != nil {
+		c.enum(rf+".selectPolicy", *r.SelectPolicy, validSelects)
+	}
+	for i, hp := range r.Policies {
+		pf := fmt.Sprintf("%s.policies[%d]", rf, i)
+		c.enum(pf+".type", hp.Type, validHPATypes)
+		if hp.Value < 1 {
+			c.errorf(pf+".value", "must be above 0, got %d", hp.Value)
+		}
+		// The HPA's bounds: a period is at most 30 minutes.
+		if hp.PeriodSeconds < 1 || hp.PeriodSeconds > 1800 {
+			c.errorf(pf+".periodSeconds", "must be 1 to 1800, got %d", hp.PeriodSeconds)
+		}
+	}
+}
+
+// window checks a stabilization window against the HPA's bounds: at most one hour.
+func (c *checker) window(field string, v *int) {
+	if v != nil && (*v < 0 || *v > 3600) {
+		c.errorf(field, "must be 0 to 3600, got %d", *v)
+	}
+}
+
+func (c *checker) nonNegative(field string, v *int) {
+	if v != nil && *v < 0 {
+		c.errorf(field, "must be at least 0, got %d", *v)
+	}
+}
+
+// ValidateSet checks what no single document can: duplicate policy IDs, two policies writing
+// the same target (they would flip-flop), and, with a config, Prometheus servers the config
+// does not define and policy URLs it does not allow. Targets are compared within one
+// repository (Source.Repository). cfg may be nil when only policy files are checked. Every
+// problem is a *FieldError naming the file and line of the offending field.
+func ValidateSet(cfg *Config, policies []*Policy) error {
+	var errs []*FieldError
+	at := func(p *Policy, field, format string, args ...any) {
+		errs = append(errs, &FieldError{File: p.Source.File, Line: p.Source.LineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	where := func(p *Policy, field string) string {
+		return fmt.Sprintf("%s:%d", p.Source.File, p.Source.LineOf(field))
+	}
+	ids := map[string]*Policy{}
+	targets := map[string]*Policy{}
+	for _, p := range policies {
+		if first, dup := ids[p.ID()]; dup {
+			at(p, "metadata.name", "duplicate policy %s (first at %s)", p.ID(), where(first, "metadata.name"))
+		} else {
+			ids[p.ID()] = p
+		}
+		if r := p.Spec.Replicas; r != nil {
+			key := targetKey(p.Source.Repository, r)
+			if first, dup := targets[key]; dup {
+				at(p, "spec.replicas.path", "policy %s writes the same file and path as %s (%s); the two would flip-flop",
+					p.ID(), first.ID(), where(first, "spec.replicas.path"))
+			} else {
+				targets[key] = p
+			}
+		}
+		if cfg == nil || p.Spec.Prometheus == nil {
+			continue
+		}
+		if srv := p.Spec.Prometheus.Server; srv != "" && cfg.prometheusServer(srv) == nil {
+			known := make([]string, len(cfg.Prometheus))
+			for i, s := range cfg.Prometheus {
+				known[i] = s.Name
+			}
+			msg := "the config defines no Prometheus servers"
+			if len(known) > 0 {
+				msg = "the config defines: " + strings.Join(known, ", ")
+			}
+			at(p, "spec.prometheus.server", "unknown Prometheus server %q: %s", srv, msg)
+		}
+		if p.Spec.Prometheus.URL != "" && !cfg.AllowPolicyPrometheusURLs {
+			at(p, "spec.prometheus.url", "the config does not allow policies to name their own Prometheus (allowPolicyPrometheusURLs: false); use server")
+		}
+	}
+	return joinProblems(errs)
+}
+
+// targetKey identifies what a policy writes: repository, cleaned file, normalized path and
+// document selector.
+func targetKey(repo string, r *ReplicasLocation) string {
+	p := r.Path
+	if parsed, err := ParsePath(r.Path); err == nil {
+		p = parsed.String()
+	}
+	doc := ""
+	if r.Document != nil {
+		doc = r.Document.Kind + "/" + r.Document.Name
+	}
+	return strings.Join([]string{repo, path.Clean(r.File), p, doc}, "\x00")
+}
+
+func (c *Config) prometheusServer(name string) *PrometheusServer {
+	for i := range c.Prometheus {
+		if c.Prometheus[i].Name == name {
+			return &c.Prometheus[i]
+		}
+	}
+	return nil
+}
