@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -735,5 +736,25 @@ func TestExamplePoliciesAreWellFormed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTraceCoversExamplePolicies checks that the demo trace has a series for every metric the
+// example policies name: a metric missing from the trace would be "missing" to the decision
+// engine and block every scale-down of the demo.
+func TestTraceCoversExamplePolicies(t *testing.T) {
+	f, err := os.Open(filepath.Join(laravelDir, "trace.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	inTrace := map[string]bool{}
+	for _, r := range rows[1:] {
+		inTrace[r[1]] = true
+	}
+	for id, p := range examplePolicies(t) {
+		for _, m := range p.Spec.Metrics {
+			assert.True(t, inTrace[m.Name], "%s: metric %s has no series in trace.csv", id, m.Name)
+		}
 	}
 }
