@@ -1,0 +1,269 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// DefaultKubeVersion is the Kubernetes version templates see in .Capabilities when a Request
+// names none.
+const DefaultKubeVersion = "v1.31.0"
+
+// DefaultReleaseName is the Helm release name when the policy names none, as `helm template`.
+const DefaultReleaseName = "release-name"
+
+// DefaultNamespace is the Helm release namespace when the policy names none.
+const DefaultNamespace = "default"
+
+// Request says what to render: exactly one of Helm and Kustomize, from the repository at Root.
+type Request struct {
+	// Root is the repository root. Every path of Helm and Kustomize is relative to it, and
+	// nothing outside it is read.
+	Root string
+	// Helm renders a chart of the repository, like `helm template`.
+	Helm *policy.HelmRender
+	// Kustomize builds a kustomization directory of the repository, like `kustomize build`.
+	Kustomize *policy.KustomizeRender
+	// Overlay maps repository-relative paths to content used instead of the file on disk (or
+	// in addition to the files on disk), so an edit can be rendered without writing it.
+	Overlay map[string][]byte
+	// KubeVersion is the Kubernetes version templates see; DefaultKubeVersion when empty.
+	KubeVersion string
+}
+
+// Ref names an object by kind and name, as an autoscaler's scaleTargetRef does.
+type Ref struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+}
+
+// Object is one rendered Kubernetes object.
+type Object struct {
+	APIVersion string
+	Kind       string
+	// Namespace is as rendered: empty means the release's (Helm) or the deployment
+	// destination's (kustomize) namespace, or a cluster-scoped object.
+	Namespace string
+	Name      string
+	// Replicas is spec.replicas when it is an integer; nil when absent.
+	Replicas *int
+	// HPATarget is spec.scaleTargetRef of a HorizontalPodAutoscaler or a KEDA ScaledObject,
+	// with the autoscaler's own namespace: the workload that autoscaler would scale.
+	HPATarget *Ref
+	// Source is the template that produced the object (Helm), when known.
+	Source string
+	// Raw is the whole object.
+	Raw map[string]any
+}
+
+// Group is the API group of the object's apiVersion ("" for the core group).
+func (o Object) Group() string { return apiGroup(o.APIVersion) }
+
+// String names the object as "Kind namespace/name" (or "Kind name").
+func (o Object) String() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+func apiGroup(apiVersion string) string {
+	g, _, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		return ""
+	}
+	return g
+}
+
+// Render renders the chart or kustomization the request names and parses the output into
+// objects. The renderers run walled off: a panic comes back as an error, the context's
+// deadline is honored (a render that overruns it is abandoned), nothing outside Root is read,
+// and nothing is fetched or executed.
+func Render(ctx context.Context, req Request) ([]Object, error) {
+	return walled(ctx, func() ([]Object, error) { return render(ctx, req) })
+}
+
+// walled runs a renderer: a panic becomes an error, and when ctx ends first the caller gets
+// ctx's error at once while the abandoned renderer finishes on its own (the libraries cannot
+// be interrupted; they only compute).
+func walled(ctx context.Context, fn func() ([]Object, error)) ([]Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	type result struct {
+		objs []Object
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var res result
+		defer func() {
+			if p := recover(); p != nil {
+				res = result{err: fmt.Errorf("render: renderer panicked: %v", p)}
+			}
+			done <- res
+		}()
+		res.objs, res.err = fn()
+	}()
+	select {
+	case res := <-done:
+		return res.objs, res.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("render: %w", ctx.Err())
+	}
+}
+
+func render(ctx context.Context, req Request) ([]Object, error) {
+	if (req.Helm == nil) == (req.Kustomize == nil) {
+		return nil, errors.New("render: exactly one of helm and kustomize must be set")
+	}
+	r, err := newRepo(req.Root, req.Overlay)
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	if req.Helm != nil {
+		manifest, err := renderHelm(ctx, r, req.Helm, req.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("render helm chart %s: %w", req.Helm.Chart, err)
+		}
+		objs, err := ParseManifests(manifest)
+		if err != nil {
+			return nil, fmt.Errorf("render helm chart %s: %w", req.Helm.Chart, err)
+		}
+		return objs, nil
+	}
+	manifest, err := renderKustomize(ctx, r, req.Kustomize.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("render kustomization %s: %w", req.Kustomize.Dir, err)
+	}
+	objs, err := ParseManifests(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("render kustomization %s: %w", req.Kustomize.Dir, err)
+	}
+	return objs, nil
+}
+
+// ParseManifests parses multi-document YAML (the output of `helm template` or `kustomize
+// build`) into objects. Empty documents are skipped; a `kind: List` is flattened into its items.
+func ParseManifests(manifest []byte) ([]Object, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(manifest))
+	var objs []Object
+	for i := 1; ; i++ {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			return objs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse rendered document %d: %w", i, err)
+		}
+		source := sourceComment(&node)
+		var raw any
+		if err := node.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("parse rendered document %d (%s): %w", i, source, err)
+		}
+		if raw == nil {
+			continue
+		}
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("parse rendered document %d (%s): not a mapping", i, source)
+		}
+		if kind, _ := m["kind"].(string); strings.HasSuffix(kind, "List") {
+			if items, ok := m["items"].([]any); ok {
+				for _, it := range items {
+					im, ok := it.(map[string]any)
+					if !ok {
+						return nil, fmt.Errorf("parse rendered document %d (%s): list item is not a mapping", i, source)
+					}
+					objs = append(objs, newObject(im, source))
+				}
+				continue
+			}
+		}
+		objs = append(objs, newObject(m, source))
+	}
+}
+
+// sourceComment finds helm's "# Source: chart/templates/x.yaml" comment of a document.
+func sourceComment(n *yaml.Node) string {
+	comments := []string{n.HeadComment}
+	if len(n.Content) > 0 {
+		comments = append(comments, n.Content[0].HeadComment)
+		if len(n.Content[0].Content) > 0 {
+			comments = append(comments, n.Content[0].Content[0].HeadComment)
+		}
+	}
+	for _, c := range comments {
+		for _, line := range strings.Split(c, "\n") {
+			if s, ok := strings.CutPrefix(strings.TrimSpace(line), "# Source:"); ok {
+				return strings.TrimSpace(s)
+			}
+		}
+	}
+	return ""
+}
+
+func newObject(m map[string]any, source string) Object {
+	o := Object{Raw: m, Source: source}
+	o.APIVersion, _ = m["apiVersion"].(string)
+	o.Kind, _ = m["kind"].(string)
+	meta, _ := m["metadata"].(map[string]any)
+	o.Name, _ = meta["name"].(string)
+	o.Namespace, _ = meta["namespace"].(string)
+	spec, _ := m["spec"].(map[string]any)
+	if n, ok := asInt(spec["replicas"]); ok {
+		o.Replicas = &n
+	}
+	if isAutoscaler(o.APIVersion, o.Kind) {
+		if ref, ok := spec["scaleTargetRef"].(map[string]any); ok {
+			t := &Ref{Namespace: o.Namespace}
+			t.APIVersion, _ = ref["apiVersion"].(string)
+			t.Kind, _ = ref["kind"].(string)
+			t.Name, _ = ref["name"].(string)
+			if t.Kind == "" && apiGroup(o.APIVersion) == "keda.sh" {
+				t.Kind = "Deployment" // KEDA's default target kind
+			}
+			o.HPATarget = t
+		}
+	}
+	return o
+}
+
+// isAutoscaler says whether an object is something that would scale a workload behind Git's
+// back: a HorizontalPodAutoscaler, or a KEDA ScaledObject (which manages one).
+func isAutoscaler(apiVersion, kind string) bool {
+	g := apiGroup(apiVersion)
+	return (kind == "HorizontalPodAutoscaler" && g == "autoscaling") || (kind == "ScaledObject" && g == "keda.sh")
+}
+
+// asInt reads an integer the YAML decoder produced: int, int64, uint64 or a whole float64.
+func asInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case uint64:
+		if n > math.MaxInt32 {
+			return 0, false
+		}
+		return int(n), true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) <= math.MaxInt32 {
+			return int(n), true
+		}
+	}
+	return 0, false
+}
