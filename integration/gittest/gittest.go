@@ -156,8 +156,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h := &cgi.Handler{
-		Path: s.backend,
-		Dir:  s.root,
+		Path:   s.backend,
+		Dir:    s.root,
+		Stderr: logWriter{s.t},
 		Env: append(s.gitEnv(),
 			"GIT_PROJECT_ROOT="+s.root,
 			"GIT_HTTP_EXPORT_ALL=1",
@@ -192,7 +193,6 @@ func (s *Server) CreateRepo(name string, files map[string]string) string {
 	dir := s.Dir(name)
 	s.git("", "init", "--quiet", "--bare", "--initial-branch=main", dir)
 	s.git(dir, "config", "http.receivepack", "true")
-	s.git(dir, "config", "receive.denyNonFastForwards", "true")
 	return s.CommitAt(name, files, "initial commit", "Repo Admin <admin@example.com>",
 		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
@@ -394,6 +394,14 @@ func splitAuthor(a string) (name, email string) {
 		return strings.TrimSpace(a), "nobody@example.com"
 	}
 	return strings.TrimSpace(name), strings.TrimSuffix(strings.TrimSpace(rest), ">")
+}
+
+// logWriter sends the backend's standard error to the test log.
+type logWriter struct{ t testing.TB }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Logf("git http-backend: %s", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // String describes the server for failure messages.

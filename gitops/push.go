@@ -1,0 +1,169 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/storage"
+)
+
+// ErrPushRace means the remote branch moved since the last fetch, so a push was rejected. The
+// caller syncs, re-reads and re-decides on the new head — never force-pushes (invariant 3).
+var ErrPushRace = errors.New("push rejected: the remote branch moved")
+
+// raceMarkers are how Git servers and go-git word a rejected update of a moved ref.
+var raceMarkers = []string{
+	"non-fast-forward",
+	"fetch first",
+	"cannot lock ref",
+	"failed to lock",
+	"incorrect old value",
+	"failed to update ref",
+	"stale info",
+	"reference has changed concurrently",
+	"required to be", // our lease (RequireRemoteRefs) did not hold
+}
+
+// classifyPush marks a rejected push as ErrPushRace; other errors pass unchanged.
+func classifyPush(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, git.ErrNonFastForwardUpdate) || errors.Is(err, storage.ErrReferenceHasChanged) {
+		return fmt.Errorf("%w: %v", ErrPushRace, err)
+	}
+	msg := strings.ToLower(err.Error())
+	for _, m := range raceMarkers {
+		if strings.Contains(msg, m) {
+			return fmt.Errorf("%w: %v", ErrPushRace, err)
+		}
+	}
+	return err
+}
+
+// Push sends all local commits of the cycle to the base branch in one push. It never forces:
+// when the branch moved since the last Sync it returns an error matching ErrPushRace and the
+// remote keeps its commits. With nothing to push it does nothing.
+func (w *Workspace) Push(ctx context.Context) error {
+	head := w.Head()
+	if head == w.base {
+		return nil
+	}
+	spec := config.RefSpec(fmt.Sprintf("%s:%s", w.branch, w.branch))
+	if err := w.push(ctx, &git.PushOptions{RefSpecs: []config.RefSpec{spec}}); err != nil {
+		return w.fail("push", err)
+	}
+	w.base = head
+	return nil
+}
+
+// BranchPush pushes one commit to a branch of its own (a pull request's), with
+// force-with-lease semantics: the push overwrites the branch only if it is still at Lease.
+type BranchPush struct {
+	// Branch is the short branch name, e.g. autoscaler/laravel-demo/laravel-web.
+	Branch string
+	// Commit is what the branch should point at, usually a commit of this cycle.
+	Commit plumbing.Hash
+	// Lease is the branch's expected remote head; zero means the branch must not exist (an
+	// existing branch is then only fast-forwarded, never overwritten).
+	Lease plumbing.Hash
+}
+
+// PushBranch pushes a commit to a branch other than the base branch. A broken lease returns
+// an error matching ErrPushRace. It does not move the local base branch: after a pull
+// request's commit, ResetTo(Base()) drops it from the cycle.
+func (w *Workspace) PushBranch(ctx context.Context, p BranchPush) error {
+	ref := plumbing.NewBranchReferenceName(p.Branch)
+	if err := w.checkBranch(ref); err != nil {
+		return w.fail("push branch "+p.Branch, err)
+	}
+	if p.Commit.IsZero() {
+		return w.fail("push branch "+p.Branch, errors.New("no commit"))
+	}
+	// go-git pushes local refs; a scratch local ref carries the commit and is dropped after.
+	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(ref, p.Commit)); err != nil {
+		return w.fail("push branch "+p.Branch, err)
+	}
+	defer func() { _ = w.repo.Storer.RemoveReference(ref) }()
+
+	opts := &git.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", ref, ref))}}
+	if !p.Lease.IsZero() {
+		// Force past a non-fast-forward, but only from the leased commit: go-git checks the
+		// advertisement, and the server's update checks the same old value atomically.
+		opts.RefSpecs = []config.RefSpec{config.RefSpec(fmt.Sprintf("+%s:%s", ref, ref))}
+		opts.RequireRemoteRefs = []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", p.Lease, ref))}
+	}
+	if err := w.push(ctx, opts); err != nil {
+		return w.fail("push branch "+p.Branch, err)
+	}
+	return nil
+}
+
+// DeleteBranch deletes a branch of the remote (not the base branch). With a non-zero lease
+// it deletes only a branch still at that commit. Deleting a missing branch is not an error.
+func (w *Workspace) DeleteBranch(ctx context.Context, branch string, lease plumbing.Hash) error {
+	ref := plumbing.NewBranchReferenceName(branch)
+	if err := w.checkBranch(ref); err != nil {
+		return w.fail("delete branch "+branch, err)
+	}
+	_, exists, err := w.RemoteBranch(ctx, branch)
+	if err != nil || !exists {
+		return err
+	}
+	opts := &git.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(":" + ref.String())}}
+	if !lease.IsZero() {
+		opts.RequireRemoteRefs = []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", lease, ref))}
+	}
+	if err := w.push(ctx, opts); err != nil {
+		return w.fail("delete branch "+branch, err)
+	}
+	return nil
+}
+
+// RemoteBranch asks the remote where a branch points (one ref advertisement).
+func (w *Workspace) RemoteBranch(ctx context.Context, branch string) (plumbing.Hash, bool, error) {
+	remote, err := w.repo.Remote(remoteName)
+	if err != nil {
+		return plumbing.ZeroHash, false, w.fail("list remote", err)
+	}
+	ctx, cancel := w.netContext(ctx)
+	defer cancel()
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: w.creds.method})
+	if err != nil {
+		return plumbing.ZeroHash, false, w.fail("list remote", err)
+	}
+	want := plumbing.NewBranchReferenceName(branch)
+	for _, r := range refs {
+		if r.Name() == want && r.Type() == plumbing.HashReference {
+			return r.Hash(), true, nil
+		}
+	}
+	return plumbing.ZeroHash, false, nil
+}
+
+func (w *Workspace) checkBranch(ref plumbing.ReferenceName) error {
+	if ref == w.branch {
+		return errors.New("refusing to treat the base branch as a pull request branch")
+	}
+	if err := ref.Validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (w *Workspace) push(ctx context.Context, opts *git.PushOptions) error {
+	ctx, cancel := w.netContext(ctx)
+	defer cancel()
+	opts.RemoteName = remoteName
+	opts.Auth = w.creds.method
+	err := w.repo.PushContext(ctx, opts)
+	if errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	return classifyPush(err)
+}
