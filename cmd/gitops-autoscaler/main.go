@@ -31,7 +31,8 @@ type command struct {
 // commands is the CLI's table of subcommands.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
+		"version":  {"print the version", runVersion},
+		"validate": {"check policy and config files; every error as file:line: field: message", runValidate},
 	}
 }
 
