@@ -1,0 +1,282 @@
+package policy
+
+import (
+	"math"
+	"strings"
+	"time"
+)
+
+// DefaultBacktestStep is the evaluation step of a replay when the policy's schedule is not a
+// fixed interval.
+const DefaultBacktestStep = 30 * time.Second
+
+// BacktestOptions bound a replay.
+type BacktestOptions struct {
+	// Start and End are the first and last instants evaluated (both inclusive).
+	Start, End time.Time
+	// Step is the time between evaluations (default: BacktestInterval(p)).
+	Step time.Duration
+	// Initial is the replica count before the first evaluation (default: the policy's
+	// minReplicas). A pointer, because 0 is a valid count for a scale-to-zero policy.
+	Initial *int
+}
+
+// BacktestResult is what a replay would have done. Its JSON form is the `backtest -o json`
+// output: policy, decisions and summary.
+type BacktestResult struct {
+	Policy    string             `json:"policy"`
+	Decisions []BacktestDecision `json:"decisions"`
+	Summary   BacktestSummary    `json:"summary"`
+
+	// Start, End and Step are the replay's bounds, after defaults.
+	Start time.Time     `json:"-"`
+	End   time.Time     `json:"-"`
+	Step  time.Duration `json:"-"`
+	// Initial is the replica count before the first evaluation.
+	Initial int `json:"-"`
+	// Steps is every evaluation, for charting.
+	Steps []BacktestStep `json:"-"`
+}
+
+// BacktestDecision is one evaluation that changed the replica count: a commit a live run would
+// have made.
+type BacktestDecision struct {
+	Time time.Time `json:"time"`
+	From int       `json:"from"`
+	To   int       `json:"to"`
+	// Metrics are the values the decision saw, by metric name; missing metrics are left out.
+	Metrics map[string]float64 `json:"metrics"`
+	Reasons []Reason           `json:"reasons"`
+}
+
+// BacktestStep is one evaluation: the replica count after it and the metric values it saw.
+type BacktestStep struct {
+	Time     time.Time
+	Replicas int
+	Metrics  []MetricValue
+}
+
+// BacktestSummary sums up a replay.
+type BacktestSummary struct {
+	Evaluations int `json:"evaluations"`
+	// Changes is the number of decisions, the commits a live run would have made.
+	Changes    int `json:"changes"`
+	ScaleUps   int `json:"scaleUps"`
+	ScaleDowns int `json:"scaleDowns"`
+	// ReplicaSeconds is Σ replicas × step over the evaluations: the capacity paid for.
+	ReplicaSeconds float64 `json:"replicaSeconds"`
+	// UnderProvisionedSeconds is the time (steps × step) when the replica count was below
+	// ceil(value / averageValue) of any AverageValue metric — below what that metric's own
+	// target says is needed, whatever the bounds and limits. 0 for a policy without such metrics.
+	UnderProvisionedSeconds float64 `json:"underProvisionedSeconds"`
+}
+
+// BacktestInterval is the natural evaluation step of a policy: the interval of an `@every D`
+// schedule, else DefaultBacktestStep (a cron schedule has no single interval).
+func BacktestInterval(p *Policy) time.Duration {
+	if d, ok := strings.CutPrefix(strings.TrimSpace(p.Spec.Schedule), "@every "); ok {
+		if step, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && step > 0 {
+			return step
+		}
+	}
+	return DefaultBacktestStep
+}
+
+// Backtest replays p over a metric source, evaluating at every step from opts.Start to
+// opts.End inclusive with Decide — the same function a live evaluation calls, so the replay
+// makes exactly the decisions the service would have made, had the metrics been these.
+//
+// Each change is taken as committed at the instant it was decided: it joins the History of the
+// following evaluations as an EventDecision, and every evaluation's raw recommendation joins
+// their Recommendations, so cooldowns, rate limits and stabilization see what a live run would.
+// Both are trimmed to the longest window the policy needs, so a replay costs O(steps).
+//
+// src returns the metric values at an instant, one per p.Spec.Metrics entry in order (as
+// promclient's Trace.Values does). p must have gone through SetDefaults. Backtest is pure.
+func Backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOptions) BacktestResult {
+	return backtest(p, src, opts, true)
+}
+
+// backtest is Backtest; trim false keeps the whole history, to prove the trimming changes
+// nothing.
+func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOptions, trim bool) BacktestResult {
+	step := opts.Step
+	if step <= 0 {
+		step = BacktestInterval(p)
+	}
+	current := DefaultMinReplicas
+	if p.Spec.MinReplicas != nil {
+		current = *p.Spec.MinReplicas
+	}
+	if opts.Initial != nil {
+		current = *opts.Initial
+	}
+	start, end := opts.Start.UTC(), opts.End.UTC()
+	res := BacktestResult{
+		Policy:    p.ID(),
+		Decisions: []BacktestDecision{},
+		Start:     start,
+		End:       end,
+		Step:      step,
+		Initial:   current,
+	}
+	if end.Before(start) {
+		return res
+	}
+	n := int(end.Sub(start)/step) + 1
+	res.Steps = make([]BacktestStep, 0, n)
+
+	historyWindow, recWindow := backtestWindows(p)
+	var history replayWindow[Event]
+	var recs replayWindow[Recommendation]
+	avgTargets := averageValueTargets(p)
+	stepSecs := step.Seconds()
+
+	for i := range n {
+		now := start.Add(time.Duration(i) * step)
+		metrics := src(now)
+		if trim {
+			history.dropBefore(now.Add(-historyWindow), func(e Event) time.Time { return e.At })
+			recs.dropBefore(now.Add(-recWindow), func(r Recommendation) time.Time { return r.At })
+		}
+		d := Decide(p, &Snapshot{
+			Now:             now,
+			Current:         current,
+			Metrics:         metrics,
+			History:         history.items(),
+			Recommendations: recs.items(),
+		})
+		recs.push(Recommendation{At: now, Replicas: d.Recommendation})
+		if d.Desired != current {
+			history.push(Event{At: now, Kind: EventDecision, From: current, To: d.Desired})
+			res.Decisions = append(res.Decisions, BacktestDecision{
+				Time:    now,
+				From:    current,
+				To:      d.Desired,
+				Metrics: metricMap(metrics),
+				Reasons: d.Reasons,
+			})
+			if d.Desired > current {
+				res.Summary.ScaleUps++
+			} else {
+				res.Summary.ScaleDowns++
+			}
+			current = d.Desired
+		}
+		res.Steps = append(res.Steps, BacktestStep{Time: now, Replicas: current, Metrics: metrics})
+		res.Summary.ReplicaSeconds += float64(current) * stepSecs
+		if underProvisioned(current, metrics, avgTargets) {
+			res.Summary.UnderProvisionedSeconds += stepSecs
+		}
+	}
+	res.Summary.Evaluations = n
+	res.Summary.Changes = len(res.Decisions)
+	return res
+}
+
+// backtestWindows are how far back the History and the Recommendations must reach for Decide
+// to see everything it would count: cooldowns, HPA rate-limit periods, holds, and the
+// stabilization windows (with the HPA's defaults where its form leaves them out).
+func backtestWindows(p *Policy) (history, recommendations time.Duration) {
+	secs := func(v *int) time.Duration {
+		if v == nil || *v < 0 {
+			return 0
+		}
+		return time.Duration(*v) * time.Second
+	}
+	var h, r time.Duration
+	if b := p.Spec.Behavior; b != nil {
+		r = max(r, secs(b.StabilizationWindowSeconds))
+		h = max(h, secs(b.ScaleUpCooldownSeconds), secs(b.ScaleDownCooldownSeconds))
+		if b.ScaleUp != nil || b.ScaleDown != nil {
+			// The HPA's defaults: a 300 s scale-down window and 15 s periods.
+			r = max(r, 300*time.Second)
+			h = max(h, 15*time.Second)
+			for _, rules := range []*ScalingRules{b.ScaleUp, b.ScaleDown} {
+				if rules == nil {
+					continue
+				}
+				r = max(r, secs(rules.StabilizationWindowSeconds))
+				for _, pol := range rules.Policies {
+					h = max(h, time.Duration(pol.PeriodSeconds)*time.Second)
+				}
+			}
+		}
+	}
+	if hl := p.Spec.Holds; hl != nil {
+		h = max(h, secs(hl.AfterRevertSeconds), secs(hl.AfterManualEditSeconds))
+	}
+	// A window counts what is strictly newer than its start; keeping one step more is harmless.
+	return h + time.Second, r + time.Second
+}
+
+// averageValueTargets are the policy's AverageValue targets by metric index; 0 for the others.
+func averageValueTargets(p *Policy) []float64 {
+	var out []float64
+	for i, m := range p.Spec.Metrics {
+		if m.Target == nil || m.Target.Type != TargetAverageValue || m.Target.AverageValue == nil || *m.Target.AverageValue <= 0 {
+			continue
+		}
+		if out == nil {
+			out = make([]float64, len(p.Spec.Metrics))
+		}
+		out[i] = *m.Target.AverageValue
+	}
+	return out
+}
+
+// underProvisioned says whether replicas is below ceil(v / averageValue) of any AverageValue
+// metric with a value.
+func underProvisioned(replicas int, metrics []MetricValue, targets []float64) bool {
+	for i, avg := range targets {
+		if avg == 0 || i >= len(metrics) || metrics[i].Missing {
+			continue
+		}
+		v := metrics[i].Value
+		if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+			continue
+		}
+		// The same decimal-exact ceil as the engine: 1.1 / 0.1 needs 11, not 12.
+		need := math.Ceil(v/avg - floatEpsilon)
+		if float64(replicas) < need {
+			return true
+		}
+	}
+	return false
+}
+
+func metricMap(metrics []MetricValue) map[string]float64 {
+	m := make(map[string]float64, len(metrics))
+	for _, mv := range metrics {
+		if !mv.Missing && !math.IsNaN(mv.Value) && !math.IsInf(mv.Value, 0) {
+			m[mv.Name] = mv.Value
+		}
+	}
+	return m
+}
+
+// replayWindow is an append-only, oldest-first list whose head is dropped as time moves on; the
+// backing array is compacted when the dropped head outgrows the live part, so memory stays
+// bounded by the window and each element is copied O(1) times on average.
+type replayWindow[T any] struct {
+	buf  []T
+	head int
+}
+
+func (w *replayWindow[T]) push(v T) { w.buf = append(w.buf, v) }
+
+func (w *replayWindow[T]) items() []T {
+	// Full slice expression: Decide cannot append into our buffer.
+	return w.buf[w.head:len(w.buf):len(w.buf)]
+}
+
+func (w *replayWindow[T]) dropBefore(cut time.Time, at func(T) time.Time) {
+	for w.head < len(w.buf) && at(w.buf[w.head]).Before(cut) {
+		w.head++
+	}
+	if w.head > 64 && w.head > len(w.buf)/2 {
+		n := copy(w.buf, w.buf[w.head:])
+		clear(w.buf[n:])
+		w.buf, w.head = w.buf[:n], 0
+	}
+}
