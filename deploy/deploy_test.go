@@ -758,3 +758,32 @@ func TestTraceCoversExamplePolicies(t *testing.T) {
 		}
 	}
 }
+
+func TestExampleConfigs(t *testing.T) {
+	for _, f := range []string{
+		filepath.Join(laravelDir, "autoscaler.yaml"),
+		"../examples/jenkins/autoscaler.yaml",
+	} {
+		t.Run(filepath.Base(filepath.Dir(f)), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			require.NoError(t, err)
+			var cfg struct {
+				APIVersion   string `yaml:"apiVersion"`
+				Kind         string `yaml:"kind"`
+				Repositories []struct {
+					URL      string   `yaml:"url"`
+					Policies []string `yaml:"policies"`
+				} `yaml:"repositories"`
+			}
+			require.NoError(t, yaml.Unmarshal(raw, &cfg))
+			assert.Equal(t, policy.APIVersion, cfg.APIVersion)
+			assert.Equal(t, policy.KindConfig, cfg.Kind)
+			require.Len(t, cfg.Repositories, 1)
+			assert.NotEmpty(t, cfg.Repositories[0].URL)
+			// The globs find the example's policies in a repository laid out as examples/laravel.
+			matches, err := filepath.Glob(filepath.Join(laravelDir, cfg.Repositories[0].Policies[0]))
+			require.NoError(t, err)
+			assert.NotEmpty(t, matches, "policies glob %s", cfg.Repositories[0].Policies[0])
+		})
+	}
+}
