@@ -1,0 +1,128 @@
+package promtest_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/promtest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
+)
+
+func newClient(t *testing.T, p *promtest.Prometheus) *promclient.Client {
+	t.Helper()
+	c, err := promclient.New(policy.PrometheusServer{Name: "real", URL: p.URL(), Timeout: policy.Duration{Duration: 5 * time.Second}},
+		promclient.WithRetry(1, 0, 0))
+	require.NoError(t, err)
+	return c
+}
+
+// valueEventually polls until the instant query's value at the server's now equals want: a
+// scrape every second brings a changed exporter value in.
+func valueEventually(t *testing.T, c *promclient.Client, m policy.Metric, want float64) {
+	t.Helper()
+	var last policy.MetricValue
+	require.Eventually(t, func() bool {
+		v, err := c.Query(context.Background(), m.PromQL, time.Time{})
+		last = promclient.ToValue(m, v, err)
+		return !last.Missing && last.Value == want
+	}, 30*time.Second, 50*time.Millisecond, "want %v", want)
+	assert.Equal(t, policy.MetricValue{Name: m.Name, Value: want}, last)
+}
+
+func TestScrapedExporterValueIsQueryable(t *testing.T) {
+	e := promtest.NewExporter(t)
+	labels := map[string]string{"queue": "emails"}
+	e.Set("laravel_queue_jobs_pending", labels, 42)
+	p := promtest.Start(t, promtest.WithScrapeTarget("laravel", e.HostPort()))
+	p.WaitForSeries(t, `laravel_queue_jobs_pending{queue="emails"}`)
+
+	c := newClient(t, p)
+	m := policy.Metric{Name: "backlog", PromQL: `sum(laravel_queue_jobs_pending{queue="emails"})`}
+	valueEventually(t, c, m, 42)
+
+	e.Set("laravel_queue_jobs_pending", labels, 7)
+	valueEventually(t, c, m, 7)
+}
+
+func TestSeededHistoryIsQueryableByRange(t *testing.T) {
+	// Whole minutes, so the seeded samples and the range steps coincide.
+	end := time.Now().Add(-time.Minute).Truncate(time.Minute)
+	start := end.Add(-3 * time.Hour)
+	var samples []promtest.Sample
+	for ts, i := start, 0; !ts.After(end); ts, i = ts.Add(15*time.Second), i+1 {
+		samples = append(samples, promtest.Sample{At: ts, Value: float64(i % 100)})
+	}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	promtest.Seed(t, dataDir, promtest.OpenMetrics(promtest.Series{
+		Name: "demo_backlog", Labels: map[string]string{"queue": "emails"}, Samples: samples,
+	}))
+	p := promtest.Start(t, promtest.WithDataDir(dataDir))
+	c := newClient(t, p)
+
+	v, err := c.QueryRange(context.Background(), `demo_backlog{queue="emails"}`, v1.Range{Start: start, End: end, Step: time.Minute})
+	require.NoError(t, err)
+	matrix, ok := v.(model.Matrix)
+	require.True(t, ok, "want a matrix, got %T", v)
+	require.Len(t, matrix, 1)
+	require.Len(t, matrix[0].Values, 181, "3h at 1m steps, both ends included")
+	for k, pair := range matrix[0].Values {
+		// Every 4th seeded sample is on a minute: sample index 4k has value (4k) mod 100.
+		assert.Equal(t, float64((4*k)%100), float64(pair.Value), "step %d", k)
+	}
+
+	steps := []time.Time{start, start.Add(time.Minute), end}
+	got := promclient.SeriesValues(policy.Metric{Name: "backlog"}, v, nil, steps)
+	assert.Equal(t, []policy.MetricValue{
+		{Name: "backlog", Value: 0}, {Name: "backlog", Value: 4}, {Name: "backlog", Value: float64(720 % 100)},
+	}, got)
+}
+
+func TestStopMakesMetricsMissingAndRestartBringsThemBack(t *testing.T) {
+	e := promtest.NewExporter(t)
+	e.Set("demo_rps", nil, 312.5)
+	p := promtest.Start(t, promtest.WithScrapeTarget("demo", e.HostPort()))
+	p.WaitForSeries(t, "demo_rps")
+	c := newClient(t, p)
+	m := policy.Metric{Name: "rps", PromQL: "demo_rps"}
+	valueEventually(t, c, m, 312.5)
+
+	p.Stop()
+	v, err := c.Query(context.Background(), m.PromQL, time.Time{})
+	require.Error(t, err)
+	mv := promclient.ToValue(m, v, err)
+	assert.True(t, mv.Missing)
+	assert.Contains(t, mv.Cause, "connection refused")
+	assert.Contains(t, mv.Cause, `query "demo_rps"`)
+
+	p.Restart()
+	e.Set("demo_rps", nil, 99)
+	valueEventually(t, c, m, 99)
+}
+
+func TestOpenMetrics(t *testing.T) {
+	t0 := time.Unix(1700000000, 500_000_000)
+	got := promtest.OpenMetrics(
+		promtest.Series{Name: "b_total", Type: "counter", Samples: []promtest.Sample{{At: t0, Value: 1}}},
+		promtest.Series{Name: "a", Labels: map[string]string{"z": "1", "q": `say "hi"`}, Samples: []promtest.Sample{
+			{At: t0.Add(time.Second), Value: 2.5}, {At: t0, Value: 1},
+		}},
+	)
+	assert.Equal(t, strings.Join([]string{
+		"# TYPE a gauge",
+		`a{q="say \"hi\"",z="1"} 1 1700000000.500`,
+		`a{q="say \"hi\"",z="1"} 2.5 1700000001.500`,
+		"# TYPE b_total counter",
+		"b_total 1 1700000000.500",
+		"# EOF",
+		"",
+	}, "\n"), got)
+}
