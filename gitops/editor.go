@@ -30,9 +30,9 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// MaxReplicas is the largest replica count the editor reads or writes: Kubernetes stores
+// MaxReplicaCount is the largest replica count the editor reads or writes: Kubernetes stores
 // replicas as int32.
-const MaxReplicas = math.MaxInt32
+const MaxReplicaCount = math.MaxInt32
 
 // errInconsistent marks an error of the editor itself (the located bytes or the re-parsed
 // result disagree with the parse): such an error means a bug here, not a bad input file.
@@ -57,8 +57,8 @@ func ReadReplicas(data []byte, loc policy.ReplicasLocation) (int, error) {
 // elsewhere, is refused: editing it would change other values. The result is re-parsed and
 // compared with the original before it is returned.
 func SetReplicas(data []byte, loc policy.ReplicasLocation, n int) (out []byte, changed bool, err error) {
-	if n < 0 || n > MaxReplicas {
-		return nil, false, fmt.Errorf("path %s: replicas %d out of range [0, %d]", loc.Path, n, MaxReplicas)
+	if n < 0 || n > MaxReplicaCount {
+		return nil, false, fmt.Errorf("path %s: replicas %d out of range [0, %d]", loc.Path, n, MaxReplicaCount)
 	}
 	t, err := locate(data, loc, true)
 	if err != nil {
@@ -120,6 +120,10 @@ func locate(data []byte, loc policy.ReplicasLocation, edit bool) (*target, error
 	value, err := replicaValue(node)
 	if err != nil {
 		return nil, wrap(err)
+	}
+	if !edit {
+		// Reading needs the value only, not where its bytes are.
+		return &target{docs: docs, node: node, value: value}, nil
 	}
 	start, end, err := scalarSpan(data, node)
 	if err != nil {
@@ -471,8 +475,8 @@ func replicaValue(n *yaml.Node) (int, error) {
 		return 0, fmt.Errorf("value %q has a leading zero (octal in YAML 1.1); write it as %s", v, trimmed)
 	}
 	i, err := strconv.Atoi(v)
-	if err != nil || i > MaxReplicas {
-		return 0, fmt.Errorf("value %q is out of range [0, %d]", v, MaxReplicas)
+	if err != nil || i > MaxReplicaCount {
+		return 0, fmt.Errorf("value %q is out of range [0, %d]", v, MaxReplicaCount)
 	}
 	return i, nil
 }

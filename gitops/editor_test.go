@@ -150,9 +150,10 @@ func TestReadReplicas(t *testing.T) {
 		{name: "plain", yaml: "a:\n  b: 7\n", path: "a.b", want: 7},
 		{name: "double quoted", yaml: "a: {b: \"12\"}\n", path: "a.b", want: 12},
 		{name: "zero", yaml: "b: 0\n", path: "b", want: 0},
-		{name: "largest", yaml: "b: 2147483647\n", path: "b", want: MaxReplicas},
+		{name: "largest", yaml: "b: 2147483647\n", path: "b", want: MaxReplicaCount},
 		{name: "too large", yaml: "b: 2147483648\n", path: "b", err: `path b: value "2147483648" is out of range [0, 2147483647]`},
 		{name: "reads an alias target", yaml: "base: &base 5\nweb:\n  replicas: *base\n", path: "web.replicas", want: 5},
+		{name: "reads a quoted value written with escapes", yaml: "b: \"\\x33\"\n", path: "b", want: 3},
 		{name: "reads through an alias", yaml: "d: &d\n  replicas: 4\nweb: *d\n", path: "web.replicas", want: 4},
 		{name: "alias list item", yaml: "w: &w {name: x, replicas: 6}\nlist:\n  - *w\n", path: "list[name=x].replicas", want: 6},
 		{name: "document by kind only", yaml: "kind: Service\nspec: {replicas: 1}\n---\nkind: Deployment\nspec: {replicas: 2}\n", path: "spec.replicas", doc: &policy.DocumentSelector{Kind: "Deployment"}, want: 2},
@@ -185,7 +186,7 @@ func TestReadReplicas(t *testing.T) {
 func TestSetReplicasRefusesOutOfRangeCounts(t *testing.T) {
 	data := []byte("replicas: 3\n")
 	loc := policy.ReplicasLocation{Path: "replicas"}
-	for _, n := range []int{-1, MaxReplicas + 1} {
+	for _, n := range []int{-1, MaxReplicaCount + 1} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			out, changed, err := SetReplicas(data, loc, n)
 			require.Error(t, err)
@@ -195,7 +196,7 @@ func TestSetReplicasRefusesOutOfRangeCounts(t *testing.T) {
 			assert.False(t, changed)
 		})
 	}
-	out, changed, err := SetReplicas(data, loc, MaxReplicas)
+	out, changed, err := SetReplicas(data, loc, MaxReplicaCount)
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, "replicas: 2147483647\n", string(out))
@@ -213,6 +214,8 @@ func TestSetReplicasLineBreaks(t *testing.T) {
 		{name: "NEL in a quoted string", in: "a: \"x\u0085y\"\nreplicas: 3\n", want: "a: \"x\u0085y\"\nreplicas: 10\n"},
 		{name: "LS between entries", in: "a: 1\u2028replicas: 3\n", want: "a: 1\u2028replicas: 10\n"},
 		{name: "PS after a comment", in: "a: 1 # c\u2029replicas: 3\n", want: "a: 1 # c\u2029replicas: 10\n"},
+		{name: "tab after the colon", in: "a:\t1\nreplicas:\t3\t# c\n", want: "a:\t1\nreplicas:\t10\t# c\n"},
+		{name: "document end and start markers", in: "a: 1\n...\n---\n# doc 2\nreplicas: 3\n", want: "a: 1\n...\n---\n# doc 2\nreplicas: 10\n"},
 		{name: "no final newline", in: "replicas: 3", want: "replicas: 10"},
 		{name: "value on the next line", in: "replicas:\n  3\n", want: "replicas:\n  10\n"},
 		{name: "tag and anchor across lines", in: "replicas: !!int &r # c\n  3\n", want: "replicas: !!int &r # c\n  10\n"},
