@@ -206,8 +206,12 @@ func hpaScaleUpLimit(desired, current int, d *direction, history []Event, now ti
 	if d.selectPolicy == SelectMin {
 		limit = math.MaxInt
 	}
+	var startsArr [8]int
+	starts := startsArr[:0]
 	for i := range d.policies {
-		proposed := scaleUpProposal(&d.policies[i], current, history, now)
+		start := periodStartReusing(d.policies, starts, i, current, history, now)
+		starts = append(starts, start)
+		proposed := scaleUpProposal(&d.policies[i], start)
 		if d.selectPolicy == SelectMin {
 			limit = min(limit, proposed)
 		} else {
@@ -227,9 +231,8 @@ func hpaScaleUpLimit(desired, current int, d *direction, history []Event, now ti
 		if i > 0 {
 			e.str(", ")
 		}
-		start := periodStart(pol, current, history, now)
-		e.str(pol.Type).str(" ").int(pol.Value).str("/").int(pol.PeriodSeconds).str("s from ").int(start).
-			str(" allows ").int(scaleUpProposal(pol, current, history, now))
+		e.str(pol.Type).str(" ").int(pol.Value).str("/").int(pol.PeriodSeconds).str("s from ").int(starts[i]).
+			str(" allows ").int(scaleUpProposal(pol, starts[i]))
 	}
 	e.str("; selectPolicy ").str(d.selectPolicy).to(limit).end()
 	return limit
@@ -249,8 +252,12 @@ func hpaScaleDownLimit(desired, current int, d *direction, history []Event, now 
 	if d.selectPolicy == SelectMin {
 		limit = math.MinInt
 	}
+	var startsArr [8]int
+	starts := startsArr[:0]
 	for i := range d.policies {
-		proposed := scaleDownProposal(&d.policies[i], current, history, now)
+		start := periodStartReusing(d.policies, starts, i, current, history, now)
+		starts = append(starts, start)
+		proposed := scaleDownProposal(&d.policies[i], start)
 		if d.selectPolicy == SelectMin {
 			limit = max(limit, proposed)
 		} else {
@@ -267,9 +274,8 @@ func hpaScaleDownLimit(desired, current int, d *direction, history []Event, now 
 		if i > 0 {
 			e.str(", ")
 		}
-		start := periodStart(pol, current, history, now)
-		e.str(pol.Type).str(" ").int(pol.Value).str("/").int(pol.PeriodSeconds).str("s from ").int(start).
-			str(" allows ").int(scaleDownProposal(pol, current, history, now))
+		e.str(pol.Type).str(" ").int(pol.Value).str("/").int(pol.PeriodSeconds).str("s from ").int(starts[i]).
+			str(" allows ").int(scaleDownProposal(pol, starts[i]))
 	}
 	e.str("; selectPolicy ").str(d.selectPolicy).to(limit).end()
 	return limit
@@ -282,37 +288,37 @@ func periodStart(pol *HPAPolicy, current int, history []Event, now time.Time) in
 	return current - up + down
 }
 
-func scaleUpProposal(pol *HPAPolicy, current int, history []Event, now time.Time) int {
-	start := periodStart(pol, current, history, now)
+// periodStartReusing is periodStart of policies[i], reusing an earlier policy's result for the
+// same period (the HPA defaults share one) instead of scanning History again.
+func periodStartReusing(policies []HPAPolicy, starts []int, i, current int, history []Event, now time.Time) int {
+	for j := range starts {
+		if policies[j].PeriodSeconds == policies[i].PeriodSeconds {
+			return starts[j]
+		}
+	}
+	return periodStart(&policies[i], current, history, now)
+}
+
+// scaleUpProposal is the count a policy allows from the count at its period's start.
+func scaleUpProposal(pol *HPAPolicy, start int) int {
 	if pol.Type == PolicyPercent {
 		return ceilDiv(start*(100+pol.Value), 100)
 	}
 	return start + pol.Value
 }
 
-func scaleDownProposal(pol *HPAPolicy, current int, history []Event, now time.Time) int {
-	start := periodStart(pol, current, history, now)
+// scaleDownProposal is the count a policy allows down to from the count at its period's start.
+func scaleDownProposal(pol *HPAPolicy, start int) int {
 	if pol.Type == PolicyPercent {
 		return start * (100 - pol.Value) / 100 // truncation toward zero, as int32(float) in the HPA
 	}
 	return start - pol.Value
 }
 
-// lastChange is the newest History event (any kind), nil without history.
-func lastChange(history []Event) *Event {
-	var last *Event
-	for i := range history {
-		if last == nil || history[i].At.After(last.At) {
-			last = &history[i]
-		}
-	}
-	return last
-}
-
 // cooldown holds a change while the last change in any direction is more recent than the
 // direction's cooldown (scaleUpCooldownSeconds gates scale-ups, scaleDownCooldownSeconds
 // scale-downs). At exactly the cooldown the change is allowed.
-func cooldown(desired, current int, r *behavior, history []Event, now time.Time, e *explainer) int {
+func cooldown(desired, current int, r *behavior, last *Event, now time.Time, e *explainer) int {
 	seconds, name := r.upCooldown, "scaleUpCooldownSeconds"
 	if desired < current {
 		seconds, name = r.downCooldown, "scaleDownCooldownSeconds"
@@ -320,7 +326,6 @@ func cooldown(desired, current int, r *behavior, history []Event, now time.Time,
 	if desired == current || seconds <= 0 {
 		return desired
 	}
-	last := lastChange(history)
 	if last == nil {
 		return desired
 	}

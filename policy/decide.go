@@ -27,6 +27,7 @@ func Decide(p *Policy, s *Snapshot) Decision {
 	c := s.Current
 	d := Decision{Current: c}
 	b := effectiveBounds(p, s.Now, e)
+	h := summarize(s.History)
 
 	var desired int
 	if c < b.min || c > b.max {
@@ -41,13 +42,15 @@ func Decide(p *Policy, s *Snapshot) Decision {
 		if r, ok := resolveBehavior(p.Spec.Behavior); ok {
 			desired = stabilize(desired, c, &r, s.Recommendations, s.Now, e)
 			desired = rateLimit(desired, c, &r, s.History, s.Now, e)
-			desired = cooldown(desired, c, &r, s.History, s.Now, e)
+			desired = cooldown(desired, c, &r, h.last, s.Now, e)
 		}
 		desired = applyBounds(desired, b, e)
 	}
 
-	d.Desired, d.Held = applyHolds(p, s, desired, e)
-	if d.Desired == c && !d.Held {
+	d.Desired, d.Held = applyHolds(p, s, &h, desired, e)
+	// A step that kept the count has said so; only a recommendation that was the current count
+	// all along gets a closing line.
+	if d.Desired == c && !d.Held && d.Recommendation == c {
 		e.begin(ReasonUnchanged).str("unchanged at ").int(c).end()
 	}
 	d.Reasons = e.finish()

@@ -19,9 +19,9 @@ type explainer struct {
 // newExplainer sizes the buffers for a policy with n metrics, so that a typical decision does
 // not grow them.
 func newExplainer(n int) *explainer {
-	lines := n + 12
+	lines := n + 10
 	return &explainer{
-		buf:     make([]byte, 0, 96*lines),
+		buf:     make([]byte, 0, 64*lines),
 		reasons: make([]Reason, 0, lines),
 		ends:    make([]int, 0, lines),
 	}
@@ -108,7 +108,13 @@ func (e *explainer) to(n int) *explainer {
 // shortest form of that.
 func appendNum(buf []byte, f float64) []byte {
 	a := math.Abs(f)
-	if f == 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+	switch {
+	case a < 1e15 && f == math.Trunc(f):
+		return strconv.AppendInt(buf, int64(f), 10)
+	case a >= 1e-4 && a < 1e9:
+		// 'g' with 9 digits writes this range without an exponent and drops trailing zeros.
+		return strconv.AppendFloat(buf, f, 'g', 9, 64)
+	case math.IsNaN(f) || math.IsInf(f, 0):
 		return strconv.AppendFloat(buf, f, 'g', -1, 64)
 	}
 	const digits = 9

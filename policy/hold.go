@@ -5,7 +5,7 @@ import "time"
 // applyHolds is the last step of a decision: when the rules want a change, a hold keeps the
 // current count. Every hold that applies adds its line, in this order: suspend, revert hold,
 // manual-edit hold, rejected pull request, sync check. held reports whether any did.
-func applyHolds(p *Policy, s *Snapshot, desired int, e *explainer) (out int, held bool) {
+func applyHolds(p *Policy, s *Snapshot, h *history, desired int, e *explainer) (out int, held bool) {
 	c := s.Current
 	if desired == c {
 		return c, false
@@ -19,7 +19,7 @@ func applyHolds(p *Policy, s *Snapshot, desired int, e *explainer) (out int, hel
 	if spec.Holds != nil {
 		holds = *spec.Holds
 	}
-	if ev := newestEvent(s.History, EventRevert, ""); ev != nil {
+	if ev := h.revert; ev != nil {
 		if limit := deref(holds.AfterRevertSeconds); heldSince(ev, limit, s.Now) {
 			e.begin(ReasonRevertHold).str("revert hold: ").event(ev).str(" reverted ")
 			if ev.Reverts != "" {
@@ -32,7 +32,7 @@ func applyHolds(p *Policy, s *Snapshot, desired int, e *explainer) (out int, hel
 		}
 	}
 	// A manual scale through the CLI is a person's decision as much as an edit by hand.
-	if ev := newestEvent(s.History, EventManualEdit, EventManualScale); ev != nil {
+	if ev := h.manual; ev != nil {
 		if limit := deref(holds.AfterManualEditSeconds); heldSince(ev, limit, s.Now) {
 			e.begin(ReasonManualEditHold).str("manual-edit hold: ").event(ev).str(" set ").int(ev.To).str(" ").
 				secs(s.Now.Sub(ev.At)).str(" ago < afterManualEditSeconds ").int(limit).hold(c).end()
@@ -47,7 +47,7 @@ func applyHolds(p *Policy, s *Snapshot, desired int, e *explainer) (out int, hel
 		e.hold(c).end()
 		held = true
 	}
-	if spec.SyncCheck != nil && s.Sync != nil && notSynced(spec.SyncCheck, s, e) {
+	if spec.SyncCheck != nil && s.Sync != nil && notSynced(spec.SyncCheck, s, h.last, e) {
 		held = true
 	}
 	if held {
@@ -61,19 +61,33 @@ func heldSince(ev *Event, limit int, now time.Time) bool {
 	return limit > 0 && now.Sub(ev.At) < time.Duration(limit)*time.Second
 }
 
-// newestEvent is the newest History event of one of the kinds (kind2 may be empty).
-func newestEvent(history []Event, kind, kind2 EventKind) *Event {
-	var newest *Event
-	for i := range history {
-		ev := &history[i]
-		if ev.Kind != kind && (kind2 == "" || ev.Kind != kind2) {
-			continue
+// history is what the engine needs from Snapshot.History, found in one pass.
+type history struct {
+	// last is the newest event of any kind: the last change.
+	last *Event
+	// revert is the newest revert; manual the newest manual edit or manual scale.
+	revert, manual *Event
+}
+
+func summarize(events []Event) history {
+	var h history
+	newer := func(cur *Event, ev *Event) *Event {
+		if cur == nil || ev.At.After(cur.At) {
+			return ev
 		}
-		if newest == nil || ev.At.After(newest.At) {
-			newest = ev
+		return cur
+	}
+	for i := range events {
+		ev := &events[i]
+		h.last = newer(h.last, ev)
+		switch ev.Kind {
+		case EventRevert:
+			h.revert = newer(h.revert, ev)
+		case EventManualEdit, EventManualScale:
+			h.manual = newer(h.manual, ev)
 		}
 	}
-	return newest
+	return h
 }
 
 // event writes "commit 1a2b3c4d5e6f by Jane Doe" ("manual scale 1a2b…" for a CLI scale).
@@ -96,9 +110,8 @@ func (e *explainer) event(ev *Event) *explainer {
 
 // notSynced holds while the cluster does not run the count of the last change (or of Git,
 // without history), and says how long that has been and whether timeoutSeconds passed.
-func notSynced(sc *SyncCheck, s *Snapshot, e *explainer) bool {
+func notSynced(sc *SyncCheck, s *Snapshot, last *Event, e *explainer) bool {
 	want := s.Current
-	last := lastChange(s.History)
 	if last != nil {
 		want = last.To
 	}

@@ -1,0 +1,154 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDecideOutOfBounds(t *testing.T) {
+	slow := &Behavior{
+		ScaleUp:                  rules(ptr(600), "", pods(1, 600)),
+		ScaleDown:                rules(ptr(600), "", pods(1, 600)),
+		ScaleUpCooldownSeconds:   ptr(600),
+		ScaleDownCooldownSeconds: ptr(600),
+	}
+	runDecideCases(t, []decideCase{
+		{
+			name:     "below minReplicas goes straight to it, before metrics and limits",
+			policy:   func() *Policy { p := loadPolicy(slow); p.Spec.MinReplicas = ptr(3); return p }(),
+			snap:     snap(1, 1).withHistory(change(5, 2, 1)).withRecs(recAt(10, 1)),
+			want:     3,
+			messages: []string{"current 1 outside bounds [3, 100] → 3"},
+		},
+		{
+			name:   "above maxReplicas goes straight to it",
+			policy: func() *Policy { p := loadPolicy(slow); p.Spec.MaxReplicas = 30; return p }(),
+			snap:   snap(45, 80).withHistory(change(5, 44, 45)),
+			want:   30,
+			codes:  []ReasonCode{ReasonOutOfBounds},
+		},
+		{
+			name:   "out of bounds with every metric missing still goes to the bound",
+			policy: func() *Policy { p := loadPolicy(nil); p.Spec.MinReplicas = ptr(3); return p }(),
+			snap:   &Snapshot{Now: t0, Current: 0, Metrics: []MetricValue{missing("timeout")}},
+			want:   3,
+		},
+		{
+			name:   "holds still apply to an out-of-bounds move",
+			policy: func() *Policy { p := loadPolicy(nil); p.Spec.MinReplicas = ptr(3); p.Spec.Suspend = true; return p }(),
+			snap:   snap(1, 1),
+			want:   1, held: true,
+			codes: []ReasonCode{ReasonOutOfBounds, ReasonSuspended},
+		},
+	})
+}
+
+func TestDecideRecommendationIsRaw(t *testing.T) {
+	p := loadPolicy(&Behavior{ScaleDown: &ScalingRules{}})
+	d := Decide(p, snap(10, 4).withRecs(recAt(60, 9)))
+	assert.Equal(t, 4, d.Recommendation, "the remembered recommendation is the raw one")
+	assert.Equal(t, 9, d.Desired)
+
+	p.Spec.MinReplicas = ptr(12)
+	d = Decide(p, snap(10, 4))
+	assert.Equal(t, 4, d.Recommendation, "out of bounds still returns the recommendation to remember")
+	assert.Equal(t, 12, d.Desired)
+}
+
+// TestDecideFullOrder walks one decision through every step and pins the reason lines, the
+// text that becomes the commit message.
+func TestDecideFullOrder(t *testing.T) {
+	p := testPolicy(3, 30,
+		stepMetric("http_rps", 80, 250, 3),
+		avgMetric("queue_backlog", 100),
+		valueMetric("latency", 0.3),
+	)
+	p.Spec.Behavior = &Behavior{
+		MaxScaleUpStepPercent: ptr(100),
+		ScaleUp:               rules(ptr(60), SelectMax, percent(100, 60), pods(4, 60)),
+	}
+	s := &Snapshot{
+		Now:             t0,
+		Current:         6,
+		Metrics:         []MetricValue{{Value: 312.4}, {Value: 1800}, {Value: 0.21}},
+		History:         []Event{change(3600, 3, 6)},
+		Recommendations: []Recommendation{recAt(45, 16), recAt(30, 20)},
+	}
+	d := Decide(p, s)
+	assert.Equal(t, Decision{
+		Current: 6, Recommendation: 18, Desired: 12,
+		Reasons: []Reason{
+			{ReasonMetricValue, "http_rps = 312.4 > scaleUp.threshold 250 → 9"},
+			{ReasonMetricValue, "queue_backlog = 1800 / averageValue 100 → 18"},
+			{ReasonMetricValue, "latency = 0.21 / value 0.3 × 6 → 5"},
+			{ReasonAggregated, "aggregation max → 18"},
+			{ReasonStabilized, "stabilization: lowest recommendation in the last 60s (scaleUp window) is 16 → 16"},
+			{ReasonScaleUpLimited, "scale-up limited: Percent 100/60s from 6 allows 12, Pods 4/60s from 6 allows 10; selectPolicy Max → 12"},
+		},
+	}, d)
+}
+
+func TestDecideIsDeterministicAndPure(t *testing.T) {
+	p, s := benchPolicyAndSnapshot()
+	before := *s
+	first := Decide(p, s)
+	second := Decide(p, s)
+	assert.Equal(t, first, second, "equal snapshots give equal decisions")
+	assert.Equal(t, before, *s, "Decide must not write to the snapshot")
+	require.NotEmpty(t, first.Reasons)
+	for _, r := range first.Reasons {
+		assert.NotEmpty(t, r.Message, "every reason has its message when Decide returns (%s)", r.Code)
+	}
+}
+
+// benchPolicyAndSnapshot is the benchmark's realistic case: 5 metrics, the HPA behavior form
+// with a schedule, 100 past History events and a full 300s window of recommendations (one per
+// 15s).
+func benchPolicyAndSnapshot() (*Policy, *Snapshot) {
+	p := testPolicy(3, 60,
+		stepMetric("http_rps", 80, 250, 3),
+		avgMetric("queue_backlog", 100),
+		valueMetric("latency_p95", 0.3),
+		avgMetric("mysql_threads", 20),
+		valueMetric("redis_memory_ratio", 0.7),
+	)
+	p.Spec.Schedules = []ScheduleWindow{
+		window("business-hours", "0 8 * * 1-5", 10*time.Hour, ptr(5), nil, "Europe/Berlin"),
+	}
+	p.Spec.Behavior = &Behavior{
+		ScaleUpCooldownSeconds: ptr(30),
+		ScaleUp:                rules(ptr(60), SelectMax, percent(100, 60), pods(4, 60)),
+		ScaleDown:              rules(ptr(300), SelectMax, percent(10, 60), pods(2, 60)),
+	}
+	if err := p.Compile(); err != nil {
+		panic(err)
+	}
+	s := &Snapshot{
+		Now:     t0,
+		Current: 8,
+		Metrics: []MetricValue{{Value: 312.4}, {Value: 2210}, {Value: 0.45}, {Value: 130}, {Value: 0.66}},
+	}
+	for i := range 100 {
+		from := 8 + i%3
+		s.History = append(s.History, change(float64(120*(100-i)), from, from+1-2*(i%2)))
+	}
+	for i := range 20 {
+		s.Recommendations = append(s.Recommendations, recAt(float64(300-15*i), 20+i%4))
+	}
+	return p, s
+}
+
+func BenchmarkDecide(b *testing.B) {
+	p, s := benchPolicyAndSnapshot()
+	var d Decision
+	b.ReportAllocs()
+	for b.Loop() {
+		d = Decide(p, s)
+	}
+	if d.Desired == d.Current || len(d.Reasons) < 6 {
+		b.Fatalf("the benchmark case should scale up through every step: %+v", d)
+	}
+}
