@@ -787,3 +787,20 @@ func TestExampleConfigs(t *testing.T) {
 		})
 	}
 }
+
+// TestExamplePoliciesValidate runs the product's own loader and validator over the example: the
+// policies decode strictly and validate, and as a set they fit the demo's service config (no
+// duplicate IDs, no two policies on one target, only known Prometheus servers).
+func TestExamplePoliciesValidate(t *testing.T) {
+	policies, err := policy.LoadPolicyFiles(filepath.Join(laravelDir, "policies"))
+	require.NoError(t, err)
+	assert.Len(t, policies, len(examplePolicies(t)))
+
+	for _, f := range []string{filepath.Join(laravelDir, "autoscaler.yaml"), "../examples/jenkins/autoscaler.yaml"} {
+		t.Run(filepath.Base(filepath.Dir(f)), func(t *testing.T) {
+			cfg, err := policy.LoadConfigFile(f)
+			require.NoError(t, err)
+			assert.NoError(t, policy.ValidateSet(cfg, policies))
+		})
+	}
+}
