@@ -210,7 +210,8 @@ func SVGChart(c Chart) template.HTML {
 		}
 		yy := y(g.Axis, g.V)
 		b.WriteString(`<g class="guide"><line x1="` + fmtF(px0) + `" x2="` + fmtF(px1) + `" y1="` + fmtF(yy) + `" y2="` + fmtF(yy) +
-			`" stroke="#999" stroke-dasharray="6 4"/><text x="` + fmtF(px1-4) + `" y="` + fmtF(yy-4) + `" text-anchor="end" fill="#666">` +
+			`" stroke="#999" stroke-dasharray="6 4"/><text x="` + fmtF(px1-4) + `" y="` + fmtF(yy-4) +
+			`" text-anchor="end" fill="#555" stroke="#fafafa" stroke-width="3" paint-order="stroke">` +
 			esc(g.Label) + "</text></g>\n")
 	}
 
@@ -254,23 +255,24 @@ func SVGChart(c Chart) template.HTML {
 				yy = y(c.Series[stepIdx].Axis, v)
 			}
 		}
-		color, dir, tri := chartDownColor, "down", "M-5,-4L5,-4L0,5Z"
+		// A triangle on the line, pointing the way the count went.
+		color, dir, tri := chartDownColor, "down", "M"+fmtF(xx-5)+","+fmtF(yy-4)+"h10l-5,9z"
 		if m.Up {
-			color, dir, tri = chartUpColor, "up", "M-5,4L5,4L0,-5Z"
+			color, dir, tri = chartUpColor, "up", "M"+fmtF(xx-5)+","+fmtF(yy+4)+"h10l-5,-9z"
 		}
 		b.WriteString(`<g class="mark mark-` + dir + `">`)
 		if len(c.Marks) <= chartMaxMarkRules {
 			b.WriteString(`<line x1="` + fmtF(xx) + `" x2="` + fmtF(xx) + `" y1="` + fmtF(py0) + `" y2="` + fmtF(py1) +
 				`" stroke="` + color + `" stroke-opacity="0.25"/>`)
 		}
-		b.WriteString(`<path transform="translate(` + fmtF(xx) + "," + fmtF(yy) + `)" d="` + tri + `" fill="` + color + `"/>`)
+		b.WriteString(`<path d="` + tri + `" fill="` + color + `"/>`)
 		b.WriteString("<title>" + esc(m.Label) + "</title></g>\n")
 	}
 
 	// Legend, across the top margin.
-	lx := px0 + 200
-	if c.Title == "" {
-		lx = px0
+	lx := px0
+	if c.Title != "" {
+		lx += 24 + 8.5*float64(len([]rune(c.Title)))
 	}
 	for i, s := range c.Series {
 		label := seriesLabel(s)

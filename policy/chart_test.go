@@ -23,8 +23,8 @@ func chartPoints(n int, step time.Duration, f func(i int) float64) []ChartPoint 
 	return pts
 }
 
-// wellFormed fails the test unless s parses as XML: every element closed, every text escaped.
-func wellFormed(t *testing.T, s string) {
+// chartWellFormed fails the test unless s parses as XML: every element closed, every text escaped.
+func chartWellFormed(t *testing.T, s string) {
 	t.Helper()
 	d := xml.NewDecoder(strings.NewReader(s))
 	for {
@@ -52,7 +52,7 @@ func TestSVGChart(t *testing.T) {
 	}
 	svg := string(SVGChart(c))
 
-	wellFormed(t, svg)
+	chartWellFormed(t, svg)
 	assert.True(t, strings.HasPrefix(svg, "<svg "))
 	assert.Equal(t, 1, strings.Count(svg, "<svg"))
 	assert.Equal(t, 2, strings.Count(svg, "<polyline"), "one polyline per series")
@@ -80,11 +80,11 @@ func TestSVGChartStepLineAndMarkerPosition(t *testing.T) {
 		Marks: []ChartMark{{T: chartT0.Add(time.Minute), Label: "2 → 4", Up: true}},
 	}
 	svg := string(SVGChart(c))
-	wellFormed(t, svg)
+	chartWellFormed(t, svg)
 	// Axis 0..5 (integer ticks, headroom above 4): y(2) = 108 − 68·2/5 = 80.8, y(4) = 53.6.
 	// The unchanged middle point is dropped; the change is drawn as a vertical segment at x = 104.
 	assert.Contains(t, svg, `points="64,80.8 104,80.8 104,53.6 144,53.6 "`)
-	assert.Contains(t, svg, `translate(104,53.6)`, "marker sits on the replica line")
+	assert.Contains(t, svg, `<path d="M99,57.6h10l-5,-9z"`, "marker sits on the replica line at (104, 53.6)")
 }
 
 func TestSVGChartEdgeCases(t *testing.T) {
@@ -106,7 +106,7 @@ func TestSVGChartEdgeCases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svg := string(SVGChart(tt.chart))
-			wellFormed(t, svg)
+			chartWellFormed(t, svg)
 			assert.Equal(t, tt.polylines, strings.Count(svg, "<polyline"))
 			assert.NotContains(t, svg, "NaN")
 			assert.NotContains(t, svg, "Inf")
@@ -117,7 +117,7 @@ func TestSVGChartEdgeCases(t *testing.T) {
 func TestSVGChartDownsamplesLongSeries(t *testing.T) {
 	week := chartPoints(40320, 15*time.Second, func(i int) float64 { return float64(i % 97) })
 	svg := string(SVGChart(Chart{Series: []ChartSeries{{Name: "a", Points: week}}}))
-	wellFormed(t, svg)
+	chartWellFormed(t, svg)
 	start := strings.Index(svg, `points="`)
 	require.Positive(t, start)
 	pts := strings.Fields(svg[start+len(`points="`) : start+strings.Index(svg[start:], `">`)])

@@ -1,0 +1,200 @@
+package policy
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds that keep the page small when a policy flaps: the decisions table lists the first
+// backtestHTMLMaxRows decisions (the JSON output has them all), and a marker's tooltip carries
+// the reasons only up to backtestMaxMarkReasons changes (each chart repeats the markers).
+const (
+	backtestHTMLMaxRows    = 1000
+	backtestMaxMarkReasons = 300
+)
+
+// WriteBacktestHTML writes r as one self-contained HTML page: no scripts, no external assets,
+// readable offline. For each metric of p it draws the metric (left axis) against the replica
+// count (right axis) with every change marked — hover a marker for its reasons — followed by
+// the summary and the table of decisions with their reasons.
+func WriteBacktestHTML(w io.Writer, p *Policy, r BacktestResult) error {
+	page := backtestPage{
+		Policy:  r.Policy,
+		Start:   r.Start.UTC().Format(time.RFC3339),
+		End:     r.End.UTC().Format(time.RFC3339),
+		Step:    r.Step.String(),
+		Initial: r.Initial,
+		Summary: r.Summary,
+	}
+	page.ReplicaHours = r.Summary.ReplicaSeconds / 3600
+	if r.Summary.Evaluations > 0 && r.Step > 0 {
+		page.AvgReplicas = r.Summary.ReplicaSeconds / r.Step.Seconds() / float64(r.Summary.Evaluations)
+	}
+	page.UnderProvisioned = (time.Duration(r.Summary.UnderProvisionedSeconds * float64(time.Second))).String()
+	if total := float64(r.Summary.Evaluations) * r.Step.Seconds(); total > 0 {
+		page.UnderProvisionedPct = 100 * r.Summary.UnderProvisionedSeconds / total
+	}
+
+	for _, c := range BacktestCharts(p, r) {
+		page.Charts = append(page.Charts, SVGChart(c))
+	}
+	for i, d := range r.Decisions {
+		if i == backtestHTMLMaxRows {
+			page.Omitted = len(r.Decisions) - i
+			break
+		}
+		row := backtestRow{Time: d.Time.UTC().Format(time.RFC3339), From: d.From, To: d.To, Up: d.To > d.From}
+		for _, m := range p.Spec.Metrics {
+			if v, ok := d.Metrics[m.Name]; ok {
+				row.Metrics = append(row.Metrics, m.Name+" = "+formatValue(v))
+			} else {
+				row.Metrics = append(row.Metrics, m.Name+" missing")
+			}
+		}
+		row.Reasons = d.Reasons
+		page.Rows = append(page.Rows, row)
+	}
+	if err := backtestTemplate.Execute(w, page); err != nil {
+		return fmt.Errorf("write backtest report: %w", err)
+	}
+	return nil
+}
+
+// BacktestCharts are the report's charts: one per metric of p, each with the replica count on
+// the right axis, the changes marked, and the metric's thresholds or target drawn as guides.
+func BacktestCharts(p *Policy, r BacktestResult) []Chart {
+	replicas := ChartSeries{Name: "replicas", Axis: AxisRight, Step: true, Points: make([]ChartPoint, len(r.Steps))}
+	for i, s := range r.Steps {
+		replicas.Points[i] = ChartPoint{T: s.Time, V: float64(s.Replicas)}
+	}
+	marks := make([]ChartMark, len(r.Decisions))
+	for i, d := range r.Decisions {
+		label := d.Time.UTC().Format(time.RFC3339) + "  " + strconv.Itoa(d.From) + " → " + strconv.Itoa(d.To)
+		if len(r.Decisions) <= backtestMaxMarkReasons {
+			for _, reason := range d.Reasons {
+				label += "\n" + reason.Message
+			}
+		}
+		marks[i] = ChartMark{T: d.Time, Label: label, Up: d.To > d.From}
+	}
+	if len(p.Spec.Metrics) == 0 {
+		return []Chart{{Title: "replicas", Series: []ChartSeries{replicas}, Marks: marks}}
+	}
+	charts := make([]Chart, 0, len(p.Spec.Metrics))
+	for mi, m := range p.Spec.Metrics {
+		metric := ChartSeries{Name: m.Name, Points: make([]ChartPoint, len(r.Steps))}
+		for i, s := range r.Steps {
+			v := math.NaN() // missing: a gap
+			if mi < len(s.Metrics) && !s.Metrics[mi].Missing {
+				v = s.Metrics[mi].Value
+			}
+			metric.Points[i] = ChartPoint{T: s.Time, V: v}
+		}
+		charts = append(charts, Chart{
+			Title:  m.Name,
+			Series: []ChartSeries{metric, replicas},
+			Marks:  marks,
+			Guides: metricGuides(&m),
+		})
+	}
+	return charts
+}
+
+// metricGuides are the values a metric's rule compares against, where they are on the metric's
+// own scale: the step rule's thresholds, the Value target.
+func metricGuides(m *Metric) []ChartGuide {
+	var g []ChartGuide
+	if m.ScaleUp != nil && m.ScaleUp.Threshold != nil {
+		g = append(g, ChartGuide{Label: "scaleUp.threshold " + formatValue(*m.ScaleUp.Threshold), V: *m.ScaleUp.Threshold})
+	}
+	if m.ScaleDown != nil && m.ScaleDown.Threshold != nil {
+		g = append(g, ChartGuide{Label: "scaleDown.threshold " + formatValue(*m.ScaleDown.Threshold), V: *m.ScaleDown.Threshold})
+	}
+	if m.Target != nil && m.Target.Type == TargetValue && m.Target.Value != nil {
+		g = append(g, ChartGuide{Label: "target value " + formatValue(*m.Target.Value), V: *m.Target.Value})
+	}
+	return g
+}
+
+func formatValue(v float64) string {
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+type backtestPage struct {
+	Policy, Start, End, Step string
+	Initial                  int
+	Summary                  BacktestSummary
+	ReplicaHours             float64
+	AvgReplicas              float64
+	UnderProvisioned         string
+	UnderProvisionedPct      float64
+	Charts                   []template.HTML
+	Rows                     []backtestRow
+	Omitted                  int
+}
+
+type backtestRow struct {
+	Time     string
+	From, To int
+	Up       bool
+	Metrics  []string
+	Reasons  []Reason
+}
+
+var backtestTemplate = template.Must(template.New("backtest").Funcs(template.FuncMap{
+	"f1":   func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"join": strings.Join,
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Backtest {{.Policy}}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
+h1 { font-size: 1.4rem; margin-bottom: 0.2rem; }
+p.range { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; font-size: 0.9rem; }
+th { background: #f3f3f3; }
+table.summary td:nth-child(2) { text-align: right; font-variant-numeric: tabular-nums; }
+td.up { color: #2e7d32; white-space: nowrap; }
+td.down { color: #c62828; white-space: nowrap; }
+td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
+ul { margin: 0; padding-left: 1.1rem; }
+code { font-size: 0.85rem; }
+.chart { display: block; max-width: 100%; height: auto; margin: 0.5rem 0 1rem; }
+</style>
+</head>
+<body>
+<h1>Backtest of {{.Policy}}</h1>
+<p class="range">{{.Start}} to {{.End}}, every {{.Step}}, starting at {{.Initial}} replicas</p>
+
+<h2>Summary</h2>
+<table class="summary">
+<tr><td>evaluations</td><td>{{.Summary.Evaluations}}</td></tr>
+<tr><td>changes (commits a live run would have made)</td><td>{{.Summary.Changes}}</td></tr>
+<tr><td>scale-ups</td><td>{{.Summary.ScaleUps}}</td></tr>
+<tr><td>scale-downs</td><td>{{.Summary.ScaleDowns}}</td></tr>
+<tr><td>replica-hours</td><td>{{f1 .ReplicaHours}}</td></tr>
+<tr><td>average replicas</td><td>{{f1 .AvgReplicas}}</td></tr>
+<tr><td>under-provisioned (below an AverageValue target's need)</td><td>{{.UnderProvisioned}} ({{f1 .UnderProvisionedPct}} %)</td></tr>
+</table>
+
+<h2>Metrics and replicas</h2>
+{{range .Charts}}{{.}}
+{{end}}
+<h2>Decisions</h2>
+{{if .Rows}}<table class="decisions">
+<tr><th>time</th><th>change</th><th>metrics</th><th>reasons</th></tr>
+{{range .Rows}}<tr><td class="time">{{.Time}}</td><td class="{{if .Up}}up{{else}}down{{end}}">{{.From}} → {{.To}}</td><td>{{join .Metrics ", "}}</td><td><ul>{{range .Reasons}}<li title="{{.Code}}">{{.Message}}</li>{{end}}</ul></td></tr>
+{{end}}</table>
+{{if .Omitted}}<p>… and {{.Omitted}} more decisions; the JSON output (<code>-o json</code>) lists them all.</p>{{end}}
+{{else}}<p>No changes: the policy would have kept the count at {{.Initial}}.</p>
+{{end}}</body>
+</html>
+`))
