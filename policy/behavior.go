@@ -129,7 +129,7 @@ func stabilize(rec, current int, r *behavior, recs []Recommendation, now time.Ti
 	}
 	e.begin(ReasonStabilized)
 	if rec > current {
-		e.str("stabilization: lowest recommendation in the last ").int(r.upWindow).str("s (scaleUp window) is ").int(upRec)
+		e.str("stabilization: lowest recommendation in the last ").int(r.upWindow).str("s (scale-up window) is ").int(upRec)
 	} else {
 		e.str("stabilization: highest recommendation in the last ").int(r.downWindow).str("s (scale-down window) is ").int(downRec)
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -101,23 +102,12 @@ func runDecideCases(t *testing.T, tests []decideCase) {
 			if tt.contains != "" {
 				found := false
 				for _, r := range d.Reasons {
-					if assert.ObjectsAreEqual(r.Message, tt.contains) || containsStr(r.Message, tt.contains) {
-						found = true
-					}
+					found = found || strings.Contains(r.Message, tt.contains)
 				}
 				assert.True(t, found, "no reason contains %q: %q", tt.contains, messages(d.Reasons))
 			}
 		})
 	}
-}
-
-func containsStr(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 func TestDecideStabilizationHPA(t *testing.T) {
@@ -145,7 +135,7 @@ func TestDecideStabilizationHPA(t *testing.T) {
 			policy:   loadPolicy(&Behavior{ScaleUp: rules(ptr(60), "")}),
 			snap:     snap(4, 10).withRecs(recAt(90, 3), recAt(50, 8), recAt(30, 6)),
 			want:     6,
-			contains: "stabilization: lowest recommendation in the last 60s (scaleUp window) is 6 → 6",
+			contains: "stabilization: lowest recommendation in the last 60s (scale-up window) is 6 → 6",
 		},
 		{
 			name:     "current kept inside both windows: up window min below current holds",

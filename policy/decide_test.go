@@ -85,7 +85,7 @@ func TestDecideFullOrder(t *testing.T) {
 			{ReasonMetricValue, "queue_backlog = 1800 / averageValue 100 → 18"},
 			{ReasonMetricValue, "latency = 0.21 / value 0.3 × 6 → 5"},
 			{ReasonAggregated, "aggregation max → 18"},
-			{ReasonStabilized, "stabilization: lowest recommendation in the last 60s (scaleUp window) is 16 → 16"},
+			{ReasonStabilized, "stabilization: lowest recommendation in the last 60s (scale-up window) is 16 → 16"},
 			{ReasonScaleUpLimited, "scale-up limited: Percent 100/60s from 6 allows 12, Pods 4/60s from 6 allows 10; selectPolicy Max → 12"},
 		},
 	}, d)
