@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +42,8 @@ type Client struct {
 	api     v1.API
 	timeout time.Duration
 	log     *slog.Logger
-	redact  *strings.Replacer
+	redact  *strings.Replacer // the URL's userinfo and the secrets read at New
+	auth    *authTransport
 	slots   chan struct{}
 	warned  sync.Map // query text → struct{}: warnings are logged once per query
 }
@@ -122,9 +124,9 @@ func buildOptions(opts []Option) options {
 	return o
 }
 
-// New returns a client for one configured server. Secrets named by environment variable and
-// the TLS CA file are read now; secret files are read at every request, so a rotated token is
-// picked up without a restart. New fails when a secret or the CA file cannot be read.
+// New returns a client for one configured server. The TLS CA file is read now; secrets are
+// read now to fail early and again at every request, so a rotated token is picked up without
+// a restart. New fails when a secret or the CA file cannot be read.
 func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 	o := buildOptions(opts)
 	name := server.Name
@@ -148,7 +150,8 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 	if u.User != nil {
 		secrets = append(secrets, u.User.String())
 		if p, ok := u.User.Password(); ok && p != "" {
-			secrets = append(secrets, p)
+			// net/http sends URL userinfo as a basic-auth header: redact an echo of it too.
+			secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+p)), p)
 		}
 	}
 	secrets = append(secrets, auth.staticSecrets()...)
@@ -199,6 +202,7 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 		timeout: timeout,
 		log:     o.log.With("prometheus", name),
 		redact:  strings.NewReplacer(pairs...),
+		auth:    auth,
 		slots:   make(chan struct{}, concurrency),
 	}, nil
 }
@@ -240,13 +244,23 @@ func (c *Client) do(ctx context.Context, q string, run func(context.Context) (mo
 	v, warnings, err := run(ctx)
 	if len(warnings) > 0 {
 		if _, seen := c.warned.LoadOrStore(q, struct{}{}); !seen {
-			c.log.Warn("prometheus query warnings", "query", q, "warnings", c.redact.Replace(strings.Join(warnings, "; ")))
+			c.log.Warn("prometheus query warnings", "query", q, "warnings", c.redactText(strings.Join(warnings, "; ")))
 		}
 	}
 	if err != nil {
-		return nil, &QueryError{Server: c.name, Query: q, msg: c.redact.Replace(describe(err)), err: err}
+		return nil, &QueryError{Server: c.name, Query: q, msg: c.redactText(describe(err)), err: err}
 	}
 	return v, nil
+}
+
+// redactText replaces every credential of the server in s: those known at New and the ones
+// current now (a token file may have been rotated since).
+func (c *Client) redactText(s string) string {
+	s = c.redact.Replace(s)
+	for _, secret := range c.auth.staticSecrets() {
+		s = strings.ReplaceAll(s, secret, "<secret>")
+	}
+	return s
 }
 
 // describe renders a client_golang error with the detail it leaves out of Error() (the body
@@ -292,38 +306,17 @@ func RedactURL(raw string) string {
 	return u.String()
 }
 
-// authTransport adds the server's credentials and headers to each request.
+// authTransport adds the server's credentials and headers to each request. Secrets are read
+// at every request (policy.PrometheusServer.ReadBearerToken, BasicAuth.ReadPassword), so a
+// rotated token file is picked up without a restart.
 type authTransport struct {
-	next            http.RoundTripper
-	headers         map[string]string
-	bearerToken     policy.Secret
-	bearerTokenFile string
-	basicUser       string
-	basicPassword   policy.Secret
-	basicPassFile   string
+	next   http.RoundTripper
+	server policy.PrometheusServer
 }
 
 func newAuthTransport(s policy.PrometheusServer) (*authTransport, error) {
-	t := &authTransport{headers: s.Headers, bearerTokenFile: s.BearerTokenFile}
-	if s.BearerTokenEnv != "" {
-		tok, ok := os.LookupEnv(s.BearerTokenEnv)
-		if !ok || strings.TrimSpace(tok) == "" {
-			return nil, fmt.Errorf("bearerTokenEnv: environment variable %s is not set", s.BearerTokenEnv)
-		}
-		t.bearerToken = policy.Secret(strings.TrimSpace(tok))
-	}
-	if s.BasicAuth != nil {
-		t.basicUser = s.BasicAuth.Username
-		t.basicPassFile = s.BasicAuth.PasswordFile
-		if s.BasicAuth.PasswordEnv != "" {
-			pw, ok := os.LookupEnv(s.BasicAuth.PasswordEnv)
-			if !ok {
-				return nil, fmt.Errorf("basicAuth.passwordEnv: environment variable %s is not set", s.BasicAuth.PasswordEnv)
-			}
-			t.basicPassword = policy.Secret(pw)
-		}
-	}
-	// Read the files once now so a wrong path fails at startup, not at the first cycle.
+	t := &authTransport{server: s}
+	// Read once now so a wrong path or unset variable fails at startup, not at the first cycle.
 	if _, err := t.token(); err != nil {
 		return nil, err
 	}
@@ -333,45 +326,33 @@ func newAuthTransport(s policy.PrometheusServer) (*authTransport, error) {
 	return t, nil
 }
 
-// staticSecrets are the secrets known at construction, for redacting error text.
+// staticSecrets are the secrets as they read now, for redacting error text.
 func (t *authTransport) staticSecrets() []string {
 	var out []string
 	if tok, err := t.token(); err == nil && tok != "" {
 		out = append(out, string(tok))
 	}
 	if pw, err := t.password(); err == nil && pw != "" {
-		out = append(out, string(pw))
+		// The header carries user:password in base64; an echo of it is a leak too.
+		cred := base64.StdEncoding.EncodeToString([]byte(t.server.BasicAuth.Username + ":" + string(pw)))
+		out = append(out, cred, string(pw))
 	}
 	return out
 }
 
-func (t *authTransport) token() (policy.Secret, error) {
-	if t.bearerTokenFile == "" {
-		return t.bearerToken, nil
-	}
-	return readSecretFile("bearerTokenFile", t.bearerTokenFile)
-}
+func (t *authTransport) token() (policy.Secret, error) { return t.server.ReadBearerToken() }
 
 func (t *authTransport) password() (policy.Secret, error) {
-	if t.basicPassFile == "" {
-		return t.basicPassword, nil
+	if t.server.BasicAuth == nil {
+		return "", nil
 	}
-	return readSecretFile("basicAuth.passwordFile", t.basicPassFile)
-}
-
-func readSecretFile(field, path string) (policy.Secret, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		// The path is configuration, not a secret; the error from os never holds the content.
-		return "", fmt.Errorf("%s: %w", field, err)
-	}
-	return policy.Secret(strings.TrimSpace(string(b))), nil
+	return t.server.BasicAuth.ReadPassword()
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
-	for k, v := range t.headers {
+	for k, v := range t.server.Headers {
 		req.Header.Set(k, v)
 	}
 	tok, err := t.token()
@@ -381,12 +362,12 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+string(tok))
 	}
-	if t.basicUser != "" {
+	if t.server.BasicAuth != nil {
 		pw, err := t.password()
 		if err != nil {
 			return nil, permanent{err}
 		}
-		req.SetBasicAuth(t.basicUser, string(pw))
+		req.SetBasicAuth(t.server.BasicAuth.Username, string(pw))
 	}
 	return t.next.RoundTrip(req)
 }

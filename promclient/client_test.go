@@ -3,6 +3,7 @@ package promclient
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -195,7 +196,7 @@ func TestNewRejectsUnusableConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"missing token env", policy.PrometheusServer{URL: "http://p:9090", BearerTokenEnv: "TEST_PROM_UNSET_VAR"}, "TEST_PROM_UNSET_VAR is not set"},
-		{"missing token file", policy.PrometheusServer{URL: "http://p:9090", BearerTokenFile: filepath.Join(t.TempDir(), "nope")}, "bearerTokenFile"},
+		{"missing token file", policy.PrometheusServer{URL: "http://p:9090", BearerTokenFile: filepath.Join(t.TempDir(), "nope")}, "bearer token"},
 		{"missing CA file", policy.PrometheusServer{URL: "https://p:9090", TLS: &policy.TLSConfig{CAFile: filepath.Join(t.TempDir(), "nope")}}, "tls.caFile"},
 		{"CA file without certificate", policy.PrometheusServer{URL: "https://p:9090", TLS: &policy.TLSConfig{CAFile: writeFile(t, "ca.pem", "not pem")}}, "no PEM certificate"},
 		{"bad scheme", policy.PrometheusServer{URL: "ftp://p:9090"}, "scheme"},
@@ -463,27 +464,37 @@ func TestNoCredentialInErrors(t *testing.T) {
 	gone.Close()
 
 	withUser := func(u string) string { return strings.Replace(u, "http://", "http://admin:"+urlPassword+"@", 1) }
+	basic := func(pw string) string { return base64.StdEncoding.EncodeToString([]byte("u:" + pw)) }
 	tests := []struct {
-		name   string
-		server policy.PrometheusServer
+		name     string
+		server   policy.PrometheusServer
+		redacted bool // the server echoed a credential, so <secret> must show where it was
 	}{
-		{"bearer, server echoes", policy.PrometheusServer{URL: f.URL, BearerTokenFile: tokenFile}},
-		{"basic, server echoes", policy.PrometheusServer{URL: f.URL, BasicAuth: &policy.BasicAuth{Username: "u", PasswordFile: passFile}}},
-		{"url userinfo, server echoes", policy.PrometheusServer{URL: withUser(f.URL)}},
-		{"url userinfo, connection refused", policy.PrometheusServer{URL: withUser(goneURL)}},
-		{"bearer, connection refused", policy.PrometheusServer{URL: goneURL, BearerTokenFile: tokenFile}},
+		{"bearer, server echoes", policy.PrometheusServer{URL: f.URL, BearerTokenFile: tokenFile}, true},
+		{"basic, server echoes", policy.PrometheusServer{URL: f.URL, BasicAuth: &policy.BasicAuth{Username: "u", PasswordFile: passFile}}, true},
+		{"url userinfo, server echoes", policy.PrometheusServer{URL: withUser(f.URL)}, true},
+		{"url userinfo, connection refused", policy.PrometheusServer{URL: withUser(goneURL)}, false},
+		{"bearer, connection refused", policy.PrometheusServer{URL: goneURL, BearerTokenFile: tokenFile}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s sleeper
 			c, err := New(tt.server, WithRetry(2, time.Millisecond, time.Millisecond), WithSleep(s.sleep))
 			require.NoError(t, err)
-			for _, q := range []string{"up", "down"} {
+			for _, q := range []string{"up", "down", "after rotation"} {
+				if q == "after rotation" {
+					require.NoError(t, os.WriteFile(tokenFile, []byte(token+"-rotated"), 0o600))
+					require.NoError(t, os.WriteFile(passFile, []byte(password+"-rotated"), 0o600))
+				}
 				_, err = c.Query(context.Background(), q, at)
 				require.Error(t, err)
 				msg := err.Error() + " " + c.Name() + " " + ToValue(policy.Metric{}, nil, err).Cause
-				for _, secret := range []string{token, password, urlPassword} {
+				for _, secret := range []string{token, password, urlPassword, basic(password), basic(password + "-rotated"),
+					base64.StdEncoding.EncodeToString([]byte("admin:" + urlPassword))} {
 					assert.NotContains(t, msg, secret)
+				}
+				if tt.redacted {
+					assert.Contains(t, msg, "<secret>")
 				}
 			}
 		})

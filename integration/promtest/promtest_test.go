@@ -126,3 +126,44 @@ func TestOpenMetrics(t *testing.T) {
 		"",
 	}, "\n"), got)
 }
+
+// Stabilization needs no memory of its own: the recommendations over the window come back from
+// range queries over the history Prometheus already has.
+func TestRecommendationsFromSeededHistory(t *testing.T) {
+	now := time.Now().Truncate(time.Minute).Add(10 * time.Second)
+	windowStart := now.Add(-5 * time.Minute)
+	var samples []promtest.Sample
+	for ts := windowStart.Add(-10 * time.Minute); ts.Before(now); ts = ts.Add(5 * time.Second) {
+		// 400 before the last two minutes, 900 since: per-replica target 100.
+		v := 400.0
+		if !ts.Before(now.Add(-2 * time.Minute)) {
+			v = 900
+		}
+		samples = append(samples, promtest.Sample{At: ts, Value: v})
+	}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	promtest.Seed(t, dataDir, promtest.OpenMetrics(promtest.Series{Name: "demo_queue_jobs", Samples: samples}))
+	p := promtest.Start(t, promtest.WithDataDir(dataDir))
+	c := newClient(t, p)
+
+	avg := 100.0
+	pol := &policy.Policy{
+		Metadata: policy.Metadata{Name: "worker", Namespace: "demo"},
+		Spec: policy.Spec{MaxReplicas: 20, Metrics: []policy.Metric{{
+			Name: "backlog", PromQL: "sum(demo_queue_jobs)",
+			Target: &policy.Target{Type: policy.TargetAverageValue, AverageValue: &avg},
+		}}},
+	}
+	pol.SetDefaults()
+	recs, err := promclient.Recommendations(context.Background(), c, pol, now, 5*time.Minute, 30*time.Second, func(time.Time) int { return 4 })
+	require.NoError(t, err)
+
+	require.Len(t, recs, 10, "steps every 30s strictly inside the 5m window")
+	for _, r := range recs {
+		want := 4 // 400 / 100 at 4 replicas
+		if !r.At.Before(now.Add(-2 * time.Minute)) {
+			want = 9 // ceil(900 / 100)
+		}
+		assert.Equal(t, want, r.Replicas, "at %s", r.At.Format(time.TimeOnly))
+	}
+}
