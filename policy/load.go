@@ -30,6 +30,7 @@ type FieldError struct {
 	Msg   string
 }
 
+// Error is `file:line: field: message`.
 func (e *FieldError) Error() string { return formatProblem(e.File, e.Line, e.Field, e.Msg) }
 
 // Warning is something a document may do but probably did not mean, such as a policy without

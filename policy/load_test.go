@@ -347,3 +347,41 @@ func BenchmarkLoadPolicies(b *testing.B) {
 		}
 	}
 }
+
+func TestPolicyWarnings(t *testing.T) {
+	const doc = `apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: PrometheusAutoscaler
+metadata: {name: worker}
+spec:
+  targetRef: {kind: Deployment, name: worker}
+  replicas: {file: values.yaml, path: worker.replicas}
+  minReplicas: 0
+  maxReplicas: 5
+  metrics:
+    - {name: backlog, promQL: sum(jobs), activationThreshold: 1, target: {type: AverageValue, averageValue: 10}}
+`
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{name: "scale to zero: activation is meant", doc: doc},
+		{name: "activation with a floor above zero", doc: strings.Replace(doc, "minReplicas: 0", "minReplicas: 2", 1), want: []string{
+			"w.yaml:10: warning: spec.metrics[0].activationThreshold: has no effect with minReplicas 2: activation only decides between 0 and 1 replicas"}},
+		{name: "activation with the default floor", doc: strings.Replace(doc, "  minReplicas: 0\n", "", 1), want: []string{
+			"w.yaml:9: warning: spec.metrics[0].activationThreshold: has no effect with minReplicas 1: activation only decides between 0 and 1 replicas"}},
+		{name: "no replicas location", doc: strings.Replace(doc, "  replicas: {file: values.yaml, path: worker.replicas}\n", "", 1), want: []string{
+			"w.yaml:4: warning: spec.replicas: not set: validate accepts the policy, but evaluate and serve need spec.replicas (file and path) to know where the count lives in Git"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			docs, err := LoadDocuments("w.yaml", []byte(tt.doc))
+			require.NoError(t, err, "warnings never make a document invalid")
+			var got []string
+			for _, w := range docs.Warnings {
+				got = append(got, w.String())
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
