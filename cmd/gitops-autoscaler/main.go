@@ -33,6 +33,10 @@ func commands() map[string]command {
 	return map[string]command{
 		"version":  {"print the version", runVersion},
 		"validate": {"check policy and config files; every error as file:line: field: message", runValidate},
+		"evaluate": {"evaluate every (or the named) policy once, commit and push, then exit", runEvaluate},
+		"plan":     {"evaluate as a dry run and print the diff each decision would commit", runPlan},
+		"history":  {"a policy's past decisions, reverts and manual edits, from Git", runHistory},
+		"scale":    {"a manual, audited scale through the same path as a decision", runScale},
 	}
 }
 
