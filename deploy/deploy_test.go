@@ -28,6 +28,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/render"
 )
 
 const (
@@ -803,4 +804,48 @@ func TestExamplePoliciesValidate(t *testing.T) {
 			assert.NoError(t, policy.ValidateSet(cfg, policies))
 		})
 	}
+}
+
+// TestExamplePolicyTargetsRender renders each example policy's chart the way the autoscaler's
+// verification step does (render.Render, rooted at the example's repository) and checks that
+// the policy's target workload is there with the replica count its replicas.file holds — so
+// the commit-time check can find the workload, and no HPA competes for it.
+func TestExamplePolicyTargetsRender(t *testing.T) {
+	policies, err := policy.LoadPolicyFiles(filepath.Join(laravelDir, "policies"))
+	require.NoError(t, err)
+	root, err := filepath.Abs(laravelDir)
+	require.NoError(t, err)
+	rendered := 0
+	for _, p := range policies {
+		if p.Spec.Render == nil || p.Spec.Render.Helm == nil {
+			continue
+		}
+		rendered++
+		t.Run(p.ID(), func(t *testing.T) {
+			objs, err := render.Render(t.Context(), render.Request{Root: root, Helm: p.Spec.Render.Helm})
+			require.NoError(t, err)
+
+			raw, err := os.ReadFile(filepath.Join(root, p.Spec.Replicas.File))
+			require.NoError(t, err)
+			var values map[string]any
+			require.NoError(t, yaml.Unmarshal(raw, &values))
+			want := values
+			keys := strings.Split(p.Spec.Replicas.Path, ".")
+			for _, k := range keys[:len(keys)-1] {
+				want, _ = want[k].(map[string]any)
+			}
+
+			var found *render.Object
+			for i, o := range objs {
+				assert.Nil(t, o.HPATarget, "no HPA or ScaledObject in the example (%s)", o)
+				if o.Kind == p.Spec.TargetRef.Kind && o.Name == p.Spec.TargetRef.Name {
+					found = &objs[i]
+				}
+			}
+			require.NotNil(t, found, "target %s/%s rendered", p.Spec.TargetRef.Kind, p.Spec.TargetRef.Name)
+			require.NotNil(t, found.Replicas)
+			assert.Equal(t, want[keys[len(keys)-1]], *found.Replicas)
+		})
+	}
+	assert.Positive(t, rendered, "some example policy verifies by rendering")
 }
