@@ -14,10 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -61,6 +64,7 @@ type WorkspaceOptions struct {
 // concurrent use; a caller serializes a repository's cycles.
 type Workspace struct {
 	repo    *git.Repository
+	storage *filesystem.Storage
 	wt      *git.Worktree
 	root    string
 	url     string
@@ -126,20 +130,52 @@ func (w *Workspace) openExisting() bool {
 	if _, err := os.Stat(w.root); errors.Is(err, fs.ErrNotExist) {
 		return false
 	}
-	repo, err := git.PlainOpen(w.root)
+	repo, st, err := openRepository(w.root)
 	if err == nil {
 		var rc *config.RemoteConfig
 		if rc, err = remoteConfig(repo); err == nil && len(rc.URLs) == 1 && rc.URLs[0] == w.url {
 			if wt, err := repo.Worktree(); err == nil {
-				w.repo, w.wt = repo, wt
+				w.repo, w.storage, w.wt = repo, st, wt
 				return true
 			}
 		}
+		_ = st.Close()
 	}
 	// Not a usable clone (an interrupted clone, a changed URL): start over. The directory is
 	// ours — its name is derived from the URL under the cache directory.
 	_ = os.RemoveAll(w.root)
 	return false
+}
+
+// maxOpenPacks bounds the pack files a workspace keeps open between reads: reopening a pack
+// for every object makes a history walk several times slower.
+const maxOpenPacks = 16
+
+// openRepository opens a clone with pack files kept open (bounded); Close releases them.
+func openRepository(dir string) (*git.Repository, *filesystem.Storage, error) {
+	fi, err := os.Stat(filepath.Join(dir, git.GitDirName))
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.IsDir() {
+		return nil, nil, errors.New(".git is not a directory")
+	}
+	st := filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
+		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks})
+	repo, err := git.Open(st, osfs.New(dir))
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return repo, st, nil
+}
+
+// Close releases the files the workspace keeps open. The clone stays in the cache.
+func (w *Workspace) Close() error {
+	if w.storage == nil {
+		return nil
+	}
+	return w.storage.Close()
 }
 
 func remoteConfig(repo *git.Repository) (*config.RemoteConfig, error) {
@@ -176,7 +212,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 	if err := os.Rename(tmp, w.root); err != nil {
 		return w.fail("clone", err)
 	}
-	if w.repo, err = git.PlainOpen(w.root); err != nil {
+	if w.repo, w.storage, err = openRepository(w.root); err != nil {
 		return w.fail("clone", err)
 	}
 	if w.wt, err = w.repo.Worktree(); err != nil {

@@ -250,6 +250,60 @@ func (s *Server) Revert(name, sha, author string, when time.Time) string {
 	return strings.TrimSpace(s.gitOutput(dir, "rev-parse", "HEAD"))
 }
 
+// ImportCommit is one commit for Import.
+type ImportCommit struct {
+	// Files are set (path → content); an empty content deletes the file.
+	Files   map[string]string
+	Message string
+	Author  string // "Name <email>"; also the committer
+	When    time.Time
+}
+
+// Import appends commits to main in one `git fast-import` run — thousands of commits in well
+// under a second, for benchmarks over long histories. It returns the new head's sha.
+func (s *Server) Import(name string, commits []ImportCommit) string {
+	s.t.Helper()
+	var b strings.Builder
+	parent := s.HeadSHA(name, "main")
+	for i, c := range commits {
+		an, ae := splitAuthor(c.Author)
+		when := c.When
+		if when.IsZero() {
+			when = time.Now()
+		}
+		stamp := fmt.Sprintf("%s <%s> %d +0000", an, ae, when.Unix())
+		fmt.Fprintf(&b, "commit refs/heads/main\nmark :%d\nauthor %s\ncommitter %s\ndata %d\n%s\n",
+			i+1, stamp, stamp, len(c.Message), c.Message)
+		switch {
+		case i > 0:
+			fmt.Fprintf(&b, "from :%d\n", i)
+		case parent != "":
+			fmt.Fprintf(&b, "from %s\n", parent)
+		}
+		paths := make([]string, 0, len(c.Files))
+		for p := range c.Files {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			if c.Files[p] == "" {
+				fmt.Fprintf(&b, "D %s\n", p)
+				continue
+			}
+			fmt.Fprintf(&b, "M 100644 inline %s\ndata %d\n%s\n", p, len(c.Files[p]), c.Files[p])
+		}
+		b.WriteString("\n")
+	}
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir = s.Dir(name)
+	cmd.Env = s.gitEnv()
+	cmd.Stdin = strings.NewReader(b.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		s.t.Fatalf("gittest: git fast-import: %v: %s", err, out)
+	}
+	return s.HeadSHA(name, "main")
+}
+
 // worktree returns a fresh clone of main to act in.
 func (s *Server) worktree(name string) string {
 	s.t.Helper()

@@ -1,0 +1,343 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// DefaultHistoryMax caps the commits one history read visits when HistoryQuery.Max is 0: a
+// bound on the work of a busy repository, far beyond a few hours of commits.
+const DefaultHistoryMax = 5000
+
+// HistoryQuery selects one policy's past changes of its target.
+type HistoryQuery struct {
+	// PolicyID is the policy's "namespace/name", as in the Autoscaler-Policy trailer.
+	PolicyID string
+	// Target is where the count lives; commits that changed the value there are events.
+	Target policy.ReplicasLocation
+	// Since ends the walk at the first commit older than it: pass now minus the longest window
+	// the policy needs (holds, cooldowns, rate-limit periods), never the whole history.
+	Since time.Time
+	// Max caps the commits visited (default DefaultHistoryMax).
+	Max int
+	// Head is where the walk starts; zero means the repository's HEAD.
+	Head plumbing.Hash
+}
+
+// ReadHistory reads a policy's events from the first-parent history of the base branch,
+// newest first from Head back to Since, and returns them oldest first:
+//   - a commit with our trailers for the policy: EventDecision, or EventManualScale, with
+//     From and To from its trailers;
+//   - a `git revert` of one of the policy's commits ("This reverts commit <sha>."):
+//     EventRevert, with From and To the values before and after it;
+//   - any other commit that changed the value at the target: EventManualEdit.
+//
+// Only commits that changed the target file are decoded (the file's blob hash against the
+// first parent's). A commit whose file does not parse, or that creates or deletes the file, is
+// not an edit of the count and is skipped.
+func ReadHistory(repo *git.Repository, q HistoryQuery) ([]policy.Event, error) {
+	events, _, err := readHistory(repo, q)
+	return events, err
+}
+
+// History reads the policy's events up to the local head (see ReadHistory).
+func (w *Workspace) History(q HistoryQuery) ([]policy.Event, error) {
+	if q.Head.IsZero() {
+		q.Head = w.Head()
+	}
+	return ReadHistory(w.repo, q)
+}
+
+// DecisionExists reports whether the policy's newest commit since q.Since carries decision id
+// — that is, the branch already holds this decision and a rerun must not make it again. An
+// older commit with the same id does not count once a later decision superseded it. It
+// returns the commit found.
+func DecisionExists(repo *git.Repository, q HistoryQuery, id string) (plumbing.Hash, bool, error) {
+	var found plumbing.Hash
+	var exists bool
+	_, err := walkFirstParent(repo, q, func(c *object.Commit) (bool, error) {
+		tr, ok := ParseTrailers(c.Message)
+		if !ok || tr.PolicyID != q.PolicyID {
+			return true, nil
+		}
+		if tr.DecisionID == id {
+			found, exists = c.Hash, true
+		}
+		return false, nil
+	})
+	if err != nil {
+		return plumbing.ZeroHash, false, fmt.Errorf("find decision %s of %s: %w", id, q.PolicyID, err)
+	}
+	return found, exists, nil
+}
+
+// DecisionExists is the package function on the local head.
+func (w *Workspace) DecisionExists(q HistoryQuery, id string) (plumbing.Hash, bool, error) {
+	if q.Head.IsZero() {
+		q.Head = w.Head()
+	}
+	return DecisionExists(w.repo, q, id)
+}
+
+// revertRE finds the commit a `git revert` message names.
+var revertRE = regexp.MustCompile(`(?m)^This reverts commit ([0-9a-f]{40}|[0-9a-f]{64})\b`)
+
+// readHistory is ReadHistory that also returns the number of commits it visited.
+func readHistory(repo *git.Repository, q HistoryQuery) ([]policy.Event, int, error) {
+	file := path.Clean(strings.TrimPrefix(q.Target.File, "./"))
+	h := &historyReader{repo: repo, q: q, parts: strings.Split(file, "/"),
+		blobs: map[plumbing.Hash]plumbing.Hash{}, trees: map[treeKey]plumbing.Hash{},
+		values: map[plumbing.Hash]valueResult{}}
+	var events []policy.Event
+	visited, err := walkFirstParent(repo, q, func(c *object.Commit) (bool, error) {
+		e, ok, err := h.classify(c)
+		if err != nil {
+			return false, fmt.Errorf("commit %s: %w", c.Hash, err)
+		}
+		if ok {
+			events = append(events, e)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, visited, fmt.Errorf("read history of %s: %w", q.PolicyID, err)
+	}
+	for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
+		events[i], events[j] = events[j], events[i]
+	}
+	return events, visited, nil
+}
+
+// walkFirstParent calls visit for each first-parent commit from q.Head, newest first, until
+// a commit older than q.Since, q.Max commits, the root, or visit returning false. It returns
+// the number of commits visited.
+func walkFirstParent(repo *git.Repository, q HistoryQuery, visit func(*object.Commit) (bool, error)) (int, error) {
+	max := q.Max
+	if max <= 0 {
+		max = DefaultHistoryMax
+	}
+	head := q.Head
+	if head.IsZero() {
+		ref, err := repo.Head()
+		if err != nil {
+			return 0, fmt.Errorf("resolve HEAD: %w", err)
+		}
+		head = ref.Hash()
+	}
+	c, err := repo.CommitObject(head)
+	if err != nil {
+		return 0, fmt.Errorf("read commit %s: %w", head, err)
+	}
+	visited := 0
+	for visited < max {
+		if c.Committer.When.Before(q.Since) {
+			break
+		}
+		visited++
+		more, err := visit(c)
+		if err != nil || !more {
+			return visited, err
+		}
+		if c.NumParents() == 0 {
+			break
+		}
+		if c, err = c.Parent(0); err != nil {
+			if errors.Is(err, plumbing.ErrObjectNotFound) {
+				break // the edge of a shallow clone
+			}
+			return visited, fmt.Errorf("read first parent: %w", err)
+		}
+	}
+	return visited, nil
+}
+
+type valueResult struct {
+	n  int
+	ok bool
+}
+
+// historyReader classifies commits, remembering decoded values by blob hash: consecutive
+// commits mostly share the file's blob.
+type historyReader struct {
+	repo   *git.Repository
+	q      HistoryQuery
+	parts  []string                        // the file's path, split
+	blobs  map[plumbing.Hash]plumbing.Hash // commit → the target file's blob
+	trees  map[treeKey]plumbing.Hash       // tree at a depth of parts → the file's blob
+	values map[plumbing.Hash]valueResult   // blob → its value
+}
+
+func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
+	e := policy.Event{
+		At:      c.Committer.When,
+		Commit:  c.Hash.String(),
+		Author:  fmt.Sprintf("%s <%s>", c.Author.Name, c.Author.Email),
+		Subject: firstLine(c.Message),
+	}
+	if tr, ok := ParseTrailers(c.Message); ok && tr.PolicyID == h.q.PolicyID {
+		e.Kind, e.From, e.To = policy.EventDecision, tr.From, tr.To
+		if tr.Manual {
+			e.Kind = policy.EventManualScale
+		}
+		return e, true, nil
+	}
+
+	before, after, changed, err := h.fileChange(c)
+	if err != nil {
+		return e, false, err
+	}
+	if m := revertRE.FindStringSubmatch(c.Message); m != nil {
+		if reverted, ok := h.ours(m[1]); ok {
+			e.Kind, e.Reverts = policy.EventRevert, m[1]
+			e.From, e.To = before.n, after.n
+			if !before.ok || !after.ok {
+				// The file no longer decodes on one side: fall back to what was undone.
+				e.From, e.To = reverted.To, reverted.From
+			}
+			return e, true, nil
+		}
+	}
+	if changed && before.ok && after.ok && before.n != after.n {
+		e.Kind, e.From, e.To = policy.EventManualEdit, before.n, after.n
+		return e, true, nil
+	}
+	return e, false, nil
+}
+
+// ours returns the trailers of the commit sha when it is one of the policy's.
+func (h *historyReader) ours(sha string) (Trailers, bool) {
+	c, err := h.repo.CommitObject(plumbing.NewHash(sha))
+	if err != nil {
+		return Trailers{}, false // not in this history (another branch, a shallow edge)
+	}
+	tr, ok := ParseTrailers(c.Message)
+	return tr, ok && tr.PolicyID == h.q.PolicyID
+}
+
+// fileChange returns the target's value before (first parent) and after a commit, and whether
+// the commit changed the file at all. Unchanged files are not decoded.
+func (h *historyReader) fileChange(c *object.Commit) (before, after valueResult, changed bool, err error) {
+	cur, err := h.blob(c)
+	if err != nil {
+		return before, after, false, err
+	}
+	var prev plumbing.Hash
+	if c.NumParents() > 0 {
+		p, err := c.Parent(0)
+		if err != nil && !errors.Is(err, plumbing.ErrObjectNotFound) {
+			return before, after, false, err
+		}
+		if p != nil {
+			if prev, err = h.blob(p); err != nil {
+				return before, after, false, err
+			}
+		}
+	}
+	if cur == prev {
+		return before, after, false, nil
+	}
+	if before, err = h.value(prev); err != nil {
+		return before, after, true, err
+	}
+	after, err = h.value(cur)
+	return before, after, true, err
+}
+
+// blob returns the hash of the target file's blob in a commit; zero when it is absent.
+func (h *historyReader) blob(c *object.Commit) (plumbing.Hash, error) {
+	if b, ok := h.blobs[c.Hash]; ok {
+		return b, nil
+	}
+	b, err := h.findBlob(c)
+	if err == nil {
+		h.blobs[c.Hash] = b
+	}
+	return b, err
+}
+
+func (h *historyReader) findBlob(c *object.Commit) (plumbing.Hash, error) {
+	return h.lookup(c.TreeHash, 0)
+}
+
+// lookup finds the file's blob below a tree at one depth of the file's path. Results are kept
+// by tree hash: a commit that did not touch the file's directories shares their trees with
+// its parent, so only the changed root tree is read.
+func (h *historyReader) lookup(tree plumbing.Hash, depth int) (plumbing.Hash, error) {
+	key := treeKey{tree, depth}
+	if b, ok := h.trees[key]; ok {
+		return b, nil
+	}
+	t, err := object.GetTree(h.repo.Storer, tree)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	var blob plumbing.Hash
+	for _, e := range t.Entries {
+		if e.Name != h.parts[depth] {
+			continue
+		}
+		switch {
+		case depth == len(h.parts)-1 && e.Mode.IsFile():
+			blob = e.Hash
+		case depth < len(h.parts)-1 && e.Mode == filemode.Dir:
+			if blob, err = h.lookup(e.Hash, depth+1); err != nil {
+				return plumbing.ZeroHash, err
+			}
+		}
+		break
+	}
+	h.trees[key] = blob
+	return blob, nil
+}
+
+type treeKey struct {
+	tree  plumbing.Hash
+	depth int
+}
+
+// value decodes the target's count from a blob; ok is false when the file is absent or the
+// value cannot be read there.
+func (h *historyReader) value(blob plumbing.Hash) (valueResult, error) {
+	if blob.IsZero() {
+		return valueResult{}, nil
+	}
+	if v, ok := h.values[blob]; ok {
+		return v, nil
+	}
+	b, err := h.repo.BlobObject(blob)
+	if err != nil {
+		return valueResult{}, err
+	}
+	r, err := b.Reader()
+	if err != nil {
+		return valueResult{}, err
+	}
+	data, err := io.ReadAll(r)
+	r.Close()
+	if err != nil {
+		return valueResult{}, err
+	}
+	var v valueResult
+	if n, err := ReadReplicas(data, h.q.Target); err == nil {
+		v = valueResult{n: n, ok: true}
+	}
+	h.values[blob] = v
+	return v, nil
+}
+
+func firstLine(msg string) string {
+	line, _, _ := strings.Cut(msg, "\n")
+	return strings.TrimRight(line, "\r ")
+}

@@ -1,0 +1,252 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+var webLoc = policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}
+
+const bot = "gitops-autoscaler <bot@example.com>"
+
+// decide commits and pushes one of our decisions, as the loop does: sync, commit, push.
+func decide(t *testing.T, ws *Workspace, m Message, at time.Time) plumbing.Hash {
+	t.Helper()
+	require.NoError(t, ws.Sync(context.Background()))
+	m.EvaluatedAt = at
+	h, err := ws.Commit(context.Background(), CommitRequest{
+		File: m.Target.File, Content: []byte(values(fmt.Sprint(m.To))), Message: FormatMessage(m), Author: identity, When: at,
+	})
+	require.NoError(t, err)
+	require.NoError(t, ws.Push(context.Background()))
+	return h
+}
+
+func webDecision(from, to int) Message {
+	return Message{PolicyID: "prod/web", Target: webLoc, From: from, To: to, Reasons: []string{"rps high"}}
+}
+
+// historyFixture is a repository whose main branch holds, newest last:
+//
+//	now-3h   ours      3 → 4            (older than the window)
+//	now-50m  ours      4 → 6            decision
+//	now-40m  Ann       README only      nothing
+//	now-30m  Bob       git revert 4 → 6 revert 6 → 4
+//	now-20m  Ann       values 4 → 8     manual edit
+//	now-15m  Ann       comment only     nothing
+//	now-10m  ours      8 → 5 (manual)   manual scale by jane
+//	now-5m   ours      api policy       nothing (another policy, another file)
+type historyFixture struct {
+	s                                *gittest.Server
+	ws                               *Workspace
+	now                              time.Time
+	old, decision, revert, edit, man plumbing.Hash
+}
+
+func newHistoryFixture(t *testing.T) historyFixture {
+	t.Helper()
+	s, opts := newRepo(t)
+	ws := open(t, opts)
+	now := t0
+	f := historyFixture{s: s, ws: ws, now: now}
+
+	f.old = decide(t, ws, webDecision(3, 4), now.Add(-3*time.Hour))
+	f.decision = decide(t, ws, webDecision(4, 6), now.Add(-50*time.Minute))
+	s.CommitAt("platform", map[string]string{"README.md": "docs\n"}, "docs", "Ann <ann@example.com>", now.Add(-40*time.Minute))
+	f.revert = plumbing.NewHash(s.Revert("platform", f.decision.String(), "Bob <bob@example.com>", now.Add(-30*time.Minute)))
+	f.edit = plumbing.NewHash(s.CommitAt("platform", map[string]string{valuesFile: values("8")}, "launch day", "Ann <ann@example.com>", now.Add(-20*time.Minute)))
+	s.CommitAt("platform", map[string]string{valuesFile: "# web (prod)\nweb:\n  replicaCount: 8  # managed\n"}, "comment", "Ann <ann@example.com>", now.Add(-15*time.Minute))
+	require.NoError(t, ws.Sync(context.Background()))
+	manual := Message{PolicyID: "prod/web", Target: webLoc, From: 8, To: 5, Reasons: []string{"cost review"},
+		Manual: true, RequestedBy: "jane", EvaluatedAt: now.Add(-10 * time.Minute)}
+	h, err := ws.Commit(context.Background(), CommitRequest{
+		File: valuesFile, Content: []byte("# web (prod)\nweb:\n  replicaCount: 5  # managed\n"),
+		Message: FormatMessage(manual), Author: identity, When: now.Add(-10 * time.Minute),
+	})
+	require.NoError(t, err)
+	f.man = h
+	api := Message{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, From: 2, To: 3}
+	_, err = ws.Commit(context.Background(), CommitRequest{
+		File: "api.yaml", Content: []byte("replicas: 3\n"), Message: FormatMessage(api), Author: identity, When: now.Add(-5 * time.Minute),
+	})
+	require.NoError(t, err)
+	require.NoError(t, ws.Push(context.Background()))
+	return f
+}
+
+func TestReadHistoryClassifiesEvents(t *testing.T) {
+	f := newHistoryFixture(t)
+
+	events, visited, err := readHistory(f.ws.Repository(), HistoryQuery{
+		PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour), Head: f.ws.Head(),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 7, visited, "the commits of the last hour, and not one more")
+
+	at := func(d time.Duration) time.Time { return f.now.Add(-d) }
+	want := []policy.Event{
+		{Kind: policy.EventDecision, From: 4, To: 6, Commit: f.decision.String(), Author: bot, At: at(50 * time.Minute),
+			Subject: "autoscale(prod/web): 4 → 6 replicas"},
+		{Kind: policy.EventRevert, From: 6, To: 4, Commit: f.revert.String(), Reverts: f.decision.String(),
+			Author: "Bob <bob@example.com>", At: at(30 * time.Minute), Subject: `Revert "autoscale(prod/web): 4 → 6 replicas"`},
+		{Kind: policy.EventManualEdit, From: 4, To: 8, Commit: f.edit.String(), Author: "Ann <ann@example.com>",
+			At: at(20 * time.Minute), Subject: "launch day"},
+		{Kind: policy.EventManualScale, From: 8, To: 5, Commit: f.man.String(), Author: bot, At: at(10 * time.Minute),
+			Subject: "scale(prod/web): 8 → 5 replicas (manual)"},
+	}
+	require.Len(t, events, len(want))
+	for i := range want {
+		assert.True(t, want[i].At.Equal(events[i].At), "event %d at %s, want %s", i, events[i].At, want[i].At)
+		events[i].At = want[i].At
+		assert.Equal(t, want[i], events[i], "event %d", i)
+	}
+
+	// The package function and the workspace method agree, from HEAD.
+	viaWS, err := f.ws.History(HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)})
+	require.NoError(t, err)
+	assert.Len(t, viaWS, len(want))
+}
+
+func TestReadHistoryIsBounded(t *testing.T) {
+	f := newHistoryFixture(t)
+	repo := f.ws.Repository()
+	tests := []struct {
+		name        string
+		since       time.Time
+		max         int
+		wantVisited int
+		wantKinds   []policy.EventKind
+	}{
+		{name: "window of 12 minutes", since: f.now.Add(-12 * time.Minute), wantVisited: 2,
+			wantKinds: []policy.EventKind{policy.EventManualScale}},
+		{name: "max 3 commits", since: f.now.Add(-time.Hour), max: 3, wantVisited: 3,
+			wantKinds: []policy.EventKind{policy.EventManualScale}},
+		{name: "four hours reach the old decision", since: f.now.Add(-4 * time.Hour), wantVisited: 8,
+			wantKinds: []policy.EventKind{policy.EventDecision, policy.EventDecision, policy.EventRevert,
+				policy.EventManualEdit, policy.EventManualScale}},
+		{name: "window in the future", since: f.now.Add(time.Hour), wantVisited: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			events, visited, err := readHistory(repo, HistoryQuery{
+				PolicyID: "prod/web", Target: webLoc, Since: tt.since, Max: tt.max, Head: f.ws.Head(),
+			})
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantVisited, visited)
+			var kinds []policy.EventKind
+			for _, e := range events {
+				kinds = append(kinds, e.Kind)
+			}
+			assert.Equal(t, tt.wantKinds, kinds)
+		})
+	}
+}
+
+func TestDecisionExists(t *testing.T) {
+	f := newHistoryFixture(t)
+	q := HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)}
+	tests := []struct {
+		name  string
+		q     HistoryQuery
+		id    string
+		want  bool
+		found plumbing.Hash
+	}{
+		{name: "the newest decision", q: q, id: DecisionID("prod/web", webLoc, 8, 5), want: true, found: f.man},
+		{name: "superseded by a later one", q: q, id: DecisionID("prod/web", webLoc, 4, 6)},
+		{name: "never made", q: q, id: DecisionID("prod/web", webLoc, 5, 9)},
+		{name: "other policy's id", q: q, id: DecisionID("prod/api", policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, 2, 3)},
+		{name: "outside the window", q: HistoryQuery{PolicyID: "prod/web", Since: f.now.Add(-time.Minute)}, id: DecisionID("prod/web", webLoc, 8, 5)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found, ok, err := f.ws.DecisionExists(tt.q, tt.id)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, ok)
+			assert.Equal(t, tt.found, found)
+		})
+	}
+}
+
+// A revert of a human commit is a manual edit, not a revert hold; a revert of another
+// policy's commit is nothing to this policy.
+func TestReadHistoryRevertOfOthers(t *testing.T) {
+	s, opts := newRepo(t)
+	ws := open(t, opts)
+	human := s.CommitAt("platform", map[string]string{valuesFile: values("9")}, "nine", "Ann <ann@example.com>", t0.Add(-20*time.Minute))
+	rev := s.Revert("platform", human, "Bob <bob@example.com>", t0.Add(-10*time.Minute))
+	require.NoError(t, ws.Sync(context.Background()))
+
+	events, err := ws.History(HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: t0.Add(-time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, events, 2)
+	assert.Equal(t, policy.EventManualEdit, events[1].Kind)
+	assert.Equal(t, rev, events[1].Commit)
+	assert.Equal(t, [2]int{9, 3}, [2]int{events[1].From, events[1].To})
+	assert.Empty(t, events[1].Reverts)
+}
+
+func BenchmarkReadHistory(b *testing.B) {
+	s := gittest.NewServer(b)
+	s.CreateRepo("platform", map[string]string{valuesFile: values("3")})
+	const n = 1000
+	start := t0.Add(-n * time.Minute)
+	commits := make([]gittest.ImportCommit, 0, n)
+	cur := 3
+	for i := range n {
+		when := start.Add(time.Duration(i) * time.Minute)
+		switch i % 4 {
+		case 0: // one of ours
+			next := 3 + (i/4)%7
+			commits = append(commits, gittest.ImportCommit{
+				Files:   map[string]string{valuesFile: values(fmt.Sprint(next))},
+				Message: FormatMessage(Message{PolicyID: "prod/web", Target: webLoc, From: cur, To: next, EvaluatedAt: when}),
+				Author:  bot, When: when,
+			})
+			cur = next
+		case 1: // a human edit of the count
+			cur++
+			commits = append(commits, gittest.ImportCommit{
+				Files: map[string]string{valuesFile: values(fmt.Sprint(cur))}, Message: "bump", Author: "Ann <ann@example.com>", When: when,
+			})
+		default: // unrelated work
+			commits = append(commits, gittest.ImportCommit{
+				Files: map[string]string{fmt.Sprintf("apps/app%d.yaml", i%50): fmt.Sprintf("v: %d\n", i)}, Message: "app change",
+				Author: "Ann <ann@example.com>", When: when,
+			})
+		}
+	}
+	head := s.Import("platform", commits)
+	// As a workspace opens its clone: pack files kept open between reads.
+	st := filesystem.NewStorageWithOptions(osfs.New(s.Dir("platform")), cache.NewObjectLRUDefault(),
+		filesystem.Options{MaxOpenDescriptors: maxOpenPacks})
+	b.Cleanup(func() { _ = st.Close() })
+	repo, err := git.Open(st, nil)
+	require.NoError(b, err)
+	q := HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: start.Add(n*time.Minute - time.Hour), Head: plumbing.NewHash(head)}
+
+	events, visited, err := readHistory(repo, q)
+	require.NoError(b, err)
+	require.Equal(b, 60, visited)
+	require.Len(b, events, 30)
+
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := ReadHistory(repo, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
