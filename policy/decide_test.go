@@ -152,3 +152,59 @@ func BenchmarkDecide(b *testing.B) {
 		b.Fatalf("the benchmark case should scale up through every step: %+v", d)
 	}
 }
+
+// FuzzDecide pins the invariants every decision keeps, whatever the inputs: the count ends
+// inside the bounds unless a hold kept it, a hold keeps exactly the current count, and no
+// scale-down happens while a metric is missing (DESIGN §9.2) unless the count is above the
+// ceiling.
+func FuzzDecide(f *testing.F) {
+	f.Add(6, 3, 30, 312.4, 1800.0, 0.21, uint8(0), uint8(0), uint16(41))
+	f.Add(0, 0, 10, 0.0, 0.0, 0.0, uint8(2), uint8(7), uint16(0))
+	f.Add(40, 1, 30, 10.0, 5.0, 0.1, uint8(1), uint8(3), uint16(600))
+	f.Fuzz(func(t *testing.T, current, minR, maxR int, v1, v2, v3 float64, missingMask, behaviorSel uint8, ago uint16) {
+		current, minR, maxR = current%200, minR%50, maxR%200
+		if current < 0 || minR < 0 || maxR < minR || maxR == 0 {
+			t.Skip()
+		}
+		p := testPolicy(minR, maxR,
+			withActivation(stepMetric("a", 80, 250, 3), 1),
+			avgMetric("b", 100),
+			valueMetric("c", 0.3),
+		)
+		switch behaviorSel % 4 {
+		case 1:
+			p.Spec.Behavior = &Behavior{ScaleUp: &ScalingRules{}, ScaleDown: &ScalingRules{}}
+		case 2:
+			p.Spec.Behavior = &Behavior{StabilizationWindowSeconds: ptr(120), ScaleDownCooldownSeconds: ptr(60), MaxScaleUpStepPercent: ptr(50)}
+		case 3:
+			p.Spec.Behavior = &Behavior{ScaleDown: rules(ptr(0), SelectMin, percent(10, 60), pods(1, 60))}
+		}
+		p.Spec.Suspend = behaviorSel&8 != 0
+		metrics := vals(v1, v2, v3)
+		anyMissing := false
+		for i := range metrics {
+			if missingMask&(1<<i) != 0 {
+				metrics[i] = missing("test")
+				anyMissing = true
+			}
+		}
+		s := &Snapshot{
+			Now: t0, Current: current, Metrics: metrics,
+			History:         []Event{change(float64(ago), max(current-1, 0), current)},
+			Recommendations: []Recommendation{recAt(float64(ago%300), int(ago%40))},
+		}
+		d := Decide(p, s)
+		require.NotEmpty(t, d.Reasons)
+		if d.Held {
+			assert.Equal(t, current, d.Desired)
+			return
+		}
+		if d.Desired != current {
+			assert.GreaterOrEqual(t, d.Desired, minR)
+			assert.LessOrEqual(t, d.Desired, maxR)
+		}
+		if anyMissing && current <= maxR {
+			assert.GreaterOrEqual(t, d.Desired, current, "no scale-down while a metric is missing: %q", messages(d.Reasons))
+		}
+	})
+}
