@@ -3,6 +3,8 @@ package gitops
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -421,4 +423,23 @@ func TestCacheName(t *testing.T) {
 	assert.Regexp(t, `^platform-`, cacheName("", "https://x:tok@github.com/acme/platform.git"))
 	assert.NotContains(t, cacheName("", "https://x:tok@github.com/acme/platform.git"), "tok")
 	assert.Regexp(t, `^_.._etc-`, cacheName("/../etc", "u"), "a name never leaves the cache directory")
+}
+
+// A network call whose context has no deadline gets the workspace's own.
+func TestNetworkCallsGetADeadline(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) })
+
+	_, err := Open(context.Background(), WorkspaceOptions{
+		URL: hang.URL + "/platform.git", CacheDir: t.TempDir(), NetworkTimeout: 50 * time.Millisecond,
+	})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
