@@ -3,6 +3,7 @@ package promclient
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -259,7 +262,7 @@ func (t *Trace) Values(p *policy.Policy, at time.Time) []policy.MetricValue {
 	out := make([]policy.MetricValue, len(p.Spec.Metrics))
 	for i, m := range p.Spec.Metrics {
 		mv := t.ValueAt(m.Name, at)
-		if mv.Missing && m.OnEmpty == "zero" && !strings.HasPrefix(mv.Cause, "value is ") {
+		if mv.Missing && m.OnEmpty == OnEmptyZero && !strings.HasPrefix(mv.Cause, "value is ") {
 			mv = policy.MetricValue{Name: m.Name, Value: 0}
 		}
 		out[i] = mv
@@ -283,4 +286,43 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// maxRangePoints is how many steps one range query asks for; Prometheus refuses more than
+// 11 000 points per series.
+const maxRangePoints = 10000
+
+// RangeValues is the Prometheus counterpart of a Trace for a replay: every metric of p
+// range-queried over [start, end] at step (in chunks Prometheus accepts), turned into values
+// under the same rules as an instant query (SeriesValues). out[i] holds the values at
+// start + i·step, one per p.Spec.Metrics entry. A failed query is an error: a replay over
+// unknown data would invent decisions.
+func RangeValues(ctx context.Context, q RangeQuerier, p *policy.Policy, start, end time.Time, step time.Duration) ([][]policy.MetricValue, error) {
+	if step <= 0 || end.Before(start) {
+		return nil, nil
+	}
+	n := int(end.Sub(start)/step) + 1
+	out := make([][]policy.MetricValue, n)
+	for i := range out {
+		out[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
+	}
+	for lo := 0; lo < n; lo += maxRangePoints {
+		hi := min(lo+maxRangePoints, n) // exclusive
+		steps := make([]time.Time, hi-lo)
+		for i := range steps {
+			steps[i] = start.Add(time.Duration(lo+i) * step).UTC()
+		}
+		r := v1.Range{Start: steps[0], End: steps[len(steps)-1], Step: step}
+		for k, m := range p.Spec.Metrics {
+			v, err := q.QueryRange(ctx, m.PromQL, r)
+			if err != nil {
+				return nil, fmt.Errorf("range query of %s metric %s from %s to %s: %w", p.ID(), m.Name,
+					r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), err)
+			}
+			for i, mv := range SeriesValues(m, v, nil, steps) {
+				out[lo+i][k] = mv
+			}
+		}
+	}
+	return out, nil
 }

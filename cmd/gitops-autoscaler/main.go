@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"plan":     {"evaluate as a dry run and print the diff each decision would commit", runPlan},
 		"history":  {"a policy's past decisions, reverts and manual edits, from Git", runHistory},
 		"scale":    {"a manual, audited scale through the same path as a decision", runScale},
+		"backtest": {"replay a policy over past metrics: every decision it would have made, and why", runBacktest},
 	}
 }
 

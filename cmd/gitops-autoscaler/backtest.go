@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
+)
+
+const backtestUsage = `Usage: gitops-autoscaler backtest --policy FILE (--trace CSV | --prometheus URL --start T --end T)
+                                 [--name NAME] [--step D] [--initial N] [--start T] [--end T]
+                                 [-o text|json] [--html FILE]
+
+Replay a policy over past metrics with the same decision engine the service runs, and see
+every decision it would have made: when, from and to how many replicas, and why. Use it to
+tune thresholds, cooldowns and stabilization windows before a policy touches Git.
+
+Each change counts as committed at the instant it was decided, so cooldowns, rate limits and
+stabilization windows see exactly the history a live run would have had.
+
+Flags:
+  --policy FILE      the policy file (several documents allowed: pick one with --name)
+  --name NAME        the policy to replay, as name or namespace/name
+  --trace CSV        metric values from a CSV file with the header timestamp,metric,value;
+                     timestamp is RFC 3339 or unix seconds, metric is the policy's metric name;
+                     blank lines and # comments are allowed, rows may come in any order.
+                     A sample counts for 5 minutes (as in Prometheus), then the metric is missing.
+  --prometheus URL   range-query the policy's PromQL on this Prometheus instead
+                     (needs --start and --end); --prometheus-token-file FILE for a bearer token
+  --start, --end T   the range to replay, RFC 3339 or unix seconds (default: the whole trace)
+  --step D           time between evaluations (default: the policy's "@every D" schedule, else 30s)
+  --initial N        replicas before the first evaluation (default: minReplicas)
+  -o text|json       output format (default text)
+  --html FILE        also write a self-contained HTML report: each metric against the replica
+                     count with every change marked, the summary and the decisions
+
+Example:
+  $ cat trace.csv
+  timestamp,metric,value
+  2026-11-22T10:59:30Z,http_rps,120
+  2026-11-22T11:00:00Z,http_rps,312.4
+  $ gitops-autoscaler backtest --policy web.yaml --trace trace.csv --html report.html
+  2026-11-22T11:00:00Z  3 → 6  http_rps = 312.4 > scaleUp.threshold 250 → 6; …
+  laravel-demo/laravel-web: 2 evaluations, 2026-11-22T10:59:30Z to 2026-11-22T11:00:00Z every 30s
+  changes: 1 (1 up, 0 down) — the commits a live run would have made
+  ...
+
+Exit status: 0 done, 1 runtime failure (Prometheus unreachable, report not writable),
+2 usage error, invalid policy (all problems are printed) or malformed CSV (the line is named).
+`
+
+// maxBacktestEvaluations keeps a mistyped --step from running for hours.
+const maxBacktestEvaluations = 5_000_000
+
+// backtestOptions are the parsed flags of `backtest`.
+type backtestOptions struct {
+	policyFile    string
+	name          string
+	traceFile     string
+	prometheusURL string
+	promTokenFile string
+	start, end    time.Time
+	step          time.Duration
+	initial       *int
+	output        string
+	htmlFile      string
+}
+
+func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseBacktestFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, backtestUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "backtest: %v\n\nRun 'gitops-autoscaler backtest --help' for usage.\n", err)
+		return exitUsage
+	}
+	return backtest(ctx, opts, stdout, stderr)
+}
+
+func parseBacktestFlags(args []string) (backtestOptions, error) {
+	var o backtestOptions
+	var start, end, step string
+	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.policyFile, "policy", "", "")
+	fs.StringVar(&o.name, "name", "", "")
+	fs.StringVar(&o.traceFile, "trace", "", "")
+	fs.StringVar(&o.prometheusURL, "prometheus", "", "")
+	fs.StringVar(&o.promTokenFile, "prometheus-token-file", "", "")
+	fs.StringVar(&start, "start", "", "")
+	fs.StringVar(&end, "end", "", "")
+	fs.StringVar(&step, "step", "", "")
+	fs.Func("initial", "", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a replica count (0 or more), got %q", s)
+		}
+		o.initial = &n
+		return nil
+	})
+	fs.StringVar(&o.output, "o", "text", "")
+	fs.StringVar(&o.htmlFile, "html", "", "")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case o.policyFile == "":
+		return o, errors.New("--policy FILE is required")
+	case o.traceFile == "" && o.prometheusURL == "":
+		return o, errors.New("give --trace CSV or --prometheus URL")
+	case o.traceFile != "" && o.prometheusURL != "":
+		return o, errors.New("give --trace or --prometheus, not both")
+	case o.prometheusURL != "" && (start == "" || end == ""):
+		return o, errors.New("--prometheus needs --start and --end")
+	case o.promTokenFile != "" && o.prometheusURL == "":
+		return o, errors.New("--prometheus-token-file needs --prometheus")
+	case o.output != "text" && o.output != "json":
+		return o, fmt.Errorf("-o must be text or json, not %q", o.output)
+	}
+	var err error
+	if start != "" {
+		if o.start, err = promclient.ParseTime(start); err != nil {
+			return o, fmt.Errorf("--start: %w", err)
+		}
+	}
+	if end != "" {
+		if o.end, err = promclient.ParseTime(end); err != nil {
+			return o, fmt.Errorf("--end: %w", err)
+		}
+	}
+	if start != "" && end != "" && o.end.Before(o.start) {
+		return o, fmt.Errorf("--end %s is before --start %s", end, start)
+	}
+	if step != "" {
+		if o.step, err = time.ParseDuration(step); err != nil || o.step <= 0 {
+			return o, fmt.Errorf("--step: want a positive duration such as 30s, got %q", step)
+		}
+	}
+	return o, nil
+}
+
+// backtest loads the policy and the metrics, replays, and reports.
+func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) int {
+	p, code := loadBacktestPolicy(o, stderr)
+	if p == nil {
+		return code
+	}
+	step := o.step
+	if step == 0 {
+		step = policy.BacktestInterval(p)
+	}
+
+	var src func(time.Time) []policy.MetricValue
+	if o.traceFile != "" {
+		tr, err := readTraceFile(o.traceFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "backtest: %v\n", err)
+			return exitUsage
+		}
+		if o.start.IsZero() {
+			o.start = tr.Start()
+		}
+		if o.end.IsZero() {
+			o.end = tr.End()
+		}
+		for _, m := range p.Spec.Metrics {
+			if tr.Samples(m.Name) == 0 {
+				fmt.Fprintf(stderr, "warning: %s has no samples of metric %s (it has %s); it is missing at every step\n",
+					o.traceFile, m.Name, strings.Join(tr.Metrics(), ", "))
+			}
+		}
+		src = func(at time.Time) []policy.MetricValue { return tr.Values(p, at) }
+	}
+	if o.end.Before(o.start) {
+		fmt.Fprintf(stderr, "backtest: --end %s is before --start %s\n", o.end.Format(time.RFC3339), o.start.Format(time.RFC3339))
+		return exitUsage
+	}
+	if n := o.end.Sub(o.start)/step + 1; n > maxBacktestEvaluations {
+		fmt.Fprintf(stderr, "backtest: %d evaluations from %s to %s every %s is too many (at most %d); use a larger --step\n",
+			n, o.start.Format(time.RFC3339), o.end.Format(time.RFC3339), step, maxBacktestEvaluations)
+		return exitUsage
+	}
+	if o.prometheusURL != "" {
+		values, err := prometheusValues(ctx, o, p, step)
+		if err != nil {
+			fmt.Fprintf(stderr, "backtest: %v\n", err)
+			return exitFailure
+		}
+		src = func(at time.Time) []policy.MetricValue { return values[int(at.Sub(o.start)/step)] }
+	}
+
+	r := policy.Backtest(p, src, policy.BacktestOptions{Start: o.start, End: o.end, Step: step, Initial: o.initial})
+
+	if o.htmlFile != "" {
+		var buf bytes.Buffer
+		if err := policy.WriteBacktestHTML(&buf, p, r); err != nil {
+			fmt.Fprintf(stderr, "backtest: %v\n", err)
+			return exitFailure
+		}
+		if err := os.WriteFile(o.htmlFile, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintf(stderr, "backtest: write report: %v\n", err)
+			return exitFailure
+		}
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			fmt.Fprintf(stderr, "backtest: %v\n", err)
+			return exitFailure
+		}
+	} else {
+		printBacktest(stdout, r)
+	}
+	if o.htmlFile != "" {
+		fmt.Fprintf(stderr, "report written to %s\n", o.htmlFile)
+	}
+	return exitOK
+}
+
+// loadBacktestPolicy loads, validates and picks the one policy to replay. On failure it has
+// printed every problem and returns nil with the exit code.
+func loadBacktestPolicy(o backtestOptions, stderr io.Writer) (*policy.Policy, int) {
+	ps, err := policy.LoadPolicyFiles(o.policyFile)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, exitUsage
+	}
+	var picked []*policy.Policy
+	for _, p := range ps {
+		if o.name == "" || o.name == p.Metadata.Name || o.name == p.ID() {
+			picked = append(picked, p)
+		}
+	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID()
+	}
+	switch {
+	case len(ps) == 0:
+		fmt.Fprintf(stderr, "backtest: %s holds no PrometheusAutoscaler policy\n", o.policyFile)
+		return nil, exitUsage
+	case len(picked) == 0:
+		fmt.Fprintf(stderr, "backtest: %s has no policy %q; it has %s\n", o.policyFile, o.name, strings.Join(ids, ", "))
+		return nil, exitUsage
+	case len(picked) > 1:
+		fmt.Fprintf(stderr, "backtest: %s holds %d policies (%s); pick one with --name\n", o.policyFile, len(picked), strings.Join(ids, ", "))
+		return nil, exitUsage
+	}
+	p := picked[0]
+	if err := p.Compile(); err != nil {
+		fmt.Fprintf(stderr, "backtest: %s: %v\n", p.ID(), err)
+		return nil, exitUsage
+	}
+	return p, exitOK
+}
+
+func readTraceFile(name string) (*promclient.Trace, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("--trace: %w", err)
+	}
+	defer f.Close()
+	return promclient.ReadTrace(name, f)
+}
+
+// prometheusValues range-queries the policy's metrics on the --prometheus server.
+func prometheusValues(ctx context.Context, o backtestOptions, p *policy.Policy, step time.Duration) ([][]policy.MetricValue, error) {
+	c, err := promclient.New(policy.PrometheusServer{
+		Name:            promclient.RedactURL(o.prometheusURL),
+		URL:             o.prometheusURL,
+		BearerTokenFile: o.promTokenFile,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return promclient.RangeValues(ctx, c, p, o.start, o.end, step)
+}
+
+// printBacktest writes one line per change, then the summary.
+func printBacktest(w io.Writer, r policy.BacktestResult) {
+	for _, d := range r.Decisions {
+		msgs := make([]string, len(d.Reasons))
+		for i, reason := range d.Reasons {
+			msgs[i] = reason.Message
+		}
+		fmt.Fprintf(w, "%s  %d → %d  %s\n", d.Time.UTC().Format(time.RFC3339), d.From, d.To, strings.Join(msgs, "; "))
+	}
+	s := r.Summary
+	if len(r.Decisions) > 0 {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "%s: %d evaluations, %s to %s every %s, starting at %d replicas\n",
+		r.Policy, s.Evaluations, r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), r.Step, r.Initial)
+	fmt.Fprintf(w, "changes: %d (%d up, %d down) — the commits a live run would have made\n", s.Changes, s.ScaleUps, s.ScaleDowns)
+	avg := 0.0
+	if s.Evaluations > 0 {
+		avg = s.ReplicaSeconds / r.Step.Seconds() / float64(s.Evaluations)
+	}
+	fmt.Fprintf(w, "replica-hours: %.2f (average %.2f replicas)\n", s.ReplicaSeconds/3600, avg)
+	pct := 0.0
+	if total := float64(s.Evaluations) * r.Step.Seconds(); total > 0 {
+		pct = 100 * s.UnderProvisionedSeconds / total
+	}
+	fmt.Fprintf(w, "under-provisioned: %s (%.1f %% of the time below an AverageValue target's need)\n",
+		time.Duration(s.UnderProvisionedSeconds*float64(time.Second)), pct)
+}
