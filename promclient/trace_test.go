@@ -1,11 +1,15 @@
 package promclient
 
 import (
+	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -219,4 +223,43 @@ func BenchmarkTraceValueAt(b *testing.B) {
 	if math.IsNaN(sum) {
 		b.Fatal("NaN")
 	}
+}
+
+// rangeFake answers range queries with value = seconds since t0 at each step, and records the
+// ranges asked for.
+type rangeFake struct {
+	ranges []v1.Range
+	err    error
+}
+
+func (f *rangeFake) QueryRange(_ context.Context, _ string, r v1.Range) (model.Value, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.ranges = append(f.ranges, r)
+	var s model.SampleStream
+	for t := r.Start; !t.After(r.End); t = t.Add(r.Step) {
+		s.Values = append(s.Values, model.SamplePair{Timestamp: model.TimeFromUnixNano(t.UnixNano()), Value: model.SampleValue(t.Sub(t0).Seconds())})
+	}
+	return model.Matrix{&s}, nil
+}
+
+func TestRangeValuesChunks(t *testing.T) {
+	p := &policy.Policy{Metadata: policy.Metadata{Name: "web"}, Spec: policy.Spec{Metrics: []policy.Metric{{Name: "rps", PromQL: "x"}}}}
+	f := &rangeFake{}
+	const n = 25001 // three chunks: 10000, 10000, 5001
+	got, err := RangeValues(context.Background(), f, p, t0, t0.Add((n-1)*time.Second), time.Second)
+	require.NoError(t, err)
+	require.Len(t, got, n)
+	require.Len(t, f.ranges, 3)
+	assert.Equal(t, t0, f.ranges[0].Start)
+	assert.Equal(t, t0.Add(9999*time.Second), f.ranges[0].End)
+	assert.Equal(t, t0.Add(10000*time.Second), f.ranges[1].Start)
+	assert.Equal(t, t0.Add(25000*time.Second), f.ranges[2].End)
+	for _, i := range []int{0, 9999, 10000, 25000} {
+		assert.Equal(t, policy.MetricValue{Name: "rps", Value: float64(i)}, got[i][0], "step %d", i)
+	}
+
+	_, err = RangeValues(context.Background(), &rangeFake{err: errors.New("boom")}, p, t0, t0.Add(time.Minute), time.Second)
+	assert.EqualError(t, err, "range query of web metric rps from 2026-11-22T11:00:00Z to 2026-11-22T11:01:00Z: boom")
 }
