@@ -430,8 +430,8 @@ func (s *valueScale) nice(n int, integer bool) {
 		hi = lo + 1
 	}
 	step := niceNum((hi - lo) / float64(n-1))
-	if integer && step < 1 {
-		step = 1
+	if integer {
+		step = math.Ceil(step) // replica counts: no 2.5 ticks
 	}
 	s.step = step
 	s.lo = math.Floor(lo/step) * step

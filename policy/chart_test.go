@@ -169,6 +169,7 @@ func TestTicks(t *testing.T) {
 		{name: "rps", lo: 10, hi: 312.4, want: []float64{0, 100, 200, 300, 400}, labels: []string{"0", "100", "200", "300", "400"}},
 		{name: "latency", lo: 0.1, hi: 0.45, want: []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5}, labels: []string{"0.0", "0.1", "0.2", "0.3", "0.4", "0.5"}},
 		{name: "replicas", lo: 3, hi: 4, integer: true, want: []float64{0, 1, 2, 3, 4, 5}, labels: []string{"0", "1", "2", "3", "4", "5"}},
+		{name: "replicas never in halves", lo: 3, hi: 12, integer: true, want: []float64{0, 3, 6, 9, 12, 15}, labels: []string{"0", "3", "6", "9", "12", "15"}},
 		{name: "big", lo: 0, hi: 48000, want: []float64{0, 10000, 20000, 30000, 40000, 50000}, labels: []string{"0", "10k", "20k", "30k", "40k", "50k"}},
 		{name: "quarter steps", lo: 0, hi: 12, want: []float64{0, 2.5, 5, 7.5, 10, 12.5}, labels: []string{"0.0", "2.5", "5.0", "7.5", "10.0", "12.5"}},
 		{name: "negative", lo: -7, hi: 3, want: []float64{-8, -6, -4, -2, 0, 2, 4}, labels: []string{"-8", "-6", "-4", "-2", "0", "2", "4"}},
