@@ -262,7 +262,13 @@ func decodePolicy(file string, root *yaml.Node) (*Policy, []*FieldError, []Warni
 	p.SetDefaults()
 	c := &checker{src: p.Source, failed: d.failed}
 	c.policy(p)
-	return p, append(d.errs, c.errs...), c.warns
+	errs := append(d.errs, c.errs...)
+	if len(errs) == 0 {
+		// Parse the schedules once, here, so Decide does not on every evaluation. Validation
+		// has checked them, so this cannot fail.
+		_ = p.Compile()
+	}
+	return p, errs, c.warns
 }
 
 // lineIndex maps field paths to the line they were written on, and knows which were written

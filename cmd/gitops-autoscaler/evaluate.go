@@ -292,6 +292,7 @@ func printResults(w io.Writer, format string, results []gitops.Result, plan bool
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(struct {
 			Results []gitops.Result `json:"results"`
 		}{results})

@@ -10,6 +10,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
+	"github.com/gitops-autoscaler/gitops-autoscaler/render"
 )
 
 // traceSource serves metric values, past recommendations and sync status from a trace file
@@ -21,7 +22,28 @@ var (
 	_ gitops.RecommendationSource = traceSource{}
 	_ gitops.MetricSource         = promSource{}
 	_ gitops.RecommendationSource = promSource{}
+	_ gitops.Verifier             = renderVerifier{}
 )
+
+// renderVerifier adapts render.Verify to the loop's Verifier.
+type renderVerifier struct{}
+
+func (renderVerifier) Verify(ctx context.Context, root string, p *policy.Policy, file string, edited []byte, from, to int) (gitops.Verification, error) {
+	r := p.Spec.Render
+	v, err := render.Verify(ctx, render.VerifyRequest{
+		Request: render.Request{Root: root, Helm: r.Helm, Kustomize: r.Kustomize},
+		Target:  p.Spec.TargetRef,
+		File:    file,
+		Content: edited,
+		Path:    p.Spec.Replicas.Path,
+		Current: from,
+		Desired: to,
+	})
+	if err != nil {
+		return gitops.Verification{}, err
+	}
+	return gitops.Verification{Summary: v.Summary, Diff: v.Diff}, nil
+}
 
 func (s traceSource) Values(_ context.Context, at time.Time, ps []*policy.Policy) [][]policy.MetricValue {
 	out := make([][]policy.MetricValue, len(ps))
@@ -62,7 +84,7 @@ func (s promSource) Recommendations(ctx context.Context, p *policy.Policy, now t
 
 // newRunner wires a runner: the metric source (trace file or Prometheus), and the clock.
 func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, error) {
-	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now}
+	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: renderVerifier{}}
 	if metricsFile != "" {
 		f, err := os.Open(metricsFile)
 		if err != nil {
