@@ -573,6 +573,14 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, rc policy.Repository
 		return fail(fmt.Errorf("history: %w", err))
 	}
 	history = notAfter(history, at)
+	if ev, ok := decidedAt(history, at, current); ok {
+		// A rerun at an instant already decided (a retried Jenkins job, `--at` twice, a
+		// second instance that lost the push race) must not apply a step rule a second time.
+		res.Action = ActionUnchanged
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonUnchanged,
+			Message: fmt.Sprintf("already decided at %s: commit %s set %d", at.Format(time.RFC3339), ev.Commit[:min(12, len(ev.Commit))], ev.To)})
+		return res
+	}
 	snap := policy.Snapshot{Now: at, Current: current, Metrics: values, History: history}
 	if w := StabilizationWindow(p); w > 0 && r.Recommendations != nil {
 		recs, err := r.Recommendations.Recommendations(ctx, p, at, w, ReplicasAt(history, current))
@@ -723,6 +731,16 @@ func notAfter(ev []policy.Event, at time.Time) []policy.Event {
 		}
 	}
 	return out
+}
+
+// decidedAt returns the policy's decision made at the instant itself, when it is the newest
+// event and the count is still what it set: that instant is decided already.
+func decidedAt(history []policy.Event, at time.Time, current int) (policy.Event, bool) {
+	if len(history) == 0 {
+		return policy.Event{}, false
+	}
+	ev := history[len(history)-1]
+	return ev, ev.Kind == policy.EventDecision && ev.At.Equal(at) && ev.To == current
 }
 
 // ReplicasAt returns the replica count Git held at a past instant, from the history (oldest
