@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -193,7 +194,7 @@ func formatMetrics(ms []policy.MetricValue) string {
 	for _, m := range ms {
 		v := "missing"
 		if !m.Missing {
-			v = strconv.FormatFloat(m.Value, 'g', -1, 64)
+			v = formatValue(m.Value)
 		}
 		parts = append(parts, strings.ReplaceAll(oneLine(m.Name), ";", ",")+"="+v)
 	}
@@ -206,4 +207,13 @@ func oneLine(s string) string {
 		return strings.TrimSpace(s)
 	}
 	return strings.Join(strings.Fields(strings.NewReplacer("\r", "\n").Replace(s)), " ")
+}
+
+// formatValue writes a metric value without an exponent for everyday magnitudes (bytes of
+// memory read better as 67108864 than 6.7108864e+07), shortest form otherwise.
+func formatValue(v float64) string {
+	if a := math.Abs(v); a >= 1e-4 && a < 1e15 || v == 0 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
