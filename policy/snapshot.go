@@ -124,6 +124,10 @@ const (
 	ReasonNotSynced           ReasonCode = "NotSynced"           // the last change is not live yet
 	ReasonAllMetricsMissing   ReasonCode = "AllMetricsMissing"   // nothing to decide on: hold
 	ReasonUnchanged           ReasonCode = "Unchanged"           // the decision is the current count
+	ReasonPullRequest         ReasonCode = "PullRequest"         // the decision was proposed (or already is) by pull request
+	ReasonNoRequiredChecks    ReasonCode = "NoRequiredChecks"    // auto-merge refused: the base branch requires no status checks
+	ReasonMergePending        ReasonCode = "MergePending"        // auto-merge waits: checks pending or mergeability unknown
+	ReasonMergeBlocked        ReasonCode = "MergeBlocked"        // auto-merge blocked: checks failed, a conflict, or the host refused
 )
 
 // Reason is one line of a decision's explanation: a stable code and a one-line message such as

@@ -1,0 +1,559 @@
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// Errors of a pull request host, for callers that decide on them.
+var (
+	// ErrHostAuth means the host rejected the token (HTTP 401). Calls with the same token
+	// fail at once, without a request, until the token changes.
+	ErrHostAuth = errors.New("authentication failed: the API token was rejected")
+	// ErrRateLimited means the host's rate limit lasts past the call's deadline.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrPullRequestExists means an open pull request already has this head (HTTP 422).
+	ErrPullRequestExists = errors.New("a pull request already exists for this branch")
+	// ErrNotMergeable means the host refused a merge: not open, conflicting, checks not
+	// passed (HTTP 405), or the head moved since it was read (HTTP 409).
+	ErrNotMergeable = errors.New("not mergeable")
+)
+
+// defaultResponseTimeout bounds the wait for a response's headers when GitHubOptions gives
+// no HTTP client.
+const defaultResponseTimeout = 30 * time.Second
+
+// GitHubOptions shape the GitHub providers.
+type GitHubOptions struct {
+	// HTTPClient carries the requests (default: one that waits at most 30s for a response's
+	// headers). A Client.Timeout also bounds rate-limit waits.
+	HTTPClient *http.Client
+	// Sleep waits out a rate limit; tests replace it (default: a context-aware timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock X-RateLimit-Reset is read against (default time.Now).
+	Now func() time.Time
+	// MaxWait bounds one rate-limit wait when the call's context has no deadline (default 1m);
+	// with a deadline, a wait must end before it.
+	MaxWait time.Duration
+	// MaxRetries bounds the retries of one rate-limited request (default 3).
+	MaxRetries int
+}
+
+// GitHub is the pull request host of one repository on GitHub or GitHub Enterprise, over
+// go-github. The token is read from its file or environment variable at every request, so a
+// rotated token is picked up without a restart.
+type GitHub struct {
+	client *github.Client
+	owner  string
+	repo   string
+	token  func() (policy.Secret, error)
+
+	mu       sync.Mutex
+	rejected [32]byte // the sha256 of the token the host answered 401 to
+	authErr  error
+}
+
+var _ PullRequestHost = (*GitHub)(nil)
+
+// NewGitHub returns the provider of a repository's github settings. apiURL (default
+// https://api.github.com/) is used as the client's base URL as is, so a GitHub Enterprise
+// URL such as https://ghe.example.com/api/v3/ works.
+func NewGitHub(cfg *policy.GitHubRepo, opts GitHubOptions) (*GitHub, error) {
+	if cfg == nil || cfg.Owner == "" || cfg.Repo == "" {
+		return nil, errors.New("github: owner and repo are required")
+	}
+	apiURL := cfg.APIURL
+	if apiURL == "" {
+		apiURL = policy.DefaultGitHubAPIURL
+	}
+	base, err := url.Parse(apiURL)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, RedactURL(apiURL))
+	}
+	base.User = nil
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		// No Client.Timeout: it would also cut a rate-limit wait short. A silent server is
+		// bounded by the header timeout, the rest by the caller's deadline.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = defaultResponseTimeout
+		hc = &http.Client{Transport: tr}
+	}
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	g := &GitHub{owner: cfg.Owner, repo: cfg.Repo, token: cfg.ReadToken}
+	rl := &rateLimitTransport{next: next, sleep: opts.Sleep, now: opts.Now, maxWait: opts.MaxWait, retries: opts.MaxRetries}
+	client := *hc
+	client.Transport = &tokenTransport{next: rl, token: g.token}
+	g.client = github.NewClient(&client)
+	g.client.BaseURL = base
+	if base.Host != "api.github.com" {
+		upload := *base
+		upload.Path = strings.TrimSuffix(strings.TrimSuffix(upload.Path, "/"), "/v3") + "/uploads/"
+		g.client.UploadURL = &upload
+	}
+	return g, nil
+}
+
+// String names the repository, for errors and logs.
+func (g *GitHub) String() string { return "github " + g.owner + "/" + g.repo }
+
+// PullRequests lists the pull requests whose head is branch, newest first; state is "open",
+// "closed" or "all". It reads the first 100, plenty for one policy's branch.
+func (g *GitHub) PullRequests(ctx context.Context, branch, state string) ([]PullRequest, error) {
+	if err := g.authFailed(); err != nil {
+		return nil, err
+	}
+	opts := &github.PullRequestListOptions{State: state, Head: g.owner + ":" + branch, ListOptions: github.ListOptions{PerPage: 100}}
+	prs, _, err := g.client.PullRequests.List(ctx, g.owner, g.repo, opts)
+	if err != nil {
+		return nil, g.fail("list pull requests of "+branch, err)
+	}
+	out := make([]PullRequest, 0, len(prs))
+	for _, p := range prs {
+		out = append(out, fromGitHub(p))
+	}
+	return out, nil
+}
+
+// PullRequest reads one pull request, with its mergeability.
+func (g *GitHub) PullRequest(ctx context.Context, number int) (PullRequest, error) {
+	if err := g.authFailed(); err != nil {
+		return PullRequest{}, err
+	}
+	p, _, err := g.client.PullRequests.Get(ctx, g.owner, g.repo, number)
+	if err != nil {
+		return PullRequest{}, g.fail(fmt.Sprintf("read pull request #%d", number), err)
+	}
+	return fromGitHub(p), nil
+}
+
+// CreatePullRequest opens a pull request; ErrPullRequestExists when one is open for the head.
+func (g *GitHub) CreatePullRequest(ctx context.Context, n NewPullRequest) (PullRequest, error) {
+	if err := g.authFailed(); err != nil {
+		return PullRequest{}, err
+	}
+	p, _, err := g.client.PullRequests.Create(ctx, g.owner, g.repo, &github.NewPullRequest{
+		Title: github.String(n.Title), Head: github.String(n.Head), Base: github.String(n.Base),
+		Body: github.String(n.Body), MaintainerCanModify: github.Bool(false),
+	})
+	if err != nil {
+		var er *github.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity &&
+			strings.Contains(strings.ToLower(errorText(er)), "already exists") {
+			return PullRequest{}, fmt.Errorf("%s: open pull request for %s: %w", g, n.Head, ErrPullRequestExists)
+		}
+		return PullRequest{}, g.fail("open pull request for "+n.Head, err)
+	}
+	return fromGitHub(p), nil
+}
+
+// UpdatePullRequest sets a pull request's title and body.
+func (g *GitHub) UpdatePullRequest(ctx context.Context, number int, title, body string) (PullRequest, error) {
+	if err := g.authFailed(); err != nil {
+		return PullRequest{}, err
+	}
+	p, _, err := g.client.PullRequests.Edit(ctx, g.owner, g.repo, number, &github.PullRequest{Title: github.String(title), Body: github.String(body)})
+	if err != nil {
+		return PullRequest{}, g.fail(fmt.Sprintf("update pull request #%d", number), err)
+	}
+	return fromGitHub(p), nil
+}
+
+// AddLabels adds labels to a pull request (labels that do not exist yet are created).
+func (g *GitHub) AddLabels(ctx context.Context, number int, labels []string) error {
+	if err := g.authFailed(); err != nil {
+		return err
+	}
+	if _, _, err := g.client.Issues.AddLabelsToIssue(ctx, g.owner, g.repo, number, labels); err != nil {
+		return g.fail(fmt.Sprintf("label pull request #%d", number), err)
+	}
+	return nil
+}
+
+// RemoveLabel removes a label from a pull request; a label it does not have is no error.
+func (g *GitHub) RemoveLabel(ctx context.Context, number int, label string) error {
+	if err := g.authFailed(); err != nil {
+		return err
+	}
+	_, err := g.client.Issues.RemoveLabelForIssue(ctx, g.owner, g.repo, number, url.PathEscape(label))
+	if err != nil && !isStatus(err, http.StatusNotFound) {
+		return g.fail(fmt.Sprintf("unlabel pull request #%d", number), err)
+	}
+	return nil
+}
+
+// RequiredChecks lists the status checks the base branch's protection requires; none when
+// the branch is not protected.
+func (g *GitHub) RequiredChecks(ctx context.Context, base string) ([]string, error) {
+	if err := g.authFailed(); err != nil {
+		return nil, err
+	}
+	rc, _, err := g.client.Repositories.GetRequiredStatusChecks(ctx, g.owner, g.repo, base)
+	if errors.Is(err, github.ErrBranchNotProtected) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, g.fail("read required checks of "+base, err)
+	}
+	var out []string
+	seen := map[string]bool{}
+	add := func(c string) {
+		if c != "" && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	if rc.Checks != nil {
+		for _, c := range *rc.Checks {
+			add(c.Context)
+		}
+	}
+	if rc.Contexts != nil {
+		for _, c := range *rc.Contexts {
+			add(c)
+		}
+	}
+	return out, nil
+}
+
+// ChecksState reports the state of the required checks on a commit, from its commit
+// statuses and its check runs (GitHub accepts either for a required check).
+func (g *GitHub) ChecksState(ctx context.Context, sha string, required []string) (CheckState, error) {
+	if err := g.authFailed(); err != nil {
+		return CheckState{}, err
+	}
+	combined, _, err := g.client.Repositories.GetCombinedStatus(ctx, g.owner, g.repo, sha, &github.ListOptions{PerPage: 100})
+	if err != nil {
+		return CheckState{}, g.fail("read commit status of "+shortSHA(sha), err)
+	}
+	runs, _, err := g.client.Checks.ListCheckRunsForRef(ctx, g.owner, g.repo, sha, &github.ListCheckRunsOptions{ListOptions: github.ListOptions{PerPage: 100}})
+	if err != nil {
+		return CheckState{}, g.fail("read check runs of "+shortSHA(sha), err)
+	}
+	states := map[string]string{}
+	for _, s := range combined.Statuses {
+		if _, ok := states[s.GetContext()]; !ok { // newest first
+			states[s.GetContext()] = s.GetState()
+		}
+	}
+	for _, r := range runs.CheckRuns {
+		st := "pending"
+		if r.GetStatus() == "completed" {
+			switch r.GetConclusion() {
+			case "success", "neutral", "skipped":
+				st = "success"
+			default:
+				st = "failure"
+			}
+		}
+		if _, ok := states[r.GetName()]; !ok {
+			states[r.GetName()] = st
+		}
+	}
+	return summarizeChecks(states, required), nil
+}
+
+// Merge merges a pull request whose head is still m.SHA; ErrNotMergeable when the host
+// refuses. It returns the commit made on the base branch.
+func (g *GitHub) Merge(ctx context.Context, number int, m MergeRequest) (string, error) {
+	if err := g.authFailed(); err != nil {
+		return "", err
+	}
+	res, _, err := g.client.PullRequests.Merge(ctx, g.owner, g.repo, number, m.Message, &github.PullRequestOptions{
+		CommitTitle: m.Title, SHA: m.SHA, MergeMethod: m.Method, DontDefaultIfBlank: true,
+	})
+	if err != nil {
+		var er *github.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil &&
+			(er.Response.StatusCode == http.StatusMethodNotAllowed || er.Response.StatusCode == http.StatusConflict) {
+			return "", fmt.Errorf("%s: merge pull request #%d: %w: %s", g, number, ErrNotMergeable, errorText(er))
+		}
+		return "", g.fail(fmt.Sprintf("merge pull request #%d", number), err)
+	}
+	if !res.GetMerged() || res.GetSHA() == "" {
+		return "", fmt.Errorf("%s: merge pull request #%d: %w: %s", g, number, ErrNotMergeable, res.GetMessage())
+	}
+	return res.GetSHA(), nil
+}
+
+// BranchHead returns the commit a branch points at, and whether it exists.
+func (g *GitHub) BranchHead(ctx context.Context, branch string) (string, bool, error) {
+	if err := g.authFailed(); err != nil {
+		return "", false, err
+	}
+	ref, _, err := g.client.Git.GetRef(ctx, g.owner, g.repo, "heads/"+branch)
+	if isStatus(err, http.StatusNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, g.fail("read branch "+branch, err)
+	}
+	return ref.GetObject().GetSHA(), true, nil
+}
+
+// DeleteBranch deletes a branch; one that is already gone is no error.
+func (g *GitHub) DeleteBranch(ctx context.Context, branch string) error {
+	if err := g.authFailed(); err != nil {
+		return err
+	}
+	_, err := g.client.Git.DeleteRef(ctx, g.owner, g.repo, "heads/"+branch)
+	if err != nil && !isStatus(err, http.StatusUnprocessableEntity) && !isStatus(err, http.StatusNotFound) {
+		return g.fail("delete branch "+branch, err)
+	}
+	return nil
+}
+
+// authFailed fails a call at once when the current token is the one the host rejected: the
+// failure is reported once, by the call that met it, and the host is not asked again.
+func (g *GitHub) authFailed() error {
+	tok, err := g.token()
+	if err != nil {
+		return fmt.Errorf("%s: %w", g, err) // names the file or variable, never the content
+	}
+	if tok == "" {
+		return fmt.Errorf("%s: no token configured (github.tokenFile or github.tokenEnv)", g)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.authErr != nil && sha256.Sum256([]byte(tok)) == g.rejected {
+		return g.authErr
+	}
+	return nil
+}
+
+// fail wraps a host error with the repository and the step, classifying auth failures and
+// rate limits. go-github's errors carry the method, the URL (without credentials) and the
+// host's message — never the token, which travels in a header only.
+func (g *GitHub) fail(step string, err error) error {
+	var rl *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
+	var er *github.ErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		return fmt.Errorf("%s: %s: %w until %s", g, step, ErrRateLimited, rl.Rate.Reset.UTC().Format(time.RFC3339))
+	case errors.As(err, &abuse):
+		return fmt.Errorf("%s: %s: %w (secondary limit)", g, step, ErrRateLimited)
+	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnauthorized:
+		aerr := fmt.Errorf("%s: %s: %w (HTTP 401: %s); further calls wait for a new token", g, step, ErrHostAuth, er.Message)
+		if tok, terr := g.token(); terr == nil {
+			g.mu.Lock()
+			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), aerr
+			g.mu.Unlock()
+		}
+		return aerr
+	}
+	return fmt.Errorf("%s: %s: %w", g, step, err)
+}
+
+func fromGitHub(p *github.PullRequest) PullRequest {
+	out := PullRequest{
+		Number:         p.GetNumber(),
+		URL:            p.GetHTMLURL(),
+		State:          p.GetState(),
+		Merged:         p.GetMerged() || p.MergedAt != nil,
+		Title:          p.GetTitle(),
+		Body:           p.GetBody(),
+		Head:           p.GetHead().GetRef(),
+		HeadSHA:        p.GetHead().GetSHA(),
+		Base:           p.GetBase().GetRef(),
+		Mergeable:      p.Mergeable,
+		MergeableState: p.GetMergeableState(),
+		MergeCommit:    p.GetMergeCommitSHA(),
+	}
+	if p.ClosedAt != nil {
+		out.ClosedAt = p.ClosedAt.Time
+	}
+	for _, l := range p.Labels {
+		out.Labels = append(out.Labels, l.GetName())
+	}
+	return out
+}
+
+func errorText(er *github.ErrorResponse) string {
+	parts := []string{er.Message}
+	for _, e := range er.Errors {
+		if e.Message != "" {
+			parts = append(parts, e.Message)
+		}
+	}
+	return strings.Join(parts, ": ")
+}
+
+func isStatus(err error, code int) bool {
+	var er *github.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == code
+}
+
+// GitHubHosts makes one GitHub provider per repository and keeps it across cycles; its Host
+// method is what PullRequestDelivery.Hosts wants. It is safe for concurrent use.
+type GitHubHosts struct {
+	Options GitHubOptions
+
+	mu    sync.Mutex
+	hosts map[string]*GitHub
+}
+
+// Host returns the provider of a repository, which must have github settings.
+func (h *GitHubHosts) Host(repo policy.Repository) (PullRequestHost, error) {
+	if repo.GitHub == nil {
+		return nil, fmt.Errorf("repository %s has no github settings: pull requests need repositories[].github", repo.Name)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	key := repo.Name + "\x00" + repo.GitHub.Owner + "/" + repo.GitHub.Repo
+	if g, ok := h.hosts[key]; ok {
+		return g, nil
+	}
+	g, err := NewGitHub(repo.GitHub, h.Options)
+	if err != nil {
+		return nil, err
+	}
+	if h.hosts == nil {
+		h.hosts = map[string]*GitHub{}
+	}
+	h.hosts[key] = g
+	return g, nil
+}
+
+// tokenTransport authenticates each request with the token as read now.
+type tokenTransport struct {
+	next  http.RoundTripper
+	token func() (policy.Secret, error)
+}
+
+func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.token()
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+string(tok))
+	return t.next.RoundTrip(r)
+}
+
+// rateLimitTransport waits out GitHub's rate limits below go-github: a 429, or a 403 with
+// X-RateLimit-Remaining 0 or Retry-After, is retried after the wait the host asks for —
+// when that wait ends before the request's deadline. Otherwise the limited answer goes up to
+// go-github, which reports it as a rate limit error. go-github never sees a limit that was
+// waited out, so it does not refuse later requests on its own clock.
+type rateLimitTransport struct {
+	next    http.RoundTripper
+	sleep   func(ctx context.Context, d time.Duration) error
+	now     func() time.Time
+	maxWait time.Duration
+	retries int
+}
+
+// defaultSecondaryWait is GitHub's advice for a secondary limit without Retry-After.
+const defaultSecondaryWait = time.Minute
+
+func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	retries := t.retries
+	if retries <= 0 {
+		retries = 3
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := t.next.RoundTrip(req)
+		if err != nil || attempt >= retries {
+			return resp, err
+		}
+		wait, limited := t.retryAfter(resp)
+		if !limited || !t.canWait(req.Context(), wait) || (req.Body != nil && req.GetBody == nil) {
+			return resp, nil
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		_ = resp.Body.Close()
+		if err := t.wait(req.Context(), wait); err != nil {
+			return nil, err
+		}
+		if req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.Clone(req.Context())
+			req.Body = body
+		}
+	}
+}
+
+// retryAfter reads how long a rate-limited answer asks to wait.
+func (t *rateLimitTransport) retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusForbidden {
+		return 0, false
+	}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+			return time.Duration(secs) * time.Second, true
+		}
+	}
+	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+			now := time.Now
+			if t.now != nil {
+				now = t.now
+			}
+			return max(time.Unix(reset, 0).Sub(now()), 0) + time.Second, true
+		}
+		return defaultSecondaryWait, true
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return defaultSecondaryWait, true
+	}
+	// A 403 is a secondary limit only when the body says so; otherwise it is a permission error.
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	if err == nil && bytes.Contains(bytes.ToLower(data), []byte("secondary rate limit")) {
+		return defaultSecondaryWait, true
+	}
+	return 0, false
+}
+
+func (t *rateLimitTransport) canWait(ctx context.Context, d time.Duration) bool {
+	if deadline, ok := ctx.Deadline(); ok {
+		return time.Until(deadline) > d
+	}
+	limit := t.maxWait
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	return d <= limit
+}
+
+func (t *rateLimitTransport) wait(ctx context.Context, d time.Duration) error {
+	if t.sleep != nil {
+		return t.sleep(ctx, d)
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}

@@ -1,0 +1,709 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// PullRequestHost is what pull request delivery needs from a Git host's API: GitHub and
+// GitHub Enterprise today (GitHub), another host later. Branches are short names
+// ("autoscaler/ns/name"); commits are full hex shas.
+type PullRequestHost interface {
+	// PullRequests lists the pull requests whose head is branch, newest first; state is
+	// "open", "closed" or "all".
+	PullRequests(ctx context.Context, branch, state string) ([]PullRequest, error)
+	// PullRequest reads one pull request with its mergeability.
+	PullRequest(ctx context.Context, number int) (PullRequest, error)
+	// CreatePullRequest opens a pull request (ErrPullRequestExists when one is open for head).
+	CreatePullRequest(ctx context.Context, n NewPullRequest) (PullRequest, error)
+	// UpdatePullRequest sets an open pull request's title and body.
+	UpdatePullRequest(ctx context.Context, number int, title, body string) (PullRequest, error)
+	// AddLabels and RemoveLabel change a pull request's labels.
+	AddLabels(ctx context.Context, number int, labels []string) error
+	RemoveLabel(ctx context.Context, number int, label string) error
+	// RequiredChecks lists the status checks a branch's protection requires (none: nil).
+	RequiredChecks(ctx context.Context, branch string) ([]string, error)
+	// ChecksState reports the required checks' state on a commit.
+	ChecksState(ctx context.Context, sha string, required []string) (CheckState, error)
+	// Merge merges a pull request if its head is still m.SHA, returning the base's new
+	// commit; ErrNotMergeable when the host refuses.
+	Merge(ctx context.Context, number int, m MergeRequest) (string, error)
+	// BranchHead and DeleteBranch read and delete a branch through the API.
+	BranchHead(ctx context.Context, branch string) (string, bool, error)
+	DeleteBranch(ctx context.Context, branch string) error
+}
+
+// PullRequest is a pull request as delivery sees it.
+type PullRequest struct {
+	Number int
+	URL    string
+	State  string // open or closed
+	Merged bool
+	Title  string
+	Body   string
+	// Head and Base are branch names; HeadSHA is the head's commit (frozen once closed).
+	Head, HeadSHA, Base string
+	Labels              []string
+	// Mergeable is nil while the host computes it (only PullRequest reads it).
+	Mergeable      *bool
+	MergeableState string
+	ClosedAt       time.Time
+	MergeCommit    string
+}
+
+// NewPullRequest is a pull request to open.
+type NewPullRequest struct {
+	Title, Body, Head, Base string
+}
+
+// MergeRequest merges a pull request: Method "squash" with Title and Message as the commit
+// message, only if the head is still SHA.
+type MergeRequest struct {
+	Method, Title, Message, SHA string
+}
+
+// CheckState is the state of a commit's required checks.
+type CheckState struct {
+	// State is "success" (all passed), "pending" or "failure".
+	State string
+	// Detail names the checks not passed, e.g. `ci/test pending`.
+	Detail string
+}
+
+// summarizeChecks folds each required check's state (by context or check name) into one.
+func summarizeChecks(states map[string]string, required []string) CheckState {
+	var pending, failed []string
+	for _, c := range required {
+		switch states[c] {
+		case "success":
+		case "failure", "error":
+			failed = append(failed, c+" "+states[c])
+		case "":
+			pending = append(pending, c+" not reported")
+		default:
+			pending = append(pending, c+" "+states[c])
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return CheckState{State: "failure", Detail: strings.Join(append(failed, pending...), ", ")}
+	case len(pending) > 0:
+		return CheckState{State: "pending", Detail: strings.Join(pending, ", ")}
+	}
+	return CheckState{State: "success"}
+}
+
+// Labels of the autoscaler's pull requests.
+const (
+	LabelAutoscaler = "autoscaler"
+	LabelScaleUp    = "scale-up"
+	LabelScaleDown  = "scale-down"
+)
+
+// PullRequestBranch is a policy's own branch: autoscaler/<namespace>/<name>.
+func PullRequestBranch(p *policy.Policy) string {
+	return "autoscaler/" + p.ID()
+}
+
+// PullRequestDelivery delivers decisions by pull request (DESIGN §7 PullRequest and
+// AutoMerge): one branch per policy holding exactly one commit on the current base, and at
+// most one open pull request for it, opened or updated in place. It keeps no state: the
+// branch, its commit's trailers and the host's pull requests are the state, so a crash at any
+// point is recovered by the next cycle (invariant 5).
+type PullRequestDelivery struct {
+	// Hosts returns the pull request host of a repository (e.g. (*GitHubHosts).Host).
+	Hosts func(policy.Repository) (PullRequestHost, error)
+	// Logger receives one line per pull request change (default: discard).
+	Logger *slog.Logger
+}
+
+var _ Deliverer = (*PullRequestDelivery)(nil)
+
+func (pd *PullRequestDelivery) logger() *slog.Logger {
+	if pd.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return pd.Logger
+}
+
+// Deliver proposes the decision by pull request. The branch gets one commit — the decision on
+// top of the remote base ws.Base() — pushed with a lease on the branch's previous head; the
+// policy's open pull request is updated in place, or one is opened (adopting a branch pushed
+// by a run that died before opening it). When the branch already holds this decision on the
+// current base and its pull request is open, nothing is written: no push, no API write. In
+// AutoMerge mode the pull request is then squash-merged once the host reports it mergeable
+// and the base branch's required checks passed; without required checks it stays open
+// (NoRequiredChecks) unless the repository allows it.
+func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *Workspace, d Delivery) (DeliveryResult, error) {
+	var res DeliveryResult
+	if d.Policy == nil {
+		return res, errors.New("deliver: no policy")
+	}
+	host, err := pd.Hosts(d.Repo)
+	if err != nil {
+		return res, err
+	}
+	branch := PullRequestBranch(d.Policy)
+	base := baseBranch(d.Repo)
+	id := d.Message.DecisionID()
+	log := pd.logger().With("policy", d.Policy.ID(), "branch", branch)
+
+	prs, err := host.PullRequests(ctx, branch, "open")
+	if err != nil {
+		return res, err
+	}
+	var pr *PullRequest
+	for i := range prs {
+		if prs[i].Base == base {
+			pr = &prs[i] // newest first; there is never more than one of ours
+			break
+		}
+	}
+	remote, exists, err := ws.RemoteBranch(ctx, branch)
+	if err != nil {
+		return res, err
+	}
+	commit := remote
+	carries := false
+	if exists {
+		if carries, err = ws.branchCarries(ctx, branch, remote, ws.Base(), id); err != nil {
+			return res, err
+		}
+	}
+	if carries && pr != nil && pr.HeadSHA == remote.String() {
+		res.URL, res.Commit, res.Unchanged = pr.URL, remote.String(), true
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
+			Message: fmt.Sprintf("pull request #%d already proposes this decision", pr.Number)})
+		if d.Mode == policy.ModeAutoMerge {
+			return pd.merge(ctx, ws, host, d, *pr, res, log)
+		}
+		return res, nil
+	}
+	if !carries {
+		// A new commit on the current base — after a moved base too: the decision was made
+		// again on the new base, never replayed on it.
+		msg := FormatMessage(d.Message)
+		commit, err = ws.CommitOn(ws.Base(), CommitRequest{File: d.File, Content: d.Content, Message: msg, Author: d.Author, When: d.Message.EvaluatedAt})
+		if err != nil {
+			return res, err
+		}
+		lease := plumbing.ZeroHash
+		if exists {
+			lease = remote
+		}
+		if err := ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: commit, Lease: lease}); err != nil {
+			return res, err
+		}
+		log.Info("pull request branch pushed", "commit", commit.String(), "base", ws.Base().String())
+	}
+	res.Commit = commit.String()
+	c, err := ws.repo.CommitObject(commit)
+	if err != nil {
+		return res, fmt.Errorf("read commit %s: %w", shortSHA(commit.String()), err)
+	}
+	title, body := d.Message.Subject(), PullRequestBody(c.Message, metricNames(d.Policy), d.Rendered, branch, base, commit.String())
+	labels := directionLabels(d.Message)
+
+	opened := false
+	if pr == nil {
+		created, err := host.CreatePullRequest(ctx, NewPullRequest{Title: title, Body: body, Head: branch, Base: base})
+		switch {
+		case errors.Is(err, ErrPullRequestExists):
+			// Another run opened it since we looked: update that one instead.
+			if pr, err = openPullRequest(ctx, host, branch, base); err != nil {
+				return res, err
+			}
+		case err != nil:
+			return res, err
+		default:
+			pr, opened = &created, true
+			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("opened pull request #%d", pr.Number)})
+			log.Info("pull request opened", "number", pr.Number, "url", pr.URL)
+		}
+	}
+	if !opened {
+		if pr.Title != title || pr.Body != body {
+			updated, err := host.UpdatePullRequest(ctx, pr.Number, title, body)
+			if err != nil {
+				return res, err
+			}
+			updated.Labels = pr.Labels
+			pr = &updated
+		}
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("updated pull request #%d", pr.Number)})
+		log.Info("pull request updated", "number", pr.Number, "url", pr.URL)
+	}
+	if err := syncLabels(ctx, host, pr, labels); err != nil {
+		return res, err
+	}
+	res.URL = pr.URL
+	pr.HeadSHA = commit.String()
+	if d.Mode == policy.ModeAutoMerge {
+		return pd.merge(ctx, ws, host, d, *pr, res, log)
+	}
+	return res, nil
+}
+
+// merge squash-merges an open pull request when the host allows it and the checks passed,
+// and otherwise says why it waits. A refusal is a reason, not an error: a later cycle tries
+// again.
+func (pd *PullRequestDelivery) merge(ctx context.Context, ws *Workspace, host PullRequestHost, d Delivery, pr PullRequest, res DeliveryResult, log *slog.Logger) (DeliveryResult, error) {
+	base := baseBranch(d.Repo)
+	wait := func(code policy.ReasonCode, format string, args ...any) (DeliveryResult, error) {
+		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+		return res, nil
+	}
+	required, err := host.RequiredChecks(ctx, base)
+	if err != nil {
+		return res, err
+	}
+	if len(required) == 0 && (d.Repo.GitHub == nil || !d.Repo.GitHub.AllowAutoMergeWithoutChecks) {
+		return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: branch %s requires no status checks; pull request #%d waits for review (github.allowAutoMergeWithoutChecks allows it)", base, pr.Number)
+	}
+	full, err := host.PullRequest(ctx, pr.Number)
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case full.State != "open":
+		return wait(policy.ReasonMergeBlocked, "auto-merge: pull request #%d is %s", pr.Number, full.State)
+	case full.HeadSHA != res.Commit:
+		return wait(policy.ReasonMergePending, "auto-merge: pull request #%d does not show commit %s yet", pr.Number, shortSHA(res.Commit))
+	case full.Mergeable == nil:
+		return wait(policy.ReasonMergePending, "auto-merge: the host is still computing whether pull request #%d is mergeable", pr.Number)
+	case !*full.Mergeable:
+		return wait(policy.ReasonMergeBlocked, "auto-merge: pull request #%d is not mergeable (%s)", pr.Number, full.MergeableState)
+	}
+	if len(required) > 0 {
+		st, err := host.ChecksState(ctx, res.Commit, required)
+		if err != nil {
+			return res, err
+		}
+		switch st.State {
+		case "pending":
+			return wait(policy.ReasonMergePending, "auto-merge: required checks of pull request #%d pending: %s", pr.Number, st.Detail)
+		case "failure":
+			return wait(policy.ReasonMergeBlocked, "auto-merge: required checks of pull request #%d failed: %s", pr.Number, st.Detail)
+		}
+	}
+	c, err := ws.repo.CommitObject(plumbing.NewHash(res.Commit))
+	if err != nil {
+		return res, fmt.Errorf("read commit %s: %w", shortSHA(res.Commit), err)
+	}
+	subject, rest, _ := strings.Cut(strings.TrimRight(c.Message, "\n"), "\n")
+	sha, err := host.Merge(ctx, pr.Number, MergeRequest{Method: "squash", Title: subject, Message: strings.TrimLeft(rest, "\n"), SHA: res.Commit})
+	if errors.Is(err, ErrNotMergeable) {
+		return wait(policy.ReasonMergeBlocked, "auto-merge of pull request #%d refused: %v", pr.Number, err)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Merged, res.MergeCommit = true, sha
+	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged pull request #%d as %s", pr.Number, shortSHA(sha))})
+	log.Info("pull request merged", "number", pr.Number, "commit", sha)
+	// The branch is done; a failure here is tidied by the next cycle's Rejected.
+	if err := ws.DeleteBranch(ctx, PullRequestBranch(d.Policy), plumbing.NewHash(res.Commit)); err != nil {
+		log.Warn("delete merged branch", "error", err)
+	}
+	return res, nil
+}
+
+// Rejected reports the decision a person rejected: the policy's most recently closed pull
+// request, when it was closed without merging, with the count it proposed (from its title, or
+// its Autoscaler-To trailer). It also deletes the policy's branch when its pull request was
+// closed or merged and no open one uses it.
+func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error) {
+	host, err := pd.Hosts(repo)
+	if err != nil {
+		return nil, err
+	}
+	branch, base := PullRequestBranch(p), baseBranch(repo)
+	all, err := host.PullRequests(ctx, branch, "all")
+	if err != nil {
+		return nil, err
+	}
+	var last *PullRequest
+	open := false
+	for i := range all {
+		pr := &all[i]
+		if pr.Base != base {
+			continue
+		}
+		if pr.State == "open" {
+			open = true
+			continue
+		}
+		if last == nil || pr.ClosedAt.After(last.ClosedAt) {
+			last = pr
+		}
+	}
+	if last == nil {
+		return nil, nil
+	}
+	if !open {
+		pd.tidyBranch(ctx, host, branch, *last)
+	}
+	if last.Merged {
+		return nil, nil
+	}
+	to, ok := proposedTo(*last)
+	if !ok {
+		return nil, fmt.Errorf("pull request #%d: no replica count in its title or trailers", last.Number)
+	}
+	return &policy.Rejection{To: to, PR: last.Number, URL: last.URL}, nil
+}
+
+// tidyBranch deletes a branch its closed pull request left behind — only while the branch is
+// still at that pull request's head, so a newer decision pushed there is never lost.
+func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, host PullRequestHost, branch string, closed PullRequest) {
+	sha, exists, err := host.BranchHead(ctx, branch)
+	if err != nil || !exists || sha != closed.HeadSHA {
+		return
+	}
+	if err := host.DeleteBranch(ctx, branch); err != nil {
+		pd.logger().Warn("delete branch of a closed pull request", "branch", branch, "number", closed.Number, "error", err)
+		return
+	}
+	pd.logger().Info("deleted the branch of a closed pull request", "branch", branch, "number", closed.Number)
+}
+
+var (
+	titleToRE   = regexp.MustCompile(`→\s*(\d+)\s+replicas`)
+	trailerToRE = regexp.MustCompile(`(?m)^\s*` + TrailerTo + `:\s*(\d+)\s*$`)
+)
+
+// proposedTo reads the count a pull request proposed: the trailer in its body, else its title.
+func proposedTo(pr PullRequest) (int, bool) {
+	for _, m := range [][]string{trailerToRE.FindStringSubmatch(pr.Body), titleToRE.FindStringSubmatch(pr.Title)} {
+		if m != nil {
+			if n, err := strconv.Atoi(m[1]); err == nil {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func openPullRequest(ctx context.Context, host PullRequestHost, branch, base string) (*PullRequest, error) {
+	prs, err := host.PullRequests(ctx, branch, "open")
+	if err != nil {
+		return nil, err
+	}
+	for i := range prs {
+		if prs[i].Base == base {
+			return &prs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("pull request for %s: the host reported one open, then none", branch)
+}
+
+// syncLabels adds the missing labels and removes the opposite direction's.
+func syncLabels(ctx context.Context, host PullRequestHost, pr *PullRequest, want []string) error {
+	var add []string
+	for _, l := range want {
+		if !slices.Contains(pr.Labels, l) {
+			add = append(add, l)
+		}
+	}
+	if len(add) > 0 {
+		if err := host.AddLabels(ctx, pr.Number, add); err != nil {
+			return err
+		}
+	}
+	for _, l := range []string{LabelScaleUp, LabelScaleDown} {
+		if slices.Contains(pr.Labels, l) && !slices.Contains(want, l) {
+			if err := host.RemoveLabel(ctx, pr.Number, l); err != nil {
+				return err
+			}
+		}
+	}
+	pr.Labels = want
+	return nil
+}
+
+func directionLabels(m Message) []string {
+	if m.To > m.From {
+		return []string{LabelAutoscaler, LabelScaleUp}
+	}
+	return []string{LabelAutoscaler, LabelScaleDown}
+}
+
+func baseBranch(rc policy.Repository) string {
+	if rc.Branch == "" {
+		return policy.DefaultBranch
+	}
+	return rc.Branch
+}
+
+func metricNames(p *policy.Policy) []string {
+	out := make([]string, 0, len(p.Spec.Metrics))
+	for _, m := range p.Spec.Metrics {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// PullRequestBody is a decision's pull request description, from its commit message: the
+// metrics as a table (metric, value, rule, recommendation), the other reasons, the rendered
+// replica diff when render verification ran, the trailers, and how to roll back.
+func PullRequestBody(message string, metrics []string, rendered, branch, base, commit string) string {
+	subject, reasons, trailers := splitMessage(message)
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s**, proposed by gitops-autoscaler.\n\n", mdEscape(subject))
+	var rows [][4]string
+	var other []string
+	for _, r := range reasons {
+		if row, ok := metricRow(r, metrics); ok {
+			rows = append(rows, row)
+			continue
+		}
+		other = append(other, r)
+	}
+	if len(rows) > 0 {
+		b.WriteString("| metric | value | rule | recommendation |\n|---|---|---|---|\n")
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdCell(r[0]), mdCell(r[1]), mdCell(r[2]), mdCell(r[3]))
+		}
+		b.WriteString("\n")
+	}
+	if len(other) > 0 {
+		b.WriteString("**Decision**\n\n")
+		for _, r := range other {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(r))
+		}
+		b.WriteString("\n")
+	}
+	if strings.TrimSpace(rendered) != "" {
+		fmt.Fprintf(&b, "**Rendered change**\n\n%s\n", fence("diff", rendered))
+	}
+	fmt.Fprintf(&b, "**Trailers**\n\n%s\n", fence("", strings.Join(trailers, "\n")))
+	fmt.Fprintf(&b, "**Rolling back**: this pull request lands on `%s` as one commit that carries the trailers above. "+
+		"To undo it after the merge, revert that commit: `git revert <sha>` with the sha of the commit on `%s`; "+
+		"the autoscaler sees the revert and holds the policy (holds.afterRevertSeconds). "+
+		"To say no before the merge, close this pull request unmerged: the policy holds while it would propose the same count.\n\n", base, base)
+	fmt.Fprintf(&b, "<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, shortSHA(commit))
+	return b.String()
+}
+
+// splitMessage splits one of our commit messages into subject, reason lines and trailer lines.
+func splitMessage(msg string) (subject string, reasons, trailers []string) {
+	msg = strings.TrimRight(strings.ReplaceAll(msg, "\r\n", "\n"), "\n")
+	paras := strings.Split(msg, "\n\n")
+	subject = paras[0]
+	if len(paras) > 1 {
+		trailers = strings.Split(paras[len(paras)-1], "\n")
+		for _, p := range paras[1 : len(paras)-1] {
+			for _, l := range strings.Split(p, "\n") {
+				if strings.TrimSpace(l) != "" {
+					reasons = append(reasons, l)
+				}
+			}
+		}
+	}
+	return subject, reasons, trailers
+}
+
+// metricRow reads "name = value rule → n" (the engine's metric lines) into a table row.
+func metricRow(line string, metrics []string) ([4]string, bool) {
+	for _, m := range metrics {
+		rest, ok := strings.CutPrefix(line, m+" = ")
+		if !ok {
+			continue
+		}
+		value, rule, _ := strings.Cut(rest, " ")
+		rec := ""
+		if i := strings.LastIndex(rule, "→"); i >= 0 {
+			rule, rec = rule[:i], rule[i+len("→"):]
+		}
+		return [4]string{m, value, strings.TrimSpace(rule), strings.TrimSpace(rec)}, true
+	}
+	return [4]string{}, false
+}
+
+func mdCell(s string) string {
+	return strings.ReplaceAll(mdEscape(s), "|", `\|`)
+}
+
+// mdEscape keeps a line from opening HTML or a code span in the rendered description.
+func mdEscape(s string) string {
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "`", "'").Replace(s)
+}
+
+// fence wraps text in a code block whose fence no line of the text can close.
+func fence(lang, text string) string {
+	f := "```"
+	for strings.Contains(text, f) {
+		f += "`"
+	}
+	return f + lang + "\n" + strings.TrimRight(text, "\n") + "\n" + f + "\n"
+}
+
+// branchCarries reports whether the remote branch head (fetched when not local) is our commit
+// of decision id directly on base: then the branch already proposes this decision.
+func (w *Workspace) branchCarries(ctx context.Context, branch string, head, base plumbing.Hash, id string) (bool, error) {
+	c, err := w.repo.CommitObject(head)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		if err := w.fetchBranch(ctx, branch); err != nil {
+			return false, err
+		}
+		c, err = w.repo.CommitObject(head)
+	}
+	if err != nil {
+		return false, w.fail("read branch "+branch, err)
+	}
+	if len(c.ParentHashes) != 1 || c.ParentHashes[0] != base {
+		return false, nil
+	}
+	tr, ok := ParseTrailers(c.Message)
+	return ok && tr.DecisionID == id, nil
+}
+
+// fetchBranch fetches one branch of the remote into its remote-tracking ref.
+func (w *Workspace) fetchBranch(ctx context.Context, branch string) error {
+	nctx, cancel := w.netContext(ctx)
+	defer cancel()
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(branch), plumbing.NewRemoteReferenceName(remoteName, branch)))
+	err := w.repo.FetchContext(nctx, &git.FetchOptions{
+		RemoteName: remoteName, RefSpecs: []config.RefSpec{spec}, Auth: w.creds.method, Tags: git.NoTags,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return w.fail("fetch branch "+branch, err)
+	}
+	return nil
+}
+
+// CommitOn makes a commit on top of parent that replaces one existing file with new content,
+// without touching the worktree or any branch: the tree is parent's with one blob swapped.
+// A pull request's commit is made so, on the remote base rather than on the cycle's other
+// local commits. It refuses a path that leaves the repository, a file parent does not have
+// (or that is not a regular file), and an unchanged file (ErrNothingToCommit).
+func (w *Workspace) CommitOn(parent plumbing.Hash, req CommitRequest) (plumbing.Hash, error) {
+	fail := func(err error) (plumbing.Hash, error) {
+		return plumbing.ZeroHash, fmt.Errorf("commit %s on %s: %w", req.File, shortSHA(parent.String()), err)
+	}
+	if req.When.IsZero() {
+		return fail(errors.New("no commit time"))
+	}
+	if strings.TrimSpace(req.Message) == "" {
+		return fail(errors.New("empty message"))
+	}
+	rel := path.Clean(strings.ReplaceAll(req.File, `\`, "/"))
+	if req.File == "" || path.IsAbs(rel) || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fail(fmt.Errorf("path %q is not inside the repository", req.File))
+	}
+	parts := strings.Split(rel, "/")
+	for _, p := range parts {
+		if strings.EqualFold(p, ".git") {
+			return fail(fmt.Errorf("path %q is inside .git", req.File))
+		}
+	}
+	pc, err := w.repo.CommitObject(parent)
+	if err != nil {
+		return fail(err)
+	}
+	blob, err := w.storeBlob(req.Content)
+	if err != nil {
+		return fail(err)
+	}
+	tree, err := w.replaceBlob(pc.TreeHash, parts, blob)
+	if err != nil {
+		return fail(err)
+	}
+	sig := object.Signature{Name: req.Author.AuthorName, Email: req.Author.AuthorEmail, When: req.When}
+	if sig.Name == "" {
+		sig.Name = policy.DefaultAuthorName
+	}
+	if sig.Email == "" {
+		sig.Email = policy.DefaultAuthorEmail
+	}
+	c := &object.Commit{Author: sig, Committer: sig, Message: req.Message, TreeHash: tree, ParentHashes: []plumbing.Hash{parent}}
+	obj := w.repo.Storer.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return fail(err)
+	}
+	h, err := w.repo.Storer.SetEncodedObject(obj)
+	if err != nil {
+		return fail(err)
+	}
+	return h, nil
+}
+
+func (w *Workspace) storeBlob(data []byte) (plumbing.Hash, error) {
+	obj := w.repo.Storer.NewEncodedObject()
+	obj.SetType(plumbing.BlobObject)
+	obj.SetSize(int64(len(data)))
+	wr, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := wr.Write(data); err != nil {
+		_ = wr.Close()
+		return plumbing.ZeroHash, err
+	}
+	if err := wr.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return w.repo.Storer.SetEncodedObject(obj)
+}
+
+// replaceBlob stores a copy of tree with the file at parts pointing at blob, and returns it.
+// Only directories are descended (a symlink on the path is refused); the entry keeps its mode.
+func (w *Workspace) replaceBlob(tree plumbing.Hash, parts []string, blob plumbing.Hash) (plumbing.Hash, error) {
+	t, err := w.repo.TreeObject(tree)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	entries := slices.Clone(t.Entries)
+	i := slices.IndexFunc(entries, func(e object.TreeEntry) bool { return e.Name == parts[0] })
+	if i < 0 {
+		return plumbing.ZeroHash, fmt.Errorf("%s: no such file in the base", parts[0])
+	}
+	e := &entries[i]
+	if len(parts) == 1 {
+		if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
+			return plumbing.ZeroHash, fmt.Errorf("%s: not a regular file", e.Name)
+		}
+		if e.Hash == blob {
+			return plumbing.ZeroHash, ErrNothingToCommit
+		}
+		e.Hash = blob
+	} else {
+		if e.Mode != filemode.Dir {
+			return plumbing.ZeroHash, fmt.Errorf("%s: not a directory", e.Name)
+		}
+		sub, err := w.replaceBlob(e.Hash, parts[1:], blob)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%s/%w", e.Name, err)
+		}
+		e.Hash = sub
+	}
+	nt := &object.Tree{Entries: entries}
+	obj := w.repo.Storer.NewEncodedObject()
+	if err := nt.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return w.repo.Storer.SetEncodedObject(obj)
+}

@@ -1,0 +1,569 @@
+package gitops_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+const (
+	prFile   = "envs/prod/web/values.yaml"
+	prBranch = "autoscaler/shop/web"
+	prPolicy = "shop/web"
+)
+
+var prT0 = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+
+func prValues(n int) string {
+	return "# web\nweb:\n  replicaCount: " + strconv.Itoa(n) + "  # managed\n"
+}
+
+// rps is a static metric source: every policy's one metric has the value of the map.
+type rps map[string]float64
+
+func (m rps) Values(_ context.Context, _ time.Time, ps []*policy.Policy) [][]policy.MetricValue {
+	out := make([][]policy.MetricValue, len(ps))
+	for i, p := range ps {
+		v, ok := m[p.ID()]
+		out[i] = []policy.MetricValue{{Name: "http_rps", Value: v, Missing: !ok, Cause: "not in the test's source"}}
+	}
+	return out
+}
+
+// prSetup is where a pull request test runs: a real Git server, the fake GitHub over it,
+// secrets in files, and a policy.
+type prSetup struct {
+	Git         *gittest.Server    `json:"-"`
+	GH          *githubtest.Server `json:"-"`
+	GitURL      string
+	GitUser     string
+	GitPassFile string
+	TokenFile   string
+	Mode        policy.Mode
+	Delivery    string // optional spec.delivery YAML flow map
+	AllowNoCI   bool
+}
+
+// prEnv is one autoscaler instance (its own cache) over a prSetup.
+type prEnv struct {
+	*prSetup
+	runner  *gitops.Runner
+	repo    gitops.Repo
+	metrics rps
+	now     time.Time
+	logs    *bytes.Buffer
+	sleeps  []time.Duration
+}
+
+func newPRSetup(t *testing.T, mode policy.Mode) *prSetup {
+	t.Helper()
+	s := &prSetup{Mode: mode}
+	s.Git = gittest.NewServer(t)
+	s.Git.CreateRepo("platform", map[string]string{prFile: prValues(3), "README.md": "hi\n"})
+	dir := t.TempDir()
+	s.GitURL, s.GitUser = s.Git.URL("platform"), s.Git.User()
+	s.GitPassFile = filepath.Join(dir, "git-password")
+	s.TokenFile = filepath.Join(dir, "github-token")
+	require.NoError(t, os.WriteFile(s.GitPassFile, []byte(s.Git.Password()+"\n"), 0o600))
+	return s
+}
+
+// startGitHub starts the fake GitHub with a clock that follows the environment's instant.
+func (s *prSetup) startGitHub(t *testing.T, now func() time.Time) {
+	t.Helper()
+	s.GH = githubtest.New(t, s.Git, "platform", githubtest.WithClock(now))
+	require.NoError(t, os.WriteFile(s.TokenFile, []byte(s.GH.Token()+"\n"), 0o600))
+}
+
+func (s *prSetup) policyYAML() string {
+	y := `apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: PrometheusAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web, namespace: shop}
+  replicas: {file: ` + prFile + `, path: web.replicaCount}
+  minReplicas: 1
+  maxReplicas: 20
+  mode: ` + string(s.Mode) + `
+  metrics:
+    - name: http_rps
+      promQL: sum(rate(http_requests_total[2m]))
+      target: {type: AverageValue, averageValue: 100}
+`
+	if s.Delivery != "" {
+		y += "  delivery: " + s.Delivery + "\n"
+	}
+	return y
+}
+
+// instance builds an autoscaler instance with its own cache directory and logs.
+func (s *prSetup) instance(t *testing.T, apiURL string) *prEnv {
+	t.Helper()
+	e := &prEnv{prSetup: s, metrics: rps{}, now: prT0, logs: &bytes.Buffer{}}
+	ps, err := policy.LoadPolicies("policies/web.yaml", []byte(s.policyYAML()))
+	require.NoError(t, err)
+	rc := policy.Repository{
+		Name: "platform", URL: s.GitURL, Branch: "main",
+		Auth:   &policy.GitAuth{Username: s.GitUser, PasswordFile: s.GitPassFile},
+		GitHub: &policy.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: apiURL, TokenFile: s.TokenFile, AllowAutoMergeWithoutChecks: s.AllowNoCI},
+	}
+	cfg := &policy.Config{
+		Repositories: []policy.Repository{rc},
+		Prometheus:   []policy.PrometheusServer{{Name: "default", URL: "http://prometheus.invalid:9090"}},
+		Commit:       policy.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"},
+		CacheDir:     t.TempDir(),
+	}
+	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hosts := &gitops.GitHubHosts{Options: gitops.GitHubOptions{
+		Now: func() time.Time { return e.now },
+		Sleep: func(_ context.Context, d time.Duration) error {
+			e.sleeps = append(e.sleeps, d)
+			return nil
+		},
+	}}
+	e.runner = &gitops.Runner{
+		Config:   cfg,
+		Metrics:  e.metrics,
+		Delivery: &gitops.PullRequestDelivery{Hosts: hosts.Host, Logger: logger},
+		Logger:   logger,
+		Now:      func() time.Time { return e.now },
+		Backoff:  func(int) time.Duration { return 0 },
+	}
+	e.repo = gitops.Repo{Config: rc, Policies: ps}
+	return e
+}
+
+func newPREnv(t *testing.T, mode policy.Mode, configure ...func(*prSetup)) *prEnv {
+	t.Helper()
+	s := newPRSetup(t, mode)
+	for _, c := range configure {
+		c(s)
+	}
+	var e *prEnv
+	s.startGitHub(t, func() time.Time { return e.now })
+	e = s.instance(t, s.GH.URL())
+	return e
+}
+
+// cycle runs one cycle at now+offset with the metric value and returns the policy's result.
+func (e *prEnv) cycle(t *testing.T, offset time.Duration, value float64) gitops.Result {
+	t.Helper()
+	e.now = prT0.Add(offset)
+	e.metrics[prPolicy] = value
+	rep, err := e.runner.Cycle(context.Background(), e.repo, gitops.CycleOptions{})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 1)
+	res := rep.Results[0]
+	require.Empty(t, res.Error, "cycle error")
+	return res
+}
+
+func codes(rs []policy.Reason) []policy.ReasonCode {
+	out := make([]policy.ReasonCode, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Code)
+	}
+	return out
+}
+
+// branchCommit reads the policy branch's head commit on the Git server.
+func branchCommit(t *testing.T, g *gittest.Server) gittest.LogEntry {
+	t.Helper()
+	log := g.Log("platform", prBranch)
+	require.NotEmpty(t, log)
+	return log[0]
+}
+
+func TestPullRequestLifecycleOpenUpdateMergeRevertHold(t *testing.T) {
+	e := newPREnv(t, policy.ModeAutoMerge)
+	e.GH.SetRequiredChecks("ci/test")
+	e.GH.SetCheckState("pending")
+	base0 := e.Git.HeadSHA("platform", "main")
+
+	// 1. Open: 600 rps / 100 per replica → 6.
+	res := e.cycle(t, 0, 600)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	assert.Contains(t, codes(res.Reasons), policy.ReasonMergePending)
+	prs := e.GH.PullRequests()
+	require.Len(t, prs, 1)
+	pr := prs[0]
+	assert.Equal(t, "open", pr.State)
+	assert.Equal(t, "autoscale(shop/web): 3 → 6 replicas", pr.Title)
+	assert.Equal(t, prBranch, pr.Head)
+	assert.Equal(t, "main", pr.Base)
+	assert.ElementsMatch(t, []string{"autoscaler", "scale-up"}, pr.Labels)
+	assert.Equal(t, pr.URL, res.PullRequest)
+	head := branchCommit(t, e.Git)
+	assert.Equal(t, []string{base0}, head.Parents, "the PR commit sits on the base head")
+	assert.Equal(t, head.SHA, res.Commit)
+	assert.Equal(t, base0, e.Git.HeadSHA("platform", "main"), "the base branch is untouched")
+	assert.Equal(t, prValues(6), e.Git.ReadFile("platform", prBranch, prFile))
+
+	// 2. Decision changed: the same pull request is updated in place.
+	res = e.cycle(t, time.Minute, 800)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	prs = e.GH.PullRequests()
+	require.Len(t, prs, 1, "updated in place, never a second pull request")
+	assert.Equal(t, "autoscale(shop/web): 3 → 8 replicas", prs[0].Title)
+	assert.Contains(t, prs[0].Body, "Autoscaler-To: 8")
+	head = branchCommit(t, e.Git)
+	assert.Equal(t, []string{base0}, head.Parents)
+	assert.Equal(t, prs[0].HeadSHA, head.SHA)
+
+	// 3. Checks pass: squash-merged with our message, one commit on main.
+	e.GH.SetCheckState("success")
+	res = e.cycle(t, 2*time.Minute, 800)
+	assert.Equal(t, gitops.ActionCommitted, res.Action)
+	main := e.Git.Log("platform", "main")
+	require.Len(t, main, 2)
+	merge := main[0]
+	assert.Equal(t, merge.SHA, res.Commit)
+	assert.Equal(t, []string{base0}, merge.Parents, "a squash: one parent, one commit per decision")
+	assert.Equal(t, "autoscale(shop/web): 3 → 8 replicas", merge.Subject)
+	tr, ok := gitops.ParseTrailers(e.Git.RawMessage("platform", merge.SHA))
+	require.True(t, ok, "the squash commit keeps our trailers")
+	assert.Equal(t, prPolicy, tr.PolicyID)
+	assert.Equal(t, 3, tr.From)
+	assert.Equal(t, 8, tr.To)
+	assert.Equal(t, gitops.DecisionID(prPolicy, policy.ReplicasLocation{File: prFile, Path: "web.replicaCount"}, 3, 8), tr.DecisionID)
+	assert.Equal(t, prValues(8), e.Git.ReadFile("platform", "main", prFile))
+	prs = e.GH.PullRequests()
+	assert.True(t, prs[0].Merged)
+	assert.Equal(t, merge.SHA, prs[0].MergeSHA)
+	assert.NotContains(t, e.Git.Branches("platform"), prBranch, "the merged branch is deleted")
+
+	// 4. A person reverts the merge; the next cycle holds.
+	e.Git.Revert("platform", merge.SHA, "Ann <ann@example.com>", prT0.Add(3*time.Minute))
+	e.GH.ResetCounts()
+	res = e.cycle(t, 4*time.Minute, 800)
+	assert.Equal(t, gitops.ActionHeld, res.Action)
+	assert.Contains(t, codes(res.Reasons), policy.ReasonRevertHold)
+	assert.Equal(t, 3, res.To)
+	assert.Len(t, e.GH.PullRequests(), 1, "no new pull request while held")
+	assert.Empty(t, e.GH.Writes())
+}
+
+func TestClosedUnmergedHoldsUntilTheDecisionChanges(t *testing.T) {
+	e := newPREnv(t, policy.ModePullRequest)
+	e.cycle(t, 0, 600)
+	require.Len(t, e.GH.OpenPullRequests(prBranch), 1)
+	e.GH.ClosePR(1)
+
+	res := e.cycle(t, time.Minute, 600)
+	assert.Equal(t, gitops.ActionHeld, res.Action)
+	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestRejected)
+	assert.Contains(t, res.Reasons[len(res.Reasons)-1].Message, "#1")
+	assert.Len(t, e.GH.PullRequests(), 1)
+	assert.NotContains(t, e.Git.Branches("platform"), prBranch, "the closed pull request's branch is deleted")
+
+	res = e.cycle(t, 2*time.Minute, 600)
+	assert.Equal(t, gitops.ActionHeld, res.Action, "still the rejected decision")
+
+	// A different decision is proposed again, in exactly one new pull request.
+	res = e.cycle(t, 3*time.Minute, 800)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	open := e.GH.OpenPullRequests(prBranch)
+	require.Len(t, open, 1)
+	assert.Equal(t, 2, open[0].Number)
+	assert.Equal(t, "autoscale(shop/web): 3 → 8 replicas", open[0].Title)
+}
+
+func TestRerunWithTheSameDecisionWritesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode policy.Mode
+	}{
+		{name: "pull request", mode: policy.ModePullRequest},
+		{name: "auto-merge with checks pending", mode: policy.ModeAutoMerge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newPREnv(t, tc.mode)
+			e.GH.SetRequiredChecks("ci/test")
+			e.GH.SetCheckState("pending")
+			first := e.cycle(t, 0, 600)
+			require.Equal(t, gitops.ActionPullRequest, first.Action)
+			e.GH.ResetCounts()
+			e.Git.ResetCounts()
+
+			res := e.cycle(t, time.Minute, 590) // another instant, another value, the same decision
+			assert.Equal(t, gitops.ActionPullRequest, res.Action)
+			assert.Equal(t, first.Commit, res.Commit)
+			assert.Empty(t, e.GH.Writes(), "zero API writes")
+			assert.Zero(t, e.Git.Requests("platform", gittest.ReceivePack), "no push")
+			assert.Len(t, e.GH.PullRequests(), 1)
+			assert.Contains(t, fmt.Sprint(res.Reasons), "pull request #1 already proposes this decision")
+		})
+	}
+}
+
+func TestBaseMovedRegeneratesThePullRequest(t *testing.T) {
+	e := newPREnv(t, policy.ModePullRequest)
+	first := e.cycle(t, 0, 600)
+	human := e.Git.CommitAt("platform", map[string]string{"README.md": "hello\n"}, "docs", "Ann <ann@example.com>", prT0.Add(30*time.Second))
+
+	res := e.cycle(t, time.Minute, 600)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	assert.NotEqual(t, first.Commit, res.Commit)
+	head := branchCommit(t, e.Git)
+	assert.Equal(t, []string{human}, head.Parents, "made again on the new base, not rebased")
+	assert.Equal(t, "1", strings.TrimSpace(e.Git.Git("platform", "rev-list", "--count", "main.."+prBranch)))
+	assert.Equal(t, "hello\n", e.Git.ReadFile("platform", prBranch, "README.md"), "the human commit is kept")
+	prs := e.GH.PullRequests()
+	require.Len(t, prs, 1)
+	assert.Equal(t, head.SHA, prs[0].HeadSHA)
+	assert.Contains(t, prs[0].Body, head.SHA[:12], "the description names the new commit")
+}
+
+func TestScaleUpCommitsWhileScaleDownOpensAPullRequest(t *testing.T) {
+	e := newPREnv(t, policy.ModePullRequest, func(s *prSetup) { s.Delivery = "{scaleUp: Commit, scaleDown: PullRequest}" })
+
+	up := e.cycle(t, 0, 600)
+	assert.Equal(t, gitops.ActionCommitted, up.Action)
+	assert.Equal(t, policy.ModeCommit, up.Mode)
+	assert.Equal(t, prValues(6), e.Git.ReadFile("platform", "main", prFile))
+	assert.Empty(t, e.GH.PullRequests(), "a scale-up needs no review")
+
+	down := e.cycle(t, time.Minute, 200)
+	assert.Equal(t, gitops.ActionPullRequest, down.Action)
+	assert.Equal(t, policy.ModePullRequest, down.Mode)
+	assert.Equal(t, prValues(6), e.Git.ReadFile("platform", "main", prFile), "a scale-down waits for review")
+	prs := e.GH.OpenPullRequests(prBranch)
+	require.Len(t, prs, 1)
+	assert.Equal(t, "autoscale(shop/web): 6 → 2 replicas", prs[0].Title)
+	assert.ElementsMatch(t, []string{"autoscaler", "scale-down"}, prs[0].Labels)
+}
+
+func TestAutoMergeNeedsRequiredChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		required []string
+		allow    bool
+		merged   bool
+		code     policy.ReasonCode
+	}{
+		{name: "no required checks: stays open", merged: false, code: policy.ReasonNoRequiredChecks},
+		{name: "no required checks, allowed", allow: true, merged: true, code: policy.ReasonPullRequest},
+		{name: "required checks passed", required: []string{"ci/test"}, merged: true, code: policy.ReasonPullRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newPREnv(t, policy.ModeAutoMerge, func(s *prSetup) { s.AllowNoCI = tc.allow })
+			e.GH.SetRequiredChecks(tc.required...)
+			res := e.cycle(t, 0, 600)
+			prs := e.GH.PullRequests()
+			require.Len(t, prs, 1)
+			assert.Equal(t, tc.merged, prs[0].Merged)
+			assert.Equal(t, tc.code, res.Reasons[len(res.Reasons)-1].Code, "%v", res.Reasons)
+			if tc.merged {
+				assert.Equal(t, gitops.ActionCommitted, res.Action)
+				assert.Equal(t, prValues(6), e.Git.ReadFile("platform", "main", prFile))
+			} else {
+				assert.Equal(t, gitops.ActionPullRequest, res.Action)
+				assert.Equal(t, "open", prs[0].State)
+				assert.Equal(t, prValues(3), e.Git.ReadFile("platform", "main", prFile))
+			}
+		})
+	}
+}
+
+// crashEnv names the variables the crash helper process reads.
+const crashEnv = "GITOPS_AUTOSCALER_TEST_CRASH"
+
+// crashHost is the real host, except that the process dies where it would open the pull
+// request — right after the branch push.
+type crashHost struct{ gitops.PullRequestHost }
+
+func (crashHost) CreatePullRequest(context.Context, gitops.NewPullRequest) (gitops.PullRequest, error) {
+	os.Exit(3)
+	return gitops.PullRequest{}, nil
+}
+
+// TestCrashHelper is the process the crash test kills; it does nothing in a normal run.
+func TestCrashHelper(t *testing.T) {
+	raw := os.Getenv(crashEnv)
+	if raw == "" {
+		t.Skip("helper process of TestCrashBetweenPushAndPullRequest")
+	}
+	var s prSetup
+	var apiURL string
+	require.NoError(t, json.Unmarshal([]byte(raw), &struct {
+		*prSetup
+		APIURL *string
+	}{&s, &apiURL}))
+	e := s.instance(t, apiURL)
+	hosts := &gitops.GitHubHosts{}
+	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.PullRequestHost, error) {
+		h, err := hosts.Host(rc)
+		return crashHost{h}, err
+	}}
+	e.cycle(t, 0, 600)
+	t.Fatal("the process should have died before opening the pull request")
+}
+
+func TestCrashBetweenPushAndPullRequest(t *testing.T) {
+	s := newPRSetup(t, policy.ModePullRequest)
+	now := prT0
+	s.startGitHub(t, func() time.Time { return now })
+	params, err := json.Marshal(struct {
+		*prSetup
+		APIURL string
+	}{s, s.GH.URL()})
+	require.NoError(t, err)
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnv+"="+string(params))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "helper: %v\n%s", err, out)
+	require.Equal(t, 3, exit.ExitCode(), "%s", out)
+	pushed := s.Git.HeadSHA("platform", prBranch)
+	require.NotEmpty(t, pushed, "the branch was pushed before the crash")
+	require.Empty(t, s.GH.PullRequests(), "the process died before opening the pull request")
+
+	// The next run (a fresh process would have a fresh cache too) adopts the branch.
+	e := s.instance(t, s.GH.URL())
+	s.Git.ResetCounts()
+	res := e.cycle(t, time.Minute, 600)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	prs := s.GH.PullRequests()
+	require.Len(t, prs, 1, "exactly one pull request")
+	assert.Equal(t, pushed, prs[0].HeadSHA, "the pushed branch is adopted")
+	assert.Zero(t, s.Git.Requests("platform", gittest.ReceivePack), "nothing pushed again")
+
+	res = e.cycle(t, 2*time.Minute, 600)
+	assert.Len(t, s.GH.PullRequests(), 1, "and stays one")
+	assert.Equal(t, pushed, res.Commit)
+}
+
+func TestTokenAppearsNowhere(t *testing.T) {
+	e := newPREnv(t, policy.ModeAutoMerge)
+	e.GH.SetRequiredChecks("ci/test")
+	e.GH.SetCheckState("pending")
+	var texts []string
+	record := func(res gitops.Result) {
+		b, err := json.Marshal(res)
+		require.NoError(t, err)
+		texts = append(texts, string(b))
+	}
+	record(e.cycle(t, 0, 600))
+	e.GH.ClosePR(1)
+	record(e.cycle(t, time.Minute, 600))
+	record(e.cycle(t, 2*time.Minute, 900))
+	e.GH.RateLimitOnce(http.StatusForbidden, 30*time.Second)
+	record(e.cycle(t, 3*time.Minute, 1000))
+	assert.Equal(t, []time.Duration{31 * time.Second}, e.sleeps, "waited out the rate limit")
+
+	// A wrong token: the failure is clear, names no token, and is not retried with it.
+	bad := "ghp_wrong-token-that-must-not-leak"
+	require.NoError(t, os.WriteFile(e.TokenFile, []byte(bad), 0o600))
+	rep, err := e.runner.Cycle(context.Background(), e.repo, gitops.CycleOptions{At: prT0.Add(4 * time.Minute)})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 1)
+	assert.Equal(t, gitops.ActionError, rep.Results[0].Action)
+	assert.Contains(t, rep.Results[0].Error, "authentication failed")
+	record(rep.Results[0])
+	before := e.GH.Requests()
+	rep, err = e.runner.Cycle(context.Background(), e.repo, gitops.CycleOptions{At: prT0.Add(5 * time.Minute)})
+	require.NoError(t, err)
+	assert.Contains(t, rep.Results[0].Error, "authentication failed")
+	assert.Equal(t, before, e.GH.Requests(), "a rejected token is not sent again")
+	record(rep.Results[0])
+
+	texts = append(texts, e.logs.String(), e.Git.Git("platform", "log", "--all", "--format=%H%n%B"))
+	for _, pr := range e.GH.PullRequests() {
+		texts = append(texts, pr.Title, pr.Body)
+	}
+	require.Len(t, e.GH.PullRequests(), 2, "the scenario made pull requests to scan")
+	for _, text := range texts {
+		for _, secret := range []string{e.GH.Token(), bad, e.Git.Password()} {
+			assert.NotContains(t, text, secret)
+		}
+	}
+}
+
+func TestCommitOnReplacesOneFileOnTheParent(t *testing.T) {
+	g := gittest.NewServer(t)
+	base := g.CreateRepo("platform", map[string]string{prFile: prValues(3), "README.md": "hi\n", "envs/prod/other.yaml": "x: 1\n"})
+	ws, err := gitops.Open(context.Background(), gitops.WorkspaceOptions{
+		Name: "platform", URL: g.URL("platform"), CacheDir: t.TempDir(),
+		Auth:   &policy.GitAuth{Username: g.User(), PasswordEnv: "PW"},
+		Getenv: func(string) string { return g.Password() },
+	})
+	require.NoError(t, err)
+	parent := plumbing.NewHash(base)
+	req := gitops.CommitRequest{File: prFile, Content: []byte(prValues(6)), Message: "scale\n", When: prT0}
+
+	h, err := ws.CommitOn(parent, req)
+	require.NoError(t, err)
+	c, err := ws.Repository().CommitObject(h)
+	require.NoError(t, err)
+	assert.Equal(t, []plumbing.Hash{parent}, c.ParentHashes)
+	assert.Equal(t, policy.DefaultAuthorName, c.Author.Name)
+	pc, err := ws.Repository().CommitObject(parent)
+	require.NoError(t, err)
+	changes, err := pc.Tree()
+	require.NoError(t, err)
+	tree, err := c.Tree()
+	require.NoError(t, err)
+	diff, err := changes.Diff(tree)
+	require.NoError(t, err)
+	require.Len(t, diff, 1, "exactly one file changed")
+	f, err := tree.File(prFile)
+	require.NoError(t, err)
+	content, err := f.Contents()
+	require.NoError(t, err)
+	assert.Equal(t, prValues(6), content)
+	assert.Equal(t, parent, ws.Head(), "the worktree's branch does not move")
+
+	for _, tc := range []struct {
+		name string
+		file string
+		want string
+	}{
+		{name: "escapes the repository", file: "../x.yaml", want: "not inside the repository"},
+		{name: "absolute", file: "/etc/passwd", want: "not inside the repository"},
+		{name: "inside .git", file: ".git/config", want: "inside .git"},
+		{name: "missing file", file: "envs/prod/nope.yaml", want: "no such file"},
+		{name: "a directory", file: "envs/prod", want: "not a regular file"},
+		{name: "through a file", file: "README.md/x", want: "not a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := req
+			r.File = tc.file
+			_, err := ws.CommitOn(parent, r)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	t.Run("unchanged", func(t *testing.T) {
+		r := req
+		r.Content = []byte(prValues(3))
+		_, err := ws.CommitOn(parent, r)
+		assert.ErrorIs(t, err, gitops.ErrNothingToCommit)
+	})
+}
+
+func ExamplePullRequestBranch() {
+	p := &policy.Policy{Metadata: policy.Metadata{Name: "laravel-web", Namespace: "laravel-demo"}}
+	fmt.Println(gitops.PullRequestBranch(p))
+	// Output: autoscaler/laravel-demo/laravel-web
+}

@@ -1,0 +1,851 @@
+// Package githubtest runs an in-process GitHub REST API for tests: exactly the endpoints the
+// autoscaler's pull request provider calls, with real state (pull requests, numbers, labels,
+// states, merges) over a real Git server of package gittest. Branches are looked up in that
+// server's bare repository, and a merge is a real squash commit pushed onto its base branch
+// with the git command line — so history, reverts and trailers can be checked on the result.
+//
+// It validates requests as GitHub does: 401 on a bad token, 404 on an unknown repository or
+// pull request, 422 on a duplicate open pull request for one head or a missing branch, 405 on
+// a merge that is not allowed, 409 on a merge whose head moved. Knobs act as the people and
+// settings around the autoscaler: required status checks, their state, a rate limit, a pull
+// request closed by hand. Write requests are counted so a test can assert "nothing written".
+//
+// It is test infrastructure: a broken setup fails the test; API misuse gets GitHub's answer.
+package githubtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+)
+
+// DefaultOwner and DefaultToken are what a server uses unless options say otherwise.
+const (
+	DefaultOwner = "acme"
+	DefaultToken = "ghp_githubtest-token-0123456789"
+)
+
+// Server is a fake GitHub API over one repository of a gittest.Server.
+type Server struct {
+	t       testing.TB
+	git     *gittest.Server
+	gitRepo string // the repository's name on the Git server
+	owner   string
+	repo    string
+	token   string
+	home    string
+	srv     *httptest.Server
+
+	mu        sync.Mutex
+	now       func() time.Time
+	prs       []*pullRequest // number n at index n-1
+	required  []string       // required status check contexts; nil: the base is not protected
+	state     string         // the state of every required check on every ref
+	rateLimit []rateLimit    // answers for the next requests, in order
+	writes    []string       // "METHOD path" of each accepted write request
+	requests  int
+}
+
+type pullRequest struct {
+	number    int
+	state     string // open or closed
+	merged    bool
+	title     string
+	body      string
+	head      string // branch
+	base      string // branch
+	headSHA   string // frozen when the pull request is closed
+	labels    []string
+	mergeSHA  string
+	createdAt time.Time
+	updatedAt time.Time
+	closedAt  time.Time
+	mergedAt  time.Time
+}
+
+type rateLimit struct {
+	status int
+	wait   time.Duration
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithToken sets the only token the server accepts.
+func WithToken(token string) Option { return func(s *Server) { s.token = token } }
+
+// WithOwner sets the repository owner (default DefaultOwner).
+func WithOwner(owner string) Option { return func(s *Server) { s.owner = owner } }
+
+// WithClock sets the server's clock: pull request times and merge commit dates (default
+// time.Now). Tests that decide at fixed instants give the same clock here.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// New starts a fake GitHub API for the repository gitRepo of the Git server, known to the API
+// as <owner>/<gitRepo>. It is closed when the test ends. The base branch starts unprotected
+// (no required checks) and every status is "success".
+func New(t testing.TB, git *gittest.Server, gitRepo string, opts ...Option) *Server {
+	t.Helper()
+	s := &Server{
+		t:       t,
+		git:     git,
+		gitRepo: gitRepo,
+		owner:   DefaultOwner,
+		repo:    gitRepo,
+		token:   DefaultToken,
+		home:    t.TempDir(),
+		now:     time.Now,
+		state:   "success",
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.listPulls)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/pulls", s.createPull)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
+	mux.HandleFunc("PATCH /repos/{owner}/{repo}/pulls/{number}", s.editPull)
+	mux.HandleFunc("PUT /repos/{owner}/{repo}/pulls/{number}/merge", s.mergePull)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/labels", s.addLabels)
+	mux.HandleFunc("DELETE /repos/{owner}/{repo}/issues/{number}/labels/{name}", s.removeLabel)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks", s.requiredChecks)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/status", s.combinedStatus)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", s.checkRuns)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/git/ref/{ref...}", s.getRef)
+	mux.HandleFunc("DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.deleteRef)
+	s.srv = httptest.NewServer(s.guard(mux))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the API base URL, with the trailing slash go-github wants (an Enterprise-style URL).
+func (s *Server) URL() string { return s.srv.URL + "/" }
+
+// Owner and Repo name the repository in the API.
+func (s *Server) Owner() string { return s.owner }
+
+// Repo is the repository's name in the API.
+func (s *Server) Repo() string { return s.repo }
+
+// Token is the token the server accepts.
+func (s *Server) Token() string { return s.token }
+
+// SetRequiredChecks protects the base branches with these required status check contexts;
+// none leaves them unprotected (GitHub answers 404 "Branch not protected").
+func (s *Server) SetRequiredChecks(contexts ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.required = nil
+	if len(contexts) > 0 {
+		s.required = slices.Clone(contexts)
+	}
+}
+
+// SetCheckState sets the state every required check reports on every commit: "success",
+// "pending" or "failure".
+func (s *Server) SetCheckState(state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state = state
+}
+
+// RateLimitOnce answers the next API request with a rate limit instead of serving it: 403
+// with X-RateLimit-Remaining 0 and X-RateLimit-Reset now+wait (GitHub's primary limit), or
+// 429 with Retry-After (its secondary limit). The request after it is served normally.
+func (s *Server) RateLimitOnce(status int, wait time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rateLimit = append(s.rateLimit, rateLimit{status: status, wait: wait})
+}
+
+// ClosePR closes a pull request without merging it, as a reviewer saying "no" would.
+func (s *Server) ClosePR(number int) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pull(number)
+	if p == nil || p.state != "open" {
+		s.t.Fatalf("githubtest: no open pull request #%d", number)
+	}
+	s.close(p)
+}
+
+// Writes lists the write requests served (POST, PATCH, PUT, DELETE), as "METHOD path".
+func (s *Server) Writes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.writes)
+}
+
+// Requests counts every API request that reached the server, rejected ones included.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// ResetCounts forgets the counted requests and writes.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes, s.requests = nil, 0
+}
+
+// PullRequest is a pull request's state, for assertions.
+type PullRequest struct {
+	Number     int
+	State      string
+	Merged     bool
+	Title      string
+	Body       string
+	Head, Base string
+	HeadSHA    string
+	Labels     []string
+	MergeSHA   string
+	URL        string
+}
+
+// PullRequests lists every pull request, open and closed, by number.
+func (s *Server) PullRequests() []PullRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PullRequest, 0, len(s.prs))
+	for _, p := range s.prs {
+		out = append(out, PullRequest{
+			Number: p.number, State: p.state, Merged: p.merged, Title: p.title, Body: p.body,
+			Head: p.head, Base: p.base, HeadSHA: s.headSHA(p), Labels: slices.Clone(p.labels),
+			MergeSHA: p.mergeSHA, URL: s.htmlURL(p.number),
+		})
+	}
+	return out
+}
+
+// OpenPullRequests lists the open pull requests whose head is branch.
+func (s *Server) OpenPullRequests(branch string) []PullRequest {
+	var out []PullRequest
+	for _, p := range s.PullRequests() {
+		if p.State == "open" && p.Head == branch {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// guard authenticates, applies a pending rate limit, checks the repository, and counts.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		var limit *rateLimit
+		if len(s.rateLimit) > 0 {
+			limit = &s.rateLimit[0]
+			s.rateLimit = s.rateLimit[1:]
+		}
+		now := s.now()
+		s.mu.Unlock()
+
+		auth := r.Header.Get("Authorization")
+		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			tok, ok = strings.CutPrefix(auth, "token ")
+		}
+		if !ok || tok != s.token {
+			writeError(w, http.StatusUnauthorized, "Bad credentials")
+			return
+		}
+		if limit != nil {
+			s.writeRateLimit(w, *limit, now)
+			return
+		}
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if len(parts) < 3 || parts[0] != "repos" || parts[1] != s.owner || parts[2] != s.repo {
+			writeError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && rec.status < 300 {
+			s.mu.Lock()
+			s.writes = append(s.writes, r.Method+" "+r.URL.Path)
+			s.mu.Unlock()
+		}
+	})
+}
+
+func (s *Server) writeRateLimit(w http.ResponseWriter, l rateLimit, now time.Time) {
+	secs := int((l.wait + time.Second - 1) / time.Second)
+	if l.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeJSON(w, l.status, map[string]string{
+			"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+			"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+		})
+		return
+	}
+	w.Header().Set("X-RateLimit-Limit", "5000")
+	w.Header().Set("X-RateLimit-Remaining", "0")
+	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(now.Add(time.Duration(secs)*time.Second).Unix(), 10))
+	writeJSON(w, l.status, map[string]string{
+		"message":           "API rate limit exceeded.",
+		"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		state = "open"
+	}
+	var head string
+	if h := q.Get("head"); h != "" {
+		owner, branch, ok := strings.Cut(h, ":")
+		if !ok || owner != s.owner {
+			writeJSON(w, http.StatusOK, []any{}) // GitHub filters by the fork owner: no match
+			return
+		}
+		head = branch
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []*pullRequest
+	for _, p := range s.prs {
+		if (state != "all" && p.state != state) || (head != "" && p.head != head) ||
+			(q.Get("base") != "" && p.base != q.Get("base")) {
+			continue
+		}
+		list = append(list, p)
+	}
+	// GitHub's default: by creation, newest first; direction=asc reverses it.
+	sort.SliceStable(list, func(i, j int) bool { return list[i].number > list[j].number })
+	if q.Get("direction") == "asc" {
+		slices.Reverse(list)
+	}
+	out := make([]*github.PullRequest, 0, len(list))
+	for _, p := range list {
+		out = append(out, s.render(p, false))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
+	var in github.NewPullRequest
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	if in.GetTitle() == "" || in.GetHead() == "" || in.GetBase() == "" {
+		writeValidation(w, "PullRequest", "title, head and base are required", "missing_field")
+		return
+	}
+	head := in.GetHead()
+	if owner, branch, ok := strings.Cut(head, ":"); ok {
+		if owner != s.owner {
+			writeValidation(w, "PullRequest", "head", "invalid")
+			return
+		}
+		head = branch
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	headSHA, baseSHA := s.branchSHA(head), s.branchSHA(in.GetBase())
+	switch {
+	case baseSHA == "":
+		writeValidation(w, "PullRequest", "base", "invalid")
+		return
+	case headSHA == "":
+		writeValidation(w, "PullRequest", "head", "invalid")
+		return
+	case s.isAncestor(headSHA, baseSHA):
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("No commits between %s and %s", in.GetBase(), head))
+		return
+	}
+	for _, p := range s.prs {
+		if p.state == "open" && p.head == head && p.base == in.GetBase() {
+			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("A pull request already exists for %s:%s.", s.owner, head))
+			return
+		}
+	}
+	now := s.now().UTC()
+	p := &pullRequest{
+		number: len(s.prs) + 1, state: "open", title: in.GetTitle(), body: in.GetBody(),
+		head: head, base: in.GetBase(), createdAt: now, updatedAt: now,
+	}
+	s.prs = append(s.prs, p)
+	writeJSON(w, http.StatusCreated, s.render(p, true))
+}
+
+func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullOf(w, r)
+	if p == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.render(p, true))
+}
+
+func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Title *string `json:"title"`
+		Body  *string `json:"body"`
+		State *string `json:"state"`
+		Base  *string `json:"base"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullOf(w, r)
+	if p == nil {
+		return
+	}
+	if in.Base != nil && s.branchSHA(*in.Base) == "" {
+		writeValidation(w, "PullRequest", "base", "invalid")
+		return
+	}
+	if in.Title != nil {
+		p.title = *in.Title
+	}
+	if in.Body != nil {
+		p.body = *in.Body
+	}
+	if in.Base != nil {
+		p.base = *in.Base
+	}
+	if in.State != nil {
+		switch {
+		case *in.State == "closed" && p.state == "open":
+			s.close(p)
+		case *in.State == "open" && p.state == "closed" && !p.merged:
+			p.state, p.headSHA, p.closedAt = "open", "", time.Time{}
+		}
+	}
+	p.updatedAt = s.now().UTC()
+	writeJSON(w, http.StatusOK, s.render(p, true))
+}
+
+func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CommitTitle   string `json:"commit_title"`
+		CommitMessage string `json:"commit_message"`
+		SHA           string `json:"sha"`
+		MergeMethod   string `json:"merge_method"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullOf(w, r)
+	if p == nil {
+		return
+	}
+	if p.state != "open" {
+		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+		return
+	}
+	headSHA, baseSHA := s.branchSHA(p.head), s.branchSHA(p.base)
+	if headSHA == "" || baseSHA == "" {
+		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+		return
+	}
+	if in.SHA != "" && in.SHA != headSHA {
+		writeError(w, http.StatusConflict, "Head branch was modified. Review and try the merge again.")
+		return
+	}
+	if msg := s.checksBlock(); msg != "" {
+		writeError(w, http.StatusMethodNotAllowed, msg)
+		return
+	}
+	tree, ok := s.mergeTree(baseSHA, headSHA)
+	if !ok {
+		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+		return
+	}
+	title := in.CommitTitle
+	if title == "" {
+		title = fmt.Sprintf("%s (#%d)", p.title, p.number)
+	}
+	msg := title
+	if in.CommitMessage != "" {
+		msg += "\n\n" + in.CommitMessage
+	}
+	parents := []string{"-p", baseSHA}
+	switch in.MergeMethod {
+	case "squash":
+	case "", "merge":
+		parents = append(parents, "-p", headSHA)
+	default:
+		writeValidation(w, "PullRequest", "merge_method", "invalid")
+		return
+	}
+	author, err := s.gitOut(nil, "log", "-1", "--format=%an%x00%ae", headSHA)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	an, ae, _ := strings.Cut(strings.TrimSpace(author), "\x00")
+	when := s.now().UTC().Format(time.RFC3339)
+	env := []string{
+		"GIT_AUTHOR_NAME=" + an, "GIT_AUTHOR_EMAIL=" + ae, "GIT_AUTHOR_DATE=" + when,
+		"GIT_COMMITTER_NAME=GitHub", "GIT_COMMITTER_EMAIL=noreply@github.com", "GIT_COMMITTER_DATE=" + when,
+	}
+	args := append([]string{"commit-tree", tree}, parents...)
+	sha, err := s.gitIn(env, msg, append(args, "-F", "-")...)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	sha = strings.TrimSpace(sha)
+	// The base moves only from the commit merged onto: a concurrent push makes this a 409.
+	if _, err := s.gitOut(nil, "update-ref", "refs/heads/"+p.base, sha, baseSHA); err != nil {
+		writeError(w, http.StatusConflict, "Base branch was modified. Review and try the merge again.")
+		return
+	}
+	p.headSHA = headSHA
+	p.merged, p.mergeSHA, p.mergedAt = true, sha, s.now().UTC()
+	s.close(p)
+	writeJSON(w, http.StatusOK, github.PullRequestMergeResult{
+		SHA: github.String(sha), Merged: github.Bool(true), Message: github.String("Pull Request successfully merged"),
+	})
+}
+
+func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
+	var labels []string
+	if err := json.NewDecoder(r.Body).Decode(&labels); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullOf(w, r)
+	if p == nil {
+		return
+	}
+	for _, l := range labels {
+		if !slices.Contains(p.labels, l) {
+			p.labels = append(p.labels, l)
+		}
+	}
+	writeJSON(w, http.StatusOK, renderLabels(p.labels))
+}
+
+func (s *Server) removeLabel(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullOf(w, r)
+	if p == nil {
+		return
+	}
+	name := r.PathValue("name")
+	i := slices.Index(p.labels, name)
+	if i < 0 {
+		writeError(w, http.StatusNotFound, "Label does not exist")
+		return
+	}
+	p.labels = slices.Delete(p.labels, i, i+1)
+	writeJSON(w, http.StatusOK, renderLabels(p.labels))
+}
+
+func (s *Server) requiredChecks(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.branchSHA(r.PathValue("branch")) == "" {
+		writeError(w, http.StatusNotFound, "Branch not found")
+		return
+	}
+	if s.required == nil {
+		writeError(w, http.StatusNotFound, "Branch not protected")
+		return
+	}
+	checks := make([]*github.RequiredStatusCheck, 0, len(s.required))
+	for _, c := range s.required {
+		checks = append(checks, &github.RequiredStatusCheck{Context: c})
+	}
+	contexts := slices.Clone(s.required)
+	writeJSON(w, http.StatusOK, github.RequiredStatusChecks{Strict: false, Contexts: &contexts, Checks: &checks})
+}
+
+func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sha := s.resolve(r.PathValue("ref"))
+	if sha == "" {
+		writeError(w, http.StatusNotFound, "No commit found for SHA: "+r.PathValue("ref"))
+		return
+	}
+	statuses := make([]*github.RepoStatus, 0, len(s.required))
+	for _, c := range s.required {
+		statuses = append(statuses, &github.RepoStatus{Context: github.String(c), State: github.String(s.state)})
+	}
+	state := s.state
+	if len(statuses) == 0 {
+		state = "pending" // GitHub's combined state of a commit without statuses
+	}
+	writeJSON(w, http.StatusOK, github.CombinedStatus{
+		SHA: github.String(sha), State: github.String(state), Statuses: statuses, TotalCount: github.Int(len(statuses)),
+	})
+}
+
+// checkRuns reports no check runs: the required checks of this server are commit statuses.
+func (s *Server) checkRuns(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.resolve(r.PathValue("ref")) == "" {
+		writeError(w, http.StatusNotFound, "No commit found for SHA: "+r.PathValue("ref"))
+		return
+	}
+	writeJSON(w, http.StatusOK, github.ListCheckRunsResults{Total: github.Int(0), CheckRuns: []*github.CheckRun{}})
+}
+
+func (s *Server) getRef(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	branch, ok := strings.CutPrefix(ref, "heads/")
+	sha := ""
+	if ok {
+		sha = s.branchSHA(branch)
+	}
+	if sha == "" {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, github.Reference{
+		Ref:    github.String("refs/" + ref),
+		Object: &github.GitObject{Type: github.String("commit"), SHA: github.String(sha)},
+	})
+}
+
+func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request) {
+	ref := r.PathValue("ref")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	branch, ok := strings.CutPrefix(ref, "heads/")
+	if !ok || s.branchSHA(branch) == "" {
+		writeError(w, http.StatusUnprocessableEntity, "Reference does not exist")
+		return
+	}
+	for _, p := range s.prs {
+		if p.state == "open" && p.base == branch {
+			writeError(w, http.StatusUnprocessableEntity, "Cannot delete the base branch of an open pull request")
+			return
+		}
+	}
+	if _, err := s.gitOut(nil, "update-ref", "-d", "refs/heads/"+branch); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	// GitHub closes the open pull requests of a deleted head branch.
+	for _, p := range s.prs {
+		if p.state == "open" && p.head == branch {
+			s.close(p)
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pullOf finds the request's pull request, or answers 404.
+func (s *Server) pullOf(w http.ResponseWriter, r *http.Request) *pullRequest {
+	n, err := strconv.Atoi(r.PathValue("number"))
+	p := s.pull(n)
+	if err != nil || p == nil {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return nil
+	}
+	return p
+}
+
+func (s *Server) pull(n int) *pullRequest {
+	if n < 1 || n > len(s.prs) {
+		return nil
+	}
+	return s.prs[n-1]
+}
+
+// close closes a pull request, freezing its head commit as GitHub does.
+func (s *Server) close(p *pullRequest) {
+	if p.headSHA == "" {
+		p.headSHA = s.branchSHA(p.head)
+	}
+	now := s.now().UTC()
+	p.state, p.closedAt, p.updatedAt = "closed", now, now
+}
+
+// headSHA is an open pull request's live head (its branch) or a closed one's frozen head.
+func (s *Server) headSHA(p *pullRequest) string {
+	if p.state == "open" {
+		return s.branchSHA(p.head)
+	}
+	return p.headSHA
+}
+
+// checksBlock says why the required checks block a merge ("" when they pass).
+func (s *Server) checksBlock() string {
+	if len(s.required) == 0 || s.state == "success" {
+		return ""
+	}
+	if s.state == "pending" {
+		return fmt.Sprintf("Required status check %q is expected.", s.required[0])
+	}
+	return fmt.Sprintf("Required status check %q is failing.", s.required[0])
+}
+
+func (s *Server) render(p *pullRequest, detail bool) *github.PullRequest {
+	out := &github.PullRequest{
+		Number:    github.Int(p.number),
+		State:     github.String(p.state),
+		Title:     github.String(p.title),
+		Body:      github.String(p.body),
+		HTMLURL:   github.String(s.htmlURL(p.number)),
+		URL:       github.String(fmt.Sprintf("%srepos/%s/%s/pulls/%d", s.URL(), s.owner, s.repo, p.number)),
+		Head:      &github.PullRequestBranch{Ref: github.String(p.head), SHA: github.String(s.headSHA(p)), Label: github.String(s.owner + ":" + p.head)},
+		Base:      &github.PullRequestBranch{Ref: github.String(p.base), SHA: github.String(s.branchSHA(p.base)), Label: github.String(s.owner + ":" + p.base)},
+		Labels:    renderLabels(p.labels),
+		CreatedAt: &github.Timestamp{Time: p.createdAt},
+		UpdatedAt: &github.Timestamp{Time: p.updatedAt},
+	}
+	if !p.closedAt.IsZero() {
+		out.ClosedAt = &github.Timestamp{Time: p.closedAt}
+	}
+	if p.merged {
+		out.MergedAt = &github.Timestamp{Time: p.mergedAt}
+		out.MergeCommitSHA = github.String(p.mergeSHA)
+	}
+	if !detail {
+		return out // the list endpoint leaves out merged, mergeable and their kin
+	}
+	out.Merged = github.Bool(p.merged)
+	if p.state == "open" {
+		_, clean := s.mergeTree(s.branchSHA(p.base), s.branchSHA(p.head))
+		out.Mergeable = github.Bool(clean)
+		switch {
+		case !clean:
+			out.MergeableState = github.String("dirty")
+		case s.checksBlock() != "":
+			out.MergeableState = github.String("blocked")
+		default:
+			out.MergeableState = github.String("clean")
+		}
+	}
+	return out
+}
+
+func (s *Server) htmlURL(n int) string {
+	return fmt.Sprintf("%s/%s/%s/pull/%d", s.srv.URL, s.owner, s.repo, n)
+}
+
+func renderLabels(names []string) []*github.Label {
+	out := make([]*github.Label, 0, len(names))
+	for _, n := range names {
+		out = append(out, &github.Label{Name: github.String(n)})
+	}
+	return out
+}
+
+// branchSHA is a branch's commit in the real repository, "" when it does not exist.
+func (s *Server) branchSHA(branch string) string {
+	if branch == "" {
+		return ""
+	}
+	out, err := s.gitOut(nil, "for-each-ref", "--format=%(objectname)", "refs/heads/"+branch)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+// resolve turns a branch name or commit sha into a commit sha, "" when unknown.
+func (s *Server) resolve(ref string) string {
+	if sha := s.branchSHA(ref); sha != "" {
+		return sha
+	}
+	out, err := s.gitOut(nil, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+func (s *Server) isAncestor(a, b string) bool {
+	_, err := s.gitOut(nil, "merge-base", "--is-ancestor", a, b)
+	return err == nil
+}
+
+// mergeTree merges head into base without a worktree; false on a conflict.
+func (s *Server) mergeTree(base, head string) (string, bool) {
+	if base == "" || head == "" {
+		return "", false
+	}
+	out, err := s.gitOut(nil, "merge-tree", "--write-tree", "--no-messages", base, head)
+	if err != nil {
+		return "", false
+	}
+	tree, _, _ := strings.Cut(out, "\n")
+	return strings.TrimSpace(tree), true
+}
+
+func (s *Server) gitOut(env []string, args ...string) (string, error) {
+	return s.gitIn(env, "", args...)
+}
+
+// gitIn runs git in the bare repository, isolated from the machine's configuration.
+func (s *Server) gitIn(env []string, stdin string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = s.git.Dir(s.gitRepo)
+	cmd.Env = append(os.Environ(), "HOME="+s.home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest"})
+}
+
+func writeValidation(w http.ResponseWriter, resource, field, code string) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+		"message": "Validation Failed",
+		"errors":  []map[string]string{{"resource": resource, "field": field, "code": code}},
+	})
+}
