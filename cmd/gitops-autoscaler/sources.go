@@ -22,6 +22,7 @@ var (
 	_ gitops.RecommendationSource = traceSource{}
 	_ gitops.MetricSource         = promSource{}
 	_ gitops.RecommendationSource = promSource{}
+	_ gitops.SyncSource           = (*promclient.SyncChecker)(nil)
 	_ gitops.Verifier             = renderVerifier{}
 )
 
@@ -82,7 +83,8 @@ func (s promSource) Recommendations(ctx context.Context, p *policy.Policy, now t
 	return promclient.Recommendations(ctx, c, p, now, window, policy.BacktestInterval(p), replicasAt)
 }
 
-// newRunner wires a runner: the metric source (trace file or Prometheus), and the clock.
+// newRunner wires a runner: the metric source (trace file or Prometheus), the sync check
+// (Prometheus only), and the clock.
 func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, error) {
 	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: renderVerifier{}}
 	if metricsFile != "" {
@@ -105,5 +107,6 @@ func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *s
 	}
 	src := promSource{servers: servers, batch: promclient.NewBatch(servers, log)}
 	r.Metrics, r.Recommendations = src, src
+	r.Sync = promclient.NewSyncChecker(servers, log)
 	return r, nil
 }
