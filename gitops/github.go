@@ -351,8 +351,9 @@ func (g *GitHub) fail(step string, err error) error {
 	switch {
 	case errors.As(err, &rl):
 		return fmt.Errorf("%s: %s: %w until %s", g, step, ErrRateLimited, rl.Rate.Reset.UTC().Format(time.RFC3339))
-	case errors.As(err, &abuse):
-		return fmt.Errorf("%s: %s: %w (secondary limit)", g, step, ErrRateLimited)
+	case errors.As(err, &abuse),
+		errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusTooManyRequests:
+		return fmt.Errorf("%s: %s: %w (secondary limit): retry after the cycle", g, step, ErrRateLimited)
 	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnauthorized:
 		aerr := fmt.Errorf("%s: %s: %w (HTTP 401: %s); further calls wait for a new token", g, step, ErrHostAuth, er.Message)
 		if tok, terr := g.token(); terr == nil {

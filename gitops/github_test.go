@@ -1,0 +1,380 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+const ghFile = "envs/prod/web/values.yaml"
+
+// ghFixture is a Git server with a pushed branch "feature" one commit ahead of main, the fake
+// GitHub over it, and a provider with a recording sleep.
+type ghFixture struct {
+	git       *gittest.Server
+	gh        *githubtest.Server
+	ws        *Workspace
+	host      *GitHub
+	tokenFile string
+	head      plumbing.Hash
+	sleeps    []time.Duration
+}
+
+func newGHFixture(t *testing.T) *ghFixture {
+	t.Helper()
+	f := &ghFixture{git: gittest.NewServer(t)}
+	base := f.git.CreateRepo("platform", map[string]string{ghFile: "web:\n  replicaCount: 3\n"})
+	f.gh = githubtest.New(t, f.git, "platform")
+	var err error
+	f.ws, err = Open(context.Background(), WorkspaceOptions{
+		Name: "platform", URL: f.git.URL("platform"), CacheDir: t.TempDir(),
+		Auth:   &policy.GitAuth{Username: f.git.User(), PasswordEnv: "PW"},
+		Getenv: func(string) string { return f.git.Password() },
+	})
+	require.NoError(t, err)
+	f.head, err = f.ws.CommitOn(plumbing.NewHash(base), CommitRequest{File: ghFile, Content: []byte("web:\n  replicaCount: 6\n"), Message: "six\n", When: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.NoError(t, f.ws.PushBranch(context.Background(), BranchPush{Branch: "feature", Commit: f.head}))
+	f.tokenFile = filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(f.tokenFile, []byte(f.gh.Token()+"\n"), 0o600))
+	f.host = f.provider(t, f.gh.Owner(), f.gh.Repo())
+	return f
+}
+
+func (f *ghFixture) provider(t *testing.T, owner, repo string) *GitHub {
+	t.Helper()
+	g, err := NewGitHub(&policy.GitHubRepo{Owner: owner, Repo: repo, APIURL: f.gh.URL(), TokenFile: f.tokenFile}, GitHubOptions{
+		Sleep: func(_ context.Context, d time.Duration) error {
+			f.sleeps = append(f.sleeps, d)
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	return g
+}
+
+func TestGitHubPullRequestCalls(t *testing.T) {
+	f := newGHFixture(t)
+	ctx := context.Background()
+	g := f.host
+
+	pr, err := g.CreatePullRequest(ctx, NewPullRequest{Title: "six", Body: "body", Head: "feature", Base: "main"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, pr.Number)
+	assert.Equal(t, f.head.String(), pr.HeadSHA)
+	assert.Equal(t, "open", pr.State)
+
+	_, err = g.CreatePullRequest(ctx, NewPullRequest{Title: "again", Head: "feature", Base: "main"})
+	assert.ErrorIs(t, err, ErrPullRequestExists, "GitHub's 422 for a second open pull request of one head")
+	_, err = g.CreatePullRequest(ctx, NewPullRequest{Title: "x", Head: "missing", Base: "main"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "422")
+
+	list, err := g.PullRequests(ctx, "feature", "open")
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	none, err := g.PullRequests(ctx, "other", "all")
+	require.NoError(t, err)
+	assert.Empty(t, none)
+
+	pr, err = g.UpdatePullRequest(ctx, 1, "six!", "new body")
+	require.NoError(t, err)
+	assert.Equal(t, "six!", pr.Title)
+	require.NoError(t, g.AddLabels(ctx, 1, []string{"autoscaler", "scale-up"}))
+	require.NoError(t, g.RemoveLabel(ctx, 1, "scale-up"))
+	require.NoError(t, g.RemoveLabel(ctx, 1, "never-there"), "a missing label is no error")
+	pr, err = g.PullRequest(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"autoscaler"}, pr.Labels)
+	require.NotNil(t, pr.Mergeable)
+	assert.True(t, *pr.Mergeable)
+
+	req, err := g.RequiredChecks(ctx, "main")
+	require.NoError(t, err)
+	assert.Empty(t, req, "unprotected")
+	f.gh.SetRequiredChecks("ci/test")
+	req, err = g.RequiredChecks(ctx, "main")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ci/test"}, req)
+
+	for _, state := range []string{"pending", "failure", "success"} {
+		f.gh.SetCheckState(state)
+		st, err := g.ChecksState(ctx, f.head.String(), req)
+		require.NoError(t, err)
+		assert.Equal(t, state, st.State)
+	}
+
+	f.gh.SetCheckState("pending")
+	_, err = g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: f.head.String()})
+	assert.ErrorIs(t, err, ErrNotMergeable, "405 while a required check is pending")
+	f.gh.SetCheckState("success")
+	_, err = g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: strings.Repeat("0", 40)})
+	assert.ErrorIs(t, err, ErrNotMergeable, "409 when the head moved")
+	sha, err := g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "six", Message: "body\n\nKey: v\n", SHA: f.head.String()})
+	require.NoError(t, err)
+	assert.Equal(t, sha, f.git.HeadSHA("platform", "main"))
+	assert.Equal(t, "six\n\nbody\n\nKey: v\n", f.git.RawMessage("platform", sha))
+
+	head, ok, err := g.BranchHead(ctx, "feature")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, f.head.String(), head)
+	require.NoError(t, g.DeleteBranch(ctx, "feature"))
+	require.NoError(t, g.DeleteBranch(ctx, "feature"), "deleting a deleted branch is no error")
+	_, ok, err = g.BranchHead(ctx, "feature")
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
+
+func TestGitHubUnknownRepository(t *testing.T) {
+	f := newGHFixture(t)
+	_, err := f.provider(t, f.gh.Owner(), "nope").PullRequests(context.Background(), "feature", "open")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "404")
+	assert.Contains(t, err.Error(), "github acme/nope: list pull requests of feature")
+}
+
+func TestGitHubRateLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   int
+		wait     time.Duration
+		deadline time.Duration
+		sleeps   int
+		limited  bool
+	}{
+		{name: "primary limit: 403 and reset", status: http.StatusForbidden, wait: 30 * time.Second, sleeps: 1},
+		{name: "secondary limit: 429 and Retry-After", status: http.StatusTooManyRequests, wait: 30 * time.Second, sleeps: 1},
+		{name: "past the deadline: reported, not waited", status: http.StatusTooManyRequests, wait: 30 * time.Second, deadline: 5 * time.Second, limited: true},
+		{name: "longer than the longest wait", status: http.StatusTooManyRequests, wait: time.Hour, limited: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newGHFixture(t)
+			f.gh.RateLimitOnce(tc.status, tc.wait)
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			list, err := f.host.PullRequests(ctx, "feature", "open")
+			assert.Len(t, f.sleeps, tc.sleeps)
+			if tc.limited {
+				assert.ErrorIs(t, err, ErrRateLimited)
+				return
+			}
+			require.NoError(t, err)
+			assert.Empty(t, list)
+			assert.InDelta(t, tc.wait.Seconds(), f.sleeps[0].Seconds(), 1.01, "waited what the host asked")
+			assert.Equal(t, 2, f.gh.Requests(), "the limited request, then its retry")
+		})
+	}
+}
+
+func TestGitHubAuthFailureIsReportedOnce(t *testing.T) {
+	f := newGHFixture(t)
+	bad := "ghp_not-the-right-token-42"
+	require.NoError(t, os.WriteFile(f.tokenFile, []byte(bad), 0o600))
+	ctx := context.Background()
+
+	_, err := f.host.PullRequests(ctx, "feature", "open")
+	require.ErrorIs(t, err, ErrHostAuth)
+	assert.Contains(t, err.Error(), "github acme/platform")
+	assert.Contains(t, err.Error(), "Bad credentials")
+	assert.NotContains(t, err.Error(), bad)
+	assert.NotContains(t, err.Error(), f.gh.Token())
+	n := f.gh.Requests()
+
+	_, err = f.host.CreatePullRequest(ctx, NewPullRequest{Title: "x", Head: "feature", Base: "main"})
+	assert.ErrorIs(t, err, ErrHostAuth)
+	assert.Equal(t, n, f.gh.Requests(), "the rejected token is not sent again")
+
+	require.NoError(t, os.WriteFile(f.tokenFile, []byte(f.gh.Token()), 0o600))
+	_, err = f.host.PullRequests(ctx, "feature", "open")
+	assert.NoError(t, err, "a rotated token is used at once")
+
+	require.NoError(t, os.Remove(f.tokenFile))
+	_, err = f.host.PullRequests(ctx, "feature", "open")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "read github token")
+}
+
+func TestNewGitHubURLs(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     policy.GitHubRepo
+		base    string
+		upload  string
+		wantErr string
+	}{
+		{name: "github.com by default", cfg: policy.GitHubRepo{Owner: "a", Repo: "b"}, base: "https://api.github.com/", upload: "https://uploads.github.com/"},
+		{name: "enterprise", cfg: policy.GitHubRepo{Owner: "a", Repo: "b", APIURL: "https://ghe.example.com/api/v3"}, base: "https://ghe.example.com/api/v3/", upload: "https://ghe.example.com/api/uploads/"},
+		{name: "credentials in the URL are dropped", cfg: policy.GitHubRepo{Owner: "a", Repo: "b", APIURL: "https://u:pw@ghe.example.com/api/v3/"}, base: "https://ghe.example.com/api/v3/", upload: "https://ghe.example.com/api/uploads/"},
+		{name: "not http", cfg: policy.GitHubRepo{Owner: "a", Repo: "b", APIURL: "ftp://ghe.example.com/"}, wantErr: "not an http(s) URL"},
+		{name: "no owner", cfg: policy.GitHubRepo{Repo: "b"}, wantErr: "owner and repo are required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := NewGitHub(&tc.cfg, GitHubOptions{})
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.base, g.client.BaseURL.String())
+			assert.Equal(t, tc.upload, g.client.UploadURL.String())
+		})
+	}
+}
+
+func TestPullRequestBody(t *testing.T) {
+	msg := FormatMessage(Message{
+		PolicyID: "shop/web", Target: policy.ReplicasLocation{File: ghFile, Path: "web.replicaCount"}, From: 3, To: 6,
+		Reasons: []string{"http_rps = 312.4 > scaleUp.threshold 250 → 6", "queue|depth = 2 within [1, 5] → 3", "aggregation max → 6"},
+		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
+	})
+	for _, tc := range []struct {
+		name     string
+		rendered string
+		want     []string
+		not      []string
+	}{
+		{
+			name: "reasons, trailers, rollback",
+			want: []string{
+				"**autoscale(shop/web): 3 → 6 replicas**",
+				"| metric | value | rule | recommendation |",
+				"| http_rps | 312.4 | &gt; scaleUp.threshold 250 | 6 |",
+				"| queue\\|depth | 2 | within [1, 5] | 3 |",
+				"- aggregation max → 6",
+				"Autoscaler-To: 6\nAutoscaler-",
+				"`git revert <sha>`",
+				"Branch `autoscaler/shop/web` at `0123456789ab`",
+			},
+			not: []string{"Rendered change"},
+		},
+		{
+			name:     "with the rendered diff",
+			rendered: "-  replicas: 3\n+  replicas: 6\n```\n",
+			want:     []string{"**Rendered change**\n\n````diff\n-  replicas: 3\n+  replicas: 6\n```\n````"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := PullRequestBody(msg, []string{"http_rps", "queue|depth"}, tc.rendered, "autoscaler/shop/web", "main", "0123456789abcdef")
+			for _, w := range tc.want {
+				assert.Contains(t, body, w)
+			}
+			for _, n := range tc.not {
+				assert.NotContains(t, body, n)
+			}
+			to, ok := proposedTo(PullRequest{Body: body})
+			assert.True(t, ok)
+			assert.Equal(t, 6, to, "the trailers in the body give the proposed count back")
+		})
+	}
+}
+
+func TestProposedTo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pr   PullRequest
+		to   int
+		ok   bool
+	}{
+		{name: "trailer", pr: PullRequest{Body: "```\nAutoscaler-From: 3\nAutoscaler-To: 7\n```"}, to: 7, ok: true},
+		{name: "title", pr: PullRequest{Title: "autoscale(a/b): 6 → 2 replicas"}, to: 2, ok: true},
+		{name: "neither", pr: PullRequest{Title: "bump chart", Body: "no trailers"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			to, ok := proposedTo(tc.pr)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.to, to)
+		})
+	}
+}
+
+func TestSummarizeChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		states   map[string]string
+		required []string
+		want     CheckState
+	}{
+		{name: "all passed", states: map[string]string{"a": "success", "b": "success"}, required: []string{"a", "b"}, want: CheckState{State: "success"}},
+		{name: "one pending", states: map[string]string{"a": "success", "b": "pending"}, required: []string{"a", "b"}, want: CheckState{State: "pending", Detail: "b pending"}},
+		{name: "not reported is pending", states: map[string]string{}, required: []string{"a"}, want: CheckState{State: "pending", Detail: "a not reported"}},
+		{name: "a failure wins", states: map[string]string{"a": "pending", "b": "error"}, required: []string{"a", "b"}, want: CheckState{State: "failure", Detail: "b error, a pending"}},
+		{name: "unrequired checks do not count", states: map[string]string{"a": "success", "lint": "failure"}, required: []string{"a"}, want: CheckState{State: "success"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, summarizeChecks(tc.states, tc.required))
+		})
+	}
+}
+
+func TestRateLimitTransportLeavesPermissionErrorsAlone(t *testing.T) {
+	f := newGHFixture(t)
+	// A plain 403 (no rate headers, no secondary-limit text) is not retried.
+	srv := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
+	})
+	rt := &rateLimitTransport{next: handlerTransport{srv}, sleep: func(context.Context, time.Duration) error {
+		f.sleeps = append(f.sleeps, time.Second)
+		return nil
+	}}
+	req, err := http.NewRequest(http.MethodGet, "http://example.invalid/x", nil)
+	require.NoError(t, err)
+	resp, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Empty(t, f.sleeps)
+	assert.False(t, errors.Is(err, ErrRateLimited))
+}
+
+// handlerTransport serves requests with a handler, in process.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+func BenchmarkCommitOn(b *testing.B) {
+	g := gittest.NewServer(b)
+	files := map[string]string{ghFile: "web:\n  replicaCount: 3\n"}
+	for i := range 200 {
+		files["envs/prod/app"+strings.Repeat("x", i%7)+"/"+string(rune('a'+i%26))+".yaml"] = "x: 1\n"
+	}
+	base := g.CreateRepo("platform", files)
+	ws, err := Open(context.Background(), WorkspaceOptions{
+		Name: "platform", URL: g.URL("platform"), CacheDir: b.TempDir(),
+		Auth:   &policy.GitAuth{Username: g.User(), PasswordEnv: "PW"},
+		Getenv: func(string) string { return g.Password() },
+	})
+	require.NoError(b, err)
+	when := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		req := CommitRequest{File: ghFile, Content: []byte("web:\n  replicaCount: " + string(rune('4'+i%5)) + "\n"), Message: "scale\n", When: when}
+		if _, err := ws.CommitOn(plumbing.NewHash(base), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
