@@ -499,6 +499,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 	if in.CommitMessage != "" {
 		msg += "\n\n" + in.CommitMessage
 	}
+	msg = strings.TrimRight(msg, "\n") + "\n" // as git commit stores it
 	parents := []string{"-p", baseSHA}
 	switch in.MergeMethod {
 	case "squash":
