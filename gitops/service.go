@@ -237,58 +237,37 @@ func (s *Service) Status() []PolicyStatus {
 
 // EvaluateNow evaluates the named policies (IDs or names; all when empty) at once, outside
 // their schedules, and returns their results. It waits for each repository's running
-// evaluation to finish first. Names no known policy carries are ErrUnknownPolicy.
+// evaluation to finish first — so a request made during the first sync sees the policies it
+// loaded. Names no known policy carries are ErrUnknownPolicy; once every repository is synced
+// they are refused before anything runs.
 func (s *Service) EvaluateNow(ctx context.Context, only []string) ([]Result, error) {
 	if s.stopping.Load() {
 		return nil, ErrShuttingDown
 	}
-	type job struct {
-		rl   *repoLoop
-		only []string
-	}
-	var jobs []job
-	if len(only) == 0 {
-		for _, rl := range s.repos {
-			jobs = append(jobs, job{rl: rl})
-		}
-	} else {
-		found := map[string]bool{}
-		s.mu.RLock()
-		for _, rl := range s.repos {
-			var ids []string
-			for id, e := range rl.entries {
-				for _, name := range only {
-					if name == id || name == e.p.Metadata.Name {
-						ids = append(ids, id)
-						found[name] = true
-						break
-					}
-				}
-			}
-			if len(ids) > 0 {
-				sort.Strings(ids)
-				jobs = append(jobs, job{rl: rl, only: ids})
-			}
-		}
-		s.mu.RUnlock()
-		for _, name := range only {
-			if !found[name] {
-				return nil, fmt.Errorf("%w %q", ErrUnknownPolicy, name)
-			}
+	if len(only) > 0 && s.Ready() {
+		if missing := s.unknown(only, s.repos); len(missing) > 0 {
+			return nil, fmt.Errorf("%w %q", ErrUnknownPolicy, missing[0])
 		}
 	}
 	var results []Result
 	var errs []error
-	for _, j := range jobs {
-		if !lock(ctx, j.rl) {
+	for _, rl := range s.repos {
+		if !lock(ctx, rl) {
 			return results, ctx.Err()
 		}
 		if s.stopping.Load() {
-			unlock(j.rl)
+			unlock(rl)
 			return results, ErrShuttingDown
 		}
-		rep, err := s.cycle(ctx, j.rl, j.only, true)
-		unlock(j.rl)
+		var ids []string
+		if len(only) > 0 {
+			if ids = s.resolve(rl, only); len(ids) == 0 {
+				unlock(rl)
+				continue
+			}
+		}
+		rep, err := s.cycle(ctx, rl, ids, true)
+		unlock(rl)
 		if rep != nil {
 			results = append(results, rep.Results...)
 		}
@@ -296,7 +275,45 @@ func (s *Service) EvaluateNow(ctx context.Context, only []string) ([]Result, err
 			errs = append(errs, err)
 		}
 	}
+	if missing := s.unknown(only, s.repos); len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("%w %q", ErrUnknownPolicy, missing[0]))
+	}
 	return results, errors.Join(errs...)
+}
+
+// resolve returns the IDs of the repository's policies that the names (IDs or names) select.
+func (s *Service) resolve(rl *repoLoop, names []string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var ids []string
+	for id, e := range rl.entries {
+		for _, name := range names {
+			if name == id || name == e.p.Metadata.Name {
+				ids = append(ids, id)
+				break
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// unknown lists the names no repository's policies carry.
+func (s *Service) unknown(names []string, repos []*repoLoop) []string {
+	var out []string
+	for _, name := range names {
+		found := false
+		for _, rl := range repos {
+			if len(s.resolve(rl, []string{name})) > 0 {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // History returns a policy's changes since a time, from the repository's local clone as of

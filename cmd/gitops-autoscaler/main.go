@@ -32,6 +32,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version":  {"print the version", runVersion},
+		"serve":    {"the service: every policy on its schedule, HTTP API, metrics and status page", runServe},
 		"validate": {"check policy and config files; every error as file:line: field: message", runValidate},
 		"evaluate": {"evaluate every (or the named) policy once, commit and push, then exit", runEvaluate},
 		"plan":     {"evaluate as a dry run and print the diff each decision would commit", runPlan},

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// serverDeps are what the HTTP API needs.
+type serverDeps struct {
+	svc      *gitops.Service
+	cfg      *policy.Config
+	gatherer prometheus.Gatherer
+	// token reads the API's bearer token at every request, so a rotated secret file takes
+	// effect without a restart. Empty means none configured.
+	token func() (policy.Secret, error)
+	page  http.Handler
+	log   *slog.Logger
+}
+
+// maxBody bounds what the POST endpoints read.
+const maxBody = 1 << 20
+
+// newServer is the service's HTTP API: metrics, probes, status and on-demand evaluation.
+func newServer(d serverDeps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !d.svc.Ready() {
+			http.Error(w, "not ready: waiting for the first sync of every repository", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.HandleFunc("GET /api/v1/policies", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, struct {
+			Policies []gitops.PolicyStatus `json:"policies"`
+		}{d.svc.Status()})
+	})
+	mux.HandleFunc("POST /api/v1/evaluate", func(w http.ResponseWriter, r *http.Request) {
+		if !d.authorize(w, r) {
+			return
+		}
+		d.evaluate(w, r, r.URL.Query()["policy"], nil)
+	})
+	mux.HandleFunc("POST /api/v1/alertmanager", func(w http.ResponseWriter, r *http.Request) {
+		if !d.authorize(w, r) {
+			return
+		}
+		var payload alertmanagerPayload
+		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&payload); err != nil {
+			writeError(w, http.StatusBadRequest, "the body is not an Alertmanager webhook payload: "+err.Error())
+			return
+		}
+		named := payload.policies()
+		if len(named) == 0 {
+			d.evaluate(w, r, nil, nil) // no alert names a policy: all
+			return
+		}
+		// Alertmanager sends to every instance; each evaluates the named policies it serves.
+		known, ignored := d.known(named)
+		if len(known) == 0 {
+			writeJSON(w, http.StatusOK, evaluateResponse{Results: []gitops.Result{}, Ignored: ignored})
+			return
+		}
+		d.evaluate(w, r, known, ignored)
+	})
+	mux.Handle("GET /{$}", d.page)
+	return mux
+}
+
+// evaluateResponse is `evaluate -o json`'s document, plus what went wrong around it.
+type evaluateResponse struct {
+	Results []gitops.Result `json:"results"`
+	Error   string          `json:"error,omitempty"`
+	// Ignored lists the policies an Alertmanager payload named that this instance does not
+	// serve (another shard's, or unknown).
+	Ignored []string `json:"ignored,omitempty"`
+}
+
+func (d serverDeps) evaluate(w http.ResponseWriter, r *http.Request, only, ignored []string) {
+	results, err := d.svc.EvaluateNow(r.Context(), only)
+	if results == nil {
+		results = []gitops.Result{}
+	}
+	resp := evaluateResponse{Results: results, Ignored: ignored}
+	switch {
+	case errors.Is(err, gitops.ErrUnknownPolicy):
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	case errors.Is(err, gitops.ErrShuttingDown):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	case err != nil && len(results) == 0:
+		d.log.Error("on-demand evaluation failed", "error", err)
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	case err != nil:
+		resp.Error = err.Error()
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// known splits names into those a served policy carries (by ID or name) and the rest.
+func (d serverDeps) known(names []string) (known, ignored []string) {
+	have := map[string]bool{}
+	for _, st := range d.svc.Status() {
+		have[st.ID] = true
+		if st.Policy != nil {
+			have[st.Policy.Metadata.Name] = true
+		}
+	}
+	for _, n := range names {
+		if have[n] {
+			known = append(known, n)
+		} else {
+			ignored = append(ignored, n)
+		}
+	}
+	return known, ignored
+}
+
+// authorize checks the bearer token. Without a configured token the endpoint is closed:
+// evaluation on demand is never open by default.
+func (d serverDeps) authorize(w http.ResponseWriter, r *http.Request) bool {
+	want, err := d.token()
+	if err != nil {
+		d.log.Error("API token unreadable", "error", err)
+		writeError(w, http.StatusInternalServerError, "the API token cannot be read; see the service log")
+		return false
+	}
+	if want == "" {
+		writeError(w, http.StatusForbidden, "evaluation on demand is disabled: no API token is configured. "+
+			"Set http.tokenFile (or http.tokenEnv) in the service config to a file (variable) holding a token, "+
+			"then call with the header \"Authorization: Bearer <token>\".")
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	// Hashing first makes the comparison constant-time in the length too.
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	if !ok || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gitops-autoscaler"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		return false
+	}
+	return true
+}
+
+// alertmanagerPayload is the part of Alertmanager's webhook payload (version 4) we read.
+type alertmanagerPayload struct {
+	Version string `json:"version"`
+	Status  string `json:"status"`
+	Alerts  []struct {
+		Status string            `json:"status"`
+		Labels map[string]string `json:"labels"`
+	} `json:"alerts"`
+}
+
+// policyLabel is the alert label that names the policy to evaluate.
+const policyLabel = "autoscaler_policy"
+
+// policies are the distinct policies the firing alerts name, sorted.
+func (p alertmanagerPayload) policies() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range p.Alerts {
+		name := strings.TrimSpace(a.Labels[policyLabel])
+		if a.Status != "firing" || name == "" || seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, struct {
+		Error string `json:"error"`
+	}{msg})
+}

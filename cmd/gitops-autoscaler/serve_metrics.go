@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// metricsPrefix is the namespace of the service's own metrics (DESIGN §8). The dashboard and
+// alert rules in deploy/ use exactly these names.
+const metricsPrefix = "gitops_autoscaler"
+
+// serviceMetrics are the service's own metrics, registered on a registry given by the caller.
+type serviceMetrics struct {
+	evaluations  *prometheus.CounterVec
+	decisions    *prometheus.CounterVec
+	commits      *prometheus.CounterVec
+	pullRequests *prometheus.CounterVec
+	pushRetries  *prometheus.CounterVec
+	queryErrors  *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	current      *prometheus.GaugeVec
+	desired      *prometheus.GaugeVec
+	prOpen       *prometheus.GaugeVec
+	lastEval     *prometheus.GaugeVec
+
+	now     func() time.Time
+	mu      sync.Mutex
+	prSince map[string]time.Time // policy → when its open pull request was first seen
+}
+
+// newServiceMetrics creates the metrics and registers them on reg.
+func newServiceMetrics(reg prometheus.Registerer, now func() time.Time) *serviceMetrics {
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsPrefix, Name: name, Help: help}, labels)
+	}
+	gauge := func(name, help string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsPrefix, Name: name, Help: help}, []string{"policy"})
+	}
+	m := &serviceMetrics{
+		evaluations:  counter("evaluations_total", "Policy evaluations, by result (the action: committed, unchanged, held, pull-request, dry-run, error).", "policy", "result"),
+		decisions:    counter("decisions_total", "Decisions (evaluations that did not fail), by result and direction (up, down, none).", "policy", "result", "direction"),
+		commits:      counter("commits_total", "Decision commits landed on a repository's base branch.", "repository"),
+		pullRequests: counter("pull_requests_total", "Pull requests carrying a decision, by action (proposed, merged, held).", "repository", "action"),
+		pushRetries:  counter("push_retries_total", "Pushes rejected by a concurrent change and re-decided on the new head.", "repository"),
+		queryErrors:  counter("query_errors_total", "Metric values missing because their Prometheus query failed, by server.", "server"),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsPrefix, Name: "evaluation_duration_seconds",
+			Help:    "Duration of one evaluation cycle of a repository (fetch, queries, decisions, push).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}, []string{"repository"}),
+		current:  gauge("current_replicas", "The replica count Git holds for the policy's target after its last evaluation."),
+		desired:  gauge("desired_replicas", "The replica count the policy's last decision asked for."),
+		prOpen:   gauge("pull_request_open_seconds", "How long the policy's open pull request has waited, as seen by this process (0: none)."),
+		lastEval: gauge("last_evaluation_timestamp_seconds", "Unix time of the policy's last evaluation."),
+		now:      now,
+		prSince:  map[string]time.Time{},
+	}
+	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.queryErrors,
+		m.duration, m.current, m.desired, m.prOpen, m.lastEval)
+	return m
+}
+
+// initRepositories exports the per-repository counters at zero, so that increase() sees their
+// first change.
+func (m *serviceMetrics) initRepositories(names []string) {
+	for _, n := range names {
+		m.commits.WithLabelValues(n)
+		m.pushRetries.WithLabelValues(n)
+	}
+}
+
+// observe records one finished cycle; it is the Service's OnCycle.
+func (m *serviceMetrics) observe(ev gitops.CycleEvent) {
+	m.duration.WithLabelValues(ev.Repository).Observe(ev.Duration.Seconds())
+	if ev.Report == nil {
+		return
+	}
+	m.pushRetries.WithLabelValues(ev.Repository).Add(float64(ev.Report.PushRetries))
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range ev.Report.Results {
+		m.evaluations.WithLabelValues(r.Policy, r.Action).Inc()
+		m.lastEval.WithLabelValues(r.Policy).Set(float64(r.EvaluatedAt.Unix()))
+		if r.Action == gitops.ActionError {
+			continue
+		}
+		m.decisions.WithLabelValues(r.Policy, r.Action, direction(r.From, r.To)).Inc()
+		current := r.From
+		if r.Action == gitops.ActionCommitted {
+			current = r.To
+			if r.Commit != "" {
+				m.commits.WithLabelValues(ev.Repository).Inc()
+			}
+		}
+		m.current.WithLabelValues(r.Policy).Set(float64(current))
+		m.desired.WithLabelValues(r.Policy).Set(float64(r.To))
+		if r.PullRequest == "" {
+			delete(m.prSince, r.Policy)
+			m.prOpen.WithLabelValues(r.Policy).Set(0)
+			continue
+		}
+		action := "proposed"
+		switch r.Action {
+		case gitops.ActionCommitted:
+			action = "merged"
+		case gitops.ActionHeld:
+			action = "held"
+		}
+		m.pullRequests.WithLabelValues(ev.Repository, action).Inc()
+		if r.Action != gitops.ActionPullRequest {
+			delete(m.prSince, r.Policy)
+			m.prOpen.WithLabelValues(r.Policy).Set(0)
+			continue
+		}
+		since, ok := m.prSince[r.Policy]
+		if !ok {
+			since = now
+			m.prSince[r.Policy] = now
+		}
+		m.prOpen.WithLabelValues(r.Policy).Set(now.Sub(since).Seconds())
+	}
+}
+
+func direction(from, to int) string {
+	switch {
+	case to > from:
+		return "up"
+	case to < from:
+		return "down"
+	}
+	return "none"
+}
+
+// countQueryErrors wraps a metric source: every value missing because its Prometheus query
+// failed counts once against the policy's server. (Identical queries of several policies run
+// once but count per policy: the figure is the number of values the service went without.)
+func (m *serviceMetrics) countQueryErrors(src gitops.MetricSource) gitops.MetricSource {
+	return queryErrorCounter{src: src, errors: m.queryErrors}
+}
+
+type queryErrorCounter struct {
+	src    gitops.MetricSource
+	errors *prometheus.CounterVec
+}
+
+var _ gitops.MetricSource = queryErrorCounter{}
+
+func (q queryErrorCounter) Values(ctx context.Context, at time.Time, ps []*policy.Policy) [][]policy.MetricValue {
+	out := q.src.Values(ctx, at, ps)
+	for i, vs := range out {
+		for _, v := range vs {
+			// promclient's query errors (and unusable servers) read "prometheus <server>: …".
+			if v.Missing && strings.HasPrefix(v.Cause, "prometheus ") && i < len(ps) {
+				q.errors.WithLabelValues(serverOf(ps[i])).Inc()
+			}
+		}
+	}
+	return out
+}
+
+// serverOf names the Prometheus a policy queries, for metric labels: a configured server's
+// name, or "policy-url" for a URL of the policy's own (URLs may carry credentials).
+func serverOf(p *policy.Policy) string {
+	ref := p.Spec.Prometheus
+	switch {
+	case ref != nil && ref.URL != "":
+		return "policy-url"
+	case ref != nil && ref.Server != "":
+		return ref.Server
+	}
+	return policy.DefaultPrometheusServer
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
+)
+
+//go:embed status.html.tmpl
+var statusHTML string
+
+// statusTemplate is parsed once; it is read-only afterwards.
+var statusTemplate = template.Must(template.New("status").Parse(statusHTML))
+
+// Status page settings.
+const (
+	chartWindow   = 3 * time.Hour
+	chartStep     = time.Minute
+	chartDeadline = 3 * time.Second // all of a page's chart data, per request
+	chartWorkers  = 4
+)
+
+// seriesSource gives a metric's values over a time range, for the status page's charts.
+type seriesSource interface {
+	Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.ChartPoint, error)
+}
+
+// chartSource picks the chart data source matching the runner's metric source: the trace
+// file or the Prometheus servers; nil when there is neither.
+func chartSource(m gitops.MetricSource) seriesSource {
+	switch s := m.(type) {
+	case traceSource:
+		return traceSeries{s.trace}
+	case promSource:
+		return promSeries{s.servers}
+	}
+	return nil
+}
+
+type traceSeries struct{ trace *promclient.Trace }
+
+func (s traceSeries) Series(_ context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.ChartPoint, error) {
+	name := p.Spec.Metrics[metric].Name
+	var out []policy.ChartPoint
+	for t := start; !t.After(end); t = t.Add(step) {
+		if v := s.trace.ValueAt(name, t); !v.Missing {
+			out = append(out, policy.ChartPoint{T: t, V: v.Value})
+		}
+	}
+	return out, nil
+}
+
+type promSeries struct{ servers *promclient.Servers }
+
+func (s promSeries) Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.ChartPoint, error) {
+	c, err := s.servers.For(p.Spec.Prometheus)
+	if err != nil {
+		return nil, err
+	}
+	one := *p
+	one.Spec.Metrics = p.Spec.Metrics[metric : metric+1]
+	vals, err := promclient.RangeValues(ctx, c, &one, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	var out []policy.ChartPoint
+	for i, v := range vals {
+		if !v[0].Missing {
+			out = append(out, policy.ChartPoint{T: start.Add(time.Duration(i) * step), V: v[0].Value})
+		}
+	}
+	return out, nil
+}
+
+// statusPage renders `/`: a row per policy, with a chart of its first metric against the
+// replica count over the last hours. Chart data is gathered per request under a short
+// deadline; whatever fails shows as "no data", never as a broken page.
+type statusPage struct {
+	svc    *gitops.Service
+	cfg    *policy.Config
+	series seriesSource
+	now    func() time.Time
+	log    *slog.Logger
+	shard  string
+}
+
+// statusView is the template's data.
+type statusView struct {
+	Now   string
+	Ready bool
+	Shard string
+	Rows  []statusRow
+}
+
+// statusRow is one policy's row.
+type statusRow struct {
+	gitops.PolicyStatus
+	Metric      string
+	Chart       template.HTML
+	ChartNote   string
+	CommitURL   string
+	Evaluated   string
+	NextRunIn   string
+	ReasonLines []string
+	HoldLines   []string
+	Changed     bool
+}
+
+func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := p.now().UTC()
+	view := statusView{Now: now.Format("2006-01-02 15:04:05 MST"), Ready: p.svc.Ready(), Shard: p.shard}
+	statuses := p.svc.Status()
+	view.Rows = make([]statusRow, len(statuses))
+	ctx, cancel := context.WithTimeout(r.Context(), chartDeadline)
+	defer cancel()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, chartWorkers)
+	for i, st := range statuses {
+		row := statusRow{PolicyStatus: st, Changed: st.Current != st.Desired}
+		if st.LastEvaluated != nil {
+			row.Evaluated = ago(now.Sub(*st.LastEvaluated))
+		}
+		if !st.NextRun.IsZero() {
+			row.NextRunIn = until(st.NextRun.Sub(now))
+		}
+		for _, reason := range st.Reasons {
+			row.ReasonLines = append(row.ReasonLines, reason.Message)
+		}
+		for _, h := range st.Holds {
+			row.HoldLines = append(row.HoldLines, string(h.Code))
+		}
+		row.CommitURL = commitURL(p.repoConfig(st.Repository), st.Commit)
+		if st.Policy != nil && len(st.Policy.Spec.Metrics) > 0 {
+			row.Metric = st.Policy.Spec.Metrics[0].Name
+		}
+		view.Rows[i] = row
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			view.Rows[i].Chart, view.Rows[i].ChartNote = p.chart(ctx, st, now)
+		}()
+	}
+	wg.Wait()
+	var buf bytes.Buffer
+	if err := statusTemplate.Execute(&buf, view); err != nil {
+		p.log.Error("status page", "error", err)
+		http.Error(w, "status page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// chart draws a policy's first metric against its replica count, with its changes marked.
+func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time.Time) (template.HTML, string) {
+	if st.Policy == nil || len(st.Policy.Spec.Metrics) == 0 {
+		return "", "no data"
+	}
+	start := now.Add(-chartWindow)
+	var notes []string
+	var metric []policy.ChartPoint
+	var err error
+	if p.series != nil {
+		metric, err = p.series.Series(ctx, st.Policy, 0, start, now, chartStep)
+	} else {
+		err = errors.New("no metric source")
+	}
+	if err != nil {
+		p.log.Warn("status page: metric range", "policy", st.ID, "error", err)
+	}
+	if len(metric) == 0 {
+		notes = append(notes, st.Policy.Spec.Metrics[0].Name+": no data")
+	}
+	events, herr := p.svc.History(ctx, st.Repository, st.ID, start)
+	if herr != nil {
+		p.log.Warn("status page: history", "policy", st.ID, "error", herr)
+		notes = append(notes, "replicas: no data")
+	}
+	if len(metric) == 0 && herr != nil {
+		return "", strings.Join(notes, "; ")
+	}
+	series := []policy.ChartSeries{{Name: st.Policy.Spec.Metrics[0].Name, Points: metric, Axis: policy.AxisLeft}}
+	var marks []policy.ChartMark
+	if herr == nil {
+		at := gitops.ReplicasAt(events, st.Current)
+		pts := []policy.ChartPoint{{T: start, V: float64(at(start))}}
+		for _, ev := range events {
+			if ev.At.Before(start) || ev.At.After(now) {
+				continue
+			}
+			pts = append(pts, policy.ChartPoint{T: ev.At, V: float64(ev.To)})
+			label := fmt.Sprintf("%s %s %d → %d", ev.At.UTC().Format("15:04"), ev.Kind, ev.From, ev.To)
+			if ev.Commit != "" {
+				label += " " + short(ev.Commit)
+			}
+			marks = append(marks, policy.ChartMark{T: ev.At, Label: label, Up: ev.To > ev.From})
+		}
+		pts = append(pts, policy.ChartPoint{T: now, V: float64(st.Current)})
+		series = append(series, policy.ChartSeries{Name: "replicas", Points: pts, Axis: policy.AxisRight, Step: true})
+	}
+	svg := policy.SVGChart(policy.Chart{Width: 520, Height: 170, Series: series, Marks: marks})
+	return svg, strings.Join(notes, "; ")
+}
+
+func (p *statusPage) repoConfig(name string) *policy.Repository {
+	for i := range p.cfg.Repositories {
+		if p.cfg.Repositories[i].Name == name {
+			return &p.cfg.Repositories[i]
+		}
+	}
+	return nil
+}
+
+// commitURL links a commit on GitHub (or GitHub Enterprise, whose web host is the API URL's
+// host); empty when the repository has no github block.
+func commitURL(rc *policy.Repository, sha string) string {
+	if rc == nil || rc.GitHub == nil || sha == "" {
+		return ""
+	}
+	return gitHubWeb(rc.GitHub) + "/" + url.PathEscape(rc.GitHub.Owner) + "/" + url.PathEscape(rc.GitHub.Repo) + "/commit/" + url.PathEscape(sha)
+}
+
+// gitHubWeb is the web base URL of a GitHub API URL: https://github.com for the public API,
+// scheme://host for GitHub Enterprise (https://ghe.example.com/api/v3/).
+func gitHubWeb(g *policy.GitHubRepo) string {
+	if g.APIURL == "" {
+		return "https://github.com"
+	}
+	u, err := url.Parse(g.APIURL)
+	if err != nil || u.Host == "" || u.Host == "api.github.com" {
+		return "https://github.com"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func ago(d time.Duration) string {
+	if d < 0 {
+		return "just now"
+	}
+	return shortAge(d) + " ago"
+}
+
+func until(d time.Duration) string {
+	if d <= 0 {
+		return "due"
+	}
+	return "in " + shortAge(d)
+}
+
+func shortAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours())/24)
+}

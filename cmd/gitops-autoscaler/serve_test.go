@@ -1,0 +1,491 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// The serve tests start the service in-process on 127.0.0.1:0 against a real Git server, with
+// metric values from a trace file and a clock the test sets.
+
+const serveToken = "api-token-0123456789"
+
+// serveT0 and serveT1 are the instants the tests decide at: at T0 the web tier sees 300 rps
+// and the queue 150 jobs, at T1 320 rps and 450 jobs.
+var (
+	serveT0 = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	serveT1 = serveT0.Add(10 * time.Minute)
+)
+
+const serveTrace = `timestamp,metric,value
+2026-11-22T08:56:00Z,http_rps,120
+2026-11-22T08:58:00Z,http_rps,240
+2026-11-22T09:00:00Z,http_rps,300
+2026-11-22T09:05:00Z,http_rps,330
+2026-11-22T09:10:00Z,http_rps,320
+2026-11-22T09:00:00Z,queue_backlog,150
+2026-11-22T09:05:00Z,queue_backlog,300
+2026-11-22T09:10:00Z,queue_backlog,450
+`
+
+const webPolicyDoc = `apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: PrometheusAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  targetRef: {kind: Deployment, name: web}
+  replicas: {file: envs/prod/web.yaml, path: web.replicaCount}
+  minReplicas: 1
+  maxReplicas: 10
+  mode: Commit
+  metrics:
+    - name: http_rps
+      promQL: sum(rate(http_requests_total{app="web"}[2m]))
+      scaleUp: {threshold: 200, step: 1}
+      scaleDown: {threshold: 50, step: 1}
+`
+
+const workerPolicyDoc = `apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: PrometheusAutoscaler
+metadata: {name: worker, namespace: shop}
+spec:
+  targetRef: {kind: Deployment, name: worker}
+  replicas: {file: envs/prod/worker.yaml, path: worker.replicaCount}
+  minReplicas: 1
+  maxReplicas: 20
+  mode: Commit
+  schedule: "@every 1m"
+  metrics:
+    - name: queue_backlog
+      promQL: sum(queue_jobs_pending)
+      target: {type: AverageValue, averageValue: 100}
+`
+
+// serveEnv is a running service and the Git server it writes to.
+type serveEnv struct {
+	git    *gittest.Server
+	base   string // http://127.0.0.1:port
+	clock  *atomic.Pointer[time.Time]
+	cancel context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// serveFixture writes the service's config (with an API token unless noToken) and trace for
+// a Git server's "shop" repository, and returns the config path and the trace path.
+func serveFixture(t *testing.T, srv *gittest.Server, extra string) (config, trace string) {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	pw := write("git-password", srv.Password()+"\n")
+	token := write("api-token", serveToken+"\n")
+	trace = write("trace.csv", serveTrace)
+	config = write("autoscaler.yaml", fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: AutoscalerConfig
+repositories:
+  - name: shop
+    url: %s
+    branch: main
+    policies: ["policies/*.yaml"]
+    auth: {username: %s, passwordFile: %s}
+%sprometheus:
+  - name: default
+    url: http://127.0.0.1:9
+commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
+http: {listen: "127.0.0.1:0", tokenFile: %s}
+cacheDir: %s
+`, srv.URL("shop"), srv.User(), pw, extra, token, filepath.Join(dir, "cache")))
+	return config, trace
+}
+
+func shopFiles() map[string]string {
+	return map[string]string{
+		"policies/web.yaml":     webPolicyDoc,
+		"policies/worker.yaml":  workerPolicyDoc,
+		"envs/prod/web.yaml":    "web:\n  image: shop/web:1.4\n  replicaCount: 2\n",
+		"envs/prod/worker.yaml": "worker:\n  replicaCount: 1\n",
+	}
+}
+
+// startServe runs `serve` in-process and waits for its listener.
+func startServe(t *testing.T, srv *gittest.Server, extra string) *serveEnv {
+	t.Helper()
+	config, trace := serveFixture(t, srv, extra)
+	clock := &atomic.Pointer[time.Time]{}
+	t0 := serveT0
+	clock.Store(&t0)
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	env := &serveEnv{git: srv, clock: clock, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	go func() {
+		env.done <- serve(ctx, serveOptions{
+			config: config, listen: "127.0.0.1:0", metricsFile: trace, logLevel: "debug",
+			now:      func() time.Time { return *clock.Load() },
+			onListen: func(a string) { addr <- a },
+		}, env.logs)
+	}()
+	select {
+	case a := <-addr:
+		env.base = "http://" + a
+	case err := <-env.done:
+		t.Fatalf("serve: %v\n%s", err, env.logs.String())
+	}
+	t.Cleanup(func() { env.stop(t) })
+	return env
+}
+
+func (e *serveEnv) stop(t *testing.T) {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	e.cancel = nil
+	require.NoError(t, <-e.done)
+	assert.NotContains(t, e.logs.String(), e.git.Password(), "no secret in the log")
+	assert.NotContains(t, e.logs.String(), serveToken, "no secret in the log")
+}
+
+func (e *serveEnv) setTime(at time.Time) { e.clock.Store(&at) }
+
+func (e *serveEnv) do(t *testing.T, method, path, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+func decodeResults(t *testing.T, body string) []gitops.Result {
+	t.Helper()
+	var doc struct {
+		Results []gitops.Result `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc), body)
+	return doc.Results
+}
+
+func TestServeEndpoints(t *testing.T) {
+	release := make(chan struct{})
+	inPush := make(chan struct{})
+	var once sync.Once
+	srv := gittest.NewServer(t, gittest.WithBeforeReceivePack(func(string) {
+		once.Do(func() { close(inPush); <-release }) // hold the first cycle inside its push
+	}))
+	srv.CreateRepo("shop", shopFiles())
+	env := startServe(t, srv, "")
+
+	code, _ := env.do(t, "GET", "/healthz", "", "")
+	assert.Equal(t, http.StatusOK, code, "/healthz while the first cycle runs")
+	<-inPush
+	code, body := env.do(t, "GET", "/readyz", "", "")
+	assert.Equal(t, http.StatusServiceUnavailable, code, "/readyz before the first sync completes: %s", body)
+	close(release)
+
+	// An on-demand evaluation waits for the running cycle: once it answers, the first cycle
+	// (with its push) is done.
+	code, body = env.do(t, "POST", "/api/v1/evaluate?policy=worker", serveToken, "")
+	require.Equal(t, http.StatusOK, code, body)
+	results := decodeResults(t, body)
+	require.Len(t, results, 1)
+	assert.Equal(t, "shop/worker", results[0].Policy)
+	assert.Equal(t, gitops.ActionUnchanged, results[0].Action, "the first cycle already scaled it")
+
+	code, _ = env.do(t, "GET", "/readyz", "", "")
+	assert.Equal(t, http.StatusOK, code, "/readyz after the first sync")
+
+	code, body = env.do(t, "GET", "/metrics", "", "")
+	require.Equal(t, http.StatusOK, code)
+	for _, want := range []string{
+		`gitops_autoscaler_evaluations_total{policy="shop/web",result="committed"} 1`,
+		`gitops_autoscaler_evaluations_total{policy="shop/worker",result="unchanged"} 1`,
+		`gitops_autoscaler_decisions_total{direction="up",policy="shop/web",result="committed"} 1`,
+		`gitops_autoscaler_commits_total{repository="shop"} 2`,
+		`gitops_autoscaler_push_retries_total{repository="shop"} 0`,
+		`gitops_autoscaler_current_replicas{policy="shop/web"} 3`,
+		`gitops_autoscaler_desired_replicas{policy="shop/worker"} 2`,
+		`gitops_autoscaler_last_evaluation_timestamp_seconds{policy="shop/web"} 1.795338e+09`, // serveT0
+		`gitops_autoscaler_evaluation_duration_seconds_count{repository="shop"} 2`,
+	} {
+		assert.Contains(t, body, want)
+	}
+
+	code, body = env.do(t, "GET", "/api/v1/policies", "", "")
+	require.Equal(t, http.StatusOK, code)
+	var doc struct {
+		Policies []struct {
+			ID, Repository, Target, Mode, LastAction, Commit string
+			Current, Desired                                 int
+			Reasons                                          []policy.Reason
+			NextRun                                          time.Time
+			LastEvaluated                                    *time.Time
+		} `json:"policies"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc), body)
+	require.Len(t, doc.Policies, 2)
+	web := doc.Policies[0]
+	assert.Equal(t, "shop/web", web.ID)
+	assert.Equal(t, "shop", web.Repository)
+	assert.Equal(t, "envs/prod/web.yaml#web.replicaCount", web.Target)
+	assert.Equal(t, "Commit", web.Mode)
+	assert.Equal(t, "committed", web.LastAction)
+	assert.Equal(t, 3, web.Current)
+	assert.Equal(t, 3, web.Desired)
+	require.NotEmpty(t, web.Reasons)
+	assert.Contains(t, web.Reasons[0].Message, "http_rps = 300 > scaleUp.threshold 200")
+	log := srv.Log("shop", "main") // web's and worker's decisions, pushed together
+	require.Len(t, log, 3)
+	assert.Equal(t, log[1].SHA, web.Commit)
+	require.NotNil(t, web.LastEvaluated)
+	assert.Equal(t, serveT0, web.LastEvaluated.UTC())
+	assert.True(t, web.NextRun.After(serveT0), "next run scheduled")
+	assert.Equal(t, "autoscale(shop/web): 2 → 3 replicas", log[1].Subject)
+}
+
+func TestServeAPIAuthorization(t *testing.T) {
+	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &policy.Config{}}})
+	require.NoError(t, err)
+	tests := []struct {
+		name     string
+		token    func() (policy.Secret, error)
+		header   string
+		wantCode int
+		wantBody string
+	}{
+		{name: "no header", token: staticToken(serveToken), wantCode: http.StatusUnauthorized, wantBody: "bearer token"},
+		{name: "wrong token", token: staticToken(serveToken), header: "Bearer nope", wantCode: http.StatusUnauthorized},
+		{name: "token as basic auth", token: staticToken(serveToken), header: "Basic " + serveToken, wantCode: http.StatusUnauthorized},
+		{name: "right token", token: staticToken(serveToken), header: "Bearer " + serveToken, wantCode: http.StatusOK, wantBody: `"results": []`},
+		{name: "no token configured", token: staticToken(""), header: "Bearer anything", wantCode: http.StatusForbidden, wantBody: "http.tokenFile"},
+		{name: "token unreadable", token: func() (policy.Secret, error) { return "", fmt.Errorf("read http token: open /nowhere: no such file") },
+			header: "Bearer " + serveToken, wantCode: http.StatusInternalServerError, wantBody: "cannot be read"},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/api/v1/evaluate", "/api/v1/alertmanager"} {
+			t.Run(tt.name+" "+path, func(t *testing.T) {
+				h := newServer(serverDeps{svc: svc, cfg: &policy.Config{}, gatherer: prometheus.NewRegistry(), token: tt.token, page: http.NotFoundHandler(), log: newLogger(io.Discard, "error")})
+				req, err := http.NewRequest("POST", path, strings.NewReader(`{"version":"4","status":"firing","alerts":[]}`))
+				require.NoError(t, err)
+				if tt.header != "" {
+					req.Header.Set("Authorization", tt.header)
+				}
+				rec := newRecorder()
+				h.ServeHTTP(rec, req)
+				assert.Equal(t, tt.wantCode, rec.code, rec.body.String())
+				assert.Contains(t, rec.body.String(), tt.wantBody)
+				assert.NotContains(t, rec.body.String(), serveToken, "the token never echoes")
+				if tt.wantCode == http.StatusUnauthorized {
+					assert.Equal(t, `Bearer realm="gitops-autoscaler"`, rec.header.Get("WWW-Authenticate"))
+				}
+			})
+		}
+	}
+}
+
+func staticToken(s string) func() (policy.Secret, error) {
+	return func() (policy.Secret, error) { return policy.Secret(s), nil }
+}
+
+// recorder is a minimal http.ResponseWriter.
+type recorder struct {
+	code   int
+	header http.Header
+	body   bytes.Buffer
+}
+
+func newRecorder() *recorder { return &recorder{code: http.StatusOK, header: http.Header{}} }
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(code int)        { r.code = code }
+
+func TestServeAlertmanagerEvaluatesTheNamedPolicy(t *testing.T) {
+	srv := gittest.NewServer(t)
+	srv.CreateRepo("shop", shopFiles())
+	env := startServe(t, srv, "")
+	// Wait for the first cycle: an evaluation of nothing in particular queues behind it.
+	code, body := env.do(t, "POST", "/api/v1/evaluate?policy=shop/worker", serveToken, "")
+	require.Equal(t, http.StatusOK, code, body)
+	before := srv.HeadSHA("shop", "main")
+
+	// Ten minutes on, both policies would scale: 320 rps (web 3 → 4), 450 jobs (worker 2 → 5).
+	env.setTime(serveT1)
+	payload := `{
+	  "version": "4", "status": "firing", "receiver": "autoscaler", "groupKey": "{}:{alertname=\"WebLatency\"}",
+	  "alerts": [
+	    {"status": "firing", "labels": {"alertname": "WebLatency", "autoscaler_policy": "shop/web"}, "startsAt": "2026-11-22T09:09:00Z"},
+	    {"status": "firing", "labels": {"alertname": "WebErrors", "autoscaler_policy": "shop/web"}, "startsAt": "2026-11-22T09:09:30Z"},
+	    {"status": "resolved", "labels": {"alertname": "QueueBacklog", "autoscaler_policy": "shop/worker"}},
+	    {"status": "firing", "labels": {"alertname": "Unrelated"}}
+	  ]
+	}`
+	code, body = env.do(t, "POST", "/api/v1/alertmanager", serveToken, payload)
+	require.Equal(t, http.StatusOK, code, body)
+	results := decodeResults(t, body)
+	require.Len(t, results, 1, "exactly the named policy, once")
+	assert.Equal(t, "shop/web", results[0].Policy)
+	assert.Equal(t, gitops.ActionCommitted, results[0].Action)
+	assert.Equal(t, 4, results[0].To)
+
+	commits := strings.Fields(srv.Git("shop", "rev-list", before+"..main"))
+	require.Len(t, commits, 1, "one new commit")
+	assert.Equal(t, "autoscale(shop/web): 3 → 4 replicas", srv.Log("shop", "main")[0].Subject)
+	assert.Equal(t, "worker:\n  replicaCount: 2\n", srv.ReadFile("shop", "main", "envs/prod/worker.yaml"), "the worker was not evaluated")
+
+	// A name this instance does not serve is ignored, not an error: Alertmanager sends every
+	// instance the same payload.
+	code, body = env.do(t, "POST", "/api/v1/alertmanager", serveToken,
+		`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"autoscaler_policy":"other/api"}}]}`)
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Empty(t, decodeResults(t, body))
+	assert.Contains(t, body, `"ignored": [`)
+
+	code, body = env.do(t, "POST", "/api/v1/alertmanager", serveToken, `not json`)
+	assert.Equal(t, http.StatusBadRequest, code, body)
+	code, body = env.do(t, "POST", "/api/v1/evaluate?policy=nope", serveToken, "")
+	assert.Equal(t, http.StatusNotFound, code, body)
+}
+
+func TestAlertmanagerPayloadPolicies(t *testing.T) {
+	alert := func(status, name string) string {
+		if name == "" {
+			return fmt.Sprintf(`{"status":%q,"labels":{"alertname":"A"}}`, status)
+		}
+		return fmt.Sprintf(`{"status":%q,"labels":{"autoscaler_policy":%q}}`, status, name)
+	}
+	tests := []struct {
+		name   string
+		alerts []string
+		want   []string
+	}{
+		{name: "none named", alerts: []string{alert("firing", "")}},
+		{name: "firing, deduplicated and sorted", alerts: []string{alert("firing", "b"), alert("firing", "a"), alert("firing", "b")}, want: []string{"a", "b"}},
+		{name: "resolved ignored", alerts: []string{alert("resolved", "a"), alert("firing", "c")}, want: []string{"c"}},
+		{name: "blank label", alerts: []string{alert("firing", "  ")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p alertmanagerPayload
+			require.NoError(t, json.Unmarshal([]byte(`{"version":"4","alerts":[`+strings.Join(tt.alerts, ",")+`]}`), &p))
+			assert.Equal(t, tt.want, p.policies())
+		})
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	tests := []struct {
+		in            string
+		shard, shards int
+		wantErr       bool
+	}{
+		{in: ""},
+		{in: "0/2", shard: 0, shards: 2},
+		{in: "2/3", shard: 2, shards: 3},
+		{in: "3/3", wantErr: true},
+		{in: "-1/3", wantErr: true},
+		{in: "1", wantErr: true},
+		{in: "a/b", wantErr: true},
+		{in: "0/0", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			i, n, err := parseShard(tt.in)
+			if tt.wantErr {
+				assert.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.shard, i)
+			assert.Equal(t, tt.shards, n)
+		})
+	}
+}
+
+func TestCommitURL(t *testing.T) {
+	tests := []struct {
+		name string
+		repo *policy.Repository
+		want string
+	}{
+		{name: "no github block", repo: &policy.Repository{}},
+		{name: "github.com", repo: &policy.Repository{GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "gitops"}},
+			want: "https://github.com/acme/gitops/commit/abc123"},
+		{name: "public API URL", repo: &policy.Repository{GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "gitops", APIURL: "https://api.github.com/"}},
+			want: "https://github.com/acme/gitops/commit/abc123"},
+		{name: "enterprise", repo: &policy.Repository{GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "gitops", APIURL: "https://ghe.example.com/api/v3/"}},
+			want: "https://ghe.example.com/acme/gitops/commit/abc123"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, commitURL(tt.repo, "abc123"))
+		})
+	}
+}
+
+func TestServeCommandReturnsWhenCancelled(t *testing.T) {
+	srv := gittest.NewServer(t)
+	srv.CreateRepo("shop", shopFiles())
+	config, trace := serveFixture(t, srv, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--metrics-file", trace, "--shard", "0/1", "--log-level", "error"}, io.Discard, pw)
+		pw.Close()
+	}()
+	buf := make([]byte, 256)
+	n, err := pr.Read(buf)
+	require.NoError(t, err)
+	assert.Contains(t, string(buf[:n]), "serving on http://127.0.0.1:")
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	cancel()
+	assert.Equal(t, exitOK, <-code)
+
+	assert.Equal(t, exitUsage, run(context.Background(), []string{"serve"}, io.Discard, io.Discard), "--config is required")
+	assert.Equal(t, exitUsage, run(context.Background(), []string{"serve", "--config", config, "--shard", "2/2"}, io.Discard, io.Discard))
+}
