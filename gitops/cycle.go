@@ -593,7 +593,7 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, rc policy.Repository
 		s := r.Sync.Observed(ctx, p, at)
 		snap.Sync = &s
 	}
-	if r.Delivery != nil && usesPullRequests(p) {
+	if r.Delivery != nil && rc.GitHub != nil && usesPullRequests(p) {
 		rej, err := r.Delivery.Rejected(ctx, rc, p)
 		if err != nil {
 			return fail(fmt.Errorf("pull request state: %w", err))
@@ -650,8 +650,8 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, rc policy.Repository
 	}
 	// PullRequest / AutoMerge: the decision goes to the policy's own branch, made from the
 	// remote base — never on top of this cycle's other commits.
-	if r.Delivery == nil {
-		return fail(fmt.Errorf("mode %s needs repositories[%s].github", mode, rc.Name))
+	if r.Delivery == nil || rc.GitHub == nil {
+		return fail(fmt.Errorf("mode %s needs a github block on repository %s (or use mode Commit or DryRun)", mode, rc.Name))
 	}
 	dr, err := r.Delivery.Deliver(ctx, ws, Delivery{Repo: rc, Policy: p, Mode: mode, File: loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
 	if err != nil {

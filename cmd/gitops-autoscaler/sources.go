@@ -87,6 +87,8 @@ func (s promSource) Recommendations(ctx context.Context, p *policy.Policy, now t
 // (Prometheus only), and the clock.
 func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, error) {
 	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: renderVerifier{}}
+	hosts := &gitops.GitHubHosts{}
+	r.Delivery = &gitops.PullRequestDelivery{Hosts: hosts.Host, Logger: log}
 	if metricsFile != "" {
 		f, err := os.Open(metricsFile)
 		if err != nil {
