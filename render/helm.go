@@ -62,7 +62,7 @@ func renderHelm(ctx context.Context, r *repo, h *policy.HelmRender, kubeVersion 
 	}
 	rel, err := inst.RunWithContext(ctx, ch, vals)
 	if err != nil {
-		return nil, fmt.Errorf("template: %w", err)
+		return nil, fmt.Errorf("render templates: %w", err)
 	}
 	var out bytes.Buffer
 	out.WriteString(rel.Manifest)

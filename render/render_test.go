@@ -203,6 +203,29 @@ func TestRenderRefuses(t *testing.T) {
 			wantErr: []string{"kustomize/remote/kustomization.yaml", "remote reference", "never fetched"},
 		},
 		{
+			name: "helm chart inflation in a kustomization is not run",
+			req: func() Request {
+				r := kustomizeReq("kustomize/prod")
+				r.Overlay = map[string][]byte{"kustomize/prod/kustomization.yaml": []byte(
+					"helmCharts:\n- name: redis\n  repo: https://charts.bitnami.com/bitnami\n  version: 19.6.4\n")}
+				return r
+			}(),
+			wantErr: []string{"kustomize/prod", "enable-helm"},
+		},
+		{
+			name: "exec plugin in a kustomization is not run",
+			req: func() Request {
+				r := kustomizeReq("kustomize/prod")
+				r.Overlay = map[string][]byte{
+					"kustomize/prod/kustomization.yaml": []byte("generators: [gen.yaml]\n"),
+					"kustomize/prod/gen.yaml": []byte("apiVersion: example.com/v1\nkind: Exec\nmetadata:\n  name: x\n" +
+						"  annotations: {config.kubernetes.io/function: \"exec: {path: /bin/sh}\"}\n"),
+				}
+				return r
+			}(),
+			wantErr: []string{"kustomize/prod", "external plugins disabled"},
+		},
+		{
 			name:    "directory without kustomization",
 			req:     kustomizeReq("envs/prod"),
 			wantErr: []string{"no kustomization.yaml in envs/prod"},
@@ -236,6 +259,7 @@ func TestRenderRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			objs, err := Render(context.Background(), tc.req)
 			require.Error(t, err)
+			t.Log(err)
 			assert.Nil(t, objs)
 			for _, want := range tc.wantErr {
 				assert.Contains(t, err.Error(), want)

@@ -306,6 +306,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // also shows the renderers are safe to run concurrently (go test -race)
 			got, err := Verify(context.Background(), tc.req(t))
 			if tc.reason == "" {
 				require.NoError(t, err)
