@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// renderFixture makes a bare Git repository from testdata/render/repo, with the policy's second
+// values file set to values2, and a config pointing at it. It returns the config path and the
+// bare repository.
+func renderFixture(t *testing.T, values2 string) (config, remote string) {
+	t.Helper()
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	require.NoError(t, os.CopyFS(work, os.DirFS("testdata/render/repo")))
+	pol := filepath.Join(work, "policies", "web.yaml")
+	b, err := os.ReadFile(pol)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(pol, bytes.ReplaceAll(b, []byte("VALUES2"), []byte(values2)), 0o644))
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Platform", "GIT_AUTHOR_EMAIL=platform@example.com",
+			"GIT_COMMITTER_NAME=Platform", "GIT_COMMITTER_EMAIL=platform@example.com",
+			"GIT_AUTHOR_DATE=2026-11-22T09:00:00Z", "GIT_COMMITTER_DATE=2026-11-22T09:00:00Z")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	git("add", "-A")
+	git("commit", "-q", "-m", "shop: chart, values, policy")
+	remote = filepath.Join(dir, "shop.git")
+	git("clone", "-q", "--bare", work, remote)
+
+	cfg, err := os.ReadFile("testdata/render/config.yaml")
+	require.NoError(t, err)
+	config = filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(config, bytes.ReplaceAll(cfg, []byte("REMOTE"), []byte(remote)), 0o644))
+	return config, remote
+}
+
+func remoteHead(t *testing.T, remote string) string {
+	t.Helper()
+	out, err := exec.Command("git", "--git-dir", remote, "rev-parse", "main").Output()
+	require.NoError(t, err)
+	return strings.TrimSpace(string(out))
+}
+
+type evalOutput struct {
+	Results []struct {
+		Policy   string `json:"policy"`
+		From     int    `json:"from"`
+		To       int    `json:"to"`
+		Action   string `json:"action"`
+		Commit   string `json:"commit"`
+		Error    string `json:"error"`
+		Rendered string `json:"rendered"`
+		Reasons  []struct {
+			Reason  string `json:"reason"`
+			Message string `json:"message"`
+		} `json:"reasons"`
+	} `json:"results"`
+}
+
+// TestEvaluateRenderVerification runs evaluate end to end on a real Helm chart: a decision whose
+// edited key reaches the workload is committed with the rendered change among its reasons; one
+// whose key a later values file overrides is refused — the remote is untouched and the JSON
+// result says why.
+func TestEvaluateRenderVerification(t *testing.T) {
+	tests := []struct {
+		name       string
+		values2    string
+		wantAction string
+		wantCode   int
+		wantText   []string // in the error (refused) or a reason (committed)
+	}{
+		{
+			name:       "edit reaches the workload",
+			values2:    "envs/other.yaml",
+			wantAction: "committed",
+			wantCode:   exitOK,
+			wantText:   []string{"rendered Deployment shop/web: spec.replicas 2 → 5"},
+		},
+		{
+			name:       "later values file overrides the key",
+			values2:    "envs/override.yaml",
+			wantAction: "error",
+			wantCode:   exitFailure,
+			wantText:   []string{"envs/override.yaml", "Deployment shop/web"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			config, remote := renderFixture(t, tt.values2)
+			before := remoteHead(t, remote)
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"evaluate", "--config", config, "--cache-dir", t.TempDir(),
+				"--metrics-file", "testdata/render/trace.csv", "--at", "2026-11-22T10:00:00Z", "-o", "json"}, &out, &errb)
+			require.Equal(t, tt.wantCode, code, "stderr: %s\nstdout: %s", errb.String(), out.String())
+
+			var got evalOutput
+			require.NoError(t, json.Unmarshal(out.Bytes(), &got), out.String())
+			require.Len(t, got.Results, 1)
+			r := got.Results[0]
+			assert.Equal(t, "shop/web", r.Policy)
+			assert.Equal(t, tt.wantAction, r.Action)
+			assert.Equal(t, 2, r.From)
+			after := remoteHead(t, remote)
+			if tt.wantAction == "error" {
+				assert.Equal(t, before, after, "a refused verification must leave the remote untouched")
+				assert.Empty(t, r.Commit)
+				for _, s := range tt.wantText {
+					assert.Contains(t, r.Error, s)
+				}
+				return
+			}
+			assert.Equal(t, 5, r.To)
+			assert.NotEqual(t, before, after)
+			assert.Equal(t, r.Commit, after)
+			msg, err := exec.Command("git", "--git-dir", remote, "log", "-1", "--format=%B", "main").Output()
+			require.NoError(t, err)
+			for _, s := range tt.wantText {
+				assert.Contains(t, string(msg), s)
+			}
+			diff, err := exec.Command("git", "--git-dir", remote, "diff", before, after).Output()
+			require.NoError(t, err)
+			assert.Contains(t, string(diff), "-  replicaCount: 2 # scaled by policy shop/web\n+  replicaCount: 5 # scaled by policy shop/web\n")
+		})
+	}
+}
+
+// TestPlanShowsRenderedDiff checks that plan prints the file diff and the rendered workload's
+// change, and leaves the remote untouched.
+func TestPlanShowsRenderedDiff(t *testing.T) {
+	config, remote := renderFixture(t, "envs/other.yaml")
+	before := remoteHead(t, remote)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"plan", "--config", config, "--cache-dir", t.TempDir(),
+		"--metrics-file", "testdata/render/trace.csv", "--at", "2026-11-22T10:00:00Z"}, &out, &errb)
+	require.Equal(t, exitOK, code, "stderr: %s", errb.String())
+	text := out.String()
+	assert.Contains(t, text, "shop/web  envs/web.yaml#web.replicaCount  2 → 5  dry-run")
+	assert.Contains(t, text, "+++ b/envs/web.yaml")
+	assert.Contains(t, text, "+  replicaCount: 5 # scaled by policy shop/web")
+	assert.Contains(t, text, "spec.replicas", "the rendered workload diff is shown")
+	assert.Equal(t, before, remoteHead(t, remote), "plan must not push")
+}
