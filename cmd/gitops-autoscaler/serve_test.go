@@ -147,7 +147,7 @@ func shopFiles() map[string]string {
 }
 
 // startServe runs `serve` in-process and waits for its listener.
-func startServe(t *testing.T, srv *gittest.Server, extra string) *serveEnv {
+func startServe(t *testing.T, srv *gittest.Server, extra string, edit ...func(*serveOptions)) *serveEnv {
 	t.Helper()
 	config, trace := serveFixture(t, srv, extra)
 	clock := &atomic.Pointer[time.Time]{}
@@ -156,13 +156,15 @@ func startServe(t *testing.T, srv *gittest.Server, extra string) *serveEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	env := &serveEnv{git: srv, clock: clock, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
-	go func() {
-		env.done <- serve(ctx, serveOptions{
-			config: config, listen: "127.0.0.1:0", metricsFile: trace, logLevel: "debug",
-			now:      func() time.Time { return *clock.Load() },
-			onListen: func(a string) { addr <- a },
-		}, env.logs)
-	}()
+	o := serveOptions{
+		config: config, listen: "127.0.0.1:0", metricsFile: trace, logLevel: "debug",
+		now:      func() time.Time { return *clock.Load() },
+		onListen: func(a string) { addr <- a },
+	}
+	for _, e := range edit {
+		e(&o)
+	}
+	go func() { env.done <- serve(ctx, o, env.logs) }()
 	select {
 	case a := <-addr:
 		env.base = "http://" + a
