@@ -247,9 +247,13 @@ func (v verifier) workload(objs []Object, when string) (int, error) {
 	case 1:
 		return found[0], nil
 	case 0:
+		group := ""
+		if t.APIVersion != "" {
+			group = " of API group " + strconv.Quote(apiGroup(t.APIVersion))
+		}
 		return 0, &VerifyError{Reason: ReasonWorkloadMissing, Message: fmt.Sprintf(
-			"%s is not in the rendered output %s (rendered workloads: %s)",
-			v.targetName(), when, v.workloadList(objs))}
+			"%s%s is not in the rendered output %s (rendered workloads: %s)",
+			v.targetName(), group, when, v.workloadList(objs))}
 	default:
 		return 0, &VerifyError{Reason: ReasonWorkloadAmbiguous, Message: fmt.Sprintf(
 			"%d rendered objects match %s %s; name its namespace in targetRef", len(found), v.targetName(), when)}
@@ -260,7 +264,7 @@ func (v verifier) workloadList(objs []Object) string {
 	var names []string
 	for _, o := range objs {
 		if o.Replicas != nil || isWorkloadKind(o.Kind) {
-			names = append(names, v.display(o))
+			names = append(names, o.APIVersion+" "+v.display(o))
 		}
 	}
 	if len(names) == 0 {

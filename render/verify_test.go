@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -261,7 +262,7 @@ func TestVerify(t *testing.T) {
 				}
 			},
 			reason:   ReasonWorkloadMissing,
-			contains: []string{"Deployment laravel-demo/laravel-api is not in the rendered output before the edit (rendered workloads: Deployment laravel-demo/laravel-web)"},
+			contains: []string{"Deployment laravel-demo/laravel-api is not in the rendered output before the edit (rendered workloads: apps/v1 Deployment laravel-demo/laravel-web)"},
 		},
 		{
 			name: "workload in another namespace",
@@ -434,4 +435,102 @@ func BenchmarkVerifyKustomize(b *testing.B) {
 		}
 	}
 	reportCPU(b, cpu)
+}
+
+// TestVerifierCheck compares hand-written renders, for the cases no test chart shows.
+func TestVerifierCheck(t *testing.T) {
+	const rollout = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web, namespace: shop}\nspec: {replicas: %d}\n"
+	tests := []struct {
+		name    string
+		target  policy.TargetRef
+		before  string
+		after   string
+		summary string
+		reason  string
+		message string
+	}{
+		{
+			name:    "argo rollout",
+			target:  policy.TargetRef{APIVersion: "argoproj.io/v1alpha1", Kind: "Rollout", Name: "web", Namespace: "shop"},
+			before:  fmt.Sprintf(rollout, 3),
+			after:   fmt.Sprintf(rollout, 6),
+			summary: "rendered Rollout shop/web: spec.replicas 3 → 6",
+		},
+		{
+			name:    "target of another API group",
+			target:  policy.TargetRef{APIVersion: "apps/v1", Kind: "Rollout", Name: "web", Namespace: "shop"},
+			before:  fmt.Sprintf(rollout, 3),
+			after:   fmt.Sprintf(rollout, 6),
+			reason:  ReasonWorkloadMissing,
+			message: `Rollout shop/web of API group "apps" is not in the rendered output before the edit (rendered workloads: argoproj.io/v1alpha1 Rollout shop/web)`,
+		},
+		{
+			name:    "workload without a namespace matches a namespaced target",
+			target:  policy.TargetRef{Kind: "Deployment", Name: "web", Namespace: "shop"},
+			before:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n",
+			after:   "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n",
+			summary: "rendered Deployment web: spec.replicas 3 → 2",
+		},
+		{
+			name:   "two workloads match",
+			target: policy.TargetRef{Kind: "Deployment", Name: "web"},
+			before: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: a}\nspec: {replicas: 3}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: b}\nspec: {replicas: 3}\n",
+			after:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: a}\nspec: {replicas: 6}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: b}\nspec: {replicas: 3}\n",
+			reason: ReasonWorkloadAmbiguous,
+		},
+		{
+			name:   "KEDA ScaledObject on the workload",
+			target: policy.TargetRef{Kind: "Deployment", Name: "worker", Namespace: "q"},
+			before: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker, namespace: q}\nspec: {replicas: 1}\n---\napiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: worker, namespace: q}\nspec: {scaleTargetRef: {name: worker}}\n",
+			after:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker, namespace: q}\nspec: {replicas: 2}\n---\napiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: worker, namespace: q}\nspec: {scaleTargetRef: {name: worker}}\n",
+			reason: ReasonHPAConflict,
+		},
+		{
+			name:    "HPA on another workload is fine",
+			target:  policy.TargetRef{Kind: "Deployment", Name: "web"},
+			before:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: api}\nspec: {scaleTargetRef: {kind: Deployment, name: api}}\n",
+			after:   "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: api}\nspec: {scaleTargetRef: {kind: Deployment, name: api}}\n",
+			summary: "rendered Deployment web: spec.replicas 1 → 2",
+		},
+		{
+			name:   "an object added by the edit",
+			target: policy.TargetRef{Kind: "Deployment", Name: "web"},
+			before: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n",
+			after:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
+			reason: ReasonOtherObjectsChanged,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before, err := ParseManifests([]byte(tc.before))
+			require.NoError(t, err)
+			after, err := ParseManifests([]byte(tc.after))
+			require.NoError(t, err)
+			var cur, des int
+			for _, o := range before {
+				if o.Replicas != nil && o.Name == tc.target.Name {
+					cur = *o.Replicas
+				}
+			}
+			for _, o := range after {
+				if o.Replicas != nil && o.Name == tc.target.Name {
+					des = *o.Replicas
+				}
+			}
+			v := verifier{req: VerifyRequest{Target: tc.target, Current: cur, Desired: des}, file: "f.yaml"}
+			got, err := v.check(before, after)
+			if tc.reason == "" {
+				require.NoError(t, err)
+				assert.Equal(t, tc.summary, got.Summary)
+				return
+			}
+			var ve *VerifyError
+			require.ErrorAs(t, err, &ve)
+			t.Log(ve.Message)
+			assert.Equal(t, tc.reason, ve.Reason)
+			if tc.message != "" {
+				assert.Equal(t, tc.message, ve.Message)
+			}
+		})
+	}
 }
