@@ -191,8 +191,9 @@ func TestServersFor(t *testing.T) {
 
 // BenchmarkBatch evaluates one cycle of 1,000 policies × 2 metrics — 500 distinct queries
 // after deduplication — against a real Prometheus on loopback with seeded series. It reports
-// the cycle's time (ns/op), queries per second reaching Prometheus, and the peak live heap
-// during the run.
+// the cycle's time (ns/op), queries per second reaching Prometheus, the peak live heap during
+// the run, and the process's peak resident memory (VmHWM, reset before the run where Linux
+// allows).
 func BenchmarkBatch(b *testing.B) {
 	const policies, shards, distinct = 1000, 100, 500
 	now := time.Now().Truncate(time.Second)
@@ -230,6 +231,7 @@ func BenchmarkBatch(b *testing.B) {
 		}
 	}
 
+	resetPeakRSS()
 	peak := sampleHeapPeak(b)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -239,6 +241,9 @@ func BenchmarkBatch(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(distinct*b.N)/b.Elapsed().Seconds(), "queries/s")
 	b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
+	if rss, ok := peakRSS(); ok {
+		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+	}
 }
 
 // sampleHeapPeak samples the live heap every millisecond until the returned function is
