@@ -568,7 +568,10 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, rc policy.Repository
 	}
 	res.Metrics = metricMap(values)
 
-	history, err := ws.History(HistoryQuery{PolicyID: p.ID(), Target: loc, Since: at.Add(-HistoryWindow(p))})
+	// History is read from the remote base, not the local head: the cycle's own commits so far
+	// are other policies' decisions on other targets (ValidateSet forbids two policies on one
+	// target), never events of this one — and walking them made a cycle quadratic.
+	history, err := ws.History(HistoryQuery{PolicyID: p.ID(), Target: loc, Since: at.Add(-historyWindow(p)), Head: ws.Base()})
 	if err != nil {
 		return fail(fmt.Errorf("history: %w", err))
 	}
@@ -582,7 +585,7 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, rc policy.Repository
 		return res
 	}
 	snap := policy.Snapshot{Now: at, Current: current, Metrics: values, History: history}
-	if w := StabilizationWindow(p); w > 0 && r.Recommendations != nil {
+	if _, w := p.Windows(); w > 0 && r.Recommendations != nil {
 		recs, err := r.Recommendations.Recommendations(ctx, p, at, w, ReplicasAt(history, current))
 		if err != nil {
 			r.logger().Warn("stabilization history unavailable", "policy", p.ID(), "error", err)
@@ -787,63 +790,10 @@ func UnifiedDiff(name string, before, after []byte) string {
 	return sb.String()
 }
 
-// StabilizationWindow is the longest stabilization window of a policy: the HPA form's scale-up
-// and scale-down windows (scale-down defaults to 300s when the HPA form is present) and the
-// original form's scale-down window.
-func StabilizationWindow(p *policy.Policy) time.Duration {
-	b := p.Spec.Behavior
-	if b == nil {
-		return 0
-	}
-	w := 0
-	if b.StabilizationWindowSeconds != nil {
-		w = max(w, *b.StabilizationWindowSeconds)
-	}
-	if b.ScaleUp != nil && b.ScaleUp.StabilizationWindowSeconds != nil {
-		w = max(w, *b.ScaleUp.StabilizationWindowSeconds)
-	}
-	if b.ScaleUp != nil || b.ScaleDown != nil {
-		down := 300 // the HPA's default scale-down window
-		if b.ScaleDown != nil && b.ScaleDown.StabilizationWindowSeconds != nil {
-			down = *b.ScaleDown.StabilizationWindowSeconds
-		}
-		w = max(w, down)
-	}
-	return time.Duration(w) * time.Second
-}
-
-// HistoryWindow is how far back a policy's decision needs Git history: the longest of its
-// stabilization windows, rate-limit periods, cooldowns and holds. History is never read
-// further back than this.
-func HistoryWindow(p *policy.Policy) time.Duration {
-	w := int(StabilizationWindow(p) / time.Second)
-	if b := p.Spec.Behavior; b != nil {
-		for _, v := range []*int{b.ScaleUpCooldownSeconds, b.ScaleDownCooldownSeconds} {
-			if v != nil {
-				w = max(w, *v)
-			}
-		}
-		for _, r := range []*policy.ScalingRules{b.ScaleUp, b.ScaleDown} {
-			if r == nil {
-				continue
-			}
-			for _, hp := range r.Policies {
-				w = max(w, hp.PeriodSeconds)
-			}
-		}
-		if b.ScaleUp != nil || b.ScaleDown != nil {
-			w = max(w, 15) // the HPA's default policies' period
-		}
-	}
-	if h := p.Spec.Holds; h != nil {
-		for _, v := range []*int{h.AfterRevertSeconds, h.AfterManualEditSeconds} {
-			if v != nil {
-				w = max(w, *v)
-			}
-		}
-	}
-	if s := p.Spec.SyncCheck; s != nil {
-		w = max(w, s.TimeoutSeconds)
-	}
-	return time.Duration(w) * time.Second
+// historyWindow is how far back a decision needs Git history: the policy's own windows, and at
+// least its stabilization window, so the replica counts of the recomputed recommendations are
+// known.
+func historyWindow(p *policy.Policy) time.Duration {
+	h, s := p.Windows()
+	return max(h, s)
 }

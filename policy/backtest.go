@@ -126,7 +126,9 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 	n := int(end.Sub(start)/step) + 1
 	res.Steps = make([]BacktestStep, 0, n)
 
-	historyWindow, recWindow := backtestWindows(p)
+	historyWindow, recWindow := p.Windows()
+	// A window counts what is strictly newer than its start; keeping one second more is harmless.
+	historyWindow, recWindow = historyWindow+time.Second, recWindow+time.Second
 	var history replayWindow[Event]
 	var recs replayWindow[Recommendation]
 	avgTargets := averageValueTargets(p)
@@ -172,42 +174,6 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 	res.Summary.Evaluations = n
 	res.Summary.Changes = len(res.Decisions)
 	return res
-}
-
-// backtestWindows are how far back the History and the Recommendations must reach for Decide
-// to see everything it would count: cooldowns, HPA rate-limit periods, holds, and the
-// stabilization windows (with the HPA's defaults where its form leaves them out).
-func backtestWindows(p *Policy) (history, recommendations time.Duration) {
-	secs := func(v *int) time.Duration {
-		if v == nil || *v < 0 {
-			return 0
-		}
-		return time.Duration(*v) * time.Second
-	}
-	var h, r time.Duration
-	if b := p.Spec.Behavior; b != nil {
-		r = max(r, secs(b.StabilizationWindowSeconds))
-		h = max(h, secs(b.ScaleUpCooldownSeconds), secs(b.ScaleDownCooldownSeconds))
-		if b.ScaleUp != nil || b.ScaleDown != nil {
-			// The HPA's defaults: a 300 s scale-down window and 15 s periods.
-			r = max(r, 300*time.Second)
-			h = max(h, 15*time.Second)
-			for _, rules := range []*ScalingRules{b.ScaleUp, b.ScaleDown} {
-				if rules == nil {
-					continue
-				}
-				r = max(r, secs(rules.StabilizationWindowSeconds))
-				for _, pol := range rules.Policies {
-					h = max(h, time.Duration(pol.PeriodSeconds)*time.Second)
-				}
-			}
-		}
-	}
-	if hl := p.Spec.Holds; hl != nil {
-		h = max(h, secs(hl.AfterRevertSeconds), secs(hl.AfterManualEditSeconds))
-	}
-	// A window counts what is strictly newer than its start; keeping one step more is harmless.
-	return h + time.Second, r + time.Second
 }
 
 // averageValueTargets are the policy's AverageValue targets by metric index; 0 for the others.

@@ -1,0 +1,31 @@
+package policy
+
+import "time"
+
+// Windows says how far back a decision of p looks, from the engine's own reading of its
+// behavior (HPA defaults included): history is the longest of the cooldowns, rate-limit
+// periods, holds and sync-check timeout — how much Git history Snapshot.History needs;
+// stabilization is the longest stabilization window — how far back Snapshot.Recommendations
+// must reach. Callers read no further back than this.
+func (p *Policy) Windows() (history, stabilization time.Duration) {
+	secs := func(v int) time.Duration { return time.Duration(max(v, 0)) * time.Second }
+	var h, s time.Duration
+	if b, ok := resolveBehavior(p.Spec.Behavior); ok {
+		s = max(secs(b.upWindow), secs(b.downWindow))
+		h = max(secs(b.upCooldown), secs(b.downCooldown))
+		if b.hpa {
+			for _, d := range []direction{b.up, b.down} {
+				for _, pol := range d.policies {
+					h = max(h, secs(pol.PeriodSeconds))
+				}
+			}
+		}
+	}
+	if hl := p.Spec.Holds; hl != nil {
+		h = max(h, secs(deref(hl.AfterRevertSeconds)), secs(deref(hl.AfterManualEditSeconds)))
+	}
+	if sc := p.Spec.SyncCheck; sc != nil {
+		h = max(h, secs(sc.TimeoutSeconds))
+	}
+	return h, s
+}
