@@ -1,0 +1,124 @@
+package gitops
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// benchPolicies is the size of BenchmarkCycle1000Policies' repository.
+const benchPolicies = 1000
+
+// benchPolicy is one generated policy: its own values file, scaled by one metric.
+const benchPolicy = `apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: PrometheusAutoscaler
+metadata:
+  name: %[1]s
+  namespace: bench
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: %[1]s}
+  replicas: {file: values/%[1]s.yaml, path: app.replicaCount}
+  minReplicas: 1
+  maxReplicas: 50
+  mode: Commit
+  metrics:
+    - name: rps
+      promQL: sum(rate(http_requests_total{app="%[1]s"}[2m]))
+      target: {type: AverageValue, averageValue: 100}
+`
+
+// BenchmarkCycle1000Policies is one evaluation cycle of a repository with 1,000 policies, each
+// on its own values file, where every policy scales (2 → 6): 1,000 decisions, 1,000 commits,
+// one fetch and one push, against the real Git server. Each iteration starts from the same
+// remote state with a warm workspace, as the service's cycles do. Peak memory is the process's
+// resident high-water mark (VmHWM), which includes the benchmark's own setup.
+func BenchmarkCycle1000Policies(b *testing.B) {
+	s := gittest.NewServer(b)
+	s.CreateRepo("bench", map[string]string{"README.md": "bench\n"})
+	files := make(map[string]string, 2*benchPolicies)
+	for i := 1; i <= benchPolicies; i++ {
+		name := fmt.Sprintf("p%04d", i)
+		files["policies/"+name+".yaml"] = fmt.Sprintf(benchPolicy, name)
+		files["values/"+name+".yaml"] = "# " + name + "\napp:\n  image: {tag: \"1.0\"}\n  replicaCount: 2  # managed\n"
+	}
+	base := s.Import("bench", []gittest.ImportCommit{{
+		Files: files, Message: "1,000 services", Author: "Admin <admin@example.com>", When: cycleAt.Add(-48 * time.Hour),
+	}})
+	rc := policy.Repository{
+		Name: "bench", URL: s.URL("bench"), Branch: "main", Policies: []string{"policies/*.yaml"},
+		Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(b, s.Password())},
+	}
+	r := testRunner(b, staticMetrics{"rps": 560}, slog.New(slog.NewTextHandler(io.Discard, nil)), rc)
+	ctx := context.Background()
+	if _, err := r.Workspace(ctx, rc); err != nil { // the clone, once
+		b.Fatal(err)
+	}
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		s.Git("bench", "update-ref", "refs/heads/main", base)
+		s.ResetCounts()
+		b.StartTimer()
+
+		rep, err := r.Cycle(ctx, Repo{Config: rc}, CycleOptions{})
+
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		committed := 0
+		for _, res := range rep.Results {
+			if res.Action == ActionCommitted {
+				committed++
+			}
+		}
+		fetches, pushes := s.Requests("bench", gittest.UploadPack), s.Requests("bench", gittest.ReceivePack)
+		if committed != benchPolicies || fetches != 1 || pushes != 1 {
+			b.Fatalf("want %d commits in 1 fetch and 1 push, got %d commits, %d fetches, %d pushes",
+				benchPolicies, committed, fetches, pushes)
+		}
+		if got := strings.Count(s.Git("bench", "rev-list", base+"..main"), "\n"); got != benchPolicies {
+			b.Fatalf("remote has %d new commits, want %d", got, benchPolicies)
+		}
+		b.ReportMetric(float64(fetches), "fetches/op")
+		b.ReportMetric(float64(pushes), "pushes/op")
+		b.StartTimer()
+	}
+	b.StopTimer()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MB")
+	if hwm, ok := peakRSS(); ok {
+		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MB")
+	}
+}
+
+// peakRSS reads the process's resident high-water mark from /proc (Linux only).
+func peakRSS() (int64, bool) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
+}
