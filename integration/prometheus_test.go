@@ -201,12 +201,15 @@ func TestPrometheusOutageBlocksScaleDown(t *testing.T) {
 	head := f.head(t)
 
 	prom.Stop()
-	for name, dark := range map[string]func() gitops.Result{
-		"running process":   func() gitops.Result { return f.cycle(t, running, t0.Add(30*time.Second), false) },
-		"one-shot evaluate": func() gitops.Result { return f.evaluate(t, "--at", rfc3339(t0.Add(60*time.Second))) },
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T) gitops.Result
+	}{
+		{"running process", func(t *testing.T) gitops.Result { return f.cycle(t, running, t0.Add(30*time.Second), false) }},
+		{"one-shot evaluate", func(t *testing.T) gitops.Result { return f.evaluate(t, "--at", rfc3339(t0.Add(60*time.Second))) }},
 	} {
-		t.Run(name, func(t *testing.T) {
-			r := dark()
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.run(t)
 			assert.Contains(t, []string{gitops.ActionUnchanged, gitops.ActionHeld}, r.Action, r.Reasons)
 			assert.Equal(t, 4, r.From)
 			assert.Equal(t, 4, r.To, "no scale-down while the metric is missing")
