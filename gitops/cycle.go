@@ -70,7 +70,7 @@ type Result struct {
 	Mode       policy.Mode     `json:"mode,omitempty"`
 	Commit     string          `json:"commit"`
 	Reasons    []policy.Reason `json:"reasons"`
-	Error      string          `json:"error,omitempty"`
+	Error      string          `json:"error"` // always present, empty when none: the documented -o json shape
 	// Metrics are the values the decision was made on.
 	Metrics map[string]*float64 `json:"metrics,omitempty"`
 	// Diff is the unified diff of the file (plan), Rendered the rendered workload's change.
