@@ -266,8 +266,10 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 		}
 		r.fetchMetrics(ctx, at, policies, values)
 		results := make([]Result, 0, len(policies))
+		// One cache per attempt: every policy reads its history from the same base.
+		hc := NewHistoryCache(ws.Repository())
 		for _, p := range policies {
-			results = append(results, r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts))
+			results = append(results, r.decide(ctx, ws, hc, repo.Config, p, at, values[p.ID()], opts))
 		}
 		rep.Results = results
 		if ws.Head() == ws.Base() {
@@ -551,7 +553,7 @@ func (r *Runner) current(ws *Workspace, p *policy.Policy) (policy.ReplicasLocati
 }
 
 // decide runs steps 2–8 of the loop for one policy; a commit stays local until the push.
-func (r *Runner) decide(ctx context.Context, ws *Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) Result {
+func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) Result {
 	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
 	fail := func(err error) Result {
 		res.Action, res.Error = ActionError, err.Error()
@@ -571,7 +573,7 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, rc policy.Repository
 	// History is read from the remote base, not the local head: the cycle's own commits so far
 	// are other policies' decisions on other targets (ValidateSet forbids two policies on one
 	// target), never events of this one — and walking them made a cycle quadratic.
-	history, err := ws.History(HistoryQuery{PolicyID: p.ID(), Target: loc, Since: at.Add(-historyWindow(p)), Head: ws.Base()})
+	history, err := ws.History(HistoryQuery{PolicyID: p.ID(), Target: loc, Since: at.Add(-historyWindow(p)), Head: ws.Base(), Cache: hc})
 	if err != nil {
 		return fail(fmt.Errorf("history: %w", err))
 	}

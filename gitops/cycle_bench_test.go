@@ -44,27 +44,8 @@ spec:
 // remote state with a warm workspace, as the service's cycles do. Peak memory is the process's
 // resident high-water mark (VmHWM), which includes the benchmark's own setup.
 func BenchmarkCycle1000Policies(b *testing.B) {
-	s := gittest.NewServer(b)
-	s.CreateRepo("bench", map[string]string{"README.md": "bench\n"})
-	files := make(map[string]string, 2*benchPolicies)
-	for i := 1; i <= benchPolicies; i++ {
-		name := fmt.Sprintf("p%04d", i)
-		files["policies/"+name+".yaml"] = fmt.Sprintf(benchPolicy, name)
-		files["values/"+name+".yaml"] = "# " + name + "\napp:\n  image: {tag: \"1.0\"}\n  replicaCount: 2  # managed\n"
-	}
-	base := s.Import("bench", []gittest.ImportCommit{{
-		Files: files, Message: "1,000 services", Author: "Admin <admin@example.com>", When: cycleAt.Add(-48 * time.Hour),
-	}})
-	rc := policy.Repository{
-		Name: "bench", URL: s.URL("bench"), Branch: "main", Policies: []string{"policies/*.yaml"},
-		Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(b, s.Password())},
-	}
-	r := testRunner(b, staticMetrics{"rps": 560}, slog.New(slog.NewTextHandler(io.Discard, nil)), rc)
+	s, rc, base, r := benchRepository(b)
 	ctx := context.Background()
-	if _, err := r.Workspace(ctx, rc); err != nil { // the clone, once
-		b.Fatal(err)
-	}
-
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -101,6 +82,73 @@ func BenchmarkCycle1000Policies(b *testing.B) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MB")
+	if hwm, ok := peakRSS(); ok {
+		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MB")
+	}
+}
+
+// benchRepository is a Git server with benchPolicies policies, each on its own values file
+// at 2 replicas, and a runner whose workspace of it is already cloned; base is main's head.
+func benchRepository(b *testing.B) (*gittest.Server, policy.Repository, string, *Runner) {
+	s := gittest.NewServer(b)
+	s.CreateRepo("bench", map[string]string{"README.md": "bench\n"})
+	files := make(map[string]string, 2*benchPolicies)
+	for i := 1; i <= benchPolicies; i++ {
+		name := fmt.Sprintf("p%04d", i)
+		files["policies/"+name+".yaml"] = fmt.Sprintf(benchPolicy, name)
+		files["values/"+name+".yaml"] = "# " + name + "\napp:\n  image: {tag: \"1.0\"}\n  replicaCount: 2  # managed\n"
+	}
+	base := s.Import("bench", []gittest.ImportCommit{{
+		Files: files, Message: "1,000 services", Author: "Admin <admin@example.com>", When: cycleAt.Add(-48 * time.Hour),
+	}})
+	rc := policy.Repository{
+		Name: "bench", URL: s.URL("bench"), Branch: "main", Policies: []string{"policies/*.yaml"},
+		Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(b, s.Password())},
+	}
+	r := testRunner(b, staticMetrics{"rps": 560}, slog.New(slog.NewTextHandler(io.Discard, nil)), rc)
+	if _, err := r.Workspace(context.Background(), rc); err != nil { // the clone, once
+		b.Fatal(err)
+	}
+	return s, rc, base, r
+}
+
+// BenchmarkCycle1000PoliciesAfterAFullCycle is the cycle after one that scaled all 1,000
+// policies: every policy's history window now holds the previous cycle's 1,000 commits, and
+// nothing changes (one fetch, no push). It measures reading history for many policies at once.
+func BenchmarkCycle1000PoliciesAfterAFullCycle(b *testing.B) {
+	s, rc, _, r := benchRepository(b)
+	ctx := context.Background()
+	if _, err := r.Cycle(ctx, Repo{Config: rc}, CycleOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	r.Now = func() time.Time { return cycleAt.Add(time.Minute) }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		s.ResetCounts()
+		b.StartTimer()
+
+		rep, err := r.Cycle(ctx, Repo{Config: rc}, CycleOptions{})
+
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, res := range rep.Results {
+			if res.Action != ActionUnchanged {
+				b.Fatalf("%s: %s, want unchanged: %v %s", res.Policy, res.Action, res.Reasons, res.Error)
+			}
+		}
+		if n := len(rep.Results); n != benchPolicies {
+			b.Fatalf("%d results, want %d", n, benchPolicies)
+		}
+		if f, p := s.Requests("bench", gittest.UploadPack), s.Requests("bench", gittest.ReceivePack); f != 1 || p != 0 {
+			b.Fatalf("%d fetches and %d pushes, want 1 and 0", f, p)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
 	if hwm, ok := peakRSS(); ok {
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MB")
 	}

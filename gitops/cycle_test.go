@@ -665,3 +665,36 @@ func TestCycleNeverLeaksSecrets(t *testing.T) {
 		assert.NotContains(t, all, secret)
 	}
 }
+
+func TestHistoryCacheAgreesWithReadHistory(t *testing.T) {
+	f := newHistoryFixture(t)
+	repo := f.ws.Repository()
+	cache := NewHistoryCache(repo)
+	tests := []struct {
+		name  string
+		query HistoryQuery
+	}{
+		{name: "web, last hour", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)}},
+		{name: "web, everything", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour)}},
+		{name: "web, bounded", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour), Max: 3}},
+		{name: "api", query: HistoryQuery{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, Since: f.now.Add(-time.Hour)}},
+		{name: "someone else's file", query: HistoryQuery{PolicyID: "prod/docs", Target: policy.ReplicasLocation{File: "README.md", Path: "x"}, Since: f.now.Add(-time.Hour)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.query.Head = f.ws.Head()
+			want, wantVisited, err := readHistory(repo, tt.query)
+			require.NoError(t, err)
+			// The same cache serves every query, in any order, twice.
+			for range 2 {
+				q := tt.query
+				q.Cache = cache
+				got, visited, err := readHistory(repo, q)
+				require.NoError(t, err)
+				assert.Equal(t, want, got)
+				assert.Equal(t, wantVisited, visited)
+			}
+		})
+	}
+	assert.NotEmpty(t, cache.commits, "the cache was used")
+}

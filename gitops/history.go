@@ -34,6 +34,9 @@ type HistoryQuery struct {
 	Max int
 	// Head is where the walk starts; zero means the repository's HEAD.
 	Head plumbing.Hash
+	// Cache, when set, shares commit reads, trailer parsing and tree diffs with the other
+	// queries of the same cycle and repository (see HistoryCache).
+	Cache *HistoryCache
 }
 
 // ReadHistory reads a policy's events from the first-parent history of the base branch,
@@ -136,7 +139,11 @@ func walkFirstParent(repo *git.Repository, q HistoryQuery, visit func(*object.Co
 		}
 		head = ref.Hash()
 	}
-	c, err := repo.CommitObject(head)
+	read, parent := repo.CommitObject, func(c *object.Commit) (*object.Commit, error) { return c.Parent(0) }
+	if q.Cache != nil {
+		read, parent = q.Cache.commit, q.Cache.parent
+	}
+	c, err := read(head)
 	if err != nil {
 		return 0, fmt.Errorf("read commit %s: %w", head, err)
 	}
@@ -153,7 +160,7 @@ func walkFirstParent(repo *git.Repository, q HistoryQuery, visit func(*object.Co
 		if c.NumParents() == 0 {
 			break
 		}
-		if c, err = c.Parent(0); err != nil {
+		if c, err = parent(c); err != nil {
 			if errors.Is(err, plumbing.ErrObjectNotFound) {
 				break // the edge of a shallow clone
 			}
@@ -186,7 +193,8 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 		Author:  fmt.Sprintf("%s <%s>", c.Author.Name, c.Author.Email),
 		Subject: firstLine(c.Message),
 	}
-	if tr, ok := ParseTrailers(c.Message); ok && tr.PolicyID == h.q.PolicyID {
+	tr, ok, reverts := h.message(c)
+	if ok && tr.PolicyID == h.q.PolicyID {
 		e.Kind, e.From, e.To = policy.EventDecision, tr.From, tr.To
 		if tr.Manual {
 			e.Kind = policy.EventManualScale
@@ -198,9 +206,9 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 	if err != nil {
 		return e, false, err
 	}
-	if m := revertRE.FindStringSubmatch(c.Message); m != nil {
-		if reverted, ok := h.ours(m[1]); ok {
-			e.Kind, e.Reverts = policy.EventRevert, m[1]
+	if reverts != "" {
+		if reverted, ok := h.ours(reverts); ok {
+			e.Kind, e.Reverts = policy.EventRevert, reverts
 			e.From, e.To = before.n, after.n
 			if !before.ok || !after.ok {
 				// The file no longer decodes on one side: fall back to what was undone.
@@ -216,6 +224,18 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 	return e, false, nil
 }
 
+// message returns a commit's trailers and the commit its `git revert` message names, if any.
+func (h *historyReader) message(c *object.Commit) (tr Trailers, ours bool, reverts string) {
+	if h.q.Cache != nil {
+		return h.q.Cache.message(c)
+	}
+	tr, ours = ParseTrailers(c.Message)
+	if m := revertRE.FindStringSubmatch(c.Message); m != nil {
+		reverts = m[1]
+	}
+	return tr, ours, reverts
+}
+
 // ours returns the trailers of the commit sha when it is one of the policy's.
 func (h *historyReader) ours(sha string) (Trailers, bool) {
 	c, err := h.repo.CommitObject(plumbing.NewHash(sha))
@@ -229,6 +249,17 @@ func (h *historyReader) ours(sha string) (Trailers, bool) {
 // fileChange returns the target's value before (first parent) and after a commit, and whether
 // the commit changed the file at all. Unchanged files are not decoded.
 func (h *historyReader) fileChange(c *object.Commit) (before, after valueResult, changed bool, err error) {
+	if h.q.Cache != nil {
+		prev, cur, err := h.q.Cache.change(c, strings.Join(h.parts, "/"))
+		if err != nil || prev == cur {
+			return before, after, false, err
+		}
+		if before, err = h.value(prev); err != nil {
+			return before, after, true, err
+		}
+		after, err = h.value(cur)
+		return before, after, true, err
+	}
 	cur, err := h.blob(c)
 	if err != nil {
 		return before, after, false, err
