@@ -1,7 +1,21 @@
-// Package gitops owns the Git side of the loop: the workspace (go-git clones kept in a cache
-// directory, fetched and reset each cycle), the replica editor that changes one YAML scalar and
-// no other byte, commit messages and their trailers, history read back from `git log`, and
-// delivery (push with re-decide on a race, pull requests through a provider). It consumes
-// metric values and render verification through small interfaces of its own; it never talks to
-// Prometheus or renders charts itself.
+// Package gitops owns the Git side of the loop and the loop itself.
+//
+//   - The workspace (workspace.go, push.go, auth.go): go-git clones kept in a cache directory,
+//     fetched and hard-reset each cycle, commits built from the object store (one file per
+//     commit), one push per cycle that never forces, push races classified as ErrPushRace,
+//     secrets scrubbed from every error, paths joined safely under the root.
+//   - The replica editor (editor.go): changes one YAML scalar and no other byte.
+//   - Commit messages and trailers (commit.go), and history read back from first-parent
+//     `git log` (history.go, historycache.go): decisions, reverts, manual edits and scales.
+//   - The loop (cycle.go): Runner.Cycle runs DESIGN §2 for a repository's policies — sync,
+//     metrics once for all, decide, edit, verify, commit, one push, re-decide on a race.
+//   - Delivery by pull request (pullrequest.go, github.go): one branch and one PR per policy,
+//     updates in place, squash merges, rejected PRs as holds, through go-github.
+//   - The service scheduler (service.go): each policy on its cron schedule, one cycle per
+//     repository at a time, shards, graceful shutdown, status for the HTTP API.
+//
+// It consumes metric values, stabilization history, sync status and render verification
+// through small interfaces of its own (MetricSource, RecommendationSource, SyncSource,
+// Verifier); it never talks to Prometheus or renders charts itself, and it never decides: that
+// is package policy.
 package gitops

@@ -16,7 +16,6 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -624,86 +623,26 @@ func (w *Workspace) CommitOn(parent plumbing.Hash, req CommitRequest) (plumbing.
 	if err != nil {
 		return fail(err)
 	}
-	blob, err := w.storeBlob(req.Content)
+	tree, err := pc.Tree()
 	if err != nil {
 		return fail(err)
 	}
-	tree, err := w.replaceBlob(pc.TreeHash, parts, blob)
+	e, err := tree.FindEntry(rel)
 	if err != nil {
-		return fail(err)
+		// Say which: a file standing where a directory of the path should be, or no file.
+		for dir := path.Dir(rel); dir != "."; dir = path.Dir(dir) {
+			if d, err := tree.FindEntry(dir); err == nil && d.Mode != filemode.Dir {
+				return fail(fmt.Errorf("%s: not a directory", dir))
+			}
+		}
+		return fail(fmt.Errorf("%s: no such file in the base", rel))
 	}
-	sig := object.Signature{Name: req.Author.AuthorName, Email: req.Author.AuthorEmail, When: req.When}
-	if sig.Name == "" {
-		sig.Name = policy.DefaultAuthorName
+	if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
+		return fail(fmt.Errorf("%s: not a regular file", rel))
 	}
-	if sig.Email == "" {
-		sig.Email = policy.DefaultAuthorEmail
-	}
-	c := &object.Commit{Author: sig, Committer: sig, Message: req.Message, TreeHash: tree, ParentHashes: []plumbing.Hash{parent}}
-	obj := w.repo.Storer.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return fail(err)
-	}
-	h, err := w.repo.Storer.SetEncodedObject(obj)
+	h, err := w.commitFile(parent, rel, req.Content, signature(req.Author, req.When), req.Message)
 	if err != nil {
 		return fail(err)
 	}
 	return h, nil
-}
-
-func (w *Workspace) storeBlob(data []byte) (plumbing.Hash, error) {
-	obj := w.repo.Storer.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
-	obj.SetSize(int64(len(data)))
-	wr, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := wr.Write(data); err != nil {
-		_ = wr.Close()
-		return plumbing.ZeroHash, err
-	}
-	if err := wr.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return w.repo.Storer.SetEncodedObject(obj)
-}
-
-// replaceBlob stores a copy of tree with the file at parts pointing at blob, and returns it.
-// Only directories are descended (a symlink on the path is refused); the entry keeps its mode.
-func (w *Workspace) replaceBlob(tree plumbing.Hash, parts []string, blob plumbing.Hash) (plumbing.Hash, error) {
-	t, err := w.repo.TreeObject(tree)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	entries := slices.Clone(t.Entries)
-	i := slices.IndexFunc(entries, func(e object.TreeEntry) bool { return e.Name == parts[0] })
-	if i < 0 {
-		return plumbing.ZeroHash, fmt.Errorf("%s: no such file in the base", parts[0])
-	}
-	e := &entries[i]
-	if len(parts) == 1 {
-		if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
-			return plumbing.ZeroHash, fmt.Errorf("%s: not a regular file", e.Name)
-		}
-		if e.Hash == blob {
-			return plumbing.ZeroHash, ErrNothingToCommit
-		}
-		e.Hash = blob
-	} else {
-		if e.Mode != filemode.Dir {
-			return plumbing.ZeroHash, fmt.Errorf("%s: not a directory", e.Name)
-		}
-		sub, err := w.replaceBlob(e.Hash, parts[1:], blob)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("%s/%w", e.Name, err)
-		}
-		e.Hash = sub
-	}
-	nt := &object.Tree{Entries: entries}
-	obj := w.repo.Storer.NewEncodedObject()
-	if err := nt.Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return w.repo.Storer.SetEncodedObject(obj)
 }

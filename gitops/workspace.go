@@ -376,13 +376,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (plumbing.Has
 	if err == nil && bytes.Equal(old, req.Content) {
 		return fail(ErrNothingToCommit)
 	}
-	sig := object.Signature{Name: req.Author.AuthorName, Email: req.Author.AuthorEmail, When: req.When}
-	if sig.Name == "" {
-		sig.Name = policy.DefaultAuthorName
-	}
-	if sig.Email == "" {
-		sig.Email = policy.DefaultAuthorEmail
-	}
+	sig := signature(req.Author, req.When)
 	parent := w.Head()
 	rel := filepath.ToSlash(filepath.Clean(filepath.FromSlash(req.File)))
 	h, err := w.commitFile(parent, rel, req.Content, sig, req.Message)
@@ -398,6 +392,18 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (plumbing.Has
 		return fail(err)
 	}
 	return h, nil
+}
+
+// signature is the author and committer of our commits; empty fields take the defaults.
+func signature(id policy.CommitIdentity, when time.Time) object.Signature {
+	sig := object.Signature{Name: id.AuthorName, Email: id.AuthorEmail, When: when}
+	if sig.Name == "" {
+		sig.Name = policy.DefaultAuthorName
+	}
+	if sig.Email == "" {
+		sig.Email = policy.DefaultAuthorEmail
+	}
+	return sig
 }
 
 // commitFile writes a commit on parent whose tree is parent's with one file's blob replaced
