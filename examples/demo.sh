@@ -44,8 +44,9 @@ t=$(date -u -d "$start" +%s); stop=$(date -u -d "$end" +%s); n=0
 while [ "$t" -le "$stop" ]; do
   at=$(date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ)
   "$bin" evaluate --config "$out/autoscaler.yaml" --policy laravel-demo/laravel-web --policy laravel-demo/laravel-worker \
-    --metrics-file "$trace" --at "$at" -o json > "$out/evaluate-$n.json" || { echo "evaluate failed at $at"; cat "$out/evaluate-$n.json"; exit 1; }
-  grep -q '"action": "committed"' "$out/evaluate-$n.json" && echo "  $at  committed: $(grep -o '"policy": "[^"]*"' "$out/evaluate-$n.json" | head -1)" || true
+    --metrics-file "$trace" --at "$at" > "$out/evaluate-$n.txt" || { echo "evaluate failed at $at"; cat "$out/evaluate-$n.txt"; exit 1; }
+  # result lines: policy  target  from → to  action  commit
+  awk -v at="$at" '$6 == "committed" { printf "  %s  %-30s %3s → %-3s %s\n", at, $1, $3, $5, $7 }' "$out/evaluate-$n.txt"
   t=$((t + step)); n=$((n + 1))
 done
 
@@ -55,6 +56,19 @@ echo "== git log of the GitOps repository (what Argo CD would sync)"
 git --git-dir="$remote" log --format='--------%ncommit %H%nAuthor: %an <%ae>%nDate:   %ad%n%n%B' --date=iso-strict main | sed -e 's/^/  /'
 echo "== $(git --git-dir="$remote" rev-list --count --grep='^autoscale(' main) decisions committed"
 
-# 5. The picture people look at to trust a policy.
+# 5. Git is the rollback: a person reverts the last decision, and the autoscaler keeps its hands
+#    off (holds.afterRevertSeconds) instead of fighting the revert.
+last=$(git --git-dir="$remote" log -1 --format=%H --grep='^autoscale(' main)
+revert_at=$(date -u -d "@$(( $(date -u -d "$end" +%s) + 30 ))" +%Y-%m-%dT%H:%M:%SZ)
+after=$(date -u -d "@$(( $(date -u -d "$end" +%s) + 150 ))" +%Y-%m-%dT%H:%M:%SZ)
+git clone -q "$remote" "$out/human"
+GIT_AUTHOR_DATE="$revert_at" GIT_COMMITTER_DATE="$revert_at" \
+  git -C "$out/human" -c user.name="Alice Operator" -c user.email=alice@example.com revert --no-edit "$last" >/dev/null
+git -C "$out/human" push -q origin main
+echo
+echo "== Alice reverts $(git --git-dir="$remote" log -1 --format='%h (%s)' "$last"); the next evaluation at $after:"
+"$bin" evaluate --config "$out/autoscaler.yaml" --policy laravel-demo/laravel-web --metrics-file "$trace" --at "$after" | sed -e 's/^/  /'
+
+# 6. The picture people look at to trust a policy.
 "$bin" backtest --policy "$work/policies/laravel-web-prod.yaml" --trace "$trace" --initial 3 --html "$out/backtest-laravel-web.html" > "$out/backtest-laravel-web.txt"
 echo "== backtest report: $out/backtest-laravel-web.html"
