@@ -49,6 +49,10 @@ func classifyPush(err error) error {
 // Push sends all local commits of the cycle to the base branch in one push. It never forces:
 // when the branch moved since the last Sync it returns an error matching ErrPushRace and the
 // remote keeps its commits. With nothing to push it does nothing.
+//
+// The pushed objects, kept in memory until now, are then written into the clone as one pack.
+// Should that fail the push still stands: the objects stay readable for the rest of the
+// cycle, and the next Sync fetches them back.
 func (w *Workspace) Push(ctx context.Context) error {
 	head := w.Head()
 	if head == w.base {
@@ -59,6 +63,7 @@ func (w *Workspace) Push(ctx context.Context) error {
 		return w.fail("push", err)
 	}
 	w.base = head
+	_ = w.store.persist()
 	return nil
 }
 
@@ -101,6 +106,8 @@ func (w *Workspace) PushBranch(ctx context.Context, p BranchPush) error {
 	if err := w.push(ctx, opts); err != nil {
 		return w.fail("push branch "+p.Branch, err)
 	}
+	// Kept past the cycle, so the next one finds its own pull request's commit (see Push).
+	_ = w.store.persist()
 	return nil
 }
 

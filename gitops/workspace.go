@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ type WorkspaceOptions struct {
 // concurrent use; a caller serializes a repository's cycles.
 type Workspace struct {
 	repo    *git.Repository
-	storage *filesystem.Storage
+	store   *objectStore
 	wt      *git.Worktree
 	root    string
 	url     string
@@ -76,6 +77,9 @@ type Workspace struct {
 	depth   int
 	timeout time.Duration
 	base    plumbing.Hash // the remote base branch at the last sync
+	// trees are the entries of the trees the last commit wrote: the next commit, on top of
+	// it, starts from them instead of decoding them again.
+	trees map[plumbing.Hash][]object.TreeEntry
 }
 
 // Open returns the workspace of a repository at the remote base branch's head: it clones the
@@ -137,7 +141,7 @@ func (w *Workspace) openExisting() bool {
 		var rc *config.RemoteConfig
 		if rc, err = remoteConfig(repo); err == nil && len(rc.URLs) == 1 && rc.URLs[0] == w.url {
 			if wt, err := repo.Worktree(); err == nil {
-				w.repo, w.storage, w.wt = repo, st, wt
+				w.repo, w.store, w.wt = repo, st, wt
 				return true
 			}
 		}
@@ -153,8 +157,9 @@ func (w *Workspace) openExisting() bool {
 // for every object makes a history walk several times slower.
 const maxOpenPacks = 16
 
-// openRepository opens a clone with pack files kept open (bounded); Close releases them.
-func openRepository(dir string) (*git.Repository, *filesystem.Storage, error) {
+// openRepository opens a clone with pack files kept open (bounded) and new objects kept in
+// memory (objectStore); Close releases the files.
+func openRepository(dir string) (*git.Repository, *objectStore, error) {
 	fi, err := os.Stat(filepath.Join(dir, git.GitDirName))
 	if err != nil {
 		return nil, nil, err
@@ -162,8 +167,8 @@ func openRepository(dir string) (*git.Repository, *filesystem.Storage, error) {
 	if !fi.IsDir() {
 		return nil, nil, errors.New(".git is not a directory")
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
-		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks})
+	st := newObjectStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
+		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks}))
 	repo, err := git.Open(st, osfs.New(dir))
 	if err != nil {
 		_ = st.Close()
@@ -174,10 +179,10 @@ func openRepository(dir string) (*git.Repository, *filesystem.Storage, error) {
 
 // Close releases the files the workspace keeps open. The clone stays in the cache.
 func (w *Workspace) Close() error {
-	if w.storage == nil {
+	if w.store == nil {
 		return nil
 	}
-	return w.storage.Close()
+	return w.store.Close()
 }
 
 func remoteConfig(repo *git.Repository) (*config.RemoteConfig, error) {
@@ -214,7 +219,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 	if err := os.Rename(tmp, w.root); err != nil {
 		return w.fail("clone", err)
 	}
-	if w.repo, w.storage, err = openRepository(w.root); err != nil {
+	if w.repo, w.store, err = openRepository(w.root); err != nil {
 		return w.fail("clone", err)
 	}
 	if w.wt, err = w.repo.Worktree(); err != nil {
@@ -232,6 +237,9 @@ func (w *Workspace) clone(ctx context.Context) error {
 // local commit and change not pushed. Call it at the start of a cycle, and after ErrPushRace
 // to re-read and re-decide on the new head.
 func (w *Workspace) Sync(ctx context.Context) error {
+	// Before the fetch, which asks for every commit the store lacks: should a pushed commit
+	// not have been saved (see Push), the fetch brings it back.
+	w.store.discard()
 	nctx, cancel := w.netContext(ctx)
 	defer cancel()
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", w.branch, w.tracker))
@@ -421,10 +429,12 @@ func (w *Workspace) commitFile(parent plumbing.Hash, rel string, content []byte,
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("write blob: %w", err)
 	}
-	root, err := w.treeWithFile(pc.TreeHash, strings.Split(rel, "/"), blob)
+	written := map[plumbing.Hash][]object.TreeEntry{}
+	root, err := w.treeWithFile(pc.TreeHash, strings.Split(rel, "/"), blob, written)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
+	w.trees = written
 	if root == pc.TreeHash {
 		return plumbing.ZeroHash, ErrNothingToCommit
 	}
@@ -443,9 +453,12 @@ func (w *Workspace) commitFile(parent plumbing.Hash, rel string, content []byte,
 // treeWithFile writes the tree that is tree (zero: a new, empty directory) with the file at
 // parts pointing at blob, and the trees along the way, and returns the new tree's hash. An
 // existing file keeps its mode; a symlink or a directory in the file's place is refused.
-func (w *Workspace) treeWithFile(tree plumbing.Hash, parts []string, blob plumbing.Hash) (plumbing.Hash, error) {
+// The entries of the trees it writes go into written.
+func (w *Workspace) treeWithFile(tree plumbing.Hash, parts []string, blob plumbing.Hash, written map[plumbing.Hash][]object.TreeEntry) (plumbing.Hash, error) {
 	var entries []object.TreeEntry
-	if !tree.IsZero() {
+	if cached, ok := w.trees[tree]; ok {
+		entries = slices.Clone(cached)
+	} else if !tree.IsZero() {
 		t, err := object.GetTree(w.repo.Storer, tree)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("read tree: %w", err)
@@ -460,6 +473,9 @@ func (w *Workspace) treeWithFile(tree plumbing.Hash, parts []string, blob plumbi
 				return plumbing.ZeroHash, fmt.Errorf("%s is not a regular file in the commit", parts[0])
 			}
 			e.Mode = entries[i].Mode
+			if err := w.store.deltify(blob, entries[i].Hash); err != nil {
+				return plumbing.ZeroHash, err
+			}
 		}
 	} else {
 		var sub plumbing.Hash
@@ -469,7 +485,7 @@ func (w *Workspace) treeWithFile(tree plumbing.Hash, parts []string, blob plumbi
 			}
 			sub = entries[i].Hash
 		}
-		h, err := w.treeWithFile(sub, parts[1:], blob)
+		h, err := w.treeWithFile(sub, parts[1:], blob, written)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -491,21 +507,51 @@ func (w *Workspace) treeWithFile(tree plumbing.Hash, parts []string, blob plumbi
 		}
 		slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(key(a), key(b)) })
 	}
-	obj := w.repo.Storer.NewEncodedObject()
-	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
+	raw, err := encodeTree(entries)
+	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("encode tree: %w", err)
 	}
-	h, err := w.repo.Storer.SetEncodedObject(obj)
+	h, err := w.writeObject(plumbing.TreeObject, raw)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("write tree: %w", err)
 	}
+	if err := w.store.deltify(h, tree); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	written[h] = entries
 	return h, nil
+}
+
+// encodeTree is a tree object's content, as object.Tree's Encode writes it, in one buffer:
+// entries in the order given, each "<octal mode> <name>\x00<hash>".
+func encodeTree(entries []object.TreeEntry) ([]byte, error) {
+	n := 0
+	for _, e := range entries {
+		n += len(e.Name) + len(e.Hash) + 8
+	}
+	raw := make([]byte, 0, n)
+	for _, e := range entries {
+		if strings.IndexByte(e.Name, 0) >= 0 {
+			return nil, fmt.Errorf("malformed filename %q", e.Name)
+		}
+		raw = strconv.AppendUint(raw, uint64(e.Mode), 8)
+		raw = append(raw, ' ')
+		raw = append(raw, e.Name...)
+		raw = append(raw, 0)
+		raw = append(raw, e.Hash[:]...)
+	}
+	return raw, nil
 }
 
 // writeBlob stores content as a blob object.
 func (w *Workspace) writeBlob(content []byte) (plumbing.Hash, error) {
+	return w.writeObject(plumbing.BlobObject, content)
+}
+
+// writeObject stores an object of a type with this content.
+func (w *Workspace) writeObject(t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
 	obj := w.repo.Storer.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
+	obj.SetType(t)
 	obj.SetSize(int64(len(content)))
 	wr, err := obj.Writer()
 	if err != nil {
