@@ -58,6 +58,10 @@ func (w *Workspace) Push(ctx context.Context) error {
 	if head == w.base {
 		return nil
 	}
+	// go-git pushes local refs: the branch's ref catches up with the cycle's commits.
+	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, head)); err != nil {
+		return w.fail("push", err)
+	}
 	spec := config.RefSpec(fmt.Sprintf("%s:%s", w.branch, w.branch))
 	if err := w.push(ctx, &git.PushOptions{RefSpecs: []config.RefSpec{spec}}); err != nil {
 		return w.fail("push", err)

@@ -77,6 +77,9 @@ type Workspace struct {
 	depth   int
 	timeout time.Duration
 	base    plumbing.Hash // the remote base branch at the last sync
+	// head is the local base branch: base plus the cycle's commits. Its ref is written when
+	// it is pushed or reset, not at every commit — the commits it adds live in memory anyway.
+	head plumbing.Hash
 	// trees are the entries of the trees the last commit wrote: the next commit, on top of
 	// it, starts from them instead of decoding them again.
 	trees map[plumbing.Hash][]object.TreeEntry
@@ -229,7 +232,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 	if err != nil {
 		return w.fail("clone", err)
 	}
-	w.base = ref.Hash()
+	w.base, w.head = ref.Hash(), ref.Hash()
 	return nil
 }
 
@@ -268,6 +271,7 @@ func (w *Workspace) ResetTo(h plumbing.Hash) error {
 	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, h)); err != nil {
 		return w.fail("reset", err)
 	}
+	w.head = h
 	if err := w.repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, w.branch)); err != nil {
 		return w.fail("reset", err)
 	}
@@ -287,13 +291,7 @@ func (w *Workspace) Root() string { return w.root }
 func (w *Workspace) Base() plumbing.Hash { return w.base }
 
 // Head is the local head: Base plus the commits of this cycle.
-func (w *Workspace) Head() plumbing.Hash {
-	ref, err := w.repo.Reference(w.branch, true)
-	if err != nil {
-		return plumbing.ZeroHash
-	}
-	return ref.Hash()
-}
+func (w *Workspace) Head() plumbing.Hash { return w.head }
 
 // Repository is the underlying go-git repository, for reading objects.
 func (w *Workspace) Repository() *git.Repository { return w.repo }
@@ -395,10 +393,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (plumbing.Has
 		_ = w.ResetTo(parent)
 		return fail(unroot(err, w.root))
 	}
-	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, h)); err != nil {
-		_ = w.ResetTo(parent)
-		return fail(err)
-	}
+	w.head = h
 	return h, nil
 }
 
