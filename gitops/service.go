@@ -261,6 +261,13 @@ func (s *Service) EvaluateNow(ctx context.Context, only []string) ([]Result, err
 		}
 		var ids []string
 		if len(only) > 0 {
+			if rl.runner.workspaces[rl.repo.Config.Name] == nil {
+				// Asked before the repository's first cycle: learn its policies first, or
+				// the names would not resolve yet.
+				if _, err := rl.runner.Workspace(ctx, rl.repo.Config); err == nil {
+					s.discover(rl, s.opts.Clock.Now())
+				}
+			}
 			if ids = s.resolve(rl, only); len(ids) == 0 {
 				unlock(rl)
 				continue

@@ -341,10 +341,14 @@ func TestServiceEvaluateNowAndStatus(t *testing.T) {
 	svc := env.service(t, 0, 0, nil)
 	assert.False(t, svc.Ready(), "not ready before the first cycle")
 
-	_, err := svc.EvaluateNow(context.Background(), []string{"web"})
-	require.ErrorIs(t, err, ErrUnknownPolicy, "no policy is known before the first cycle")
+	// Asked by name before the first cycle (an Alertmanager webhook right after a restart):
+	// the service learns the repository's policies first, and evaluates exactly that one.
+	results, err := svc.EvaluateNow(context.Background(), []string{"web"})
+	require.NoError(t, err)
+	require.Len(t, results, 1)
+	assert.Equal(t, "team/web", results[0].Policy)
 
-	results, err := svc.EvaluateNow(context.Background(), nil)
+	results, err = svc.EvaluateNow(context.Background(), nil)
 	require.NoError(t, err)
 	require.Len(t, results, 2)
 	assert.True(t, svc.Ready(), "synced")
