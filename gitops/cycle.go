@@ -587,10 +587,17 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 		return res
 	}
 	snap := policy.Snapshot{Now: at, Current: current, Metrics: values, History: history}
+	var stabilizationUnknown policy.Reason
 	if _, w := p.Windows(); w > 0 && r.Recommendations != nil {
 		recs, err := r.Recommendations.Recommendations(ctx, p, at, w, ReplicasAt(history, current))
 		if err != nil {
+			// The window cannot be known: rather than decide as if it were empty (which could
+			// scale down at once), assume the count held all along — the window then keeps
+			// the current count, and the next evaluation with history decides.
 			r.logger().Warn("stabilization history unavailable", "policy", p.ID(), "error", err)
+			recs = []policy.Recommendation{{At: at.Add(-time.Second), Replicas: current}}
+			stabilizationUnknown = policy.Reason{Code: policy.ReasonStabilized,
+				Message: "stabilization window unknown (" + err.Error() + "): keeping the current count inside it"}
 		}
 		snap.Recommendations = recs
 	}
@@ -606,6 +613,9 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 		snap.Rejected = rej
 	}
 	d := policy.Decide(p, &snap)
+	if stabilizationUnknown.Code != "" {
+		res.Reasons = append(res.Reasons, stabilizationUnknown)
+	}
 	res.Reasons = append(res.Reasons, d.Reasons...)
 	res.To = d.Desired
 	if d.Desired == current {

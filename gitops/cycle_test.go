@@ -698,3 +698,53 @@ func TestHistoryCacheAgreesWithReadHistory(t *testing.T) {
 	}
 	assert.NotEmpty(t, cache.commits, "the cache was used")
 }
+
+// recSource is a RecommendationSource that answers with recs, or fails with err.
+type recSource struct {
+	recs []policy.Recommendation
+	err  error
+}
+
+func (s recSource) Recommendations(context.Context, *policy.Policy, time.Time, time.Duration, func(time.Time) int) ([]policy.Recommendation, error) {
+	return s.recs, s.err
+}
+
+// TestCycleStabilizationWindowUnknownHolds pins that a stabilization window that cannot be
+// read (its range queries failed) is never taken as empty: the policy keeps its count instead
+// of scaling down at once.
+func TestCycleStabilizationWindowUnknownHolds(t *testing.T) {
+	withWindow := replaceOnce(t, fixtureTree(t, filepath.Join("testdata", "cycle", "repo"))[webPolicy],
+		"  mode: Commit\n", "  mode: Commit\n  behavior:\n    scaleDown: {stabilizationWindowSeconds: 300}\n")
+	tests := []struct {
+		name       string
+		source     recSource
+		wantTo     int
+		wantAction string
+		wantReason string
+	}{
+		{name: "window read: scale down", source: recSource{}, wantTo: 2, wantAction: ActionCommitted},
+		{name: "window unknown: hold", source: recSource{err: fmt.Errorf("range query: connection refused")},
+			wantTo: 3, wantAction: ActionUnchanged, wantReason: "stabilization window unknown (range query: connection refused)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newCycleEnv(t, staticMetrics{"web_rps": 100}, map[string]string{webPolicy: withWindow})
+			e.runner.Recommendations = tt.source
+			head := e.head()
+			r := resultOf(t, e.cycle(t, CycleOptions{Only: []string{"web"}}), "prod/web")
+			assert.Equal(t, 3, r.From)
+			assert.Equal(t, tt.wantTo, r.To, "%+v", r.Reasons)
+			assert.Equal(t, tt.wantAction, r.Action, r.Error)
+			if tt.wantReason == "" {
+				assert.NotEqual(t, head, e.head())
+				return
+			}
+			assert.Equal(t, head, e.head(), "no commit")
+			var messages []string
+			for _, reason := range r.Reasons {
+				messages = append(messages, reason.Message)
+			}
+			assert.Contains(t, strings.Join(messages, "\n"), tt.wantReason)
+		})
+	}
+}
