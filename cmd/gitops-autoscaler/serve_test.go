@@ -350,9 +350,11 @@ func TestServeAlertmanagerEvaluatesTheNamedPolicy(t *testing.T) {
 	srv := gittest.NewServer(t)
 	srv.CreateRepo("shop", shopFiles())
 	env := startServe(t, srv, "")
-	// Wait for the first cycle: an evaluation of nothing in particular queues behind it.
-	code, body := env.do(t, "POST", "/api/v1/evaluate?policy=shop/worker", serveToken, "")
-	require.Equal(t, http.StatusOK, code, body)
+	// Wait for the scheduled first cycle, which evaluates every policy.
+	require.Eventually(t, func() bool {
+		code, body := env.do(t, "GET", "/api/v1/policies", "", "")
+		return code == http.StatusOK && strings.Count(body, `"lastEvaluated"`) == 2
+	}, 30*time.Second, 20*time.Millisecond, "the first cycle evaluates both policies")
 	before := srv.HeadSHA("shop", "main")
 
 	// Ten minutes on, both policies would scale: 320 rps (web 3 → 4), 450 jobs (worker 2 → 5).
@@ -366,7 +368,7 @@ func TestServeAlertmanagerEvaluatesTheNamedPolicy(t *testing.T) {
 	    {"status": "firing", "labels": {"alertname": "Unrelated"}}
 	  ]
 	}`
-	code, body = env.do(t, "POST", "/api/v1/alertmanager", serveToken, payload)
+	code, body := env.do(t, "POST", "/api/v1/alertmanager", serveToken, payload)
 	require.Equal(t, http.StatusOK, code, body)
 	results := decodeResults(t, body)
 	require.Len(t, results, 1, "exactly the named policy, once")
