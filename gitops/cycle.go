@@ -151,6 +151,9 @@ type Deliverer interface {
 	Deliver(ctx context.Context, ws *Workspace, d Delivery) (DeliveryResult, error)
 	// Rejected reports the decision a person rejected by closing its pull request unmerged.
 	Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error)
+	// Withdraw closes the policy's open pull request, whose change the decision no longer
+	// wants, and returns its URL ("" when none was open).
+	Withdraw(ctx context.Context, ws *Workspace, repo policy.Repository, p *policy.Policy, reason string) (url string, err error)
 }
 
 // Delivery is one decision to deliver by pull request.
@@ -623,6 +626,13 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 		if d.Held {
 			res.Action = ActionHeld
 		}
+		// An open pull request now proposes an outdated change: close it before a person
+		// merges it — only when the rules themselves keep the count. A hold still wants the
+		// change, and missing data says nothing about it.
+		if r.Delivery != nil && rc.GitHub != nil && usesPullRequests(p) && !opts.DryRun &&
+			!d.Held && stabilizationUnknown.Code == "" && !anyMissing(values) {
+			r.withdraw(ctx, ws, rc, p, current, &res)
+		}
 		return res
 	}
 	out, changed, err := SetReplicas(data, loc, d.Desired)
@@ -683,6 +693,33 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 		res.Action, res.Commit = ActionCommitted, dr.MergeCommit
 	}
 	return res
+}
+
+// withdraw closes the policy's stale pull request, if one is open. A failure is a reason and
+// a log line, not the result's error: the count decision stands, and the next cycle tries
+// again.
+func (r *Runner) withdraw(ctx context.Context, ws *Workspace, rc policy.Repository, p *policy.Policy, keep int, res *Result) {
+	why := fmt.Sprintf("the decision is now to keep %d replicas", keep)
+	url, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
+	switch {
+	case err != nil:
+		r.logger().Warn("withdraw stale pull request", "policy", p.ID(), "error", err)
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
+			Message: "withdrawing the open pull request failed (" + err.Error() + "): " + why})
+	case url != "":
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
+			Message: fmt.Sprintf("pull request %s withdrawn: %s", pullRequestRef(url), why)})
+		res.PullRequest = url
+	}
+}
+
+func anyMissing(values []policy.MetricValue) bool {
+	for _, v := range values {
+		if v.Missing {
+			return true
+		}
+	}
+	return false
 }
 
 func usesPullRequests(p *policy.Policy) bool {

@@ -10,7 +10,8 @@
 //   - The loop (cycle.go): Runner.Cycle runs DESIGN §2 for a repository's policies — sync,
 //     metrics once for all, decide, edit, verify, commit, one push, re-decide on a race.
 //   - Delivery by pull request (pullrequest.go, github.go): one branch and one PR per policy,
-//     updates in place, squash merges, rejected PRs as holds, through go-github.
+//     updates in place, squash merges, rejected PRs as holds, stale PRs withdrawn (closed and
+//     labelled autoscaler-withdrawn when the decision is to keep the count), through go-github.
 //   - The service scheduler (service.go): each policy on its cron schedule, one cycle per
 //     repository at a time, shards, graceful shutdown, status for the HTTP API.
 //

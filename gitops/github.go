@@ -179,6 +179,18 @@ func (g *GitHub) UpdatePullRequest(ctx context.Context, number int, title, body 
 	return fromGitHub(p), nil
 }
 
+// ClosePullRequest closes a pull request without merging it: a state change only, no
+// comment.
+func (g *GitHub) ClosePullRequest(ctx context.Context, number int) error {
+	if err := g.authFailed(); err != nil {
+		return err
+	}
+	if _, _, err := g.client.PullRequests.Edit(ctx, g.owner, g.repo, number, &github.PullRequest{State: github.String("closed")}); err != nil {
+		return g.fail(fmt.Sprintf("close pull request #%d", number), err)
+	}
+	return nil
+}
+
 // AddLabels adds labels to a pull request (labels that do not exist yet are created).
 func (g *GitHub) AddLabels(ctx context.Context, number int, labels []string) error {
 	if err := g.authFailed(); err != nil {

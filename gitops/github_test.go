@@ -140,6 +140,34 @@ func TestGitHubPullRequestCalls(t *testing.T) {
 	assert.False(t, ok)
 }
 
+func TestGitHubClosePullRequest(t *testing.T) {
+	f := newGHFixture(t)
+	ctx := context.Background()
+	g := f.host
+	pr, err := g.CreatePullRequest(ctx, NewPullRequest{Title: "six", Head: "feature", Base: "main"})
+	require.NoError(t, err)
+	require.NoError(t, g.AddLabels(ctx, pr.Number, []string{LabelWithdrawn}))
+	f.gh.ResetCounts()
+
+	require.NoError(t, g.ClosePullRequest(ctx, pr.Number))
+	assert.Equal(t, []string{"PATCH /repos/acme/platform/pulls/1"}, f.gh.Writes(), "one state change, no comment")
+	closed, err := g.PullRequests(ctx, "feature", "closed")
+	require.NoError(t, err)
+	require.Len(t, closed, 1)
+	assert.Equal(t, "closed", closed[0].State)
+	assert.False(t, closed[0].Merged)
+	assert.False(t, closed[0].ClosedAt.IsZero(), "closed_at is set")
+	assert.Equal(t, []string{LabelWithdrawn}, closed[0].Labels, "a closed pull request's labels are readable")
+	assert.Equal(t, f.head.String(), closed[0].HeadSHA, "the head is frozen")
+	open, err := g.PullRequests(ctx, "feature", "open")
+	require.NoError(t, err)
+	assert.Empty(t, open)
+
+	err = g.ClosePullRequest(ctx, 9)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "close pull request #9")
+}
+
 func TestGitHubUnknownRepository(t *testing.T) {
 	f := newGHFixture(t)
 	_, err := f.provider(t, f.gh.Owner(), "nope").PullRequests(context.Background(), "feature", "open")

@@ -33,6 +33,8 @@ type PullRequestHost interface {
 	CreatePullRequest(ctx context.Context, n NewPullRequest) (PullRequest, error)
 	// UpdatePullRequest sets an open pull request's title and body.
 	UpdatePullRequest(ctx context.Context, number int, title, body string) (PullRequest, error)
+	// ClosePullRequest closes a pull request without merging it, and without a comment.
+	ClosePullRequest(ctx context.Context, number int) error
 	// AddLabels and RemoveLabel change a pull request's labels.
 	AddLabels(ctx context.Context, number int, labels []string) error
 	RemoveLabel(ctx context.Context, number int, label string) error
@@ -113,6 +115,9 @@ const (
 	LabelAutoscaler = "autoscaler"
 	LabelScaleUp    = "scale-up"
 	LabelScaleDown  = "scale-down"
+	// LabelWithdrawn marks a pull request the autoscaler closed itself because its decision
+	// went stale (Withdraw): closed so, it is nobody's "no" (Rejected).
+	LabelWithdrawn = "autoscaler-withdrawn"
 )
 
 // PullRequestBranch is a policy's own branch: autoscaler/<namespace>/<name>.
@@ -185,7 +190,9 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *Workspace, d Del
 			return res, err
 		}
 	}
-	if carries && pr != nil && pr.HeadSHA == remote.String() {
+	// A pull request still labelled LabelWithdrawn (its withdrawal failed half way) goes on,
+	// so that syncLabels takes the label off a live proposal.
+	if carries && pr != nil && pr.HeadSHA == remote.String() && !slices.Contains(pr.Labels, LabelWithdrawn) {
 		res.URL, res.Commit, res.Unchanged = pr.URL, remote.String(), true
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
 			Message: fmt.Sprintf("pull request #%d already proposes this decision", pr.Number)})
@@ -323,9 +330,65 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *Workspace, host Pu
 	return res, nil
 }
 
+// Withdraw closes the policy's open pull request once its decision has gone stale — the
+// policy now decides to keep the count its base branch holds — so that nobody merges an
+// outdated change later. The pull request is labelled LabelWithdrawn before it is closed (so
+// that Rejected never reads a closing of ours as a person's "no", even when a step fails half
+// way), then closed without a comment, and its branch deleted with a lease on the pull
+// request's head. reason says why, for the log. It returns the pull request's URL, or "" when
+// none was open: then it made one read and wrote nothing. A failed branch deletion is only
+// logged: the next cycle's Rejected tidies the branch of a closed pull request.
+func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *Workspace, repo policy.Repository, p *policy.Policy, reason string) (string, error) {
+	host, err := pd.Hosts(repo)
+	if err != nil {
+		return "", err
+	}
+	branch, base := PullRequestBranch(p), baseBranch(repo)
+	prs, err := host.PullRequests(ctx, branch, "open")
+	if err != nil {
+		return "", err
+	}
+	i := slices.IndexFunc(prs, func(pr PullRequest) bool { return pr.Base == base })
+	if i < 0 {
+		return "", nil
+	}
+	pr := prs[i] // newest first; there is never more than one of ours
+	log := pd.logger().With("policy", p.ID(), "branch", branch, "number", pr.Number)
+	if !slices.Contains(pr.Labels, LabelWithdrawn) {
+		if err := host.AddLabels(ctx, pr.Number, []string{LabelWithdrawn}); err != nil {
+			return "", err
+		}
+	}
+	if err := host.ClosePullRequest(ctx, pr.Number); err != nil {
+		return "", err
+	}
+	log.Info("pull request withdrawn", "url", pr.URL, "reason", reason)
+	lease := plumbing.ZeroHash
+	if plumbing.IsHash(pr.HeadSHA) {
+		lease = plumbing.NewHash(pr.HeadSHA)
+	}
+	if err := ws.DeleteBranch(ctx, branch, lease); err != nil {
+		log.Warn("delete the branch of a withdrawn pull request", "error", err)
+	}
+	return pr.URL, nil
+}
+
+// pullRequestRef names a pull request by its URL for a reason line: "#12" when the URL ends
+// in /pull/12 (GitHub and GitHub Enterprise), else the URL itself.
+func pullRequestRef(url string) string {
+	if i := strings.LastIndex(url, "/pull/"); i >= 0 {
+		if n, err := strconv.Atoi(url[i+len("/pull/"):]); err == nil {
+			return "#" + strconv.Itoa(n)
+		}
+	}
+	return url
+}
+
 // Rejected reports the decision a person rejected: the policy's most recently closed pull
 // request, when it was closed without merging, with the count it proposed (from its title, or
-// its Autoscaler-To trailer). It also deletes the policy's branch when its pull request was
+// its Autoscaler-To trailer). A pull request the autoscaler withdrew (LabelWithdrawn) is no
+// rejection; when it is the most recent, an older person's "no" is spent too, since the
+// decision changed after it. It also deletes the policy's branch when its pull request was
 // closed or merged and no open one uses it.
 func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error) {
 	host, err := pd.Hosts(repo)
@@ -358,7 +421,7 @@ func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Reposit
 	if !open {
 		pd.tidyBranch(ctx, host, branch, *last)
 	}
-	if last.Merged {
+	if last.Merged || slices.Contains(last.Labels, LabelWithdrawn) {
 		return nil, nil
 	}
 	to, ok := proposedTo(*last)
@@ -412,7 +475,9 @@ func openPullRequest(ctx context.Context, host PullRequestHost, branch, base str
 	return nil, fmt.Errorf("pull request for %s: the host reported one open, then none", branch)
 }
 
-// syncLabels adds the missing labels and removes the opposite direction's.
+// syncLabels adds the missing labels and removes the opposite direction's — and
+// LabelWithdrawn, left on a pull request whose withdrawal failed after labelling it, which a
+// live proposal must not carry.
 func syncLabels(ctx context.Context, host PullRequestHost, pr *PullRequest, want []string) error {
 	var add []string
 	for _, l := range want {
@@ -425,7 +490,7 @@ func syncLabels(ctx context.Context, host PullRequestHost, pr *PullRequest, want
 			return err
 		}
 	}
-	for _, l := range []string{LabelScaleUp, LabelScaleDown} {
+	for _, l := range []string{LabelScaleUp, LabelScaleDown, LabelWithdrawn} {
 		if slices.Contains(pr.Labels, l) && !slices.Contains(want, l) {
 			if err := host.RemoveLabel(ctx, pr.Number, l); err != nil {
 				return err

@@ -288,6 +288,149 @@ func TestClosedUnmergedHoldsUntilTheDecisionChanges(t *testing.T) {
 	assert.Equal(t, "autoscale(shop/web): 3 → 8 replicas", open[0].Title)
 }
 
+func TestStalePullRequestIsWithdrawn(t *testing.T) {
+	e := newPREnv(t, policy.ModePullRequest)
+	first := e.cycle(t, 0, 600)
+	require.Equal(t, gitops.ActionPullRequest, first.Action)
+	require.Len(t, e.GH.OpenPullRequests(prBranch), 1)
+	e.GH.ResetCounts()
+
+	// Metrics calm down: the decision is to keep 3, and the open 3 → 6 is outdated.
+	res := e.cycle(t, time.Minute, 300)
+	assert.Equal(t, gitops.ActionUnchanged, res.Action)
+	assert.Equal(t, 3, res.To)
+	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+	assert.Contains(t, fmt.Sprint(res.Reasons), "pull request #1 withdrawn: the decision is now to keep 3 replicas")
+	assert.Equal(t, first.PullRequest, res.PullRequest)
+	prs := e.GH.PullRequests()
+	require.Len(t, prs, 1)
+	assert.Equal(t, "closed", prs[0].State)
+	assert.False(t, prs[0].Merged)
+	assert.Contains(t, prs[0].Labels, gitops.LabelWithdrawn)
+	assert.Equal(t, []string{"POST /repos/acme/platform/issues/1/labels", "PATCH /repos/acme/platform/pulls/1"}, e.GH.Writes(),
+		"labelled before it is closed, and closed without a comment")
+	assert.NotContains(t, e.Git.Branches("platform"), prBranch, "the withdrawn branch is deleted")
+	assert.Equal(t, prValues(3), e.Git.ReadFile("platform", "main", prFile))
+
+	// The same calm decision again: nothing open, nothing written.
+	e.GH.ResetCounts()
+	e.Git.ResetCounts()
+	res = e.cycle(t, 2*time.Minute, 300)
+	assert.Equal(t, gitops.ActionUnchanged, res.Action)
+	assert.NotContains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+	assert.Empty(t, res.PullRequest)
+	assert.Empty(t, e.GH.Writes(), "zero API writes")
+	assert.Zero(t, e.Git.Requests("platform", gittest.ReceivePack), "no push")
+
+	// Metrics rise again: the withdrawn 3 → 6 is no person's "no", so a new one opens.
+	res = e.cycle(t, 3*time.Minute, 600)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	assert.NotContains(t, codes(res.Reasons), policy.ReasonPullRequestRejected)
+	open := e.GH.OpenPullRequests(prBranch)
+	require.Len(t, open, 1)
+	assert.Equal(t, 2, open[0].Number)
+	assert.Equal(t, "autoscale(shop/web): 3 → 6 replicas", open[0].Title)
+	assert.ElementsMatch(t, []string{"autoscaler", "scale-up"}, open[0].Labels)
+	assert.Equal(t, open[0].URL, res.PullRequest)
+}
+
+func TestWithdrawnPullRequestEndsAnOlderRejection(t *testing.T) {
+	e := newPREnv(t, policy.ModePullRequest)
+	e.cycle(t, 0, 600)
+	e.GH.ClosePR(1) // a person says no to 3 → 6
+	res := e.cycle(t, time.Minute, 800)
+	require.Equal(t, gitops.ActionPullRequest, res.Action, "3 → 8 is another decision")
+	res = e.cycle(t, 2*time.Minute, 300)
+	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+
+	// The decision changed twice since the "no" to 6: it no longer holds.
+	res = e.cycle(t, 3*time.Minute, 600)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	open := e.GH.OpenPullRequests(prBranch)
+	require.Len(t, open, 1)
+	assert.Equal(t, 3, open[0].Number)
+	assert.Equal(t, "autoscale(shop/web): 3 → 6 replicas", open[0].Title)
+}
+
+func TestOpenPullRequestStaysWhenNothingDecidedToKeep(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		value  *float64 // nil: the metric is missing
+		dryRun bool
+		action string
+	}{
+		{name: "metric missing", action: gitops.ActionUnchanged},
+		{name: "dry run", value: ptr(300.0), dryRun: true, action: gitops.ActionUnchanged},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newPREnv(t, policy.ModePullRequest)
+			first := e.cycle(t, 0, 600)
+			require.Equal(t, gitops.ActionPullRequest, first.Action)
+			e.GH.ResetCounts()
+
+			delete(e.metrics, prPolicy)
+			if tc.value != nil {
+				e.metrics[prPolicy] = *tc.value
+			}
+			rep, err := e.runner.Cycle(context.Background(), e.repo, gitops.CycleOptions{At: prT0.Add(time.Minute), DryRun: tc.dryRun})
+			require.NoError(t, err)
+			require.Len(t, rep.Results, 1)
+			res := rep.Results[0]
+			assert.Equal(t, tc.action, res.Action)
+			assert.Equal(t, 3, res.To)
+			assert.NotContains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+			assert.Empty(t, e.GH.Writes())
+			assert.Len(t, e.GH.OpenPullRequests(prBranch), 1, "the proposal stays open")
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// closeFailsHost is the real host, except that closing a pull request fails.
+type closeFailsHost struct{ gitops.PullRequestHost }
+
+func (closeFailsHost) ClosePullRequest(context.Context, int) error {
+	return errors.New("close pull request: HTTP 502")
+}
+
+func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
+	e := newPREnv(t, policy.ModePullRequest)
+	first := e.cycle(t, 0, 600)
+	require.Equal(t, gitops.ActionPullRequest, first.Action)
+	working := e.runner.Delivery
+	hosts := &gitops.GitHubHosts{}
+	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.PullRequestHost, error) {
+		h, err := hosts.Host(rc)
+		return closeFailsHost{h}, err
+	}}
+
+	res := e.cycle(t, time.Minute, 300)
+	assert.Equal(t, gitops.ActionUnchanged, res.Action, "the count decision stands")
+	assert.Equal(t, 3, res.To)
+	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+	assert.Contains(t, fmt.Sprint(res.Reasons), "withdrawing the open pull request failed (close pull request: HTTP 502)")
+	assert.Empty(t, res.PullRequest)
+	assert.Contains(t, e.logs.String(), "withdraw stale pull request")
+	open := e.GH.OpenPullRequests(prBranch)
+	require.Len(t, open, 1)
+	assert.Contains(t, open[0].Labels, gitops.LabelWithdrawn, "labelled before the close that failed")
+
+	// The same change is wanted again: the live proposal loses the label, so that a person
+	// closing it later still means "no".
+	e.runner.Delivery = working
+	res = e.cycle(t, 2*time.Minute, 600)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	open = e.GH.OpenPullRequests(prBranch)
+	require.Len(t, open, 1)
+	assert.Equal(t, 1, open[0].Number)
+	assert.ElementsMatch(t, []string{"autoscaler", "scale-up"}, open[0].Labels)
+	e.GH.ClosePR(1)
+	res = e.cycle(t, 3*time.Minute, 600)
+	assert.Equal(t, gitops.ActionHeld, res.Action)
+	assert.Contains(t, codes(res.Reasons), policy.ReasonPullRequestRejected)
+}
+
 func TestRerunWithTheSameDecisionWritesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -130,6 +130,10 @@ const (
 	ReasonMergeBlocked        ReasonCode = "MergeBlocked"        // auto-merge blocked: checks failed, a conflict, or the host refused
 )
 
+// ReasonPullRequestWithdrawn says an open pull request went stale — the decision is now to
+// keep the count Git holds — and the autoscaler closed it.
+const ReasonPullRequestWithdrawn ReasonCode = "PullRequestWithdrawn"
+
 // Reason is one line of a decision's explanation: a stable code and a one-line message such as
 // "http_rps = 312.4 > scaleUp.threshold 250 → 6".
 type Reason struct {
