@@ -214,6 +214,14 @@ func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// pushAttempts bounds the re-decide loop on push races (MaxPushAttempts, default 5).
+func (r *Runner) pushAttempts() int {
+	if r.MaxPushAttempts <= 0 {
+		return 5
+	}
+	return r.MaxPushAttempts
+}
+
 func (r *Runner) backoff(attempt int) time.Duration {
 	if r.Backoff != nil {
 		return r.Backoff(attempt)
@@ -257,10 +265,7 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 	if err != nil {
 		return rep, err
 	}
-	attempts := r.MaxPushAttempts
-	if attempts <= 0 {
-		attempts = 5
-	}
+	attempts := r.pushAttempts()
 	values := map[string][]policy.MetricValue{}
 	for attempt := 0; ; attempt++ {
 		policies, err := r.policies(ws, repo, opts)
@@ -308,10 +313,7 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 	if err != nil {
 		return rep, err
 	}
-	attempts := max(r.MaxPushAttempts, 1)
-	if r.MaxPushAttempts <= 0 {
-		attempts = 5
-	}
+	attempts := r.pushAttempts()
 	for attempt := 0; ; attempt++ {
 		policies, err := r.policies(ws, repo, CycleOptions{Only: []string{m.Policy}})
 		if err != nil {
