@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
@@ -207,7 +208,7 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 
 	if o.htmlFile != "" {
 		var buf bytes.Buffer
-		if err := policy.WriteBacktestHTML(&buf, p, r); err != nil {
+		if err := web.WriteBacktestHTML(&buf, p, r); err != nil {
 			fmt.Fprintf(stderr, "backtest: %v\n", err)
 			return exitFailure
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
@@ -35,7 +36,7 @@ const (
 
 // seriesSource gives a metric's values over a time range, for the status page's charts.
 type seriesSource interface {
-	Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.ChartPoint, error)
+	Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]web.ChartPoint, error)
 }
 
 // chartSource picks the chart data source matching the runner's metric source: the trace
@@ -52,12 +53,12 @@ func chartSource(m gitops.MetricSource) seriesSource {
 
 type traceSeries struct{ trace *promclient.Trace }
 
-func (s traceSeries) Series(_ context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.ChartPoint, error) {
+func (s traceSeries) Series(_ context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]web.ChartPoint, error) {
 	name := p.Spec.Metrics[metric].Name
-	var out []policy.ChartPoint
+	var out []web.ChartPoint
 	for t := start; !t.After(end); t = t.Add(step) {
 		if v := s.trace.ValueAt(name, t); !v.Missing {
-			out = append(out, policy.ChartPoint{T: t, V: v.Value})
+			out = append(out, web.ChartPoint{T: t, V: v.Value})
 		}
 	}
 	return out, nil
@@ -65,7 +66,7 @@ func (s traceSeries) Series(_ context.Context, p *policy.Policy, metric int, sta
 
 type promSeries struct{ servers *promclient.Servers }
 
-func (s promSeries) Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.ChartPoint, error) {
+func (s promSeries) Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]web.ChartPoint, error) {
 	c, err := s.servers.For(p.Spec.Prometheus)
 	if err != nil {
 		return nil, err
@@ -76,10 +77,10 @@ func (s promSeries) Series(ctx context.Context, p *policy.Policy, metric int, st
 	if err != nil {
 		return nil, err
 	}
-	var out []policy.ChartPoint
+	var out []web.ChartPoint
 	for i, v := range vals {
 		if !v[0].Missing {
-			out = append(out, policy.ChartPoint{T: start.Add(time.Duration(i) * step), V: v[0].Value})
+			out = append(out, web.ChartPoint{T: start.Add(time.Duration(i) * step), V: v[0].Value})
 		}
 	}
 	return out, nil
@@ -173,7 +174,7 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	}
 	start := now.Add(-chartWindow)
 	var notes []string
-	var metric []policy.ChartPoint
+	var metric []web.ChartPoint
 	var err error
 	if p.series != nil {
 		metric, err = p.series.Series(ctx, st.Policy, 0, start, now, chartStep)
@@ -194,26 +195,26 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	if len(metric) == 0 && herr != nil {
 		return "", strings.Join(notes, "; ")
 	}
-	series := []policy.ChartSeries{{Name: st.Policy.Spec.Metrics[0].Name, Points: metric, Axis: policy.AxisLeft}}
-	var marks []policy.ChartMark
+	series := []web.ChartSeries{{Name: st.Policy.Spec.Metrics[0].Name, Points: metric, Axis: web.AxisLeft}}
+	var marks []web.ChartMark
 	if herr == nil {
 		at := gitops.ReplicasAt(events, st.Current)
-		pts := []policy.ChartPoint{{T: start, V: float64(at(start))}}
+		pts := []web.ChartPoint{{T: start, V: float64(at(start))}}
 		for _, ev := range events {
 			if ev.At.Before(start) || ev.At.After(now) {
 				continue
 			}
-			pts = append(pts, policy.ChartPoint{T: ev.At, V: float64(ev.To)})
+			pts = append(pts, web.ChartPoint{T: ev.At, V: float64(ev.To)})
 			label := fmt.Sprintf("%s %s %d → %d", ev.At.UTC().Format("15:04"), ev.Kind, ev.From, ev.To)
 			if ev.Commit != "" {
 				label += " " + short(ev.Commit)
 			}
-			marks = append(marks, policy.ChartMark{T: ev.At, Label: label, Up: ev.To > ev.From})
+			marks = append(marks, web.ChartMark{T: ev.At, Label: label, Up: ev.To > ev.From})
 		}
-		pts = append(pts, policy.ChartPoint{T: now, V: float64(st.Current)})
-		series = append(series, policy.ChartSeries{Name: "replicas", Points: pts, Axis: policy.AxisRight, Step: true})
+		pts = append(pts, web.ChartPoint{T: now, V: float64(st.Current)})
+		series = append(series, web.ChartSeries{Name: "replicas", Points: pts, Axis: web.AxisRight, Step: true})
 	}
-	svg := policy.SVGChart(policy.Chart{Width: 520, Height: 170, Series: series, Marks: marks})
+	svg := web.SVGChart(web.Chart{Width: 520, Height: 170, Series: series, Marks: marks})
 	return svg, strings.Join(notes, "; ")
 }
 

@@ -1,7 +1,9 @@
-package policy
+package web
 
 import (
 	"bytes"
+	"math"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -9,13 +11,61 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
+var reportT0 = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+
+// reportPolicy loads the one policy of testdata/name.
+func reportPolicy(t *testing.T, name string) *policy.Policy {
+	t.Helper()
+	ps, err := policy.LoadPolicyFiles(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	return ps[0]
+}
+
+// level is a one-metric source: from each offset after reportT0 on, the value that follows it
+// (offset, value, offset, value, …); missing before the first offset.
+func level(name string, pairs ...float64) func(time.Time) []policy.MetricValue {
+	return func(at time.Time) []policy.MetricValue {
+		v := policy.MetricValue{Name: name, Missing: true, Cause: "no samples"}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if !at.Before(reportT0.Add(time.Duration(pairs[i] * float64(time.Second)))) {
+				v = policy.MetricValue{Name: name, Value: pairs[i+1]}
+			}
+		}
+		return []policy.MetricValue{v}
+	}
+}
+
+// restlessWeek is a load that keeps a three-metric policy busy for a week: requests follow the
+// day and jump every 90 minutes for 10, the backlog crosses both thresholds with them, latency
+// runs above target in the jumps, and the request rate is missing for a minute every two hours.
+func restlessWeek(at time.Time) []policy.MetricValue {
+	s := at.Sub(reportT0).Seconds()
+	jump := 0.0
+	if math.Mod(s, 5400) < 600 {
+		jump = 1
+	}
+	wobble := math.Sin(s / 73)
+	rps := policy.MetricValue{Name: "http_rps", Value: 50 * (3 + 9*(1+math.Sin(2*math.Pi*s/86400))/2 + 3*wobble + 8*jump)}
+	if math.Mod(s, 7200) < 60 {
+		rps = policy.MetricValue{Name: "http_rps", Missing: true, Cause: "no samples"}
+	}
+	return []policy.MetricValue{
+		rps,
+		{Name: "queue_backlog", Value: 60 + 30*wobble + 600*jump},
+		{Name: "latency", Value: 0.3 * (0.6 + 0.2*wobble + 0.5*jump)},
+	}
+}
+
 func TestWriteBacktestHTML(t *testing.T) {
-	p := btStepRulePolicy()
+	p := reportPolicy(t, "step-rule.yaml")
 	p.Metadata.Namespace = `demo<script>`
-	src := btPiecewise("http_rps", btSegment{0, 70}, btSegment{90 * time.Second, 300}, btSegment{270 * time.Second, 20})
-	r := Backtest(p, src, BacktestOptions{Start: btT0, End: btT0.Add(17 * time.Minute)})
+	src := level("http_rps", 0, 70, 90, 300, 270, 20)
+	r := policy.Backtest(p, src, policy.BacktestOptions{Start: reportT0, End: reportT0.Add(17 * time.Minute)})
 	require.Equal(t, 9, r.Summary.Changes)
 
 	var buf bytes.Buffer
@@ -47,8 +97,8 @@ func TestWriteBacktestHTML(t *testing.T) {
 }
 
 func TestWriteBacktestHTMLNoChanges(t *testing.T) {
-	p := btStepRulePolicy()
-	r := Backtest(p, btPiecewise("http_rps", btSegment{0, 70}), BacktestOptions{Start: btT0, End: btT0.Add(time.Minute)})
+	p := reportPolicy(t, "step-rule.yaml")
+	r := policy.Backtest(p, level("http_rps", 0, 70), policy.BacktestOptions{Start: reportT0, End: reportT0.Add(time.Minute)})
 	var buf bytes.Buffer
 	require.NoError(t, WriteBacktestHTML(&buf, p, r))
 	assert.Contains(t, buf.String(), "No changes: the policy would have kept the count at 2.")
@@ -56,9 +106,10 @@ func TestWriteBacktestHTMLNoChanges(t *testing.T) {
 }
 
 func TestWriteBacktestHTMLWeekStaysSmall(t *testing.T) {
-	p := btHPAPolicy()
-	r := Backtest(p, btSyntheticSource(p), BacktestOptions{Start: btT0, End: btT0.Add(7 * 24 * time.Hour), Step: 15 * time.Second})
+	p := reportPolicy(t, "hpa.yaml")
+	r := policy.Backtest(p, restlessWeek, policy.BacktestOptions{Start: reportT0, End: reportT0.Add(7 * 24 * time.Hour), Step: 15 * time.Second})
 	require.Equal(t, 40321, r.Summary.Evaluations)
+	require.Greater(t, r.Summary.Changes, backtestHTMLMaxRows, "a flapping week: more changes than the table lists")
 	var buf bytes.Buffer
 	require.NoError(t, WriteBacktestHTML(&buf, p, r))
 	page := buf.String()

@@ -1,4 +1,4 @@
-package policy
+package web
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // Bounds that keep the page small when a policy flaps: the decisions table lists the first
@@ -22,7 +24,7 @@ const (
 // readable offline. For each metric of p it draws the metric (left axis) against the replica
 // count (right axis) with every change marked — hover a marker for its reasons — followed by
 // the summary and the table of decisions with their reasons.
-func WriteBacktestHTML(w io.Writer, p *Policy, r BacktestResult) error {
+func WriteBacktestHTML(w io.Writer, p *policy.Policy, r policy.BacktestResult) error {
 	page := backtestPage{
 		Policy:  r.Policy,
 		Start:   r.Start.UTC().Format(time.RFC3339),
@@ -67,11 +69,53 @@ func WriteBacktestHTML(w io.Writer, p *Policy, r BacktestResult) error {
 
 // BacktestCharts are the report's charts: one per metric of p, each with the replica count on
 // the right axis, the changes marked, and the metric's thresholds or target drawn as guides.
-func BacktestCharts(p *Policy, r BacktestResult) []Chart {
-	replicas := ChartSeries{Name: "replicas", Axis: AxisRight, Step: true, Points: make([]ChartPoint, len(r.Steps))}
-	for i, s := range r.Steps {
-		replicas.Points[i] = ChartPoint{T: s.Time, V: float64(s.Replicas)}
+func BacktestCharts(p *policy.Policy, r policy.BacktestResult) []Chart {
+	replicas := ReplicaSeries("replicas", r)
+	marks := ChangeMarks(r)
+	if len(p.Spec.Metrics) == 0 {
+		return []Chart{{Title: "replicas", Series: []ChartSeries{replicas}, Marks: marks}}
 	}
+	charts := make([]Chart, 0, len(p.Spec.Metrics))
+	for mi := range p.Spec.Metrics {
+		m := &p.Spec.Metrics[mi]
+		charts = append(charts, Chart{
+			Title:  m.Name,
+			Series: []ChartSeries{MetricSeries(m.Name, r, mi), replicas},
+			Marks:  marks,
+			Guides: MetricGuides(m),
+		})
+	}
+	return charts
+}
+
+// ReplicaSeries is a replay's replica count at every step, as a step line on the right axis.
+// Several of them (one per policy replayed over the same trace, under different names) can
+// share one chart.
+func ReplicaSeries(name string, r policy.BacktestResult) ChartSeries {
+	s := ChartSeries{Name: name, Axis: AxisRight, Step: true, Points: make([]ChartPoint, len(r.Steps))}
+	for i, st := range r.Steps {
+		s.Points[i] = ChartPoint{T: st.Time, V: float64(st.Replicas)}
+	}
+	return s
+}
+
+// MetricSeries is the value of the replayed policy's metric number metric at every step, on
+// the left axis; a missing value is a gap in the line.
+func MetricSeries(name string, r policy.BacktestResult, metric int) ChartSeries {
+	s := ChartSeries{Name: name, Points: make([]ChartPoint, len(r.Steps))}
+	for i, st := range r.Steps {
+		v := math.NaN() // missing: a gap
+		if metric < len(st.Metrics) && !st.Metrics[metric].Missing {
+			v = st.Metrics[metric].Value
+		}
+		s.Points[i] = ChartPoint{T: st.Time, V: v}
+	}
+	return s
+}
+
+// ChangeMarks marks every change of a replay; a marker's tooltip carries the change and, up
+// to backtestMaxMarkReasons changes, its reasons.
+func ChangeMarks(r policy.BacktestResult) []ChartMark {
 	marks := make([]ChartMark, len(r.Decisions))
 	for i, d := range r.Decisions {
 		label := d.Time.UTC().Format(time.RFC3339) + "  " + strconv.Itoa(d.From) + " → " + strconv.Itoa(d.To)
@@ -82,32 +126,12 @@ func BacktestCharts(p *Policy, r BacktestResult) []Chart {
 		}
 		marks[i] = ChartMark{T: d.Time, Label: label, Up: d.To > d.From}
 	}
-	if len(p.Spec.Metrics) == 0 {
-		return []Chart{{Title: "replicas", Series: []ChartSeries{replicas}, Marks: marks}}
-	}
-	charts := make([]Chart, 0, len(p.Spec.Metrics))
-	for mi, m := range p.Spec.Metrics {
-		metric := ChartSeries{Name: m.Name, Points: make([]ChartPoint, len(r.Steps))}
-		for i, s := range r.Steps {
-			v := math.NaN() // missing: a gap
-			if mi < len(s.Metrics) && !s.Metrics[mi].Missing {
-				v = s.Metrics[mi].Value
-			}
-			metric.Points[i] = ChartPoint{T: s.Time, V: v}
-		}
-		charts = append(charts, Chart{
-			Title:  m.Name,
-			Series: []ChartSeries{metric, replicas},
-			Marks:  marks,
-			Guides: metricGuides(&m),
-		})
-	}
-	return charts
+	return marks
 }
 
-// metricGuides are the values a metric's rule compares against, where they are on the metric's
+// MetricGuides are the values a metric's rule compares against, where they are on the metric's
 // own scale: the step rule's thresholds, the Value target.
-func metricGuides(m *Metric) []ChartGuide {
+func MetricGuides(m *policy.Metric) []ChartGuide {
 	var g []ChartGuide
 	if m.ScaleUp != nil && m.ScaleUp.Threshold != nil {
 		g = append(g, ChartGuide{Label: "scaleUp.threshold " + formatValue(*m.ScaleUp.Threshold), V: *m.ScaleUp.Threshold})
@@ -115,7 +139,7 @@ func metricGuides(m *Metric) []ChartGuide {
 	if m.ScaleDown != nil && m.ScaleDown.Threshold != nil {
 		g = append(g, ChartGuide{Label: "scaleDown.threshold " + formatValue(*m.ScaleDown.Threshold), V: *m.ScaleDown.Threshold})
 	}
-	if m.Target != nil && m.Target.Type == TargetValue && m.Target.Value != nil {
+	if m.Target != nil && m.Target.Type == policy.TargetValue && m.Target.Value != nil {
 		g = append(g, ChartGuide{Label: "target value " + formatValue(*m.Target.Value), V: *m.Target.Value})
 	}
 	return g
@@ -128,7 +152,7 @@ func formatValue(v float64) string {
 type backtestPage struct {
 	Policy, Start, End, Step string
 	Initial                  int
-	Summary                  BacktestSummary
+	Summary                  policy.BacktestSummary
 	ReplicaHours             float64
 	AvgReplicas              float64
 	UnderProvisioned         string
@@ -143,7 +167,7 @@ type backtestRow struct {
 	From, To int
 	Up       bool
 	Metrics  []string
-	Reasons  []Reason
+	Reasons  []policy.Reason
 }
 
 var backtestTemplate = template.Must(template.New("backtest").Funcs(template.FuncMap{

@@ -1,4 +1,4 @@
-package policy
+package web
 
 import (
 	"html/template"
