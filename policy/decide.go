@@ -8,7 +8,10 @@ package policy
 //
 // The steps, in the HPA's order:
 //
-//  0. A current count outside [minReplicas, maxReplicas] (after active schedules) goes straight
+//  0. A count of 0 in Git while minReplicas is above 0 means a person switched the workload
+//     off, as the HPA reads it: hold at 0 (SwitchedOff) until a count above 0 is written.
+//     With minReplicas 0, 0 is an ordinary count and activation decides as always.
+//     A current count outside [minReplicas, maxReplicas] (after active schedules) goes straight
 //     to the nearest bound, before metrics (OutOfBounds); the recommendation is still
 //     computed and returned for the stabilization memory, but not explained.
 //  1. Recommend: per-metric recommendations, aggregation, activation, missing metrics.
@@ -30,6 +33,15 @@ func Decide(p *Policy, s *Snapshot) Decision {
 	h := summarize(s.History)
 
 	var desired int
+	if c == 0 && p.Spec.MinReplicas != nil && *p.Spec.MinReplicas > 0 {
+		lines, bytes := e.mark()
+		d.Recommendation = recommend(p, c, s.Metrics, e)
+		e.reset(lines, bytes)
+		e.begin(ReasonSwitchedOff).str("switched off: the count in Git is 0 while minReplicas is ").
+			int(*p.Spec.MinReplicas).str("; write a count above 0 to resume").hold(0).end()
+		d.Desired, d.Held, d.Reasons = 0, true, e.finish()
+		return d
+	}
 	if c < b.min || c > b.max {
 		lines, bytes := e.mark()
 		d.Recommendation = recommend(p, c, s.Metrics, e)

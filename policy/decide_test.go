@@ -33,8 +33,9 @@ func TestDecideOutOfBounds(t *testing.T) {
 		{
 			name:   "out of bounds with every metric missing still goes to the bound",
 			policy: func() *Policy { p := loadPolicy(nil); p.Spec.MinReplicas = ptr(3); return p }(),
-			snap:   &Snapshot{Now: t0, Current: 0, Metrics: []MetricValue{missing("timeout")}},
-			want:   3,
+			// Not 0: a count of 0 with minReplicas above 0 is "switched off" (TestZeroReplicas).
+			snap: &Snapshot{Now: t0, Current: 1, Metrics: []MetricValue{missing("timeout")}},
+			want: 3,
 		},
 		{
 			name:   "holds still apply to an out-of-bounds move",

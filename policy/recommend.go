@@ -16,7 +16,10 @@ import "math"
 //   - AverageValue: ceil(v / averageValue), but c when |v / (averageValue·c) − 1| ≤ tolerance.
 //   - Value: ceil(c · v / value), but c when |v / value − 1| ≤ tolerance. From c = 0 there is
 //     no ratio to scale, so the Value form then scales as if one replica ran: ceil(v / value).
-//   - tolerance does not apply when c is 0; its bound is inclusive.
+//   - tolerance does not apply when c is 0; its bound is inclusive. A ratio above 1 is compared
+//     with the scale-up tolerance, one below 1 with the scale-down tolerance: spec.tolerance,
+//     unless behavior.scaleUp.tolerance or behavior.scaleDown.tolerance overrides it (the
+//     HPA's per-direction tolerance, Kubernetes 1.33).
 //   - aggregation over the metrics that have a value: max, min, average (ceil of the mean),
 //     weighted (ceil of Σ wᵢ·rᵢ / Σ wᵢ, weights default to 1).
 //   - activation, only with minReplicas 0: a metric is active when its value is strictly above
@@ -27,7 +30,8 @@ import "math"
 //
 // ceil here is exact for decimal inputs: a quotient within 1e-9 of an integer is that integer,
 // so 1.1 / 0.1 gives 11 and not 12 (the HPA avoids the same floating-point artefact by working
-// in milli-units).
+// in milli-units). A recommendation saturates at MaxReplicaCount, as the HPA's does: a huge
+// value (above 2^63, say) scales up to the bound, never wraps around to a small count.
 func Recommend(p *Policy, current int, metrics []MetricValue) (rec int, reasons []Reason) {
 	e := newExplainer(len(p.Spec.Metrics))
 	rec = recommend(p, current, metrics, e)
@@ -41,10 +45,7 @@ const floatEpsilon = 1e-9
 // recommend is Recommend writing its reasons to e.
 func recommend(p *Policy, c int, metrics []MetricValue, e *explainer) int {
 	spec := &p.Spec
-	tol := DefaultTolerance
-	if spec.Tolerance != nil {
-		tol = *spec.Tolerance
-	}
+	tol := policyTolerances(spec)
 	activation := spec.MinReplicas != nil && *spec.MinReplicas == 0
 
 	// Per-metric recommendations; a small policy keeps them on the stack.
@@ -171,7 +172,7 @@ func validRule(m *Metric) bool {
 
 // metricRecommendation applies one metric's rule to its value v at current count c. ok is
 // false when the metric has no usable rule (then it counts as missing).
-func metricRecommendation(m *Metric, v float64, c int, tol float64, e *explainer) (int, bool) {
+func metricRecommendation(m *Metric, v float64, c int, tol tolerances, e *explainer) (int, bool) {
 	if !validRule(m) {
 		e.begin(ReasonMetricMissing).str(m.Name).str(" missing: no usable scaling rule").end()
 		return 0, false
@@ -210,9 +211,9 @@ func stepRecommendation(m *Metric, v float64, c int, e *explainer) int {
 	return c
 }
 
-func averageValueRecommendation(name string, v, target float64, c int, tol float64, e *explainer) int {
-	if c > 0 && withinTolerance(v/(target*float64(c)), tol) {
-		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v).str(" within tolerance ").num(tol).
+func averageValueRecommendation(name string, v, target float64, c int, tol tolerances, e *explainer) int {
+	if ratio := v / (target * float64(c)); c > 0 && tol.within(ratio) {
+		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v).str(" within tolerance ").num(tol.of(ratio)).
 			str(" of averageValue ").num(target).str(" × ").int(c).to(c).end()
 		return c
 	}
@@ -221,10 +222,10 @@ func averageValueRecommendation(name string, v, target float64, c int, tol float
 	return r
 }
 
-func valueRecommendation(name string, v, target float64, c int, tol float64, e *explainer) int {
+func valueRecommendation(name string, v, target float64, c int, tol tolerances, e *explainer) int {
 	ratio := v / target
-	if c > 0 && withinTolerance(ratio, tol) {
-		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v).str(" within tolerance ").num(tol).
+	if c > 0 && tol.within(ratio) {
+		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v).str(" within tolerance ").num(tol.of(ratio)).
 			str(" of value ").num(target).to(c).end()
 		return c
 	}
@@ -236,15 +237,51 @@ func valueRecommendation(name string, v, target float64, c int, tol float64, e *
 	return r
 }
 
-// withinTolerance reports |ratio − 1| ≤ tol, the bound inclusive even where the decimal
-// tolerance is not exact in binary (|1.1 − 1| is 0.10000000000000009).
-func withinTolerance(ratio, tol float64) bool {
-	return math.Abs(ratio-1) <= tol+floatEpsilon
+// tolerances are a policy's tolerances per direction of the ratio: down for a ratio below 1,
+// up for one above.
+type tolerances struct{ down, up float64 }
+
+// policyTolerances resolves spec.tolerance and the HPA form's per-direction overrides.
+func policyTolerances(spec *Spec) tolerances {
+	t := DefaultTolerance
+	if spec.Tolerance != nil {
+		t = *spec.Tolerance
+	}
+	tol := tolerances{down: t, up: t}
+	if b := spec.Behavior; b != nil {
+		if b.ScaleUp != nil && b.ScaleUp.Tolerance != nil {
+			tol.up = *b.ScaleUp.Tolerance
+		}
+		if b.ScaleDown != nil && b.ScaleDown.Tolerance != nil {
+			tol.down = *b.ScaleDown.Tolerance
+		}
+	}
+	return tol
 }
 
+// of is the tolerance a ratio is compared with.
+func (t tolerances) of(ratio float64) float64 {
+	if ratio > 1 {
+		return t.up
+	}
+	return t.down
+}
+
+// within reports 1 − down ≤ ratio ≤ 1 + up (the HPA's isWithin), the bounds inclusive even
+// where the decimal tolerance is not exact in binary (|1.1 − 1| is 0.10000000000000009).
+func (t tolerances) within(ratio float64) bool {
+	return math.Abs(ratio-1) <= t.of(ratio)+floatEpsilon
+}
+
+// MaxReplicaCount is the largest recommendation the engine computes: the HPA's cap (MaxInt32).
+const MaxReplicaCount = math.MaxInt32
+
 // ceilInt is ceil(x) for a replica count, taking x within floatEpsilon of an integer as that
-// integer.
+// integer, and saturating at MaxReplicaCount (x may be +Inf or beyond any int).
 func ceilInt(x float64) int {
+	if !(x < MaxReplicaCount) {
+		return MaxReplicaCount
+	}
 	if r := math.Round(x); math.Abs(x-r) <= floatEpsilon*math.Max(1, math.Abs(x)) {
 		return int(r)
 	}

@@ -130,6 +130,11 @@ const (
 	ReasonMergeBlocked        ReasonCode = "MergeBlocked"        // auto-merge blocked: checks failed, a conflict, or the host refused
 )
 
+// ReasonSwitchedOff says the count in Git is 0 while minReplicas is above 0: a person switched
+// the workload off, and the autoscaler holds at 0 until a count above 0 is written (as the HPA
+// treats a scale of 0).
+const ReasonSwitchedOff ReasonCode = "SwitchedOff"
+
 // ReasonPullRequestWithdrawn says an open pull request went stale — the decision is now to
 // keep the count Git holds — and the autoscaler closed it.
 const ReasonPullRequestWithdrawn ReasonCode = "PullRequestWithdrawn"

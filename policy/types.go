@@ -227,6 +227,9 @@ type ScalingRules struct {
 	StabilizationWindowSeconds *int        `yaml:"stabilizationWindowSeconds,omitempty" json:"stabilizationWindowSeconds,omitempty"`
 	SelectPolicy               *string     `yaml:"selectPolicy,omitempty" json:"selectPolicy,omitempty"`
 	Policies                   []HPAPolicy `yaml:"policies,omitempty" json:"policies,omitempty"`
+	// Tolerance overrides spec.tolerance for this direction (Kubernetes 1.33): a ratio above 1
+	// is compared with scaleUp's, one below 1 with scaleDown's. Any value ≥ 0.
+	Tolerance *float64 `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
 }
 
 // HPAPolicy is autoscaling/v2 HPAScalingPolicy.

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"path"
 	"regexp"
@@ -459,6 +460,11 @@ func (c *checker) scalingRules(rf string, r *ScalingRules) {
 		return
 	}
 	c.window(rf+".stabilizationWindowSeconds", r.StabilizationWindowSeconds)
+	// The HPA allows any tolerance ≥ 0 here: a scale-down tolerance of 1 or more never scales
+	// down, which is a choice, not a mistake.
+	if t := r.Tolerance; t != nil && (*t < 0 || math.IsNaN(*t) || math.IsInf(*t, 0)) {
+		c.errorf(rf+".tolerance", "must be a number at least 0, got %g", *t)
+	}
 	if r.SelectPolicy != nil {
 		c.enum(rf+".selectPolicy", *r.SelectPolicy, validSelects)
 	}
