@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -337,7 +337,7 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 			rep.Results = []Result{res}
 			return rep, nil
 		}
-		out, _, err := SetReplicas(data, loc, m.To)
+		out, _, err := edit.SetReplicas(data, loc, m.To)
 		if err != nil {
 			return rep, fmt.Errorf("scale %s: %s: %w", p.ID(), loc.File, err)
 		}
@@ -550,7 +550,7 @@ func (r *Runner) current(ws *Workspace, p *policy.Policy) (policy.ReplicasLocati
 	if err != nil {
 		return loc, nil, 0, err
 	}
-	current, err := ReadReplicas(data, loc)
+	current, err := edit.ReadReplicas(data, loc)
 	if err != nil {
 		return loc, nil, 0, fmt.Errorf("%s: %w", loc.File, err)
 	}
@@ -637,7 +637,7 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 		}
 		return res
 	}
-	out, changed, err := SetReplicas(data, loc, d.Desired)
+	out, changed, err := edit.SetReplicas(data, loc, d.Desired)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", loc.File, err))
 	}
@@ -646,7 +646,7 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 		return res
 	}
 	if opts.Diff {
-		res.Diff = UnifiedDiff(loc.File, data, out)
+		res.Diff = edit.UnifiedDiff(loc.File, data, out)
 	}
 	if p.Spec.Render != nil {
 		if r.Verifier == nil {
@@ -811,34 +811,6 @@ func ReplicasAt(history []policy.Event, current int) func(time.Time) int {
 		}
 		return current
 	}
-}
-
-// UnifiedDiff is a minimal unified diff of a one-scalar edit: the changed lines with one line
-// of context, enough for a plan or a pull request body.
-func UnifiedDiff(name string, before, after []byte) string {
-	a := strings.SplitAfter(string(before), "\n")
-	b := strings.SplitAfter(string(after), "\n")
-	if len(a) != len(b) {
-		return fmt.Sprintf("--- a/%s\n+++ b/%s\n(file changed)\n", name, name)
-	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "--- a/%s\n+++ b/%s\n", name, name)
-	for i := range a {
-		if a[i] == b[i] {
-			continue
-		}
-		lo, hi := max(i-1, 0), min(i+2, len(a))
-		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", lo+1, hi-lo, lo+1, hi-lo)
-		for j := lo; j < hi; j++ {
-			if j == i {
-				sb.WriteString("-" + strings.TrimRight(a[j], "\r\n") + "\n")
-				sb.WriteString("+" + strings.TrimRight(b[j], "\r\n") + "\n")
-				continue
-			}
-			sb.WriteString(" " + strings.TrimRight(a[j], "\r\n") + "\n")
-		}
-	}
-	return sb.String()
 }
 
 // historyWindow is how far back a decision needs Git history: the policy's own windows, and at

@@ -4,7 +4,7 @@
 //     fetched and hard-reset each cycle, commits built from the object store (one file per
 //     commit), one push per cycle that never forces, push races classified as ErrPushRace,
 //     secrets scrubbed from every error, paths joined safely under the root.
-//   - The replica editor (editor.go): changes one YAML scalar and no other byte.
+//   - The replica editor is package gitops/edit: it changes one YAML scalar and no other byte.
 //   - Commit messages and trailers (commit.go), and history read back from first-parent
 //     `git log` (history.go, historycache.go): decisions, reverts, manual edits and scales.
 //   - The loop (cycle.go): Runner.Cycle runs DESIGN §2 for a repository's policies — sync,

@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -361,7 +362,7 @@ func (h *historyReader) value(blob plumbing.Hash) (valueResult, error) {
 		return valueResult{}, err
 	}
 	var v valueResult
-	if n, err := ReadReplicas(data, h.q.Target); err == nil {
+	if n, err := edit.ReadReplicas(data, h.q.Target); err == nil {
 		v = valueResult{n: n, ok: true}
 	}
 	h.values[blob] = v

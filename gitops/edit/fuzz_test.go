@@ -1,4 +1,4 @@
-package gitops
+package edit
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package gitops
+package edit
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/edit/*/expected.{yaml,err} from the editor's output")
+var update = flag.Bool("update", false, "rewrite testdata/*/expected.{yaml,err} from the editor's output")
 
 // editCase is a golden case's case.json: what to edit. The outcome is expected.yaml (the edited
 // file; equal to input.yaml for a "leave" case) or expected.err (the exact error).
@@ -40,7 +40,7 @@ type goldenCase struct {
 
 func loadGoldenCases(tb testing.TB) []goldenCase {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "edit", "*", "case.json"))
+	files, err := filepath.Glob(filepath.Join("testdata", "*", "case.json"))
 	require.NoError(tb, err)
 	require.NotEmpty(tb, files, "no golden cases")
 	var cases []goldenCase

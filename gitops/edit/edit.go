@@ -1,19 +1,4 @@
-package gitops
-
-// The replica editor changes one YAML scalar and no other byte (DESIGN §2 step 6, §9.1).
-//
-// It parses the file only to find the target: go.yaml.in/yaml/v3 gives the scalar's line and
-// column, which are turned into a byte offset in the original bytes, and the new digits are
-// spliced in there. The document is never re-encoded, because an encoder normalizes quoting,
-// indentation, comments and line endings. After the splice the result is parsed again and
-// compared with the original tree; any difference other than the target's value is an error,
-// so a splice bug can only ever stop a commit, never produce a wrong one.
-//
-// What counts as a replica value: a base-10 non-negative integer literal without sign, leading
-// zeros, exponent or fraction — `3`, `"3"`, `'3'`, `!!int 3`. Anything YAML would read
-// differently across versions (`010` is octal in YAML 1.1), anything Helm's templates could read
-// as a float (`3.0`), and anything non-obvious (`0x3`, `+3`, block scalars, `!!str 3`) is
-// refused with the value named, rather than rewritten into a form the author did not choose.
+package edit
 
 import (
 	"bytes"
