@@ -59,6 +59,7 @@ type Server struct {
 	rateLimit []rateLimit    // answers for the next requests, in order
 	writes    []string       // "METHOD path" of each accepted write request
 	requests  int
+	app       *app // a GitHub App installed on the repository (WithApp)
 }
 
 type pullRequest struct {
@@ -128,8 +129,11 @@ func New(t testing.TB, git *gittest.Server, gitRepo string, opts ...Option) *Ser
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", s.checkRuns)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/git/ref/{ref...}", s.getRef)
 	mux.HandleFunc("DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.deleteRef)
-	s.srv = httptest.NewServer(s.guard(mux))
+	app := http.NewServeMux()
+	app.HandleFunc("POST /app/installations/{installation}/access_tokens", s.mintToken)
+	s.srv = httptest.NewServer(s.guard(mux, app))
 	t.Cleanup(s.srv.Close)
+	git.AllowCredentials(s.gitCredentials)
 	return s
 }
 
@@ -142,7 +146,8 @@ func (s *Server) Owner() string { return s.owner }
 // Repo is the repository's name in the API.
 func (s *Server) Repo() string { return s.repo }
 
-// Token is the token the server accepts.
+// Token is the static token the server accepts ("" with WithToken("") and WithApp: only
+// installation tokens).
 func (s *Server) Token() string { return s.token }
 
 // SetRequiredChecks protects the base branches with these required status check contexts;
@@ -246,8 +251,9 @@ func (s *Server) OpenPullRequests(branch string) []PullRequest {
 	return out
 }
 
-// guard authenticates, applies a pending rate limit, checks the repository, and counts.
-func (s *Server) guard(next http.Handler) http.Handler {
+// guard authenticates, applies a pending rate limit, checks the repository, and counts. The
+// App endpoints (under /app/) authenticate with the App's JWT instead of a token.
+func (s *Server) guard(next, app http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests++
@@ -259,12 +265,23 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		now := s.now()
 		s.mu.Unlock()
 
+		if strings.HasPrefix(r.URL.Path, "/app/") {
+			if limit != nil {
+				s.writeRateLimit(w, *limit, now)
+				return
+			}
+			app.ServeHTTP(w, r) // minting is not a repository write: not counted in Writes
+			return
+		}
 		auth := r.Header.Get("Authorization")
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok {
 			tok, ok = strings.CutPrefix(auth, "token ")
 		}
-		if !ok || tok != s.token {
+		s.mu.Lock()
+		valid := ok && s.validToken(tok, now)
+		s.mu.Unlock()
+		if !valid {
 			writeError(w, http.StatusUnauthorized, "Bad credentials")
 			return
 		}

@@ -1,12 +1,19 @@
 package githubtest
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -101,4 +108,58 @@ func TestRateLimitOnce(t *testing.T) {
 	status, _ = call(t, s, s.Token(), "GET", "repos/acme/platform/pulls", "")
 	assert.Equal(t, 200, status, "only once")
 	assert.Equal(t, 2, s.Requests())
+}
+
+// TestAppValidatesJWTsAsGitHubDoes mints installation tokens with hand-made JWTs: GitHub
+// refuses one that lives longer than ten minutes, has expired, or is signed by another key.
+func TestAppValidatesJWTsAsGitHubDoes(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	g := gittest.NewServer(t)
+	g.CreateRepo("platform", map[string]string{"a.txt": "1\n"})
+	s := New(t, g, "platform", WithApp(), WithClock(func() time.Time { return now }))
+	block, _ := pem.Decode(s.AppPrivateKeyPEM())
+	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	require.NoError(t, err)
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	sign := func(k *rsa.PrivateKey, iss string, iat, exp time.Time) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.RegisteredClaims{
+			Issuer: iss, IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(exp),
+		}).SignedString(k)
+		require.NoError(t, err)
+		return tok
+	}
+	app := strconv.Itoa(DefaultAppID)
+	path := "app/installations/" + strconv.Itoa(DefaultInstallationID) + "/access_tokens"
+	for _, tc := range []struct {
+		name   string
+		jwt    string
+		path   string
+		status int
+		msg    string
+	}{
+		{name: "good", jwt: sign(key, app, now.Add(-time.Minute), now.Add(9*time.Minute)), path: path, status: 201},
+		{name: "lives too long", jwt: sign(key, app, now, now.Add(11*time.Minute)), path: path, status: 401, msg: "'Expiration time' claim ('exp') is too far in the future"},
+		{name: "expired", jwt: sign(key, app, now.Add(-20*time.Minute), now.Add(-11*time.Minute)), path: path, status: 401},
+		{name: "another key", jwt: sign(other, app, now, now.Add(5*time.Minute)), path: path, status: 401, msg: "A JSON web token could not be decoded"},
+		{name: "another app", jwt: sign(key, "7", now, now.Add(5*time.Minute)), path: path, status: 401, msg: "Integration not found"},
+		{name: "unknown installation", jwt: sign(key, app, now, now.Add(5*time.Minute)), path: "app/installations/5/access_tokens", status: 404},
+		{name: "a token is no JWT", jwt: s.Token(), path: path, status: 401, msg: "A JSON web token could not be decoded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := call(t, s, tc.jwt, "POST", tc.path, "")
+			assert.Equal(t, tc.status, status, "%v", body)
+			if tc.msg != "" {
+				assert.Equal(t, tc.msg, body["message"])
+			}
+			if tc.status == 201 {
+				tok, _ := body["token"].(string)
+				assert.Equal(t, now.Add(time.Hour).Format(time.RFC3339), body["expires_at"])
+				status, _ := call(t, s, tok, "GET", "repos/acme/platform/pulls", "")
+				assert.Equal(t, 200, status, "the minted token opens the API")
+			}
+		})
+	}
+	assert.Equal(t, 1, s.MintedTokens())
+	assert.Empty(t, s.Writes(), "minting is no repository write")
 }

@@ -49,6 +49,7 @@ type Server struct {
 	requests          map[string]int // "<repo>\x00<service>" → advertisements served
 	posts             map[string]int // "<repo>\x00<service>" → pack requests served
 	beforeReceivePack func(repo string)
+	allow             func(user, password string) bool
 }
 
 // Option configures a Server.
@@ -98,6 +99,15 @@ func (s *Server) SetBeforeReceivePack(fn func(repo string)) {
 	s.beforeReceivePack = fn
 }
 
+// AllowCredentials makes the server also accept the credentials allow approves, as a Git host
+// accepts its API tokens over HTTPS (e.g. an App installation token with the username
+// x-access-token). nil removes it.
+func (s *Server) AllowCredentials(allow func(user, password string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.allow = allow
+}
+
 // User and Password are the credentials the server accepts.
 func (s *Server) User() string { return s.user }
 
@@ -136,7 +146,10 @@ func (s *Server) ResetCounts() {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	user, pass, ok := r.BasicAuth()
-	if !ok || user != s.user || pass != s.password {
+	s.mu.Lock()
+	allow := s.allow
+	s.mu.Unlock()
+	if !ok || (user != s.user || pass != s.password) && (allow == nil || !allow(user, pass)) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gittest"`)
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
