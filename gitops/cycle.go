@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -164,7 +165,7 @@ type Delivery struct {
 	// File and Content are the edited file (repository-relative) and its new bytes.
 	File    string
 	Content []byte
-	Message Message
+	Message commitmsg.Message
 	Author  policy.CommitIdentity
 	// Rendered is the rendered workload diff, when render verification ran.
 	Rendered string
@@ -351,8 +352,8 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 			res.Rendered = v.Diff
 			res.Reasons = append(res.Reasons, policy.Reason{Code: "Rendered", Message: v.Summary})
 		}
-		msg := Message{PolicyID: p.ID(), Target: loc, From: current, To: m.To, Reasons: reasonLines(res.Reasons), EvaluatedAt: at, Manual: true, RequestedBy: m.RequestedBy}
-		sha, err := ws.Commit(ctx, CommitRequest{File: loc.File, Content: out, Message: FormatMessage(msg), Author: r.Config.Commit, When: at})
+		msg := commitmsg.Message{PolicyID: p.ID(), Target: loc, From: current, To: m.To, Reasons: reasonLines(res.Reasons), EvaluatedAt: at, Manual: true, RequestedBy: m.RequestedBy}
+		sha, err := ws.Commit(ctx, CommitRequest{File: loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: at})
 		if err != nil {
 			return rep, err
 		}
@@ -665,9 +666,9 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 		res.Action = ActionDryRun
 		return res
 	}
-	msg := Message{PolicyID: p.ID(), Target: loc, From: current, To: d.Desired, Reasons: reasonLines(res.Reasons), Metrics: values, EvaluatedAt: at}
+	msg := commitmsg.Message{PolicyID: p.ID(), Target: loc, From: current, To: d.Desired, Reasons: reasonLines(res.Reasons), Metrics: values, EvaluatedAt: at}
 	if mode == policy.ModeCommit {
-		sha, err := ws.Commit(ctx, CommitRequest{File: loc.File, Content: out, Message: FormatMessage(msg), Author: r.Config.Commit, When: at})
+		sha, err := ws.Commit(ctx, CommitRequest{File: loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: at})
 		if err != nil {
 			return fail(err)
 		}
@@ -743,7 +744,7 @@ func targetOf(p *policy.Policy) string {
 	if p.Spec.Replicas == nil {
 		return ""
 	}
-	return targetString(*p.Spec.Replicas)
+	return commitmsg.Target(*p.Spec.Replicas)
 }
 
 func reasonLines(rs []policy.Reason) []string {

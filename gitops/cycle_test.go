@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -224,13 +225,13 @@ func TestCycleCommitsAndPushesOncePerRepository(t *testing.T) {
 			for _, r := range res.Reasons {
 				assert.Contains(t, body, r.Message+"\n")
 			}
-			tr, ok := ParseTrailers(msg)
+			tr, ok := commitmsg.ParseTrailers(msg)
 			require.True(t, ok, "trailers of %q", msg)
 			loc := policy.ReplicasLocation{File: tt.file}
 			loc.Path, _ = strings.CutPrefix(res.Target, tt.file+"#")
-			assert.Equal(t, Trailers{
+			assert.Equal(t, commitmsg.Trailers{
 				PolicyID: tt.policy, Target: res.Target, From: tt.from, To: tt.to, Metrics: tt.metrics,
-				EvaluatedAt: cycleAt, DecisionID: DecisionID(tt.policy, loc, tt.from, tt.to),
+				EvaluatedAt: cycleAt, DecisionID: commitmsg.DecisionID(tt.policy, loc, tt.from, tt.to),
 			}, tr)
 			log := e.s.Log("platform", res.Commit)
 			require.NotEmpty(t, log)
@@ -446,7 +447,7 @@ func TestCycleRefusesPathsThatLeaveTheRepository(t *testing.T) {
 				// The other policies are not held back by one bad path.
 				assert.Equal(t, ActionCommitted, resultOf(t, rep, "prod/web").Action)
 				for _, c := range e.commitsSince(head) {
-					tr, _ := ParseTrailers(e.s.RawMessage("platform", c))
+					tr, _ := commitmsg.ParseTrailers(e.s.RawMessage("platform", c))
 					assert.NotEqual(t, "prod/escape", tr.PolicyID)
 				}
 			}
@@ -519,7 +520,7 @@ func TestScaleAndHistory(t *testing.T) {
 	assert.Equal(t, replaceOnce(t, edited, "replicaCount: 7", "replicaCount: 10"), e.s.ReadFile("platform", "main", webValues))
 	msg := e.s.RawMessage("platform", scaled.Commit)
 	assert.True(t, strings.HasPrefix(msg, "scale(prod/web): 7 → 10 replicas (manual)\n\nmanual scale: launch at 10:00\n"), msg)
-	tr, ok := ParseTrailers(msg)
+	tr, ok := commitmsg.ParseTrailers(msg)
 	require.True(t, ok)
 	assert.True(t, tr.Manual)
 	assert.Equal(t, "jane", tr.RequestedBy)

@@ -5,8 +5,9 @@
 //     commit), one push per cycle that never forces, push races classified as ErrPushRace,
 //     secrets scrubbed from every error, paths joined safely under the root.
 //   - The replica editor is package gitops/edit: it changes one YAML scalar and no other byte.
-//   - Commit messages and trailers (commit.go), and history read back from first-parent
-//     `git log` (history.go, historycache.go): decisions, reverts, manual edits and scales.
+//   - Commit messages and trailers are package gitops/commitmsg; history is read back from
+//     first-parent `git log` (history.go, historycache.go): decisions, reverts, manual edits
+//     and scales.
 //   - The loop (cycle.go): Runner.Cycle runs DESIGN §2 for a repository's policies — sync,
 //     metrics once for all, decide, edit, verify, commit, one push, re-decide on a race.
 //   - Delivery by pull request (pullrequest.go, github.go): one branch and one PR per policy,

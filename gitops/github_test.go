@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -270,7 +271,7 @@ func TestNewGitHubURLs(t *testing.T) {
 }
 
 func TestPullRequestBody(t *testing.T) {
-	msg := FormatMessage(Message{
+	msg := commitmsg.Format(commitmsg.Message{
 		PolicyID: "shop/web", Target: policy.ReplicasLocation{File: ghFile, Path: "web.replicaCount"}, From: 3, To: 6,
 		Reasons: []string{"http_rps = 312.4 > scaleUp.threshold 250 → 6", "queue|depth = 2 within [1, 5] → 3", "aggregation max → 6"},
 		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),

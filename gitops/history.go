@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -72,7 +73,7 @@ func DecisionExists(repo *git.Repository, q HistoryQuery, id string) (plumbing.H
 	var found plumbing.Hash
 	var exists bool
 	_, err := walkFirstParent(repo, q, func(c *object.Commit) (bool, error) {
-		tr, ok := ParseTrailers(c.Message)
+		tr, ok := commitmsg.ParseTrailers(c.Message)
 		if !ok || tr.PolicyID != q.PolicyID {
 			return true, nil
 		}
@@ -226,11 +227,11 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 }
 
 // message returns a commit's trailers and the commit its `git revert` message names, if any.
-func (h *historyReader) message(c *object.Commit) (tr Trailers, ours bool, reverts string) {
+func (h *historyReader) message(c *object.Commit) (tr commitmsg.Trailers, ours bool, reverts string) {
 	if h.q.Cache != nil {
 		return h.q.Cache.message(c)
 	}
-	tr, ours = ParseTrailers(c.Message)
+	tr, ours = commitmsg.ParseTrailers(c.Message)
 	if m := revertRE.FindStringSubmatch(c.Message); m != nil {
 		reverts = m[1]
 	}
@@ -238,12 +239,12 @@ func (h *historyReader) message(c *object.Commit) (tr Trailers, ours bool, rever
 }
 
 // ours returns the trailers of the commit sha when it is one of the policy's.
-func (h *historyReader) ours(sha string) (Trailers, bool) {
+func (h *historyReader) ours(sha string) (commitmsg.Trailers, bool) {
 	c, err := h.repo.CommitObject(plumbing.NewHash(sha))
 	if err != nil {
-		return Trailers{}, false // not in this history (another branch, a shallow edge)
+		return commitmsg.Trailers{}, false // not in this history (another branch, a shallow edge)
 	}
-	tr, ok := ParseTrailers(c.Message)
+	tr, ok := commitmsg.ParseTrailers(c.Message)
 	return tr, ok && tr.PolicyID == h.q.PolicyID
 }
 

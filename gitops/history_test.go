@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -23,20 +24,20 @@ var webLoc = policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}
 const bot = "gitops-autoscaler <bot@example.com>"
 
 // decide commits and pushes one of our decisions, as the loop does: sync, commit, push.
-func decide(t *testing.T, ws *Workspace, m Message, at time.Time) plumbing.Hash {
+func decide(t *testing.T, ws *Workspace, m commitmsg.Message, at time.Time) plumbing.Hash {
 	t.Helper()
 	require.NoError(t, ws.Sync(context.Background()))
 	m.EvaluatedAt = at
 	h, err := ws.Commit(context.Background(), CommitRequest{
-		File: m.Target.File, Content: []byte(values(fmt.Sprint(m.To))), Message: FormatMessage(m), Author: identity, When: at,
+		File: m.Target.File, Content: []byte(values(fmt.Sprint(m.To))), Message: commitmsg.Format(m), Author: identity, When: at,
 	})
 	require.NoError(t, err)
 	require.NoError(t, ws.Push(context.Background()))
 	return h
 }
 
-func webDecision(from, to int) Message {
-	return Message{PolicyID: "prod/web", Target: webLoc, From: from, To: to, Reasons: []string{"rps high"}}
+func webDecision(from, to int) commitmsg.Message {
+	return commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: from, To: to, Reasons: []string{"rps high"}}
 }
 
 // historyFixture is a repository whose main branch holds, newest last:
@@ -70,17 +71,17 @@ func newHistoryFixture(t *testing.T) historyFixture {
 	f.edit = plumbing.NewHash(s.CommitAt("platform", map[string]string{valuesFile: values("8")}, "launch day", "Ann <ann@example.com>", now.Add(-20*time.Minute)))
 	s.CommitAt("platform", map[string]string{valuesFile: "# web (prod)\nweb:\n  replicaCount: 8  # managed\n"}, "comment", "Ann <ann@example.com>", now.Add(-15*time.Minute))
 	require.NoError(t, ws.Sync(context.Background()))
-	manual := Message{PolicyID: "prod/web", Target: webLoc, From: 8, To: 5, Reasons: []string{"cost review"},
+	manual := commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: 8, To: 5, Reasons: []string{"cost review"},
 		Manual: true, RequestedBy: "jane", EvaluatedAt: now.Add(-10 * time.Minute)}
 	h, err := ws.Commit(context.Background(), CommitRequest{
 		File: valuesFile, Content: []byte("# web (prod)\nweb:\n  replicaCount: 5  # managed\n"),
-		Message: FormatMessage(manual), Author: identity, When: now.Add(-10 * time.Minute),
+		Message: commitmsg.Format(manual), Author: identity, When: now.Add(-10 * time.Minute),
 	})
 	require.NoError(t, err)
 	f.man = h
-	api := Message{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, From: 2, To: 3}
+	api := commitmsg.Message{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, From: 2, To: 3}
 	_, err = ws.Commit(context.Background(), CommitRequest{
-		File: "api.yaml", Content: []byte("replicas: 3\n"), Message: FormatMessage(api), Author: identity, When: now.Add(-5 * time.Minute),
+		File: "api.yaml", Content: []byte("replicas: 3\n"), Message: commitmsg.Format(api), Author: identity, When: now.Add(-5 * time.Minute),
 	})
 	require.NoError(t, err)
 	require.NoError(t, ws.Push(context.Background()))
@@ -165,11 +166,11 @@ func TestDecisionExists(t *testing.T) {
 		want  bool
 		found plumbing.Hash
 	}{
-		{name: "the newest decision", q: q, id: DecisionID("prod/web", webLoc, 8, 5), want: true, found: f.man},
-		{name: "superseded by a later one", q: q, id: DecisionID("prod/web", webLoc, 4, 6)},
-		{name: "never made", q: q, id: DecisionID("prod/web", webLoc, 5, 9)},
-		{name: "other policy's id", q: q, id: DecisionID("prod/api", policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, 2, 3)},
-		{name: "outside the window", q: HistoryQuery{PolicyID: "prod/web", Since: f.now.Add(-time.Minute)}, id: DecisionID("prod/web", webLoc, 8, 5)},
+		{name: "the newest decision", q: q, id: commitmsg.DecisionID("prod/web", webLoc, 8, 5), want: true, found: f.man},
+		{name: "superseded by a later one", q: q, id: commitmsg.DecisionID("prod/web", webLoc, 4, 6)},
+		{name: "never made", q: q, id: commitmsg.DecisionID("prod/web", webLoc, 5, 9)},
+		{name: "other policy's id", q: q, id: commitmsg.DecisionID("prod/api", policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, 2, 3)},
+		{name: "outside the window", q: HistoryQuery{PolicyID: "prod/web", Since: f.now.Add(-time.Minute)}, id: commitmsg.DecisionID("prod/web", webLoc, 8, 5)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,7 +214,7 @@ func BenchmarkReadHistory(b *testing.B) {
 			next := 3 + (i/4)%7
 			commits = append(commits, gittest.ImportCommit{
 				Files:   map[string]string{valuesFile: values(fmt.Sprint(next))},
-				Message: FormatMessage(Message{PolicyID: "prod/web", Target: webLoc, From: cur, To: next, EvaluatedAt: when}),
+				Message: commitmsg.Format(commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: cur, To: next, EvaluatedAt: when}),
 				Author:  bot, When: when,
 			})
 			cur = next

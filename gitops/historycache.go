@@ -7,6 +7,8 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 )
 
 // HistoryCache shares the work of reading history among the policies of one cycle: each
@@ -24,7 +26,7 @@ type cachedCommit struct {
 	commit *object.Commit
 
 	parsed   bool
-	trailers Trailers
+	trailers commitmsg.Trailers
 	ours     bool   // trailers present
 	reverts  string // the sha a `git revert` message names, if any
 
@@ -69,13 +71,13 @@ func (hc *HistoryCache) parent(c *object.Commit) (*object.Commit, error) {
 }
 
 // message returns a commit's parsed trailers and the commit a revert message names.
-func (hc *HistoryCache) message(c *object.Commit) (tr Trailers, ours bool, reverts string) {
+func (hc *HistoryCache) message(c *object.Commit) (tr commitmsg.Trailers, ours bool, reverts string) {
 	cc, err := hc.get(c.Hash)
 	if err != nil { // not from this repository's store: parse it uncached
 		cc = &cachedCommit{commit: c}
 	}
 	if !cc.parsed {
-		cc.trailers, cc.ours = ParseTrailers(c.Message)
+		cc.trailers, cc.ours = commitmsg.ParseTrailers(c.Message)
 		if m := revertRE.FindStringSubmatch(c.Message); m != nil {
 			cc.reverts = m[1]
 		}

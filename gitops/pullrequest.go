@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -204,7 +205,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *Workspace, d Del
 	if !carries {
 		// A new commit on the current base — after a moved base too: the decision was made
 		// again on the new base, never replayed on it.
-		msg := FormatMessage(d.Message)
+		msg := commitmsg.Format(d.Message)
 		commit, err = ws.CommitOn(ws.Base(), CommitRequest{File: d.File, Content: d.Content, Message: msg, Author: d.Author, When: d.Message.EvaluatedAt})
 		if err != nil {
 			return res, err
@@ -447,7 +448,7 @@ func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, host PullRequestH
 
 var (
 	titleToRE   = regexp.MustCompile(`→\s*(\d+)\s+replicas`)
-	trailerToRE = regexp.MustCompile(`(?m)^\s*` + TrailerTo + `:\s*(\d+)\s*$`)
+	trailerToRE = regexp.MustCompile(`(?m)^\s*` + commitmsg.TrailerTo + `:\s*(\d+)\s*$`)
 )
 
 // proposedTo reads the count a pull request proposed: the trailer in its body, else its title.
@@ -501,7 +502,7 @@ func syncLabels(ctx context.Context, host PullRequestHost, pr *PullRequest, want
 	return nil
 }
 
-func directionLabels(m Message) []string {
+func directionLabels(m commitmsg.Message) []string {
 	if m.To > m.From {
 		return []string{LabelAutoscaler, LabelScaleUp}
 	}
@@ -641,7 +642,7 @@ func (w *Workspace) branchCarries(ctx context.Context, branch string, head, base
 	if len(c.ParentHashes) != 1 || c.ParentHashes[0] != base {
 		return false, nil
 	}
-	tr, ok := ParseTrailers(c.Message)
+	tr, ok := commitmsg.ParseTrailers(c.Message)
 	return ok && tr.DecisionID == id, nil
 }
 

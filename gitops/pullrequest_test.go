@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -240,12 +241,12 @@ func TestPullRequestLifecycleOpenUpdateMergeRevertHold(t *testing.T) {
 	assert.Equal(t, merge.SHA, res.Commit)
 	assert.Equal(t, []string{base0}, merge.Parents, "a squash: one parent, one commit per decision")
 	assert.Equal(t, "autoscale(shop/web): 3 → 8 replicas", merge.Subject)
-	tr, ok := gitops.ParseTrailers(e.Git.RawMessage("platform", merge.SHA))
+	tr, ok := commitmsg.ParseTrailers(e.Git.RawMessage("platform", merge.SHA))
 	require.True(t, ok, "the squash commit keeps our trailers")
 	assert.Equal(t, prPolicy, tr.PolicyID)
 	assert.Equal(t, 3, tr.From)
 	assert.Equal(t, 8, tr.To)
-	assert.Equal(t, gitops.DecisionID(prPolicy, policy.ReplicasLocation{File: prFile, Path: "web.replicaCount"}, 3, 8), tr.DecisionID)
+	assert.Equal(t, commitmsg.DecisionID(prPolicy, policy.ReplicasLocation{File: prFile, Path: "web.replicaCount"}, 3, 8), tr.DecisionID)
 	assert.Equal(t, prValues(8), e.Git.ReadFile("platform", "main", prFile))
 	prs = e.GH.PullRequests()
 	assert.True(t, prs[0].Merged)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -134,7 +135,11 @@ func TestCommitAndPushLandWithExactMessage(t *testing.T) {
 	s, opts := newRepo(t)
 	ws := open(t, opts)
 	before := s.HeadSHA("platform", "main")
-	msg := FormatMessage(designExample())
+	msg := commitmsg.Format(commitmsg.Message{
+		PolicyID: "prod/web", Target: policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}, From: 3, To: 6,
+		Reasons: []string{"http_rps = 312.4 > scaleUp.threshold 250 → 6", "aggregation max → 6"},
+		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: t0,
+	})
 
 	h, err := ws.Commit(context.Background(), CommitRequest{
 		File: valuesFile, Content: []byte(values("6")), Message: msg, Author: identity, When: t0,

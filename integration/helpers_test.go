@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -200,9 +201,9 @@ func (f *fixture) replicas(t *testing.T) int {
 }
 
 // trailers reads our trailers from a commit on the server.
-func (f *fixture) trailers(t *testing.T, sha string) gitops.Trailers {
+func (f *fixture) trailers(t *testing.T, sha string) commitmsg.Trailers {
 	t.Helper()
-	tr, ok := gitops.ParseTrailers(f.git.RawMessage(repoName, sha))
+	tr, ok := commitmsg.ParseTrailers(f.git.RawMessage(repoName, sha))
 	require.True(t, ok, "commit %s carries no autoscaler trailers", sha)
 	return tr
 }
@@ -212,7 +213,7 @@ func (f *fixture) decisions(t *testing.T) int {
 	t.Helper()
 	n := 0
 	for _, e := range f.git.Log(repoName, "main") {
-		if _, ok := gitops.ParseTrailers(e.Message); ok {
+		if _, ok := commitmsg.ParseTrailers(e.Message); ok {
 			n++
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -76,14 +77,14 @@ func TestLiveScrapeScalesUpThroughEvaluate(t *testing.T) {
 	assert.Equal(t, "gitops-autoscaler <autoscaler@example.com>", log[0].Author)
 	assert.Contains(t, log[0].Message, "http_rps = 500 > scaleUp.threshold 100 → 6")
 	tr := f.trailers(t, head)
-	assert.Equal(t, gitops.Trailers{
+	assert.Equal(t, commitmsg.Trailers{
 		PolicyID:    policyID,
 		Target:      valuesFile + "#" + replicaPath,
 		From:        3,
 		To:          6,
 		Metrics:     "http_rps=500",
 		EvaluatedAt: up.EvaluatedAt,
-		DecisionID:  gitops.DecisionID(policyID, policy.ReplicasLocation{File: valuesFile, Path: replicaPath}, 3, 6),
+		DecisionID:  commitmsg.DecisionID(policyID, policy.ReplicasLocation{File: valuesFile, Path: replicaPath}, 3, 6),
 	}, tr)
 }
 

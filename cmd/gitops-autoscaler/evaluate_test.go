@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 )
 
@@ -135,7 +136,7 @@ func TestEvaluateJSON(t *testing.T) {
 	require.NotEmpty(t, res.Reasons)
 	assert.Contains(t, res.Reasons[0].Message, "web_rps = 560")
 	assert.Equal(t, strings.Replace(cliValuesDoc, "replicaCount: 3", "replicaCount: 6", 1), c.s.ReadFile("platform", "main", cliValuesFile))
-	tr, ok := gitops.ParseTrailers(c.s.RawMessage("platform", res.Commit))
+	tr, ok := commitmsg.ParseTrailers(c.s.RawMessage("platform", res.Commit))
 	require.True(t, ok)
 	assert.True(t, cliTime.Equal(tr.EvaluatedAt), "--at is the decision's instant, not %s", tr.EvaluatedAt)
 	assert.Equal(t, 1, c.s.Requests("platform", gittest.ReceivePack))
@@ -257,7 +258,7 @@ func TestHistoryAndScaleCommands(t *testing.T) {
 			assert.Equal(t, 9, scaled.To)
 			assert.Equal(t, c.head(), scaled.Commit)
 			assert.Equal(t, strings.Replace(cliValuesDoc, "replicaCount: 3", "replicaCount: 9", 1), c.s.ReadFile("platform", "main", cliValuesFile))
-			tr, ok := gitops.ParseTrailers(c.s.RawMessage("platform", scaled.Commit))
+			tr, ok := commitmsg.ParseTrailers(c.s.RawMessage("platform", scaled.Commit))
 			require.True(t, ok)
 			assert.True(t, tr.Manual)
 			assert.Equal(t, "jane", tr.RequestedBy)

@@ -1,4 +1,4 @@
-package gitops
+package commitmsg
 
 import (
 	"crypto/sha256"
@@ -12,7 +12,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// Trailer keys of our commits (DESIGN §6), in the order they are written.
+// Trailer keys of our commits (docs/design.md §6), in the order they are written.
 const (
 	TrailerPolicy      = "Autoscaler-Policy"
 	TrailerTarget      = "Autoscaler-Target"
@@ -55,7 +55,7 @@ func DecisionID(policyID string, target policy.ReplicasLocation, from, to int) s
 	h := sha256.New()
 	// NUL-separated: none of the parts can contain a NUL, so different inputs never collide
 	// by shifting a boundary.
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d", policyID, targetString(target), from, to)
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d", policyID, Target(target), from, to)
 	return hex.EncodeToString(h.Sum(nil))[:decisionIDLen]
 }
 
@@ -73,10 +73,10 @@ func (m Message) Subject() string {
 	return fmt.Sprintf("autoscale(%s): %d → %d replicas", id, m.From, m.To)
 }
 
-// FormatMessage writes the commit message of DESIGN §6: subject, blank line, the reasons one
+// Format writes the commit message of docs/design.md §6: subject, blank line, the reasons one
 // per line, blank line, trailers in `git interpret-trailers` format. Reasons are made single
 // lines, and empty ones dropped, so no reason can start a paragraph git would read as trailers.
-func FormatMessage(m Message) string {
+func Format(m Message) string {
 	var b strings.Builder
 	b.WriteString(m.Subject())
 	b.WriteString("\n\n")
@@ -100,7 +100,7 @@ func FormatMessage(m Message) string {
 		b.WriteByte('\n')
 	}
 	trailer(TrailerPolicy, m.PolicyID)
-	trailer(TrailerTarget, targetString(m.Target))
+	trailer(TrailerTarget, Target(m.Target))
 	trailer(TrailerFrom, strconv.Itoa(m.From))
 	trailer(TrailerTo, strconv.Itoa(m.To))
 	if len(m.Metrics) > 0 {
@@ -184,7 +184,8 @@ func ParseTrailers(msg string) (Trailers, bool) {
 	return t, true
 }
 
-func targetString(loc policy.ReplicasLocation) string {
+// Target writes a replica location as the Autoscaler-Target trailer does: `file#path`.
+func Target(loc policy.ReplicasLocation) string {
 	return loc.File + "#" + loc.Path
 }
 

@@ -1,4 +1,4 @@
-package gitops
+package commitmsg
 
 import (
 	"flag"
@@ -15,9 +15,9 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-var updateMessages = flag.Bool("update-messages", false, "rewrite testdata/commit golden messages")
+var update = flag.Bool("update", false, "rewrite the golden messages in testdata")
 
-// designExample is the decision of the DESIGN §6 example.
+// designExample is the decision of the docs/design.md §6 example.
 func designExample() Message {
 	return Message{
 		PolicyID: "laravel-demo/laravel-web",
@@ -61,9 +61,9 @@ func TestFormatMessageGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := FormatMessage(tt.msg)
-			path := filepath.Join("testdata", "commit", tt.golden)
-			if *updateMessages {
+			got := Format(tt.msg)
+			path := filepath.Join("testdata", tt.golden)
+			if *update {
 				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 			}
 			want, err := os.ReadFile(path)
@@ -73,7 +73,7 @@ func TestFormatMessageGolden(t *testing.T) {
 	}
 }
 
-// The golden file is checked against DESIGN §6 byte for byte, except the decision id, which the
+// The golden file is checked against docs/design.md §6 byte for byte, except the decision id, which the
 // design elides.
 func TestFormatMessageIsTheDesignExample(t *testing.T) {
 	want := `autoscale(laravel-demo/laravel-web): 3 → 6 replicas
@@ -89,13 +89,13 @@ Autoscaler-To: 6
 Autoscaler-Metrics: http_rps=312.4; http_latency_avg=0.21
 Autoscaler-Evaluated-At: 2026-11-22T11:00:00Z
 Autoscaler-Decision-Id: ` + designExample().DecisionID() + "\n"
-	assert.Equal(t, want, FormatMessage(designExample()))
+	assert.Equal(t, want, Format(designExample()))
 }
 
 func TestFormatMessageSanitizesReasons(t *testing.T) {
 	m := designExample()
 	m.Reasons = []string{"first\nAutoscaler-To: 99", "", "  \r\n ", "third\r\nline"}
-	msg := FormatMessage(m)
+	msg := Format(m)
 
 	assert.Contains(t, msg, "\n\nfirst Autoscaler-To: 99\nthird line\n\nAutoscaler-Policy:")
 	tr, ok := ParseTrailers(msg)
@@ -120,7 +120,7 @@ func TestParseTrailersRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := FormatMessage(tt.msg)
+			s := Format(tt.msg)
 			if tt.mangle != nil {
 				s = tt.mangle(s)
 			}
@@ -196,7 +196,7 @@ func TestGitInterpretTrailersReadsOurTrailers(t *testing.T) {
 	for name, m := range map[string]Message{"decision": designExample(), "manual": manualExample()} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(git, "interpret-trailers", "--parse")
-			cmd.Stdin = strings.NewReader(FormatMessage(m))
+			cmd.Stdin = strings.NewReader(Format(m))
 			out, err := cmd.Output()
 			require.NoError(t, err)
 
