@@ -11,5 +11,9 @@
 // decisions resuming after it returns; the syncCheck hold; `backtest --prometheus` over
 // seeded history.
 //
+// Beside them, the real fakes the other tiers use: gittest (the Git server), promtest
+// (Prometheus), githubtest and gitlabtest (the REST APIs of GitHub and GitLab for the calls
+// the providers make, with real state over the Git server).
+//
 // Without the prometheus binary the tests skip, except in CI (CI=true), where they fail.
 package integration
