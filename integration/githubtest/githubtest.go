@@ -4,6 +4,10 @@
 // server's bare repository, and a merge is a real squash commit pushed onto its base branch
 // with the git command line — so history, reverts and trailers can be checked on the result.
 //
+// The Git Data API (blobs, trees, commits, refs) writes real objects into that repository,
+// and signs the commits it makes without a given committer, as GitHub signs "Verified"
+// commits made through the API.
+//
 // It validates requests as GitHub does: 401 on a bad token, 404 on an unknown repository or
 // pull request, 422 on a duplicate open pull request for one head or a missing branch, 405 on
 // a merge that is not allowed, 409 on a merge whose head moved. Knobs act as the people and
@@ -55,11 +59,13 @@ type Server struct {
 	now       func() time.Time
 	prs       []*pullRequest // number n at index n-1
 	required  []string       // required status check contexts; nil: the base is not protected
+	strict    bool           // the required checks must pass on a head up to date with the base
 	state     string         // the state of every required check on every ref
 	rateLimit []rateLimit    // answers for the next requests, in order
 	writes    []string       // "METHOD path" of each accepted write request
 	requests  int
-	app       *app // a GitHub App installed on the repository (WithApp)
+	app       *app     // a GitHub App installed on the repository (WithApp)
+	flow      *webFlow // the key the commits it creates are signed with
 }
 
 type pullRequest struct {
@@ -129,6 +135,11 @@ func New(t testing.TB, git *gittest.Server, gitRepo string, opts ...Option) *Ser
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", s.checkRuns)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/git/ref/{ref...}", s.getRef)
 	mux.HandleFunc("DELETE /repos/{owner}/{repo}/git/refs/{ref...}", s.deleteRef)
+	mux.HandleFunc("PATCH /repos/{owner}/{repo}/git/refs/{ref...}", s.updateRef)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/git/refs", s.createRef)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/git/blobs", s.createBlob)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/git/trees", s.createTree)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/git/commits", s.createCommit)
 	app := http.NewServeMux()
 	app.HandleFunc("POST /app/installations/{installation}/access_tokens", s.mintToken)
 	s.srv = httptest.NewServer(s.guard(mux, app))
@@ -159,6 +170,15 @@ func (s *Server) SetRequiredChecks(contexts ...string) {
 	if len(contexts) > 0 {
 		s.required = slices.Clone(contexts)
 	}
+}
+
+// SetStrictChecks makes the base branch's protection require branches to be up to date
+// before merging (required_status_checks.strict): a pull request whose head does not contain
+// its base's head is "behind" and does not merge.
+func (s *Server) SetStrictChecks(strict bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.strict = strict
 }
 
 // SetCheckState sets the state every required check reports on every commit: "success",
@@ -363,11 +383,57 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
 	if q.Get("direction") == "asc" {
 		slices.Reverse(list)
 	}
-	out := make([]*github.PullRequest, 0, len(list))
-	for _, p := range list {
+	page, perPage := 1, 30
+	if v := q.Get("page"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			page = n
+		}
+	}
+	if v := q.Get("per_page"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			perPage = min(n, 100) // GitHub caps per_page at 100
+		}
+	}
+	last := max((len(list)+perPage-1)/perPage, 1)
+	from, to := min((page-1)*perPage, len(list)), min(page*perPage, len(list))
+	out := make([]*github.PullRequest, 0, to-from)
+	for _, p := range list[from:to] {
 		out = append(out, s.render(p, false))
 	}
+	link := func(rel string, n int) string {
+		u := *r.URL
+		u.Scheme, u.Host = "http", r.Host
+		qq := u.Query()
+		qq.Set("page", strconv.Itoa(n))
+		qq.Set("per_page", strconv.Itoa(perPage))
+		u.RawQuery = qq.Encode()
+		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
+	}
+	var links []string
+	if page < last {
+		links = append(links, link("next", page+1), link("last", last))
+	}
+	if page > 1 {
+		links = append(links, link("prev", page-1), link("first", 1))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// SeedClosedPullRequests adds n closed pull requests from head into base, numbered after the
+// existing ones, without touching Git: a long history for paginated lists.
+func (s *Server) SeedClosedPullRequests(head, base string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now().UTC()
+	for range n {
+		s.prs = append(s.prs, &pullRequest{
+			number: len(s.prs) + 1, state: "closed", title: "an old proposal", head: head, base: base,
+			headSHA: strings.Repeat("0", 40), createdAt: now, updatedAt: now, closedAt: now,
+		})
+	}
 }
 
 func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
@@ -503,6 +569,10 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, msg)
 		return
 	}
+	if s.behind(p) {
+		writeError(w, http.StatusMethodNotAllowed, "Head branch is not up to date with the base branch")
+		return
+	}
 	tree, ok := s.mergeTree(baseSHA, headSHA)
 	if !ok {
 		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
@@ -610,7 +680,7 @@ func (s *Server) requiredChecks(w http.ResponseWriter, r *http.Request) {
 		checks = append(checks, &github.RequiredStatusCheck{Context: c})
 	}
 	contexts := slices.Clone(s.required)
-	writeJSON(w, http.StatusOK, github.RequiredStatusChecks{Strict: false, Contexts: &contexts, Checks: &checks})
+	writeJSON(w, http.StatusOK, github.RequiredStatusChecks{Strict: s.strict, Contexts: &contexts, Checks: &checks})
 }
 
 func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
@@ -727,6 +797,12 @@ func (s *Server) headSHA(p *pullRequest) string {
 	return p.headSHA
 }
 
+// behind reports whether strict checks hold a pull request back: its head does not contain
+// its base's head.
+func (s *Server) behind(p *pullRequest) bool {
+	return s.strict && len(s.required) > 0 && !s.isAncestor(s.branchSHA(p.base), s.branchSHA(p.head))
+}
+
 // checksBlock says why the required checks block a merge ("" when they pass).
 func (s *Server) checksBlock() string {
 	if len(s.required) == 0 || s.state == "success" {
@@ -771,6 +847,8 @@ func (s *Server) render(p *pullRequest, detail bool) *github.PullRequest {
 			out.MergeableState = github.String("dirty")
 		case s.checksBlock() != "":
 			out.MergeableState = github.String("blocked")
+		case s.behind(p):
+			out.MergeableState = github.String("behind")
 		default:
 			out.MergeableState = github.String("clean")
 		}

@@ -1,6 +1,8 @@
 package githubtest
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -8,12 +10,16 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-github/v62/github"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -162,4 +168,128 @@ func TestAppValidatesJWTsAsGitHubDoes(t *testing.T) {
 	}
 	assert.Equal(t, 1, s.MintedTokens())
 	assert.Empty(t, s.Writes(), "minting is no repository write")
+}
+
+// TestGitDataAPIWritesSignedCommits builds a commit through blobs, trees, commits and refs:
+// the commit lands on main with the file changed, and real `git verify-commit` accepts the
+// server's signature with its web-flow key. A ref update that is not a fast-forward is
+// refused.
+func TestGitDataAPIWritesSignedCommits(t *testing.T) {
+	if _, err := exec.LookPath("gpg"); err != nil {
+		t.Fatalf("gpg is not installed: run integration/install-deps.sh")
+	}
+	g := gittest.NewServer(t)
+	base := g.CreateRepo("platform", map[string]string{"apps/web/values.yaml": "replicas: 3\n", "b.txt": "1\n"})
+	s := New(t, g, "platform", WithClock(func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }))
+	tok := s.Token()
+	baseTree := strings.TrimSpace(g.Git("platform", "rev-parse", base+"^{tree}"))
+
+	status, blob := call(t, s, tok, "POST", "repos/acme/platform/git/blobs", `{"content":"replicas: 6\n","encoding":"utf-8"}`)
+	require.Equal(t, 201, status, "%v", blob)
+	status, tree := call(t, s, tok, "POST", "repos/acme/platform/git/trees",
+		`{"base_tree":"`+baseTree+`","tree":[{"path":"apps/web/values.yaml","mode":"100644","type":"blob","sha":"`+blob["sha"].(string)+`"}]}`)
+	require.Equal(t, 201, status, "%v", tree)
+	msg := "autoscale(shop/web): 3 → 6 replicas\n\nAutoscaler-To: 6\n"
+	body, _ := json.Marshal(map[string]any{
+		"message": msg, "tree": tree["sha"], "parents": []string{base},
+		"author": map[string]string{"name": "gitops-autoscaler", "email": "bot@example.com", "date": "2026-03-01T11:59:00Z"},
+	})
+	status, commit := call(t, s, tok, "POST", "repos/acme/platform/git/commits", string(body))
+	require.Equal(t, 201, status, "%v", commit)
+	sha := commit["sha"].(string)
+	assert.Equal(t, true, commit["verification"].(map[string]any)["verified"])
+
+	status, _ = call(t, s, tok, "PATCH", "repos/acme/platform/git/refs/heads/main", `{"sha":"`+sha+`"}`)
+	require.Equal(t, 200, status)
+	log := g.Log("platform", "main")
+	assert.Equal(t, sha, log[0].SHA)
+	assert.Equal(t, "gitops-autoscaler <bot@example.com>", log[0].Author)
+	assert.Equal(t, msg, g.RawMessage("platform", sha), "the message exactly as given")
+	assert.Equal(t, "replicas: 6\n", g.ReadFile("platform", "main", "apps/web/values.yaml"))
+	assert.Equal(t, "1\n", g.ReadFile("platform", "main", "b.txt"), "the base tree's other files stay")
+	assert.Equal(t, "apps/web/values.yaml\n", g.Git("platform", "diff", "--name-only", base, sha))
+
+	home := t.TempDir()
+	env := append(os.Environ(), "GNUPGHOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
+	imp := exec.Command("gpg", "--batch", "--import")
+	imp.Env, imp.Stdin = env, bytes.NewReader(s.WebFlowPublicKey())
+	out, err := imp.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	verify := exec.Command("git", "verify-commit", sha)
+	verify.Dir, verify.Env = g.Dir("platform"), env
+	out, err = verify.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), `Good signature from "GitHub <noreply@github.com>"`)
+
+	// Back to the base is no fast-forward; a commit naming its committer is not signed.
+	status, res := call(t, s, tok, "PATCH", "repos/acme/platform/git/refs/heads/main", `{"sha":"`+base+`"}`)
+	assert.Equal(t, 422, status)
+	assert.Equal(t, "Update is not a fast forward", res["message"])
+	body, _ = json.Marshal(map[string]any{"message": "x", "tree": baseTree, "parents": []string{sha},
+		"committer": map[string]string{"name": "Ann", "email": "ann@example.com"}})
+	status, commit = call(t, s, tok, "POST", "repos/acme/platform/git/commits", string(body))
+	require.Equal(t, 201, status)
+	assert.Equal(t, false, commit["verification"].(map[string]any)["verified"])
+
+	status, _ = call(t, s, tok, "POST", "repos/acme/platform/git/refs", `{"ref":"refs/heads/autoscaler/shop/web","sha":"`+sha+`"}`)
+	assert.Equal(t, 201, status)
+	assert.Equal(t, sha, g.HeadSHA("platform", "autoscaler/shop/web"))
+	status, res = call(t, s, tok, "POST", "repos/acme/platform/git/refs", `{"ref":"refs/heads/autoscaler/shop/web","sha":"`+base+`"}`)
+	assert.Equal(t, 422, status)
+	assert.Equal(t, "Reference already exists", res["message"])
+	status, _ = call(t, s, tok, "POST", "repos/acme/platform/git/trees", `{"base_tree":"`+strings.Repeat("0", 40)+`","tree":[]}`)
+	assert.Equal(t, 422, status)
+}
+
+// TestPullRequestListsArePaginated reads 130 pull requests of one head through go-github's
+// pages.
+func TestPullRequestListsArePaginated(t *testing.T) {
+	g := gittest.NewServer(t)
+	g.CreateRepo("platform", map[string]string{"a.txt": "1\n"})
+	s := New(t, g, "platform")
+	s.SeedClosedPullRequests("autoscaler/shop/web", "main", 130)
+	c := github.NewClient(nil).WithAuthToken(s.Token())
+	c.BaseURL, _ = url.Parse(s.URL())
+	opts := &github.PullRequestListOptions{State: "all", Head: "acme:autoscaler/shop/web", ListOptions: github.ListOptions{PerPage: 500}}
+	var all []*github.PullRequest
+	pages := 0
+	for {
+		list, resp, err := c.PullRequests.List(context.Background(), "acme", "platform", opts)
+		require.NoError(t, err)
+		pages++
+		all = append(all, list...)
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	assert.Equal(t, 2, pages, "per_page is capped at 100")
+	require.Len(t, all, 130)
+	assert.Equal(t, 130, all[0].GetNumber(), "newest first")
+}
+
+// TestStrictChecksHoldABehindBranch: with strict required checks, a head that does not
+// contain the base's head is "behind" and does not merge.
+func TestStrictChecksHoldABehindBranch(t *testing.T) {
+	g := gittest.NewServer(t)
+	g.CreateRepo("platform", map[string]string{"a.txt": "1\n", "b.txt": "1\n"})
+	s := New(t, g, "platform")
+	g.Commit("platform", map[string]string{"a.txt": "2\n"}, "two", "Ann <ann@example.com>")
+	g.Git("platform", "branch", "feature", "main")
+	g.Git("platform", "update-ref", "refs/heads/main", "main~1")
+	g.Commit("platform", map[string]string{"b.txt": "2\n"}, "unrelated", "Bob <bob@example.com>")
+	status, _ := call(t, s, s.Token(), "POST", "repos/acme/platform/pulls", `{"title":"t","head":"feature","base":"main"}`)
+	require.Equal(t, 201, status)
+	s.SetRequiredChecks("ci/test")
+	s.SetStrictChecks(true)
+	status, pr := call(t, s, s.Token(), "GET", "repos/acme/platform/pulls/1", "")
+	require.Equal(t, 200, status)
+	assert.Equal(t, "behind", pr["mergeable_state"])
+	assert.Equal(t, true, pr["mergeable"])
+	status, body := call(t, s, s.Token(), "PUT", "repos/acme/platform/pulls/1/merge", `{"merge_method":"squash"}`)
+	assert.Equal(t, 405, status)
+	assert.Equal(t, "Head branch is not up to date with the base branch", body["message"])
+	status, rc := call(t, s, s.Token(), "GET", "repos/acme/platform/branches/main/protection/required_status_checks", "")
+	require.Equal(t, 200, status)
+	assert.Equal(t, true, rc["strict"])
 }
