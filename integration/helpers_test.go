@@ -220,30 +220,6 @@ func (f *fixture) decisions(t *testing.T) int {
 	return n
 }
 
-// promSources is the Prometheus wiring of the CLI's evaluate (metric values in one batch per
-// cycle, stabilization windows from range queries, the sync check) for in-process runners.
-type promSources struct {
-	servers *promclient.Servers
-	batch   *promclient.Batch
-}
-
-var (
-	_ gitops.MetricSource         = promSources{}
-	_ gitops.RecommendationSource = promSources{}
-)
-
-func (s promSources) Values(ctx context.Context, at time.Time, ps []*policy.Policy) [][]policy.MetricValue {
-	return s.batch.Values(ctx, at, ps)
-}
-
-func (s promSources) Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error) {
-	c, err := s.servers.For(p.Spec.Prometheus)
-	if err != nil {
-		return nil, err
-	}
-	return promclient.Recommendations(ctx, c, p, now, window, policy.BacktestInterval(p), replicasAt)
-}
-
 // runner is a long-running process's Runner over the fixture's config, with its own cache
 // directory. Every cycle of the tests names its instant (CycleOptions.At).
 func (f *fixture) runner(t *testing.T) *gitops.Runner {
@@ -254,7 +230,7 @@ func (f *fixture) runner(t *testing.T) *gitops.Runner {
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	servers, err := promclient.NewServers(cfg, promclient.WithLogger(log))
 	require.NoError(t, err)
-	src := promSources{servers: servers, batch: promclient.NewBatch(servers, log)}
+	src := promclient.NewPrometheusSource(servers, log) // the CLI's wiring
 	return &gitops.Runner{
 		Config: cfg, Metrics: src, Recommendations: src,
 		Sync:   promclient.NewSyncChecker(servers, log),

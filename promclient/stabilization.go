@@ -65,14 +65,23 @@ func Recommendations(ctx context.Context, q RangeQuerier, p *policy.Policy, now 
 		}
 		perMetric[k] = SeriesValues(m, v, nil, steps)
 	}
-	out := make([]policy.Recommendation, len(steps))
-	for i, t := range steps {
+	return replay(p, steps, func(i int) []policy.MetricValue {
 		values := make([]policy.MetricValue, len(p.Spec.Metrics))
 		for k := range p.Spec.Metrics {
 			values[k] = perMetric[k][i]
 		}
-		rec, _ := policy.Recommend(p, replicasAt(t), values)
+		return values
+	}, replicasAt), nil
+}
+
+// replay is the one stabilization replay, whatever the values come from: at every instant of
+// steps, the raw recommendation (policy.Recommend) that the metric values of that instant
+// (valuesAt(i) for steps[i]) and the replica count of that time give.
+func replay(p *policy.Policy, steps []time.Time, valuesAt func(i int) []policy.MetricValue, replicasAt func(time.Time) int) []policy.Recommendation {
+	out := make([]policy.Recommendation, len(steps))
+	for i, t := range steps {
+		rec, _ := policy.Recommend(p, replicasAt(t), valuesAt(i))
 		out[i] = policy.Recommendation{At: t, Replicas: rec}
 	}
-	return out, nil
+	return out
 }

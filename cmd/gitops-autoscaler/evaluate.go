@@ -182,7 +182,7 @@ func setup(ctx context.Context, f *evalFlags, stderr io.Writer) (*env, int) {
 		return nil, exitUsage
 	}
 	e.repos = repos
-	runner, err := newRunner(ctx, cfg, f.metricsFile, log)
+	runner, _, err := newRunner(ctx, cfg, f.metricsFile, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return nil, exitUsage

@@ -102,7 +102,7 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	runner, err := newRunner(ctx, cfg, o.metricsFile, log)
+	runner, series, err := newRunner(ctx, cfg, o.metricsFile, log)
 	if err != nil {
 		return usageError{err}
 	}
@@ -111,7 +111,6 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		now = o.now
 	}
 	runner.Now = now
-	series := chartSource(runner.Metrics)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

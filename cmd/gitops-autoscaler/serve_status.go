@@ -17,7 +17,6 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
-	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
 //go:embed status.html.tmpl
@@ -34,56 +33,10 @@ const (
 	chartWorkers  = 4
 )
 
-// seriesSource gives a metric's values over a time range, for the status page's charts.
+// seriesSource gives a metric's values over a time range, for the status page's charts: one
+// value at start + i·step for every i up to end, Missing where there was none.
 type seriesSource interface {
-	Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]web.ChartPoint, error)
-}
-
-// chartSource picks the chart data source matching the runner's metric source: the trace
-// file or the Prometheus servers; nil when there is neither.
-func chartSource(m gitops.MetricSource) seriesSource {
-	switch s := m.(type) {
-	case traceSource:
-		return traceSeries{s.trace}
-	case promSource:
-		return promSeries{s.servers}
-	}
-	return nil
-}
-
-type traceSeries struct{ trace *promclient.Trace }
-
-func (s traceSeries) Series(_ context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]web.ChartPoint, error) {
-	name := p.Spec.Metrics[metric].Name
-	var out []web.ChartPoint
-	for t := start; !t.After(end); t = t.Add(step) {
-		if v := s.trace.ValueAt(name, t); !v.Missing {
-			out = append(out, web.ChartPoint{T: t, V: v.Value})
-		}
-	}
-	return out, nil
-}
-
-type promSeries struct{ servers *promclient.Servers }
-
-func (s promSeries) Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]web.ChartPoint, error) {
-	c, err := s.servers.For(p.Spec.Prometheus)
-	if err != nil {
-		return nil, err
-	}
-	one := *p
-	one.Spec.Metrics = p.Spec.Metrics[metric : metric+1]
-	vals, err := promclient.RangeValues(ctx, c, &one, start, end, step)
-	if err != nil {
-		return nil, err
-	}
-	var out []web.ChartPoint
-	for i, v := range vals {
-		if !v[0].Missing {
-			out = append(out, web.ChartPoint{T: start.Add(time.Duration(i) * step), V: v[0].Value})
-		}
-	}
-	return out, nil
+	Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.MetricValue, error)
 }
 
 // statusPage renders `/`: a row per policy, with a chart of its first metric against the
@@ -177,7 +130,13 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	var metric []web.ChartPoint
 	var err error
 	if p.series != nil {
-		metric, err = p.series.Series(ctx, st.Policy, 0, start, now, chartStep)
+		var vals []policy.MetricValue
+		vals, err = p.series.Series(ctx, st.Policy, 0, start, now, chartStep)
+		for i, v := range vals {
+			if !v.Missing {
+				metric = append(metric, web.ChartPoint{T: start.Add(time.Duration(i) * chartStep), V: v.Value})
+			}
+		}
 	} else {
 		err = errors.New("no metric source")
 	}

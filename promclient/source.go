@@ -1,0 +1,95 @@
+package promclient
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// A source serves what the loop and the status page read of metrics: the values of a cycle,
+// the recommendations of a stabilization window, and one metric over a time range. There are
+// two, with the same methods: PrometheusSource (the configured servers) and TraceSource (a trace
+// file, the offline alternative).
+
+// PrometheusSource serves metric values from the configured Prometheus servers, one batch a
+// cycle, and recomputes stabilization windows and chart series from range queries.
+type PrometheusSource struct {
+	servers *Servers
+	batch   *Batch
+}
+
+// NewPrometheusSource returns the source over servers. A nil logger discards.
+func NewPrometheusSource(servers *Servers, log *slog.Logger) PrometheusSource {
+	return PrometheusSource{servers: servers, batch: NewBatch(servers, log)}
+}
+
+// Values are the metric values of every policy at the instant at: one batch for all of them
+// (see Batch.Values).
+func (s PrometheusSource) Values(ctx context.Context, at time.Time, ps []*policy.Policy) [][]policy.MetricValue {
+	return s.batch.Values(ctx, at, ps)
+}
+
+// Recommendations are the policy's raw recommendations over the window before now, at the
+// policy's evaluation interval, from range queries (see Recommendations).
+func (s PrometheusSource) Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error) {
+	c, err := s.servers.For(p.Spec.Prometheus)
+	if err != nil {
+		return nil, err
+	}
+	return Recommendations(ctx, c, p, now, window, policy.BacktestInterval(p), replicasAt)
+}
+
+// Series is the value of the policy's metric number metric at start + i·step for every i up
+// to end, from range queries (see RangeValues).
+func (s PrometheusSource) Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
+	c, err := s.servers.For(p.Spec.Prometheus)
+	if err != nil {
+		return nil, err
+	}
+	one := *p
+	one.Spec.Metrics = p.Spec.Metrics[metric : metric+1]
+	vals, err := RangeValues(ctx, c, &one, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]policy.MetricValue, len(vals))
+	for i, v := range vals {
+		out[i] = v[0]
+	}
+	return out, nil
+}
+
+// TraceSource serves metric values, stabilization windows and chart series from a trace.
+type TraceSource struct{ trace *Trace }
+
+// NewTraceSource returns the source over a trace.
+func NewTraceSource(t *Trace) TraceSource { return TraceSource{trace: t} }
+
+// Values are the metric values of every policy at the instant at (see Trace.Values).
+func (s TraceSource) Values(_ context.Context, at time.Time, ps []*policy.Policy) [][]policy.MetricValue {
+	out := make([][]policy.MetricValue, len(ps))
+	for i, p := range ps {
+		out[i] = s.trace.Values(p, at)
+	}
+	return out
+}
+
+// Recommendations are the policy's raw recommendations over the window before now, at the
+// policy's evaluation interval, replayed from the trace with the same steps as Prometheus.
+func (s TraceSource) Recommendations(_ context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error) {
+	steps := Steps(now, window, policy.BacktestInterval(p))
+	return replay(p, steps, func(i int) []policy.MetricValue { return s.trace.Values(p, steps[i]) }, replicasAt), nil
+}
+
+// Series is the value of the policy's metric number metric at start + i·step for every i up
+// to end (see Trace.ValueAt).
+func (s TraceSource) Series(_ context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
+	name := p.Spec.Metrics[metric].Name
+	var out []policy.MetricValue
+	for t := start; !t.After(end); t = t.Add(step) {
+		out = append(out, s.trace.ValueAt(name, t))
+	}
+	return out, nil
+}
