@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -114,17 +115,17 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := newServiceMetrics(reg, now)
+	metrics := web.NewServiceMetrics(reg, now)
 	names := make([]string, len(repos))
 	for i, r := range repos {
 		names[i] = r.Config.Name
 	}
-	metrics.initRepositories(names)
-	runner.Metrics = metrics.countQueryErrors(runner.Metrics)
+	metrics.InitRepositories(names)
+	runner.Metrics = metrics.CountQueryErrors(runner.Metrics)
 
 	svc, err := gitops.NewService(gitops.ServiceOptions{
 		Runner: runner, Repos: repos, Shard: shard, Shards: shards,
-		Clock: gitops.Clock{Now: now}, Logger: log, OnCycle: metrics.observe,
+		Clock: gitops.Clock{Now: now}, Logger: log, OnCycle: metrics.Observe,
 	})
 	if err != nil {
 		return err
@@ -144,10 +145,9 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if shards > 1 {
 		shardLabel = fmt.Sprintf("%d/%d", shard, shards)
 	}
-	handler := newServer(serverDeps{
-		svc: svc, cfg: cfg, gatherer: reg, log: log,
-		token: cfg.HTTP.ReadToken,
-		page:  &statusPage{svc: svc, cfg: cfg, series: series, now: now, log: log, shard: shardLabel},
+	handler := web.NewHandler(web.Options{
+		Service: svc, Config: cfg, Gatherer: reg, Token: cfg.HTTP.ReadToken,
+		Series: series, Now: now, Logger: log, Shard: shardLabel,
 	})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -289,63 +288,6 @@ func TestServeEndpoints(t *testing.T) {
 	assert.Equal(t, "autoscale(shop/web): 2 → 3 replicas", log[1].Subject)
 }
 
-func TestServeAPIAuthorization(t *testing.T) {
-	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &policy.Config{}}})
-	require.NoError(t, err)
-	tests := []struct {
-		name     string
-		token    func() (policy.Secret, error)
-		header   string
-		wantCode int
-		wantBody string
-	}{
-		{name: "no header", token: staticToken(serveToken), wantCode: http.StatusUnauthorized, wantBody: "bearer token"},
-		{name: "wrong token", token: staticToken(serveToken), header: "Bearer nope", wantCode: http.StatusUnauthorized},
-		{name: "token as basic auth", token: staticToken(serveToken), header: "Basic " + serveToken, wantCode: http.StatusUnauthorized},
-		{name: "right token", token: staticToken(serveToken), header: "Bearer " + serveToken, wantCode: http.StatusOK, wantBody: `"results": []`},
-		{name: "no token configured", token: staticToken(""), header: "Bearer anything", wantCode: http.StatusForbidden, wantBody: "http.tokenFile"},
-		{name: "token unreadable", token: func() (policy.Secret, error) { return "", fmt.Errorf("read http token: open /nowhere: no such file") },
-			header: "Bearer " + serveToken, wantCode: http.StatusInternalServerError, wantBody: "cannot be read"},
-	}
-	for _, tt := range tests {
-		for _, path := range []string{"/api/v1/evaluate", "/api/v1/alertmanager"} {
-			t.Run(tt.name+" "+path, func(t *testing.T) {
-				h := newServer(serverDeps{svc: svc, cfg: &policy.Config{}, gatherer: prometheus.NewRegistry(), token: tt.token, page: http.NotFoundHandler(), log: newLogger(io.Discard, "error")})
-				req, err := http.NewRequest("POST", path, strings.NewReader(`{"version":"4","status":"firing","alerts":[]}`))
-				require.NoError(t, err)
-				if tt.header != "" {
-					req.Header.Set("Authorization", tt.header)
-				}
-				rec := newRecorder()
-				h.ServeHTTP(rec, req)
-				assert.Equal(t, tt.wantCode, rec.code, rec.body.String())
-				assert.Contains(t, rec.body.String(), tt.wantBody)
-				assert.NotContains(t, rec.body.String(), serveToken, "the token never echoes")
-				if tt.wantCode == http.StatusUnauthorized {
-					assert.Equal(t, `Bearer realm="gitops-autoscaler"`, rec.header.Get("WWW-Authenticate"))
-				}
-			})
-		}
-	}
-}
-
-func staticToken(s string) func() (policy.Secret, error) {
-	return func() (policy.Secret, error) { return policy.Secret(s), nil }
-}
-
-// recorder is a minimal http.ResponseWriter.
-type recorder struct {
-	code   int
-	header http.Header
-	body   bytes.Buffer
-}
-
-func newRecorder() *recorder { return &recorder{code: http.StatusOK, header: http.Header{}} }
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
-func (r *recorder) WriteHeader(code int)        { r.code = code }
-
 func TestServeAlertmanagerEvaluatesTheNamedPolicy(t *testing.T) {
 	srv := gittest.NewServer(t)
 	srv.CreateRepo("shop", shopFiles())
@@ -395,32 +337,6 @@ func TestServeAlertmanagerEvaluatesTheNamedPolicy(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, code, body)
 }
 
-func TestAlertmanagerPayloadPolicies(t *testing.T) {
-	alert := func(status, name string) string {
-		if name == "" {
-			return fmt.Sprintf(`{"status":%q,"labels":{"alertname":"A"}}`, status)
-		}
-		return fmt.Sprintf(`{"status":%q,"labels":{"autoscaler_policy":%q}}`, status, name)
-	}
-	tests := []struct {
-		name   string
-		alerts []string
-		want   []string
-	}{
-		{name: "none named", alerts: []string{alert("firing", "")}},
-		{name: "firing, deduplicated and sorted", alerts: []string{alert("firing", "b"), alert("firing", "a"), alert("firing", "b")}, want: []string{"a", "b"}},
-		{name: "resolved ignored", alerts: []string{alert("resolved", "a"), alert("firing", "c")}, want: []string{"c"}},
-		{name: "blank label", alerts: []string{alert("firing", "  ")}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var p alertmanagerPayload
-			require.NoError(t, json.Unmarshal([]byte(`{"version":"4","alerts":[`+strings.Join(tt.alerts, ",")+`]}`), &p))
-			assert.Equal(t, tt.want, p.policies())
-		})
-	}
-}
-
 func TestParseShard(t *testing.T) {
 	tests := []struct {
 		in            string
@@ -446,27 +362,6 @@ func TestParseShard(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.shard, i)
 			assert.Equal(t, tt.shards, n)
-		})
-	}
-}
-
-func TestCommitURL(t *testing.T) {
-	tests := []struct {
-		name string
-		repo *policy.Repository
-		want string
-	}{
-		{name: "no github block", repo: &policy.Repository{}},
-		{name: "github.com", repo: &policy.Repository{GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "gitops"}},
-			want: "https://github.com/acme/gitops/commit/abc123"},
-		{name: "public API URL", repo: &policy.Repository{GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "gitops", APIURL: "https://api.github.com/"}},
-			want: "https://github.com/acme/gitops/commit/abc123"},
-		{name: "enterprise", repo: &policy.Repository{GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "gitops", APIURL: "https://ghe.example.com/api/v3/"}},
-			want: "https://ghe.example.com/acme/gitops/commit/abc123"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, commitURL(tt.repo, "abc123"))
 		})
 	}
 }

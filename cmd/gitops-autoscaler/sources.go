@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 	"github.com/gitops-autoscaler/gitops-autoscaler/render"
@@ -19,7 +20,7 @@ import (
 type metricSource interface {
 	gitops.MetricSource
 	gitops.RecommendationSource
-	seriesSource
+	web.SeriesSource
 }
 
 var (

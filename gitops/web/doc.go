@@ -1,7 +1,17 @@
-// Package web is what people look at: the SVG chart of metrics against replicas and the
-// self-contained backtest report built from it.
+// Package web is the face of the service and of the backtest: what people and other systems
+// look at and call.
 //
-// It is a leaf. It reads the core's types (policy's backtest results) and turns them into
-// HTML; nothing in policy, promclient or the loop imports it, so the decision engine carries
-// no presentation and a change of layout never touches a rule.
+//   - The HTTP API (api.go): /metrics, /healthz, /readyz, the status of every policy as JSON,
+//     evaluation on demand behind a bearer token, and the Alertmanager webhook, which evaluates
+//     the policies its firing alerts name.
+//   - The status page (status.go, status.html.tmpl): a row per policy with its last decision,
+//     holds and next run, and a chart of its first metric against the replica count.
+//   - The service's own Prometheus metrics (metrics.go), fed by the service's cycle events.
+//   - The SVG chart (chart.go) and the self-contained backtest report (backtest.go).
+//
+// It is a leaf: it reads the core's types (policy's documents and backtest results, the
+// service's status and results) and turns them into HTTP and HTML. Nothing in policy,
+// promclient or the loop imports it, so the decision engine carries no presentation and a
+// change of layout never touches a rule. What it needs of metrics it declares itself
+// (SeriesSource); the command wires promclient's sources in.
 package web

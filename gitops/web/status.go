@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -33,9 +32,10 @@ const (
 	chartWorkers  = 4
 )
 
-// seriesSource gives a metric's values over a time range, for the status page's charts: one
-// value at start + i·step for every i up to end, Missing where there was none.
-type seriesSource interface {
+// SeriesSource gives a metric's values over a time range, for the status page's charts: one
+// value at start + i·step for every i up to end, Missing where there was none. Both of
+// promclient's sources are one.
+type SeriesSource interface {
 	Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.MetricValue, error)
 }
 
@@ -45,7 +45,7 @@ type seriesSource interface {
 type statusPage struct {
 	svc    *gitops.Service
 	cfg    *policy.Config
-	series seriesSource
+	series SeriesSource
 	now    func() time.Time
 	log    *slog.Logger
 	shard  string
@@ -127,14 +127,14 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	}
 	start := now.Add(-chartWindow)
 	var notes []string
-	var metric []web.ChartPoint
+	var metric []ChartPoint
 	var err error
 	if p.series != nil {
 		var vals []policy.MetricValue
 		vals, err = p.series.Series(ctx, st.Policy, 0, start, now, chartStep)
 		for i, v := range vals {
 			if !v.Missing {
-				metric = append(metric, web.ChartPoint{T: start.Add(time.Duration(i) * chartStep), V: v.Value})
+				metric = append(metric, ChartPoint{T: start.Add(time.Duration(i) * chartStep), V: v.Value})
 			}
 		}
 	} else {
@@ -154,26 +154,26 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	if len(metric) == 0 && herr != nil {
 		return "", strings.Join(notes, "; ")
 	}
-	series := []web.ChartSeries{{Name: st.Policy.Spec.Metrics[0].Name, Points: metric, Axis: web.AxisLeft}}
-	var marks []web.ChartMark
+	series := []ChartSeries{{Name: st.Policy.Spec.Metrics[0].Name, Points: metric, Axis: AxisLeft}}
+	var marks []ChartMark
 	if herr == nil {
 		at := gitops.ReplicasAt(events, st.Current)
-		pts := []web.ChartPoint{{T: start, V: float64(at(start))}}
+		pts := []ChartPoint{{T: start, V: float64(at(start))}}
 		for _, ev := range events {
 			if ev.At.Before(start) || ev.At.After(now) {
 				continue
 			}
-			pts = append(pts, web.ChartPoint{T: ev.At, V: float64(ev.To)})
+			pts = append(pts, ChartPoint{T: ev.At, V: float64(ev.To)})
 			label := fmt.Sprintf("%s %s %d → %d", ev.At.UTC().Format("15:04"), ev.Kind, ev.From, ev.To)
 			if ev.Commit != "" {
-				label += " " + short(ev.Commit)
+				label += fmt.Sprintf(" %.12s", ev.Commit)
 			}
-			marks = append(marks, web.ChartMark{T: ev.At, Label: label, Up: ev.To > ev.From})
+			marks = append(marks, ChartMark{T: ev.At, Label: label, Up: ev.To > ev.From})
 		}
-		pts = append(pts, web.ChartPoint{T: now, V: float64(st.Current)})
-		series = append(series, web.ChartSeries{Name: "replicas", Points: pts, Axis: web.AxisRight, Step: true})
+		pts = append(pts, ChartPoint{T: now, V: float64(st.Current)})
+		series = append(series, ChartSeries{Name: "replicas", Points: pts, Axis: AxisRight, Step: true})
 	}
-	svg := web.SVGChart(web.Chart{Width: 520, Height: 170, Series: series, Marks: marks})
+	svg := SVGChart(Chart{Width: 520, Height: 170, Series: series, Marks: marks})
 	return svg, strings.Join(notes, "; ")
 }
 

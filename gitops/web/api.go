@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"crypto/sha256"
@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,25 +19,50 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// serverDeps are what the HTTP API needs.
-type serverDeps struct {
-	svc      *gitops.Service
-	cfg      *policy.Config
-	gatherer prometheus.Gatherer
-	// token reads the API's bearer token at every request, so a rotated secret file takes
-	// effect without a restart. Empty means none configured.
-	token func() (policy.Secret, error)
-	page  http.Handler
-	log   *slog.Logger
+// Options are what the service's HTTP face needs.
+type Options struct {
+	// Service is the running service: its status, history and evaluation on demand.
+	Service *gitops.Service
+	// Config is the service config; the status page links commits through its repositories.
+	Config *policy.Config
+	// Gatherer is what /metrics serves.
+	Gatherer prometheus.Gatherer
+	// Token reads the API's bearer token at every request, so a rotated secret file takes
+	// effect without a restart. Empty means none configured: the POST endpoints refuse.
+	Token func() (policy.Secret, error)
+	// Series gives the status page's chart data; nil draws no metric line ("no data").
+	Series SeriesSource
+	// Now is the status page's clock.
+	Now func() time.Time
+	// Logger receives what a request cannot answer; nil discards.
+	Logger *slog.Logger
+	// Shard labels the status page ("1/3") when the service runs one shard of several.
+	Shard string
 }
 
 // maxBody bounds what the POST endpoints read.
 const maxBody = 1 << 20
 
-// newServer is the service's HTTP API: metrics, probes, status and on-demand evaluation.
-func newServer(d serverDeps) http.Handler {
+// api answers the HTTP API and the webhooks.
+type api struct {
+	svc   *gitops.Service
+	token func() (policy.Secret, error)
+	log   *slog.Logger
+}
+
+// NewHandler is the service's HTTP face: metrics, probes, the status API and page, and
+// evaluation on demand (the API and the Alertmanager webhook).
+func NewHandler(o Options) http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	d := api{svc: o.Service, token: o.Token, log: o.Logger}
+	page := &statusPage{svc: o.Service, cfg: o.Config, series: o.Series, now: o.Now, log: o.Logger, shard: o.Shard}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
@@ -80,7 +106,7 @@ func newServer(d serverDeps) http.Handler {
 		}
 		d.evaluate(w, r, known, ignored)
 	})
-	mux.Handle("GET /{$}", d.page)
+	mux.Handle("GET /{$}", page)
 	return mux
 }
 
@@ -93,7 +119,7 @@ type evaluateResponse struct {
 	Ignored []string `json:"ignored,omitempty"`
 }
 
-func (d serverDeps) evaluate(w http.ResponseWriter, r *http.Request, only, ignored []string) {
+func (d api) evaluate(w http.ResponseWriter, r *http.Request, only, ignored []string) {
 	results, err := d.svc.EvaluateNow(r.Context(), only)
 	if results == nil {
 		results = []gitops.Result{}
@@ -117,7 +143,7 @@ func (d serverDeps) evaluate(w http.ResponseWriter, r *http.Request, only, ignor
 }
 
 // known splits names into those a served policy carries (by ID or name) and the rest.
-func (d serverDeps) known(names []string) (known, ignored []string) {
+func (d api) known(names []string) (known, ignored []string) {
 	have := map[string]bool{}
 	for _, st := range d.svc.Status() {
 		have[st.ID] = true
@@ -137,7 +163,7 @@ func (d serverDeps) known(names []string) (known, ignored []string) {
 
 // authorize checks the bearer token. Without a configured token the endpoint is closed:
 // evaluation on demand is never open by default.
-func (d serverDeps) authorize(w http.ResponseWriter, r *http.Request) bool {
+func (d api) authorize(w http.ResponseWriter, r *http.Request) bool {
 	want, err := d.token()
 	if err != nil {
 		d.log.Error("API token unreadable", "error", err)

@@ -1,4 +1,4 @@
-package main
+package web
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 // alert rules in deploy/ use exactly these names.
 const metricsPrefix = "gitops_autoscaler"
 
-// serviceMetrics are the service's own metrics, registered on a registry given by the caller.
-type serviceMetrics struct {
+// ServiceMetrics are the service's own metrics, registered on a registry given by the caller.
+type ServiceMetrics struct {
 	evaluations  *prometheus.CounterVec
 	decisions    *prometheus.CounterVec
 	commits      *prometheus.CounterVec
@@ -35,15 +35,15 @@ type serviceMetrics struct {
 	prSince map[string]time.Time // policy → when its open pull request was first seen
 }
 
-// newServiceMetrics creates the metrics and registers them on reg.
-func newServiceMetrics(reg prometheus.Registerer, now func() time.Time) *serviceMetrics {
+// NewServiceMetrics creates the metrics and registers them on reg.
+func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *ServiceMetrics {
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsPrefix, Name: name, Help: help}, labels)
 	}
 	gauge := func(name, help string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsPrefix, Name: name, Help: help}, []string{"policy"})
 	}
-	m := &serviceMetrics{
+	m := &ServiceMetrics{
 		evaluations:  counter("evaluations_total", "Policy evaluations, by result (the action: committed, unchanged, held, pull-request, dry-run, error).", "policy", "result"),
 		decisions:    counter("decisions_total", "Decisions (evaluations that did not fail), by result and direction (up, down, none).", "policy", "result", "direction"),
 		commits:      counter("commits_total", "Decision commits landed on a repository's base branch.", "repository"),
@@ -67,17 +67,17 @@ func newServiceMetrics(reg prometheus.Registerer, now func() time.Time) *service
 	return m
 }
 
-// initRepositories exports the per-repository counters at zero, so that increase() sees their
+// InitRepositories exports the per-repository counters at zero, so that increase() sees their
 // first change.
-func (m *serviceMetrics) initRepositories(names []string) {
+func (m *ServiceMetrics) InitRepositories(names []string) {
 	for _, n := range names {
 		m.commits.WithLabelValues(n)
 		m.pushRetries.WithLabelValues(n)
 	}
 }
 
-// observe records one finished cycle; it is the Service's OnCycle.
-func (m *serviceMetrics) observe(ev gitops.CycleEvent) {
+// Observe records one finished cycle; it is the Service's OnCycle.
+func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 	m.duration.WithLabelValues(ev.Repository).Observe(ev.Duration.Seconds())
 	if ev.Report == nil {
 		return
@@ -139,10 +139,10 @@ func direction(from, to int) string {
 	return "none"
 }
 
-// countQueryErrors wraps a metric source: every value missing because its Prometheus query
+// CountQueryErrors wraps a metric source: every value missing because its Prometheus query
 // failed counts once against the policy's server. (Identical queries of several policies run
 // once but count per policy: the figure is the number of values the service went without.)
-func (m *serviceMetrics) countQueryErrors(src gitops.MetricSource) gitops.MetricSource {
+func (m *ServiceMetrics) CountQueryErrors(src gitops.MetricSource) gitops.MetricSource {
 	return queryErrorCounter{src: src, errors: m.queryErrors}
 }
 
