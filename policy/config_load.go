@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -32,13 +33,36 @@ func LoadConfig(file string, data []byte) (*Config, error) {
 	}
 }
 
-// LoadConfigFile reads and loads a config file.
+// LoadConfigFile reads and loads a config file, then settles what depends on where the file is
+// and who reads it: a repository given as a relative local path is relative to the file's
+// directory (not to wherever the command runs), and without cacheDir the clones go to
+// DefaultCacheDir.
 func LoadConfigFile(file string) (*Config, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return LoadConfig(file, data)
+	cfg, err := LoadConfig(file, data)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Dir(file)
+	for i := range cfg.Repositories {
+		r := &cfg.Repositories[i]
+		if t, _ := ClassifyGitURL(r.URL); t != GitLocal || filepath.IsAbs(r.URL) {
+			continue
+		}
+		abs, err := filepath.Abs(filepath.Join(base, r.URL))
+		if err != nil {
+			field := fmt.Sprintf("repositories[%d].url", i)
+			return nil, &FieldError{File: file, Line: cfg.Source.LineOf(field), Field: field, Msg: err.Error()}
+		}
+		r.URL = abs
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = DefaultCacheDir()
+	}
+	return cfg, nil
 }
 
 // decodeConfig decodes, defaults and validates one config document.
@@ -79,14 +103,14 @@ func (c *checker) config(cfg *Config) {
 		if r.Name != "" && !repoNameRE.MatchString(r.Name) {
 			c.errorf(f+".name", "must be letters, digits, '.', '_' or '-', got %q", r.Name)
 		}
-		scheme := c.gitURL(f+".url", r.URL)
+		transport := c.gitURL(f+".url", r.URL)
 		c.branch(f+".branch", r.Branch)
 		for j, g := range r.Policies {
 			if err := ValidateGlob(g); err != nil {
 				c.errorf(fmt.Sprintf("%s.policies[%d]", f, j), "%v", err)
 			}
 		}
-		c.gitAuth(f+".auth", r.Auth, scheme)
+		c.gitAuth(f+".auth", r.Auth, transport)
 		c.github(f+".github", r.GitHub)
 	}
 	servers := map[string]string{}
@@ -123,43 +147,30 @@ func (c *checker) uniqueName(field, name string, seen map[string]string) {
 	}
 }
 
-// scpLikeRE is Git's scp-like SSH syntax: [user@]host:path.
-var scpLikeRE = regexp.MustCompile(`^([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:.+$`)
-
-// gitURL checks a repository URL and returns its transport: https, http, ssh, file or local.
-func (c *checker) gitURL(field, raw string) string {
-	if raw == "" {
-		c.errorf(field, "required: https://, ssh://, git@host:path, file:// or a local path")
+// gitURL checks a repository URL and returns its transport (empty when the URL is unusable).
+func (c *checker) gitURL(field, raw string) GitTransport {
+	t, err := ClassifyGitURL(raw)
+	if err != nil {
+		c.errorf(field, "%v", err)
 		return ""
 	}
-	if strings.Contains(raw, "://") {
-		u, err := url.Parse(raw)
-		if err != nil {
-			c.errorf(field, "not a valid URL")
-			return ""
-		}
-		switch u.Scheme {
-		case "https", "http", "ssh":
-			if u.Host == "" {
-				c.errorf(field, "%s URL needs a host", u.Scheme)
-			}
-			if _, hasPassword := u.User.Password(); hasPassword {
-				c.errorf(field, "must not carry a password (%s): use auth.passwordFile or auth.passwordEnv", u.Redacted())
-			} else if u.User != nil && u.Scheme != "ssh" {
-				c.errorf(field, "must not carry credentials (%s): use auth", u.Redacted())
-			}
-			return u.Scheme
-		case "file":
-			return "file"
-		default:
-			c.errorf(field, "unsupported scheme %q: use https://, ssh://, git@host:path, file:// or a local path", u.Scheme)
-			return ""
-		}
+	if t != GitHTTPS && t != GitHTTP && !(t == GitSSH && strings.Contains(raw, "://")) {
+		return t
 	}
-	if scpLikeRE.MatchString(raw) && !strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, ".") {
-		return "ssh"
+	u, err := url.Parse(raw)
+	if err != nil {
+		c.errorf(field, "not a valid URL")
+		return ""
 	}
-	return "local"
+	if u.Host == "" {
+		c.errorf(field, "%s URL needs a host", u.Scheme)
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		c.errorf(field, "must not carry a password (%s): use auth.passwordFile or auth.passwordEnv", u.Redacted())
+	} else if u.User != nil && t != GitSSH {
+		c.errorf(field, "must not carry credentials (%s): use auth", u.Redacted())
+	}
+	return t
 }
 
 // branch checks the main rules of git check-ref-format for a branch name.
@@ -172,7 +183,7 @@ func (c *checker) branch(field, b string) {
 }
 
 // gitAuth checks that exactly one authentication form is set and that it fits the URL.
-func (c *checker) gitAuth(f string, a *GitAuth, scheme string) {
+func (c *checker) gitAuth(f string, a *GitAuth, transport GitTransport) {
 	if a == nil {
 		return
 	}
@@ -203,9 +214,9 @@ func (c *checker) gitAuth(f string, a *GitAuth, scheme string) {
 		c.errorf(f, "set one form: tokenFile or tokenEnv; username with passwordFile or passwordEnv; or sshKeyFile with knownHostsFile (or leave auth out)")
 	case len(forms) > 1:
 		c.errorf(f, "set exactly one form, got %s", strings.Join(forms, " and "))
-	case forms[0] == "SSH key" && (scheme == "https" || scheme == "http"):
+	case forms[0] == "SSH key" && (transport == GitHTTPS || transport == GitHTTP):
 		c.errorf(f, "an SSH key needs an ssh:// or git@host:path URL")
-	case forms[0] != "SSH key" && scheme == "ssh":
+	case forms[0] != "SSH key" && transport == GitSSH:
 		c.errorf(f, "an ssh URL needs sshKeyFile and knownHostsFile")
 	}
 }

@@ -256,3 +256,48 @@ func TestConfigValidateInCode(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "repositories: at least one repository is required", err.Error())
 }
+
+// TestLoadConfigFileResolvesWhereItIs pins the settling LoadConfigFile does after validation: a
+// relative local repository is relative to the config file's directory, remote URLs and
+// absolute paths stay as written, and a config without cacheDir gets DefaultCacheDir.
+func TestLoadConfigFileResolvesWhereItIs(t *testing.T) {
+	dir := t.TempDir()
+	repos := `repositories:
+  - {name: local, url: ../gitops}
+  - {name: here, url: platform}
+  - {name: absolute, url: /srv/git/platform.git}
+  - {name: scp, url: 'git@github.com:acme/x.git', auth: {sshKeyFile: k, knownHostsFile: kh}}
+  - {name: https, url: 'https://github.com/acme/x.git'}
+`
+	write := func(name, extra string) string {
+		p := filepath.Join(dir, "conf", name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte("apiVersion: autoscaler.gitops.dev/v1alpha1\nkind: AutoscalerConfig\n"+repos+extra), 0o600))
+		return p
+	}
+
+	cfg, err := LoadConfigFile(write("a.yaml", ""))
+	require.NoError(t, err)
+	var urls []string
+	for _, r := range cfg.Repositories {
+		urls = append(urls, r.URL)
+	}
+	assert.Equal(t, []string{
+		filepath.Join(dir, "gitops"),
+		filepath.Join(dir, "conf", "platform"),
+		"/srv/git/platform.git",
+		"git@github.com:acme/x.git",
+		"https://github.com/acme/x.git",
+	}, urls)
+	assert.Equal(t, DefaultCacheDir(), cfg.CacheDir)
+	assert.Equal(t, "gitops-autoscaler", filepath.Base(cfg.CacheDir))
+
+	cfg, err = LoadConfigFile(write("b.yaml", "cacheDir: /var/cache/autoscaler\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "/var/cache/autoscaler", cfg.CacheDir, "a configured cacheDir stays")
+
+	cfg, err = LoadConfig("c.yaml", []byte("apiVersion: autoscaler.gitops.dev/v1alpha1\nkind: AutoscalerConfig\n"+repos))
+	require.NoError(t, err)
+	assert.Equal(t, "../gitops", cfg.Repositories[0].URL, "LoadConfig has no file to be relative to")
+	assert.Empty(t, cfg.CacheDir)
+}

@@ -1,5 +1,10 @@
 package policy
 
+import (
+	"os"
+	"path/filepath"
+)
+
 // SetDefaults fills every field a policy left out with its default. It is the one place
 // defaults are applied; the loader calls it before validation, and the decision engine assumes
 // it has run.
@@ -106,6 +111,17 @@ func (c *Config) SetDefaults() {
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = DefaultListen
 	}
+}
+
+// DefaultCacheDir is where the repositories' clones go when the config names no cacheDir:
+// gitops-autoscaler under the user's cache directory (XDG_CACHE_HOME, ~/.cache, …), or under
+// the temporary directory when the user has none (a container without a home directory).
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "gitops-autoscaler")
 }
 
 func ptr[T any](v T) *T { return &v }

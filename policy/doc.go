@@ -5,8 +5,12 @@
 // reports every problem as file:line: field: message), the replica path syntax, and the
 // decision engine: Decide is a pure function from a Snapshot (spec, current replicas, metric
 // values, Git history, past recommendations, now) to the desired replica count and the reasons
-// for it. Nothing here performs I/O, reads the clock or logs; Prometheus, Git and rendering
-// stay with the callers (promclient, gitops, render).
+// for it. The engine performs no I/O, reads no clock and logs nothing; Prometheus, Git and
+// rendering stay with the callers (promclient, gitops, render). The edges of the package are
+// the only places that touch the machine, and each says so: the loaders read the files they are
+// given (LoadConfigFile also resolves relative repository paths and the default cache
+// directory), and a config's Read… methods read a secret's file or environment variable when
+// called. ClassifyGitURL is the one rule for what a repository URL is.
 //
 // Backtest replays a policy over a metric trace through the same Decide, so a replay sees
 // exactly the history a live run would.

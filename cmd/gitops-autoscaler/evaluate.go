@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -191,45 +190,16 @@ func setup(ctx context.Context, f *evalFlags, stderr io.Writer) (*env, int) {
 	return e, exitOK
 }
 
-// loadConfig reads and validates the service config, resolves local repository paths relative
-// to the config file, and picks the cache directory.
+// loadConfig loads the service config; --cache-dir, when given, overrides its cacheDir.
 func loadConfig(file, cacheDir string) (*policy.Config, error) {
 	cfg, err := policy.LoadConfigFile(file)
 	if err != nil {
 		return nil, err
 	}
-	base := filepath.Dir(file)
-	for i, r := range cfg.Repositories {
-		if isLocalPath(r.URL) && !filepath.IsAbs(r.URL) {
-			abs, err := filepath.Abs(filepath.Join(base, r.URL))
-			if err != nil {
-				return nil, fmt.Errorf("%s: repositories[%d].url: %w", file, i, err)
-			}
-			cfg.Repositories[i].URL = abs
-		}
-	}
-	switch {
-	case cacheDir != "":
+	if cacheDir != "" {
 		cfg.CacheDir = cacheDir
-	case cfg.CacheDir == "":
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			dir = os.TempDir()
-		}
-		cfg.CacheDir = filepath.Join(dir, "gitops-autoscaler")
 	}
 	return cfg, nil
-}
-
-func isLocalPath(u string) bool {
-	if strings.Contains(u, "://") {
-		return false
-	}
-	// scp-like git@host:path
-	if i := strings.Index(u, ":"); i > 0 && !strings.ContainsAny(u[:i], `/\`) {
-		return false
-	}
-	return true
 }
 
 // reposFor pairs the config's repositories with the policies given on the command line.

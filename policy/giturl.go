@@ -1,0 +1,54 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// GitTransport is how a repository URL reaches its remote.
+type GitTransport string
+
+// The transports a repository URL may name.
+const (
+	GitHTTPS GitTransport = "https"
+	GitHTTP  GitTransport = "http"
+	// GitSSH is ssh://host/path or Git's scp-like [user@]host:path.
+	GitSSH GitTransport = "ssh"
+	// GitFile is file:///path.
+	GitFile GitTransport = "file"
+	// GitLocal is a path on this machine, absolute or relative.
+	GitLocal GitTransport = "local"
+)
+
+// ClassifyGitURL tells how a repository URL is reached. It is the one rule for every reader of
+// a repository URL — validation, resolving a relative path against the config's directory,
+// choosing the credentials to send — so that they cannot disagree about what a URL is.
+//
+// A URL with "://" is classified by its scheme (https, http, ssh or file; any other is an
+// error). Otherwise Git's own rule applies: with a colon and no slash before it, the URL is
+// scp-like SSH ("git@github.com:acme/platform.git"); anything else is a local path
+// ("./gitops", "/srv/git/platform.git", "backup/a:b").
+func ClassifyGitURL(raw string) (GitTransport, error) {
+	if raw == "" {
+		return "", errors.New("required: https://, ssh://, git@host:path, file:// or a local path")
+	}
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", errors.New("not a valid URL")
+		}
+		switch t := GitTransport(u.Scheme); t {
+		case GitHTTPS, GitHTTP, GitSSH, GitFile:
+			return t, nil
+		}
+		return "", fmt.Errorf("unsupported scheme %q: use https://, ssh://, git@host:path, file:// or a local path", u.Scheme)
+	}
+	colon := strings.IndexByte(raw, ':')
+	slash := strings.IndexAny(raw, `/\`)
+	if colon < 0 || (slash >= 0 && slash < colon) {
+		return GitLocal, nil
+	}
+	return GitSSH, nil
+}
