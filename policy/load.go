@@ -75,7 +75,8 @@ type Documents struct {
 // Decoding is strict: unknown fields and wrong types are errors at any depth. The error joins
 // every problem found (each a *FieldError); on error no policies are returned. Warnings are
 // dropped; use LoadDocuments to see them. Set-level checks (duplicate IDs, shared targets,
-// Prometheus servers) are ValidateSet's.
+// Prometheus servers) are ValidateSet's. LoadEach is the isolating form: it keeps the valid
+// documents of a file that has invalid ones.
 func LoadPolicies(file string, data []byte) ([]*Policy, error) {
 	docs, err := loadDocuments(file, data, KindPolicy)
 	if err != nil {
@@ -172,55 +173,142 @@ func yamlFiles(root string) ([]string, error) {
 func loadDocuments(file string, data []byte, want string) (*Documents, error) {
 	docs := &Documents{}
 	var problems []*FieldError
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
+	eachDocument(file, data, want, func(d document) {
+		problems = append(problems, d.problems...)
+		if len(d.problems) > 0 {
+			return
 		}
-		if err != nil {
-			problems = append(problems, syntaxError(file, err))
-			break
+		if d.policy != nil {
+			docs.Policies = append(docs.Policies, d.policy)
+			docs.Warnings = append(docs.Warnings, d.warnings...)
 		}
-		if len(doc.Content) == 0 || isNullNode(doc.Content[0]) {
-			continue // an empty document, e.g. after a trailing ---
+		if d.config != nil {
+			docs.Configs = append(docs.Configs, d.config)
 		}
-		root := doc.Content[0]
-		if root.Kind != yaml.MappingNode {
-			problems = append(problems, &FieldError{File: file, Line: root.Line, Msg: "a document must be a mapping with apiVersion and kind"})
-			continue
-		}
-		kind, kindLine := scalarField(root, "kind")
-		if want != "" && kind != want {
-			msg := fmt.Sprintf("must be %s, got %q", want, kind)
-			if kind == "" {
-				msg = "required: " + want
+	})
+	return docs, joinProblems(problems)
+}
+
+// document is one YAML document of a file as the loader saw it: a policy or a config when it
+// is valid, its problems when not. An invalid policy keeps what could be decoded of it, so
+// that its name can be reported.
+type document struct {
+	line     int
+	policy   *Policy
+	config   *Config
+	problems []*FieldError
+	warnings []Warning
+}
+
+// eachDocument decodes the documents of data one by one and hands each to fn. A YAML syntax
+// error spoils only its own document: the file is split at its document markers (a line that
+// starts with "---", which YAML forbids inside any scalar), and each part is parsed on its own.
+func eachDocument(file string, data []byte, want string, fn func(document)) {
+	for _, part := range splitDocuments(data) {
+		dec := yaml.NewDecoder(bytes.NewReader(part.data))
+		for {
+			var doc yaml.Node
+			err := dec.Decode(&doc)
+			if errors.Is(err, io.EOF) {
+				break
 			}
-			problems = append(problems, &FieldError{File: file, Line: kindLine, Field: "kind", Msg: msg})
-			continue
-		}
-		switch kind {
-		case KindPolicy:
-			p, errs, warns := decodePolicy(file, root)
-			problems = append(problems, errs...)
-			if len(errs) == 0 {
-				docs.Policies = append(docs.Policies, p)
-				docs.Warnings = append(docs.Warnings, warns...)
+			if err != nil {
+				fe := syntaxError(file, err)
+				if fe.Line > 0 {
+					fe.Line += part.offset
+				} else {
+					fe.Line = part.offset + 1
+				}
+				fn(document{line: fe.Line, problems: []*FieldError{fe}})
+				break // the rest of this part is unreadable; the next part is not
 			}
-		case KindConfig:
-			c, errs := decodeConfig(file, root)
-			problems = append(problems, errs...)
-			if len(errs) == 0 {
-				docs.Configs = append(docs.Configs, c)
+			shiftLines(&doc, part.offset)
+			if len(doc.Content) == 0 || isNullNode(doc.Content[0]) {
+				continue // an empty document, e.g. after a trailing ---
 			}
-		case "":
-			problems = append(problems, &FieldError{File: file, Line: kindLine, Field: "kind", Msg: fmt.Sprintf("required: %s or %s", KindPolicy, KindConfig)})
-		default:
-			problems = append(problems, &FieldError{File: file, Line: kindLine, Field: "kind", Msg: fmt.Sprintf("unknown kind %q, want %s or %s", kind, KindPolicy, KindConfig)})
+			fn(decodeDocument(file, doc.Content[0], want))
 		}
 	}
-	return docs, joinProblems(problems)
+}
+
+// decodeDocument decodes one document's root node as the kind it declares (or must have).
+func decodeDocument(file string, root *yaml.Node, want string) document {
+	d := document{line: root.Line}
+	problem := func(line int, field, msg string) document {
+		d.problems = append(d.problems, &FieldError{File: file, Line: line, Field: field, Msg: msg})
+		return d
+	}
+	if root.Kind != yaml.MappingNode {
+		return problem(root.Line, "", "a document must be a mapping with apiVersion and kind")
+	}
+	kind, kindLine := scalarField(root, "kind")
+	if want != "" && kind != want {
+		msg := fmt.Sprintf("must be %s, got %q", want, kind)
+		if kind == "" {
+			msg = "required: " + want
+		}
+		return problem(kindLine, "kind", msg)
+	}
+	switch kind {
+	case KindPolicy:
+		p, errs, warns := decodePolicy(file, root)
+		d.policy, d.problems, d.warnings = p, errs, warns
+	case KindConfig:
+		c, errs := decodeConfig(file, root)
+		d.problems = errs
+		if len(errs) == 0 {
+			d.config = c
+		}
+	case "":
+		return problem(kindLine, "kind", fmt.Sprintf("required: %s or %s", KindPolicy, KindConfig))
+	default:
+		return problem(kindLine, "kind", fmt.Sprintf("unknown kind %q, want %s or %s", kind, KindPolicy, KindConfig))
+	}
+	return d
+}
+
+// documentPart is a slice of a file that holds one document (or, before the first marker,
+// whatever precedes it), and the number of lines before it.
+type documentPart struct {
+	data   []byte
+	offset int
+}
+
+// splitDocuments cuts data before every line that starts a document ("---" at the start of a
+// line, followed by a space, a tab or the line's end).
+func splitDocuments(data []byte) []documentPart {
+	var parts []documentPart
+	start, startLine, line := 0, 0, 0
+	for i := 0; i < len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = i + end + 1
+		}
+		if i > start && isDocumentMarker(data[i:next]) {
+			parts = append(parts, documentPart{data: data[start:i], offset: startLine})
+			start, startLine = i, line
+		}
+		i = next
+		line++
+	}
+	return append(parts, documentPart{data: data[start:], offset: startLine})
+}
+
+func isDocumentMarker(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	return ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r')
+}
+
+// shiftLines adds the lines before a part to every node's line.
+func shiftLines(n *yaml.Node, offset int) {
+	if offset == 0 || n == nil {
+		return
+	}
+	n.Line += offset
+	for _, c := range n.Content {
+		shiftLines(c, offset)
+	}
 }
 
 // joinProblems sorts problems by file and line (stable, so one line's problems keep the order

@@ -301,12 +301,23 @@ func FuzzLoadPolicies(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		policies, err := LoadPolicies("f.yaml", data)
+		// The isolating loader agrees: all documents valid, or at least one Invalid, each
+		// naming its file on every line.
+		each, invalid := LoadEach("f.yaml", data)
 		if err != nil {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				assert.True(t, strings.HasPrefix(line, "f.yaml:"), "problem without its file: %q", line)
 			}
+			require.NotEmpty(t, invalid, "LoadPolicies failed, LoadEach found nothing invalid")
+			for _, iv := range invalid {
+				for _, line := range strings.Split(iv.Error(), "\n") {
+					assert.True(t, strings.HasPrefix(line, "f.yaml:"), "problem without its file: %q", line)
+				}
+			}
 			return
 		}
+		require.Empty(t, invalid)
+		require.Len(t, each, len(policies))
 		for _, p := range policies {
 			s := p.Spec
 			require.NotNil(t, s.MinReplicas)

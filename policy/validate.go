@@ -498,49 +498,13 @@ func (c *checker) nonNegative(field string, v *int) {
 // the same target (they would flip-flop), and, with a config, Prometheus servers the config
 // does not define and policy URLs it does not allow. Targets are compared within one
 // repository (Source.Repository). cfg may be nil when only policy files are checked. Every
-// problem is a *FieldError naming the file and line of the offending field.
+// problem is a *FieldError naming the file and line of the offending field. It is strict, for
+// `validate` in CI; CheckSet is the isolating form the loop uses.
 func ValidateSet(cfg *Config, policies []*Policy) error {
-	var errs []*FieldError
-	at := func(p *Policy, field, format string, args ...any) {
-		errs = append(errs, &FieldError{File: p.Source.File, Line: p.Source.LineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
-	where := func(p *Policy, field string) string {
-		return fmt.Sprintf("%s:%d", p.Source.File, p.Source.LineOf(field))
-	}
-	ids := map[string]*Policy{}
-	targets := map[string]*Policy{}
-	for _, p := range policies {
-		if first, dup := ids[p.ID()]; dup {
-			at(p, "metadata.name", "duplicate policy %s (first at %s)", p.ID(), where(first, "metadata.name"))
-		} else {
-			ids[p.ID()] = p
-		}
-		if r := p.Spec.Replicas; r != nil {
-			key := targetKey(p.Source.Repository, r)
-			if first, dup := targets[key]; dup {
-				at(p, "spec.replicas.path", "policy %s writes the same file and path as %s (%s); the two would flip-flop",
-					p.ID(), first.ID(), where(first, "spec.replicas.path"))
-			} else {
-				targets[key] = p
-			}
-		}
-		if cfg == nil || p.Spec.Prometheus == nil {
-			continue
-		}
-		if srv := p.Spec.Prometheus.Server; srv != "" && cfg.prometheusServer(srv) == nil {
-			known := make([]string, len(cfg.Prometheus))
-			for i, s := range cfg.Prometheus {
-				known[i] = s.Name
-			}
-			msg := "the config defines no Prometheus servers"
-			if len(known) > 0 {
-				msg = "the config defines: " + strings.Join(known, ", ")
-			}
-			at(p, "spec.prometheus.server", "unknown Prometheus server %q: %s", srv, msg)
-		}
-		if p.Spec.Prometheus.URL != "" && !cfg.AllowPolicyPrometheusURLs {
-			at(p, "spec.prometheus.url", "the config does not allow policies to name their own Prometheus (allowPolicyPrometheusURLs: false); use server")
-		}
+	conflicts := setConflicts(cfg, policies)
+	errs := make([]*FieldError, len(conflicts))
+	for i, c := range conflicts {
+		errs[i] = c.at(c.p, c.msg)
 	}
 	return joinProblems(errs)
 }
