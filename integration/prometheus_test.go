@@ -144,14 +144,13 @@ func spikeBacklog(t0 time.Time) promtest.Series {
 // stabilized120 is the backlog policy with a 120 s scale-down stabilization window.
 var stabilized120 = policyYAML(backlogMetric, "  behavior: {stabilizationWindowSeconds: 120}\n")
 
-// TestRestartDecidesTheSame pins invariant 6 (DESIGN §9). Precisely: let a process evaluate the
-// policy every 30 s from t0 to t0+120s, committing its decisions (3 → 8 at t0, then holds).
-// At T = t0+150s its 120 s stabilization window holds the recommendations of t0+60s, t0+90s
-// and t0+120s (5, 5, 2; raw now: 2). Then (a) a new Runner with an empty cache directory —
-// the process restarted — and (b) a one-shot `evaluate --at T` of the built binary, also with
-// an empty cache, decide exactly what the process that ran all along decides at T: the same
-// from, to, metric values and reason lines (8 → 5, Stabilized). Git and Prometheus are the
-// only state.
+// TestRestartDecidesTheSame pins docs/design.md §9 invariant 6. Precisely: let a process evaluate
+// the policy every 30 s from t0 to t0+120s, committing its decisions (3 → 8 at t0, then holds). At
+// T = t0+150s its 120 s stabilization window holds the recommendations of t0+60s, t0+90s and
+// t0+120s (5, 5, 2; raw now: 2). Then (a) a new Runner with an empty cache directory — the process
+// restarted — and (b) a one-shot `evaluate --at T` of the built binary, also with an empty cache,
+// decide exactly what the process that ran all along decides at T: the same from, to, metric values
+// and reason lines (8 → 5, Stabilized). Git and Prometheus are the only state.
 func TestRestartDecidesTheSame(t *testing.T) {
 	t0 := historyBase()
 	final := t0.Add(150 * time.Second)

@@ -1,6 +1,6 @@
 package policy
 
-// Decide runs the whole of DESIGN §5 and returns the desired count with ordered reasons.
+// Decide runs the whole of docs/design.md §5 and returns the desired count with ordered reasons.
 //
 // It is a pure function of the policy and the snapshot: no I/O, no clock (s.Now is the
 // instant), no logging, and it does not write to p or s, so it may run concurrently on one

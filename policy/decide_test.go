@@ -154,9 +154,9 @@ func BenchmarkDecide(b *testing.B) {
 	}
 }
 
-// FuzzDecide pins the invariants every decision keeps, whatever the inputs: the count ends
-// inside the bounds unless a hold kept it, a hold keeps exactly the current count, and no
-// scale-down happens while a metric is missing (DESIGN §9.2) unless the count is above the
+// FuzzDecide pins the invariants every decision keeps, whatever the inputs: the count ends inside
+// the bounds unless a hold kept it, a hold keeps exactly the current count, and no scale-down
+// happens while a metric is missing (docs/design.md §9 invariant 2) unless the count is above the
 // ceiling.
 func FuzzDecide(f *testing.F) {
 	f.Add(6, 3, 30, 312.4, 1800.0, 0.21, uint8(0), uint8(0), uint16(41))

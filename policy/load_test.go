@@ -347,7 +347,8 @@ func mustReadF(f *testing.F, file string) []byte {
 	return data
 }
 
-// BenchmarkLoadPolicies measures loading the full DESIGN example (decode, defaults, validation).
+// BenchmarkLoadPolicies measures loading the full example policy of docs/design.md §4: decode,
+// defaults, validation.
 func BenchmarkLoadPolicies(b *testing.B) {
 	data, err := os.ReadFile("testdata/full.yaml")
 	require.NoError(b, err)

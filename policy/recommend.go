@@ -10,7 +10,8 @@ import "math"
 // counts as missing. p must have gone through SetDefaults. Recommend is pure: it neither reads
 // the clock nor writes to p.
 //
-// Rules (DESIGN §5), with c the current count and v a metric's value (negative counts as 0):
+// Rules (docs/design.md §5), with c the current count and v a metric's value (negative counts
+// as 0):
 //   - step rule: v > scaleUp.threshold → c + step; v < scaleDown.threshold → c − step (not
 //     below 0); otherwise c.
 //   - AverageValue: ceil(v / averageValue), but c when |v / (averageValue·c) − 1| ≤ tolerance.

@@ -204,7 +204,7 @@ func TestRecommend(t *testing.T) {
 			current: 3, metrics: vals(900), want: 9,
 			messages: []string{"a = 900 / averageValue 100 → 9", "b missing: no value"},
 		},
-		// Missing metrics (DESIGN §5, invariant 2).
+		// Missing metrics (docs/design.md §5, §9 invariant 2).
 		{
 			name:    "missing metric: another metric may still scale up",
 			policy:  testPolicy(1, 30, avgMetric("queue_backlog", 100), stepMetric("http_rps", 80, 250, 3)),

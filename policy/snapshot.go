@@ -36,7 +36,7 @@ type MetricValue struct {
 // EventKind classifies a commit that changed the target's replica count.
 type EventKind string
 
-// Event kinds read from Git history (DESIGN §6).
+// Event kinds read from Git history (docs/design.md §6).
 const (
 	// EventDecision is a commit of ours (trailers present).
 	EventDecision EventKind = "decision"

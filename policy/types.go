@@ -14,8 +14,8 @@ const (
 // Mode is how a decision is delivered to Git.
 type Mode string
 
-// Delivery modes (DESIGN §7). ModeApply is the original controller's spelling of ModeCommit and
-// is normalized to it at load.
+// Delivery modes (docs/design.md §7). ModeApply is the original controller's spelling of ModeCommit
+// and is normalized to it at load.
 const (
 	ModeDryRun      Mode = "DryRun"
 	ModeCommit      Mode = "Commit"
@@ -27,7 +27,7 @@ const (
 // Aggregation combines the per-metric recommendations into one.
 type Aggregation string
 
-// Aggregations (DESIGN §5).
+// Aggregations (docs/design.md §5).
 const (
 	AggregateMax      Aggregation = "max"
 	AggregateMin      Aggregation = "min"
@@ -67,7 +67,7 @@ type Metadata struct {
 	Annotations map[string]string `yaml:"annotations,omitempty" json:"annotations,omitempty"`
 }
 
-// Spec is the body of a policy (DESIGN §4).
+// Spec is the body of a policy (docs/design.md §4).
 type Spec struct {
 	TargetRef   TargetRef         `yaml:"targetRef" json:"targetRef"`
 	Replicas    *ReplicasLocation `yaml:"replicas,omitempty" json:"replicas,omitempty"`
@@ -112,7 +112,7 @@ type DocumentSelector struct {
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 }
 
-// Render names the optional render verification of a decision (DESIGN §2 step 7).
+// Render names the optional render verification of a decision (docs/design.md §2 step 7).
 type Render struct {
 	Helm      *HelmRender      `yaml:"helm,omitempty" json:"helm,omitempty"`
 	Kustomize *KustomizeRender `yaml:"kustomize,omitempty" json:"kustomize,omitempty"`

@@ -13,9 +13,9 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Validate checks a defaulted policy against every rule of DESIGN §4 and returns all problems
-// joined (each a *FieldError located through p.Source). The loader runs it; a policy built in
-// code should run SetDefaults and then Validate.
+// Validate checks a defaulted policy against every rule of docs/design.md §4 and returns all
+// problems joined (each a *FieldError located through p.Source). The loader runs it; a policy built
+// in code should run SetDefaults and then Validate.
 func (p *Policy) Validate() error {
 	c := &checker{src: p.Source}
 	c.policy(p)
@@ -26,7 +26,7 @@ func (p *Policy) Validate() error {
 //   - no spec.replicas: `validate` accepts it, but `evaluate` and `serve` need to know where
 //     the count lives in Git;
 //   - activationThreshold with minReplicas above 0: activation only decides between 0 and 1
-//     replicas (DESIGN §5), so the threshold never takes effect.
+//     replicas (docs/design.md §5), so the threshold never takes effect.
 func (p *Policy) Warnings() []Warning {
 	c := &checker{src: p.Source}
 	c.policy(p)
@@ -202,7 +202,7 @@ func (c *checker) render(r *Render) {
 }
 
 // repoPath checks a path that is joined under the repository root: relative, slash-separated,
-// without `..` (DESIGN §9.8). A directory may be the root itself.
+// without `..` (docs/design.md §9 invariant 8). A directory may be the root itself.
 func (c *checker) repoPath(field, p string, dirOK bool) {
 	switch clean := path.Clean(p); {
 	case p == "":

@@ -11,7 +11,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// Reductions a metric may name to combine several series into one number (DESIGN §5).
+// Reductions a metric may name to combine several series into one number (docs/design.md §5).
 const (
 	ReduceSum = "sum"
 	ReduceMax = "max"
@@ -25,11 +25,11 @@ const OnEmptyZero = "zero"
 // CauseEmpty is the Cause of a metric whose query returned no series.
 const CauseEmpty = "empty result"
 
-// ToValue turns an instant query's answer into the metric's value under the rules of DESIGN §5:
-// a scalar or a vector of exactly one series is the number; an empty vector is missing (or 0
-// with onEmpty: zero); several series are an error unless the metric names a reduce; NaN and
-// ±Inf are missing; a negative number counts as 0; a matrix or a string is missing; a query
-// error is missing with the error as its cause.
+// ToValue turns an instant query's answer into the metric's value under the rules of docs/design.md
+// §5: a scalar or a vector of exactly one series is the number; an empty vector is missing (or 0
+// with onEmpty: zero); several series are an error unless the metric names a reduce; NaN and ±Inf
+// are missing; a negative number counts as 0; a matrix or a string is missing; a query error is
+// missing with the error as its cause.
 func ToValue(m policy.Metric, v model.Value, err error) policy.MetricValue {
 	if err != nil {
 		return missing(m, err.Error())

@@ -16,7 +16,7 @@ import (
 )
 
 // TestAnswersBecomeMetricValues sends each kind of Prometheus answer through the real client
-// and checks the value the engine gets (DESIGN §5).
+// and checks the value the engine gets (docs/design.md §5).
 func TestAnswersBecomeMetricValues(t *testing.T) {
 	const q = `sum(rate(http_requests_total[2m]))`
 	tests := []struct {

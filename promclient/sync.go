@@ -54,11 +54,11 @@ func (s *SyncChecker) Observed(ctx context.Context, p *policy.Policy, at time.Ti
 	return status
 }
 
-// SyncValue turns a sync query's instant answer into the replica count the cluster runs, by
-// the rules of DESIGN §5 for one number (a scalar or exactly one series; empty, several series,
-// NaN, ±Inf, a matrix or an error are missing; a negative value counts as 0). A fractional
-// value — an average over time, say — is rounded to the nearest count. When the status is
-// Missing, the second result says why.
+// SyncValue turns a sync query's instant answer into the replica count the cluster runs, by the
+// rules of docs/design.md §5 for one number (a scalar or exactly one series; empty, several series,
+// NaN, ±Inf, a matrix or an error are missing; a negative value counts as 0). A fractional value —
+// an average over time, say — is rounded to the nearest count. When the status is Missing, the
+// second result says why.
 func SyncValue(query string, v model.Value, err error) (policy.SyncStatus, string) {
 	if vec, ok := v.(model.Vector); ok && err == nil && len(vec) > 1 {
 		// ToValue would suggest reduce, which syncCheck does not have.

@@ -22,7 +22,7 @@ import (
 // instant: Prometheus's default lookback. A sample exactly this old is still fresh.
 const StalenessDelta = 5 * time.Minute
 
-// Trace is an offline metric source read from the trace CSV format (DESIGN §8):
+// Trace is an offline metric source read from the trace CSV format (docs/design.md §8):
 //
 //	timestamp,metric,value
 //	2026-11-22T11:00:00Z,http_rps,312.4
@@ -221,7 +221,7 @@ func (t *Trace) Samples(metric string) int {
 // ValueAt is the metric's value at an instant as an instant query would see it: the latest
 // sample at or before at. It is Missing when there is no such sample ("no samples"), when that
 // sample is older than StalenessDelta ("stale: last sample 6m ago"), or when it is NaN or ±Inf.
-// A negative value counts as 0 (DESIGN §5). It runs in O(log n).
+// A negative value counts as 0 (docs/design.md §5). It runs in O(log n).
 func (t *Trace) ValueAt(metric string, at time.Time) policy.MetricValue {
 	mv := policy.MetricValue{Name: metric}
 	s, ok := t.series[metric]

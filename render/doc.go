@@ -1,5 +1,5 @@
 // Package render walls off the third-party renderers and verifies decisions with them
-// (DESIGN §2 step 7).
+// (docs/design.md §2 step 7).
 //
 // Render renders a Helm chart of the repository (helm.sh/helm/v3, like `helm template`, with
 // the policy's values files merged in order as `-f a -f b`) or builds a kustomization

@@ -15,7 +15,7 @@ import (
 // version is set at build time (-ldflags -X main.version=…).
 var version = "dev"
 
-// Exit codes (DESIGN §8).
+// Exit codes (docs/design.md §8).
 const (
 	exitOK      = 0
 	exitFailure = 1

@@ -12,8 +12,8 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// metricsPrefix is the namespace of the service's own metrics (DESIGN §8). The dashboard and
-// alert rules in deploy/ use exactly these names.
+// metricsPrefix is the namespace of the service's own metrics (docs/design.md §8). The dashboard
+// and alert rules in deploy/ use exactly these names.
 const metricsPrefix = "gitops_autoscaler"
 
 // ServiceMetrics are the service's own metrics, registered on a registry given by the caller.
