@@ -86,6 +86,7 @@ type Spec struct {
 	Behavior    *Behavior         `yaml:"behavior,omitempty" json:"behavior,omitempty"`
 	Holds       *Holds            `yaml:"holds,omitempty" json:"holds,omitempty"`
 	SyncCheck   *SyncCheck        `yaml:"syncCheck,omitempty" json:"syncCheck,omitempty"`
+	Shadow      *Shadow           `yaml:"shadow,omitempty" json:"shadow,omitempty"`
 }
 
 // TargetRef names the workload whose replicas the policy scales.
@@ -250,6 +251,16 @@ type Holds struct {
 type SyncCheck struct {
 	PromQL         string `yaml:"promQL" json:"promQL"`
 	TimeoutSeconds int    `yaml:"timeoutSeconds,omitempty" json:"timeoutSeconds,omitempty"` // default 600
+}
+
+// Shadow names the live autoscaler a DryRun policy runs beside (an HPA or a KEDA ScaledObject
+// still in charge of the workload): a query for the replica count that autoscaler wants, such
+// as kube-state-metrics' kube_horizontalpodautoscaler_status_desired_replicas. The status page
+// and /metrics set the policy's own decision against it, so a team sees what switching would
+// change before it deletes the live autoscaler. Only a DryRun policy may shadow: two
+// autoscalers writing one workload would fight.
+type Shadow struct {
+	PromQL string `yaml:"promQL" json:"promQL"`
 }
 
 // ID is the policy's identity, "namespace/name" (or "name" without a namespace).

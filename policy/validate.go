@@ -162,6 +162,22 @@ func (c *checker) policy(p *Policy) {
 			c.errorf("spec.syncCheck.timeoutSeconds", "must be at least 1, got %d", sc.TimeoutSeconds)
 		}
 	}
+	if sh := s.Shadow; sh != nil {
+		if strings.TrimSpace(sh.PromQL) == "" {
+			c.errorf("spec.shadow.promQL", "required: the live autoscaler's desired replicas, e.g. kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"…\",horizontalpodautoscaler=\"…\"}")
+		}
+		if shadowCommits(s) {
+			c.errorf("spec.shadow", "needs mode DryRun (and no delivery override): a policy that commits beside the live autoscaler would fight it; delete that autoscaler, then drop shadow and choose a mode")
+		}
+	}
+}
+
+// shadowCommits reports whether a shadowing policy could commit.
+func shadowCommits(s *Spec) bool {
+	if s.Mode != ModeDryRun {
+		return true
+	}
+	return s.Delivery != nil && ((s.Delivery.ScaleUp != "" && s.Delivery.ScaleUp != ModeDryRun) || (s.Delivery.ScaleDown != "" && s.Delivery.ScaleDown != ModeDryRun))
 }
 
 func (c *checker) replicas(r *ReplicasLocation) {
