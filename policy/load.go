@@ -781,3 +781,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	d.Duration = v
 	return nil
 }
+
+// YAMLFiles lists root itself if it is a file, or the *.yaml and *.yml files below it
+// (recursively, skipping hidden entries), in lexical order: the files a path argument names.
+func YAMLFiles(root string) ([]string, error) { return yamlFiles(root) }

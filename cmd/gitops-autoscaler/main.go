@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"history":  {"a policy's past decisions, reverts and manual edits, from Git", runHistory},
 		"scale":    {"a manual, audited scale through the same path as a decision", runScale},
 		"backtest": {"replay a policy over past metrics: every decision it would have made, and why", runBacktest},
+		"import":   {"turn KEDA ScaledObjects, HPAs and original PrometheusAutoscalers into policies", runImport},
 	}
 }
 

@@ -30,6 +30,9 @@
 //     container_memory_working_set_bytes and kube-state-metrics'
 //     kube_pod_container_resource_requests, for the pods named after the workload.
 //
-// Locating the replica count in a repository is the render package's job (render/locate); this
-// package only leaves spec.replicas empty and says so.
+// ImportFiles is the import command's whole job around the pure core: it reads the manifest
+// files, finds each replica count through the Locate function it is given (render/locate,
+// which proves the key by rendering), and writes the policies and the report. Without a
+// repository, or when nothing is found, spec.replicas is left for the user and a warning
+// says so.
 package convert
