@@ -258,7 +258,7 @@ func quantity(v value) (float64, bool) {
 
 // hpaBehavior copies an autoscaling/v2 behavior. Absent, the HPA uses the controller's
 // built-in limits, which the policy writes as the documented default behavior (with a warning
-// on where they differ). A tolerance given for both directions alike becomes spec.tolerance.
+// on where they differ).
 func hpaBehavior(b value) (*policy.Behavior, *float64) {
 	if !b.present() {
 		b.warn("absent: the HPA then uses its built-in limits, which the policy writes as the documented default behavior " +
@@ -270,25 +270,15 @@ func hpaBehavior(b value) (*policy.Behavior, *float64) {
 		ScaleUp:   scalingRules(b.field("scaleUp"), true),
 		ScaleDown: scalingRules(b.field("scaleDown"), false),
 	}
-	upTol, upOK := tolerance(b.field("scaleUp").field("tolerance"))
-	downTol, downOK := tolerance(b.field("scaleDown").field("tolerance"))
-	switch {
-	case !upOK && !downOK:
-		return out, nil
-	case upOK && downOK && upTol == downTol:
-		return out, ptr(upTol)
-	default:
-		b.warn("per-direction tolerance (scaleUp %s, scaleDown %s) not translated: the policy has one tolerance for both directions, and keeps the controller's %g",
-			showTol(upTol, upOK), showTol(downTol, downOK), hpaTolerance)
-		return out, nil
+	// Per-direction tolerance (Kubernetes 1.33) is copied as it is; spec.tolerance keeps the
+	// controller's for the direction that names none.
+	if t, ok := tolerance(b.field("scaleUp").field("tolerance")); ok {
+		out.ScaleUp.Tolerance = ptr(t)
 	}
-}
-
-func showTol(t float64, ok bool) string {
-	if !ok {
-		return fmt.Sprintf("default %g", hpaTolerance)
+	if t, ok := tolerance(b.field("scaleDown").field("tolerance")); ok {
+		out.ScaleDown.Tolerance = ptr(t)
 	}
-	return fmt.Sprintf("%g", t)
+	return out, nil
 }
 
 func tolerance(v value) (float64, bool) {
