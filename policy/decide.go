@@ -51,7 +51,9 @@ func Decide(p *Policy, s *Snapshot) Decision {
 	} else {
 		desired = recommend(p, c, s.Metrics, e)
 		d.Recommendation = desired
-		if r, ok := resolveBehavior(p.Spec.Behavior); ok {
+		if cfg, ok := steadyOf(&p.Spec); ok {
+			desired = steady(&cfg, desired, c, b, s, &h, e)
+		} else if r, ok := resolveBehavior(p.Spec.Behavior); ok {
 			desired = stabilize(desired, c, &r, s.Recommendations, s.Now, e)
 			desired = rateLimit(desired, c, &r, s.History, s.Now, e)
 			desired = cooldown(desired, c, &r, h.last, s.Now, e)

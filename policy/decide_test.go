@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -157,11 +158,17 @@ func BenchmarkDecide(b *testing.B) {
 // FuzzDecide pins the invariants every decision keeps, whatever the inputs: the count ends inside
 // the bounds unless a hold kept it, a hold keeps exactly the current count, and no scale-down
 // happens while a metric is missing (docs/design.md §9 invariant 2) unless the count is above the
-// ceiling.
+// ceiling. With behaviorSel's bit 16 the policy uses the Steady strategy (bit 32 with a budget of
+// 3 changes a day), and two more hold: a need above the count is never left uncovered — whatever
+// the budget, the count goes to the need or the upper bound — and a scale-down never lands below
+// the need.
 func FuzzDecide(f *testing.F) {
 	f.Add(6, 3, 30, 312.4, 1800.0, 0.21, uint8(0), uint8(0), uint16(41))
 	f.Add(0, 0, 10, 0.0, 0.0, 0.0, uint8(2), uint8(7), uint16(0))
 	f.Add(40, 1, 30, 10.0, 5.0, 0.1, uint8(1), uint8(3), uint16(600))
+	f.Add(12, 2, 40, 300.0, 1800.0, 0.4, uint8(0), uint8(16), uint16(4000))
+	f.Add(30, 1, 60, 10.0, 500.0, 0.1, uint8(0), uint8(48), uint16(65000))
+	f.Add(30, 1, 60, 900.0, 500.0, 0.1, uint8(4), uint8(48), uint16(3))
 	f.Fuzz(func(t *testing.T, current, minR, maxR int, v1, v2, v3 float64, missingMask, behaviorSel uint8, ago uint16) {
 		current, minR, maxR = current%200, minR%50, maxR%200
 		if current < 0 || minR < 0 || maxR < minR || maxR == 0 {
@@ -181,6 +188,15 @@ func FuzzDecide(f *testing.F) {
 			p.Spec.Behavior = &Behavior{ScaleDown: rules(ptr(0), SelectMin, percent(10, 60), pods(1, 60))}
 		}
 		p.Spec.Suspend = behaviorSel&8 != 0
+		steady := behaviorSel&16 != 0
+		if steady {
+			p.Spec.Behavior = nil
+			p.Spec.Strategy = &Strategy{Type: StrategySteady}
+			if behaviorSel&32 != 0 {
+				p.Spec.Strategy.MaxChangesPerDay = ptr(3)
+			}
+			p.SetDefaults()
+		}
 		metrics := vals(v1, v2, v3)
 		anyMissing := false
 		for i := range metrics {
@@ -193,6 +209,17 @@ func FuzzDecide(f *testing.F) {
 			Now: t0, Current: current, Metrics: metrics,
 			History:         []Event{change(float64(ago), max(current-1, 0), current)},
 			Recommendations: []Recommendation{recAt(float64(ago%300), int(ago%40))},
+		}
+		if steady {
+			// A day's history that may spend the budget, and a window of needs.
+			for i := range int(ago % 7) {
+				s.History = append([]Event{change(float64(3600*(i+2)), current, current)}, s.History...)
+			}
+			for i := range int(ago%90) + 1 {
+				s.Recommendations = append(s.Recommendations, recAt(float64(60*(90-i)), int(ago>>uint(i%8))%60))
+			}
+			slices.SortFunc(s.History, func(a, b Event) int { return a.At.Compare(b.At) })
+			slices.SortFunc(s.Recommendations, func(a, b Recommendation) int { return a.At.Compare(b.At) })
 		}
 		d := Decide(p, s)
 		require.NotEmpty(t, d.Reasons)
@@ -207,5 +234,39 @@ func FuzzDecide(f *testing.F) {
 		if anyMissing && current <= maxR {
 			assert.GreaterOrEqual(t, d.Desired, current, "no scale-down while a metric is missing: %q", messages(d.Reasons))
 		}
+		inBounds := current >= minR && current <= maxR && !(current == 0 && minR > 0)
+		if steady && inBounds {
+			if d.Recommendation > current {
+				assert.GreaterOrEqual(t, d.Desired, min(d.Recommendation, maxR),
+					"the budget never leaves a need uncovered; never short right after a scale-up: %q", messages(d.Reasons))
+			}
+			if d.Desired < current {
+				assert.GreaterOrEqual(t, d.Desired, d.Recommendation, "a scale-down never lands below the need: %q", messages(d.Reasons))
+			}
+		}
 	})
+}
+
+// BenchmarkDecideSteady is BenchmarkDecide's case under the Steady strategy: the same metrics,
+// schedule and 100 events of history (which spend the budget), and a full hour of
+// recommendations (one a minute); it scales up through momentum, headroom, the budget's line
+// and the bounds.
+func BenchmarkDecideSteady(b *testing.B) {
+	p, s := benchPolicyAndSnapshot()
+	p.Spec.Behavior = nil
+	p.Spec.Strategy = &Strategy{Type: StrategySteady}
+	p.SetDefaults()
+	s.Current = 30
+	s.Recommendations = nil
+	for i := range 60 {
+		s.Recommendations = append(s.Recommendations, recAt(float64(60*(60-i)), 20+i%4))
+	}
+	var d Decision
+	b.ReportAllocs()
+	for b.Loop() {
+		d = Decide(p, s)
+	}
+	if d.Desired <= d.Current || len(d.Reasons) < 9 || !slices.Contains(codes(d.Reasons), ReasonSteadyBudget) {
+		b.Fatalf("the benchmark case should scale up through momentum, headroom, budget and bounds: %+v", d)
+	}
 }

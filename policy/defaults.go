@@ -36,6 +36,17 @@ func (p *Policy) SetDefaults() {
 	if s.Tolerance == nil {
 		s.Tolerance = ptr(DefaultTolerance)
 	}
+	if st := s.Strategy; st != nil && st.Type == StrategySteady {
+		if st.HeadroomPercent == nil {
+			st.HeadroomPercent = ptr(DefaultSteadyHeadroomPercent)
+		}
+		if st.MaxChangesPerDay == nil {
+			st.MaxChangesPerDay = ptr(DefaultSteadyMaxChangesPerDay)
+		}
+		if st.ScaleDownDelaySeconds == nil {
+			st.ScaleDownDelaySeconds = ptr(DefaultSteadyScaleDownDelaySeconds)
+		}
+	}
 	if s.Prometheus == nil {
 		s.Prometheus = &PrometheusRef{}
 	}

@@ -12,6 +12,17 @@
 // directory), and a config's Read… methods read a secret's file or environment variable when
 // called. ClassifyGitURL is the one rule for what a repository URL is.
 //
+// Two strategies turn the recommendation into the count: Rules (the default) applies the
+// behavior block as written — the HPA's stabilization, rate limits, the original controller's
+// cooldowns. Steady (steady.go) decides when a change is worth a commit, because every change
+// is a commit, a pull request, a CI run and a sync: on the need without tolerance, it scales up
+// at once past the need with headroom to a rung of a replica ladder (1…10, 11, 13, 15, 17, …);
+// it scales down in one step to the rung of the peak need once the drop has wasted 15 minutes'
+// worth (a drop by a fraction d waits 15 min / d, within scaleDownDelaySeconds and since the
+// last change); a rolling budget of maxChangesPerDay, counted from Git history, holds
+// scale-downs but never a scale-up the need requires. Need (compare.go) defines the
+// under-provisioning every replay is measured against, for every metric form.
+//
 // Backtest replays a policy over a metric trace through the same Decide, so a replay sees
 // exactly the history a live run would.
 package policy

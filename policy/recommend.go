@@ -244,6 +244,11 @@ type tolerances struct{ down, up float64 }
 
 // policyTolerances resolves spec.tolerance and the HPA form's per-direction overrides.
 func policyTolerances(spec *Spec) tolerances {
+	if _, ok := steadyOf(spec); ok {
+		// Steady's need has no tolerance: its headroom and ladder are the dead band, and a
+		// tolerance would let the count run short.
+		return tolerances{}
+	}
 	t := DefaultTolerance
 	if spec.Tolerance != nil {
 		t = *spec.Tolerance

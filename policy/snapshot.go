@@ -135,6 +135,14 @@ const (
 // treats a scale of 0).
 const ReasonSwitchedOff ReasonCode = "SwitchedOff"
 
+// Reason codes of the Steady strategy (steady.go).
+const (
+	ReasonSteadyScaleUp   ReasonCode = "SteadyScaleUp"   // need above the count: up with headroom to a rung
+	ReasonSteadyScaleDown ReasonCode = "SteadyScaleDown" // demand stayed clearly lower: down in one step
+	ReasonSteadyWaits     ReasonCode = "SteadyWaits"     // the count stays: the rung still fits, or the delay runs
+	ReasonSteadyBudget    ReasonCode = "SteadyBudget"    // the rolling 24 h change budget: spent
+)
+
 // ReasonPullRequestWithdrawn says an open pull request went stale — the decision is now to
 // keep the count Git holds — and the autoscaler closed it.
 const ReasonPullRequestWithdrawn ReasonCode = "PullRequestWithdrawn"

@@ -82,11 +82,35 @@ type Spec struct {
 	Aggregation Aggregation       `yaml:"aggregation,omitempty" json:"aggregation,omitempty"` // default max
 	Metrics     []Metric          `yaml:"metrics" json:"metrics"`
 	Tolerance   *float64          `yaml:"tolerance,omitempty" json:"tolerance,omitempty"` // default 0.1
+	Strategy    *Strategy         `yaml:"strategy,omitempty" json:"strategy,omitempty"`   // default Rules
 	Schedules   []ScheduleWindow  `yaml:"schedules,omitempty" json:"schedules,omitempty"`
 	Behavior    *Behavior         `yaml:"behavior,omitempty" json:"behavior,omitempty"`
 	Holds       *Holds            `yaml:"holds,omitempty" json:"holds,omitempty"`
 	SyncCheck   *SyncCheck        `yaml:"syncCheck,omitempty" json:"syncCheck,omitempty"`
 	Shadow      *Shadow           `yaml:"shadow,omitempty" json:"shadow,omitempty"`
+}
+
+// Strategy types: how the metrics' recommendation becomes the count to commit.
+const (
+	// StrategyRules follows the rules as written: recommendation, behavior, bounds (the default).
+	StrategyRules = "Rules"
+	// StrategySteady commits rarely and is never short: up past the need with headroom to a rung
+	// of a replica ladder, down in one step once demand stayed clearly lower (steady.go).
+	StrategySteady = "Steady"
+)
+
+// Strategy selects and tunes the strategy. The knobs apply to Steady only; SetDefaults fills
+// them for a Steady policy.
+type Strategy struct {
+	Type string `yaml:"type" json:"type"`
+	// HeadroomPercent is how far past the need a scale-up goes before rounding up to a rung.
+	HeadroomPercent *int `yaml:"headroomPercent,omitempty" json:"headroomPercent,omitempty"`
+	// MaxChangesPerDay bounds the changes in any 24 h, counted from Git history; it never holds
+	// back a scale-up the need requires.
+	MaxChangesPerDay *int `yaml:"maxChangesPerDay,omitempty" json:"maxChangesPerDay,omitempty"`
+	// ScaleDownDelaySeconds is how long demand must stay clearly below the count, and how long
+	// after the last change, before a scale-down.
+	ScaleDownDelaySeconds *int `yaml:"scaleDownDelaySeconds,omitempty" json:"scaleDownDelaySeconds,omitempty"`
 }
 
 // TargetRef names the workload whose replicas the policy scales.

@@ -150,6 +150,7 @@ func (c *checker) policy(p *Policy) {
 	}
 	c.schedules(s.Schedules)
 	c.behavior(s.Behavior)
+	c.strategy(s)
 	if h := s.Holds; h != nil {
 		c.nonNegative("spec.holds.afterRevertSeconds", h.AfterRevertSeconds)
 		c.nonNegative("spec.holds.afterManualEditSeconds", h.AfterManualEditSeconds)
@@ -468,6 +469,42 @@ func (c *checker) behavior(b *Behavior) {
 	}
 	c.scalingRules(f+".scaleUp", b.ScaleUp)
 	c.scalingRules(f+".scaleDown", b.ScaleDown)
+}
+
+var validStrategies = []string{StrategyRules, StrategySteady}
+
+// strategy checks spec.strategy. Steady replaces the behavior block (its headroom, ladder and
+// delay are the stabilization, rate limits and cooldowns), so the two together are an error
+// rather than a behavior silently ignored.
+func (c *checker) strategy(s *Spec) {
+	st := s.Strategy
+	if st == nil {
+		return
+	}
+	const f = "spec.strategy"
+	c.enum(f+".type", st.Type, validStrategies)
+	if st.Type != StrategySteady {
+		knobs := []struct {
+			name string
+			v    *int
+		}{{"headroomPercent", st.HeadroomPercent}, {"maxChangesPerDay", st.MaxChangesPerDay}, {"scaleDownDelaySeconds", st.ScaleDownDelaySeconds}}
+		for _, k := range knobs {
+			if k.v != nil && st.Type == StrategyRules {
+				c.errorf(f+"."+k.name, "applies to strategy Steady only (type is %s)", st.Type)
+			}
+		}
+		return
+	}
+	if v := st.HeadroomPercent; v != nil && (*v < 0 || *v > 1000) {
+		c.errorf(f+".headroomPercent", "must be 0 to 1000, got %d", *v)
+	}
+	c.nonNegative(f+".maxChangesPerDay", st.MaxChangesPerDay)
+	if v := st.ScaleDownDelaySeconds; v != nil && (*v < 0 || *v > 86400) {
+		c.errorf(f+".scaleDownDelaySeconds", "must be 0 to 86400 (a day), got %d", *v)
+	}
+	if s.Behavior != nil {
+		c.errorf("spec.behavior", "not used by strategy Steady: remove it (Steady's knobs are spec.strategy.headroomPercent, maxChangesPerDay and scaleDownDelaySeconds)")
+	}
 }
 
 // scalingRules checks the HPA form against the HPA's own validation.

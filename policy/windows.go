@@ -27,5 +27,14 @@ func (p *Policy) Windows() (history, stabilization time.Duration) {
 	if sc := p.Spec.SyncCheck; sc != nil {
 		h = max(h, secs(sc.TimeoutSeconds))
 	}
+	if cfg, ok := steadyOf(&p.Spec); ok {
+		// The budget counts a day of changes; the scale-down delay looks back at the need and
+		// at the last change.
+		s = max(s, cfg.delay)
+		h = max(h, cfg.delay)
+		if cfg.maxChanges > 0 {
+			h = max(h, steadyBudgetWindow)
+		}
+	}
 	return h, s
 }

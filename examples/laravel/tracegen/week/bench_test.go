@@ -1,0 +1,162 @@
+package week
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+var seeds = []uint64{1, 2, 3}
+
+// hpaDefault is the HPA with its defaults on the traces' target: 2000 requests per minute per
+// replica, tolerance 0.1, a 300 s scale-down window, 100 % or 4 pods per 15 s up, 100 % down.
+func hpaDefault() *policy.Policy {
+	avg := PerReplica
+	p := &policy.Policy{
+		APIVersion: policy.APIVersion, Kind: policy.KindPolicy,
+		Metadata: policy.Metadata{Name: "hpa-default", Namespace: "bench"},
+		Spec: policy.Spec{
+			TargetRef:   policy.TargetRef{Kind: "Deployment", Name: "web"},
+			MinReplicas: ptr(1), MaxReplicas: 100, Schedule: "@every 60s",
+			Metrics:  []policy.Metric{{Name: Metric, PromQL: "x", Target: &policy.Target{Type: policy.TargetAverageValue, AverageValue: &avg}}},
+			Behavior: &policy.Behavior{ScaleUp: &policy.ScalingRules{}, ScaleDown: &policy.ScalingRules{}},
+		},
+	}
+	p.SetDefaults()
+	return p
+}
+
+// steadyPolicy is the same target with the Steady strategy and its defaults.
+func steadyPolicy() *policy.Policy {
+	p := hpaDefault()
+	p.Metadata.Name = "steady"
+	p.Spec.Behavior = nil
+	p.Spec.Strategy = &policy.Strategy{Type: policy.StrategySteady}
+	p.SetDefaults()
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func source(trace []float64) func(*policy.Policy) func(time.Time) []policy.MetricValue {
+	return func(*policy.Policy) func(time.Time) []policy.MetricValue {
+		return func(at time.Time) []policy.MetricValue {
+			return []policy.MetricValue{{Name: Metric, Value: trace[int(at.Sub(Start)/Step)]}}
+		}
+	}
+}
+
+var weekOpts = policy.BacktestOptions{Start: Start, End: Start.Add(time.Duration(Samples-1) * Step), Step: Step}
+
+type row struct {
+	shape     string
+	seed      uint64
+	hpa, st   policy.Assessment
+	stResults policy.BacktestResult
+}
+
+func compareAll(t testing.TB) []row {
+	var rows []row
+	for _, shape := range Shapes {
+		for _, seed := range seeds {
+			tr, err := Generate(shape, seed)
+			require.NoError(t, err)
+			res, as := policy.Compare([]*policy.Policy{hpaDefault(), steadyPolicy()}, source(tr), weekOpts)
+			rows = append(rows, row{shape, seed, as[0], as[1], res[1]})
+		}
+	}
+	return rows
+}
+
+func writeTable(w io.Writer, rows []row) {
+	fmt.Fprintln(w, "| shape | seed | changes HPA → Steady | fewer | short HPA → Steady | replica-hours HPA → Steady | ratio | short depth (replica-min) HPA → Steady | largest step HPA / Steady |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %d | %d → %d | %.1f× | %.1f h → %.1f h | %.0f → %.0f | %.2f× | %.0f → %.0f | %d / %d |\n",
+			r.shape, r.seed, r.hpa.Changes, r.st.Changes, float64(r.hpa.Changes)/float64(max(r.st.Changes, 1)),
+			r.hpa.ShortSeconds/3600, r.st.ShortSeconds/3600, r.hpa.ReplicaHours, r.st.ReplicaHours,
+			r.st.ReplicaHours/r.hpa.ReplicaHours, r.hpa.ShortReplicaMinutes, r.st.ShortReplicaMinutes,
+			r.hpa.LargestStep, r.st.LargestStep)
+	}
+}
+
+// BenchmarkSteadyVsHPA replays the HPA-default policy and Steady over every shape and seed (24
+// week-long replays of 10 080 decisions) and prints the comparison table of
+// docs/benchmarks.md once.
+func BenchmarkSteadyVsHPA(b *testing.B) {
+	var rows []row
+	for b.Loop() {
+		rows = compareAll(b)
+	}
+	writeTable(os.Stdout, rows)
+}
+
+// TestSteadyAgainstHPADefault pins what the table shows on every shape and seed: Steady is
+// never short (the HPA-default policy is, for a day or more of the week), makes at least 2.5×
+// fewer changes, and its largest step is bounded by the need. The targets it misses
+// (docs/benchmarks.md) are pinned as they are, so a change that makes them worse fails here.
+func TestSteadyAgainstHPADefault(t *testing.T) {
+	for _, r := range compareAll(t) {
+		name := fmt.Sprintf("%s/%d", r.shape, r.seed)
+		assert.Zero(t, r.st.ShortSeconds, "%s: Steady is never short", name)
+		assert.Greater(t, r.hpa.ShortSeconds, 20*3600.0, "%s: the HPA-default policy is short for hours", name)
+		assert.LessOrEqual(t, 2.5*float64(r.st.Changes), float64(r.hpa.Changes), "%s: ≥ 2.5× fewer changes", name)
+		limit := 1.27
+		if r.shape == "spikes" || r.shape == "noisy" {
+			limit = 1.5 // the misses: see docs/benchmarks.md
+		}
+		assert.LessOrEqual(t, r.st.ReplicaHours, limit*r.hpa.ReplicaHours, "%s: replica-hours", name)
+	}
+}
+
+func TestGenerateIsDeterministicPerSeed(t *testing.T) {
+	for _, shape := range Shapes {
+		a, err := Generate(shape, 7)
+		require.NoError(t, err)
+		b, _ := Generate(shape, 7)
+		c, _ := Generate(shape, 8)
+		assert.Equal(t, a, b, "%s: same seed, same trace", shape)
+		assert.NotEqual(t, a, c, "%s: another seed, other noise", shape)
+		assert.Len(t, a, 7*24*60)
+	}
+	_, err := Generate("sawtooth", 1)
+	assert.ErrorContains(t, err, `unknown shape "sawtooth"`)
+}
+
+func TestShapes(t *testing.T) {
+	mean := func(v []float64) float64 {
+		s := 0.0
+		for _, x := range v {
+			s += x
+		}
+		return s / float64(len(v))
+	}
+	day := func(tr []float64, d int, fromH, toH int) []float64 { return tr[d*1440+fromH*60 : d*1440+toH*60] }
+
+	di, _ := Generate("diurnal", 1)
+	night, peak := mean(day(di, 1, 3, 5)), mean(day(di, 1, 11, 17))
+	assert.InDelta(t, 10, peak/night, 1.5, "a weekday's peak is about ten times its night")
+	assert.InDelta(t, 0.45, mean(day(di, 5, 11, 17))/peak, 0.08, "Saturday peaks at 45 %% of a weekday")
+
+	sp, _ := Generate("spikes", 1)
+	spikes := 0
+	for i := 1; i < len(sp); i++ {
+		if sp[i] > 25000 && sp[i-1] <= 25000 {
+			spikes++
+		}
+	}
+	assert.Equal(t, 28, spikes, "four spikes a day")
+
+	ra, _ := Generate("ramp", 1)
+	assert.InDelta(t, 10, mean(ra[len(ra)-60:])/mean(ra[:60]), 2, "the ramp grows about tenfold")
+
+	no, _ := Generate("noisy", 1)
+	assert.InDelta(t, 20000, mean(no), 500)
+}
