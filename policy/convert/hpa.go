@@ -263,7 +263,7 @@ func hpaBehavior(b value) (*policy.Behavior, *float64) {
 	if !b.present() {
 		b.warn("absent: the HPA then uses its built-in limits, which the policy writes as the documented default behavior " +
 			"(scale up by max(4 pods, 100 %%) per 15 s, scale down after a 300 s window by up to 100 %% per 15 s); " +
-			"below 4 replicas the built-in limit is max(2 × current, 4) per sync, so from 1 replica the HPA reaches 4 where the policy reaches 5")
+			"below 4 replicas the built-in limit is max(2 × current, 4) per sync, so from 1 replica the HPA reaches 4 where the policy reaches 5; and it keeps a recommendation exactly 300 s old in its window, so it scales down one sync after the policy")
 		return defaultHPABehavior(), nil
 	}
 	out := &policy.Behavior{
