@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -27,6 +28,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/render"
 )
@@ -127,6 +129,8 @@ func decodeTyped(t *testing.T, o object) any {
 	switch o.APIVersion + "/" + o.Kind {
 	case "apps/v1/Deployment":
 		into = &appsv1.Deployment{}
+	case "apps/v1/StatefulSet":
+		into = &appsv1.StatefulSet{}
 	case "v1/Service":
 		into = &corev1.Service{}
 	case "v1/ConfigMap":
@@ -226,6 +230,126 @@ func TestChartDeploymentIsLockedDown(t *testing.T) {
 			assert.NotNil(t, v.EmptyDir, "clone cache is an emptyDir")
 		}
 	}
+}
+
+// TestChartStatefulSetShardsByOrdinal renders the chart as a StatefulSet of n pods, expands
+// each pod's arguments as the kubelet would for the pod the StatefulSet names <name>-<i>, and
+// parses its --shard as the binary does: every ordinal gets a distinct shard of n, and the
+// shards together own every policy exactly once.
+func TestChartStatefulSetShardsByOrdinal(t *testing.T) {
+	ids := exampleIDs(t)
+	for i := range 2000 {
+		ids = append(ids, fmt.Sprintf("team-%d/app-%d", i%37, i))
+	}
+	for _, n := range []int{1, 3, 5} {
+		t.Run(fmt.Sprintf("%d replicas", n), func(t *testing.T) {
+			objs, err := renderChart(t, chartDir, nil, map[string]any{"workload": "StatefulSet", "replicaCount": n})
+			require.NoError(t, err)
+			assert.Zero(t, kinds(objs)["Deployment"], "a StatefulSet replaces the Deployment")
+			sts := find[appsv1.StatefulSet](t, objs, "StatefulSet")
+			require.NotNil(t, sts.Spec.Replicas)
+			assert.Equal(t, int32(n), *sts.Spec.Replicas)
+			assert.Equal(t, appsv1.ParallelPodManagement, sts.Spec.PodManagementPolicy)
+			headless := findNamed[corev1.Service](t, objs, "Service", sts.Spec.ServiceName)
+			assert.Equal(t, corev1.ClusterIPNone, headless.Spec.ClusterIP, "the governing Service is headless")
+			assert.Equal(t, sts.Spec.Selector.MatchLabels, headless.Spec.Selector)
+
+			owner := map[string]int{}
+			seen := map[int]bool{}
+			for ordinal := range n {
+				pod := fmt.Sprintf("%s-%d", sts.Name, ordinal)
+				args := podArgs(t, sts.Spec.Template, pod)
+				var spec string
+				for _, a := range args {
+					if v, ok := strings.CutPrefix(a, "--shard="); ok {
+						spec = v
+					}
+				}
+				require.NotEmpty(t, spec, "pod %s has no --shard: %v", pod, args)
+				sh, err := shard.Parse(spec)
+				require.NoError(t, err, "pod %s", pod)
+				if n > 1 {
+					assert.Equal(t, shard.Shard{Index: ordinal, Count: n}, sh, "pod %s", pod)
+				}
+				assert.False(t, seen[sh.Index], "pod %s repeats shard %d", pod, sh.Index)
+				seen[sh.Index] = true
+				for _, id := range ids {
+					if sh.Owns(id) {
+						owner[id]++
+					}
+				}
+			}
+			for _, id := range ids {
+				assert.Equal(t, 1, owner[id], "policy %s must belong to exactly one pod", id)
+			}
+		})
+	}
+	t.Run("a fixed shard is refused", func(t *testing.T) {
+		_, err := renderChart(t, chartDir, nil, map[string]any{"workload": "StatefulSet", "replicaCount": 3, "shard": "0/3"})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "a StatefulSet gives each pod the shard of its ordinal")
+	})
+	t.Run("an unknown workload is refused", func(t *testing.T) {
+		_, err := renderChart(t, chartDir, nil, map[string]any{"workload": "DaemonSet"})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "workload")
+	})
+}
+
+// podArgs are the container's arguments with $(VAR) references expanded as the kubelet does
+// for a pod of this name: variables from the downward API's metadata.name and from literal
+// values; a reference to an undefined variable stays as written.
+func podArgs(t *testing.T, tmpl corev1.PodTemplateSpec, podName string) []string {
+	t.Helper()
+	require.Len(t, tmpl.Spec.Containers, 1)
+	c := tmpl.Spec.Containers[0]
+	env := map[string]string{}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil:
+			require.Equal(t, "metadata.name", e.ValueFrom.FieldRef.FieldPath, "env %s", e.Name)
+			env[e.Name] = podName
+		case e.ValueFrom == nil:
+			env[e.Name] = e.Value
+		}
+	}
+	ref := regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
+	out := make([]string, len(c.Args))
+	for i, a := range c.Args {
+		out[i] = ref.ReplaceAllStringFunc(a, func(m string) string {
+			if v, ok := env[m[2:len(m)-1]]; ok {
+				return v
+			}
+			return m
+		})
+	}
+	return out
+}
+
+// exampleIDs are the IDs of the example's policies.
+func exampleIDs(t *testing.T) []string {
+	t.Helper()
+	ps, err := policy.LoadPolicyFiles(filepath.Join(laravelDir, "policies"))
+	require.NoError(t, err)
+	require.NotEmpty(t, ps)
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID()
+	}
+	return ids
+}
+
+func findNamed[T any](t *testing.T, objs []object, kind, name string) *T {
+	t.Helper()
+	for _, o := range objs {
+		if o.Kind == kind && o.Metadata.Name == name {
+			v, ok := decodeTyped(t, o).(*T)
+			require.True(t, ok, "%s has no typed decoder", kind)
+			return v
+		}
+	}
+	require.Failf(t, "missing object", "no %s %s rendered", kind, name)
+	return nil
 }
 
 func TestChartConfigMapHoldsConfigVerbatim(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -512,19 +513,8 @@ func anySelected(ps []*policy.Policy, name string) bool {
 	return false
 }
 
-// InShard reports whether a policy belongs to shard i of n by a stable hash of its ID
-// (FNV-1a), so instances split the policies without overlap and together cover all.
-func InShard(id string, i, n int) bool {
-	if n <= 1 {
-		return true
-	}
-	h := uint32(2166136261)
-	for k := 0; k < len(id); k++ {
-		h ^= uint32(id[k])
-		h *= 16777619
-	}
-	return int(h%uint32(n)) == i
-}
+// InShard reports whether a policy belongs to shard i of n (see package shard).
+func InShard(id string, i, n int) bool { return shard.Shard{Index: i, Count: n}.Owns(id) }
 
 func (r *Runner) fetchMetrics(ctx context.Context, at time.Time, policies []*policy.Policy, have map[string][]policy.MetricValue) {
 	var need []*policy.Policy

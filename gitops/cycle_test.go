@@ -555,42 +555,6 @@ func TestScaleAndHistory(t *testing.T) {
 	})
 }
 
-func TestInShardSplitsWithoutOverlap(t *testing.T) {
-	ids := make([]string, 1000)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("team-%d/service-%d", i%17, i)
-	}
-	tests := []struct {
-		name string
-		n    int
-	}{
-		{name: "no sharding", n: 0},
-		{name: "one shard", n: 1},
-		{name: "three shards", n: 3},
-		{name: "seven shards", n: 7},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			shards := max(tt.n, 1)
-			sizes := make([]int, shards)
-			for _, id := range ids {
-				owners := 0
-				for i := range shards {
-					if InShard(id, i, tt.n) {
-						owners++
-						sizes[i]++
-					}
-				}
-				assert.Equal(t, 1, owners, "%s must belong to exactly one shard", id)
-			}
-			for i, n := range sizes {
-				assert.Greater(t, n, len(ids)/shards/2, "shard %d of %d is badly unbalanced: %v", i, shards, sizes)
-			}
-		})
-	}
-	assert.Equal(t, InShard("prod/web", 1, 3), InShard("prod/web", 1, 3), "stable")
-}
-
 func TestCycleNeverLeaksSecrets(t *testing.T) {
 	const (
 		password      = "pw-Q7r2-never-print-me"

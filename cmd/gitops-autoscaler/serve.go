@@ -8,14 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -46,7 +45,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	var o serveOptions
 	fs.StringVar(&o.config, "config", "", "service config file (AutoscalerConfig) — required")
 	fs.StringVar(&o.listen, "listen", "", "HTTP listen address (default: the config's http.listen, else :8080)")
-	fs.StringVar(&o.shard, "shard", "", "evaluate only the policies of shard i of n, as i/n (e.g. a StatefulSet ordinal: 0/3)")
+	fs.StringVar(&o.shard, "shard", "", "evaluate only the policies of shard i of n, as i/n (0/3), or with a StatefulSet pod name for i ($(POD_NAME)/3: pod gitops-autoscaler-2 takes shard 2/3)")
 	fs.StringVar(&o.metricsFile, "metrics-file", "", "read metric values from a trace CSV instead of Prometheus (demos, air-gapped tests)")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "where repository clones are kept (default: config cacheDir, else the user cache)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level on stderr: debug, info, warn, error")
@@ -64,6 +63,10 @@ fetch and one push per repository per wake, policies reloaded from Git each cycl
   /                           status page
 The token comes from http.tokenFile or http.tokenEnv; without one the POST endpoints refuse.
 SIGTERM finishes a push in flight and starts nothing new.
+
+Scale out with --shard: each instance evaluates only the policies whose stable hash falls to
+it. In a StatefulSet of three, pass --shard=$(POD_NAME)/3 and pod gitops-autoscaler-2 takes
+shard 2/3 (the chart does this with workload: StatefulSet).
 
 Flags:
 `)
@@ -95,7 +98,7 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	shard, shards, err := parseShard(o.shard)
+	sh, err := shard.Parse(o.shard)
 	if err != nil {
 		return usageError{err}
 	}
@@ -124,7 +127,7 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	runner.Metrics = metrics.CountQueryErrors(runner.Metrics)
 
 	svc, err := gitops.NewService(gitops.ServiceOptions{
-		Runner: runner, Repos: repos, Shard: shard, Shards: shards,
+		Runner: runner, Repos: repos, Shard: sh.Index, Shards: sh.Count,
 		Clock: gitops.Clock{Now: now}, Logger: log, OnCycle: metrics.Observe,
 	})
 	if err != nil {
@@ -141,10 +144,7 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	shardLabel := ""
-	if shards > 1 {
-		shardLabel = fmt.Sprintf("%d/%d", shard, shards)
-	}
+	shardLabel := sh.String()
 	handler := web.NewHandler(web.Options{
 		Service: svc, Config: cfg, Gatherer: reg, Token: cfg.HTTP.ReadToken,
 		Series: series, Now: now, Logger: log, Shard: shardLabel,
@@ -176,18 +176,4 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		log.Warn("http shutdown", "error", serr)
 	}
 	return err
-}
-
-// parseShard reads --shard i/n; empty means one shard.
-func parseShard(s string) (shard, shards int, err error) {
-	if s == "" {
-		return 0, 0, nil
-	}
-	a, b, ok := strings.Cut(s, "/")
-	i, err1 := strconv.Atoi(a)
-	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return 0, 0, fmt.Errorf("--shard %q: want i/n with 0 ≤ i < n, e.g. 0/3", s)
-	}
-	return i, n, nil
 }

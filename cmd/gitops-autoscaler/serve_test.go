@@ -337,35 +337,6 @@ func TestServeAlertmanagerEvaluatesTheNamedPolicy(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, code, body)
 }
 
-func TestParseShard(t *testing.T) {
-	tests := []struct {
-		in            string
-		shard, shards int
-		wantErr       bool
-	}{
-		{in: ""},
-		{in: "0/2", shard: 0, shards: 2},
-		{in: "2/3", shard: 2, shards: 3},
-		{in: "3/3", wantErr: true},
-		{in: "-1/3", wantErr: true},
-		{in: "1", wantErr: true},
-		{in: "a/b", wantErr: true},
-		{in: "0/0", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			i, n, err := parseShard(tt.in)
-			if tt.wantErr {
-				assert.Error(t, err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.shard, i)
-			assert.Equal(t, tt.shards, n)
-		})
-	}
-}
-
 func TestServeCommandReturnsWhenCancelled(t *testing.T) {
 	srv := gittest.NewServer(t)
 	srv.CreateRepo("shop", shopFiles())

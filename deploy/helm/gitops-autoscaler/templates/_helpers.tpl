@@ -61,3 +61,122 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The pod template of the Deployment or the StatefulSet. */}}
+{{- define "gitops-autoscaler.podTemplate" -}}
+{{- $mounts := include "gitops-autoscaler.secretMounts" . | fromYamlArray -}}
+metadata:
+  annotations:
+    # Roll the pod when the config changes.
+    checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}
+    {{- with .Values.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  labels:
+    {{- include "gitops-autoscaler.selectorLabels" . | nindent 4 }}
+    {{- with .Values.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  serviceAccountName: {{ include "gitops-autoscaler.serviceAccountName" . }}
+  # It never calls the Kubernetes API, so it gets no API token.
+  automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
+  {{- with .Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  securityContext:
+    {{- toYaml .Values.podSecurityContext | nindent 4 }}
+  containers:
+    - name: gitops-autoscaler
+      image: {{ include "gitops-autoscaler.image" . | quote }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      args:
+        - serve
+        - --config=/etc/gitops-autoscaler/config.yaml
+        - --listen=:8080
+        {{- if eq .Values.workload "StatefulSet" }}
+        # Pod <name>-<i> of the StatefulSet takes shard i of replicaCount.
+        - --shard=$(POD_NAME)/{{ .Values.replicaCount }}
+        {{- else if .Values.shard }}
+        - --shard={{ .Values.shard }}
+        {{- end }}
+        {{- range .Values.extraArgs }}
+        - {{ . | quote }}
+        {{- end }}
+      {{- if or (eq .Values.workload "StatefulSet") .Values.extraEnv }}
+      env:
+        {{- if eq .Values.workload "StatefulSet" }}
+        - name: POD_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.name
+        {{- end }}
+        {{- with .Values.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- end }}
+      ports:
+        - name: http
+          containerPort: 8080
+          protocol: TCP
+      livenessProbe:
+        httpGet:
+          path: /healthz
+          port: http
+        initialDelaySeconds: 5
+        periodSeconds: 20
+      readinessProbe:
+        httpGet:
+          path: /readyz
+          port: http
+        periodSeconds: 10
+      securityContext:
+        {{- toYaml .Values.securityContext | nindent 8 }}
+      resources:
+        {{- toYaml .Values.resources | nindent 8 }}
+      volumeMounts:
+        - name: config
+          mountPath: /etc/gitops-autoscaler
+          readOnly: true
+        - name: cache
+          mountPath: {{ .Values.cache.mountPath }}
+        - name: tmp
+          mountPath: /tmp
+        {{- range $mounts }}
+        - name: {{ .name }}
+          mountPath: {{ .mountPath }}
+          readOnly: true
+        {{- end }}
+  volumes:
+    - name: config
+      configMap:
+        name: {{ include "gitops-autoscaler.fullname" . }}
+    - name: cache
+      emptyDir:
+        sizeLimit: {{ .Values.cache.sizeLimit }}
+    - name: tmp
+      emptyDir:
+        sizeLimit: 256Mi
+    {{- range $mounts }}
+    - name: {{ .name }}
+      secret:
+        secretName: {{ .secret }}
+        defaultMode: 0440
+    {{- end }}
+  {{- with .Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
