@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -28,7 +26,7 @@ type MetricSource interface {
 }
 
 // RecommendationSource recomputes a policy's past raw recommendations over a window, so that
-// stabilization needs no memory of its own (DESIGN §2 step 4).
+// stabilization needs no memory of its own (docs/design.md §2 step 4).
 type RecommendationSource interface {
 	Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error)
 }
@@ -39,7 +37,7 @@ type SyncSource interface {
 }
 
 // Verifier proves, by rendering, that an edit changes the target workload's replicas from
-// current to desired and nothing else (DESIGN §2 step 7).
+// current to desired and nothing else (docs/design.md §2 step 7).
 type Verifier interface {
 	Verify(ctx context.Context, root string, p *policy.Policy, file string, edited []byte, from, to int) (Verification, error)
 }
@@ -123,8 +121,8 @@ type Repo struct {
 	Policies []*policy.Policy
 }
 
-// Runner runs evaluation cycles: the loop of DESIGN §2 for every policy of a repository, with
-// one fetch and one push per cycle.
+// Runner runs evaluation cycles: the loop of docs/design.md §2 for every policy of a
+// repository, with one fetch and one push per cycle.
 type Runner struct {
 	Config          *policy.Config
 	Metrics         MetricSource
@@ -142,7 +140,7 @@ type Runner struct {
 	// Sleep waits; tests replace it (default: a context-aware timer).
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	workspaces map[string]*Workspace
+	workspaces map[string]*gitrepo.Workspace
 }
 
 // Deliverer delivers a decision by pull request (PullRequest and AutoMerge modes).
@@ -150,12 +148,12 @@ type Deliverer interface {
 	// Deliver makes the decision's commit on top of the remote base (ws.Base(), not the
 	// cycle's local commits), pushes it to the policy's branch and opens or updates its pull
 	// request — or merges it. It must not move the workspace's base branch.
-	Deliver(ctx context.Context, ws *Workspace, d Delivery) (DeliveryResult, error)
+	Deliver(ctx context.Context, ws *gitrepo.Workspace, d Delivery) (DeliveryResult, error)
 	// Rejected reports the decision a person rejected by closing its pull request unmerged.
 	Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error)
 	// Withdraw closes the policy's open pull request, whose change the decision no longer
 	// wants, and returns its URL ("" when none was open).
-	Withdraw(ctx context.Context, ws *Workspace, repo policy.Repository, p *policy.Policy, reason string) (url string, err error)
+	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (url string, err error)
 }
 
 // Delivery is one decision to deliver by pull request.
@@ -233,9 +231,9 @@ func (r *Runner) backoff(attempt int) time.Duration {
 }
 
 // Workspace opens (first time) or syncs the repository's workspace: one fetch.
-func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*Workspace, error) {
+func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.Workspace, error) {
 	if r.workspaces == nil {
-		r.workspaces = map[string]*Workspace{}
+		r.workspaces = map[string]*gitrepo.Workspace{}
 	}
 	if ws, ok := r.workspaces[rc.Name]; ok {
 		if err := ws.Sync(ctx); err != nil {
@@ -244,7 +242,7 @@ func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*Workspac
 		return ws, nil
 	}
 	cache := r.Config.CacheDir
-	ws, err := Open(ctx, WorkspaceOptions{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: cache})
+	ws, err := gitrepo.Open(ctx, gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: cache})
 	if err != nil {
 		return nil, err
 	}
@@ -276,24 +274,18 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 		}
 		r.fetchMetrics(ctx, at, policies, values)
 		results := make([]Result, 0, len(policies))
-		// One cache per attempt: every policy reads its history from the same base.
-		hc := NewHistoryCache(ws.Repository())
 		for _, p := range policies {
-			results = append(results, r.decide(ctx, ws, hc, repo.Config, p, at, values[p.ID()], opts))
+			results = append(results, r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts))
 		}
 		rep.Results = results
-		if ws.Head() == ws.Base() {
-			rep.Head = ws.Base().String()
-			return rep, nil
-		}
+		// One push for the cycle's commits (none: no request). A failed push drops them.
 		err = ws.Push(ctx)
 		if err == nil {
-			rep.Head = ws.Base().String()
+			rep.Head = ws.Base()
 			return rep, nil
 		}
-		if !errors.Is(err, ErrPushRace) || attempt+1 >= attempts {
+		if !errors.Is(err, gitrepo.ErrPushRace) || attempt+1 >= attempts {
 			r.failCommitted(rep.Results, fmt.Errorf("push: %w", err))
-			_ = ws.ResetTo(ws.Base())
 			return rep, fmt.Errorf("push %s: %w", repo.Config.Name, err)
 		}
 		rep.PushRetries++
@@ -354,19 +346,18 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 			res.Reasons = append(res.Reasons, policy.Reason{Code: "Rendered", Message: v.Summary})
 		}
 		msg := commitmsg.Message{PolicyID: p.ID(), Target: loc, From: current, To: m.To, Reasons: reasonLines(res.Reasons), EvaluatedAt: at, Manual: true, RequestedBy: m.RequestedBy}
-		sha, err := ws.Commit(ctx, CommitRequest{File: loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: at})
+		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: at})
 		if err != nil {
 			return rep, err
 		}
-		res.Action, res.Commit = ActionCommitted, sha.String()
+		res.Action, res.Commit = ActionCommitted, sha
 		rep.Results = []Result{res}
 		err = ws.Push(ctx)
 		if err == nil {
-			rep.Head = ws.Base().String()
+			rep.Head = ws.Base()
 			return rep, nil
 		}
-		_ = ws.ResetTo(ws.Base())
-		if !errors.Is(err, ErrPushRace) || attempt+1 >= attempts {
+		if !errors.Is(err, gitrepo.ErrPushRace) || attempt+1 >= attempts {
 			return rep, fmt.Errorf("push %s: %w", repo.Config.Name, err)
 		}
 		rep.PushRetries++
@@ -396,17 +387,17 @@ func (r *Runner) History(ctx context.Context, repo Repo, name string, since time
 	if p.Spec.Replicas == nil {
 		return nil, p, fmt.Errorf("history %s: the policy has no spec.replicas", p.ID())
 	}
-	ev, err := ws.History(HistoryQuery{PolicyID: p.ID(), Target: *p.Spec.Replicas, Since: since})
+	ev, err := ws.History(gitrepo.HistoryQuery{PolicyID: p.ID(), Target: *p.Spec.Replicas, Since: since})
 	return ev, p, err
 }
 
 // policies loads the repository's policies (its globs, in the synced worktree) plus those given
 // for it, validates them as a set, and filters them by the options.
-func (r *Runner) policies(ws *Workspace, repo Repo, opts CycleOptions) ([]*policy.Policy, error) {
+func (r *Runner) policies(ws *gitrepo.Workspace, repo Repo, opts CycleOptions) ([]*policy.Policy, error) {
 	var all []*policy.Policy
 	var errs []error
 	if len(repo.Config.Policies) > 0 {
-		found, err := loadRepoPolicies(ws.Root(), repo.Config)
+		found, err := loadRepoPolicies(ws, repo.Config)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -438,45 +429,24 @@ func (r *Runner) policies(ws *Workspace, repo Repo, opts CycleOptions) ([]*polic
 }
 
 // loadRepoPolicies loads every policy document under the repository's policy globs.
-func loadRepoPolicies(root string, rc policy.Repository) ([]*policy.Policy, error) {
-	var files []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
+func loadRepoPolicies(ws *gitrepo.Workspace, rc policy.Repository) ([]*policy.Policy, error) {
+	files, err := ws.Files(func(rel string) bool {
 		for _, g := range rc.Policies {
 			if policy.MatchGlob(g, rel) {
-				files = append(files, rel)
-				break
+				return true
 			}
 		}
-		return nil
+		return false
 	})
 	if err != nil {
-		return nil, fmt.Errorf("find policies: %w", unroot(err, root))
+		return nil, fmt.Errorf("find policies: %w", err)
 	}
 	var out []*policy.Policy
 	var errs []error
 	for _, rel := range files {
-		p, err := SafeJoin(root, rel)
+		data, err := ws.ReadFile(rel)
 		if err != nil {
 			errs = append(errs, err)
-			continue
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read %s: %w", rel, unroot(err, root)))
 			continue
 		}
 		ps, err := policy.LoadPolicies(rel, data)
@@ -532,7 +502,7 @@ func (r *Runner) fetchMetrics(ctx context.Context, at time.Time, policies []*pol
 }
 
 // current reads the replica count the policy's target holds in the worktree.
-func (r *Runner) current(ws *Workspace, p *policy.Policy) (policy.ReplicasLocation, []byte, int, error) {
+func (r *Runner) current(ws *gitrepo.Workspace, p *policy.Policy) (policy.ReplicasLocation, []byte, int, error) {
 	if p.Spec.Replicas == nil {
 		return policy.ReplicasLocation{}, nil, 0, fmt.Errorf("%s: spec.replicas is not set: evaluate needs to know where the count lives", p.ID())
 	}
@@ -549,7 +519,7 @@ func (r *Runner) current(ws *Workspace, p *policy.Policy) (policy.ReplicasLocati
 }
 
 // decide runs steps 2–8 of the loop for one policy; a commit stays local until the push.
-func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) Result {
+func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) Result {
 	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
 	fail := func(err error) Result {
 		res.Action, res.Error = ActionError, err.Error()
@@ -569,7 +539,7 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 	// History is read from the remote base, not the local head: the cycle's own commits so far
 	// are other policies' decisions on other targets (ValidateSet forbids two policies on one
 	// target), never events of this one — and walking them made a cycle quadratic.
-	history, err := ws.History(HistoryQuery{PolicyID: p.ID(), Target: loc, Since: at.Add(-historyWindow(p)), Head: ws.Base(), Cache: hc})
+	history, err := ws.History(gitrepo.HistoryQuery{PolicyID: p.ID(), Target: loc, Since: at.Add(-historyWindow(p))})
 	if err != nil {
 		return fail(fmt.Errorf("history: %w", err))
 	}
@@ -658,12 +628,12 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 	}
 	msg := commitmsg.Message{PolicyID: p.ID(), Target: loc, From: current, To: d.Desired, Reasons: reasonLines(res.Reasons), Metrics: values, EvaluatedAt: at}
 	if mode == policy.ModeCommit {
-		sha, err := ws.Commit(ctx, CommitRequest{File: loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: at})
+		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: at})
 		if err != nil {
 			return fail(err)
 		}
-		res.Action, res.Commit = ActionCommitted, sha.String()
-		r.logger().Info("decision committed", "policy", p.ID(), "from", current, "to", d.Desired, "commit", sha.String())
+		res.Action, res.Commit = ActionCommitted, sha
+		r.logger().Info("decision committed", "policy", p.ID(), "from", current, "to", d.Desired, "commit", sha)
 		return res
 	}
 	// PullRequest / AutoMerge: the decision goes to the policy's own branch, made from the
@@ -691,7 +661,7 @@ func (r *Runner) decide(ctx context.Context, ws *Workspace, hc *HistoryCache, rc
 // withdraw closes the policy's stale pull request, if one is open. A failure is a reason and
 // a log line, not the result's error: the count decision stands, and the next cycle tries
 // again.
-func (r *Runner) withdraw(ctx context.Context, ws *Workspace, rc policy.Repository, p *policy.Policy, keep int, res *Result) {
+func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, keep int, res *Result) {
 	why := fmt.Sprintf("the decision is now to keep %d replicas", keep)
 	url, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
 	switch {

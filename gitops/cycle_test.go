@@ -570,7 +570,8 @@ func TestCycleNeverLeaksSecrets(t *testing.T) {
 
 	basic := gittest.NewServer(t, gittest.WithBasicAuth("autoscaler", password))
 	basic.CreateRepo("platform", files)
-	tokened := gittest.NewServer(t, gittest.WithBasicAuth(tokenUser, token))
+	// A token goes as the password of the user x-access-token (GitHub, GitLab and Gitea accept it).
+	tokened := gittest.NewServer(t, gittest.WithBasicAuth("x-access-token", token))
 	tokened.CreateRepo("platform", files)
 	repoWith := func(name string, s *gittest.Server, auth policy.GitAuth) policy.Repository {
 		return policy.Repository{Name: name, URL: s.URL("platform"), Branch: "main", Policies: []string{"policies/*.yaml"}, Auth: &auth}
@@ -629,39 +630,6 @@ func TestCycleNeverLeaksSecrets(t *testing.T) {
 	for _, secret := range secrets {
 		assert.NotContains(t, all, secret)
 	}
-}
-
-func TestHistoryCacheAgreesWithReadHistory(t *testing.T) {
-	f := newHistoryFixture(t)
-	repo := f.ws.Repository()
-	cache := NewHistoryCache(repo)
-	tests := []struct {
-		name  string
-		query HistoryQuery
-	}{
-		{name: "web, last hour", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)}},
-		{name: "web, everything", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour)}},
-		{name: "web, bounded", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour), Max: 3}},
-		{name: "api", query: HistoryQuery{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, Since: f.now.Add(-time.Hour)}},
-		{name: "someone else's file", query: HistoryQuery{PolicyID: "prod/docs", Target: policy.ReplicasLocation{File: "README.md", Path: "x"}, Since: f.now.Add(-time.Hour)}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.query.Head = f.ws.Head()
-			want, wantVisited, err := readHistory(repo, tt.query)
-			require.NoError(t, err)
-			// The same cache serves every query, in any order, twice.
-			for range 2 {
-				q := tt.query
-				q.Cache = cache
-				got, visited, err := readHistory(repo, q)
-				require.NoError(t, err)
-				assert.Equal(t, want, got)
-				assert.Equal(t, wantVisited, visited)
-			}
-		})
-	}
-	assert.NotEmpty(t, cache.commits, "the cache was used")
 }
 
 // recSource is a RecommendationSource that answers with recs, or fails with err.

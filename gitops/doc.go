@@ -1,14 +1,11 @@
 // Package gitops owns the Git side of the loop and the loop itself.
 //
-//   - The workspace (workspace.go, push.go, auth.go): go-git clones kept in a cache directory,
-//     fetched and hard-reset each cycle, commits built from the object store (one file per
-//     commit), one push per cycle that never forces, push races classified as ErrPushRace,
-//     secrets scrubbed from every error, paths joined safely under the root.
+//   - The Git repository is package gitops/gitrepo: clones kept in a cache directory, one
+//     fetch and one push per cycle, commits of one file, history read back from first-parent
+//     `git log`. It is the only package that imports go-git.
 //   - The replica editor is package gitops/edit: it changes one YAML scalar and no other byte.
-//   - Commit messages and trailers are package gitops/commitmsg; history is read back from
-//     first-parent `git log` (history.go, historycache.go): decisions, reverts, manual edits
-//     and scales.
-//   - The loop (cycle.go): Runner.Cycle runs DESIGN §2 for a repository's policies — sync,
+//   - Commit messages and trailers are package gitops/commitmsg.
+//   - The loop (cycle.go): Runner.Cycle runs docs/design.md §2 for a repository's policies — sync,
 //     metrics once for all, decide, edit, verify, commit, one push, re-decide on a race.
 //   - Delivery by pull request (pullrequest.go, github.go): one branch and one PR per policy,
 //     updates in place, squash merges, rejected PRs as holds, stale PRs withdrawn (closed and

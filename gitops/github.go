@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -82,7 +83,7 @@ func NewGitHub(cfg *policy.GitHubRepo, opts GitHubOptions) (*GitHub, error) {
 	}
 	base, err := url.Parse(apiURL)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, RedactURL(apiURL))
+		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, gitrepo.RedactURL(apiURL))
 	}
 	base.User = nil
 	if !strings.HasSuffix(base.Path, "/") {

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -28,10 +28,10 @@ const ghFile = "envs/prod/web/values.yaml"
 type ghFixture struct {
 	git       *gittest.Server
 	gh        *githubtest.Server
-	ws        *Workspace
+	ws        *gitrepo.Workspace
 	host      *GitHub
 	tokenFile string
-	head      plumbing.Hash
+	head      string
 	sleeps    []time.Duration
 }
 
@@ -41,15 +41,16 @@ func newGHFixture(t *testing.T) *ghFixture {
 	base := f.git.CreateRepo("platform", map[string]string{ghFile: "web:\n  replicaCount: 3\n"})
 	f.gh = githubtest.New(t, f.git, "platform")
 	var err error
-	f.ws, err = Open(context.Background(), WorkspaceOptions{
+	f.ws, err = gitrepo.Open(context.Background(), gitrepo.Options{
 		Name: "platform", URL: f.git.URL("platform"), CacheDir: t.TempDir(),
 		Auth:   &policy.GitAuth{Username: f.git.User(), PasswordEnv: "PW"},
 		Getenv: func(string) string { return f.git.Password() },
 	})
 	require.NoError(t, err)
-	f.head, err = f.ws.CommitOn(plumbing.NewHash(base), CommitRequest{File: ghFile, Content: []byte("web:\n  replicaCount: 6\n"), Message: "six\n", When: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)})
+	require.Equal(t, base, f.ws.Base())
+	f.head, err = f.ws.CommitOnBase(gitrepo.CommitRequest{File: ghFile, Content: []byte("web:\n  replicaCount: 6\n"), Message: "six\n", When: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
-	require.NoError(t, f.ws.PushBranch(context.Background(), BranchPush{Branch: "feature", Commit: f.head}))
+	require.NoError(t, f.ws.PushBranch(context.Background(), gitrepo.BranchPush{Branch: "feature", Commit: f.head}))
 	f.tokenFile = filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(f.tokenFile, []byte(f.gh.Token()+"\n"), 0o600))
 	f.host = f.provider(t, f.gh.Owner(), f.gh.Repo())
@@ -76,7 +77,7 @@ func TestGitHubPullRequestCalls(t *testing.T) {
 	pr, err := g.CreatePullRequest(ctx, NewPullRequest{Title: "six", Body: "body", Head: "feature", Base: "main"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, pr.Number)
-	assert.Equal(t, f.head.String(), pr.HeadSHA)
+	assert.Equal(t, f.head, pr.HeadSHA)
 	assert.Equal(t, "open", pr.State)
 
 	_, err = g.CreatePullRequest(ctx, NewPullRequest{Title: "again", Head: "feature", Base: "main"})
@@ -114,18 +115,18 @@ func TestGitHubPullRequestCalls(t *testing.T) {
 
 	for _, state := range []string{"pending", "failure", "success"} {
 		f.gh.SetCheckState(state)
-		st, err := g.ChecksState(ctx, f.head.String(), req)
+		st, err := g.ChecksState(ctx, f.head, req)
 		require.NoError(t, err)
 		assert.Equal(t, state, st.State)
 	}
 
 	f.gh.SetCheckState("pending")
-	_, err = g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: f.head.String()})
+	_, err = g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: f.head})
 	assert.ErrorIs(t, err, ErrNotMergeable, "405 while a required check is pending")
 	f.gh.SetCheckState("success")
 	_, err = g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: strings.Repeat("0", 40)})
 	assert.ErrorIs(t, err, ErrNotMergeable, "409 when the head moved")
-	sha, err := g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "six", Message: "body\n\nKey: v\n", SHA: f.head.String()})
+	sha, err := g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "six", Message: "body\n\nKey: v\n", SHA: f.head})
 	require.NoError(t, err)
 	assert.Equal(t, sha, f.git.HeadSHA("platform", "main"))
 	assert.Equal(t, "six\n\nbody\n\nKey: v\n", f.git.RawMessage("platform", sha))
@@ -133,7 +134,7 @@ func TestGitHubPullRequestCalls(t *testing.T) {
 	head, ok, err := g.BranchHead(ctx, "feature")
 	require.NoError(t, err)
 	assert.True(t, ok)
-	assert.Equal(t, f.head.String(), head)
+	assert.Equal(t, f.head, head)
 	require.NoError(t, g.DeleteBranch(ctx, "feature"))
 	require.NoError(t, g.DeleteBranch(ctx, "feature"), "deleting a deleted branch is no error")
 	_, ok, err = g.BranchHead(ctx, "feature")
@@ -159,7 +160,7 @@ func TestGitHubClosePullRequest(t *testing.T) {
 	assert.False(t, closed[0].Merged)
 	assert.False(t, closed[0].ClosedAt.IsZero(), "closed_at is set")
 	assert.Equal(t, []string{LabelWithdrawn}, closed[0].Labels, "a closed pull request's labels are readable")
-	assert.Equal(t, f.head.String(), closed[0].HeadSHA, "the head is frozen")
+	assert.Equal(t, f.head, closed[0].HeadSHA, "the head is frozen")
 	open, err := g.PullRequests(ctx, "feature", "open")
 	require.NoError(t, err)
 	assert.Empty(t, open)
@@ -385,27 +386,4 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, r)
 	return rec.Result(), nil
-}
-
-func BenchmarkCommitOn(b *testing.B) {
-	g := gittest.NewServer(b)
-	files := map[string]string{ghFile: "web:\n  replicaCount: 3\n"}
-	for i := range 200 {
-		files["envs/prod/app"+strings.Repeat("x", i%7)+"/"+string(rune('a'+i%26))+".yaml"] = "x: 1\n"
-	}
-	base := g.CreateRepo("platform", files)
-	ws, err := Open(context.Background(), WorkspaceOptions{
-		Name: "platform", URL: g.URL("platform"), CacheDir: b.TempDir(),
-		Auth:   &policy.GitAuth{Username: g.User(), PasswordEnv: "PW"},
-		Getenv: func(string) string { return g.Password() },
-	})
-	require.NoError(b, err)
-	when := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		req := CommitRequest{File: ghFile, Content: []byte("web:\n  replicaCount: " + string(rune('4'+i%5)) + "\n"), Message: "scale\n", When: when}
-		if _, err := ws.CommitOn(plumbing.NewHash(base), req); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

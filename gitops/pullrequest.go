@@ -5,19 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -126,11 +121,11 @@ func PullRequestBranch(p *policy.Policy) string {
 	return "autoscaler/" + p.ID()
 }
 
-// PullRequestDelivery delivers decisions by pull request (DESIGN §7 PullRequest and
+// PullRequestDelivery delivers decisions by pull request (docs/design.md §7 PullRequest and
 // AutoMerge): one branch per policy holding exactly one commit on the current base, and at
 // most one open pull request for it, opened or updated in place. It keeps no state: the
 // branch, its commit's trailers and the host's pull requests are the state, so a crash at any
-// point is recovered by the next cycle (invariant 5).
+// point is recovered by the next cycle (docs/design.md §9 invariant 5).
 type PullRequestDelivery struct {
 	// Hosts returns the pull request host of a repository (e.g. (*GitHubHosts).Host).
 	Hosts func(policy.Repository) (PullRequestHost, error)
@@ -155,7 +150,7 @@ func (pd *PullRequestDelivery) logger() *slog.Logger {
 // AutoMerge mode the pull request is then squash-merged once the host reports it mergeable
 // and the base branch's required checks passed; without required checks it stays open
 // (NoRequiredChecks) unless the repository allows it.
-func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *Workspace, d Delivery) (DeliveryResult, error) {
+func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspace, d Delivery) (DeliveryResult, error) {
 	var res DeliveryResult
 	if d.Policy == nil {
 		return res, errors.New("deliver: no policy")
@@ -180,51 +175,42 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *Workspace, d Del
 			break
 		}
 	}
-	remote, exists, err := ws.RemoteBranch(ctx, branch)
+	head, exists, err := ws.RemoteBranch(ctx, branch)
 	if err != nil {
 		return res, err
 	}
-	commit := remote
-	carries := false
-	if exists {
-		if carries, err = ws.branchCarries(ctx, branch, remote, ws.Base(), id); err != nil {
-			return res, err
-		}
-	}
+	carries := exists && carriesDecision(head, ws.Base(), id)
 	// A pull request still labelled LabelWithdrawn (its withdrawal failed half way) goes on,
 	// so that syncLabels takes the label off a live proposal.
-	if carries && pr != nil && pr.HeadSHA == remote.String() && !slices.Contains(pr.Labels, LabelWithdrawn) {
-		res.URL, res.Commit, res.Unchanged = pr.URL, remote.String(), true
+	if carries && pr != nil && pr.HeadSHA == head.SHA && !slices.Contains(pr.Labels, LabelWithdrawn) {
+		res.URL, res.Commit, res.Unchanged = pr.URL, head.SHA, true
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
 			Message: fmt.Sprintf("pull request #%d already proposes this decision", pr.Number)})
 		if d.Mode == policy.ModeAutoMerge {
-			return pd.merge(ctx, ws, host, d, *pr, res, log)
+			return pd.merge(ctx, ws, host, d, *pr, head.Message, res, log)
 		}
 		return res, nil
 	}
+	commit, message := head.SHA, head.Message
 	if !carries {
 		// A new commit on the current base — after a moved base too: the decision was made
 		// again on the new base, never replayed on it.
-		msg := commitmsg.Format(d.Message)
-		commit, err = ws.CommitOn(ws.Base(), CommitRequest{File: d.File, Content: d.Content, Message: msg, Author: d.Author, When: d.Message.EvaluatedAt})
+		message = commitmsg.Format(d.Message)
+		commit, err = ws.CommitOnBase(gitrepo.CommitRequest{File: d.File, Content: d.Content, Message: message, Author: d.Author, When: d.Message.EvaluatedAt})
 		if err != nil {
 			return res, err
 		}
-		lease := plumbing.ZeroHash
+		lease := ""
 		if exists {
-			lease = remote
+			lease = head.SHA
 		}
-		if err := ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: commit, Lease: lease}); err != nil {
+		if err := ws.PushBranch(ctx, gitrepo.BranchPush{Branch: branch, Commit: commit, Lease: lease}); err != nil {
 			return res, err
 		}
-		log.Info("pull request branch pushed", "commit", commit.String(), "base", ws.Base().String())
+		log.Info("pull request branch pushed", "commit", commit, "base", ws.Base())
 	}
-	res.Commit = commit.String()
-	c, err := ws.repo.CommitObject(commit)
-	if err != nil {
-		return res, fmt.Errorf("read commit %s: %w", shortSHA(commit.String()), err)
-	}
-	title, body := d.Message.Subject(), PullRequestBody(c.Message, metricNames(d.Policy), d.Rendered, branch, base, commit.String())
+	res.Commit = commit
+	title, body := d.Message.Subject(), PullRequestBody(message, metricNames(d.Policy), d.Rendered, branch, base, commit)
 	labels := directionLabels(d.Message)
 
 	opened := false
@@ -260,17 +246,17 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *Workspace, d Del
 		return res, err
 	}
 	res.URL = pr.URL
-	pr.HeadSHA = commit.String()
+	pr.HeadSHA = commit
 	if d.Mode == policy.ModeAutoMerge {
-		return pd.merge(ctx, ws, host, d, *pr, res, log)
+		return pd.merge(ctx, ws, host, d, *pr, message, res, log)
 	}
 	return res, nil
 }
 
 // merge squash-merges an open pull request when the host allows it and the checks passed,
-// and otherwise says why it waits. A refusal is a reason, not an error: a later cycle tries
-// again.
-func (pd *PullRequestDelivery) merge(ctx context.Context, ws *Workspace, host PullRequestHost, d Delivery, pr PullRequest, res DeliveryResult, log *slog.Logger) (DeliveryResult, error) {
+// and otherwise says why it waits; message is the message of its commit, res.Commit. A
+// refusal is a reason, not an error: a later cycle tries again.
+func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, host PullRequestHost, d Delivery, pr PullRequest, message string, res DeliveryResult, log *slog.Logger) (DeliveryResult, error) {
 	base := baseBranch(d.Repo)
 	wait := func(code policy.ReasonCode, format string, args ...any) (DeliveryResult, error) {
 		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
@@ -309,11 +295,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *Workspace, host Pu
 			return wait(policy.ReasonMergeBlocked, "auto-merge: required checks of pull request #%d failed: %s", pr.Number, st.Detail)
 		}
 	}
-	c, err := ws.repo.CommitObject(plumbing.NewHash(res.Commit))
-	if err != nil {
-		return res, fmt.Errorf("read commit %s: %w", shortSHA(res.Commit), err)
-	}
-	subject, rest, _ := strings.Cut(strings.TrimRight(c.Message, "\n"), "\n")
+	subject, rest, _ := strings.Cut(strings.TrimRight(message, "\n"), "\n")
 	sha, err := host.Merge(ctx, pr.Number, MergeRequest{Method: "squash", Title: subject, Message: strings.TrimLeft(rest, "\n"), SHA: res.Commit})
 	if errors.Is(err, ErrNotMergeable) {
 		return wait(policy.ReasonMergeBlocked, "auto-merge of pull request #%d refused: %v", pr.Number, err)
@@ -325,7 +307,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *Workspace, host Pu
 	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged pull request #%d as %s", pr.Number, shortSHA(sha))})
 	log.Info("pull request merged", "number", pr.Number, "commit", sha)
 	// The branch is done; a failure here is tidied by the next cycle's Rejected.
-	if err := ws.DeleteBranch(ctx, PullRequestBranch(d.Policy), plumbing.NewHash(res.Commit)); err != nil {
+	if err := ws.DeleteBranch(ctx, PullRequestBranch(d.Policy), res.Commit); err != nil {
 		log.Warn("delete merged branch", "error", err)
 	}
 	return res, nil
@@ -339,7 +321,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *Workspace, host Pu
 // request's head. reason says why, for the log. It returns the pull request's URL, or "" when
 // none was open: then it made one read and wrote nothing. A failed branch deletion is only
 // logged: the next cycle's Rejected tidies the branch of a closed pull request.
-func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *Workspace, repo policy.Repository, p *policy.Policy, reason string) (string, error) {
+func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (string, error) {
 	host, err := pd.Hosts(repo)
 	if err != nil {
 		return "", err
@@ -364,11 +346,7 @@ func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *Workspace, repo
 		return "", err
 	}
 	log.Info("pull request withdrawn", "url", pr.URL, "reason", reason)
-	lease := plumbing.ZeroHash
-	if plumbing.IsHash(pr.HeadSHA) {
-		lease = plumbing.NewHash(pr.HeadSHA)
-	}
-	if err := ws.DeleteBranch(ctx, branch, lease); err != nil {
+	if err := ws.DeleteBranch(ctx, branch, pr.HeadSHA); err != nil {
 		log.Warn("delete the branch of a withdrawn pull request", "error", err)
 	}
 	return pr.URL, nil
@@ -509,6 +487,16 @@ func directionLabels(m commitmsg.Message) []string {
 	return []string{LabelAutoscaler, LabelScaleDown}
 }
 
+// carriesDecision reports whether a branch head is our commit of decision id directly on
+// base: then the branch already proposes this decision.
+func carriesDecision(head gitrepo.Commit, base, id string) bool {
+	if len(head.Parents) != 1 || head.Parents[0] != base {
+		return false
+	}
+	tr, ok := commitmsg.ParseTrailers(head.Message)
+	return ok && tr.DecisionID == id
+}
+
 func baseBranch(rc policy.Repository) string {
 	if rc.Branch == "" {
 		return policy.DefaultBranch
@@ -624,91 +612,4 @@ func fence(lang, text string) string {
 		f += "`"
 	}
 	return f + lang + "\n" + strings.TrimRight(text, "\n") + "\n" + f + "\n"
-}
-
-// branchCarries reports whether the remote branch head (fetched when not local) is our commit
-// of decision id directly on base: then the branch already proposes this decision.
-func (w *Workspace) branchCarries(ctx context.Context, branch string, head, base plumbing.Hash, id string) (bool, error) {
-	c, err := w.repo.CommitObject(head)
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		if err := w.fetchBranch(ctx, branch); err != nil {
-			return false, err
-		}
-		c, err = w.repo.CommitObject(head)
-	}
-	if err != nil {
-		return false, w.fail("read branch "+branch, err)
-	}
-	if len(c.ParentHashes) != 1 || c.ParentHashes[0] != base {
-		return false, nil
-	}
-	tr, ok := commitmsg.ParseTrailers(c.Message)
-	return ok && tr.DecisionID == id, nil
-}
-
-// fetchBranch fetches one branch of the remote into its remote-tracking ref.
-func (w *Workspace) fetchBranch(ctx context.Context, branch string) error {
-	nctx, cancel := w.netContext(ctx)
-	defer cancel()
-	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(branch), plumbing.NewRemoteReferenceName(remoteName, branch)))
-	err := w.repo.FetchContext(nctx, &git.FetchOptions{
-		RemoteName: remoteName, RefSpecs: []config.RefSpec{spec}, Auth: w.creds.method, Tags: git.NoTags,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return w.fail("fetch branch "+branch, err)
-	}
-	return nil
-}
-
-// CommitOn makes a commit on top of parent that replaces one existing file with new content,
-// without touching the worktree or any branch: the tree is parent's with one blob swapped.
-// A pull request's commit is made so, on the remote base rather than on the cycle's other
-// local commits. It refuses a path that leaves the repository, a file parent does not have
-// (or that is not a regular file), and an unchanged file (ErrNothingToCommit).
-func (w *Workspace) CommitOn(parent plumbing.Hash, req CommitRequest) (plumbing.Hash, error) {
-	fail := func(err error) (plumbing.Hash, error) {
-		return plumbing.ZeroHash, fmt.Errorf("commit %s on %s: %w", req.File, shortSHA(parent.String()), err)
-	}
-	if req.When.IsZero() {
-		return fail(errors.New("no commit time"))
-	}
-	if strings.TrimSpace(req.Message) == "" {
-		return fail(errors.New("empty message"))
-	}
-	rel := path.Clean(strings.ReplaceAll(req.File, `\`, "/"))
-	if req.File == "" || path.IsAbs(rel) || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
-		return fail(fmt.Errorf("path %q is not inside the repository", req.File))
-	}
-	parts := strings.Split(rel, "/")
-	for _, p := range parts {
-		if strings.EqualFold(p, ".git") {
-			return fail(fmt.Errorf("path %q is inside .git", req.File))
-		}
-	}
-	pc, err := w.repo.CommitObject(parent)
-	if err != nil {
-		return fail(err)
-	}
-	tree, err := pc.Tree()
-	if err != nil {
-		return fail(err)
-	}
-	e, err := tree.FindEntry(rel)
-	if err != nil {
-		// Say which: a file standing where a directory of the path should be, or no file.
-		for dir := path.Dir(rel); dir != "."; dir = path.Dir(dir) {
-			if d, err := tree.FindEntry(dir); err == nil && d.Mode != filemode.Dir {
-				return fail(fmt.Errorf("%s: not a directory", dir))
-			}
-		}
-		return fail(fmt.Errorf("%s: no such file in the base", rel))
-	}
-	if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
-		return fail(fmt.Errorf("%s: not a regular file", rel))
-	}
-	h, err := w.commitFile(parent, rel, req.Content, signature(req.Author, req.When), req.Message)
-	if err != nil {
-		return fail(err)
-	}
-	return h, nil
 }

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -642,68 +641,6 @@ func TestTokenAppearsNowhere(t *testing.T) {
 			assert.NotContains(t, text, secret)
 		}
 	}
-}
-
-func TestCommitOnReplacesOneFileOnTheParent(t *testing.T) {
-	g := gittest.NewServer(t)
-	base := g.CreateRepo("platform", map[string]string{prFile: prValues(3), "README.md": "hi\n", "envs/prod/other.yaml": "x: 1\n"})
-	ws, err := gitops.Open(context.Background(), gitops.WorkspaceOptions{
-		Name: "platform", URL: g.URL("platform"), CacheDir: t.TempDir(),
-		Auth:   &policy.GitAuth{Username: g.User(), PasswordEnv: "PW"},
-		Getenv: func(string) string { return g.Password() },
-	})
-	require.NoError(t, err)
-	parent := plumbing.NewHash(base)
-	req := gitops.CommitRequest{File: prFile, Content: []byte(prValues(6)), Message: "scale\n", When: prT0}
-
-	h, err := ws.CommitOn(parent, req)
-	require.NoError(t, err)
-	c, err := ws.Repository().CommitObject(h)
-	require.NoError(t, err)
-	assert.Equal(t, []plumbing.Hash{parent}, c.ParentHashes)
-	assert.Equal(t, policy.DefaultAuthorName, c.Author.Name)
-	pc, err := ws.Repository().CommitObject(parent)
-	require.NoError(t, err)
-	changes, err := pc.Tree()
-	require.NoError(t, err)
-	tree, err := c.Tree()
-	require.NoError(t, err)
-	diff, err := changes.Diff(tree)
-	require.NoError(t, err)
-	require.Len(t, diff, 1, "exactly one file changed")
-	f, err := tree.File(prFile)
-	require.NoError(t, err)
-	content, err := f.Contents()
-	require.NoError(t, err)
-	assert.Equal(t, prValues(6), content)
-	assert.Equal(t, parent, ws.Head(), "the worktree's branch does not move")
-
-	for _, tc := range []struct {
-		name string
-		file string
-		want string
-	}{
-		{name: "escapes the repository", file: "../x.yaml", want: "not inside the repository"},
-		{name: "absolute", file: "/etc/passwd", want: "not inside the repository"},
-		{name: "inside .git", file: ".git/config", want: "inside .git"},
-		{name: "missing file", file: "envs/prod/nope.yaml", want: "no such file"},
-		{name: "a directory", file: "envs/prod", want: "not a regular file"},
-		{name: "through a file", file: "README.md/x", want: "not a directory"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := req
-			r.File = tc.file
-			_, err := ws.CommitOn(parent, r)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.want)
-		})
-	}
-	t.Run("unchanged", func(t *testing.T) {
-		r := req
-		r.Content = []byte(prValues(3))
-		_, err := ws.CommitOn(parent, r)
-		assert.ErrorIs(t, err, gitops.ErrNothingToCommit)
-	})
 }
 
 func ExamplePullRequestBranch() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -350,7 +351,7 @@ func (s *Service) History(ctx context.Context, repository, id string, since time
 	if ws == nil {
 		return nil, fmt.Errorf("history of %s: repository %s not synced yet", id, repository)
 	}
-	ev, err := ws.History(HistoryQuery{PolicyID: id, Target: *e.p.Spec.Replicas, Since: since})
+	ev, err := ws.History(gitrepo.HistoryQuery{PolicyID: id, Target: *e.p.Spec.Replicas, Since: since})
 	if err != nil {
 		if old, ok := rl.history[id]; ok {
 			return old, nil

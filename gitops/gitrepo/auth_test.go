@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"crypto/ed25519"

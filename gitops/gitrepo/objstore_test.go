@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"bytes"
@@ -92,7 +92,7 @@ func TestPushedCommitsArePackedUnpushedAreDropped(t *testing.T) {
 	}
 	packsBefore, looseBefore := packs(), loose()
 
-	var heads []plumbing.Hash
+	var heads []string
 	for i := range 60 { // longer than a delta chain may grow
 		heads = append(heads, commitValues(t, ws, fmt.Sprint(i+4)))
 	}
@@ -101,12 +101,12 @@ func TestPushedCommitsArePackedUnpushedAreDropped(t *testing.T) {
 	assert.Equal(t, packsBefore+1, packs(), "pushed objects are one pack")
 	assert.Equal(t, looseBefore, loose())
 	assert.Empty(t, ws.store.mem, "nothing left in memory after the push")
-	assert.Equal(t, heads[len(heads)-1].String(), s.HeadSHA("platform", "main"))
+	assert.Equal(t, heads[len(heads)-1], s.HeadSHA("platform", "main"))
 	s.Git("platform", "fsck", "--strict")
 
 	unpushed := commitValues(t, ws, "99")
 	require.NoError(t, ws.Sync(ctx))
-	_, err := ws.Repository().CommitObject(unpushed)
+	_, err := ws.repo.CommitObject(plumbing.NewHash(unpushed))
 	assert.ErrorIs(t, err, plumbing.ErrObjectNotFound, "an unpushed commit is dropped with the cycle")
 	require.NoError(t, ws.Close())
 
@@ -115,7 +115,7 @@ func TestPushedCommitsArePackedUnpushedAreDropped(t *testing.T) {
 	t.Cleanup(func() { _ = again.Close() })
 	assert.Equal(t, 1, s.Requests("platform", gittest.UploadPack))
 	for _, h := range heads {
-		c, err := again.Repository().CommitObject(h)
+		c, err := again.repo.CommitObject(plumbing.NewHash(h))
 		require.NoError(t, err)
 		f, err := c.File(valuesFile)
 		require.NoError(t, err)

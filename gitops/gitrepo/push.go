@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 // ErrPushRace means the remote branch moved since the last fetch, so a push was rejected. The
-// caller syncs, re-reads and re-decides on the new head — never force-pushes (invariant 3).
+// caller syncs, re-reads and re-decides on the new head — never force-pushes (docs/design.md §9 invariant 3).
 var ErrPushRace = errors.New("push rejected: the remote branch moved")
 
 // raceMarkers are how Git servers and go-git word a rejected update of a moved ref.
@@ -48,22 +48,26 @@ func classifyPush(err error) error {
 
 // Push sends all local commits of the cycle to the base branch in one push. It never forces:
 // when the branch moved since the last Sync it returns an error matching ErrPushRace and the
-// remote keeps its commits. With nothing to push it does nothing.
+// remote keeps its commits. With nothing to push it does nothing. A push that fails drops the
+// cycle's commits — the workspace is back at Base — so that a caller that tries again syncs
+// and decides again on the new head rather than replaying a stale commit.
 //
 // The pushed objects, kept in memory until now, are then written into the clone as one pack.
 // Should that fail the push still stands: the objects stay readable for the rest of the
 // cycle, and the next Sync fetches them back.
 func (w *Workspace) Push(ctx context.Context) error {
-	head := w.Head()
+	head := w.head
 	if head == w.base {
 		return nil
 	}
 	// go-git pushes local refs: the branch's ref catches up with the cycle's commits.
-	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, head)); err != nil {
-		return w.fail("push", err)
+	err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, head))
+	if err == nil {
+		spec := config.RefSpec(fmt.Sprintf("%s:%s", w.branch, w.branch))
+		err = w.push(ctx, &git.PushOptions{RefSpecs: []config.RefSpec{spec}})
 	}
-	spec := config.RefSpec(fmt.Sprintf("%s:%s", w.branch, w.branch))
-	if err := w.push(ctx, &git.PushOptions{RefSpecs: []config.RefSpec{spec}}); err != nil {
+	if err != nil {
+		_ = w.resetTo(w.base)
 		return w.fail("push", err)
 	}
 	w.base = head
@@ -76,68 +80,111 @@ func (w *Workspace) Push(ctx context.Context) error {
 type BranchPush struct {
 	// Branch is the short branch name, e.g. autoscaler/laravel-demo/laravel-web.
 	Branch string
-	// Commit is what the branch should point at, usually a commit of this cycle.
-	Commit plumbing.Hash
-	// Lease is the branch's expected remote head; zero means the branch must not exist (an
+	// Commit is the sha the branch should point at, usually a commit of this cycle.
+	Commit string
+	// Lease is the branch's expected remote head; empty means the branch must not exist (an
 	// existing branch is then only fast-forwarded, never overwritten).
-	Lease plumbing.Hash
+	Lease string
 }
 
 // PushBranch pushes a commit to a branch other than the base branch. A broken lease returns
-// an error matching ErrPushRace. It does not move the local base branch: after a pull
-// request's commit, ResetTo(Base()) drops it from the cycle.
+// an error matching ErrPushRace. It does not move the local base branch.
 func (w *Workspace) PushBranch(ctx context.Context, p BranchPush) error {
 	ref := plumbing.NewBranchReferenceName(p.Branch)
+	fail := func(err error) error { return w.fail("push branch "+p.Branch, err) }
 	if err := w.checkBranch(ref); err != nil {
-		return w.fail("push branch "+p.Branch, err)
+		return fail(err)
 	}
-	if p.Commit.IsZero() {
-		return w.fail("push branch "+p.Branch, errors.New("no commit"))
+	commit, err := parseSHA(p.Commit)
+	if err != nil || commit.IsZero() {
+		return fail(errors.New("no commit"))
+	}
+	lease, err := parseSHA(p.Lease)
+	if err != nil {
+		return fail(fmt.Errorf("lease: %w", err))
 	}
 	// go-git pushes local refs; a scratch local ref carries the commit and is dropped after.
-	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(ref, p.Commit)); err != nil {
-		return w.fail("push branch "+p.Branch, err)
+	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
+		return fail(err)
 	}
 	defer func() { _ = w.repo.Storer.RemoveReference(ref) }()
 
 	opts := &git.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", ref, ref))}}
-	if !p.Lease.IsZero() {
+	if !lease.IsZero() {
 		// Force past a non-fast-forward, but only from the leased commit: go-git checks the
 		// advertisement, and the server's update checks the same old value atomically.
 		opts.RefSpecs = []config.RefSpec{config.RefSpec(fmt.Sprintf("+%s:%s", ref, ref))}
-		opts.RequireRemoteRefs = []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", p.Lease, ref))}
+		opts.RequireRemoteRefs = []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", lease, ref))}
 	}
 	if err := w.push(ctx, opts); err != nil {
-		return w.fail("push branch "+p.Branch, err)
+		return fail(err)
 	}
 	// Kept past the cycle, so the next one finds its own pull request's commit (see Push).
 	_ = w.store.persist()
 	return nil
 }
 
-// DeleteBranch deletes a branch of the remote (not the base branch). With a non-zero lease
-// it deletes only a branch still at that commit. Deleting a missing branch is not an error.
-func (w *Workspace) DeleteBranch(ctx context.Context, branch string, lease plumbing.Hash) error {
+// DeleteBranch deletes a branch of the remote (not the base branch). With a lease (a sha) it
+// deletes only a branch still at that commit. Deleting a missing branch is not an error.
+func (w *Workspace) DeleteBranch(ctx context.Context, branch, lease string) error {
 	ref := plumbing.NewBranchReferenceName(branch)
+	fail := func(err error) error { return w.fail("delete branch "+branch, err) }
 	if err := w.checkBranch(ref); err != nil {
-		return w.fail("delete branch "+branch, err)
+		return fail(err)
 	}
-	_, exists, err := w.RemoteBranch(ctx, branch)
+	at, err := parseSHA(lease)
+	if err != nil {
+		return fail(fmt.Errorf("lease: %w", err))
+	}
+	_, exists, err := w.remoteRef(ctx, branch)
 	if err != nil || !exists {
 		return err
 	}
 	opts := &git.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(":" + ref.String())}}
-	if !lease.IsZero() {
-		opts.RequireRemoteRefs = []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", lease, ref))}
+	if !at.IsZero() {
+		opts.RequireRemoteRefs = []config.RefSpec{config.RefSpec(fmt.Sprintf("%s:%s", at, ref))}
 	}
 	if err := w.push(ctx, opts); err != nil {
-		return w.fail("delete branch "+branch, err)
+		return fail(err)
 	}
 	return nil
 }
 
-// RemoteBranch asks the remote where a branch points (one ref advertisement).
-func (w *Workspace) RemoteBranch(ctx context.Context, branch string) (plumbing.Hash, bool, error) {
+// Commit is a commit as the loop reads it back.
+type Commit struct {
+	// SHA and Parents are full hex shas.
+	SHA     string
+	Parents []string
+	Message string
+}
+
+// RemoteBranch reads where a branch of the remote points (one ref advertisement) and, when
+// it exists, its head commit — fetched when the clone does not have it yet (a branch another
+// run pushed). It reports false for a branch the remote does not have.
+func (w *Workspace) RemoteBranch(ctx context.Context, branch string) (Commit, bool, error) {
+	h, exists, err := w.remoteRef(ctx, branch)
+	if err != nil || !exists {
+		return Commit{}, false, err
+	}
+	c, err := w.repo.CommitObject(h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		if err := w.fetchBranch(ctx, branch); err != nil {
+			return Commit{}, false, err
+		}
+		c, err = w.repo.CommitObject(h)
+	}
+	if err != nil {
+		return Commit{}, false, w.fail("read branch "+branch, err)
+	}
+	out := Commit{SHA: c.Hash.String(), Message: c.Message}
+	for _, p := range c.ParentHashes {
+		out.Parents = append(out.Parents, p.String())
+	}
+	return out, true, nil
+}
+
+// remoteRef asks the remote where a branch points (one ref advertisement).
+func (w *Workspace) remoteRef(ctx context.Context, branch string) (plumbing.Hash, bool, error) {
 	remote, err := w.repo.Remote(remoteName)
 	if err != nil {
 		return plumbing.ZeroHash, false, w.fail("list remote", err)
@@ -155,6 +202,31 @@ func (w *Workspace) RemoteBranch(ctx context.Context, branch string) (plumbing.H
 		}
 	}
 	return plumbing.ZeroHash, false, nil
+}
+
+// fetchBranch fetches one branch of the remote into its remote-tracking ref.
+func (w *Workspace) fetchBranch(ctx context.Context, branch string) error {
+	nctx, cancel := w.netContext(ctx)
+	defer cancel()
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(branch), plumbing.NewRemoteReferenceName(remoteName, branch)))
+	err := w.repo.FetchContext(nctx, &git.FetchOptions{
+		RemoteName: remoteName, RefSpecs: []config.RefSpec{spec}, Auth: w.creds.method, Tags: git.NoTags,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return w.fail("fetch branch "+branch, err)
+	}
+	return nil
+}
+
+// parseSHA reads a full hex sha; empty is the zero hash.
+func parseSHA(s string) (plumbing.Hash, error) {
+	if s == "" {
+		return plumbing.ZeroHash, nil
+	}
+	if !plumbing.IsHash(s) {
+		return plumbing.ZeroHash, fmt.Errorf("%q is not a commit sha", s)
+	}
+	return plumbing.NewHash(s), nil
 }
 
 func (w *Workspace) checkBranch(ref plumbing.ReferenceName) error {

@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"context"
@@ -24,7 +24,7 @@ var webLoc = policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}
 const bot = "gitops-autoscaler <bot@example.com>"
 
 // decide commits and pushes one of our decisions, as the loop does: sync, commit, push.
-func decide(t *testing.T, ws *Workspace, m commitmsg.Message, at time.Time) plumbing.Hash {
+func decide(t *testing.T, ws *Workspace, m commitmsg.Message, at time.Time) string {
 	t.Helper()
 	require.NoError(t, ws.Sync(context.Background()))
 	m.EvaluatedAt = at
@@ -54,7 +54,7 @@ type historyFixture struct {
 	s                                *gittest.Server
 	ws                               *Workspace
 	now                              time.Time
-	old, decision, revert, edit, man plumbing.Hash
+	old, decision, revert, edit, man string
 }
 
 func newHistoryFixture(t *testing.T) historyFixture {
@@ -67,8 +67,8 @@ func newHistoryFixture(t *testing.T) historyFixture {
 	f.old = decide(t, ws, webDecision(3, 4), now.Add(-3*time.Hour))
 	f.decision = decide(t, ws, webDecision(4, 6), now.Add(-50*time.Minute))
 	s.CommitAt("platform", map[string]string{"README.md": "docs\n"}, "docs", "Ann <ann@example.com>", now.Add(-40*time.Minute))
-	f.revert = plumbing.NewHash(s.Revert("platform", f.decision.String(), "Bob <bob@example.com>", now.Add(-30*time.Minute)))
-	f.edit = plumbing.NewHash(s.CommitAt("platform", map[string]string{valuesFile: values("8")}, "launch day", "Ann <ann@example.com>", now.Add(-20*time.Minute)))
+	f.revert = s.Revert("platform", f.decision, "Bob <bob@example.com>", now.Add(-30*time.Minute))
+	f.edit = s.CommitAt("platform", map[string]string{valuesFile: values("8")}, "launch day", "Ann <ann@example.com>", now.Add(-20*time.Minute))
 	s.CommitAt("platform", map[string]string{valuesFile: "# web (prod)\nweb:\n  replicaCount: 8  # managed\n"}, "comment", "Ann <ann@example.com>", now.Add(-15*time.Minute))
 	require.NoError(t, ws.Sync(context.Background()))
 	manual := commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: 8, To: 5, Reasons: []string{"cost review"},
@@ -91,21 +91,21 @@ func newHistoryFixture(t *testing.T) historyFixture {
 func TestReadHistoryClassifiesEvents(t *testing.T) {
 	f := newHistoryFixture(t)
 
-	events, visited, err := readHistory(f.ws.Repository(), HistoryQuery{
-		PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour), Head: f.ws.Head(),
+	events, visited, err := readHistory(f.ws.repo, f.ws.head, nil, HistoryQuery{
+		PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, 7, visited, "the commits of the last hour, and not one more")
 
 	at := func(d time.Duration) time.Time { return f.now.Add(-d) }
 	want := []policy.Event{
-		{Kind: policy.EventDecision, From: 4, To: 6, Commit: f.decision.String(), Author: bot, At: at(50 * time.Minute),
+		{Kind: policy.EventDecision, From: 4, To: 6, Commit: f.decision, Author: bot, At: at(50 * time.Minute),
 			Subject: "autoscale(prod/web): 4 → 6 replicas"},
-		{Kind: policy.EventRevert, From: 6, To: 4, Commit: f.revert.String(), Reverts: f.decision.String(),
+		{Kind: policy.EventRevert, From: 6, To: 4, Commit: f.revert, Reverts: f.decision,
 			Author: "Bob <bob@example.com>", At: at(30 * time.Minute), Subject: `Revert "autoscale(prod/web): 4 → 6 replicas"`},
-		{Kind: policy.EventManualEdit, From: 4, To: 8, Commit: f.edit.String(), Author: "Ann <ann@example.com>",
+		{Kind: policy.EventManualEdit, From: 4, To: 8, Commit: f.edit, Author: "Ann <ann@example.com>",
 			At: at(20 * time.Minute), Subject: "launch day"},
-		{Kind: policy.EventManualScale, From: 8, To: 5, Commit: f.man.String(), Author: bot, At: at(10 * time.Minute),
+		{Kind: policy.EventManualScale, From: 8, To: 5, Commit: f.man, Author: bot, At: at(10 * time.Minute),
 			Subject: "scale(prod/web): 8 → 5 replicas (manual)"},
 	}
 	require.Len(t, events, len(want))
@@ -115,15 +115,18 @@ func TestReadHistoryClassifiesEvents(t *testing.T) {
 		assert.Equal(t, want[i], events[i], "event %d", i)
 	}
 
-	// The package function and the workspace method agree, from HEAD.
+	// The workspace method walks from the base (here the pushed head), through its cache.
 	viaWS, err := f.ws.History(HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)})
 	require.NoError(t, err)
-	assert.Len(t, viaWS, len(want))
+	require.Len(t, viaWS, len(want))
+	for i := range want {
+		assert.Equal(t, [2]string{string(want[i].Kind), want[i].Commit}, [2]string{string(viaWS[i].Kind), viaWS[i].Commit}, "event %d", i)
+	}
 }
 
 func TestReadHistoryIsBounded(t *testing.T) {
 	f := newHistoryFixture(t)
-	repo := f.ws.Repository()
+	repo := f.ws.repo
 	tests := []struct {
 		name        string
 		since       time.Time
@@ -142,8 +145,8 @@ func TestReadHistoryIsBounded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			events, visited, err := readHistory(repo, HistoryQuery{
-				PolicyID: "prod/web", Target: webLoc, Since: tt.since, Max: tt.max, Head: f.ws.Head(),
+			events, visited, err := readHistory(repo, f.ws.head, nil, HistoryQuery{
+				PolicyID: "prod/web", Target: webLoc, Since: tt.since, Max: tt.max,
 			})
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantVisited, visited)
@@ -164,7 +167,7 @@ func TestDecisionExists(t *testing.T) {
 		q     HistoryQuery
 		id    string
 		want  bool
-		found plumbing.Hash
+		found string
 	}{
 		{name: "the newest decision", q: q, id: commitmsg.DecisionID("prod/web", webLoc, 8, 5), want: true, found: f.man},
 		{name: "superseded by a later one", q: q, id: commitmsg.DecisionID("prod/web", webLoc, 4, 6)},
@@ -174,10 +177,14 @@ func TestDecisionExists(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			found, ok, err := f.ws.DecisionExists(tt.q, tt.id)
+			found, ok, err := decisionExists(f.ws.repo, f.ws.head, tt.q, tt.id)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, ok)
-			assert.Equal(t, tt.found, found)
+			if tt.found == "" {
+				assert.True(t, found.IsZero())
+			} else {
+				assert.Equal(t, tt.found, found.String())
+			}
 		})
 	}
 }
@@ -237,17 +244,47 @@ func BenchmarkReadHistory(b *testing.B) {
 	b.Cleanup(func() { _ = st.Close() })
 	repo, err := git.Open(st, nil)
 	require.NoError(b, err)
-	q := HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: start.Add(n*time.Minute - time.Hour), Head: plumbing.NewHash(head)}
+	q := HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: start.Add(n*time.Minute - time.Hour)}
 
-	events, visited, err := readHistory(repo, q)
+	events, visited, err := readHistory(repo, plumbing.NewHash(head), nil, q)
 	require.NoError(b, err)
 	require.Equal(b, 60, visited)
 	require.Len(b, events, 30)
 
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := ReadHistory(repo, q); err != nil {
+		if _, _, err := readHistory(repo, plumbing.NewHash(head), nil, q); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestHistoryCacheAgreesWithReadHistory(t *testing.T) {
+	f := newHistoryFixture(t)
+	repo := f.ws.repo
+	cache := newHistoryCache(repo)
+	tests := []struct {
+		name  string
+		query HistoryQuery
+	}{
+		{name: "web, last hour", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)}},
+		{name: "web, everything", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour)}},
+		{name: "web, bounded", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour), Max: 3}},
+		{name: "api", query: HistoryQuery{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, Since: f.now.Add(-time.Hour)}},
+		{name: "someone else's file", query: HistoryQuery{PolicyID: "prod/docs", Target: policy.ReplicasLocation{File: "README.md", Path: "x"}, Since: f.now.Add(-time.Hour)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, wantVisited, err := readHistory(repo, f.ws.head, nil, tt.query)
+			require.NoError(t, err)
+			// The same cache serves every query, in any order, twice.
+			for range 2 {
+				got, visited, err := readHistory(repo, f.ws.head, cache, tt.query)
+				require.NoError(t, err)
+				assert.Equal(t, want, got)
+				assert.Equal(t, wantVisited, visited)
+			}
+		})
+	}
+	assert.NotEmpty(t, cache.commits, "the cache was used")
 }

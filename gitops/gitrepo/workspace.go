@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"bytes"
@@ -11,8 +11,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,8 +36,8 @@ const remoteName = "origin"
 // never makes an empty commit.
 var ErrNothingToCommit = errors.New("nothing to commit: the file already has this content")
 
-// WorkspaceOptions open a Workspace.
-type WorkspaceOptions struct {
+// Options open a Workspace.
+type Options struct {
 	// Name is the repository's name in the service config; it names the cache directory.
 	Name string
 	// URL is the remote: https:// or http://, ssh:// or scp-like git@host:path, file:// or a
@@ -80,16 +78,16 @@ type Workspace struct {
 	// head is the local base branch: base plus the cycle's commits. Its ref is written when
 	// it is pushed or reset, not at every commit — the commits it adds live in memory anyway.
 	head plumbing.Hash
-	// trees are the entries of the trees the last commit wrote: the next commit, on top of
-	// it, starts from them instead of decoding them again.
-	trees map[plumbing.Hash][]object.TreeEntry
+	// history shares commit reads, trailer parsing and tree diffs among the history reads
+	// of one base (see historyCache); a sync starts a new one.
+	history *historyCache
 }
 
 // Open returns the workspace of a repository at the remote base branch's head: it clones the
 // repository into the cache directory the first time, and later fetches it and hard-resets
 // the worktree — one network round per call, never a re-clone. A cache directory that is not
 // a usable clone of URL is replaced.
-func Open(ctx context.Context, opts WorkspaceOptions) (*Workspace, error) {
+func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	if opts.URL == "" {
 		return nil, errors.New("open workspace: no remote URL")
 	}
@@ -233,6 +231,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 		return w.fail("clone", err)
 	}
 	w.base, w.head = ref.Hash(), ref.Hash()
+	w.history = newHistoryCache(w.repo)
 	return nil
 }
 
@@ -261,13 +260,13 @@ func (w *Workspace) Sync(ctx context.Context) error {
 		return w.fail("fetch", err)
 	}
 	w.base = ref.Hash()
-	return w.ResetTo(w.base)
+	w.history = newHistoryCache(w.repo)
+	return w.resetTo(w.base)
 }
 
-// ResetTo hard-resets the base branch and the worktree to a commit, locally, and removes
-// untracked files. ResetTo(Base()) drops the cycle's unpushed commits — e.g. after a pull
-// request's commit was pushed to its own branch.
-func (w *Workspace) ResetTo(h plumbing.Hash) error {
+// resetTo hard-resets the base branch and the worktree to a commit, locally, and removes
+// untracked files. resetTo(w.base) drops the cycle's unpushed commits.
+func (w *Workspace) resetTo(h plumbing.Hash) error {
 	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, h)); err != nil {
 		return w.fail("reset", err)
 	}
@@ -287,14 +286,11 @@ func (w *Workspace) ResetTo(h plumbing.Hash) error {
 // Root is the worktree directory.
 func (w *Workspace) Root() string { return w.root }
 
-// Base is the remote base branch's head as of the last sync (or push).
-func (w *Workspace) Base() plumbing.Hash { return w.base }
+// Base is the commit (full hex sha) of the remote base branch as of the last sync or push.
+func (w *Workspace) Base() string { return w.base.String() }
 
-// Head is the local head: Base plus the commits of this cycle.
-func (w *Workspace) Head() plumbing.Hash { return w.head }
-
-// Repository is the underlying go-git repository, for reading objects.
-func (w *Workspace) Repository() *git.Repository { return w.repo }
+// Head is the commit of the local base branch: Base plus the commits of this cycle.
+func (w *Workspace) Head() string { return w.head.String() }
 
 // ReadFile reads a file of the worktree by its repository-relative path (SafeJoin rules).
 func (w *Workspace) ReadFile(rel string) ([]byte, error) {
@@ -309,19 +305,35 @@ func (w *Workspace) ReadFile(rel string) ([]byte, error) {
 	return b, nil
 }
 
-// WriteFile writes a file of the worktree, keeping the mode of an existing file (new files get
-// 0644). It refuses symlinks, so a write changes exactly the file it names.
-func (w *Workspace) WriteFile(rel string, data []byte) error {
-	p, err := SafeJoin(w.root, rel)
+// Files lists the regular files of the worktree whose repository-relative path (slashes)
+// match selects, in lexical order; .git is never entered and symlinks are not listed.
+func (w *Workspace) Files(match func(rel string) bool) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(w.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(w.root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if d.Name() == git.GitDirName {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && match(rel) {
+			files = append(files, rel)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("write %s: %w", rel, err)
+		return nil, unroot(err, w.root)
 	}
-	if err := writeRegular(p, data); err != nil {
-		return fmt.Errorf("write %s: %w", rel, unroot(err, w.root))
-	}
-	return nil
+	return files, nil
 }
 
+// writeRegular writes a file, keeping the mode of an existing one (new files get 0644). It
+// refuses symlinks, so a write changes exactly the file it names.
 func writeRegular(p string, data []byte) error {
 	mode := fs.FileMode(0o644)
 	fi, err := os.Lstat(p)
@@ -356,11 +368,11 @@ type CommitRequest struct {
 }
 
 // Commit writes the file and commits it on the local base branch, as one commit that changes
-// exactly that file. It refuses an empty commit (ErrNothingToCommit). The commit stays local
-// until Push.
-func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, error) {
-	fail := func(err error) (plumbing.Hash, error) {
-		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", req.File, err)
+// exactly that file, and returns the commit's sha. It refuses an empty commit
+// (ErrNothingToCommit). The commit stays local until Push.
+func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, error) {
+	fail := func(err error) (string, error) {
+		return "", fmt.Errorf("commit %s: %w", req.File, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
@@ -383,18 +395,18 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (plumbing.Has
 		return fail(ErrNothingToCommit)
 	}
 	sig := signature(req.Author, req.When)
-	parent := w.Head()
+	parent := w.head
 	rel := filepath.ToSlash(filepath.Clean(filepath.FromSlash(req.File)))
-	h, err := w.commitFile(parent, rel, req.Content, sig, req.Message)
+	h, err := w.store.commitFile(parent, rel, req.Content, sig, req.Message)
 	if err != nil {
 		return fail(err)
 	}
 	if err := writeRegular(p, req.Content); err != nil {
-		_ = w.ResetTo(parent)
+		_ = w.resetTo(parent)
 		return fail(unroot(err, w.root))
 	}
 	w.head = h
-	return h, nil
+	return h.String(), nil
 }
 
 // signature is the author and committer of our commits; empty fields take the defaults.
@@ -409,157 +421,66 @@ func signature(id policy.CommitIdentity, when time.Time) object.Signature {
 	return sig
 }
 
-// commitFile writes a commit on parent whose tree is parent's with one file's blob replaced
-// (or added), built from the object store alone: a few object writes per commit however large
-// the repository, where go-git's Worktree.Add and Commit read, rewrite and re-hash the whole
-// index and tree (a 1,000-policy cycle spent most of its time there). Only the trees along the
-// file's path change, so the commit changes exactly that file. The index is left as it was;
-// nothing reads it before the next Sync or ResetTo rewrites it.
-func (w *Workspace) commitFile(parent plumbing.Hash, rel string, content []byte, sig object.Signature, msg string) (plumbing.Hash, error) {
+// CommitOnBase makes a commit on top of Base that replaces one existing file with new
+// content, without touching the worktree or any branch — the tree is the base's with one blob
+// swapped — and returns its sha. A pull request's commit is made so, on the remote base rather
+// than on the cycle's other local commits. It refuses a path that leaves the repository, a
+// file the base does not have (or that is not a regular file), and an unchanged file
+// (ErrNothingToCommit).
+func (w *Workspace) CommitOnBase(req CommitRequest) (string, error) {
+	parent := w.base
+	fail := func(err error) (string, error) {
+		return "", fmt.Errorf("commit %s on %s: %w", req.File, shortSHA(parent.String()), err)
+	}
+	if req.When.IsZero() {
+		return fail(errors.New("no commit time"))
+	}
+	if strings.TrimSpace(req.Message) == "" {
+		return fail(errors.New("empty message"))
+	}
+	rel := path.Clean(strings.ReplaceAll(req.File, `\`, "/"))
+	if req.File == "" || path.IsAbs(rel) || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fail(fmt.Errorf("path %q is not inside the repository", req.File))
+	}
+	parts := strings.Split(rel, "/")
+	for _, p := range parts {
+		if strings.EqualFold(p, ".git") {
+			return fail(fmt.Errorf("path %q is inside .git", req.File))
+		}
+	}
 	pc, err := w.repo.CommitObject(parent)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("read head commit: %w", err)
+		return fail(err)
 	}
-	blob, err := w.writeBlob(content)
+	tree, err := pc.Tree()
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write blob: %w", err)
+		return fail(err)
 	}
-	written := map[plumbing.Hash][]object.TreeEntry{}
-	root, err := w.treeWithFile(pc.TreeHash, strings.Split(rel, "/"), blob, written)
+	e, err := tree.FindEntry(rel)
 	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	w.trees = written
-	if root == pc.TreeHash {
-		return plumbing.ZeroHash, ErrNothingToCommit
-	}
-	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: root, ParentHashes: []plumbing.Hash{parent}}
-	obj := w.repo.Storer.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
-	}
-	h, err := w.repo.Storer.SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write commit: %w", err)
-	}
-	return h, nil
-}
-
-// treeWithFile writes the tree that is tree (zero: a new, empty directory) with the file at
-// parts pointing at blob, and the trees along the way, and returns the new tree's hash. An
-// existing file keeps its mode; a symlink or a directory in the file's place is refused.
-// The entries of the trees it writes go into written.
-func (w *Workspace) treeWithFile(tree plumbing.Hash, parts []string, blob plumbing.Hash, written map[plumbing.Hash][]object.TreeEntry) (plumbing.Hash, error) {
-	var entries []object.TreeEntry
-	if cached, ok := w.trees[tree]; ok {
-		entries = slices.Clone(cached)
-	} else if !tree.IsZero() {
-		t, err := object.GetTree(w.repo.Storer, tree)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("read tree: %w", err)
-		}
-		entries = slices.Clone(t.Entries)
-	}
-	i := slices.IndexFunc(entries, func(e object.TreeEntry) bool { return e.Name == parts[0] })
-	e := object.TreeEntry{Name: parts[0], Mode: filemode.Regular, Hash: blob}
-	if len(parts) == 1 {
-		if i >= 0 {
-			if m := entries[i].Mode; m != filemode.Regular && m != filemode.Executable && m != filemode.Deprecated {
-				return plumbing.ZeroHash, fmt.Errorf("%s is not a regular file in the commit", parts[0])
-			}
-			e.Mode = entries[i].Mode
-			if err := w.store.deltify(blob, entries[i].Hash); err != nil {
-				return plumbing.ZeroHash, err
+		// Say which: a file standing where a directory of the path should be, or no file.
+		for dir := path.Dir(rel); dir != "."; dir = path.Dir(dir) {
+			if d, err := tree.FindEntry(dir); err == nil && d.Mode != filemode.Dir {
+				return fail(fmt.Errorf("%s: not a directory", dir))
 			}
 		}
-	} else {
-		var sub plumbing.Hash
-		if i >= 0 {
-			if entries[i].Mode != filemode.Dir {
-				return plumbing.ZeroHash, fmt.Errorf("%s is not a directory in the commit", parts[0])
-			}
-			sub = entries[i].Hash
-		}
-		h, err := w.treeWithFile(sub, parts[1:], blob, written)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		e = object.TreeEntry{Name: parts[0], Mode: filemode.Dir, Hash: h}
+		return fail(fmt.Errorf("%s: no such file in the base", rel))
 	}
-	if i >= 0 {
-		if entries[i] == e {
-			return tree, nil
-		}
-		entries[i] = e
-	} else {
-		entries = append(entries, e)
-		// Git orders a tree's entries by name, a directory's name as if it ended in '/'.
-		key := func(e object.TreeEntry) string {
-			if e.Mode == filemode.Dir {
-				return e.Name + "/"
-			}
-			return e.Name
-		}
-		slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(key(a), key(b)) })
+	if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
+		return fail(fmt.Errorf("%s: not a regular file", rel))
 	}
-	raw, err := encodeTree(entries)
+	h, err := w.store.commitFile(parent, rel, req.Content, signature(req.Author, req.When), req.Message)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("encode tree: %w", err)
+		return fail(err)
 	}
-	h, err := w.writeObject(plumbing.TreeObject, raw)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write tree: %w", err)
-	}
-	if err := w.store.deltify(h, tree); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	written[h] = entries
-	return h, nil
+	return h.String(), nil
 }
 
-// encodeTree is a tree object's content, as object.Tree's Encode writes it, in one buffer:
-// entries in the order given, each "<octal mode> <name>\x00<hash>".
-func encodeTree(entries []object.TreeEntry) ([]byte, error) {
-	n := 0
-	for _, e := range entries {
-		n += len(e.Name) + len(e.Hash) + 8
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
 	}
-	raw := make([]byte, 0, n)
-	for _, e := range entries {
-		if strings.IndexByte(e.Name, 0) >= 0 {
-			return nil, fmt.Errorf("malformed filename %q", e.Name)
-		}
-		raw = strconv.AppendUint(raw, uint64(e.Mode), 8)
-		raw = append(raw, ' ')
-		raw = append(raw, e.Name...)
-		raw = append(raw, 0)
-		raw = append(raw, e.Hash[:]...)
-	}
-	return raw, nil
-}
-
-// writeBlob stores content as a blob object.
-func (w *Workspace) writeBlob(content []byte) (plumbing.Hash, error) {
-	return w.writeObject(plumbing.BlobObject, content)
-}
-
-// writeObject stores an object of a type with this content.
-func (w *Workspace) writeObject(t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
-	obj := w.repo.Storer.NewEncodedObject()
-	obj.SetType(t)
-	obj.SetSize(int64(len(content)))
-	wr, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := wr.Write(content); err != nil {
-		_ = wr.Close()
-		return plumbing.ZeroHash, err
-	}
-	if err := wr.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return w.repo.Storer.SetEncodedObject(obj)
+	return s
 }
 
 // netContext gives a network call a deadline when its context has none.
@@ -576,9 +497,9 @@ func (w *Workspace) fail(step string, err error) error {
 }
 
 // SafeJoin joins a repository-relative path under root and refuses any path that could leave
-// it (invariant 8): empty or absolute paths, `..` escapes, anything inside .git, and symlinks —
-// anywhere along the path — that resolve outside root. Paths that do not exist yet are checked
-// up to their deepest existing parent; a dangling symlink is refused.
+// it (docs/design.md §9 invariant 8): empty or absolute paths, `..` escapes, anything inside
+// .git, and symlinks — anywhere along the path — that resolve outside root. Paths that do not
+// exist yet are checked up to their deepest existing parent; a dangling symlink is refused.
 func SafeJoin(root, rel string) (string, error) {
 	if rel == "" {
 		return "", errors.New("empty path")

@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
@@ -31,6 +32,9 @@ type objectStore struct {
 	*filesystem.Storage
 	mem    map[plumbing.Hash]plumbing.EncodedObject
 	deltas map[plumbing.Hash]*memDelta
+	// trees are the entries of the trees the last commit wrote: the next commit, on top of
+	// it, starts from them instead of decoding them again (see commitFile).
+	trees map[plumbing.Hash][]object.TreeEntry
 }
 
 // memDelta is an object of the cycle stored as the changes to another one.

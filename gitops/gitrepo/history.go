@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"errors"
@@ -34,15 +34,10 @@ type HistoryQuery struct {
 	Since time.Time
 	// Max caps the commits visited (default DefaultHistoryMax).
 	Max int
-	// Head is where the walk starts; zero means the repository's HEAD.
-	Head plumbing.Hash
-	// Cache, when set, shares commit reads, trailer parsing and tree diffs with the other
-	// queries of the same cycle and repository (see HistoryCache).
-	Cache *HistoryCache
 }
 
-// ReadHistory reads a policy's events from the first-parent history of the base branch,
-// newest first from Head back to Since, and returns them oldest first:
+// History reads a policy's events from the first-parent history of the remote base branch,
+// newest first from Base back to q.Since, and returns them oldest first:
 //   - a commit with our trailers for the policy: EventDecision, or EventManualScale, with
 //     From and To from its trailers;
 //   - a `git revert` of one of the policy's commits ("This reverts commit <sha>."):
@@ -52,27 +47,22 @@ type HistoryQuery struct {
 // Only commits that changed the target file are decoded (the file's blob hash against the
 // first parent's). A commit whose file does not parse, or that creates or deletes the file, is
 // not an edit of the count and is skipped.
-func ReadHistory(repo *git.Repository, q HistoryQuery) ([]policy.Event, error) {
-	events, _, err := readHistory(repo, q)
+//
+// The walk starts at Base, not at the local head: the cycle's own commits so far are other
+// policies' decisions on other targets (two policies never share one), never events of this
+// one. The policies of one sync share commit reads, trailer parsing and tree diffs.
+func (w *Workspace) History(q HistoryQuery) ([]policy.Event, error) {
+	events, _, err := readHistory(w.repo, w.base, w.history, q)
 	return events, err
 }
 
-// History reads the policy's events up to the local head (see ReadHistory).
-func (w *Workspace) History(q HistoryQuery) ([]policy.Event, error) {
-	if q.Head.IsZero() {
-		q.Head = w.Head()
-	}
-	return ReadHistory(w.repo, q)
-}
-
-// DecisionExists reports whether the policy's newest commit since q.Since carries decision id
-// — that is, the branch already holds this decision and a rerun must not make it again. An
-// older commit with the same id does not count once a later decision superseded it. It
-// returns the commit found.
-func DecisionExists(repo *git.Repository, q HistoryQuery, id string) (plumbing.Hash, bool, error) {
+// decisionExists reports whether the policy's newest commit since q.Since (walking from head)
+// carries decision id — that is, the branch already holds this decision. An older commit with
+// the same id does not count once a later decision superseded it. It returns the commit found.
+func decisionExists(repo *git.Repository, head plumbing.Hash, q HistoryQuery, id string) (plumbing.Hash, bool, error) {
 	var found plumbing.Hash
 	var exists bool
-	_, err := walkFirstParent(repo, q, func(c *object.Commit) (bool, error) {
+	_, err := walkFirstParent(repo, head, nil, q, func(c *object.Commit) (bool, error) {
 		tr, ok := commitmsg.ParseTrailers(c.Message)
 		if !ok || tr.PolicyID != q.PolicyID {
 			return true, nil
@@ -88,25 +78,18 @@ func DecisionExists(repo *git.Repository, q HistoryQuery, id string) (plumbing.H
 	return found, exists, nil
 }
 
-// DecisionExists is the package function on the local head.
-func (w *Workspace) DecisionExists(q HistoryQuery, id string) (plumbing.Hash, bool, error) {
-	if q.Head.IsZero() {
-		q.Head = w.Head()
-	}
-	return DecisionExists(w.repo, q, id)
-}
-
 // revertRE finds the commit a `git revert` message names.
 var revertRE = regexp.MustCompile(`(?m)^This reverts commit ([0-9a-f]{40}|[0-9a-f]{64})\b`)
 
-// readHistory is ReadHistory that also returns the number of commits it visited.
-func readHistory(repo *git.Repository, q HistoryQuery) ([]policy.Event, int, error) {
+// readHistory reads the policy's events walking from head (see History), sharing the work
+// through cache when it is set, and also returns the number of commits it visited.
+func readHistory(repo *git.Repository, head plumbing.Hash, cache *historyCache, q HistoryQuery) ([]policy.Event, int, error) {
 	file := path.Clean(strings.TrimPrefix(q.Target.File, "./"))
-	h := &historyReader{repo: repo, q: q, parts: strings.Split(file, "/"),
+	h := &historyReader{repo: repo, q: q, cache: cache, parts: strings.Split(file, "/"),
 		blobs: map[plumbing.Hash]plumbing.Hash{}, trees: map[treeKey]plumbing.Hash{},
 		values: map[plumbing.Hash]valueResult{}}
 	var events []policy.Event
-	visited, err := walkFirstParent(repo, q, func(c *object.Commit) (bool, error) {
+	visited, err := walkFirstParent(repo, head, cache, q, func(c *object.Commit) (bool, error) {
 		e, ok, err := h.classify(c)
 		if err != nil {
 			return false, fmt.Errorf("commit %s: %w", c.Hash, err)
@@ -125,25 +108,17 @@ func readHistory(repo *git.Repository, q HistoryQuery) ([]policy.Event, int, err
 	return events, visited, nil
 }
 
-// walkFirstParent calls visit for each first-parent commit from q.Head, newest first, until
-// a commit older than q.Since, q.Max commits, the root, or visit returning false. It returns
-// the number of commits visited.
-func walkFirstParent(repo *git.Repository, q HistoryQuery, visit func(*object.Commit) (bool, error)) (int, error) {
+// walkFirstParent calls visit for each first-parent commit from head, newest first, until a
+// commit older than q.Since, q.Max commits, the root, or visit returning false. It returns the
+// number of commits visited.
+func walkFirstParent(repo *git.Repository, head plumbing.Hash, cache *historyCache, q HistoryQuery, visit func(*object.Commit) (bool, error)) (int, error) {
 	max := q.Max
 	if max <= 0 {
 		max = DefaultHistoryMax
 	}
-	head := q.Head
-	if head.IsZero() {
-		ref, err := repo.Head()
-		if err != nil {
-			return 0, fmt.Errorf("resolve HEAD: %w", err)
-		}
-		head = ref.Hash()
-	}
 	read, parent := repo.CommitObject, func(c *object.Commit) (*object.Commit, error) { return c.Parent(0) }
-	if q.Cache != nil {
-		read, parent = q.Cache.commit, q.Cache.parent
+	if cache != nil {
+		read, parent = cache.commit, cache.parent
 	}
 	c, err := read(head)
 	if err != nil {
@@ -182,6 +157,7 @@ type valueResult struct {
 type historyReader struct {
 	repo   *git.Repository
 	q      HistoryQuery
+	cache  *historyCache                   // nil: uncached
 	parts  []string                        // the file's path, split
 	blobs  map[plumbing.Hash]plumbing.Hash // commit → the target file's blob
 	trees  map[treeKey]plumbing.Hash       // tree at a depth of parts → the file's blob
@@ -228,8 +204,8 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 
 // message returns a commit's trailers and the commit its `git revert` message names, if any.
 func (h *historyReader) message(c *object.Commit) (tr commitmsg.Trailers, ours bool, reverts string) {
-	if h.q.Cache != nil {
-		return h.q.Cache.message(c)
+	if h.cache != nil {
+		return h.cache.message(c)
 	}
 	tr, ours = commitmsg.ParseTrailers(c.Message)
 	if m := revertRE.FindStringSubmatch(c.Message); m != nil {
@@ -251,8 +227,8 @@ func (h *historyReader) ours(sha string) (commitmsg.Trailers, bool) {
 // fileChange returns the target's value before (first parent) and after a commit, and whether
 // the commit changed the file at all. Unchanged files are not decoded.
 func (h *historyReader) fileChange(c *object.Commit) (before, after valueResult, changed bool, err error) {
-	if h.q.Cache != nil {
-		prev, cur, err := h.q.Cache.change(c, strings.Join(h.parts, "/"))
+	if h.cache != nil {
+		prev, cur, err := h.cache.change(c, strings.Join(h.parts, "/"))
 		if err != nil || prev == cur {
 			return before, after, false, err
 		}

@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -31,11 +30,11 @@ var (
 func values(n string) string { return "# web\nweb:\n  replicaCount: " + n + "  # managed\n" }
 
 // newRepo starts a Git server with one repository and returns it with workspace options for it.
-func newRepo(t *testing.T, opts ...gittest.Option) (*gittest.Server, WorkspaceOptions) {
+func newRepo(t *testing.T, opts ...gittest.Option) (*gittest.Server, Options) {
 	t.Helper()
 	s := gittest.NewServer(t, opts...)
 	s.CreateRepo("platform", map[string]string{valuesFile: values("3"), "README.md": "hi\n"})
-	return s, WorkspaceOptions{
+	return s, Options{
 		Name:     "platform",
 		URL:      s.URL("platform"),
 		Auth:     &policy.GitAuth{Username: s.User(), PasswordEnv: "GIT_PASSWORD"},
@@ -46,14 +45,14 @@ func newRepo(t *testing.T, opts ...gittest.Option) (*gittest.Server, WorkspaceOp
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func open(t *testing.T, opts WorkspaceOptions) *Workspace {
+func open(t *testing.T, opts Options) *Workspace {
 	t.Helper()
 	ws, err := Open(context.Background(), opts)
 	require.NoError(t, err)
 	return ws
 }
 
-func commitValues(t *testing.T, ws *Workspace, n string) plumbing.Hash {
+func commitValues(t *testing.T, ws *Workspace, n string) string {
 	t.Helper()
 	h, err := ws.Commit(context.Background(), CommitRequest{
 		File: valuesFile, Content: []byte(values(n)), Message: "scale to " + n + "\n", Author: identity, When: t0,
@@ -67,7 +66,7 @@ func TestOpenClonesOnceThenFetchesEachCycle(t *testing.T) {
 
 	ws := open(t, opts)
 	assert.Equal(t, 1, s.Requests("platform", gittest.UploadPack), "cycle 1: one clone")
-	assert.Equal(t, s.HeadSHA("platform", "main"), ws.Head().String())
+	assert.Equal(t, s.HeadSHA("platform", "main"), ws.Head())
 	got, err := ws.ReadFile(valuesFile)
 	require.NoError(t, err)
 	assert.Equal(t, values("3"), string(got))
@@ -79,8 +78,8 @@ func TestOpenClonesOnceThenFetchesEachCycle(t *testing.T) {
 	human := s.Commit("platform", map[string]string{valuesFile: values("4")}, "more web", "Ann <ann@example.com>")
 	require.NoError(t, ws.Sync(context.Background()))
 	assert.Equal(t, 2, s.Requests("platform", gittest.UploadPack), "cycle 2: one fetch")
-	assert.Equal(t, human, ws.Head().String())
-	assert.Equal(t, human, ws.Base().String())
+	assert.Equal(t, human, ws.Head())
+	assert.Equal(t, human, ws.Base())
 
 	// A new process (a one-shot run) opens the same cache: a fetch, not a clone.
 	ws2 := open(t, opts)
@@ -97,8 +96,8 @@ func TestSyncDropsLocalCommitsAndChanges(t *testing.T) {
 	ws := open(t, opts)
 	base := ws.Head()
 	commitValues(t, ws, "5")
-	require.NoError(t, ws.WriteFile("stray.txt", []byte("x")))
-	require.NoError(t, ws.WriteFile("README.md", []byte("changed")))
+	require.NoError(t, os.WriteFile(filepath.Join(ws.Root(), "stray.txt"), []byte("x"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(ws.Root(), "README.md"), []byte("changed"), 0o644))
 
 	require.NoError(t, ws.Sync(context.Background()))
 	assert.Equal(t, base, ws.Head())
@@ -114,7 +113,7 @@ func TestOpenReplacesABrokenCache(t *testing.T) {
 	require.NoError(t, os.RemoveAll(filepath.Join(ws.Root(), ".git")))
 
 	ws = open(t, opts)
-	assert.Equal(t, s.HeadSHA("platform", "main"), ws.Head().String())
+	assert.Equal(t, s.HeadSHA("platform", "main"), ws.Head())
 }
 
 func TestOpenLocalRemotes(t *testing.T) {
@@ -122,11 +121,11 @@ func TestOpenLocalRemotes(t *testing.T) {
 	s.CreateRepo("platform", map[string]string{valuesFile: values("3")})
 	for i, url := range []string{s.Dir("platform"), "file://" + filepath.ToSlash(s.Dir("platform"))} {
 		t.Run(url[:4], func(t *testing.T) {
-			ws := open(t, WorkspaceOptions{URL: url, CacheDir: t.TempDir()})
-			assert.Equal(t, s.HeadSHA("platform", "main"), ws.Head().String())
+			ws := open(t, Options{URL: url, CacheDir: t.TempDir()})
+			assert.Equal(t, s.HeadSHA("platform", "main"), ws.Head())
 			commitValues(t, ws, strconv.Itoa(4+i))
 			require.NoError(t, ws.Push(context.Background()))
-			assert.Equal(t, ws.Head().String(), s.HeadSHA("platform", "main"))
+			assert.Equal(t, ws.Head(), s.HeadSHA("platform", "main"))
 		})
 	}
 }
@@ -147,15 +146,15 @@ func TestCommitAndPushLandWithExactMessage(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, ws.Push(context.Background()))
 
-	assert.Equal(t, h.String(), s.HeadSHA("platform", "main"))
-	assert.Equal(t, msg, s.RawMessage("platform", h.String()), "exact message bytes")
+	assert.Equal(t, h, s.HeadSHA("platform", "main"))
+	assert.Equal(t, msg, s.RawMessage("platform", h), "exact message bytes")
 	log := s.Log("platform", "main")
 	require.NotEmpty(t, log)
 	assert.Equal(t, "gitops-autoscaler <bot@example.com>", log[0].Author)
 	assert.True(t, log[0].Time.Equal(t0))
 	assert.Equal(t, []string{before}, log[0].Parents)
 	assert.Equal(t, values("6"), s.ReadFile("platform", "main", valuesFile))
-	assert.Equal(t, valuesFile+"\n", s.Git("platform", "diff-tree", "--no-commit-id", "--name-only", "-r", h.String()),
+	assert.Equal(t, valuesFile+"\n", s.Git("platform", "diff-tree", "--no-commit-id", "--name-only", "-r", h),
 		"exactly one file per commit")
 	assert.Equal(t, 1, s.Requests("platform", gittest.ReceivePack))
 	assert.Equal(t, h, ws.Base(), "the pushed head is the new base")
@@ -170,7 +169,7 @@ func TestPushSendsTheCycleInOnePush(t *testing.T) {
 			File: f, Content: []byte("replicas: " + string(rune('1'+i)) + "\n"), Message: "add " + f, Author: identity, When: t0,
 		})
 		require.NoError(t, err)
-		shas = append(shas, h.String())
+		shas = append(shas, h)
 	}
 	require.NoError(t, ws.Push(context.Background()))
 
@@ -219,20 +218,21 @@ func TestPushRaceKeepsTheirCommit(t *testing.T) {
 			err := ws.Push(context.Background())
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrPushRace)
+			assert.Equal(t, ws.Base(), ws.Head(), "a failed push drops the cycle's commits")
 			require.NotEmpty(t, their())
 			assert.Equal(t, their(), s.HeadSHA("platform", "main"), "their commit stays: never force-pushed")
 			for _, e := range s.Log("platform", "main") {
-				assert.NotEqual(t, ours.String(), e.SHA)
+				assert.NotEqual(t, ours, e.SHA)
 			}
 
 			// The caller re-fetches, re-decides and pushes on top of their commit.
 			require.NoError(t, ws.Sync(context.Background()))
-			assert.Equal(t, their(), ws.Head().String())
+			assert.Equal(t, their(), ws.Head())
 			again := commitValues(t, ws, "6")
 			require.NoError(t, ws.Push(context.Background()))
 			log := s.Log("platform", "main")
 			require.GreaterOrEqual(t, len(log), 2)
-			assert.Equal(t, []string{again.String(), their()}, []string{log[0].SHA, log[1].SHA})
+			assert.Equal(t, []string{again, their()}, []string{log[0].SHA, log[1].SHA})
 		})
 	}
 }
@@ -275,13 +275,14 @@ func TestCommitRefusesEmptyAndUnsafe(t *testing.T) {
 	}
 }
 
-func TestWriteFileKeepsMode(t *testing.T) {
+// Commit writes the file into the worktree as well, keeping its mode.
+func TestCommitKeepsTheFileMode(t *testing.T) {
 	_, opts := newRepo(t)
 	ws := open(t, opts)
 	p := filepath.Join(ws.Root(), valuesFile)
 	require.NoError(t, os.Chmod(p, 0o640))
 
-	require.NoError(t, ws.WriteFile(valuesFile, []byte(values("9"))))
+	commitValues(t, ws, "9")
 	fi, err := os.Stat(p)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
@@ -333,27 +334,29 @@ func TestPushBranchWithLease(t *testing.T) {
 
 	first := commitValues(t, ws, "5")
 	require.NoError(t, ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: first}))
-	require.NoError(t, ws.ResetTo(ws.Base()))
-	assert.Equal(t, first.String(), s.HeadSHA("platform", branch))
-	assert.NotEqual(t, first.String(), s.HeadSHA("platform", "main"), "the base branch is untouched")
+	require.NoError(t, ws.resetTo(ws.base))
+	assert.Equal(t, first, s.HeadSHA("platform", branch))
+	assert.NotEqual(t, first, s.HeadSHA("platform", "main"), "the base branch is untouched")
 	got, ok, err := ws.RemoteBranch(ctx, branch)
 	require.NoError(t, err)
 	assert.True(t, ok)
-	assert.Equal(t, first, got)
+	assert.Equal(t, first, got.SHA)
+	assert.Equal(t, []string{ws.Base()}, got.Parents)
+	assert.Equal(t, "scale to 5\n", got.Message)
 
 	// A new decision replaces the branch (not a fast-forward) under the right lease …
 	second := commitValues(t, ws, "4")
 	require.NoError(t, ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: second, Lease: first}))
-	assert.Equal(t, second.String(), s.HeadSHA("platform", branch))
+	assert.Equal(t, second, s.HeadSHA("platform", branch))
 
 	// … and never under a stale one, nor as a "new" branch over an existing one.
-	require.NoError(t, ws.ResetTo(ws.Base()))
+	require.NoError(t, ws.resetTo(ws.base))
 	third := commitValues(t, ws, "7")
 	err = ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: third, Lease: first})
 	assert.ErrorIs(t, err, ErrPushRace)
 	err = ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: third})
 	assert.ErrorIs(t, err, ErrPushRace)
-	assert.Equal(t, second.String(), s.HeadSHA("platform", branch))
+	assert.Equal(t, second, s.HeadSHA("platform", branch))
 
 	err = ws.PushBranch(ctx, BranchPush{Branch: "main", Commit: third})
 	assert.ErrorContains(t, err, "base branch")
@@ -361,7 +364,7 @@ func TestPushBranchWithLease(t *testing.T) {
 	require.Error(t, ws.DeleteBranch(ctx, branch, first), "stale lease")
 	require.NoError(t, ws.DeleteBranch(ctx, branch, second))
 	assert.Equal(t, []string{"main"}, s.Branches("platform"))
-	require.NoError(t, ws.DeleteBranch(ctx, branch, plumbing.ZeroHash), "deleting a missing branch is a no-op")
+	require.NoError(t, ws.DeleteBranch(ctx, branch, ""), "deleting a missing branch is a no-op")
 }
 
 func TestNetworkCallsHonorTheContext(t *testing.T) {
@@ -442,7 +445,7 @@ func TestNetworkCallsGetADeadline(t *testing.T) {
 	t.Cleanup(hang.Close)
 	t.Cleanup(func() { close(release) })
 
-	_, err := Open(context.Background(), WorkspaceOptions{
+	_, err := Open(context.Background(), Options{
 		URL: hang.URL + "/platform.git", CacheDir: t.TempDir(), NetworkTimeout: 50 * time.Millisecond,
 	})
 	require.Error(t, err)

@@ -1,4 +1,4 @@
-package gitops
+package gitrepo
 
 import (
 	"errors"
@@ -11,12 +11,13 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 )
 
-// HistoryCache shares the work of reading history among the policies of one cycle: each
+// historyCache shares the work of reading history among the policies of one cycle (one sync
+// of a workspace, which starts a new cache): each
 // commit is decoded, its trailers parsed and its tree diffed against its first parent once,
 // however many policies walk it. Without it every policy re-reads the same commits and
 // trees — after a cycle that scaled 1,000 policies, the next one read a million trees.
-// A HistoryCache belongs to one repository and one cycle; it is not safe for concurrent use.
-type HistoryCache struct {
+// It is not safe for concurrent use.
+type historyCache struct {
 	repo    *git.Repository
 	commits map[plumbing.Hash]*cachedCommit
 }
@@ -35,12 +36,12 @@ type cachedCommit struct {
 	changes map[string][2]plumbing.Hash
 }
 
-// NewHistoryCache returns an empty cache over a repository.
-func NewHistoryCache(repo *git.Repository) *HistoryCache {
-	return &HistoryCache{repo: repo, commits: map[plumbing.Hash]*cachedCommit{}}
+// newHistoryCache returns an empty cache over a repository.
+func newHistoryCache(repo *git.Repository) *historyCache {
+	return &historyCache{repo: repo, commits: map[plumbing.Hash]*cachedCommit{}}
 }
 
-func (hc *HistoryCache) get(h plumbing.Hash) (*cachedCommit, error) {
+func (hc *historyCache) get(h plumbing.Hash) (*cachedCommit, error) {
 	if cc, ok := hc.commits[h]; ok {
 		return cc, nil
 	}
@@ -54,7 +55,7 @@ func (hc *HistoryCache) get(h plumbing.Hash) (*cachedCommit, error) {
 }
 
 // commit returns a commit object, decoded once.
-func (hc *HistoryCache) commit(h plumbing.Hash) (*object.Commit, error) {
+func (hc *historyCache) commit(h plumbing.Hash) (*object.Commit, error) {
 	cc, err := hc.get(h)
 	if err != nil {
 		return nil, err
@@ -63,7 +64,7 @@ func (hc *HistoryCache) commit(h plumbing.Hash) (*object.Commit, error) {
 }
 
 // parent returns a commit's first parent, decoded once.
-func (hc *HistoryCache) parent(c *object.Commit) (*object.Commit, error) {
+func (hc *historyCache) parent(c *object.Commit) (*object.Commit, error) {
 	if c.NumParents() == 0 {
 		return nil, object.ErrParentNotFound
 	}
@@ -71,7 +72,7 @@ func (hc *HistoryCache) parent(c *object.Commit) (*object.Commit, error) {
 }
 
 // message returns a commit's parsed trailers and the commit a revert message names.
-func (hc *HistoryCache) message(c *object.Commit) (tr commitmsg.Trailers, ours bool, reverts string) {
+func (hc *historyCache) message(c *object.Commit) (tr commitmsg.Trailers, ours bool, reverts string) {
 	cc, err := hc.get(c.Hash)
 	if err != nil { // not from this repository's store: parse it uncached
 		cc = &cachedCommit{commit: c}
@@ -88,7 +89,7 @@ func (hc *HistoryCache) message(c *object.Commit) (tr commitmsg.Trailers, ours b
 
 // change returns the blobs of file before (first parent) and after a commit; equal when the
 // commit did not change it.
-func (hc *HistoryCache) change(c *object.Commit, file string) (before, after plumbing.Hash, err error) {
+func (hc *historyCache) change(c *object.Commit, file string) (before, after plumbing.Hash, err error) {
 	cc, err := hc.get(c.Hash)
 	if err != nil {
 		return before, after, err
@@ -107,7 +108,7 @@ func (hc *HistoryCache) change(c *object.Commit, file string) (before, after plu
 
 // diff lists the files a commit changed against its first parent (or, for a root commit or
 // the edge of a shallow clone, the files it has).
-func (hc *HistoryCache) diff(c *object.Commit) (map[string][2]plumbing.Hash, error) {
+func (hc *historyCache) diff(c *object.Commit) (map[string][2]plumbing.Hash, error) {
 	tree, err := c.Tree()
 	if err != nil {
 		return nil, err

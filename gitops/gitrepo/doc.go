@@ -1,0 +1,25 @@
+// Package gitrepo is the Git repository the loop works on, and the only package that speaks
+// Git (go-git).
+//
+// A Workspace is one repository's clone, kept in a cache directory across cycles: cloned once,
+// then fetched and hard-reset to the remote base branch at every Sync. It offers the loop what
+// it does to a repository, and nothing of go-git:
+//
+//   - read the worktree: Root, Files, ReadFile (paths joined safely under the root, SafeJoin);
+//   - commit one file: Commit on the local base branch, CommitOnBase for a pull request's
+//     branch; commits are built from the object store, kept in memory until pushed, and
+//     written as one pack afterwards;
+//   - push: Push sends the cycle's commits in one push that never forces (a moved branch is
+//     ErrPushRace, and the commits are dropped); PushBranch, DeleteBranch and RemoteBranch
+//     handle a pull request's branch, with leases;
+//   - read history: History classifies the first-parent commits of the base branch into
+//     decisions, manual scales, reverts and manual edits (docs/design.md §6), sharing commit
+//     reads among the policies of one sync.
+//
+// Auth (token, username and password, SSH key with known_hosts) is read once, at Open, and
+// every error is scrubbed of secrets and URL credentials (RedactURL).
+//
+// Commits and SHAs cross the boundary as hex strings. What to commit is the loop's (package
+// gitops); the replica editor is gitops/edit and the message format gitops/commitmsg; pull
+// requests belong to the hosts.
+package gitrepo
