@@ -18,47 +18,26 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
-const backtestUsage = `Usage: gitops-autoscaler backtest --policy FILE (--trace CSV | --prometheus URL --start T --end T)
-                                 [--name NAME] [--step D] [--initial N] [--start T] [--end T]
-                                 [-o text|json] [--html FILE]
-
-Replay a policy over past metrics with the same decision engine the service runs, and see
+var backtestHelp = help{
+	usage: `gitops-autoscaler backtest --policy FILE (--trace CSV | --prometheus URL --start T --end T) [flags]`,
+	about: `Replay a policy over past metrics with the same decision engine the service runs, and see
 every decision it would have made: when, from and to how many replicas, and why. Use it to
 tune thresholds, cooldowns and stabilization windows before a policy touches Git.
 
 Each change counts as committed at the instant it was decided, so cooldowns, rate limits and
-stabilization windows see exactly the history a live run would have had.
-
-Flags:
-  --policy FILE      the policy file (several documents allowed: pick one with --name)
-  --name NAME        the policy to replay, as name or namespace/name
-  --trace CSV        metric values from a CSV file with the header timestamp,metric,value;
-                     timestamp is RFC 3339 or unix seconds, metric is the policy's metric name;
-                     blank lines and # comments are allowed, rows may come in any order.
-                     A sample counts for 5 minutes (as in Prometheus), then the metric is missing.
-  --prometheus URL   range-query the policy's PromQL on this Prometheus instead
-                     (needs --start and --end); --prometheus-token-file FILE for a bearer token
-  --start, --end T   the range to replay, RFC 3339 or unix seconds (default: the whole trace)
-  --step D           time between evaluations (default: the policy's "@every D" schedule, else 30s)
-  --initial N        replicas before the first evaluation (default: minReplicas)
-  -o text|json       output format (default text)
-  --html FILE        also write a self-contained HTML report: each metric against the replica
-                     count with every change marked, the summary and the decisions
-
-Example:
-  $ cat trace.csv
-  timestamp,metric,value
-  2026-11-22T10:59:30Z,http_rps,120
-  2026-11-22T11:00:00Z,http_rps,312.4
-  $ gitops-autoscaler backtest --policy web.yaml --trace trace.csv --html report.html
-  2026-11-22T11:00:00Z  3 → 6  http_rps = 312.4 > scaleUp.threshold 250 → 6; …
-  laravel-demo/laravel-web: 2 evaluations, 2026-11-22T10:59:30Z to 2026-11-22T11:00:00Z every 30s
-  changes: 1 (1 up, 0 down) — the commits a live run would have made
-  ...
-
-Exit status: 0 done, 1 runtime failure (Prometheus unreachable, report not writable),
-2 usage error, invalid policy (all problems are printed) or malformed CSV (the line is named).
-`
+stabilization windows see exactly the history a live run would have had.`,
+	example: `$ cat trace.csv
+timestamp,metric,value
+2026-11-22T10:59:30Z,http_rps,120
+2026-11-22T11:00:00Z,http_rps,312.4
+$ gitops-autoscaler backtest --policy web.yaml --trace trace.csv --html report.html
+2026-11-22T11:00:00Z  3 → 6  http_rps = 312.4 > scaleUp.threshold 250 → 6; …
+laravel-demo/laravel-web: 2 evaluations, 2026-11-22T10:59:30Z to 2026-11-22T11:00:00Z every 30s
+changes: 1 (1 up, 0 down) — the commits a live run would have made
+...`,
+	exit: `0 done, 1 runtime failure (Prometheus unreachable, report not writable), 2 usage error,
+invalid policy (all problems are printed) or malformed CSV (the line is named).`,
+}
 
 // maxBacktestEvaluations keeps a mistyped --step from running for hours.
 const maxBacktestEvaluations = 5_000_000
@@ -78,32 +57,32 @@ type backtestOptions struct {
 }
 
 func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	opts, err := parseBacktestFlags(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, backtestUsage)
-		return exitOK
+	fs := newFlagSet("backtest")
+	var o backtestOptions
+	check := o.define(fs)
+	if code, done := parse(fs, args, backtestHelp, check, stdout, stderr); done {
+		return code
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "backtest: %v\n\nRun 'gitops-autoscaler backtest --help' for usage.\n", err)
-		return exitUsage
-	}
-	return backtest(ctx, opts, stdout, stderr)
+	return backtest(ctx, o, stdout, stderr)
 }
 
-func parseBacktestFlags(args []string) (backtestOptions, error) {
-	var o backtestOptions
+// define registers backtest's flags on fs and returns the check that completes the options
+// once they are parsed.
+func (o *backtestOptions) define(fs *flag.FlagSet) func() error {
 	var start, end, step string
-	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.policyFile, "policy", "", "")
-	fs.StringVar(&o.name, "name", "", "")
-	fs.StringVar(&o.traceFile, "trace", "", "")
-	fs.StringVar(&o.prometheusURL, "prometheus", "", "")
-	fs.StringVar(&o.promTokenFile, "prometheus-token-file", "", "")
-	fs.StringVar(&start, "start", "", "")
-	fs.StringVar(&end, "end", "", "")
-	fs.StringVar(&step, "step", "", "")
-	fs.Func("initial", "", func(s string) error {
+	fs.StringVar(&o.policyFile, "policy", "", "the policy `FILE` (several documents allowed: pick one with --name)")
+	fs.StringVar(&o.name, "name", "", "the policy to replay, as `NAME` or namespace/name")
+	fs.StringVar(&o.traceFile, "trace", "", "metric values from a `CSV` file with the header timestamp,metric,value; "+
+		"timestamp is RFC 3339 or unix seconds, metric is the policy's metric name; blank lines and # comments "+
+		"are allowed, rows may come in any order. A sample counts for 5 minutes (as in Prometheus), then the "+
+		"metric is missing.")
+	fs.StringVar(&o.prometheusURL, "prometheus", "", "range-query the policy's PromQL on the Prometheus at `URL` instead "+
+		"(needs --start and --end)")
+	fs.StringVar(&o.promTokenFile, "prometheus-token-file", "", "a `FILE` holding a bearer token for --prometheus")
+	fs.StringVar(&start, "start", "", "the start `T` of the range to replay, RFC 3339 or unix seconds (default: the trace's first sample)")
+	fs.StringVar(&end, "end", "", "the end `T` of the range to replay, RFC 3339 or unix seconds (default: the trace's last sample)")
+	fs.StringVar(&step, "step", "", "the time `D` between evaluations (default: the policy's \"@every D\" schedule, else 30s)")
+	fs.Func("initial", "`N` replicas before the first evaluation (default: minReplicas)", func(s string) error {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
 			return fmt.Errorf("want a replica count (0 or more), got %q", s)
@@ -111,47 +90,47 @@ func parseBacktestFlags(args []string) (backtestOptions, error) {
 		o.initial = &n
 		return nil
 	})
-	fs.StringVar(&o.output, "o", "text", "")
-	fs.StringVar(&o.htmlFile, "html", "", "")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	switch {
-	case fs.NArg() > 0:
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case o.policyFile == "":
-		return o, errors.New("--policy FILE is required")
-	case o.traceFile == "" && o.prometheusURL == "":
-		return o, errors.New("give --trace CSV or --prometheus URL")
-	case o.traceFile != "" && o.prometheusURL != "":
-		return o, errors.New("give --trace or --prometheus, not both")
-	case o.prometheusURL != "" && (start == "" || end == ""):
-		return o, errors.New("--prometheus needs --start and --end")
-	case o.promTokenFile != "" && o.prometheusURL == "":
-		return o, errors.New("--prometheus-token-file needs --prometheus")
-	case o.output != "text" && o.output != "json":
-		return o, fmt.Errorf("-o must be text or json, not %q", o.output)
-	}
-	var err error
-	if start != "" {
-		if o.start, err = promclient.ParseTime(start); err != nil {
-			return o, fmt.Errorf("--start: %w", err)
+	fs.StringVar(&o.output, "o", "text", "output `FORMAT`: text or json")
+	fs.StringVar(&o.htmlFile, "html", "", "also write a self-contained HTML report to `FILE`: each metric against the "+
+		"replica count with every change marked, the summary and the decisions")
+	return func() error {
+		switch {
+		case fs.NArg() > 0:
+			return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		case o.policyFile == "":
+			return errors.New("--policy FILE is required")
+		case o.traceFile == "" && o.prometheusURL == "":
+			return errors.New("give --trace CSV or --prometheus URL")
+		case o.traceFile != "" && o.prometheusURL != "":
+			return errors.New("give --trace or --prometheus, not both")
+		case o.prometheusURL != "" && (start == "" || end == ""):
+			return errors.New("--prometheus needs --start and --end")
+		case o.promTokenFile != "" && o.prometheusURL == "":
+			return errors.New("--prometheus-token-file needs --prometheus")
+		case o.output != "text" && o.output != "json":
+			return fmt.Errorf("-o must be text or json, not %q", o.output)
 		}
-	}
-	if end != "" {
-		if o.end, err = promclient.ParseTime(end); err != nil {
-			return o, fmt.Errorf("--end: %w", err)
+		var err error
+		if start != "" {
+			if o.start, err = promclient.ParseTime(start); err != nil {
+				return fmt.Errorf("--start: %w", err)
+			}
 		}
-	}
-	if start != "" && end != "" && o.end.Before(o.start) {
-		return o, fmt.Errorf("--end %s is before --start %s", end, start)
-	}
-	if step != "" {
-		if o.step, err = time.ParseDuration(step); err != nil || o.step <= 0 {
-			return o, fmt.Errorf("--step: want a positive duration such as 30s, got %q", step)
+		if end != "" {
+			if o.end, err = promclient.ParseTime(end); err != nil {
+				return fmt.Errorf("--end: %w", err)
+			}
 		}
+		if start != "" && end != "" && o.end.Before(o.start) {
+			return fmt.Errorf("--end %s is before --start %s", end, start)
+		}
+		if step != "" {
+			if o.step, err = time.ParseDuration(step); err != nil || o.step <= 0 {
+				return fmt.Errorf("--step: want a positive duration such as 30s, got %q", step)
+			}
+		}
+		return nil
 	}
-	return o, nil
 }
 
 // backtest loads the policy and the metrics, replays, and reports.
@@ -160,17 +139,27 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 	if p == nil {
 		return code
 	}
-	step := o.step
-	if step == 0 {
-		step = policy.BacktestInterval(p)
+	if o.step == 0 {
+		o.step = policy.BacktestInterval(p)
 	}
+	src, code := backtestValues(ctx, &o, p, stderr)
+	if src == nil {
+		return code
+	}
+	r := policy.Backtest(p, src, policy.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
+	return reportBacktest(o, p, r, stdout, stderr)
+}
 
+// backtestValues is the replay's metric source: the trace (whose first and last samples are
+// the range unless --start and --end say otherwise), or the --prometheus range queried once.
+// On failure it has reported and returns nil with the exit code.
+func backtestValues(ctx context.Context, o *backtestOptions, p *policy.Policy, stderr io.Writer) (func(time.Time) []policy.MetricValue, int) {
 	var src func(time.Time) []policy.MetricValue
 	if o.traceFile != "" {
 		tr, err := readTraceFile(o.traceFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "backtest: %v\n", err)
-			return exitUsage
+			return nil, exitUsage
 		}
 		if o.start.IsZero() {
 			o.start = tr.Start()
@@ -188,24 +177,27 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 	}
 	if o.end.Before(o.start) {
 		fmt.Fprintf(stderr, "backtest: --end %s is before --start %s\n", o.end.Format(time.RFC3339), o.start.Format(time.RFC3339))
-		return exitUsage
+		return nil, exitUsage
 	}
-	if n := o.end.Sub(o.start)/step + 1; n > maxBacktestEvaluations {
+	if n := o.end.Sub(o.start)/o.step + 1; n > maxBacktestEvaluations {
 		fmt.Fprintf(stderr, "backtest: %d evaluations from %s to %s every %s is too many (at most %d); use a larger --step\n",
-			n, o.start.Format(time.RFC3339), o.end.Format(time.RFC3339), step, maxBacktestEvaluations)
-		return exitUsage
+			n, o.start.Format(time.RFC3339), o.end.Format(time.RFC3339), o.step, maxBacktestEvaluations)
+		return nil, exitUsage
 	}
 	if o.prometheusURL != "" {
-		values, err := prometheusValues(ctx, o, p, step)
+		values, err := prometheusValues(ctx, *o, p, o.step)
 		if err != nil {
 			fmt.Fprintf(stderr, "backtest: %v\n", err)
-			return exitFailure
+			return nil, exitFailure
 		}
-		src = func(at time.Time) []policy.MetricValue { return values[int(at.Sub(o.start)/step)] }
+		start, step := o.start, o.step
+		src = func(at time.Time) []policy.MetricValue { return values[int(at.Sub(start)/step)] }
 	}
+	return src, exitOK
+}
 
-	r := policy.Backtest(p, src, policy.BacktestOptions{Start: o.start, End: o.end, Step: step, Initial: o.initial})
-
+// reportBacktest writes the HTML report when asked, then the result as text or JSON.
+func reportBacktest(o backtestOptions, p *policy.Policy, r policy.BacktestResult, stdout, stderr io.Writer) int {
 	if o.htmlFile != "" {
 		var buf bytes.Buffer
 		if err := web.WriteBacktestHTML(&buf, p, r); err != nil {

@@ -19,101 +19,129 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-// evalFlags are the flags evaluate and plan share.
-type evalFlags struct {
+// repoOptions are the options of the commands that work on the configured repositories
+// (evaluate, plan, history, scale).
+type repoOptions struct {
 	config      string
-	policies    stringList
 	policyFiles stringList
 	repository  string
-	dryRun      bool
 	output      string
-	metricsFile string
-	at          string
 	cacheDir    string
 	logLevel    string
 }
 
-func (f *evalFlags) register(fs *flag.FlagSet, plan bool) {
-	fs.StringVar(&f.config, "config", "", "service config file (AutoscalerConfig) — required")
-	fs.Var(&f.policies, "policy", "evaluate only this policy (name or namespace/name); repeatable")
-	fs.Var(&f.policyFiles, "policy-file", "extra policy file or directory, evaluated with the repository's own policies; repeatable")
-	fs.StringVar(&f.repository, "repository", "", "the repository --policy-file policies belong to (default: the only one)")
-	if !plan {
-		fs.BoolVar(&f.dryRun, "dry-run", false, "decide and report, commit nothing")
+// define registers the shared flags on fs.
+func (o *repoOptions) define(fs *flag.FlagSet) {
+	fs.StringVar(&o.config, "config", "", "the service config `FILE` (AutoscalerConfig); required")
+	fs.Var(&o.policyFiles, "policy-file", "an extra policy `FILE` or directory, evaluated with the repository's own policies; repeatable")
+	fs.StringVar(&o.repository, "repository", "", "the repository `NAME` the --policy-file policies belong to (default: the only one)")
+	fs.StringVar(&o.output, "o", "text", "output `FORMAT`: text or json")
+	fs.StringVar(&o.cacheDir, "cache-dir", "", "the `DIR` repository clones are kept in (default: the config's cacheDir, else the user cache)")
+}
+
+// check is the shared part of a command's check.
+func (o *repoOptions) check(fs *flag.FlagSet) error {
+	switch {
+	case o.config == "":
+		return errors.New("--config is required")
+	case o.output != "text" && o.output != "json":
+		return fmt.Errorf("-o %q: want text or json", o.output)
 	}
-	fs.StringVar(&f.output, "o", "text", "output: text or json")
-	fs.StringVar(&f.metricsFile, "metrics-file", "", "read metric values from a trace CSV (timestamp,metric,value) instead of Prometheus")
-	fs.StringVar(&f.at, "at", "", "decide as of this instant (RFC 3339 or unix seconds) instead of now")
-	fs.StringVar(&f.cacheDir, "cache-dir", "", "where repository clones are kept (default: config cacheDir, else the user cache)")
-	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	return noArguments(fs)
+}
+
+// evaluateOptions are the options of evaluate and plan.
+type evaluateOptions struct {
+	repoOptions
+	policies    stringList
+	dryRun      bool
+	plan        bool
+	metricsFile string
+	at          time.Time
+}
+
+// define registers evaluate's (or plan's) flags on fs and returns its check.
+func (o *evaluateOptions) define(fs *flag.FlagSet) func() error {
+	o.repoOptions.define(fs)
+	fs.Var(&o.policies, "policy", "evaluate only this policy (`NAME` or namespace/name); repeatable")
+	if !o.plan {
+		fs.BoolVar(&o.dryRun, "dry-run", false, "decide and report, commit nothing")
+	}
+	fs.StringVar(&o.metricsFile, "metrics-file", "", "read metric values from a trace `CSV` (timestamp,metric,value) instead of Prometheus")
+	var at string
+	fs.StringVar(&at, "at", "", "decide as of the instant `T` (RFC 3339 or unix seconds) instead of now")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "the `LEVEL` of the log on stderr: debug, info, warn or error")
+	return func() error {
+		if err := o.repoOptions.check(fs); err != nil {
+			return err
+		}
+		if at != "" {
+			t, err := promclient.ParseTime(at)
+			if err != nil {
+				return fmt.Errorf("--at %q: %w", at, err)
+			}
+			o.at = t
+		}
+		if o.plan {
+			o.dryRun = true
+		}
+		return nil
+	}
+}
+
+var evaluateHelp = help{
+	usage: "gitops-autoscaler evaluate --config FILE [--policy NAME]... [--dry-run] [-o text|json] [flags]",
+	about: `One evaluation of every policy (or those named by --policy), then exit: fetch each repository,
+query the metrics, decide, commit and push (or open pull requests), print the results. This is
+what a Jenkins job or a cron calls. --metrics-file and --at replay a trace instead of querying
+Prometheus, for demos and air-gapped dry runs.`,
+	example: `gitops-autoscaler evaluate --config autoscaler.yaml
+gitops-autoscaler evaluate --config autoscaler.yaml --policy laravel-demo/laravel-web --dry-run -o json
+gitops-autoscaler evaluate --config autoscaler.yaml --metrics-file trace.csv --at 2026-11-22T09:00:00Z`,
+	exit: "0 done, 1 a policy errored (its result says why), 2 usage error or invalid config or policies.",
+}
+
+var planHelp = help{
+	usage: "gitops-autoscaler plan --config FILE [--policy NAME]... [flags]",
+	about: `A dry run of evaluate that also prints, for every decision, the diff of the file it would
+commit (and the rendered workload's change when the policy has render verification). Nothing
+is committed or pushed.`,
+	example: "gitops-autoscaler plan --config autoscaler.yaml --policy laravel-web",
+	exit:    "0 done, 1 a policy errored (its result says why), 2 usage error or invalid config or policies.",
 }
 
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return evaluateCommand(ctx, "evaluate", args, stdout, stderr)
+	return runEvaluateOrPlan(ctx, false, args, stdout, stderr)
 }
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return evaluateCommand(ctx, "plan", args, stdout, stderr)
+	return runEvaluateOrPlan(ctx, true, args, stdout, stderr)
 }
 
-func evaluateCommand(ctx context.Context, name string, args []string, stdout, stderr io.Writer) int {
-	plan := name == "plan"
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f evalFlags
-	f.register(fs, plan)
-	fs.Usage = func() {
-		if plan {
-			fmt.Fprint(stderr, `Usage: gitops-autoscaler plan --config FILE [flags]
-
-A dry run of evaluate that also prints, for every decision, the diff of the file it would
-commit (and the rendered workload's change when the policy has render verification). Nothing
-is committed or pushed.
-
-Example:
-  gitops-autoscaler plan --config autoscaler.yaml --policy laravel-web
-
-Flags:
-`)
-		} else {
-			fmt.Fprint(stderr, `Usage: gitops-autoscaler evaluate --config FILE [flags]
-
-One evaluation of every policy (or those named by --policy), then exit: fetch each repository,
-query the metrics, decide, commit and push (or open pull requests), print the results. This is
-what a Jenkins job or a cron calls. Exit status: 0 ok, 1 when a policy errored, 2 bad usage or
-invalid config/policies.
-
-Examples:
-  gitops-autoscaler evaluate --config autoscaler.yaml
-  gitops-autoscaler evaluate --config autoscaler.yaml --policy laravel-demo/laravel-web --dry-run -o json
-  gitops-autoscaler evaluate --config autoscaler.yaml --metrics-file trace.csv --at 2026-11-22T09:00:00Z
-
-Flags:
-`)
-		}
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageCode(err)
-	}
+func runEvaluateOrPlan(ctx context.Context, plan bool, args []string, stdout, stderr io.Writer) int {
+	name, h := "evaluate", evaluateHelp
 	if plan {
-		f.dryRun = true
+		name, h = "plan", planHelp
 	}
-	env, code := setup(ctx, &f, stderr)
-	if env == nil {
+	fs := newFlagSet(name)
+	o := evaluateOptions{plan: plan}
+	if code, done := parse(fs, args, h, o.define(fs), stdout, stderr); done {
 		return code
 	}
-	opts := gitops.CycleOptions{At: env.at, Only: f.policies, DryRun: f.dryRun, Diff: plan}
+	return evaluate(ctx, o, stdout, stderr)
+}
+
+// evaluate runs one cycle of every configured repository and prints the results.
+func evaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Writer) int {
+	e, code := setup(ctx, o.repoOptions, o.metricsFile, stderr)
+	if e == nil {
+		return code
+	}
+	opts := gitops.CycleOptions{At: o.at, Only: o.policies, DryRun: o.dryRun, Diff: o.plan}
 	var results []gitops.Result
 	failed := false
-	for _, repo := range env.repos {
-		rep, err := env.runner.Cycle(ctx, repo, opts)
+	for _, repo := range e.repos {
+		rep, err := e.runner.Cycle(ctx, repo, opts)
 		if rep != nil {
 			results = append(results, rep.Results...)
 		}
@@ -130,7 +158,7 @@ Flags:
 			failed = true
 		}
 	}
-	if err := printResults(stdout, f.output, results, plan); err != nil {
+	if err := printResults(stdout, o.output, results, o.plan); err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return exitUsage
 	}
@@ -145,49 +173,28 @@ type env struct {
 	cfg    *policy.Config
 	repos  []gitops.Repo
 	runner *gitops.Runner
-	at     time.Time
-	log    *slog.Logger
 }
 
 // setup loads the config and extra policies and wires a runner; on failure it reports and
 // returns the exit code.
-func setup(ctx context.Context, f *evalFlags, stderr io.Writer) (*env, int) {
-	if f.config == "" {
-		fmt.Fprintln(stderr, "error: --config is required (see --help)")
-		return nil, exitUsage
-	}
-	if f.output != "text" && f.output != "json" {
-		fmt.Fprintf(stderr, "error: -o %q: want text or json\n", f.output)
-		return nil, exitUsage
-	}
-	log := newLogger(stderr, f.logLevel)
-	cfg, err := loadConfig(f.config, f.cacheDir)
+func setup(ctx context.Context, o repoOptions, metricsFile string, stderr io.Writer) (*env, int) {
+	log := newLogger(stderr, o.logLevel)
+	cfg, err := loadConfig(o.config, o.cacheDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return nil, exitUsage
 	}
-	e := &env{cfg: cfg, log: log}
-	if f.at != "" {
-		t, err := promclient.ParseTime(f.at)
-		if err != nil {
-			fmt.Fprintf(stderr, "error: --at %q: %v\n", f.at, err)
-			return nil, exitUsage
-		}
-		e.at = t
-	}
-	repos, err := reposFor(cfg, f.policyFiles, f.repository)
+	repos, err := reposFor(cfg, o.policyFiles, o.repository)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return nil, exitUsage
 	}
-	e.repos = repos
-	runner, _, err := newRunner(ctx, cfg, f.metricsFile, log)
+	runner, _, err := newRunner(ctx, cfg, metricsFile, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return nil, exitUsage
 	}
-	e.runner = runner
-	return e, exitOK
+	return &env{cfg: cfg, repos: repos, runner: runner}, exitOK
 }
 
 // loadConfig loads the service config; --cache-dir, when given, overrides its cacheDir.
@@ -246,13 +253,6 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 func isInvalid(err error) bool {
 	var fe *policy.FieldError
 	return errors.As(err, &fe)
-}
-
-func usageCode(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return exitUsage
 }
 
 func printResults(w io.Writer, format string, results []gitops.Result, plan bool) error {
@@ -314,43 +314,54 @@ func short(sha string) string {
 	return sha
 }
 
+// historyOptions are the options of `history`.
+type historyOptions struct {
+	repoOptions
+	policy string
+	since  time.Duration
+}
+
+var historyHelp = help{
+	usage: "gitops-autoscaler history --config FILE --policy NAME [--since 168h] [-o text|json]",
+	about: `The policy's past decisions, the reverts of them and the manual edits of its replica count,
+newest first, read from Git: the first parents of the base branch and their Autoscaler-*
+trailers.`,
+	example: `gitops-autoscaler history --config autoscaler.yaml --policy laravel-demo/laravel-web --since 24h
+TIME                  KIND      FROM → TO  COMMIT        AUTHOR                                             SUBJECT
+2026-11-22T09:24:00Z  decision  4 → 3      7cb466cdf447  gitops-autoscaler <gitops-autoscaler@example.com>  autoscale(laravel-demo/laravel-web): 4 → 3 replicas`,
+	exit: "0 done, 1 the repository could not be read or has no such policy, 2 usage error or invalid config.",
+}
+
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("history", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f evalFlags
-	fs.StringVar(&f.config, "config", "", "service config file — required")
-	var name string
-	fs.StringVar(&name, "policy", "", "the policy (name or namespace/name) — required")
-	fs.StringVar(&f.output, "o", "text", "output: text or json")
-	fs.StringVar(&f.cacheDir, "cache-dir", "", "where repository clones are kept")
-	fs.Var(&f.policyFiles, "policy-file", "extra policy file or directory; repeatable")
-	fs.StringVar(&f.repository, "repository", "", "the repository --policy-file policies belong to")
-	since := fs.Duration("since", 7*24*time.Hour, "how far back to read")
-	f.logLevel = "warn"
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: gitops-autoscaler history --config FILE --policy NAME [-o json] [--since 168h]
+	fs := newFlagSet("history")
+	o := historyOptions{repoOptions: repoOptions{logLevel: "warn"}}
+	o.repoOptions.define(fs)
+	fs.StringVar(&o.policy, "policy", "", "the policy (`NAME` or namespace/name); required")
+	fs.DurationVar(&o.since, "since", 7*24*time.Hour, "how far back to read, as a duration `D`")
+	check := func() error {
+		if err := o.repoOptions.check(fs); err != nil {
+			return err
+		}
+		if o.policy == "" {
+			return errors.New("--policy is required")
+		}
+		return nil
+	}
+	if code, done := parse(fs, args, historyHelp, check, stdout, stderr); done {
+		return code
+	}
+	return history(ctx, o, stdout, stderr)
+}
 
-The policy's past decisions, reverts of them and manual edits, read from Git (first parent of
-the base branch, commit trailers).
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageCode(err)
-	}
-	if name == "" {
-		fmt.Fprintln(stderr, "error: --policy is required (see --help)")
-		return exitUsage
-	}
-	e, code := setup(ctx, &f, stderr)
+// history prints the policy's events from the first repository that has it.
+func history(ctx context.Context, o historyOptions, stdout, stderr io.Writer) int {
+	e, code := setup(ctx, o.repoOptions, "", stderr)
 	if e == nil {
 		return code
 	}
 	now := e.runner.Now()
 	for _, repo := range e.repos {
-		events, _, err := e.runner.History(ctx, repo, name, now.Add(-*since))
+		events, _, err := e.runner.History(ctx, repo, o.policy, now.Add(-o.since))
 		if err != nil {
 			if strings.Contains(err.Error(), "no policy") && len(e.repos) > 1 {
 				continue
@@ -359,7 +370,7 @@ Flags:
 			return exitFailure
 		}
 		sort.SliceStable(events, func(i, j int) bool { return events[i].At.After(events[j].At) })
-		if f.output == "json" {
+		if o.output == "json" {
 			if events == nil {
 				events = []policy.Event{}
 			}
@@ -378,52 +389,56 @@ Flags:
 		_ = tw.Flush()
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "error: no policy %q\n", name)
+	fmt.Fprintf(stderr, "error: no policy %q\n", o.policy)
 	return exitFailure
 }
 
-func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f evalFlags
-	fs.StringVar(&f.config, "config", "", "service config file — required")
-	var name, reason, by string
-	to := fs.Int("to", -1, "the replica count to set — required")
-	fs.StringVar(&name, "policy", "", "the policy (name or namespace/name) — required")
-	fs.StringVar(&reason, "reason", "", "why: goes into the commit message — required")
-	fs.StringVar(&by, "requested-by", os.Getenv("USER"), "who asks (Autoscaler-Requested-By trailer)")
-	fs.StringVar(&f.output, "o", "text", "output: text or json")
-	fs.StringVar(&f.cacheDir, "cache-dir", "", "where repository clones are kept")
-	fs.Var(&f.policyFiles, "policy-file", "extra policy file or directory; repeatable")
-	fs.StringVar(&f.repository, "repository", "", "the repository --policy-file policies belong to")
-	f.logLevel = "warn"
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: gitops-autoscaler scale --config FILE --policy NAME --to N --reason TEXT
+// scaleOptions are the options of `scale`.
+type scaleOptions struct {
+	repoOptions
+	scale gitops.ManualScale
+}
 
-A manual, audited scale through the same path as a decision: one commit changing the one
+var scaleHelp = help{
+	usage: "gitops-autoscaler scale --config FILE --policy NAME --to N --reason TEXT [flags]",
+	about: `A manual, audited scale through the same path as a decision: one commit changing the one
 replica number, with your reason and the Autoscaler-Manual trailer, pushed to the base branch.
-The policy's manual-edit hold does not apply to it; its cooldowns do.
+The policy's manual-edit hold does not apply to it; its cooldowns do.`,
+	example: `gitops-autoscaler scale --config autoscaler.yaml --policy laravel-web --to 12 --reason "launch at 10:00"`,
+	exit:    "0 committed (or nothing to change), 1 the scale failed, 2 usage error or invalid config.",
+}
 
-Example:
-  gitops-autoscaler scale --config autoscaler.yaml --policy laravel-web --to 12 --reason "launch at 10:00"
+func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("scale")
+	o := scaleOptions{repoOptions: repoOptions{logLevel: "warn"}}
+	o.repoOptions.define(fs)
+	fs.IntVar(&o.scale.To, "to", -1, "the replica count `N` to set; required")
+	fs.StringVar(&o.scale.Policy, "policy", "", "the policy (`NAME` or namespace/name); required")
+	fs.StringVar(&o.scale.Reason, "reason", "", "why, in the commit message: `TEXT`; required")
+	fs.StringVar(&o.scale.RequestedBy, "requested-by", os.Getenv("USER"), "who asks, as the Autoscaler-Requested-By trailer: `NAME`")
+	check := func() error {
+		if err := o.repoOptions.check(fs); err != nil {
+			return err
+		}
+		if o.scale.Policy == "" || o.scale.To < 0 || strings.TrimSpace(o.scale.Reason) == "" {
+			return errors.New("--policy, --to and --reason are required")
+		}
+		return nil
+	}
+	if code, done := parse(fs, args, scaleHelp, check, stdout, stderr); done {
+		return code
+	}
+	return scale(ctx, o, stdout, stderr)
+}
 
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageCode(err)
-	}
-	if name == "" || *to < 0 || strings.TrimSpace(reason) == "" {
-		fmt.Fprintln(stderr, "error: --policy, --to and --reason are required (see --help)")
-		return exitUsage
-	}
-	e, code := setup(ctx, &f, stderr)
+// scale commits the manual scale in the first repository that has the policy.
+func scale(ctx context.Context, o scaleOptions, stdout, stderr io.Writer) int {
+	e, code := setup(ctx, o.repoOptions, "", stderr)
 	if e == nil {
 		return code
 	}
 	for _, repo := range e.repos {
-		rep, err := e.runner.Scale(ctx, repo, gitops.ManualScale{Policy: name, To: *to, Reason: reason, RequestedBy: by})
+		rep, err := e.runner.Scale(ctx, repo, o.scale)
 		if err != nil && strings.Contains(err.Error(), "no policy") && len(e.repos) > 1 {
 			continue
 		}
@@ -431,11 +446,11 @@ Flags:
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return exitFailure
 		}
-		if err := printResults(stdout, f.output, rep.Results, false); err != nil {
+		if err := printResults(stdout, o.output, rep.Results, false); err != nil {
 			return exitUsage
 		}
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "error: no policy %q\n", name)
+	fmt.Fprintf(stderr, "error: no policy %q\n", o.scale.Policy)
 	return exitFailure
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/render/locate"
 )
 
-const importUsage = `Usage: gitops-autoscaler import FILE|DIR... [--adapter-config FILE] [--config FILE] [--repo DIR] [-o DIR]
-
-Turn the autoscalers you run today into policies, to run beside them before you switch.
+var importHelp = help{
+	usage: "gitops-autoscaler import FILE|DIR... [--adapter-config FILE] [--config FILE] [--repo DIR] [-o DIR]",
+	about: `Turn the autoscalers you run today into policies, to run beside them before you switch.
 Each FILE or DIR (its *.yaml and *.yml files, recursively) may hold any manifests; these are
 imported and the rest skipped:
 
@@ -36,54 +36,40 @@ replicas from kube-state-metrics, so the status page and /metrics set our count 
 theirs. Whatever does not translate exactly is a warning naming the file, line and field;
 nothing is dropped silently. The report (stderr) ends with the handover for each policy: the
 HPA or ScaledObject to delete before you set a committing mode, because the two would fight
-(render verification refuses to commit while one exists).
-
-Flags:
-  --adapter-config FILE  prometheus-adapter configuration (its rules and externalRules)
-  --config FILE          service config: a KEDA serverAddress that matches one of its
-                         Prometheus servers becomes prometheus: {server: NAME}
-  --repo DIR             the GitOps repository: find each workload's replica count there,
-                         proven by rendering (Argo CD Applications' Helm sources, charts
-                         with each values file, kustomizations, plain manifests); when none
-                         is found, spec.replicas is left for you and the report says so
-  -o DIR                 write one file per policy, DIR/<namespace>-<name>.yaml (default:
-                         all policies to stdout)
-
-Exit status: 0 all imported (warnings allowed), 1 a file could not be read or written,
-2 a document could not be translated (the others are still written) or usage error.
-
-Example:
-  gitops-autoscaler import cluster/keda/ cluster/hpa.yaml --adapter-config adapter.yaml \
-      --repo . -o autoscaling/
-  ScaledObject default/prometheus-scaledobject: replicas found by rendering chart charts/app: replicaCount of envs/prod/values.yaml reaches Deployment default/go-prom-app
-  ScaledObject default/prometheus-scaledobject → autoscaling/default-prometheus-scaledobject.yaml (2 warnings)
-    cluster/keda/app.yaml:7: warning: spec.cooldownPeriod: has no effect with minReplicaCount 1: KEDA applies it only to scaling to 0, so it is left out
-    …
-    handover: kubectl delete scaledobject prometheus-scaledobject -n default (KEDA deletes its HPA keda-hpa-prometheus-scaledobject with it)
-  gitops-autoscaler validate autoscaling/
-`
+(render verification refuses to commit while one exists). Flags may come before or after the
+paths.`,
+	example: `gitops-autoscaler import cluster/keda/ cluster/hpa.yaml --adapter-config adapter.yaml \
+    --repo . -o autoscaling/
+ScaledObject default/prometheus-scaledobject: replicas found by rendering chart charts/app: replicaCount of envs/prod/values.yaml reaches Deployment default/go-prom-app
+ScaledObject default/prometheus-scaledobject → autoscaling/default-prometheus-scaledobject.yaml (2 warnings)
+  cluster/keda/app.yaml:7: warning: spec.cooldownPeriod: has no effect with minReplicaCount 1: KEDA applies it only to scaling to 0, so it is left out
+  …
+  handover: kubectl delete scaledobject prometheus-scaledobject -n default (KEDA deletes its HPA keda-hpa-prometheus-scaledobject with it)
+gitops-autoscaler validate autoscaling/`,
+	exit: `0 all imported (warnings allowed), 1 a file could not be read or written, 2 a document could
+not be translated (the others are still written) or usage error.`,
+}
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlagSet("import")
 	var opts convert.FileOptions
-	fs.StringVar(&opts.AdapterConfig, "adapter-config", "", "prometheus-adapter configuration file")
-	fs.StringVar(&opts.Config, "config", "", "service config file")
-	fs.StringVar(&opts.Repo, "repo", "", "GitOps repository to find replica counts in")
-	fs.StringVar(&opts.OutDir, "o", "", "directory to write the policies to")
-	if err := fs.Parse(interleaved(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, importUsage)
-			return exitOK
+	fs.StringVar(&opts.AdapterConfig, "adapter-config", "", "the prometheus-adapter configuration `FILE` (its rules and externalRules)")
+	fs.StringVar(&opts.Config, "config", "", "the service config `FILE`: a KEDA serverAddress that matches one of its "+
+		"Prometheus servers becomes prometheus: {server: NAME}")
+	fs.StringVar(&opts.Repo, "repo", "", "the GitOps repository `DIR`: find each workload's replica count there, proven by "+
+		"rendering (Argo CD Applications' Helm sources, charts with each values file, kustomizations, plain manifests); "+
+		"when none is found, spec.replicas is left for you and the report says so")
+	fs.StringVar(&opts.OutDir, "o", "", "write one file per policy, `DIR`/<namespace>-<name>.yaml (default: all policies to stdout)")
+	check := func() error {
+		if fs.NArg() == 0 {
+			return errors.New("no FILE or DIR given")
 		}
-		fmt.Fprintf(stderr, "import: %v\n\n%s", err, importUsage)
-		return exitUsage
+		opts.Paths = fs.Args()
+		return nil
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintf(stderr, "import: no FILE or DIR given\n\n%s", importUsage)
-		return exitUsage
+	if code, done := parse(fs, interleaved(fs, args), importHelp, check, stdout, stderr); done {
+		return code
 	}
-	opts.Paths = fs.Args()
 	opts.Locate = findReplicas
 	res, err := convert.ImportFiles(ctx, opts, stdout, stderr)
 	switch {

@@ -1,5 +1,3 @@
-// Command gitops-autoscaler scales Kubernetes workloads on Prometheus signals by writing the
-// decision into Git. See the README and `gitops-autoscaler help`.
 package main
 
 import (
@@ -22,7 +20,8 @@ const (
 	exitUsage   = 2
 )
 
-// command is one subcommand: its one-line summary and its entry point.
+// command is one subcommand: its one-line summary and its entry point, which parses its
+// arguments into the command's options and runs with them.
 type command struct {
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
@@ -54,11 +53,17 @@ func main() {
 // run dispatches to a subcommand and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout, cmds)
-		if len(args) == 0 {
-			return exitUsage
+	switch {
+	case len(args) == 0:
+		usage(stderr, cmds)
+		return exitUsage
+	case args[0] == "help" && len(args) > 1:
+		if c, ok := cmds[args[1]]; ok {
+			return c.run(ctx, []string{"--help"}, stdout, stderr)
 		}
+		args = args[1:]
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+		usage(stdout, cmds)
 		return exitOK
 	}
 	c, ok := cmds[args[0]]
@@ -70,11 +75,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return c.run(ctx, args[1:], stdout, stderr)
 }
 
+// usage is the CLI's own help, in the style of every command's.
 func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprint(w, `gitops-autoscaler scales Kubernetes workloads on Prometheus signals by committing the
-replica count to Git — it never calls the Kubernetes API.
+	fmt.Fprint(w, `Usage: gitops-autoscaler <command> [flags]
 
-Usage: gitops-autoscaler <command> [flags]
+gitops-autoscaler scales Kubernetes workloads on Prometheus signals by committing the replica
+count to Git — it never calls the Kubernetes API.
 
 Commands:
 `)
@@ -86,10 +92,31 @@ Commands:
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprint(w, "\nRun 'gitops-autoscaler <command> --help' for a command's flags.\n")
+	fmt.Fprint(w, `
+Run 'gitops-autoscaler <command> --help' (or 'gitops-autoscaler help <command>') for a command's
+flags and an example.
+
+Example:
+  gitops-autoscaler validate autoscaler.yaml autoscaling/
+  gitops-autoscaler plan --config autoscaler.yaml
+  gitops-autoscaler serve --config autoscaler.yaml
+
+Exit status: 0 done, 1 runtime failure, 2 usage error or invalid config or policy.
+`)
 }
 
-func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) int {
+var versionHelp = help{
+	usage:   "gitops-autoscaler version",
+	about:   "Print the version of this build.",
+	example: "gitops-autoscaler version\ngitops-autoscaler dev",
+	exit:    "0 always, 2 usage error.",
+}
+
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("version")
+	if code, done := parse(fs, args, versionHelp, func() error { return noArguments(fs) }, stdout, stderr); done {
+		return code
+	}
 	fmt.Fprintf(stdout, "gitops-autoscaler %s\n", version)
 	return exitOK
 }

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -16,17 +16,17 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// serveOptions are serve's flags, plus the seams the in-process tests use.
+// serveOptions are serve's options, plus the seams the in-process tests use.
 type serveOptions struct {
 	config      string
 	listen      string
-	shard       string
 	metricsFile string
 	cacheDir    string
 	logLevel    string
+	// shard is the part of the policies this instance evaluates (the zero Shard: all).
+	shard shard.Shard
 
 	// now replaces the clock of decisions and of the status page (tests, demos).
 	now func() time.Time
@@ -39,20 +39,9 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o serveOptions
-	fs.StringVar(&o.config, "config", "", "service config file (AutoscalerConfig) — required")
-	fs.StringVar(&o.listen, "listen", "", "HTTP listen address (default: the config's http.listen, else :8080)")
-	fs.StringVar(&o.shard, "shard", "", "evaluate only the policies of shard i of n, as i/n (0/3), or with a StatefulSet pod name for i ($(POD_NAME)/3: pod gitops-autoscaler-2 takes shard 2/3)")
-	fs.StringVar(&o.metricsFile, "metrics-file", "", "read metric values from a trace CSV instead of Prometheus (demos, air-gapped tests)")
-	fs.StringVar(&o.cacheDir, "cache-dir", "", "where repository clones are kept (default: config cacheDir, else the user cache)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log level on stderr: debug, info, warn, error")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: gitops-autoscaler serve --config FILE [--listen ADDR] [--shard i/n] [flags]
-
-The service: every policy on its own cron schedule (spec.schedule, default @every 30s), one
+var serveHelp = help{
+	usage: "gitops-autoscaler serve --config FILE [--listen ADDR] [--shard i/n] [flags]",
+	about: `The service: every policy on its own cron schedule (spec.schedule, default @every 30s), one
 fetch and one push per repository per wake, policies reloaded from Git each cycle. HTTP:
   /metrics                    Prometheus metrics (gitops_autoscaler_*)
   /healthz, /readyz           liveness; readiness after every repository's first sync
@@ -66,14 +55,35 @@ SIGTERM finishes a push in flight and starts nothing new.
 
 Scale out with --shard: each instance evaluates only the policies whose stable hash falls to
 it. In a StatefulSet of three, pass --shard=$(POD_NAME)/3 and pod gitops-autoscaler-2 takes
-shard 2/3 (the chart does this with workload: StatefulSet).
+shard 2/3 (the chart does this with workload: StatefulSet).`,
+	example: `gitops-autoscaler serve --config /etc/gitops-autoscaler/config.yaml --shard 0/3
+gitops-autoscaler: serving on http://[::]:8080
+curl -X POST -H "Authorization: Bearer $TOKEN" 'http://localhost:8080/api/v1/evaluate?policy=laravel-web'`,
+	exit: "0 stopped by SIGTERM or SIGINT, 1 runtime failure (the listener died), 2 usage error or invalid config.",
+}
 
-Flags:
-`)
-		fs.PrintDefaults()
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve")
+	var o serveOptions
+	var shardFlag string
+	fs.StringVar(&o.config, "config", "", "the service config `FILE` (AutoscalerConfig); required")
+	fs.StringVar(&o.listen, "listen", "", "the HTTP listen `ADDR` (default: the config's http.listen, else :8080)")
+	fs.StringVar(&shardFlag, "shard", "", "evaluate only the policies of shard i of n, as `i/n` (0/3), or with a StatefulSet pod name for i ($(POD_NAME)/3: pod gitops-autoscaler-2 takes shard 2/3)")
+	fs.StringVar(&o.metricsFile, "metrics-file", "", "read metric values from a trace `CSV` instead of Prometheus (demos, air-gapped tests)")
+	fs.StringVar(&o.cacheDir, "cache-dir", "", "the `DIR` repository clones are kept in (default: the config's cacheDir, else the user cache)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "the `LEVEL` of the log on stderr: debug, info, warn or error")
+	check := func() error {
+		if o.config == "" {
+			return errors.New("--config is required")
+		}
+		var err error
+		if o.shard, err = shard.Parse(shardFlag); err != nil {
+			return err
+		}
+		return noArguments(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageCode(err)
+	if code, done := parse(fs, args, serveHelp, check, stdout, stderr); done {
+		return code
 	}
 	o.onListen = func(addr string) { fmt.Fprintf(stderr, "gitops-autoscaler: serving on http://%s\n", addr) }
 	if err := serve(ctx, o, stderr); err != nil {
@@ -87,28 +97,29 @@ Flags:
 	return exitOK
 }
 
-// serve runs the service and its HTTP server until ctx is cancelled, then shuts both down:
-// an in-flight cycle completes, the HTTP server drains.
-func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
-	if o.config == "" {
-		return usageError{errors.New("--config is required (see --help)")}
-	}
-	log := newLogger(stderr, o.logLevel)
+// service is what serve runs: the scheduler and its HTTP face, wired.
+type service struct {
+	svc     *gitops.Service
+	handler http.Handler
+	listen  string
+	repos   int
+	shard   string // "i/n" when sharded
+}
+
+// wireService builds the service from its options: the config, a runner over the metric
+// source, the service's own metrics, the scheduler, and the HTTP handler over all of them.
+func wireService(ctx context.Context, o serveOptions, log *slog.Logger) (*service, error) {
 	cfg, err := loadConfig(o.config, o.cacheDir)
 	if err != nil {
-		return usageError{err}
-	}
-	sh, err := shard.Parse(o.shard)
-	if err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	repos, err := reposFor(cfg, nil, "")
 	if err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	runner, series, err := newRunner(ctx, cfg, o.metricsFile, log)
 	if err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	now := time.Now
 	if o.now != nil {
@@ -127,32 +138,39 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	runner.Metrics = metrics.CountQueryErrors(runner.Metrics)
 
 	svc, err := gitops.NewService(gitops.ServiceOptions{
-		Runner: runner, Repos: repos, Shard: sh.Index, Shards: sh.Count,
+		Runner: runner, Repos: repos, Shard: o.shard.Index, Shards: o.shard.Count,
 		Clock: gitops.Clock{Now: now}, Logger: log, OnCycle: metrics.Observe,
 	})
 	if err != nil {
+		return nil, err
+	}
+	s := &service{svc: svc, listen: o.listen, repos: len(repos), shard: o.shard.String()}
+	if s.listen == "" {
+		s.listen = cfg.HTTP.Listen
+	}
+	s.handler = web.NewHandler(web.Options{
+		Service: svc, Config: cfg, Gatherer: reg, Token: cfg.HTTP.ReadToken,
+		Series: series, Now: now, Logger: log, Shard: s.shard,
+	})
+	return s, nil
+}
+
+// serve runs the service and its HTTP server until ctx is cancelled, then shuts both down:
+// an in-flight cycle completes, the HTTP server drains.
+func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
+	log := newLogger(stderr, o.logLevel)
+	s, err := wireService(ctx, o, log)
+	if err != nil {
 		return err
 	}
-	listen := o.listen
-	if listen == "" {
-		listen = cfg.HTTP.Listen
-	}
-	if listen == "" {
-		listen = policy.DefaultListen
-	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := net.Listen("tcp", s.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	shardLabel := sh.String()
-	handler := web.NewHandler(web.Options{
-		Service: svc, Config: cfg, Gatherer: reg, Token: cfg.HTTP.ReadToken,
-		Series: series, Now: now, Logger: log, Shard: shardLabel,
-	})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "repositories", len(repos), "shard", shardLabel)
+	log.Info("serving", "addr", ln.Addr().String(), "repositories", s.repos, "shard", s.shard)
 	if o.onListen != nil {
 		o.onListen(ln.Addr().String())
 	}
@@ -160,7 +178,7 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	runErr := make(chan error, 1)
-	go func() { runErr <- svc.Run(runCtx) }()
+	go func() { runErr <- s.svc.Run(runCtx) }()
 	select {
 	case err = <-serveErr:
 		// The listener died: stop the scheduler too, letting a push in flight finish.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -15,9 +14,9 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-const validateUsage = `Usage: gitops-autoscaler validate PATH...
-
-Check policy and config files before they reach the autoscaler. Each PATH is a file or a
+var validateHelp = help{
+	usage: "gitops-autoscaler validate PATH...",
+	about: `Check policy and config files before they reach the autoscaler. Each PATH is a file or a
 directory (its *.yaml and *.yml files, recursively); a file may hold several documents
 separated by ---. Documents are told apart by kind: PrometheusAutoscaler (a policy) or
 AutoscalerConfig (the service config).
@@ -36,36 +35,31 @@ What is checked:
 
 Every problem is printed to stderr as file:line: field: message, all of them, not just the
 first. Warnings (e.g. a policy without spec.replicas) print as file:line: warning: … and do
-not fail the check.
+not fail the check.`,
+	example: `gitops-autoscaler validate config.yaml autoscaling/
+autoscaling/web.yaml:14: spec.metrics[0].scaleDown.threshold: 300 must be below scaleUp.threshold 250`,
+	exit: "0 valid (warnings allowed), 2 invalid or usage error.",
+}
 
-Exit status: 0 valid (warnings allowed), 2 invalid or usage error.
-
-Example:
-  gitops-autoscaler validate config.yaml autoscaling/
-  autoscaling/web.yaml:14: spec.metrics[0].scaleDown.threshold: 300 must be below scaleUp.threshold 250
-`
-
-// validateOptions are the parsed flags of `validate`.
+// validateOptions are the parsed arguments of `validate`.
 type validateOptions struct {
 	paths []string
 }
 
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // usage is ours: to stdout for --help, to stderr for mistakes
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, validateUsage)
-			return exitOK
+	fs := newFlagSet("validate")
+	var o validateOptions
+	check := func() error {
+		if fs.NArg() == 0 {
+			return errors.New("no PATH given")
 		}
-		fmt.Fprintf(stderr, "validate: %v\n\n%s", err, validateUsage)
-		return exitUsage
+		o.paths = fs.Args()
+		return nil
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintf(stderr, "validate: no PATH given\n\n%s", validateUsage)
-		return exitUsage
+	if code, done := parse(fs, args, validateHelp, check, stdout, stderr); done {
+		return code
 	}
-	return validate(validateOptions{paths: fs.Args()}, stdout, stderr)
+	return validate(o, stdout, stderr)
 }
 
 // validate loads every document under the paths, runs the set-level checks, and reports.
