@@ -1,18 +1,3 @@
-// Command loadapp stands in for the Laravel application of the example: it exports, on
-// /metrics, the metrics the example's policies query — under the names and labels a Laravel app
-// with a Prometheus exporter, mysqld-exporter and redis_exporter would — and lets you drive
-// them over HTTP, so the autoscaler can be watched reacting to load against a real Prometheus:
-//
-//	POST /load?rps=400&latency=0.2&errors=0.01   serve 400 req/s, 0.2 s mean latency, 1 % 5xx
-//	POST /queue?backlog=3000[&queue=emails]      set a queue's pending jobs
-//	POST /tasks/start[?queue=emails]             enqueue one job
-//	POST /tasks/finish[?queue=emails]            finish the oldest job
-//	GET  /load                                   the current settings, as JSON
-//
-// Exported: http_requests_total{app,route,status}, http_request_duration_seconds{app,route}
-// (histogram), laravel_queue_jobs_pending{queue}, laravel_queue_oldest_job_age_seconds{queue},
-// mysql_global_status_threads_running and redis_memory_used_bytes. MySQL threads follow the
-// requests in flight and Redis memory follows the queued jobs, as they would in the real stack.
 package main
 
 import (
@@ -21,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -33,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/examples/laravel/internal/usage"
 )
 
 // appLabel is the value of the app label on the HTTP metrics; the web policy selects on it.
@@ -327,24 +315,72 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func main() {
-	listen := flag.String("listen", "127.0.0.1:9100", "address to serve /metrics and the load endpoints on")
-	tick := flag.Duration("tick", 250*time.Millisecond, "how often the load generator advances")
-	flag.Parse()
+// help is loadapp's --help, in the style of the gitops-autoscaler commands.
+const help = `Usage: loadapp [--listen ADDR] [--tick D]
 
+Stand in for the Laravel application of the example: export, on /metrics, the metrics the
+example's policies query, and let the load be driven over HTTP:
+  POST /load?rps=400&latency=0.2&errors=0.01   serve 400 req/s, 0.2 s mean latency, 1 % 5xx
+  POST /queue?backlog=3000[&queue=emails]      set a queue's pending jobs
+  POST /tasks/start[?queue=emails]             enqueue one job
+  POST /tasks/finish[?queue=emails]            finish the oldest job
+  GET  /load                                   the current settings, as JSON
+
+Flags:
+  --listen ADDR  the address to serve /metrics and the load endpoints on (default 127.0.0.1:9100)
+  --tick D       how often the load generator advances (default 250ms)
+
+Example:
+  go run ./examples/laravel/loadapp --listen 127.0.0.1:9100 &
+  curl -X POST '127.0.0.1:9100/load?rps=600&latency=0.4'
+  curl -s 127.0.0.1:9100/metrics | grep http_requests_total
+
+Exit status: 0 stopped by SIGINT or SIGTERM, 1 it could not serve, 2 usage error.
+`
+
+// options are loadapp's flags.
+type options struct {
+	listen string
+	tick   time.Duration
+}
+
+// parseFlags parses the command line into options; done reports that the process must exit
+// with code instead of running (--help, or a usage error).
+func parseFlags(args []string, stdout, stderr io.Writer) (o options, code int, done bool) {
+	fs := flag.NewFlagSet("loadapp", flag.ContinueOnError)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:9100", "")
+	fs.DurationVar(&o.tick, "tick", 250*time.Millisecond, "")
+	check := func() error {
+		if o.tick <= 0 {
+			return fmt.Errorf("--tick %s: want a positive duration", o.tick)
+		}
+		return nil
+	}
+	code, done = usage.Parse(fs, args, help, check, stdout, stderr)
+	return o, code, done
+}
+
+func main() {
+	o, code, done := parseFlags(os.Args[1:], os.Stdout, os.Stderr)
+	if done {
+		os.Exit(code)
+	}
+	// Only main turns signals into cancellation.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(ctx, log, *listen, *tick); err != nil {
+	if err := run(ctx, log, o); err != nil {
 		log.Error("loadapp failed", "err", err)
+		stop()
 		os.Exit(1)
 	}
 }
 
 // run serves the app until ctx ends.
-func run(ctx context.Context, log *slog.Logger, listen string, tick time.Duration) error {
+func run(ctx context.Context, log *slog.Logger, o options) error {
+	listen := o.listen
 	app := NewApp(time.Now)
-	ticker := time.NewTicker(tick)
+	ticker := time.NewTicker(o.tick)
 	defer ticker.Stop()
 	go app.Run(ctx, ticker.C)
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,4 +201,44 @@ func TestRunAdvancesOnTicks(t *testing.T) {
 	served := app.served
 	app.mu.Unlock()
 	assert.Equal(t, uint64(50), served)
+}
+
+// TestParseFlags covers loadapp's own flags; the conventions of --help and usage errors are
+// package usage's.
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		want       options
+		wantCode   int
+		wantDone   bool
+		wantStderr string
+	}{
+		{name: "defaults", want: options{listen: "127.0.0.1:9100", tick: 250 * time.Millisecond}},
+		{name: "flags", args: []string{"--listen", ":0", "-tick", "1s"}, want: options{listen: ":0", tick: time.Second}},
+		{name: "no tick", args: []string{"--tick", "0s"}, wantCode: 2, wantDone: true, wantStderr: "loadapp: --tick 0s: want a positive duration\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			o, code, done := parseFlags(tt.args, &stdout, &stderr)
+			assert.Equal(t, tt.wantCode, code)
+			assert.Equal(t, tt.wantDone, done)
+			if !done {
+				assert.Equal(t, tt.want, o)
+			}
+			assert.Empty(t, stdout.String())
+			assert.True(t, strings.HasPrefix(stderr.String(), tt.wantStderr), stderr.String())
+		})
+	}
+
+	var stdout bytes.Buffer
+	_, code, done := parseFlags([]string{"-h"}, &stdout, &stdout)
+	assert.Equal(t, 0, code)
+	assert.True(t, done)
+	help := stdout.String()
+	assert.True(t, strings.HasPrefix(help, "Usage: loadapp [--listen ADDR] [--tick D]\n\n"))
+	for _, section := range []string{"\n\nFlags:\n  --listen ADDR", "\n\nExample:\n", "\n\nExit status: "} {
+		assert.Contains(t, help, section)
+	}
 }

@@ -1,15 +1,3 @@
-// Command tracegen writes examples/laravel/trace.csv, the metrics trace `make demo` and
-// `gitops-autoscaler backtest --trace` replay: two hours of the Laravel example's signals,
-// sampled every 30 s from 2026-11-22T08:00:00Z (a Sunday, so the web policy's business-hours
-// schedule stays out of the picture), in the `timestamp,metric,value` format keyed by the
-// policies' metric names.
-//
-// The story: a traffic spike (100 → 600 → 100 req/s, 08:15–09:00) with latency, errors and
-// MySQL threads rising with it, and a newsletter batch (09:10) that fills the email queue to
-// 3000 jobs, which drain by 09:45. The output is a pure function of the code — no randomness —
-// so the file can be regenerated and diffed:
-//
-//	go run ./examples/laravel/tracegen > examples/laravel/trace.csv
 package main
 
 import (
@@ -21,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/examples/laravel/internal/usage"
 )
 
 // Start, Step and Samples place the trace in time.
@@ -131,17 +121,52 @@ func write(w io.Writer) error {
 	return nil
 }
 
+// help is tracegen's --help, in the style of the gitops-autoscaler commands.
+const help = `Usage: tracegen [-o FILE]
+
+Write the Laravel example's metrics trace: two hours of its signals every 30 s from
+2026-11-22T08:00:00Z, in the timestamp,metric,value format that make demo and
+gitops-autoscaler backtest --trace replay. The output is a pure function of the code, so the
+committed trace can be regenerated and diffed.
+
+Flags:
+  -o FILE  the file to write (default: standard output)
+
+Example:
+  go run ./examples/laravel/tracegen > examples/laravel/trace.csv
+  go run ./examples/laravel/tracegen -o /tmp/trace.csv && head -3 /tmp/trace.csv
+
+Exit status: 0 written, 1 the file could not be written, 2 usage error.
+`
+
+// options are tracegen's flags.
+type options struct {
+	out string
+}
+
+// parseFlags parses the command line into options; done reports that the process must exit
+// with code instead of running (--help, or a usage error).
+func parseFlags(args []string, stdout, stderr io.Writer) (o options, code int, done bool) {
+	fs := flag.NewFlagSet("tracegen", flag.ContinueOnError)
+	fs.StringVar(&o.out, "o", "", "")
+	code, done = usage.Parse(fs, args, help, nil, stdout, stderr)
+	return o, code, done
+}
+
 func main() {
-	out := flag.String("o", "", "output file (default: standard output)")
-	flag.Parse()
-	if err := run(*out); err != nil {
+	o, code, done := parseFlags(os.Args[1:], os.Stdout, os.Stderr)
+	if done {
+		os.Exit(code)
+	}
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "tracegen:", err)
 		os.Exit(1)
 	}
 }
 
-// run writes the trace to the named file, or to standard output when name is empty.
-func run(name string) error {
+// run writes the trace to the file o names, or to standard output when it names none.
+func run(o options) error {
+	name := o.out
 	if name == "" {
 		return write(os.Stdout)
 	}

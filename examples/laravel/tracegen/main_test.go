@@ -79,3 +79,20 @@ func maxOf(s []float64) float64 {
 	}
 	return m
 }
+
+// TestParseFlags covers tracegen's one flag and its help; the conventions of usage errors are
+// package usage's.
+func TestParseFlags(t *testing.T) {
+	var out bytes.Buffer
+	o, code, done := parseFlags(nil, &out, &out)
+	assert.Equal(t, options{}, o, "standard output")
+	assert.False(t, done)
+	o, _, _ = parseFlags([]string{"-o", "trace.csv"}, &out, &out)
+	assert.Equal(t, "trace.csv", o.out)
+	assert.Empty(t, out.String())
+
+	_, code, done = parseFlags([]string{"--help"}, &out, &out)
+	assert.Equal(t, 0, code)
+	assert.True(t, done)
+	assert.Regexp(t, `^Usage: tracegen \[-o FILE\]\n\n(.|\n)+\n\nFlags:\n  -o FILE (.|\n)+\n\nExample:\n(.|\n)+\n\nExit status: `, out.String())
+}
