@@ -1,10 +1,12 @@
 package gitrepo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -191,4 +193,23 @@ func redact(err error, secrets []string) error {
 		}
 	}
 	return &redactedError{msg: msg, err: err}
+}
+
+// auth is the auth method for a network call: the credentials read at Open, or, with a token
+// source, the token as it is now — which then joins the secrets scrubbed from errors.
+func (w *Workspace) auth(ctx context.Context) (transport.AuthMethod, error) {
+	if w.token == nil {
+		return w.creds.method, nil
+	}
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, redact(fmt.Errorf("git token for %s: %w", w.url, err), w.creds.secrets)
+	}
+	if tok == "" {
+		return nil, fmt.Errorf("git token for %s: the token source gave an empty token", RedactURL(w.url))
+	}
+	if !slices.Contains(w.creds.secrets, tok) {
+		w.creds.secrets = append(w.creds.secrets, tok)
+	}
+	return &githttp.BasicAuth{Username: w.tokenUser, Password: tok}, nil
 }

@@ -14,10 +14,18 @@
 //     handle a pull request's branch, with leases;
 //   - read history: History classifies the first-parent commits of the base branch into
 //     decisions, manual scales, reverts and manual edits (docs/design.md §6), sharing commit
-//     reads among the policies of one sync.
+//     reads among the policies of one sync;
+//   - sign: with a Signer every commit is signed as git signs it (the gpgsig header over the
+//     object without it; gitops/signing makes OpenPGP and SSH signatures);
+//   - publish: with a Publisher the commits are made again through a host's API instead of
+//     pushed (GitHub's verified commits), the branch moved only from its lease, and
+//     PushedAs maps a local sha to the remote's;
+//   - compare: SameFile and IsAncestor tell whether a pull request's branch point still
+//     holds the base's version of its file.
 //
-// Auth (token, username and password, SSH key with known_hosts) is read once, at Open, and
-// every error is scrubbed of secrets and URL credentials (RedactURL).
+// Auth (token, username and password, SSH key with known_hosts) is read once, at Open — or,
+// with a Token source, at every network call (a minted, refreshed token) — and every error is
+// scrubbed of secrets and URL credentials (RedactURL).
 //
 // Commits and SHAs cross the boundary as hex strings. What to commit is the loop's (package
 // gitops); the replica editor is gitops/edit and the message format gitops/commitmsg; pull

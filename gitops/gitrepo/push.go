@@ -55,9 +55,20 @@ func classifyPush(err error) error {
 // The pushed objects, kept in memory until now, are then written into the clone as one pack.
 // Should that fail the push still stands: the objects stay readable for the rest of the
 // cycle, and the next Sync fetches them back.
+//
+// With a Publisher the commits are made again through the host's API instead (see
+// Publisher): the workspace then syncs to the remote's new head, and PushedAs gives each
+// commit's published sha.
 func (w *Workspace) Push(ctx context.Context) error {
 	head := w.head
 	if head == w.base {
+		return nil
+	}
+	if w.publisher != nil {
+		if err := w.publish(ctx); err != nil {
+			_ = w.resetTo(w.base)
+			return w.fail("push", err)
+		}
 		return nil
 	}
 	// go-git pushes local refs: the branch's ref catches up with the cycle's commits.
@@ -88,7 +99,8 @@ type BranchPush struct {
 }
 
 // PushBranch pushes a commit to a branch other than the base branch. A broken lease returns
-// an error matching ErrPushRace. It does not move the local base branch.
+// an error matching ErrPushRace. It does not move the local base branch. With a Publisher the
+// commit is made again through the host's API, and PushedAs(p.Commit) is the branch's head.
 func (w *Workspace) PushBranch(ctx context.Context, p BranchPush) error {
 	ref := plumbing.NewBranchReferenceName(p.Branch)
 	fail := func(err error) error { return w.fail("push branch "+p.Branch, err) }
@@ -102,6 +114,12 @@ func (w *Workspace) PushBranch(ctx context.Context, p BranchPush) error {
 	lease, err := parseSHA(p.Lease)
 	if err != nil {
 		return fail(fmt.Errorf("lease: %w", err))
+	}
+	if w.publisher != nil {
+		if err := w.publishBranch(ctx, p, commit); err != nil {
+			return fail(err)
+		}
+		return nil
 	}
 	// go-git pushes local refs; a scratch local ref carries the commit and is dropped after.
 	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(ref, commit)); err != nil {
@@ -191,7 +209,11 @@ func (w *Workspace) remoteRef(ctx context.Context, branch string) (plumbing.Hash
 	}
 	ctx, cancel := w.netContext(ctx)
 	defer cancel()
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: w.creds.method})
+	auth, err := w.auth(ctx)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
 		return plumbing.ZeroHash, false, w.fail("list remote", err)
 	}
@@ -206,11 +228,15 @@ func (w *Workspace) remoteRef(ctx context.Context, branch string) (plumbing.Hash
 
 // fetchBranch fetches one branch of the remote into its remote-tracking ref.
 func (w *Workspace) fetchBranch(ctx context.Context, branch string) error {
+	auth, err := w.auth(ctx)
+	if err != nil {
+		return err
+	}
 	nctx, cancel := w.netContext(ctx)
 	defer cancel()
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(branch), plumbing.NewRemoteReferenceName(remoteName, branch)))
-	err := w.repo.FetchContext(nctx, &git.FetchOptions{
-		RemoteName: remoteName, RefSpecs: []config.RefSpec{spec}, Auth: w.creds.method, Tags: git.NoTags,
+	err = w.repo.FetchContext(nctx, &git.FetchOptions{
+		RemoteName: remoteName, RefSpecs: []config.RefSpec{spec}, Auth: auth, Tags: git.NoTags,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return w.fail("fetch branch "+branch, err)
@@ -240,11 +266,15 @@ func (w *Workspace) checkBranch(ref plumbing.ReferenceName) error {
 }
 
 func (w *Workspace) push(ctx context.Context, opts *git.PushOptions) error {
+	auth, err := w.auth(ctx)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := w.netContext(ctx)
 	defer cancel()
 	opts.RemoteName = remoteName
-	opts.Auth = w.creds.method
-	err := w.repo.PushContext(ctx, opts)
+	opts.Auth = auth
+	err = w.repo.PushContext(ctx, opts)
 	if errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
 	}

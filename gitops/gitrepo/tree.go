@@ -17,7 +17,10 @@ import (
 // index and tree (a 1,000-policy cycle spent most of its time there). Only the trees along the
 // file's path change, so the commit changes exactly that file. The index is left as it was;
 // nothing reads it before the next sync or reset rewrites it.
-func (s *objectStore) commitFile(parent plumbing.Hash, rel string, content []byte, sig object.Signature, msg string) (plumbing.Hash, error) {
+//
+// With a signer, the commit is signed as git signs it: the signature of the commit object
+// without its gpgsig header goes into that header.
+func (s *objectStore) commitFile(parent plumbing.Hash, rel string, content []byte, sig object.Signature, msg string, signer Signer) (plumbing.Hash, error) {
 	pc, err := object.GetCommit(s, parent)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read head commit: %w", err)
@@ -36,6 +39,21 @@ func (s *objectStore) commitFile(parent plumbing.Hash, rel string, content []byt
 		return plumbing.ZeroHash, ErrNothingToCommit
 	}
 	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: root, ParentHashes: []plumbing.Hash{parent}}
+	if signer != nil {
+		unsigned := &plumbing.MemoryObject{}
+		if err := c.EncodeWithoutSignature(unsigned); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
+		}
+		payload, err := objectBytes(unsigned)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
+		}
+		signature, err := signer.Sign(payload)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("sign commit: %w", err)
+		}
+		c.PGPSignature = string(signature)
+	}
 	obj := s.NewEncodedObject()
 	if err := c.Encode(obj); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)

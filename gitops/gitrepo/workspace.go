@@ -57,6 +57,22 @@ type Options struct {
 	NetworkTimeout time.Duration
 	// Getenv reads environment variables for the auth (default os.Getenv).
 	Getenv func(string) string
+	// Signer signs every commit the workspace makes (nil: unsigned; see Signer).
+	Signer Signer
+	// Token, when set, gives the HTTPS password at every network call, with the username
+	// x-access-token (or Auth.Username): a token minted and refreshed while the service
+	// runs, such as a GitHub App installation token. It takes the place of Auth's token.
+	Token func(ctx context.Context) (string, error)
+	// Publisher, when set, makes the cycle's commits on the remote through a host's API
+	// instead of pushing them (see Publisher).
+	Publisher Publisher
+}
+
+// Signer signs a commit: given the commit object's bytes without its signature header, it
+// returns the armored signature git keeps in the gpgsig header (OpenPGP or SSH; package
+// gitops/signing makes both).
+type Signer interface {
+	Sign(payload []byte) ([]byte, error)
 }
 
 // Workspace is one repository's working clone, kept in the cache directory across cycles:
@@ -81,6 +97,18 @@ type Workspace struct {
 	// history shares commit reads, trailer parsing and tree diffs among the history reads
 	// of one base (see historyCache); a sync starts a new one.
 	history *historyCache
+
+	signer    Signer
+	token     func(ctx context.Context) (string, error)
+	tokenUser string
+	publisher Publisher
+	// pending are the cycle's commits on the local base branch, oldest first, with the file
+	// each changes: what a Publisher makes again on the remote.
+	pending []pendingCommit
+	// onBase are the commits of CommitOnBase and the file each changes.
+	onBase map[plumbing.Hash]string
+	// pushedAs maps a commit a Publisher made again to the remote's commit.
+	pushedAs map[string]string
 }
 
 // Open returns the workspace of a repository at the remote base branch's head: it clones the
@@ -108,13 +136,27 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		return nil, redact(fmt.Errorf("open workspace %s: %w", opts.URL, err), nil)
 	}
 	w := &Workspace{
-		root:    filepath.Join(opts.CacheDir, cacheName(opts.Name, opts.URL)),
-		url:     opts.URL,
-		branch:  plumbing.NewBranchReferenceName(opts.Branch),
-		tracker: plumbing.NewRemoteReferenceName(remoteName, opts.Branch),
-		creds:   creds,
-		depth:   opts.Depth,
-		timeout: opts.NetworkTimeout,
+		root:      filepath.Join(opts.CacheDir, cacheName(opts.Name, opts.URL)),
+		url:       opts.URL,
+		branch:    plumbing.NewBranchReferenceName(opts.Branch),
+		tracker:   plumbing.NewRemoteReferenceName(remoteName, opts.Branch),
+		creds:     creds,
+		depth:     opts.Depth,
+		timeout:   opts.NetworkTimeout,
+		signer:    opts.Signer,
+		token:     opts.Token,
+		tokenUser: tokenUser,
+		publisher: opts.Publisher,
+		pushedAs:  map[string]string{},
+		onBase:    map[plumbing.Hash]string{},
+	}
+	if opts.Auth != nil && opts.Auth.Username != "" {
+		w.tokenUser = opts.Auth.Username
+	}
+	if w.token != nil {
+		if kind, err := remoteKind(opts.URL); err != nil || kind != kindHTTP {
+			return nil, redact(fmt.Errorf("open workspace %s: a minted token needs an https URL", opts.URL), nil)
+		}
 	}
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
 		return nil, w.fail("open workspace", err)
@@ -203,11 +245,15 @@ func (w *Workspace) clone(ctx context.Context) error {
 	}
 	defer os.RemoveAll(tmp) // a no-op after the rename
 
+	auth, err := w.auth(ctx)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := w.netContext(ctx)
 	defer cancel()
 	_, err = git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{
 		URL:           w.url,
-		Auth:          w.creds.method,
+		Auth:          auth,
 		RemoteName:    remoteName,
 		ReferenceName: w.branch,
 		SingleBranch:  true,
@@ -242,13 +288,18 @@ func (w *Workspace) Sync(ctx context.Context) error {
 	// Before the fetch, which asks for every commit the store lacks: should a pushed commit
 	// not have been saved (see Push), the fetch brings it back.
 	w.store.discard()
+	w.pending = nil
+	auth, err := w.auth(ctx)
+	if err != nil {
+		return err
+	}
 	nctx, cancel := w.netContext(ctx)
 	defer cancel()
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", w.branch, w.tracker))
-	err := w.repo.FetchContext(nctx, &git.FetchOptions{
+	err = w.repo.FetchContext(nctx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
-		Auth:       w.creds.method,
+		Auth:       auth,
 		Tags:       git.NoTags,
 		Depth:      w.depth,
 	})
@@ -267,6 +318,9 @@ func (w *Workspace) Sync(ctx context.Context) error {
 // resetTo hard-resets the base branch and the worktree to a commit, locally, and removes
 // untracked files. resetTo(w.base) drops the cycle's unpushed commits.
 func (w *Workspace) resetTo(h plumbing.Hash) error {
+	if h == w.base {
+		w.pending = nil
+	}
 	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, h)); err != nil {
 		return w.fail("reset", err)
 	}
@@ -397,7 +451,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	sig := signature(req.Author, req.When)
 	parent := w.head
 	rel := filepath.ToSlash(filepath.Clean(filepath.FromSlash(req.File)))
-	h, err := w.store.commitFile(parent, rel, req.Content, sig, req.Message)
+	h, err := w.store.commitFile(parent, rel, req.Content, sig, req.Message, w.signer)
 	if err != nil {
 		return fail(err)
 	}
@@ -406,6 +460,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 		return fail(unroot(err, w.root))
 	}
 	w.head = h
+	w.pending = append(w.pending, pendingCommit{sha: h, file: rel})
 	return h.String(), nil
 }
 
@@ -469,10 +524,11 @@ func (w *Workspace) CommitOnBase(req CommitRequest) (string, error) {
 	if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
 		return fail(fmt.Errorf("%s: not a regular file", rel))
 	}
-	h, err := w.store.commitFile(parent, rel, req.Content, signature(req.Author, req.When), req.Message)
+	h, err := w.store.commitFile(parent, rel, req.Content, signature(req.Author, req.When), req.Message, w.signer)
 	if err != nil {
 		return fail(err)
 	}
+	w.onBase[h] = rel
 	return h.String(), nil
 }
 
