@@ -5,11 +5,14 @@
 //     `git log`. It is the only package that imports go-git.
 //   - The replica editor is package gitops/edit: it changes one YAML scalar and no other byte.
 //   - Commit messages and trailers are package gitops/commitmsg.
-//   - The loop (cycle.go): Runner.Cycle runs docs/design.md §2 for a repository's policies — sync,
-//     metrics once for all, decide, edit, verify, commit, one push, re-decide on a race.
-//   - Delivery by pull request (pullrequest.go, github.go): one branch and one PR per policy,
-//     updates in place, squash merges, rejected PRs as holds, stale PRs withdrawn (closed and
-//     labelled autoscaler-withdrawn when the decision is to keep the count), through go-github.
+//   - The loop (cycle.go): Runner.Cycle runs docs/design.md §2 for a repository's policies —
+//     sync, metrics once for all, decide, edit, verify, commit, one push, re-decide on a race.
+//   - Delivery by pull request (pullrequest.go): one branch and one PR per policy, updates in
+//     place, squash merges, rejected PRs as holds, stale PRs withdrawn (closed and labelled
+//     autoscaler-withdrawn when the decision is to keep the count). Delivery declares what it
+//     needs of a host in small interfaces (PullRequestFinder, PullRequestWriter, Labeler, …,
+//     together Host); the providers implement them in gitops/host/github (GitHub and GitHub
+//     Enterprise), over the vocabulary of gitops/host.
 //   - The service scheduler (service.go): each policy on its cron schedule, one cycle per
 //     repository at a time, shards, graceful shutdown, status for the HTTP API.
 //

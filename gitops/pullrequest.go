@@ -9,101 +9,87 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// PullRequestHost is what pull request delivery needs from a Git host's API: GitHub and
-// GitHub Enterprise today (GitHub), another host later. Branches are short names
-// ("autoscaler/ns/name"); commits are full hex shas.
-type PullRequestHost interface {
+// What pull request delivery needs of a Git host's API, one small interface per concern;
+// a provider (gitops/host/github; GitLab next) implements them all, as Host. Branches are
+// short names ("autoscaler/ns/name"); commits are full hex shas.
+
+// PullRequestFinder finds a policy's pull requests by their head branch.
+type PullRequestFinder interface {
 	// PullRequests lists the pull requests whose head is branch, newest first; state is
 	// "open", "closed" or "all".
-	PullRequests(ctx context.Context, branch, state string) ([]PullRequest, error)
-	// PullRequest reads one pull request with its mergeability.
-	PullRequest(ctx context.Context, number int) (PullRequest, error)
-	// CreatePullRequest opens a pull request (ErrPullRequestExists when one is open for head).
-	CreatePullRequest(ctx context.Context, n NewPullRequest) (PullRequest, error)
+	PullRequests(ctx context.Context, branch, state string) ([]host.PullRequest, error)
+}
+
+// PullRequestWriter opens a pull request and updates one in place.
+type PullRequestWriter interface {
+	// CreatePullRequest opens a pull request (host.ErrPullRequestExists when one is open for
+	// its head).
+	CreatePullRequest(ctx context.Context, n host.NewPullRequest) (host.PullRequest, error)
 	// UpdatePullRequest sets an open pull request's title and body.
-	UpdatePullRequest(ctx context.Context, number int, title, body string) (PullRequest, error)
+	UpdatePullRequest(ctx context.Context, number int, title, body string) (host.PullRequest, error)
+}
+
+// PullRequestCloser withdraws a pull request.
+type PullRequestCloser interface {
 	// ClosePullRequest closes a pull request without merging it, and without a comment.
 	ClosePullRequest(ctx context.Context, number int) error
-	// AddLabels and RemoveLabel change a pull request's labels.
+}
+
+// Labeler changes a pull request's labels.
+type Labeler interface {
+	// AddLabels adds labels (creating those the repository does not have yet).
 	AddLabels(ctx context.Context, number int, labels []string) error
+	// RemoveLabel removes a label; one the pull request does not have is no error.
 	RemoveLabel(ctx context.Context, number int, label string) error
-	// RequiredChecks lists the status checks a branch's protection requires (none: nil).
+}
+
+// Merger merges a pull request once the host says it may.
+type Merger interface {
+	// PullRequest reads one pull request with its mergeability.
+	PullRequest(ctx context.Context, number int) (host.PullRequest, error)
+	// Merge merges a pull request if its head is still m.SHA and returns the base's new
+	// commit; host.ErrNotMergeable when the host refuses.
+	Merge(ctx context.Context, number int, m host.MergeRequest) (string, error)
+}
+
+// ChecksReader reads what a merge into the base branch requires, and how a commit fares.
+type ChecksReader interface {
+	// RequiredChecks lists the checks a merge into branch requires (none: nil).
 	RequiredChecks(ctx context.Context, branch string) ([]string, error)
 	// ChecksState reports the required checks' state on a commit.
-	ChecksState(ctx context.Context, sha string, required []string) (CheckState, error)
-	// Merge merges a pull request if its head is still m.SHA, returning the base's new
-	// commit; ErrNotMergeable when the host refuses.
-	Merge(ctx context.Context, number int, m MergeRequest) (string, error)
-	// BranchHead and DeleteBranch read and delete a branch through the API.
+	ChecksState(ctx context.Context, sha string, required []string) (host.CheckState, error)
+}
+
+// BranchRemover tidies a closed pull request's branch through the API.
+type BranchRemover interface {
+	// BranchHead returns the commit a branch points at, and whether it exists.
 	BranchHead(ctx context.Context, branch string) (string, bool, error)
+	// DeleteBranch deletes a branch; one that is already gone is no error.
 	DeleteBranch(ctx context.Context, branch string) error
 }
 
-// PullRequest is a pull request as delivery sees it.
-type PullRequest struct {
-	Number int
-	URL    string
-	State  string // open or closed
-	Merged bool
-	Title  string
-	Body   string
-	// Head and Base are branch names; HeadSHA is the head's commit (frozen once closed).
-	Head, HeadSHA, Base string
-	Labels              []string
-	// Mergeable is nil while the host computes it (only PullRequest reads it).
-	Mergeable      *bool
-	MergeableState string
-	ClosedAt       time.Time
-	MergeCommit    string
+// autoMerger is what an auto-merge asks of the host.
+type autoMerger interface {
+	ChecksReader
+	Merger
 }
 
-// NewPullRequest is a pull request to open.
-type NewPullRequest struct {
-	Title, Body, Head, Base string
-}
-
-// MergeRequest merges a pull request: Method "squash" with Title and Message as the commit
-// message, only if the head is still SHA.
-type MergeRequest struct {
-	Method, Title, Message, SHA string
-}
-
-// CheckState is the state of a commit's required checks.
-type CheckState struct {
-	// State is "success" (all passed), "pending" or "failure".
-	State string
-	// Detail names the checks not passed, e.g. `ci/test pending`.
-	Detail string
-}
-
-// summarizeChecks folds each required check's state (by context or check name) into one.
-func summarizeChecks(states map[string]string, required []string) CheckState {
-	var pending, failed []string
-	for _, c := range required {
-		switch states[c] {
-		case "success":
-		case "failure", "error":
-			failed = append(failed, c+" "+states[c])
-		case "":
-			pending = append(pending, c+" not reported")
-		default:
-			pending = append(pending, c+" "+states[c])
-		}
-	}
-	switch {
-	case len(failed) > 0:
-		return CheckState{State: "failure", Detail: strings.Join(append(failed, pending...), ", ")}
-	case len(pending) > 0:
-		return CheckState{State: "pending", Detail: strings.Join(pending, ", ")}
-	}
-	return CheckState{State: "success"}
+// Host is a repository's pull request host: everything delivery asks of it.
+type Host interface {
+	PullRequestFinder
+	PullRequestWriter
+	PullRequestCloser
+	Labeler
+	Merger
+	ChecksReader
+	BranchRemover
 }
 
 // Labels of the autoscaler's pull requests.
@@ -127,8 +113,9 @@ func PullRequestBranch(p *policy.Policy) string {
 // branch, its commit's trailers and the host's pull requests are the state, so a crash at any
 // point is recovered by the next cycle (docs/design.md §9 invariant 5).
 type PullRequestDelivery struct {
-	// Hosts returns the pull request host of a repository (e.g. (*GitHubHosts).Host).
-	Hosts func(policy.Repository) (PullRequestHost, error)
+	// Hosts returns the pull request host of a repository (e.g. a gitops/host/github
+	// Clients' For).
+	Hosts func(policy.Repository) (Host, error)
 	// Logger receives one line per pull request change (default: discard).
 	Logger *slog.Logger
 }
@@ -155,7 +142,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	if d.Policy == nil {
 		return res, errors.New("deliver: no policy")
 	}
-	host, err := pd.Hosts(d.Repo)
+	api, err := pd.Hosts(d.Repo)
 	if err != nil {
 		return res, err
 	}
@@ -164,11 +151,11 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	id := d.Message.DecisionID()
 	log := pd.logger().With("policy", d.Policy.ID(), "branch", branch)
 
-	prs, err := host.PullRequests(ctx, branch, "open")
+	prs, err := api.PullRequests(ctx, branch, "open")
 	if err != nil {
 		return res, err
 	}
-	var pr *PullRequest
+	var pr *host.PullRequest
 	for i := range prs {
 		if prs[i].Base == base {
 			pr = &prs[i] // newest first; there is never more than one of ours
@@ -187,7 +174,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
 			Message: fmt.Sprintf("pull request #%d already proposes this decision", pr.Number)})
 		if d.Mode == policy.ModeAutoMerge {
-			return pd.merge(ctx, ws, host, d, *pr, head.Message, res, log)
+			return pd.merge(ctx, ws, api, d, *pr, head.Message, res, log)
 		}
 		return res, nil
 	}
@@ -215,11 +202,11 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 
 	opened := false
 	if pr == nil {
-		created, err := host.CreatePullRequest(ctx, NewPullRequest{Title: title, Body: body, Head: branch, Base: base})
+		created, err := api.CreatePullRequest(ctx, host.NewPullRequest{Title: title, Body: body, Head: branch, Base: base})
 		switch {
-		case errors.Is(err, ErrPullRequestExists):
+		case errors.Is(err, host.ErrPullRequestExists):
 			// Another run opened it since we looked: update that one instead.
-			if pr, err = openPullRequest(ctx, host, branch, base); err != nil {
+			if pr, err = openPullRequest(ctx, api, branch, base); err != nil {
 				return res, err
 			}
 		case err != nil:
@@ -232,7 +219,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	}
 	if !opened {
 		if pr.Title != title || pr.Body != body {
-			updated, err := host.UpdatePullRequest(ctx, pr.Number, title, body)
+			updated, err := api.UpdatePullRequest(ctx, pr.Number, title, body)
 			if err != nil {
 				return res, err
 			}
@@ -242,13 +229,13 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("updated pull request #%d", pr.Number)})
 		log.Info("pull request updated", "number", pr.Number, "url", pr.URL)
 	}
-	if err := syncLabels(ctx, host, pr, labels); err != nil {
+	if err := syncLabels(ctx, api, pr, labels); err != nil {
 		return res, err
 	}
 	res.URL = pr.URL
 	pr.HeadSHA = commit
 	if d.Mode == policy.ModeAutoMerge {
-		return pd.merge(ctx, ws, host, d, *pr, message, res, log)
+		return pd.merge(ctx, ws, api, d, *pr, message, res, log)
 	}
 	return res, nil
 }
@@ -256,20 +243,20 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 // merge squash-merges an open pull request when the host allows it and the checks passed,
 // and otherwise says why it waits; message is the message of its commit, res.Commit. A
 // refusal is a reason, not an error: a later cycle tries again.
-func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, host PullRequestHost, d Delivery, pr PullRequest, message string, res DeliveryResult, log *slog.Logger) (DeliveryResult, error) {
+func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, api autoMerger, d Delivery, pr host.PullRequest, message string, res DeliveryResult, log *slog.Logger) (DeliveryResult, error) {
 	base := baseBranch(d.Repo)
 	wait := func(code policy.ReasonCode, format string, args ...any) (DeliveryResult, error) {
 		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 		return res, nil
 	}
-	required, err := host.RequiredChecks(ctx, base)
+	required, err := api.RequiredChecks(ctx, base)
 	if err != nil {
 		return res, err
 	}
 	if len(required) == 0 && (d.Repo.GitHub == nil || !d.Repo.GitHub.AllowAutoMergeWithoutChecks) {
 		return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: branch %s requires no status checks; pull request #%d waits for review (github.allowAutoMergeWithoutChecks allows it)", base, pr.Number)
 	}
-	full, err := host.PullRequest(ctx, pr.Number)
+	full, err := api.PullRequest(ctx, pr.Number)
 	if err != nil {
 		return res, err
 	}
@@ -284,7 +271,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		return wait(policy.ReasonMergeBlocked, "auto-merge: pull request #%d is not mergeable (%s)", pr.Number, full.MergeableState)
 	}
 	if len(required) > 0 {
-		st, err := host.ChecksState(ctx, res.Commit, required)
+		st, err := api.ChecksState(ctx, res.Commit, required)
 		if err != nil {
 			return res, err
 		}
@@ -296,8 +283,8 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		}
 	}
 	subject, rest, _ := strings.Cut(strings.TrimRight(message, "\n"), "\n")
-	sha, err := host.Merge(ctx, pr.Number, MergeRequest{Method: "squash", Title: subject, Message: strings.TrimLeft(rest, "\n"), SHA: res.Commit})
-	if errors.Is(err, ErrNotMergeable) {
+	sha, err := api.Merge(ctx, pr.Number, host.MergeRequest{Method: "squash", Title: subject, Message: strings.TrimLeft(rest, "\n"), SHA: res.Commit})
+	if errors.Is(err, host.ErrNotMergeable) {
 		return wait(policy.ReasonMergeBlocked, "auto-merge of pull request #%d refused: %v", pr.Number, err)
 	}
 	if err != nil {
@@ -322,27 +309,27 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 // none was open: then it made one read and wrote nothing. A failed branch deletion is only
 // logged: the next cycle's Rejected tidies the branch of a closed pull request.
 func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (string, error) {
-	host, err := pd.Hosts(repo)
+	api, err := pd.Hosts(repo)
 	if err != nil {
 		return "", err
 	}
 	branch, base := PullRequestBranch(p), baseBranch(repo)
-	prs, err := host.PullRequests(ctx, branch, "open")
+	prs, err := api.PullRequests(ctx, branch, "open")
 	if err != nil {
 		return "", err
 	}
-	i := slices.IndexFunc(prs, func(pr PullRequest) bool { return pr.Base == base })
+	i := slices.IndexFunc(prs, func(pr host.PullRequest) bool { return pr.Base == base })
 	if i < 0 {
 		return "", nil
 	}
 	pr := prs[i] // newest first; there is never more than one of ours
 	log := pd.logger().With("policy", p.ID(), "branch", branch, "number", pr.Number)
 	if !slices.Contains(pr.Labels, LabelWithdrawn) {
-		if err := host.AddLabels(ctx, pr.Number, []string{LabelWithdrawn}); err != nil {
+		if err := api.AddLabels(ctx, pr.Number, []string{LabelWithdrawn}); err != nil {
 			return "", err
 		}
 	}
-	if err := host.ClosePullRequest(ctx, pr.Number); err != nil {
+	if err := api.ClosePullRequest(ctx, pr.Number); err != nil {
 		return "", err
 	}
 	log.Info("pull request withdrawn", "url", pr.URL, "reason", reason)
@@ -370,16 +357,16 @@ func pullRequestRef(url string) string {
 // decision changed after it. It also deletes the policy's branch when its pull request was
 // closed or merged and no open one uses it.
 func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error) {
-	host, err := pd.Hosts(repo)
+	api, err := pd.Hosts(repo)
 	if err != nil {
 		return nil, err
 	}
 	branch, base := PullRequestBranch(p), baseBranch(repo)
-	all, err := host.PullRequests(ctx, branch, "all")
+	all, err := api.PullRequests(ctx, branch, "all")
 	if err != nil {
 		return nil, err
 	}
-	var last *PullRequest
+	var last *host.PullRequest
 	open := false
 	for i := range all {
 		pr := &all[i]
@@ -398,7 +385,7 @@ func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Reposit
 		return nil, nil
 	}
 	if !open {
-		pd.tidyBranch(ctx, host, branch, *last)
+		pd.tidyBranch(ctx, api, branch, *last)
 	}
 	if last.Merged || slices.Contains(last.Labels, LabelWithdrawn) {
 		return nil, nil
@@ -412,12 +399,12 @@ func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Reposit
 
 // tidyBranch deletes a branch its closed pull request left behind — only while the branch is
 // still at that pull request's head, so a newer decision pushed there is never lost.
-func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, host PullRequestHost, branch string, closed PullRequest) {
-	sha, exists, err := host.BranchHead(ctx, branch)
+func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, api BranchRemover, branch string, closed host.PullRequest) {
+	sha, exists, err := api.BranchHead(ctx, branch)
 	if err != nil || !exists || sha != closed.HeadSHA {
 		return
 	}
-	if err := host.DeleteBranch(ctx, branch); err != nil {
+	if err := api.DeleteBranch(ctx, branch); err != nil {
 		pd.logger().Warn("delete branch of a closed pull request", "branch", branch, "number", closed.Number, "error", err)
 		return
 	}
@@ -430,7 +417,7 @@ var (
 )
 
 // proposedTo reads the count a pull request proposed: the trailer in its body, else its title.
-func proposedTo(pr PullRequest) (int, bool) {
+func proposedTo(pr host.PullRequest) (int, bool) {
 	for _, m := range [][]string{trailerToRE.FindStringSubmatch(pr.Body), titleToRE.FindStringSubmatch(pr.Title)} {
 		if m != nil {
 			if n, err := strconv.Atoi(m[1]); err == nil {
@@ -441,8 +428,8 @@ func proposedTo(pr PullRequest) (int, bool) {
 	return 0, false
 }
 
-func openPullRequest(ctx context.Context, host PullRequestHost, branch, base string) (*PullRequest, error) {
-	prs, err := host.PullRequests(ctx, branch, "open")
+func openPullRequest(ctx context.Context, api PullRequestFinder, branch, base string) (*host.PullRequest, error) {
+	prs, err := api.PullRequests(ctx, branch, "open")
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +444,7 @@ func openPullRequest(ctx context.Context, host PullRequestHost, branch, base str
 // syncLabels adds the missing labels and removes the opposite direction's — and
 // LabelWithdrawn, left on a pull request whose withdrawal failed after labelling it, which a
 // live proposal must not carry.
-func syncLabels(ctx context.Context, host PullRequestHost, pr *PullRequest, want []string) error {
+func syncLabels(ctx context.Context, api Labeler, pr *host.PullRequest, want []string) error {
 	var add []string
 	for _, l := range want {
 		if !slices.Contains(pr.Labels, l) {
@@ -465,13 +452,13 @@ func syncLabels(ctx context.Context, host PullRequestHost, pr *PullRequest, want
 		}
 	}
 	if len(add) > 0 {
-		if err := host.AddLabels(ctx, pr.Number, add); err != nil {
+		if err := api.AddLabels(ctx, pr.Number, add); err != nil {
 			return err
 		}
 	}
 	for _, l := range []string{LabelScaleUp, LabelScaleDown, LabelWithdrawn} {
 		if slices.Contains(pr.Labels, l) && !slices.Contains(want, l) {
-			if err := host.RemoveLabel(ctx, pr.Number, l); err != nil {
+			if err := api.RemoveLabel(ctx, pr.Number, l); err != nil {
 				return err
 			}
 		}

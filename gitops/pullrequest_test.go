@@ -21,6 +21,8 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -134,7 +136,7 @@ func (s *prSetup) instance(t *testing.T, apiURL string) *prEnv {
 		CacheDir:     t.TempDir(),
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hosts := &gitops.GitHubHosts{Options: gitops.GitHubOptions{
+	hosts := &github.Clients{Options: github.Options{
 		Now: func() time.Time { return e.now },
 		Sleep: func(_ context.Context, d time.Duration) error {
 			e.sleeps = append(e.sleeps, d)
@@ -144,7 +146,7 @@ func (s *prSetup) instance(t *testing.T, apiURL string) *prEnv {
 	e.runner = &gitops.Runner{
 		Config:   cfg,
 		Metrics:  e.metrics,
-		Delivery: &gitops.PullRequestDelivery{Hosts: hosts.Host, Logger: logger},
+		Delivery: &gitops.PullRequestDelivery{Hosts: githubHosts(hosts), Logger: logger},
 		Logger:   logger,
 		Now:      func() time.Time { return e.now },
 		Backoff:  func(int) time.Duration { return 0 },
@@ -176,6 +178,17 @@ func (e *prEnv) cycle(t *testing.T, offset time.Duration, value float64) gitops.
 	res := rep.Results[0]
 	require.Empty(t, res.Error, "cycle error")
 	return res
+}
+
+// githubHosts gives delivery the GitHub clients as its Hosts.
+func githubHosts(c *github.Clients) func(policy.Repository) (gitops.Host, error) {
+	return func(rc policy.Repository) (gitops.Host, error) {
+		h, err := c.For(rc)
+		if err != nil {
+			return nil, err
+		}
+		return h, nil
+	}
 }
 
 func codes(rs []policy.Reason) []policy.ReasonCode {
@@ -388,7 +401,7 @@ func TestOpenPullRequestStaysWhenNothingDecidedToKeep(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 // closeFailsHost is the real host, except that closing a pull request fails.
-type closeFailsHost struct{ gitops.PullRequestHost }
+type closeFailsHost struct{ gitops.Host }
 
 func (closeFailsHost) ClosePullRequest(context.Context, int) error {
 	return errors.New("close pull request: HTTP 502")
@@ -399,9 +412,9 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	first := e.cycle(t, 0, 600)
 	require.Equal(t, gitops.ActionPullRequest, first.Action)
 	working := e.runner.Delivery
-	hosts := &gitops.GitHubHosts{}
-	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.PullRequestHost, error) {
-		h, err := hosts.Host(rc)
+	hosts := githubHosts(&github.Clients{})
+	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.Host, error) {
+		h, err := hosts(rc)
 		return closeFailsHost{h}, err
 	}}
 
@@ -533,11 +546,11 @@ const crashEnv = "GITOPS_AUTOSCALER_TEST_CRASH"
 
 // crashHost is the real host, except that the process dies where it would open the pull
 // request — right after the branch push.
-type crashHost struct{ gitops.PullRequestHost }
+type crashHost struct{ gitops.Host }
 
-func (crashHost) CreatePullRequest(context.Context, gitops.NewPullRequest) (gitops.PullRequest, error) {
+func (crashHost) CreatePullRequest(context.Context, host.NewPullRequest) (host.PullRequest, error) {
 	os.Exit(3)
-	return gitops.PullRequest{}, nil
+	return host.PullRequest{}, nil
 }
 
 // TestCrashHelper is the process the crash test kills; it does nothing in a normal run.
@@ -553,9 +566,9 @@ func TestCrashHelper(t *testing.T) {
 		APIURL *string
 	}{&s, &apiURL}))
 	e := s.instance(t, apiURL)
-	hosts := &gitops.GitHubHosts{}
-	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.PullRequestHost, error) {
-		h, err := hosts.Host(rc)
+	hosts := githubHosts(&github.Clients{})
+	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.Host, error) {
+		h, err := hosts(rc)
 		return crashHost{h}, err
 	}}
 	e.cycle(t, 0, 600)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
@@ -28,6 +29,7 @@ var (
 	_ metricSource      = promclient.PrometheusSource{}
 	_ gitops.SyncSource = (*promclient.SyncChecker)(nil)
 	_ gitops.Verifier   = renderVerifier{}
+	_ gitops.Host       = (*github.Client)(nil)
 )
 
 // renderVerifier adapts render.Verify to the loop's Verifier.
@@ -54,8 +56,14 @@ func (renderVerifier) Verify(ctx context.Context, root string, p *policy.Policy,
 // (Prometheus only), and the clock. It returns the metric source too, for the status page.
 func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, metricSource, error) {
 	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: renderVerifier{}}
-	hosts := &gitops.GitHubHosts{}
-	r.Delivery = &gitops.PullRequestDelivery{Hosts: hosts.Host, Logger: log}
+	hosts := &github.Clients{}
+	r.Delivery = &gitops.PullRequestDelivery{Logger: log, Hosts: func(rc policy.Repository) (gitops.Host, error) {
+		c, err := hosts.For(rc)
+		if err != nil {
+			return nil, err // not a nil *github.Client in a non-nil Host
+		}
+		return c, nil
+	}}
 	if metricsFile != "" {
 		f, err := os.Open(metricsFile)
 		if err != nil {

@@ -1,4 +1,4 @@
-package gitops
+package github
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -29,7 +29,7 @@ type ghFixture struct {
 	git       *gittest.Server
 	gh        *githubtest.Server
 	ws        *gitrepo.Workspace
-	host      *GitHub
+	host      *Client
 	tokenFile string
 	head      string
 	sleeps    []time.Duration
@@ -57,9 +57,9 @@ func newGHFixture(t *testing.T) *ghFixture {
 	return f
 }
 
-func (f *ghFixture) provider(t *testing.T, owner, repo string) *GitHub {
+func (f *ghFixture) provider(t *testing.T, owner, repo string) *Client {
 	t.Helper()
-	g, err := NewGitHub(&policy.GitHubRepo{Owner: owner, Repo: repo, APIURL: f.gh.URL(), TokenFile: f.tokenFile}, GitHubOptions{
+	g, err := New(&policy.GitHubRepo{Owner: owner, Repo: repo, APIURL: f.gh.URL(), TokenFile: f.tokenFile}, Options{
 		Sleep: func(_ context.Context, d time.Duration) error {
 			f.sleeps = append(f.sleeps, d)
 			return nil
@@ -74,15 +74,15 @@ func TestGitHubPullRequestCalls(t *testing.T) {
 	ctx := context.Background()
 	g := f.host
 
-	pr, err := g.CreatePullRequest(ctx, NewPullRequest{Title: "six", Body: "body", Head: "feature", Base: "main"})
+	pr, err := g.CreatePullRequest(ctx, host.NewPullRequest{Title: "six", Body: "body", Head: "feature", Base: "main"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, pr.Number)
 	assert.Equal(t, f.head, pr.HeadSHA)
 	assert.Equal(t, "open", pr.State)
 
-	_, err = g.CreatePullRequest(ctx, NewPullRequest{Title: "again", Head: "feature", Base: "main"})
-	assert.ErrorIs(t, err, ErrPullRequestExists, "GitHub's 422 for a second open pull request of one head")
-	_, err = g.CreatePullRequest(ctx, NewPullRequest{Title: "x", Head: "missing", Base: "main"})
+	_, err = g.CreatePullRequest(ctx, host.NewPullRequest{Title: "again", Head: "feature", Base: "main"})
+	assert.ErrorIs(t, err, host.ErrPullRequestExists, "GitHub's 422 for a second open pull request of one head")
+	_, err = g.CreatePullRequest(ctx, host.NewPullRequest{Title: "x", Head: "missing", Base: "main"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "422")
 
@@ -121,12 +121,12 @@ func TestGitHubPullRequestCalls(t *testing.T) {
 	}
 
 	f.gh.SetCheckState("pending")
-	_, err = g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: f.head})
-	assert.ErrorIs(t, err, ErrNotMergeable, "405 while a required check is pending")
+	_, err = g.Merge(ctx, 1, host.MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: f.head})
+	assert.ErrorIs(t, err, host.ErrNotMergeable, "405 while a required check is pending")
 	f.gh.SetCheckState("success")
-	_, err = g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: strings.Repeat("0", 40)})
-	assert.ErrorIs(t, err, ErrNotMergeable, "409 when the head moved")
-	sha, err := g.Merge(ctx, 1, MergeRequest{Method: "squash", Title: "six", Message: "body\n\nKey: v\n", SHA: f.head})
+	_, err = g.Merge(ctx, 1, host.MergeRequest{Method: "squash", Title: "t", Message: "m", SHA: strings.Repeat("0", 40)})
+	assert.ErrorIs(t, err, host.ErrNotMergeable, "409 when the head moved")
+	sha, err := g.Merge(ctx, 1, host.MergeRequest{Method: "squash", Title: "six", Message: "body\n\nKey: v\n", SHA: f.head})
 	require.NoError(t, err)
 	assert.Equal(t, sha, f.git.HeadSHA("platform", "main"))
 	assert.Equal(t, "six\n\nbody\n\nKey: v\n", f.git.RawMessage("platform", sha))
@@ -146,9 +146,9 @@ func TestGitHubClosePullRequest(t *testing.T) {
 	f := newGHFixture(t)
 	ctx := context.Background()
 	g := f.host
-	pr, err := g.CreatePullRequest(ctx, NewPullRequest{Title: "six", Head: "feature", Base: "main"})
+	pr, err := g.CreatePullRequest(ctx, host.NewPullRequest{Title: "six", Head: "feature", Base: "main"})
 	require.NoError(t, err)
-	require.NoError(t, g.AddLabels(ctx, pr.Number, []string{LabelWithdrawn}))
+	require.NoError(t, g.AddLabels(ctx, pr.Number, []string{"autoscaler-withdrawn"}))
 	f.gh.ResetCounts()
 
 	require.NoError(t, g.ClosePullRequest(ctx, pr.Number))
@@ -159,7 +159,7 @@ func TestGitHubClosePullRequest(t *testing.T) {
 	assert.Equal(t, "closed", closed[0].State)
 	assert.False(t, closed[0].Merged)
 	assert.False(t, closed[0].ClosedAt.IsZero(), "closed_at is set")
-	assert.Equal(t, []string{LabelWithdrawn}, closed[0].Labels, "a closed pull request's labels are readable")
+	assert.Equal(t, []string{"autoscaler-withdrawn"}, closed[0].Labels, "a closed pull request's labels are readable")
 	assert.Equal(t, f.head, closed[0].HeadSHA, "the head is frozen")
 	open, err := g.PullRequests(ctx, "feature", "open")
 	require.NoError(t, err)
@@ -204,7 +204,7 @@ func TestGitHubRateLimits(t *testing.T) {
 			list, err := f.host.PullRequests(ctx, "feature", "open")
 			assert.Len(t, f.sleeps, tc.sleeps)
 			if tc.limited {
-				assert.ErrorIs(t, err, ErrRateLimited)
+				assert.ErrorIs(t, err, host.ErrRateLimited)
 				return
 			}
 			require.NoError(t, err)
@@ -222,15 +222,15 @@ func TestGitHubAuthFailureIsReportedOnce(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := f.host.PullRequests(ctx, "feature", "open")
-	require.ErrorIs(t, err, ErrHostAuth)
+	require.ErrorIs(t, err, host.ErrHostAuth)
 	assert.Contains(t, err.Error(), "github acme/platform")
 	assert.Contains(t, err.Error(), "Bad credentials")
 	assert.NotContains(t, err.Error(), bad)
 	assert.NotContains(t, err.Error(), f.gh.Token())
 	n := f.gh.Requests()
 
-	_, err = f.host.CreatePullRequest(ctx, NewPullRequest{Title: "x", Head: "feature", Base: "main"})
-	assert.ErrorIs(t, err, ErrHostAuth)
+	_, err = f.host.CreatePullRequest(ctx, host.NewPullRequest{Title: "x", Head: "feature", Base: "main"})
+	assert.ErrorIs(t, err, host.ErrHostAuth)
 	assert.Equal(t, n, f.gh.Requests(), "the rejected token is not sent again")
 
 	require.NoError(t, os.WriteFile(f.tokenFile, []byte(f.gh.Token()), 0o600))
@@ -258,7 +258,7 @@ func TestNewGitHubURLs(t *testing.T) {
 		{name: "no owner", cfg: policy.GitHubRepo{Repo: "b"}, wantErr: "owner and repo are required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := NewGitHub(&tc.cfg, GitHubOptions{})
+			g, err := New(&tc.cfg, Options{})
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
@@ -271,84 +271,18 @@ func TestNewGitHubURLs(t *testing.T) {
 	}
 }
 
-func TestPullRequestBody(t *testing.T) {
-	msg := commitmsg.Format(commitmsg.Message{
-		PolicyID: "shop/web", Target: policy.ReplicasLocation{File: ghFile, Path: "web.replicaCount"}, From: 3, To: 6,
-		Reasons: []string{"http_rps = 312.4 > scaleUp.threshold 250 → 6", "queue|depth = 2 within [1, 5] → 3", "aggregation max → 6"},
-		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
-	})
-	for _, tc := range []struct {
-		name     string
-		rendered string
-		want     []string
-		not      []string
-	}{
-		{
-			name: "reasons, trailers, rollback",
-			want: []string{
-				"**autoscale(shop/web): 3 → 6 replicas**",
-				"| metric | value | rule | recommendation |",
-				"| http_rps | 312.4 | &gt; scaleUp.threshold 250 | 6 |",
-				"| queue\\|depth | 2 | within [1, 5] | 3 |",
-				"- aggregation max → 6",
-				"Autoscaler-To: 6\nAutoscaler-",
-				"`git revert <sha>`",
-				"Branch `autoscaler/shop/web` at `0123456789ab`",
-			},
-			not: []string{"Rendered change"},
-		},
-		{
-			name:     "with the rendered diff",
-			rendered: "-  replicas: 3\n+  replicas: 6\n```\n",
-			want:     []string{"**Rendered change**\n\n````diff\n-  replicas: 3\n+  replicas: 6\n```\n````"},
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			body := PullRequestBody(msg, []string{"http_rps", "queue|depth"}, tc.rendered, "autoscaler/shop/web", "main", "0123456789abcdef")
-			for _, w := range tc.want {
-				assert.Contains(t, body, w)
-			}
-			for _, n := range tc.not {
-				assert.NotContains(t, body, n)
-			}
-			to, ok := proposedTo(PullRequest{Body: body})
-			assert.True(t, ok)
-			assert.Equal(t, 6, to, "the trailers in the body give the proposed count back")
-		})
-	}
-}
-
-func TestProposedTo(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		pr   PullRequest
-		to   int
-		ok   bool
-	}{
-		{name: "trailer", pr: PullRequest{Body: "```\nAutoscaler-From: 3\nAutoscaler-To: 7\n```"}, to: 7, ok: true},
-		{name: "title", pr: PullRequest{Title: "autoscale(a/b): 6 → 2 replicas"}, to: 2, ok: true},
-		{name: "neither", pr: PullRequest{Title: "bump chart", Body: "no trailers"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			to, ok := proposedTo(tc.pr)
-			assert.Equal(t, tc.ok, ok)
-			assert.Equal(t, tc.to, to)
-		})
-	}
-}
-
 func TestSummarizeChecks(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		states   map[string]string
 		required []string
-		want     CheckState
+		want     host.CheckState
 	}{
-		{name: "all passed", states: map[string]string{"a": "success", "b": "success"}, required: []string{"a", "b"}, want: CheckState{State: "success"}},
-		{name: "one pending", states: map[string]string{"a": "success", "b": "pending"}, required: []string{"a", "b"}, want: CheckState{State: "pending", Detail: "b pending"}},
-		{name: "not reported is pending", states: map[string]string{}, required: []string{"a"}, want: CheckState{State: "pending", Detail: "a not reported"}},
-		{name: "a failure wins", states: map[string]string{"a": "pending", "b": "error"}, required: []string{"a", "b"}, want: CheckState{State: "failure", Detail: "b error, a pending"}},
-		{name: "unrequired checks do not count", states: map[string]string{"a": "success", "lint": "failure"}, required: []string{"a"}, want: CheckState{State: "success"}},
+		{name: "all passed", states: map[string]string{"a": "success", "b": "success"}, required: []string{"a", "b"}, want: host.CheckState{State: "success"}},
+		{name: "one pending", states: map[string]string{"a": "success", "b": "pending"}, required: []string{"a", "b"}, want: host.CheckState{State: "pending", Detail: "b pending"}},
+		{name: "not reported is pending", states: map[string]string{}, required: []string{"a"}, want: host.CheckState{State: "pending", Detail: "a not reported"}},
+		{name: "a failure wins", states: map[string]string{"a": "pending", "b": "error"}, required: []string{"a", "b"}, want: host.CheckState{State: "failure", Detail: "b error, a pending"}},
+		{name: "unrequired checks do not count", states: map[string]string{"a": "success", "lint": "failure"}, required: []string{"a"}, want: host.CheckState{State: "success"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, summarizeChecks(tc.states, tc.required))

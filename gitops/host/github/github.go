@@ -1,4 +1,4 @@
-package gitops
+package github
 
 import (
 	"bytes"
@@ -14,32 +14,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-github/v62/github"
+	gh "github.com/google/go-github/v62/github"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// Errors of a pull request host, for callers that decide on them.
-var (
-	// ErrHostAuth means the host rejected the token (HTTP 401). Calls with the same token
-	// fail at once, without a request, until the token changes.
-	ErrHostAuth = errors.New("authentication failed: the API token was rejected")
-	// ErrRateLimited means the host's rate limit lasts past the call's deadline.
-	ErrRateLimited = errors.New("rate limited")
-	// ErrPullRequestExists means an open pull request already has this head (HTTP 422).
-	ErrPullRequestExists = errors.New("a pull request already exists for this branch")
-	// ErrNotMergeable means the host refused a merge: not open, conflicting, checks not
-	// passed (HTTP 405), or the head moved since it was read (HTTP 409).
-	ErrNotMergeable = errors.New("not mergeable")
-)
-
-// defaultResponseTimeout bounds the wait for a response's headers when GitHubOptions gives
+// defaultResponseTimeout bounds the wait for a response's headers when Options gives
 // no HTTP client.
 const defaultResponseTimeout = 30 * time.Second
 
-// GitHubOptions shape the GitHub providers.
-type GitHubOptions struct {
+// Options shape the clients of a Clients set, or one made by New.
+type Options struct {
 	// HTTPClient carries the requests (default: one that waits at most 30s for a response's
 	// headers). A Client.Timeout also bounds rate-limit waits.
 	HTTPClient *http.Client
@@ -54,11 +40,11 @@ type GitHubOptions struct {
 	MaxRetries int
 }
 
-// GitHub is the pull request host of one repository on GitHub or GitHub Enterprise, over
+// Client is the pull request host of one repository on GitHub or GitHub Enterprise, over
 // go-github. The token is read from its file or environment variable at every request, so a
-// rotated token is picked up without a restart.
-type GitHub struct {
-	client *github.Client
+// rotated token is picked up without a restart. It is safe for concurrent use.
+type Client struct {
+	client *gh.Client
 	owner  string
 	repo   string
 	token  func() (policy.Secret, error)
@@ -68,12 +54,10 @@ type GitHub struct {
 	authErr  error
 }
 
-var _ PullRequestHost = (*GitHub)(nil)
-
-// NewGitHub returns the provider of a repository's github settings. apiURL (default
+// New returns the client of a repository's github settings. apiURL (default
 // https://api.github.com/) is used as the client's base URL as is, so a GitHub Enterprise
-// URL such as https://ghe.example.com/api/v3/ works.
-func NewGitHub(cfg *policy.GitHubRepo, opts GitHubOptions) (*GitHub, error) {
+// URL such as https://ghe.example.com/api/v3/ works; credentials in it are dropped.
+func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 	if cfg == nil || cfg.Owner == "" || cfg.Repo == "" {
 		return nil, errors.New("github: owner and repo are required")
 	}
@@ -82,8 +66,12 @@ func NewGitHub(cfg *policy.GitHubRepo, opts GitHubOptions) (*GitHub, error) {
 		apiURL = policy.DefaultGitHubAPIURL
 	}
 	base, err := url.Parse(apiURL)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, gitrepo.RedactURL(apiURL))
+	if err != nil {
+		// The parser's error quotes the URL, which may carry credentials.
+		return nil, fmt.Errorf("github %s/%s: apiURL is not an http(s) URL", cfg.Owner, cfg.Repo)
+	}
+	if (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, base.Redacted())
 	}
 	base.User = nil
 	if !strings.HasSuffix(base.Path, "/") {
@@ -101,11 +89,11 @@ func NewGitHub(cfg *policy.GitHubRepo, opts GitHubOptions) (*GitHub, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	g := &GitHub{owner: cfg.Owner, repo: cfg.Repo, token: cfg.ReadToken}
+	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: cfg.ReadToken}
 	rl := &rateLimitTransport{next: next, sleep: opts.Sleep, now: opts.Now, maxWait: opts.MaxWait, retries: opts.MaxRetries}
 	client := *hc
 	client.Transport = &tokenTransport{next: rl, token: g.token}
-	g.client = github.NewClient(&client)
+	g.client = gh.NewClient(&client)
 	g.client.BaseURL = base
 	if base.Host != "api.github.com" {
 		upload := *base
@@ -116,20 +104,20 @@ func NewGitHub(cfg *policy.GitHubRepo, opts GitHubOptions) (*GitHub, error) {
 }
 
 // String names the repository, for errors and logs.
-func (g *GitHub) String() string { return "github " + g.owner + "/" + g.repo }
+func (g *Client) String() string { return "github " + g.owner + "/" + g.repo }
 
 // PullRequests lists the pull requests whose head is branch, newest first; state is "open",
 // "closed" or "all". It reads the first 100, plenty for one policy's branch.
-func (g *GitHub) PullRequests(ctx context.Context, branch, state string) ([]PullRequest, error) {
+func (g *Client) PullRequests(ctx context.Context, branch, state string) ([]host.PullRequest, error) {
 	if err := g.authFailed(); err != nil {
 		return nil, err
 	}
-	opts := &github.PullRequestListOptions{State: state, Head: g.owner + ":" + branch, ListOptions: github.ListOptions{PerPage: 100}}
+	opts := &gh.PullRequestListOptions{State: state, Head: g.owner + ":" + branch, ListOptions: gh.ListOptions{PerPage: 100}}
 	prs, _, err := g.client.PullRequests.List(ctx, g.owner, g.repo, opts)
 	if err != nil {
 		return nil, g.fail("list pull requests of "+branch, err)
 	}
-	out := make([]PullRequest, 0, len(prs))
+	out := make([]host.PullRequest, 0, len(prs))
 	for _, p := range prs {
 		out = append(out, fromGitHub(p))
 	}
@@ -137,63 +125,63 @@ func (g *GitHub) PullRequests(ctx context.Context, branch, state string) ([]Pull
 }
 
 // PullRequest reads one pull request, with its mergeability.
-func (g *GitHub) PullRequest(ctx context.Context, number int) (PullRequest, error) {
+func (g *Client) PullRequest(ctx context.Context, number int) (host.PullRequest, error) {
 	if err := g.authFailed(); err != nil {
-		return PullRequest{}, err
+		return host.PullRequest{}, err
 	}
 	p, _, err := g.client.PullRequests.Get(ctx, g.owner, g.repo, number)
 	if err != nil {
-		return PullRequest{}, g.fail(fmt.Sprintf("read pull request #%d", number), err)
+		return host.PullRequest{}, g.fail(fmt.Sprintf("read pull request #%d", number), err)
 	}
 	return fromGitHub(p), nil
 }
 
-// CreatePullRequest opens a pull request; ErrPullRequestExists when one is open for the head.
-func (g *GitHub) CreatePullRequest(ctx context.Context, n NewPullRequest) (PullRequest, error) {
+// CreatePullRequest opens a pull request; host.ErrPullRequestExists when one is open for the head.
+func (g *Client) CreatePullRequest(ctx context.Context, n host.NewPullRequest) (host.PullRequest, error) {
 	if err := g.authFailed(); err != nil {
-		return PullRequest{}, err
+		return host.PullRequest{}, err
 	}
-	p, _, err := g.client.PullRequests.Create(ctx, g.owner, g.repo, &github.NewPullRequest{
-		Title: github.String(n.Title), Head: github.String(n.Head), Base: github.String(n.Base),
-		Body: github.String(n.Body), MaintainerCanModify: github.Bool(false),
+	p, _, err := g.client.PullRequests.Create(ctx, g.owner, g.repo, &gh.NewPullRequest{
+		Title: gh.String(n.Title), Head: gh.String(n.Head), Base: gh.String(n.Base),
+		Body: gh.String(n.Body), MaintainerCanModify: gh.Bool(false),
 	})
 	if err != nil {
-		var er *github.ErrorResponse
+		var er *gh.ErrorResponse
 		if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity &&
 			strings.Contains(strings.ToLower(errorText(er)), "already exists") {
-			return PullRequest{}, fmt.Errorf("%s: open pull request for %s: %w", g, n.Head, ErrPullRequestExists)
+			return host.PullRequest{}, fmt.Errorf("%s: open pull request for %s: %w", g, n.Head, host.ErrPullRequestExists)
 		}
-		return PullRequest{}, g.fail("open pull request for "+n.Head, err)
+		return host.PullRequest{}, g.fail("open pull request for "+n.Head, err)
 	}
 	return fromGitHub(p), nil
 }
 
 // UpdatePullRequest sets a pull request's title and body.
-func (g *GitHub) UpdatePullRequest(ctx context.Context, number int, title, body string) (PullRequest, error) {
+func (g *Client) UpdatePullRequest(ctx context.Context, number int, title, body string) (host.PullRequest, error) {
 	if err := g.authFailed(); err != nil {
-		return PullRequest{}, err
+		return host.PullRequest{}, err
 	}
-	p, _, err := g.client.PullRequests.Edit(ctx, g.owner, g.repo, number, &github.PullRequest{Title: github.String(title), Body: github.String(body)})
+	p, _, err := g.client.PullRequests.Edit(ctx, g.owner, g.repo, number, &gh.PullRequest{Title: gh.String(title), Body: gh.String(body)})
 	if err != nil {
-		return PullRequest{}, g.fail(fmt.Sprintf("update pull request #%d", number), err)
+		return host.PullRequest{}, g.fail(fmt.Sprintf("update pull request #%d", number), err)
 	}
 	return fromGitHub(p), nil
 }
 
 // ClosePullRequest closes a pull request without merging it: a state change only, no
 // comment.
-func (g *GitHub) ClosePullRequest(ctx context.Context, number int) error {
+func (g *Client) ClosePullRequest(ctx context.Context, number int) error {
 	if err := g.authFailed(); err != nil {
 		return err
 	}
-	if _, _, err := g.client.PullRequests.Edit(ctx, g.owner, g.repo, number, &github.PullRequest{State: github.String("closed")}); err != nil {
+	if _, _, err := g.client.PullRequests.Edit(ctx, g.owner, g.repo, number, &gh.PullRequest{State: gh.String("closed")}); err != nil {
 		return g.fail(fmt.Sprintf("close pull request #%d", number), err)
 	}
 	return nil
 }
 
 // AddLabels adds labels to a pull request (labels that do not exist yet are created).
-func (g *GitHub) AddLabels(ctx context.Context, number int, labels []string) error {
+func (g *Client) AddLabels(ctx context.Context, number int, labels []string) error {
 	if err := g.authFailed(); err != nil {
 		return err
 	}
@@ -204,7 +192,7 @@ func (g *GitHub) AddLabels(ctx context.Context, number int, labels []string) err
 }
 
 // RemoveLabel removes a label from a pull request; a label it does not have is no error.
-func (g *GitHub) RemoveLabel(ctx context.Context, number int, label string) error {
+func (g *Client) RemoveLabel(ctx context.Context, number int, label string) error {
 	if err := g.authFailed(); err != nil {
 		return err
 	}
@@ -217,12 +205,12 @@ func (g *GitHub) RemoveLabel(ctx context.Context, number int, label string) erro
 
 // RequiredChecks lists the status checks the base branch's protection requires; none when
 // the branch is not protected.
-func (g *GitHub) RequiredChecks(ctx context.Context, base string) ([]string, error) {
+func (g *Client) RequiredChecks(ctx context.Context, base string) ([]string, error) {
 	if err := g.authFailed(); err != nil {
 		return nil, err
 	}
 	rc, _, err := g.client.Repositories.GetRequiredStatusChecks(ctx, g.owner, g.repo, base)
-	if errors.Is(err, github.ErrBranchNotProtected) {
+	if errors.Is(err, gh.ErrBranchNotProtected) {
 		return nil, nil
 	}
 	if err != nil {
@@ -251,17 +239,17 @@ func (g *GitHub) RequiredChecks(ctx context.Context, base string) ([]string, err
 
 // ChecksState reports the state of the required checks on a commit, from its commit
 // statuses and its check runs (GitHub accepts either for a required check).
-func (g *GitHub) ChecksState(ctx context.Context, sha string, required []string) (CheckState, error) {
+func (g *Client) ChecksState(ctx context.Context, sha string, required []string) (host.CheckState, error) {
 	if err := g.authFailed(); err != nil {
-		return CheckState{}, err
+		return host.CheckState{}, err
 	}
-	combined, _, err := g.client.Repositories.GetCombinedStatus(ctx, g.owner, g.repo, sha, &github.ListOptions{PerPage: 100})
+	combined, _, err := g.client.Repositories.GetCombinedStatus(ctx, g.owner, g.repo, sha, &gh.ListOptions{PerPage: 100})
 	if err != nil {
-		return CheckState{}, g.fail("read commit status of "+shortSHA(sha), err)
+		return host.CheckState{}, g.fail("read commit status of "+sha[:min(12, len(sha))], err)
 	}
-	runs, _, err := g.client.Checks.ListCheckRunsForRef(ctx, g.owner, g.repo, sha, &github.ListCheckRunsOptions{ListOptions: github.ListOptions{PerPage: 100}})
+	runs, _, err := g.client.Checks.ListCheckRunsForRef(ctx, g.owner, g.repo, sha, &gh.ListCheckRunsOptions{ListOptions: gh.ListOptions{PerPage: 100}})
 	if err != nil {
-		return CheckState{}, g.fail("read check runs of "+shortSHA(sha), err)
+		return host.CheckState{}, g.fail("read check runs of "+sha[:min(12, len(sha))], err)
 	}
 	states := map[string]string{}
 	for _, s := range combined.Statuses {
@@ -286,31 +274,31 @@ func (g *GitHub) ChecksState(ctx context.Context, sha string, required []string)
 	return summarizeChecks(states, required), nil
 }
 
-// Merge merges a pull request whose head is still m.SHA; ErrNotMergeable when the host
+// Merge merges a pull request whose head is still m.SHA; host.ErrNotMergeable when the host
 // refuses. It returns the commit made on the base branch.
-func (g *GitHub) Merge(ctx context.Context, number int, m MergeRequest) (string, error) {
+func (g *Client) Merge(ctx context.Context, number int, m host.MergeRequest) (string, error) {
 	if err := g.authFailed(); err != nil {
 		return "", err
 	}
-	res, _, err := g.client.PullRequests.Merge(ctx, g.owner, g.repo, number, m.Message, &github.PullRequestOptions{
+	res, _, err := g.client.PullRequests.Merge(ctx, g.owner, g.repo, number, m.Message, &gh.PullRequestOptions{
 		CommitTitle: m.Title, SHA: m.SHA, MergeMethod: m.Method, DontDefaultIfBlank: true,
 	})
 	if err != nil {
-		var er *github.ErrorResponse
+		var er *gh.ErrorResponse
 		if errors.As(err, &er) && er.Response != nil &&
 			(er.Response.StatusCode == http.StatusMethodNotAllowed || er.Response.StatusCode == http.StatusConflict) {
-			return "", fmt.Errorf("%s: merge pull request #%d: %w: %s", g, number, ErrNotMergeable, errorText(er))
+			return "", fmt.Errorf("%s: merge pull request #%d: %w: %s", g, number, host.ErrNotMergeable, errorText(er))
 		}
 		return "", g.fail(fmt.Sprintf("merge pull request #%d", number), err)
 	}
 	if !res.GetMerged() || res.GetSHA() == "" {
-		return "", fmt.Errorf("%s: merge pull request #%d: %w: %s", g, number, ErrNotMergeable, res.GetMessage())
+		return "", fmt.Errorf("%s: merge pull request #%d: %w: %s", g, number, host.ErrNotMergeable, res.GetMessage())
 	}
 	return res.GetSHA(), nil
 }
 
 // BranchHead returns the commit a branch points at, and whether it exists.
-func (g *GitHub) BranchHead(ctx context.Context, branch string) (string, bool, error) {
+func (g *Client) BranchHead(ctx context.Context, branch string) (string, bool, error) {
 	if err := g.authFailed(); err != nil {
 		return "", false, err
 	}
@@ -325,7 +313,7 @@ func (g *GitHub) BranchHead(ctx context.Context, branch string) (string, bool, e
 }
 
 // DeleteBranch deletes a branch; one that is already gone is no error.
-func (g *GitHub) DeleteBranch(ctx context.Context, branch string) error {
+func (g *Client) DeleteBranch(ctx context.Context, branch string) error {
 	if err := g.authFailed(); err != nil {
 		return err
 	}
@@ -338,7 +326,7 @@ func (g *GitHub) DeleteBranch(ctx context.Context, branch string) error {
 
 // authFailed fails a call at once when the current token is the one the host rejected: the
 // failure is reported once, by the call that met it, and the host is not asked again.
-func (g *GitHub) authFailed() error {
+func (g *Client) authFailed() error {
 	tok, err := g.token()
 	if err != nil {
 		return fmt.Errorf("%s: %w", g, err) // names the file or variable, never the content
@@ -357,18 +345,18 @@ func (g *GitHub) authFailed() error {
 // fail wraps a host error with the repository and the step, classifying auth failures and
 // rate limits. go-github's errors carry the method, the URL (without credentials) and the
 // host's message — never the token, which travels in a header only.
-func (g *GitHub) fail(step string, err error) error {
-	var rl *github.RateLimitError
-	var abuse *github.AbuseRateLimitError
-	var er *github.ErrorResponse
+func (g *Client) fail(step string, err error) error {
+	var rl *gh.RateLimitError
+	var abuse *gh.AbuseRateLimitError
+	var er *gh.ErrorResponse
 	switch {
 	case errors.As(err, &rl):
-		return fmt.Errorf("%s: %s: %w until %s", g, step, ErrRateLimited, rl.Rate.Reset.UTC().Format(time.RFC3339))
+		return fmt.Errorf("%s: %s: %w until %s", g, step, host.ErrRateLimited, rl.Rate.Reset.UTC().Format(time.RFC3339))
 	case errors.As(err, &abuse),
 		errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusTooManyRequests:
-		return fmt.Errorf("%s: %s: %w (secondary limit): retry after the cycle", g, step, ErrRateLimited)
+		return fmt.Errorf("%s: %s: %w (secondary limit): retry after the cycle", g, step, host.ErrRateLimited)
 	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnauthorized:
-		aerr := fmt.Errorf("%s: %s: %w (HTTP 401: %s); further calls wait for a new token", g, step, ErrHostAuth, er.Message)
+		aerr := fmt.Errorf("%s: %s: %w (HTTP 401: %s); further calls wait for a new token", g, step, host.ErrHostAuth, er.Message)
 		if tok, terr := g.token(); terr == nil {
 			g.mu.Lock()
 			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), aerr
@@ -379,8 +367,31 @@ func (g *GitHub) fail(step string, err error) error {
 	return fmt.Errorf("%s: %s: %w", g, step, err)
 }
 
-func fromGitHub(p *github.PullRequest) PullRequest {
-	out := PullRequest{
+// summarizeChecks folds each required check's state (by context or check name) into one.
+func summarizeChecks(states map[string]string, required []string) host.CheckState {
+	var pending, failed []string
+	for _, c := range required {
+		switch states[c] {
+		case "success":
+		case "failure", "error":
+			failed = append(failed, c+" "+states[c])
+		case "":
+			pending = append(pending, c+" not reported")
+		default:
+			pending = append(pending, c+" "+states[c])
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return host.CheckState{State: "failure", Detail: strings.Join(append(failed, pending...), ", ")}
+	case len(pending) > 0:
+		return host.CheckState{State: "pending", Detail: strings.Join(pending, ", ")}
+	}
+	return host.CheckState{State: "success"}
+}
+
+func fromGitHub(p *gh.PullRequest) host.PullRequest {
+	out := host.PullRequest{
 		Number:         p.GetNumber(),
 		URL:            p.GetHTMLURL(),
 		State:          p.GetState(),
@@ -403,7 +414,7 @@ func fromGitHub(p *github.PullRequest) PullRequest {
 	return out
 }
 
-func errorText(er *github.ErrorResponse) string {
+func errorText(er *gh.ErrorResponse) string {
 	parts := []string{er.Message}
 	for _, e := range er.Errors {
 		if e.Message != "" {
@@ -414,21 +425,21 @@ func errorText(er *github.ErrorResponse) string {
 }
 
 func isStatus(err error, code int) bool {
-	var er *github.ErrorResponse
+	var er *gh.ErrorResponse
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == code
 }
 
-// GitHubHosts makes one GitHub provider per repository and keeps it across cycles; its Host
-// method is what PullRequestDelivery.Hosts wants. It is safe for concurrent use.
-type GitHubHosts struct {
-	Options GitHubOptions
+// Clients makes one Client per repository and keeps it across cycles; For is what pull
+// request delivery's Hosts wants. It is safe for concurrent use.
+type Clients struct {
+	Options Options
 
 	mu    sync.Mutex
-	hosts map[string]*GitHub
+	hosts map[string]*Client
 }
 
-// Host returns the provider of a repository, which must have github settings.
-func (h *GitHubHosts) Host(repo policy.Repository) (PullRequestHost, error) {
+// For returns the client of a repository, which must have github settings.
+func (h *Clients) For(repo policy.Repository) (*Client, error) {
 	if repo.GitHub == nil {
 		return nil, fmt.Errorf("repository %s has no github settings: pull requests need repositories[].github", repo.Name)
 	}
@@ -438,12 +449,12 @@ func (h *GitHubHosts) Host(repo policy.Repository) (PullRequestHost, error) {
 	if g, ok := h.hosts[key]; ok {
 		return g, nil
 	}
-	g, err := NewGitHub(repo.GitHub, h.Options)
+	g, err := New(repo.GitHub, h.Options)
 	if err != nil {
 		return nil, err
 	}
 	if h.hosts == nil {
-		h.hosts = map[string]*GitHub{}
+		h.hosts = map[string]*Client{}
 	}
 	h.hosts[key] = g
 	return g, nil
