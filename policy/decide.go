@@ -25,8 +25,16 @@ package policy
 //     keep the current count, and only when the steps above wanted a change (Held).
 //
 // Without a behavior block, steps 2–4 do nothing: the count follows the recommendation.
+//
+// When the stabilization windows could not be read (s.RecommendationsUnknown), Decide does not
+// take them as empty, which could scale down at once: it assumes the count held all along —
+// one recommendation of the current count just before now — so the windows keep the current
+// count, and says so first; the next evaluation with history decides.
 func Decide(p *Policy, s *Snapshot) Decision {
 	e := newExplainer(len(p.Spec.Metrics))
+	if s.RecommendationsUnknown != "" {
+		s = heldWindow(s, e)
+	}
 	c := s.Current
 	d := Decision{Current: c}
 	b := effectiveBounds(p, s.Now, e)

@@ -23,6 +23,13 @@
 // scale-downs but never a scale-up the need requires. Need (compare.go) defines the
 // under-provisioning every replay is measured against, for every metric form.
 //
+// The rules the loop applies around Decide live here too (rules.go), pure like it: the rerun
+// guard (AlreadyDecided), when a decision makes an open pull request stale
+// (WithdrawsProposal), the bounds of a person's manual scale (ManualScale), and which reason
+// codes count as holds (ReasonCode.IsHold). Decide itself holds the count when the
+// stabilization windows could not be read (Snapshot.RecommendationsUnknown). The loop in
+// package gitops gathers the snapshot and applies the decision; it decides nothing.
+//
 // Backtest replays a policy over a metric trace through the same Decide, so a replay sees
 // exactly the history a live run would.
 package policy

@@ -17,6 +17,10 @@ type Snapshot struct {
 	// Recommendations are the raw recommendations (after aggregation, before any later step)
 	// over the stabilization windows, oldest first, excluding Now's own.
 	Recommendations []Recommendation
+	// RecommendationsUnknown says why the recommendations over the stabilization windows could
+	// not be had (their range queries failed); empty when they were. Decide then never takes
+	// the windows as empty: it assumes the count held all along (see Decide).
+	RecommendationsUnknown string
 	// Rejected is the last decision a person rejected by closing its pull request unmerged, if
 	// the policy still proposes it.
 	Rejected *Rejection
@@ -146,6 +150,15 @@ const (
 // ReasonPullRequestWithdrawn says an open pull request went stale — the decision is now to
 // keep the count Git holds — and the autoscaler closed it.
 const ReasonPullRequestWithdrawn ReasonCode = "PullRequestWithdrawn"
+
+// Reason codes of the loop's own lines, beside the engine's.
+const (
+	// ReasonRendered says render verification proved the change: only the target workload's
+	// replicas move, from current to desired.
+	ReasonRendered ReasonCode = "Rendered"
+	// ReasonManualScale is a person's scale through the CLI, with their reason (ManualScale).
+	ReasonManualScale ReasonCode = "ManualScale"
+)
 
 // Reason is one line of a decision's explanation: a stable code and a one-line message such as
 // "http_rps = 312.4 > scaleUp.threshold 250 → 6".
