@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -265,41 +264,24 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 	if err != nil {
 		return rep, err
 	}
-	attempts := r.pushAttempts()
-	values := map[string][]policy.MetricValue{}
-	for attempt := 0; ; attempt++ {
+	values := map[string][]policy.MetricValue{} // queried once, kept across attempts
+	err = r.pushing(ctx, ws, rep, func() ([]Result, error) {
 		policies, err := r.policies(ws, repo, opts)
 		if err != nil {
-			return rep, err
+			return nil, err
 		}
 		r.fetchMetrics(ctx, at, policies, values)
 		results := make([]Result, 0, len(policies))
 		for _, p := range policies {
 			results = append(results, r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts))
 		}
-		rep.Results = results
-		// One push for the cycle's commits (none: no request). A failed push drops them.
-		err = ws.Push(ctx)
-		if err == nil {
-			rep.Head = ws.Base()
-			return rep, nil
-		}
-		if !errors.Is(err, gitrepo.ErrPushRace) || attempt+1 >= attempts {
-			r.failCommitted(rep.Results, fmt.Errorf("push: %w", err))
-			return rep, fmt.Errorf("push %s: %w", repo.Config.Name, err)
-		}
-		rep.PushRetries++
-		r.logger().Info("push race: re-deciding on the new head", "repository", repo.Config.Name, "attempt", attempt+1)
-		if err := r.sleep(ctx, r.backoff(attempt)); err != nil {
-			return rep, err
-		}
-		if err := ws.Sync(ctx); err != nil {
-			return rep, err
-		}
-	}
+		return results, nil
+	})
+	return rep, err
 }
 
-// Scale commits a manual scale through the same path as a decision, and pushes it.
+// Scale commits a manual scale through the same path as a decision — read the target, decide
+// (policy.ManualScale: within the policy's bounds), apply — and pushes it.
 func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, error) {
 	at := r.now().UTC().Truncate(time.Second)
 	rep := &Report{Repository: repo.Config.Name}
@@ -307,65 +289,68 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 	if err != nil {
 		return rep, err
 	}
-	attempts := r.pushAttempts()
-	for attempt := 0; ; attempt++ {
+	err = r.pushing(ctx, ws, rep, func() ([]Result, error) {
 		policies, err := r.policies(ws, repo, CycleOptions{Only: []string{m.Policy}})
 		if err != nil {
-			return rep, err
+			return nil, err
 		}
 		if len(policies) != 1 {
-			return rep, fmt.Errorf("scale: no policy %q in repository %s", m.Policy, repo.Config.Name)
+			return nil, fmt.Errorf("scale: no policy %q in repository %s", m.Policy, repo.Config.Name)
 		}
 		p := policies[0]
-		res := Result{Policy: p.ID(), Repository: repo.Config.Name, Target: targetOf(p), EvaluatedAt: at, Action: ActionUnchanged, Reasons: []policy.Reason{}}
-		loc, data, current, err := r.current(ws, p)
+		t, err := r.readTarget(ws, p)
 		if err != nil {
-			return rep, err
+			return nil, err
 		}
-		res.From, res.To = current, m.To
-		if m.To < *p.Spec.MinReplicas || m.To > p.Spec.MaxReplicas {
-			return rep, fmt.Errorf("scale %s to %d: outside the policy's bounds [%d, %d]", p.ID(), m.To, *p.Spec.MinReplicas, p.Spec.MaxReplicas)
-		}
-		if current == m.To {
-			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonUnchanged, Message: fmt.Sprintf("already %d replicas", current)})
-			rep.Results = []Result{res}
-			return rep, nil
-		}
-		out, _, err := edit.SetReplicas(data, loc, m.To)
+		d, err := policy.ManualScale(p, t.current, m.To, m.Reason)
 		if err != nil {
-			return rep, fmt.Errorf("scale %s: %s: %w", p.ID(), loc.File, err)
+			return nil, err
 		}
-		reason := policy.Reason{Code: "ManualScale", Message: "manual scale: " + m.Reason}
-		res.Reasons = append(res.Reasons, reason)
-		if p.Spec.Render != nil && r.Verifier != nil {
-			v, err := r.Verifier.Verify(ctx, ws.Root(), p, loc.File, out, current, m.To)
-			if err != nil {
-				return rep, fmt.Errorf("scale %s: render verification: %w", p.ID(), err)
-			}
-			res.Rendered = v.Diff
-			res.Reasons = append(res.Reasons, policy.Reason{Code: "Rendered", Message: v.Summary})
+		res := Result{Policy: p.ID(), Repository: repo.Config.Name, Target: targetOf(p), EvaluatedAt: at, Action: ActionUnchanged,
+			From: t.current, To: d.Desired, Reasons: d.Reasons}
+		if d.Desired == t.current {
+			return []Result{res}, nil
 		}
-		msg := commitmsg.Message{PolicyID: p.ID(), Target: loc, From: current, To: m.To, Reasons: reasonLines(res.Reasons), EvaluatedAt: at, Manual: true, RequestedBy: m.RequestedBy}
-		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: at})
+		c := change{to: d.Desired, mode: policy.ModeCommit, message: commitmsg.Message{
+			PolicyID: p.ID(), Target: t.loc, From: t.current, To: d.Desired, EvaluatedAt: at, Manual: true, RequestedBy: m.RequestedBy,
+		}}
+		if err := r.apply(ctx, ws, repo.Config, p, t, c, &res); err != nil {
+			return nil, fmt.Errorf("scale %s: %w", p.ID(), err)
+		}
+		return []Result{res}, nil
+	})
+	return rep, err
+}
+
+// pushing runs attempt — decide on the synced workspace, committing locally — and pushes what
+// it committed in one push (nothing to push: no request). On a push race it syncs and runs
+// attempt again on the new head, never replaying a stale commit, up to MaxPushAttempts times;
+// a push that fails for good turns the committed results into errors.
+func (r *Runner) pushing(ctx context.Context, ws *gitrepo.Workspace, rep *Report, attempt func() ([]Result, error)) error {
+	attempts := r.pushAttempts()
+	for n := 0; ; n++ {
+		results, err := attempt()
 		if err != nil {
-			return rep, err
+			return err
 		}
-		res.Action, res.Commit = ActionCommitted, sha
-		rep.Results = []Result{res}
+		rep.Results = results
+		// A failed push drops the attempt's commits.
 		err = ws.Push(ctx)
 		if err == nil {
 			rep.Head = ws.Base()
-			return rep, nil
+			return nil
 		}
-		if !errors.Is(err, gitrepo.ErrPushRace) || attempt+1 >= attempts {
-			return rep, fmt.Errorf("push %s: %w", repo.Config.Name, err)
+		if !errors.Is(err, gitrepo.ErrPushRace) || n+1 >= attempts {
+			r.failCommitted(rep.Results, fmt.Errorf("push: %w", err))
+			return fmt.Errorf("push %s: %w", rep.Repository, err)
 		}
 		rep.PushRetries++
-		if err := r.sleep(ctx, r.backoff(attempt)); err != nil {
-			return rep, err
+		r.logger().Info("push race: re-deciding on the new head", "repository", rep.Repository, "attempt", n+1)
+		if err := r.sleep(ctx, r.backoff(n)); err != nil {
+			return err
 		}
 		if err := ws.Sync(ctx); err != nil {
-			return rep, err
+			return err
 		}
 	}
 }
@@ -501,196 +486,6 @@ func (r *Runner) fetchMetrics(ctx context.Context, at time.Time, policies []*pol
 	}
 }
 
-// current reads the replica count the policy's target holds in the worktree.
-func (r *Runner) current(ws *gitrepo.Workspace, p *policy.Policy) (policy.ReplicasLocation, []byte, int, error) {
-	if p.Spec.Replicas == nil {
-		return policy.ReplicasLocation{}, nil, 0, fmt.Errorf("%s: spec.replicas is not set: evaluate needs to know where the count lives", p.ID())
-	}
-	loc := *p.Spec.Replicas
-	data, err := ws.ReadFile(loc.File)
-	if err != nil {
-		return loc, nil, 0, err
-	}
-	current, err := edit.ReadReplicas(data, loc)
-	if err != nil {
-		return loc, nil, 0, fmt.Errorf("%s: %w", loc.File, err)
-	}
-	return loc, data, current, nil
-}
-
-// decide runs steps 2–8 of the loop for one policy; a commit stays local until the push.
-func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) Result {
-	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
-	fail := func(err error) Result {
-		res.Action, res.Error = ActionError, err.Error()
-		r.logger().Error("evaluation failed", "policy", p.ID(), "error", err)
-		return res
-	}
-	loc, data, current, err := r.current(ws, p)
-	if err != nil {
-		return fail(err)
-	}
-	res.From, res.To = current, current
-	if len(values) != len(p.Spec.Metrics) {
-		values = missingAll(p, "no metric source")
-	}
-	res.Metrics = metricMap(values)
-
-	// History is read from the remote base, not the local head: the cycle's own commits so far
-	// are other policies' decisions on other targets (ValidateSet forbids two policies on one
-	// target), never events of this one — and walking them made a cycle quadratic.
-	history, err := ws.History(gitrepo.HistoryQuery{PolicyID: p.ID(), Target: loc, Since: at.Add(-historyWindow(p))})
-	if err != nil {
-		return fail(fmt.Errorf("history: %w", err))
-	}
-	history = notAfter(history, at)
-	if ev, ok := decidedAt(history, at, current); ok {
-		// A rerun at an instant already decided (a retried Jenkins job, `--at` twice, a
-		// second instance that lost the push race) must not apply a step rule a second time.
-		res.Action = ActionUnchanged
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonUnchanged,
-			Message: fmt.Sprintf("already decided at %s: commit %s set %d", at.Format(time.RFC3339), ev.Commit[:min(12, len(ev.Commit))], ev.To)})
-		return res
-	}
-	snap := policy.Snapshot{Now: at, Current: current, Metrics: values, History: history}
-	var stabilizationUnknown policy.Reason
-	if _, w := p.Windows(); w > 0 && r.Recommendations != nil {
-		recs, err := r.Recommendations.Recommendations(ctx, p, at, w, ReplicasAt(history, current))
-		if err != nil {
-			// The window cannot be known: rather than decide as if it were empty (which could
-			// scale down at once), assume the count held all along — the window then keeps
-			// the current count, and the next evaluation with history decides.
-			r.logger().Warn("stabilization history unavailable", "policy", p.ID(), "error", err)
-			recs = []policy.Recommendation{{At: at.Add(-time.Second), Replicas: current}}
-			stabilizationUnknown = policy.Reason{Code: policy.ReasonStabilized,
-				Message: "stabilization window unknown (" + err.Error() + "): keeping the current count inside it"}
-		}
-		snap.Recommendations = recs
-	}
-	if p.Spec.SyncCheck != nil && r.Sync != nil && len(history) > 0 {
-		s := r.Sync.Observed(ctx, p, at)
-		snap.Sync = &s
-	}
-	if r.Delivery != nil && rc.GitHub != nil && usesPullRequests(p) {
-		rej, err := r.Delivery.Rejected(ctx, rc, p)
-		if err != nil {
-			return fail(fmt.Errorf("pull request state: %w", err))
-		}
-		snap.Rejected = rej
-	}
-	d := policy.Decide(p, &snap)
-	if stabilizationUnknown.Code != "" {
-		res.Reasons = append(res.Reasons, stabilizationUnknown)
-	}
-	res.Reasons = append(res.Reasons, d.Reasons...)
-	res.To = d.Desired
-	if d.Desired == current {
-		res.Action = ActionUnchanged
-		if d.Held {
-			res.Action = ActionHeld
-		}
-		// An open pull request now proposes an outdated change: close it before a person
-		// merges it — only when the rules themselves keep the count. A hold still wants the
-		// change, and missing data says nothing about it.
-		if r.Delivery != nil && rc.GitHub != nil && usesPullRequests(p) && !opts.DryRun &&
-			!d.Held && stabilizationUnknown.Code == "" && !anyMissing(values) {
-			r.withdraw(ctx, ws, rc, p, current, &res)
-		}
-		return res
-	}
-	out, changed, err := edit.SetReplicas(data, loc, d.Desired)
-	if err != nil {
-		return fail(fmt.Errorf("%s: %w", loc.File, err))
-	}
-	if !changed {
-		res.Action = ActionUnchanged
-		return res
-	}
-	if opts.Diff {
-		res.Diff = edit.UnifiedDiff(loc.File, data, out)
-	}
-	if p.Spec.Render != nil {
-		if r.Verifier == nil {
-			return fail(errors.New("render verification is configured but no renderer is available"))
-		}
-		v, err := r.Verifier.Verify(ctx, ws.Root(), p, loc.File, out, current, d.Desired)
-		if err != nil {
-			return fail(fmt.Errorf("render verification refused the change: %w", err))
-		}
-		res.Rendered = v.Diff
-		res.Reasons = append(res.Reasons, policy.Reason{Code: "Rendered", Message: v.Summary})
-	}
-	mode := p.Spec.ModeFor(current, d.Desired)
-	res.Mode = mode
-	if opts.DryRun || mode == policy.ModeDryRun {
-		res.Action = ActionDryRun
-		return res
-	}
-	msg := commitmsg.Message{PolicyID: p.ID(), Target: loc, From: current, To: d.Desired, Reasons: reasonLines(res.Reasons), Metrics: values, EvaluatedAt: at}
-	if mode == policy.ModeCommit {
-		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: at})
-		if err != nil {
-			return fail(err)
-		}
-		res.Action, res.Commit = ActionCommitted, sha
-		r.logger().Info("decision committed", "policy", p.ID(), "from", current, "to", d.Desired, "commit", sha)
-		return res
-	}
-	// PullRequest / AutoMerge: the decision goes to the policy's own branch, made from the
-	// remote base — never on top of this cycle's other commits.
-	if r.Delivery == nil || rc.GitHub == nil {
-		return fail(fmt.Errorf("mode %s needs a github block on repository %s (or use mode Commit or DryRun)", mode, rc.Name))
-	}
-	dr, err := r.Delivery.Deliver(ctx, ws, Delivery{Repo: rc, Policy: p, Mode: mode, File: loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
-	if err != nil {
-		return fail(fmt.Errorf("deliver: %w", err))
-	}
-	res.Reasons = append(res.Reasons, dr.Reasons...)
-	res.PullRequest = dr.URL
-	res.Commit = dr.Commit
-	res.Action = ActionPullRequest
-	if dr.Held {
-		res.Action, res.To, res.Commit = ActionHeld, current, ""
-	}
-	if dr.Merged {
-		res.Action, res.Commit = ActionCommitted, dr.MergeCommit
-	}
-	return res
-}
-
-// withdraw closes the policy's stale pull request, if one is open. A failure is a reason and
-// a log line, not the result's error: the count decision stands, and the next cycle tries
-// again.
-func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, keep int, res *Result) {
-	why := fmt.Sprintf("the decision is now to keep %d replicas", keep)
-	url, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
-	switch {
-	case err != nil:
-		r.logger().Warn("withdraw stale pull request", "policy", p.ID(), "error", err)
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
-			Message: "withdrawing the open pull request failed (" + err.Error() + "): " + why})
-	case url != "":
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
-			Message: fmt.Sprintf("pull request %s withdrawn: %s", pullRequestRef(url), why)})
-		res.PullRequest = url
-	}
-}
-
-func anyMissing(values []policy.MetricValue) bool {
-	for _, v := range values {
-		if v.Missing {
-			return true
-		}
-	}
-	return false
-}
-
-func usesPullRequests(p *policy.Policy) bool {
-	isPR := func(m policy.Mode) bool { return m == policy.ModePullRequest || m == policy.ModeAutoMerge }
-	s := p.Spec
-	return isPR(s.Mode) || (s.Delivery != nil && (isPR(s.Delivery.ScaleUp) || isPR(s.Delivery.ScaleDown)))
-}
-
 // failCommitted turns the cycle's committed results into errors when their push failed.
 func (r *Runner) failCommitted(results []Result, err error) {
 	for i := range results {
@@ -698,86 +493,4 @@ func (r *Runner) failCommitted(results []Result, err error) {
 			results[i].Action, results[i].Error, results[i].Commit = ActionError, err.Error(), ""
 		}
 	}
-}
-
-func targetOf(p *policy.Policy) string {
-	if p.Spec.Replicas == nil {
-		return ""
-	}
-	return commitmsg.Target(*p.Spec.Replicas)
-}
-
-func reasonLines(rs []policy.Reason) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r.Message)
-	}
-	return out
-}
-
-func metricMap(vs []policy.MetricValue) map[string]*float64 {
-	m := make(map[string]*float64, len(vs))
-	for _, v := range vs {
-		if v.Missing {
-			m[v.Name] = nil
-			continue
-		}
-		x := v.Value
-		m[v.Name] = &x
-	}
-	return m
-}
-
-func missingAll(p *policy.Policy, cause string) []policy.MetricValue {
-	out := make([]policy.MetricValue, len(p.Spec.Metrics))
-	for i, m := range p.Spec.Metrics {
-		out[i] = policy.MetricValue{Name: m.Name, Missing: true, Cause: cause}
-	}
-	return out
-}
-
-// notAfter drops events after the decision instant (an evaluation `--at` a past time sees
-// the history as it was then).
-func notAfter(ev []policy.Event, at time.Time) []policy.Event {
-	out := ev[:0:0]
-	for _, e := range ev {
-		if !e.At.After(at) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// decidedAt returns the policy's decision made at the instant itself, when it is the newest
-// event and the count is still what it set: that instant is decided already.
-func decidedAt(history []policy.Event, at time.Time, current int) (policy.Event, bool) {
-	if len(history) == 0 {
-		return policy.Event{}, false
-	}
-	ev := history[len(history)-1]
-	return ev, ev.Kind == policy.EventDecision && ev.At.Equal(at) && ev.To == current
-}
-
-// ReplicasAt returns the replica count Git held at a past instant, from the history (oldest
-// first) and the current count.
-func ReplicasAt(history []policy.Event, current int) func(time.Time) int {
-	return func(t time.Time) int {
-		for i := len(history) - 1; i >= 0; i-- {
-			if !history[i].At.After(t) {
-				return history[i].To
-			}
-		}
-		if len(history) > 0 {
-			return history[0].From
-		}
-		return current
-	}
-}
-
-// historyWindow is how far back a decision needs Git history: the policy's own windows, and at
-// least its stabilization window, so the replica counts of the recomputed recommendations are
-// known.
-func historyWindow(p *policy.Policy) time.Duration {
-	h, s := p.Windows()
-	return max(h, s)
 }

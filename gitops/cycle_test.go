@@ -681,3 +681,46 @@ func TestCycleStabilizationWindowUnknownHolds(t *testing.T) {
 		})
 	}
 }
+
+// A manual scale is applied as a decision is: a policy that asks for render verification is
+// not scaled unverified.
+func TestScaleNeedsTheVerificationADecisionNeeds(t *testing.T) {
+	rendered := replaceOnce(t, fixtureTree(t, filepath.Join("testdata", "cycle", "repo"))[webPolicy],
+		"  mode: Commit\n", "  mode: Commit\n  render:\n    kustomize: {dir: envs/prod/api}\n")
+	e := newCycleEnv(t, scaleUp, map[string]string{webPolicy: rendered})
+	head := e.head()
+
+	_, err := e.runner.Scale(context.Background(), e.repo, ManualScale{Policy: "web", To: 10, Reason: "launch"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "scale prod/web: render verification is configured but no renderer is available")
+	assert.Equal(t, head, e.head(), "nothing pushed")
+	assert.Zero(t, e.s.Requests("platform", gittest.ReceivePack))
+
+	res := resultOf(t, e.cycle(t, CycleOptions{Only: []string{"web"}}), "prod/web")
+	assert.Equal(t, ActionError, res.Action, "a decision is refused the same way")
+	assert.Contains(t, res.Error, "render verification is configured but no renderer is available")
+}
+
+// A manual scale that loses a push race is made again on the new head, as a cycle is.
+func TestScaleRedoesItsCommitAfterAPushRace(t *testing.T) {
+	e := newCycleEnv(t, scaleUp, nil)
+	tagged := replaceOnce(t, e.files[webValues], `tag: "1.4.2"`, `tag: "1.5.0"`)
+	var once sync.Once
+	var theirs string
+	e.s.SetBeforeReceivePack(func(string) {
+		once.Do(func() {
+			theirs = e.s.CommitAt("platform", map[string]string{webValues: tagged}, "web: release 1.5.0",
+				"Ann <ann@example.com>", cycleAt.Add(-30*time.Second))
+		})
+	})
+
+	rep, err := e.runner.Scale(context.Background(), e.repo, ManualScale{Policy: "web", To: 10, Reason: "launch", RequestedBy: "jane"})
+	require.NoError(t, err)
+	require.NotEmpty(t, theirs, "the concurrent push happened")
+	assert.Equal(t, 1, rep.PushRetries)
+	require.Len(t, rep.Results, 1)
+	assert.Equal(t, ActionCommitted, rep.Results[0].Action)
+	assert.Equal(t, []string{rep.Results[0].Commit}, e.commitsSince(theirs), "their commit stays, ours on top")
+	assert.Equal(t, replaceOnce(t, tagged, "replicaCount: 3", "replicaCount: 10"), e.s.ReadFile("platform", "main", webValues),
+		"made again on their version of the file")
+}

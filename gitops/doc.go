@@ -5,8 +5,11 @@
 //     `git log`. It is the only package that imports go-git.
 //   - The replica editor is package gitops/edit: it changes one YAML scalar and no other byte.
 //   - Commit messages and trailers are package gitops/commitmsg.
-//   - The loop (cycle.go): Runner.Cycle runs docs/design.md §2 for a repository's policies —
-//     sync, metrics once for all, decide, edit, verify, commit, one push, re-decide on a race.
+//   - The loop (cycle.go, decide.go): Runner.Cycle runs docs/design.md §2 for a repository's
+//     policies — sync, metrics once for all, then per policy three steps: observe (the
+//     policy.Snapshot from Git and the sources), policy.Decide, apply (edit, verify, commit or
+//     deliver) — and one push, re-decided on a race. Runner.Scale is a person's scale through
+//     the same apply and push.
 //   - Delivery by pull request (pullrequest.go): one branch and one PR per policy, updates in
 //     place, squash merges, rejected PRs as holds, stale PRs withdrawn (closed and labelled
 //     autoscaler-withdrawn when the decision is to keep the count). Delivery declares what it
@@ -18,6 +21,7 @@
 //
 // It consumes metric values, stabilization history, sync status and render verification
 // through small interfaces of its own (MetricSource, RecommendationSource, SyncSource,
-// Verifier); it never talks to Prometheus or renders charts itself, and it never decides: that
-// is package policy.
+// Verifier); it never talks to Prometheus or renders charts itself, and it never decides: every
+// rule — Decide, the rerun guard, when a pull request is stale, a manual scale's bounds, what
+// counts as a hold — is package policy's.
 package gitops

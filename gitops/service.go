@@ -89,19 +89,6 @@ type PolicyStatus struct {
 	Policy *policy.Policy `json:"-"`
 }
 
-// holdCodes are the reason codes that keep a count from moving.
-var holdCodes = map[policy.ReasonCode]bool{
-	policy.ReasonSuspended:           true,
-	policy.ReasonRevertHold:          true,
-	policy.ReasonManualEditHold:      true,
-	policy.ReasonPullRequestRejected: true,
-	policy.ReasonNotSynced:           true,
-	policy.ReasonCooldownActive:      true,
-	policy.ReasonScaleDownBlocked:    true,
-	policy.ReasonAllMetricsMissing:   true,
-	policy.ReasonScalingDisabled:     true,
-}
-
 // Service runs every policy on its own cron schedule: per repository one loop that wakes at
 // the earliest next-due time of its policies and runs one Cycle for the policies due, so a
 // repository sees one fetch and one push per wake however many policies fall due together.
@@ -586,7 +573,7 @@ func applyResult(st *PolicyStatus, r Result) {
 	st.Reasons = r.Reasons
 	st.Holds = nil
 	for _, reason := range r.Reasons {
-		if holdCodes[reason.Code] {
+		if reason.Code.IsHold() {
 			st.Holds = append(st.Holds, reason)
 		}
 	}

@@ -1,0 +1,312 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// One policy's evaluation in three steps: observe (build the policy.Snapshot from Git and the
+// sources), decide (policy.Decide, pure), apply (edit, verify, commit or deliver). The rules —
+// the rerun guard, the fallback of unknown stabilization windows, when a pull request is
+// stale, the bounds of a manual scale — are policy's; this file only gathers and applies.
+
+// target is a policy's replica location and the file that holds it, as the worktree (the
+// synced base) has it.
+type target struct {
+	loc     policy.ReplicasLocation
+	data    []byte
+	current int
+}
+
+// change is a decision that moves the count, as apply makes it: to what, delivered how, and
+// the commit message (apply adds the reasons).
+type change struct {
+	to   int
+	mode policy.Mode
+	// dryRun stops before the commit (a dry run or a plan); diff adds the file diff.
+	dryRun, diff bool
+	message      commitmsg.Message
+}
+
+// decide runs steps 2–9 of the loop (docs/design.md §2) for one policy; a commit stays local
+// until the push.
+func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) Result {
+	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
+	fail := func(err error) Result {
+		res.Action, res.Error = ActionError, err.Error()
+		r.logger().Error("evaluation failed", "policy", p.ID(), "error", err)
+		return res
+	}
+
+	// Observe: Git first, and nothing else when the instant is decided already.
+	t, snap, err := r.observeGit(ws, p, at, values)
+	if err != nil {
+		return fail(err)
+	}
+	res.From, res.To, res.Metrics = t.current, t.current, metricMap(snap.Metrics)
+	if d, ok := policy.AlreadyDecided(snap); ok {
+		res.Action, res.Reasons = ActionUnchanged, append(res.Reasons, d.Reasons...)
+		return res
+	}
+	if err := r.observe(ctx, rc, p, snap); err != nil {
+		return fail(err)
+	}
+
+	d := policy.Decide(p, snap)
+
+	// Apply.
+	res.Reasons = append(res.Reasons, d.Reasons...)
+	res.To = d.Desired
+	if d.Desired == t.current {
+		res.Action = ActionUnchanged
+		if d.Held {
+			res.Action = ActionHeld
+		}
+		// An open pull request now proposes an outdated change: close it before a person
+		// merges it.
+		if r.proposes(rc, p) && !opts.DryRun && policy.WithdrawsProposal(snap, d) {
+			r.withdraw(ctx, ws, rc, p, t.current, &res)
+		}
+		return res
+	}
+	c := change{to: d.Desired, mode: p.Spec.ModeFor(t.current, d.Desired), dryRun: opts.DryRun, diff: opts.Diff,
+		message: commitmsg.Message{PolicyID: p.ID(), Target: t.loc, From: t.current, To: d.Desired, Metrics: snap.Metrics, EvaluatedAt: at}}
+	if err := r.apply(ctx, ws, rc, p, t, c, &res); err != nil {
+		return fail(err)
+	}
+	return res
+}
+
+// readTarget reads the replica count the policy's target holds in the worktree.
+func (r *Runner) readTarget(ws *gitrepo.Workspace, p *policy.Policy) (target, error) {
+	if p.Spec.Replicas == nil {
+		return target{}, fmt.Errorf("%s: spec.replicas is not set: evaluate needs to know where the count lives", p.ID())
+	}
+	t := target{loc: *p.Spec.Replicas}
+	var err error
+	if t.data, err = ws.ReadFile(t.loc.File); err != nil {
+		return t, err
+	}
+	if t.current, err = edit.ReadReplicas(t.data, t.loc); err != nil {
+		return t, fmt.Errorf("%s: %w", t.loc.File, err)
+	}
+	return t, nil
+}
+
+// observeGit reads what Git holds for the policy — its target and the history of its count up
+// to the instant — into a snapshot with the metric values.
+func (r *Runner) observeGit(ws *gitrepo.Workspace, p *policy.Policy, at time.Time, values []policy.MetricValue) (target, *policy.Snapshot, error) {
+	t, err := r.readTarget(ws, p)
+	if err != nil {
+		return t, nil, err
+	}
+	if len(values) != len(p.Spec.Metrics) {
+		values = missingAll(p, "no metric source")
+	}
+	// History is read from the remote base, not the local head: the cycle's own commits so far
+	// are other policies' decisions on other targets (ValidateSet forbids two policies on one
+	// target), never events of this one — and walking them made a cycle quadratic.
+	history, err := ws.History(gitrepo.HistoryQuery{PolicyID: p.ID(), Target: t.loc, Since: at.Add(-historyWindow(p))})
+	if err != nil {
+		return t, nil, fmt.Errorf("history: %w", err)
+	}
+	return t, &policy.Snapshot{Now: at, Current: t.current, Metrics: values, History: notAfter(history, at)}, nil
+}
+
+// observe completes the snapshot from the other sources: the recommendations over the
+// stabilization windows (or why they are unknown), the cluster's count for a sync check, and
+// a person's rejection of the policy's pull request.
+func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Policy, snap *policy.Snapshot) error {
+	if _, w := p.Windows(); w > 0 && r.Recommendations != nil {
+		recs, err := r.Recommendations.Recommendations(ctx, p, snap.Now, w, ReplicasAt(snap.History, snap.Current))
+		if err != nil {
+			r.logger().Warn("stabilization history unavailable", "policy", p.ID(), "error", err)
+			snap.RecommendationsUnknown = err.Error()
+		}
+		snap.Recommendations = recs
+	}
+	if p.Spec.SyncCheck != nil && r.Sync != nil && len(snap.History) > 0 {
+		s := r.Sync.Observed(ctx, p, snap.Now)
+		snap.Sync = &s
+	}
+	if r.proposes(rc, p) {
+		rej, err := r.Delivery.Rejected(ctx, rc, p)
+		if err != nil {
+			return fmt.Errorf("pull request state: %w", err)
+		}
+		snap.Rejected = rej
+	}
+	return nil
+}
+
+// apply makes a change of the count: it edits the target's one scalar, proves the edit by
+// rendering when the policy asks for it, and then — unless a dry run stops it — commits it on
+// the local base branch (Commit) or hands it to delivery (PullRequest, AutoMerge). It records
+// what it did in res; an error leaves nothing committed.
+func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, t target, c change, res *Result) error {
+	from := t.current
+	out, changed, err := edit.SetReplicas(t.data, t.loc, c.to)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.loc.File, err)
+	}
+	if !changed {
+		res.Action = ActionUnchanged
+		return nil
+	}
+	if c.diff {
+		res.Diff = edit.UnifiedDiff(t.loc.File, t.data, out)
+	}
+	if p.Spec.Render != nil {
+		if r.Verifier == nil {
+			return errors.New("render verification is configured but no renderer is available")
+		}
+		v, err := r.Verifier.Verify(ctx, ws.Root(), p, t.loc.File, out, from, c.to)
+		if err != nil {
+			return fmt.Errorf("render verification refused the change: %w", err)
+		}
+		res.Rendered = v.Diff
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonRendered, Message: v.Summary})
+	}
+	res.Mode = c.mode
+	if c.dryRun || c.mode == policy.ModeDryRun {
+		res.Action = ActionDryRun
+		return nil
+	}
+	msg := c.message
+	msg.Reasons = reasonLines(res.Reasons)
+	if c.mode == policy.ModeCommit {
+		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: t.loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: msg.EvaluatedAt})
+		if err != nil {
+			return err
+		}
+		res.Action, res.Commit = ActionCommitted, sha
+		r.logger().Info("decision committed", "policy", p.ID(), "from", from, "to", c.to, "commit", sha, "manual", msg.Manual)
+		return nil
+	}
+	// PullRequest / AutoMerge: the decision goes to the policy's own branch, made from the
+	// remote base — never on top of this cycle's other commits.
+	if r.Delivery == nil || !hasHost(rc) {
+		return fmt.Errorf("mode %s needs a github block on repository %s (or use mode Commit or DryRun)", c.mode, rc.Name)
+	}
+	dr, err := r.Delivery.Deliver(ctx, ws, Delivery{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
+	if err != nil {
+		return fmt.Errorf("deliver: %w", err)
+	}
+	res.Reasons = append(res.Reasons, dr.Reasons...)
+	res.PullRequest = dr.URL
+	res.Commit = dr.Commit
+	res.Action = ActionPullRequest
+	if dr.Held {
+		res.Action, res.To, res.Commit = ActionHeld, from, ""
+	}
+	if dr.Merged {
+		res.Action, res.Commit = ActionCommitted, dr.MergeCommit
+	}
+	return nil
+}
+
+// withdraw closes the policy's stale pull request, if one is open. A failure is a reason and
+// a log line, not the result's error: the count decision stands, and the next cycle tries
+// again.
+func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, keep int, res *Result) {
+	why := fmt.Sprintf("the decision is now to keep %d replicas", keep)
+	url, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
+	switch {
+	case err != nil:
+		r.logger().Warn("withdraw stale pull request", "policy", p.ID(), "error", err)
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
+			Message: "withdrawing the open pull request failed (" + err.Error() + "): " + why})
+	case url != "":
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
+			Message: fmt.Sprintf("pull request %s withdrawn: %s", pullRequestRef(url), why)})
+		res.PullRequest = url
+	}
+}
+
+// proposes reports whether the policy's changes may go by pull request: it uses pull
+// requests, delivery is wired, and the repository names its host.
+func (r *Runner) proposes(rc policy.Repository, p *policy.Policy) bool {
+	return r.Delivery != nil && hasHost(rc) && p.Spec.UsesPullRequests()
+}
+
+// hasHost reports whether a repository names the host of its pull requests (github today).
+func hasHost(rc policy.Repository) bool { return rc.GitHub != nil }
+
+func targetOf(p *policy.Policy) string {
+	if p.Spec.Replicas == nil {
+		return ""
+	}
+	return commitmsg.Target(*p.Spec.Replicas)
+}
+
+func reasonLines(rs []policy.Reason) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Message)
+	}
+	return out
+}
+
+func metricMap(vs []policy.MetricValue) map[string]*float64 {
+	m := make(map[string]*float64, len(vs))
+	for _, v := range vs {
+		if v.Missing {
+			m[v.Name] = nil
+			continue
+		}
+		x := v.Value
+		m[v.Name] = &x
+	}
+	return m
+}
+
+func missingAll(p *policy.Policy, cause string) []policy.MetricValue {
+	out := make([]policy.MetricValue, len(p.Spec.Metrics))
+	for i, m := range p.Spec.Metrics {
+		out[i] = policy.MetricValue{Name: m.Name, Missing: true, Cause: cause}
+	}
+	return out
+}
+
+// notAfter drops events after the decision instant (an evaluation `--at` a past time sees
+// the history as it was then).
+func notAfter(ev []policy.Event, at time.Time) []policy.Event {
+	out := ev[:0:0]
+	for _, e := range ev {
+		if !e.At.After(at) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// ReplicasAt returns the replica count Git held at a past instant, from the history (oldest
+// first) and the current count.
+func ReplicasAt(history []policy.Event, current int) func(time.Time) int {
+	return func(t time.Time) int {
+		for i := len(history) - 1; i >= 0; i-- {
+			if !history[i].At.After(t) {
+				return history[i].To
+			}
+		}
+		if len(history) > 0 {
+			return history[0].From
+		}
+		return current
+	}
+}
+
+// historyWindow is how far back a decision needs Git history: the policy's own windows, and at
+// least its stabilization window, so the replica counts of the recomputed recommendations are
+// known.
+func historyWindow(p *policy.Policy) time.Duration {
+	h, s := p.Windows()
+	return max(h, s)
+}
