@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
 // Validate checks a defaulted policy against every rule of docs/design.md §4 and returns all
@@ -219,7 +221,8 @@ func (c *checker) render(r *Render) {
 }
 
 // repoPath checks a path that is joined under the repository root: relative, slash-separated,
-// without `..` (docs/design.md §9 invariant 8). A directory may be the root itself.
+// without `..`, not inside .git (docs/design.md §9 invariant 8; policy/repopath enforces the same
+// rule, symlinks included, where the path is joined). A directory may be the root itself.
 func (c *checker) repoPath(field, p string, dirOK bool) {
 	switch clean := path.Clean(p); {
 	case p == "":
@@ -228,6 +231,8 @@ func (c *checker) repoPath(field, p string, dirOK bool) {
 		c.errorf(field, "must be relative to the repository root (slash-separated), got %q", p)
 	case hasDotDot(p):
 		c.errorf(field, "must stay inside the repository: no '..' elements, got %q", p)
+	case repopath.InGitDir(clean):
+		c.errorf(field, "must not be inside .git, got %q", p)
 	case clean == "." && !dirOK:
 		c.errorf(field, "must name a file inside the repository, got %q", p)
 	}

@@ -456,45 +456,6 @@ func TestParseManifests(t *testing.T) {
 	})
 }
 
-func TestSafeJoin(t *testing.T) {
-	root := t.TempDir()
-	outside := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(root, "a/b"), 0o755))
-	require.NoError(t, os.Symlink(outside, filepath.Join(root, "a/out")))
-	require.NoError(t, os.Symlink("b", filepath.Join(root, "a/in")))
-	realRoot, err := filepath.EvalSymlinks(root)
-	require.NoError(t, err)
-
-	tests := []struct {
-		name    string
-		rel     string
-		want    string
-		wantErr string
-	}{
-		{name: "plain path", rel: "a/b", want: "a/b"},
-		{name: "missing file under an existing dir", rel: "a/b/new.yaml", want: "a/b/new.yaml"},
-		{name: "dot-dot inside the root", rel: "a/b/../b/x.yaml", want: "a/b/x.yaml"},
-		{name: "symlink inside the root", rel: "a/in", want: "a/b"},
-		{name: "dot-dot out of the root", rel: "a/../../x", wantErr: "leaves the repository root"},
-		{name: "absolute", rel: "/etc/passwd", wantErr: "is absolute"},
-		{name: "empty", rel: "", wantErr: "empty path"},
-		{name: "symlink out of the root", rel: "a/out", wantErr: "through a symlink"},
-		{name: "missing file behind a symlink out of the root", rel: "a/out/new.yaml", wantErr: "through a symlink"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := SafeJoin(root, tc.rel)
-			if tc.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, filepath.Join(realRoot, tc.want), got)
-		})
-	}
-}
-
 func TestWalled(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
 // maxSymlinkDepth bounds directory recursion through symlinks, so a link loop inside the
@@ -51,74 +53,23 @@ func newRepo(root string, overlay map[string][]byte) (*repo, error) {
 }
 
 // cleanRel checks a repository-relative path from a policy or a caller and returns it cleaned,
-// with forward slashes: no absolute path, no `..` that leaves the root, not empty.
-func cleanRel(rel string) (string, error) {
-	if rel == "" {
-		return "", errors.New("empty path")
-	}
-	slashed := filepath.ToSlash(rel)
-	if path.IsAbs(slashed) || filepath.IsAbs(rel) || filepath.VolumeName(rel) != "" {
-		return "", fmt.Errorf("path %q is absolute; it must be relative to the repository root", rel)
-	}
-	clean := path.Clean(slashed)
-	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("path %q leaves the repository root", rel)
-	}
-	return clean, nil
-}
-
-// SafeJoin joins a repository-relative path under root and returns the absolute path, refusing
-// absolute paths, `..` that leaves the root, and symlinks (anywhere along the path) that resolve
-// outside it. A path that does not exist yet is checked up to its deepest existing parent.
-func SafeJoin(root, rel string) (string, error) {
-	r, err := newRepo(root, nil)
-	if err != nil {
-		return "", err
-	}
-	clean, err := cleanRel(rel)
-	if err != nil {
-		return "", err
-	}
-	return r.resolve(clean)
-}
+// with forward slashes, by the one rule of policy/repopath: not empty, not absolute, no `..`
+// that leaves the root, nothing inside .git.
+func cleanRel(rel string) (string, error) { return repopath.Clean(rel) }
 
 // resolve returns the real on-disk path of a cleaned relative path, after checking that every
-// symlink on the way stays inside the root. A missing path resolves lexically.
+// symlink on the way stays inside the root (policy/repopath's rule). A missing path resolves
+// as far as it exists.
 func (r *repo) resolve(clean string) (string, error) {
-	joined := filepath.Join(r.realDir, filepath.FromSlash(clean))
-	real, err := filepath.EvalSymlinks(joined)
-	if errors.Is(err, fs.ErrNotExist) {
-		// Check the deepest existing ancestor: a link there could still point outside.
-		dir := filepath.Dir(joined)
-		for {
-			realDir, derr := filepath.EvalSymlinks(dir)
-			if derr == nil {
-				if !r.inside(realDir) {
-					return "", fmt.Errorf("path %q leaves the repository root through a symlink", clean)
-				}
-				return joined, nil
-			}
-			if dir == r.realDir || dir == filepath.Dir(dir) {
-				return joined, nil
-			}
-			dir = filepath.Dir(dir)
-		}
-	}
+	root, err := repopath.Open(r.root)
 	if err != nil {
-		return "", fmt.Errorf("path %q: %w", clean, pathless(err))
+		return "", err
 	}
-	if !r.inside(real) {
-		return "", fmt.Errorf("path %q leaves the repository root through a symlink", clean)
-	}
-	return real, nil
+	return root.Join(clean)
 }
 
-func (r *repo) inside(real string) bool {
-	if real == r.realDir {
-		return true
-	}
-	return strings.HasPrefix(real, r.realDir+string(filepath.Separator))
-}
+// inside reports whether a real path is the root or under it.
+func (r *repo) inside(real string) bool { return repopath.Within(r.realDir, real) }
 
 // readFile returns a file's content: the overlay's if it has one, else the disk's.
 func (r *repo) readFile(rel string) ([]byte, error) {

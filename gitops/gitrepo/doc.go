@@ -5,7 +5,7 @@
 // then fetched and hard-reset to the remote base branch at every Sync. It offers the loop what
 // it does to a repository, and nothing of go-git:
 //
-//   - read the worktree: Root, Files, ReadFile (paths joined safely under the root, SafeJoin);
+//   - read the worktree: Root, Files, ReadFile (paths joined under the root by policy/repopath);
 //   - commit one file: Commit on the local base branch, CommitOnBase for a pull request's
 //     branch; commits are built from the object store, kept in memory until pushed, and
 //     written as one pack afterwards;

@@ -24,6 +24,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
 // DefaultNetworkTimeout bounds a network call (clone, fetch, push) whose context has no
@@ -346,9 +347,9 @@ func (w *Workspace) Base() string { return w.base.String() }
 // Head is the commit of the local base branch: Base plus the commits of this cycle.
 func (w *Workspace) Head() string { return w.head.String() }
 
-// ReadFile reads a file of the worktree by its repository-relative path (SafeJoin rules).
+// ReadFile reads a file of the worktree by its repository-relative path (repopath's rule).
 func (w *Workspace) ReadFile(rel string) ([]byte, error) {
-	p, err := SafeJoin(w.root, rel)
+	p, err := w.file(rel)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, err)
 	}
@@ -437,7 +438,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	if strings.TrimSpace(req.Message) == "" {
 		return fail(errors.New("empty message"))
 	}
-	p, err := SafeJoin(w.root, req.File)
+	p, err := w.file(req.File)
 	if err != nil {
 		return fail(err)
 	}
@@ -552,66 +553,18 @@ func (w *Workspace) fail(step string, err error) error {
 	return redact(fmt.Errorf("%s %s: %w", step, w.url, err), w.creds.secrets)
 }
 
-// SafeJoin joins a repository-relative path under root and refuses any path that could leave
-// it (docs/design.md §9 invariant 8): empty or absolute paths, `..` escapes, anything inside
-// .git, and symlinks — anywhere along the path — that resolve outside root. Paths that do not
-// exist yet are checked up to their deepest existing parent; a dangling symlink is refused.
-func SafeJoin(root, rel string) (string, error) {
-	if rel == "" {
-		return "", errors.New("empty path")
+// file is where a file of the worktree is, by its repository-relative path: joined under the
+// root by repopath's rule (docs/design.md §9 invariant 8), not the root itself, and named as
+// the path says rather than where its symlinks lead — so that Commit sees a symlink as one.
+func (w *Workspace) file(rel string) (string, error) {
+	if _, err := repopath.Join(w.root, rel); err != nil {
+		return "", err
 	}
-	slashed := filepath.ToSlash(rel)
-	if filepath.IsAbs(rel) || path.IsAbs(slashed) || filepath.VolumeName(rel) != "" || strings.HasPrefix(slashed, "//") {
-		return "", fmt.Errorf("path %q is absolute; it must be relative to the repository root", rel)
-	}
-	clean := path.Clean(slashed)
-	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("path %q leaves the repository", rel)
-	}
+	clean, _ := repopath.Clean(rel) // Join checked it
 	if clean == "." {
 		return "", fmt.Errorf("path %q names the repository root, not a file", rel)
 	}
-	for _, part := range strings.Split(clean, "/") {
-		if strings.EqualFold(part, ".git") {
-			return "", fmt.Errorf("path %q is inside .git", rel)
-		}
-	}
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return "", fmt.Errorf("resolve repository root: %w", err)
-	}
-	joined := filepath.Join(root, filepath.FromSlash(clean))
-	resolved, err := resolveExisting(joined)
-	if err != nil {
-		return "", fmt.Errorf("path %q: %w", rel, unroot(err, root))
-	}
-	if r, err := filepath.Rel(realRoot, resolved); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("path %q resolves outside the repository through a symlink", rel)
-	}
-	return joined, nil
-}
-
-// resolveExisting evaluates the symlinks of p's deepest existing prefix and appends the rest.
-func resolveExisting(p string) (string, error) {
-	r, err := filepath.EvalSymlinks(p)
-	if err == nil {
-		return r, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return "", errors.New("dangling symlink")
-	}
-	parent := filepath.Dir(p)
-	if parent == p {
-		return "", err
-	}
-	rp, err := resolveExisting(parent)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(rp, filepath.Base(p)), nil
+	return filepath.Join(w.root, filepath.FromSlash(clean)), nil
 }
 
 // unroot strips the cache directory from an error's text: errors name repository paths.
