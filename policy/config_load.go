@@ -331,41 +331,42 @@ func MatchGlob(pattern, name string) bool {
 // ReadBearerToken reads the server's bearer token from its file or environment variable; it is
 // empty when the server has none.
 func (s *PrometheusServer) ReadBearerToken() (Secret, error) {
-	return readSecret("prometheus "+s.Name+" bearer token", s.BearerTokenFile, s.BearerTokenEnv)
+	return ReadSecret("prometheus "+s.Name+" bearer token", s.BearerTokenFile, s.BearerTokenEnv, nil)
 }
 
 // ReadPassword reads the basic-auth password from its file or environment variable.
 func (b *BasicAuth) ReadPassword() (Secret, error) {
-	return readSecret("basic auth password", b.PasswordFile, b.PasswordEnv)
+	return ReadSecret("basic auth password", b.PasswordFile, b.PasswordEnv, nil)
 }
 
 // ReadToken reads the Git token from its file or environment variable; empty when unset.
 func (a *GitAuth) ReadToken() (Secret, error) {
-	return readSecret("git token", a.TokenFile, a.TokenEnv)
+	return ReadSecret("git token", a.TokenFile, a.TokenEnv, nil)
 }
 
 // ReadPassword reads the Git password from its file or environment variable; empty when unset.
 func (a *GitAuth) ReadPassword() (Secret, error) {
-	return readSecret("git password", a.PasswordFile, a.PasswordEnv)
+	return ReadSecret("git password", a.PasswordFile, a.PasswordEnv, nil)
 }
 
 // ReadToken reads the GitHub API token from its file or environment variable; empty when
 // unset.
 func (g *GitHubRepo) ReadToken() (Secret, error) {
-	return readSecret("github token", g.TokenFile, g.TokenEnv)
+	return ReadSecret("github token", g.TokenFile, g.TokenEnv, nil)
 }
 
 // ReadToken reads the HTTP API's bearer token from its file or environment variable; empty
 // when unset.
 func (h *HTTPConfig) ReadToken() (Secret, error) {
-	return readSecret("http token", h.TokenFile, h.TokenEnv)
+	return ReadSecret("http token", h.TokenFile, h.TokenEnv, nil)
 }
 
-// readSecret reads a secret from a file (surrounding whitespace trimmed, as files written by
-// editors and Kubernetes end in a newline) or an environment variable. Nothing configured is
-// an empty secret; a configured source that is missing or empty is an error. Errors name the
-// file or variable, never the content.
-func readSecret(what, file, env string) (Secret, error) {
+// ReadSecret is the one reader of secrets: from a file (surrounding whitespace trimmed, as files
+// written by editors and Kubernetes end in a newline) or an environment variable, looked up
+// with lookupEnv (os.LookupEnv when nil). what names the secret in errors. Nothing configured
+// is an empty secret; a configured source that is missing or empty is an error. Errors name
+// the file or variable, never the content.
+func ReadSecret(what, file, env string, lookupEnv func(string) (string, bool)) (Secret, error) {
 	switch {
 	case file != "":
 		data, err := os.ReadFile(file)
@@ -378,7 +379,10 @@ func readSecret(what, file, env string) (Secret, error) {
 		}
 		return Secret(v), nil
 	case env != "":
-		v, ok := os.LookupEnv(env)
+		if lookupEnv == nil {
+			lookupEnv = os.LookupEnv
+		}
+		v, ok := lookupEnv(env)
 		if !ok {
 			return "", fmt.Errorf("read %s: environment variable %s is not set", what, env)
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,7 @@ type Client struct {
 	api     v1.API
 	timeout time.Duration
 	log     *slog.Logger
-	redact  *strings.Replacer // the URL's userinfo and the secrets read at New
+	secrets []string // the URL's userinfo and the secrets read at New
 	auth    *authTransport
 	slots   chan struct{}
 	warned  sync.Map // query text → struct{}: warnings are logged once per query
@@ -129,11 +130,15 @@ func buildOptions(opts []Option) options {
 // a restart. New fails when a secret or the CA file cannot be read.
 func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 	o := buildOptions(opts)
-	name := server.Name
-	if name == "" {
-		name = RedactURL(server.URL)
-	}
 	u, err := url.Parse(server.URL)
+	name := server.Name
+	switch {
+	case name != "":
+	case err != nil:
+		name = "<invalid url>" // the text does not parse: nothing of it is shown
+	default:
+		name = policy.RedactURLs(server.URL)
+	}
 	if err != nil {
 		// url.Parse errors quote the whole URL, userinfo included: say only what is wrong.
 		return nil, fmt.Errorf("prometheus %s: invalid url", name)
@@ -190,18 +195,12 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 	if concurrency <= 0 {
 		concurrency = policy.DefaultQueryConcurrency
 	}
-	var pairs []string
-	for _, s := range secrets {
-		if s != "" {
-			pairs = append(pairs, s, "<secret>")
-		}
-	}
 	return &Client{
 		name:    name,
 		api:     v1.NewAPI(apiClient),
 		timeout: timeout,
 		log:     o.log.With("prometheus", name),
-		redact:  strings.NewReplacer(pairs...),
+		secrets: secrets,
 		auth:    auth,
 		slots:   make(chan struct{}, concurrency),
 	}, nil
@@ -248,7 +247,8 @@ func (c *Client) do(ctx context.Context, q string, run func(context.Context) (mo
 		}
 	}
 	if err != nil {
-		return nil, &QueryError{Server: c.name, Query: q, msg: c.redactText(describe(err)), err: err}
+		secrets := append(slices.Clone(c.secrets), c.auth.staticSecrets()...)
+		return nil, &QueryError{Server: c.name, Query: q, cause: policy.RedactError(describeError{err}, secrets...)}
 	}
 	return v, nil
 }
@@ -256,11 +256,7 @@ func (c *Client) do(ctx context.Context, q string, run func(context.Context) (mo
 // redactText replaces every credential of the server in s: those known at New and the ones
 // current now (a token file may have been rotated since).
 func (c *Client) redactText(s string) string {
-	s = c.redact.Replace(s)
-	for _, secret := range c.auth.staticSecrets() {
-		s = strings.ReplaceAll(s, secret, "<secret>")
-	}
-	return s
+	return policy.RedactText(s, append(slices.Clone(c.secrets), c.auth.staticSecrets()...)...)
 }
 
 // describe renders a client_golang error with the detail it leaves out of Error() (the body
@@ -277,34 +273,29 @@ func describe(err error) string {
 	return err.Error()
 }
 
-// QueryError is a failed query. Its text names the server and the query and has every known
-// credential of the server replaced by <secret>.
+// QueryError is a failed query. Its text names the server and the query and has the URL
+// userinfo and every known credential of the server scrubbed. It unwraps to that scrubbed
+// cause, a *policy.RedactedError: errors.Is still sees a deadline or a cancellation, but the
+// raw error, which may quote a credential, cannot be reached (the one rule for scrubbed errors).
 type QueryError struct {
 	Server string
 	Query  string
-	msg    string
-	err    error
+	cause  error
 }
 
 func (e *QueryError) Error() string {
-	return fmt.Sprintf("prometheus %s: query %q: %s", e.Server, e.Query, e.msg)
+	return fmt.Sprintf("prometheus %s: query %q: %s", e.Server, e.Query, e.cause)
 }
 
-// Unwrap gives errors.Is access to the cause (context.DeadlineExceeded, *v1.Error).
-func (e *QueryError) Unwrap() error { return e.err }
+// Unwrap gives the scrubbed cause.
+func (e *QueryError) Unwrap() error { return e.cause }
 
-// RedactURL returns the URL with its userinfo (a password, or a token in the user part)
-// replaced by xxxxx, for logs and errors. A string that does not parse is returned as "<invalid url>".
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<invalid url>"
-	}
-	if u.User != nil {
-		u.User = url.User("xxxxx")
-	}
-	return u.String()
-}
+// describeError is a client_golang error whose text carries the detail Error() leaves out (see
+// describe).
+type describeError struct{ err error }
+
+func (d describeError) Error() string { return describe(d.err) }
+func (d describeError) Unwrap() error { return d.err }
 
 // authTransport adds the server's credentials and headers to each request. Secrets are read
 // at every request (policy.PrometheusServer.ReadBearerToken, BasicAuth.ReadPassword), so a

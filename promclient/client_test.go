@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -496,6 +498,13 @@ func TestNoCredentialInErrors(t *testing.T) {
 				if tt.redacted {
 					assert.Contains(t, msg, "<secret>")
 				}
+				var qe *QueryError
+				require.ErrorAs(t, err, &qe)
+				var scrubbed *policy.RedactedError
+				require.ErrorAs(t, err, &scrubbed, "a query error unwraps to its scrubbed cause")
+				assert.Nil(t, errors.Unwrap(scrubbed), "and no further: the raw text cannot be reached")
+				var apiErr *v1.Error
+				assert.False(t, errors.As(err, &apiErr), "not even by errors.As")
 			}
 		})
 	}
@@ -537,18 +546,4 @@ func TestConcurrencyIsBoundedPerClient(t *testing.T) {
 		assert.NoError(t, err)
 	}
 	assert.Equal(t, int32(3), peak.Load())
-}
-
-func TestRedactURL(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"http://prom:9090", "http://prom:9090"},
-		{"https://user:pass@prom:9090/x", "https://xxxxx@prom:9090/x"},
-		{"https://tokenonly@prom", "https://xxxxx@prom"},
-		{"://bad", "<invalid url>"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			assert.Equal(t, tt.want, RedactURL(tt.in))
-		})
-	}
 }

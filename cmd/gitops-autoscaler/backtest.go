@@ -275,7 +275,7 @@ func readTraceFile(name string) (*promclient.Trace, error) {
 // prometheusValues range-queries the policy's metrics on the --prometheus server.
 func prometheusValues(ctx context.Context, o backtestOptions, p *policy.Policy, step time.Duration) ([][]policy.MetricValue, error) {
 	c, err := promclient.New(policy.PrometheusServer{
-		Name:            promclient.RedactURL(o.prometheusURL),
+		Name:            policy.RedactURLs(o.prometheusURL),
 		URL:             o.prometheusURL,
 		BearerTokenFile: o.promTokenFile,
 	})

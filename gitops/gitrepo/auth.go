@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -31,7 +28,7 @@ const tokenUser = "x-access-token"
 func remoteKind(rawURL string) (string, error) {
 	ep, err := transport.NewEndpoint(rawURL)
 	if err != nil {
-		return "", fmt.Errorf("parse remote URL %s: %w", RedactURL(rawURL), err)
+		return "", fmt.Errorf("parse remote URL %s: %w", policy.RedactURLs(rawURL), err)
 	}
 	switch ep.Protocol {
 	case "https", "http":
@@ -41,7 +38,7 @@ func remoteKind(rawURL string) (string, error) {
 	case "file":
 		return kindFile, nil
 	}
-	return "", fmt.Errorf("remote URL %s: unsupported protocol %q", RedactURL(rawURL), ep.Protocol)
+	return "", fmt.Errorf("remote URL %s: unsupported protocol %q", policy.RedactURLs(rawURL), ep.Protocol)
 }
 
 // credentials are a remote's auth method and the secret strings it carries, so that errors
@@ -79,7 +76,7 @@ func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (
 	switch {
 	case hasToken, hasPassword:
 		if kind != kindHTTP {
-			return credentials{}, fmt.Errorf("auth: a token or password needs an https URL, not %s", RedactURL(rawURL))
+			return credentials{}, fmt.Errorf("auth: a token or password needs an https URL, not %s", policy.RedactURLs(rawURL))
 		}
 		user := a.Username
 		var secret policy.Secret
@@ -87,15 +84,15 @@ func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (
 			if user == "" {
 				user = tokenUser
 			}
-			secret, err = readSecret("token", a.TokenFile, a.TokenEnv, getenv)
+			secret, err = policy.ReadSecret("git token", a.TokenFile, a.TokenEnv, lookupEnv(getenv))
 		} else {
 			if user == "" {
 				return credentials{}, errors.New("auth: a password needs a username")
 			}
-			secret, err = readSecret("password", a.PasswordFile, a.PasswordEnv, getenv)
+			secret, err = policy.ReadSecret("git password", a.PasswordFile, a.PasswordEnv, lookupEnv(getenv))
 		}
 		if err != nil {
-			return credentials{}, err
+			return credentials{}, fmt.Errorf("auth: %w", err)
 		}
 		return credentials{
 			method:  &githttp.BasicAuth{Username: user, Password: string(secret)},
@@ -104,7 +101,7 @@ func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (
 
 	case hasKey:
 		if kind != kindSSH {
-			return credentials{}, fmt.Errorf("auth: an SSH key needs an ssh URL, not %s", RedactURL(rawURL))
+			return credentials{}, fmt.Errorf("auth: an SSH key needs an ssh URL, not %s", policy.RedactURLs(rawURL))
 		}
 		ep, err := transport.NewEndpoint(rawURL)
 		if err != nil {
@@ -136,63 +133,13 @@ func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (
 	}
 }
 
-// readSecret reads a secret from a file (trailing newline trimmed) or an environment variable.
-func readSecret(what, file, env string, getenv func(string) string) (policy.Secret, error) {
-	var v string
-	switch {
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			// The path is configuration, not a secret; the error never holds the content.
-			return "", fmt.Errorf("auth: read %s file %s: %w", what, file, err)
-		}
-		v = strings.TrimSpace(string(b))
-	default:
-		v = strings.TrimSpace(getenv(env))
-		if v == "" {
-			return "", fmt.Errorf("auth: %s environment variable %s is empty or unset", what, env)
-		}
+// lookupEnv adapts the workspace's getenv to policy.ReadSecret: a variable it answers empty
+// for counts as unset.
+func lookupEnv(getenv func(string) string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v := getenv(k)
+		return v, v != ""
 	}
-	if v == "" {
-		return "", fmt.Errorf("auth: %s file %s is empty", what, file)
-	}
-	return policy.Secret(v), nil
-}
-
-// userinfoRE matches the userinfo of a URL: scheme://user:password@.
-var userinfoRE = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.\-]*://)[^/@\s]+@`)
-
-// RedactURL hides the userinfo of every URL in s: `https://x:tok@host/r` becomes
-// `https://<redacted>@host/r`. Use it on any text that may carry a remote URL.
-func RedactURL(s string) string {
-	return userinfoRE.ReplaceAllString(s, "${1}<redacted>@")
-}
-
-// redactedError carries a scrubbed message. It answers errors.Is for the error it wraps (so
-// ErrPushRace and context errors still classify) but does not unwrap to it, so the raw text
-// cannot leak through errors.Unwrap.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-
-// Is reports whether the scrubbed error is, or wraps, target.
-func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }
-
-// redact scrubs an error of URL userinfo and of the given secret strings.
-func redact(err error, secrets []string) error {
-	if err == nil {
-		return nil
-	}
-	msg := RedactURL(err.Error())
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "<redacted>")
-		}
-	}
-	return &redactedError{msg: msg, err: err}
 }
 
 // auth is the auth method for a network call: the credentials read at Open, or, with a token
@@ -203,10 +150,10 @@ func (w *Workspace) auth(ctx context.Context) (transport.AuthMethod, error) {
 	}
 	tok, err := w.token(ctx)
 	if err != nil {
-		return nil, redact(fmt.Errorf("git token for %s: %w", w.url, err), w.creds.secrets)
+		return nil, policy.RedactError(fmt.Errorf("git token for %s: %w", w.url, err), w.creds.secrets...)
 	}
 	if tok == "" {
-		return nil, fmt.Errorf("git token for %s: the token source gave an empty token", RedactURL(w.url))
+		return nil, fmt.Errorf("git token for %s: the token source gave an empty token", policy.RedactURLs(w.url))
 	}
 	if !slices.Contains(w.creds.secrets, tok) {
 		w.creds.secrets = append(w.creds.secrets, tok)

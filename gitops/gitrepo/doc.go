@@ -25,7 +25,7 @@
 //
 // Auth (token, username and password, SSH key with known_hosts) is read once, at Open — or,
 // with a Token source, at every network call (a minted, refreshed token) — and every error is
-// scrubbed of secrets and URL credentials (RedactURL).
+// scrubbed of secrets and URL credentials (policy.RedactError).
 //
 // Commits and SHAs cross the boundary as hex strings. What to commit is the loop's (package
 // gitops); the replica editor is gitops/edit and the message format gitops/commitmsg; pull

@@ -134,7 +134,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	}
 	creds, err := resolveAuth(opts.URL, opts.Auth, opts.Getenv)
 	if err != nil {
-		return nil, redact(fmt.Errorf("open workspace %s: %w", opts.URL, err), nil)
+		return nil, policy.RedactError(fmt.Errorf("open workspace %s: %w", opts.URL, err))
 	}
 	w := &Workspace{
 		root:      filepath.Join(opts.CacheDir, cacheName(opts.Name, opts.URL)),
@@ -156,7 +156,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	}
 	if w.token != nil {
 		if kind, err := remoteKind(opts.URL); err != nil || kind != kindHTTP {
-			return nil, redact(fmt.Errorf("open workspace %s: a minted token needs an https URL", opts.URL), nil)
+			return nil, policy.RedactError(fmt.Errorf("open workspace %s: a minted token needs an https URL", opts.URL))
 		}
 	}
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
@@ -550,7 +550,7 @@ func (w *Workspace) netContext(ctx context.Context) (context.Context, context.Ca
 
 // fail wraps an error with the step and the (redacted) remote, scrubbed of secrets.
 func (w *Workspace) fail(step string, err error) error {
-	return redact(fmt.Errorf("%s %s: %w", step, w.url, err), w.creds.secrets)
+	return policy.RedactError(fmt.Errorf("%s %s: %w", step, w.url, err), w.creds.secrets...)
 }
 
 // file is where a file of the worktree is, by its repository-relative path: joined under the
@@ -582,7 +582,7 @@ func unroot(err error, root string) error {
 // so two remotes with one name never share a clone.
 func cacheName(name, rawURL string) string {
 	if name == "" {
-		name = strings.TrimSuffix(path.Base(filepath.ToSlash(RedactURL(rawURL))), ".git")
+		name = strings.TrimSuffix(path.Base(filepath.ToSlash(policy.RedactURLs(rawURL))), ".git")
 	}
 	safe := strings.Map(func(r rune) rune {
 		switch {

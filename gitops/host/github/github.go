@@ -71,7 +71,7 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("github %s/%s: apiURL is not an http(s) URL", cfg.Owner, cfg.Repo)
 	}
 	if (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, base.Redacted())
+		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, policy.RedactURLs(apiURL))
 	}
 	base.User = nil
 	if !strings.HasSuffix(base.Path, "/") {
