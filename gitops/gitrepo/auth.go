@@ -13,33 +13,8 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// Remote URL kinds.
-const (
-	kindHTTP = "http"
-	kindSSH  = "ssh"
-	kindFile = "file"
-)
-
 // tokenUser is the username sent with a token; GitHub, GitLab and Gitea all accept it.
 const tokenUser = "x-access-token"
-
-// remoteKind classifies a remote URL: https/http, ssh (ssh:// and scp-like git@host:path), or
-// file (file:// and local paths).
-func remoteKind(rawURL string) (string, error) {
-	ep, err := transport.NewEndpoint(rawURL)
-	if err != nil {
-		return "", fmt.Errorf("parse remote URL %s: %w", policy.RedactURLs(rawURL), err)
-	}
-	switch ep.Protocol {
-	case "https", "http":
-		return kindHTTP, nil
-	case "ssh":
-		return kindSSH, nil
-	case "file":
-		return kindFile, nil
-	}
-	return "", fmt.Errorf("remote URL %s: unsupported protocol %q", policy.RedactURLs(rawURL), ep.Protocol)
-}
 
 // credentials are a remote's auth method and the secret strings it carries, so that errors
 // can be scrubbed of them.
@@ -53,9 +28,10 @@ type credentials struct {
 // "x-access-token" (or GitAuth.Username when set, e.g. "git" or "oauth2"); an SSH key is
 // checked against known_hosts, never accepted blindly.
 func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (credentials, error) {
-	kind, err := remoteKind(rawURL)
+	// One rule for what a URL is, shared with config validation (policy.ClassifyGitURL).
+	kind, err := policy.ClassifyGitURL(rawURL)
 	if err != nil {
-		return credentials{}, err
+		return credentials{}, fmt.Errorf("remote URL %s: %w", policy.RedactURLs(rawURL), err)
 	}
 	if a == nil || *a == (policy.GitAuth{}) {
 		return credentials{}, nil
@@ -75,7 +51,7 @@ func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (
 
 	switch {
 	case hasToken, hasPassword:
-		if kind != kindHTTP {
+		if kind != policy.GitHTTPS && kind != policy.GitHTTP {
 			return credentials{}, fmt.Errorf("auth: a token or password needs an https URL, not %s", policy.RedactURLs(rawURL))
 		}
 		user := a.Username
@@ -100,7 +76,7 @@ func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (
 		}, nil
 
 	case hasKey:
-		if kind != kindSSH {
+		if kind != policy.GitSSH {
 			return credentials{}, fmt.Errorf("auth: an SSH key needs an ssh URL, not %s", policy.RedactURLs(rawURL))
 		}
 		ep, err := transport.NewEndpoint(rawURL)

@@ -18,25 +18,6 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-func TestRemoteKind(t *testing.T) {
-	tests := map[string]string{
-		"https://github.com/acme/platform.git": kindHTTP,
-		"http://gitea.local/acme/platform":     kindHTTP,
-		"ssh://git@github.com/acme/platform":   kindSSH,
-		"git@github.com:acme/platform.git":     kindSSH,
-		"file:///srv/git/platform.git":         kindFile,
-		"/srv/git/platform.git":                kindFile,
-		"relative/platform":                    kindFile,
-	}
-	for url, want := range tests {
-		t.Run(url, func(t *testing.T) {
-			got, err := remoteKind(url)
-			require.NoError(t, err)
-			assert.Equal(t, want, got)
-		})
-	}
-}
-
 func TestResolveAuth(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {

@@ -155,7 +155,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		w.tokenUser = opts.Auth.Username
 	}
 	if w.token != nil {
-		if kind, err := remoteKind(opts.URL); err != nil || kind != kindHTTP {
+		if kind, err := policy.ClassifyGitURL(opts.URL); err != nil || (kind != policy.GitHTTPS && kind != policy.GitHTTP) {
 			return nil, policy.RedactError(fmt.Errorf("open workspace %s: a minted token needs an https URL", opts.URL))
 		}
 	}
