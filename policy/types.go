@@ -137,10 +137,17 @@ type DocumentSelector struct {
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 }
 
-// Render names the optional render verification of a decision (docs/design.md §2 step 7).
+// Render names the optional render verification of a decision (docs/design.md §2 step 7):
+// exactly one of Helm, Kustomize, ArgoCD and Flux says how the repository is rendered.
 type Render struct {
 	Helm      *HelmRender      `yaml:"helm,omitempty" json:"helm,omitempty"`
 	Kustomize *KustomizeRender `yaml:"kustomize,omitempty" json:"kustomize,omitempty"`
+	ArgoCD    *ArgoCDRender    `yaml:"argocd,omitempty" json:"argocd,omitempty"`
+	Flux      *FluxRender      `yaml:"flux,omitempty" json:"flux,omitempty"`
+	// AllowPodRestart accepts an edit that also changes the target workload's pod template
+	// (e.g. a checksum of the values in a pod annotation), which restarts every pod on sync.
+	// Off, such an edit is refused.
+	AllowPodRestart bool `yaml:"allowPodRestart,omitempty" json:"allowPodRestart,omitempty"`
 }
 
 // HelmRender renders a chart from the repository with ordered values files.
@@ -149,11 +156,44 @@ type HelmRender struct {
 	ValuesFiles []string `yaml:"valuesFiles,omitempty" json:"valuesFiles,omitempty"`
 	ReleaseName string   `yaml:"releaseName,omitempty" json:"releaseName,omitempty"`
 	Namespace   string   `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// KubeVersion and APIVersions describe the cluster as templates see it in .Capabilities:
+	// its Kubernetes version (default: the render package's DefaultKubeVersion) and the API
+	// versions it serves beyond the built-in ones ([group/]version[/Kind], e.g.
+	// monitoring.coreos.com/v1).
+	KubeVersion string   `yaml:"kubeVersion,omitempty" json:"kubeVersion,omitempty"`
+	APIVersions []string `yaml:"apiVersions,omitempty" json:"apiVersions,omitempty"`
 }
 
 // KustomizeRender builds a kustomization directory of the repository.
 type KustomizeRender struct {
 	Dir string `yaml:"dir" json:"dir"`
+}
+
+// ArgoCDRender renders what an Argo CD Application of the repository deploys, with the
+// Application's own settings (source path, values files, values, parameters, release name,
+// namespace, kustomize options).
+type ArgoCDRender struct {
+	// Application is the file holding the Application, relative to the repository root.
+	Application string `yaml:"application" json:"application"`
+	// Name picks the Application by metadata.name when the file holds several.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// KubeVersion and APIVersions describe the destination cluster as Argo CD would discover
+	// it; the Application's helm.kubeVersion and helm.apiVersions win over them, as in Argo CD.
+	KubeVersion string   `yaml:"kubeVersion,omitempty" json:"kubeVersion,omitempty"`
+	APIVersions []string `yaml:"apiVersions,omitempty" json:"apiVersions,omitempty"`
+}
+
+// FluxRender renders what a Flux HelmRelease of the repository deploys, from a chart in the
+// repository.
+type FluxRender struct {
+	// HelmRelease is the file holding the HelmRelease, relative to the repository root.
+	HelmRelease string `yaml:"helmRelease" json:"helmRelease"`
+	// Name picks the HelmRelease by metadata.name when the file holds several.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// KubeVersion and APIVersions describe the target cluster as helm-controller would
+	// discover it.
+	KubeVersion string   `yaml:"kubeVersion,omitempty" json:"kubeVersion,omitempty"`
+	APIVersions []string `yaml:"apiVersions,omitempty" json:"apiVersions,omitempty"`
 }
 
 // Delivery overrides the mode per direction of the change.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -203,20 +204,71 @@ func (c *checker) render(r *Render) {
 	if r == nil {
 		return
 	}
+	var set []string
+	for name, on := range map[string]bool{"helm": r.Helm != nil, "kustomize": r.Kustomize != nil, "argocd": r.ArgoCD != nil, "flux": r.Flux != nil} {
+		if on {
+			set = append(set, name)
+		}
+	}
+	sort.Strings(set)
 	switch {
-	case r.Helm != nil && r.Kustomize != nil:
-		c.errorf("spec.render", "set helm or kustomize, not both")
-	case r.Helm == nil && r.Kustomize == nil:
-		c.errorf("spec.render", "set helm or kustomize (or leave render out)")
+	case len(set) > 1:
+		c.errorf("spec.render", "set one of helm, kustomize, argocd and flux, not %s", strings.Join(set, " and "))
+	case len(set) == 0:
+		c.errorf("spec.render", "set one of helm, kustomize, argocd and flux (or leave render out)")
 	}
 	if h := r.Helm; h != nil {
 		c.repoPath("spec.render.helm.chart", h.Chart, true)
 		for i, f := range h.ValuesFiles {
 			c.repoPath(fmt.Sprintf("spec.render.helm.valuesFiles[%d]", i), f, false)
 		}
+		if h.ReleaseName != "" && (len(h.ReleaseName) > 53 || !dns1123Subdomain.MatchString(h.ReleaseName)) {
+			c.errorf("spec.render.helm.releaseName", "must be a lowercase DNS name of at most 53 characters, as Helm requires, got %q", h.ReleaseName)
+		}
+		if ns := h.Namespace; ns != "" && (len(ns) > 63 || !dns1123Label.MatchString(ns)) {
+			c.errorf("spec.render.helm.namespace", "must be a lowercase DNS label (a-z, 0-9, '-'), got %q", ns)
+		}
+		c.cluster("spec.render.helm", h.KubeVersion, h.APIVersions)
 	}
 	if k := r.Kustomize; k != nil {
 		c.repoPath("spec.render.kustomize.dir", k.Dir, true)
+	}
+	if a := r.ArgoCD; a != nil {
+		c.repoPath("spec.render.argocd.application", a.Application, false)
+		c.objectName("spec.render.argocd.name", a.Name)
+		c.cluster("spec.render.argocd", a.KubeVersion, a.APIVersions)
+	}
+	if f := r.Flux; f != nil {
+		c.repoPath("spec.render.flux.helmRelease", f.HelmRelease, false)
+		c.objectName("spec.render.flux.name", f.Name)
+		c.cluster("spec.render.flux", f.KubeVersion, f.APIVersions)
+	}
+}
+
+var (
+	// kubeVersionRE is what Helm's --kube-version accepts: a version with an optional v, minor
+	// and patch, and pre-release or build suffixes (v1.30.2-gke.1587003).
+	kubeVersionRE = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+	// apiVersionRE is an entry of Helm's --api-versions: [group/]version[/Kind].
+	apiVersionRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+[a-z0-9]*(/[A-Z][A-Za-z0-9]*)?$`)
+)
+
+// cluster checks the kubeVersion and apiVersions of a render block.
+func (c *checker) cluster(field, kubeVersion string, apiVersions []string) {
+	if kubeVersion != "" && !kubeVersionRE.MatchString(kubeVersion) {
+		c.errorf(field+".kubeVersion", "must be a Kubernetes version such as v1.33.0 or 1.33, got %q", kubeVersion)
+	}
+	for i, v := range apiVersions {
+		if !apiVersionRE.MatchString(v) {
+			c.errorf(fmt.Sprintf("%s.apiVersions[%d]", field, i), "must be [group/]version[/Kind], e.g. monitoring.coreos.com/v1 or apps/v1/Deployment, got %q", v)
+		}
+	}
+}
+
+// objectName checks an optional Kubernetes object name.
+func (c *checker) objectName(field, name string) {
+	if name != "" && (len(name) > 253 || !dns1123Subdomain.MatchString(name)) {
+		c.errorf(field, "must be a lowercase DNS name (a-z, 0-9, '-', '.'), got %q", name)
 	}
 }
 
