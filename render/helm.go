@@ -6,22 +6,88 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/ignore"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"helm.sh/helm/v3/pkg/strvals"
 )
 
-// renderHelm is `helm template` of a chart directory of the repository with the policy's
-// values files, later files winning as with `-f a -f b`. The chart is read through the repo
-// (overlay applied, symlinks confined) rather than helm's loader.Load, which follows any
-// symlink; there is no network, no plugin and no post-renderer.
-func renderHelm(ctx context.Context, r *repo, h *policy.HelmRender, kubeVersion string) ([]byte, error) {
-	ch, err := loadChart(ctx, r, h.Chart)
+// helmSource is one `helm template` of a chart of the repository: the chart, its values in the
+// order Helm merges them, and the release and cluster it is rendered for.
+type helmSource struct {
+	chart string // repository-relative chart directory, cleaned
+	// defaults, when replaceDefaults is set, are the values files merged into the chart's
+	// default values instead of its values.yaml (Flux's spec.chart.spec.valuesFiles).
+	defaults        []valuesLayer
+	replaceDefaults bool
+	// layers are the user-supplied values in the order Helm applies them: -f files (and values
+	// written inline, which Argo CD passes as one more -f file), then --set, --set-string and
+	// --set-file parameters.
+	layers      []valuesLayer
+	releaseName string
+	namespace   string
+	kubeVersion string
+	apiVersions []string
+	skipCRDs    bool
+	skipSchema  bool
+	// isUpgrade renders as an upgrade of an installed release (.Release.IsUpgrade), as Flux
+	// does; `helm template` and Argo CD render an install.
+	isUpgrade bool
+	// from names where the settings come from, for messages: "the policy", or the Application
+	// or HelmRelease file.
+	from string
+}
+
+// layerKind is how a values layer is given to Helm.
+type layerKind int
+
+const (
+	layerFile      layerKind = iota // a values file (-f)
+	layerInline                     // values written in an Application or HelmRelease
+	layerSet                        // --set name=value
+	layerSetString                  // --set-string name=value
+	layerSetFile                    // --set-file name=path
+)
+
+// valuesLayer is one source of values.
+type valuesLayer struct {
+	kind layerKind
+	// file is the repository-relative values file (layerFile) or the file read (layerSetFile).
+	file string
+	// optional skips a missing file instead of failing (ignoreMissingValueFiles).
+	optional bool
+	// values are the inline values (layerInline).
+	values map[string]any
+	// name and value are a parameter's (layerSet*); value is a path for layerSetFile.
+	name, value string
+	// doc and at say where an inline layer or a parameter is written: the file and the field
+	// inside it, e.g. argocd/web.yaml and spec.source.helm.valuesObject.
+	doc, at string
+}
+
+// String names the layer for messages.
+func (l valuesLayer) String() string {
+	switch l.kind {
+	case layerFile:
+		return l.file
+	case layerInline:
+		return l.doc + " " + l.at
+	default:
+		return fmt.Sprintf("%s %s (%s)", l.doc, l.at, l.name)
+	}
+}
+
+func (h *helmSource) name() string { return "helm chart " + h.chart }
+
+// render is `helm template`. The chart is read through the repo (overlay applied, symlinks
+// confined) rather than helm's loader.Load, which follows any symlink; there is no network, no
+// plugin and no post-renderer.
+func (h *helmSource) render(ctx context.Context, r *repo) ([]byte, error) {
+	ch, err := loadChart(ctx, r, h.chart)
 	if err != nil {
 		return nil, err
 	}
@@ -30,10 +96,18 @@ func renderHelm(ctx context.Context, r *repo, h *policy.HelmRender, kubeVersion 
 			return nil, fmt.Errorf("check dependencies (vendor them with `helm dependency build`; nothing is fetched): %w", err)
 		}
 	}
-	vals, err := mergeValuesFiles(r, h.ValuesFiles)
+	if h.replaceDefaults {
+		defaults, err := mergeLayers(r, h.defaults)
+		if err != nil {
+			return nil, err
+		}
+		ch.Values = defaults
+	}
+	vals, err := mergeLayers(r, h.layers)
 	if err != nil {
 		return nil, err
 	}
+	kubeVersion := h.kubeVersion
 	if kubeVersion == "" {
 		kubeVersion = DefaultKubeVersion
 	}
@@ -50,13 +124,16 @@ func renderHelm(ctx context.Context, r *repo, h *policy.HelmRender, kubeVersion 
 	inst.DryRun = true
 	inst.ClientOnly = true
 	inst.Replace = true
-	inst.IncludeCRDs = true
+	inst.IncludeCRDs = !h.skipCRDs
+	inst.SkipSchemaValidation = h.skipSchema
+	inst.IsUpgrade = h.isUpgrade
 	inst.KubeVersion = kv
-	inst.ReleaseName = h.ReleaseName
+	inst.APIVersions = chartutil.VersionSet(h.apiVersions)
+	inst.ReleaseName = h.releaseName
 	if inst.ReleaseName == "" {
 		inst.ReleaseName = DefaultReleaseName
 	}
-	inst.Namespace = h.Namespace
+	inst.Namespace = h.namespace
 	if inst.Namespace == "" {
 		inst.Namespace = DefaultNamespace
 	}
@@ -73,7 +150,16 @@ func renderHelm(ctx context.Context, r *repo, h *policy.HelmRender, kubeVersion 
 	return out.Bytes(), nil
 }
 
+func (h *helmSource) defaultNamespace() string {
+	if h.namespace == "" {
+		return DefaultNamespace
+	}
+	return h.namespace
+}
+
 // loadChart reads a chart directory of the repository, honoring its .helmignore as helm does.
+// Dependencies vendored as archives (charts/*.tgz, as `helm dependency build` leaves them) are
+// unpacked in memory by helm's loader, which refuses absolute and `..` entries.
 func loadChart(ctx context.Context, r *repo, dir string) (*chart.Chart, error) {
 	clean, err := cleanRel(dir)
 	if err != nil {
@@ -104,22 +190,70 @@ func loadChart(ctx context.Context, r *repo, dir string) (*chart.Chart, error) {
 	return ch, nil
 }
 
-// mergeValuesFiles reads values files in order and merges them as helm merges `-f` files:
-// maps merge key by key, anything else is replaced by the later file.
-func mergeValuesFiles(r *repo, files []string) (map[string]any, error) {
+// mergeLayers merges values layers as `helm template` merges its flags: -f files (and inline
+// values) in order, maps merging key by key and anything else replaced by the later layer;
+// then --set, --set-string and --set-file parameters in order.
+func mergeLayers(r *repo, layers []valuesLayer) (map[string]any, error) {
 	merged := map[string]any{}
-	for _, f := range files {
-		data, err := r.readFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("values file: %w", err)
+	for _, l := range layers {
+		switch l.kind {
+		case layerFile:
+			if l.optional && !r.exists(l.file) {
+				continue
+			}
+			data, err := r.readFile(l.file)
+			if err != nil {
+				return nil, fmt.Errorf("values file: %w", err)
+			}
+			vals, err := chartutil.ReadValues(data)
+			if err != nil {
+				return nil, fmt.Errorf("values file %s: %w", l.file, err)
+			}
+			merged = mergeMaps(merged, vals)
+		case layerInline:
+			merged = mergeMaps(merged, l.values)
+		case layerSet:
+			if err := strvals.ParseInto(l.name+"="+escapeSetValue(l.value), merged); err != nil {
+				return nil, fmt.Errorf("%s: %w", l, err)
+			}
+		case layerSetString:
+			if err := strvals.ParseIntoString(l.name+"="+escapeSetValue(l.value), merged); err != nil {
+				return nil, fmt.Errorf("%s: %w", l, err)
+			}
+		case layerSetFile:
+			read := func(rs []rune) (any, error) {
+				data, err := r.readFile(string(rs))
+				if err != nil {
+					return nil, err
+				}
+				return string(data), nil
+			}
+			if err := strvals.ParseIntoFile(l.name+"="+l.file, merged, read); err != nil {
+				return nil, fmt.Errorf("%s: %w", l, err)
+			}
 		}
-		vals, err := chartutil.ReadValues(data)
-		if err != nil {
-			return nil, fmt.Errorf("values file %s: %w", f, err)
-		}
-		merged = mergeMaps(merged, vals)
 	}
 	return merged, nil
+}
+
+// escapeSetValue escapes the commas of a parameter's value as Argo CD does before it passes
+// the value to --set, so a comma is part of the value rather than a separator; a value in
+// braces is Helm's list syntax and is left alone.
+func escapeSetValue(v string) string {
+	if strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") {
+		return v
+	}
+	var b strings.Builder
+	var prev rune
+	for _, c := range v {
+		if c == ',' && prev != '\\' {
+			b.WriteString(`\,`)
+		} else {
+			b.WriteRune(c)
+		}
+		prev = c
+	}
+	return b.String()
 }
 
 // mergeMaps is helm's merge of values files (pkg/cli/values): b wins, nested maps merge.

@@ -25,6 +25,40 @@ const memRoot = "/repo"
 // kustomizationFiles are the names kustomize looks for in a directory, in its order.
 var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
+// kustomizeSource is one `kustomize build` of a directory of the repository.
+type kustomizeSource struct {
+	dir string // repository-relative, cleaned
+	// edit, when set, rewrites the directory's kustomization before the build, as Argo CD's
+	// `kustomize edit` calls do for an Application's kustomize options.
+	edit *kustomizeEdit
+	// destNamespace is where objects without a namespace land (the Argo CD destination).
+	destNamespace string
+	// replicaOverrides are the Application's kustomize.replicas entries, which set counts
+	// after everything in the repository.
+	replicaOverrides []replicaOverride
+}
+
+// replicaOverride is a count set for a workload by name from outside the kustomization.
+type replicaOverride struct {
+	name  string
+	where string
+}
+
+func (k *kustomizeSource) name() string { return "kustomization " + k.dir }
+
+func (k *kustomizeSource) defaultNamespace() string { return k.destNamespace }
+
+func (k *kustomizeSource) render(ctx context.Context, r *repo) ([]byte, error) {
+	if k.edit != nil {
+		edited, err := k.edit.apply(r, k.dir)
+		if err != nil {
+			return nil, err
+		}
+		r = edited
+	}
+	return renderKustomize(ctx, r, k.dir)
+}
+
 // renderKustomize is `kustomize build` of a directory of the repository. It first walks the
 // kustomization graph (resources, bases, components) to refuse any remote reference — krusty
 // would clone it with the git binary or fetch it over HTTP — and any path that leaves the

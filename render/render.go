@@ -14,9 +14,10 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-// DefaultKubeVersion is the Kubernetes version templates see in .Capabilities when a Request
-// names none.
-const DefaultKubeVersion = "v1.31.0"
+// DefaultKubeVersion is the Kubernetes version templates see in .Capabilities when neither the
+// policy nor the Argo CD Application names one: the minor whose API types this build of Helm
+// knows (its built-in .Capabilities.APIVersions are that release's).
+const DefaultKubeVersion = "v1.37.0"
 
 // DefaultReleaseName is the Helm release name when the policy names none, as `helm template`.
 const DefaultReleaseName = "release-name"
@@ -24,20 +25,32 @@ const DefaultReleaseName = "release-name"
 // DefaultNamespace is the Helm release namespace when the policy names none.
 const DefaultNamespace = "default"
 
-// Request says what to render: exactly one of Helm and Kustomize, from the repository at Root.
+// Request says what to render: exactly one of Helm, Kustomize, ArgoCD and Flux, from the
+// repository at Root.
 type Request struct {
-	// Root is the repository root. Every path of Helm and Kustomize is relative to it, and
-	// nothing outside it is read.
+	// Root is the repository root. Every path of the request (and of the Application or
+	// HelmRelease it names) is relative to it, and nothing outside it is read.
 	Root string
 	// Helm renders a chart of the repository, like `helm template`.
 	Helm *policy.HelmRender
 	// Kustomize builds a kustomization directory of the repository, like `kustomize build`.
 	Kustomize *policy.KustomizeRender
+	// ArgoCD renders what an Argo CD Application of the repository deploys, as Argo CD's repo
+	// server would.
+	ArgoCD *policy.ArgoCDRender
+	// Flux renders what a Flux HelmRelease of the repository deploys, as helm-controller would.
+	Flux *policy.FluxRender
+	// RepoURLs are the URLs the repository is known by (its remote, its GitHub address), when
+	// known. An Argo CD source whose repoURL is none of them is another repository and is
+	// refused; with none given, every Git source is taken to be this repository.
+	RepoURLs []string
 	// Overlay maps repository-relative paths to content used instead of the file on disk (or
 	// in addition to the files on disk), so an edit can be rendered without writing it.
 	Overlay map[string][]byte
-	// KubeVersion is the Kubernetes version templates see; DefaultKubeVersion when empty.
-	KubeVersion string
+
+	// revision is what Argo CD's $ARGOCD_APP_REVISION expands to: Verify sets a different one
+	// after the edit, because the edit's commit is a new revision.
+	revision string
 }
 
 // Ref names an object by kind and name, as an autoscaler's scaleTargetRef does.
@@ -56,6 +69,10 @@ type Object struct {
 	// destination's (kustomize) namespace, or a cluster-scoped object.
 	Namespace string
 	Name      string
+	// DestNamespace is where the object lands when it names no namespace: the Helm release's
+	// namespace or the Argo CD Application's destination; empty when the render does not say
+	// (a plain kustomize build).
+	DestNamespace string
 	// Replicas is spec.replicas when it is an integer; nil when absent.
 	Replicas *int
 	// HPATarget is spec.scaleTargetRef of a HorizontalPodAutoscaler or a KEDA ScaledObject,
@@ -125,33 +142,78 @@ func walled(ctx context.Context, fn func() ([]Object, error)) ([]Object, error) 
 }
 
 func render(ctx context.Context, req Request) ([]Object, error) {
-	if (req.Helm == nil) == (req.Kustomize == nil) {
-		return nil, errors.New("render: exactly one of helm and kustomize must be set")
+	if n := req.sources(); n != 1 {
+		return nil, errors.New("render: exactly one of helm, kustomize, argocd and flux must be set")
 	}
 	r, err := newRepo(req.Root, req.Overlay)
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	if req.Helm != nil {
-		manifest, err := renderHelm(ctx, r, req.Helm, req.KubeVersion)
-		if err != nil {
-			return nil, fmt.Errorf("render helm chart %s: %w", req.Helm.Chart, err)
-		}
-		objs, err := ParseManifests(manifest)
-		if err != nil {
-			return nil, fmt.Errorf("render helm chart %s: %w", req.Helm.Chart, err)
-		}
-		return objs, nil
-	}
-	manifest, err := renderKustomize(ctx, r, req.Kustomize.Dir)
+	srcs, err := resolve(r, req)
 	if err != nil {
-		return nil, fmt.Errorf("render kustomization %s: %w", req.Kustomize.Dir, err)
+		return nil, fmt.Errorf("render: %w", err)
 	}
-	objs, err := ParseManifests(manifest)
-	if err != nil {
-		return nil, fmt.Errorf("render kustomization %s: %w", req.Kustomize.Dir, err)
+	var objs []Object
+	for _, s := range srcs {
+		manifest, err := s.render(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", s.name(), err)
+		}
+		parsed, err := ParseManifests(manifest)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", s.name(), err)
+		}
+		for _, o := range parsed {
+			if isTestHook(o) {
+				continue // not deployed state: Argo CD and Flux never apply helm test hooks
+			}
+			if !clusterScoped[o.Group()+"/"+o.Kind] {
+				o.DestNamespace = s.defaultNamespace()
+			}
+			objs = append(objs, o)
+		}
 	}
 	return objs, nil
+}
+
+// sources counts the render sources the request sets.
+func (req Request) sources() int {
+	n := 0
+	for _, set := range []bool{req.Helm != nil, req.Kustomize != nil, req.ArgoCD != nil, req.Flux != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// clusterScoped are the built-in kinds (by group/kind) that live outside any namespace, so a
+// release namespace never applies to them.
+var clusterScoped = map[string]bool{
+	"/Namespace": true, "/Node": true, "/PersistentVolume": true,
+	"rbac.authorization.k8s.io/ClusterRole": true, "rbac.authorization.k8s.io/ClusterRoleBinding": true,
+	"apiextensions.k8s.io/CustomResourceDefinition": true, "apiregistration.k8s.io/APIService": true,
+	"admissionregistration.k8s.io/ValidatingWebhookConfiguration": true, "admissionregistration.k8s.io/MutatingWebhookConfiguration": true,
+	"admissionregistration.k8s.io/ValidatingAdmissionPolicy": true, "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding": true,
+	"scheduling.k8s.io/PriorityClass": true, "storage.k8s.io/StorageClass": true, "storage.k8s.io/CSIDriver": true,
+	"storage.k8s.io/VolumeAttachment": true, "networking.k8s.io/IngressClass": true, "node.k8s.io/RuntimeClass": true,
+	"policy/PodSecurityPolicy": true, "flowcontrol.apiserver.k8s.io/FlowSchema": true, "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration": true,
+	"certificates.k8s.io/CertificateSigningRequest": true,
+}
+
+// isTestHook says whether an object is a helm test hook (helm.sh/hook: test, test-success or
+// test-failure, possibly among other hooks): `helm test` runs it, an install never does.
+func isTestHook(o Object) bool {
+	meta, _ := o.Raw["metadata"].(map[string]any)
+	ann, _ := meta["annotations"].(map[string]any)
+	hooks, _ := ann["helm.sh/hook"].(string)
+	for _, h := range strings.Split(hooks, ",") {
+		switch strings.TrimSpace(h) {
+		case "test", "test-success", "test-failure":
+			return true
+		}
+	}
+	return false
 }
 
 // ParseManifests parses multi-document YAML (the output of `helm template` or `kustomize

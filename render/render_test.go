@@ -242,12 +242,12 @@ func TestRenderRefuses(t *testing.T) {
 		{
 			name:    "both helm and kustomize",
 			req:     Request{Root: testRepo, Helm: &policy.HelmRender{Chart: "charts/plain"}, Kustomize: &policy.KustomizeRender{Dir: "kustomize/prod"}},
-			wantErr: []string{"exactly one of helm and kustomize"},
+			wantErr: []string{"exactly one of helm, kustomize, argocd and flux"},
 		},
 		{
 			name:    "neither helm nor kustomize",
 			req:     Request{Root: testRepo},
-			wantErr: []string{"exactly one of helm and kustomize"},
+			wantErr: []string{"exactly one of helm, kustomize, argocd and flux"},
 		},
 		{
 			name:    "overlay path escaping the root",

@@ -52,6 +52,17 @@ func newRepo(root string, overlay map[string][]byte) (*repo, error) {
 	return &repo{root: abs, realDir: real, overlay: ov}, nil
 }
 
+// with returns a repo that reads data at the cleaned relative path rel, and everything else as r
+// does.
+func (r *repo) with(rel string, data []byte) *repo {
+	ov := make(map[string][]byte, len(r.overlay)+1)
+	for p, d := range r.overlay {
+		ov[p] = d
+	}
+	ov[rel] = data
+	return &repo{root: r.root, realDir: r.realDir, overlay: ov}
+}
+
 // cleanRel checks a repository-relative path from a policy or a caller and returns it cleaned,
 // with forward slashes, by the one rule of policy/repopath: not empty, not absolute, no `..`
 // that leaves the root, nothing inside .git.
@@ -252,3 +263,69 @@ func (o overlayInfo) Mode() fs.FileMode  { return 0o644 }
 func (o overlayInfo) ModTime() time.Time { return time.Time{} }
 func (o overlayInfo) IsDir() bool        { return false }
 func (o overlayInfo) Sys() any           { return nil }
+
+// globFiles lists the files of the repository that match a slash-separated pattern, in
+// lexical order: `*`, `?` and `[…]` match within one path element, `**` any number of
+// elements (doublestar's rules, which Argo CD uses for value file globs).
+func globFiles(r *repo, pattern string) ([]string, error) {
+	parts := strings.Split(pattern, "/")
+	static := 0
+	for static < len(parts) && !strings.ContainsAny(parts[static], "*?[") {
+		static++
+	}
+	base := path.Join(parts[:static]...)
+	if base == "" {
+		base = "."
+	}
+	var rels []string
+	if r.isDir(base) {
+		files, err := r.readTree(context.Background(), base, func(_ string, fi fs.FileInfo) bool {
+			return fi.IsDir() && fi.Name() == ".git"
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			rels = append(rels, f.rel)
+		}
+	} else {
+		for p := range r.overlay { // a directory that only the overlay has
+			if rel, ok := strings.CutPrefix(p, base+"/"); ok {
+				rels = append(rels, rel)
+			}
+		}
+	}
+	var out []string
+	for _, rel := range rels {
+		if ok, err := matchElems(parts[static:], strings.Split(rel, "/")); err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", pattern, err)
+		} else if ok {
+			out = append(out, path.Join(base, rel))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// matchElems matches path elements against pattern elements, ** standing for any number.
+func matchElems(pat, elems []string) (bool, error) {
+	if len(pat) == 0 {
+		return len(elems) == 0, nil
+	}
+	if pat[0] == "**" {
+		for i := 0; i <= len(elems); i++ {
+			if ok, err := matchElems(pat[1:], elems[i:]); ok || err != nil {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
+	if len(elems) == 0 {
+		return false, nil
+	}
+	ok, err := path.Match(pat[0], elems[0])
+	if !ok || err != nil {
+		return false, err
+	}
+	return matchElems(pat[1:], elems[1:])
+}

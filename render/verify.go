@@ -4,14 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path"
-	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -35,8 +30,12 @@ const (
 	ReasonKeyUnused = "KeyUnused"
 	// ReasonReplicasMismatch: the rendered count moves, but not from current to desired.
 	ReasonReplicasMismatch = "ReplicasMismatch"
-	// ReasonOtherObjectsChanged: the edit changes more than the workload's spec.replicas.
+	// ReasonOtherObjectsChanged: the edit changes more than the workload's spec.replicas and
+	// its consequences (Consequence).
 	ReasonOtherObjectsChanged = "OtherObjectsChanged"
+	// ReasonPodRestart: the edit changes the workload's pod template (e.g. a checksum of the
+	// values in a pod annotation), which replaces every pod; render.allowPodRestart accepts it.
+	ReasonPodRestart = "PodRestart"
 )
 
 // VerifyError is a refusal: the edit would not scale the workload from current to desired and
@@ -70,6 +69,9 @@ type VerifyRequest struct {
 	// Current and Desired are the decision's replica counts.
 	Current int
 	Desired int
+	// AllowPodRestart accepts an edit that also changes the workload's pod template
+	// (render.allowPodRestart); the change is listed as a Consequence.
+	AllowPodRestart bool
 }
 
 // Verification is a successful verification.
@@ -85,18 +87,25 @@ type Verification struct {
 	// Diff is a small unified-style diff of the workload's replicas line, for a PR body or
 	// plan output.
 	Diff string
+	// Consequences are the other changes the edit makes that follow from the count and are
+	// allowed (a PodDisruptionBudget appears, anti-affinity switches on), in a stable order.
+	Consequences []Consequence
 }
 
 // Verify renders the chart or kustomization before the edit (the files on disk) and after it
 // (File replaced by Content, without writing it), and checks that exactly one thing changed:
-// the target workload's spec.replicas, from Current to Desired. Any other outcome is a
-// *VerifyError saying why.
+// the target workload's spec.replicas, from Current to Desired, besides its consequences.
+// Fields the chart generates are found by rendering the unchanged input once more and are not
+// compared (see compare.go). Any other outcome is a *VerifyError saying why.
 func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	file, err := cleanRel(req.File)
 	if err != nil {
 		return nil, fmt.Errorf("verify: edited file: %w", err)
 	}
+	beforeReq := req.Request
+	beforeReq.revision = headRevision
 	afterReq := req.Request
+	afterReq.revision = editRevision
 	afterReq.Overlay = maps.Clone(req.Overlay)
 	if afterReq.Overlay == nil {
 		afterReq.Overlay = map[string][]byte{}
@@ -110,7 +119,7 @@ func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	}
 	beforeDone := make(chan rendered, 1)
 	go func() {
-		objs, err := Render(ctx, req.Request)
+		objs, err := Render(ctx, beforeReq)
 		beforeDone <- rendered{objs, err}
 	}()
 	after, afterErr := Render(ctx, afterReq)
@@ -122,22 +131,25 @@ func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	if afterErr != nil {
 		return nil, &VerifyError{Reason: ReasonRenderFailed, Message: "after the edit of " + file + ": " + afterErr.Error(), Err: afterErr}
 	}
-
-	defNS := ""
-	if req.Helm != nil {
-		defNS = req.Helm.Namespace
-		if defNS == "" {
-			defNS = DefaultNamespace
-		}
-	}
-	v := verifier{req: req, file: file, defNS: defNS}
+	v := verifier{req: req, file: file, afterReq: afterReq}
+	// Generated content only matters when the renders differ beyond the count, so the second
+	// render of the unchanged input happens only then.
+	v.again = func() ([]Object, error) { return Render(ctx, beforeReq) }
 	return v.check(before, after)
 }
 
+// headRevision and editRevision are the commits $ARGOCD_APP_REVISION names before and after
+// the edit: the edit is a commit of its own, so anything derived from the revision changes.
+const editRevision = "1111111111111111111111111111111111111111"
+
 type verifier struct {
-	req   VerifyRequest
-	file  string
-	defNS string
+	req  VerifyRequest
+	file string
+	// afterReq is the request with the edit applied, to explain a refusal from the sources.
+	afterReq Request
+	// again renders the unchanged input once more, to find generated fields; nil when the
+	// renders are known to be deterministic.
+	again func() ([]Object, error)
 }
 
 func (v verifier) check(before, after []Object) (*Verification, error) {
@@ -149,10 +161,11 @@ func (v verifier) check(before, after []Object) (*Verification, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := v.display(after[wa])
+	wl := after[wa]
+	name := v.display(wl)
 	for _, o := range after {
 		t := o.HPATarget
-		if t == nil || t.Name != after[wa].Name || t.Kind != after[wa].Kind || !sameNamespace(v.ns(o), v.ns(after[wa])) {
+		if t == nil || t.Name != wl.Name || t.Kind != wl.Kind || !sameNamespace(v.ns(o), v.ns(wl)) {
 			continue
 		}
 		return nil, &VerifyError{Reason: ReasonHPAConflict, Message: fmt.Sprintf(
@@ -161,7 +174,7 @@ func (v verifier) check(before, after []Object) (*Verification, error) {
 			v.display(o), fromSource(o), name)}
 	}
 
-	b, a := before[wb].Replicas, after[wa].Replicas
+	b, a := before[wb].Replicas, wl.Replicas
 	if equalPtr(b, a) {
 		return nil, v.unchanged(name, b)
 	}
@@ -171,38 +184,62 @@ func (v verifier) check(before, after []Object) (*Verification, error) {
 				"(does the chart transform the value, or does the file disagree with the render?)",
 			name, show(b), show(a), v.req.Current, v.req.Desired)}
 	}
-	if changes := v.otherChanges(before, after, wb, wa); len(changes) > 0 {
-		const show = 5
-		more := ""
-		if len(changes) > show {
-			more = fmt.Sprintf("; and %d more", len(changes)-show)
-			changes = changes[:show]
+	chs := changes(before, after, wb, wa, nil)
+	if len(chs) > 0 && v.again != nil {
+		again, err := v.again()
+		if err != nil {
+			return nil, &VerifyError{Reason: ReasonRenderFailed, Message: "rendering the unchanged input again: " + err.Error(), Err: err}
 		}
-		hint := ""
-		if strings.Contains(strings.Join(changes, " "), "annotations") {
-			hint = " (a checksum of the values in a pod annotation would restart every pod)"
+		if n := findNoise(before, again); !n.empty() {
+			chs = changes(before, after, wb, wa, n)
 		}
-		return nil, &VerifyError{Reason: ReasonOtherObjectsChanged, Message: fmt.Sprintf(
-			"editing %s changes more than spec.replicas of %s: %s%s%s",
-			v.file, name, strings.Join(changes, "; "), more, hint)}
+	}
+	wkey := objKey("")
+	for _, ch := range chs {
+		if ch.before != nil && ch.after != nil && ch.after.Kind == wl.Kind && ch.after.Name == wl.Name && ch.after.Group() == wl.Group() && effectiveNamespace(*ch.after) == effectiveNamespace(wl) {
+			wkey = ch.key
+		}
+	}
+	c := v.classify(chs, wkey, wl)
+	if err := v.refusal(c, name); err != nil {
+		return nil, err
 	}
 	return &Verification{
-		Workload: after[wa],
-		Before:   *b,
-		After:    *a,
-		Summary:  fmt.Sprintf("rendered %s: spec.replicas %d → %d", name, *b, *a),
-		Diff: fmt.Sprintf("--- %s (rendered, before)\n+++ %s (rendered, after)\n@@ spec @@\n-  replicas: %d\n+  replicas: %d\n",
-			name, name, *b, *a),
+		Workload:     wl,
+		Before:       *b,
+		After:        *a,
+		Summary:      fmt.Sprintf("rendered %s: spec.replicas %d → %d", name, *b, *a),
+		Diff:         fmt.Sprintf("--- %s (rendered, before)\n+++ %s (rendered, after)\n@@ spec @@\n-  replicas: %d\n+  replicas: %d\n", name, name, *b, *a),
+		Consequences: c.consequences,
 	}, nil
 }
 
-// ns is an object's effective namespace: its own, else the release's (Helm).
-func (v verifier) ns(o Object) string {
-	if o.Namespace != "" {
-		return o.Namespace
+// refusal turns what must not change into a *VerifyError: other objects or fields first, then
+// pod template changes of the workload.
+func (v verifier) refusal(c classification, name string) error {
+	list := func(items []string) string {
+		const show = 5
+		if len(items) > show {
+			return strings.Join(items[:show], "; ") + fmt.Sprintf("; and %d more", len(items)-show)
+		}
+		return strings.Join(items, "; ")
 	}
-	return v.defNS
+	if len(c.other) > 0 {
+		all := append(slices.Clone(c.other), c.podRestart...)
+		return &VerifyError{Reason: ReasonOtherObjectsChanged, Message: fmt.Sprintf(
+			"editing %s changes more than spec.replicas of %s: %s", v.file, name, list(all))}
+	}
+	if len(c.podRestart) > 0 {
+		return &VerifyError{Reason: ReasonPodRestart, Message: fmt.Sprintf(
+			"editing %s changes the pod template of %s, which replaces every pod on each change of the count: %s "+
+				"(a checksum of the values in a pod annotation does this; set render.allowPodRestart: true to accept it)",
+			v.file, name, list(c.podRestart))}
+	}
+	return nil
 }
+
+// ns is an object's effective namespace: its own, else the one its render puts it in.
+func (v verifier) ns(o Object) string { return effectiveNamespace(o) }
 
 func (v verifier) display(o Object) string {
 	if ns := v.ns(o); ns != "" {
@@ -285,176 +322,6 @@ func isWorkloadKind(kind string) bool {
 	return false
 }
 
-// unchanged explains why the edit did not reach the rendered count: overridden by something
-// applied later, or not read at all.
-func (v verifier) unchanged(name string, replicas *int) error {
-	head := fmt.Sprintf("the edited key %s does not reach %s: rendered spec.replicas stays %s",
-		v.edited(), name, show(replicas))
-	if by := v.overriddenBy(); by != "" {
-		return &VerifyError{Reason: ReasonKeyOverridden, Message: head + " — it is overridden: " + by}
-	}
-	hint := "the chart does not read it (is the path right, or is replicas set only when another value is off?)"
-	switch {
-	case v.req.Kustomize != nil:
-		hint = "the kustomization does not use it (is the file one of its resources, and does the name match?)"
-	case v.req.Helm != nil && !v.helmReads():
-		hint = fmt.Sprintf("%s is neither the chart's values.yaml nor one of the render's values files (%s)",
-			v.file, strings.Join(v.req.Helm.ValuesFiles, ", "))
-	}
-	return &VerifyError{Reason: ReasonKeyUnused, Message: head + " — " + hint}
-}
-
-func (v verifier) edited() string {
-	if v.req.Path == "" {
-		return v.file
-	}
-	return v.file + "#" + v.req.Path
-}
-
-// helmReads says whether the edited file is one helm reads values from.
-func (v verifier) helmReads() bool {
-	if chart, err := cleanRel(v.req.Helm.Chart); err == nil && v.file == path.Join(chart, "values.yaml") {
-		return true
-	}
-	return slices.ContainsFunc(v.req.Helm.ValuesFiles, func(f string) bool {
-		c, err := cleanRel(f)
-		return err == nil && c == v.file
-	})
-}
-
-// overriddenBy names what overrides the edited key, or "" if nothing visibly does.
-func (v verifier) overriddenBy() string {
-	r, err := newRepo(v.req.Root, v.req.Overlay)
-	if err != nil {
-		return ""
-	}
-	if v.req.Helm != nil {
-		return v.helmOverride(r)
-	}
-	return v.kustomizeOverride(r)
-}
-
-// helmOverride finds the last values file after the edited one that sets the same path.
-func (v verifier) helmOverride(r *repo) string {
-	if v.req.Path == "" {
-		return ""
-	}
-	p, err := policy.ParsePath(v.req.Path)
-	if err != nil {
-		return ""
-	}
-	files := v.req.Helm.ValuesFiles
-	start := -1
-	for i, f := range files {
-		if c, err := cleanRel(f); err == nil && c == v.file {
-			start = i
-		}
-	}
-	if start < 0 && !v.helmReads() {
-		return ""
-	}
-	for i := len(files) - 1; i > start; i-- {
-		data, err := r.readFile(files[i])
-		if err != nil {
-			continue
-		}
-		var doc any
-		if yaml.Unmarshal(data, &doc) != nil {
-			continue
-		}
-		if val, ok := lookup(doc, p); ok {
-			set := "sets " + v.req.Path
-			switch val.(type) {
-			case map[string]any, []any:
-			default: // a scalar, the count: show it; never dump a subtree of someone's values
-				set += fmt.Sprintf(": %v", val)
-			}
-			return fmt.Sprintf("%s comes after %s in valuesFiles and %s", files[i], v.file, set)
-		}
-	}
-	return ""
-}
-
-// kustomizeOverride finds a kustomization in the build that sets the workload's count after
-// the edit: a replicas entry for it elsewhere, or a patch that sets replicas and names it.
-func (v verifier) kustomizeOverride(r *repo) string {
-	dir, err := cleanRel(v.req.Kustomize.Dir)
-	if err != nil {
-		return ""
-	}
-	roots, err := kustomizationRoots(r, dir)
-	if err != nil {
-		return ""
-	}
-	name := v.req.Target.Name
-	for _, root := range roots {
-		file := findKustomization(r, root)
-		if file == "" {
-			continue
-		}
-		data, err := r.readFile(file)
-		if err != nil {
-			continue
-		}
-		var k struct {
-			Replicas []struct {
-				Name string `yaml:"name"`
-			} `yaml:"replicas"`
-			PatchesStrategicMerge []string `yaml:"patchesStrategicMerge"`
-			Patches               []struct {
-				Path   string `yaml:"path"`
-				Patch  string `yaml:"patch"`
-				Target *struct {
-					Name string `yaml:"name"`
-				} `yaml:"target"`
-			} `yaml:"patches"`
-		}
-		if yaml.Unmarshal(data, &k) != nil {
-			continue
-		}
-		if file != v.file && slices.ContainsFunc(k.Replicas, func(e struct {
-			Name string `yaml:"name"`
-		}) bool {
-			return e.Name == name
-		}) {
-			return fmt.Sprintf("%s sets a replicas entry for %s", file, name)
-		}
-		patchSets := func(text string) bool {
-			return strings.Contains(text, "replicas") && strings.Contains(text, name)
-		}
-		for _, p := range k.Patches {
-			text := p.Patch
-			if p.Path != "" {
-				b, err := r.readFile(path.Join(root, p.Path))
-				if err != nil {
-					continue
-				}
-				text = string(b)
-			}
-			if p.Target != nil && p.Target.Name == name {
-				text += "\n" + name
-			}
-			if patchSets(text) && path.Join(root, p.Path) != v.file {
-				return fmt.Sprintf("a patch in %s sets replicas of %s", file, name)
-			}
-		}
-		for _, p := range k.PatchesStrategicMerge {
-			text := p
-			if !strings.Contains(p, "\n") {
-				b, err := r.readFile(path.Join(root, p))
-				if err != nil {
-					continue
-				}
-				text = string(b)
-			}
-			if patchSets(text) {
-				return fmt.Sprintf("a patch in %s sets replicas of %s", file, name)
-			}
-		}
-	}
-	return ""
-}
-
 // lookup follows a policy path through a decoded YAML document.
 func lookup(doc any, p policy.Path) (any, bool) {
 	cur := doc
@@ -492,107 +359,6 @@ func lookup(doc any, p policy.Path) (any, bool) {
 		}
 	}
 	return cur, true
-}
-
-// otherChanges lists every difference between the renders other than the workload's
-// spec.replicas: objects added, removed or changed, with the first changed field.
-func (v verifier) otherChanges(before, after []Object, wb, wa int) []string {
-	index := func(objs []Object, skip int) (map[string]any, map[string]Object) {
-		raws := map[string]any{}
-		byKey := map[string]Object{}
-		for i, o := range objs {
-			key := o.Group() + "/" + o.Kind + "/" + v.ns(o) + "/" + o.Name
-			for n := 2; ; n++ {
-				if _, dup := raws[key]; !dup {
-					break
-				}
-				key = strings.TrimSuffix(key, "#"+strconv.Itoa(n-1)) + "#" + strconv.Itoa(n)
-			}
-			raw := any(o.Raw)
-			if i == skip {
-				raw = withoutReplicas(o.Raw)
-			}
-			raws[key], byKey[key] = raw, o
-		}
-		return raws, byKey
-	}
-	rb, ob := index(before, wb)
-	ra, oa := index(after, wa)
-	keys := slices.Collect(maps.Keys(rb))
-	for k := range ra {
-		if _, ok := rb[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	var changes []string
-	for _, k := range keys {
-		b, inB := rb[k]
-		a, inA := ra[k]
-		switch {
-		case !inA:
-			changes = append(changes, "removes "+v.display(ob[k]))
-		case !inB:
-			changes = append(changes, "adds "+v.display(oa[k]))
-		case !reflect.DeepEqual(a, b):
-			changes = append(changes, fmt.Sprintf("changes %s at %s", v.display(oa[k]), firstDiff(b, a, "")))
-		}
-	}
-	return changes
-}
-
-// withoutReplicas copies an object without spec.replicas, sharing everything else.
-func withoutReplicas(raw map[string]any) map[string]any {
-	out := maps.Clone(raw)
-	if spec, ok := raw["spec"].(map[string]any); ok {
-		spec = maps.Clone(spec)
-		delete(spec, "replicas")
-		out["spec"] = spec
-	}
-	return out
-}
-
-// firstDiff returns the dotted path of the first difference between two decoded documents.
-func firstDiff(a, b any, at string) string {
-	join := func(k string) string {
-		if at == "" {
-			return k
-		}
-		return at + "." + k
-	}
-	switch am := a.(type) {
-	case map[string]any:
-		bm, ok := b.(map[string]any)
-		if !ok {
-			break
-		}
-		keys := slices.Collect(maps.Keys(am))
-		for k := range bm {
-			if _, ok := am[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if !reflect.DeepEqual(am[k], bm[k]) {
-				return firstDiff(am[k], bm[k], join(k))
-			}
-		}
-	case []any:
-		bl, ok := b.([]any)
-		if !ok || len(am) != len(bl) {
-			break
-		}
-		for i := range am {
-			if !reflect.DeepEqual(am[i], bl[i]) {
-				return firstDiff(am[i], bl[i], fmt.Sprintf("%s[%d]", at, i))
-			}
-		}
-	}
-	if at == "" {
-		return "the top level"
-	}
-	return at
 }
 
 func equalPtr(a, b *int) bool {

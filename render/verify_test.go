@@ -112,7 +112,7 @@ func TestVerify(t *testing.T) {
 			contains: []string{
 				"envs/prod/web/values.yaml#replicaCount does not reach Deployment laravel-demo/laravel-web",
 				"rendered spec.replicas stays 4",
-				"envs/prod/override.yaml comes after envs/prod/web/values.yaml in valuesFiles and sets replicaCount: 4",
+				"envs/prod/override.yaml comes after envs/prod/web/values.yaml and sets replicaCount: 4",
 			},
 		},
 		{
@@ -194,7 +194,7 @@ func TestVerify(t *testing.T) {
 				}
 			},
 			reason:   ReasonKeyUnused,
-			contains: []string{"envs/prod/override.yaml is neither the chart's values.yaml nor one of the render's values files (envs/prod/web/values.yaml)"},
+			contains: []string{"envs/prod/override.yaml is none of the values the render reads (the chart's values.yaml, envs/prod/web/values.yaml)"},
 		},
 		{
 			name: "checksum of the values restarts pods",
@@ -206,9 +206,11 @@ func TestVerify(t *testing.T) {
 					Current: 3, Desired: 6,
 				}
 			},
-			reason: ReasonOtherObjectsChanged,
+			reason: ReasonPodRestart,
 			contains: []string{
+				"changes the pod template of Deployment laravel-demo/laravel-web",
 				"changes Deployment laravel-demo/laravel-web at spec.template.metadata.annotations.checksum/values",
+				"set render.allowPodRestart: true to accept it",
 			},
 		},
 		{

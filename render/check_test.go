@@ -1,0 +1,88 @@
+package render
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+func TestCheckPolicy(t *testing.T) {
+	const head = "apiVersion: autoscaler.gitops.dev/v1alpha1\nkind: PrometheusAutoscaler\nmetadata: {name: web}\nspec:\n" +
+		"  targetRef: {kind: Deployment, name: shop-web}\n  maxReplicas: 5\n  metrics: [{name: rps, promQL: 'sum(rate(x[1m]))', target: {type: AverageValue, averageValue: 10}}]\n"
+	tests := []struct {
+		name   string
+		policy string
+		want   string // "" when the policy checks out
+	}{
+		{
+			name:   "a values file of the Application",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/shop.yaml}}\n",
+		},
+		{
+			name:   "the Application itself",
+			policy: head + "  replicas: {file: argocd/shop.yaml, path: 'spec.sources[0].helm.valuesObject.replicaCount'}\n  render: {argocd: {application: argocd/shop.yaml}}\n",
+		},
+		{
+			name:   "a file the Application does not read",
+			policy: head + "  replicas: {file: envs/prod/shop/flux.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/shop.yaml}}\n",
+			want:   "p.yaml:8: spec.replicas.file: envs/prod/shop/flux.yaml is not among the files the render reads (helm chart charts/pdb reads the chart's values.yaml, envs/prod/shop/values.yaml, argocd/shop.yaml spec.sources[0].helm.valuesObject): an edit of it cannot reach the workload",
+		},
+		{
+			name:   "the HelmRelease and its values files",
+			policy: head + "  replicas: {file: flux/shop.yaml, path: spec.values.replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
+		},
+		{
+			name:   "a chart's values.yaml that Flux's valuesFiles replace",
+			policy: head + "  replicas: {file: charts/testhook/values.yaml, path: replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
+			want:   "spec.replicas.file: charts/testhook/values.yaml is not among the files the render reads (helm chart charts/pdb reads charts/pdb/values.yaml, envs/prod/shop/flux.yaml, flux/shop.yaml spec.values)",
+		},
+		{
+			name:   "a values file the policy's helm block leaves out",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {helm: {chart: charts/pdb}}\n",
+			want:   "spec.replicas.file: envs/prod/shop/values.yaml is not among the files the render reads (helm chart charts/pdb reads the chart's values.yaml)",
+		},
+		{
+			name:   "a kustomization of the Application's graph",
+			policy: head + "  replicas: {file: kustomize/base/deployment.yaml, path: spec.replicas}\n  render: {argocd: {application: argocd/environments.yaml, name: laravel-prod}}\n",
+		},
+		{
+			name:   "an absolute value file path of the Application",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/shop-pinned.yaml}}\n",
+		},
+		{
+			name:   "an Application that is not there",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/nope.yaml}}\n",
+			want:   "p.yaml:9: spec.render.argocd.application: read argocd/nope.yaml: no such file or directory",
+		},
+		{
+			name:   "two Applications in the file",
+			policy: head + "  replicas: {file: kustomize/prod/kustomization.yaml, path: 'replicas[name=laravel-web].count'}\n  render: {argocd: {application: argocd/environments.yaml}}\n",
+			want:   "spec.render.argocd.application: argocd/environments.yaml holds 2 objects of kind Application; name one in spec.render.argocd.name",
+		},
+		{
+			name:   "a chart path that is no chart",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {helm: {chart: envs/prod, valuesFiles: [envs/prod/shop/values.yaml]}}\n",
+			want:   "p.yaml:9: spec.render.helm.chart: envs/prod has no Chart.yaml: it is not a chart",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ps, err := policy.LoadPolicies("p.yaml", []byte(tc.policy))
+			require.NoError(t, err)
+			require.Len(t, ps, 1)
+			err = CheckPolicy(testRepo, nil, ps[0])
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			var fe *policy.FieldError
+			assert.True(t, errors.As(err, &fe))
+		})
+	}
+}
