@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -32,19 +33,55 @@ var (
 	_ gitops.Host       = (*github.Client)(nil)
 )
 
-// renderVerifier adapts render.Verify to the loop's Verifier.
-type renderVerifier struct{}
+// renderVerifier adapts render.Verify to the loop's Verifier. repoURLs are the URLs each
+// configured repository is known by, by name, so that an Argo CD source of another repository
+// is told apart.
+type renderVerifier struct{ repoURLs map[string][]string }
 
-func (renderVerifier) Verify(ctx context.Context, root string, p *policy.Policy, file string, edited []byte, from, to int) (gitops.Verification, error) {
+func newRenderVerifier(cfg *policy.Config) renderVerifier {
+	v := renderVerifier{repoURLs: map[string][]string{}}
+	if cfg != nil {
+		for _, repo := range cfg.Repositories {
+			v.repoURLs[repo.Name] = repoURLs(repo)
+		}
+	}
+	return v
+}
+
+// repoURLs are the URLs an Argo CD Application may name a repository by: its remote (not a
+// path on this machine, which no Application names) and its GitHub address.
+func repoURLs(repo policy.Repository) []string {
+	var urls []string
+	switch t, err := policy.ClassifyGitURL(repo.URL); {
+	case err != nil, t == policy.GitLocal, t == policy.GitFile:
+		return nil
+	default:
+		urls = append(urls, repo.URL)
+	}
+	if gh := repo.GitHub; gh != nil {
+		host := "github.com"
+		if u, err := url.Parse(gh.APIURL); err == nil && u.Hostname() != "" && u.Hostname() != "api.github.com" {
+			host = u.Hostname()
+		}
+		urls = append(urls, "https://"+host+"/"+gh.Owner+"/"+gh.Repo)
+	}
+	return urls
+}
+
+func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Policy, file string, edited []byte, from, to int) (gitops.Verification, error) {
 	r := p.Spec.Render
 	v, err := render.Verify(ctx, render.VerifyRequest{
-		Request: render.Request{Root: root, Helm: r.Helm, Kustomize: r.Kustomize},
-		Target:  p.Spec.TargetRef,
-		File:    file,
-		Content: edited,
-		Path:    p.Spec.Replicas.Path,
-		Current: from,
-		Desired: to,
+		Request: render.Request{
+			Root: root, Helm: r.Helm, Kustomize: r.Kustomize, ArgoCD: r.ArgoCD, Flux: r.Flux,
+			RepoURLs: rv.repoURLs[p.Source.Repository],
+		},
+		Target:          p.Spec.TargetRef,
+		File:            file,
+		Content:         edited,
+		Path:            p.Spec.Replicas.Path,
+		Current:         from,
+		Desired:         to,
+		AllowPodRestart: r.AllowPodRestart,
 	})
 	if err != nil {
 		return gitops.Verification{}, err
@@ -55,7 +92,7 @@ func (renderVerifier) Verify(ctx context.Context, root string, p *policy.Policy,
 // newRunner wires a runner: the metric source (trace file or Prometheus), the sync check
 // (Prometheus only), and the clock. It returns the metric source too, for the status page.
 func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, metricSource, error) {
-	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: renderVerifier{}}
+	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: newRenderVerifier(cfg)}
 	hosts := &github.Clients{}
 	r.Delivery = &gitops.PullRequestDelivery{Logger: log, Hosts: func(rc policy.Repository) (gitops.Host, error) {
 		c, err := hosts.For(rc)

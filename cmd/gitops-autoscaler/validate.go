@@ -12,10 +12,11 @@ import (
 	_ "time/tzdata"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/render"
 )
 
 var validateHelp = help{
-	usage: "gitops-autoscaler validate PATH...",
+	usage: "gitops-autoscaler validate [--repo DIR] PATH...",
 	about: `Check policy and config files before they reach the autoscaler. Each PATH is a file or a
 directory (its *.yaml and *.yml files, recursively); a file may hold several documents
 separated by ---. Documents are told apart by kind: PrometheusAutoscaler (a policy) or
@@ -32,23 +33,32 @@ What is checked:
     variable, Prometheus servers, policy globs
   - across documents: duplicate policy names, two policies writing the same file and path,
     and, when a config is given too, Prometheus servers it does not define
+  - with --repo DIR, against the repository the policies belong to: that the chart,
+    Application or HelmRelease a render block names is there and renders from this
+    repository (no remote chart, no values from the cluster), and that replicas.file is
+    among the files that render reads — a values file the Application does not list can
+    never reach the workload
 
 Every problem is printed to stderr as file:line: field: message, all of them, not just the
 first. Warnings (e.g. a policy without spec.replicas) print as file:line: warning: … and do
 not fail the check.`,
-	example: `gitops-autoscaler validate config.yaml autoscaling/
-autoscaling/web.yaml:14: spec.metrics[0].scaleDown.threshold: 300 must be below scaleUp.threshold 250`,
+	example: `gitops-autoscaler validate --repo . config.yaml autoscaling/
+autoscaling/web.yaml:14: spec.metrics[0].scaleDown.threshold: 300 must be below scaleUp.threshold 250
+autoscaling/web.yaml:9: spec.replicas.file: envs/prod/web.yaml is not among the files the render reads (helm chart charts/web reads the chart's values.yaml, envs/prod/values.yaml, argocd/web.yaml spec.source.helm.valuesObject): an edit of it cannot reach the workload`,
 	exit: "0 valid (warnings allowed), 2 invalid or usage error.",
 }
 
 // validateOptions are the parsed arguments of `validate`.
 type validateOptions struct {
 	paths []string
+	repo  string
 }
 
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate")
 	var o validateOptions
+	fs.StringVar(&o.repo, "repo", "", "the repository `DIR` the policies' replicas and render paths are relative to; "+
+		"without it the checks against the repository are skipped")
 	check := func() error {
 		if fs.NArg() == 0 {
 			return errors.New("no PATH given")
@@ -72,6 +82,11 @@ func validate(opts validateOptions, stdout, stderr io.Writer) int {
 	}
 	for _, cfg := range docs.Configs {
 		problems.add(policy.ValidateSet(cfg, docs.Policies))
+	}
+	if err == nil && opts.repo != "" {
+		for _, p := range docs.Policies {
+			problems.add(render.CheckPolicy(opts.repo, nil, p))
+		}
 	}
 	for _, w := range docs.Warnings {
 		fmt.Fprintln(stderr, w)

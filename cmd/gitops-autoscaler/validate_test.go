@@ -36,6 +36,33 @@ prometheus:
   - {name: default, url: "http://prometheus.monitoring:9090"}
 `
 
+// argoApp is an Argo CD Application of a repository laid out by withApp.
+const argoApp = `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web}
+spec:
+  source:
+    repoURL: https://github.com/acme/platform-gitops.git
+    path: charts/web
+    helm:
+      valueFiles: [../../envs/prod/values.yaml]
+      valuesObject: {image: web:2}
+  destination: {namespace: demo}
+`
+
+// withApp lays out a repository: a chart, the production values, the Application and the
+// policy rendering through it.
+func withApp(app string) map[string]string {
+	return map[string]string{
+		"charts/web/Chart.yaml":            "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+		"charts/web/templates/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: {{ .Values.web.replicaCount }}}\n",
+		"envs/prod/values.yaml":            "web: {replicaCount: 2}\n",
+		"envs/prod/other.yaml":             "web: {replicaCount: 2}\n",
+		"argocd/web.yaml":                  app,
+		"policies/web.yaml":                strings.Replace(validPolicy, "  maxReplicas: 10\n", "  render: {argocd: {application: argocd/web.yaml}}\n  maxReplicas: 10\n", 1),
+	}
+}
+
 // write puts files into a fresh directory and returns it.
 func write(t *testing.T, files map[string]string) string {
 	t.Helper()
@@ -87,6 +114,16 @@ func TestValidateCommand(t *testing.T) {
 		{name: "missing file", args: []string{"nope.yaml"}, wantCode: exitUsage, wantStderr: []string{
 			"read policies: stat {dir}/nope.yaml: no such file or directory",
 		}},
+		{name: "--repo: replicas.file among the Application's value files", files: withApp(argoApp), args: []string{"--repo", ".", "policies/web.yaml"},
+			wantCode: exitOK, wantStdout: "ok: 1 policies, 0 configs\n"},
+		{name: "--repo: replicas.file the Application does not read", files: withApp(strings.Replace(argoApp, "values.yaml", "other.yaml", 1)),
+			args: []string{"--repo", ".", "policies/web.yaml"}, wantCode: exitUsage, wantStderr: []string{
+				"{dir}/policies/web.yaml:6: spec.replicas.file: envs/prod/values.yaml is not among the files the render reads (helm chart charts/web reads the chart's values.yaml, envs/prod/other.yaml, argocd/web.yaml spec.source.helm.valuesObject): an edit of it cannot reach the workload",
+			}},
+		{name: "--repo: a chart of a Helm repository", files: withApp(strings.Replace(argoApp, "path: charts/web", "chart: web\n    targetRevision: 1.0.0", 1)),
+			args: []string{"--repo", ".", "policies/web.yaml"}, wantCode: exitUsage, wantStderr: []string{
+				"argocd/web.yaml:7: spec.source.chart: chart web comes from the Helm repository https://github.com/acme/platform-gitops.git, outside this repository: render verification renders charts of this repository only (nothing is fetched)",
+			}},
 		{name: "no path", args: nil, wantCode: exitUsage},
 		{name: "unknown flag", args: []string{"--strict"}, wantCode: exitUsage},
 	}
@@ -109,7 +146,7 @@ func TestValidateCommand(t *testing.T) {
 				want := strings.ReplaceAll(strings.Join(tt.wantStderr, "\n")+"\n", "{dir}", dir)
 				assert.Equal(t, want, stderr.String())
 			case tt.wantCode == exitUsage:
-				assert.Contains(t, stderr.String(), "Usage: gitops-autoscaler validate PATH...")
+				assert.Contains(t, stderr.String(), "Usage: gitops-autoscaler validate [--repo DIR] PATH...")
 			default:
 				assert.Empty(t, stderr.String())
 			}
@@ -121,7 +158,7 @@ func TestValidateHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"validate", "--help"}, &stdout, &stderr)
 	assert.Equal(t, exitOK, code)
-	assert.Contains(t, stdout.String(), "Usage: gitops-autoscaler validate PATH...")
+	assert.Contains(t, stdout.String(), "Usage: gitops-autoscaler validate [--repo DIR] PATH...")
 	assert.Contains(t, stdout.String(), "Example:")
 	assert.Empty(t, stderr.String())
 
