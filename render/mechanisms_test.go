@@ -315,28 +315,18 @@ func TestVerifyCapabilities(t *testing.T) {
 // its top directory, as `helm package` (and so `helm dependency build`) does.
 func packChart(t *testing.T, src, name, dest string) {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
+	entries := map[string]string{}
 	require.NoError(t, filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
 		rel, _ := filepath.Rel(src, p)
-		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err = tw.Write(data)
+		entries[name+"/"+filepath.ToSlash(rel)] = string(data)
 		return err
 	}))
-	require.NoError(t, tw.Close())
-	require.NoError(t, gz.Close())
 	require.NoError(t, os.MkdirAll(filepath.Dir(dest), 0o755))
-	require.NoError(t, os.WriteFile(dest, buf.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(dest, tarWith(t, entries), 0o644))
 }
 
 // tarWith is a gzipped tar archive of the given entries.
