@@ -7,14 +7,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
 )
 
 // Retry defaults: a handful of attempts, backing off from 200ms to at most 5s. The caller's
@@ -110,15 +108,6 @@ func buildOptions(opts []Option) options {
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
-	if o.now == nil {
-		o.now = time.Now
-	}
-	if o.sleep == nil {
-		o.sleep = sleepContext
-	}
-	if o.jitter == nil {
-		o.jitter = halfJitter
-	}
 	if o.maxAttempts < 1 {
 		o.maxAttempts = 1
 	}
@@ -177,7 +166,10 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 		base = tr
 	}
 	auth.next = base
-	hc.Transport = &retryTransport{next: auth, opts: o, log: o.log.With("prometheus", name)}
+	hc.Transport = httpretry.Policy{
+		MaxAttempts: o.maxAttempts, Base: o.backoffBase, Max: o.backoffMax,
+		Now: o.now, Sleep: o.sleep, Jitter: o.jitter, Log: o.log.With("prometheus", name),
+	}.Transport(auth)
 
 	apiClient, err := api.NewClient(api.Config{Address: server.URL, Client: &hc})
 	if err != nil {
@@ -348,7 +340,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	tok, err := t.token()
 	if err != nil {
-		return nil, permanent{err}
+		return nil, httpretry.Permanent{Err: err}
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+string(tok))
@@ -356,17 +348,12 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.server.BasicAuth != nil {
 		pw, err := t.password()
 		if err != nil {
-			return nil, permanent{err}
+			return nil, httpretry.Permanent{Err: err}
 		}
 		req.SetBasicAuth(t.server.BasicAuth.Username, string(pw))
 	}
 	return t.next.RoundTrip(req)
 }
-
-// permanent marks an error that no retry can fix (a missing secret file).
-type permanent struct{ error }
-
-func (p permanent) Unwrap() error { return p.error }
 
 func tlsTransport(base http.RoundTripper, cfg *policy.TLSConfig) (http.RoundTripper, error) {
 	bt, ok := base.(*http.Transport)
@@ -392,131 +379,4 @@ func tlsTransport(base http.RoundTripper, cfg *policy.TLSConfig) (http.RoundTrip
 	tc.InsecureSkipVerify = cfg.InsecureSkipVerify //nolint:gosec // an explicit, documented opt-in
 	tr.TLSClientConfig = tc
 	return tr, nil
-}
-
-// retryTransport retries transient failures — connection errors, 5xx, 429 — with bounded
-// exponential backoff and jitter, honoring Retry-After, and never past the request's context
-// deadline. Other answers (4xx: a bad query) are returned at once.
-type retryTransport struct {
-	next http.RoundTripper
-	opts options
-	log  *slog.Logger
-}
-
-// RoundTrip implements http.RoundTripper.
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 && req.Body != nil {
-			if req.GetBody == nil {
-				return nil, errors.New("retry: request body cannot be replayed")
-			}
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, fmt.Errorf("retry: replay request body: %w", err)
-			}
-			req = req.Clone(ctx)
-			req.Body = body
-		}
-		resp, err := t.next.RoundTrip(req)
-		wait, retry := t.classify(resp, err, attempt)
-		if !retry || attempt >= t.opts.maxAttempts || ctx.Err() != nil {
-			return resp, err
-		}
-		if deadline, ok := ctx.Deadline(); ok && t.opts.now().Add(wait).After(deadline) {
-			// Waiting would outlast the caller's deadline: report what we have now.
-			return resp, err
-		}
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-			drain(resp)
-		}
-		t.log.Debug("prometheus request failed, retrying", "attempt", attempt, "status", status, "wait", wait)
-		if serr := t.opts.sleep(ctx, wait); serr != nil {
-			if err == nil {
-				err = fmt.Errorf("server answered %d; retry: %w", status, serr)
-			}
-			return nil, err
-		}
-	}
-}
-
-// classify says whether an attempt's outcome is worth retrying, and after how long.
-func (t *retryTransport) classify(resp *http.Response, err error, attempt int) (time.Duration, bool) {
-	if err != nil {
-		var p permanent
-		if errors.As(err, &p) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return 0, false
-		}
-		return t.backoff(attempt), true
-	}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), t.opts.now()); ok {
-			return d, true
-		}
-		return t.backoff(attempt), true
-	}
-	return 0, false
-}
-
-func (t *retryTransport) backoff(attempt int) time.Duration {
-	d := t.opts.backoffBase << (attempt - 1)
-	if d > t.opts.backoffMax || d <= 0 {
-		d = t.opts.backoffMax
-	}
-	return t.opts.jitter(d)
-}
-
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(h string, now time.Time) (time.Duration, bool) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(h); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	when, err := http.ParseTime(h)
-	if err != nil {
-		return 0, false
-	}
-	d := when.Sub(now)
-	if d < 0 {
-		d = 0
-	}
-	return d, true
-}
-
-func halfJitter(d time.Duration) time.Duration {
-	if d <= 1 {
-		return d
-	}
-	half := d / 2
-	return half + rand.N(half)
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func drain(resp *http.Response) {
-	if resp.Body != nil {
-		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-		_ = resp.Body.Close()
-	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
 )
 
 // defaultResponseTimeout bounds the wait for a response's headers when Options gives
@@ -90,7 +91,7 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 		next = http.DefaultTransport
 	}
 	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: cfg.ReadToken}
-	rl := &rateLimitTransport{next: next, sleep: opts.Sleep, now: opts.Now, maxWait: opts.MaxWait, retries: opts.MaxRetries}
+	rl := rateLimits(next, opts)
 	client := *hc
 	client.Transport = &tokenTransport{next: rl, token: g.token}
 	g.client = gh.NewClient(&client)
@@ -479,106 +480,50 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r)
 }
 
-// rateLimitTransport waits out GitHub's rate limits below go-github: a 429, or a 403 with
-// X-RateLimit-Remaining 0 or Retry-After, is retried after the wait the host asks for —
-// when that wait ends before the request's deadline. Otherwise the limited answer goes up to
+// rateLimits waits out GitHub's rate limits below go-github, by the one retry policy
+// (promclient/httpretry): a 429, or a 403 with X-RateLimit-Remaining 0 or Retry-After, is
+// retried after the wait the host asks for — when that wait ends before the request's deadline
+// (without one, within MaxWait, default a minute). Otherwise the limited answer goes up to
 // go-github, which reports it as a rate limit error. go-github never sees a limit that was
-// waited out, so it does not refuse later requests on its own clock.
-type rateLimitTransport struct {
-	next    http.RoundTripper
-	sleep   func(ctx context.Context, d time.Duration) error
-	now     func() time.Time
-	maxWait time.Duration
-	retries int
+// waited out, so it does not refuse later requests on its own clock. Nothing else is retried.
+func rateLimits(next http.RoundTripper, opts Options) http.RoundTripper {
+	retries := opts.MaxRetries
+	if retries <= 0 {
+		retries = 3
+	}
+	maxWait := opts.MaxWait
+	if maxWait <= 0 {
+		maxWait = time.Minute
+	}
+	return httpretry.Policy{MaxAttempts: retries + 1, MaxWait: maxWait, Classify: rateLimited, Now: opts.Now, Sleep: opts.Sleep}.Transport(next)
 }
 
 // defaultSecondaryWait is GitHub's advice for a secondary limit without Retry-After.
 const defaultSecondaryWait = time.Minute
 
-func (t *rateLimitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	retries := t.retries
-	if retries <= 0 {
-		retries = 3
+// rateLimited classifies GitHub's rate-limited answers, with the wait each asks for.
+func rateLimited(resp *http.Response, err error, now time.Time) (retry bool, after time.Duration, asked bool) {
+	if err != nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusForbidden) {
+		return false, 0, false
 	}
-	for attempt := 0; ; attempt++ {
-		resp, err := t.next.RoundTrip(req)
-		if err != nil || attempt >= retries {
-			return resp, err
-		}
-		wait, limited := t.retryAfter(resp)
-		if !limited || !t.canWait(req.Context(), wait) || (req.Body != nil && req.GetBody == nil) {
-			return resp, nil
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		_ = resp.Body.Close()
-		if err := t.wait(req.Context(), wait); err != nil {
-			return nil, err
-		}
-		if req.GetBody != nil {
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, err
-			}
-			req = req.Clone(req.Context())
-			req.Body = body
-		}
-	}
-}
-
-// retryAfter reads how long a rate-limited answer asks to wait.
-func (t *rateLimitTransport) retryAfter(resp *http.Response) (time.Duration, bool) {
-	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusForbidden {
-		return 0, false
-	}
-	if v := resp.Header.Get("Retry-After"); v != "" {
-		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-			return time.Duration(secs) * time.Second, true
-		}
+	if d, ok := httpretry.RetryAfter(resp.Header.Get("Retry-After"), now); ok {
+		return true, d, true
 	}
 	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
-			now := time.Now
-			if t.now != nil {
-				now = t.now
-			}
-			return max(time.Unix(reset, 0).Sub(now()), 0) + time.Second, true
+			return true, max(time.Unix(reset, 0).Sub(now), 0) + time.Second, true
 		}
-		return defaultSecondaryWait, true
+		return true, defaultSecondaryWait, true
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		return defaultSecondaryWait, true
+		return true, defaultSecondaryWait, true
 	}
 	// A 403 is a secondary limit only when the body says so; otherwise it is a permission error.
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	data, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	_ = resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(data))
-	if err == nil && bytes.Contains(bytes.ToLower(data), []byte("secondary rate limit")) {
-		return defaultSecondaryWait, true
+	if rerr == nil && bytes.Contains(bytes.ToLower(data), []byte("secondary rate limit")) {
+		return true, defaultSecondaryWait, true
 	}
-	return 0, false
-}
-
-func (t *rateLimitTransport) canWait(ctx context.Context, d time.Duration) bool {
-	if deadline, ok := ctx.Deadline(); ok {
-		return time.Until(deadline) > d
-	}
-	limit := t.maxWait
-	if limit <= 0 {
-		limit = time.Minute
-	}
-	return d <= limit
-}
-
-func (t *rateLimitTransport) wait(ctx context.Context, d time.Duration) error {
-	if t.sleep != nil {
-		return t.sleep(ctx, d)
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
+	return false, 0, false
 }

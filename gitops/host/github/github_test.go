@@ -297,10 +297,10 @@ func TestRateLimitTransportLeavesPermissionErrorsAlone(t *testing.T) {
 		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
 	})
 	var sleeps int
-	rt := &rateLimitTransport{next: handlerTransport{srv}, sleep: func(context.Context, time.Duration) error {
+	rt := rateLimits(handlerTransport{srv}, Options{Sleep: func(context.Context, time.Duration) error {
 		sleeps++
 		return nil
-	}}
+	}})
 	req, err := http.NewRequest(http.MethodGet, "http://example.invalid/x", nil)
 	require.NoError(t, err)
 	resp, err := rt.RoundTrip(req)
