@@ -23,7 +23,7 @@ func TestEveryCommandsHelpHasOneStyle(t *testing.T) {
 			out := stdout.String()
 			require.True(t, strings.HasPrefix(out, "Usage: gitops-autoscaler "+name), out)
 			sections := []string{"\n\nExample:\n", "\n\nExit status: "}
-			if name != "version" && name != "validate" { // the two without flags
+			if name != "version" { // the one without flags
 				sections = append([]string{"\n\nFlags:\n  -"}, sections...)
 			}
 			last := 0
