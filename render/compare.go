@@ -257,7 +257,7 @@ func diffPaths(a, b any, at string, out *[]string) {
 			break
 		}
 		for i := range am {
-			diffPaths(am[i], bl[i], fmt.Sprintf("%s[%d]", at, i), out)
+			diffPaths(am[i], bl[i], at+itemIndex(am[i], bl[i], i), out)
 		}
 		return
 	}
@@ -265,6 +265,19 @@ func diffPaths(a, b any, at string, out *[]string) {
 		at = "the top level"
 	}
 	*out = append(*out, at)
+}
+
+// itemIndex names a list item in a path: [name=web] when the item has the same name on both
+// sides (containers, env, ports, volumes), as policy paths select items, else [i].
+func itemIndex(a, b any, i int) string {
+	am, _ := a.(map[string]any)
+	bm, _ := b.(map[string]any)
+	if name, ok := am["name"].(string); ok && name != "" && !strings.ContainsAny(name, "[]=") {
+		if other, _ := bm["name"].(string); other == name {
+			return "[name=" + name + "]"
+		}
+	}
+	return fmt.Sprintf("[%d]", i)
 }
 
 // firstDiff returns the dotted path of the first difference between two decoded documents.

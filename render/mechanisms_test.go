@@ -161,7 +161,7 @@ func TestVerifyHooks(t *testing.T) {
 				return verifyReq(t, req, shopWeb, scale)
 			},
 			reason:   ReasonOtherObjectsChanged,
-			contains: []string{"changes Job shop/shop-announce at spec.template.spec.containers[0].args[1]"},
+			contains: []string{"changes Job shop/shop-announce at spec.template.spec.containers[name=announce].args[1]"},
 		},
 	})
 

@@ -232,7 +232,7 @@ func (v verifier) refusal(c classification, name string) error {
 	if len(c.podRestart) > 0 {
 		return &VerifyError{Reason: ReasonPodRestart, Message: fmt.Sprintf(
 			"editing %s changes the pod template of %s, which replaces every pod on each change of the count: %s "+
-				"(a checksum of the values in a pod annotation does this; set render.allowPodRestart: true to accept it)",
+				"(the template derives something from the values or the count, such as a checksum of the values in a pod annotation; set render.allowPodRestart: true to accept it)",
 			v.file, name, list(c.podRestart))}
 	}
 	return nil
