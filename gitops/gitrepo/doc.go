@@ -5,13 +5,20 @@
 // then fetched and hard-reset to the remote base branch at every Sync. It offers the loop what
 // it does to a repository, and nothing of go-git:
 //
-//   - read the worktree: Root, Files, ReadFile (paths joined under the root by policy/repopath);
+//   - read the worktree: Root, Files, ReadFile (paths joined under the root by policy/repopath),
+//     FileID (a file's blob, for callers that keep what they parsed of it). The worktree is
+//     checked out by the workspace itself (checkout.go): a sync writes only the files that
+//     differ, and a marker in .git tells a complete checkout from one a killed process left;
 //   - commit one file: Commit on the local base branch, CommitOnBase for a pull request's
-//     branch; commits are built from the object store, kept in memory until pushed, and
-//     written as one pack afterwards;
+//     branch. A commit re-encodes only the directories along its file's path, changing 20
+//     bytes of each (tree.go). The cycle's commits stream into a pack file as they are made,
+//     each new version of a directory a delta against the one before (pack.go): nothing of
+//     them is held in memory, and that pack is what Push sends and the clone keeps;
 //   - push: Push sends the cycle's commits in one push that never forces (a moved branch is
 //     ErrPushRace, and the commits are dropped); PushBranch, DeleteBranch and RemoteBranch
-//     handle a pull request's branch, with leases;
+//     handle a pull request's branch, with leases. A pull request's commit is a handful of
+//     objects, kept in memory until its branch is pushed;
+//   - repair: a cache whose objects are missing or damaged is fetched or cloned again;
 //   - read history: History classifies the first-parent commits of the base branch into
 //     decisions, manual scales, reverts and manual edits (docs/design.md §6), sharing commit
 //     reads among the policies of one sync;

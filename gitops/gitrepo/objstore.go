@@ -9,50 +9,25 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
-// maxDeltaDepth bounds a delta chain, as git's pack.depth does: reading an object at the end
-// of a chain applies every delta before it.
-const maxDeltaDepth = 50
-
 // objectStore is a workspace's object storage: what was cloned and fetched lives in the
-// clone's files, and the objects a cycle writes live in memory until they are pushed. A cycle
-// of a thousand commits writes thousands of objects; as loose files each costs a temporary
-// file, a compression and a rename, and most are never read again once pushed. Unpushed
-// objects are dropped with the cycle (Sync), pushed ones are written as one pack (persist).
-//
-// Each object the cycle writes in place of another — the new version of a file, of a
-// directory — is also kept as a delta against the object it replaces when that one is in
-// memory too; the pack encoder reuses those deltas (see Config), so pushing a thousand
-// versions of a large directory needs no delta search.
+// clone's files, and the objects of a pull request's commit (CommitOnBase) live in memory
+// until its branch is pushed, then land in the clone as one pack (persist), or are dropped
+// with the cycle (discard). A pull request's commit is a handful of objects; the cycle's
+// commits on the base branch, which may be thousands, never come here: they stream into a
+// pack of their own (packStream).
 type objectStore struct {
 	*filesystem.Storage
-	mem    map[plumbing.Hash]plumbing.EncodedObject
-	deltas map[plumbing.Hash]*memDelta
-	// trees are the entries of the trees the last commit wrote: the next commit, on top of
-	// it, starts from them instead of decoding them again (see commitFile).
-	trees map[plumbing.Hash][]object.TreeEntry
+	mem map[plumbing.Hash]plumbing.EncodedObject
 }
-
-// memDelta is an object of the cycle stored as the changes to another one.
-type memDelta struct {
-	plumbing.EncodedObject // the delta instructions
-	base, target           plumbing.Hash
-	size                   int64 // the target's size
-	depth                  int   // deltas between the target and a whole object
-}
-
-func (d *memDelta) BaseHash() plumbing.Hash   { return d.base }
-func (d *memDelta) ActualHash() plumbing.Hash { return d.target }
-func (d *memDelta) ActualSize() int64         { return d.size }
 
 var (
 	_ storer.EncodedObjectStorer = (*objectStore)(nil)
 	_ storer.DeltaObjectStorer   = (*objectStore)(nil)
-	_ plumbing.DeltaObject       = (*memDelta)(nil)
+	_ objectSink                 = (*objectStore)(nil)
 )
 
 func newObjectStore(fs *filesystem.Storage) *objectStore {
@@ -61,9 +36,8 @@ func newObjectStore(fs *filesystem.Storage) *objectStore {
 	return s
 }
 
-// Config is the clone's configuration with a pack window of 1: the pack encoder then reuses
-// the deltas the store holds and searches for no others. Its default search compares every
-// object with ten others and took seconds for a thousand commits.
+// Config is the clone's configuration with a pack window of 1: the pack encoder then
+// searches for no deltas. Its default search compares every object with ten others.
 func (s *objectStore) Config() (*config.Config, error) {
 	cfg, err := s.Storage.Config()
 	if err != nil {
@@ -88,6 +62,23 @@ func (s *objectStore) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash,
 	return h, nil
 }
 
+// put keeps a copy of an object in memory (objectSink); deltas are not kept.
+func (s *objectStore) put(t plumbing.ObjectType, h plumbing.Hash, content []byte, _ plumbing.Hash, _ func() []byte) error {
+	if _, ok := s.mem[h]; ok {
+		return nil
+	}
+	o := &plumbing.MemoryObject{}
+	o.SetType(t)
+	if _, err := o.Write(content); err != nil {
+		return err
+	}
+	if o.Hash() != h {
+		return fmt.Errorf("object %s: content hashes to %s", h, o.Hash())
+	}
+	s.mem[h] = o
+	return nil
+}
+
 // EncodedObject reads an object from memory or the clone.
 func (s *objectStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
 	if o, ok := s.mem[h]; ok {
@@ -99,20 +90,13 @@ func (s *objectStore) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plu
 	return s.Storage.EncodedObject(t, h)
 }
 
-// DeltaObject is EncodedObject, but returns an object of the cycle as its delta when it has
-// one, for the pack encoder to reuse.
+// DeltaObject is EncodedObject for the pack encoder, which asks for an object as a delta
+// when the clone stores it so: the objects in memory are whole.
 func (s *objectStore) DeltaObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
-	o, ok := s.mem[h]
-	if !ok {
-		return s.Storage.DeltaObject(t, h)
+	if _, ok := s.mem[h]; ok {
+		return s.EncodedObject(t, h)
 	}
-	if t != plumbing.AnyObject && o.Type() != t {
-		return nil, plumbing.ErrObjectNotFound
-	}
-	if d, ok := s.deltas[h]; ok {
-		return d, nil
-	}
-	return o, nil
+	return s.Storage.DeltaObject(t, h)
 }
 
 // HasEncodedObject reports plumbing.ErrObjectNotFound for an object neither in memory nor in
@@ -147,47 +131,6 @@ func (s *objectStore) IterEncodedObjects(t plumbing.ObjectType) (storer.EncodedO
 	return storer.NewMultiEncodedObjectIter([]storer.EncodedObjectIter{storer.NewEncodedObjectSliceIter(inMem), onDisk}), nil
 }
 
-// deltify keeps target, an object of the cycle, also as a delta against base, the object it
-// replaces, when base is an object of the cycle too (a delta on an object the remote has
-// would be undone by the encoder) and the delta is much smaller than the object.
-func (s *objectStore) deltify(target, base plumbing.Hash) error {
-	to, ok := s.mem[target]
-	if !ok || target == base {
-		return nil
-	}
-	bo, ok := s.mem[base]
-	// go-git refuses to apply a delta to an empty object.
-	if !ok || bo.Type() != to.Type() || bo.Size() == 0 {
-		return nil
-	}
-	depth := 1
-	if d, ok := s.deltas[base]; ok {
-		depth = d.depth + 1
-	}
-	if depth > maxDeltaDepth {
-		return nil
-	}
-	src, err := objectBytes(bo)
-	if err != nil {
-		return fmt.Errorf("read delta base: %w", err)
-	}
-	tgt, err := objectBytes(to)
-	if err != nil {
-		return fmt.Errorf("read delta target: %w", err)
-	}
-	delta := spliceDelta(src, tgt)
-	if len(delta) > len(tgt)/2 {
-		return nil
-	}
-	do := &plumbing.MemoryObject{}
-	do.SetType(plumbing.OFSDeltaObject)
-	if _, err := do.Write(delta); err != nil {
-		return err
-	}
-	s.deltas[target] = &memDelta{EncodedObject: do, base: base, target: target, size: to.Size(), depth: depth}
-	return nil
-}
-
 // persist writes the objects in memory into the clone as one pack and forgets them; reads
 // then find them there. A failed write leaves them in memory.
 func (s *objectStore) persist() (err error) {
@@ -210,23 +153,27 @@ func (s *objectStore) persist() (err error) {
 	return nil
 }
 
-// discard forgets the objects in memory: the cycle's unpushed commits.
+// discard forgets the objects in memory.
 func (s *objectStore) discard() {
 	s.mem = map[plumbing.Hash]plumbing.EncodedObject{}
-	s.deltas = map[plumbing.Hash]*memDelta{}
 }
 
-func objectBytes(o plumbing.EncodedObject) ([]byte, error) {
+// readObject reads an object's whole content.
+func (s *objectStore) readObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
+	o, err := s.EncodedObject(t, h)
+	if err != nil {
+		return nil, err
+	}
 	r, err := o.Reader()
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 	b := make([]byte, o.Size())
-	_, err = io.ReadFull(r, b)
-	if cerr := r.Close(); err == nil {
-		err = cerr
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
 	}
-	return b, err
+	return b, nil
 }
 
 // Git's delta format: a copy instruction takes up to 4 offset and 3 size bytes, an insert
@@ -259,6 +206,17 @@ func spliceDelta(src, tgt []byte) []byte {
 		mid = mid[n:]
 	}
 	return appendDeltaCopy(out, len(src)-suf, suf)
+}
+
+// replaceDelta is the Git delta that overwrites len(with) bytes at off of an object of size
+// bytes, keeping its size: a directory one of whose entries now names another object.
+func replaceDelta(size, off int, with []byte) []byte {
+	out := appendDeltaSize(nil, size)
+	out = appendDeltaSize(out, size)
+	out = appendDeltaCopy(out, 0, off)
+	out = append(out, byte(len(with)))
+	out = append(out, with...)
+	return appendDeltaCopy(out, off+len(with), size-off-len(with))
 }
 
 func appendDeltaSize(out []byte, n int) []byte {

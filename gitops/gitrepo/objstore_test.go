@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -63,7 +64,9 @@ func TestEncodeTreeIsGoGitsEncoding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var want plumbing.MemoryObject
 			require.NoError(t, (&object.Tree{Entries: tc.entries}).Encode(&want))
-			wantRaw, err := objectBytes(&want)
+			r, err := want.Reader()
+			require.NoError(t, err)
+			wantRaw, err := io.ReadAll(r)
 			require.NoError(t, err)
 			got, err := encodeTree(tc.entries)
 			require.NoError(t, err)

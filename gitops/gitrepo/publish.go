@@ -53,10 +53,11 @@ type PublishedCommit struct {
 	When        time.Time
 }
 
-// pendingCommit is a commit of the cycle and the file it changes.
+// pendingCommit is a commit of the cycle as a Publisher makes it again. It is kept as data:
+// the cycle's commits are in its pack stream, which the workspace does not read back.
 type pendingCommit struct {
-	sha  plumbing.Hash
-	file string
+	sha    plumbing.Hash
+	commit PublishedCommit
 }
 
 // published reads a local commit back as a PublishedCommit.
@@ -98,11 +99,7 @@ func (w *Workspace) published(sha plumbing.Hash, file string) (PublishedCommit, 
 func (w *Workspace) publish(ctx context.Context) error {
 	p := Publication{Branch: w.branch.Short(), Parent: w.base.String(), Lease: w.base.String(), FastForward: true}
 	for _, pc := range w.pending {
-		c, err := w.published(pc.sha, pc.file)
-		if err != nil {
-			return err
-		}
-		p.Commits = append(p.Commits, c)
+		p.Commits = append(p.Commits, pc.commit)
 	}
 	shas, err := w.publisher.Publish(ctx, p)
 	if err != nil {

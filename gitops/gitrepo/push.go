@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-git/go-git/v5/storage"
 )
 
@@ -52,9 +56,10 @@ func classifyPush(err error) error {
 // cycle's commits — the workspace is back at Base — so that a caller that tries again syncs
 // and decides again on the new head rather than replaying a stale commit.
 //
-// The pushed objects, kept in memory until now, are then written into the clone as one pack.
-// Should that fail the push still stands: the objects stay readable for the rest of the
-// cycle, and the next Sync fetches them back.
+// What is sent is the cycle's pack as the commits wrote it (packStream); the server's ref
+// update, checked against the base this cycle saw, is atomic. The pack then becomes the
+// clone's. Should that fail the push still stands, and the next Sync fetches the commits
+// back.
 //
 // With a Publisher the commits are made again through the host's API instead (see
 // Publisher): the workspace then syncs to the remote's new head, and PushedAs gives each
@@ -71,18 +76,85 @@ func (w *Workspace) Push(ctx context.Context) error {
 		}
 		return nil
 	}
-	// go-git pushes local refs: the branch's ref catches up with the cycle's commits.
-	err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, head))
-	if err == nil {
-		spec := config.RefSpec(fmt.Sprintf("%s:%s", w.branch, w.branch))
-		err = w.push(ctx, &git.PushOptions{RefSpecs: []config.RefSpec{spec}})
-	}
+	err := w.sendPack(ctx, head)
 	if err != nil {
 		_ = w.resetTo(w.base)
 		return w.fail("push", err)
 	}
-	w.base = head
-	_ = w.store.persist()
+	w.base, w.baseTree = head, w.headTree
+	if w.keepPack() == nil {
+		_ = w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, head))
+		_ = w.repo.Storer.SetReference(plumbing.NewHashReference(w.tracker, head))
+		_ = w.co.settle(w.headTree)
+	}
+	return nil
+}
+
+// sendPack pushes the cycle's pack with one command: the base branch from base to head.
+func (w *Workspace) sendPack(ctx context.Context, head plumbing.Hash) error {
+	checksum, err := w.pack.finish()
+	if err != nil {
+		return fmt.Errorf("write pack: %w", err)
+	}
+	w.packSum = checksum
+	pack, err := w.pack.reader()
+	if err != nil {
+		return fmt.Errorf("read pack: %w", err)
+	}
+	auth, err := w.auth(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := w.netContext(ctx)
+	defer cancel()
+	ep, err := transport.NewEndpoint(w.url)
+	if err != nil {
+		return err
+	}
+	cli, err := client.NewClient(ep)
+	if err != nil {
+		return err
+	}
+	sess, err := cli.NewReceivePackSession(ep, auth)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return err
+	}
+	refs, err := ar.AllReferences()
+	if err != nil {
+		return err
+	}
+	if cur, err := refs.Reference(w.branch); err != nil || cur.Hash() != w.base {
+		// Checked again by the server, atomically, against the old value sent below.
+		return fmt.Errorf("%w: %s is no longer at %s", ErrPushRace, w.branch.Short(), shortSHA(w.base.String()))
+	}
+	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
+	req.Commands = []*packp.Command{{Name: w.branch, Old: w.base, New: head}}
+	req.Packfile = io.NopCloser(pack)
+	rs, err := sess.ReceivePack(ctx, req)
+	if err != nil {
+		return classifyPush(err)
+	}
+	if rs != nil {
+		return classifyPush(rs.Error())
+	}
+	return nil
+}
+
+// keepPack makes the pushed pack the clone's, where reads find its objects from now on.
+func (w *Workspace) keepPack() error {
+	err := w.pack.install(w.packSum)
+	if err != nil {
+		w.pack.discard()
+		w.pack = nil
+		return err
+	}
+	w.pack = nil
+	w.store.Reindex()
 	return nil
 }
 

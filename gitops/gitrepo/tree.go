@@ -1,7 +1,10 @@
 package gitrepo
 
 import (
+	"bytes"
+	"crypto/sha1"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,130 +14,212 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// commitFile writes a commit on parent whose tree is parent's with one file's blob replaced
-// (or added), built from the object store alone: a few object writes per commit however large
-// the repository, where go-git's Worktree.Add and Commit read, rewrite and re-hash the whole
-// index and tree (a 1,000-policy cycle spent most of its time there). Only the trees along the
-// file's path change, so the commit changes exactly that file. The index is left as it was;
-// nothing reads it before the next sync or reset rewrites it.
-//
-// With a signer, the commit is signed as git signs it: the signature of the commit object
-// without its gpgsig header goes into that header.
-func (s *objectStore) commitFile(parent plumbing.Hash, rel string, content []byte, sig object.Signature, msg string, signer Signer) (plumbing.Hash, error) {
-	pc, err := object.GetCommit(s, parent)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("read head commit: %w", err)
+// objectSink is where the objects of new commits go: the cycle's pack (packStream) for commits
+// on the base branch, memory (objectStore) for a pull request's commit.
+type objectSink interface {
+	// put stores an object. prev is the object it replaces — the previous version of the
+	// same directory — or zero; delta computes the change from prev to it, for a sink that
+	// stores deltas.
+	put(t plumbing.ObjectType, h plumbing.Hash, content []byte, prev plumbing.Hash, delta func() []byte) error
+}
+
+// treeBuilder makes commits that change one file, re-encoding only the directories along the
+// file's path. It keeps the encoded trees it reads and writes, by hash, with an index of their
+// entries: a commit on top of the last one finds every directory it needs already there, and
+// changing a file is overwriting 20 bytes of each directory above it, however many entries
+// they hold. A directory of ten thousand values files then costs one copy of its encoding per
+// commit, not a decode, a sort and an encode.
+type treeBuilder struct {
+	// read returns a tree object's content from the clone.
+	read  func(plumbing.Hash) ([]byte, error)
+	trees map[plumbing.Hash]*treeBuf
+}
+
+// treeBuf is one encoded tree and where each of its entries starts.
+type treeBuf struct {
+	raw   []byte
+	names map[string]int
+	// own marks a tree a commit of this builder wrote: the next commit may change it in
+	// place, since nothing else refers to it. Trees read from the clone are never changed.
+	own bool
+}
+
+func newTreeBuilder(read func(plumbing.Hash) ([]byte, error)) *treeBuilder {
+	return &treeBuilder{read: read, trees: map[plumbing.Hash]*treeBuf{}}
+}
+
+// reset forgets the trees (a new base: the ones read may no longer be the ones needed).
+func (b *treeBuilder) reset() { clear(b.trees) }
+
+// dropOwn forgets the trees its commits wrote, keeping those read from the clone: a pull
+// request's commit is made on the base, never on the one before.
+func (b *treeBuilder) dropOwn() {
+	for h, t := range b.trees {
+		if t.own {
+			delete(b.trees, h)
+		}
 	}
-	blob, err := s.writeBlob(content)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write blob: %w", err)
+}
+
+// tree returns the encoded tree h (zero: an empty directory).
+func (b *treeBuilder) tree(h plumbing.Hash) (*treeBuf, error) {
+	if h.IsZero() {
+		return &treeBuf{names: map[string]int{}}, nil
 	}
-	written := map[plumbing.Hash][]object.TreeEntry{}
-	root, err := s.treeWithFile(pc.TreeHash, strings.Split(rel, "/"), blob, written)
+	if t, ok := b.trees[h]; ok {
+		return t, nil
+	}
+	raw, err := b.read(h)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	names, err := indexTree(raw)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	t := &treeBuf{raw: raw, names: names}
+	b.trees[h] = t
+	return t, nil
+}
+
+// indexTree maps each entry's name to the offset where the entry starts.
+func indexTree(raw []byte) (map[string]int, error) {
+	names := map[string]int{}
+	for off := 0; off < len(raw); {
+		sp := bytes.IndexByte(raw[off:], ' ')
+		nul := bytes.IndexByte(raw[off:], 0)
+		if sp < 0 || nul < sp || off+nul+1+20 > len(raw) {
+			return nil, fmt.Errorf("malformed tree at offset %d", off)
+		}
+		names[string(raw[off+sp+1:off+nul])] = off
+		off += nul + 1 + 20
+	}
+	return names, nil
+}
+
+// entry reads the entry that starts at off: its mode and where its hash lies.
+func (t *treeBuf) entry(off int) (mode filemode.FileMode, hashAt int, err error) {
+	sp := bytes.IndexByte(t.raw[off:], ' ')
+	nul := bytes.IndexByte(t.raw[off:], 0)
+	m, err := strconv.ParseUint(string(t.raw[off:off+sp]), 8, 32)
+	if err != nil {
+		return 0, 0, err
+	}
+	return filemode.FileMode(m), off + nul + 1, nil
+}
+
+// withFile writes the tree that is tree h with the file at parts pointing at blob, and the
+// trees along the way, into sink, and returns the new tree's hash (h itself when nothing
+// changes). An existing file keeps its mode; a symlink or a directory in the file's place,
+// or a file in a directory's, is refused.
+func (b *treeBuilder) withFile(h plumbing.Hash, parts []string, blob plumbing.Hash, sink objectSink) (plumbing.Hash, error) {
+	t, err := b.tree(h)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	s.trees = written
-	if root == pc.TreeHash {
-		return plumbing.ZeroHash, ErrNothingToCommit
-	}
-	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: root, ParentHashes: []plumbing.Hash{parent}}
-	if signer != nil {
-		unsigned := &plumbing.MemoryObject{}
-		if err := c.EncodeWithoutSignature(unsigned); err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
+	name := parts[0]
+	off, exists := t.names[name]
+	var mode filemode.FileMode
+	var hashAt int
+	if exists {
+		if mode, hashAt, err = t.entry(off); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("read tree %s: %w", h, err)
 		}
-		payload, err := objectBytes(unsigned)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
-		}
-		signature, err := signer.Sign(payload)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("sign commit: %w", err)
-		}
-		c.PGPSignature = string(signature)
 	}
-	obj := s.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
-	}
-	h, err := s.SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("write commit: %w", err)
-	}
-	return h, nil
-}
-
-// treeWithFile writes the tree that is tree (zero: a new, empty directory) with the file at
-// parts pointing at blob, and the trees along the way, and returns the new tree's hash. An
-// existing file keeps its mode; a symlink or a directory in the file's place is refused.
-// The entries of the trees it writes go into written.
-func (s *objectStore) treeWithFile(tree plumbing.Hash, parts []string, blob plumbing.Hash, written map[plumbing.Hash][]object.TreeEntry) (plumbing.Hash, error) {
-	var entries []object.TreeEntry
-	if cached, ok := s.trees[tree]; ok {
-		entries = slices.Clone(cached)
-	} else if !tree.IsZero() {
-		t, err := object.GetTree(s, tree)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("read tree: %w", err)
-		}
-		entries = slices.Clone(t.Entries)
-	}
-	i := slices.IndexFunc(entries, func(e object.TreeEntry) bool { return e.Name == parts[0] })
-	e := object.TreeEntry{Name: parts[0], Mode: filemode.Regular, Hash: blob}
+	target := blob
 	if len(parts) == 1 {
-		if i >= 0 {
-			if m := entries[i].Mode; m != filemode.Regular && m != filemode.Executable && m != filemode.Deprecated {
-				return plumbing.ZeroHash, fmt.Errorf("%s is not a regular file in the commit", parts[0])
-			}
-			e.Mode = entries[i].Mode
-			if err := s.deltify(blob, entries[i].Hash); err != nil {
-				return plumbing.ZeroHash, err
-			}
+		switch {
+		case !exists:
+			mode = filemode.Regular
+		case mode != filemode.Regular && mode != filemode.Executable && mode != filemode.Deprecated:
+			return plumbing.ZeroHash, fmt.Errorf("%s is not a regular file in the commit", name)
 		}
 	} else {
 		var sub plumbing.Hash
-		if i >= 0 {
-			if entries[i].Mode != filemode.Dir {
-				return plumbing.ZeroHash, fmt.Errorf("%s is not a directory in the commit", parts[0])
+		if exists {
+			if mode != filemode.Dir {
+				return plumbing.ZeroHash, fmt.Errorf("%s is not a directory in the commit", name)
 			}
-			sub = entries[i].Hash
+			copy(sub[:], t.raw[hashAt:hashAt+20])
 		}
-		h, err := s.treeWithFile(sub, parts[1:], blob, written)
+		if target, err = b.withFile(sub, parts[1:], blob, sink); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		mode = filemode.Dir
+	}
+	var next *treeBuf
+	var delta func() []byte
+	if exists {
+		if bytes.Equal(t.raw[hashAt:hashAt+20], target[:]) {
+			return h, nil
+		}
+		next = t
+		if !t.own {
+			next = &treeBuf{raw: slices.Clone(t.raw), names: t.names, own: true}
+		}
+		copy(next.raw[hashAt:], target[:])
+		size := len(next.raw)
+		delta = func() []byte { return replaceDelta(size, hashAt, target[:]) }
+	} else {
+		entries, err := decodeTree(t.raw)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("read tree %s: %w", h, err)
+		}
+		entries = append(entries, object.TreeEntry{Name: name, Mode: mode, Hash: target})
+		sortTree(entries)
+		raw, err := encodeTree(entries)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("encode tree: %w", err)
+		}
+		names, err := indexTree(raw)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		e = object.TreeEntry{Name: parts[0], Mode: filemode.Dir, Hash: h}
+		old := t.raw
+		next = &treeBuf{raw: raw, names: names, own: true}
+		delta = func() []byte { return spliceDelta(old, raw) }
 	}
-	if i >= 0 {
-		if entries[i] == e {
-			return tree, nil
-		}
-		entries[i] = e
-	} else {
-		entries = append(entries, e)
-		// Git orders a tree's entries by name, a directory's name as if it ended in '/'.
-		key := func(e object.TreeEntry) string {
-			if e.Mode == filemode.Dir {
-				return e.Name + "/"
-			}
-			return e.Name
-		}
-		slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(key(a), key(b)) })
-	}
-	raw, err := encodeTree(entries)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("encode tree: %w", err)
-	}
-	h, err := s.writeObject(plumbing.TreeObject, raw)
-	if err != nil {
+	nh := objectHash(plumbing.TreeObject, next.raw)
+	if err := sink.put(plumbing.TreeObject, nh, next.raw, h, delta); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("write tree: %w", err)
 	}
-	if err := s.deltify(h, tree); err != nil {
-		return plumbing.ZeroHash, err
+	if next == t {
+		delete(b.trees, h) // changed in place: h is gone
 	}
-	written[h] = entries
-	return h, nil
+	b.trees[nh] = next
+	return nh, nil
+}
+
+// sortTree orders entries as Git does: by name, a directory's name as if it ended in '/'.
+func sortTree(entries []object.TreeEntry) {
+	key := func(e object.TreeEntry) string {
+		if e.Mode == filemode.Dir {
+			return e.Name + "/"
+		}
+		return e.Name
+	}
+	slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(key(a), key(b)) })
+}
+
+// decodeTree reads a tree object's entries.
+func decodeTree(raw []byte) ([]object.TreeEntry, error) {
+	var out []object.TreeEntry
+	for off := 0; off < len(raw); {
+		sp := bytes.IndexByte(raw[off:], ' ')
+		nul := bytes.IndexByte(raw[off:], 0)
+		if sp < 0 || nul < sp || off+nul+1+20 > len(raw) {
+			return nil, fmt.Errorf("malformed tree at offset %d", off)
+		}
+		m, err := strconv.ParseUint(string(raw[off:off+sp]), 8, 32)
+		if err != nil {
+			return nil, fmt.Errorf("malformed tree at offset %d: %w", off, err)
+		}
+		e := object.TreeEntry{Name: string(raw[off+sp+1 : off+nul]), Mode: filemode.FileMode(m)}
+		copy(e.Hash[:], raw[off+nul+1:off+nul+21])
+		out = append(out, e)
+		off += nul + 1 + 20
+	}
+	return out, nil
 }
 
 // encodeTree is a tree object's content, as object.Tree's Encode writes it, in one buffer:
@@ -158,26 +243,83 @@ func encodeTree(entries []object.TreeEntry) ([]byte, error) {
 	return raw, nil
 }
 
-// writeBlob stores content as a blob object.
-func (s *objectStore) writeBlob(content []byte) (plumbing.Hash, error) {
-	return s.writeObject(plumbing.BlobObject, content)
+// objectHash is the object id of content of type t: SHA-1 of "<type> <size>\x00" and the
+// content. It is plain SHA-1: these are objects this process encodes itself.
+func objectHash(t plumbing.ObjectType, content []byte) plumbing.Hash {
+	h := sha1.New()
+	h.Write(t.Bytes())
+	h.Write([]byte{' '})
+	h.Write(strconv.AppendInt(nil, int64(len(content)), 10))
+	h.Write([]byte{0})
+	h.Write(content)
+	var out plumbing.Hash
+	copy(out[:], h.Sum(nil))
+	return out
 }
 
-// writeObject stores an object of a type with this content.
-func (s *objectStore) writeObject(t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
-	obj := s.NewEncodedObject()
-	obj.SetType(t)
-	obj.SetSize(int64(len(content)))
-	wr, err := obj.Writer()
+// commitObject encodes a commit and returns its content and hash.
+func commitObject(c *object.Commit) ([]byte, plumbing.Hash, error) {
+	obj := &plumbing.MemoryObject{}
+	if err := c.Encode(obj); err != nil {
+		return nil, plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
+	}
+	raw, err := readAll(obj)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, plumbing.ZeroHash, err
 	}
-	if _, err := wr.Write(content); err != nil {
-		_ = wr.Close()
-		return plumbing.ZeroHash, err
+	return raw, obj.Hash(), nil
+}
+
+// readAll is an object's content.
+func readAll(o plumbing.EncodedObject) ([]byte, error) {
+	r, err := o.Reader()
+	if err != nil {
+		return nil, err
 	}
-	if err := wr.Close(); err != nil {
-		return plumbing.ZeroHash, err
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// commitFile writes, into sink, a commit on parent (whose tree is root) with one file's blob
+// replaced or added: the blob, the trees along the file's path, the commit. Only those trees
+// change, so the commit changes exactly that file.
+//
+// With a signer, the commit is signed as git signs it: the signature of the commit object
+// without its gpgsig header goes into that header.
+func (b *treeBuilder) commitFile(parent, root plumbing.Hash, rel string, content []byte, sig object.Signature, msg string, signer Signer, sink objectSink) (commit, tree plumbing.Hash, err error) {
+	blob := objectHash(plumbing.BlobObject, content)
+	if err := sink.put(plumbing.BlobObject, blob, content, plumbing.ZeroHash, nil); err != nil {
+		return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("write blob: %w", err)
 	}
-	return s.SetEncodedObject(obj)
+	tree, err = b.withFile(root, strings.Split(rel, "/"), blob, sink)
+	if err != nil {
+		return plumbing.ZeroHash, plumbing.ZeroHash, err
+	}
+	if tree == root {
+		return plumbing.ZeroHash, plumbing.ZeroHash, ErrNothingToCommit
+	}
+	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: []plumbing.Hash{parent}}
+	if signer != nil {
+		unsigned := &plumbing.MemoryObject{}
+		if err := c.EncodeWithoutSignature(unsigned); err != nil {
+			return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
+		}
+		payload, err := readAll(unsigned)
+		if err != nil {
+			return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
+		}
+		signature, err := signer.Sign(payload)
+		if err != nil {
+			return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("sign commit: %w", err)
+		}
+		c.PGPSignature = string(signature)
+	}
+	raw, h, err := commitObject(c)
+	if err != nil {
+		return plumbing.ZeroHash, plumbing.ZeroHash, err
+	}
+	if err := sink.put(plumbing.CommitObject, h, raw, plumbing.ZeroHash, nil); err != nil {
+		return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("write commit: %w", err)
+	}
+	return h, tree, nil
 }

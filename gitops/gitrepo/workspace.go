@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
@@ -83,7 +86,7 @@ type Signer interface {
 type Workspace struct {
 	repo    *git.Repository
 	store   *objectStore
-	wt      *git.Worktree
+	co      *checkout
 	root    string
 	url     string
 	branch  plumbing.ReferenceName // refs/heads/<base>
@@ -93,8 +96,14 @@ type Workspace struct {
 	timeout time.Duration
 	base    plumbing.Hash // the remote base branch at the last sync
 	// head is the local base branch: base plus the cycle's commits. Its ref is written when
-	// it is pushed or reset, not at every commit — the commits it adds live in memory anyway.
+	// it is pushed or reset, not at every commit — the commits it adds are not in the clone
+	// yet but in pack, the cycle's pack stream.
 	head plumbing.Hash
+	// headTree and baseTree are the trees of head and base.
+	headTree, baseTree plumbing.Hash
+	pack               *packStream
+	packSum            plumbing.Hash // the pack's checksum once finished	// heads builds the cycle's commits on head, bases a pull request's commit on base.
+	heads, bases       *treeBuilder
 	// history shares commit reads, trailer parsing and tree diffs among the history reads
 	// of one base (see historyCache); a sync starts a new one.
 	history *historyCache
@@ -163,10 +172,18 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		return nil, w.fail("open workspace", err)
 	}
 	if w.openExisting() {
-		if err := w.Sync(ctx); err != nil {
+		err := w.Sync(ctx)
+		if err == nil {
+			return w, nil
+		}
+		if !errors.Is(err, errCorrupt) {
 			return nil, err
 		}
-		return w, nil
+		// Objects of the cache are missing or damaged: nothing in it can be trusted.
+		_ = w.store.Close()
+		if rerr := os.RemoveAll(w.root); rerr != nil {
+			return nil, w.fail("open workspace", rerr)
+		}
 	}
 	if err := w.clone(ctx); err != nil {
 		return nil, err
@@ -184,10 +201,8 @@ func (w *Workspace) openExisting() bool {
 	if err == nil {
 		var rc *config.RemoteConfig
 		if rc, err = remoteConfig(repo); err == nil && len(rc.URLs) == 1 && rc.URLs[0] == w.url {
-			if wt, err := repo.Worktree(); err == nil {
-				w.repo, w.store, w.wt = repo, st, wt
-				return true
-			}
+			w.attach(repo, st)
+			return true
 		}
 		_ = st.Close()
 	}
@@ -195,6 +210,14 @@ func (w *Workspace) openExisting() bool {
 	// ours — its name is derived from the URL under the cache directory.
 	_ = os.RemoveAll(w.root)
 	return false
+}
+
+// attach makes an opened clone the workspace's.
+func (w *Workspace) attach(repo *git.Repository, st *objectStore) {
+	w.repo, w.store = repo, st
+	w.co = newCheckout(w.root, st.readObject)
+	read := func(h plumbing.Hash) ([]byte, error) { return st.readObject(plumbing.TreeObject, h) }
+	w.heads, w.bases = newTreeBuilder(read), newTreeBuilder(read)
 }
 
 // maxOpenPacks bounds the pack files a workspace keeps open between reads: reopening a pack
@@ -223,6 +246,7 @@ func openRepository(dir string) (*git.Repository, *objectStore, error) {
 
 // Close releases the files the workspace keeps open. The clone stays in the cache.
 func (w *Workspace) Close() error {
+	w.dropPack()
 	if w.store == nil {
 		return nil
 	}
@@ -252,12 +276,15 @@ func (w *Workspace) clone(ctx context.Context) error {
 	}
 	ctx, cancel := w.netContext(ctx)
 	defer cancel()
+	// The files are checked out by the workspace itself (see checkout): go-git's checkout
+	// looks every file up from the root tree, quadratic in the files of a directory.
 	_, err = git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{
 		URL:           w.url,
 		Auth:          auth,
 		RemoteName:    remoteName,
 		ReferenceName: w.branch,
 		SingleBranch:  true,
+		NoCheckout:    true,
 		Tags:          git.NoTags,
 		Depth:         w.depth,
 	})
@@ -267,18 +294,20 @@ func (w *Workspace) clone(ctx context.Context) error {
 	if err := os.Rename(tmp, w.root); err != nil {
 		return w.fail("clone", err)
 	}
-	if w.repo, w.store, err = openRepository(w.root); err != nil {
+	repo, st, err := openRepository(w.root)
+	if err != nil {
 		return w.fail("clone", err)
 	}
-	if w.wt, err = w.repo.Worktree(); err != nil {
-		return w.fail("clone", err)
-	}
+	w.attach(repo, st)
 	ref, err := w.repo.Reference(w.tracker, true)
 	if err != nil {
 		return w.fail("clone", err)
 	}
-	w.base, w.head = ref.Hash(), ref.Hash()
+	w.base = ref.Hash()
 	w.history = newHistoryCache(w.repo)
+	if err := w.resetTo(w.base); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -290,6 +319,8 @@ func (w *Workspace) Sync(ctx context.Context) error {
 	// not have been saved (see Push), the fetch brings it back.
 	w.store.discard()
 	w.pending = nil
+	w.dropPack()
+	prev := w.head
 	auth, err := w.auth(ctx)
 	if err != nil {
 		return err
@@ -305,7 +336,7 @@ func (w *Workspace) Sync(ctx context.Context) error {
 		Depth:      w.depth,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return w.fail("fetch", err)
+		return w.fail("fetch", local(err))
 	}
 	ref, err := w.repo.Reference(w.tracker, true)
 	if err != nil {
@@ -313,27 +344,61 @@ func (w *Workspace) Sync(ctx context.Context) error {
 	}
 	w.base = ref.Hash()
 	w.history = newHistoryCache(w.repo)
+	if w.base != prev {
+		// Trees read for the old base would only take memory; those the cycle's pushed
+		// commits wrote are the new base's own.
+		w.heads.reset()
+	}
+	w.bases.reset()
 	return w.resetTo(w.base)
 }
 
-// resetTo hard-resets the base branch and the worktree to a commit, locally, and removes
-// untracked files. resetTo(w.base) drops the cycle's unpushed commits.
+// errCorrupt marks a clone whose objects are missing or damaged.
+var errCorrupt = errors.New("the cached clone is damaged")
+
+// local marks errors of reading the clone's own objects as errCorrupt.
+func local(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, packfile.ErrZLib) ||
+		errors.Is(err, idxfile.ErrMalformedIdxFile) || strings.Contains(msg, "object not found") ||
+		strings.Contains(msg, "packfile not found") {
+		return fmt.Errorf("%w: %w", errCorrupt, err)
+	}
+	return err
+}
+
+// dropPack forgets the cycle's unpushed commits.
+func (w *Workspace) dropPack() {
+	w.pack.discard()
+	w.pack = nil
+}
+
+// resetTo resets the base branch and the worktree to a commit of the clone, locally: the
+// worktree then holds exactly its tree. resetTo(w.base) drops the cycle's unpushed commits.
 func (w *Workspace) resetTo(h plumbing.Hash) error {
 	if h == w.base {
 		w.pending = nil
 	}
+	w.dropPack()
+	c, err := object.GetCommit(w.store, h)
+	if err != nil {
+		return w.fail("reset", local(err))
+	}
+	if err := w.co.resetTo(c.TreeHash); err != nil {
+		return w.fail("reset", local(err))
+	}
 	if err := w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, h)); err != nil {
 		return w.fail("reset", err)
 	}
-	w.head = h
 	if err := w.repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, w.branch)); err != nil {
 		return w.fail("reset", err)
 	}
-	if err := w.wt.Reset(&git.ResetOptions{Commit: h, Mode: git.HardReset}); err != nil {
-		return w.fail("reset", err)
-	}
-	if err := w.wt.Clean(&git.CleanOptions{Dir: true}); err != nil {
-		return w.fail("reset", err)
+	w.head, w.headTree = h, c.TreeHash
+	if h == w.base {
+		w.baseTree = c.TreeHash
 	}
 	return nil
 }
@@ -361,30 +426,25 @@ func (w *Workspace) ReadFile(rel string) ([]byte, error) {
 }
 
 // Files lists the regular files of the worktree whose repository-relative path (slashes)
-// match selects, in lexical order; .git is never entered and symlinks are not listed.
+// match selects, in lexical order: the files of the head's tree, never .git, no symlinks.
 func (w *Workspace) Files(match func(rel string) bool) ([]string, error) {
 	var files []string
-	err := filepath.WalkDir(w.root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(w.root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if d.Name() == git.GitDirName {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() && match(rel) {
+	for _, rel := range w.co.regularFiles() {
+		if match(rel) {
 			files = append(files, rel)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, unroot(err, w.root)
 	}
 	return files, nil
+}
+
+// FileID identifies the content of a regular file of the worktree (its blob): equal IDs
+// mean equal bytes, so a caller may keep what it parsed of a file until its ID changes.
+func (w *Workspace) FileID(rel string) (string, bool) {
+	h, ok := w.co.blob(rel)
+	if !ok {
+		return "", false
+	}
+	return h.String(), true
 }
 
 // writeRegular writes a file, keeping the mode of an existing one (new files get 0644). It
@@ -450,18 +510,35 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 		return fail(ErrNothingToCommit)
 	}
 	sig := signature(req.Author, req.When)
-	parent := w.head
 	rel := filepath.ToSlash(filepath.Clean(filepath.FromSlash(req.File)))
-	h, err := w.store.commitFile(parent, rel, req.Content, sig, req.Message, w.signer)
+	if w.pack == nil {
+		if w.pack, err = newPackStream(filepath.Join(w.root, git.GitDirName, "objects", "pack")); err != nil {
+			return fail(err)
+		}
+	}
+	h, tree, err := w.heads.commitFile(w.head, w.headTree, rel, req.Content, sig, req.Message, w.signer, w.pack)
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeRegular(p, req.Content); err != nil {
-		_ = w.resetTo(parent)
+	mode := filemode.Regular
+	if e, ok := w.co.files[rel]; ok && e.regular() {
+		mode = e.mode
+	}
+	// Recorded before the write: should the write fail half-way, the next reset restores
+	// the file.
+	if err := w.co.wrote(rel, fileEntry{hash: objectHash(plumbing.BlobObject, req.Content), mode: mode}); err != nil {
 		return fail(unroot(err, w.root))
 	}
-	w.head = h
-	w.pending = append(w.pending, pendingCommit{sha: h, file: rel})
+	if err := writeRegular(p, req.Content); err != nil {
+		return fail(unroot(err, w.root))
+	}
+	w.head, w.headTree = h, tree
+	if w.publisher != nil {
+		w.pending = append(w.pending, pendingCommit{sha: h, commit: PublishedCommit{
+			Local: h.String(), File: rel, Mode: fmt.Sprintf("%06o", uint32(mode)), Content: slices.Clone(req.Content),
+			Message: req.Message, AuthorName: sig.Name, AuthorEmail: sig.Email, When: sig.When,
+		}})
+	}
 	return h.String(), nil
 }
 
@@ -504,33 +581,48 @@ func (w *Workspace) CommitOnBase(req CommitRequest) (string, error) {
 			return fail(fmt.Errorf("path %q is inside .git", req.File))
 		}
 	}
-	pc, err := w.repo.CommitObject(parent)
-	if err != nil {
+	if err := w.inBase(rel); err != nil {
 		return fail(err)
 	}
-	tree, err := pc.Tree()
-	if err != nil {
-		return fail(err)
-	}
-	e, err := tree.FindEntry(rel)
-	if err != nil {
-		// Say which: a file standing where a directory of the path should be, or no file.
-		for dir := path.Dir(rel); dir != "."; dir = path.Dir(dir) {
-			if d, err := tree.FindEntry(dir); err == nil && d.Mode != filemode.Dir {
-				return fail(fmt.Errorf("%s: not a directory", dir))
-			}
-		}
-		return fail(fmt.Errorf("%s: no such file in the base", rel))
-	}
-	if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
-		return fail(fmt.Errorf("%s: not a regular file", rel))
-	}
-	h, err := w.store.commitFile(parent, rel, req.Content, signature(req.Author, req.When), req.Message, w.signer)
+	h, _, err := w.bases.commitFile(parent, w.baseTree, rel, req.Content, signature(req.Author, req.When), req.Message, w.signer, w.store)
+	w.bases.dropOwn()
 	if err != nil {
 		return fail(err)
 	}
 	w.onBase[h] = rel
 	return h.String(), nil
+}
+
+// inBase checks that the base's tree has a regular file at rel, and says what stands in its
+// way when it has not.
+func (w *Workspace) inBase(rel string) error {
+	tree := w.baseTree
+	parts := strings.Split(rel, "/")
+	for i, name := range parts {
+		t, err := w.bases.tree(tree)
+		if err != nil {
+			return err
+		}
+		off, ok := t.names[name]
+		if !ok {
+			return fmt.Errorf("%s: no such file in the base", rel)
+		}
+		mode, hashAt, err := t.entry(off)
+		if err != nil {
+			return err
+		}
+		if i == len(parts)-1 {
+			if mode != filemode.Regular && mode != filemode.Executable {
+				return fmt.Errorf("%s: not a regular file", rel)
+			}
+			return nil
+		}
+		if mode != filemode.Dir {
+			return fmt.Errorf("%s: not a directory", strings.Join(parts[:i+1], "/"))
+		}
+		copy(tree[:], t.raw[hashAt:hashAt+20])
+	}
+	return nil
 }
 
 func shortSHA(s string) string {

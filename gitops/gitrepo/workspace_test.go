@@ -96,15 +96,30 @@ func TestSyncDropsLocalCommitsAndChanges(t *testing.T) {
 	ws := open(t, opts)
 	base := ws.Head()
 	commitValues(t, ws, "5")
-	require.NoError(t, os.WriteFile(filepath.Join(ws.Root(), "stray.txt"), []byte("x"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(ws.Root(), "README.md"), []byte("changed"), 0o644))
-
 	require.NoError(t, ws.Sync(context.Background()))
 	assert.Equal(t, base, ws.Head())
+	got, err := ws.ReadFile(valuesFile)
+	require.NoError(t, err)
+	assert.Equal(t, values("3"), string(got), "the file the dropped commit wrote is restored")
+	require.NoError(t, ws.Close())
+
+	// A process that stopped half-way (no marker of a complete checkout) leaves files the
+	// next one cannot trust: it rewrites the worktree from the tree when it opens.
+	commitValues(t, open(t, opts), "6")
+	require.NoError(t, os.WriteFile(filepath.Join(ws.Root(), "stray.txt"), []byte("x"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(ws.Root(), "README.md"), []byte("changed"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(ws.Root(), "envs", "stray"), 0o755))
+	again := open(t, opts)
+	t.Cleanup(func() { _ = again.Close() })
+	assert.Equal(t, base, again.Head())
 	assert.NoFileExists(t, filepath.Join(ws.Root(), "stray.txt"))
-	readme, err := ws.ReadFile("README.md")
+	assert.NoDirExists(t, filepath.Join(ws.Root(), "envs", "stray"))
+	readme, err := again.ReadFile("README.md")
 	require.NoError(t, err)
 	assert.Equal(t, "hi\n", string(readme))
+	got, err = again.ReadFile(valuesFile)
+	require.NoError(t, err)
+	assert.Equal(t, values("3"), string(got))
 }
 
 func TestOpenReplacesABrokenCache(t *testing.T) {
@@ -332,9 +347,14 @@ func TestPushBranchWithLease(t *testing.T) {
 	ctx := context.Background()
 	const branch = "autoscaler/prod/web"
 
-	first := commitValues(t, ws, "5")
+	onBase := func(n string) string {
+		t.Helper()
+		h, err := ws.CommitOnBase(CommitRequest{File: valuesFile, Content: []byte(values(n)), Message: "scale to " + n + "\n", Author: identity, When: t0})
+		require.NoError(t, err)
+		return h
+	}
+	first := onBase("5")
 	require.NoError(t, ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: first}))
-	require.NoError(t, ws.resetTo(ws.base))
 	assert.Equal(t, first, s.HeadSHA("platform", branch))
 	assert.NotEqual(t, first, s.HeadSHA("platform", "main"), "the base branch is untouched")
 	got, ok, err := ws.RemoteBranch(ctx, branch)
@@ -345,13 +365,12 @@ func TestPushBranchWithLease(t *testing.T) {
 	assert.Equal(t, "scale to 5\n", got.Message)
 
 	// A new decision replaces the branch (not a fast-forward) under the right lease …
-	second := commitValues(t, ws, "4")
+	second := onBase("4")
 	require.NoError(t, ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: second, Lease: first}))
 	assert.Equal(t, second, s.HeadSHA("platform", branch))
 
 	// … and never under a stale one, nor as a "new" branch over an existing one.
-	require.NoError(t, ws.resetTo(ws.base))
-	third := commitValues(t, ws, "7")
+	third := onBase("7")
 	err = ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: third, Lease: first})
 	assert.ErrorIs(t, err, ErrPushRace)
 	err = ws.PushBranch(ctx, BranchPush{Branch: branch, Commit: third})
