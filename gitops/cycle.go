@@ -41,11 +41,14 @@ type Verifier interface {
 	Verify(ctx context.Context, root string, p *policy.Policy, file string, edited []byte, from, to int) (Verification, error)
 }
 
-// Verification is a successful render check: a reason line for the commit and a diff of the
-// rendered workload for plans and pull request bodies.
+// Verification is a successful render check: a reason line for the commit, a diff of the
+// rendered workload for plans and pull request bodies, and the other changes the edit makes
+// that follow from the count and were allowed ("adds PodDisruptionBudget shop/web"), which the
+// commit message and the pull request body list as "also: …" lines.
 type Verification struct {
-	Summary string
-	Diff    string
+	Summary      string
+	Diff         string
+	Consequences []string
 }
 
 // Actions of a Result.

@@ -173,6 +173,9 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		}
 		res.Rendered = v.Diff
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonRendered, Message: v.Summary})
+		for _, c := range v.Consequences {
+			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonRenderConsequence, Message: "also: " + c})
+		}
 	}
 	res.Mode = c.mode
 	if c.dryRun || c.mode == policy.ModeDryRun {

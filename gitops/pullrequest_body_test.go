@@ -16,7 +16,8 @@ const bodyFile = "envs/prod/web/values.yaml"
 func TestPullRequestBody(t *testing.T) {
 	msg := commitmsg.Format(commitmsg.Message{
 		PolicyID: "shop/web", Target: policy.ReplicasLocation{File: bodyFile, Path: "web.replicaCount"}, From: 3, To: 6,
-		Reasons: []string{"http_rps = 312.4 > scaleUp.threshold 250 → 6", "queue|depth = 2 within [1, 5] → 3", "aggregation max → 6"},
+		Reasons: []string{"http_rps = 312.4 > scaleUp.threshold 250 → 6", "queue|depth = 2 within [1, 5] → 3", "aggregation max → 6",
+			"rendered Deployment shop/web: spec.replicas 3 → 6", "also: adds PodDisruptionBudget shop/web"},
 		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
 	})
 	for _, tc := range []struct {
@@ -33,6 +34,7 @@ func TestPullRequestBody(t *testing.T) {
 				"| http_rps | 312.4 | &gt; scaleUp.threshold 250 | 6 |",
 				"| queue\\|depth | 2 | within [1, 5] | 3 |",
 				"- aggregation max → 6",
+				"- rendered Deployment shop/web: spec.replicas 3 → 6\n- also: adds PodDisruptionBudget shop/web\n",
 				"Autoscaler-To: 6\nAutoscaler-",
 				"`git revert <sha>`",
 				"Branch `autoscaler/shop/web` at `0123456789ab`",

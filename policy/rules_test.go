@@ -159,7 +159,7 @@ func TestReasonCodeIsHold(t *testing.T) {
 		ReasonNotSynced, ReasonCooldownActive, ReasonScaleDownBlocked, ReasonAllMetricsMissing, ReasonScalingDisabled}
 	others := []ReasonCode{ReasonMetricValue, ReasonWithinTolerance, ReasonMetricMissing, ReasonAggregated,
 		ReasonStabilized, ReasonScaleUpLimited, ReasonBounded, ReasonUnchanged, ReasonPullRequest,
-		ReasonPullRequestWithdrawn, ReasonRendered, ReasonManualScale, ReasonMergePending}
+		ReasonPullRequestWithdrawn, ReasonRendered, ReasonRenderConsequence, ReasonManualScale, ReasonMergePending}
 	for _, c := range holds {
 		assert.True(t, c.IsHold(), c)
 	}

@@ -153,9 +153,13 @@ const ReasonPullRequestWithdrawn ReasonCode = "PullRequestWithdrawn"
 
 // Reason codes of the loop's own lines, beside the engine's.
 const (
-	// ReasonRendered says render verification proved the change: only the target workload's
-	// replicas move, from current to desired.
+	// ReasonRendered says render verification proved the change: the target workload's
+	// replicas move from current to desired, and nothing else but the consequences below.
 	ReasonRendered ReasonCode = "Rendered"
+	// ReasonRenderConsequence is one more change the verified edit makes that follows from the
+	// count and that render verification allows, e.g. "also: adds PodDisruptionBudget
+	// shop/web" (render.Consequence).
+	ReasonRenderConsequence ReasonCode = "RenderConsequence"
 	// ReasonManualScale is a person's scale through the CLI, with their reason (ManualScale).
 	ReasonManualScale ReasonCode = "ManualScale"
 )

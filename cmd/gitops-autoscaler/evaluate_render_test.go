@@ -19,13 +19,26 @@ import (
 // bare repository.
 func renderFixture(t *testing.T, values2 string) (config, remote string) {
 	t.Helper()
+	return renderFixtureWith(t, map[string]string{"VALUES2": values2})
+}
+
+// renderFixtureWith is renderFixture with replacements made in the policy: the render block, or
+// the Application the policy names (file: old → new, after "argocd/shop.yaml:").
+func renderFixtureWith(t *testing.T, replace map[string]string) (config, remote string) {
+	t.Helper()
 	dir := t.TempDir()
 	work := filepath.Join(dir, "work")
 	require.NoError(t, os.CopyFS(work, os.DirFS("testdata/render/repo")))
-	pol := filepath.Join(work, "policies", "web.yaml")
-	b, err := os.ReadFile(pol)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(pol, bytes.ReplaceAll(b, []byte("VALUES2"), []byte(values2)), 0o644))
+	for old, new := range replace {
+		file := filepath.Join(work, "policies", "web.yaml")
+		if f, o, ok := strings.Cut(old, ":"); ok && strings.HasSuffix(f, ".yaml") {
+			file, old = filepath.Join(work, filepath.FromSlash(f)), o
+		}
+		b, err := os.ReadFile(file)
+		require.NoError(t, err)
+		require.Contains(t, string(b), old)
+		require.NoError(t, os.WriteFile(file, bytes.ReplaceAll(b, []byte(old), []byte(new)), 0o644))
+	}
 	git := func(args ...string) string {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = work
@@ -77,31 +90,61 @@ type evalOutput struct {
 // whose key a later values file overrides is refused — the remote is untouched and the JSON
 // result says why.
 func TestEvaluateRenderVerification(t *testing.T) {
+	const helmBlock = "helm: {chart: chart, valuesFiles: [envs/web.yaml, VALUES2], releaseName: shop}"
+	argocd := func(more map[string]string) map[string]string {
+		m := map[string]string{helmBlock: "argocd: {application: argocd/shop.yaml}"}
+		for k, v := range more {
+			m[k] = v
+		}
+		return m
+	}
 	tests := []struct {
 		name       string
-		values2    string
+		replace    map[string]string
 		wantAction string
 		wantCode   int
 		wantText   []string // in the error (refused) or a reason (committed)
 	}{
 		{
-			name:       "edit reaches the workload",
-			values2:    "envs/other.yaml",
+			name:       "edit reaches the workload; the budget that appears is named",
+			replace:    map[string]string{"VALUES2": "envs/other.yaml"},
 			wantAction: "committed",
 			wantCode:   exitOK,
-			wantText:   []string{"rendered Deployment shop/web: spec.replicas 2 → 5"},
+			wantText:   []string{"rendered Deployment shop/web: spec.replicas 2 → 5\nalso: adds PodDisruptionBudget shop/web\n"},
 		},
 		{
 			name:       "later values file overrides the key",
-			values2:    "envs/override.yaml",
+			replace:    map[string]string{"VALUES2": "envs/override.yaml"},
 			wantAction: "error",
 			wantCode:   exitFailure,
 			wantText:   []string{"envs/override.yaml", "Deployment shop/web"},
 		},
+		{
+			name:       "rendered as the Argo CD Application renders it",
+			replace:    argocd(nil),
+			wantAction: "committed",
+			wantCode:   exitOK,
+			wantText:   []string{"rendered Deployment shop/web: spec.replicas 2 → 5\nalso: adds PodDisruptionBudget shop/web\n"},
+		},
+		{
+			name: "a parameter of the Application pins the count",
+			replace: argocd(map[string]string{"argocd/shop.yaml:valueFiles: [../envs/web.yaml, ../envs/other.yaml]": "valueFiles: [../envs/web.yaml, ../envs/other.yaml]\n" +
+				"      parameters: [{name: web.replicaCount, value: '3'}]"}),
+			wantAction: "error",
+			wantCode:   exitFailure,
+			wantText:   []string{"KeyOverridden", "argocd/shop.yaml spec.source.helm.parameters[0] (web.replicaCount) comes after envs/web.yaml and sets web.replicaCount: 3"},
+		},
+		{
+			name:       "a values file the Application does not read",
+			replace:    argocd(map[string]string{"argocd/shop.yaml:valueFiles: [../envs/web.yaml, ../envs/other.yaml]": "valueFiles: [../envs/other.yaml]"}),
+			wantAction: "error",
+			wantCode:   exitFailure,
+			wantText:   []string{"KeyUnused", "envs/web.yaml is none of the values the render reads (the chart's values.yaml, envs/other.yaml)"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			config, remote := renderFixture(t, tt.values2)
+			config, remote := renderFixtureWith(t, tt.replace)
 			before := remoteHead(t, remote)
 			var out, errb bytes.Buffer
 			code := run(context.Background(), []string{"evaluate", "--config", config, "--cache-dir", t.TempDir(),

@@ -86,7 +86,11 @@ func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Poli
 	if err != nil {
 		return gitops.Verification{}, err
 	}
-	return gitops.Verification{Summary: v.Summary, Diff: v.Diff}, nil
+	also := make([]string, len(v.Consequences))
+	for i, c := range v.Consequences {
+		also[i] = c.String()
+	}
+	return gitops.Verification{Summary: v.Summary, Diff: v.Diff, Consequences: also}, nil
 }
 
 // newRunner wires a runner: the metric source (trace file or Prometheus), the sync check
