@@ -141,6 +141,10 @@ type Runner struct {
 	Backoff func(attempt int) time.Duration
 	// Sleep waits; tests replace it (default: a context-aware timer).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Git completes a repository's workspace options before its first open: the commit
+	// signer, a minted HTTPS token (a GitHub App's), a publisher that makes commits through
+	// the host's API (GitHub verified commits). Default: none of them.
+	Git func(rc policy.Repository, o *gitrepo.Options) error
 
 	workspaces map[string]*gitrepo.Workspace
 }
@@ -243,8 +247,13 @@ func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.
 		}
 		return ws, nil
 	}
-	cache := r.Config.CacheDir
-	ws, err := gitrepo.Open(ctx, gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: cache})
+	opts := gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: r.Config.CacheDir}
+	if r.Git != nil {
+		if err := r.Git(rc, &opts); err != nil {
+			return nil, fmt.Errorf("repository %s: %w", rc.Name, err)
+		}
+	}
+	ws, err := gitrepo.Open(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +350,12 @@ func (r *Runner) pushing(ctx context.Context, ws *gitrepo.Workspace, rep *Report
 		err = ws.Push(ctx)
 		if err == nil {
 			rep.Head = ws.Base()
+			for i := range rep.Results {
+				// Commits a publisher made again through the host's API have the host's shas.
+				if c := rep.Results[i].Commit; c != "" {
+					rep.Results[i].Commit = ws.PushedAs(c)
+				}
+			}
 			return nil
 		}
 		if !errors.Is(err, gitrepo.ErrPushRace) || n+1 >= attempts {

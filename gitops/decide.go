@@ -196,7 +196,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 	// PullRequest / AutoMerge: the decision goes to the policy's own branch, made from the
 	// remote base — never on top of this cycle's other commits.
 	if r.Delivery == nil || !hasHost(rc) {
-		return fmt.Errorf("mode %s needs a github block on repository %s (or use mode Commit or DryRun)", c.mode, rc.Name)
+		return fmt.Errorf("mode %s needs a github or gitlab block on repository %s (or use mode Commit or DryRun)", c.mode, rc.Name)
 	}
 	dr, err := r.Delivery.Deliver(ctx, ws, Delivery{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
 	if err != nil {
@@ -240,7 +240,7 @@ func (r *Runner) proposes(rc policy.Repository, p *policy.Policy) bool {
 }
 
 // hasHost reports whether a repository names the host of its pull requests (github today).
-func hasHost(rc policy.Repository) bool { return rc.GitHub != nil }
+func hasHost(rc policy.Repository) bool { return rc.GitHub != nil || rc.GitLab != nil }
 
 func targetOf(p *policy.Policy) string {
 	if p.Spec.Replicas == nil {

@@ -81,6 +81,29 @@ type autoMerger interface {
 	Merger
 }
 
+// AutoMerger is a host that merges by itself once its own rules allow (GitLab's "merge when
+// the pipeline succeeds", which also waits for the required approvals): delivery hands it the
+// merge as soon as the pull request shows its commit, instead of waiting on the checks.
+type AutoMerger interface {
+	// AutoMerge asks the host to merge the pull request while its head is m.SHA: the base's
+	// new commit when it merged at once, host.ErrMergeScheduled while it waits,
+	// host.ErrNotMergeable when it refuses. Asking again while it waits writes nothing.
+	AutoMerge(ctx context.Context, number int, m host.MergeRequest) (string, error)
+}
+
+// UpToDateRequirer is a host that can require a pull request's branch to be up to date with
+// its base before it merges (GitHub's strict required checks, GitLab's fast-forward and
+// semi-linear merge methods).
+type UpToDateRequirer interface {
+	RequiresUpToDate(ctx context.Context, base string) (bool, error)
+}
+
+// CommitMaker is a host that makes commits through its API, signing them (GitHub's Git Data
+// API): with github.verifiedCommits, the workspace's commits are made so (HostPublisher).
+type CommitMaker interface {
+	CreateCommits(ctx context.Context, c host.CommitsOnBranch) ([]string, error)
+}
+
 // Host is a repository's pull request host: everything delivery asks of it.
 type Host interface {
 	PullRequestFinder
@@ -166,7 +189,12 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	if err != nil {
 		return res, err
 	}
-	carries := exists && carriesDecision(head, ws.Base(), id)
+	carries, rebuild := false, ""
+	if exists {
+		if carries, rebuild, err = branchHolds(ctx, ws, api, d, head, id); err != nil {
+			return res, err
+		}
+	}
 	// A pull request still labelled LabelWithdrawn (its withdrawal failed half way) goes on,
 	// so that syncLabels takes the label off a live proposal.
 	if carries && pr != nil && pr.HeadSHA == head.SHA && !slices.Contains(pr.Labels, LabelWithdrawn) {
@@ -194,7 +222,8 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 		if err := ws.PushBranch(ctx, gitrepo.BranchPush{Branch: branch, Commit: commit, Lease: lease}); err != nil {
 			return res, err
 		}
-		log.Info("pull request branch pushed", "commit", commit, "base", ws.Base())
+		commit = ws.PushedAs(commit) // the host's sha when its API made the commit
+		log.Info("pull request branch pushed", "commit", commit, "base", ws.Base(), "why", rebuild)
 	}
 	res.Commit = commit
 	title, body := d.Message.Subject(), PullRequestBody(message, metricNames(d.Policy), d.Rendered, branch, base, commit)
@@ -253,8 +282,13 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 	if err != nil {
 		return res, err
 	}
-	if len(required) == 0 && (d.Repo.GitHub == nil || !d.Repo.GitHub.AllowAutoMergeWithoutChecks) {
-		return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: branch %s requires no status checks; pull request #%d waits for review (github.allowAutoMergeWithoutChecks allows it)", base, pr.Number)
+	if len(required) == 0 {
+		switch {
+		case d.Repo.GitLab != nil && !d.Repo.GitLab.AllowAutoMergeWithoutPipeline:
+			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: the project does not require pipelines to succeed; merge request %s waits for review (gitlab.allowAutoMergeWithoutPipeline allows it)", pullRequestRef(pr.URL))
+		case d.Repo.GitLab == nil && (d.Repo.GitHub == nil || !d.Repo.GitHub.AllowAutoMergeWithoutChecks):
+			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: branch %s requires no status checks; pull request #%d waits for review (github.allowAutoMergeWithoutChecks allows it)", base, pr.Number)
+		}
 	}
 	full, err := api.PullRequest(ctx, pr.Number)
 	if err != nil {
@@ -270,20 +304,21 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 	case !*full.Mergeable:
 		return wait(policy.ReasonMergeBlocked, "auto-merge: pull request #%d is not mergeable (%s)", pr.Number, full.MergeableState)
 	}
-	if len(required) > 0 {
-		st, err := api.ChecksState(ctx, res.Commit, required)
-		if err != nil {
-			return res, err
+	subject, rest, _ := strings.Cut(strings.TrimRight(message, "\n"), "\n")
+	mr := host.MergeRequest{Method: "squash", Title: subject, Message: strings.TrimLeft(rest, "\n"), SHA: res.Commit}
+	var sha string
+	if am, ok := api.(AutoMerger); ok {
+		// The host waits for its pipeline and approvals itself, and merges the moment they allow.
+		sha, err = am.AutoMerge(ctx, pr.Number, mr)
+		if errors.Is(err, host.ErrMergeScheduled) {
+			return wait(policy.ReasonMergePending, "auto-merge set on %s: the host merges it once the pipeline succeeds and the required approvals are given (%s)", pullRequestRef(pr.URL), full.MergeableState)
 		}
-		switch st.State {
-		case "pending":
-			return wait(policy.ReasonMergePending, "auto-merge: required checks of pull request #%d pending: %s", pr.Number, st.Detail)
-		case "failure":
-			return wait(policy.ReasonMergeBlocked, "auto-merge: required checks of pull request #%d failed: %s", pr.Number, st.Detail)
+	} else {
+		sha, err = pd.mergeWhenChecksPass(ctx, api, pr, required, mr, &res)
+		if sha == "" && err == nil {
+			return res, nil // waiting: the reason is in res
 		}
 	}
-	subject, rest, _ := strings.Cut(strings.TrimRight(message, "\n"), "\n")
-	sha, err := api.Merge(ctx, pr.Number, host.MergeRequest{Method: "squash", Title: subject, Message: strings.TrimLeft(rest, "\n"), SHA: res.Commit})
 	if errors.Is(err, host.ErrNotMergeable) {
 		return wait(policy.ReasonMergeBlocked, "auto-merge of pull request #%d refused: %v", pr.Number, err)
 	}
@@ -298,6 +333,28 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		log.Warn("delete merged branch", "error", err)
 	}
 	return res, nil
+}
+
+// mergeWhenChecksPass merges once the required checks passed on the head; while they are
+// pending or failed it returns "" and no error, with the reason added to res.
+func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api autoMerger, pr host.PullRequest, required []string, mr host.MergeRequest, res *DeliveryResult) (string, error) {
+	wait := func(code policy.ReasonCode, format string, args ...any) (string, error) {
+		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+		return "", nil
+	}
+	if len(required) > 0 {
+		st, err := api.ChecksState(ctx, mr.SHA, required)
+		if err != nil {
+			return "", err
+		}
+		switch st.State {
+		case "pending":
+			return wait(policy.ReasonMergePending, "auto-merge: required checks of pull request #%d pending: %s", pr.Number, st.Detail)
+		case "failure":
+			return wait(policy.ReasonMergeBlocked, "auto-merge: required checks of pull request #%d failed: %s", pr.Number, st.Detail)
+		}
+	}
+	return api.Merge(ctx, pr.Number, mr)
 }
 
 // Withdraw closes the policy's open pull request once its decision has gone stale — the
@@ -340,11 +397,14 @@ func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspa
 }
 
 // pullRequestRef names a pull request by its URL for a reason line: "#12" when the URL ends
-// in /pull/12 (GitHub and GitHub Enterprise), else the URL itself.
+// in /pull/12 (GitHub and GitHub Enterprise), "!12" for /merge_requests/12 (GitLab), else
+// the URL itself.
 func pullRequestRef(url string) string {
-	if i := strings.LastIndex(url, "/pull/"); i >= 0 {
-		if n, err := strconv.Atoi(url[i+len("/pull/"):]); err == nil {
-			return "#" + strconv.Itoa(n)
+	for _, k := range []struct{ path, mark string }{{"/pull/", "#"}, {"/merge_requests/", "!"}} {
+		if i := strings.LastIndex(url, k.path); i >= 0 {
+			if n, err := strconv.Atoi(url[i+len(k.path):]); err == nil {
+				return k.mark + strconv.Itoa(n)
+			}
 		}
 	}
 	return url
@@ -474,14 +534,68 @@ func directionLabels(m commitmsg.Message) []string {
 	return []string{LabelAutoscaler, LabelScaleDown}
 }
 
-// carriesDecision reports whether a branch head is our commit of decision id directly on
-// base: then the branch already proposes this decision.
-func carriesDecision(head gitrepo.Commit, base, id string) bool {
-	if len(head.Parents) != 1 || head.Parents[0] != base {
-		return false
-	}
+// branchHolds decides whether the policy's branch still proposes decision id as it stands,
+// so that it is left alone — Renovate's "rebase only when conflicted": no push, and no pull
+// request write. It holds when its one commit carries the decision on a commit of the base's
+// history, and the base has not changed the decision's file since that branch point; and,
+// for a pull request to be merged (AutoMerge), when the host does not require branches up to
+// date with the base. An unrelated move of the base so touches nothing. When it does not
+// hold, why says so, for the log.
+func branchHolds(ctx context.Context, ws *gitrepo.Workspace, api Host, d Delivery, head gitrepo.Commit, id string) (holds bool, why string, err error) {
 	tr, ok := commitmsg.ParseTrailers(head.Message)
-	return ok && tr.DecisionID == id
+	if len(head.Parents) != 1 || !ok || tr.DecisionID != id {
+		return false, "the decision changed", nil
+	}
+	point, base := head.Parents[0], ws.Base()
+	if point == base {
+		return true, "", nil
+	}
+	onBase, err := ws.IsAncestor(point, base)
+	if err != nil {
+		return false, "", err
+	}
+	if !onBase {
+		return false, "the branch point left the base's history", nil
+	}
+	same, err := ws.SameFile(point, base, d.File)
+	if err != nil {
+		return false, "", err
+	}
+	if !same {
+		return false, d.File + " changed on the base since the branch point", nil
+	}
+	if u, ok := api.(UpToDateRequirer); ok && d.Mode == policy.ModeAutoMerge {
+		strict, err := u.RequiresUpToDate(ctx, baseBranch(d.Repo))
+		if err != nil {
+			return false, "", err
+		}
+		if strict {
+			return false, "the host merges only a branch up to date with the base", nil
+		}
+	}
+	return true, "", nil
+}
+
+// HostPublisher makes a workspace's commits through a host's API instead of a push, so
+// that the host signs them (github.verifiedCommits): a branch the host finds moved is
+// gitrepo.ErrPushRace, and the loop re-decides on the new head.
+func HostPublisher(api CommitMaker) gitrepo.Publisher { return hostPublisher{api} }
+
+type hostPublisher struct{ api CommitMaker }
+
+func (p hostPublisher) Publish(ctx context.Context, pub gitrepo.Publication) ([]string, error) {
+	c := host.CommitsOnBranch{Branch: pub.Branch, Parent: pub.Parent, Lease: pub.Lease, FastForward: pub.FastForward}
+	for _, pc := range pub.Commits {
+		c.Commits = append(c.Commits, host.NewCommit{
+			File: pc.File, Mode: pc.Mode, Content: pc.Content, Message: pc.Message,
+			AuthorName: pc.AuthorName, AuthorEmail: pc.AuthorEmail, When: pc.When,
+		})
+	}
+	shas, err := p.api.CreateCommits(ctx, c)
+	if errors.Is(err, host.ErrBranchMoved) {
+		return nil, fmt.Errorf("%w: %w", gitrepo.ErrPushRace, err)
+	}
+	return shas, err
 }
 
 func baseBranch(rc policy.Repository) string {

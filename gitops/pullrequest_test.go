@@ -472,22 +472,84 @@ func TestRerunWithTheSameDecisionWritesNothing(t *testing.T) {
 	}
 }
 
-func TestBaseMovedRegeneratesThePullRequest(t *testing.T) {
+// TestUnrelatedBaseMovesLeaveThePullRequestAlone: 20 commits that do not touch the policy's
+// file land on the base between cycles, and the next cycle writes nothing — no push, no API
+// write, the branch at the same commit. A person's change to the target file then rebuilds
+// the branch once, made again on the new base (never rebased), keeping their change.
+func TestUnrelatedBaseMovesLeaveThePullRequestAlone(t *testing.T) {
 	e := newPREnv(t, policy.ModePullRequest)
 	first := e.cycle(t, 0, 600)
-	human := e.Git.CommitAt("platform", map[string]string{"README.md": "hello\n"}, "docs", "Ann <ann@example.com>", prT0.Add(30*time.Second))
+	require.Equal(t, gitops.ActionPullRequest, first.Action)
+	branchHead := branchCommit(t, e.Git).SHA
+	base := e.Git.HeadSHA("platform", "main")
+
+	var unrelated []gittest.ImportCommit
+	for i := range 20 {
+		unrelated = append(unrelated, gittest.ImportCommit{
+			Files:   map[string]string{fmt.Sprintf("docs/note-%02d.md", i): fmt.Sprintf("note %d\n", i)},
+			Message: fmt.Sprintf("docs: note %d\n", i), Author: "Ann <ann@example.com>", When: prT0.Add(time.Duration(i+1) * time.Second),
+		})
+	}
+	moved := e.Git.Import("platform", unrelated)
+	require.NotEqual(t, base, moved)
+	e.GH.ResetCounts()
+	e.Git.ResetCounts()
 
 	res := e.cycle(t, time.Minute, 600)
 	assert.Equal(t, gitops.ActionPullRequest, res.Action)
-	assert.NotEqual(t, first.Commit, res.Commit)
-	head := branchCommit(t, e.Git)
-	assert.Equal(t, []string{human}, head.Parents, "made again on the new base, not rebased")
-	assert.Equal(t, "1", strings.TrimSpace(e.Git.Git("platform", "rev-list", "--count", "main.."+prBranch)))
-	assert.Equal(t, "hello\n", e.Git.ReadFile("platform", prBranch, "README.md"), "the human commit is kept")
+	assert.Empty(t, e.GH.Writes(), "an unrelated move of the base writes nothing through the API")
+	assert.Zero(t, e.Git.Requests("platform", gittest.ReceivePack), "and pushes nothing")
+	assert.Equal(t, branchHead, branchCommit(t, e.Git).SHA, "the branch stays where it was")
+	assert.Equal(t, branchHead, res.Commit)
 	prs := e.GH.PullRequests()
 	require.Len(t, prs, 1)
+	assert.Equal(t, branchHead, prs[0].HeadSHA)
+
+	// A person changes the line the decision edits: the branch is rebuilt, once.
+	human := e.Git.CommitAt("platform", map[string]string{prFile: "# web\nweb:\n  replicaCount: 3  # managed by the autoscaler\n"},
+		"comment the count", "Ann <ann@example.com>", prT0.Add(90*time.Second))
+	e.GH.ResetCounts()
+	e.Git.ResetCounts()
+	res = e.cycle(t, 2*time.Minute, 600)
+	assert.Equal(t, gitops.ActionPullRequest, res.Action)
+	head := branchCommit(t, e.Git)
+	assert.NotEqual(t, branchHead, head.SHA)
+	assert.Equal(t, []string{human}, head.Parents, "made again on the new base, not rebased")
+	assert.Equal(t, "1", strings.TrimSpace(e.Git.Git("platform", "rev-list", "--count", "main.."+prBranch)))
+	assert.Equal(t, "# web\nweb:\n  replicaCount: 6  # managed by the autoscaler\n", e.Git.ReadFile("platform", prBranch, prFile), "the person's change is kept")
+	assert.Equal(t, 1, e.Git.PackRequests("platform", gittest.ReceivePack), "one push")
+	prs = e.GH.PullRequests()
+	require.Len(t, prs, 1, "updated in place")
 	assert.Equal(t, head.SHA, prs[0].HeadSHA)
 	assert.Contains(t, prs[0].Body, head.SHA[:12], "the description names the new commit")
+
+	e.GH.ResetCounts()
+	e.Git.ResetCounts()
+	e.cycle(t, 3*time.Minute, 600)
+	assert.Empty(t, e.GH.Writes(), "rebuilt once: the next cycle writes nothing")
+	assert.Zero(t, e.Git.Requests("platform", gittest.ReceivePack))
+}
+
+// TestStrictChecksRebuildABranchBehindTheBase: in AutoMerge mode, a base branch whose
+// protection requires up-to-date branches makes a moved base rebuild the branch, since the
+// pull request could not merge otherwise.
+func TestStrictChecksRebuildABranchBehindTheBase(t *testing.T) {
+	e := newPREnv(t, policy.ModeAutoMerge)
+	e.GH.SetRequiredChecks("ci/test")
+	e.GH.SetCheckState("pending")
+	first := e.cycle(t, 0, 600)
+	require.Contains(t, codes(first.Reasons), policy.ReasonMergePending)
+	e.Git.Commit("platform", map[string]string{"README.md": "hello\n"}, "docs", "Ann <ann@example.com>")
+
+	e.cycle(t, time.Minute, 600)
+	assert.Equal(t, first.Commit, branchCommit(t, e.Git).SHA, "not strict: the branch stays")
+
+	e.GH.SetStrictChecks(true)
+	e.GH.SetCheckState("success")
+	res := e.cycle(t, 2*time.Minute, 600)
+	assert.NotEqual(t, first.Commit, res.Commit, "strict: rebuilt on the new base")
+	assert.Equal(t, e.Git.HeadSHA("platform", "main"), e.GH.PullRequests()[0].MergeSHA, "and merged")
+	assert.True(t, res.Action == gitops.ActionCommitted, "the merge lands the decision: %s", res.Action)
 }
 
 func TestScaleUpCommitsWhileScaleDownOpensAPullRequest(t *testing.T) {

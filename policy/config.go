@@ -34,6 +34,7 @@ type Repository struct {
 	Policies []string    `yaml:"policies,omitempty" json:"policies,omitempty"`
 	Auth     *GitAuth    `yaml:"auth,omitempty" json:"auth,omitempty"`
 	GitHub   *GitHubRepo `yaml:"github,omitempty" json:"github,omitempty"`
+	GitLab   *GitLabRepo `yaml:"gitlab,omitempty" json:"gitlab,omitempty"`
 }
 
 // GitAuth is how to authenticate to a Git remote. Exactly one form: a token (HTTPS), a
@@ -55,9 +56,39 @@ type GitHubRepo struct {
 	APIURL    string `yaml:"apiURL,omitempty" json:"apiURL,omitempty"` // default https://api.github.com/
 	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
 	TokenEnv  string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+	// App authenticates as a GitHub App installation instead of a token: its installation
+	// tokens serve the API and, for an https remote without auth, Git too.
+	App *GitHubApp `yaml:"app,omitempty" json:"app,omitempty"`
+	// VerifiedCommits makes the autoscaler's commits through the API (blobs, trees, commits,
+	// refs), so that GitHub signs them ("Verified"): for branches that require signed commits,
+	// with a bot that has no key.
+	VerifiedCommits bool `yaml:"verifiedCommits,omitempty" json:"verifiedCommits,omitempty"`
 	// AllowAutoMergeWithoutChecks lets AutoMerge merge into a base branch without required
 	// status checks; by default such a PR stays open for review.
 	AllowAutoMergeWithoutChecks bool `yaml:"allowAutoMergeWithoutChecks,omitempty" json:"allowAutoMergeWithoutChecks,omitempty"`
+}
+
+// GitHubApp is a GitHub App installation: the App's ID, the installation's ID, and the App's
+// private key (PEM), read from a file.
+type GitHubApp struct {
+	AppID          int    `yaml:"appID" json:"appID"`
+	InstallationID int    `yaml:"installationID" json:"installationID"`
+	PrivateKeyFile string `yaml:"privateKeyFile" json:"privateKeyFile"`
+}
+
+// GitLabRepo enables merge requests through the GitLab API, on gitlab.com or a self-managed
+// instance.
+type GitLabRepo struct {
+	// Project is the project's full path (group/subgroup/name) or its numeric ID.
+	Project string `yaml:"project" json:"project"`
+	// BaseURL is the instance (default https://gitlab.com/); the client adds /api/v4/.
+	BaseURL string `yaml:"baseURL,omitempty" json:"baseURL,omitempty"`
+	// TokenFile or TokenEnv holds a personal, project or group access token with the api scope.
+	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
+	TokenEnv  string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+	// AllowAutoMergeWithoutPipeline lets AutoMerge merge in a project that does not require
+	// pipelines to succeed; by default such a merge request stays open for review.
+	AllowAutoMergeWithoutPipeline bool `yaml:"allowAutoMergeWithoutPipeline,omitempty" json:"allowAutoMergeWithoutPipeline,omitempty"`
 }
 
 // PrometheusServer is a named Prometheus (or Mimir, Cortex, Thanos) endpoint.
@@ -90,6 +121,18 @@ type TLSConfig struct {
 type CommitIdentity struct {
 	AuthorName  string `yaml:"authorName,omitempty" json:"authorName,omitempty"`   // default gitops-autoscaler
 	AuthorEmail string `yaml:"authorEmail,omitempty" json:"authorEmail,omitempty"` // default gitops-autoscaler@localhost
+	// Signing signs every commit the autoscaler makes (default: unsigned).
+	Signing *CommitSigning `yaml:"signing,omitempty" json:"signing,omitempty"`
+}
+
+// CommitSigning names the key that signs the autoscaler's commits, for branches whose
+// protection requires signed commits: an OpenPGP secret key (gpgKeyFile, git's default
+// gpg.format) or an SSH private key (sshKeyFile, gpg.format ssh). A protected key's passphrase
+// comes from passphraseFile. Keys and passphrases are read from files only.
+type CommitSigning struct {
+	GPGKeyFile     string `yaml:"gpgKeyFile,omitempty" json:"gpgKeyFile,omitempty"`
+	SSHKeyFile     string `yaml:"sshKeyFile,omitempty" json:"sshKeyFile,omitempty"`
+	PassphraseFile string `yaml:"passphraseFile,omitempty" json:"passphraseFile,omitempty"`
 }
 
 // HTTPConfig is the service's HTTP listener.
@@ -127,4 +170,5 @@ const (
 	DefaultAuthorEmail      = "gitops-autoscaler@localhost"
 	DefaultPrometheusServer = "default"
 	DefaultGitHubAPIURL     = "https://api.github.com/"
+	DefaultGitLabURL        = "https://gitlab.com/"
 )

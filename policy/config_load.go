@@ -112,6 +112,10 @@ func (c *checker) config(cfg *Config) {
 		}
 		c.gitAuth(f+".auth", r.Auth, transport)
 		c.github(f+".github", r.GitHub)
+		c.gitlab(f+".gitlab", r.GitLab)
+		if r.GitHub != nil && r.GitLab != nil {
+			c.errorf(f+".gitlab", "set github or gitlab, not both: a repository has one host")
+		}
 	}
 	servers := map[string]string{}
 	for i := range cfg.Prometheus {
@@ -129,6 +133,7 @@ func (c *checker) config(cfg *Config) {
 	if strings.ContainsAny(cfg.Commit.AuthorName, "<>\n") {
 		c.errorf("commit.authorName", "must not contain '<', '>' or a newline")
 	}
+	c.commitSigning("commit.signing", cfg.Commit.Signing)
 	if _, _, err := net.SplitHostPort(cfg.HTTP.Listen); err != nil {
 		c.errorf("http.listen", "must be host:port or :port, got %q", cfg.HTTP.Listen)
 	}
@@ -232,6 +237,17 @@ func (c *checker) secretSource(f, name, file, env string, required bool) {
 	}
 }
 
+// commitSigning checks that a signing block names exactly one key.
+func (c *checker) commitSigning(f string, s *CommitSigning) {
+	switch {
+	case s == nil:
+	case s.GPGKeyFile != "" && s.SSHKeyFile != "":
+		c.errorf(f, "set gpgKeyFile or sshKeyFile, not both")
+	case s.GPGKeyFile == "" && s.SSHKeyFile == "":
+		c.errorf(f, "set gpgKeyFile (OpenPGP) or sshKeyFile (SSH signatures), with passphraseFile when the key has a passphrase")
+	}
+}
+
 func (c *checker) github(f string, g *GitHubRepo) {
 	if g == nil {
 		return
@@ -246,6 +262,35 @@ func (c *checker) github(f string, g *GitHubRepo) {
 		c.errorf(f+".apiURL", "%v", err)
 	}
 	c.secretSource(f, "token", g.TokenFile, g.TokenEnv, false)
+	if a := g.App; a != nil {
+		if g.TokenFile != "" || g.TokenEnv != "" {
+			c.errorf(f+".app", "set a token or an app, not both")
+		}
+		if a.AppID <= 0 {
+			c.errorf(f+".app.appID", "required: the App's numeric ID")
+		}
+		if a.InstallationID <= 0 {
+			c.errorf(f+".app.installationID", "required: the installation's numeric ID")
+		}
+		if a.PrivateKeyFile == "" {
+			c.errorf(f+".app.privateKeyFile", "required: the App's private key (PEM), by file")
+		}
+	}
+}
+
+func (c *checker) gitlab(f string, g *GitLabRepo) {
+	if g == nil {
+		return
+	}
+	if g.Project == "" {
+		c.errorf(f+".project", "required: the project's full path (group/name) or numeric ID")
+	} else if strings.HasPrefix(g.Project, "/") || strings.HasSuffix(g.Project, "/") || strings.Contains(g.Project, "//") || strings.ContainsAny(g.Project, " ?#") {
+		c.errorf(f+".project", "not a project path or ID: %q", g.Project)
+	}
+	if err := checkHTTPURL(g.BaseURL); err != nil {
+		c.errorf(f+".baseURL", "%v", err)
+	}
+	c.secretSource(f, "token", g.TokenFile, g.TokenEnv, true)
 }
 
 func (c *checker) prometheusServer(f string, s *PrometheusServer, seen map[string]string) {
@@ -353,6 +398,12 @@ func (a *GitAuth) ReadPassword() (Secret, error) {
 // unset.
 func (g *GitHubRepo) ReadToken() (Secret, error) {
 	return ReadSecret("github token", g.TokenFile, g.TokenEnv, nil)
+}
+
+// ReadToken reads the GitLab API token from its file or environment variable; empty when
+// unset.
+func (g *GitLabRepo) ReadToken() (Secret, error) {
+	return ReadSecret("gitlab token", g.TokenFile, g.TokenEnv, nil)
 }
 
 // ReadToken reads the HTTP API's bearer token from its file or environment variable; empty

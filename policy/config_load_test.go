@@ -48,6 +48,20 @@ func TestLoadConfigForms(t *testing.T) {
 			check: func(t *testing.T, c *Config) {
 				assert.Equal(t, DefaultGitHubAPIURL, c.Repositories[0].GitHub.APIURL)
 			}},
+		{name: "gitlab defaults its base URL", repo: "  - {name: r, url: 'https://gitlab.com/acme/x.git', auth: {tokenEnv: GL_TOKEN}, gitlab: {project: acme/team/x, tokenEnv: GL_TOKEN}}",
+			check: func(t *testing.T, c *Config) {
+				assert.Equal(t, DefaultGitLabURL, c.Repositories[0].GitLab.BaseURL)
+				assert.Equal(t, "acme/team/x", c.Repositories[0].GitLab.Project)
+			}},
+		{name: "github app without git auth", repo: "  - {name: r, url: 'https://github.com/acme/x.git', github: {owner: acme, repo: x, verifiedCommits: true, app: {appID: 1042, installationID: 7001, privateKeyFile: /k.pem}}}",
+			check: func(t *testing.T, c *Config) {
+				assert.Equal(t, &GitHubApp{AppID: 1042, InstallationID: 7001, PrivateKeyFile: "/k.pem"}, c.Repositories[0].GitHub.App)
+				assert.True(t, c.Repositories[0].GitHub.VerifiedCommits)
+			}},
+		{name: "signing with an SSH key", repo: "  - {name: r, url: ./gitops}\ncommit: {signing: {sshKeyFile: /id_ed25519}}",
+			check: func(t *testing.T, c *Config) {
+				assert.Equal(t, &CommitSigning{SSHKeyFile: "/id_ed25519"}, c.Commit.Signing)
+			}},
 		{name: "token with an ssh URL", repo: "  - {name: r, url: 'git@github.com:acme/x.git', auth: {tokenFile: t}}",
 			wantErr: "c.yaml:4: repositories[0].auth: an ssh URL needs sshKeyFile and knownHostsFile"},
 		{name: "empty auth", repo: "  - {name: r, url: 'https://github.com/acme/x.git', auth: {}}",

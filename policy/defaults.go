@@ -95,6 +95,9 @@ func (c *Config) SetDefaults() {
 		if c.Repositories[i].Branch == "" {
 			c.Repositories[i].Branch = DefaultBranch
 		}
+		if gl := c.Repositories[i].GitLab; gl != nil && gl.BaseURL == "" {
+			gl.BaseURL = DefaultGitLabURL
+		}
 		if gh := c.Repositories[i].GitHub; gh != nil && gh.APIURL == "" {
 			gh.APIURL = DefaultGitHubAPIURL
 		}

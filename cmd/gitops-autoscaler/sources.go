@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/signing"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
@@ -30,7 +32,6 @@ var (
 	_ metricSource      = promclient.PrometheusSource{}
 	_ gitops.SyncSource = (*promclient.SyncChecker)(nil)
 	_ gitops.Verifier   = renderVerifier{}
-	_ gitops.Host       = (*github.Client)(nil)
 )
 
 // renderVerifier adapts render.Verify to the loop's Verifier. repoURLs are the URLs each
@@ -97,14 +98,20 @@ func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Poli
 // (Prometheus only), and the clock. It returns the metric source too, for the status page.
 func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, metricSource, error) {
 	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: newRenderVerifier(cfg)}
-	hosts := &github.Clients{}
-	r.Delivery = &gitops.PullRequestDelivery{Logger: log, Hosts: func(rc policy.Repository) (gitops.Host, error) {
-		c, err := hosts.For(rc)
+	set := &hosts.Set{}
+	r.Delivery = &gitops.PullRequestDelivery{Logger: log, Hosts: set.For}
+	var signer gitrepo.Signer
+	if s := cfg.Commit.Signing; s != nil {
+		sg, err := signing.Load(signing.Config{GPGKeyFile: s.GPGKeyFile, SSHKeyFile: s.SSHKeyFile, PassphraseFile: s.PassphraseFile}, nil)
 		if err != nil {
-			return nil, err // not a nil *github.Client in a non-nil Host
+			return nil, nil, err
 		}
-		return c, nil
-	}}
+		signer = sg
+	}
+	r.Git = func(rc policy.Repository, o *gitrepo.Options) error {
+		o.Signer = signer
+		return set.Git(rc, o)
+	}
 	if metricsFile != "" {
 		f, err := os.Open(metricsFile)
 		if err != nil {

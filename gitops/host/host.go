@@ -18,7 +18,36 @@ var (
 	// ErrNotMergeable means the host refused a merge: not open, conflicting, checks not
 	// passed, or the head moved since it was read.
 	ErrNotMergeable = errors.New("not mergeable")
+	// ErrMergeScheduled means the host took the merge for later: it merges by itself once
+	// its rules allow (GitLab's auto-merge waits for the pipeline and the approvals).
+	ErrMergeScheduled = errors.New("auto-merge set: the host merges when its rules allow")
+	// ErrBranchMoved means a branch was not where the caller leased it: commits made through
+	// the API were not put on it.
+	ErrBranchMoved = errors.New("the branch moved")
 )
+
+// CommitsOnBranch are commits to make through a host's API (so that the host signs them),
+// each changing one file, and the branch to point at the last.
+type CommitsOnBranch struct {
+	// Branch is the short branch name; Parent the first commit's parent.
+	Branch, Parent string
+	// Lease is the branch's expected head ("" for a branch that must not exist yet).
+	Lease string
+	// FastForward moves the branch only forward (the base branch).
+	FastForward bool
+	Commits     []NewCommit
+}
+
+// NewCommit is one commit to make: File (repository-relative, with its git Mode such as
+// "100644") set to Content, with Message exactly and the author given.
+type NewCommit struct {
+	File, Mode  string
+	Content     []byte
+	Message     string
+	AuthorName  string
+	AuthorEmail string
+	When        time.Time
+}
 
 // PullRequest is a pull request (a merge request, on hosts that call it so) as delivery sees
 // it. Branches are short names ("autoscaler/ns/name"); commits are full hex shas.

@@ -309,6 +309,30 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// getCommit serves GET git/commits/{sha}: the commit's tree, parents and message.
+func (s *Server) getCommit(w http.ResponseWriter, r *http.Request) {
+	sha := r.PathValue("sha")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.objectType(sha) != "commit" {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	out, err := s.gitOut(nil, "show", "-s", "--format=%T%x00%P%x00%B", sha)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	f := strings.SplitN(out, "\x00", 3)
+	parents := []map[string]string{}
+	for _, p := range strings.Fields(f[1]) {
+		parents = append(parents, map[string]string{"sha": p})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"sha": sha, "tree": map[string]string{"sha": f[0]}, "parents": parents, "message": strings.TrimSuffix(f[2], "\n"),
+	})
+}
+
 // createRef serves POST git/refs: a new branch.
 func (s *Server) createRef(w http.ResponseWriter, r *http.Request) {
 	var in struct {

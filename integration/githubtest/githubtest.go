@@ -140,6 +140,7 @@ func New(t testing.TB, git *gittest.Server, gitRepo string, opts ...Option) *Ser
 	mux.HandleFunc("POST /repos/{owner}/{repo}/git/blobs", s.createBlob)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/git/trees", s.createTree)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/git/commits", s.createCommit)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/git/commits/{sha}", s.getCommit)
 	app := http.NewServeMux()
 	app.HandleFunc("POST /app/installations/{installation}/access_tokens", s.mintToken)
 	s.srv = httptest.NewServer(s.guard(mux, app))

@@ -8,7 +8,8 @@
 // It validates requests as GitLab does: 401 on a bad token, 404 on an unknown project, merge
 // request or branch, 400 on a missing required attribute, 409 on a second open merge request
 // for one source branch and on a merge whose sha is not the source's head, 405 on a merge
-// request that cannot merge, 422 on a merge that fails. Lists are paginated with GitLab's
+// request that cannot merge, 422 on a merge that fails. The pipelines of a commit are listed
+// too. Lists are paginated with GitLab's
 // headers (X-Page, X-Next-Page, X-Total, Link). Auto-merge ("merge when the pipeline
 // succeeds") is kept on the merge request and carried out when the pipeline and the approvals
 // allow it — unless the source branch moved since it was set, which cancels it.
@@ -358,6 +359,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.withMR(rec, rest[1], func(m *mergeRequest) { s.updateMR(rec, r, m) })
 	case "PUT merge_requests/:n/merge":
 		s.withMR(rec, rest[1], func(m *mergeRequest) { s.mergeMR(rec, r, m) })
+	case "GET pipelines":
+		s.listPipelines(rec, r)
 	case "GET repository/branches/:s":
 		s.getBranch(rec, rest[2])
 	case "DELETE repository/branches/:s":
@@ -857,6 +860,23 @@ func (s *Server) merge(m *mergeRequest, squash bool, squashMsg, mergeMsg string,
 		_, _ = s.gitOut(nil, "", "update-ref", "-d", "refs/heads/"+m.source, head)
 	}
 	return nil
+}
+
+// listPipelines serves the pipelines of a commit (?sha=): the one pipeline every merge request
+// head gets, in the state SetPipeline gave.
+func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
+	sha := r.URL.Query().Get("sha")
+	out := []map[string]any{}
+	if s.pipeline != PipelineNone {
+		for _, m := range s.mrs {
+			if m.state == "opened" && sha != "" && s.branchSHA(m.source) == sha {
+				out = append(out, map[string]any{"id": 500 + m.iid, "sha": sha, "ref": m.source, "status": s.pipeline, "source": "push"})
+				break
+			}
+		}
+	}
+	w.Header().Set("X-Total", strconv.Itoa(len(out)))
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getBranch(w http.ResponseWriter, name string) {

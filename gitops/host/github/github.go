@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/githubapp"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
@@ -43,12 +45,15 @@ type Options struct {
 
 // Client is the pull request host of one repository on GitHub or GitHub Enterprise, over
 // go-github. The token is read from its file or environment variable at every request, so a
-// rotated token is picked up without a restart. It is safe for concurrent use.
+// rotated token is picked up without a restart — or, with github.app, it is the App
+// installation's token, minted and refreshed (gitops/githubapp). It is safe for concurrent
+// use.
 type Client struct {
 	client *gh.Client
 	owner  string
 	repo   string
-	token  func() (policy.Secret, error)
+	token  func(ctx context.Context) (policy.Secret, error)
+	app    *githubapp.Tokens // the App installation whose tokens are used, if any
 
 	mu       sync.Mutex
 	rejected [32]byte // the sha256 of the token the host answered 401 to
@@ -90,8 +95,23 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: cfg.ReadToken}
+	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: func(context.Context) (policy.Secret, error) { return cfg.ReadToken() }}
 	rl := rateLimits(next, opts)
+	if a := cfg.App; a != nil {
+		minter := *hc
+		minter.Transport = rl
+		tokens, err := githubapp.New(githubapp.Config{
+			AppID: int64(a.AppID), InstallationID: int64(a.InstallationID), PrivateKeyFile: a.PrivateKeyFile, APIURL: base.String(),
+		}, githubapp.Options{HTTPClient: &minter, Now: opts.Now})
+		if err != nil {
+			return nil, fmt.Errorf("github %s/%s: %w", cfg.Owner, cfg.Repo, err)
+		}
+		g.app = tokens
+		g.token = func(ctx context.Context) (policy.Secret, error) {
+			tok, err := tokens.Token(ctx)
+			return policy.Secret(tok), err
+		}
+	}
 	client := *hc
 	client.Transport = &tokenTransport{next: rl, token: g.token}
 	g.client = gh.NewClient(&client)
@@ -108,26 +128,31 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 func (g *Client) String() string { return "github " + g.owner + "/" + g.repo }
 
 // PullRequests lists the pull requests whose head is branch, newest first; state is "open",
-// "closed" or "all". It reads the first 100, plenty for one policy's branch.
+// "closed" or "all". Every page is read (100 to a page).
 func (g *Client) PullRequests(ctx context.Context, branch, state string) ([]host.PullRequest, error) {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return nil, err
 	}
 	opts := &gh.PullRequestListOptions{State: state, Head: g.owner + ":" + branch, ListOptions: gh.ListOptions{PerPage: 100}}
-	prs, _, err := g.client.PullRequests.List(ctx, g.owner, g.repo, opts)
-	if err != nil {
-		return nil, g.fail("list pull requests of "+branch, err)
+	var out []host.PullRequest
+	for {
+		prs, resp, err := g.client.PullRequests.List(ctx, g.owner, g.repo, opts)
+		if err != nil {
+			return nil, g.fail("list pull requests of "+branch, err)
+		}
+		for _, p := range prs {
+			out = append(out, fromGitHub(p))
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
 	}
-	out := make([]host.PullRequest, 0, len(prs))
-	for _, p := range prs {
-		out = append(out, fromGitHub(p))
-	}
-	return out, nil
 }
 
 // PullRequest reads one pull request, with its mergeability.
 func (g *Client) PullRequest(ctx context.Context, number int) (host.PullRequest, error) {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return host.PullRequest{}, err
 	}
 	p, _, err := g.client.PullRequests.Get(ctx, g.owner, g.repo, number)
@@ -139,7 +164,7 @@ func (g *Client) PullRequest(ctx context.Context, number int) (host.PullRequest,
 
 // CreatePullRequest opens a pull request; host.ErrPullRequestExists when one is open for the head.
 func (g *Client) CreatePullRequest(ctx context.Context, n host.NewPullRequest) (host.PullRequest, error) {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return host.PullRequest{}, err
 	}
 	p, _, err := g.client.PullRequests.Create(ctx, g.owner, g.repo, &gh.NewPullRequest{
@@ -159,7 +184,7 @@ func (g *Client) CreatePullRequest(ctx context.Context, n host.NewPullRequest) (
 
 // UpdatePullRequest sets a pull request's title and body.
 func (g *Client) UpdatePullRequest(ctx context.Context, number int, title, body string) (host.PullRequest, error) {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return host.PullRequest{}, err
 	}
 	p, _, err := g.client.PullRequests.Edit(ctx, g.owner, g.repo, number, &gh.PullRequest{Title: gh.String(title), Body: gh.String(body)})
@@ -172,7 +197,7 @@ func (g *Client) UpdatePullRequest(ctx context.Context, number int, title, body 
 // ClosePullRequest closes a pull request without merging it: a state change only, no
 // comment.
 func (g *Client) ClosePullRequest(ctx context.Context, number int) error {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return err
 	}
 	if _, _, err := g.client.PullRequests.Edit(ctx, g.owner, g.repo, number, &gh.PullRequest{State: gh.String("closed")}); err != nil {
@@ -183,7 +208,7 @@ func (g *Client) ClosePullRequest(ctx context.Context, number int) error {
 
 // AddLabels adds labels to a pull request (labels that do not exist yet are created).
 func (g *Client) AddLabels(ctx context.Context, number int, labels []string) error {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return err
 	}
 	if _, _, err := g.client.Issues.AddLabelsToIssue(ctx, g.owner, g.repo, number, labels); err != nil {
@@ -194,7 +219,7 @@ func (g *Client) AddLabels(ctx context.Context, number int, labels []string) err
 
 // RemoveLabel removes a label from a pull request; a label it does not have is no error.
 func (g *Client) RemoveLabel(ctx context.Context, number int, label string) error {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return err
 	}
 	_, err := g.client.Issues.RemoveLabelForIssue(ctx, g.owner, g.repo, number, url.PathEscape(label))
@@ -207,7 +232,7 @@ func (g *Client) RemoveLabel(ctx context.Context, number int, label string) erro
 // RequiredChecks lists the status checks the base branch's protection requires; none when
 // the branch is not protected.
 func (g *Client) RequiredChecks(ctx context.Context, base string) ([]string, error) {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return nil, err
 	}
 	rc, _, err := g.client.Repositories.GetRequiredStatusChecks(ctx, g.owner, g.repo, base)
@@ -238,10 +263,42 @@ func (g *Client) RequiredChecks(ctx context.Context, base string) ([]string, err
 	return out, nil
 }
 
+// RequiresUpToDate reports whether the base branch's protection requires a pull request's
+// branch to be up to date with it before merging (strict required status checks).
+func (g *Client) RequiresUpToDate(ctx context.Context, base string) (bool, error) {
+	if err := g.authFailed(ctx); err != nil {
+		return false, err
+	}
+	rc, _, err := g.client.Repositories.GetRequiredStatusChecks(ctx, g.owner, g.repo, base)
+	if errors.Is(err, gh.ErrBranchNotProtected) {
+		return false, nil
+	}
+	if err != nil {
+		return false, g.fail("read required checks of "+base, err)
+	}
+	return rc.Strict, nil
+}
+
+// GitToken is the installation token for HTTPS Git (the password of x-access-token), for a
+// client with an App; "" without one.
+func (g *Client) GitToken(ctx context.Context) (string, error) {
+	if g.app == nil {
+		return "", nil
+	}
+	tok, err := g.app.Token(ctx)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", g, err)
+	}
+	return tok, nil
+}
+
+// HasApp reports whether the client authenticates as an App installation.
+func (g *Client) HasApp() bool { return g.app != nil }
+
 // ChecksState reports the state of the required checks on a commit, from its commit
 // statuses and its check runs (GitHub accepts either for a required check).
 func (g *Client) ChecksState(ctx context.Context, sha string, required []string) (host.CheckState, error) {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return host.CheckState{}, err
 	}
 	combined, _, err := g.client.Repositories.GetCombinedStatus(ctx, g.owner, g.repo, sha, &gh.ListOptions{PerPage: 100})
@@ -278,7 +335,7 @@ func (g *Client) ChecksState(ctx context.Context, sha string, required []string)
 // Merge merges a pull request whose head is still m.SHA; host.ErrNotMergeable when the host
 // refuses. It returns the commit made on the base branch.
 func (g *Client) Merge(ctx context.Context, number int, m host.MergeRequest) (string, error) {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return "", err
 	}
 	res, _, err := g.client.PullRequests.Merge(ctx, g.owner, g.repo, number, m.Message, &gh.PullRequestOptions{
@@ -300,7 +357,7 @@ func (g *Client) Merge(ctx context.Context, number int, m host.MergeRequest) (st
 
 // BranchHead returns the commit a branch points at, and whether it exists.
 func (g *Client) BranchHead(ctx context.Context, branch string) (string, bool, error) {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return "", false, err
 	}
 	ref, _, err := g.client.Git.GetRef(ctx, g.owner, g.repo, "heads/"+branch)
@@ -315,7 +372,7 @@ func (g *Client) BranchHead(ctx context.Context, branch string) (string, bool, e
 
 // DeleteBranch deletes a branch; one that is already gone is no error.
 func (g *Client) DeleteBranch(ctx context.Context, branch string) error {
-	if err := g.authFailed(); err != nil {
+	if err := g.authFailed(ctx); err != nil {
 		return err
 	}
 	_, err := g.client.Git.DeleteRef(ctx, g.owner, g.repo, "heads/"+branch)
@@ -327,8 +384,8 @@ func (g *Client) DeleteBranch(ctx context.Context, branch string) error {
 
 // authFailed fails a call at once when the current token is the one the host rejected: the
 // failure is reported once, by the call that met it, and the host is not asked again.
-func (g *Client) authFailed() error {
-	tok, err := g.token()
+func (g *Client) authFailed(ctx context.Context) error {
+	tok, err := g.token(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: %w", g, err) // names the file or variable, never the content
 	}
@@ -357,8 +414,15 @@ func (g *Client) fail(step string, err error) error {
 		errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusTooManyRequests:
 		return fmt.Errorf("%s: %s: %w (secondary limit): retry after the cycle", g, step, host.ErrRateLimited)
 	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnauthorized:
+		if g.app != nil {
+			// An installation token can be revoked before it expires: the next call mints another.
+			if tok, terr := g.token(context.Background()); terr == nil {
+				g.app.Invalidate(string(tok))
+			}
+			return fmt.Errorf("%s: %s: %w (HTTP 401: %s); the next call mints a new installation token", g, step, host.ErrHostAuth, er.Message)
+		}
 		aerr := fmt.Errorf("%s: %s: %w (HTTP 401: %s); further calls wait for a new token", g, step, host.ErrHostAuth, er.Message)
-		if tok, terr := g.token(); terr == nil {
+		if tok, terr := g.token(context.Background()); terr == nil {
 			g.mu.Lock()
 			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), aerr
 			g.mu.Unlock()
@@ -464,11 +528,11 @@ func (h *Clients) For(repo policy.Repository) (*Client, error) {
 // tokenTransport authenticates each request with the token as read now.
 type tokenTransport struct {
 	next  http.RoundTripper
-	token func() (policy.Secret, error)
+	token func(ctx context.Context) (policy.Secret, error)
 }
 
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.token()
+	tok, err := t.token(req.Context())
 	if err != nil {
 		if req.Body != nil {
 			_ = req.Body.Close()
@@ -526,4 +590,78 @@ func rateLimited(resp *http.Response, err error, now time.Time) (retry bool, aft
 		return true, defaultSecondaryWait, true
 	}
 	return false, 0, false
+}
+
+// CreateCommits makes commits through the Git Data API — a blob, a tree on the parent's tree
+// and a commit for each, then the branch's ref — so that GitHub signs them ("Verified"): the
+// commits name an author but no committer, which GitHub then is. Each has exactly the
+// message, file and content given, on the commit before it. The branch is created (with no
+// lease) or moved from its lease: fast-forward only for the base branch, forced for a pull
+// request's, whose lease is checked first. A branch that is elsewhere is host.ErrBranchMoved,
+// and then no ref moved (the commits made stay unreferenced).
+func (g *Client) CreateCommits(ctx context.Context, c host.CommitsOnBranch) ([]string, error) {
+	if err := g.authFailed(ctx); err != nil {
+		return nil, err
+	}
+	moved := func(why string) ([]string, error) {
+		return nil, fmt.Errorf("%s: commit to %s through the API: %w: %s", g, c.Branch, host.ErrBranchMoved, why)
+	}
+	head, exists, err := g.BranchHead(ctx, c.Branch)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Lease == "" && exists:
+		return moved("it exists")
+	case c.Lease != "" && !exists:
+		return moved("it is gone")
+	case c.Lease != "" && head != c.Lease:
+		return moved("it is at " + head[:min(12, len(head))])
+	}
+	parent, _, err := g.client.Git.GetCommit(ctx, g.owner, g.repo, c.Parent)
+	if err != nil {
+		return nil, g.fail("read commit "+c.Parent[:min(12, len(c.Parent))], err)
+	}
+	parentSHA, treeSHA := parent.GetSHA(), parent.GetTree().GetSHA()
+	shas := make([]string, 0, len(c.Commits))
+	for _, nc := range c.Commits {
+		blob, _, err := g.client.Git.CreateBlob(ctx, g.owner, g.repo, &gh.Blob{
+			Content: gh.String(base64.StdEncoding.EncodeToString(nc.Content)), Encoding: gh.String("base64"),
+		})
+		if err != nil {
+			return nil, g.fail("create blob of "+nc.File, err)
+		}
+		tree, _, err := g.client.Git.CreateTree(ctx, g.owner, g.repo, treeSHA, []*gh.TreeEntry{{
+			Path: gh.String(nc.File), Mode: gh.String(nc.Mode), Type: gh.String("blob"), SHA: blob.SHA,
+		}})
+		if err != nil {
+			return nil, g.fail("create tree with "+nc.File, err)
+		}
+		when := gh.Timestamp{Time: nc.When}
+		made, _, err := g.client.Git.CreateCommit(ctx, g.owner, g.repo, &gh.Commit{
+			Message: gh.String(nc.Message), Tree: &gh.Tree{SHA: tree.SHA}, Parents: []*gh.Commit{{SHA: gh.String(parentSHA)}},
+			Author: &gh.CommitAuthor{Name: gh.String(nc.AuthorName), Email: gh.String(nc.AuthorEmail), Date: &when},
+		}, nil)
+		if err != nil {
+			return nil, g.fail("create commit of "+nc.File, err)
+		}
+		parentSHA, treeSHA = made.GetSHA(), tree.GetSHA()
+		shas = append(shas, parentSHA)
+	}
+	ref := &gh.Reference{Ref: gh.String("refs/heads/" + c.Branch), Object: &gh.GitObject{SHA: gh.String(parentSHA)}}
+	if !exists {
+		_, _, err = g.client.Git.CreateRef(ctx, g.owner, g.repo, ref)
+	} else {
+		_, _, err = g.client.Git.UpdateRef(ctx, g.owner, g.repo, ref, !c.FastForward)
+	}
+	if isStatus(err, http.StatusUnprocessableEntity) {
+		// "Update is not a fast forward", "Reference already exists": someone else moved it.
+		var er *gh.ErrorResponse
+		errors.As(err, &er)
+		return moved(errorText(er))
+	}
+	if err != nil {
+		return nil, g.fail("move "+c.Branch, err)
+	}
+	return shas, nil
 }

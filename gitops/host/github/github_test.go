@@ -321,3 +321,60 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.h.ServeHTTP(rec, r)
 	return rec.Result(), nil
 }
+
+// TestPullRequestsReadEveryPage: 130 closed pull requests of a branch and one open, all read.
+func TestPullRequestsReadEveryPage(t *testing.T) {
+	f := newGHFixture(t)
+	ctx := context.Background()
+	f.gh.SeedClosedPullRequests("feature", "main", 130)
+	_, err := f.host.CreatePullRequest(ctx, host.NewPullRequest{Title: "six", Head: "feature", Base: "main"})
+	require.NoError(t, err)
+	all, err := f.host.PullRequests(ctx, "feature", "all")
+	require.NoError(t, err)
+	require.Len(t, all, 131)
+	assert.Equal(t, 131, all[0].Number, "newest first")
+	assert.Equal(t, "open", all[0].State)
+}
+
+func TestRequiresUpToDate(t *testing.T) {
+	f := newGHFixture(t)
+	ctx := context.Background()
+	strict, err := f.host.RequiresUpToDate(ctx, "main")
+	require.NoError(t, err)
+	assert.False(t, strict, "an unprotected branch")
+	f.gh.SetRequiredChecks("ci/test")
+	f.gh.SetStrictChecks(true)
+	strict, err = f.host.RequiresUpToDate(ctx, "main")
+	require.NoError(t, err)
+	assert.True(t, strict)
+}
+
+// TestCreateCommitsHonorsTheLease: commits made through the API move a branch only from its
+// lease; a branch elsewhere is host.ErrBranchMoved and stays where it was.
+func TestCreateCommitsHonorsTheLease(t *testing.T) {
+	f := newGHFixture(t)
+	ctx := context.Background()
+	base := f.ws.Base()
+	c := host.CommitsOnBranch{Branch: "feature", Parent: base, Lease: base, Commits: []host.NewCommit{{
+		File: ghFile, Mode: "100644", Content: []byte("web:\n  replicaCount: 9\n"), Message: "nine\n",
+		AuthorName: "bot", AuthorEmail: "bot@example.com", When: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
+	}}}
+	_, err := f.host.CreateCommits(ctx, c)
+	require.ErrorIs(t, err, host.ErrBranchMoved, "feature is at its own commit, not at the base")
+	assert.Equal(t, f.head, f.git.HeadSHA("platform", "feature"))
+
+	c.Lease = f.head
+	shas, err := f.host.CreateCommits(ctx, c)
+	require.NoError(t, err)
+	require.Len(t, shas, 1)
+	assert.Equal(t, shas[0], f.git.HeadSHA("platform", "feature"))
+	assert.Equal(t, "web:\n  replicaCount: 9\n", f.git.ReadFile("platform", "feature", ghFile))
+	assert.Equal(t, "nine\n", f.git.RawMessage("platform", shas[0]))
+
+	c.Branch, c.Lease = "new-branch", ""
+	shas, err = f.host.CreateCommits(ctx, c)
+	require.NoError(t, err)
+	assert.Equal(t, shas[0], f.git.HeadSHA("platform", "new-branch"), "created")
+	_, err = f.host.CreateCommits(ctx, c)
+	assert.ErrorIs(t, err, host.ErrBranchMoved, "it exists now")
+}

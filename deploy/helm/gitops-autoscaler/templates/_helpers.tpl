@@ -52,8 +52,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* The Secrets to mount, in a stable order: name → {existingSecret, mountPath}. */}}
 {{- define "gitops-autoscaler.secretMounts" -}}
-{{- range $key := list "git" "github" "prometheus" "http" }}
-{{- $s := index $.Values.secrets $key }}
+{{- range $key := list "git" "github" "gitlab" "signing" "prometheus" "http" }}
+{{- $s := index $.Values.secrets $key | default dict }}
 {{- if $s.existingSecret }}
 - name: secret-{{ $key }}
   secret: {{ $s.existingSecret }}
