@@ -31,5 +31,8 @@
 // package gitops gathers the snapshot and applies the decision; it decides nothing.
 //
 // Backtest replays a policy over a metric trace through the same Decide, so a replay sees
-// exactly the history a live run would.
+// exactly the history a live run would. CompareShadow (shadow.go) sets a shadow policy against
+// the live autoscaler it runs beside: the live count against a replay of the policy over the
+// same window, and the changes each made or would have made — from series the caller reads
+// from Prometheus, so a restart computes the same comparison.
 package policy

@@ -4,6 +4,7 @@
 // explicit rules of docs/design.md §5 — one series or a scalar, empty is missing, NaN and ±Inf are
 // missing, negatives count as 0 — and recomputes past recommendations for stabilization from range
 // queries. PrometheusSource and TraceSource serve all of it with the same methods — a cycle's
-// values, a stabilization window (one replay for both), one metric over a range for charts — so
-// either can be wired where the other was. It decides nothing: that is package policy.
+// values, a stabilization window (one replay for both), one metric over a range for charts, a
+// shadow policy's comparison series (the live autoscaler's desired replicas and the metrics over
+// a window) — so either can be wired where the other was. It decides nothing: that is package policy.
 package promclient

@@ -9,7 +9,8 @@ import (
 )
 
 // A source serves what the loop and the status page read of metrics: the values of a cycle,
-// the recommendations of a stabilization window, and one metric over a time range. There are
+// the recommendations of a stabilization window, one metric over a time range, and a shadow
+// policy's comparison series (shadow.go). There are
 // two, with the same methods: PrometheusSource (the configured servers) and TraceSource (a trace
 // file, the offline alternative).
 
@@ -18,11 +19,15 @@ import (
 type PrometheusSource struct {
 	servers *Servers
 	batch   *Batch
+	log     *slog.Logger
 }
 
 // NewPrometheusSource returns the source over servers. A nil logger discards.
 func NewPrometheusSource(servers *Servers, log *slog.Logger) PrometheusSource {
-	return PrometheusSource{servers: servers, batch: NewBatch(servers, log)}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return PrometheusSource{servers: servers, batch: NewBatch(servers, log), log: log}
 }
 
 // Values are the metric values of every policy at the instant at: one batch for all of them

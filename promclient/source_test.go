@@ -42,36 +42,46 @@ func loadTrace(t *testing.T) *Trace {
 
 // loadProm answers instant and range queries with sourceLoad's samples, staleness included: a
 // value at an instant is the latest sample at most StalenessDelta old, as Prometheus does.
-func loadProm(_ int, r *http.Request, w http.ResponseWriter) {
-	sec := func(name string) time.Time {
-		f, _ := strconv.ParseFloat(r.Form.Get(name), 64)
-		return time.Unix(0, int64(f*1e9)).UTC()
-	}
-	latest := func(at time.Time) (float64, bool) {
-		for s := at.Truncate(15 * time.Second); at.Sub(s) <= StalenessDelta; s = s.Add(-15 * time.Second) {
-			if v, ok := sourceLoad(s); ok {
-				return v, true
-			}
+var loadProm = seriesProm(map[string]func(time.Time) (float64, bool){"": sourceLoad})
+
+// seriesProm answers instant and range queries with samples every 15s from the load of each
+// query (the load of "" for any other), staleness included, as Prometheus does.
+func seriesProm(loads map[string]func(time.Time) (float64, bool)) func(int, *http.Request, http.ResponseWriter) {
+	return func(_ int, r *http.Request, w http.ResponseWriter) {
+		load, ok := loads[r.Form.Get("query")]
+		if !ok {
+			load = loads[""]
 		}
-		return 0, false
-	}
-	if strings.HasSuffix(r.URL.Path, "/query_range") {
-		step, _ := strconv.ParseFloat(r.Form.Get("step"), 64)
-		var pairs []string
-		for at := sec("start"); !at.After(sec("end")); at = at.Add(time.Duration(step * 1e9)) {
-			if v, ok := latest(at); ok {
-				pairs = append(pairs, fmt.Sprintf(`[%d,"%g"]`, at.Unix(), v))
-			}
+		sec := func(name string) time.Time {
+			f, _ := strconv.ParseFloat(r.Form.Get(name), 64)
+			return time.Unix(0, int64(f*1e9)).UTC()
 		}
-		success(w, `{"resultType":"matrix","result":[{"metric":{},"values":[`+strings.Join(pairs, ",")+`]}]}`)
-		return
+		latest := func(at time.Time) (float64, bool) {
+			for s := at.Truncate(15 * time.Second); at.Sub(s) <= StalenessDelta; s = s.Add(-15 * time.Second) {
+				if v, ok := load(s); ok {
+					return v, true
+				}
+			}
+			return 0, false
+		}
+		if strings.HasSuffix(r.URL.Path, "/query_range") {
+			step, _ := strconv.ParseFloat(r.Form.Get("step"), 64)
+			var pairs []string
+			for at := sec("start"); !at.After(sec("end")); at = at.Add(time.Duration(step * 1e9)) {
+				if v, ok := latest(at); ok {
+					pairs = append(pairs, fmt.Sprintf(`[%d,"%g"]`, at.Unix(), v))
+				}
+			}
+			success(w, `{"resultType":"matrix","result":[{"metric":{},"values":[`+strings.Join(pairs, ",")+`]}]}`)
+			return
+		}
+		v, ok := latest(sec("time"))
+		if !ok {
+			success(w, `{"resultType":"vector","result":[]}`)
+			return
+		}
+		success(w, fmt.Sprintf(`{"resultType":"vector","result":[{"metric":{},"value":[%d,"%g"]}]}`, sec("time").Unix(), v))
 	}
-	v, ok := latest(sec("time"))
-	if !ok {
-		success(w, `{"resultType":"vector","result":[]}`)
-		return
-	}
-	success(w, fmt.Sprintf(`{"resultType":"vector","result":[{"metric":{},"value":[%d,"%g"]}]}`, sec("time").Unix(), v))
 }
 
 // TestSourcesAgree pins that the trace and Prometheus sources see the same load the same way:

@@ -22,14 +22,17 @@ var _ RangeQuerier = (*Client)(nil)
 // inside (now−window, now), oldest first. Aligning to multiples of step (rather than to now)
 // is what lets a one-shot run and a long-running service see the same instants.
 func Steps(now time.Time, window, step time.Duration) []time.Time {
+	return alignedSteps(now.Add(-window).UnixNano(), now.UnixNano()-1, window, step)
+}
+
+// alignedSteps are the multiples of step in (lo, hi], in unix nanoseconds, oldest first.
+func alignedSteps(lo, hi int64, window, step time.Duration) []time.Time {
 	if window <= 0 || step <= 0 {
 		return nil
 	}
 	s := int64(step)
-	lo := now.Add(-window).UnixNano()
-	hi := now.UnixNano()
 	first := floorDiv(lo, s)*s + s
-	last := floorDiv(hi-1, s) * s
+	last := floorDiv(hi, s) * s
 	var out []time.Time
 	for t := first; t <= last; t += s {
 		out = append(out, time.Unix(0, t).UTC())

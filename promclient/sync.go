@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -64,12 +63,9 @@ func SyncValue(query string, v model.Value, err error) (policy.SyncStatus, strin
 		// ToValue would suggest reduce, which syncCheck does not have.
 		return policy.SyncStatus{Missing: true}, fmt.Sprintf("query %q returned %d series, want 1 (aggregate in the query, e.g. sum(...))", query, len(vec))
 	}
-	mv := ToValue(policy.Metric{Name: syncMetricName, PromQL: query}, v, err)
-	if mv.Missing {
-		return policy.SyncStatus{Missing: true}, mv.Cause
+	count, cause, ok := policy.ReplicaCount(ToValue(policy.Metric{Name: syncMetricName, PromQL: query}, v, err))
+	if !ok {
+		return policy.SyncStatus{Missing: true}, cause
 	}
-	if mv.Value > math.MaxInt32 {
-		return policy.SyncStatus{Missing: true}, fmt.Sprintf("value %g is not a replica count", mv.Value)
-	}
-	return policy.SyncStatus{Observed: int(math.Round(mv.Value))}, ""
+	return policy.SyncStatus{Observed: count}, ""
 }
