@@ -81,6 +81,9 @@ type Result struct {
 	// PullRequest is the URL of the pull request that carries the decision, if any.
 	PullRequest string    `json:"pullRequest,omitempty"`
 	EvaluatedAt time.Time `json:"evaluatedAt"`
+	// Shadow sets a shadow policy (spec.shadow) against the live autoscaler over the
+	// policy.ShadowWindow before EvaluatedAt.
+	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
 }
 
 // Report is the outcome of one cycle of one repository.

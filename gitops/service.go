@@ -85,6 +85,8 @@ type PolicyStatus struct {
 	Commit        string              `json:"commit,omitempty"`
 	PullRequest   string              `json:"pullRequest,omitempty"`
 	Metrics       map[string]*float64 `json:"metrics,omitempty"`
+	// Shadow is a shadow policy's last comparison with the live autoscaler.
+	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
 	// Policy is the document as last loaded from the repository.
 	Policy *policy.Policy `json:"-"`
 }
@@ -585,6 +587,7 @@ func applyResult(st *PolicyStatus, r Result) {
 	}
 	st.PullRequest = r.PullRequest
 	st.Metrics = r.Metrics
+	st.Shadow = r.Shadow
 }
 
 // statusOf returns (creating) a policy's status; s.mu must be held for writing.

@@ -37,7 +37,7 @@ type ShadowComparison struct {
 	// Start is the first step the live count is known at (where the replay starts); End is now.
 	Start time.Time     `json:"start"`
 	End   time.Time     `json:"end"`
-	Step  time.Duration `json:"step"`
+	Step  time.Duration `json:"-"`
 	// Live is the live autoscaler's desired count at End; nil when missing (LiveCause says why).
 	Live      *int   `json:"live"`
 	LiveCause string `json:"liveCause,omitempty"`

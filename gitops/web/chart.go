@@ -226,7 +226,7 @@ func SVGChart(c Chart) template.HTML {
 			colors[i] = chartLeftColors[nl%len(chartLeftColors)]
 			nl++
 		}
-		b.WriteString(`<polyline class="series" fill="none" stroke-width="1.5" stroke="` + colors[i] + `" points="`)
+		b.WriteString(`<polyline class="series" data-series="` + esc(s.Name) + `" fill="none" stroke-width="1.5" stroke="` + colors[i] + `" points="`)
 		var prevY float64
 		for j, p := range lines[i] {
 			xx, yy := x(p.T), y(s.Axis, p.V)

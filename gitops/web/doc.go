@@ -7,6 +7,9 @@
 //   - The status page (status.go, status.html.tmpl): a row per policy with its last decision,
 //     holds and next run, and a chart of its first metric against the replica count.
 //   - The service's own Prometheus metrics (metrics.go), fed by the service's cycle events.
+//   - Shadow policies (shadow.go): the live autoscaler's count against ours, and the changes
+//     each made or would have made, as gauges and on the status page, whose chart draws the
+//     live line beside ours.
 //   - The SVG chart (chart.go) and the self-contained backtest report (backtest.go).
 //
 // It is a leaf: it reads the core's types (policy's documents and backtest results, the

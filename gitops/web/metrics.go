@@ -29,6 +29,7 @@ type ServiceMetrics struct {
 	desired      *prometheus.GaugeVec
 	prOpen       *prometheus.GaugeVec
 	lastEval     *prometheus.GaugeVec
+	shadow       shadowMetrics
 
 	now     func() time.Time
 	mu      sync.Mutex
@@ -59,11 +60,13 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		desired:  gauge("desired_replicas", "The replica count the policy's last decision asked for."),
 		prOpen:   gauge("pull_request_open_seconds", "How long the policy's open pull request has waited, as seen by this process (0: none)."),
 		lastEval: gauge("last_evaluation_timestamp_seconds", "Unix time of the policy's last evaluation."),
+		shadow:   newShadowMetrics(),
 		now:      now,
 		prSince:  map[string]time.Time{},
 	}
 	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.queryErrors,
 		m.duration, m.current, m.desired, m.prOpen, m.lastEval)
+	m.shadow.register(reg)
 	return m
 }
 
@@ -89,6 +92,7 @@ func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 	for _, r := range ev.Report.Results {
 		m.evaluations.WithLabelValues(r.Policy, r.Action).Inc()
 		m.lastEval.WithLabelValues(r.Policy).Set(float64(r.EvaluatedAt.Unix()))
+		m.shadow.observe(r.Policy, r.Shadow)
 		if r.Action == gitops.ActionError {
 			continue
 		}

@@ -71,6 +71,8 @@ type statusRow struct {
 	ReasonLines []string
 	HoldLines   []string
 	Changed     bool
+	// Shadow is set for a shadow policy: its comparison with the live autoscaler.
+	Shadow *shadowRow
 }
 
 func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -97,6 +99,7 @@ func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			row.HoldLines = append(row.HoldLines, string(h.Code))
 		}
 		row.CommitURL = commitURL(p.repoConfig(st.Repository), st.Commit)
+		row.Shadow = newShadowRow(st.Shadow)
 		if st.Policy != nil && len(st.Policy.Spec.Metrics) > 0 {
 			row.Metric = st.Policy.Spec.Metrics[0].Name
 		}
@@ -146,6 +149,17 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	if len(metric) == 0 {
 		notes = append(notes, st.Policy.Spec.Metrics[0].Name+": no data")
 	}
+	series := []ChartSeries{{Name: st.Policy.Spec.Metrics[0].Name, Points: metric, Axis: AxisLeft}}
+	if st.Shadow != nil {
+		// A shadow policy commits nothing, so Git's count is not what runs: draw our replayed
+		// count against the live autoscaler's instead.
+		lines, marks := shadowLines(st.Shadow, start, now)
+		if len(metric) == 0 && len(lines) == 0 {
+			return "", strings.Join(append(notes, "live: no data"), "; ")
+		}
+		series = append(series, lines...)
+		return SVGChart(Chart{Width: 520, Height: 170, Series: series, Marks: marks}), strings.Join(notes, "; ")
+	}
 	events, herr := p.svc.History(ctx, st.Repository, st.ID, start)
 	if herr != nil {
 		p.log.Warn("status page: history", "policy", st.ID, "error", herr)
@@ -154,7 +168,6 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	if len(metric) == 0 && herr != nil {
 		return "", strings.Join(notes, "; ")
 	}
-	series := []ChartSeries{{Name: st.Policy.Spec.Metrics[0].Name, Points: metric, Axis: AxisLeft}}
 	var marks []ChartMark
 	if herr == nil {
 		at := gitops.ReplicasAt(events, st.Current)
