@@ -30,6 +30,14 @@ type RecommendationSource interface {
 	Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error)
 }
 
+// ShadowSource gathers what a shadow policy (spec.shadow) is compared with the live autoscaler
+// on: the live autoscaler's desired replicas and the policy's metric values over a window
+// before now (policy.ShadowSeries). It does not fail: what could not be had is missing in the
+// series, with its cause.
+type ShadowSource interface {
+	Shadow(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration) policy.ShadowSeries
+}
+
 // SyncSource reports the replica count the cluster runs, for a policy's syncCheck.
 type SyncSource interface {
 	Observed(ctx context.Context, p *policy.Policy, at time.Time) policy.SyncStatus
@@ -133,6 +141,7 @@ type Runner struct {
 	Metrics         MetricSource
 	Recommendations RecommendationSource // optional: stabilization windows see no history without it
 	Sync            SyncSource           // optional: syncCheck holds need it
+	Shadow          ShadowSource         // optional: shadow policies are compared with the live autoscaler only with it
 	Verifier        Verifier             // optional: policies with spec.render are refused without it
 	Delivery        Deliverer            // optional: PullRequest and AutoMerge modes need it
 	Logger          *slog.Logger
@@ -279,16 +288,20 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 	if err != nil {
 		return rep, err
 	}
-	values := map[string][]policy.MetricValue{} // queried once, kept across attempts
+	values := map[string][]policy.MetricValue{}      // queried once, kept across attempts
+	shadows := map[string]*policy.ShadowComparison{} // likewise
 	err = r.pushing(ctx, ws, rep, func() ([]Result, error) {
 		policies, err := r.policies(ws, repo, opts)
 		if err != nil {
 			return nil, err
 		}
 		r.fetchMetrics(ctx, at, policies, values)
+		r.compareShadows(ctx, at, policies, shadows)
 		results := make([]Result, 0, len(policies))
 		for _, p := range policies {
-			results = append(results, r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts))
+			res := r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts)
+			res.Shadow = shadows[p.ID()]
+			results = append(results, res)
 		}
 		return results, nil
 	})
@@ -504,6 +517,23 @@ func (r *Runner) fetchMetrics(ctx context.Context, at time.Time, policies []*pol
 	}
 	for i, v := range r.Metrics.Values(ctx, at, need) {
 		have[need[i].ID()] = v
+	}
+}
+
+// compareShadows sets every shadow policy against the live autoscaler it runs beside, over the
+// policy.ShadowWindow before at (observe: the series from the ShadowSource, the comparison by
+// policy.CompareShadow). It runs beside the decision and never fails it: the comparison says
+// what it could not have.
+func (r *Runner) compareShadows(ctx context.Context, at time.Time, policies []*policy.Policy, have map[string]*policy.ShadowComparison) {
+	if r.Shadow == nil {
+		return
+	}
+	for _, p := range policies {
+		if _, ok := have[p.ID()]; ok || p.Spec.Shadow == nil {
+			continue
+		}
+		c := policy.CompareShadow(p, r.Shadow.Shadow(ctx, p, at, policy.ShadowWindow))
+		have[p.ID()] = &c
 	}
 }
 

@@ -724,3 +724,86 @@ func TestScaleRedoesItsCommitAfterAPushRace(t *testing.T) {
 	assert.Equal(t, replaceOnce(t, tagged, "replicaCount: 3", "replicaCount: 10"), e.s.ReadFile("platform", "main", webValues),
 		"made again on their version of the file")
 }
+
+// shadowAt is a ShadowSource with fixed series at one-minute steps up to the instant asked
+// for, which counts what it is asked.
+type shadowAt struct {
+	mu    sync.Mutex
+	calls []string
+	live  []float64
+	rps   float64
+}
+
+func (s *shadowAt) Shadow(_ context.Context, p *policy.Policy, now time.Time, window time.Duration) policy.ShadowSeries {
+	s.mu.Lock()
+	s.calls = append(s.calls, fmt.Sprintf("%s %s %s", p.ID(), now.Format(time.RFC3339), window))
+	s.mu.Unlock()
+	out := policy.ShadowSeries{Start: now.Add(-time.Duration(len(s.live)-1) * time.Minute), Step: time.Minute}
+	for _, v := range s.live {
+		out.Live = append(out.Live, policy.MetricValue{Name: "shadow", Value: v})
+		out.Metrics = append(out.Metrics, []policy.MetricValue{{Name: "web_rps", Value: s.rps}})
+	}
+	return out
+}
+
+const shadowPolicyDoc = `apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: PrometheusAutoscaler
+metadata: {name: web-shadow, namespace: prod}
+spec:
+  targetRef: {kind: Deployment, name: web-shadow}
+  replicas: {file: envs/prod/web-shadow.yaml, path: replicaCount}
+  minReplicas: 2
+  maxReplicas: 20
+  mode: DryRun
+  schedule: "@every 1m"
+  shadow:
+    promQL: kube_horizontalpodautoscaler_status_desired_replicas{horizontalpodautoscaler="web-shadow"}
+  metrics:
+    - name: web_rps
+      promQL: sum(rate(http_requests_total{app="web-shadow"}[2m]))
+      target: {type: AverageValue, averageValue: 100}
+`
+
+func TestCycleComparesShadowPoliciesOnce(t *testing.T) {
+	e := newCycleEnv(t, scaleUp, map[string]string{"policies/web-shadow.yaml": shadowPolicyDoc, "envs/prod/web-shadow.yaml": "replicaCount: 4\n"})
+	src := &shadowAt{live: []float64{4, 5, 4, 5, 6}, rps: 560}
+	e.runner.Shadow = src
+	var once sync.Once
+	e.s.SetBeforeReceivePack(func(string) {
+		once.Do(func() {
+			e.s.CommitAt("platform", map[string]string{"README.md": "a person's change\n"}, "docs", "Ann <ann@example.com>", cycleAt.Add(-30*time.Second))
+		})
+	})
+
+	rep := e.cycle(t, CycleOptions{})
+
+	require.Equal(t, 1, rep.PushRetries, "the race made the cycle decide twice")
+	assert.Equal(t, []string{"prod/web-shadow 2026-11-22T11:00:00Z 24h0m0s"}, src.calls,
+		"one comparison per shadow policy and cycle, over the shadow window, kept across attempts")
+	sh := resultOf(t, rep, "prod/web-shadow")
+	require.Empty(t, sh.Error)
+	require.NotNil(t, sh.Shadow)
+	require.NotNil(t, sh.Shadow.Live)
+	require.NotNil(t, sh.Shadow.Ours)
+	assert.Equal(t, 6, *sh.Shadow.Live)
+	assert.Equal(t, 6, *sh.Shadow.Ours, "560 at 100 a replica")
+	assert.Equal(t, 4, sh.Shadow.LiveChanges)
+	assert.Equal(t, 1, sh.Shadow.OurChanges)
+	assert.Equal(t, ActionDryRun, sh.Action)
+	for _, id := range []string{"prod/web", "prod/api", "prod/worker"} {
+		assert.Nil(t, resultOf(t, rep, id).Shadow, "%s has no spec.shadow", id)
+	}
+}
+
+func TestCycleComparesAShadowPolicyWhoseTargetFails(t *testing.T) {
+	// The comparison needs Prometheus only: a target that cannot be read fails the decision,
+	// not the comparison.
+	e := newCycleEnv(t, scaleUp, map[string]string{"policies/web-shadow.yaml": shadowPolicyDoc})
+	e.runner.Shadow = &shadowAt{live: []float64{3, 3}, rps: 250}
+	rep := e.cycle(t, CycleOptions{})
+	sh := resultOf(t, rep, "prod/web-shadow")
+	assert.Equal(t, ActionError, sh.Action)
+	require.NotNil(t, sh.Shadow)
+	require.NotNil(t, sh.Shadow.Ours)
+	assert.Equal(t, 3, *sh.Shadow.Ours)
+}

@@ -8,8 +8,9 @@
 //   - The loop (cycle.go, decide.go): Runner.Cycle runs docs/design.md §2 for a repository's
 //     policies — sync, metrics once for all, then per policy three steps: observe (the
 //     policy.Snapshot from Git and the sources), policy.Decide, apply (edit, verify, commit or
-//     deliver) — and one push, re-decided on a race. Runner.Scale is a person's scale through
-//     the same apply and push.
+//     deliver) — and one push, re-decided on a race. Beside the decisions, once a cycle, each
+//     shadow policy is compared with its live autoscaler (policy.CompareShadow). Runner.Scale
+//     is a person's scale through the same apply and push.
 //   - Delivery by pull request (pullrequest.go): one branch and one PR per policy, updates in
 //     place, quiet (the branch is rebuilt only when the decision or its file on the base
 //     changed, or the host merges only up-to-date branches), squash merges, rejected PRs as
@@ -23,9 +24,9 @@
 //   - The service scheduler (service.go): each policy on its cron schedule, one cycle per
 //     repository at a time, shards, graceful shutdown, status for the HTTP API.
 //
-// It consumes metric values, stabilization history, sync status and render verification
-// through small interfaces of its own (MetricSource, RecommendationSource, SyncSource,
-// Verifier); it never talks to Prometheus or renders charts itself, and it never decides: every
+// It consumes metric values, stabilization history, shadow series, sync status and render
+// verification through small interfaces of its own (MetricSource, RecommendationSource,
+// ShadowSource, SyncSource, Verifier); it never talks to Prometheus or renders charts itself, and it never decides: every
 // rule — Decide, the rerun guard, when a pull request is stale, a manual scale's bounds, what
 // counts as a hold — is package policy's.
 package gitops

@@ -232,7 +232,7 @@ func (f *fixture) runner(t *testing.T) *gitops.Runner {
 	require.NoError(t, err)
 	src := promclient.NewPrometheusSource(servers, log) // the CLI's wiring
 	return &gitops.Runner{
-		Config: cfg, Metrics: src, Recommendations: src,
+		Config: cfg, Metrics: src, Recommendations: src, Shadow: src,
 		Sync:   promclient.NewSyncChecker(servers, log),
 		Logger: log,
 		Now:    time.Now,

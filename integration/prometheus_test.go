@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,4 +322,81 @@ func TestBacktestOverSeededHistory(t *testing.T) {
 	}, got.Summary)
 	require.Len(t, got.Decisions, 3)
 	assert.Contains(t, reasonCodes(got.Decisions[1].Reasons), policy.ReasonStabilized, "8 → 5 is the window's doing")
+}
+
+// liveHPA is what a live HPA beside the backlog policy wanted around t0, as kube-state-metrics
+// exports it: wavering between 3 and 4 every minute before t0, then 8, 5 and 3 through the spike.
+func liveHPA(t0 time.Time) func(time.Time) float64 {
+	return func(ts time.Time) float64 {
+		switch d := ts.Sub(t0); {
+		case d < 0:
+			return float64(3 + int((d+time.Hour)/time.Minute)%2)
+		case d < time.Minute:
+			return 8
+		case d < 2*time.Minute:
+			return 5
+		default:
+			return 3
+		}
+	}
+}
+
+// TestShadowComparisonFromPrometheusSurvivesARestart: a DryRun policy shadows a live HPA whose
+// desired replicas Prometheus holds (seeded). At T its comparison — the live count, the live
+// changes over the window, and the replay of ours — is computed from Prometheus alone: a
+// process that evaluated all along, a new one, and a one-shot `evaluate` agree, and the live
+// side is exactly what the test counts from the series it seeded.
+func TestShadowComparisonFromPrometheusSurvivesARestart(t *testing.T) {
+	t0 := historyBase()
+	final := t0.Add(5 * time.Minute)
+	live := liveHPA(t0)
+	prom := seeded(t, spikeBacklog(t0),
+		gauge("kube_horizontalpodautoscaler_status_desired_replicas", map[string]string{"namespace": "prod", "horizontalpodautoscaler": "web"},
+			t0.Add(-10*time.Minute), t0.Add(10*time.Minute), live))
+	doc := strings.Replace(stabilized120, "mode: Commit", "mode: DryRun", 1) +
+		"  shadow: {promQL: 'kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"prod\",horizontalpodautoscaler=\"web\"}'}\n"
+	f := newFixture(t, prom, doc, 3)
+
+	// The live side, counted by the test at the policy's 30 s instants from the first sample.
+	wantChanges := 0
+	for at := t0.Add(-10*time.Minute + 30*time.Second); !at.After(final); at = at.Add(30 * time.Second) {
+		if live(at) != live(at.Add(-30*time.Second)) {
+			wantChanges++
+		}
+	}
+	require.Greater(t, wantChanges, 10)
+
+	running := f.runner(t)
+	for at := t0; at.Before(final); at = at.Add(30 * time.Second) {
+		r := f.cycle(t, running, at, false)
+		require.NotEqual(t, gitops.ActionError, r.Action, r.Error)
+		require.NotEqual(t, gitops.ActionCommitted, r.Action)
+		require.NotNil(t, r.Shadow)
+	}
+	ranAllAlong := f.cycle(t, running, final, false)
+	restarted := f.cycle(t, f.runner(t), final, false)
+	oneShot := f.evaluate(t, "--at", rfc3339(final))
+
+	c := ranAllAlong.Shadow
+	require.NotNil(t, c)
+	require.NotNil(t, c.Live, c.LiveCause)
+	require.NotNil(t, c.Ours, c.OursCause)
+	assert.Equal(t, 3, *c.Live)
+	assert.Equal(t, wantChanges, c.LiveChanges)
+	assert.True(t, c.Start.Equal(t0.Add(-10*time.Minute)), "from the first live sample: %s", c.Start)
+	assert.True(t, c.End.Equal(final))
+	assert.Equal(t, 2, *c.Ours, "200 jobs at 100 a replica, once the window forgot the spike")
+	assert.Positive(t, c.OurChanges)
+	assert.Less(t, c.OurChanges, c.LiveChanges, "the policy does not waver with the HPA")
+	for name, other := range map[string]gitops.Result{"new runner": restarted, "one-shot evaluate": oneShot} {
+		require.NotNil(t, other.Shadow, name)
+		assert.Equal(t, *c.Live, *other.Shadow.Live, name)
+		assert.Equal(t, *c.Ours, *other.Shadow.Ours, name)
+		assert.Equal(t, c.LiveChanges, other.Shadow.LiveChanges, name)
+		assert.Equal(t, c.OurChanges, other.Shadow.OurChanges, name)
+		assert.InDelta(t, c.OurReplicaHours, other.Shadow.OurReplicaHours, 1e-9, name)
+		assert.Equal(t, c.LivePoints, other.Shadow.LivePoints, name)
+		assert.Equal(t, c.OurPoints, other.Shadow.OurPoints, name)
+	}
+	assert.Equal(t, 3, f.replicas(t), "a shadow policy commits nothing")
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -163,4 +164,48 @@ func CompareShadow(p *Policy, s ShadowSeries) ShadowComparison {
 	}
 	c.Ours = &end
 	return c
+}
+
+// Span is the time the comparison covers: its steps from Start to End, each Step long. It is
+// shorter than the window asked for while the live count has not been known that long.
+func (c *ShadowComparison) Span() time.Duration {
+	if c.Step <= 0 || c.End.IsZero() {
+		return 0
+	}
+	return c.End.Sub(c.Start) + c.Step
+}
+
+// Summary is the comparison in one line, for logs and the text output of evaluate, e.g.
+// "shadow: live 8, ours 6; changes in 24h: live 17, ours 3; replica-hours: live 190.5, ours 150.2".
+func (c *ShadowComparison) Summary() string {
+	count := func(v *int, cause string) string {
+		switch {
+		case v != nil:
+			return strconv.Itoa(*v)
+		case cause != "":
+			return "unknown (" + cause + ")"
+		}
+		return "unknown"
+	}
+	s := fmt.Sprintf("shadow: live %s, ours %s", count(c.Live, c.LiveCause), count(c.Ours, c.OursCause))
+	if c.Span() == 0 {
+		return s
+	}
+	s += fmt.Sprintf("; changes in %s: live %d", shortWindow(c.Span()), c.LiveChanges)
+	if c.Ours != nil {
+		s += fmt.Sprintf(", ours %d", c.OurChanges)
+	}
+	s += fmt.Sprintf("; replica-hours: live %.1f", c.LiveReplicaHours)
+	if c.Ours != nil {
+		s += fmt.Sprintf(", ours %.1f", c.OurReplicaHours)
+	}
+	return s
+}
+
+// shortWindow writes a window in whole hours when it is one ("24h"), else as Go does.
+func shortWindow(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	}
+	return d.String()
 }

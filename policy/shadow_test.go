@@ -169,3 +169,51 @@ func TestCompareShadowReplaysThroughDecide(t *testing.T) {
 	assert.Equal(t, 2, c.LiveChanges)
 	assert.Equal(t, 60.0, c.LiveShortSeconds, "short for the step the need is back at 5 and the live count still 2")
 }
+
+func TestShadowSummary(t *testing.T) {
+	day := ShadowComparison{Start: btT0, End: btT0.Add(24*time.Hour - 30*time.Second), Step: 30 * time.Second}
+	full := day
+	full.Live, full.Ours, full.LiveChanges, full.OurChanges, full.LiveReplicaHours, full.OurReplicaHours = ptr(8), ptr(6), 17, 3, 190.46, 150.2
+	noReplay := day
+	noReplay.Live, noReplay.OursCause, noReplay.LiveChanges, noReplay.LiveReplicaHours = ptr(3), "metrics unavailable", 2, 70
+	for _, tt := range []struct {
+		name string
+		c    ShadowComparison
+		want string
+	}{
+		{"both sides over a day", full, "shadow: live 8, ours 6; changes in 24h: live 17, ours 3; replica-hours: live 190.5, ours 150.2"},
+		{"no replay", noReplay, "shadow: live 3, ours unknown (metrics unavailable); changes in 24h: live 2; replica-hours: live 70.0"},
+		{"nothing known", ShadowComparison{LiveCause: "no live values", OursCause: "no live count to start from"},
+			"shadow: live unknown (no live values), ours unknown (no live count to start from)"},
+		{"a shorter span", ShadowComparison{Start: btT0, End: btT0.Add(89 * time.Minute), Step: time.Minute, Live: ptr(2), Ours: ptr(2)},
+			"shadow: live 2, ours 2; changes in 1h30m0s: live 0, ours 0; replica-hours: live 0.0, ours 0.0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.c.Summary())
+		})
+	}
+}
+
+// BenchmarkCompareShadowDay is the comparison one evaluation of a shadow policy makes: a day at
+// 30 s steps (2 880 Decide calls in the replay, the live side counted and assessed), with the
+// HPA form's stabilization windows and rate limits.
+func BenchmarkCompareShadowDay(b *testing.B) {
+	p := btHPAPolicy()
+	p.Spec.Schedule = "@every 30s"
+	src := btSyntheticSource(p)
+	s := ShadowSeries{Start: btT0, Step: 30 * time.Second}
+	for i := range int(ShadowWindow / s.Step) {
+		at := btT0.Add(time.Duration(i) * s.Step)
+		m := src(at)
+		s.Metrics = append(s.Metrics, m)
+		s.Live = append(s.Live, MetricValue{Name: "shadow", Value: float64(Need(p, 2, m))})
+	}
+	var c ShadowComparison
+	for b.Loop() {
+		c = CompareShadow(p, s)
+	}
+	require.NotNil(b, c.Ours)
+	require.Positive(b, c.LiveChanges)
+	b.ReportMetric(float64(c.OurChanges), "ours-changes")
+	b.ReportMetric(float64(c.LiveChanges), "live-changes")
+}

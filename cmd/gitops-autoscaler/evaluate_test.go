@@ -297,3 +297,20 @@ func TestHistoryAndScaleCommands(t *testing.T) {
 		})
 	}
 }
+
+func TestEvaluateTextShowsTheShadowComparison(t *testing.T) {
+	shadowPolicy := strings.NewReplacer("name: web,", "name: web-next,", "envs/prod/web/", "envs/prod/web-next/", "mode: Commit",
+		"mode: DryRun\n  shadow: {promQL: 'kube_horizontalpodautoscaler_status_desired_replicas{horizontalpodautoscaler=\"web\"}'}").Replace(cliWebPolicy)
+	c := newCLIRepo(t, map[string]string{"policies/web-next.yaml": shadowPolicy, "envs/prod/web-next/values.yaml": cliValuesDoc}, nil)
+	// The live HPA: 3, then 4 at 10:59, 5 at 10:59:30 — two changes; ours goes 3 → 2 on the calm
+	// 120 at 10:58, then 2 → 6 on 560 at 10:59:30.
+	trace := filepath.Join(write(t, map[string]string{"trace.csv": cliTrace +
+		"2026-11-22T10:58:00Z,shadow,3\n2026-11-22T10:59:00Z,shadow,4\n2026-11-22T10:59:30Z,shadow,5\n"}), "trace.csv")
+
+	code, out, errb := runCLI("evaluate", "--config", c.config, "--metrics-file", trace, "--at", cliAt, "--dry-run")
+
+	require.Equal(t, exitOK, code, errb)
+	assert.Contains(t, out, "prod/web-next  envs/prod/web-next/values.yaml#web.replicaCount  3 → 6  dry-run\n")
+	assert.Contains(t, out, "    shadow: live 5, ours 6; changes in 2m30s: live 2, ours 2; replica-hours: live 0.2, ours 0.2\n")
+	assert.NotContains(t, strings.SplitAfter(out, "prod/web-next")[0], "shadow:", "only the shadow policy has the line")
+}

@@ -51,6 +51,8 @@ fetch and one push per repository per wake, policies reloaded from Git each cycl
                               label autoscaler_policy, or all; bearer token
   /                           status page
 The token comes from http.tokenFile or http.tokenEnv; without one the POST endpoints refuse.
+A shadow policy (DryRun with spec.shadow) is set against the live autoscaler at every
+evaluation: its row and chart on the status page, gitops_autoscaler_shadow_* on /metrics.
 SIGTERM finishes a push in flight and starts nothing new.
 
 Scale out with --shard: each instance evaluates only the policies whose stable hash falls to

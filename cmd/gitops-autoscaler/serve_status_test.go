@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +19,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/status-page.png from the browser test")
@@ -58,6 +63,16 @@ func TestStatusPageShowsNoDataWhenQueriesFail(t *testing.T) {
 
 	_, metrics := env.do(t, "GET", "/metrics", "", "")
 	assert.Regexp(t, `gitops_autoscaler_query_errors_total\{server="default"\} [1-9]`, metrics)
+}
+
+// policyRow cuts a policy's row out of the status page.
+func policyRow(t *testing.T, page, id string) string {
+	t.Helper()
+	i := strings.Index(page, `<tr class="policy" data-policy="`+id+`"`)
+	require.GreaterOrEqual(t, i, 0, "a row for %s", id)
+	end := strings.Index(page[i:], "</tr>")
+	require.Positive(t, end)
+	return page[i : i+end]
 }
 
 // chromium finds the headless browser; without one the test fails in CI and skips elsewhere.
@@ -119,6 +134,51 @@ spec:
 `,
 	"envs/prod/laravel-web/values.yaml":    "laravelWeb:\n  replicaCount: 3\n",
 	"envs/prod/laravel-worker/values.yaml": "laravelWorker:\n  replicaCount: 1\n",
+	// The API tier still runs under its HPA; a Steady policy runs beside it in shadow.
+	"policies/api.yaml": `apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: PrometheusAutoscaler
+metadata: {name: laravel-api, namespace: laravel-demo}
+spec:
+  targetRef: {kind: Deployment, name: laravel-api}
+  replicas: {file: envs/prod/laravel-api/values.yaml, path: laravelApi.replicaCount}
+  minReplicas: 3
+  maxReplicas: 12
+  mode: DryRun
+  strategy: {type: Steady}
+  shadow:
+    promQL: kube_horizontalpodautoscaler_status_desired_replicas{namespace="laravel-demo",horizontalpodautoscaler="laravel-api"}
+  metrics:
+    - name: http_rps
+      promQL: sum(rate(http_requests_total{app="laravel-api"}[2m]))
+      target: {type: AverageValue, averageValue: 150}
+`,
+	"envs/prod/laravel-api/values.yaml": "laravelApi:\n  replicaCount: 3\n",
+}
+
+// withLiveHPA copies a trace and adds what the API tier's live HPA wants at every http_rps
+// sample: ceil(rps / 150) within [3, 12], with no stabilization (an HPA that follows every
+// wobble). It returns the new trace's path, and the live counts in time order.
+func withLiveHPA(t *testing.T, trace string) (string, []int) {
+	t.Helper()
+	data, err := os.ReadFile(trace)
+	require.NoError(t, err)
+	var b strings.Builder
+	b.Write(data)
+	var live []int
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) != 3 || f[1] != "http_rps" {
+			continue
+		}
+		rps, err := strconv.ParseFloat(f[2], 64)
+		require.NoError(t, err)
+		n := min(max(int(math.Ceil(rps/150)), 3), 12)
+		live = append(live, n)
+		fmt.Fprintf(&b, "%s,shadow,%d\n", f[0], n)
+	}
+	out := filepath.Join(t.TempDir(), "trace.csv")
+	require.NoError(t, os.WriteFile(out, []byte(b.String()), 0o600))
+	return out, live
 }
 
 // TestStatusPageInBrowser replays the Laravel example's trace through the service (an
@@ -129,8 +189,14 @@ func TestStatusPageInBrowser(t *testing.T) {
 	bin := chromium(t)
 	srv := gittest.NewServer(t)
 	srv.CreateRepo("shop", demoPolicies)
-	trace, err := filepath.Abs(filepath.Join("..", "..", "examples", "laravel", "trace.csv"))
-	require.NoError(t, err)
+	trace, live := withLiveHPA(t, filepath.Join("..", "..", "examples", "laravel", "trace.csv"))
+	liveChanges := 0
+	for i := 1; i < len(live); i++ {
+		if live[i] != live[i-1] {
+			liveChanges++
+		}
+	}
+	require.Greater(t, liveChanges, 3, "the live HPA follows the load's wobbles")
 	start := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 	end := start.Add(2 * time.Hour)
 	env := startServe(t, srv, "", func(o *serveOptions) { o.metricsFile = trace; o.logLevel = "warn" })
@@ -143,18 +209,62 @@ func TestStatusPageInBrowser(t *testing.T) {
 	log := srv.Log("shop", "main")
 	require.Greater(t, len(log), 5, "the replay made decisions")
 
+	// The shadow policy's comparison, as the API serves it: the live side counted from the
+	// trace by the test, ours from the replay.
+	code, body := env.do(t, "GET", "/api/v1/policies", "", "")
+	require.Equal(t, http.StatusOK, code)
+	var doc struct {
+		Policies []gitops.PolicyStatus `json:"policies"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc))
+	var shadow *policy.ShadowComparison
+	for _, st := range doc.Policies {
+		if st.ID == "laravel-demo/laravel-api" {
+			shadow = st.Shadow
+		} else {
+			assert.Nil(t, st.Shadow, st.ID)
+		}
+	}
+	require.NotNil(t, shadow, "the shadow policy's status carries its comparison")
+	require.NotNil(t, shadow.Live)
+	require.NotNil(t, shadow.Ours)
+	assert.Equal(t, live[len(live)-1], *shadow.Live, "the live count at 10:00")
+	assert.Equal(t, liveChanges, shadow.LiveChanges, "every change of the live HPA over the trace")
+	assert.Equal(t, start, shadow.Start, "from the first live sample")
+	assert.Less(t, shadow.OurChanges, liveChanges, "Steady changes less often than an HPA without stabilization")
+	assert.Positive(t, shadow.OurChanges)
+	_, metrics := env.do(t, "GET", "/metrics", "", "")
+	assert.Contains(t, metrics, fmt.Sprintf(`gitops_autoscaler_shadow_live_replicas{policy="laravel-demo/laravel-api"} %d`, *shadow.Live))
+	assert.Contains(t, metrics, fmt.Sprintf(`gitops_autoscaler_shadow_desired_replicas{policy="laravel-demo/laravel-api"} %d`, *shadow.Ours))
+	assert.Contains(t, metrics, fmt.Sprintf(`gitops_autoscaler_shadow_changes{policy="laravel-demo/laravel-api",side="live"} %d`, liveChanges))
+	assert.Contains(t, metrics, fmt.Sprintf(`gitops_autoscaler_shadow_changes{policy="laravel-demo/laravel-api",side="ours"} %d`, shadow.OurChanges))
+
 	profile := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, chromiumArgs(profile, "--dump-dom", env.base+"/")...).Output()
 	require.NoError(t, err, "chromium --dump-dom")
 	dom := string(out)
-	assert.Equal(t, 2, strings.Count(dom, `<tr class="policy"`), "a row per policy in the rendered DOM")
+	assert.Equal(t, 3, strings.Count(dom, `<tr class="policy"`), "a row per policy in the rendered DOM")
 	assert.Contains(t, dom, `data-policy="laravel-demo/laravel-web"`)
 	assert.Contains(t, dom, `data-policy="laravel-demo/laravel-worker"`)
-	assert.Equal(t, 2, strings.Count(dom, "<svg"), "a chart per policy")
-	assert.GreaterOrEqual(t, strings.Count(dom, "<polyline"), 4, "metric and replica lines")
+	assert.Equal(t, 3, strings.Count(dom, "<svg"), "a chart per policy")
+	assert.GreaterOrEqual(t, strings.Count(dom, "<polyline"), 7, "metric and replica lines, and the live line")
 	assert.Contains(t, dom, "decision", "change marks carry their tooltips")
+
+	// The shadow row: our count against the live one, the changes each made, and a chart that
+	// draws the live line beside ours.
+	row := policyRow(t, dom, "laravel-demo/laravel-api")
+	assert.Contains(t, row, `data-shadow="true"`)
+	assert.Contains(t, row, fmt.Sprintf(`data-live="%d" data-ours="%d"`, *shadow.Live, *shadow.Ours))
+	assert.Contains(t, row, fmt.Sprintf(`live %d</span> · <span class="ours`, *shadow.Live))
+	assert.Contains(t, row, "changes in 2h00m:", "over the time the live count has been known (08:00 to 10:00)")
+	assert.Contains(t, row, fmt.Sprintf("live %d</span> · <span class=\"our-changes\">ours %d</span>", liveChanges, shadow.OurChanges))
+	assert.Contains(t, row, `data-series="live"`)
+	assert.Contains(t, row, `data-series="ours"`)
+	assert.Contains(t, row, `data-series="http_rps"`)
+	assert.Contains(t, row, "ours would", "our would-be changes are marked")
+	assert.NotContains(t, policyRow(t, dom, "laravel-demo/laravel-web"), `data-series="live"`, "only a shadow policy has a live line")
 
 	shot := filepath.Join(t.TempDir(), "status-page.png")
 	cmd := exec.CommandContext(ctx, bin, chromiumArgs(t.TempDir(), "--screenshot="+shot, "--window-size=1280,900", env.base+"/")...)

@@ -18,12 +18,13 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/render"
 )
 
-// metricSource is what the commands read of metrics: values and stabilization windows for the
-// loop, one metric over a range for the status page's charts. Both promclient sources are
-// one, so the compiler checks that whichever is wired serves all three.
+// metricSource is what the commands read of metrics: values, stabilization windows and shadow
+// comparisons for the loop, one metric over a range for the status page's charts. Both
+// promclient sources are one, so the compiler checks that whichever is wired serves all four.
 type metricSource interface {
 	gitops.MetricSource
 	gitops.RecommendationSource
+	gitops.ShadowSource
 	web.SeriesSource
 }
 
@@ -123,7 +124,7 @@ func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *s
 			return nil, nil, err
 		}
 		src := promclient.NewTraceSource(tr)
-		r.Metrics, r.Recommendations = src, src
+		r.Metrics, r.Recommendations, r.Shadow = src, src, src
 		return r, src, nil
 	}
 	servers, err := promclient.NewServers(cfg, promclient.WithLogger(log))
@@ -131,7 +132,7 @@ func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *s
 		return nil, nil, err
 	}
 	src := promclient.NewPrometheusSource(servers, log)
-	r.Metrics, r.Recommendations = src, src
+	r.Metrics, r.Recommendations, r.Shadow = src, src, src
 	r.Sync = promclient.NewSyncChecker(servers, log)
 	return r, src, nil
 }

@@ -75,11 +75,24 @@ func (s shadowMetrics) observe(id string, c *policy.ShadowComparison) {
 	s.short.WithLabelValues(id, sideOurs).Set(c.OurShortSeconds)
 }
 
-// shadowWindow names policy.ShadowWindow the way the page and the metric help say it: "24h".
-var shadowWindow = strconv.Itoa(int(policy.ShadowWindow/time.Hour)) + "h"
+// shadowWindow names policy.ShadowWindow the way the metric help says it: "24h".
+var shadowWindow = spanText(policy.ShadowWindow)
+
+// spanText names the time a comparison covers: whole hours as "24h", else as the page says ages.
+func spanText(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	if d >= time.Hour && d%time.Hour == 0 {
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	}
+	return shortAge(d)
+}
 
 // shadowRow is a shadow policy's comparison as the status page shows it.
 type shadowRow struct {
+	// Window is the time the comparison covers (less than policy.ShadowWindow while the live
+	// count has not been known that long).
 	Window string
 	// Live and Ours are the counts ("—" when unknown), LiveCause and OursCause why not.
 	Live, Ours           string
@@ -94,7 +107,7 @@ func newShadowRow(c *policy.ShadowComparison) *shadowRow {
 	if c == nil {
 		return nil
 	}
-	r := &shadowRow{Window: shadowWindow, Live: "—", Ours: "—", OurChanges: "—", OurHours: "—",
+	r := &shadowRow{Window: spanText(c.Span()), Live: "—", Ours: "—", OurChanges: "—", OurHours: "—",
 		LiveCause: c.LiveCause, OursCause: c.OursCause, LiveChanges: c.LiveChanges,
 		LiveHours: strconv.FormatFloat(c.LiveReplicaHours, 'f', 1, 64)}
 	if c.Live != nil {

@@ -73,10 +73,15 @@ gitops_autoscaler_shadow_short_seconds{policy="shop/web",side="ours"} 60
 
 func TestNewShadowRow(t *testing.T) {
 	assert.Nil(t, newShadowRow(nil), "not a shadow policy")
-	r := newShadowRow(&policy.ShadowComparison{Live: intp(8), Ours: intp(6), LiveChanges: 17, OurChanges: 3, LiveReplicaHours: 190.46, OurReplicaHours: 150})
+	c := policy.ShadowComparison{Start: chartT0, End: chartT0.Add(24*time.Hour - time.Minute), Step: time.Minute}
+	c.Live, c.Ours, c.LiveChanges, c.OurChanges, c.LiveReplicaHours, c.OurReplicaHours = intp(8), intp(6), 17, 3, 190.46, 150
+	r := newShadowRow(&c)
 	assert.Equal(t, &shadowRow{Window: "24h", Live: "8", Ours: "6", LiveChanges: 17, OurChanges: "3", LiveHours: "190.5", OurHours: "150.0", Lower: true}, r)
+	short := policy.ShadowComparison{Start: chartT0, End: chartT0.Add(100 * time.Minute), Step: 30 * time.Second, Live: intp(2), Ours: intp(2)}
+	assert.Equal(t, "1h40m", newShadowRow(&short).Window, "the time the live count has been known")
+	assert.True(t, newShadowRow(&short).Agree)
 	r = newShadowRow(&policy.ShadowComparison{LiveCause: "empty result", OursCause: "no live count to start from"})
-	assert.Equal(t, &shadowRow{Window: "24h", Live: "—", Ours: "—", OurChanges: "—", LiveHours: "0.0", OurHours: "—",
+	assert.Equal(t, &shadowRow{Live: "—", Ours: "—", OurChanges: "—", LiveHours: "0.0", OurHours: "—",
 		LiveCause: "empty result", OursCause: "no live count to start from"}, r, "unknown is a dash and a cause, never a 0")
 }
 
