@@ -159,9 +159,14 @@ func BenchmarkDecide(b *testing.B) {
 // the bounds unless a hold kept it, a hold keeps exactly the current count, and no scale-down
 // happens while a metric is missing (docs/design.md §9 invariant 2) unless the count is above the
 // ceiling. With behaviorSel's bit 16 the policy uses the Steady strategy (bit 32 with a budget of
-// 3 changes a day), and two more hold: a need above the count is never left uncovered — whatever
-// the budget, the count goes to the need or the upper bound — and a scale-down never lands below
-// the need.
+// 3 changes a day, bit 64 with 20 % headroom), and Steady's own hold:
+//   - never short right after a scale-up step: a scale-up reaches the need or the upper bound;
+//   - the budget never blocks a needed scale-up: a need above the count is left uncovered only
+//     by the confirmation of a jump (SteadyConfirm, when the evaluation before was covered),
+//     never by the budget;
+//   - a scale-down never lands below the need, nor below any need of the last 3 minutes, nor —
+//     within the look-back of a scale-up — below the count that scale-up came from;
+//   - no scale-down while the need is still falling fast, nor without a window of needs.
 func FuzzDecide(f *testing.F) {
 	f.Add(6, 3, 30, 312.4, 1800.0, 0.21, uint8(0), uint8(0), uint16(41))
 	f.Add(0, 0, 10, 0.0, 0.0, 0.0, uint8(2), uint8(7), uint16(0))
@@ -194,6 +199,9 @@ func FuzzDecide(f *testing.F) {
 			p.Spec.Strategy = &Strategy{Type: StrategySteady}
 			if behaviorSel&32 != 0 {
 				p.Spec.Strategy.MaxChangesPerDay = ptr(3)
+			}
+			if behaviorSel&64 != 0 {
+				p.Spec.Strategy.HeadroomPercent = ptr(20)
 			}
 			p.SetDefaults()
 		}
@@ -236,37 +244,57 @@ func FuzzDecide(f *testing.F) {
 		}
 		inBounds := current >= minR && current <= maxR && !(current == 0 && minR > 0)
 		if steady && inBounds {
-			if d.Recommendation > current {
-				assert.GreaterOrEqual(t, d.Desired, min(d.Recommendation, maxR),
-					"the budget never leaves a need uncovered; never short right after a scale-up: %q", messages(d.Reasons))
+			need, cs := d.Recommendation, codes(d.Reasons)
+			last := s.Recommendations[len(s.Recommendations)-1]
+			if d.Desired > current {
+				assert.GreaterOrEqual(t, d.Desired, min(need, maxR), "never short right after a scale-up: %q", messages(d.Reasons))
+			}
+			if need > current && d.Desired == current && current < maxR {
+				assert.Contains(t, cs, ReasonSteadyConfirm, "only a confirmation leaves a need uncovered: %q", messages(d.Reasons))
+				assert.LessOrEqual(t, last.Replicas, current, "a confirmation follows a covered evaluation: %q", messages(d.Reasons))
+			}
+			if need > current && last.Replicas > current {
+				assert.GreaterOrEqual(t, d.Desired, min(need, maxR), "the budget never blocks a needed scale-up: %q", messages(d.Reasons))
 			}
 			if d.Desired < current {
-				assert.GreaterOrEqual(t, d.Desired, d.Recommendation, "a scale-down never lands below the need: %q", messages(d.Reasons))
+				assert.GreaterOrEqual(t, d.Desired, need, "a scale-down never lands below the need: %q", messages(d.Reasons))
+				for _, r := range s.Recommendations {
+					if t0.Sub(r.At) < steadyMinWait {
+						assert.GreaterOrEqual(t, d.Desired, min(r.Replicas, current), "nor below a need of the last 3 minutes: %q", messages(d.Reasons))
+					}
+				}
+				if ev := s.History[len(s.History)-1]; ev.To == current && ev.To > ev.From && t0.Sub(ev.At) <= 2*time.Hour {
+					assert.GreaterOrEqual(t, d.Desired, ev.From, "nor below where a recent scale-up came from: %q", messages(d.Reasons))
+				}
+				assert.Less(t, -needTrend(s.Recommendations, t0, steadyFallWindow, need)*60, steadyFallRate*float64(max(need, 1)),
+					"no scale-down while the need still falls fast: %q", messages(d.Reasons))
 			}
 		}
 	})
 }
 
 // BenchmarkDecideSteady is BenchmarkDecide's case under the Steady strategy: the same metrics,
-// schedule and 100 events of history (which spend the budget), and a full hour of
-// recommendations (one a minute); it scales up through momentum, headroom, the budget's line
-// and the bounds.
+// schedule and 100 events of history (which spend the budget), and two hours of needs (one a
+// minute) rising towards a confirmed jump; it scales up through the trend, the jump, the
+// budget's line and the bounds, reading the whole window.
 func BenchmarkDecideSteady(b *testing.B) {
 	p, s := benchPolicyAndSnapshot()
 	p.Spec.Behavior = nil
 	p.Spec.Strategy = &Strategy{Type: StrategySteady}
+	p.Spec.MaxReplicas = 50
 	p.SetDefaults()
 	s.Current = 30
 	s.Recommendations = nil
-	for i := range 60 {
-		s.Recommendations = append(s.Recommendations, recAt(float64(60*(60-i)), 20+i%4))
+	for i := range 120 {
+		s.Recommendations = append(s.Recommendations, recAt(float64(60*(120-i)), 20+i/12))
 	}
+	s.Recommendations[119].Replicas = 31
 	var d Decision
 	b.ReportAllocs()
 	for b.Loop() {
 		d = Decide(p, s)
 	}
 	if d.Desired <= d.Current || len(d.Reasons) < 9 || !slices.Contains(codes(d.Reasons), ReasonSteadyBudget) {
-		b.Fatalf("the benchmark case should scale up through momentum, headroom, budget and bounds: %+v", d)
+		b.Fatalf("the benchmark case should scale up through the trend, the jump, the budget and the bounds: %+v", d)
 	}
 }

@@ -15,13 +15,17 @@
 // Two strategies turn the recommendation into the count: Rules (the default) applies the
 // behavior block as written — the HPA's stabilization, rate limits, the original controller's
 // cooldowns. Steady (steady.go) decides when a change is worth a commit, because every change
-// is a commit, a pull request, a CI run and a sync: on the need without tolerance, it scales up
-// at once past the need with headroom to a rung of a replica ladder (1…10, 11, 13, 15, 17, …);
-// it scales down in one step to the rung of the peak need once the drop has wasted 15 minutes'
-// worth (a drop by a fraction d waits 15 min / d, within scaleDownDelaySeconds and since the
-// last change); a rolling budget of maxChangesPerDay, counted from Git history, holds
-// scale-downs but never a scale-up the need requires. Need (compare.go) defines the
-// under-provisioning every replay is measured against, for every metric form.
+// is a commit, a pull request, a CI run and a sync. It works on the need (the recommendation
+// without tolerance) and the needs of the look-back (scaleDownDelaySeconds, default 2 h): a
+// need that jumps above the count is confirmed by the next evaluation; then it scales up at
+// once to the largest of the need, the need plus its trend an hour ahead, and the need plus
+// half the last rise; it scales down in one step, to the peak need of the time it stands on,
+// after a wait that grows with the cube of how shallow the drop is (a spike that ended after 3
+// minutes, a slow drift only after the whole look-back and while demand is not growing), never
+// while the need still falls fast, and within the look-back of a scale-up no lower than where it
+// came from; a rolling budget of maxChangesPerDay, counted from Git history, holds scale-downs
+// but never a scale-up the need requires. Need (compare.go) defines the under-provisioning every
+// replay is measured against, for every metric form.
 //
 // The rules the loop applies around Decide live here too (rules.go), pure like it: the rerun
 // guard (AlreadyDecided), when a decision makes an open pull request stale

@@ -245,8 +245,8 @@ type tolerances struct{ down, up float64 }
 // policyTolerances resolves spec.tolerance and the HPA form's per-direction overrides.
 func policyTolerances(spec *Spec) tolerances {
 	if _, ok := steadyOf(spec); ok {
-		// Steady's need has no tolerance: its headroom and ladder are the dead band, and a
-		// tolerance would let the count run short.
+		// Steady's need has no tolerance: its waits are the dead band, and a tolerance would
+		// let the count run short.
 		return tolerances{}
 	}
 	t := DefaultTolerance

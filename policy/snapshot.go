@@ -141,10 +141,11 @@ const ReasonSwitchedOff ReasonCode = "SwitchedOff"
 
 // Reason codes of the Steady strategy (steady.go).
 const (
-	ReasonSteadyScaleUp   ReasonCode = "SteadyScaleUp"   // need above the count: up with headroom to a rung
+	ReasonSteadyScaleUp   ReasonCode = "SteadyScaleUp"   // need above the count: up past it, to its trend or its jump
 	ReasonSteadyScaleDown ReasonCode = "SteadyScaleDown" // demand stayed clearly lower: down in one step
-	ReasonSteadyWaits     ReasonCode = "SteadyWaits"     // the count stays: the rung still fits, or the delay runs
+	ReasonSteadyWaits     ReasonCode = "SteadyWaits"     // the count stays: nothing lower fits, or the scale-down waits
 	ReasonSteadyBudget    ReasonCode = "SteadyBudget"    // the rolling 24 h change budget: spent
+	ReasonSteadyConfirm   ReasonCode = "SteadyConfirm"   // a need that jumped above the count waits one evaluation
 )
 
 // ReasonPullRequestWithdrawn says an open pull request went stale — the decision is now to

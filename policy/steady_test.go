@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// steadyLoad is loadPolicy with the Steady strategy and its defaults: headroom 15 %, a budget of
-// 24 changes a day, a scale-down delay of an hour; bounds [1, 100].
+// steadyLoad is loadPolicy with the Steady strategy and its defaults: no headroom, a budget of
+// 24 changes a day, a look-back of two hours; bounds [1, 100].
 func steadyLoad(st *Strategy) *Policy {
 	p := loadPolicy(nil)
 	if st == nil {
@@ -39,143 +39,97 @@ func changes(n int) []Event {
 	return out
 }
 
-func TestSteadyLadder(t *testing.T) {
-	var got []int
-	for x := 0.5; x <= 40; {
-		r := rungUp(x)
-		got = append(got, r)
-		x = float64(r) + 0.5
-	}
-	assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 21, 24, 27, 30, 33, 37, 41}, got)
-	assert.Equal(t, 0, rungUp(0))
-	assert.Equal(t, 24, rungUp(24), "a rung is its own rung")
-	assert.Equal(t, 24, rungUp(21.000001))
-	assert.Equal(t, MaxReplicaCount, rungUp(1e300))
+// then appends b's recommendations (newer) after a's.
+func then(a []Recommendation, b ...Recommendation) []Recommendation {
+	return append(append([]Recommendation(nil), a...), b...)
 }
 
-func TestSteadyRules(t *testing.T) {
+// older is flat(minutes, n) moved `by` minutes further back.
+func older(minutes, n, by int) []Recommendation {
+	out := flat(minutes, n)
+	for i := range out {
+		out[i].At = out[i].At.Add(-time.Duration(by) * time.Minute)
+	}
+	return out
+}
+
+// drop3h is a scale-down from 40 to 30 three hours before t0: the last change is older than
+// the look-back, and the count a day ago was 40.
+var drop3h = change(3*3600, 40, 30)
+
+func TestSteadyScaleUp(t *testing.T) {
+	// Ten needs six minutes apart rising from 11 to 19 (10 an hour), then 20 now.
+	var rising []Recommendation
+	for m := 54; m >= 6; m -= 6 {
+		rising = append(rising, recAt(float64(60*m), 20-m/6))
+	}
 	runDecideCases(t, []decideCase{
 		{
-			name:     "up: past the need with headroom, rounded up to a rung",
+			name:     "confirm: a need that first exceeds the count waits one evaluation",
 			policy:   steadyLoad(nil),
-			snap:     snap(16, 19).withHistory(change(7200, 12, 16)).withRecs(flat(10, 16)...),
-			want:     24,
-			messages: []string{"load = 19 / averageValue 1 → 19", "need 19 > 16; headroom 15 % → 21.85 → 24 (rung)"},
+			snap:     snap(10, 14).withRecs(flat(10, 9)...),
+			want:     10,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyConfirm},
+			messages: []string{"load = 14 / averageValue 1 → 14", "need 14 > 10, up from 9 60s before: the next evaluation confirms it before a commit → hold at 10"},
 		},
 		{
-			name:     "up: a need that climbs fast plans for 30 % of its rise over 2 minutes",
+			name:     "confirmed: up to the need at once",
 			policy:   steadyLoad(nil),
-			snap:     snap(10, 19).withRecs(recAt(120, 6), recAt(60, 9)),
-			want:     27, // 19 + 30 % of 10 = 22; × 1.15 = 25.3 → 27
-			contains: "need 19 > 10, rising by 10 in 120s: plan for 22; headroom 15 % → 25.3 → 27 (rung)",
+			snap:     snap(10, 12).withRecs(flat(60, 12)...),
+			want:     12,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
+			messages: []string{"load = 12 / averageValue 1 → 12", "need 12 > 10 → 12"},
 		},
 		{
-			name:   "up: a custom headroom",
-			policy: steadyLoad(&Strategy{HeadroomPercent: ptr(50)}),
-			snap:   snap(10, 11),
-			want:   17, // 16.5 → 17
+			name:     "without a window of needs there is nothing to confirm: up at once",
+			policy:   steadyLoad(nil),
+			snap:     snap(10, 12),
+			want:     12,
+			messages: []string{"load = 12 / averageValue 1 → 12", "need 12 > 10 → 12"},
 		},
 		{
-			name:     "up: the budget never holds back a scale-up the need requires",
-			policy:   steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
-			snap:     snap(10, 12).withHistory(changes(12)...),
+			name:     "a rising need: its trend projected an hour ahead",
+			policy:   steadyLoad(nil),
+			snap:     snap(18, 20).withRecs(rising...),
+			want:     30,
+			messages: []string{"load = 20 / averageValue 1 → 20", "need 20 > 18, rising 10/h over the last 3600s: 30 in 3600s → 30"},
+		},
+		{
+			name:   "a jump: plan for half the last rise again",
+			policy: steadyLoad(nil),
+			// A spike: 6 for the hour, 12 a minute ago (confirmed above the count), 35 now.
+			snap:     snap(6, 35).withRecs(then(older(59, 6, 1), recAt(60, 12))...),
+			want:     47,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
+			contains: "jumped 12 → 35 in 60s: plan for 46.5 → 47",
+		},
+		{
+			name:     "headroom: past the need by headroomPercent",
+			policy:   steadyLoad(&Strategy{HeadroomPercent: ptr(20)}),
+			snap:     snap(10, 12).withRecs(flat(60, 12)...),
 			want:     15,
+			messages: []string{"load = 12 / averageValue 1 → 12", "need 12 > 10; headroom 20 % → 14.4 → 15"},
+		},
+		{
+			name:     "the budget never holds back a scale-up the need requires",
+			policy:   steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
+			snap:     snap(10, 12).withHistory(changes(12)...).withRecs(flat(60, 12)...),
+			want:     12,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp, ReasonSteadyBudget},
 			contains: "budget: 12 of 12 changes used in the last 24 h; a scale-up the need requires goes ahead",
 		},
 		{
-			name:   "up: bounded by maxReplicas",
+			name:   "bounded by maxReplicas",
 			policy: func() *Policy { p := steadyLoad(nil); p.Spec.MaxReplicas = 20; return p }(),
-			snap:   snap(16, 19),
+			snap:   snap(16, 25).withRecs(flat(60, 25)...),
 			want:   20,
 			codes:  []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp, ReasonBounded},
 		},
 		{
-			name:     "down: a deep drop goes in one step once it wasted 15 minutes' worth",
-			policy:   steadyLoad(nil),
-			snap:     snap(30, 6).withHistory(change(7200, 10, 30)).withRecs(append(flat(60, 30)[:40], flat(20, 6)...)...),
-			want:     6, // 80 % fewer: waits 15m / 0.8 = 18m45s; the need has been ≤ 6 for 19m (after the newest 30)
-			messages: []string{"load = 6 / averageValue 1 → 6", "scale-down: need at most 6 for the last 1140s → 6 (rung)"},
-		},
-		{
-			name:   "down: the same drop 15 minutes in still waits",
-			policy: steadyLoad(nil),
-			snap:   snap(30, 6).withHistory(change(7200, 10, 30)).withRecs(append(flat(60, 30)[:45], flat(15, 6)...)...),
-			want:   30,
-			messages: []string{"load = 6 / averageValue 1 → 6",
-				"steady at 30: need 6; a scale-down to 6 (80 % fewer) waits: demand has been lower for 960s of the 1125s it needs → hold at 30"},
-		},
-		{
-			name:   "down: never below the peak need of the window it stands on",
-			policy: steadyLoad(nil),
-			snap:   snap(30, 6).withHistory(change(7200, 10, 30)).withRecs(append(append(flat(60, 30)[:20], flat(40, 12)[:20]...), flat(20, 6)...)...),
-			want:   6,
-		},
-		{
-			name:   "down: a peak inside the window sets the level",
-			policy: steadyLoad(nil),
-			// 40 minutes at ≤ 13 (one minute at 13), the last 20 at 6: the 20 minutes justify 6.
-			snap: snap(40, 6).withHistory(change(7200, 10, 40)).withRecs(append(flat(60, 13)[:40], flat(20, 6)...)...),
-			want: 6,
-		},
-		{
-			name:     "down: a shallow drop never pays within the delay",
-			policy:   steadyLoad(nil),
-			snap:     snap(30, 26).withHistory(change(7200, 10, 30)).withRecs(flat(60, 26)...),
-			want:     30,
-			contains: "a scale-down to 27 (10 % fewer) waits: demand has been lower for 3600s of the 9000s it needs",
-		},
-		{
-			name:     "down: the count fits no lower rung",
-			policy:   steadyLoad(nil),
-			snap:     snap(24, 22).withHistory(change(7200, 10, 24)).withRecs(flat(60, 22)...),
-			want:     24,
-			messages: []string{"load = 22 / averageValue 1 → 22", "steady at 24: need 22 fits no lower rung → hold at 24"},
-		},
-		{
-			name:     "down: the wait counts from the last change",
-			policy:   steadyLoad(nil),
-			snap:     snap(30, 6).withHistory(change(600, 10, 30)).withRecs(flat(60, 6)...),
-			want:     30,
-			contains: "demand has been lower for 600s of the 1125s it needs",
-		},
-		{
-			name:   "down: lands on minReplicas, not below",
-			policy: func() *Policy { p := steadyLoad(nil); p.Spec.MinReplicas = ptr(8); return p }(),
-			snap:   snap(30, 2).withHistory(change(7200, 10, 30)).withRecs(flat(60, 2)...),
-			want:   8,
-			codes:  []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
-		},
-		{
-			name:     "down: a spent budget holds a scale-down",
-			policy:   steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
-			snap:     snap(30, 6).withHistory(changes(12)...).withRecs(flat(60, 6)...),
-			want:     30,
-			messages: []string{"load = 6 / averageValue 1 → 6", "budget: 12 of 12 changes used in the last 24 h: the scale-down to 6 waits → hold at 30"},
-		},
-		{
-			name:   "down: maxChangesPerDay 0 is no budget",
-			policy: steadyLoad(&Strategy{MaxChangesPerDay: ptr(0)}),
-			snap:   snap(30, 6).withHistory(changes(40)...).withRecs(flat(60, 6)...),
-			want:   6,
-		},
-		{
-			name: "down: no scale-down while a metric is missing",
-			policy: func() *Policy {
-				p := steadyLoad(nil)
-				p.Spec.Metrics = append(p.Spec.Metrics, avgMetric("queue", 10))
-				return p
-			}(),
-			snap: &Snapshot{Now: t0, Current: 30, Metrics: []MetricValue{{Value: 6}, missing("timeout")},
-				History: []Event{change(7200, 10, 30)}, Recommendations: flat(60, 6)},
-			want: 30,
-			has:  ReasonScaleDownBlocked,
-		},
-		{
 			name:   "no tolerance: 5 % over the count is short, and Steady moves",
 			policy: func() *Policy { p := steadyLoad(nil); p.Spec.Tolerance = ptr(0.1); return p }(),
-			snap:   &Snapshot{Now: t0, Current: 20, Metrics: vals(21)},
-			want:   27, // 21 × 1.15 = 24.15 → 27
+			snap:   &Snapshot{Now: t0, Current: 20, Metrics: vals(21), Recommendations: flat(5, 21)},
+			want:   21,
 		},
 		{
 			name:   "a revert hold still keeps the count",
@@ -187,6 +141,140 @@ func TestSteadyRules(t *testing.T) {
 	})
 }
 
+func TestSteadyScaleDown(t *testing.T) {
+	runDecideCases(t, []decideCase{
+		{
+			name:   "a need still falling fast waits: the step lands where the fall ends",
+			policy: steadyLoad(nil),
+			snap: snap(40, 6).withHistory(change(1800, 6, 40)).
+				withRecs(recAt(240, 30), recAt(180, 24), recAt(120, 18), recAt(60, 12)),
+			want:     40,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyWaits},
+			contains: "steady at 40: need 6 still falling 6 a minute over the last 300s; the scale-down lands where it ends → hold at 40",
+		},
+		{
+			name:   "a spike that ended comes down in one step after 3 minutes",
+			policy: steadyLoad(nil),
+			snap: snap(40, 6).withHistory(change(1800, 6, 40)).
+				withRecs(then(older(20, 38, 4), flat(4, 6)...)...),
+			want:     6,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
+			messages: []string{"load = 6 / averageValue 1 → 6", "scale-down: need at most 6 for the last 180s (a drop of 85 % waits 180s) → 6"},
+		},
+		{
+			name:   "within the look-back of a scale-up, no lower than where it came from",
+			policy: steadyLoad(nil),
+			snap: snap(40, 6).withHistory(change(1800, 8, 40)).
+				withRecs(then(older(20, 38, 4), flat(4, 6)...)...),
+			want:     8,
+			contains: "scale-down: need at most 6 for the last 180s (a drop of 80 % waits 180s); not below 8, where the scale-up 1800s ago came from → 8",
+		},
+		{
+			name:     "half the count waits 8 minutes",
+			policy:   steadyLoad(nil),
+			snap:     snap(20, 10).withHistory(drop3h).withRecs(then(older(60, 20, 6), flat(6, 10)...)...),
+			want:     20,
+			messages: []string{"load = 10 / averageValue 1 → 10", "steady at 20: need 10; a scale-down to 10 (50 % fewer) waits: demand has been lower for 420s of the 480s it needs → hold at 20"},
+		},
+		{
+			name:     "half the count, 8 minutes on: down in one step",
+			policy:   steadyLoad(nil),
+			snap:     snap(20, 10).withHistory(drop3h).withRecs(then(older(60, 20, 8), flat(8, 10)...)...),
+			want:     10,
+			messages: []string{"load = 10 / averageValue 1 → 10", "scale-down: need at most 10 for the last 480s (a drop of 50 % waits 480s) → 10"},
+		},
+		{
+			name:     "a peak inside the window sets the level",
+			policy:   steadyLoad(nil),
+			snap:     snap(40, 6).withHistory(drop3h).withRecs(then(older(57, 6, 3), recAt(180, 6), recAt(120, 12), recAt(60, 6))...),
+			want:     12,
+			contains: "scale-down: need at most 12 for the last 180s (a drop of 70 % waits 180s) → 12",
+		},
+		{
+			name:     "a shallow drift waits for the whole look-back",
+			policy:   steadyLoad(nil),
+			snap:     snap(30, 26).withHistory(drop3h).withRecs(flat(100, 26)...),
+			want:     30,
+			contains: "steady at 30: need 26; a scale-down to 26 (13 % fewer) waits: demand has been lower for 6060s of the 7200s it needs",
+		},
+		{
+			name:     "a shallow drift comes down after the whole look-back",
+			policy:   steadyLoad(nil),
+			snap:     snap(30, 26).withHistory(drop3h).withRecs(flat(120, 26)...),
+			want:     26,
+			messages: []string{"load = 26 / averageValue 1 → 26", "scale-down: need at most 26 for the last 7200s, the whole look-back → 26"},
+		},
+		{
+			name:     "a shallow drift waits while the count a day ago was lower",
+			policy:   steadyLoad(nil),
+			snap:     snap(30, 26).withHistory(change(3*3600, 20, 30)).withRecs(flat(120, 26)...),
+			want:     30,
+			contains: "steady at 30: need 26; a scale-down to 26 (13 % fewer) waits while demand grows: the count a day ago was 20",
+		},
+		{
+			name:   "a shallow drift waits while the need's trend rises",
+			policy: steadyLoad(nil),
+			snap: snap(30, 26).withHistory(drop3h).
+				withRecs(then(older(60, 24, 60), flat(60, 26)...)...),
+			want:     30,
+			contains: "waits while demand grows: the need's trend over the last 7200s rises",
+		},
+		{
+			name:     "the count fits no lower level",
+			policy:   steadyLoad(nil),
+			snap:     snap(24, 24).withHistory(drop3h).withRecs(flat(120, 24)...),
+			want:     24,
+			messages: []string{"load = 24 within tolerance 0 of averageValue 1 × 24 → 24", "steady at 24: need 24 fits no lower count → hold at 24", "unchanged at 24"},
+		},
+		{
+			name:     "the wait counts from the last change",
+			policy:   steadyLoad(nil),
+			snap:     snap(30, 15).withHistory(change(300, 10, 30)).withRecs(flat(60, 15)...),
+			want:     30,
+			contains: "demand has been lower for 300s of the 480s it needs",
+		},
+		{
+			name:     "without a window of needs nothing justifies a drop",
+			policy:   steadyLoad(nil),
+			snap:     snap(30, 6).withHistory(drop3h),
+			want:     30,
+			contains: "demand has been lower for 0s of the 180s it needs",
+		},
+		{
+			name:   "lands on minReplicas, not below",
+			policy: func() *Policy { p := steadyLoad(nil); p.Spec.MinReplicas = ptr(8); return p }(),
+			snap:   snap(30, 2).withHistory(drop3h).withRecs(flat(60, 2)...),
+			want:   8,
+			codes:  []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
+		},
+		{
+			name:     "a spent budget holds a scale-down",
+			policy:   steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
+			snap:     snap(30, 6).withHistory(changes(12)...).withRecs(flat(60, 6)...),
+			want:     30,
+			messages: []string{"load = 6 / averageValue 1 → 6", "budget: 12 of 12 changes used in the last 24 h: the scale-down to 6 waits → hold at 30"},
+		},
+		{
+			name:   "maxChangesPerDay 0 is no budget",
+			policy: steadyLoad(&Strategy{MaxChangesPerDay: ptr(0)}),
+			snap:   snap(30, 6).withHistory(changes(40)...).withRecs(flat(60, 6)...),
+			want:   6,
+		},
+		{
+			name: "no scale-down while a metric is missing",
+			policy: func() *Policy {
+				p := steadyLoad(nil)
+				p.Spec.Metrics = append(p.Spec.Metrics, avgMetric("queue", 10))
+				return p
+			}(),
+			snap: &Snapshot{Now: t0, Current: 30, Metrics: []MetricValue{{Value: 6}, missing("timeout")},
+				History: []Event{drop3h}, Recommendations: flat(60, 6)},
+			want: 30,
+			has:  ReasonScaleDownBlocked,
+		},
+	})
+}
+
 func TestSteadyTargetForms(t *testing.T) {
 	steady := func(m Metric) *Policy {
 		p := testPolicy(1, 100, m)
@@ -194,13 +282,13 @@ func TestSteadyTargetForms(t *testing.T) {
 		p.SetDefaults()
 		return p
 	}
-	t.Run("Value: the ratio form's need, then headroom", func(t *testing.T) {
+	t.Run("Value: the ratio form's need", func(t *testing.T) {
 		d := Decide(steady(valueMetric("latency", 0.3)), &Snapshot{Now: t0, Current: 6, Metrics: vals(0.33)})
-		assert.Equal(t, 9, d.Desired, "need ceil(6 × 1.1) = 7; × 1.15 = 8.05 → 9: %q", messages(d.Reasons))
+		assert.Equal(t, 7, d.Desired, "need ceil(6 × 1.1) = 7: %q", messages(d.Reasons))
 	})
 	t.Run("step rule: the rule's step is the need", func(t *testing.T) {
 		d := Decide(steady(stepMetric("rps", 50, 100, 2)), &Snapshot{Now: t0, Current: 6, Metrics: vals(300)})
-		assert.Equal(t, 10, d.Desired, "need 8; × 1.15 = 9.2 → 10: %q", messages(d.Reasons))
+		assert.Equal(t, 8, d.Desired, "%q", messages(d.Reasons))
 	})
 	t.Run("step rule below its scale-down threshold: down by the step once it paid", func(t *testing.T) {
 		s := &Snapshot{Now: t0, Current: 6, Metrics: vals(10), History: []Event{change(7200, 3, 6)}, Recommendations: flat(60, 4)}
@@ -212,17 +300,17 @@ func TestSteadyTargetForms(t *testing.T) {
 func TestSteadyWindowsAndDefaults(t *testing.T) {
 	p := steadyLoad(nil)
 	require.NoError(t, func() error { p.Spec.TargetRef = TargetRef{Kind: "Deployment", Name: "web"}; return p.Validate() }())
-	assert.Equal(t, 15, *p.Spec.Strategy.HeadroomPercent)
+	assert.Equal(t, 0, *p.Spec.Strategy.HeadroomPercent)
 	assert.Equal(t, 24, *p.Spec.Strategy.MaxChangesPerDay)
-	assert.Equal(t, 3600, *p.Spec.Strategy.ScaleDownDelaySeconds)
+	assert.Equal(t, 7200, *p.Spec.Strategy.ScaleDownDelaySeconds)
 	h, s := p.Windows()
-	assert.Equal(t, 24*time.Hour, h, "the budget counts a day of Git history")
-	assert.Equal(t, time.Hour, s, "the scale-down delay's window of recommendations")
+	assert.Equal(t, 24*time.Hour, h, "the budget and the growth check read a day of Git history")
+	assert.Equal(t, 2*time.Hour, s, "the look-back's needs")
 
-	p = steadyLoad(&Strategy{MaxChangesPerDay: ptr(0), ScaleDownDelaySeconds: ptr(7200)})
+	p = steadyLoad(&Strategy{MaxChangesPerDay: ptr(0), ScaleDownDelaySeconds: ptr(600)})
 	h, s = p.Windows()
-	assert.Equal(t, 2*time.Hour, h, "without a budget the delay is the longest look back")
-	assert.Equal(t, 2*time.Hour, s)
+	assert.Equal(t, 24*time.Hour, h, "a day ago is a day ago, with or without a budget")
+	assert.Equal(t, time.Hour, s, "the trend reads an hour of needs, whatever the delay")
 
 	rules := loadPolicy(nil)
 	rules.Spec.Strategy = &Strategy{Type: StrategyRules}
@@ -240,4 +328,21 @@ func TestSteadyRecommendationIsTheNeed(t *testing.T) {
 	assert.Equal(t, 12, rec)
 	d := Decide(p, snap(10, 12))
 	assert.Equal(t, 12, d.Recommendation)
+}
+
+func TestNeedTrend(t *testing.T) {
+	line := []Recommendation{recAt(180, 4), recAt(120, 6), recAt(60, 8)}
+	assert.InDelta(t, 2.0/60, needTrend(line, t0, time.Hour, 10), 1e-12, "exactly linear: 2 a minute")
+	assert.InDelta(t, 2.0/60, needTrend(append([]Recommendation{recAt(7200, 90)}, line...), t0, time.Hour, 10), 1e-12,
+		"a need older than the window is not fitted")
+	assert.Zero(t, needTrend(line[2:], t0, time.Hour, 10), "two points are no trend")
+	assert.Less(t, needTrend(line, t0, time.Hour, 2), 0.0, "a fall is a negative slope")
+}
+
+func TestCountAt(t *testing.T) {
+	h := []Event{change(7200, 4, 6), change(3600, 6, 9)}
+	assert.Equal(t, 4, countAt(h, t0.Add(-3*time.Hour), 9), "before the oldest event: its From")
+	assert.Equal(t, 6, countAt(h, t0.Add(-7200*time.Second), 9), "an event at the instant has set it")
+	assert.Equal(t, 9, countAt(h, t0, 9))
+	assert.Equal(t, 5, countAt(nil, t0, 5), "no events: the current count")
 }

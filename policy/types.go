@@ -94,8 +94,8 @@ type Spec struct {
 const (
 	// StrategyRules follows the rules as written: recommendation, behavior, bounds (the default).
 	StrategyRules = "Rules"
-	// StrategySteady commits rarely and is never short: up past the need with headroom to a rung
-	// of a replica ladder, down in one step once demand stayed clearly lower (steady.go).
+	// StrategySteady commits rarely and keeps the need covered: up at once to the need's trend or
+	// past a confirmed jump, down in one step once demand stayed lower for long enough (steady.go).
 	StrategySteady = "Steady"
 )
 
@@ -103,13 +103,14 @@ const (
 // them for a Steady policy.
 type Strategy struct {
 	Type string `yaml:"type" json:"type"`
-	// HeadroomPercent is how far past the need a scale-up goes before rounding up to a rung.
+	// HeadroomPercent is a margin kept above the need: every level Steady goes to, up or down,
+	// is the need × (1 + headroomPercent/100), rounded up (default 0).
 	HeadroomPercent *int `yaml:"headroomPercent,omitempty" json:"headroomPercent,omitempty"`
 	// MaxChangesPerDay bounds the changes in any 24 h, counted from Git history; it never holds
 	// back a scale-up the need requires.
 	MaxChangesPerDay *int `yaml:"maxChangesPerDay,omitempty" json:"maxChangesPerDay,omitempty"`
-	// ScaleDownDelaySeconds is how long demand must stay clearly below the count, and how long
-	// after the last change, before a scale-down.
+	// ScaleDownDelaySeconds is the look-back a scale-down weighs: the longest a drop waits, since
+	// the last change (default 7200).
 	ScaleDownDelaySeconds *int `yaml:"scaleDownDelaySeconds,omitempty" json:"scaleDownDelaySeconds,omitempty"`
 }
 

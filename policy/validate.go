@@ -530,7 +530,7 @@ func (c *checker) behavior(b *Behavior) {
 
 var validStrategies = []string{StrategyRules, StrategySteady}
 
-// strategy checks spec.strategy. Steady replaces the behavior block (its headroom, ladder and
+// strategy checks spec.strategy. Steady replaces the behavior block (its confirmation, waits and
 // delay are the stabilization, rate limits and cooldowns), so the two together are an error
 // rather than a behavior silently ignored.
 func (c *checker) strategy(s *Spec) {

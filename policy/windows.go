@@ -28,13 +28,10 @@ func (p *Policy) Windows() (history, stabilization time.Duration) {
 		h = max(h, secs(sc.TimeoutSeconds))
 	}
 	if cfg, ok := steadyOf(&p.Spec); ok {
-		// The budget counts a day of changes; the scale-down delay looks back at the need and
-		// at the last change.
-		s = max(s, cfg.delay)
-		h = max(h, cfg.delay)
-		if cfg.maxChanges > 0 {
-			h = max(h, steadyBudgetWindow)
-		}
+		// The budget and a slow drift's growth check read a day of Git history; the look-back
+		// (scaleDownDelaySeconds) and the trend read the needs over their windows.
+		s = max(s, cfg.delay, steadyTrendWindow)
+		h = max(h, cfg.delay, steadyDay)
 	}
 	return h, s
 }

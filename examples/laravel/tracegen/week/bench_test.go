@@ -87,33 +87,88 @@ func writeTable(w io.Writer, rows []row) {
 	}
 }
 
+// spikeCommits counts, for every spike of a trace (the need crossing 12.5 replicas from below),
+// the changes a replay made from 3 minutes before it to 75 minutes after: the spike's commits.
+func spikeCommits(trace []float64, r *policy.BacktestResult) []int {
+	var out []int
+	for i := 1; i < len(trace); i++ {
+		if trace[i] > 25000 && trace[i-1] <= 25000 {
+			n := 0
+			for _, d := range r.Decisions {
+				if k := int(d.Time.Sub(Start) / Step); k >= i-3 && k < i+75 {
+					n++
+				}
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // BenchmarkSteadyVsHPA replays the HPA-default policy and Steady over every shape and seed (24
 // week-long replays of 10 080 decisions) and prints the comparison table of
-// docs/benchmarks.md once.
+// docs/benchmarks.md once, with the commits each isolated spike cost.
 func BenchmarkSteadyVsHPA(b *testing.B) {
 	var rows []row
 	for b.Loop() {
 		rows = compareAll(b)
 	}
 	writeTable(os.Stdout, rows)
+	for _, r := range rows {
+		if r.shape == "spikes" {
+			tr, err := Generate(r.shape, r.seed)
+			require.NoError(b, err)
+			hist := map[int]int{}
+			for _, n := range spikeCommits(tr, &r.stResults) {
+				hist[n]++
+			}
+			fmt.Printf("spikes seed %d: commits per spike (count: spikes) %v\n", r.seed, hist)
+		}
+	}
 }
 
-// TestSteadyAgainstHPADefault pins what the table shows on every shape and seed: Steady is
-// never short (the HPA-default policy is, for a day or more of the week), makes at least 2.5×
-// fewer changes, and its largest step is bounded by the need. The targets it misses
-// (docs/benchmarks.md) are pinned as they are, so a change that makes them worse fails here.
+// TestSteadyAgainstHPADefault pins what the table shows on every shape and seed, so a change
+// that makes it worse fails here: Steady is short no longer than the HPA-default policy (on
+// diurnal at most a tenth as long) with at most 1.25× its replica-hours; it makes at least 2×
+// fewer changes on every shape — on diurnal at least 4.5× (5× is the target, met on seeds 1
+// and 2; seed 3 makes 4.8×, see docs/benchmarks.md); and every isolated spike costs at most two
+// commits, one up and one down.
 func TestSteadyAgainstHPADefault(t *testing.T) {
 	for _, r := range compareAll(t) {
 		name := fmt.Sprintf("%s/%d", r.shape, r.seed)
-		assert.Zero(t, r.st.ShortSeconds, "%s: Steady is never short", name)
-		assert.Greater(t, r.hpa.ShortSeconds, 20*3600.0, "%s: the HPA-default policy is short for hours", name)
-		assert.LessOrEqual(t, 2.5*float64(r.st.Changes), float64(r.hpa.Changes), "%s: ≥ 2.5× fewer changes", name)
-		limit := 1.27
-		if r.shape == "spikes" || r.shape == "noisy" {
-			limit = 1.5 // the misses: see docs/benchmarks.md
+		assert.LessOrEqual(t, r.st.ShortSeconds, r.hpa.ShortSeconds, "%s: short no longer than the HPA-default policy", name)
+		assert.LessOrEqual(t, r.st.ReplicaHours, 1.25*r.hpa.ReplicaHours, "%s: replica-hours", name)
+		fewer := 2.0
+		if r.shape == "diurnal" {
+			fewer = 4.5
+			assert.LessOrEqual(t, 10*r.st.ShortSeconds, r.hpa.ShortSeconds, "%s: short at most a tenth as long", name)
 		}
-		assert.LessOrEqual(t, r.st.ReplicaHours, limit*r.hpa.ReplicaHours, "%s: replica-hours", name)
+		assert.LessOrEqual(t, fewer*float64(r.st.Changes), float64(r.hpa.Changes), "%s: ≥ %g× fewer changes", name, fewer)
+		if r.shape == "spikes" {
+			tr, err := Generate(r.shape, r.seed)
+			require.NoError(t, err)
+			commits := spikeCommits(tr, &r.stResults)
+			require.Len(t, commits, 28, "%s: four spikes a day", name)
+			for i, n := range commits {
+				assert.LessOrEqual(t, n, 2, "%s: spike %d costs at most two commits", name, i)
+			}
+		}
 	}
+}
+
+// TestDiurnalCalibration pins the diurnal shape's calibration against the real week of the
+// package documentation: the HPA-default policy makes about 470 changes and is short about 37 h.
+func TestDiurnalCalibration(t *testing.T) {
+	var changes, short float64
+	for _, seed := range seeds {
+		tr, err := Generate("diurnal", seed)
+		require.NoError(t, err)
+		_, as := policy.Compare([]*policy.Policy{hpaDefault()}, source(tr), weekOpts)
+		changes += float64(as[0].Changes) / float64(len(seeds))
+		short += as[0].ShortSeconds / 3600 / float64(len(seeds))
+	}
+	assert.InDelta(t, 470, changes, 40, "changes of the HPA-default policy, mean of the seeds")
+	assert.InDelta(t, 37, short, 3, "hours short of the HPA-default policy, mean of the seeds")
 }
 
 func TestGenerateIsDeterministicPerSeed(t *testing.T) {
