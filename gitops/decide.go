@@ -293,17 +293,7 @@ func notAfter(ev []policy.Event, at time.Time) []policy.Event {
 // ReplicasAt returns the replica count Git held at a past instant, from the history (oldest
 // first) and the current count.
 func ReplicasAt(history []policy.Event, current int) func(time.Time) int {
-	return func(t time.Time) int {
-		for i := len(history) - 1; i >= 0; i-- {
-			if !history[i].At.After(t) {
-				return history[i].To
-			}
-		}
-		if len(history) > 0 {
-			return history[0].From
-		}
-		return current
-	}
+	return func(t time.Time) int { return policy.CountAt(history, t, current) }
 }
 
 // historyWindow is how far back a decision needs Git history: the policy's own windows, and at

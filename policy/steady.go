@@ -183,7 +183,7 @@ func steadyDown(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *histor
 	level := func(peak int) int {
 		return max(ceilInt(float64(peak)*(1+float64(cfg.headroom)/100)), floor)
 	}
-	dayAgo := countAt(s.History, s.Now.Add(-steadyDay), c)
+	dayAgo := CountAt(s.History, s.Now.Add(-steadyDay), c)
 	rising, risingKnown := false, false
 	candidate := func(l int, T time.Duration) steadyDrop {
 		d := 1 - float64(l)/float64(c)
@@ -294,9 +294,10 @@ func needTrend(recs []Recommendation, now time.Time, window time.Duration, need 
 	return (n*sxy - sx*sy) / den
 }
 
-// countAt is the count Git held at t: the newest History event at or before t sets it; before
-// the oldest event it was that event's From; without events it is the current count.
-func countAt(history []Event, t time.Time, current int) int {
+// CountAt is the count Git held at t, from the history (oldest first) and the current count:
+// the newest event at or before t set it; before the oldest event it was that event's From;
+// without events it is the current count.
+func CountAt(history []Event, t time.Time, current int) int {
 	for i := len(history) - 1; i >= 0; i-- {
 		if !history[i].At.After(t) {
 			return history[i].To

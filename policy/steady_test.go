@@ -341,8 +341,8 @@ func TestNeedTrend(t *testing.T) {
 
 func TestCountAt(t *testing.T) {
 	h := []Event{change(7200, 4, 6), change(3600, 6, 9)}
-	assert.Equal(t, 4, countAt(h, t0.Add(-3*time.Hour), 9), "before the oldest event: its From")
-	assert.Equal(t, 6, countAt(h, t0.Add(-7200*time.Second), 9), "an event at the instant has set it")
-	assert.Equal(t, 9, countAt(h, t0, 9))
-	assert.Equal(t, 5, countAt(nil, t0, 5), "no events: the current count")
+	assert.Equal(t, 4, CountAt(h, t0.Add(-3*time.Hour), 9), "before the oldest event: its From")
+	assert.Equal(t, 6, CountAt(h, t0.Add(-7200*time.Second), 9), "an event at the instant has set it")
+	assert.Equal(t, 9, CountAt(h, t0, 9))
+	assert.Equal(t, 5, CountAt(nil, t0, 5), "no events: the current count")
 }
