@@ -111,36 +111,57 @@ func LoadFiles(paths ...string) (*Documents, error) {
 
 func loadFiles(kind string, paths []string) (*Documents, error) {
 	all := &Documents{}
-	var errs []error
-	for _, root := range paths {
-		files, err := yamlFiles(root)
+	files, err := ReadYAMLFiles("policies", paths...)
+	errs := []error{err}
+	for _, f := range files {
+		docs, err := loadDocuments(f.Name, f.Data, kind)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("read policy file: %w", err))
-				continue
-			}
-			docs, err := loadDocuments(f, data, kind)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			all.Policies = append(all.Policies, docs.Policies...)
-			all.Configs = append(all.Configs, docs.Configs...)
-			all.Warnings = append(all.Warnings, docs.Warnings...)
-		}
+		all.Policies = append(all.Policies, docs.Policies...)
+		all.Configs = append(all.Configs, docs.Configs...)
+		all.Warnings = append(all.Warnings, docs.Warnings...)
 	}
 	return all, errors.Join(errs...)
+}
+
+// YAMLFile is a file a path argument named, as read.
+type YAMLFile struct {
+	Name string
+	Data []byte
+}
+
+// ReadYAMLFiles reads the files that path arguments name: each path that is a file, and the
+// *.yaml and *.yml files below each that is a directory (recursively, skipping hidden entries),
+// in lexical order. what names the files in errors ("read policies: …"). A path or file that
+// cannot be read is an error joined with the others; the files that could be read are returned
+// with it, so that one bad path does not hide the rest.
+func ReadYAMLFiles(what string, paths ...string) ([]YAMLFile, error) {
+	var out []YAMLFile
+	var errs []error
+	for _, root := range paths {
+		names, err := yamlFiles(root)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read %s: %w", what, err))
+			continue
+		}
+		for _, name := range names {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("read %s: %w", what, err))
+				continue
+			}
+			out = append(out, YAMLFile{Name: name, Data: data})
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // yamlFiles lists root itself if it is a file, or the YAML files below it, in lexical order.
 func yamlFiles(root string) ([]string, error) {
 	info, err := os.Stat(root)
 	if err != nil {
-		return nil, fmt.Errorf("read policies: %w", err)
+		return nil, err
 	}
 	if !info.IsDir() {
 		return []string{root}, nil
@@ -162,7 +183,7 @@ func yamlFiles(root string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read policies: %w", err)
+		return nil, err
 	}
 	return files, nil
 }
@@ -781,7 +802,3 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	d.Duration = v
 	return nil
 }
-
-// YAMLFiles lists root itself if it is a file, or the *.yaml and *.yml files below it
-// (recursively, skipping hidden entries), in lexical order: the files a path argument names.
-func YAMLFiles(root string) ([]string, error) { return yamlFiles(root) }

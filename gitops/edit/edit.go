@@ -220,28 +220,15 @@ func matchesDocument(r *yaml.Node, sel *policy.DocumentSelector) bool {
 
 // documentIdentity returns a manifest's kind and metadata.name, empty when absent.
 func documentIdentity(r *yaml.Node) (kind, name string) {
-	if k := mappingValue(r, "kind"); k != nil && k.Kind == yaml.ScalarNode {
+	if k := policy.MappingValue(r, "kind"); k != nil && k.Kind == yaml.ScalarNode {
 		kind = k.Value
 	}
-	if md := mappingValue(r, "metadata"); md != nil {
-		if n := mappingValue(md, "name"); n != nil && n.Kind == yaml.ScalarNode {
+	if md := policy.MappingValue(r, "metadata"); md != nil {
+		if n := policy.MappingValue(md, "name"); n != nil && n.Kind == yaml.ScalarNode {
 			name = n.Value
 		}
 	}
 	return kind, name
-}
-
-// mappingValue returns the value of the first key named key in a mapping, or nil.
-func mappingValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func describeSelector(sel *policy.DocumentSelector) string {
@@ -351,7 +338,7 @@ func walk(r *yaml.Node, path policy.Path, refuseAliases bool) ([]*yaml.Node, err
 				if m.Kind == yaml.AliasNode && m.Alias != nil {
 					m = m.Alias
 				}
-				v := mappingValue(m, e.Key)
+				v := policy.MappingValue(m, e.Key)
 				if v != nil && v.Kind == yaml.AliasNode && v.Alias != nil {
 					v = v.Alias
 				}

@@ -2,7 +2,6 @@ package convert
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -120,24 +119,13 @@ func write(res *Result, dir string, out, report io.Writer) error {
 	return nil
 }
 
-// readInputs reads files and the YAML files of directories, in lexical order.
+// readInputs reads files and the YAML files of directories, in lexical order, as policy
+// files are read.
 func readInputs(paths []string) ([]Input, error) {
-	var inputs []Input
-	var errs []error
-	for _, root := range paths {
-		files, err := policy.YAMLFiles(root)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("read manifests: %w", err))
-				continue
-			}
-			inputs = append(inputs, Input{File: f, Data: data})
-		}
+	files, err := policy.ReadYAMLFiles("manifests", paths...)
+	inputs := make([]Input, len(files))
+	for i, f := range files {
+		inputs[i] = Input{File: f.Name, Data: f.Data}
 	}
-	return inputs, errors.Join(errs...)
+	return inputs, err
 }

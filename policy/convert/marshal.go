@@ -22,7 +22,7 @@ func (imp *Imported) SetReplicas(loc *policy.ReplicasLocation, r *policy.Render)
 	if imp.node == nil {
 		return nil
 	}
-	spec := mapValue(imp.node, "spec")
+	spec := policy.MappingValue(imp.node, "spec")
 	var n yaml.Node
 	if err := n.Encode(loc); err != nil {
 		return err

@@ -35,7 +35,7 @@ func original(src *source) (*Imported, error) {
 	}
 	node := copyNode(src.root)
 	setScalar(node, "apiVersion", policy.APIVersion)
-	spec := mapValue(node, "spec")
+	spec := policy.MappingValue(node, "spec")
 	top := src.top()
 	modeV := top.field("spec").field("mode")
 	was := p.Spec.Mode
@@ -43,7 +43,7 @@ func original(src *source) (*Imported, error) {
 	if was != policy.ModeDryRun {
 		modeV.warn("%s while the original controller runs: the policy shadows it in DryRun; set mode back to %s when you hand over", orDefault(modeV.str(), string(was)+" (the default)"), was)
 	}
-	if d := mapValue(spec, "delivery"); d != nil {
+	if d := policy.MappingValue(spec, "delivery"); d != nil {
 		removeKey(spec, "delivery")
 		top.field("spec").field("delivery").warn("left out while shadowing (a DryRun policy never delivers); put it back when you hand over")
 	}

@@ -20,21 +20,9 @@ func copyNode(n *yaml.Node) *yaml.Node {
 	return &c
 }
 
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 // setScalar changes a scalar's value in place, so its comments stay.
 func setScalar(m *yaml.Node, key, value string) {
-	if v := mapValue(m, key); v != nil && v.Kind == yaml.ScalarNode {
+	if v := policy.MappingValue(m, key); v != nil && v.Kind == yaml.ScalarNode {
 		v.Value, v.Tag, v.Style = value, "!!str", 0
 		return
 	}
@@ -57,7 +45,7 @@ func setValue(m *yaml.Node, key string, v *yaml.Node) {
 
 // insertAfter adds key: v after the entry named after (or at the end).
 func insertAfter(m *yaml.Node, after, key string, v *yaml.Node) {
-	if mapValue(m, key) != nil {
+	if policy.MappingValue(m, key) != nil {
 		setValue(m, key, v)
 		return
 	}

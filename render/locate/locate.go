@@ -146,7 +146,7 @@ func parseDocs(data []byte) []doc {
 		}
 		m := n.Content[0]
 		d := doc{node: m, kind: str(m, "kind")}
-		if md := child(m, "metadata"); md != nil {
+		if md := policy.MappingValue(m, "metadata"); md != nil {
 			d.name, d.ns = str(md, "name"), str(md, "namespace")
 		}
 		out = append(out, d)
@@ -186,18 +186,18 @@ type helmSource struct {
 }
 
 func argoHelm(d doc) *helmSource {
-	spec := child(d.node, "spec")
-	src := child(spec, "source")
-	h := child(src, "helm")
+	spec := policy.MappingValue(d.node, "spec")
+	src := policy.MappingValue(spec, "source")
+	h := policy.MappingValue(src, "helm")
 	chart := str(src, "path")
 	if h == nil || chart == "" {
 		return nil
 	}
-	s := &helmSource{app: d.name, helm: policy.HelmRender{Chart: path.Clean(chart), ReleaseName: str(h, "releaseName"), Namespace: str(child(spec, "destination"), "namespace")}}
+	s := &helmSource{app: d.name, helm: policy.HelmRender{Chart: path.Clean(chart), ReleaseName: str(h, "releaseName"), Namespace: str(policy.MappingValue(spec, "destination"), "namespace")}}
 	if s.helm.ReleaseName == "" {
 		s.helm.ReleaseName = d.name // Argo CD's default release name
 	}
-	if vf := child(h, "valueFiles"); vf != nil {
+	if vf := policy.MappingValue(h, "valueFiles"); vf != nil {
 		for _, it := range vf.Content {
 			s.helm.ValuesFiles = append(s.helm.ValuesFiles, path.Clean(path.Join(chart, it.Value)))
 		}
@@ -289,7 +289,7 @@ func (s kustomizeSource) find(ctx context.Context, r *repository, target policy.
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
 		f := path.Join(s.dir, name)
 		for _, d := range r.files[f] {
-			if reps := child(d.node, "replicas"); reps != nil {
+			if reps := policy.MappingValue(d.node, "replicas"); reps != nil {
 				for _, it := range reps.Content {
 					if str(it, "name") == target.Name {
 						cands = append(cands, policy.ReplicasLocation{File: f, Path: fmt.Sprintf("replicas[name=%s].count", target.Name)})
@@ -360,7 +360,7 @@ func manifestCandidates(r *repository, file string, target policy.TargetRef) []p
 
 			continue
 		}
-		if child(child(d.node, "spec"), "replicas") == nil {
+		if policy.MappingValue(policy.MappingValue(d.node, "spec"), "replicas") == nil {
 			continue
 		}
 		loc := policy.ReplicasLocation{File: file, Path: "spec.replicas"}
@@ -398,7 +398,7 @@ func valuesLike(docs []doc) bool {
 	if len(docs) != 1 || docs[0].node == nil {
 		return false
 	}
-	return child(docs[0].node, "apiVersion") == nil && child(docs[0].node, "kind") == nil
+	return policy.MappingValue(docs[0].node, "apiVersion") == nil && policy.MappingValue(docs[0].node, "kind") == nil
 }
 
 // numericLeaves lists the dot paths of integer scalars equal to want, keys with "replica" in
@@ -437,20 +437,8 @@ func numericLeaves(data []byte, want int) []string {
 	return append(named, other...)
 }
 
-func child(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func str(m *yaml.Node, key string) string {
-	if v := child(m, key); v != nil && v.Kind == yaml.ScalarNode {
+	if v := policy.MappingValue(m, key); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
 	}
 	return ""
