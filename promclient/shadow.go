@@ -40,7 +40,8 @@ func shadowMetric(p *policy.Policy) policy.Metric {
 
 // Shadow gathers the shadow policy's comparison series over the window before now, at the
 // policy's evaluation interval (policy.BacktestInterval): the shadow query and every metric,
-// range-queried on the policy's own server. It does not fail: a failed shadow query leaves
+// range-queried on the policy's own server; of a window read before, only the instants that
+// may have changed are queried again (windowCache). It does not fail: a failed shadow query leaves
 // every live value missing with the error as its cause, and a failed metric query leaves the
 // metrics out with MetricsCause — a replay over unknown data would invent decisions. What
 // failed is logged once, here.
@@ -57,25 +58,27 @@ func (s PrometheusSource) Shadow(ctx context.Context, p *policy.Policy, now time
 		out.MetricsCause = err.Error()
 		return out
 	}
-	one := *p
-	one.Spec.Metrics = []policy.Metric{shadowMetric(p)}
-	live, err := RangeValues(ctx, c, &one, out.Start, end, step)
+	live, err := s.windows.values(ctx, c, shadowMetric(p), out.Start, end, step)
 	if err != nil {
 		s.log.Warn("shadow query failed", "policy", p.ID(), "error", err)
-		out.Live = SeriesValues(shadowMetric(p), nil, err, steps)
-	} else {
-		out.Live = make([]policy.MetricValue, len(live))
-		for i, v := range live {
-			out.Live[i] = v[0]
+		live = SeriesValues(shadowMetric(p), nil, err, steps)
+	}
+	out.Live = live
+	perMetric := make([][]policy.MetricValue, len(p.Spec.Metrics))
+	for k, m := range p.Spec.Metrics {
+		if perMetric[k], err = s.windows.values(ctx, c, m, out.Start, end, step); err != nil {
+			s.log.Warn("shadow comparison: metrics unavailable", "policy", p.ID(), "metric", m.Name, "error", err)
+			out.MetricsCause = err.Error()
+			return out
 		}
 	}
-	metrics, err := RangeValues(ctx, c, p, out.Start, end, step)
-	if err != nil {
-		s.log.Warn("shadow comparison: metrics unavailable", "policy", p.ID(), "error", err)
-		out.MetricsCause = err.Error()
-		return out
+	out.Metrics = make([][]policy.MetricValue, len(steps))
+	for i := range steps {
+		out.Metrics[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
+		for k := range p.Spec.Metrics {
+			out.Metrics[i][k] = perMetric[k][i]
+		}
 	}
-	out.Metrics = metrics
 	return out
 }
 

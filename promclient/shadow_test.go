@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,4 +155,73 @@ func TestShadowSteps(t *testing.T) {
 	assert.Equal(t, []time.Time{t0.Add(time.Minute), t0.Add(2 * time.Minute)}, ShadowSteps(t0.Add(2*time.Minute), 2*time.Minute, time.Minute),
 		"now itself counts when it is a multiple; the window's start does not")
 	assert.Nil(t, ShadowSteps(at, 0, time.Minute))
+}
+
+// rangeStarts are the start instants of the range queries f received from the n-th request on.
+func rangeStarts(f *fakeProm, from int) []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []time.Time
+	for _, r := range f.requests[from:] {
+		if strings.HasSuffix(r.URL.Path, "/query_range") {
+			s, _ := strconv.ParseFloat(r.Form.Get("start"), 64)
+			out = append(out, time.Unix(int64(s), 0).UTC())
+		}
+	}
+	return out
+}
+
+// TestShadowReadsOnlyWhatIsNew: the next evaluation of a shadow policy range-queries only the
+// instants after the last one it read, and the last five minutes of those again — and gathers
+// exactly what a process that never read the window gathers.
+func TestShadowReadsOnlyWhatIsNew(t *testing.T) {
+	p := shadowPolicy()
+	var fail atomic.Bool
+	loads := seriesProm(map[string]func(time.Time) (float64, bool){"sum(backlog)": sourceLoad, p.Spec.Shadow.PromQL: liveLoad})
+	f := newFakeProm(t, func(n int, r *http.Request, w http.ResponseWriter) {
+		if fail.Load() {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"status":"error","errorType":"bad_data","error":"query timed out"}`)
+			return
+		}
+		loads(n, r, w)
+	})
+	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+	cfg.SetDefaults()
+	servers, err := NewServers(cfg)
+	require.NoError(t, err)
+	running := NewPrometheusSource(servers, nil)
+	window := 12 * time.Minute
+
+	first := t0.Add(8 * time.Minute)
+	running.Shadow(context.Background(), p, first, window)
+	assert.Equal(t, []time.Time{first.Add(-window + time.Minute), first.Add(-window + time.Minute)}, rangeStarts(f, 0),
+		"the first read is the whole window, the shadow query and the metric")
+
+	next := first.Add(2 * time.Minute)
+	seen := f.count()
+	got := running.Shadow(context.Background(), p, next, window)
+	reread := first.Add(-StalenessDelta + time.Minute)
+	assert.Equal(t, []time.Time{reread, reread}, rangeStarts(f, seen), "only from five minutes before the last instant read")
+	fresh := NewPrometheusSource(servers, nil).Shadow(context.Background(), p, next, window)
+	assert.Equal(t, fresh, got, "the same series as a process that never read the window")
+
+	// A failed read is a failure, and changes nothing held.
+	fail.Store(true)
+	failed := running.Shadow(context.Background(), p, next.Add(time.Minute), window)
+	assert.Contains(t, failed.Live[len(failed.Live)-1].Cause, "query timed out")
+	assert.Nil(t, failed.Metrics)
+	fail.Store(false)
+	later := next.Add(time.Minute)
+	seen = f.count()
+	got = running.Shadow(context.Background(), p, later, window)
+	reread = next.Add(-StalenessDelta + time.Minute)
+	assert.Equal(t, []time.Time{reread, reread}, rangeStarts(f, seen), "from what was held before the failure")
+	assert.Equal(t, NewPrometheusSource(servers, nil).Shadow(context.Background(), p, later, window), got)
+
+	// A window that does not overlap what is held is read whole.
+	seen = f.count()
+	far := later.Add(window)
+	running.Shadow(context.Background(), p, far, window)
+	assert.Equal(t, []time.Time{far.Add(-window + time.Minute), far.Add(-window + time.Minute)}, rangeStarts(f, seen))
 }

@@ -20,6 +20,8 @@ type PrometheusSource struct {
 	servers *Servers
 	batch   *Batch
 	log     *slog.Logger
+	// windows holds what shadow comparisons already read (see windowCache).
+	windows *windowCache
 }
 
 // NewPrometheusSource returns the source over servers. A nil logger discards.
@@ -27,7 +29,7 @@ func NewPrometheusSource(servers *Servers, log *slog.Logger) PrometheusSource {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return PrometheusSource{servers: servers, batch: NewBatch(servers, log), log: log}
+	return PrometheusSource{servers: servers, batch: NewBatch(servers, log), log: log, windows: newWindowCache()}
 }
 
 // Values are the metric values of every policy at the instant at: one batch for all of them

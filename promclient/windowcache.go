@@ -1,0 +1,86 @@
+package promclient
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// windowCache keeps the values a long window already read — per server, query and step — so
+// that the next evaluation of a shadow policy range-queries only what is new: the instants
+// after the last one held, and the last StalenessDelta of those again, since samples may still
+// arrive for them. It holds nothing Prometheus does not: a restarted process reads the whole
+// window once and then holds the same values (unless history older than StalenessDelta was
+// rewritten in Prometheus, by a backfill, say). Entries a window has not refreshed are dropped.
+// It is safe for concurrent use.
+type windowCache struct {
+	mu      sync.Mutex
+	entries map[windowKey]*windowEntry
+}
+
+// windowKey is what makes two reads the same: the server, the query and the rules that turn its
+// answers into values (SeriesValues), and the step.
+type windowKey struct {
+	client                       *Client
+	name, query, onEmpty, reduce string
+	step                         time.Duration
+}
+
+// windowEntry holds the values at start + i·step, up to end.
+type windowEntry struct {
+	start, end time.Time
+	values     []policy.MetricValue
+}
+
+func newWindowCache() *windowCache { return &windowCache{entries: map[windowKey]*windowEntry{}} }
+
+// values are the metric's values at start + i·step for every i up to end (instants aligned to
+// step, as ShadowSteps are), as RangeValues reads them, from what the cache holds and a range
+// query of the rest. A failed query is an error and changes nothing held.
+func (w *windowCache) values(ctx context.Context, c *Client, m policy.Metric, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
+	n := int(end.Sub(start)/step) + 1
+	key := windowKey{client: c, name: m.Name, query: m.PromQL, onEmpty: m.OnEmpty, reduce: m.Reduce, step: step}
+	w.mu.Lock()
+	held := w.entries[key]
+	w.mu.Unlock()
+
+	// Keep the held instants in [start, end − StalenessDelta]; read the rest.
+	keep := 0
+	if held != nil && !held.start.After(start) && !held.end.Before(start) {
+		last := held.end.Add(-StalenessDelta)
+		if last.After(end) {
+			last = end
+		}
+		if !last.Before(start) {
+			keep = int(last.Sub(start)/step) + 1
+		}
+	}
+	out := make([]policy.MetricValue, 0, n)
+	if keep > 0 {
+		off := int(start.Sub(held.start) / step)
+		out = append(out, held.values[off:off+keep]...)
+	}
+	if keep < n {
+		one := policy.Policy{Spec: policy.Spec{Metrics: []policy.Metric{m}}}
+		fetched, err := RangeValues(ctx, c, &one, start.Add(time.Duration(keep)*step), end, step)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range fetched {
+			out = append(out, v[0])
+		}
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.entries[key] = &windowEntry{start: start, end: end, values: out}
+	for k, e := range w.entries {
+		// Not read for a whole window (the policy changed its query, or went): forget it.
+		if e.end.Before(start) {
+			delete(w.entries, k)
+		}
+	}
+	return out, nil
+}
