@@ -57,6 +57,11 @@ var exportedMetrics = []string{
 	"gitops_autoscaler_desired_replicas",
 	"gitops_autoscaler_pull_request_open_seconds",
 	"gitops_autoscaler_last_evaluation_timestamp_seconds",
+	"gitops_autoscaler_shadow_live_replicas",
+	"gitops_autoscaler_shadow_desired_replicas",
+	"gitops_autoscaler_shadow_changes",
+	"gitops_autoscaler_shadow_replica_hours",
+	"gitops_autoscaler_shadow_short_seconds",
 }
 
 // object is one rendered manifest: its template file and its parsed header.
@@ -640,6 +645,8 @@ func TestGrafanaDashboard(t *testing.T) {
 		"gitops_autoscaler_decisions_total", "gitops_autoscaler_query_errors_total",
 		"gitops_autoscaler_push_retries_total", "gitops_autoscaler_pull_request_open_seconds",
 		"gitops_autoscaler_evaluation_duration_seconds_bucket",
+		"gitops_autoscaler_shadow_live_replicas", "gitops_autoscaler_shadow_desired_replicas",
+		"gitops_autoscaler_shadow_changes",
 	} {
 		assert.True(t, used[m], "dashboard shows %s", m)
 	}
