@@ -65,10 +65,12 @@ type BacktestSummary struct {
 	ScaleDowns int `json:"scaleDowns"`
 	// ReplicaSeconds is Σ replicas × step over the evaluations: the capacity paid for.
 	ReplicaSeconds float64 `json:"replicaSeconds"`
-	// UnderProvisionedSeconds is the time (steps × step) when the replica count was below
-	// ceil(value / averageValue) of any AverageValue metric — below what that metric's own
-	// target says is needed, whatever the bounds and limits. 0 for a policy without such metrics.
-	UnderProvisionedSeconds float64 `json:"underProvisionedSeconds"`
+	// UnderProvisionedSeconds is the time (steps × step) when the replica count after a step's
+	// decision was below the need of its metrics (Need, for every metric form, at the count they
+	// were measured at), whatever the bounds and limits; UnderProvisionedReplicaSeconds is its
+	// depth, Σ (need − replicas) × step. They are what `backtest --compare` reports as short.
+	UnderProvisionedSeconds        float64 `json:"underProvisionedSeconds"`
+	UnderProvisionedReplicaSeconds float64 `json:"underProvisionedReplicaSeconds"`
 }
 
 // BacktestInterval is the natural evaluation step of a policy: the interval of an `@every D`
@@ -131,12 +133,12 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 	historyWindow, recWindow = historyWindow+time.Second, recWindow+time.Second
 	var history replayWindow[Event]
 	var recs replayWindow[Recommendation]
-	avgTargets := averageValueTargets(p)
 	stepSecs := step.Seconds()
 
 	for i := range n {
 		now := start.Add(time.Duration(i) * step)
 		metrics := src(now)
+		before := current
 		if trim {
 			history.dropBefore(now.Add(-historyWindow), func(e Event) time.Time { return e.At })
 			recs.dropBefore(now.Add(-recWindow), func(r Recommendation) time.Time { return r.At })
@@ -167,48 +169,14 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 		}
 		res.Steps = append(res.Steps, BacktestStep{Time: now, Replicas: current, Metrics: metrics})
 		res.Summary.ReplicaSeconds += float64(current) * stepSecs
-		if underProvisioned(current, metrics, avgTargets) {
+		if short := shortBy(p, before, current, metrics); short > 0 {
 			res.Summary.UnderProvisionedSeconds += stepSecs
+			res.Summary.UnderProvisionedReplicaSeconds += float64(short) * stepSecs
 		}
 	}
 	res.Summary.Evaluations = n
 	res.Summary.Changes = len(res.Decisions)
 	return res
-}
-
-// averageValueTargets are the policy's AverageValue targets by metric index; 0 for the others.
-func averageValueTargets(p *Policy) []float64 {
-	var out []float64
-	for i, m := range p.Spec.Metrics {
-		if m.Target == nil || m.Target.Type != TargetAverageValue || m.Target.AverageValue == nil || *m.Target.AverageValue <= 0 {
-			continue
-		}
-		if out == nil {
-			out = make([]float64, len(p.Spec.Metrics))
-		}
-		out[i] = *m.Target.AverageValue
-	}
-	return out
-}
-
-// underProvisioned says whether replicas is below ceil(v / averageValue) of any AverageValue
-// metric with a value.
-func underProvisioned(replicas int, metrics []MetricValue, targets []float64) bool {
-	for i, avg := range targets {
-		if avg == 0 || i >= len(metrics) || metrics[i].Missing {
-			continue
-		}
-		v := metrics[i].Value
-		if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-			continue
-		}
-		// The same decimal-exact ceil as the engine: 1.1 / 0.1 needs 11, not 12.
-		need := math.Ceil(v/avg - floatEpsilon)
-		if float64(replicas) < need {
-			return true
-		}
-	}
-	return false
 }
 
 func metricMap(metrics []MetricValue) map[string]float64 {

@@ -104,12 +104,15 @@ func TestBacktestSpikeAndDrop(t *testing.T) {
 	assert.Equal(t, 2, r.Initial, "minReplicas")
 	require.Len(t, r.Steps, 35)
 	// replicas after each of the 35 steps: 3×2, 2×4, 2×6, 5×8, 4×7, 4×6, 4×5, 4×4, 4×3, 3×2 = 172.
+	// Short while the cooldown holds the spike's step (the rule asks for 2 more): at 2m, 3m, 4m.
 	assert.Equal(t, BacktestSummary{
-		Evaluations:    35,
-		Changes:        9,
-		ScaleUps:       3,
-		ScaleDowns:     6,
-		ReplicaSeconds: 172 * 30,
+		Evaluations:                    35,
+		Changes:                        9,
+		ScaleUps:                       3,
+		ScaleDowns:                     6,
+		ReplicaSeconds:                 172 * 30,
+		UnderProvisionedSeconds:        3 * 30,
+		UnderProvisionedReplicaSeconds: 3 * 2 * 30,
 	}, r.Summary)
 
 	// The reasons are Decide's own.
@@ -160,6 +163,8 @@ func TestBacktestSummaryUnderProvisioned(t *testing.T) {
 		ScaleDowns:              1,
 		ReplicaSeconds:          26 * 15,
 		UnderProvisionedSeconds: 4 * 15, // at 30s, 45s, 60s and 90s
+		// 1 short at 30s, 45s and 60s; 5 at 90s
+		UnderProvisionedReplicaSeconds: (3*1 + 5) * 15,
 	}, r.Summary)
 }
 
@@ -342,7 +347,7 @@ func TestBacktestJSON(t *testing.T) {
 	assert.Equal(t, map[string]any{"reason": "MetricValue", "message": "http_rps = 312.4 > scaleUp.threshold 250 → 6"}, reasons[0])
 	assert.Equal(t, map[string]any{
 		"evaluations": 2.0, "changes": 1.0, "scaleUps": 1.0, "scaleDowns": 0.0,
-		"replicaSeconds": 270.0, "underProvisionedSeconds": 0.0,
+		"replicaSeconds": 270.0, "underProvisionedSeconds": 0.0, "underProvisionedReplicaSeconds": 0.0,
 	}, got["summary"])
 }
 

@@ -5,17 +5,18 @@ import (
 	"time"
 )
 
-// Need is the replica count the metrics ask for at replicas, with no tolerance, no behavior
-// and no bounds: the count below which a workload is under-provisioned. Per metric:
+// Need is the replica count the metrics ask for, measured at replicas, with no tolerance, no
+// behavior and no bounds: the count below which a workload is under-provisioned. Per metric:
 //   - AverageValue: ceil(v / averageValue), the replicas that bring each one to its target;
 //   - Value: ceil(replicas × v / value), the ratio form's count (from 0, as if one replica
-//     ran), but never below replicas: a value at or under its target needs no more;
+//     ran): above the target more than replicas, at or under it no more;
 //   - step rule: replicas + scaleUp.step while v is above scaleUp.threshold (the rule's own
-//     word that more are needed), else replicas.
+//     word that more are needed); otherwise it asks for nothing.
 //
 // The need is the largest over the metrics that have a value (whatever the aggregation: a
-// metric whose target is missed is a metric missing its target); 0 when none has one. In a
-// replay the Value form reads each value as measured at the replayed count, as the engine does.
+// metric whose target is missed is a metric missing its target); 0 when none has one. A replay
+// takes replicas to be the count the values were measured at — the count before the step's
+// decision — and is short when the count after it is below the need.
 func Need(p *Policy, replicas int, metrics []MetricValue) int {
 	need := 0
 	for i := range p.Spec.Metrics {
@@ -24,12 +25,12 @@ func Need(p *Policy, replicas int, metrics []MetricValue) int {
 		if !ok || !validRule(m) {
 			continue
 		}
-		n := replicas
+		n := 0
 		switch {
 		case m.Target != nil && m.Target.Type == TargetAverageValue:
 			n = ceilInt(v / *m.Target.AverageValue)
 		case m.Target != nil:
-			n = max(replicas, ceilInt(float64(max(replicas, 1))*v / *m.Target.Value))
+			n = ceilInt(float64(max(replicas, 1)) * v / *m.Target.Value)
 		case m.ScaleUp != nil && m.ScaleUp.Threshold != nil && v > *m.ScaleUp.Threshold:
 			n = replicas + m.ScaleUp.Step
 		}
@@ -58,17 +59,21 @@ type Assessment struct {
 	LargestStep int `json:"largestStep"`
 }
 
-// Assess measures a replay of p (its Steps and Decisions) against the need of every step.
+// Assess measures a replay of p (its Steps and Decisions) against the need of every step, as
+// Backtest's summary does (shortBy): a step is short when its count is below the need of its
+// metrics read at the count before it (r.Initial for the first).
 func Assess(p *Policy, r *BacktestResult) Assessment {
 	a := Assessment{Policy: r.Policy, Changes: len(r.Decisions)}
 	secs := r.Step.Seconds()
+	before := r.Initial
 	for i := range r.Steps {
 		st := &r.Steps[i]
 		a.ReplicaHours += float64(st.Replicas) * secs / 3600
-		if n := Need(p, st.Replicas, st.Metrics); n > st.Replicas {
+		if short := shortBy(p, before, st.Replicas, st.Metrics); short > 0 {
 			a.ShortSeconds += secs
-			a.ShortReplicaMinutes += float64(n-st.Replicas) * secs / 60
+			a.ShortReplicaMinutes += float64(short) * secs / 60
 		}
+		before = st.Replicas
 	}
 	for _, d := range r.Decisions {
 		if d.To > d.From {
@@ -83,6 +88,13 @@ func Assess(p *Policy, r *BacktestResult) Assessment {
 		a.ChangesPerDay = float64(a.Changes) / a.Days
 	}
 	return a
+}
+
+// shortBy is the one definition of under-provisioning: how many replicas the count after a
+// step falls below the need of the step's metrics, read at the count before it (0 when
+// covered).
+func shortBy(p *Policy, before, after int, metrics []MetricValue) int {
+	return max(Need(p, before, metrics)-after, 0)
 }
 
 // Compare replays every policy over the same instants with the same options and assesses

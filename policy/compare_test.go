@@ -19,11 +19,11 @@ func TestNeedForEveryForm(t *testing.T) {
 		{"AverageValue: decimal-exact", avgMetric("q", 0.1), 3, 1.1, 11},
 		{"AverageValue: below the count", avgMetric("q", 100), 8, 450, 5},
 		{"Value: ceil(replicas × v / value) above the target", valueMetric("lat", 0.3), 6, 0.33, 7},
-		{"Value: at or under the target needs no more", valueMetric("lat", 0.3), 6, 0.15, 6},
+		{"Value: under the target, the ratio's count", valueMetric("lat", 0.3), 6, 0.15, 3},
 		{"Value: from 0 as if one replica ran", valueMetric("lat", 0.3), 0, 0.6, 2},
 		{"step rule above scaleUp.threshold: the step", stepMetric("rps", 50, 100, 2), 4, 300, 6},
-		{"step rule at the threshold: not short", stepMetric("rps", 50, 100, 2), 4, 100, 4},
-		{"step rule below scaleDown.threshold: not short", stepMetric("rps", 50, 100, 2), 4, 10, 4},
+		{"step rule at the threshold: asks for nothing", stepMetric("rps", 50, 100, 2), 4, 100, 0},
+		{"step rule below scaleDown.threshold: asks for nothing", stepMetric("rps", 50, 100, 2), 4, 10, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, Need(testPolicy(1, 10, tt.metric), tt.replicas, vals(tt.value)))
@@ -31,7 +31,7 @@ func TestNeedForEveryForm(t *testing.T) {
 	}
 	p := testPolicy(1, 10, avgMetric("a", 100), valueMetric("b", 1))
 	assert.Equal(t, 9, Need(p, 3, vals(250, 3)), "the largest over the metrics, whatever the aggregation")
-	assert.Equal(t, 3, Need(p, 3, []MetricValue{missing("x"), {Value: 0.5}}), "missing metrics ask for nothing")
+	assert.Equal(t, 2, Need(p, 3, []MetricValue{missing("x"), {Value: 0.5}}), "missing metrics ask for nothing")
 	assert.Equal(t, 0, Need(p, 3, []MetricValue{missing("x"), missing("y")}))
 }
 

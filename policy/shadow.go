@@ -136,7 +136,7 @@ func CompareShadow(p *Policy, s ShadowSeries) ShadowComparison {
 		return nil
 	}
 	// The live side, measured as a replay is: replica-hours and time below the need.
-	liveRun := BacktestResult{Policy: p.ID(), Step: s.Step}
+	liveRun := BacktestResult{Policy: p.ID(), Step: s.Step, Initial: live[first]}
 	for i := first; i < n; i++ {
 		liveRun.Steps = append(liveRun.Steps, BacktestStep{Time: s.Start.Add(time.Duration(i) * s.Step), Replicas: live[i], Metrics: metricsAt(i)})
 	}

@@ -310,6 +310,6 @@ func printBacktest(w io.Writer, r policy.BacktestResult) {
 	if total := float64(s.Evaluations) * r.Step.Seconds(); total > 0 {
 		pct = 100 * s.UnderProvisionedSeconds / total
 	}
-	fmt.Fprintf(w, "under-provisioned: %s (%.1f %% of the time below an AverageValue target's need)\n",
-		time.Duration(s.UnderProvisionedSeconds*float64(time.Second)), pct)
+	fmt.Fprintf(w, "under-provisioned: %s (%.1f %% of the time below the metrics' need; %.1f replica-minutes short)\n",
+		time.Duration(s.UnderProvisionedSeconds*float64(time.Second)), pct, s.UnderProvisionedReplicaSeconds/60)
 }

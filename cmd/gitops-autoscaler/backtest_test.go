@@ -39,7 +39,8 @@ func TestBacktestCommandText(t *testing.T) {
 		"demo/web: 35 evaluations, 2026-11-22T11:00:00Z to 2026-11-22T11:17:00Z every 30s, starting at 2 replicas",
 		"changes: 9 (3 up, 6 down) — the commits a live run would have made",
 		"replica-hours: 1.43 (average 4.91 replicas)",
-		"under-provisioned: 0s (0.0 % of the time below an AverageValue target's need)",
+		// While the cooldown holds the spike's steps, the step rule asks for 2 more: short.
+		"under-provisioned: 1m30s (8.6 % of the time below the metrics' need; 3.0 replica-minutes short)",
 	}, lines[10:])
 }
 
@@ -76,10 +77,11 @@ func TestBacktestCommandJSON(t *testing.T) {
 	require.NotEmpty(t, d.Reasons)
 	assert.Equal(t, "MetricValue", d.Reasons[0].Reason)
 	assert.Equal(t, "http_rps = 300 > scaleUp.threshold 100 → 5", d.Reasons[0].Message)
-	// Replicas after each of the 11 steps: 3,3,3, 5,5, 7,7, 9,9,9,9 = 69.
+	// Replicas after each of the 11 steps: 3,3,3, 5,5, 7,7, 9,9,9,9 = 69. Short by the rule's
+	// step of 2 at the three steps the scale-up cooldown holds.
 	assert.Equal(t, map[string]float64{
 		"evaluations": 11, "changes": 3, "scaleUps": 3, "scaleDowns": 0,
-		"replicaSeconds": 69 * 30, "underProvisionedSeconds": 0,
+		"replicaSeconds": 69 * 30, "underProvisionedSeconds": 3 * 30, "underProvisionedReplicaSeconds": 3 * 2 * 30,
 	}, got.Summary)
 }
 

@@ -42,6 +42,7 @@ func WriteBacktestHTML(w io.Writer, p *policy.Policy, r policy.BacktestResult) e
 		page.UnderProvisionedPct = 100 * r.Summary.UnderProvisionedSeconds / total
 	}
 
+	page.ShortReplicaMinutes = r.Summary.UnderProvisionedReplicaSeconds / 60
 	for _, c := range BacktestCharts(p, r) {
 		page.Charts = append(page.Charts, SVGChart(c))
 	}
@@ -157,6 +158,7 @@ type backtestPage struct {
 	AvgReplicas              float64
 	UnderProvisioned         string
 	UnderProvisionedPct      float64
+	ShortReplicaMinutes      float64
 	Charts                   []template.HTML
 	Rows                     []backtestRow
 	Omitted                  int
@@ -206,7 +208,8 @@ code { font-size: 0.85rem; }
 <tr><td>scale-downs</td><td>{{.Summary.ScaleDowns}}</td></tr>
 <tr><td>replica-hours</td><td>{{f1 .ReplicaHours}}</td></tr>
 <tr><td>average replicas</td><td>{{f1 .AvgReplicas}}</td></tr>
-<tr><td>under-provisioned (below an AverageValue target's need)</td><td>{{.UnderProvisioned}} ({{f1 .UnderProvisionedPct}} %)</td></tr>
+<tr><td>under-provisioned (below the metrics' need)</td><td>{{.UnderProvisioned}} ({{f1 .UnderProvisionedPct}} %)</td></tr>
+<tr><td>short depth (replica-minutes)</td><td>{{f1 .ShortReplicaMinutes}}</td></tr>
 </table>
 
 <h2>Metrics and replicas</h2>
