@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
@@ -19,13 +21,20 @@ import (
 )
 
 var backtestHelp = help{
-	usage: `gitops-autoscaler backtest --policy FILE (--trace CSV | --prometheus URL --start T --end T) [flags]`,
+	usage: `gitops-autoscaler backtest --policy FILE [--compare FILE]... (--trace CSV | --prometheus URL --start T --end T) [flags]`,
 	about: `Replay a policy over past metrics with the same decision engine the service runs, and see
 every decision it would have made: when, from and to how many replicas, and why. Use it to
 tune thresholds, cooldowns and stabilization windows before a policy touches Git.
 
 Each change counts as committed at the instant it was decided, so cooldowns, rate limits and
-stabilization windows see exactly the history a live run would have had.`,
+stabilization windows see exactly the history a live run would have had.
+
+With --compare, the policy and every compared one (an HPA-form copy, an imported KEDA
+ScaledObject or HPA, a Steady variant) are replayed over the same trace at the same instants,
+and one table sets them side by side: changes (the commits each would have made) and changes
+per day, scale-ups and scale-downs, replica-hours, the time short of the need and its depth,
+and the largest single step. This is how to decide to switch: "your HPA settings: 470 commits a
+week; Steady: 90". --html then draws every replica line over the metric on one chart.`,
 	example: `$ cat trace.csv
 timestamp,metric,value
 2026-11-22T10:59:30Z,http_rps,120
@@ -34,7 +43,14 @@ $ gitops-autoscaler backtest --policy web.yaml --trace trace.csv --html report.h
 2026-11-22T11:00:00Z  3 → 6  http_rps = 312.4 > scaleUp.threshold 250 → 6; …
 laravel-demo/laravel-web: 2 evaluations, 2026-11-22T10:59:30Z to 2026-11-22T11:00:00Z every 30s
 changes: 1 (1 up, 0 down) — the commits a live run would have made
-...`,
+...
+$ gitops-autoscaler backtest --policy web-steady.yaml --compare web-hpa.yaml --trace week.csv
+the same load: 2026-11-16T00:00:00Z to 2026-11-22T23:59:00Z every 1m0s, 10080 evaluations (7.0 days)
+                               laravel-demo/laravel-web   laravel-demo/laravel-web-hpa
+changes                        90                         499
+changes per day                12.9                       71.3
+...
+laravel-demo/laravel-web-hpa against laravel-demo/laravel-web: 5.5× the changes, 0.82× the replica-hours`,
 	exit: `0 done, 1 runtime failure (Prometheus unreachable, report not writable), 2 usage error,
 invalid policy (all problems are printed) or malformed CSV (the line is named).`,
 }
@@ -54,6 +70,8 @@ type backtestOptions struct {
 	initial       *int
 	output        string
 	htmlFile      string
+	// compare are the --compare files, each FILE or FILE#NAME.
+	compare []string
 }
 
 func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -81,7 +99,8 @@ func (o *backtestOptions) define(fs *flag.FlagSet) func() error {
 	fs.StringVar(&o.promTokenFile, "prometheus-token-file", "", "a `FILE` holding a bearer token for --prometheus")
 	fs.StringVar(&start, "start", "", "the start `T` of the range to replay, RFC 3339 or unix seconds (default: the trace's first sample)")
 	fs.StringVar(&end, "end", "", "the end `T` of the range to replay, RFC 3339 or unix seconds (default: the trace's last sample)")
-	fs.StringVar(&step, "step", "", "the time `D` between evaluations (default: the policy's \"@every D\" schedule, else 30s)")
+	fs.StringVar(&step, "step", "", "the time `D` between evaluations (default: the policy's \"@every D\" schedule, else 30s; "+
+		"with --compare the shortest of the policies')")
 	fs.Func("initial", "`N` replicas before the first evaluation (default: minReplicas)", func(s string) error {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
@@ -90,9 +109,19 @@ func (o *backtestOptions) define(fs *flag.FlagSet) func() error {
 		o.initial = &n
 		return nil
 	})
+	fs.Func("compare", "replay the policy in `FILE` too, over the same trace at the same instants, and print one "+
+		"table side by side; repeat to compare several. FILE#NAME picks one policy of a file with several (by name "+
+		"or namespace/name); the output of import works as it is", func(v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New("want a policy file")
+		}
+		o.compare = append(o.compare, v)
+		return nil
+	})
 	fs.StringVar(&o.output, "o", "text", "output `FORMAT`: text or json")
 	fs.StringVar(&o.htmlFile, "html", "", "also write a self-contained HTML report to `FILE`: each metric against the "+
-		"replica count with every change marked, the summary and the decisions")
+		"replica count with every change marked, the summary and the decisions; with --compare, every policy's "+
+		"replica line over the metric on one chart, and the table")
 	return func() error {
 		switch {
 		case fs.NArg() > 0:
@@ -135,29 +164,33 @@ func (o *backtestOptions) define(fs *flag.FlagSet) func() error {
 
 // backtest loads the policy and the metrics, replays, and reports.
 func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) int {
-	p, code := loadBacktestPolicy(o, stderr)
+	p, code := loadBacktestPolicy(o.policyFile, o.name, "--name", stderr)
 	if p == nil {
 		return code
+	}
+	if len(o.compare) > 0 {
+		return compareBacktest(ctx, o, p, stdout, stderr)
 	}
 	if o.step == 0 {
 		o.step = policy.BacktestInterval(p)
 	}
-	src, code := backtestValues(ctx, &o, p, stderr)
+	src, code := backtestValues(ctx, &o, []*policy.Policy{p}, stderr)
 	if src == nil {
 		return code
 	}
-	r := policy.Backtest(p, src, policy.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
+	r := policy.Backtest(p, src(p), policy.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
 	return reportBacktest(o, p, r, stdout, stderr)
 }
 
-// backtestValues is the replay's metric source: the trace (whose first and last samples are
-// the range unless --start and --end say otherwise), or the --prometheus range queried once.
-// On failure it has reported and returns nil with the exit code.
-func backtestValues(ctx context.Context, o *backtestOptions, p *policy.Policy, stderr io.Writer) (func(time.Time) []policy.MetricValue, int) {
-	var src func(time.Time) []policy.MetricValue
+// backtestValues is each policy's metric source for the replay: the trace (whose first and last
+// samples are the range unless --start and --end say otherwise), keyed by each policy's metric
+// names, or the --prometheus range queried once per policy, each with its own PromQL, at the
+// same instants. On failure it has reported and returns nil with the exit code.
+func backtestValues(ctx context.Context, o *backtestOptions, ps []*policy.Policy, stderr io.Writer) (func(*policy.Policy) func(time.Time) []policy.MetricValue, int) {
+	var tr *promclient.Trace
 	if o.traceFile != "" {
-		tr, err := readTraceFile(o.traceFile)
-		if err != nil {
+		var err error
+		if tr, err = readTraceFile(o.traceFile); err != nil {
 			fmt.Fprintf(stderr, "backtest: %v\n", err)
 			return nil, exitUsage
 		}
@@ -167,13 +200,14 @@ func backtestValues(ctx context.Context, o *backtestOptions, p *policy.Policy, s
 		if o.end.IsZero() {
 			o.end = tr.End()
 		}
-		for _, m := range p.Spec.Metrics {
-			if tr.Samples(m.Name) == 0 {
-				fmt.Fprintf(stderr, "warning: %s has no samples of metric %s (it has %s); it is missing at every step\n",
-					o.traceFile, m.Name, strings.Join(tr.Metrics(), ", "))
+		for _, p := range ps {
+			for _, m := range p.Spec.Metrics {
+				if tr.Samples(m.Name) == 0 {
+					fmt.Fprintf(stderr, "warning: %s has no samples of metric %s of %s (it has %s); it is missing at every step\n",
+						o.traceFile, m.Name, p.ID(), strings.Join(tr.Metrics(), ", "))
+				}
 			}
 		}
-		src = func(at time.Time) []policy.MetricValue { return tr.Values(p, at) }
 	}
 	if o.end.Before(o.start) {
 		fmt.Fprintf(stderr, "backtest: --end %s is before --start %s\n", o.end.Format(time.RFC3339), o.start.Format(time.RFC3339))
@@ -184,16 +218,161 @@ func backtestValues(ctx context.Context, o *backtestOptions, p *policy.Policy, s
 			n, o.start.Format(time.RFC3339), o.end.Format(time.RFC3339), o.step, maxBacktestEvaluations)
 		return nil, exitUsage
 	}
-	if o.prometheusURL != "" {
+	if tr != nil {
+		return func(p *policy.Policy) func(time.Time) []policy.MetricValue {
+			return func(at time.Time) []policy.MetricValue { return tr.Values(p, at) }
+		}, exitOK
+	}
+	queried := make(map[*policy.Policy][][]policy.MetricValue, len(ps))
+	for _, p := range ps {
 		values, err := prometheusValues(ctx, *o, p, o.step)
 		if err != nil {
 			fmt.Fprintf(stderr, "backtest: %v\n", err)
 			return nil, exitFailure
 		}
-		start, step := o.start, o.step
-		src = func(at time.Time) []policy.MetricValue { return values[int(at.Sub(start)/step)] }
+		queried[p] = values
 	}
-	return src, exitOK
+	start, step := o.start, o.step
+	return func(p *policy.Policy) func(time.Time) []policy.MetricValue {
+		values := queried[p]
+		return func(at time.Time) []policy.MetricValue { return values[int(at.Sub(start)/step)] }
+	}, exitOK
+}
+
+// compareBacktest replays p and every --compare policy over the same metrics at the same
+// instants (--step, else the shortest of their intervals) and prints them side by side.
+func compareBacktest(ctx context.Context, o backtestOptions, p *policy.Policy, stdout, stderr io.Writer) int {
+	ps, labels := []*policy.Policy{p}, []string{o.policyFile}
+	for _, arg := range o.compare {
+		file, name, _ := strings.Cut(arg, "#")
+		q, code := loadBacktestPolicy(file, name, "--compare "+file+"#NAME", stderr)
+		if q == nil {
+			return code
+		}
+		ps, labels = append(ps, q), append(labels, file)
+	}
+	labels = compareLabels(ps, labels)
+	if o.step == 0 {
+		for _, q := range ps {
+			if st := policy.BacktestInterval(q); o.step == 0 || st < o.step {
+				o.step = st
+			}
+		}
+	}
+	src, code := backtestValues(ctx, &o, ps, stderr)
+	if src == nil {
+		return code
+	}
+	results, as := policy.Compare(ps, src, policy.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
+	cs := make([]web.ComparedPolicy, len(ps))
+	for i := range ps {
+		cs[i] = web.ComparedPolicy{Label: labels[i], Policy: ps[i], Result: results[i], Assessment: as[i]}
+	}
+	if o.htmlFile != "" {
+		var buf bytes.Buffer
+		if err := web.WriteCompareHTML(&buf, cs); err != nil {
+			fmt.Fprintf(stderr, "backtest: %v\n", err)
+			return exitFailure
+		}
+		if err := os.WriteFile(o.htmlFile, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintf(stderr, "backtest: write report: %v\n", err)
+			return exitFailure
+		}
+	}
+	if o.output == "json" {
+		type column struct {
+			Label string `json:"label"`
+			policy.Assessment
+		}
+		out := struct {
+			Start       time.Time `json:"start"`
+			End         time.Time `json:"end"`
+			Step        string    `json:"step"`
+			Evaluations int       `json:"evaluations"`
+			Policies    []column  `json:"policies"`
+		}{Start: results[0].Start, End: results[0].End, Step: o.step.String(), Evaluations: results[0].Summary.Evaluations}
+		for _, c := range cs {
+			out.Policies = append(out.Policies, column{c.Label, c.Assessment})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stderr, "backtest: %v\n", err)
+			return exitFailure
+		}
+	} else {
+		printComparison(stdout, cs)
+	}
+	if o.htmlFile != "" {
+		fmt.Fprintf(stderr, "report written to %s\n", o.htmlFile)
+	}
+	return exitOK
+}
+
+// compareLabels names each compared policy by its ID, adding its file where two share an ID
+// (an imported policy keeps the name of the workload it scales).
+func compareLabels(ps []*policy.Policy, files []string) []string {
+	count := map[string]int{}
+	for _, p := range ps {
+		count[p.ID()]++
+	}
+	labels := make([]string, len(ps))
+	for i, p := range ps {
+		labels[i] = p.ID()
+		if count[p.ID()] > 1 {
+			labels[i] += " (" + filepath.Base(files[i]) + ")"
+		}
+	}
+	return labels
+}
+
+// printComparison writes the table of a comparison, then each compared policy against the
+// first.
+func printComparison(w io.Writer, cs []web.ComparedPolicy) {
+	r := &cs[0].Result
+	fmt.Fprintf(w, "the same load: %s to %s every %s, %d evaluations (%.1f days)\n",
+		r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), r.Step, r.Summary.Evaluations, cs[0].Assessment.Days)
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	header := []string{""}
+	for _, c := range cs {
+		header = append(header, c.Label)
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, row := range web.ComparisonRows(cs) {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	first := &cs[0].Assessment
+	for _, c := range cs[1:] {
+		a := &c.Assessment
+		fmt.Fprintf(w, "%s against %s: %s, %s the replica-hours\n", c.Label, cs[0].Label,
+			changesAgainst(a.Changes, first.Changes), ratio(a.ReplicaHours, first.ReplicaHours))
+	}
+}
+
+// changesAgainst says how a's changes compare with b's: "5.5× fewer changes", "3.0× the
+// changes", "as many changes".
+func changesAgainst(a, b int) string {
+	switch {
+	case a == b:
+		return "as many changes"
+	case a == 0:
+		return "no changes"
+	case a < b:
+		return strconv.FormatFloat(float64(b)/float64(a), 'f', 1, 64) + "× fewer changes"
+	case b == 0:
+		return strconv.Itoa(a) + " changes where it made none"
+	}
+	return strconv.FormatFloat(float64(a)/float64(b), 'f', 1, 64) + "× the changes"
+}
+
+// ratio writes a / b as "1.21×", or "–" when b is 0.
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(a/b, 'f', 2, 64) + "×"
 }
 
 // reportBacktest writes the HTML report when asked, then the result as text or JSON.
@@ -226,17 +405,19 @@ func reportBacktest(o backtestOptions, p *policy.Policy, r policy.BacktestResult
 	return exitOK
 }
 
-// loadBacktestPolicy loads, validates and picks the one policy to replay. On failure it has
-// printed every problem and returns nil with the exit code.
-func loadBacktestPolicy(o backtestOptions, stderr io.Writer) (*policy.Policy, int) {
-	ps, err := policy.LoadPolicyFiles(o.policyFile)
+// loadBacktestPolicy loads and validates a policy file and picks the one policy to replay:
+// the one named (by name or namespace/name), or the file's only one; pick says how to name one.
+// On failure it has printed
+// every problem and returns nil with the exit code.
+func loadBacktestPolicy(file, name, pick string, stderr io.Writer) (*policy.Policy, int) {
+	ps, err := policy.LoadPolicyFiles(file)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, exitUsage
 	}
 	var picked []*policy.Policy
 	for _, p := range ps {
-		if o.name == "" || o.name == p.Metadata.Name || o.name == p.ID() {
+		if name == "" || name == p.Metadata.Name || name == p.ID() {
 			picked = append(picked, p)
 		}
 	}
@@ -246,13 +427,13 @@ func loadBacktestPolicy(o backtestOptions, stderr io.Writer) (*policy.Policy, in
 	}
 	switch {
 	case len(ps) == 0:
-		fmt.Fprintf(stderr, "backtest: %s holds no PrometheusAutoscaler policy\n", o.policyFile)
+		fmt.Fprintf(stderr, "backtest: %s holds no PrometheusAutoscaler policy\n", file)
 		return nil, exitUsage
 	case len(picked) == 0:
-		fmt.Fprintf(stderr, "backtest: %s has no policy %q; it has %s\n", o.policyFile, o.name, strings.Join(ids, ", "))
+		fmt.Fprintf(stderr, "backtest: %s has no policy %q; it has %s\n", file, name, strings.Join(ids, ", "))
 		return nil, exitUsage
 	case len(picked) > 1:
-		fmt.Fprintf(stderr, "backtest: %s holds %d policies (%s); pick one with --name\n", o.policyFile, len(picked), strings.Join(ids, ", "))
+		fmt.Fprintf(stderr, "backtest: %s holds %d policies (%s); pick one with %s\n", file, len(picked), strings.Join(ids, ", "), pick)
 		return nil, exitUsage
 	}
 	p := picked[0]

@@ -101,3 +101,19 @@ func TestBacktestPrometheusDown(t *testing.T) {
 	assert.Contains(t, stderr, "connection refused")
 	assert.NotContains(t, stderr, token)
 }
+
+// TestBacktestPrometheusCompareMatchesTrace compares two policies over a real Prometheus: each
+// is range-queried with its own PromQL at the same instants, and the table is the one the trace
+// gives.
+func TestBacktestPrometheusCompareMatchesTrace(t *testing.T) {
+	prom, policyFile := seededSpike(t)
+	steady := steadyCopy(t, policyFile)
+	window := []string{"--start", "2026-11-22T11:00:00Z", "--end", "2026-11-22T11:17:00Z"}
+	code, fromTrace, stderr := runBacktestCLI(t, append([]string{"--policy", policyFile, "--compare", steady, "--trace", backtestData("spike.csv")}, window...)...)
+	require.Equal(t, exitOK, code, stderr)
+	code, fromProm, stderr := runBacktestCLI(t, append([]string{"--policy", policyFile, "--compare", steady, "--prometheus", prom.URL()}, window...)...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Empty(t, stderr)
+	assert.Equal(t, fromTrace, fromProm)
+	assert.Contains(t, fromProm, "demo/web-steady against demo/web: 9.0× fewer changes")
+}

@@ -10,7 +10,9 @@
 //   - Shadow policies (shadow.go): the live autoscaler's count against ours, and the changes
 //     each made or would have made, as gauges and on the status page, whose chart draws the
 //     live line beside ours.
-//   - The SVG chart (chart.go) and the self-contained backtest report (backtest.go).
+//   - The SVG chart (chart.go), the self-contained backtest report (backtest.go), and the
+//     comparison of several policies replayed over one trace (compare.go): their figures side
+//     by side and every replica line over the metric on one chart.
 //
 // It is a leaf: it reads the core's types (policy's documents and backtest results, the
 // service's status and results) and turns them into HTTP and HTML. Nothing in policy,
