@@ -268,46 +268,22 @@ func compareBacktest(ctx context.Context, o backtestOptions, p *policy.Policy, s
 	for i := range ps {
 		cs[i] = web.ComparedPolicy{Label: labels[i], Policy: ps[i], Result: results[i], Assessment: as[i]}
 	}
-	if o.htmlFile != "" {
-		var buf bytes.Buffer
-		if err := web.WriteCompareHTML(&buf, cs); err != nil {
-			fmt.Fprintf(stderr, "backtest: %v\n", err)
-			return exitFailure
-		}
-		if err := os.WriteFile(o.htmlFile, buf.Bytes(), 0o644); err != nil {
-			fmt.Fprintf(stderr, "backtest: write report: %v\n", err)
-			return exitFailure
-		}
+	type column struct {
+		Label string `json:"label"`
+		policy.Assessment
 	}
-	if o.output == "json" {
-		type column struct {
-			Label string `json:"label"`
-			policy.Assessment
-		}
-		out := struct {
-			Start       time.Time `json:"start"`
-			End         time.Time `json:"end"`
-			Step        string    `json:"step"`
-			Evaluations int       `json:"evaluations"`
-			Policies    []column  `json:"policies"`
-		}{Start: results[0].Start, End: results[0].End, Step: o.step.String(), Evaluations: results[0].Summary.Evaluations}
-		for _, c := range cs {
-			out.Policies = append(out.Policies, column{c.Label, c.Assessment})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(out); err != nil {
-			fmt.Fprintf(stderr, "backtest: %v\n", err)
-			return exitFailure
-		}
-	} else {
-		printComparison(stdout, cs)
+	out := struct {
+		Start       time.Time `json:"start"`
+		End         time.Time `json:"end"`
+		Step        string    `json:"step"`
+		Evaluations int       `json:"evaluations"`
+		Policies    []column  `json:"policies"`
+	}{Start: results[0].Start, End: results[0].End, Step: o.step.String(), Evaluations: results[0].Summary.Evaluations}
+	for _, c := range cs {
+		out.Policies = append(out.Policies, column{c.Label, c.Assessment})
 	}
-	if o.htmlFile != "" {
-		fmt.Fprintf(stderr, "report written to %s\n", o.htmlFile)
-	}
-	return exitOK
+	return report(o, func(w io.Writer) error { return web.WriteCompareHTML(w, cs) }, out,
+		func(w io.Writer) { printComparison(w, cs) }, stdout, stderr)
 }
 
 // compareLabels names each compared policy by its ID, adding its file where two share an ID
@@ -377,9 +353,16 @@ func ratio(a, b float64) string {
 
 // reportBacktest writes the HTML report when asked, then the result as text or JSON.
 func reportBacktest(o backtestOptions, p *policy.Policy, r policy.BacktestResult, stdout, stderr io.Writer) int {
+	return report(o, func(w io.Writer) error { return web.WriteBacktestHTML(w, p, r) }, r,
+		func(w io.Writer) { printBacktest(w, r) }, stdout, stderr)
+}
+
+// report writes the HTML page (html) to --html when asked, then v as JSON or the text (text),
+// as -o says.
+func report(o backtestOptions, html func(io.Writer) error, v any, text func(io.Writer), stdout, stderr io.Writer) int {
 	if o.htmlFile != "" {
 		var buf bytes.Buffer
-		if err := web.WriteBacktestHTML(&buf, p, r); err != nil {
+		if err := html(&buf); err != nil {
 			fmt.Fprintf(stderr, "backtest: %v\n", err)
 			return exitFailure
 		}
@@ -392,12 +375,12 @@ func reportBacktest(o backtestOptions, p *policy.Policy, r policy.BacktestResult
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(r); err != nil {
+		if err := enc.Encode(v); err != nil {
 			fmt.Fprintf(stderr, "backtest: %v\n", err)
 			return exitFailure
 		}
 	} else {
-		printBacktest(stdout, r)
+		text(stdout)
 	}
 	if o.htmlFile != "" {
 		fmt.Fprintf(stderr, "report written to %s\n", o.htmlFile)
@@ -407,8 +390,7 @@ func reportBacktest(o backtestOptions, p *policy.Policy, r policy.BacktestResult
 
 // loadBacktestPolicy loads and validates a policy file and picks the one policy to replay:
 // the one named (by name or namespace/name), or the file's only one; pick says how to name one.
-// On failure it has printed
-// every problem and returns nil with the exit code.
+// On failure it has printed every problem and returns nil with the exit code.
 func loadBacktestPolicy(file, name, pick string, stderr io.Writer) (*policy.Policy, int) {
 	ps, err := policy.LoadPolicyFiles(file)
 	if err != nil {
