@@ -165,7 +165,7 @@ func BenchmarkDecide(b *testing.B) {
 //     by the confirmation of a jump (SteadyConfirm, when the evaluation before was covered),
 //     never by the budget;
 //   - a scale-down never lands below the need, nor below any need of the last 3 minutes, nor —
-//     within the look-back of a scale-up — below the count that scale-up came from;
+//     after a climb of scale-ups within the look-back — below the count it started from;
 //   - no scale-down while the need is still falling fast, nor without a window of needs.
 func FuzzDecide(f *testing.F) {
 	f.Add(6, 3, 30, 312.4, 1800.0, 0.21, uint8(0), uint8(0), uint16(41))
@@ -263,8 +263,12 @@ func FuzzDecide(f *testing.F) {
 						assert.GreaterOrEqual(t, d.Desired, min(r.Replicas, current), "nor below a need of the last 3 minutes: %q", messages(d.Reasons))
 					}
 				}
-				if ev := s.History[len(s.History)-1]; ev.To == current && ev.To > ev.From && t0.Sub(ev.At) <= 2*time.Hour {
-					assert.GreaterOrEqual(t, d.Desired, ev.From, "nor below where a recent scale-up came from: %q", messages(d.Reasons))
+				if last := s.History[len(s.History)-1]; last.To == current {
+					climb := -1
+					for i := len(s.History) - 1; i >= 0 && s.History[i].To > s.History[i].From && t0.Sub(s.History[i].At) <= 2*time.Hour; i-- {
+						climb = s.History[i].From
+					}
+					assert.GreaterOrEqual(t, d.Desired, climb, "nor below where a recent climb started: %q", messages(d.Reasons))
 				}
 				assert.Less(t, -needTrend(s.Recommendations, t0, steadyFallWindow, need)*60, steadyFallRate*float64(max(need, 1)),
 					"no scale-down while the need still falls fast: %q", messages(d.Reasons))

@@ -22,8 +22,8 @@
 // half the last rise; it scales down in one step, to the peak need of the time it stands on,
 // after a wait that grows with the cube of how shallow the drop is (a spike that ended after 3
 // minutes, a slow drift only after the whole look-back and while demand is not growing), never
-// while the need still falls fast, and within the look-back of a scale-up no lower than where it
-// came from; a rolling budget of maxChangesPerDay, counted from Git history, holds scale-downs
+// while the need still falls fast, and after a climb within the look-back no lower than where it
+// started; a rolling budget of maxChangesPerDay, counted from Git history, holds scale-downs
 // but never a scale-up the need requires. Need (compare.go) defines the under-provisioning every
 // replay is measured against, for every metric form.
 //

@@ -13,7 +13,7 @@ import "math"
 // Rules (docs/design.md §5), with c the current count and v a metric's value (negative counts
 // as 0):
 //   - step rule: v > scaleUp.threshold → c + step; v < scaleDown.threshold → c − step (not
-//     below 0); otherwise c.
+//     below 0; under the Steady strategy 0: the rule asks for nothing); otherwise c.
 //   - AverageValue: ceil(v / averageValue), but c when |v / (averageValue·c) − 1| ≤ tolerance.
 //   - Value: ceil(c · v / value), but c when |v / value − 1| ≤ tolerance. From c = 0 there is
 //     no ratio to scale, so the Value form then scales as if one replica ran: ceil(v / value).
@@ -47,6 +47,7 @@ const floatEpsilon = 1e-9
 func recommend(p *Policy, c int, metrics []MetricValue, e *explainer) int {
 	spec := &p.Spec
 	tol := policyTolerances(spec)
+	_, steady := steadyOf(spec)
 	activation := spec.MinReplicas != nil && *spec.MinReplicas == 0
 
 	// Per-metric recommendations; a small policy keeps them on the stack.
@@ -64,7 +65,7 @@ func recommend(p *Policy, c int, metrics []MetricValue, e *explainer) int {
 			e.begin(ReasonMetricMissing).str(m.Name).str(" missing: ").str(cause).end()
 			continue
 		}
-		r, ok := metricRecommendation(m, v, c, tol, e)
+		r, ok := metricRecommendation(m, v, c, tol, steady, e)
 		if !ok {
 			missing++
 			continue
@@ -173,7 +174,7 @@ func validRule(m *Metric) bool {
 
 // metricRecommendation applies one metric's rule to its value v at current count c. ok is
 // false when the metric has no usable rule (then it counts as missing).
-func metricRecommendation(m *Metric, v float64, c int, tol tolerances, e *explainer) (int, bool) {
+func metricRecommendation(m *Metric, v float64, c int, tol tolerances, steady bool, e *explainer) (int, bool) {
 	if !validRule(m) {
 		e.begin(ReasonMetricMissing).str(m.Name).str(" missing: no usable scaling rule").end()
 		return 0, false
@@ -184,10 +185,14 @@ func metricRecommendation(m *Metric, v float64, c int, tol tolerances, e *explai
 		}
 		return valueRecommendation(m.Name, v, *m.Target.Value, c, tol, e), true
 	}
-	return stepRecommendation(m, v, c, e), true
+	return stepRecommendation(m, v, c, steady, e), true
 }
 
-func stepRecommendation(m *Metric, v float64, c int, e *explainer) int {
+// stepRecommendation applies a step rule. Under the Steady strategy a value below the
+// scale-down threshold asks for nothing (0) instead of one step fewer: the rule says the count
+// may come down, and Steady comes down in one step to what the other metrics (or minReplicas)
+// need, rather than a step per evaluation.
+func stepRecommendation(m *Metric, v float64, c int, steady bool, e *explainer) int {
 	up, down := m.ScaleUp, m.ScaleDown
 	if up != nil && up.Threshold != nil && v > *up.Threshold {
 		r := c + up.Step
@@ -196,7 +201,12 @@ func stepRecommendation(m *Metric, v float64, c int, e *explainer) int {
 	}
 	if down != nil && down.Threshold != nil && v < *down.Threshold {
 		r := max(c-down.Step, 0)
-		e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v).str(" < scaleDown.threshold ").num(*down.Threshold).to(r).end()
+		e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v).str(" < scaleDown.threshold ").num(*down.Threshold)
+		if steady {
+			r = 0
+			e.str(": asks for nothing")
+		}
+		e.to(r).end()
 		return r
 	}
 	e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v)

@@ -92,8 +92,8 @@ func (p *Policy) IsSteady() bool {
 //     by more than 10 % of the need a minute, c stays: the step lands where the fall ends.
 //     Otherwise, looking back from now over (now − T, now], not before
 //     the last change nor scaleDownDelaySeconds ago, with P(T) the peak need of that time and
-//     L(T) = ceil(P(T) × (1 + headroom)), not below the lower bound and — within the look-back
-//     of a scale-up — not below the count that scale-up came from; T reaches no further back
+//     L(T) = ceil(P(T) × (1 + headroom)), not below the lower bound and — after a climb of
+//     scale-ups within the look-back — not below the count it started from; T reaches no further back
 //     than the needs observed. The count drops to L(T) in
 //     one step for the first T that covers L(T)'s wait: max(3 min, 60 s / d³) for a drop by a
 //     fraction d. A wait longer than the look-back needs the whole look-back, and only while
@@ -158,7 +158,8 @@ type steadyDrop struct {
 	wait  time.Duration
 	// whole: the wait is the whole look-back; growing: and demand grows, so it never comes.
 	whole, growing bool
-	// from is the scale-up whose starting count is the level, when that is what sets it.
+	// from is the first scale-up of the climb whose starting count is the level, when that is
+	// what sets it.
 	from *Event
 }
 
@@ -173,12 +174,22 @@ func steadyDown(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *histor
 	if h.last != nil && h.last.At.After(start) {
 		start = h.last.At
 	}
-	// Within the look-back of a scale-up, a scale-down returns at most to where it came from:
-	// that count was justified by the look-back before the rise.
+	// After a climb — the scale-ups that brought the count to c, within the look-back — a
+	// scale-down returns at most to where the climb started: that count was justified by the
+	// look-back before the rise, where a noisy moment after it is not.
 	floor := max(b.min, need)
 	var rise *Event
-	if ev := h.last; ev != nil && ev.To == c && ev.To > ev.From && s.Now.Sub(ev.At) <= cfg.delay {
-		rise, floor = ev, max(floor, ev.From)
+	if ev := h.last; ev != nil && ev.To == c {
+		for i := len(s.History) - 1; i >= 0; i-- {
+			ev := &s.History[i]
+			if ev.To <= ev.From || s.Now.Sub(ev.At) > cfg.delay {
+				break
+			}
+			rise = ev
+		}
+	}
+	if rise != nil {
+		floor = max(floor, rise.From)
 	}
 	level := func(peak int) int {
 		return max(ceilInt(float64(peak)*(1+float64(cfg.headroom)/100)), floor)
@@ -271,7 +282,7 @@ func steadyScaleDown(cfg *steadyConfig, cd *steadyDrop, c, peak int, s *Snapshot
 		e.str(" (a drop of ").int(int(math.Round(100 * (1 - float64(cd.level)/float64(c))))).str(" % waits ").secs(cd.wait).str(")")
 	}
 	if cd.from != nil {
-		e.str("; not below ").int(cd.level).str(", where the scale-up ").secs(s.Now.Sub(cd.from.At)).str(" ago came from")
+		e.str("; not below ").int(cd.level).str(", where the climb ").secs(s.Now.Sub(cd.from.At)).str(" ago started")
 	}
 	e.to(cd.level).end()
 	return cd.level

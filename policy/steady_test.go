@@ -162,12 +162,12 @@ func TestSteadyScaleDown(t *testing.T) {
 			messages: []string{"load = 6 / averageValue 1 → 6", "scale-down: need at most 6 for the last 180s (a drop of 85 % waits 180s) → 6"},
 		},
 		{
-			name:   "within the look-back of a scale-up, no lower than where it came from",
+			name:   "after a climb within the look-back, no lower than where it started",
 			policy: steadyLoad(nil),
-			snap: snap(40, 6).withHistory(change(1800, 8, 40)).
+			snap: snap(40, 6).withHistory(change(2400, 30, 8), change(1800, 8, 20), change(1740, 20, 40)).
 				withRecs(then(older(20, 38, 4), flat(4, 6)...)...),
 			want:     8,
-			contains: "scale-down: need at most 6 for the last 180s (a drop of 80 % waits 180s); not below 8, where the scale-up 1800s ago came from → 8",
+			contains: "scale-down: need at most 6 for the last 180s (a drop of 80 % waits 180s); not below 8, where the climb 1800s ago started → 8",
 		},
 		{
 			name:     "half the count waits 8 minutes",
@@ -290,10 +290,19 @@ func TestSteadyTargetForms(t *testing.T) {
 		d := Decide(steady(stepMetric("rps", 50, 100, 2)), &Snapshot{Now: t0, Current: 6, Metrics: vals(300)})
 		assert.Equal(t, 8, d.Desired, "%q", messages(d.Reasons))
 	})
-	t.Run("step rule below its scale-down threshold: down by the step once it paid", func(t *testing.T) {
-		s := &Snapshot{Now: t0, Current: 6, Metrics: vals(10), History: []Event{change(7200, 3, 6)}, Recommendations: flat(60, 4)}
+	t.Run("step rule below its scale-down threshold asks for nothing: down in one step", func(t *testing.T) {
+		// Quiet for the last 10 minutes (needs of 0), busier before: down to minReplicas at once.
+		s := &Snapshot{Now: t0, Current: 6, Metrics: vals(10), History: []Event{change(3*3600, 3, 6)},
+			Recommendations: then(older(50, 6, 10), flat(10, 0)...)}
 		d := Decide(steady(stepMetric("rps", 50, 100, 2)), s)
-		assert.Equal(t, 4, d.Desired, "%q", messages(d.Reasons))
+		assert.Equal(t, 1, d.Desired, "%q", messages(d.Reasons))
+		assert.Equal(t, "rps = 10 < scaleDown.threshold 50: asks for nothing → 0", d.Reasons[0].Message)
+		assert.Equal(t, 0, d.Recommendation, "what the window remembers, and promclient recomputes")
+	})
+	t.Run("step rule between its thresholds keeps the count", func(t *testing.T) {
+		s := &Snapshot{Now: t0, Current: 6, Metrics: vals(70), History: []Event{change(7200, 3, 6)}, Recommendations: flat(60, 6)}
+		d := Decide(steady(stepMetric("rps", 50, 100, 2)), s)
+		assert.Equal(t, 6, d.Desired, "%q", messages(d.Reasons))
 	})
 }
 

@@ -115,5 +115,5 @@ func TestBacktestPrometheusCompareMatchesTrace(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Empty(t, stderr)
 	assert.Equal(t, fromTrace, fromProm)
-	assert.Contains(t, fromProm, "demo/web-steady against demo/web: 9.0× fewer changes")
+	assert.Contains(t, fromProm, "demo/web-steady against demo/web: 4.5× fewer changes")
 }
