@@ -33,8 +33,9 @@ With --compare, the policy and every compared one (an HPA-form copy, an imported
 ScaledObject or HPA, a Steady variant) are replayed over the same trace at the same instants,
 and one table sets them side by side: changes (the commits each would have made) and changes
 per day, scale-ups and scale-downs, replica-hours, the time short of the need and its depth,
-and the largest single step. This is how to decide to switch: "your HPA settings: 470 commits a
-week; Steady: 90". --html then draws every replica line over the metric on one chart.`,
+and the largest single step. This is how to decide to switch: "your HPA settings: 470 commits
+a week; Steady: 90" (docs/benchmarks.md). --html then draws every replica line over the
+metric on one chart.`,
 	example: `$ cat trace.csv
 timestamp,metric,value
 2026-11-22T10:59:30Z,http_rps,120
@@ -44,13 +45,14 @@ $ gitops-autoscaler backtest --policy web.yaml --trace trace.csv --html report.h
 laravel-demo/laravel-web: 2 evaluations, 2026-11-22T10:59:30Z to 2026-11-22T11:00:00Z every 30s
 changes: 1 (1 up, 0 down) — the commits a live run would have made
 ...
-$ gitops-autoscaler backtest --policy web-steady.yaml --compare web-hpa.yaml --trace week.csv
-the same load: 2026-11-16T00:00:00Z to 2026-11-22T23:59:00Z every 1m0s, 10080 evaluations (7.0 days)
-                               laravel-demo/laravel-web   laravel-demo/laravel-web-hpa
-changes                        90                         499
-changes per day                12.9                       71.3
+$ gitops-autoscaler backtest --policy policies/laravel-web-prod.yaml \
+    --compare compare/laravel-web-hpa.yaml --trace trace.csv --initial 3
+the same load: 2026-11-22T08:00:00Z to 2026-11-22T10:00:00Z every 30s, 241 evaluations (0.1 days)
+                                laravel-demo/laravel-web   laravel-demo/laravel-web-hpa
+changes                         4                          12
+changes per day                 47.8                       143.4
 ...
-laravel-demo/laravel-web-hpa against laravel-demo/laravel-web: 5.5× the changes, 0.82× the replica-hours`,
+laravel-demo/laravel-web-hpa against laravel-demo/laravel-web: 3.0× the changes, 1.15× the replica-hours`,
 	exit: `0 done, 1 runtime failure (Prometheus unreachable, report not writable), 2 usage error,
 invalid policy (all problems are printed) or malformed CSV (the line is named).`,
 }
