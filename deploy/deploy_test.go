@@ -62,6 +62,7 @@ var exportedMetrics = []string{
 	"gitops_autoscaler_shadow_changes",
 	"gitops_autoscaler_shadow_replica_hours",
 	"gitops_autoscaler_shadow_short_seconds",
+	"gitops_autoscaler_invalid_policies",
 }
 
 // object is one rendered manifest: its template file and its parsed header.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
@@ -92,6 +91,9 @@ type Result struct {
 	// Shadow sets a shadow policy (spec.shadow) against the live autoscaler over the
 	// policy.ShadowWindow before EvaluatedAt.
 	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
+	// Invalid is file:line of the policy's document when it is invalid: the policy was not
+	// evaluated, and Error says why. Policy is empty when the document's name is unreadable.
+	Invalid string `json:"invalid,omitempty"`
 }
 
 // Report is the outcome of one cycle of one repository.
@@ -101,6 +103,10 @@ type Report struct {
 	PushRetries int
 	// Head is the base branch's head after the cycle.
 	Head string
+	// Invalid are the repository's documents (of this shard) that did not load or that a
+	// set-level check refused, whichever policies the cycle was asked for: none of their
+	// policies was evaluated.
+	Invalid []policy.Invalid
 }
 
 // CycleOptions shape one cycle.
@@ -159,6 +165,8 @@ type Runner struct {
 	Git func(rc policy.Repository, o *gitrepo.Options) error
 
 	workspaces map[string]*gitrepo.Workspace
+	// parsed keeps, per repository, what was read of its files (see parsedFiles).
+	parsed map[string]*parsedFiles
 }
 
 // Deliverer delivers a decision by pull request (PullRequest and AutoMerge modes).
@@ -291,17 +299,23 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 	values := map[string][]policy.MetricValue{}      // queried once, kept across attempts
 	shadows := map[string]*policy.ShadowComparison{} // likewise
 	err = r.pushing(ctx, ws, rep, func() ([]Result, error) {
-		policies, err := r.policies(ws, repo, opts)
+		set, err := r.policies(ws, repo, opts)
 		if err != nil {
 			return nil, err
 		}
-		r.fetchMetrics(ctx, at, policies, values)
-		r.compareShadows(ctx, at, policies, shadows)
-		results := make([]Result, 0, len(policies))
-		for _, p := range policies {
+		rep.Invalid = set.invalid
+		r.fetchMetrics(ctx, at, set.policies, values)
+		r.compareShadows(ctx, at, set.policies, shadows)
+		results := make([]Result, 0, len(set.policies)+len(set.named))
+		for _, p := range set.policies {
 			res := r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts)
 			res.Shadow = shadows[p.ID()]
 			results = append(results, res)
+		}
+		// An invalid document is its policies' error, and nothing more: every other policy
+		// was evaluated, and its own target is left as Git holds it (docs/design.md §9).
+		for _, iv := range set.named {
+			results = append(results, invalidResult(repo.Config.Name, iv, at))
 		}
 		return results, nil
 	})
@@ -318,14 +332,14 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 		return rep, err
 	}
 	err = r.pushing(ctx, ws, rep, func() ([]Result, error) {
-		policies, err := r.policies(ws, repo, CycleOptions{Only: []string{m.Policy}})
+		set, err := r.policies(ws, repo, CycleOptions{Only: []string{m.Policy}})
 		if err != nil {
 			return nil, err
 		}
-		if len(policies) != 1 {
-			return nil, fmt.Errorf("scale: no policy %q in repository %s", m.Policy, repo.Config.Name)
+		p, err := set.one("scale", m.Policy, repo.Config.Name)
+		if err != nil {
+			return nil, err
 		}
-		p := policies[0]
 		t, err := r.readTarget(ws, p)
 		if err != nil {
 			return nil, err
@@ -395,111 +409,19 @@ func (r *Runner) History(ctx context.Context, repo Repo, name string, since time
 	if err != nil {
 		return nil, nil, err
 	}
-	policies, err := r.policies(ws, repo, CycleOptions{Only: []string{name}})
+	set, err := r.policies(ws, repo, CycleOptions{Only: []string{name}})
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(policies) != 1 {
-		return nil, nil, fmt.Errorf("history: no policy %q in repository %s", name, repo.Config.Name)
+	p, err := set.one("history", name, repo.Config.Name)
+	if err != nil {
+		return nil, nil, err
 	}
-	p := policies[0]
 	if p.Spec.Replicas == nil {
 		return nil, p, fmt.Errorf("history %s: the policy has no spec.replicas", p.ID())
 	}
 	ev, err := ws.History(gitrepo.HistoryQuery{PolicyID: p.ID(), Target: *p.Spec.Replicas, Since: since})
 	return ev, p, err
-}
-
-// policies loads the repository's policies (its globs, in the synced worktree) plus those given
-// for it, validates them as a set, and filters them by the options.
-func (r *Runner) policies(ws *gitrepo.Workspace, repo Repo, opts CycleOptions) ([]*policy.Policy, error) {
-	var all []*policy.Policy
-	var errs []error
-	if len(repo.Config.Policies) > 0 {
-		found, err := loadRepoPolicies(ws, repo.Config)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		all = append(all, found...)
-	}
-	all = append(all, repo.Policies...)
-	if err := policy.ValidateSet(r.Config, all); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("policies of %s: %w", repo.Config.Name, err)
-	}
-	var out []*policy.Policy
-	for _, p := range all {
-		if !selected(p, opts.Only) || !InShard(p.ID(), opts.Shard, opts.Shards) {
-			continue
-		}
-		out = append(out, p)
-	}
-	if len(opts.Only) > 0 {
-		for _, name := range opts.Only {
-			if !anySelected(out, name) {
-				return nil, fmt.Errorf("no policy %q in repository %s", name, repo.Config.Name)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })
-	return out, nil
-}
-
-// loadRepoPolicies loads every policy document under the repository's policy globs.
-func loadRepoPolicies(ws *gitrepo.Workspace, rc policy.Repository) ([]*policy.Policy, error) {
-	files, err := ws.Files(func(rel string) bool {
-		for _, g := range rc.Policies {
-			if policy.MatchGlob(g, rel) {
-				return true
-			}
-		}
-		return false
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find policies: %w", err)
-	}
-	var out []*policy.Policy
-	var errs []error
-	for _, rel := range files {
-		data, err := ws.ReadFile(rel)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		ps, err := policy.LoadPolicies(rel, data)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, q := range ps {
-			q.Source.Repository = rc.Name
-		}
-		out = append(out, ps...)
-	}
-	return out, errors.Join(errs...)
-}
-
-func selected(p *policy.Policy, only []string) bool {
-	if len(only) == 0 {
-		return true
-	}
-	for _, o := range only {
-		if o == p.ID() || o == p.Metadata.Name {
-			return true
-		}
-	}
-	return false
-}
-
-func anySelected(ps []*policy.Policy, name string) bool {
-	for _, p := range ps {
-		if selected(p, []string{name}) {
-			return true
-		}
-	}
-	return false
 }
 
 // InShard reports whether a policy belongs to shard i of n (see package shard).

@@ -403,12 +403,13 @@ func TestCycleRefusesPathsThatLeaveTheRepository(t *testing.T) {
 		name     string
 		file     string
 		symlinks map[string]string // link → target, committed as symlinks
-		// cycleErr is the cycle's error (the loader refuses the policy set); resultErr the
-		// policy's error result (the workspace refuses to read).
-		cycleErr, resultErr []string
+		// resultErr is in the policy's error result: the loader refuses its document
+		// (invalid), or the workspace refuses to read.
+		resultErr []string
+		invalid   bool
 	}{
-		{name: "dot-dot", file: "../outside/values.yaml", cycleErr: []string{"policies/escape.yaml", "spec.replicas.file"}},
-		{name: "absolute", file: filepath.Join(outside, "values.yaml"), cycleErr: []string{"policies/escape.yaml", "spec.replicas.file"}},
+		{name: "dot-dot", file: "../outside/values.yaml", resultErr: []string{"policies/escape.yaml:", "spec.replicas.file"}, invalid: true},
+		{name: "absolute", file: filepath.Join(outside, "values.yaml"), resultErr: []string{"policies/escape.yaml:", "spec.replicas.file"}, invalid: true},
 		{
 			name: "symlinked file", file: "envs/prod/escape/values.yaml",
 			symlinks:  map[string]string{"envs/prod/escape/values.yaml": filepath.Join(outside, "values.yaml")},
@@ -429,27 +430,24 @@ func TestCycleRefusesPathsThatLeaveTheRepository(t *testing.T) {
 			head := e.head()
 
 			rep, err := e.runner.Cycle(context.Background(), e.repo, CycleOptions{})
-			if tt.cycleErr != nil {
-				require.Error(t, err)
-				for _, m := range tt.cycleErr {
-					assert.Contains(t, err.Error(), m)
-				}
-				assert.Empty(t, rep.Results)
+			require.NoError(t, err)
+			res := resultOf(t, rep, "prod/escape")
+			assert.Equal(t, ActionError, res.Action)
+			assert.Empty(t, res.Commit)
+			for _, m := range tt.resultErr {
+				assert.Contains(t, res.Error, m)
+			}
+			if tt.invalid {
+				assert.True(t, strings.HasPrefix(res.Invalid, "policies/escape.yaml:"), res.Invalid)
+				require.Len(t, rep.Invalid, 1)
 			} else {
-				require.NoError(t, err)
-				res := resultOf(t, rep, "prod/escape")
-				assert.Equal(t, ActionError, res.Action)
-				assert.Empty(t, res.Commit)
-				for _, m := range tt.resultErr {
-					assert.Contains(t, res.Error, m)
-				}
 				assert.NotContains(t, res.Error, outside, "errors name repository paths, not the machine's")
-				// The other policies are not held back by one bad path.
-				assert.Equal(t, ActionCommitted, resultOf(t, rep, "prod/web").Action)
-				for _, c := range e.commitsSince(head) {
-					tr, _ := commitmsg.ParseTrailers(e.s.RawMessage("platform", c))
-					assert.NotEqual(t, "prod/escape", tr.PolicyID)
-				}
+			}
+			// The other policies are not held back by one bad path.
+			assert.Equal(t, ActionCommitted, resultOf(t, rep, "prod/web").Action)
+			for _, c := range e.commitsSince(head) {
+				tr, _ := commitmsg.ParseTrailers(e.s.RawMessage("platform", c))
+				assert.NotEqual(t, "prod/escape", tr.PolicyID)
 			}
 			b, err := os.ReadFile(filepath.Join(outside, "values.yaml"))
 			require.NoError(t, err)

@@ -84,22 +84,6 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 	return res
 }
 
-// readTarget reads the replica count the policy's target holds in the worktree.
-func (r *Runner) readTarget(ws *gitrepo.Workspace, p *policy.Policy) (target, error) {
-	if p.Spec.Replicas == nil {
-		return target{}, fmt.Errorf("%s: spec.replicas is not set: evaluate needs to know where the count lives", p.ID())
-	}
-	t := target{loc: *p.Spec.Replicas}
-	var err error
-	if t.data, err = ws.ReadFile(t.loc.File); err != nil {
-		return t, err
-	}
-	if t.current, err = edit.ReadReplicas(t.data, t.loc); err != nil {
-		return t, fmt.Errorf("%s: %w", t.loc.File, err)
-	}
-	return t, nil
-}
-
 // observeGit reads what Git holds for the policy — its target and the history of its count up
 // to the instant — into a snapshot with the metric values.
 func (r *Runner) observeGit(ws *gitrepo.Workspace, p *policy.Policy, at time.Time, values []policy.MetricValue) (target, *policy.Snapshot, error) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,10 @@ type PolicyStatus struct {
 	Metrics       map[string]*float64 `json:"metrics,omitempty"`
 	// Shadow is a shadow policy's last comparison with the live autoscaler.
 	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
+	// Invalid is file:line of the policy's document while it is invalid: the policy is not
+	// evaluated, holds the count Git has, and LastError says what is wrong. ID is empty for
+	// a document whose name cannot be read.
+	Invalid string `json:"invalid,omitempty"`
 	// Policy is the document as last loaded from the repository.
 	Policy *policy.Policy `json:"-"`
 }
@@ -484,14 +489,14 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 	if ws == nil {
 		return
 	}
-	ps, err := rl.runner.policies(ws, rl.repo, CycleOptions{Shard: s.opts.Shard, Shards: s.opts.Shards})
+	set, err := rl.runner.policies(ws, rl.repo, CycleOptions{Shard: s.opts.Shard, Shards: s.opts.Shards})
 	if err != nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := make(map[string]bool, len(ps))
-	for _, p := range ps {
+	seen := make(map[string]bool, len(set.policies))
+	for _, p := range set.policies {
 		id := p.ID()
 		seen[id] = true
 		spec := p.Spec.Schedule
@@ -514,11 +519,43 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 		st.Mode = p.Spec.Mode
 		st.Workload = p.Spec.TargetRef.Kind + "/" + p.Spec.TargetRef.Name
 		st.NextRun = e.due()
+		if st.Invalid != "" { // valid again
+			st.Invalid, st.LastError = "", ""
+		}
+	}
+	// An invalid document is not scheduled, but its policies keep their rows — with the
+	// count Git still holds, which nothing changes while the document is invalid — and say
+	// where the document is broken. A document whose name cannot be read gets a row of its
+	// own, by where it is.
+	invalid := map[string]bool{}
+	for _, iv := range set.invalid {
+		key := statusKey(rl.repo.Config.Name, iv.Policy)
+		if iv.Policy == "" {
+			key = statusKey(rl.repo.Config.Name, "\x01"+iv.Where())
+		}
+		invalid[key] = true
+		st, ok := s.status[key]
+		if !ok {
+			st = &PolicyStatus{ID: iv.Policy, Repository: rl.repo.Config.Name, Reasons: []policy.Reason{}}
+			s.status[key] = st
+		}
+		st.Invalid, st.LastError, st.LastAction = iv.Where(), iv.Error(), ActionError
+		st.NextRun = time.Time{}
+		at := now
+		st.LastEvaluated = &at
+		if iv.Policy != "" {
+			delete(rl.entries, iv.Policy)
+		}
 	}
 	for id := range rl.entries {
 		if !seen[id] {
 			delete(rl.entries, id)
-			delete(s.status, statusKey(rl.repo.Config.Name, id))
+		}
+	}
+	prefix := statusKey(rl.repo.Config.Name, "")
+	for key, st := range s.status {
+		if strings.HasPrefix(key, prefix) && !invalid[key] && !seen[st.ID] {
+			delete(s.status, key) // the policy is gone from the repository
 		}
 	}
 }
@@ -534,6 +571,9 @@ func (s *Service) record(rl *repoLoop, rep *Report, err error, only []string, on
 	evaluated := map[string]bool{}
 	if rep != nil {
 		for _, r := range rep.Results {
+			if r.Invalid != "" {
+				continue // discover keeps the rows of invalid documents
+			}
 			evaluated[r.Policy] = true
 			st := s.statusOf(rl, r.Policy)
 			applyResult(st, r)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -413,4 +414,56 @@ func TestServiceLearnsPolicyChangesFromTheRepository(t *testing.T) {
 	assert.Equal(t, "team/api", st[0].ID)
 	assert.Equal(t, next, st[0].NextRun, "the new policy is scheduled")
 	assert.Equal(t, first.Add(time.Minute).Truncate(time.Second).Add(Jitter("team/api", time.Minute, 5*time.Second)), next)
+}
+
+// TestServiceKeepsInvalidPoliciesOnTheStatus: a policy whose document breaks after it scaled
+// keeps its row — the count Git holds, the document's file:line and its problem — and is not
+// scheduled; a document whose name cannot be read gets a row of its own; the others go on.
+func TestServiceKeepsInvalidPoliciesOnTheStatus(t *testing.T) {
+	env := newSvcEnv(t, svcFiles(map[string]string{"web": "@every 30s", "worker": "@every 30s"}), svcMetrics(300))
+	svc := env.service(t, 0, 0, nil)
+	ctx := context.Background()
+	_, err := svc.EvaluateNow(ctx, nil)
+	require.NoError(t, err)
+
+	env.srv.Commit("platform", map[string]string{
+		"policies/web.yaml":    strings.Replace(svcPolicy("web", "@every 30s"), "maxReplicas: 10", "maxReplicas: ten", 1),
+		"policies/broken.yaml": "apiVersion: autoscaler.gitops.dev/v1alpha1\nkind: PrometheusAutoscaler\nmetadata: {name: [\n",
+	}, "two mistakes", "Ops <ops@example.com>")
+	env.clock.advanceTo(svcStart.Add(time.Minute))
+	results, err := svc.EvaluateNow(ctx, nil)
+	require.NoError(t, err, "invalid documents do not fail the cycle")
+	require.Len(t, results, 3)
+
+	st := svc.Status()
+	require.Len(t, st, 3)
+	byID := map[string]PolicyStatus{}
+	for _, s := range st {
+		byID[s.ID] = s
+	}
+	web := byID["team/web"]
+	assert.Equal(t, "policies/web.yaml:1", web.Invalid)
+	assert.Equal(t, `policies/web.yaml:8: spec.maxReplicas: must be an integer, got "ten"`, web.LastError)
+	assert.Equal(t, 3, web.Current, "it holds the count its last decision set")
+	assert.True(t, web.NextRun.IsZero(), "not scheduled")
+	unnamed := byID[""]
+	assert.Equal(t, "policies/broken.yaml:3", unnamed.Invalid)
+	assert.Contains(t, unnamed.LastError, "policies/broken.yaml:3: invalid YAML")
+	worker := byID["team/worker"]
+	assert.Empty(t, worker.Invalid)
+	assert.Equal(t, 4, worker.Current, "the others are evaluated")
+	assert.Contains(t, env.srv.ReadFile("platform", "main", "envs/web/values.yaml"), "replicaCount: 3\n")
+
+	// Fixed: scheduled and evaluated again; the unnamed row goes with its file.
+	env.srv.Commit("platform", map[string]string{"policies/web.yaml": svcPolicy("web", "@every 30s"), "policies/broken.yaml": ""},
+		"fix", "Ops <ops@example.com>")
+	env.clock.advanceTo(svcStart.Add(2 * time.Minute))
+	_, err = svc.EvaluateNow(ctx, nil)
+	require.NoError(t, err)
+	st = svc.Status()
+	require.Len(t, st, 2)
+	assert.Empty(t, st[0].Invalid)
+	assert.Empty(t, st[0].LastError)
+	assert.Equal(t, 4, st[0].Current)
+	assert.False(t, st[0].NextRun.IsZero())
 }

@@ -103,7 +103,7 @@ named shadow):
 	example: `gitops-autoscaler evaluate --config autoscaler.yaml
 gitops-autoscaler evaluate --config autoscaler.yaml --policy laravel-demo/laravel-web --dry-run -o json
 gitops-autoscaler evaluate --config autoscaler.yaml --metrics-file trace.csv --at 2026-11-22T09:00:00Z`,
-	exit: "0 done, 1 a policy errored (its result says why), 2 usage error or invalid config or policies.",
+	exit: "0 done, 1 a policy errored (its result says why; an invalid policy document in a repository is its policies' error, and the others are evaluated), 2 usage error or invalid config or --policy-file.",
 }
 
 var planHelp = help{
@@ -112,7 +112,7 @@ var planHelp = help{
 commit (and the rendered workload's change when the policy has render verification). Nothing
 is committed or pushed.`,
 	example: "gitops-autoscaler plan --config autoscaler.yaml --policy laravel-web",
-	exit:    "0 done, 1 a policy errored (its result says why), 2 usage error or invalid config or policies.",
+	exit:    "0 done, 1 a policy errored (its result says why; an invalid policy document in a repository is its policies' error, and the others are evaluated), 2 usage error or invalid config or --policy-file.",
 }
 
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -273,6 +273,14 @@ func printResults(w io.Writer, format string, results []gitops.Result, plan bool
 		}{results})
 	}
 	for _, r := range results {
+		if r.Invalid != "" {
+			name := r.Policy
+			if name == "" {
+				name = "(unnamed)"
+			}
+			fmt.Fprintf(w, "%s  invalid document %s  %s\n%s", name, r.Invalid, r.Action, indent(r.Error+"\n", "    "))
+			continue
+		}
 		line := fmt.Sprintf("%s  %s  %d → %d  %s", r.Policy, r.Target, r.From, r.To, r.Action)
 		if r.Commit != "" {
 			line += "  " + short(r.Commit)

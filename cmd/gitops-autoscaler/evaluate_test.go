@@ -175,11 +175,13 @@ func TestEvaluateExitCodes(t *testing.T) {
 			wantActions: map[string]string{"prod/web": gitops.ActionCommitted, "prod/broken": gitops.ActionError},
 		},
 		{
-			name:       "invalid policy in the repository",
-			extra:      map[string]string{"policies/web.yaml": invalid},
-			args:       []string{"--config", "{config}", "--metrics-file", "{trace}", "--at", cliAt},
-			wantCode:   exitUsage,
-			wantStderr: "policies/web.yaml:",
+			// The others are evaluated; the broken document is the policy's error (validate is
+			// where an invalid policy is a usage error).
+			name:        "invalid policy in the repository",
+			extra:       map[string]string{"policies/web.yaml": invalid, "policies/broken.yaml": missing},
+			args:        []string{"--config", "{config}", "--metrics-file", "{trace}", "--at", cliAt, "-o", "json"},
+			wantCode:    exitFailure,
+			wantActions: map[string]string{"prod/web": gitops.ActionError, "prod/broken": gitops.ActionError},
 		},
 		{name: "no config", args: []string{"--metrics-file", "{trace}"}, wantCode: exitUsage, wantStderr: "--config is required"},
 		{name: "unknown flag", args: []string{"--config", "{config}", "--frobnicate"}, wantCode: exitUsage, wantStderr: "frobnicate"},

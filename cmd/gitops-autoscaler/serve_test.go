@@ -359,3 +359,72 @@ func TestServeCommandReturnsWhenCancelled(t *testing.T) {
 	assert.Equal(t, exitUsage, run(context.Background(), []string{"serve"}, io.Discard, io.Discard), "--config is required")
 	assert.Equal(t, exitUsage, run(context.Background(), []string{"serve", "--config", config, "--shard", "2/2"}, io.Discard, io.Discard))
 }
+
+// TestServeIsolatesABrokenDocumentAmongFifty: fifty teams' policies in one repository, one
+// document broken. The service evaluates the other 49, and names the broken one by file and
+// line on the status page, in the API and in /metrics.
+func TestServeIsolatesABrokenDocumentAmongFifty(t *testing.T) {
+	files := map[string]string{}
+	for i := range 50 {
+		name := fmt.Sprintf("app-%02d", i)
+		doc := strings.NewReplacer("name: web", "name: "+name, "envs/prod/web.yaml", "envs/prod/"+name+".yaml").Replace(webPolicyDoc)
+		if i == 17 {
+			doc = strings.Replace(doc, "maxReplicas: 10", "maxReplicas: ten", 1)
+		}
+		files["policies/"+name+".yaml"] = doc
+		files["envs/prod/"+name+".yaml"] = "web:\n  replicaCount: 2\n"
+	}
+	srv := gittest.NewServer(t)
+	srv.CreateRepo("shop", files)
+	env := startServe(t, srv, "")
+
+	code, body := env.do(t, "POST", "/api/v1/evaluate", serveToken, "") // after the first cycle
+	require.Equal(t, http.StatusOK, code, body)
+
+	code, body = env.do(t, "GET", "/api/v1/policies", "", "")
+	require.Equal(t, http.StatusOK, code)
+	var doc struct {
+		Policies []gitops.PolicyStatus `json:"policies"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc), body)
+	require.Len(t, doc.Policies, 50)
+	evaluated := 0
+	for _, p := range doc.Policies {
+		if p.ID == "shop/app-17" {
+			assert.Equal(t, "policies/app-17.yaml:1", p.Invalid)
+			assert.Equal(t, `policies/app-17.yaml:8: spec.maxReplicas: must be an integer, got "ten"`, p.LastError)
+			continue
+		}
+		assert.Empty(t, p.Invalid)
+		assert.Empty(t, p.LastError)
+		assert.Equal(t, 3, p.Current, p.ID)
+		evaluated++
+	}
+	assert.Equal(t, 49, evaluated)
+	assert.Contains(t, srv.ReadFile("shop", "main", "envs/prod/app-17.yaml"), "replicaCount: 2\n", "never touched")
+	for i := range 50 {
+		want := "replicaCount: 3\n"
+		if i == 17 {
+			want = "replicaCount: 2\n"
+		}
+		assert.Contains(t, srv.ReadFile("shop", "main", fmt.Sprintf("envs/prod/app-%02d.yaml", i)), want, i)
+	}
+
+	code, body = env.do(t, "GET", "/", "", "")
+	require.Equal(t, http.StatusOK, code)
+	for _, want := range []string{
+		`data-policy="shop/app-17" data-invalid="policies/app-17.yaml:1"`,
+		`invalid document <code>policies/app-17.yaml:1</code>`,
+		`policies/app-17.yaml:8: spec.maxReplicas: must be an integer, got &#34;ten&#34;`,
+		`<span class="invalid" id="invalid-count">1 invalid</span>`,
+	} {
+		assert.True(t, strings.Contains(body, want), "the status page shows %s", want)
+	}
+	assert.Equal(t, 1, strings.Count(body, "data-invalid="))
+
+	code, body = env.do(t, "GET", "/metrics", "", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `gitops_autoscaler_invalid_policies{file="policies/app-17.yaml",repository="shop"} 1`)
+	assert.Equal(t, 1, strings.Count(body, "gitops_autoscaler_invalid_policies{"))
+	assert.NotContains(t, body, `gitops_autoscaler_current_replicas{policy="shop/app-17"}`, "an invalid policy reports no count of its own")
+}

@@ -30,10 +30,13 @@ type ServiceMetrics struct {
 	prOpen       *prometheus.GaugeVec
 	lastEval     *prometheus.GaugeVec
 	shadow       shadowMetrics
+	invalid      *prometheus.GaugeVec
 
 	now     func() time.Time
 	mu      sync.Mutex
 	prSince map[string]time.Time // policy → when its open pull request was first seen
+	// invalidFiles are the files each repository's invalid gauge has series for.
+	invalidFiles map[string]map[string]bool
 }
 
 // NewServiceMetrics creates the metrics and registers them on reg.
@@ -60,12 +63,16 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		desired:  gauge("desired_replicas", "The replica count the policy's last decision asked for."),
 		prOpen:   gauge("pull_request_open_seconds", "How long the policy's open pull request has waited, as seen by this process (0: none)."),
 		lastEval: gauge("last_evaluation_timestamp_seconds", "Unix time of the policy's last evaluation."),
-		shadow:   newShadowMetrics(),
-		now:      now,
-		prSince:  map[string]time.Time{},
+		invalid: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsPrefix, Name: "invalid_policies",
+			Help: "Policy documents of a file that did not load or that a set-level check refused (duplicate name, shared target); their policies are not evaluated and hold their counts."},
+			[]string{"repository", "file"}),
+		shadow:       newShadowMetrics(),
+		now:          now,
+		prSince:      map[string]time.Time{},
+		invalidFiles: map[string]map[string]bool{},
 	}
 	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.queryErrors,
-		m.duration, m.current, m.desired, m.prOpen, m.lastEval)
+		m.duration, m.current, m.desired, m.prOpen, m.lastEval, m.invalid)
 	m.shadow.register(reg)
 	return m
 }
@@ -89,7 +96,15 @@ func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.observeInvalid(ev.Repository, ev.Report.Invalid)
 	for _, r := range ev.Report.Results {
+		if r.Invalid != "" {
+			// Not evaluated: the invalid gauge says so, and its counts stay as they were.
+			if r.Policy != "" {
+				m.evaluations.WithLabelValues(r.Policy, r.Action).Inc()
+			}
+			continue
+		}
 		m.evaluations.WithLabelValues(r.Policy, r.Action).Inc()
 		m.lastEval.WithLabelValues(r.Policy).Set(float64(r.EvaluatedAt.Unix()))
 		m.shadow.observe(r.Policy, r.Shadow)
@@ -131,6 +146,26 @@ func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 		}
 		m.prOpen.WithLabelValues(r.Policy).Set(now.Sub(since).Seconds())
 	}
+}
+
+// observeInvalid sets the invalid gauge of a repository's files: a cycle reports every
+// invalid document of its shard, so a file it does not name is valid again (series removed).
+func (m *ServiceMetrics) observeInvalid(repo string, invalid []policy.Invalid) {
+	count := map[string]int{}
+	for _, iv := range invalid {
+		count[iv.File]++
+	}
+	for f := range m.invalidFiles[repo] {
+		if count[f] == 0 {
+			m.invalid.DeleteLabelValues(repo, f)
+		}
+	}
+	files := map[string]bool{}
+	for f, n := range count {
+		m.invalid.WithLabelValues(repo, f).Set(float64(n))
+		files[f] = true
+	}
+	m.invalidFiles[repo] = files
 }
 
 func direction(from, to int) string {

@@ -57,6 +57,8 @@ type statusView struct {
 	Ready bool
 	Shard string
 	Rows  []statusRow
+	// Invalid counts the rows of invalid documents.
+	Invalid int
 }
 
 // statusRow is one policy's row.
@@ -85,7 +87,10 @@ func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, chartWorkers)
 	for i, st := range statuses {
-		row := statusRow{PolicyStatus: st, Changed: st.Current != st.Desired}
+		row := statusRow{PolicyStatus: st, Changed: st.Current != st.Desired && st.Invalid == ""}
+		if st.Invalid != "" {
+			view.Invalid++
+		}
 		if st.LastEvaluated != nil {
 			row.Evaluated = ago(now.Sub(*st.LastEvaluated))
 		}
