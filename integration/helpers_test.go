@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 
 // binary returns the path of the gitops-autoscaler binary built from this tree. The build runs
 // once per test process; a failed build fails every test that needs it.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildBin.Do(func() {
 		goTool, err := exec.LookPath("go")

@@ -63,7 +63,9 @@ func newPackStream(dir string) (*packStream, error) {
 		return nil, err
 	}
 	p.offset = packHeaderSize
-	p.zw = zlib.NewWriter(nil)
+	// The fastest level: a directory's entries are mostly object ids, which do not
+	// compress, and a large directory is written whole every maxDeltaDepth versions.
+	p.zw, _ = zlib.NewWriterLevel(nil, zlib.BestSpeed)
 	return p, nil
 }
 
