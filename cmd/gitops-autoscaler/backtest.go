@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/convert"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
@@ -29,13 +30,15 @@ tune thresholds, cooldowns and stabilization windows before a policy touches Git
 Each change counts as committed at the instant it was decided, so cooldowns, rate limits and
 stabilization windows see exactly the history a live run would have had.
 
-With --compare, the policy and every compared one (an HPA-form copy, an imported KEDA
-ScaledObject or HPA, a Steady variant) are replayed over the same trace at the same instants,
-and one table sets them side by side: changes (the commits each would have made) and changes
-per day, scale-ups and scale-downs, replica-hours, the time short of the need and its depth,
-and the largest single step. This is how to decide to switch: "your HPA settings: 470 commits
-a week; Steady: 90" (docs/benchmarks.md). --html then draws every replica line over the
-metric on one chart.`,
+With --compare, the policy and every compared one (an HPA-form copy, a Steady variant) are
+replayed over the same trace at the same instants, and one table sets them side by side:
+changes (the commits each would have made) and changes per day, scale-ups and scale-downs,
+replica-hours, the time short of the need and its depth, and the largest single step. A
+compared FILE may be what you run today — a KEDA ScaledObject, an HPA (with --adapter-config
+for its External, Object and Pods metrics) or an original PrometheusAutoscaler — given as the
+manifest itself: it is imported on the fly as import would, with its warnings on stderr.
+This is how to decide to switch: "your HPA settings: 470 commits a week; Steady: 90"
+(docs/benchmarks.md). --html then draws every replica line over the metric on one chart.`,
 	example: `$ cat trace.csv
 timestamp,metric,value
 2026-11-22T10:59:30Z,http_rps,120
@@ -52,7 +55,13 @@ the same load: 2026-11-22T08:00:00Z to 2026-11-22T10:00:00Z every 30s, 241 evalu
 changes                         4                          12
 changes per day                 47.8                       143.4
 ...
-laravel-demo/laravel-web-hpa against laravel-demo/laravel-web: 3.0× the changes, 1.15× the replica-hours`,
+laravel-demo/laravel-web-hpa against laravel-demo/laravel-web: 3.0× the changes, 1.15× the replica-hours
+$ gitops-autoscaler backtest --policy policies/laravel-web-prod.yaml \
+    --compare cluster/hpa-laravel-web.yaml --adapter-config cluster/adapter.yaml \
+    --prometheus http://prometheus:9090 --start 2026-11-15T00:00:00Z --end 2026-11-22T00:00:00Z
+cluster/hpa-laravel-web.yaml: imported HorizontalPodAutoscaler laravel-demo/laravel-web as laravel-demo/laravel-web (1 warnings)
+  cluster/hpa-laravel-web.yaml:1: warning: spec.behavior: absent: …
+...`,
 	exit: `0 done, 1 runtime failure (Prometheus unreachable, report not writable), 2 usage error,
 invalid policy (all problems are printed) or malformed CSV (the line is named).`,
 }
@@ -74,6 +83,8 @@ type backtestOptions struct {
 	htmlFile      string
 	// compare are the --compare files, each FILE or FILE#NAME.
 	compare []string
+	// adapterConfig is the prometheus-adapter rules file for an HPA given to --compare.
+	adapterConfig string
 }
 
 func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -113,13 +124,16 @@ func (o *backtestOptions) define(fs *flag.FlagSet) func() error {
 	})
 	fs.Func("compare", "replay the policy in `FILE` too, over the same trace at the same instants, and print one "+
 		"table side by side; repeat to compare several. FILE#NAME picks one policy of a file with several (by name "+
-		"or namespace/name); the output of import works as it is", func(v string) error {
+		"or namespace/name). FILE may also be what you run today — a KEDA ScaledObject, an HPA or an original "+
+		"PrometheusAutoscaler — imported on the fly as import would, its warnings on stderr", func(v string) error {
 		if strings.TrimSpace(v) == "" {
 			return errors.New("want a policy file")
 		}
 		o.compare = append(o.compare, v)
 		return nil
 	})
+	fs.StringVar(&o.adapterConfig, "adapter-config", "", "the prometheus-adapter configuration `FILE` for an HPA given to "+
+		"--compare whose External, Object or Pods metrics it names")
 	fs.StringVar(&o.output, "o", "text", "output `FORMAT`: text or json")
 	fs.StringVar(&o.htmlFile, "html", "", "also write a self-contained HTML report to `FILE`: each metric against the "+
 		"replica count with every change marked, the summary and the decisions; with --compare, every policy's "+
@@ -138,6 +152,8 @@ func (o *backtestOptions) define(fs *flag.FlagSet) func() error {
 			return errors.New("--prometheus needs --start and --end")
 		case o.promTokenFile != "" && o.prometheusURL == "":
 			return errors.New("--prometheus-token-file needs --prometheus")
+		case o.adapterConfig != "" && len(o.compare) == 0:
+			return errors.New("--adapter-config needs --compare: it translates an HPA given there")
 		case o.output != "text" && o.output != "json":
 			return fmt.Errorf("-o must be text or json, not %q", o.output)
 		}
@@ -244,10 +260,21 @@ func backtestValues(ctx context.Context, o *backtestOptions, ps []*policy.Policy
 // compareBacktest replays p and every --compare policy over the same metrics at the same
 // instants (--step, else the shortest of their intervals) and prints them side by side.
 func compareBacktest(ctx context.Context, o backtestOptions, p *policy.Policy, stdout, stderr io.Writer) int {
+	var conv convert.Options
+	if o.adapterConfig != "" {
+		data, err := os.ReadFile(o.adapterConfig)
+		if err == nil {
+			conv.Adapter, err = convert.ParseAdapterConfig(o.adapterConfig, data)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "backtest: --adapter-config: %v\n", err)
+			return exitUsage
+		}
+	}
 	ps, labels := []*policy.Policy{p}, []string{o.policyFile}
 	for _, arg := range o.compare {
 		file, name, _ := strings.Cut(arg, "#")
-		q, code := loadBacktestPolicy(file, name, "--compare "+file+"#NAME", stderr)
+		q, code := loadCompared(file, name, conv, stderr)
 		if q == nil {
 			return code
 		}
@@ -399,6 +426,58 @@ func loadBacktestPolicy(file, name, pick string, stderr io.Writer) (*policy.Poli
 		fmt.Fprintln(stderr, err)
 		return nil, exitUsage
 	}
+	return pickBacktestPolicy(file, name, pick, ps, stderr)
+}
+
+// loadCompared loads a --compare FILE: the policies it holds, or — when it holds KEDA
+// ScaledObjects, HPAs or original PrometheusAutoscalers — those translated by package convert,
+// each exactly as import writes it and the loader reads it back, with the translation's
+// warnings on stderr. It picks one as loadBacktestPolicy does.
+func loadCompared(file, name string, conv convert.Options, stderr io.Writer) (*policy.Policy, int) {
+	pick := "--compare " + file + "#NAME"
+	files, err := policy.ReadYAMLFiles("manifests", file)
+	if err != nil {
+		fmt.Fprintf(stderr, "backtest: %v\n", err)
+		return nil, exitUsage
+	}
+	inputs := make([]convert.Input, len(files))
+	for i, f := range files {
+		inputs[i] = convert.Input{File: f.Name, Data: f.Data}
+	}
+	res, err := convert.Import(inputs, conv)
+	if err == nil && len(res.Policies) == 0 {
+		return loadBacktestPolicy(file, name, pick, stderr) // policies of ours
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "backtest: --compare %s: %v\n", file, err)
+		return nil, exitUsage
+	}
+	ps := make([]*policy.Policy, len(res.Policies))
+	for i, imp := range res.Policies {
+		if ps[i], err = imp.Load(); err != nil {
+			fmt.Fprintf(stderr, "backtest: --compare %s: %v\n", file, err)
+			return nil, exitUsage
+		}
+	}
+	p, code := pickBacktestPolicy(file, name, pick, ps, stderr)
+	if p == nil {
+		return nil, code
+	}
+	for i, imp := range res.Policies {
+		if ps[i] != p {
+			continue
+		}
+		fmt.Fprintf(stderr, "%s: imported %s as %s (%d warnings)\n", file, imp.From, p.ID(), len(imp.Warnings))
+		for _, w := range imp.Warnings {
+			fmt.Fprintf(stderr, "  %s\n", w)
+		}
+	}
+	return p, exitOK
+}
+
+// pickBacktestPolicy picks the one policy of a file's to replay (see loadBacktestPolicy) and
+// compiles it.
+func pickBacktestPolicy(file, name, pick string, ps []*policy.Policy, stderr io.Writer) (*policy.Policy, int) {
 	var picked []*policy.Policy
 	for _, p := range ps {
 		if name == "" || name == p.Metadata.Name || name == p.ID() {

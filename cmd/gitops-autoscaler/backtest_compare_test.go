@@ -31,6 +31,12 @@ func steadyCopy(t *testing.T, from string) string {
 // file it wrote: the output of import, as a person would compare it.
 func importedKEDA(t *testing.T) string {
 	t.Helper()
+	return importFile(t, kedaManifest(t))
+}
+
+// kedaManifest writes a KEDA ScaledObject for web.yaml's workload and returns its file.
+func kedaManifest(t *testing.T) string {
+	t.Helper()
 	manifest := filepath.Join(t.TempDir(), "keda.yaml")
 	require.NoError(t, os.WriteFile(manifest, []byte(`apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
@@ -45,6 +51,12 @@ spec:
       name: http_rps
       metadata: {serverAddress: "http://prometheus.monitoring:9090", query: "sum(rate(http_requests_total{app=\"web\"}[2m]))", threshold: "40"}
 `), 0o600))
+	return manifest
+}
+
+// importFile runs `import` on a manifest and returns the policy file it wrote.
+func importFile(t *testing.T, manifest string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "imported")
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, exitOK, run(context.Background(), []string{"import", manifest, "-o", out}, &stdout, &stderr), stderr.String())
@@ -144,4 +156,107 @@ func TestBacktestCompareErrors(t *testing.T) {
 	assert.Empty(t, stderr)
 	assert.Contains(t, out, "demo/worker against demo/web: ")
 	assert.NotContains(t, out, "demo/web (two.yaml)", "only worker was picked")
+}
+
+// compareJSON runs backtest -o json and returns its policies' columns.
+func compareJSON(t *testing.T, args ...string) ([]map[string]any, string) {
+	t.Helper()
+	code, out, stderr := runBacktestCLI(t, append(args, "-o", "json")...)
+	require.Equal(t, exitOK, code, stderr)
+	var got struct {
+		Policies []map[string]any `json:"policies"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	return got.Policies, stderr
+}
+
+// TestBacktestCompareImportsOnTheFly: --compare takes what a team runs today — a KEDA
+// ScaledObject, an HPA with its prometheus-adapter rules, an original PrometheusAutoscaler —
+// imports it as import would, prints the translation's warnings, and replays exactly what
+// the imported file would replay.
+func TestBacktestCompareImportsOnTheFly(t *testing.T) {
+	web := backtestData("web.yaml")
+	trace := []string{"--trace", backtestData("spike.csv")}
+
+	t.Run("a KEDA ScaledObject, as its imported file", func(t *testing.T) {
+		manifest := kedaManifest(t)
+		written := importFile(t, manifest)
+		direct, stderr := compareJSON(t, append([]string{"--policy", web, "--compare", manifest}, trace...)...)
+		viaFile, _ := compareJSON(t, append([]string{"--policy", web, "--compare", written}, trace...)...)
+		require.Len(t, direct, 2)
+		assert.Equal(t, "demo/web (keda.yaml)", direct[1]["label"])
+		delete(direct[1], "label")
+		delete(viaFile[1], "label")
+		assert.Equal(t, viaFile[1], direct[1], "the same replay as the output of import")
+		assert.Equal(t, 3.0, direct[1]["changes"])
+		assert.Contains(t, stderr, manifest+": imported ScaledObject demo/web as demo/web (")
+		assert.Contains(t, stderr, manifest+":1: warning: ", "the translation's warnings, each with its line")
+	})
+
+	t.Run("an HPA through prometheus-adapter rules", func(t *testing.T) {
+		dir := t.TempDir()
+		hpa := filepath.Join(dir, "hpa.yaml")
+		require.NoError(t, os.WriteFile(hpa, []byte(`apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: demo}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 10
+  metrics:
+    - type: External
+      external:
+        metric: {name: http_rps}
+        target: {type: AverageValue, averageValue: "40"}
+`), 0o600))
+		adapter := filepath.Join(dir, "adapter.yaml")
+		require.NoError(t, os.WriteFile(adapter, []byte(`externalRules:
+  - seriesQuery: 'http_requests_total{app!=""}'
+    resources: {overrides: {namespace: {resource: namespace}}}
+    name: {matches: "^http_requests_total$", as: "http_rps"}
+    metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m]))'
+`), 0o600))
+
+		code, out, stderr := runBacktestCLI(t, append([]string{"--policy", web, "--compare", hpa}, trace...)...)
+		assert.Equal(t, exitUsage, code, "an External metric needs the adapter's rules")
+		assert.Empty(t, out)
+		assert.Contains(t, stderr, "backtest: --compare "+hpa+": ")
+		assert.Contains(t, stderr, "adapter")
+
+		cols, stderr := compareJSON(t, append([]string{"--policy", web, "--compare", hpa, "--adapter-config", adapter}, trace...)...)
+		require.Len(t, cols, 2)
+		assert.Equal(t, "demo/web (hpa.yaml)", cols[1]["label"])
+		assert.Positive(t, cols[1]["changes"], "the HPA's AverageValue 40 follows the spike")
+		assert.Contains(t, stderr, hpa+": imported HorizontalPodAutoscaler demo/web as demo/web (")
+		assert.NotContains(t, stderr, "no samples of metric", "the imported metric keeps the adapter's name, the trace's")
+	})
+
+	t.Run("an original PrometheusAutoscaler decides as the policy it is", func(t *testing.T) {
+		doc, err := os.ReadFile(web)
+		require.NoError(t, err)
+		original := filepath.Join(t.TempDir(), "original.yaml")
+		require.NoError(t, os.WriteFile(original, []byte(strings.Replace(string(doc),
+			"apiVersion: autoscaler.gitops.dev/v1alpha1", "apiVersion: autoscaler.laravel.app/v1alpha1", 1)), 0o600))
+		cols, stderr := compareJSON(t, append([]string{"--policy", web, "--compare", original}, trace...)...)
+		require.Len(t, cols, 2)
+		for _, k := range []string{"changes", "scaleUps", "scaleDowns", "replicaHours", "shortSeconds", "largestStep"} {
+			assert.Equal(t, cols[0][k], cols[1][k], k)
+		}
+		assert.Contains(t, stderr, original+": imported PrometheusAutoscaler demo/web of autoscaler.laravel.app/v1alpha1 as demo/web (")
+	})
+
+	t.Run("a manifest that does not translate", func(t *testing.T) {
+		job := filepath.Join(t.TempDir(), "job.yaml")
+		require.NoError(t, os.WriteFile(job, []byte("apiVersion: keda.sh/v1alpha1\nkind: ScaledJob\nmetadata: {name: batch}\nspec: {}\n"), 0o600))
+		code, out, stderr := runBacktestCLI(t, append([]string{"--policy", web, "--compare", job}, trace...)...)
+		assert.Equal(t, exitUsage, code)
+		assert.Empty(t, out)
+		assert.Contains(t, stderr, job+":2: kind: a ScaledJob starts Jobs rather than scaling replicas")
+	})
+
+	t.Run("--adapter-config without --compare", func(t *testing.T) {
+		code, _, stderr := runBacktestCLI(t, append([]string{"--policy", web, "--adapter-config", "adapter.yaml"}, trace...)...)
+		assert.Equal(t, exitUsage, code)
+		assert.Contains(t, stderr, "--adapter-config needs --compare")
+	})
 }

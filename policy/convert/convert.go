@@ -143,14 +143,28 @@ func (s *source) fail(v value, format string, args ...any) error {
 // check runs the result through the same defaults and validation `validate` applies, so an
 // import never writes a policy the loader would refuse.
 func check(imp *Imported) error {
-	data, err := Marshal(imp)
-	if err != nil {
-		return err
-	}
-	if _, err := policy.LoadPolicies(imp.File, data); err != nil {
+	if _, err := imp.Load(); err != nil {
 		return fmt.Errorf("%s:%d: %s: the translated policy is not valid: %w", imp.File, imp.Line, imp.From, err)
 	}
 	return nil
+}
+
+// Load is the imported policy as the loader reads what Import writes — defaulted and
+// validated, exactly what `import` and then `validate` or `backtest` of the written file would
+// give — for a caller that runs it at once (backtest --compare of a manifest).
+func (imp *Imported) Load() (*policy.Policy, error) {
+	data, err := Marshal(imp)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := policy.LoadPolicies(imp.File, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) != 1 {
+		return nil, fmt.Errorf("%s:%d: %s: the translation holds %d policies, want 1", imp.File, imp.Line, imp.From, len(ps))
+	}
+	return ps[0], nil
 }
 
 // metadata reads the name and namespace every kind shares.

@@ -24,12 +24,9 @@ func imported(t *testing.T, dir, name string) *policy.Policy {
 		if imp.Policy.Metadata.Name != name {
 			continue
 		}
-		data, err := Marshal(imp)
-		require.NoError(t, err)
-		ps, err := policy.LoadPolicies(dir+".yaml", data)
+		p, err := imp.Load()
 		require.NoError(t, err, "validate accepts the imported policy")
-		require.Len(t, ps, 1)
-		return ps[0]
+		return p
 	}
 	t.Fatalf("%s: no policy %s imported", dir, name)
 	return nil
