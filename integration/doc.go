@@ -15,5 +15,13 @@
 // (Prometheus), githubtest and gitlabtest (the REST APIs of GitHub and GitLab for the calls
 // the providers make, with real state over the Git server).
 //
-// Without the prometheus binary the tests skip, except in CI (CI=true), where they fail.
+// The fault suite (faults_test.go) puts a fault-injecting proxy (integration/faultproxy) in
+// front of the real servers and runs the built binary through every fault: the Git server
+// answering 500, dropping or stalling the fetch and the push at their pack, or slow; a damaged
+// cache clone; a full cache disk (integration/tinyfs, a small tmpfs); Prometheus answering 500,
+// garbage or too slowly. After each fault it checks that the remote has no partial commit and
+// every person's commit, and that the next run converges.
+//
+// Without the prometheus binary the tests skip, except in CI (CI=true), where they fail; so
+// do the disk-full tests without the right to mount a tmpfs.
 package integration

@@ -93,13 +93,10 @@ var evaluateHelp = help{
 	usage: "gitops-autoscaler evaluate --config FILE [--policy NAME]... [--dry-run] [-o text|json] [flags]",
 	about: `One evaluation of every policy (or those named by --policy), then exit: fetch each repository,
 query the metrics, decide, commit and push (or open pull requests), print the results. This is
-what a Jenkins job or a cron calls. --metrics-file and --at replay a trace instead of querying
-Prometheus, for demos and air-gapped dry runs.
-
-A shadow policy (DryRun with spec.shadow) also prints its comparison with the live autoscaler
-over the last 24 hours, recomputed from Prometheus (in a trace, the live values are the metric
-named shadow):
-    shadow: live 8, ours 6; changes in 24h: live 17, ours 3; replica-hours: live 190.5, ours 150.2`,
+what a Jenkins job or a cron calls. Each repository's cycle is bounded by the config's
+cycleTimeout (default 2m), so a Git server that stops answering fails the run instead of hanging
+it. --metrics-file and --at replay a trace instead of querying Prometheus, for demos and
+air-gapped dry runs.`,
 	example: `gitops-autoscaler evaluate --config autoscaler.yaml
 gitops-autoscaler evaluate --config autoscaler.yaml --policy laravel-demo/laravel-web --dry-run -o json
 gitops-autoscaler evaluate --config autoscaler.yaml --metrics-file trace.csv --at 2026-11-22T09:00:00Z`,
@@ -146,7 +143,11 @@ func evaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Writer) 
 	var results []gitops.Result
 	failed := false
 	for _, repo := range e.repos {
-		rep, err := e.runner.Cycle(ctx, repo, opts)
+		// A repository's cycle gets the config's cycleTimeout, as in serve: a Git server that
+		// stops answering mid-fetch fails this run instead of hanging the job.
+		cctx, cancel := context.WithTimeout(ctx, e.cfg.CycleTimeout.Duration)
+		rep, err := e.runner.Cycle(cctx, repo, opts)
+		cancel()
 		if rep != nil {
 			results = append(results, rep.Results...)
 		}

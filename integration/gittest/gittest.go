@@ -9,6 +9,7 @@ package gittest
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -167,6 +168,32 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if hook != nil && r.Method == http.MethodPost && service == ReceivePack {
 			hook(repo)
 		}
+	}
+	if r.Method == http.MethodPost {
+		// The body is read whole before git sees it, and one that ends early — a client or a
+		// network that dropped the connection mid-push — is refused: git http-backend spins
+		// at full CPU on a body shorter than its Content-Length, where a real host's front
+		// end would have refused it too.
+		spool, err := os.CreateTemp("", "gittest-request-")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer os.Remove(spool.Name())
+		defer spool.Close()
+		n, err := io.Copy(spool, r.Body)
+		if err == nil && r.ContentLength >= 0 && n != r.ContentLength {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			http.Error(w, "request body cut short: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		r.Body, r.ContentLength = spool, n
 	}
 	h := &cgi.Handler{
 		Path:   s.backend,
