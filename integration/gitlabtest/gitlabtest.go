@@ -16,7 +16,7 @@
 //
 // Knobs act as the people and settings around the autoscaler: the project's merge method and
 // squash option, "pipelines must succeed", the state of the pipelines, required approvals and
-// approving, a merge request closed by hand, a rate limit. Write requests are counted so a
+// approving, a merge request closed by hand, a rate limit, a server error. Write requests are counted so a
 // test can assert "nothing written".
 //
 // It is test infrastructure: a broken setup fails the test; API misuse gets GitLab's answer.
@@ -82,9 +82,17 @@ type Server struct {
 	pipeline         string // the state of the pipeline of every merge request head
 	approvals        int    // approvals every merge request needs
 	rateLimit        []time.Duration
+	failures         []failure // the next answers that are server errors
 	writes           []string
 	requests         int
 	failCreate       int // the next merge request creations that fail with 500
+}
+
+// failure is one server error to answer with: its status and the Retry-After it names (none
+// when 0).
+type failure struct {
+	status     int
+	retryAfter time.Duration
 }
 
 type mergeRequest struct {
@@ -227,6 +235,15 @@ func (s *Server) RateLimitOnce(wait time.Duration) {
 	s.rateLimit = append(s.rateLimit, wait)
 }
 
+// FailOnce answers the next request with status (a 5xx, as an outage or a proxy in front of
+// GitLab would), and with Retry-After when retryAfter is above 0; nothing is served or
+// changed. Calls queue: n calls fail the next n requests.
+func (s *Server) FailOnce(status int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, failure{status: status, retryAfter: retryAfter})
+}
+
 // SeedClosedMergeRequests adds n closed merge requests from source into target, numbered
 // after the existing ones, without touching Git: a long history for paginated lists.
 func (s *Server) SeedClosedMergeRequests(source, target string, n int) {
@@ -319,6 +336,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if tok == "" || tok != s.token {
 		writeMessage(w, http.StatusUnauthorized, "401 Unauthorized")
+		return
+	}
+	if len(s.failures) > 0 {
+		f := s.failures[0]
+		s.failures = s.failures[1:]
+		if f.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((f.retryAfter+time.Second-1)/time.Second)))
+		}
+		writeMessage(w, f.status, strconv.Itoa(f.status)+" "+http.StatusText(f.status))
 		return
 	}
 	if len(s.rateLimit) > 0 {

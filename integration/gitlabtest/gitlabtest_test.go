@@ -258,6 +258,33 @@ func TestRateLimitOnce(t *testing.T) {
 	assert.Equal(t, 200, status, "only once")
 }
 
+// TestFailOnce: queued server errors answer the next requests in order, with Retry-After only
+// when asked, and change nothing; the request after them is served.
+func TestFailOnce(t *testing.T) {
+	g := repo(t)
+	s := New(t, g, "platform", WithClock(clock))
+	s.FailOnce(503, 7*time.Second)
+	s.FailOnce(500, 0)
+	for _, want := range []struct {
+		status     int
+		retryAfter string
+	}{{503, "7"}, {500, ""}} {
+		req, err := http.NewRequest("POST", s.URL()+"/api/v4/projects/42/merge_requests", strings.NewReader(`{"source_branch":"feature","target_branch":"main","title":"t"}`))
+		require.NoError(t, err)
+		req.Header.Set("PRIVATE-TOKEN", s.Token())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want.status, resp.StatusCode)
+		assert.Equal(t, want.retryAfter, resp.Header.Get("Retry-After"))
+	}
+	assert.Empty(t, s.MergeRequests(), "a failed request creates nothing")
+	assert.Empty(t, s.Writes())
+	status, _ := call(t, s, s.Token(), "GET", "projects/42", "")
+	assert.Equal(t, 200, status, "served after the failures")
+}
+
 // TestTokenOpensGitOverHTTPS: GitLab takes an access token as the password of any username.
 func TestTokenOpensGitOverHTTPS(t *testing.T) {
 	g := repo(t)

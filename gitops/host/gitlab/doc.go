@@ -7,6 +7,8 @@
 //
 // A personal, project or group access token is read from its file or environment variable
 // at every request; a token GitLab rejected stops further calls until it changes, and no
-// error carries it. It does not decide when to merge or what a closed merge request means:
+// error carries it. Rate limits (429) and server errors (5xx) are retried by the one retry
+// policy, promclient/httpretry, within the request's deadline; the client's own retries are
+// off. It does not decide when to merge or what a closed merge request means:
 // that is pull request delivery's.
 package gitlab

@@ -41,9 +41,16 @@ type Options struct {
 	// MaxWait bounds one rate-limit wait when the call's context has no deadline (default
 	// 1m); with a deadline, a wait must end before it.
 	MaxWait time.Duration
-	// MaxRetries bounds the retries of one rate-limited request (default 3).
+	// MaxRetries bounds the retries of one rate-limited or failed request (default 3).
 	MaxRetries int
 }
+
+// The backoff between retries of a server error that names no Retry-After: jittered, doubling
+// from the first to the largest.
+const (
+	retryBase = 500 * time.Millisecond
+	retryMax  = 8 * time.Second
+)
 
 // Client is the merge request host of one GitLab project, on gitlab.com or a self-managed
 // instance, over the official client. The token (personal, project or group access token) is
@@ -91,10 +98,14 @@ func New(cfg *policy.GitLabRepo, opts Options) (*Client, error) {
 	if maxWait <= 0 {
 		maxWait = time.Minute
 	}
-	// The client's own retries wait on timers a test cannot replace: they are off, and the
-	// one retry policy waits out GitLab's rate limits instead.
+	// The client's own retries (go-retryablehttp's) wait on timers a test cannot replace: they
+	// are off, and the one retry policy (promclient/httpretry) retries what they would have —
+	// GitLab's rate limits and its server errors — with our clock, sleep and Retry-After rule.
 	limited := *hc
-	limited.Transport = httpretry.Policy{MaxAttempts: retries + 1, MaxWait: maxWait, Classify: rateLimited, Now: opts.Now, Sleep: opts.Sleep}.Transport(next)
+	limited.Transport = httpretry.Policy{
+		MaxAttempts: retries + 1, Base: retryBase, Max: retryMax, MaxWait: maxWait,
+		Classify: retryable, Now: opts.Now, Sleep: opts.Sleep,
+	}.Transport(next)
 	g := &Client{project: cfg.Project, token: cfg.ReadToken}
 	client, err := gl.NewAuthSourceClient(tokenSource{g.token}, gl.WithBaseURL(u.String()), gl.WithHTTPClient(&limited), gl.WithoutRetries())
 	if err != nil {
@@ -104,10 +115,19 @@ func New(cfg *policy.GitLabRepo, opts Options) (*Client, error) {
 	return g, nil
 }
 
-// rateLimited classifies GitLab's rate-limited answers: 429, after Retry-After or until
-// RateLimit-Reset.
-func rateLimited(resp *http.Response, err error, now time.Time) (retry bool, after time.Duration, asked bool) {
-	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+// retryable classifies GitLab's answers worth another attempt, as the client's own retries
+// did: a 429, after Retry-After or until RateLimit-Reset; a 5xx other than 501 Not
+// Implemented, after Retry-After or the backoff. A retried creation cannot open a second merge
+// request: GitLab refuses one for a branch that has one open (ErrPullRequestExists). A
+// connection error is not retried: the cycle's next attempt reads the state afresh.
+func retryable(resp *http.Response, err error, now time.Time) (retry bool, after time.Duration, asked bool) {
+	if err != nil {
+		return false, 0, false
+	}
+	if resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented {
+		return httpretry.Transient(resp, nil, now)
+	}
+	if resp.StatusCode != http.StatusTooManyRequests {
 		return false, 0, false
 	}
 	if d, ok := httpretry.RetryAfter(resp.Header.Get("Retry-After"), now); ok {

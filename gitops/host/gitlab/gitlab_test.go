@@ -214,20 +214,74 @@ func TestRejectedTokenStopsCalls(t *testing.T) {
 	assert.NotContains(t, err.Error(), s.Token())
 }
 
-// TestRateLimitIsWaitedOut: a 429 with Retry-After is retried after that wait, through the
-// one retry policy, with the test's sleep.
-func TestRateLimitIsWaitedOut(t *testing.T) {
-	_, s, _, tokenFile := setup(t)
-	var sleeps []time.Duration
-	p, err := gitlab.New(&policy.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenFile: tokenFile}, gitlab.Options{
-		Now:   func() time.Time { return at },
-		Sleep: func(_ context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil },
-	})
-	require.NoError(t, err)
-	s.RateLimitOnce(30 * time.Second)
-	_, err = p.PullRequests(context.Background(), branch, "open")
-	require.NoError(t, err)
-	assert.Equal(t, []time.Duration{30 * time.Second}, sleeps)
+// TestTransientAnswersAreRetried: GitLab's rate limits and server errors are retried through
+// the one retry policy (promclient/httpretry) with the test's clock and sleep — after the
+// wait the server names, or else the backoff — and no more than MaxRetries times; what is
+// not transient is not retried. A creation retried through a 500 opens one merge request.
+func TestTransientAnswersAreRetried(t *testing.T) {
+	type fault struct {
+		status int
+		after  time.Duration // Retry-After; for 429, RateLimitOnce's wait
+	}
+	for _, tc := range []struct {
+		name     string
+		faults   []fault
+		create   bool            // CreatePullRequest instead of PullRequests
+		sleeps   []time.Duration // exact waits; nil with backoff
+		backoffs int             // waits of the backoff, each within [base/2, max)
+		requests int             // requests the server saw
+		wantErr  string
+	}{
+		{name: "429 waits Retry-After", faults: []fault{{429, 30 * time.Second}}, sleeps: []time.Duration{30 * time.Second}, requests: 2},
+		{name: "503 waits Retry-After", faults: []fault{{503, 7 * time.Second}}, sleeps: []time.Duration{7 * time.Second}, requests: 2},
+		{name: "500 backs off", faults: []fault{{500, 0}, {502, 0}}, backoffs: 2, requests: 3},
+		{name: "create through 500 opens one", faults: []fault{{500, 0}}, create: true, backoffs: 1, requests: 2},
+		{name: "bounded", faults: []fault{{500, 0}, {500, 0}, {500, 0}, {500, 0}}, backoffs: 2, requests: 3, wantErr: "500"},
+		{name: "501 is not retried", faults: []fault{{501, 0}}, requests: 1, wantErr: "501"},
+		{name: "a wait past MaxWait is not taken", faults: []fault{{503, 5 * time.Minute}}, requests: 1, wantErr: "503"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, s, _, tokenFile := setup(t)
+			var sleeps []time.Duration
+			p, err := gitlab.New(&policy.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenFile: tokenFile}, gitlab.Options{
+				Now:        func() time.Time { return at },
+				Sleep:      func(_ context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil },
+				MaxRetries: 2,
+			})
+			require.NoError(t, err)
+			s.ResetCounts()
+			for _, f := range tc.faults {
+				if f.status == 429 {
+					s.RateLimitOnce(f.after)
+				} else {
+					s.FailOnce(f.status, f.after)
+				}
+			}
+			ctx := context.Background()
+			if tc.create {
+				_, err = p.CreatePullRequest(ctx, host.NewPullRequest{Title: "t", Head: branch, Base: "main"})
+			} else {
+				_, err = p.PullRequests(ctx, branch, "open")
+			}
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.requests, s.Requests(), "requests")
+			if tc.backoffs > 0 {
+				require.Len(t, sleeps, tc.backoffs)
+				for _, d := range sleeps {
+					assert.True(t, d >= 250*time.Millisecond && d < 8*time.Second, "backoff %v", d)
+				}
+			} else {
+				assert.Equal(t, tc.sleeps, sleeps)
+			}
+			if tc.create {
+				assert.Len(t, s.OpenMergeRequests(branch), 1, "exactly one merge request")
+			}
+		})
+	}
 }
 
 func TestNewRefusesBadSettings(t *testing.T) {
