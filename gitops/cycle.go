@@ -178,8 +178,14 @@ type Deliverer interface {
 	// Rejected reports the decision a person rejected by closing its pull request unmerged.
 	Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error)
 	// Withdraw closes the policy's open pull request, whose change the decision no longer
-	// wants, and returns its URL ("" when none was open).
-	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (url string, err error)
+	// wants, and says which it was (none when none was open).
+	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (Withdrawn, error)
+}
+
+// Withdrawn is the pull request a Withdraw closed: its URL and its name in the host's terms
+// ("merge request !12"); both empty when none was open.
+type Withdrawn struct {
+	URL, Name string
 }
 
 // Delivery is one decision to deliver by pull request.

@@ -204,16 +204,16 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 // again.
 func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, keep int, res *Result) {
 	why := fmt.Sprintf("the decision is now to keep %d replicas", keep)
-	url, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
+	w, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
 	switch {
 	case err != nil:
 		r.logger().Warn("withdraw stale pull request", "policy", p.ID(), "error", err)
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
-			Message: "withdrawing the open pull request failed (" + err.Error() + "): " + why})
-	case url != "":
+			Message: "withdrawal failed (" + err.Error() + "): " + why})
+	case w.URL != "":
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
-			Message: fmt.Sprintf("pull request %s withdrawn: %s", pullRequestRef(url), why)})
-		res.PullRequest = url
+			Message: fmt.Sprintf("%s withdrawn: %s", w.Name, why)})
+		res.PullRequest = w.URL
 	}
 }
 

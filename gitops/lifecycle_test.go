@@ -80,12 +80,16 @@ func (h gitlabHost) Pipeline(state string) {
 
 // provider starts a host's test server over the Git server and says how a repository names it.
 type provider struct {
-	name  string
+	name string
+	// terms are the host's words for a pull request; other is a phrase of the other host's
+	// that must never appear.
+	terms host.Terms
+	other string
 	start func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*policy.Repository))
 }
 
 var providers = []provider{
-	{name: "github", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*policy.Repository)) {
+	{name: "github", terms: host.PullRequestTerms, other: "merge request", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*policy.Repository)) {
 		s := githubtest.New(t, g, "platform", githubtest.WithClock(now))
 		s.SetRequiredChecks("ci/test") // AutoMerge merges only behind required checks
 		require.NoError(t, os.WriteFile(tokenFile, []byte(s.Token()+"\n"), 0o600))
@@ -93,7 +97,7 @@ var providers = []provider{
 			rc.GitHub = &policy.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: s.URL(), TokenFile: tokenFile}
 		}
 	}},
-	{name: "gitlab", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*policy.Repository)) {
+	{name: "gitlab", terms: host.MergeRequestTerms, other: "pull request", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*policy.Repository)) {
 		s := gitlabtest.New(t, g, "platform", gitlabtest.WithClock(now), gitlabtest.WithPipelinesMustSucceed())
 		require.NoError(t, os.WriteFile(tokenFile, []byte(s.Token()+"\n"), 0o600))
 		return gitlabHost{s}, func(rc *policy.Repository) {
@@ -111,13 +115,14 @@ type lifecycle struct {
 	metrics rps
 	now     time.Time
 	logs    *bytes.Buffer
+	pv      provider
 	// failCreate makes the next CreatePullRequest fail after the branch was pushed.
 	failCreate bool
 }
 
 func newLifecycle(t *testing.T, pv provider, mode policy.Mode) *lifecycle {
 	t.Helper()
-	l := &lifecycle{metrics: rps{}, now: prT0, logs: &bytes.Buffer{}}
+	l := &lifecycle{metrics: rps{}, now: prT0, logs: &bytes.Buffer{}, pv: pv}
 	l.git = gittest.NewServer(t)
 	l.git.CreateRepo("platform", map[string]string{prFile: prValues(3), "README.md": "hi\n"})
 	dir := t.TempDir()
@@ -303,6 +308,47 @@ func TestPullRequestLifecycleOnEveryHost(t *testing.T) {
 			assert.Equal(t, 6, res.From)
 			assert.Equal(t, 6, res.To)
 			assert.Empty(t, l.open())
+		}},
+		{name: "every message, log line and body speaks the host's words", mode: policy.ModePullRequest, run: func(t *testing.T, l *lifecycle) {
+			tm := l.pv.terms
+			var said []string
+			say := func(res gitops.Result) {
+				for _, r := range res.Reasons {
+					said = append(said, r.Message)
+				}
+			}
+			say(l.cycle(t, 0, 600))
+			first := l.open()[0].Number
+			say(l.cycle(t, time.Minute, 1000))
+			say(l.cycle(t, 2*time.Minute, 1000))
+			say(l.cycle(t, 3*time.Minute, 300)) // withdrawn
+			say(l.cycle(t, 4*time.Minute, 600))
+			second := l.open()[0].Number
+			l.host.CloseByHand(second)
+			say(l.cycle(t, 5*time.Minute, 600)) // rejected
+			reasons := strings.Join(said, "\n")
+			for _, want := range []string{
+				"opened " + tm.Name(first),
+				"updated " + tm.Name(first),
+				tm.Name(first) + " already proposes this decision",
+				tm.Name(first) + " withdrawn: the decision is now to keep 3 replicas",
+				tm.Name(second) + " proposing 6 was closed unmerged",
+			} {
+				assert.Contains(t, reasons, want)
+			}
+			logs := l.logs.String()
+			for _, want := range []string{tm.Noun + " opened", tm.Noun + " updated", tm.Noun + " withdrawn", tm.Noun + " branch pushed"} {
+				assert.Contains(t, logs, want)
+			}
+			var bodies []string
+			for _, p := range l.host.Proposals() {
+				bodies = append(bodies, p.Body)
+				assert.Contains(t, p.Body, "this "+tm.Noun+" lands on `main`")
+				assert.Contains(t, p.Body, "close this "+tm.Noun+" unmerged")
+			}
+			for what, text := range map[string]string{"reasons": reasons, "logs": logs, "bodies": strings.Join(bodies, "\n")} {
+				assert.NotContains(t, strings.ToLower(text), l.pv.other, "%s use another host's words", what)
+			}
 		}},
 		{name: "a crash between the push and the pull request leaves exactly one", mode: policy.ModePullRequest, run: func(t *testing.T, l *lifecycle) {
 			l.failCreate = true

@@ -77,6 +77,7 @@ type BranchRemover interface {
 
 // autoMerger is what an auto-merge asks of the host.
 type autoMerger interface {
+	Namer
 	ChecksReader
 	Merger
 }
@@ -104,8 +105,15 @@ type CommitMaker interface {
 	CreateCommits(ctx context.Context, c host.CommitsOnBranch) ([]string, error)
 }
 
+// Namer names the host's pull requests in its users' words (host.Terms), for every reason,
+// log line, body and error delivery writes about one.
+type Namer interface {
+	Terms() host.Terms
+}
+
 // Host is a repository's pull request host: everything delivery asks of it.
 type Host interface {
+	Namer
 	PullRequestFinder
 	PullRequestWriter
 	PullRequestCloser
@@ -169,6 +177,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	if err != nil {
 		return res, err
 	}
+	t := api.Terms()
 	branch := PullRequestBranch(d.Policy)
 	base := baseBranch(d.Repo)
 	id := d.Message.DecisionID()
@@ -200,7 +209,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	if carries && pr != nil && pr.HeadSHA == head.SHA && !slices.Contains(pr.Labels, LabelWithdrawn) {
 		res.URL, res.Commit, res.Unchanged = pr.URL, head.SHA, true
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
-			Message: fmt.Sprintf("pull request #%d already proposes this decision", pr.Number)})
+			Message: t.Name(pr.Number) + " already proposes this decision"})
 		if d.Mode == policy.ModeAutoMerge {
 			return pd.merge(ctx, ws, api, d, *pr, head.Message, res, log)
 		}
@@ -223,10 +232,10 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 			return res, err
 		}
 		commit = ws.PushedAs(commit) // the host's sha when its API made the commit
-		log.Info("pull request branch pushed", "commit", commit, "base", ws.Base(), "why", rebuild)
+		log.Info(t.Noun+" branch pushed", "commit", commit, "base", ws.Base(), "why", rebuild)
 	}
 	res.Commit = commit
-	title, body := d.Message.Subject(), PullRequestBody(message, metricNames(d.Policy), d.Rendered, branch, base, commit)
+	title, body := d.Message.Subject(), PullRequestBody(t, message, metricNames(d.Policy), d.Rendered, branch, base, commit)
 	labels := directionLabels(d.Message)
 
 	opened := false
@@ -242,8 +251,8 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 			return res, err
 		default:
 			pr, opened = &created, true
-			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("opened pull request #%d", pr.Number)})
-			log.Info("pull request opened", "number", pr.Number, "url", pr.URL)
+			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: "opened " + t.Name(pr.Number)})
+			log.Info(t.Noun+" opened", "number", pr.Number, "url", pr.URL)
 		}
 	}
 	if !opened {
@@ -255,8 +264,8 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 			updated.Labels = pr.Labels
 			pr = &updated
 		}
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("updated pull request #%d", pr.Number)})
-		log.Info("pull request updated", "number", pr.Number, "url", pr.URL)
+		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: "updated " + t.Name(pr.Number)})
+		log.Info(t.Noun+" updated", "number", pr.Number, "url", pr.URL)
 	}
 	if err := syncLabels(ctx, api, pr, labels); err != nil {
 		return res, err
@@ -273,7 +282,8 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 // and otherwise says why it waits; message is the message of its commit, res.Commit. A
 // refusal is a reason, not an error: a later cycle tries again.
 func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, api autoMerger, d Delivery, pr host.PullRequest, message string, res DeliveryResult, log *slog.Logger) (DeliveryResult, error) {
-	base := baseBranch(d.Repo)
+	base, t := baseBranch(d.Repo), api.Terms()
+	name := t.Name(pr.Number)
 	wait := func(code policy.ReasonCode, format string, args ...any) (DeliveryResult, error) {
 		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 		return res, nil
@@ -285,9 +295,9 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 	if len(required) == 0 {
 		switch {
 		case d.Repo.GitLab != nil && !d.Repo.GitLab.AllowAutoMergeWithoutPipeline:
-			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: the project does not require pipelines to succeed; merge request %s waits for review (gitlab.allowAutoMergeWithoutPipeline allows it)", pullRequestRef(pr.URL))
+			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: the project does not require pipelines to succeed; %s waits for review (gitlab.allowAutoMergeWithoutPipeline allows it)", name)
 		case d.Repo.GitLab == nil && (d.Repo.GitHub == nil || !d.Repo.GitHub.AllowAutoMergeWithoutChecks):
-			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: branch %s requires no status checks; pull request #%d waits for review (github.allowAutoMergeWithoutChecks allows it)", base, pr.Number)
+			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: branch %s requires no status checks; %s waits for review (github.allowAutoMergeWithoutChecks allows it)", base, name)
 		}
 	}
 	full, err := api.PullRequest(ctx, pr.Number)
@@ -296,13 +306,13 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 	}
 	switch {
 	case full.State != "open":
-		return wait(policy.ReasonMergeBlocked, "auto-merge: pull request #%d is %s", pr.Number, full.State)
+		return wait(policy.ReasonMergeBlocked, "auto-merge: %s is %s", name, full.State)
 	case full.HeadSHA != res.Commit:
-		return wait(policy.ReasonMergePending, "auto-merge: pull request #%d does not show commit %s yet", pr.Number, shortSHA(res.Commit))
+		return wait(policy.ReasonMergePending, "auto-merge: %s does not show commit %s yet", name, shortSHA(res.Commit))
 	case full.Mergeable == nil:
-		return wait(policy.ReasonMergePending, "auto-merge: the host is still computing whether pull request #%d is mergeable", pr.Number)
+		return wait(policy.ReasonMergePending, "auto-merge: the host is still computing whether %s is mergeable", name)
 	case !*full.Mergeable:
-		return wait(policy.ReasonMergeBlocked, "auto-merge: pull request #%d is not mergeable (%s)", pr.Number, full.MergeableState)
+		return wait(policy.ReasonMergeBlocked, "auto-merge: %s is not mergeable (%s)", name, full.MergeableState)
 	}
 	subject, rest, _ := strings.Cut(strings.TrimRight(message, "\n"), "\n")
 	mr := host.MergeRequest{Method: "squash", Title: subject, Message: strings.TrimLeft(rest, "\n"), SHA: res.Commit}
@@ -311,7 +321,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		// The host waits for its pipeline and approvals itself, and merges the moment they allow.
 		sha, err = am.AutoMerge(ctx, pr.Number, mr)
 		if errors.Is(err, host.ErrMergeScheduled) {
-			return wait(policy.ReasonMergePending, "auto-merge set on %s: the host merges it once the pipeline succeeds and the required approvals are given (%s)", pullRequestRef(pr.URL), full.MergeableState)
+			return wait(policy.ReasonMergePending, "auto-merge set on %s: the host merges it once the pipeline succeeds and the required approvals are given (%s)", name, full.MergeableState)
 		}
 	} else {
 		sha, err = pd.mergeWhenChecksPass(ctx, api, pr, required, mr, &res)
@@ -320,14 +330,14 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		}
 	}
 	if errors.Is(err, host.ErrNotMergeable) {
-		return wait(policy.ReasonMergeBlocked, "auto-merge of pull request #%d refused: %v", pr.Number, err)
+		return wait(policy.ReasonMergeBlocked, "auto-merge of %s refused: %v", name, err)
 	}
 	if err != nil {
 		return res, err
 	}
 	res.Merged, res.MergeCommit = true, sha
-	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged pull request #%d as %s", pr.Number, shortSHA(sha))})
-	log.Info("pull request merged", "number", pr.Number, "commit", sha)
+	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged %s as %s", name, shortSHA(sha))})
+	log.Info(t.Noun+" merged", "number", pr.Number, "commit", sha)
 	// The branch is done; a failure here is tidied by the next cycle's Rejected.
 	if err := ws.DeleteBranch(ctx, PullRequestBranch(d.Policy), res.Commit); err != nil {
 		log.Warn("delete merged branch", "error", err)
@@ -349,9 +359,9 @@ func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api auto
 		}
 		switch st.State {
 		case "pending":
-			return wait(policy.ReasonMergePending, "auto-merge: required checks of pull request #%d pending: %s", pr.Number, st.Detail)
+			return wait(policy.ReasonMergePending, "auto-merge: required checks of %s pending: %s", api.Terms().Name(pr.Number), st.Detail)
 		case "failure":
-			return wait(policy.ReasonMergeBlocked, "auto-merge: required checks of pull request #%d failed: %s", pr.Number, st.Detail)
+			return wait(policy.ReasonMergeBlocked, "auto-merge: required checks of %s failed: %s", api.Terms().Name(pr.Number), st.Detail)
 		}
 	}
 	return api.Merge(ctx, pr.Number, mr)
@@ -362,52 +372,39 @@ func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api auto
 // outdated change later. The pull request is labelled LabelWithdrawn before it is closed (so
 // that Rejected never reads a closing of ours as a person's "no", even when a step fails half
 // way), then closed without a comment, and its branch deleted with a lease on the pull
-// request's head. reason says why, for the log. It returns the pull request's URL, or "" when
-// none was open: then it made one read and wrote nothing. A failed branch deletion is only
+// request's head. reason says why, for the log. It returns the pull request's URL and name, or
+// none when none was open: then it made one read and wrote nothing. A failed branch deletion is only
 // logged: the next cycle's Rejected tidies the branch of a closed pull request.
-func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (string, error) {
+func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (Withdrawn, error) {
 	api, err := pd.Hosts(repo)
 	if err != nil {
-		return "", err
+		return Withdrawn{}, err
 	}
+	t := api.Terms()
 	branch, base := PullRequestBranch(p), baseBranch(repo)
 	prs, err := api.PullRequests(ctx, branch, "open")
 	if err != nil {
-		return "", err
+		return Withdrawn{}, err
 	}
 	i := slices.IndexFunc(prs, func(pr host.PullRequest) bool { return pr.Base == base })
 	if i < 0 {
-		return "", nil
+		return Withdrawn{}, nil
 	}
 	pr := prs[i] // newest first; there is never more than one of ours
 	log := pd.logger().With("policy", p.ID(), "branch", branch, "number", pr.Number)
 	if !slices.Contains(pr.Labels, LabelWithdrawn) {
 		if err := api.AddLabels(ctx, pr.Number, []string{LabelWithdrawn}); err != nil {
-			return "", err
+			return Withdrawn{}, err
 		}
 	}
 	if err := api.ClosePullRequest(ctx, pr.Number); err != nil {
-		return "", err
+		return Withdrawn{}, err
 	}
-	log.Info("pull request withdrawn", "url", pr.URL, "reason", reason)
+	log.Info(t.Noun+" withdrawn", "url", pr.URL, "reason", reason)
 	if err := ws.DeleteBranch(ctx, branch, pr.HeadSHA); err != nil {
-		log.Warn("delete the branch of a withdrawn pull request", "error", err)
+		log.Warn("delete the branch of a withdrawn "+t.Noun, "error", err)
 	}
-	return pr.URL, nil
-}
-
-// pullRequestRef names a pull request by its URL for a reason line: "#12" when the URL ends
-// in /pull/12 (GitHub and GitHub Enterprise), "!12" for /merge_requests/12 (GitLab), else
-// the URL itself.
-func pullRequestRef(url string) string {
-	for _, k := range []struct{ path, mark string }{{"/pull/", "#"}, {"/merge_requests/", "!"}} {
-		if i := strings.LastIndex(url, k.path); i >= 0 {
-			if n, err := strconv.Atoi(url[i+len(k.path):]); err == nil {
-				return k.mark + strconv.Itoa(n)
-			}
-		}
-	}
-	return url
+	return Withdrawn{URL: pr.URL, Name: t.Name(pr.Number)}, nil
 }
 
 // Rejected reports the decision a person rejected: the policy's most recently closed pull
@@ -421,6 +418,7 @@ func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Reposit
 	if err != nil {
 		return nil, err
 	}
+	t := api.Terms()
 	branch, base := PullRequestBranch(p), baseBranch(repo)
 	all, err := api.PullRequests(ctx, branch, "all")
 	if err != nil {
@@ -445,30 +443,30 @@ func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Reposit
 		return nil, nil
 	}
 	if !open {
-		pd.tidyBranch(ctx, api, branch, *last)
+		pd.tidyBranch(ctx, api, t, branch, *last)
 	}
 	if last.Merged || slices.Contains(last.Labels, LabelWithdrawn) {
 		return nil, nil
 	}
 	to, ok := proposedTo(*last)
 	if !ok {
-		return nil, fmt.Errorf("pull request #%d: no replica count in its title or trailers", last.Number)
+		return nil, fmt.Errorf("%s: no replica count in its title or trailers", t.Name(last.Number))
 	}
-	return &policy.Rejection{To: to, PR: last.Number, URL: last.URL}, nil
+	return &policy.Rejection{To: to, PR: last.Number, Name: t.Name(last.Number), URL: last.URL}, nil
 }
 
 // tidyBranch deletes a branch its closed pull request left behind — only while the branch is
 // still at that pull request's head, so a newer decision pushed there is never lost.
-func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, api BranchRemover, branch string, closed host.PullRequest) {
+func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, api BranchRemover, t host.Terms, branch string, closed host.PullRequest) {
 	sha, exists, err := api.BranchHead(ctx, branch)
 	if err != nil || !exists || sha != closed.HeadSHA {
 		return
 	}
 	if err := api.DeleteBranch(ctx, branch); err != nil {
-		pd.logger().Warn("delete branch of a closed pull request", "branch", branch, "number", closed.Number, "error", err)
+		pd.logger().Warn("delete branch of a closed "+t.Noun, "branch", branch, "number", closed.Number, "error", err)
 		return
 	}
-	pd.logger().Info("deleted the branch of a closed pull request", "branch", branch, "number", closed.Number)
+	pd.logger().Info("deleted the branch of a closed "+t.Noun, "branch", branch, "number", closed.Number)
 }
 
 var (
@@ -488,7 +486,10 @@ func proposedTo(pr host.PullRequest) (int, bool) {
 	return 0, false
 }
 
-func openPullRequest(ctx context.Context, api PullRequestFinder, branch, base string) (*host.PullRequest, error) {
+func openPullRequest(ctx context.Context, api interface {
+	Namer
+	PullRequestFinder
+}, branch, base string) (*host.PullRequest, error) {
 	prs, err := api.PullRequests(ctx, branch, "open")
 	if err != nil {
 		return nil, err
@@ -498,7 +499,7 @@ func openPullRequest(ctx context.Context, api PullRequestFinder, branch, base st
 			return &prs[i], nil
 		}
 	}
-	return nil, fmt.Errorf("pull request for %s: the host reported one open, then none", branch)
+	return nil, fmt.Errorf("%s for %s: the host reported one open, then none", api.Terms().Noun, branch)
 }
 
 // syncLabels adds the missing labels and removes the opposite direction's — and
@@ -622,8 +623,9 @@ func shortSHA(s string) string {
 
 // PullRequestBody is a decision's pull request description, from its commit message: the
 // metrics as a table (metric, value, rule, recommendation), the other reasons, the rendered
-// replica diff when render verification ran, the trailers, and how to roll back.
-func PullRequestBody(message string, metrics []string, rendered, branch, base, commit string) string {
+// replica diff when render verification ran, the trailers, and how to roll back — naming the
+// pull request in the host's terms.
+func PullRequestBody(t host.Terms, message string, metrics []string, rendered, branch, base, commit string) string {
 	subject, reasons, trailers := splitMessage(message)
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s**, proposed by gitops-autoscaler.\n\n", mdEscape(subject))
@@ -654,10 +656,10 @@ func PullRequestBody(message string, metrics []string, rendered, branch, base, c
 		fmt.Fprintf(&b, "**Rendered change**\n\n%s\n", fence("diff", rendered))
 	}
 	fmt.Fprintf(&b, "**Trailers**\n\n%s\n", fence("", strings.Join(trailers, "\n")))
-	fmt.Fprintf(&b, "**Rolling back**: this pull request lands on `%s` as one commit that carries the trailers above. "+
+	fmt.Fprintf(&b, "**Rolling back**: this %s lands on `%s` as one commit that carries the trailers above. "+
 		"To undo it after the merge, revert that commit: `git revert <sha>` with the sha of the commit on `%s`; "+
 		"the autoscaler sees the revert and holds the policy (holds.afterRevertSeconds). "+
-		"To say no before the merge, close this pull request unmerged: the policy holds while it would propose the same count.\n\n", base, base)
+		"To say no before the merge, close this %s unmerged: the policy holds while it would propose the same count.\n\n", t.Noun, base, base, t.Noun)
 	fmt.Fprintf(&b, "<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, shortSHA(commit))
 	return b.String()
 }

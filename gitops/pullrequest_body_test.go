@@ -23,6 +23,7 @@ func TestPullRequestBody(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		rendered string
+		terms    host.Terms // default: GitHub's
 		want     []string
 		not      []string
 	}{
@@ -46,9 +47,23 @@ func TestPullRequestBody(t *testing.T) {
 			rendered: "-  replicas: 3\n+  replicas: 6\n```\n",
 			want:     []string{"**Rendered change**\n\n````diff\n-  replicas: 3\n+  replicas: 6\n```\n````"},
 		},
+		{
+			name:  "a merge request on GitLab",
+			terms: host.MergeRequestTerms,
+			want:  []string{"this merge request lands on `main`", "close this merge request unmerged"},
+			not:   []string{"pull request"},
+		},
+		{
+			name: "a pull request on GitHub",
+			want: []string{"this pull request lands on `main`", "close this pull request unmerged"},
+			not:  []string{"merge request"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body := PullRequestBody(msg, []string{"http_rps", "queue|depth"}, tc.rendered, "autoscaler/shop/web", "main", "0123456789abcdef")
+			if tc.terms == (host.Terms{}) {
+				tc.terms = host.PullRequestTerms
+			}
+			body := PullRequestBody(tc.terms, msg, []string{"http_rps", "queue|depth"}, tc.rendered, "autoscaler/shop/web", "main", "0123456789abcdef")
 			for _, w := range tc.want {
 				assert.Contains(t, body, w)
 			}

@@ -422,7 +422,7 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	assert.Equal(t, gitops.ActionUnchanged, res.Action, "the count decision stands")
 	assert.Equal(t, 3, res.To)
 	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
-	assert.Contains(t, fmt.Sprint(res.Reasons), "withdrawing the open pull request failed (close pull request: HTTP 502)")
+	assert.Contains(t, fmt.Sprint(res.Reasons), "withdrawal failed (close pull request: HTTP 502)")
 	assert.Empty(t, res.PullRequest)
 	assert.Contains(t, e.logs.String(), "withdraw stale pull request")
 	open := e.GH.OpenPullRequests(prBranch)

@@ -40,7 +40,13 @@ func applyHolds(p *Policy, s *Snapshot, h *history, desired int, e *explainer) (
 		}
 	}
 	if r := s.Rejected; r != nil && desired == r.To {
-		e.begin(ReasonPullRequestRejected).str("pull request #").int(r.PR).str(" proposing ").int(r.To).str(" was closed unmerged")
+		e.begin(ReasonPullRequestRejected)
+		if r.Name != "" {
+			e.str(r.Name)
+		} else {
+			e.str("pull request #").int(r.PR)
+		}
+		e.str(" proposing ").int(r.To).str(" was closed unmerged")
 		if r.URL != "" {
 			e.str(" (").str(r.URL).str(")")
 		}

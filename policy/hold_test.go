@@ -97,6 +97,16 @@ func TestDecideHolds(t *testing.T) {
 			contains: "pull request #42 proposing 9 was closed unmerged (https://github.com/acme/platform-gitops/pull/42) → hold at 4",
 		},
 		{
+			name:   "a rejected merge request is named as its host names it",
+			policy: loadPolicy(nil), snap: func() *Snapshot {
+				s := snap(4, 9)
+				s.Rejected = &Rejection{To: 9, PR: 7, Name: "merge request !7", URL: "https://gitlab.com/acme/platform/-/merge_requests/7"}
+				return s
+			}(),
+			want: 4, held: true,
+			contains: "merge request !7 proposing 9 was closed unmerged (https://gitlab.com/acme/platform/-/merge_requests/7) → hold at 4",
+		},
+		{
 			name:   "rejected pull request does not hold a different decision",
 			policy: loadPolicy(nil), snap: withRejected(snap(4, 10), 9, 42),
 			want: 10, hasNot: ReasonPullRequestRejected,

@@ -74,9 +74,12 @@ type Recommendation struct {
 
 // Rejection is a proposed decision a person closed unmerged.
 type Rejection struct {
-	To  int
-	PR  int
-	URL string
+	To int
+	PR int
+	// Name is the pull request in its host's terms ("merge request !12"; empty: "pull
+	// request #PR").
+	Name string
+	URL  string
 }
 
 // SyncStatus is what the cluster reports for the workload, against the last change.

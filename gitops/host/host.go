@@ -2,8 +2,31 @@ package host
 
 import (
 	"errors"
+	"strconv"
 	"time"
 )
+
+// Terms is how a host names a pull request to its users, in every message, log line, body
+// and error the autoscaler writes about one: GitHub's "pull request #12", GitLab's "merge
+// request !12".
+type Terms struct {
+	// Noun is the host's word: "pull request", "merge request".
+	Noun string
+	// Mark precedes a number in a reference: "#", "!".
+	Mark string
+}
+
+// The terms of the hosts.
+var (
+	PullRequestTerms  = Terms{Noun: "pull request", Mark: "#"}  // GitHub, GitHub Enterprise
+	MergeRequestTerms = Terms{Noun: "merge request", Mark: "!"} // GitLab
+)
+
+// Ref is a number as the host writes it: "#12", "!12".
+func (t Terms) Ref(number int) string { return t.Mark + strconv.Itoa(number) }
+
+// Name is a numbered pull request in the host's words: "pull request #12", "merge request !12".
+func (t Terms) Name(number int) string { return t.Noun + " " + t.Ref(number) }
 
 // Errors a provider returns, wrapped with the repository and the step, for callers that
 // decide on them.
@@ -13,8 +36,9 @@ var (
 	ErrHostAuth = errors.New("authentication failed: the API token was rejected")
 	// ErrRateLimited means the host's rate limit lasts past the call's deadline.
 	ErrRateLimited = errors.New("rate limited")
-	// ErrPullRequestExists means an open pull request already has this head.
-	ErrPullRequestExists = errors.New("a pull request already exists for this branch")
+	// ErrPullRequestExists means an open pull request already has this head. Its text names
+	// no host's noun: the provider's wrapping does.
+	ErrPullRequestExists = errors.New("one is already open for this branch")
 	// ErrNotMergeable means the host refused a merge: not open, conflicting, checks not
 	// passed, or the head moved since it was read.
 	ErrNotMergeable = errors.New("not mergeable")

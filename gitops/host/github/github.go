@@ -127,6 +127,9 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 // String names the repository, for errors and logs.
 func (g *Client) String() string { return "github " + g.owner + "/" + g.repo }
 
+// Terms names the host's pull requests as its users know them: "pull request #12".
+func (g *Client) Terms() host.Terms { return host.PullRequestTerms }
+
 // PullRequests lists the pull requests whose head is branch, newest first; state is "open",
 // "closed" or "all". Every page is read (100 to a page).
 func (g *Client) PullRequests(ctx context.Context, branch, state string) ([]host.PullRequest, error) {

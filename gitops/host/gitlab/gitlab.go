@@ -157,6 +157,9 @@ func (t tokenSource) Header(context.Context) (string, string, error) {
 // String names the project, for errors and logs.
 func (g *Client) String() string { return "gitlab " + g.project }
 
+// Terms names the host's pull requests as its users know them: "merge request !12".
+func (g *Client) Terms() host.Terms { return host.MergeRequestTerms }
+
 // PullRequests lists the merge requests whose source is branch, newest first; state is "open",
 // "closed" (merged ones included, as GitHub counts them) or "all". Every page is read.
 func (g *Client) PullRequests(ctx context.Context, branch, state string) ([]host.PullRequest, error) {
