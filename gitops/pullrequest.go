@@ -17,7 +17,7 @@ import (
 )
 
 // What pull request delivery needs of a Git host's API, one small interface per concern;
-// a provider (gitops/host/github; GitLab next) implements them all, as Host. Branches are
+// a provider (gitops/host/github, gitops/host/gitlab) implements them all, as Host. Branches are
 // short names ("autoscaler/ns/name"); commits are full hex shas.
 
 // PullRequestFinder finds a policy's pull requests by their head branch.
@@ -144,8 +144,8 @@ func PullRequestBranch(p *policy.Policy) string {
 // branch, its commit's trailers and the host's pull requests are the state, so a crash at any
 // point is recovered by the next cycle (docs/design.md §9 invariant 5).
 type PullRequestDelivery struct {
-	// Hosts returns the pull request host of a repository (e.g. a gitops/host/github
-	// Clients' For).
+	// Hosts returns the pull request host of a repository (e.g. a gitops/host/hosts Set's
+	// For).
 	Hosts func(policy.Repository) (Host, error)
 	// Logger receives one line per pull request change (default: discard).
 	Logger *slog.Logger

@@ -23,6 +23,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -136,7 +137,7 @@ func (s *prSetup) instance(t *testing.T, apiURL string) *prEnv {
 		CacheDir:     t.TempDir(),
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hosts := &github.Clients{Options: github.Options{
+	set := &hosts.Set{GitHub: github.Options{
 		Now: func() time.Time { return e.now },
 		Sleep: func(_ context.Context, d time.Duration) error {
 			e.sleeps = append(e.sleeps, d)
@@ -146,7 +147,7 @@ func (s *prSetup) instance(t *testing.T, apiURL string) *prEnv {
 	e.runner = &gitops.Runner{
 		Config:   cfg,
 		Metrics:  e.metrics,
-		Delivery: &gitops.PullRequestDelivery{Hosts: githubHosts(hosts), Logger: logger},
+		Delivery: &gitops.PullRequestDelivery{Hosts: set.For, Logger: logger},
 		Logger:   logger,
 		Now:      func() time.Time { return e.now },
 		Backoff:  func(int) time.Duration { return 0 },
@@ -178,17 +179,6 @@ func (e *prEnv) cycle(t *testing.T, offset time.Duration, value float64) gitops.
 	res := rep.Results[0]
 	require.Empty(t, res.Error, "cycle error")
 	return res
-}
-
-// githubHosts gives delivery the GitHub clients as its Hosts.
-func githubHosts(c *github.Clients) func(policy.Repository) (gitops.Host, error) {
-	return func(rc policy.Repository) (gitops.Host, error) {
-		h, err := c.For(rc)
-		if err != nil {
-			return nil, err
-		}
-		return h, nil
-	}
 }
 
 func codes(rs []policy.Reason) []policy.ReasonCode {
@@ -412,9 +402,9 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	first := e.cycle(t, 0, 600)
 	require.Equal(t, gitops.ActionPullRequest, first.Action)
 	working := e.runner.Delivery
-	hosts := githubHosts(&github.Clients{})
+	set := &hosts.Set{}
 	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.Host, error) {
-		h, err := hosts(rc)
+		h, err := set.For(rc)
 		return closeFailsHost{h}, err
 	}}
 
@@ -628,9 +618,9 @@ func TestCrashHelper(t *testing.T) {
 		APIURL *string
 	}{&s, &apiURL}))
 	e := s.instance(t, apiURL)
-	hosts := githubHosts(&github.Clients{})
+	set := &hosts.Set{}
 	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.Host, error) {
-		h, err := hosts(rc)
+		h, err := set.For(rc)
 		return crashHost{h}, err
 	}}
 	e.cycle(t, 0, 600)

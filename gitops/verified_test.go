@@ -55,7 +55,7 @@ func newGitHubRun(t *testing.T, mode policy.Mode, ghOpts []githubtest.Option, co
 		CacheDir:     t.TempDir(),
 	}
 	r.set = &hosts.Set{}
-	r.set.GitHub.Options.Now = func() time.Time { return r.now }
+	r.set.GitHub.Now = func() time.Time { return r.now }
 	logger := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.runner = &gitops.Runner{
 		Config: cfg, Metrics: r.metrics, Logger: logger, Now: func() time.Time { return r.now },
@@ -171,7 +171,7 @@ func TestVerifiedCommitPushRaceReDecides(t *testing.T) {
 	raced := 0
 	var human string
 	r.runner.Git = func(rc policy.Repository, o *gitrepo.Options) error {
-		c, err := r.set.GitHub.For(rc)
+		c, err := r.set.GitHubClient(rc)
 		require.NoError(t, err)
 		o.Publisher = gitops.HostPublisher(racingMaker{CommitMaker: c, race: func() {
 			if raced == 0 {

@@ -4,7 +4,7 @@
 // branches through the API.
 //
 // A Client serves one repository and implements the interfaces pull request delivery declares
-// (gitops.Host); Clients keeps one per repository. The token is read at every request, a
+// (gitops.Host); gitops/host/hosts keeps one per repository. The token is read at every request, a
 // rejected token is not sent again until it changes, and rate limits are waited out below
 // go-github when the wait fits the call's deadline. Errors name the repository and the step,
 // never the token, and classify as the gitops/host errors.

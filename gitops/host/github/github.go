@@ -27,7 +27,7 @@ import (
 // no HTTP client.
 const defaultResponseTimeout = 30 * time.Second
 
-// Options shape the clients of a Clients set, or one made by New.
+// Options shape a client made by New.
 type Options struct {
 	// HTTPClient carries the requests (default: one that waits at most 30s for a response's
 	// headers). A Client.Timeout also bounds rate-limit waits.
@@ -495,37 +495,6 @@ func errorText(er *gh.ErrorResponse) string {
 func isStatus(err error, code int) bool {
 	var er *gh.ErrorResponse
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == code
-}
-
-// Clients makes one Client per repository and keeps it across cycles; For is what pull
-// request delivery's Hosts wants. It is safe for concurrent use.
-type Clients struct {
-	Options Options
-
-	mu    sync.Mutex
-	hosts map[string]*Client
-}
-
-// For returns the client of a repository, which must have github settings.
-func (h *Clients) For(repo policy.Repository) (*Client, error) {
-	if repo.GitHub == nil {
-		return nil, fmt.Errorf("repository %s has no github settings: pull requests need repositories[].github", repo.Name)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	key := repo.Name + "\x00" + repo.GitHub.Owner + "/" + repo.GitHub.Repo
-	if g, ok := h.hosts[key]; ok {
-		return g, nil
-	}
-	g, err := New(repo.GitHub, h.Options)
-	if err != nil {
-		return nil, err
-	}
-	if h.hosts == nil {
-		h.hosts = map[string]*Client{}
-	}
-	h.hosts[key] = g
-	return g, nil
 }
 
 // tokenTransport authenticates each request with the token as read now.

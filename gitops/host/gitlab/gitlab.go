@@ -29,7 +29,7 @@ const defaultResponseTimeout = 30 * time.Second
 // perPage is the largest page GitLab serves.
 const perPage = 100
 
-// Options shape the clients of a Clients set, or one made by New.
+// Options shape a client made by New.
 type Options struct {
 	// HTTPClient carries the requests (default: one that waits at most 30s for a response's
 	// headers).
@@ -524,35 +524,4 @@ func shortSHA(s string) string {
 		return s[:12]
 	}
 	return s
-}
-
-// Clients makes one Client per repository and keeps it across cycles; For is what pull
-// request delivery's Hosts wants. It is safe for concurrent use.
-type Clients struct {
-	Options Options
-
-	mu    sync.Mutex
-	hosts map[string]*Client
-}
-
-// For returns the client of a repository, which must have gitlab settings.
-func (h *Clients) For(repo policy.Repository) (*Client, error) {
-	if repo.GitLab == nil {
-		return nil, fmt.Errorf("repository %s has no gitlab settings: merge requests need repositories[].gitlab", repo.Name)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	key := repo.Name + "\x00" + repo.GitLab.BaseURL + "\x00" + repo.GitLab.Project
-	if c, ok := h.hosts[key]; ok {
-		return c, nil
-	}
-	c, err := New(repo.GitLab, h.Options)
-	if err != nil {
-		return nil, err
-	}
-	if h.hosts == nil {
-		h.hosts = map[string]*Client{}
-	}
-	h.hosts[key] = c
-	return c, nil
 }

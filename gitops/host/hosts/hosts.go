@@ -10,6 +10,7 @@ package hosts
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
@@ -27,29 +28,70 @@ var (
 	_ gitops.UpToDateRequirer = (*gitlab.Client)(nil)
 )
 
-// Set is the hosts of a service's repositories. It is safe for concurrent use.
+// Set is the hosts of a service's repositories: one client per repository, made on first
+// use and kept across cycles. It is safe for concurrent use.
 type Set struct {
-	GitHub github.Clients
-	GitLab gitlab.Clients
+	// GitHub and GitLab shape the clients of each host.
+	GitHub github.Options
+	GitLab gitlab.Options
+
+	github cache[*github.Client]
+	gitlab cache[*gitlab.Client]
 }
 
 // For returns a repository's pull request host (the Hosts of gitops.PullRequestDelivery).
 func (s *Set) For(rc policy.Repository) (gitops.Host, error) {
 	switch {
 	case rc.GitLab != nil:
-		c, err := s.GitLab.For(rc)
+		c, err := s.gitlab.get(rc.Name+"\x00"+rc.GitLab.BaseURL+"\x00"+rc.GitLab.Project, func() (*gitlab.Client, error) {
+			return gitlab.New(rc.GitLab, s.GitLab)
+		})
 		if err != nil {
 			return nil, err // never a nil *gitlab.Client in a non-nil Host
 		}
 		return c, nil
 	case rc.GitHub != nil:
-		c, err := s.GitHub.For(rc)
+		c, err := s.GitHubClient(rc)
 		if err != nil {
 			return nil, err
 		}
 		return c, nil
 	}
 	return nil, fmt.Errorf("repository %s has no host settings: pull requests need repositories[].github or repositories[].gitlab", rc.Name)
+}
+
+// GitHubClient returns the GitHub client of a repository, which must have github settings.
+func (s *Set) GitHubClient(rc policy.Repository) (*github.Client, error) {
+	if rc.GitHub == nil {
+		return nil, fmt.Errorf("repository %s has no github settings: pull requests need repositories[].github", rc.Name)
+	}
+	return s.github.get(rc.Name+"\x00"+rc.GitHub.Owner+"/"+rc.GitHub.Repo, func() (*github.Client, error) {
+		return github.New(rc.GitHub, s.GitHub)
+	})
+}
+
+// cache keeps one client per key, made on first use; a failure to make one is not kept, so
+// the next call tries again.
+type cache[C any] struct {
+	mu      sync.Mutex
+	clients map[string]C
+}
+
+func (c *cache[C]) get(key string, make func() (C, error)) (C, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clients[key]; ok {
+		return cl, nil
+	}
+	cl, err := make()
+	if err != nil {
+		return cl, err
+	}
+	if c.clients == nil {
+		c.clients = map[string]C{}
+	}
+	c.clients[key] = cl
+	return cl, nil
 }
 
 // Git completes a repository's workspace options from its host settings (the Git of
@@ -59,7 +101,7 @@ func (s *Set) Git(rc policy.Repository, o *gitrepo.Options) error {
 	if rc.GitHub == nil || (rc.GitHub.App == nil && !rc.GitHub.VerifiedCommits) {
 		return nil
 	}
-	c, err := s.GitHub.For(rc)
+	c, err := s.GitHubClient(rc)
 	if err != nil {
 		return err
 	}

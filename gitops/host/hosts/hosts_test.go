@@ -1,0 +1,90 @@
+package hosts
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// TestForKeepsOneClientPerRepository: each repository gets one client, made once and kept,
+// whichever its host; another repository, or another project on the same host, gets its own.
+func TestForKeepsOneClientPerRepository(t *testing.T) {
+	gh := func(name, repo string) policy.Repository {
+		return policy.Repository{Name: name, GitHub: &policy.GitHubRepo{Owner: "acme", Repo: repo, APIURL: "http://github.invalid/"}}
+	}
+	gl := func(name, project string) policy.Repository {
+		return policy.Repository{Name: name, GitLab: &policy.GitLabRepo{Project: project, BaseURL: "http://gitlab.invalid/"}}
+	}
+	for _, tc := range []struct {
+		name string
+		a, b policy.Repository
+		same bool
+	}{
+		{name: "github, the same repository", a: gh("platform", "platform"), b: gh("platform", "platform"), same: true},
+		{name: "github, another repository", a: gh("platform", "platform"), b: gh("platform", "apps")},
+		{name: "github, another name", a: gh("platform", "platform"), b: gh("other", "platform")},
+		{name: "gitlab, the same project", a: gl("platform", "acme/platform"), b: gl("platform", "acme/platform"), same: true},
+		{name: "gitlab, another project", a: gl("platform", "acme/platform"), b: gl("platform", "acme/apps")},
+		{name: "github and gitlab", a: gh("platform", "platform"), b: gl("platform", "acme/platform")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Set{}
+			a, err := s.For(tc.a)
+			require.NoError(t, err)
+			b, err := s.For(tc.b)
+			require.NoError(t, err)
+			if tc.same {
+				assert.Same(t, a, b)
+			} else {
+				assert.NotSame(t, a, b)
+			}
+		})
+	}
+}
+
+func TestForRefusesWhatHasNoHost(t *testing.T) {
+	s := &Set{}
+	for _, tc := range []struct {
+		name string
+		rc   policy.Repository
+		want string
+	}{
+		{name: "no host settings", rc: policy.Repository{Name: "platform"}, want: "has no host settings"},
+		{name: "a bad GitLab URL", rc: policy.Repository{Name: "platform", GitLab: &policy.GitLabRepo{Project: "a/b", BaseURL: "ftp://x"}}, want: "is not an http(s) URL"},
+		{name: "a GitHub repository without owner", rc: policy.Repository{Name: "platform", GitHub: &policy.GitHubRepo{Repo: "platform"}}, want: "owner and repo are required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := s.For(tc.rc)
+			require.ErrorContains(t, err, tc.want)
+			assert.True(t, h == gitops.Host(nil), "no Host holding a nil client")
+		})
+	}
+}
+
+// TestCacheKeepsNoFailure: a client that could not be made is made again on the next call;
+// one that was made is never made again.
+func TestCacheKeepsNoFailure(t *testing.T) {
+	var c cache[*int]
+	made := 0
+	mk := func() (*int, error) {
+		made++
+		if made == 1 {
+			return nil, errors.New("not yet")
+		}
+		n := made
+		return &n, nil
+	}
+	_, err := c.get("k", mk)
+	require.Error(t, err)
+	first, err := c.get("k", mk)
+	require.NoError(t, err)
+	again, err := c.get("k", mk)
+	require.NoError(t, err)
+	assert.Same(t, first, again)
+	assert.Equal(t, 2, made)
+}
