@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ChartAxis says which vertical axis a series is drawn against.
@@ -89,147 +90,187 @@ const (
 )
 
 // SVGChart draws c as a self-contained inline SVG element (no external references, no script):
-// safe to embed in any HTML page. Every text from c is escaped.
+// safe to embed in any HTML page. Every text from c is escaped. It is drawn in layers, back to
+// front: the frame and its axes, the guides, the series, the marks and the legend.
 func SVGChart(c Chart) template.HTML {
-	w, h := c.Width, c.Height
-	if w <= 0 {
-		w = 960
-	}
-	if h <= 0 {
-		h = 300
-	}
-	maxPts := c.MaxPoints
-	if maxPts <= 0 {
-		maxPts = DefaultChartMaxPoints
-	}
-	px0, px1 := float64(chartMarginLeft), float64(w-chartMarginRight)
-	py0, py1 := float64(chartMarginTop), float64(h-chartMarginBottom) // top, bottom
+	f := newChartFrame(c)
+	var b strings.Builder
+	b.Grow(4096 + 16*f.maxPts*len(f.lines))
+	f.writeHeader(&b, c.Title)
+	f.writeAxes(&b)
+	f.writeGuides(&b, c.Guides)
+	f.writeSeries(&b, c.Series)
+	f.writeMarks(&b, c.Series, c.Marks)
+	f.writeLegend(&b)
+	b.WriteString("</svg>")
+	return template.HTML(b.String()) // every text written is escaped
+}
 
-	// Prepare the lines: drop non-finite points, compress step lines to their changes, and
-	// downsample.
-	lines := make([][]ChartPoint, len(c.Series))
+// chartFrame is a chart's geometry: its size, the plot area, the lines as drawn, the time
+// and value scales, each series' color and the legend's layout.
+type chartFrame struct {
+	w, h     int
+	maxPts   int
+	px0, px1 float64 // the plot's left and right
+	py0, py1 float64 // the plot's top and bottom
+	lines    [][]ChartPoint
+	colors   []string
+	tmin     time.Time
+	tmax     time.Time
+	axes     [2]valueScale
+	legend   []legendEntry
+}
+
+func newChartFrame(c Chart) *chartFrame {
+	f := &chartFrame{w: c.Width, h: c.Height, maxPts: c.MaxPoints}
+	if f.w <= 0 {
+		f.w = 960
+	}
+	if f.h <= 0 {
+		f.h = 300
+	}
+	if f.maxPts <= 0 {
+		f.maxPts = DefaultChartMaxPoints
+	}
+	f.px0, f.px1 = float64(chartMarginLeft), float64(f.w-chartMarginRight)
+	f.colors = seriesColors(c.Series)
+	var rows int
+	f.legend, rows = layoutLegend(c.Title, c.Series, f.colors, f.px0, float64(f.w))
+	// Each legend row past the first takes its height from the top of the plot.
+	f.py0 = float64(chartMarginTop + max(rows-1, 0)*chartLegendRow)
+	f.py1 = float64(f.h - chartMarginBottom)
+
+	// The lines as drawn: no non-finite points, step lines compressed to their changes,
+	// downsampled.
+	f.lines = make([][]ChartPoint, len(c.Series))
 	for i, s := range c.Series {
 		pts := finitePoints(s.Points)
 		if s.Step {
 			pts = stepChanges(pts)
 		}
-		lines[i] = downsample(pts, maxPts)
+		f.lines[i] = downsample(pts, f.maxPts)
 	}
+	f.scaleTime(c.Marks)
+	f.scaleValues(c.Series, c.Guides)
+	return f
+}
 
-	// Scales.
-	var tmin, tmax time.Time
-	widenT := func(t time.Time) {
-		if tmin.IsZero() || t.Before(tmin) {
-			tmin = t
+// scaleTime spans the time axis over the lines and the marks (at least a minute).
+func (f *chartFrame) scaleTime(marks []ChartMark) {
+	widen := func(t time.Time) {
+		if f.tmin.IsZero() || t.Before(f.tmin) {
+			f.tmin = t
 		}
-		if tmax.IsZero() || t.After(tmax) {
-			tmax = t
+		if f.tmax.IsZero() || t.After(f.tmax) {
+			f.tmax = t
 		}
 	}
-	for _, pts := range lines {
+	for _, pts := range f.lines {
 		if len(pts) > 0 {
-			widenT(pts[0].T)
-			widenT(pts[len(pts)-1].T)
+			widen(pts[0].T)
+			widen(pts[len(pts)-1].T)
 		}
 	}
-	for _, m := range c.Marks {
-		widenT(m.T)
+	for _, m := range marks {
+		widen(m.T)
 	}
-	if !tmax.After(tmin) {
-		tmax = tmin.Add(time.Minute)
+	if !f.tmax.After(f.tmin) {
+		f.tmax = f.tmin.Add(time.Minute)
 	}
-	axes := [2]valueScale{}
-	for i, s := range c.Series {
-		for _, p := range lines[i] {
-			axes[s.Axis].add(p.V)
+}
+
+// scaleValues spans each value axis over its lines and its finite guides, in round numbers.
+func (f *chartFrame) scaleValues(series []ChartSeries, guides []ChartGuide) {
+	for i, s := range series {
+		for _, p := range f.lines[i] {
+			f.axes[s.Axis].add(p.V)
 		}
 	}
-	for _, g := range c.Guides {
+	for _, g := range guides {
 		if !math.IsNaN(g.V) && !math.IsInf(g.V, 0) {
-			axes[g.Axis].add(g.V)
+			f.axes[g.Axis].add(g.V)
 		}
 	}
-	for a := range axes {
-		axes[a].nice(6, anyStep(c.Series, ChartAxis(a)))
+	for a := range f.axes {
+		f.axes[a].nice(6, anyStep(series, ChartAxis(a)))
 	}
-	span := float64(tmax.Sub(tmin))
-	x := func(t time.Time) float64 { return px0 + (px1-px0)*float64(t.Sub(tmin))/span }
-	y := func(a ChartAxis, v float64) float64 {
-		s := axes[a]
-		return py1 - (py1-py0)*(v-s.lo)/(s.hi-s.lo)
-	}
+}
 
-	var b strings.Builder
-	b.Grow(4096 + 16*maxPts*len(lines))
-	b.WriteString(`<svg class="chart" viewBox="0 0 `)
-	b.WriteString(strconv.Itoa(w) + " " + strconv.Itoa(h))
-	b.WriteString(`" width="` + strconv.Itoa(w) + `" height="` + strconv.Itoa(h))
-	b.WriteString(`" role="img" font-family="sans-serif" font-size="11" aria-label="`)
-	b.WriteString(esc(c.Title))
-	b.WriteString(`"><title>`)
-	b.WriteString(esc(c.Title))
-	b.WriteString("</title>\n")
-	if c.Title != "" {
-		b.WriteString(`<text x="` + fmtF(px0) + `" y="16" font-size="14" font-weight="bold">` + esc(c.Title) + "</text>\n")
+// x is an instant's horizontal position.
+func (f *chartFrame) x(t time.Time) float64 {
+	return f.px0 + (f.px1-f.px0)*float64(t.Sub(f.tmin))/float64(f.tmax.Sub(f.tmin))
+}
+
+// y is a value's vertical position on axis a.
+func (f *chartFrame) y(a ChartAxis, v float64) float64 {
+	s := f.axes[a]
+	return f.py1 - (f.py1-f.py0)*(v-s.lo)/(s.hi-s.lo)
+}
+
+// writeHeader opens the svg element and draws the title and the plot's frame.
+func (f *chartFrame) writeHeader(b *strings.Builder, title string) {
+	w, h := strconv.Itoa(f.w), strconv.Itoa(f.h)
+	b.WriteString(`<svg class="chart" viewBox="0 0 ` + w + " " + h + `" width="` + w + `" height="` + h)
+	b.WriteString(`" role="img" font-family="sans-serif" font-size="11" aria-label="` + esc(title) + `"><title>` + esc(title) + "</title>\n")
+	if title != "" {
+		b.WriteString(`<text x="` + fmtF(f.px0) + `" y="16" font-size="14" font-weight="bold">` + esc(title) + "</text>\n")
 	}
-	b.WriteString(`<rect x="` + fmtF(px0) + `" y="` + fmtF(py0) + `" width="` + fmtF(px1-px0) + `" height="` + fmtF(py1-py0) +
+	b.WriteString(`<rect x="` + fmtF(f.px0) + `" y="` + fmtF(f.py0) + `" width="` + fmtF(f.px1-f.px0) + `" height="` + fmtF(f.py1-f.py0) +
 		`" fill="#fafafa" stroke="#ccc"/>` + "\n")
+}
 
-	// Value axes: grid lines from the left axis, labels on both sides.
-	for a, s := range axes {
+// writeAxes draws the value axes — grid lines from the left axis (the right one's when it is
+// alone), labels on both sides — and the time axis with its grid.
+func (f *chartFrame) writeAxes(b *strings.Builder) {
+	for a, s := range f.axes {
 		if !s.used {
 			continue
 		}
-		anchor, lx := "end", px0-6
+		anchor, lx := "end", f.px0-6
 		if ChartAxis(a) == AxisRight {
-			anchor, lx = "start", px1+6
+			anchor, lx = "start", f.px1+6
 		}
 		for _, v := range s.ticks() {
-			yy := y(ChartAxis(a), v)
-			if ChartAxis(a) == AxisLeft || !axes[AxisLeft].used {
-				b.WriteString(`<line x1="` + fmtF(px0) + `" x2="` + fmtF(px1) + `" y1="` + fmtF(yy) + `" y2="` + fmtF(yy) + `" stroke="#e6e6e6"/>` + "\n")
+			yy := f.y(ChartAxis(a), v)
+			if ChartAxis(a) == AxisLeft || !f.axes[AxisLeft].used {
+				b.WriteString(`<line x1="` + fmtF(f.px0) + `" x2="` + fmtF(f.px1) + `" y1="` + fmtF(yy) + `" y2="` + fmtF(yy) + `" stroke="#e6e6e6"/>` + "\n")
 			}
 			b.WriteString(`<text x="` + fmtF(lx) + `" y="` + fmtF(yy+4) + `" text-anchor="` + anchor + `">` + esc(fmtTick(v, s.step)) + "</text>\n")
 		}
 	}
-	// Time axis.
-	tstep := timeTickStep(tmax.Sub(tmin))
-	for t := tmin.Truncate(tstep); !t.After(tmax); t = t.Add(tstep) {
-		if t.Before(tmin) {
+	span := f.tmax.Sub(f.tmin)
+	tstep := timeTickStep(span)
+	for t := f.tmin.Truncate(tstep); !t.After(f.tmax); t = t.Add(tstep) {
+		if t.Before(f.tmin) {
 			continue
 		}
-		xx := x(t)
-		b.WriteString(`<line x1="` + fmtF(xx) + `" x2="` + fmtF(xx) + `" y1="` + fmtF(py0) + `" y2="` + fmtF(py1) + `" stroke="#eee"/>` + "\n")
-		b.WriteString(`<text x="` + fmtF(xx) + `" y="` + fmtF(py1+16) + `" text-anchor="middle">` + esc(fmtTimeTick(t, tstep, tmax.Sub(tmin))) + "</text>\n")
+		xx := f.x(t)
+		b.WriteString(`<line x1="` + fmtF(xx) + `" x2="` + fmtF(xx) + `" y1="` + fmtF(f.py0) + `" y2="` + fmtF(f.py1) + `" stroke="#eee"/>` + "\n")
+		b.WriteString(`<text x="` + fmtF(xx) + `" y="` + fmtF(f.py1+16) + `" text-anchor="middle">` + esc(fmtTimeTick(t, tstep, span)) + "</text>\n")
 	}
+}
 
-	// Guides.
-	for _, g := range c.Guides {
-		if math.IsNaN(g.V) || math.IsInf(g.V, 0) || !axes[g.Axis].used {
+// writeGuides draws each finite guide on a used axis as a dashed line with its label.
+func (f *chartFrame) writeGuides(b *strings.Builder, guides []ChartGuide) {
+	for _, g := range guides {
+		if math.IsNaN(g.V) || math.IsInf(g.V, 0) || !f.axes[g.Axis].used {
 			continue
 		}
-		yy := y(g.Axis, g.V)
-		b.WriteString(`<g class="guide"><line x1="` + fmtF(px0) + `" x2="` + fmtF(px1) + `" y1="` + fmtF(yy) + `" y2="` + fmtF(yy) +
-			`" stroke="#999" stroke-dasharray="6 4"/><text x="` + fmtF(px1-4) + `" y="` + fmtF(yy-4) +
+		yy := f.y(g.Axis, g.V)
+		b.WriteString(`<g class="guide"><line x1="` + fmtF(f.px0) + `" x2="` + fmtF(f.px1) + `" y1="` + fmtF(yy) + `" y2="` + fmtF(yy) +
+			`" stroke="#999" stroke-dasharray="6 4"/><text x="` + fmtF(f.px1-4) + `" y="` + fmtF(yy-4) +
 			`" text-anchor="end" fill="#555" stroke="#fafafa" stroke-width="3" paint-order="stroke">` +
 			esc(g.Label) + "</text></g>\n")
 	}
+}
 
-	// Series.
-	colors := make([]string, len(c.Series))
-	var nl, nr int
-	for i, s := range c.Series {
-		if s.Axis == AxisRight {
-			colors[i] = chartRightColors[nr%len(chartRightColors)]
-			nr++
-		} else {
-			colors[i] = chartLeftColors[nl%len(chartLeftColors)]
-			nl++
-		}
-		b.WriteString(`<polyline class="series" data-series="` + esc(s.Name) + `" fill="none" stroke-width="1.5" stroke="` + colors[i] + `" points="`)
+// writeSeries draws one polyline per series; a step line holds each value until the next.
+func (f *chartFrame) writeSeries(b *strings.Builder, series []ChartSeries) {
+	for i, s := range series {
+		b.WriteString(`<polyline class="series" data-series="` + esc(s.Name) + `" fill="none" stroke-width="1.5" stroke="` + f.colors[i] + `" points="`)
 		var prevY float64
-		for j, p := range lines[i] {
-			xx, yy := x(p.T), y(s.Axis, p.V)
+		for j, p := range f.lines[i] {
+			xx, yy := f.x(p.T), f.y(s.Axis, p.V)
 			if s.Step && j > 0 && yy != prevY {
 				b.WriteString(fmtF(xx) + "," + fmtF(prevY) + " ")
 			}
@@ -238,53 +279,137 @@ func SVGChart(c Chart) template.HTML {
 		}
 		b.WriteString(`"><title>` + esc(seriesLabel(s)) + "</title></polyline>\n")
 	}
+}
 
-	// Marks, on the first step series (the replica count) when there is one.
-	var stepIdx = -1
-	for i, s := range c.Series {
-		if s.Step && len(lines[i]) > 0 {
+// writeMarks draws each mark as a triangle pointing the way the count went, on the first step
+// series (the replica count) when there is one, else at the top of the plot; with a rule
+// across the plot while there are at most chartMaxMarkRules marks.
+func (f *chartFrame) writeMarks(b *strings.Builder, series []ChartSeries, marks []ChartMark) {
+	stepIdx := -1
+	for i, s := range series {
+		if s.Step && len(f.lines[i]) > 0 {
 			stepIdx = i
 			break
 		}
 	}
-	for _, m := range c.Marks {
-		xx := x(m.T)
-		yy := py0 + 8
+	for _, m := range marks {
+		xx := f.x(m.T)
+		yy := f.py0 + 8
 		if stepIdx >= 0 {
-			if v, ok := valueAt(lines[stepIdx], m.T); ok {
-				yy = y(c.Series[stepIdx].Axis, v)
+			if v, ok := valueAt(f.lines[stepIdx], m.T); ok {
+				yy = f.y(series[stepIdx].Axis, v)
 			}
 		}
-		// A triangle on the line, pointing the way the count went.
 		color, dir, tri := chartDownColor, "down", "M"+fmtF(xx-5)+","+fmtF(yy-4)+"h10l-5,9z"
 		if m.Up {
 			color, dir, tri = chartUpColor, "up", "M"+fmtF(xx-5)+","+fmtF(yy+4)+"h10l-5,-9z"
 		}
 		b.WriteString(`<g class="mark mark-` + dir + `">`)
-		if len(c.Marks) <= chartMaxMarkRules {
-			b.WriteString(`<line x1="` + fmtF(xx) + `" x2="` + fmtF(xx) + `" y1="` + fmtF(py0) + `" y2="` + fmtF(py1) +
+		if len(marks) <= chartMaxMarkRules {
+			b.WriteString(`<line x1="` + fmtF(xx) + `" x2="` + fmtF(xx) + `" y1="` + fmtF(f.py0) + `" y2="` + fmtF(f.py1) +
 				`" stroke="` + color + `" stroke-opacity="0.25"/>`)
 		}
 		b.WriteString(`<path d="` + tri + `" fill="` + color + `"/>`)
 		b.WriteString("<title>" + esc(m.Label) + "</title></g>\n")
 	}
+}
 
-	// Legend, across the top margin.
-	lx := px0
-	if c.Title != "" {
-		lx += 24 + 8.5*float64(len([]rune(c.Title)))
+// seriesColors gives each series its color: the left axis's and the right axis's palettes,
+// in turn.
+func seriesColors(series []ChartSeries) []string {
+	colors := make([]string, len(series))
+	var nl, nr int
+	for i, s := range series {
+		if s.Axis == AxisRight {
+			colors[i] = chartRightColors[nr%len(chartRightColors)]
+			nr++
+		} else {
+			colors[i] = chartLeftColors[nl%len(chartLeftColors)]
+			nl++
+		}
 	}
-	for i, s := range c.Series {
+	return colors
+}
+
+// Legend layout, in pixels: rows across the top margin, each entry a color swatch and its
+// label; an entry that would pass the right edge starts a new row, and each row past the
+// first lowers the plot's top by chartLegendRow.
+const (
+	chartLegendY        = 24  // the first row's swatch top; its label's baseline is 6 lower
+	chartLegendRow      = 14  // from one row to the next
+	chartLegendSwatch   = 16  // from an entry's swatch to its label
+	chartLegendGap      = 14  // after a label, before the next entry
+	chartLegendPad      = 8   // kept clear at the right edge
+	chartLabelCharWidth = 6.5 // a character of an 11px label, estimated
+	chartTitleCharWidth = 8.5 // a character of the 14px bold title, estimated
+)
+
+// legendEntry is one series' place in the legend.
+type legendEntry struct {
+	x, y  float64 // the swatch's left and top
+	label string
+	color string
+}
+
+// legendTextWidth estimates a legend label's width.
+func legendTextWidth(label string) float64 {
+	return chartLabelCharWidth * float64(utf8.RuneCountInString(label))
+}
+
+// layoutLegend places one entry per series, the first row after the title, each next row
+// from the plot's left; a label too long for a row of its own is cut short with "…". It
+// returns the entries and the number of rows.
+func layoutLegend(title string, series []ChartSeries, colors []string, left, width float64) ([]legendEntry, int) {
+	if len(series) == 0 {
+		return nil, 0
+	}
+	right := width - chartLegendPad
+	x, row, empty := left, 0, true
+	if title != "" {
+		x += 24 + chartTitleCharWidth*float64(utf8.RuneCountInString(title))
+	}
+	out := make([]legendEntry, 0, len(series))
+	for i, s := range series {
 		label := seriesLabel(s)
 		if s.Axis == AxisRight {
 			label += " (right axis)"
 		}
-		b.WriteString(`<rect x="` + fmtF(lx) + `" y="24" width="12" height="4" fill="` + colors[i] + `"/>`)
-		b.WriteString(`<text x="` + fmtF(lx+16) + `" y="30">` + esc(label) + "</text>\n")
-		lx += 30 + 6.5*float64(len([]rune(label)))
+		fits := func() bool { return x+chartLegendSwatch+legendTextWidth(label) <= right }
+		if !fits() && !empty {
+			x, row, empty = left, row+1, true
+		}
+		if !fits() && empty {
+			x = left // the first row below the title has the width of the others
+		}
+		if !fits() {
+			label = cutLabel(label, right-x-chartLegendSwatch)
+		}
+		out = append(out, legendEntry{x: x, y: float64(chartLegendY + row*chartLegendRow), label: label, color: colors[i]})
+		x += chartLegendSwatch + legendTextWidth(label) + chartLegendGap
+		empty = false
 	}
-	b.WriteString("</svg>")
-	return template.HTML(b.String()) // every text above is escaped
+	return out, row + 1
+}
+
+// cutLabel shortens a label to fit width, ending it with "…".
+func cutLabel(label string, width float64) string {
+	r := []rune(label)
+	n := int(width/chartLabelCharWidth) - 1 // room for the ellipsis
+	if n <= 0 {
+		return "…"
+	}
+	if n >= len(r) {
+		return label
+	}
+	return string(r[:n]) + "…"
+}
+
+// writeLegend draws the legend's entries as laid out.
+func (f *chartFrame) writeLegend(b *strings.Builder) {
+	for _, e := range f.legend {
+		b.WriteString(`<rect x="` + fmtF(e.x) + `" y="` + fmtF(e.y) + `" width="12" height="4" fill="` + e.color + `"/>`)
+		b.WriteString(`<text x="` + fmtF(e.x+chartLegendSwatch) + `" y="` + fmtF(e.y+6) + `">` + esc(e.label) + "</text>\n")
+	}
 }
 
 func seriesLabel(s ChartSeries) string {

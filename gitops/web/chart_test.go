@@ -3,8 +3,10 @@ package web
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +209,145 @@ func TestTimeTicks(t *testing.T) {
 			step := timeTickStep(tt.span)
 			assert.Equal(t, tt.step, step)
 			assert.Equal(t, tt.want, fmtTimeTick(tt.at, step, tt.span))
+		})
+	}
+}
+
+// legendItem is a legend entry as drawn: its swatch and its label.
+type legendItem struct {
+	rectX, rectY, rectW float64
+	textX, textY        float64
+	text                string
+}
+
+// chartLegend reads an SVG chart's legend entries (a 4-pixel-high swatch and the label after
+// it) and the top of its plot (the frame rect).
+func chartLegend(t *testing.T, svg string) (items []legendItem, plotTop float64) {
+	t.Helper()
+	attr := func(se xml.StartElement, name string) float64 {
+		for _, a := range se.Attr {
+			if a.Name.Local == name {
+				v, err := strconv.ParseFloat(a.Value, 64)
+				require.NoError(t, err)
+				return v
+			}
+		}
+		t.Fatalf("no %s on %s", name, se.Name.Local)
+		return 0
+	}
+	d := xml.NewDecoder(strings.NewReader(svg))
+	var pending *legendItem
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return items, plotTop
+		}
+		require.NoError(t, err)
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch {
+		case se.Name.Local == "rect" && attr(se, "height") == 4:
+			pending = &legendItem{rectX: attr(se, "x"), rectY: attr(se, "y"), rectW: attr(se, "width")}
+		case se.Name.Local == "rect":
+			plotTop = attr(se, "y")
+		case se.Name.Local == "text" && pending != nil:
+			var s string
+			require.NoError(t, d.DecodeElement(&s, &se))
+			pending.textX, pending.textY, pending.text = attr(se, "x"), attr(se, "y"), s
+			items = append(items, *pending)
+			pending = nil
+		}
+	}
+}
+
+// TestSVGChartLegendStaysInside: with 1 to 5 series of long names, every legend swatch and
+// label (x plus its estimated width) stays within the viewBox's width — entries wrap to new
+// rows, a label too long for a row is cut — no two entries of a row overlap, and every row
+// sits above the plot.
+func TestSVGChartLegendStaysInside(t *testing.T) {
+	long := []string{
+		"http_requests_per_second_by_ingress",
+		"policies/production/web-frontend.yaml#shop/web-frontend",
+		"examples/hpa-with-a-very-long-file-name.yaml",
+		"examples/keda-scaledobject-for-the-checkout-service.yaml",
+		"policies/staging/the-worker-that-drains-the-order-queue.yaml#shop/worker",
+	}
+	huge := strings.Repeat("a-name-far-longer-than-any-chart-is-wide-", 4)
+	for _, tc := range []struct {
+		name  string
+		width int
+		title string
+		names []string
+	}{
+		{name: "comparison chart", width: 960, title: "http_requests_per_second_by_ingress and the replicas of each policy"},
+		{name: "no title", width: 960},
+		{name: "status page size", width: 520},
+		{name: "narrow with a title", width: 320, title: "replicas"},
+		{name: "a name wider than the chart", width: 520, title: "t", names: []string{huge, huge}},
+	} {
+		names := tc.names
+		if names == nil {
+			names = long
+		}
+		for n := 1; n <= len(names); n++ {
+			t.Run(fmt.Sprintf("%s/%d series", tc.name, n), func(t *testing.T) {
+				c := Chart{Title: tc.title, Width: tc.width, Height: 360}
+				for i, name := range names[:n] {
+					s := ChartSeries{Name: name, Points: chartPoints(10, time.Minute, func(j int) float64 { return float64(j) })}
+					if i > 0 {
+						s.Axis, s.Step = AxisRight, true
+					}
+					c.Series = append(c.Series, s)
+				}
+				svg := string(SVGChart(c))
+				chartWellFormed(t, svg)
+				items, plotTop := chartLegend(t, svg)
+				require.Len(t, items, n, "one legend entry per series")
+				w := float64(tc.width)
+				for i, it := range items {
+					assert.GreaterOrEqual(t, it.rectX, 0.0)
+					assert.LessOrEqual(t, it.rectX+it.rectW, w, "swatch %d inside", i)
+					assert.LessOrEqual(t, it.textX+legendTextWidth(it.text), w, "label %d %q inside", i, it.text)
+					assert.Less(t, it.textY, plotTop, "label %d above the plot", i)
+					if i > 0 && items[i-1].rectY == it.rectY {
+						prev := items[i-1]
+						assert.Less(t, prev.textX+legendTextWidth(prev.text), it.rectX, "entries %d and %d overlap", i-1, i)
+					}
+					if !strings.HasSuffix(it.text, "…") {
+						assert.True(t, strings.HasPrefix(it.text, names[i]), "label %d %q names its series", i, it.text)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestSVGChartLegendWrapsOnlyWhenFull: a legend that fits keeps one row and the plot its
+// full height; one that does not wraps, and the plot gives up one row's height for it.
+func TestSVGChartLegendWrapsOnlyWhenFull(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		names   []string
+		rows    int
+		plotTop float64
+	}{
+		{name: "fits", names: []string{"http_rps", "a.yaml"}, rows: 1, plotTop: chartMarginTop},
+		{name: "wraps", names: []string{"http_rps", "policies/web.yaml#shop/web", "examples/hpa.yaml", "examples/keda-scaledobject.yaml"}, rows: 2, plotTop: chartMarginTop + chartLegendRow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Chart{Title: "http_rps and the replicas of each policy", Height: 360}
+			for _, name := range tc.names {
+				c.Series = append(c.Series, ChartSeries{Name: name, Axis: AxisRight, Step: true, Points: chartPoints(3, time.Minute, func(int) float64 { return 3 })})
+			}
+			items, plotTop := chartLegend(t, string(SVGChart(c)))
+			rows := map[float64]bool{}
+			for _, it := range items {
+				rows[it.rectY] = true
+			}
+			assert.Len(t, rows, tc.rows)
+			assert.Equal(t, tc.plotTop, plotTop)
 		})
 	}
 }
