@@ -467,3 +467,30 @@ func TestServiceKeepsInvalidPoliciesOnTheStatus(t *testing.T) {
 	assert.Equal(t, 4, st[0].Current)
 	assert.False(t, st[0].NextRun.IsZero())
 }
+
+// TestStatusListsHolds: a policy's status lists as holds exactly the reasons that kept its
+// count — a workload switched off among them — and not the rules deciding, Steady's included.
+func TestStatusListsHolds(t *testing.T) {
+	r := func(c policy.ReasonCode) policy.Reason { return policy.Reason{Code: c, Message: string(c)} }
+	for _, tc := range []struct {
+		name    string
+		reasons []policy.Reason
+		holds   []policy.ReasonCode
+	}{
+		{name: "switched off", reasons: []policy.Reason{r(policy.ReasonSwitchedOff)}, holds: []policy.ReasonCode{policy.ReasonSwitchedOff}},
+		{name: "a manual edit among the rules", reasons: []policy.Reason{r(policy.ReasonMetricValue), r(policy.ReasonManualEditHold), r(policy.ReasonBounded)},
+			holds: []policy.ReasonCode{policy.ReasonManualEditHold}},
+		{name: "Steady waits: no hold", reasons: []policy.Reason{r(policy.ReasonMetricValue), r(policy.ReasonSteadyWaits), r(policy.ReasonSteadyBudget), r(policy.ReasonSteadyConfirm)}},
+		{name: "Steady scales: no hold", reasons: []policy.Reason{r(policy.ReasonSteadyScaleUp), r(policy.ReasonSteadyScaleDown)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st PolicyStatus
+			applyResult(&st, Result{Action: ActionHeld, Reasons: tc.reasons})
+			var got []policy.ReasonCode
+			for _, h := range st.Holds {
+				got = append(got, h.Code)
+			}
+			assert.Equal(t, tc.holds, got)
+		})
+	}
+}

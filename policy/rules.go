@@ -87,13 +87,15 @@ func ManualScale(p *Policy, current, to int, reason string) (Decision, error) {
 }
 
 // IsHold reports whether a reason kept the count from moving: a hold (suspend, revert, manual
-// edit, rejected pull request, sync check), a cooldown, a blocked or disabled scale, or no
-// metric at all. The service lists these apart, as a policy's holds.
+// edit, rejected pull request, sync check), a cooldown, a blocked or disabled scale, no metric
+// at all, or a workload a person switched off (a count of 0 in Git). The service lists these
+// apart, as a policy's holds. Steady's own codes are not holds: they are its rules deciding
+// (a wait, a spent budget, a confirmation), as Stabilized is the HPA rules'.
 func (c ReasonCode) IsHold() bool {
 	switch c {
 	case ReasonSuspended, ReasonRevertHold, ReasonManualEditHold, ReasonPullRequestRejected,
 		ReasonNotSynced, ReasonCooldownActive, ReasonScaleDownBlocked, ReasonAllMetricsMissing,
-		ReasonScalingDisabled:
+		ReasonScalingDisabled, ReasonSwitchedOff:
 		return true
 	}
 	return false

@@ -156,10 +156,13 @@ func TestManualScale(t *testing.T) {
 
 func TestReasonCodeIsHold(t *testing.T) {
 	holds := []ReasonCode{ReasonSuspended, ReasonRevertHold, ReasonManualEditHold, ReasonPullRequestRejected,
-		ReasonNotSynced, ReasonCooldownActive, ReasonScaleDownBlocked, ReasonAllMetricsMissing, ReasonScalingDisabled}
+		ReasonNotSynced, ReasonCooldownActive, ReasonScaleDownBlocked, ReasonAllMetricsMissing, ReasonScalingDisabled,
+		ReasonSwitchedOff}
 	others := []ReasonCode{ReasonMetricValue, ReasonWithinTolerance, ReasonMetricMissing, ReasonAggregated,
 		ReasonStabilized, ReasonScaleUpLimited, ReasonBounded, ReasonUnchanged, ReasonPullRequest,
-		ReasonPullRequestWithdrawn, ReasonRendered, ReasonRenderConsequence, ReasonManualScale, ReasonMergePending}
+		ReasonPullRequestWithdrawn, ReasonRendered, ReasonRenderConsequence, ReasonManualScale, ReasonMergePending,
+		// Steady's rules deciding, not holds.
+		ReasonSteadyScaleUp, ReasonSteadyScaleDown, ReasonSteadyWaits, ReasonSteadyBudget, ReasonSteadyConfirm}
 	for _, c := range holds {
 		assert.True(t, c.IsHold(), c)
 	}
