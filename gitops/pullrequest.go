@@ -164,10 +164,11 @@ func (pd *PullRequestDelivery) logger() *slog.Logger {
 // top of the remote base ws.Base() — pushed with a lease on the branch's previous head; the
 // policy's open pull request is updated in place, or one is opened (adopting a branch pushed
 // by a run that died before opening it). When the branch already holds this decision on the
-// current base and its pull request is open, nothing is written: no push, no API write. In
-// AutoMerge mode the pull request is then squash-merged once the host reports it mergeable
-// and the base branch's required checks passed; without required checks it stays open
-// (NoRequiredChecks) unless the repository allows it.
+// current base and its pull request is open with the decision's title, body and labels,
+// nothing is written: no push, no API write. In AutoMerge mode the pull request is then
+// squash-merged once the host reports it mergeable and the base branch's required checks
+// passed; without required checks it stays open (NoRequiredChecks) unless the repository
+// allows it.
 func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspace, d Delivery) (DeliveryResult, error) {
 	var res DeliveryResult
 	if d.Policy == nil {
@@ -204,9 +205,13 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 			return res, err
 		}
 	}
+	labels := directionLabels(d.Message)
 	// A pull request still labelled LabelWithdrawn (its withdrawal failed half way) goes on,
-	// so that syncLabels takes the label off a live proposal.
-	if carries && pr != nil && pr.HeadSHA == head.SHA && !slices.Contains(pr.Labels, LabelWithdrawn) {
+	// so that syncLabels takes the label off a live proposal; so does one whose title, body or
+	// labels are not yet this decision's — a run failed, or died, between the branch push and
+	// those writes (docs/design.md §9, invariant 5) — so that it is completed, without a push.
+	if carries && pr != nil && pr.HeadSHA == head.SHA && pr.Title == d.Message.Subject() &&
+		pr.Body == PullRequestBody(t, head.Message, metricNames(d.Policy), d.Rendered, branch, base, head.SHA) && labelled(pr.Labels, labels) {
 		res.URL, res.Commit, res.Unchanged = pr.URL, head.SHA, true
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
 			Message: t.Name(pr.Number) + " already proposes this decision"})
@@ -236,7 +241,6 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	}
 	res.Commit = commit
 	title, body := d.Message.Subject(), PullRequestBody(t, message, metricNames(d.Policy), d.Rendered, branch, base, commit)
-	labels := directionLabels(d.Message)
 
 	opened := false
 	if pr == nil {
@@ -526,6 +530,22 @@ func syncLabels(ctx context.Context, api Labeler, pr *host.PullRequest, want []s
 	}
 	pr.Labels = want
 	return nil
+}
+
+// labelled reports whether a pull request's labels are as syncLabels leaves them for want:
+// every one of want, none of the others it manages.
+func labelled(have, want []string) bool {
+	for _, l := range want {
+		if !slices.Contains(have, l) {
+			return false
+		}
+	}
+	for _, l := range []string{LabelScaleUp, LabelScaleDown, LabelWithdrawn} {
+		if slices.Contains(have, l) && !slices.Contains(want, l) {
+			return false
+		}
+	}
+	return true
 }
 
 func directionLabels(m commitmsg.Message) []string {

@@ -434,6 +434,84 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	assert.Contains(t, codes(res.Reasons), policy.ReasonPullRequestRejected)
 }
 
+// halfWritesHost is the real host, except that the pull request writes after the branch push
+// fail as an API answering 500 does: updating the title and body, or labelling.
+type halfWritesHost struct {
+	gitops.Host
+	update, label bool
+}
+
+func (h halfWritesHost) UpdatePullRequest(ctx context.Context, n int, title, body string) (host.PullRequest, error) {
+	if h.update {
+		return host.PullRequest{}, errors.New("update pull request: HTTP 500")
+	}
+	return h.Host.UpdatePullRequest(ctx, n, title, body)
+}
+
+func (h halfWritesHost) AddLabels(ctx context.Context, n int, labels []string) error {
+	if h.label {
+		return errors.New("label pull request: HTTP 500")
+	}
+	return h.Host.AddLabels(ctx, n, labels)
+}
+
+// TestHalfWrittenPullRequestIsCompleted: a cycle pushes the branch, then the API fails the
+// pull request's update or its labels. The next cycle finds the branch carrying the decision
+// and does not push again, but completes the pull request — title, body and labels of the
+// decision — instead of taking it as already proposed (found by integration.TestHostAPIFaults).
+func TestHalfWrittenPullRequestIsCompleted(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fail      halfWritesHost
+		opened    bool // the failing cycle is the first: it opens the pull request
+		wantTitle string
+	}{
+		{name: "update fails", fail: halfWritesHost{update: true}, wantTitle: "autoscale(shop/web): 3 → 9 replicas"},
+		{name: "labels fail", fail: halfWritesHost{label: true}, opened: true, wantTitle: "autoscale(shop/web): 3 → 6 replicas"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newPREnv(t, policy.ModePullRequest)
+			value := 600.0
+			if !tc.opened {
+				e.cycle(t, 0, value)
+				value = 900
+			}
+			working := e.runner.Delivery
+			set := &hosts.Set{}
+			e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.Host, error) {
+				h, err := set.For(rc)
+				failing := tc.fail
+				failing.Host = h
+				return failing, err
+			}}
+			e.now, e.metrics[prPolicy] = prT0.Add(time.Minute), value
+			rep, err := e.runner.Cycle(context.Background(), e.repo, gitops.CycleOptions{})
+			require.NoError(t, err)
+			require.Len(t, rep.Results, 1)
+			require.Equal(t, gitops.ActionError, rep.Results[0].Action)
+			pushed := branchCommit(t, e.Git).SHA
+
+			e.runner.Delivery = working
+			e.GH.ResetCounts()
+			e.Git.ResetCounts()
+			res := e.cycle(t, 2*time.Minute, value)
+			assert.Equal(t, gitops.ActionPullRequest, res.Action)
+			assert.Equal(t, pushed, res.Commit, "the branch is kept")
+			assert.Zero(t, e.Git.Requests("platform", gittest.ReceivePack), "no push")
+			assert.NotEmpty(t, e.GH.Writes(), "the pull request is completed")
+			open := e.GH.OpenPullRequests(prBranch)
+			require.Len(t, open, 1)
+			assert.Equal(t, tc.wantTitle, open[0].Title)
+			assert.Contains(t, open[0].Body, pushed[:12])
+			assert.ElementsMatch(t, []string{gitops.LabelAutoscaler, gitops.LabelScaleUp}, open[0].Labels)
+
+			e.GH.ResetCounts()
+			e.cycle(t, 3*time.Minute, value)
+			assert.Empty(t, e.GH.Writes(), "and then left alone")
+		})
+	}
+}
+
 func TestRerunWithTheSameDecisionWritesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name string

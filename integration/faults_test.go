@@ -76,6 +76,9 @@ type faultOptions struct {
 	mode string // the policies' mode (default Commit)
 	// repo is appended under the repository in the config (a github block), top at the top.
 	repo, top string
+	// repoFor, when set, is called with the Git server once it runs, and what it returns is
+	// appended to repo: a block that names a host API over that server.
+	repoFor func(*gittest.Server) string
 	// prometheus is the Prometheus URL; empty: metric values come from the trace file.
 	prometheus string
 	replicas   int // the starting count (default 2)
@@ -102,6 +105,9 @@ func newFaultRepo(t *testing.T, o faultOptions) *faultRepo {
 		files["envs/prod/"+a+"/values.yaml"] = faultValues(a, o.replicas)
 	}
 	f := &faultRepo{git: s, initial: s.CreateRepo(faultRepoName, files)}
+	if o.repoFor != nil {
+		o.repo += o.repoFor(s)
+	}
 	f.proxy = faultproxy.New(t, strings.TrimSuffix(s.URL(faultRepoName), "/"+faultRepoName+".git"))
 	dir := t.TempDir()
 	f.cache = filepath.Join(dir, "cache")
@@ -144,12 +150,7 @@ cacheDir: %s
 // evaluate runs `evaluate` at an instant and returns its exit code and results.
 func (f *faultRepo) evaluate(t *testing.T, at time.Time, args ...string) (int, []gitops.Result, string) {
 	t.Helper()
-	base := []string{"evaluate", "--config", f.config, "--cache-dir", f.cache, "-o", "json"}
-	if f.trace != "" {
-		base = append(base, "--metrics-file", f.trace, "--at", at.Format(time.RFC3339))
-	}
-	args = append(base, args...)
-	code, out, stderr := runCLI(t, append(args, "--log-level", "debug")...)
+	code, out, stderr := runCLI(t, append(f.evaluateArgs(at), args...)...)
 	t.Logf("evaluate %s: exit %d\n%s", at.Format(time.Kitchen), code, stderr)
 	var got struct {
 		Results []gitops.Result `json:"results"`
@@ -158,6 +159,16 @@ func (f *faultRepo) evaluate(t *testing.T, at time.Time, args ...string) (int, [
 		require.NoError(t, json.Unmarshal([]byte(out), &got), out)
 	}
 	return code, got.Results, stderr
+}
+
+// evaluateArgs are the arguments of `evaluate` at an instant, with the kept cache, JSON
+// results and debug logs.
+func (f *faultRepo) evaluateArgs(at time.Time) []string {
+	args := []string{"evaluate", "--config", f.config, "--cache-dir", f.cache, "-o", "json", "--log-level", "debug"}
+	if f.trace != "" {
+		args = append(args, "--metrics-file", f.trace, "--at", at.Format(time.RFC3339))
+	}
+	return args
 }
 
 // human pushes a person's unrelated commit, straight to the server.

@@ -1,15 +1,17 @@
 // Package faultproxy is an HTTP reverse proxy that does to chosen requests what broken
 // networks and servers do — answer 500, answer garbage, answer slowly, drop the connection
-// half-way through a response or a request body, or stop sending and let the client time
-// out — and forwards everything else unchanged. The fault suite puts it in front of the real
-// backends (git http-backend, Prometheus, the GitHub API test server), so the product meets
-// each fault over a real protocol, at a real point of its exchange.
+// half-way through a response or a request body, stop sending and let the client time out, or
+// do the work and answer that it failed — and forwards everything else unchanged. The fault
+// suite puts it in front of the real backends (git http-backend, Prometheus, the GitHub API
+// test server), so the product meets each fault over a real protocol, at a real point of its
+// exchange.
 //
 // It is test infrastructure: it decides nothing about what a correct reaction is; the tests
 // check the invariants after each fault.
 package faultproxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -52,6 +54,9 @@ type Rule struct {
 	Status int
 	Header http.Header
 	Body   string
+	// Served makes Answer forward the request first and put its reply in place of the
+	// backend's: the backend did the work, the client hears that it failed.
+	Served bool
 	// Delay is Slow's wait.
 	Delay time.Duration
 	// After is how many body bytes pass before a cut or a stall.
@@ -152,12 +157,17 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch rule.Kind {
 	case Answer:
+		if rule.Served {
+			ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+			defer cancel()
+			p.rp.ServeHTTP(httptest.NewRecorder(), r.WithContext(ctx))
+		}
 		for k, vs := range rule.Header {
 			for _, v := range vs {
 				w.Header().Add(k, v)
 			}
 		}
-		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body) // (read already when Served)
 		w.WriteHeader(rule.Status)
 		_, _ = io.WriteString(w, rule.Body)
 	case Slow:

@@ -89,6 +89,14 @@ func TestProxyFaults(t *testing.T) {
 	}
 	assert.Less(t, received.Load(), int64(100000), "the backend never got the whole body")
 
+	received.Store(0)
+	r = p.Add(Rule{Match: Path("/upload"), Kind: Answer, Status: 500, Served: true, Times: 1})
+	resp, err = http.Post(p.URL()+"/upload", "text/plain", strings.NewReader("zzz"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 500, resp.StatusCode, "the client hears a failure")
+	assert.Equal(t, int64(3), received.Load(), "the backend served the request")
+
 	p.Add(Rule{Match: Path("/hi"), Kind: Slow, Delay: 200 * time.Millisecond, Times: 1})
 	start = time.Now()
 	code, body, err = get(t, ctx, p.URL()+"/hi")
