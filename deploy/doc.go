@@ -7,6 +7,6 @@
 // and the Laravel example under examples/ renders for every environment and carries
 // well-formed policies.
 //
-// What the service does and which metrics it exports is owned by cmd/gitops-autoscaler; the
-// policy format is owned by policy.
+// What the service does is owned by cmd/gitops-autoscaler and the loop in gitops, the metrics
+// it exports by gitops/web; the policy format is owned by policy.
 package deploy

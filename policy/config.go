@@ -3,7 +3,7 @@ package policy
 import "time"
 
 // Config is the AutoscalerConfig document: the service's repositories, Prometheus servers,
-// commit identity and HTTP settings (docs/design.md §8). Secrets are only ever named by file or
+// commit identity and HTTP settings (docs/design.md §4). Secrets are only ever named by file or
 // environment variable; the Secret type prints as <secret>.
 type Config struct {
 	APIVersion                string             `yaml:"apiVersion" json:"apiVersion"`

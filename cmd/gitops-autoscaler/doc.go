@@ -3,7 +3,7 @@
 // or proposed as a pull request. It never calls the Kubernetes API.
 //
 // The commands: serve (the service), evaluate and plan (one pass, for Jenkins or cron),
-// validate, backtest, history, scale and version; `gitops-autoscaler help` lists them and
+// validate, backtest, history, scale, import and version; `gitops-autoscaler help` lists them and
 // `gitops-autoscaler <command> --help` explains each with its flags, an example and its exit
 // status. Exit status 0 is done, 1 a runtime failure, 2 a usage error or an invalid config or
 // policy.

@@ -17,7 +17,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden messages in testdata")
 
-// designExample is the decision of the docs/design.md §6 example.
+// designExample is a decision like the one of the docs/design.md §6 subject (3 → 6 replicas).
 func designExample() Message {
 	return Message{
 		PolicyID: "laravel-demo/laravel-web",

@@ -3,5 +3,5 @@
 // and the decision id that tells one decision from another.
 //
 // It is pure text. Making the commit, reading history from Git and proposing a pull request
-// belong to gitops/repo and the loop in gitops; the reasons themselves come from policy.
+// belong to gitops/gitrepo and the loop in gitops; the reasons themselves come from policy.
 package commitmsg

@@ -15,6 +15,6 @@
 // refused with the value named, rather than rewritten into a form the author did not choose.
 //
 // The package is pure: bytes in, bytes out. Reading files, committing and rendering belong to
-// the callers (gitops/repo, the loop in gitops, render); where the target lives is the policy's
+// the callers (gitops/gitrepo, the loop in gitops, render); where the target lives is the policy's
 // ReplicasLocation.
 package edit
