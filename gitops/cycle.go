@@ -85,9 +85,11 @@ type Result struct {
 	// Diff is the unified diff of the file (plan), Rendered the rendered workload's change.
 	Diff     string `json:"diff,omitempty"`
 	Rendered string `json:"rendered,omitempty"`
-	// PullRequest is the URL of the pull request that carries the decision, if any.
-	PullRequest string    `json:"pullRequest,omitempty"`
-	EvaluatedAt time.Time `json:"evaluatedAt"`
+	// PullRequest is the URL of the pull request that carries the decision, if any, and
+	// PullRequestName its name in the host's terms ("merge request !12").
+	PullRequest     string    `json:"pullRequest,omitempty"`
+	PullRequestName string    `json:"pullRequestName,omitempty"`
+	EvaluatedAt     time.Time `json:"evaluatedAt"`
 	// Shadow sets a shadow policy (spec.shadow) against the live autoscaler over the
 	// policy.ShadowWindow before EvaluatedAt.
 	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
@@ -204,7 +206,8 @@ type Delivery struct {
 
 // DeliveryResult is what a Deliverer did.
 type DeliveryResult struct {
-	URL string
+	// URL is the pull request's, Name its name in the host's terms ("merge request !12").
+	URL, Name string
 	// Commit is the decision's commit on the policy's branch.
 	Commit string
 	Merged bool

@@ -187,7 +187,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		return fmt.Errorf("deliver: %w", err)
 	}
 	res.Reasons = append(res.Reasons, dr.Reasons...)
-	res.PullRequest = dr.URL
+	res.PullRequest, res.PullRequestName = dr.URL, dr.Name
 	res.Commit = dr.Commit
 	res.Action = ActionPullRequest
 	if dr.Held {
@@ -213,7 +213,7 @@ func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.
 	case w.URL != "":
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
 			Message: fmt.Sprintf("%s withdrawn: %s", w.Name, why)})
-		res.PullRequest = w.URL
+		res.PullRequest, res.PullRequestName = w.URL, w.Name
 	}
 }
 

@@ -317,8 +317,10 @@ func TestPullRequestLifecycleOnEveryHost(t *testing.T) {
 					said = append(said, r.Message)
 				}
 			}
-			say(l.cycle(t, 0, 600))
+			opened := l.cycle(t, 0, 600)
+			say(opened)
 			first := l.open()[0].Number
+			assert.Equal(t, tm.Name(first), opened.PullRequestName, "the result names it for the status page")
 			say(l.cycle(t, time.Minute, 1000))
 			say(l.cycle(t, 2*time.Minute, 1000))
 			say(l.cycle(t, 3*time.Minute, 300)) // withdrawn

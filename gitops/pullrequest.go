@@ -212,7 +212,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	// those writes (docs/design.md §9, invariant 5) — so that it is completed, without a push.
 	if carries && pr != nil && pr.HeadSHA == head.SHA && pr.Title == d.Message.Subject() &&
 		pr.Body == PullRequestBody(t, head.Message, metricNames(d.Policy), d.Rendered, branch, base, head.SHA) && labelled(pr.Labels, labels) {
-		res.URL, res.Commit, res.Unchanged = pr.URL, head.SHA, true
+		res.URL, res.Name, res.Commit, res.Unchanged = pr.URL, t.Name(pr.Number), head.SHA, true
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
 			Message: t.Name(pr.Number) + " already proposes this decision"})
 		if d.Mode == policy.ModeAutoMerge {
@@ -274,7 +274,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	if err := syncLabels(ctx, api, pr, labels); err != nil {
 		return res, err
 	}
-	res.URL = pr.URL
+	res.URL, res.Name = pr.URL, t.Name(pr.Number)
 	pr.HeadSHA = commit
 	if d.Mode == policy.ModeAutoMerge {
 		return pd.merge(ctx, ws, api, d, *pr, message, res, log)

@@ -79,13 +79,15 @@ type PolicyStatus struct {
 	LastAction string          `json:"lastAction,omitempty"`
 	Reasons    []policy.Reason `json:"reasons"`
 	// Holds are the reasons that kept the count where it is (hold, cooldown, blocked).
-	Holds         []policy.Reason     `json:"holds"`
-	LastError     string              `json:"lastError,omitempty"`
-	LastEvaluated *time.Time          `json:"lastEvaluated,omitempty"`
-	NextRun       time.Time           `json:"nextRun"`
-	Commit        string              `json:"commit,omitempty"`
-	PullRequest   string              `json:"pullRequest,omitempty"`
-	Metrics       map[string]*float64 `json:"metrics,omitempty"`
+	Holds         []policy.Reason `json:"holds"`
+	LastError     string          `json:"lastError,omitempty"`
+	LastEvaluated *time.Time      `json:"lastEvaluated,omitempty"`
+	NextRun       time.Time       `json:"nextRun"`
+	Commit        string          `json:"commit,omitempty"`
+	PullRequest   string          `json:"pullRequest,omitempty"`
+	// PullRequestName is the pull request's name in its host's terms ("merge request !12").
+	PullRequestName string              `json:"pullRequestName,omitempty"`
+	Metrics         map[string]*float64 `json:"metrics,omitempty"`
 	// Shadow is a shadow policy's last comparison with the live autoscaler.
 	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
 	// Invalid is file:line of the policy's document while it is invalid: the policy is not
@@ -625,7 +627,7 @@ func applyResult(st *PolicyStatus, r Result) {
 	if r.Commit != "" {
 		st.Commit = r.Commit
 	}
-	st.PullRequest = r.PullRequest
+	st.PullRequest, st.PullRequestName = r.PullRequest, r.PullRequestName
 	st.Metrics = r.Metrics
 	st.Shadow = r.Shadow
 }
