@@ -21,9 +21,10 @@
 // cache clone; a full cache disk (integration/tinyfs, a small tmpfs); Prometheus answering 500,
 // garbage or too slowly. faults_host_test.go adds the pull request host: the GitHub API test
 // server behind another proxy, answering 500 or a secondary rate limit at each step of a pull
-// request's lifecycle in PullRequest and AutoMerge modes. After each fault it checks that the
-// remote has no partial commit and every person's commit, that no pull request is duplicated
-// and no branch stray, and that the next run converges.
+// request's lifecycle in PullRequest and AutoMerge modes; and the process SIGKILLed at a random
+// request of its pull request cycles (a hook of the proxies), 20 times from a logged seed.
+// After each fault it checks that the remote has no partial commit and every person's commit,
+// that no pull request is duplicated and no branch stray, and that the next run converges.
 //
 // Without the prometheus binary the tests skip, except in CI (CI=true), where they fail; so
 // do the disk-full tests without the right to mount a tmpfs.

@@ -3,9 +3,11 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +24,7 @@ import (
 )
 
 // The fault suite's host half: the GitHub API failing at each step of a pull request's
-// lifecycle.
+// lifecycle, and the process SIGKILLed at random points of PullRequest and AutoMerge cycles.
 // The policies of the fault repository deliver through the GitHub API test server
 // (integration/githubtest, whose pull requests and merges are real state over the Git
 // server), and a fault proxy sits in front of that API as another does in front of Git. After
@@ -256,7 +258,6 @@ func TestHostAPIFaults(t *testing.T) {
 		{name: "PullRequest/create 500", mode: "PullRequest", fault: at(gh500, createPR, 1), err: "open pull request for autoscaler/shop/api"},
 		{name: "PullRequest/create 500 after GitHub opened it", mode: "PullRequest", fault: at(served(gh500), createPR, 1), err: "open pull request for autoscaler/shop/api"},
 		{name: "PullRequest/create secondary limit", mode: "PullRequest", fault: at(ghSecondary, createPR, 1), ok: true},
-		{name: "PullRequest/create 429", mode: "PullRequest", fault: at(gh429, createPR, 1), ok: true},
 		{name: "PullRequest/label 500", mode: "PullRequest", fault: at(gh500, labelPR, 1), err: "label pull request #1"},
 		{name: "PullRequest/update 500", mode: "PullRequest", update: true, fault: at(gh500, updatePR, 1), err: "update pull request #1"},
 		{name: "PullRequest/update 500 after GitHub updated it", mode: "PullRequest", update: true, fault: at(served(gh500), updatePR, 1), err: "update pull request #1"},
@@ -309,6 +310,141 @@ func TestHostAPIFaults(t *testing.T) {
 			}
 			h.checkHost(t)
 			h.converges(t, when, want)
+		})
+	}
+}
+
+// killSeedEnv overrides the seed of TestKillDuringPullRequestCycles, to repeat a run.
+const killSeedEnv = "FAULTS_KILL_SEED"
+
+// killer SIGKILLs a run of the binary at its chosen request: the at-th request the run makes
+// to the Git server and the GitHub API together, seen by a Call hook on both fault proxies.
+// The request killed at goes on to its server (served: it lands, its answer finds no one) or
+// is dropped (it never happened).
+type killer struct {
+	mu     sync.Mutex
+	proc   *process
+	n, at  int
+	served bool
+	killed bool
+	log    []string // this run's requests
+}
+
+func (k *killer) hook(r *http.Request) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.n++
+	k.log = append(k.log, r.Method+" "+r.URL.Path)
+	if k.n != k.at || k.proc == nil {
+		return true
+	}
+	k.proc.kill()
+	k.killed = true
+	return k.served
+}
+
+// run runs `evaluate` at an instant, to be killed at its killAt-th request (0: never). It
+// returns once the run has exited, with its exit code (-1: killed) and its requests; an
+// unkilled run must succeed, and no run's output may hold the token or the Git password.
+func (k *killer) run(t *testing.T, h *hostRepo, at time.Time, killAt int, served bool) (code int, log []string) {
+	t.Helper()
+	h.mu.Lock()
+	h.now = at
+	h.mu.Unlock()
+	k.mu.Lock()
+	k.n, k.at, k.served, k.killed, k.log = 0, killAt, served, false, nil
+	k.proc = startProcess(t, nil, h.evaluateArgs(at)...) // its first request waits for k.mu
+	p := k.proc
+	k.mu.Unlock()
+	code = p.wait(runContext(t))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.proc = nil
+	out := p.out.String()
+	for _, secret := range []string{githubtest.DefaultToken, h.git.Password()} {
+		require.NotContains(t, out, secret, "a secret in the output")
+	}
+	if k.killed {
+		require.Equal(t, -1, code, "the run died of the signal")
+	} else {
+		require.Equal(t, 0, code, "an unkilled run succeeds:\n%s", tail(out, 4000))
+	}
+	return code, k.log
+}
+
+// TestKillDuringPullRequestCycles: in PullRequest and AutoMerge modes, the process is
+// SIGKILLed at a random request of a cycle — a fetch, a push, listing, opening, updating,
+// labelling or merging a pull request, deleting its branch — ten times in each mode, the
+// request itself landing or not. The load rises between some runs, so later cycles update the
+// pull requests (PullRequest) or merge new ones (AutoMerge), and a person sometimes pushes an
+// unrelated commit. After every kill: no partial commit on the base branch or a policy's
+// branch, at most one open pull request per policy, no stray branch, every person's commit;
+// an unkilled run converges, and so does the clean run at the end. The seed is logged, and
+// FAULTS_KILL_SEED repeats it.
+func TestKillDuringPullRequestCycles(t *testing.T) {
+	seed := time.Now().UnixNano()
+	if v := os.Getenv(killSeedEnv); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		require.NoError(t, err, killSeedEnv)
+		seed = n
+	}
+	t.Logf("kill seed %d (%s=%d repeats it)", seed, killSeedEnv, seed)
+	const killsPerMode = 10
+	for i, mode := range []string{"PullRequest", "AutoMerge"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(uint64(seed), uint64(i)))
+			h := newHostRepo(t, mode)
+			k := &killer{}
+			h.proxy.Add(faultproxy.Rule{Kind: faultproxy.Call, Func: k.hook})
+			h.api.Add(faultproxy.Rule{Kind: faultproxy.Call, Func: k.hook})
+
+			// Every run is a cycle of its own, 30 s after the one before; the load asks for
+			// want replicas, 6 at first, then more as it rises.
+			when, want := hostT2, 6
+			next := func() time.Time {
+				when = when.Add(30 * time.Second)
+				h.load(t, when, float64(100*want-40))
+				return when
+			}
+			// An unkilled cycle first: its requests are the range the kills are drawn from
+			// while there is a decision to deliver; once it is delivered, the range is the
+			// requests of the cycle that found nothing to do.
+			_, log := k.run(t, h, next(), 0, false)
+			h.converged(t, want)
+			full := len(log)
+			steps := full
+			t.Logf("an unkilled cycle makes %d requests", full)
+
+			kills, runs, people := 0, 0, 0
+			for ; kills < killsPerMode; runs++ {
+				require.Less(t, runs, 4*killsPerMode, "the kills happen")
+				switch {
+				case h.mode == "PullRequest" && want == 18 && rng.IntN(3) == 0:
+					want, steps = 14, full // the load falls back: the pull requests change again
+				case want < 18 && rng.IntN(3) == 0:
+					want, steps = want+4, full // the load rises: a new decision, beyond the tolerance of 0.1
+				}
+				killAt, served := 1+rng.IntN(steps), rng.IntN(2) == 0
+				code, log := k.run(t, h, next(), killAt, served)
+				if code == 0 {
+					h.converged(t, want) // the run ended before its killAt-th request
+					steps = len(log)
+					continue
+				}
+				kills++
+				t.Logf("kill %d: at request %d of %d (%s, served %t), %d replicas wanted", kills, killAt, steps, log[len(log)-1], served, want)
+				h.checkHost(t)
+				if rng.IntN(3) == 0 {
+					people++
+					h.human(t, people)
+				}
+			}
+			t.Logf("%d kills in %d runs", kills, runs)
+			h.converges(t, next(), want)
+			if h.mode == "PullRequest" {
+				assert.Len(t, h.gh.PullRequests(), len(faultApps), "one pull request per policy, updated in place through every kill")
+			}
 		})
 	}
 }

@@ -4,13 +4,15 @@
 // do the work and answer that it failed — and forwards everything else unchanged. The fault
 // suite puts it in front of the real backends (git http-backend, Prometheus, the GitHub API
 // test server), so the product meets each fault over a real protocol, at a real point of its
-// exchange.
+// exchange. A hook (Call) sees each request before it goes on, for a test to act at that
+// exact point: SIGKILL the client there.
 //
 // It is test infrastructure: it decides nothing about what a correct reaction is; the tests
 // check the invariants after each fault.
 package faultproxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -43,6 +45,11 @@ const (
 	// CutRequest forwards the first After bytes of the request body — the backend starts
 	// receiving — then drops the connection.
 	CutRequest
+	// Call calls Func with the request before anything else happens to it — a test's hook at
+	// one point of an exchange: SIGKILL the client there, say — then forwards it when Func
+	// returns true (the backend serves it; its answer may find no one) or drops the
+	// connection (the request never reached the backend).
+	Call
 )
 
 // Rule is one fault and the requests it applies to.
@@ -61,6 +68,8 @@ type Rule struct {
 	Delay time.Duration
 	// After is how many body bytes pass before a cut or a stall.
 	After int64
+	// Func is Call's hook.
+	Func func(*http.Request) (forward bool)
 	// Times is how many matching requests it applies to (0: all of them).
 	Times int
 
@@ -185,6 +194,21 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	case CutRequest:
 		p.cutRequest(r, rule.After)
 		panic(http.ErrAbortHandler) // and the client's connection too
+	case Call:
+		// The whole request is read first, and it is forwarded on a context of its own: what
+		// the hook does to the client cannot cut it short, so a forwarded request is served.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !rule.Func(r) {
+			panic(http.ErrAbortHandler)
+		}
+		// (A context that can be canceled, or the proxy would watch the connection instead.)
+		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+		defer cancel()
+		p.rp.ServeHTTP(w, r.WithContext(ctx))
 	}
 }
 

@@ -110,3 +110,39 @@ func TestProxyFaults(t *testing.T) {
 	code, _, _ = get(t, ctx, p.URL()+"/hi")
 	assert.Equal(t, 200, code, "cleared")
 }
+
+// TestCallHook: a Call rule's hook runs before the request goes anywhere. When it forwards,
+// the backend serves the whole request even though the client is gone by then; when it does
+// not, the backend never sees it.
+func TestCallHook(t *testing.T) {
+	for _, forward := range []bool{true, false} {
+		t.Run(map[bool]string{true: "forwarded", false: "dropped"}[forward], func(t *testing.T) {
+			var received atomic.Int64
+			received.Store(-1)
+			p := New(t, backend(t, &received).URL)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var seen atomic.Int32
+			r := p.Add(Rule{Match: Path("/upload"), Kind: Call, Times: 1, Func: func(r *http.Request) bool {
+				seen.Add(1)
+				cancel()                          // the client dies at this point of the exchange
+				time.Sleep(50 * time.Millisecond) // and its connection with it
+				return forward
+			}})
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL()+"/upload", strings.NewReader(strings.Repeat("y", 5000)))
+			require.NoError(t, err)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+			assert.Equal(t, int32(1), seen.Load())
+			assert.Equal(t, 1, p.Hits(r))
+			// The proxy's handler has returned once the backend's answer was copied (or dropped).
+			require.Eventually(t, func() bool { return !forward || received.Load() >= 0 }, 5*time.Second, 10*time.Millisecond)
+			if forward {
+				assert.Equal(t, int64(5000), received.Load(), "the backend got the whole request")
+			} else {
+				assert.Equal(t, int64(-1), received.Load(), "the backend never saw it")
+			}
+		})
+	}
+}
