@@ -172,7 +172,57 @@ func TestVerifyFlux(t *testing.T) {
 			reason:   ReasonKeyUnused,
 			contains: []string{"charts/pdb/values.yaml is none of the values the render reads (envs/prod/shop/flux.yaml)"},
 		},
+		// keptsecret generates its password at install and, as Bitnami's charts do, looks it up
+		// in the cluster on upgrade, failing when it is not there: rendered without the cluster,
+		// an upgrade always fails, while helm-controller's succeeds.
+		{
+			name: "a chart that looks up its password on upgrade is rendered as an install",
+			req: func(t *testing.T) VerifyRequest {
+				return verifyReq(t, withFile(fluxReq(keptHR), keptHR, keptRelease("")), kept, scaleKept)
+			},
+			summary: "rendered Deployment shop/kept-web: spec.replicas 2 → 3 (rendered as an install: as an upgrade, the chart fails without the cluster's objects: " +
+				"render helm chart charts/keptsecret: render templates: execution error at (keptsecret/templates/secret.yaml:7:4): PASSWORD ERROR: give the current password when upgrading the release.)",
+		},
+		{
+			name: "the same chart given its password renders as an upgrade",
+			req: func(t *testing.T) VerifyRequest {
+				return verifyReq(t, withFile(fluxReq(keptHR), keptHR, keptRelease("    password: s3cret\n")), kept, scaleKept)
+			},
+			summary: "rendered Deployment shop/kept-web: spec.replicas 2 → 3",
+		},
+		{
+			name: "a refusal after the install fallback says how it rendered",
+			req: func(t *testing.T) VerifyRequest {
+				e := scaleKept
+				e.new = "replicaCount: 3\n    image: ghcr.io/example/shop:1.1"
+				return verifyReq(t, withFile(fluxReq(keptHR), keptHR, keptRelease("")), kept, e)
+			},
+			reason:   ReasonPodRestart,
+			contains: []string{"spec.template.spec.containers[name=web].image", "(rendered as an install: as an upgrade, the chart fails without the cluster's objects"},
+		},
+		{
+			name: "a chart that fails as an install too is refused with the upgrade's error",
+			req: func(t *testing.T) VerifyRequest {
+				return verifyReq(t, withFile(fluxReq(keptHR), keptHR, keptRelease("    broken: true\n")), kept, scaleKept)
+			},
+			reason:   ReasonRenderFailed,
+			contains: []string{"before the edit: render helm chart charts/keptsecret", "CONFIG ERROR: broken is set."},
+		},
 	})
+}
+
+const keptHR = "flux/keptsecret.yaml"
+
+var (
+	kept      = policy.TargetRef{Kind: "Deployment", Name: "kept-web", Namespace: "shop"}
+	scaleKept = edit{file: keptHR, path: "spec.values.replicaCount", old: "replicaCount: 2", new: "replicaCount: 3", from: 2, to: 3}
+)
+
+// keptRelease is a HelmRelease of charts/keptsecret with the count inline and more values.
+func keptRelease(values string) string {
+	return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: kept, namespace: shop}\n" +
+		"spec:\n  chart: {spec: {chart: charts/keptsecret, sourceRef: {kind: GitRepository, name: repo}}}\n" +
+		"  values:\n    replicaCount: 2\n" + values
 }
 
 func readFile(t *testing.T, rel string) string {

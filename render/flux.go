@@ -53,7 +53,7 @@ type fluxHelmRelease struct {
 // repository), its values files (which replace the chart's values.yaml, as source-controller
 // packages them), spec.values over them, release name [targetNamespace-]name shortened past 53
 // characters, namespace targetNamespace or the HelmRelease's own, rendered as an upgrade of
-// the installed release.
+// the installed release (as an install when Verify falls back to one: req.fluxInstall).
 func resolveFlux(r *repo, req Request) ([]source, error) {
 	f := req.Flux
 	doc, err := loadObjectDoc(r, f.HelmRelease, "helm.toolkit.fluxcd.io", "HelmRelease", f.Name, "spec.render.flux.helmRelease")
@@ -99,7 +99,7 @@ func resolveFlux(r *repo, req Request) ([]source, error) {
 	}
 	h := &helmSource{
 		chart: chart, releaseName: shortenReleaseName(release), namespace: namespace,
-		kubeVersion: f.KubeVersion, apiVersions: f.APIVersions, from: doc.file, isUpgrade: true,
+		kubeVersion: f.KubeVersion, apiVersions: f.APIVersions, from: doc.file, isUpgrade: !req.fluxInstall,
 		// An upgrade applies no CRDs unless upgrade.crds says so (its default is Skip).
 		skipCRDs:   s.Upgrade.CRDs != "Create" && s.Upgrade.CRDs != "CreateReplace",
 		skipSchema: s.Upgrade.DisableSchemaValidation,

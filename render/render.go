@@ -51,6 +51,9 @@ type Request struct {
 	// revision is what Argo CD's $ARGOCD_APP_REVISION expands to: Verify sets a different one
 	// after the edit, because the edit's commit is a new revision.
 	revision string
+	// fluxInstall renders a Flux HelmRelease as an install instead of an upgrade: Verify's
+	// fallback for a chart that fails as an upgrade without the cluster (see Verify).
+	fluxInstall bool
 }
 
 // Ref names an object by kind and name, as an autoscaler's scaleTargetRef does.

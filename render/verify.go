@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -125,6 +126,24 @@ func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	after, afterErr := Render(ctx, afterReq)
 	b := <-beforeDone
 	before, err := b.objs, b.err
+	note := ""
+	if err != nil && req.Flux != nil {
+		// helm-controller upgrades the installed release, and a chart's upgrade branch may read
+		// that release's objects with lookup, which a render without the cluster finds empty:
+		// Bitnami's charts then fail ("You must provide your current passwords when upgrading
+		// the release") although helm-controller renders them. When the unchanged input fails
+		// as an upgrade but renders as an install, every render is made as an install, where
+		// the chart generates what it would have looked up (generated content, left out of the
+		// comparison); the verification says so.
+		installBefore, installAfter := beforeReq, afterReq
+		installBefore.fluxInstall, installAfter.fluxInstall = true, true
+		if objs, installErr := Render(ctx, installBefore); installErr == nil {
+			note = "rendered as an install: as an upgrade, the chart fails without the cluster's objects: " + failure(err)
+			before, err = objs, nil
+			beforeReq, afterReq = installBefore, installAfter
+			after, afterErr = Render(ctx, afterReq)
+		}
+	}
 	if err != nil {
 		return nil, &VerifyError{Reason: ReasonRenderFailed, Message: "before the edit: " + err.Error(), Err: err}
 	}
@@ -135,7 +154,29 @@ func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	// Generated content only matters when the renders differ beyond the count, so the second
 	// render of the unchanged input happens only then.
 	v.again = func() ([]Object, error) { return Render(ctx, beforeReq) }
-	return v.check(before, after)
+	got, err := v.check(before, after)
+	if note == "" {
+		return got, err
+	}
+	if err != nil {
+		var ve *VerifyError
+		if errors.As(err, &ve) {
+			ve.Message += " (" + note + ")"
+		}
+		return nil, err
+	}
+	got.Summary += " (" + note + ")"
+	return got, nil
+}
+
+// failure is a render error on one line, up to the end of its first sentence: a template's
+// fail message spans lines and goes on with advice.
+func failure(err error) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i+1]
+	}
+	return s
 }
 
 // headRevision and editRevision are the commits $ARGOCD_APP_REVISION names before and after
