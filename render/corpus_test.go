@@ -16,8 +16,9 @@ import (
 )
 
 // corpusDir is a directory of real public charts, one directory each, named as in corpusCases,
-// with their dependencies vendored as helm dependency build leaves them (charts/*.tgz). The
-// charts are fetched from their upstream repositories and never committed here.
+// with their dependencies vendored in charts/ (directories, or the .tgz archives helm
+// dependency build leaves there). The charts are fetched from their upstream repositories
+// and never committed here.
 var corpusDir = flag.String("corpus", os.Getenv("RENDER_CORPUS"), "directory of public charts for TestCorpus (or $RENDER_CORPUS)")
 
 // corpusCase is one chart of the corpus, scaled the way a platform team would scale it: a
@@ -79,6 +80,50 @@ var corpusCases = []corpusCase{
 		path: "operator.replicaCount", settings: "operator:\n  replicaCount: %d\n", from: 1, to: 2},
 	{chart: "traefik", release: "proxy", target: policy.TargetRef{Kind: "Deployment", Name: "proxy-traefik"},
 		path: "deployment.replicas", settings: "deployment:\n  replicas: %d\n", from: 1, to: 3},
+	// Bitnami's sentinel mode writes the count into the sentinel start script (a ConfigMap
+	// whose checksum is on the pods).
+	{name: "redis-sentinel", chart: "redis", release: "cache", target: policy.TargetRef{Kind: "StatefulSet", Name: "cache-redis-node"},
+		path: "replica.replicaCount", settings: "architecture: replication\nsentinel: {enabled: true}\nreplica:\n  replicaCount: %d\n", from: 3, to: 4,
+		reason: ReasonOtherObjectsChanged, contains: "changes ConfigMap cache/cache-redis-scripts at data.start-sentinel.sh"},
+	{chart: "postgresql", release: "db", target: policy.TargetRef{Kind: "StatefulSet", Name: "db-postgresql-read"},
+		path: "readReplicas.replicaCount", settings: "architecture: replication\nreadReplicas:\n  replicaCount: %d\n", from: 1, to: 2},
+	{chart: "rabbitmq", release: "mq", target: policy.TargetRef{Kind: "StatefulSet", Name: "mq-rabbitmq"},
+		path: "replicaCount", settings: "replicaCount: %d\n", from: 1, to: 3},
+	// With clustering.rebalance, RabbitMQ's chart adds RABBITMQ_CLUSTER_REBALANCE to the pods
+	// above one replica.
+	{name: "rabbitmq-rebalance", chart: "rabbitmq", release: "mq", target: policy.TargetRef{Kind: "StatefulSet", Name: "mq-rabbitmq"},
+		path: "replicaCount", settings: "replicaCount: %d\nclustering: {rebalance: true}\n", from: 1, to: 3,
+		reason: ReasonPodRestart, contains: "changes StatefulSet mq/mq-rabbitmq at spec.template.spec.containers[name=rabbitmq].env"},
+	{chart: "grafana", release: "dash", target: policy.TargetRef{Kind: "Deployment", Name: "dash-grafana"},
+		path: "replicas", settings: "replicas: %d\n", from: 1, to: 2},
+	{name: "argo-cd-repo-server", chart: "argo-cd", release: "argocd", target: policy.TargetRef{Kind: "Deployment", Name: "argocd-repo-server"},
+		path: "repoServer.replicas", settings: "repoServer:\n  replicas: %d\n", from: 1, to: 2},
+	{name: "argo-cd-server", chart: "argo-cd", release: "argocd", target: policy.TargetRef{Kind: "Deployment", Name: "argocd-server"},
+		path: "server.replicas", settings: "server:\n  replicas: %d\n", from: 1, to: 3},
+	// The application controller shards by its count, which it reads from an environment
+	// variable: every count rolls the StatefulSet.
+	{name: "argo-cd-controller", chart: "argo-cd", release: "argocd", target: policy.TargetRef{Kind: "StatefulSet", Name: "argocd-application-controller"},
+		path: "controller.replicas", settings: "controller:\n  replicas: %d\n", from: 1, to: 2,
+		reason: ReasonPodRestart, contains: "changes StatefulSet argocd/argocd-application-controller at spec.template.spec.containers[name=application-controller].env[name=ARGOCD_CONTROLLER_REPLICAS].value"},
+	// The redis-ha subchart: its HAProxy scales alone; its Redis servers have one announce
+	// Service each and are listed in HAProxy's configuration.
+	{name: "argo-cd-redis-ha-haproxy", chart: "argo-cd", release: "argocd", target: policy.TargetRef{Kind: "Deployment", Name: "argocd-redis-ha-haproxy"},
+		path: "redis-ha.haproxy.replicas", settings: "redis:\n  enabled: false\nredis-ha:\n  enabled: true\n  haproxy:\n    replicas: %d\n", from: 3, to: 4},
+	{name: "argo-cd-redis-ha-server", chart: "argo-cd", release: "argocd", target: policy.TargetRef{Kind: "StatefulSet", Name: "argocd-redis-ha-server"},
+		path: "redis-ha.replicas", settings: "redis:\n  enabled: false\nredis-ha:\n  enabled: true\n  replicas: %d\n", from: 3, to: 5,
+		reason: ReasonOtherObjectsChanged, contains: "adds Service argocd/argocd-redis-ha-announce-3"},
+	{chart: "cert-manager", release: "cm", target: policy.TargetRef{Kind: "Deployment", Name: "cm-cert-manager"},
+		path: "replicaCount", settings: "replicaCount: %d\npodDisruptionBudget: {enabled: true}\n", from: 1, to: 2},
+	{name: "cert-manager-webhook", chart: "cert-manager", release: "cm", target: policy.TargetRef{Kind: "Deployment", Name: "cm-cert-manager-webhook"},
+		path: "webhook.replicaCount", settings: "webhook:\n  replicaCount: %d\n", from: 1, to: 3},
+	{chart: "podinfo", release: "info", target: policy.TargetRef{Kind: "Deployment", Name: "info-podinfo"},
+		path: "replicaCount", settings: "replicaCount: %d\n", from: 1, to: 3},
+	{name: "podinfo-pdb", chart: "podinfo", release: "info", target: policy.TargetRef{Kind: "Deployment", Name: "info-podinfo"},
+		path: "replicaCount", settings: "replicaCount: %d\npodDisruptionBudget: {maxUnavailable: 1}\n", from: 1, to: 3,
+		consequences: []string{"adds PodDisruptionBudget info/info-podinfo"}},
+	{name: "podinfo-hpa", chart: "podinfo", release: "info", target: policy.TargetRef{Kind: "Deployment", Name: "info-podinfo"},
+		path: "replicaCount", settings: "replicaCount: %d\nhpa: {enabled: true, cpu: 80}\n", from: 1, to: 3,
+		reason: ReasonHPAConflict, contains: "HorizontalPodAutoscaler info/info-podinfo (from podinfo/templates/hpa.yaml) also scales Deployment info/info-podinfo"},
 }
 
 // TestCorpus verifies one right edit of the count of each chart of a corpus of real public
