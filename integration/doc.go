@@ -26,6 +26,13 @@
 // After each fault it checks that the remote has no partial commit and every person's commit,
 // that no pull request is duplicated and no branch stray, and that the next run converges.
 //
+// The service's end-to-end scenarios (serve_e2e_test.go) run the built `serve` against a real
+// Prometheus scraping the example's load app (examples/laravel/loadapp, built too) every second:
+// load rising and falling, a queue filling from 0 and draining to 0, a person's revert held
+// and then resumed, Prometheus killed with no scale-down, and two instances without
+// sharding. Each reads what landed on the remote over time and checks the same invariants as
+// the fault suite. TestMain fails the package when a child process outlives the tests.
+//
 // Without the prometheus binary the tests skip, except in CI (CI=true), where they fail; so
 // do the disk-full tests without the right to mount a tmpfs.
 package integration

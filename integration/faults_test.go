@@ -105,6 +105,7 @@ func newFaultRepo(t *testing.T, o faultOptions) *faultRepo {
 		files["envs/prod/"+a+"/values.yaml"] = faultValues(a, o.replicas)
 	}
 	f := &faultRepo{git: s, initial: s.CreateRepo(faultRepoName, files)}
+	keepReflog(s, faultRepoName)
 	if o.repoFor != nil {
 		o.repo += o.repoFor(s)
 	}
@@ -192,34 +193,11 @@ func (f *faultRepo) replicas(t *testing.T, app string) int {
 	return -1
 }
 
-// checkInvariants checks the remote after a fault: its objects are whole (git fsck); every
-// commit on the base branch is a person's or a complete decision of ours — one file, the
-// trailers, no decision twice; every person's commit is still there; and, with openPRs, at
-// most one open pull request per policy and no branch of ours without one.
+// checkInvariants checks the remote after a fault: checkRemote's invariants, and, with
+// openPRs, at most one open pull request per policy and no branch of ours without one.
 func (f *faultRepo) checkInvariants(t *testing.T, openPRs func(branch string) int) {
 	t.Helper()
-	f.git.Git(faultRepoName, "fsck", "--strict", "--no-progress")
-	revs := strings.Fields(f.git.Git(faultRepoName, "rev-list", "--first-parent", f.initial+"..main"))
-	human := map[string]bool{}
-	for _, h := range f.humans {
-		human[h] = true
-		f.git.Git(faultRepoName, "merge-base", "--is-ancestor", h, "main") // fails the test when lost
-	}
-	decisions := map[string]string{}
-	for _, c := range revs {
-		if human[c] {
-			continue
-		}
-		tr, ok := commitmsg.ParseTrailers(f.git.RawMessage(faultRepoName, c))
-		require.True(t, ok, "commit %s is neither a person's nor a decision", c)
-		require.NotEmpty(t, tr.PolicyID, "commit %s has no Autoscaler-Policy trailer", c)
-		files := strings.Fields(f.git.Git(faultRepoName, "diff-tree", "--no-commit-id", "--name-only", "-r", c))
-		assert.Len(t, files, 1, "decision %s changes exactly one file", c)
-		if tr.DecisionID != "" {
-			assert.NotContains(t, decisions, tr.DecisionID, "decision %s committed twice (%s and %s)", tr.DecisionID, decisions[tr.DecisionID], c)
-			decisions[tr.DecisionID] = c
-		}
-	}
+	checkRemote(t, f.git, faultRepoName, f.initial, f.humans)
 	for _, b := range f.git.Branches(faultRepoName) {
 		if b == "main" {
 			continue
@@ -229,6 +207,52 @@ func (f *faultRepo) checkInvariants(t *testing.T, openPRs func(branch string) in
 			assert.LessOrEqual(t, openPRs(b), 1, "at most one open pull request for %s", b)
 		}
 	}
+}
+
+// checkRemote checks a repository's base branch since initial: its objects are whole (git
+// fsck); every commit on it is a person's (humans) or a complete decision of ours — one file,
+// the trailers — and no decision is there twice unless a person reverted it in between; every
+// person's commit is still there; and, when the repository keeps a reflog (keepReflog), every
+// commit the branch ever pointed at still is in its history: nothing was rewound.
+func checkRemote(t *testing.T, s *gittest.Server, repo, initial string, humans []string) {
+	t.Helper()
+	s.Git(repo, "fsck", "--strict", "--no-progress")
+	revs := strings.Fields(s.Git(repo, "rev-list", "--reverse", "--first-parent", initial+"..main"))
+	human := map[string]bool{}
+	for _, h := range humans {
+		human[h] = true
+		s.Git(repo, "merge-base", "--is-ancestor", h, "main") // fails the test when lost
+	}
+	decisions := map[string]string{} // decision ID → its commit
+	of := map[string]string{}        // decision commit → its decision ID
+	for _, c := range revs {
+		msg := s.RawMessage(repo, c)
+		if human[c] {
+			if _, reverted, ok := strings.Cut(msg, "This reverts commit "); ok && len(reverted) >= 40 {
+				delete(decisions, of[reverted[:40]]) // the same decision may come again
+			}
+			continue
+		}
+		tr, ok := commitmsg.ParseTrailers(msg)
+		require.True(t, ok, "commit %s is neither a person's nor a decision", c)
+		require.NotEmpty(t, tr.PolicyID, "commit %s has no Autoscaler-Policy trailer", c)
+		files := strings.Fields(s.Git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", c))
+		assert.Len(t, files, 1, "decision %s changes exactly one file", c)
+		if tr.DecisionID != "" {
+			assert.NotContains(t, decisions, tr.DecisionID, "decision %s committed twice (%s and %s)", tr.DecisionID, decisions[tr.DecisionID], c)
+			decisions[tr.DecisionID], of[c] = c, tr.DecisionID
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(repo), "logs", "refs", "heads", "main")); err == nil {
+		for _, c := range strings.Fields(s.Git(repo, "reflog", "show", "--format=%H", "refs/heads/main")) {
+			s.Git(repo, "merge-base", "--is-ancestor", c, "main") // fails the test when rewound
+		}
+	}
+}
+
+// keepReflog makes the server's repository log every update of its refs, for checkRemote.
+func keepReflog(s *gittest.Server, repo string) {
+	s.Git(repo, "config", "core.logAllRefUpdates", "always")
 }
 
 // converges runs without faults at T1 and checks that every policy reached 6 replicas, then

@@ -25,13 +25,22 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
-// binDir holds the gitops-autoscaler binary, built once for the package on first use.
+// binDir holds the binaries built from this tree, each built once for the package on first
+// use: the CLI, and the example's load app that the end-to-end tests drive.
 var (
-	binDir   string
-	buildBin sync.Once
-	binPath  string
-	binErr   error
+	binDir string
+	builds = map[string]*build{
+		"gitops-autoscaler": {pkg: "./cmd/gitops-autoscaler"},
+		"loadapp":           {pkg: "./examples/laravel/loadapp"},
+	}
 )
+
+type build struct {
+	pkg  string
+	once sync.Once
+	path string
+	err  error
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "gitops-autoscaler-integration-")
@@ -42,28 +51,38 @@ func TestMain(m *testing.M) {
 	binDir = dir
 	code := m.Run()
 	_ = os.RemoveAll(dir)
+	if left := leftoverChildren(5 * time.Second); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "integration: child processes outlived the tests (a missing cleanup):\n  %s\n", strings.Join(left, "\n  "))
+		if code == 0 {
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
 // binary returns the path of the gitops-autoscaler binary built from this tree. The build runs
 // once per test process; a failed build fails every test that needs it.
-func binary(t testing.TB) string {
+func binary(t testing.TB) string { return built(t, "gitops-autoscaler") }
+
+// built returns the path of one of the builds, building it on first use.
+func built(t testing.TB, name string) string {
 	t.Helper()
-	buildBin.Do(func() {
+	b := builds[name]
+	b.once.Do(func() {
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			binErr = fmt.Errorf("the go command is needed to build the CLI: %w", err)
+			b.err = fmt.Errorf("the go command is needed to build %s: %w", b.pkg, err)
 			return
 		}
-		binPath = filepath.Join(binDir, "gitops-autoscaler")
-		cmd := exec.Command(goTool, "build", "-o", binPath, "./cmd/gitops-autoscaler")
+		b.path = filepath.Join(binDir, name)
+		cmd := exec.Command(goTool, "build", "-o", b.path, b.pkg)
 		cmd.Dir = ".." // the module root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./cmd/gitops-autoscaler: %w\n%s", err, out)
+			b.err = fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
 		}
 	})
-	require.NoError(t, binErr)
-	return binPath
+	require.NoError(t, b.err)
+	return b.path
 }
 
 // cliTimeout bounds one CLI run; a query to a stopped Prometheus retries for about a second.

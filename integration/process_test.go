@@ -3,10 +3,13 @@ package integration
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -152,4 +155,83 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// leftoverChildren lists the test process's child processes that are still there after wait
+// (zombies included: a child nobody waited for), as "pid state command line". Every child a
+// test starts — prometheus, git http-backend, gitops-autoscaler, the load app — must be gone
+// once its test's cleanups ran; TestMain fails the package otherwise.
+func leftoverChildren(wait time.Duration) []string {
+	deadline := time.Now().Add(wait)
+	for {
+		left := children(os.Getpid())
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// children reads /proc for the processes whose parent is ppid.
+func children(ppid int) []string {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []string
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// pid (comm) state ppid …; comm may hold spaces and parentheses.
+		s := string(b)
+		end := strings.LastIndexByte(s, ')')
+		if end < 0 {
+			continue
+		}
+		fields := strings.Fields(s[end+1:])
+		if len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
+			continue
+		}
+		pid := strings.Fields(s)[0]
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", pid, "cmdline"))
+		name := strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
+		if name == "" {
+			name = s[strings.IndexByte(s, '(') : end+1]
+		}
+		out = append(out, fmt.Sprintf("%s %s %s", pid, fields[0], name))
+	}
+	return out
+}
+
+// TestChildrenSeesALeftoverProcess: the check TestMain runs finds a child that is still
+// running, and a zombie nobody waited for, and forgets the child once it was waited for.
+func TestChildrenSeesALeftoverProcess(t *testing.T) {
+	sleep := exec.Command("sleep", "30")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleep.Process.Kill(); _ = sleep.Wait() })
+	pid := strconv.Itoa(sleep.Process.Pid)
+	hasChild := func(state string) bool {
+		for _, c := range children(os.Getpid()) {
+			if strings.HasPrefix(c, pid+" "+state) {
+				return true
+			}
+		}
+		return false
+	}
+	if !hasChild("S sleep 30") && !hasChild("R sleep 30") {
+		t.Fatalf("the running child %s is not listed: %q", pid, children(os.Getpid()))
+	}
+	_ = sleep.Process.Kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for !hasChild("Z") { // killed, not yet waited for: a zombie, still a leftover
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed child %s is not listed as a zombie: %q", pid, children(os.Getpid()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = sleep.Wait()
+	if hasChild("") {
+		t.Fatalf("the waited-for child %s is still listed: %q", pid, children(os.Getpid()))
+	}
 }

@@ -117,6 +117,17 @@ func (p *Prometheus) Stop() {
 	p.stop()
 }
 
+// Kill ends the server with SIGKILL, as the OOM killer or a lost node would: no shutdown, no
+// head block written, only the WAL on disk. It waits for the process to be gone; its port and
+// data stay reserved for Restart, which replays the WAL.
+func (p *Prometheus) Kill() {
+	p.t.Helper()
+	if cmd, exited := p.take(); cmd != nil {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
 // Restart starts the server again with the same port, configuration and data, and waits until
 // it is ready.
 func (p *Prometheus) Restart() {
@@ -172,11 +183,17 @@ func (p *Prometheus) start() {
 	}
 }
 
-func (p *Prometheus) stop() {
+// take hands the running process, if any, to the caller that ends it.
+func (p *Prometheus) take() (*exec.Cmd, chan struct{}) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	cmd, exited := p.cmd, p.exited
 	p.cmd = nil
-	p.mu.Unlock()
+	return cmd, exited
+}
+
+func (p *Prometheus) stop() {
+	cmd, exited := p.take()
 	if cmd == nil {
 		return
 	}

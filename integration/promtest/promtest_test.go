@@ -87,25 +87,39 @@ func TestSeededHistoryIsQueryableByRange(t *testing.T) {
 }
 
 func TestStopMakesMetricsMissingAndRestartBringsThemBack(t *testing.T) {
-	e := promtest.NewExporter(t)
-	e.Set("demo_rps", nil, 312.5)
-	p := promtest.Start(t, promtest.WithScrapeTarget("demo", e.HostPort()))
-	p.WaitForSeries(t, "demo_rps")
-	c := newClient(t, p)
-	m := policy.Metric{Name: "rps", PromQL: "demo_rps"}
-	valueEventually(t, c, m, 312.5)
+	for _, tc := range []struct {
+		name string
+		stop func(*promtest.Prometheus)
+	}{
+		{"stop (SIGTERM)", (*promtest.Prometheus).Stop},
+		{"kill (SIGKILL): the WAL is replayed", (*promtest.Prometheus).Kill},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := promtest.NewExporter(t)
+			e.Set("demo_rps", nil, 312.5)
+			p := promtest.Start(t, promtest.WithScrapeTarget("demo", e.HostPort()))
+			p.WaitForSeries(t, "demo_rps")
+			c := newClient(t, p)
+			m := policy.Metric{Name: "rps", PromQL: "demo_rps"}
+			valueEventually(t, c, m, 312.5)
+			before := time.Now()
 
-	p.Stop()
-	v, err := c.Query(context.Background(), m.PromQL, time.Time{})
-	require.Error(t, err)
-	mv := promclient.ToValue(m, v, err)
-	assert.True(t, mv.Missing)
-	assert.Contains(t, mv.Cause, "connection refused")
-	assert.Contains(t, mv.Cause, `query "demo_rps"`)
+			tc.stop(p)
+			v, err := c.Query(context.Background(), m.PromQL, time.Time{})
+			require.Error(t, err)
+			mv := promclient.ToValue(m, v, err)
+			assert.True(t, mv.Missing)
+			assert.Contains(t, mv.Cause, "connection refused")
+			assert.Contains(t, mv.Cause, `query "demo_rps"`)
 
-	p.Restart()
-	e.Set("demo_rps", nil, 99)
-	valueEventually(t, c, m, 99)
+			p.Restart()
+			v, err = c.Query(context.Background(), m.PromQL, before)
+			assert.Equal(t, policy.MetricValue{Name: m.Name, Value: 312.5}, promclient.ToValue(m, v, err), "the samples before the stop are kept")
+			e.Set("demo_rps", nil, 99)
+			valueEventually(t, c, m, 99)
+		})
+	}
 }
 
 func TestOpenMetrics(t *testing.T) {
