@@ -29,8 +29,8 @@
 // The service's end-to-end scenarios (serve_e2e_test.go) run the built `serve` against a real
 // Prometheus scraping the example's load app (examples/laravel/loadapp, built too) every second:
 // load rising and falling, a queue filling from 0 and draining to 0, a person's revert held
-// and then resumed, Prometheus killed with no scale-down, and two instances without
-// sharding. Each reads what landed on the remote over time and checks the same invariants as
+// and then resumed, Prometheus killed with no scale-down, a person pushing every 100 ms during
+// a burst of decisions, and two instances without sharding. Each reads what landed on the remote over time and checks the same invariants as
 // the fault suite. TestMain fails the package when a child process outlives the tests.
 //
 // Without the prometheus binary the tests skip, except in CI (CI=true), where they fail; so

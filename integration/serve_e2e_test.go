@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -214,7 +216,7 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string,
 		if time.Now().After(deadline) {
 			t.Fatalf("waited %s for %s", timeout, fmt.Sprintf(what, args...))
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -444,6 +446,129 @@ func TestServeE2EPrometheusKilledNoScaleDown(t *testing.T) {
 		assert.False(t, c.decision.EvaluatedAt.Before(restarted), "decided at %s, before Prometheus came back", c.decision.EvaluatedAt)
 	}
 	e.check(t)
+}
+
+// TestServeE2EHumanPushesDuringABurst: a person pushes an unrelated commit every 100 ms while
+// the backlog climbs 300, 400 … 700 jobs, each level once the previous decision landed. Every
+// decision lands — 3, 4, 5, 6, 7, each once, each from the count before it — though most
+// pushes race the person's; every one of the person's commits is on the base branch; no
+// commit is partial.
+func TestServeE2EHumanPushesDuringABurst(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, servePolicy(queueMetric, "", 2), 2)
+	e.queued(t, 200)
+	srv := e.serve(t)
+	evaluatedAfter(t, srv, time.Now())
+
+	ann := startPerson(t, e, 100*time.Millisecond)
+	for n := 3; n <= 7; n++ {
+		e.app.backlog(t, n*100)
+		e.waitReplicas(t, n)
+	}
+	e.humans = ann.stop(t)
+
+	assert.GreaterOrEqual(t, len(e.humans), 10, "the person pushed all through the burst")
+	cs := e.changes(t)
+	assert.Equal(t, []int{3, 4, 5, 6, 7}, counts(cs), "every decision landed, once")
+	for _, c := range cs {
+		require.NotNil(t, c.decision, c.sha)
+	}
+	e.check(t)
+	t.Logf("%d commits by the person, %d push races re-decided", len(e.humans), strings.Count(srv.out.String(), "push race: re-deciding"))
+}
+
+// person pushes a commit of a notes file every period from a clone of the remote, over HTTP
+// as the service does; a push that loses a race rebases on the new head and pushes again, as
+// a person would.
+type person struct {
+	done   chan struct{}
+	result chan error
+	pushed []string
+}
+
+func startPerson(t *testing.T, e *e2e, period time.Duration) *person {
+	t.Helper()
+	dir, home := t.TempDir(), t.TempDir()
+	env := append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=Ann", "GIT_AUTHOR_EMAIL=ann@example.com",
+		"GIT_COMMITTER_NAME=Ann", "GIT_COMMITTER_EMAIL=ann@example.com",
+		// The server's credentials from a helper, never in a URL or an error.
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=credential.helper",
+		fmt.Sprintf("GIT_CONFIG_VALUE_0=!f() { echo username=%s; echo password=%s; }; f", e.git.User(), e.git.Password()))
+	git := func(args ...string) (string, error) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	if _, err := git("clone", "--quiet", "--branch", "main", e.git.URL(repoName), "."); err != nil {
+		t.Fatal(err)
+	}
+	p := &person{done: make(chan struct{}), result: make(chan error, 1)}
+	go func() {
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for n := 1; ; n++ {
+			select {
+			case <-p.done:
+				p.result <- nil
+				return
+			case <-tick.C:
+			}
+			if err := os.WriteFile(filepath.Join(dir, "NOTES.md"), fmt.Appendf(nil, "# notes\n\nrelease %d\n", n), 0o644); err != nil {
+				p.result <- err
+				return
+			}
+			sha, err := pushOne(git, n)
+			if err != nil {
+				p.result <- err
+				return
+			}
+			p.pushed = append(p.pushed, sha)
+		}
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			close(p.done)
+			<-p.result
+		}
+	})
+	return p
+}
+
+// pushOne commits the notes and pushes, rebasing on a rejected push; it returns the pushed
+// commit.
+func pushOne(git func(...string) (string, error), n int) (string, error) {
+	if _, err := git("commit", "--quiet", "-am", fmt.Sprintf("docs: release %d", n)); err != nil {
+		if _, err := git("add", "NOTES.md"); err != nil {
+			return "", err
+		}
+		if _, err := git("commit", "--quiet", "-m", fmt.Sprintf("docs: release %d", n)); err != nil {
+			return "", err
+		}
+	}
+	for range 50 {
+		if _, err := git("push", "--quiet", "origin", "HEAD:main"); err == nil {
+			return git("rev-parse", "HEAD")
+		}
+		if _, err := git("pull", "--quiet", "--rebase", "origin", "main"); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("release %d: no push won in 50 tries", n)
+}
+
+// stop stops the person and returns the commits it pushed.
+func (p *person) stop(t *testing.T) []string {
+	t.Helper()
+	close(p.done)
+	require.NoError(t, <-p.result)
+	return p.pushed
 }
 
 // TestServeE2ETwoInstancesWithoutSharding: two `serve` processes, each with its own cache,

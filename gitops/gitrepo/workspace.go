@@ -343,6 +343,9 @@ func (w *Workspace) Sync(ctx context.Context) error {
 		return w.fail("fetch", err)
 	}
 	w.base = ref.Hash()
+	if err := w.compactPacks(); err != nil {
+		return w.fail("compact the clone's packs", err)
+	}
 	w.history = newHistoryCache(w.repo)
 	if w.base != prev {
 		// Trees read for the old base would only take memory; those the cycle's pushed
