@@ -52,6 +52,12 @@ var (
 `
 )
 
+// rateExtra are the rate policy's spec lines: a six-second scale-down stabilization window,
+// and no tolerance — the rate a window of five scrapes reads wavers by a few percent, and 550
+// req/s reached from 5 replicas is exactly the default tolerance's 10 % above them; with none,
+// anything between 501 and 600 req/s is 6 replicas, from any count.
+const rateExtra = "  tolerance: 0\n  behavior: {stabilizationWindowSeconds: 6}\n"
+
 // e2eTimeout bounds every wait for the service to react: an evaluation a second, a scrape a
 // second, a five-second rate window and a short stabilization window take well under it.
 const e2eTimeout = 30 * time.Second
@@ -290,7 +296,7 @@ func (a *loadApp) post(t *testing.T, path string, q url.Values) {
 func TestServeE2ELoadRisesAndFalls(t *testing.T) {
 	t.Parallel()
 	const window = 6 * time.Second
-	e := newE2E(t, servePolicy(rateMetric, "  behavior: {stabilizationWindowSeconds: 6}\n", 2), 2)
+	e := newE2E(t, servePolicy(rateMetric, rateExtra, 2), 2)
 	e.served(t, 150, 140)
 	srv := e.serve(t)
 	calm := evaluatedAfter(t, srv, time.Now())
@@ -414,7 +420,7 @@ func holdsWith(st gitops.PolicyStatus, c policy.ReasonCode) bool {
 // the same service process scales down to 2, every decision after the restart.
 func TestServeE2EPrometheusKilledNoScaleDown(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, servePolicy(rateMetric, "  behavior: {stabilizationWindowSeconds: 6}\n", 2), 6)
+	e := newE2E(t, servePolicy(rateMetric, rateExtra, 2), 6)
 	e.served(t, 550, 500)
 	srv := e.serve(t)
 	steady := evaluatedAfter(t, srv, time.Now())
