@@ -29,7 +29,8 @@ import (
 // load app's load and queue over its HTTP API, as `make demo-live` does, and read what landed
 // on the remote: the replica counts over time, the trailers, the holds on the status API. Each
 // ends with checkRemote — no partial commit, no decision twice, no person's commit lost,
-// nothing rewound. The windows are made short (seconds) so that each scenario takes seconds.
+// nothing rewound. The windows are made short (seconds), so that a scenario takes tens of
+// seconds, most of them waiting on the windows.
 //
 // Steady is not among them: its shortest scale-down wait is three minutes (docs/steady.md);
 // it is pinned by policy's tests and, over real weeks, by docs/benchmarks.md.
