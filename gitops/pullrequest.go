@@ -225,51 +225,15 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 		// A new commit on the current base — after a moved base too: the decision was made
 		// again on the new base, never replayed on it.
 		message = commitmsg.Format(d.Message)
-		commit, err = ws.CommitOnBase(gitrepo.CommitRequest{File: d.File, Content: d.Content, Message: message, Author: d.Author, When: d.Message.EvaluatedAt})
-		if err != nil {
+		if commit, err = pushDecision(ctx, ws, d, branch, message, head, exists); err != nil {
 			return res, err
 		}
-		lease := ""
-		if exists {
-			lease = head.SHA
-		}
-		if err := ws.PushBranch(ctx, gitrepo.BranchPush{Branch: branch, Commit: commit, Lease: lease}); err != nil {
-			return res, err
-		}
-		commit = ws.PushedAs(commit) // the host's sha when its API made the commit
 		log.Info(t.Noun+" branch pushed", "commit", commit, "base", ws.Base(), "why", rebuild)
 	}
 	res.Commit = commit
 	title, body := d.Message.Subject(), PullRequestBody(t, message, metricNames(d.Policy), d.Rendered, branch, base, commit)
-
-	opened := false
-	if pr == nil {
-		created, err := api.CreatePullRequest(ctx, host.NewPullRequest{Title: title, Body: body, Head: branch, Base: base})
-		switch {
-		case errors.Is(err, host.ErrPullRequestExists):
-			// Another run opened it since we looked: update that one instead.
-			if pr, err = openPullRequest(ctx, api, branch, base); err != nil {
-				return res, err
-			}
-		case err != nil:
-			return res, err
-		default:
-			pr, opened = &created, true
-			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: "opened " + t.Name(pr.Number)})
-			log.Info(t.Noun+" opened", "number", pr.Number, "url", pr.URL)
-		}
-	}
-	if !opened {
-		if pr.Title != title || pr.Body != body {
-			updated, err := api.UpdatePullRequest(ctx, pr.Number, title, body)
-			if err != nil {
-				return res, err
-			}
-			updated.Labels = pr.Labels
-			pr = &updated
-		}
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: "updated " + t.Name(pr.Number)})
-		log.Info(t.Noun+" updated", "number", pr.Number, "url", pr.URL)
+	if pr, err = openOrUpdate(ctx, api, pr, host.NewPullRequest{Title: title, Body: body, Head: branch, Base: base}, &res, log); err != nil {
+		return res, err
 	}
 	if err := syncLabels(ctx, api, pr, labels); err != nil {
 		return res, err
@@ -280,6 +244,62 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 		return pd.merge(ctx, ws, api, d, *pr, message, res, log)
 	}
 	return res, nil
+}
+
+// pushDecision commits the decision's file on top of the remote base and pushes it to the
+// policy's branch, with a lease on the branch's head when it exists. It returns the commit as
+// the host knows it (its own sha when its API made the commit).
+func pushDecision(ctx context.Context, ws *gitrepo.Workspace, d Delivery, branch, message string, head gitrepo.Commit, exists bool) (string, error) {
+	commit, err := ws.CommitOnBase(gitrepo.CommitRequest{File: d.File, Content: d.Content, Message: message, Author: d.Author, When: d.Message.EvaluatedAt})
+	if err != nil {
+		return "", err
+	}
+	lease := ""
+	if exists {
+		lease = head.SHA
+	}
+	if err := ws.PushBranch(ctx, gitrepo.BranchPush{Branch: branch, Commit: commit, Lease: lease}); err != nil {
+		return "", err
+	}
+	return ws.PushedAs(commit), nil
+}
+
+// openOrUpdate opens the policy's pull request with want's title and body, or — when one is
+// open (pr, or one another run opened since the list) — updates it in place where they
+// differ. The reason line goes into res.
+func openOrUpdate(ctx context.Context, api interface {
+	Namer
+	PullRequestFinder
+	PullRequestWriter
+}, pr *host.PullRequest, want host.NewPullRequest, res *DeliveryResult, log *slog.Logger) (*host.PullRequest, error) {
+	t := api.Terms()
+	if pr == nil {
+		created, err := api.CreatePullRequest(ctx, want)
+		switch {
+		case errors.Is(err, host.ErrPullRequestExists):
+			// Another run opened it since we looked: update that one instead.
+			if pr, err = openPullRequest(ctx, api, want.Head, want.Base); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, err
+		default:
+			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: "opened " + t.Name(created.Number)})
+			log.Info(t.Noun+" opened", "number", created.Number, "url", created.URL)
+			return &created, nil
+		}
+	}
+	if pr.Title != want.Title || pr.Body != want.Body {
+		updated, err := api.UpdatePullRequest(ctx, pr.Number, want.Title, want.Body)
+		if err != nil {
+			return nil, err
+		}
+		updated.Labels = pr.Labels
+		pr = &updated
+	}
+	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: "updated " + t.Name(pr.Number)})
+	log.Info(t.Noun+" updated", "number", pr.Number, "url", pr.URL)
+	return pr, nil
 }
 
 // merge squash-merges an open pull request when the host allows it and the checks passed,
