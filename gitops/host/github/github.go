@@ -521,7 +521,11 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // retried after the wait the host asks for — when that wait ends before the request's deadline
 // (without one, within MaxWait, default a minute). Otherwise the limited answer goes up to
 // go-github, which reports it as a rate limit error. go-github never sees a limit that was
-// waited out, so it does not refuse later requests on its own clock. Nothing else is retried.
+// waited out, so it does not refuse later requests on its own clock. A read (GET, HEAD)
+// answered with a 5xx other than 501 is tried again too, after Retry-After or a jittered
+// backoff: it changes nothing on the host. A write that failed is not retried — GitHub may
+// have done it — and fails the cycle; the next cycle reads the state afresh and completes it
+// (docs/design.md §7).
 func rateLimits(next http.RoundTripper, opts Options) http.RoundTripper {
 	retries := opts.MaxRetries
 	if retries <= 0 {
@@ -531,7 +535,25 @@ func rateLimits(next http.RoundTripper, opts Options) http.RoundTripper {
 	if maxWait <= 0 {
 		maxWait = time.Minute
 	}
-	return httpretry.Policy{MaxAttempts: retries + 1, MaxWait: maxWait, Classify: rateLimited, Now: opts.Now, Sleep: opts.Sleep}.Transport(next)
+	return httpretry.Policy{MaxAttempts: retries + 1, Base: retryBase, Max: retryMax, MaxWait: maxWait,
+		Classify: retryable, Now: opts.Now, Sleep: opts.Sleep}.Transport(next)
+}
+
+// The backoff between retries of a read's server error that names no Retry-After: jittered,
+// doubling from the first to the largest.
+const (
+	retryBase = 500 * time.Millisecond
+	retryMax  = 8 * time.Second
+)
+
+// retryable is rateLimited, and a read's server error (a 5xx other than 501 Not Implemented
+// to a GET or HEAD).
+func retryable(resp *http.Response, err error, now time.Time) (retry bool, after time.Duration, asked bool) {
+	if err == nil && resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented &&
+		resp.Request != nil && (resp.Request.Method == http.MethodGet || resp.Request.Method == http.MethodHead) {
+		return httpretry.Transient(resp, nil, now)
+	}
+	return rateLimited(resp, err, now)
 }
 
 // defaultSecondaryWait is GitHub's advice for a secondary limit without Retry-After.

@@ -290,6 +290,76 @@ func TestSummarizeChecks(t *testing.T) {
 	}
 }
 
+// TestServerErrorsOfReadsAreRetried: a read answered with a 5xx is tried again (after the
+// Retry-After it names, else the backoff) within the bound; a write is not — GitHub may have
+// done it — and neither is a 501.
+func TestServerErrorsOfReadsAreRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		method     string
+		status     int
+		retryAfter string
+		failures   int // answers with status before a 200
+		attempts   int
+		sleeps     []time.Duration // nil: any backoff, counted by attempts
+		final      int
+	}{
+		{name: "GET 500 once", method: http.MethodGet, status: 500, failures: 1, attempts: 2, final: 200},
+		{name: "GET 503 with Retry-After", method: http.MethodGet, status: 503, retryAfter: "2", failures: 1, attempts: 2, sleeps: []time.Duration{2 * time.Second}, final: 200},
+		{name: "HEAD 502 twice", method: http.MethodHead, status: 502, failures: 2, attempts: 3, final: 200},
+		{name: "GET 500 every time: bounded", method: http.MethodGet, status: 500, failures: 99, attempts: 4, final: 500},
+		{name: "GET 501 is not retried", method: http.MethodGet, status: 501, failures: 1, attempts: 1, final: 501},
+		{name: "POST 500 is not retried", method: http.MethodPost, status: 500, failures: 1, attempts: 1, final: 500},
+		{name: "PATCH 502 is not retried", method: http.MethodPatch, status: 502, failures: 1, attempts: 1, final: 502},
+		{name: "PUT 500 is not retried", method: http.MethodPut, status: 500, failures: 1, attempts: 1, final: 500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			attempts := 0
+			srv := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				attempts++
+				if attempts <= tc.failures {
+					if tc.retryAfter != "" {
+						w.Header().Set("Retry-After", tc.retryAfter)
+					}
+					w.WriteHeader(tc.status)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			var sleeps []time.Duration
+			rt := rateLimits(requestSettingTransport{handlerTransport{srv}}, Options{Sleep: func(_ context.Context, d time.Duration) error {
+				sleeps = append(sleeps, d)
+				return nil
+			}})
+			req, err := http.NewRequest(tc.method, "http://example.invalid/x", nil)
+			require.NoError(t, err)
+			resp, err := rt.RoundTrip(req)
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			assert.Equal(t, tc.final, resp.StatusCode)
+			assert.Equal(t, tc.attempts, attempts)
+			assert.Len(t, sleeps, tc.attempts-1)
+			if tc.sleeps != nil {
+				assert.Equal(t, tc.sleeps, sleeps)
+			}
+			for _, d := range sleeps {
+				assert.LessOrEqual(t, d, retryMax, "a backoff is bounded")
+			}
+		})
+	}
+}
+
+// requestSettingTransport sets the response's Request, as net/http's transport does.
+type requestSettingTransport struct{ next http.RoundTripper }
+
+func (t requestSettingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if resp != nil {
+		resp.Request = r
+	}
+	return resp, err
+}
+
 func TestRateLimitTransportLeavesPermissionErrorsAlone(t *testing.T) {
 	// A plain 403 (no rate headers, no secondary-limit text) is not retried.
 	srv := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
