@@ -19,6 +19,8 @@ type Config struct {
 	CycleTimeout Duration `yaml:"cycleTimeout,omitempty" json:"cycleTimeout,omitempty"`
 	// CacheDir holds the repositories' working clones (default: a directory under the user cache).
 	CacheDir string `yaml:"cacheDir,omitempty" json:"cacheDir,omitempty"`
+	// Limits bound what the service reads from outside (docs/security.md).
+	Limits Limits `yaml:"limits,omitempty" json:"limits,omitempty"`
 
 	// Source is where the document was read from; set by the loader.
 	Source Source `yaml:"-" json:"-"`
