@@ -39,6 +39,22 @@ func Need(p *Policy, replicas int, metrics []MetricValue) int {
 	return need
 }
 
+// BoundsAt is the policy's [minReplicas, maxReplicas] at an instant, raised or replaced by the
+// schedules active then, exactly as Decide applies them last: the bounds a replay's offline
+// optimum keeps to (package policy/optimum).
+func BoundsAt(p *Policy, at time.Time) (lo, hi int) {
+	var b bounds
+	if len(p.Spec.Schedules) == 0 {
+		b = bounds{max: p.Spec.MaxReplicas}
+		if p.Spec.MinReplicas != nil {
+			b.min = *p.Spec.MinReplicas
+		}
+	} else {
+		b = effectiveBounds(p, at, newExplainer(0))
+	}
+	return b.min, b.max
+}
+
 // Assessment is how a replay served its workload: what `backtest --compare` prints side by
 // side, one per policy.
 type Assessment struct {

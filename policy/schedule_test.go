@@ -196,3 +196,31 @@ func TestDecideCompilesOnTheFlyWithoutWriting(t *testing.T) {
 	assert.Equal(t, 10, d.Desired)
 	assert.Nil(t, p.Spec.Schedules[0].compiled, "Decide must not write to the policy")
 }
+
+// TestBoundsAtIsWhatDecideApplies: BoundsAt gives the bounds Decide clamps to, with and
+// without active windows, so a replay's optimum keeps to the same bounds as the policy.
+func TestBoundsAtIsWhatDecideApplies(t *testing.T) {
+	business := window("business-hours", "0 8 * * 1-5", 10*time.Hour, ptr(10), nil, "Europe/Berlin")
+	night := window("night", "0 9 * * *", 4*time.Hour, nil, ptr(5), "")
+	p := schedPolicy(t, nil, business, night)
+	for _, tc := range []struct {
+		at     string
+		lo, hi int
+	}{
+		{"2026-11-23T11:00:00Z", 10, 10}, // both active: the floor wins
+		{"2026-11-23T14:00:00Z", 10, 30}, // business hours only
+		{"2026-11-23T06:00:00Z", 3, 30},  // neither
+		{"2026-11-28T10:00:00Z", 3, 5},   // Saturday: night only
+	} {
+		lo, hi := BoundsAt(p, utc(tc.at))
+		assert.Equal(t, [2]int{tc.lo, tc.hi}, [2]int{lo, hi}, tc.at)
+		// Decide clamps a huge and a zero need to exactly these bounds.
+		up, down := snap(tc.hi, 1000), snap(tc.lo, 0)
+		up.Now, down.Now = utc(tc.at), utc(tc.at)
+		assert.Equal(t, tc.hi, Decide(p, up).Desired, tc.at)
+		assert.Equal(t, tc.lo, Decide(p, down).Desired, tc.at)
+	}
+	plain := testPolicy(2, 30, avgMetric("a", 1))
+	lo, hi := BoundsAt(plain, utc("2026-11-23T11:00:00Z"))
+	assert.Equal(t, [2]int{2, 30}, [2]int{lo, hi})
+}

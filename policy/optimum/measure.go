@@ -1,0 +1,108 @@
+package optimum
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// ProblemOf is the problem of a replay: at every step of r, the policy's need (policy.Need of
+// the step's metrics read at the count before the step — r.Initial for the first — exactly as
+// policy.Assess counts short time) and its bounds then (policy.BoundsAt); the count before the
+// first step is the replay's. For an AverageValue target the need does not depend on the
+// count; for a Value target or a step rule it is the need the replay itself met, so each
+// replay of a comparison has its own problem. p must have gone through SetDefaults.
+func ProblemOf(p *policy.Policy, r *policy.BacktestResult) *Problem {
+	n := len(r.Steps)
+	pr := &Problem{Need: make([]int, n), Min: make([]int, n), Max: make([]int, n), Initial: max(r.Initial, 0)}
+	before := r.Initial
+	for i := range r.Steps {
+		st := &r.Steps[i]
+		pr.Need[i] = policy.Need(p, before, st.Metrics)
+		pr.Min[i], pr.Max[i] = policy.BoundsAt(p, st.Time)
+		before = st.Replicas
+	}
+	return pr
+}
+
+// Spent is what a replay cost, in replica-steps: Σ replicas over its steps (its replica-hours
+// ÷ the step). It is the budget a replay is measured at.
+func Spent(r *policy.BacktestResult) int64 {
+	var s int64
+	for i := range r.Steps {
+		s += int64(r.Steps[i].Replicas)
+	}
+	return s
+}
+
+// Result is the optimum at a budget: what `backtest --optimum` prints.
+type Result struct {
+	// Budget is the cost measured against (a replay's Spent), in replica-steps.
+	Budget int64 `json:"budgetReplicaSteps"`
+	// Floor is the need's own schedule, the least any never-short schedule costs.
+	Floor Point `json:"floor"`
+	// Fits is false when the budget is below the floor: no never-short schedule costs as
+	// little (the policy was short to spend it), so there is no optimum at the budget.
+	Fits bool `json:"fits"`
+	// Exact is the fewest changes of a never-short schedule within the budget, the cheapest of
+	// those, and the schedule; nil when it does not fit or the search passed its limits, and
+	// then Limit says which.
+	Exact *Schedule `json:"exact,omitempty"`
+	Limit string    `json:"limit,omitempty"`
+	// Hull is the frontier's convex hull at the budget, when it fits.
+	Hull *HullAt `json:"hull,omitempty"`
+	// Frontier is a summary of the Pareto frontier: its vertices on the hull with the fewest
+	// changes within 2, 1.5, 1.3, 1.2, 1.1 and 1.05 × the floor's cost, the schedule with the
+	// fewest changes possible first and the floor last, fewest changes first. Each is a real
+	// schedule and a point of the exact frontier: no never-short schedule has fewer changes
+	// at its cost or less.
+	Frontier []Point `json:"frontier"`
+}
+
+// FrontierRatios are the costs, × the floor's, at which Result.Frontier sums up the frontier.
+var FrontierRatios = []float64{2, 1.5, 1.3, 1.2, 1.1, 1.05}
+
+// Measure computes the optimum at a budget: the floor, the exact fewest changes within the
+// budget (unless its search would pass lim), the hull there, and the frontier's summary.
+// An error is returned only for a malformed problem.
+func Measure(p *Problem, budget int64, lim Limits) (Result, error) {
+	pl, err := compile(p)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Budget: budget, Floor: pl.floor, Fits: budget >= pl.floor.Cost}
+	first := pl.fewestPossible()
+	res.Frontier = append(res.Frontier, first)
+	for _, f := range FrontierRatios {
+		b := int64(f * float64(pl.floor.Cost))
+		if b >= first.Cost {
+			continue
+		}
+		if _, z := pl.edgeAround(b); !slices.Contains(res.Frontier, z) {
+			res.Frontier = append(res.Frontier, z)
+		}
+	}
+	if !slices.Contains(res.Frontier, pl.floor) {
+		res.Frontier = append(res.Frontier, pl.floor)
+	}
+	if !res.Fits {
+		return res, nil
+	}
+	a, z := pl.edgeAround(budget)
+	h := HullAt{Vertex: a, Line: float64(a.Changes)}
+	if a.Cost > budget {
+		h = HullAt{Vertex: z, Line: float64(a.Changes) + float64(a.Cost-budget)/float64(a.Cost-z.Cost)*float64(z.Changes-a.Changes)}
+	}
+	res.Hull = &h
+	s, err := pl.fewest(budget, a, z, lim)
+	switch {
+	case errors.Is(err, ErrLimit):
+		res.Limit = err.Error()
+	case err != nil:
+		return Result{}, err
+	default:
+		res.Exact = &s
+	}
+	return res, nil
+}
