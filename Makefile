@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit integration fuzz lint bench demo demo-live deps clean
+.PHONY: all build test unit integration fuzz lint bench traces demo demo-live deps clean
 
 all: build
 
@@ -33,6 +33,11 @@ lint:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+
+## traces converts the corpus of real public traces (docs/traces.md) into $$TRACES_DIR, else the
+## user cache directory, and checks every file against examples/traces/SHA256SUMS.
+traces:
+	$(GO) run ./examples/traces/fetch
 
 demo: build
 	@./examples/demo.sh
