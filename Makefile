@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit integration fuzz lint bench traces demo demo-live deps clean
+.PHONY: all build test unit integration fuzz lint bench bench-traces traces demo demo-live deps clean
 
 all: build
 
@@ -38,6 +38,11 @@ bench: deps
 ## user cache directory, and checks every file against examples/traces/SHA256SUMS.
 traces:
 	$(GO) run ./examples/traces/fetch
+
+## bench-traces prints the table of docs/benchmarks.md alone: the HPA's defaults, Steady and the
+## optimum on every trace of the corpus, held-out half first (make traces first).
+bench-traces:
+	$(GO) test ./examples/traces/ -run '^$$' -bench '^BenchmarkTraces$$' -benchtime 1x
 
 demo: build
 	@./examples/demo.sh
