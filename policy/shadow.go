@@ -58,6 +58,24 @@ type ShadowComparison struct {
 	// LivePoints and OurPoints are both counts as step lines: the first step, then each change.
 	LivePoints []ReplicaPoint `json:"livePoints,omitempty"`
 	OurPoints  []ReplicaPoint `json:"ourPoints,omitempty"`
+	// LiveBest and OurBest are the offline optimum at each side's replica-hours over the window
+	// (docs/design.md §11; set by package policy/optimum, OfShadow, not by CompareShadow): nil
+	// when it was not computed — no metric values over the window, or no replay of ours.
+	LiveBest *ShadowBest `json:"liveBest,omitempty"`
+	OurBest  *ShadowBest `json:"ourBest,omitempty"`
+}
+
+// ShadowBest is the offline optimum at one side's replica-hours over a shadow comparison's
+// window: the fewest changes of a count that is never below the need (within the bounds) and
+// costs no more replica-hours than that side did.
+type ShadowBest struct {
+	// Fits is false when no never-short count costs as little as the side did (it was short
+	// to spend so little); Changes is then 0.
+	Fits    bool `json:"fits"`
+	Changes int  `json:"changes"`
+	// Exact is false when the exact search passed its limit: Changes is then the hull's
+	// vertex, an upper bound.
+	Exact bool `json:"exact"`
 }
 
 // ReplicaPoint is a replica count from an instant on.

@@ -3,6 +3,7 @@ package optimum
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -105,4 +106,96 @@ func Measure(p *Problem, budget int64, lim Limits) (Result, error) {
 		res.Exact = &s
 	}
 	return res, nil
+}
+
+// ReasonOptimum is the reason code of a change of the optimum's schedule as a replay.
+const ReasonOptimum policy.ReasonCode = "OfflineOptimum"
+
+// Replay is a schedule of the problem of r as a replay over r's steps: the same instants and
+// metric values, the schedule's count after each step, and a decision at each change, so that
+// it can be assessed, compared and charted as a policy's replay is (policy.Assess counts it
+// short only where the need is above the policy's maximum, which no schedule can meet).
+func Replay(s *Schedule, r *policy.BacktestResult, label string) policy.BacktestResult {
+	out := policy.BacktestResult{
+		Policy: label, Decisions: []policy.BacktestDecision{}, Start: r.Start, End: r.End, Step: r.Step,
+		Initial: r.Initial, Steps: make([]policy.BacktestStep, len(r.Steps)),
+	}
+	before := r.Initial
+	secs := r.Step.Seconds()
+	for i := range r.Steps {
+		st := r.Steps[i]
+		st.Replicas = s.Levels[i]
+		out.Steps[i] = st
+		out.Summary.ReplicaSeconds += float64(st.Replicas) * secs
+		if st.Replicas != before {
+			out.Decisions = append(out.Decisions, policy.BacktestDecision{
+				Time: st.Time, From: before, To: st.Replicas, Metrics: map[string]float64{},
+				Reasons: []policy.Reason{{Code: ReasonOptimum, Message: "the offline optimum changes here, knowing the whole trace"}},
+			})
+			if st.Replicas > before {
+				out.Summary.ScaleUps++
+			} else {
+				out.Summary.ScaleDowns++
+			}
+		}
+		before = st.Replicas
+	}
+	out.Summary.Evaluations, out.Summary.Changes = len(r.Steps), len(out.Decisions)
+	return out
+}
+
+// ShadowLimits bound the exact search of a shadow comparison's optimum, which runs at every
+// evaluation of a shadow policy: a day at the policy's interval is a few thousand steps, far
+// below them; past them the hull's vertex answers.
+var ShadowLimits = Limits{Work: 100_000_000, Memory: 2 << 20}
+
+// OfShadow sets the offline optimum beside a shadow comparison made by policy.CompareShadow
+// from s: for the live side and for ours, the fewest changes of a never-short count within that
+// side's replica-hours over the comparison's steps, measured against the need of the same
+// metric values (c.LiveBest, c.OurBest). Without metric values over the window there is no
+// need to measure against, and nothing is set; our side needs our replay.
+func OfShadow(p *policy.Policy, s policy.ShadowSeries, c *policy.ShadowComparison, lim Limits) {
+	n := len(s.Live)
+	if c.Span() == 0 || s.Step <= 0 || len(s.Metrics) < n || len(c.LivePoints) == 0 {
+		return
+	}
+	first := int(c.Start.Sub(s.Start) / s.Step)
+	if first < 0 || first >= n {
+		return
+	}
+	side := func(points []policy.ReplicaPoint) *policy.ShadowBest {
+		r := policy.BacktestResult{Step: s.Step, Initial: c.LivePoints[0].Replicas, Steps: make([]policy.BacktestStep, 0, n-first)}
+		j := 0
+		for i := first; i < n; i++ {
+			at := s.Start.Add(time.Duration(i) * s.Step)
+			for j+1 < len(points) && !points[j+1].At.After(at) {
+				j++
+			}
+			r.Steps = append(r.Steps, policy.BacktestStep{Time: at, Replicas: points[j].Replicas, Metrics: s.Metrics[i]})
+		}
+		return best(ProblemOf(p, &r), Spent(&r), lim)
+	}
+	c.LiveBest = side(c.LivePoints)
+	if c.Ours != nil && len(c.OurPoints) > 0 {
+		c.OurBest = side(c.OurPoints)
+	}
+}
+
+// best is the optimum's fewest changes at a budget alone: exact, else the hull's vertex.
+func best(p *Problem, budget int64, lim Limits) *policy.ShadowBest {
+	pl, err := compile(p)
+	if err != nil {
+		return nil // not a problem ProblemOf makes: bounds are always a range
+	}
+	if budget < pl.floor.Cost {
+		return &policy.ShadowBest{}
+	}
+	a, z := pl.edgeAround(budget)
+	if s, err := pl.fewest(budget, a, z, lim); err == nil {
+		return &policy.ShadowBest{Fits: true, Changes: s.Changes, Exact: true}
+	}
+	if a.Cost <= budget {
+		return &policy.ShadowBest{Fits: true, Changes: a.Changes}
+	}
+	return &policy.ShadowBest{Fits: true, Changes: z.Changes}
 }

@@ -167,3 +167,91 @@ func TestMeasureBelowTheFloor(t *testing.T) {
 	assert.Nil(t, res.Hull)
 	assert.NotEmpty(t, res.Frontier)
 }
+
+// TestReplayOfTheOptimum: the optimum's schedule as a replay has the schedule's changes and
+// replica-hours, and policy.Assess finds it never short.
+func TestReplayOfTheOptimum(t *testing.T) {
+	p := replayPolicy(&policy.Strategy{Type: policy.StrategySteady}, nil, 0.1)
+	r := replay(p, day())
+	res, err := optimum.Measure(optimum.ProblemOf(p, &r), optimum.Spent(&r), optimum.Limits{})
+	require.NoError(t, err)
+	require.NotNil(t, res.Exact)
+	o := optimum.Replay(res.Exact, &r, "optimum")
+	a := policy.Assess(p, &o)
+	assert.Equal(t, res.Exact.Changes, a.Changes)
+	assert.Equal(t, res.Exact.Changes, o.Summary.Changes)
+	assert.InDelta(t, float64(res.Exact.Cost)/60, a.ReplicaHours, 1e-9)
+	pr := optimum.ProblemOf(p, &r)
+	over := 0
+	for i := range pr.Need {
+		if pr.Need[i] > pr.Max[i] {
+			over++
+		}
+	}
+	require.Positive(t, over, "the day's spikes need more than the maximum")
+	assert.InDelta(t, float64(over*60), a.ShortSeconds, 1e-9, "short only where no count within the bounds is enough")
+	assert.Equal(t, len(r.Steps), o.Summary.Evaluations)
+	for _, d := range o.Decisions {
+		assert.Equal(t, optimum.ReasonOptimum, d.Reasons[0].Code)
+	}
+}
+
+// TestOfShadow: beside a shadow comparison, the optimum at each side's replica-hours is the
+// exact answer for that side's own counts and the need of the same metric values — for a live
+// autoscaler that is never short, no more changes than it made — and without metric values
+// nothing is claimed.
+func TestOfShadow(t *testing.T) {
+	p := replayPolicy(&policy.Strategy{Type: policy.StrategySteady}, nil, 0.1)
+	values := day()
+	s := policy.ShadowSeries{Start: start, Step: time.Minute}
+	need := make([]int, len(values))
+	for i, v := range values {
+		s.Metrics = append(s.Metrics, []policy.MetricValue{{Name: "rps", Value: v}})
+		lo, hi := policy.BoundsAt(p, start.Add(time.Duration(i)*time.Minute))
+		need[i] = min(max(int(math.Ceil(v/10)), lo), hi)
+	}
+	// The live autoscaler holds the largest need of the last 30 minutes: never short.
+	live := make([]int, len(values))
+	for i := range live {
+		for j := max(0, i-29); j <= i; j++ {
+			live[i] = max(live[i], need[j])
+		}
+		s.Live = append(s.Live, policy.MetricValue{Name: "shadow", Value: float64(live[i])})
+	}
+	c := policy.CompareShadow(p, s)
+	require.NotNil(t, c.Ours)
+	optimum.OfShadow(p, s, &c, optimum.ShadowLimits)
+	require.NotNil(t, c.LiveBest)
+	require.NotNil(t, c.OurBest)
+
+	pr := &optimum.Problem{Need: need, Min: make([]int, len(need)), Max: make([]int, len(need)), Initial: live[0]}
+	var budget int64
+	for i := range need {
+		pr.Min[i], pr.Max[i] = policy.BoundsAt(p, start.Add(time.Duration(i)*time.Minute))
+		budget += int64(live[i])
+	}
+	want, err := optimum.Fewest(pr, budget, optimum.Limits{})
+	require.NoError(t, err)
+	assert.Equal(t, &policy.ShadowBest{Fits: true, Exact: true, Changes: want.Changes}, c.LiveBest)
+	assert.LessOrEqual(t, c.LiveBest.Changes, c.LiveChanges, "the live side is never short")
+	assert.InDelta(t, float64(budget)/60, c.LiveReplicaHours, 1e-9, "the same replica-hours as the comparison's")
+
+	// Our side is the policy's replay from the live count: the same as a backtest of it.
+	initial := live[0]
+	r := policy.Backtest(p, func(at time.Time) []policy.MetricValue { return s.Metrics[int(at.Sub(start)/time.Minute)] },
+		policy.BacktestOptions{Start: start, End: start.Add(time.Duration(len(values)-1) * time.Minute), Initial: &initial})
+	ours := policy.ShadowBest{}
+	if s, err := optimum.Fewest(optimum.ProblemOf(p, &r), optimum.Spent(&r), optimum.Limits{}); err == nil {
+		ours = policy.ShadowBest{Fits: true, Exact: true, Changes: s.Changes}
+	} else {
+		require.ErrorIs(t, err, optimum.ErrOverBudget)
+	}
+	assert.Equal(t, &ours, c.OurBest)
+
+	none := s
+	none.Metrics, none.MetricsCause = nil, "range query failed"
+	c = policy.CompareShadow(p, none)
+	optimum.OfShadow(p, none, &c, optimum.ShadowLimits)
+	assert.Nil(t, c.LiveBest, "no need to measure against")
+	assert.Nil(t, c.OurBest)
+}
