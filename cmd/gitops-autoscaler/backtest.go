@@ -18,11 +18,12 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/convert"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
 var backtestHelp = help{
-	usage: `gitops-autoscaler backtest --policy FILE [--compare FILE]... (--trace CSV | --prometheus URL --start T --end T) [flags]`,
+	usage: `gitops-autoscaler backtest --policy FILE [--compare FILE]... [--optimum] (--trace CSV | --prometheus URL --start T --end T) [flags]`,
 	about: `Replay a policy over past metrics with the same decision engine the service runs, and see
 every decision it would have made: when, from and to how many replicas, and why. Use it to
 tune thresholds, cooldowns and stabilization windows before a policy touches Git.
@@ -38,7 +39,15 @@ compared FILE may be what you run today — a KEDA ScaledObject, an HPA (with --
 for its External, Object and Pods metrics) or an original PrometheusAutoscaler — given as the
 manifest itself: it is imported on the fly as import would, with its warnings on stderr.
 This is how to decide to switch: "your HPA settings: 470 commits a week; Steady: 90"
-(docs/benchmarks.md). --html then draws every replica line over the metric on one chart.`,
+(docs/benchmarks.md). --html then draws every replica line over the metric on one chart.
+
+With --optimum, each replay is set against the offline optimum: with the whole trace known
+in advance, the fewest changes of a count that is never below the need (within the bounds)
+and costs no more replica-hours than the policy spent — "142 changes; the best possible at
+these replica-hours: 41 (3.5×)" — computed exactly (docs/design.md §11), with the frontier of
+changes against replica-hours. A policy that was short to spend less than the need itself
+has no such schedule to compare with, and says so. With --compare it is a row for every
+policy and a column of the first policy's optimum; with --html, its level line on the charts.`,
 	example: `$ cat trace.csv
 timestamp,metric,value
 2026-11-22T10:59:30Z,http_rps,120
@@ -56,6 +65,13 @@ changes                         4                          12
 changes per day                 47.8                       143.4
 ...
 laravel-demo/laravel-web-hpa against laravel-demo/laravel-web: 3.0× the changes, 1.15× the replica-hours
+$ gitops-autoscaler backtest --policy steady.yaml --trace nasa-1995-07-17.csv --optimum
+…
+changes: 160 (104 up, 56 down) — the commits a live run would have made
+replica-hours: 4170.08 (average 24.82 replicas)
+…
+optimum: 160 changes; the best possible at these replica-hours: 112 (1.4×); the hull: 111.8 at these replica-hours, its vertex 112
+frontier, changes → replica-hours (× the need's): 1 → 9072.0 (3.82×), 36 → 4748.4 (2.00×), 414 → 3562.6 (1.50×), …, 9151 → 2377.0 (1.00×)
 $ gitops-autoscaler backtest --policy policies/laravel-web-prod.yaml \
     --compare cluster/hpa-laravel-web.yaml --adapter-config cluster/adapter.yaml \
     --prometheus http://prometheus:9090 --start 2026-11-15T00:00:00Z --end 2026-11-22T00:00:00Z
@@ -85,6 +101,8 @@ type backtestOptions struct {
 	compare []string
 	// adapterConfig is the prometheus-adapter rules file for an HPA given to --compare.
 	adapterConfig string
+	// optimum sets every replay against the offline optimum.
+	optimum bool
 }
 
 func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -134,6 +152,9 @@ func (o *backtestOptions) define(fs *flag.FlagSet) func() error {
 	})
 	fs.StringVar(&o.adapterConfig, "adapter-config", "", "the prometheus-adapter configuration `FILE` for an HPA given to "+
 		"--compare whose External, Object or Pods metrics it names")
+	fs.BoolVar(&o.optimum, "optimum", false, "also compute the offline optimum: the fewest changes that are never short and "+
+		"spend no more replica-hours than the policy did, with the whole trace known (exact), and the frontier of changes "+
+		"against replica-hours; with --compare a row for every policy and a column of the first one's optimum")
 	fs.StringVar(&o.output, "o", "text", "output `FORMAT`: text or json")
 	fs.StringVar(&o.htmlFile, "html", "", "also write a self-contained HTML report to `FILE`: each metric against the "+
 		"replica count with every change marked, the summary and the decisions; with --compare, every policy's "+
@@ -197,7 +218,54 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 		return code
 	}
 	r := policy.Backtest(p, src(p), policy.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
+	if o.optimum {
+		return reportBacktestOptimum(o, p, r, stdout, stderr)
+	}
 	return reportBacktest(o, p, r, stdout, stderr)
+}
+
+// measureOptimum is the offline optimum at a replay's own replica-hours, with its schedule as
+// a replay when it is exact.
+func measureOptimum(p *policy.Policy, r *policy.BacktestResult, label string) (*web.BacktestOptimum, error) {
+	m, err := optimum.Measure(optimum.ProblemOf(p, r), optimum.Spent(r), optimum.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("optimum of %s: %w", p.ID(), err)
+	}
+	out := &web.BacktestOptimum{Result: m}
+	if m.Exact != nil {
+		rep := optimum.Replay(m.Exact, r, label)
+		out.Replay = &rep
+	}
+	return out, nil
+}
+
+// reportBacktestOptimum is reportBacktest with the offline optimum: its lines after the
+// summary, an "optimum" field in the JSON, its level line in the report.
+func reportBacktestOptimum(o backtestOptions, p *policy.Policy, r policy.BacktestResult, stdout, stderr io.Writer) int {
+	opt, err := measureOptimum(p, &r, "optimum")
+	if err != nil {
+		fmt.Fprintf(stderr, "backtest: %v\n", err)
+		return exitFailure
+	}
+	out := struct {
+		policy.BacktestResult
+		Optimum *optimum.Result `json:"optimum"`
+	}{r, &opt.Result}
+	return report(o, func(w io.Writer) error { return web.WriteBacktestReport(w, p, r, opt) }, out,
+		func(w io.Writer) {
+			printBacktest(w, r)
+			printOptimum(w, r.Summary.Changes, &opt.Result, r.Step)
+		}, stdout, stderr)
+}
+
+// printOptimum writes the optimum's lines: the policy's distance to it, then the frontier.
+func printOptimum(w io.Writer, changes int, m *optimum.Result, step time.Duration) {
+	line := fmt.Sprintf("optimum: %d changes; %s", changes, web.OptimumText(changes, m, step))
+	if h := web.HullText(m); h != "" {
+		line += "; " + h
+	}
+	fmt.Fprintln(w, line)
+	fmt.Fprintf(w, "frontier, changes → replica-hours (× the need's): %s\n", web.FrontierText(m, step))
 }
 
 // backtestValues is each policy's metric source for the replay: the trace (whose first and last
@@ -297,9 +365,17 @@ func compareBacktest(ctx context.Context, o backtestOptions, p *policy.Policy, s
 	for i := range ps {
 		cs[i] = web.ComparedPolicy{Label: labels[i], Policy: ps[i], Result: results[i], Assessment: as[i]}
 	}
+	if o.optimum {
+		var err error
+		if cs, err = withOptimum(cs); err != nil {
+			fmt.Fprintf(stderr, "backtest: %v\n", err)
+			return exitFailure
+		}
+	}
 	type column struct {
 		Label string `json:"label"`
 		policy.Assessment
+		Optimum *optimum.Result `json:"optimum,omitempty"`
 	}
 	out := struct {
 		Start       time.Time `json:"start"`
@@ -309,10 +385,33 @@ func compareBacktest(ctx context.Context, o backtestOptions, p *policy.Policy, s
 		Policies    []column  `json:"policies"`
 	}{Start: results[0].Start, End: results[0].End, Step: o.step.String(), Evaluations: results[0].Summary.Evaluations}
 	for _, c := range cs {
-		out.Policies = append(out.Policies, column{c.Label, c.Assessment})
+		out.Policies = append(out.Policies, column{c.Label, c.Assessment, c.Optimum})
 	}
 	return report(o, func(w io.Writer) error { return web.WriteCompareHTML(w, cs) }, out,
 		func(w io.Writer) { printComparison(w, cs) }, stdout, stderr)
+}
+
+// withOptimum sets every compared replay against the optimum at its own replica-hours, and
+// adds a column for the first policy's optimum when it is exact: its schedule, replayed over
+// the same steps, assessed like the others and drawn on the chart.
+func withOptimum(cs []web.ComparedPolicy) ([]web.ComparedPolicy, error) {
+	var first *web.BacktestOptimum
+	for i := range cs {
+		label := "optimum at the replica-hours of " + cs[i].Label
+		opt, err := measureOptimum(cs[i].Policy, &cs[i].Result, label)
+		if err != nil {
+			return nil, err
+		}
+		cs[i].Optimum = &opt.Result
+		if i == 0 {
+			first = opt
+		}
+	}
+	if first.Replay != nil {
+		cs = append(cs, web.ComparedPolicy{Label: first.Replay.Policy, Policy: cs[0].Policy, Result: *first.Replay,
+			Assessment: policy.Assess(cs[0].Policy, first.Replay)})
+	}
+	return cs, nil
 }
 
 // compareLabels names each compared policy by its ID, adding its file where two share an ID
@@ -350,9 +449,17 @@ func printComparison(w io.Writer, cs []web.ComparedPolicy) {
 	tw.Flush()
 	first := &cs[0].Assessment
 	for _, c := range cs[1:] {
+		if c.Optimum == nil && cs[0].Optimum != nil {
+			continue // the optimum's own column
+		}
 		a := &c.Assessment
 		fmt.Fprintf(w, "%s against %s: %s, %s the replica-hours\n", c.Label, cs[0].Label,
 			changesAgainst(a.Changes, first.Changes), ratio(a.ReplicaHours, first.ReplicaHours))
+	}
+	for _, c := range cs {
+		if c.Optimum != nil {
+			fmt.Fprintf(w, "%s: %d changes; %s\n", c.Label, c.Assessment.Changes, web.OptimumText(c.Assessment.Changes, c.Optimum, c.Result.Step))
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 )
 
 // Bounds that keep the page small when a policy flaps: the decisions table lists the first
@@ -25,6 +26,20 @@ const (
 // count (right axis) with every change marked — hover a marker for its reasons — followed by
 // the summary and the table of decisions with their reasons.
 func WriteBacktestHTML(w io.Writer, p *policy.Policy, r policy.BacktestResult) error {
+	return WriteBacktestReport(w, p, r, nil)
+}
+
+// BacktestOptimum is the offline optimum of a replay (docs/design.md §11), for its report: the
+// optimum at the replay's replica-hours and, when it is exact, its schedule as a replay.
+type BacktestOptimum struct {
+	Result optimum.Result
+	Replay *policy.BacktestResult
+}
+
+// WriteBacktestReport is WriteBacktestHTML with the offline optimum when o is not nil: its
+// level line on every chart, and lines in the summary — the best possible changes at the
+// replay's replica-hours, the hull there and the frontier.
+func WriteBacktestReport(w io.Writer, p *policy.Policy, r policy.BacktestResult, o *BacktestOptimum) error {
 	page := backtestPage{
 		Policy:  r.Policy,
 		Start:   r.Start.UTC().Format(time.RFC3339),
@@ -43,7 +58,14 @@ func WriteBacktestHTML(w io.Writer, p *policy.Policy, r policy.BacktestResult) e
 	}
 
 	page.ShortReplicaMinutes = r.Summary.UnderProvisionedReplicaSeconds / 60
-	for _, c := range BacktestCharts(p, r) {
+	if o != nil {
+		page.Optimum = &optimumLines{
+			Best:     OptimumText(r.Summary.Changes, &o.Result, r.Step),
+			Hull:     HullText(&o.Result),
+			Frontier: FrontierText(&o.Result, r.Step),
+		}
+	}
+	for _, c := range backtestCharts(p, r, o) {
 		page.Charts = append(page.Charts, SVGChart(c))
 	}
 	for i, d := range r.Decisions {
@@ -71,17 +93,26 @@ func WriteBacktestHTML(w io.Writer, p *policy.Policy, r policy.BacktestResult) e
 // BacktestCharts are the report's charts: one per metric of p, each with the replica count on
 // the right axis, the changes marked, and the metric's thresholds or target drawn as guides.
 func BacktestCharts(p *policy.Policy, r policy.BacktestResult) []Chart {
+	return backtestCharts(p, r, nil)
+}
+
+// backtestCharts are BacktestCharts, each with the optimum's level line when o has one.
+func backtestCharts(p *policy.Policy, r policy.BacktestResult, o *BacktestOptimum) []Chart {
 	replicas := ReplicaSeries("replicas", r)
 	marks := ChangeMarks(r)
+	lines := []ChartSeries{replicas}
+	if o != nil && o.Replay != nil {
+		lines = append(lines, ReplicaSeries("optimum", *o.Replay))
+	}
 	if len(p.Spec.Metrics) == 0 {
-		return []Chart{{Title: "replicas", Series: []ChartSeries{replicas}, Marks: marks}}
+		return []Chart{{Title: "replicas", Series: lines, Marks: marks}}
 	}
 	charts := make([]Chart, 0, len(p.Spec.Metrics))
 	for mi := range p.Spec.Metrics {
 		m := &p.Spec.Metrics[mi]
 		charts = append(charts, Chart{
 			Title:  m.Name,
-			Series: []ChartSeries{MetricSeries(m.Name, r, mi), replicas},
+			Series: append([]ChartSeries{MetricSeries(m.Name, r, mi)}, lines...),
 			Marks:  marks,
 			Guides: MetricGuides(m),
 		})
@@ -162,6 +193,12 @@ type backtestPage struct {
 	Charts                   []template.HTML
 	Rows                     []backtestRow
 	Omitted                  int
+	Optimum                  *optimumLines
+}
+
+// optimumLines are the optimum's lines of the report's summary.
+type optimumLines struct {
+	Best, Hull, Frontier string
 }
 
 type backtestRow struct {
@@ -210,7 +247,10 @@ code { font-size: 0.85rem; }
 <tr><td>average replicas</td><td>{{f1 .AvgReplicas}}</td></tr>
 <tr><td>under-provisioned (below the metrics' need)</td><td>{{.UnderProvisioned}} ({{f1 .UnderProvisionedPct}} %)</td></tr>
 <tr><td>short depth (replica-minutes)</td><td>{{f1 .ShortReplicaMinutes}}</td></tr>
-</table>
+{{with .Optimum}}<tr class="optimum"><td>offline optimum (the whole trace known in advance, never short)</td><td>{{.Best}}</td></tr>
+{{if .Hull}}<tr class="optimum"><td>its convex hull</td><td>{{.Hull}}</td></tr>
+{{end}}<tr class="optimum"><td>frontier: changes → replica-hours (× the need's)</td><td>{{.Frontier}}</td></tr>
+{{end}}</table>
 
 <h2>Metrics and replicas</h2>
 {{range .Charts}}{{.}}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 )
 
 // ComparedPolicy is one column of a comparison: a policy, the name it is shown under, its
@@ -17,10 +18,14 @@ type ComparedPolicy struct {
 	Policy     *policy.Policy
 	Result     policy.BacktestResult
 	Assessment policy.Assessment
+	// Optimum is the offline optimum at this replay's replica-hours, when asked for
+	// (backtest --optimum); the optimum's own column has none.
+	Optimum *optimum.Result
 }
 
 // ComparisonRows are the figures of a comparison, one row each, in the order `backtest
-// --compare` prints them; every row has one cell per policy.
+// --compare` prints them; every row has one cell per policy. When a column has the optimum,
+// a last row gives the best possible changes at each column's replica-hours and its ratio.
 func ComparisonRows(cs []ComparedPolicy) [][]string {
 	rows := [][]string{{"changes"}, {"changes per day"}, {"scale-ups / scale-downs"}, {"replica-hours"},
 		{"short (below the need)"}, {"short depth (replica-minutes)"}, {"largest step"}}
@@ -43,6 +48,17 @@ func ComparisonRows(cs []ComparedPolicy) [][]string {
 		for i := range rows {
 			rows[i] = append(rows[i], cells[i])
 		}
+	}
+	for _, c := range cs {
+		if c.Optimum == nil {
+			continue
+		}
+		row := []string{"best possible at these replica-hours"}
+		for _, c := range cs {
+			row = append(row, OptimumCell(c.Assessment.Changes, c.Optimum))
+		}
+		rows = append(rows, row)
+		break
 	}
 	return rows
 }
