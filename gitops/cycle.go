@@ -12,6 +12,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 )
 
 // MetricSource gives the metric values of policies at an instant: Prometheus in the service,
@@ -453,7 +454,8 @@ func (r *Runner) fetchMetrics(ctx context.Context, at time.Time, policies []*pol
 
 // compareShadows sets every shadow policy against the live autoscaler it runs beside, over the
 // policy.ShadowWindow before at (observe: the series from the ShadowSource, the comparison by
-// policy.CompareShadow). It runs beside the decision and never fails it: the comparison says
+// policy.CompareShadow, and the offline optimum at each side's replica-hours by
+// optimum.OfShadow). It runs beside the decision and never fails it: the comparison says
 // what it could not have.
 func (r *Runner) compareShadows(ctx context.Context, at time.Time, policies []*policy.Policy, have map[string]*policy.ShadowComparison) {
 	if r.Shadow == nil {
@@ -463,7 +465,9 @@ func (r *Runner) compareShadows(ctx context.Context, at time.Time, policies []*p
 		if _, ok := have[p.ID()]; ok || p.Spec.Shadow == nil {
 			continue
 		}
-		c := policy.CompareShadow(p, r.Shadow.Shadow(ctx, p, at, policy.ShadowWindow))
+		s := r.Shadow.Shadow(ctx, p, at, policy.ShadowWindow)
+		c := policy.CompareShadow(p, s)
+		optimum.OfShadow(p, s, &c, optimum.ShadowLimits)
 		have[p.ID()] = &c
 	}
 }

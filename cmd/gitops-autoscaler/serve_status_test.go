@@ -238,6 +238,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 	assert.Equal(t, start, shadow.Start, "from the first live sample")
 	assert.Less(t, shadow.OurChanges, liveChanges, "Steady changes less often than an HPA without stabilization")
 	assert.Positive(t, shadow.OurChanges)
+	// The offline optimum beside it: the live HPA follows the need exactly, so at its own
+	// replica-hours the need itself is the only never-short count, with as many changes.
+	require.NotNil(t, shadow.LiveBest, "the optimum at the live side's replica-hours")
+	assert.Equal(t, policy.ShadowBest{Fits: true, Exact: true, Changes: liveChanges}, *shadow.LiveBest)
+	require.NotNil(t, shadow.OurBest, "and at ours")
 	_, metrics := env.do(t, "GET", "/metrics", "", "")
 	assert.Contains(t, metrics, fmt.Sprintf(`gitops_autoscaler_shadow_live_replicas{policy="laravel-demo/laravel-api"} %d`, *shadow.Live))
 	assert.Contains(t, metrics, fmt.Sprintf(`gitops_autoscaler_shadow_desired_replicas{policy="laravel-demo/laravel-api"} %d`, *shadow.Ours))
@@ -265,6 +270,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	assert.Contains(t, row, fmt.Sprintf(`live %d</span> · <span class="ours`, *shadow.Live))
 	assert.Contains(t, row, "changes in 2h00m:", "over the time the live count has been known (08:00 to 10:00)")
 	assert.Contains(t, row, fmt.Sprintf("live %d</span> · <span class=\"our-changes\">ours %d</span>", liveChanges, shadow.OurChanges))
+	assert.Contains(t, row, fmt.Sprintf(`best possible at these replica-hours: <span class="live-best">live %d</span>`, liveChanges))
 	assert.Contains(t, row, `data-series="live"`)
 	assert.Contains(t, row, `data-series="ours"`)
 	assert.Contains(t, row, `data-series="http_rps"`)

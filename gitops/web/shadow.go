@@ -101,6 +101,10 @@ type shadowRow struct {
 	OurChanges           string // "—" without a replay
 	LiveHours, OurHours  string
 	Agree, Higher, Lower bool
+	// LiveBest and OurBest are the offline optimum's changes at each side's replica-hours
+	// ("5", "≤ 5" from the hull, "— (short)" when the side spent less than the need itself,
+	// "—" unknown); both empty when it was not computed.
+	LiveBest, OurBest string
 }
 
 func newShadowRow(c *policy.ShadowComparison) *shadowRow {
@@ -121,7 +125,23 @@ func newShadowRow(c *policy.ShadowComparison) *shadowRow {
 	if c.Live != nil && c.Ours != nil {
 		r.Agree, r.Higher, r.Lower = *c.Ours == *c.Live, *c.Ours > *c.Live, *c.Ours < *c.Live
 	}
+	if c.LiveBest != nil || c.OurBest != nil {
+		r.LiveBest, r.OurBest = bestCell(c.LiveBest), bestCell(c.OurBest)
+	}
 	return r
+}
+
+// bestCell is one side's optimum on the status page.
+func bestCell(b *policy.ShadowBest) string {
+	switch {
+	case b == nil:
+		return "—"
+	case !b.Fits:
+		return "— (short)"
+	case !b.Exact:
+		return "≤ " + strconv.Itoa(b.Changes)
+	}
+	return strconv.Itoa(b.Changes)
 }
 
 // shadowLines are the chart lines of a comparison within [start, end]: our replayed count

@@ -107,3 +107,20 @@ func TestShadowLines(t *testing.T) {
 	svg := string(SVGChart(Chart{Series: lines}))
 	assert.Contains(t, svg, `data-series="live"`)
 }
+
+// TestShadowRowBest: the shadow row carries the offline optimum at each side's replica-hours
+// when it was computed — exact, the hull's bound, or short — and nothing when it was not.
+func TestShadowRowBest(t *testing.T) {
+	c := policy.ShadowComparison{Start: chartT0, End: chartT0.Add(time.Hour), Step: time.Minute, Live: intp(8), Ours: intp(6),
+		LiveBest: &policy.ShadowBest{Fits: true, Exact: true, Changes: 4}, OurBest: &policy.ShadowBest{Fits: true, Changes: 2}}
+	r := newShadowRow(&c)
+	assert.Equal(t, "4", r.LiveBest)
+	assert.Equal(t, "≤ 2", r.OurBest)
+	c.LiveBest, c.OurBest = &policy.ShadowBest{}, nil
+	r = newShadowRow(&c)
+	assert.Equal(t, "— (short)", r.LiveBest)
+	assert.Equal(t, "—", r.OurBest)
+	c.LiveBest = nil
+	r = newShadowRow(&c)
+	assert.Empty(t, r.LiveBest+r.OurBest, "not computed: no line")
+}
