@@ -37,7 +37,7 @@ bench: deps
 ## traces converts the corpus of real public traces (docs/traces.md) into $$TRACES_DIR, else the
 ## user cache directory, and checks every file against examples/traces/SHA256SUMS.
 traces:
-	$(GO) run ./examples/traces/fetch
+	$(GO) run ./examples/traces/corpus
 
 ## bench-traces prints the table of docs/benchmarks.md alone: the HPA's defaults, Steady and the
 ## optimum on every trace of the corpus, held-out half first (make traces first).

@@ -30,7 +30,7 @@ func BenchmarkTraces(b *testing.B) {
 	require.NoError(b, err)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		fmt.Printf("BenchmarkTraces: no corpus in %s. Get it (about 4 MB) with\n"+
-			"  go run ./examples/traces/fetch            # from GitHub at the pinned commits\n"+
+			"  go run ./examples/traces/corpus           # from GitHub at the pinned commits\n"+
 			"and run again, or point %s at a directory that holds it (docs/traces.md).\n", dir, traces.EnvDir)
 		b.Skip("no corpus")
 	}
@@ -44,7 +44,7 @@ func BenchmarkTraces(b *testing.B) {
 	data := make([][]byte, len(selected))
 	for i := range selected {
 		data[i], err = traces.Load(dir, &selected[i], sums)
-		require.NoError(b, err, "convert the corpus again: go run ./examples/traces/fetch")
+		require.NoError(b, err, "convert the corpus again: go run ./examples/traces/corpus")
 	}
 	var results []traces.Result
 	for b.Loop() {

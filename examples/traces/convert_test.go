@@ -196,7 +196,7 @@ func TestLoadChecksTheChecksum(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "x", string(got))
 	_, err = traces.Load(dir, tr, map[string]string{"a": traces.Sum([]byte("y"))})
-	assert.ErrorContains(t, err, "convert it again with the fetch command")
+	assert.ErrorContains(t, err, "convert it again: go run ./examples/traces/corpus")
 	_, err = traces.Load(dir, tr, map[string]string{})
 	assert.EqualError(t, err, "a: no checksum recorded in SHA256SUMS")
 }

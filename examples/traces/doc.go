@@ -5,12 +5,12 @@
 // project's trace format (timestamp,metric,value), and the checksums of the converted files
 // (SHA256SUMS), so that anyone who converts the same upstream data gets the same bytes.
 //
-// Nothing fetched is part of the repository. The fetch command (examples/traces/fetch) reads
+// Nothing downloaded is part of the repository. The corpus command (examples/traces/corpus) reads
 // each upstream file — from GitHub at the pinned commit, or from a local clone or file — and
 // writes the converted traces into a directory outside the repository: $TRACES_DIR, else
 // gitops-autoscaler/traces under the user's cache directory (Dir). The benchmark
 // (BenchmarkTraces, `make bench-traces`) reads them from there, checks every checksum first,
-// and says how to fetch them when they are missing.
+// and says how to get them when they are missing.
 //
 // The corpus is split into a tuning half and a held-out half that nobody tunes on. The split
 // was fixed before any policy was replayed on these traces, by a rule stated in

@@ -138,7 +138,7 @@ func Load(dir string, t *Trace, sums map[string]string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: no checksum recorded in SHA256SUMS", t.Name)
 	}
 	if got := Sum(data); got != want {
-		return nil, fmt.Errorf("%s: sha256 %s, want %s (SHA256SUMS): convert it again with the fetch command", name, got, want)
+		return nil, fmt.Errorf("%s: sha256 %s, want %s (SHA256SUMS): convert it again: go run ./examples/traces/corpus", name, got, want)
 	}
 	return data, nil
 }

@@ -1,15 +1,15 @@
-// Command fetch converts the benchmark corpus of real public traces (examples/traces,
+// Command corpus converts the benchmark corpus of real public traces (examples/traces,
 // docs/traces.md) into the trace format, in a directory outside the repository, and checks
 // every converted file against the checksums recorded in examples/traces/SHA256SUMS.
 //
-//	go run ./examples/traces/fetch                      # download from GitHub at the pinned commits
-//	go run ./examples/traces/fetch --repo numenta/NAB=$HOME/src/NAB ...   # or read local clones
-//	go run ./examples/traces/fetch --file numenta/NAB/data/realKnownCause/nyc_taxi.csv=nyc_taxi.csv
+//	go run ./examples/traces/corpus                      # download from GitHub at the pinned commits
+//	go run ./examples/traces/corpus --repo numenta/NAB=$HOME/src/NAB ...   # or read local clones
+//	go run ./examples/traces/corpus --file numenta/NAB/data/realKnownCause/nyc_taxi.csv=nyc_taxi.csv
 //
 // The output directory is -o, else $TRACES_DIR, else gitops-autoscaler/traces under the user's
 // cache directory. A trace whose converted bytes differ from the recorded checksum is written
 // anyway, reported, and makes the command exit 1; --write-sums records the new checksums
-// instead (for a maintainer who changed the manifest on purpose). Nothing is fetched that is
+// instead (for a maintainer who changed the manifest on purpose). Nothing is downloaded that is
 // not named in examples/traces/corpus.json.
 package main
 
@@ -40,7 +40,7 @@ type options struct {
 
 func main() {
 	o := options{repos: map[string]string{}, files: map[string]string{}}
-	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
+	fs := flag.NewFlagSet("corpus", flag.ContinueOnError)
 	fs.StringVar(&o.out, "o", "", "the `DIR` to write the traces to (default: $TRACES_DIR, else the user cache directory)")
 	fs.Func("repo", "read owner/name from a local clone or Git directory holding the pinned commit: `OWNER/NAME=DIR` (repeatable)", pair(o.repos))
 	fs.Func("file", "read one upstream file from a local copy: `OWNER/NAME/PATH=FILE` (repeatable)", pair(o.files))
@@ -51,7 +51,7 @@ func main() {
 		os.Exit(2)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "fetch: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(os.Stderr, "corpus: unexpected argument %q\n", fs.Arg(0))
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -73,24 +73,24 @@ func pair(m map[string]string) func(string) error {
 func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 	corpus, sums, err := traces.Corpus()
 	if err != nil {
-		fmt.Fprintf(stderr, "fetch: %v\n", err)
+		fmt.Fprintf(stderr, "corpus: %v\n", err)
 		return 2
 	}
 	for _, n := range o.only {
 		if !slices.ContainsFunc(corpus, func(t traces.Trace) bool { return t.Name == n }) {
-			fmt.Fprintf(stderr, "fetch: --only %s: no such trace in corpus.json\n", n)
+			fmt.Fprintf(stderr, "corpus: --only %s: no such trace in corpus.json\n", n)
 			return 2
 		}
 	}
 	dir := o.out
 	if dir == "" {
 		if dir, err = traces.Dir(); err != nil {
-			fmt.Fprintf(stderr, "fetch: %v\n", err)
+			fmt.Fprintf(stderr, "corpus: %v\n", err)
 			return 1
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintf(stderr, "fetch: %v\n", err)
+		fmt.Fprintf(stderr, "corpus: %v\n", err)
 		return 1
 	}
 	up := &traces.Upstream{Repos: o.repos, Files: o.files}
@@ -160,12 +160,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) int {
 			fmt.Fprintf(&b, "%s  %s.csv\n", got[n], n)
 		}
 		if err := os.WriteFile(o.writeSums, []byte(b.String()), 0o644); err != nil {
-			fmt.Fprintf(stderr, "fetch: %v\n", err)
+			fmt.Fprintf(stderr, "corpus: %v\n", err)
 			return 1
 		}
 	}
 	if failed > 0 {
-		fmt.Fprintf(stderr, "fetch: %d of the traces failed\n", failed)
+		fmt.Fprintf(stderr, "corpus: %d of the traces failed\n", failed)
 		return 1
 	}
 	fmt.Fprintf(stdout, "the corpus is in %s; run: %s=%s make bench-traces\n", dir, traces.EnvDir, dir)

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func runFetch(t *testing.T, o options) (int, string, string) {
+func runCorpus(t *testing.T, o options) (int, string, string) {
 	t.Helper()
 	if o.repos == nil {
 		o.repos = map[string]string{}
@@ -27,10 +27,10 @@ func runFetch(t *testing.T, o options) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// TestFetchRefusesOtherData: upstream data that converts but is not the data the corpus
+// TestCorpusRefusesOtherData: upstream data that converts but is not the data the corpus
 // was measured on is written, reported against SHA256SUMS, and fails the command; an unknown
 // --only is a usage error.
-func TestFetchRefusesOtherData(t *testing.T) {
+func TestCorpusRefusesOtherData(t *testing.T) {
 	// Four weeks of a constant taxi demand in NAB's format: valid, but not New York's.
 	var b strings.Builder
 	b.WriteString("timestamp,value\n")
@@ -41,7 +41,7 @@ func TestFetchRefusesOtherData(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "nyc_taxi.csv")
 	require.NoError(t, os.WriteFile(src, []byte(b.String()), 0o600))
 	out := t.TempDir()
-	code, _, stderr := runFetch(t, options{out: out, offline: true, only: []string{"nyc-taxi-2014-09"},
+	code, _, stderr := runCorpus(t, options{out: out, offline: true, only: []string{"nyc-taxi-2014-09"},
 		files: map[string]string{"numenta/NAB/data/realKnownCause/nyc_taxi.csv": src}})
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "nyc-taxi-2014-09: sha256 ")
@@ -50,11 +50,11 @@ func TestFetchRefusesOtherData(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(written), "2014-09-08T00:00:00Z,taxi_passengers_per_hour,200\n", "100 per 30 minutes is 200 an hour")
 
-	code, _, stderr = runFetch(t, options{out: out, offline: true, only: []string{"nyc-taxi-2014-09"}})
+	code, _, stderr = runCorpus(t, options{out: out, offline: true, only: []string{"nyc-taxi-2014-09"}})
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no local copy of numenta/NAB (give --repo numenta/NAB=DIR")
 
-	code, _, stderr = runFetch(t, options{out: out, only: []string{"no-such-trace"}})
+	code, _, stderr = runCorpus(t, options{out: out, only: []string{"no-such-trace"}})
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "--only no-such-trace: no such trace in corpus.json")
 }
