@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,6 +49,9 @@ func main() {
 	fs.Func("only", "convert only the trace `NAME` (repeatable)", func(s string) error { o.only = append(o.only, s); return nil })
 	fs.StringVar(&o.writeSums, "write-sums", "", "write the converted files' checksums to `FILE` (examples/traces/SHA256SUMS) instead of checking them")
 	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
 		os.Exit(2)
 	}
 	if fs.NArg() > 0 {
