@@ -35,6 +35,24 @@ func ReadReplicas(data []byte, loc policy.ReplicasLocation) (int, error) {
 	return t.value, nil
 }
 
+// Node is where a replica location resolves in a file: the line and column of the scalar that
+// holds the count (an alias followed to its anchor), and the count. Two spellings of one
+// value — workers[0].replicas and workers[name=web].replicas — resolve to the same Node, so
+// the set checks compare policies' targets by it (docs/design.md §4).
+type Node struct {
+	Line, Column int
+	Value        int
+}
+
+// Resolve finds the scalar at loc as ReadReplicas does and says where it is.
+func Resolve(data []byte, loc policy.ReplicasLocation) (Node, error) {
+	t, err := locate(data, loc, false)
+	if err != nil {
+		return Node{}, err
+	}
+	return Node{Line: t.node.Line, Column: t.node.Column, Value: t.value}, nil
+}
+
 // SetReplicas returns data with the scalar at loc replaced by n; every other byte identical.
 // When the value is already n it returns data unchanged (same bytes) and changed=false.
 //

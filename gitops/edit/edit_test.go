@@ -351,3 +351,48 @@ func BenchmarkSetReplicas(b *testing.B) {
 		}
 	}
 }
+
+// TestResolveTellsOneValueFromItsSpellings: the set checks compare targets by the node a path
+// resolves to (docs/design.md §4), so every spelling of one value resolves to one Node and
+// different values to different ones.
+func TestResolveTellsOneValueFromItsSpellings(t *testing.T) {
+	data := []byte(`# workers
+workers:
+  - name: web
+    replicas: 2
+  - name: mail
+    replicas: &mail 3
+defaults: {replicas: *mail}
+---
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 4
+`)
+	loc := func(path string) policy.ReplicasLocation { return policy.ReplicasLocation{Path: path} }
+	apiDoc := &policy.DocumentSelector{Kind: "Deployment", Name: "api"}
+	tests := []struct {
+		name string
+		locs []policy.ReplicasLocation
+		want Node
+	}{
+		{name: "by index and by name", locs: []policy.ReplicasLocation{loc("workers[0].replicas"), loc("workers[name=web].replicas")},
+			want: Node{Line: 4, Column: 15, Value: 2}},
+		{name: "an alias and its anchor", locs: []policy.ReplicasLocation{loc("workers[1].replicas"), loc("workers[name=mail].replicas"), loc("defaults.replicas")},
+			want: Node{Line: 6, Column: 15, Value: 3}},
+		{name: "a later document's lines count from the top of the file",
+			locs: []policy.ReplicasLocation{loc("spec.replicas"), {Path: "spec.replicas", Document: apiDoc}, {Path: "spec.replicas", Document: &policy.DocumentSelector{Name: "api"}}},
+			want: Node{Line: 12, Column: 13, Value: 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, l := range tt.locs {
+				got, err := Resolve(data, l)
+				require.NoError(t, err, l.Path)
+				assert.Equal(t, tt.want, got, l.Path)
+			}
+		})
+	}
+	_, err := Resolve(data, loc("workers[2].replicas"))
+	assert.Error(t, err, "a path that is not there resolves to nothing")
+}
