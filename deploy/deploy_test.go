@@ -934,6 +934,14 @@ func TestExamplePoliciesValidate(t *testing.T) {
 			cfg, err := policy.LoadConfigFile(f)
 			require.NoError(t, err)
 			assert.NoError(t, policy.ValidateSet(cfg, policies))
+			// The owners the config declares let every example policy write its target.
+			_, refused := policy.CheckRepoSet(cfg, policies, policy.RepoView{Repository: &cfg.Repositories[0],
+				Document: func(p *policy.Policy) string {
+					rel, err := filepath.Rel(laravelDir, p.Source.File)
+					require.NoError(t, err)
+					return filepath.ToSlash(rel)
+				}})
+			assert.Empty(t, refused)
 		})
 	}
 }

@@ -23,6 +23,8 @@ type target struct {
 	loc     policy.ReplicasLocation
 	data    []byte
 	current int
+	// resolved is where loc resolves in data, for the set checks (docs/design.md §4).
+	resolved resolvedTarget
 }
 
 // change is a decision that moves the count, as apply makes it: to what, delivered how, and

@@ -23,6 +23,10 @@
 //     workspace's commits through a host's API (verified commits).
 //   - The service scheduler (service.go): each policy on its cron schedule, one cycle per
 //     repository at a time, shards, graceful shutdown, status for the HTTP API.
+//   - Ownership between teams (owners.go): what the set checks (policy.CheckRepoSet) learn
+//     only from Git — what each target file holds, the node each path resolves to, and which
+//     document claimed a name or a value first — for the loop and, over a checkout,
+//     `validate --repo` (CheckCheckout) alike.
 //
 // It consumes metric values, stabilization history, shadow series, sync status and render
 // verification through small interfaces of its own (MetricSource, RecommendationSource,

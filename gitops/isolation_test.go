@@ -113,8 +113,9 @@ func TestOneBrokenDocumentAmongFifty(t *testing.T) {
 }
 
 // TestSetConflictsFailOnlyThePoliciesInvolved: a new document that writes another team's
-// target, and one that reuses another's name, stop exactly the policies involved — both sides
-// of each, which hold their counts — and the others evaluate.
+// target, and one that reuses another's name, stop exactly the newcomers: the policies that
+// claimed the target and the name first in Git history evaluate like the others (docs/design.md
+// §4), and the newcomers hold what Git has.
 func TestSetConflictsFailOnlyThePoliciesInvolved(t *testing.T) {
 	sr := newSharedRepo(t, 12)
 	target, named := sr.apps[3], sr.apps[5]
@@ -136,20 +137,14 @@ func TestSetConflictsFailOnlyThePoliciesInvolved(t *testing.T) {
 	for _, iv := range rep.Invalid {
 		refused[iv.Policy+"@"+iv.File] = iv.Error()
 	}
-	assert.Len(t, refused, 4)
-	assert.Contains(t, refused["bench/intruder@policies/zz-intruder.yaml"], "writes the same file and path as "+target.ID)
-	assert.Contains(t, refused[target.ID+"@"+target.Policy], "writes the same file and path as bench/intruder")
-	assert.Contains(t, refused[named.ID+"@"+named.Policy], "duplicate policy "+named.ID+" (again at policies/zz-twin.yaml")
-	assert.Contains(t, refused[named.ID+"@policies/zz-twin.yaml"], "duplicate policy "+named.ID+" (first at "+named.Policy)
+	assert.Len(t, refused, 2)
+	assert.Contains(t, refused["bench/intruder@policies/zz-intruder.yaml"], "is already claimed by policy "+target.ID+" ("+target.Policy)
+	assert.Contains(t, refused[named.ID+"@policies/zz-twin.yaml"], "policy "+named.ID+" is already claimed by "+named.Policy)
 
 	for _, a := range sr.apps {
-		switch a.ID {
-		case target.ID, named.ID:
-			assert.Equal(t, fmt.Sprint(benchrepo.ToReplicas), sr.replicas(t, a), "%s holds", a.ID)
-		default:
-			assert.Equal(t, "1", sr.replicas(t, a), a.ID)
-			assert.Equal(t, ActionCommitted, resultOf(t, rep, a.ID).Action)
-		}
+		assert.Equal(t, "1", sr.replicas(t, a), a.ID)
+		assert.Equal(t, ActionCommitted, resultOf(t, rep, a.ID).Action)
 	}
-	assert.Contains(t, sr.s.ReadFile("shared", "main", "values/twin.yaml"), "replicaCount: 2\n", "the twin holds too")
+	assert.Contains(t, sr.s.ReadFile("shared", "main", "values/twin.yaml"), "replicaCount: 2\n", "the twin holds")
+	assert.Equal(t, ActionError, resultOf(t, rep, "bench/intruder").Action)
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -49,9 +48,10 @@ type parsedDoc struct {
 }
 
 type parsedTarget struct {
-	id      string
-	data    []byte
-	current int
+	id       string
+	data     []byte
+	current  int
+	resolved resolvedTarget
 }
 
 // parsedFiles is what was read of the files of the workspace at root.
@@ -82,7 +82,7 @@ func (r *Runner) policies(ws *gitrepo.Workspace, repo Repo, opts CycleOptions) (
 		all, invalid = found, bad
 	}
 	all = append(all, repo.Policies...)
-	all, refused := policy.CheckSet(r.Config, all)
+	all, refused := r.checkSet(ws, repo, all)
 	invalid = append(invalid, refused...)
 
 	var set policySet
@@ -176,18 +176,19 @@ func (r *Runner) readTarget(ws *gitrepo.Workspace, p *policy.Policy) (target, er
 	key := commitmsg.Target(t.loc)
 	id, known := ws.FileID(t.loc.File)
 	if c, ok := pf.targets[key]; ok && known && c.id == id {
-		t.data, t.current = c.data, c.current
+		t.data, t.current, t.resolved = c.data, c.current, c.resolved
 		return t, nil
 	}
 	var err error
 	if t.data, err = ws.ReadFile(t.loc.File); err != nil {
 		return t, err
 	}
-	if t.current, err = edit.ReadReplicas(t.data, t.loc); err != nil {
+	if t.resolved, err = resolveTarget(t.data, t.loc); err != nil {
 		return t, fmt.Errorf("%s: %w", t.loc.File, err)
 	}
+	t.current = t.resolved.node.Value
 	if known {
-		pf.targets[key] = parsedTarget{id: id, data: t.data, current: t.current}
+		pf.targets[key] = parsedTarget{id: id, data: t.data, current: t.current, resolved: t.resolved}
 	}
 	return t, nil
 }

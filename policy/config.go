@@ -37,6 +37,17 @@ type Repository struct {
 	Auth     *GitAuth    `yaml:"auth,omitempty" json:"auth,omitempty"`
 	GitHub   *GitHubRepo `yaml:"github,omitempty" json:"github,omitempty"`
 	GitLab   *GitLabRepo `yaml:"gitlab,omitempty" json:"gitlab,omitempty"`
+	// Owners say which policy documents may write which files (docs/design.md §4,
+	// "Ownership between teams"). Empty: every policy may write any file no policy may
+	// never write.
+	Owners []Owner `yaml:"owners,omitempty" json:"owners,omitempty"`
+}
+
+// Owner is one entry of a repository's owners: the policies in the documents its Policies
+// glob matches may write the files its Targets globs match. Globs are MatchGlob's.
+type Owner struct {
+	Policies string   `yaml:"policies" json:"policies"`
+	Targets  []string `yaml:"targets" json:"targets"`
 }
 
 // GitAuth is how to authenticate to a Git remote. Exactly one form: a token (HTTPS), a

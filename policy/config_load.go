@@ -110,6 +110,7 @@ func (c *checker) config(cfg *Config) {
 				c.errorf(fmt.Sprintf("%s.policies[%d]", f, j), "%v", err)
 			}
 		}
+		c.owners(f, r.Owners)
 		c.gitAuth(f+".auth", r.Auth, transport)
 		c.github(f+".github", r.GitHub)
 		c.gitlab(f+".gitlab", r.GitLab)

@@ -34,6 +34,12 @@
 // stabilization windows could not be read (Snapshot.RecommendationsUnknown). The loop in
 // package gitops gathers the snapshot and applies the decision; it decides nothing.
 //
+// The set rules across a repository's policies are here too (claims.go, owners.go): which
+// files a policy may write (the config's owners; never Git's or CI's configuration, a policy
+// document or the service config), and of two policies on one name or value, the one that
+// claimed it first keeps it (CheckRepoSet, told the order by a ClaimHistory its caller reads
+// from Git).
+//
 // Backtest replays a policy over a metric trace through the same Decide, so a replay sees
 // exactly the history a live run would. CompareShadow (shadow.go) sets a shadow policy against
 // the live autoscaler it runs beside: the live count against a replay of the policy over the

@@ -73,29 +73,12 @@ func legibleID(m Metadata) string {
 }
 
 // CheckSet is ValidateSet isolating the policies involved: it returns the policies no
-// set-level check refused, and an Invalid for each one that was. A conflict between two
-// policies — the same ID twice, the same file and path written by both — refuses both, since
-// either could be the mistake; each one's message names the other. A problem of one policy
-// alone (an unknown Prometheus server) refuses that one.
+// set-level check refused, and an Invalid for each one that was. It is CheckRepoSet knowing
+// nothing of the repository: with no history to tell which of two policies claimed a name or
+// a target first, a conflict refuses both, each message naming the other. A problem of one
+// policy alone (an unknown Prometheus server) refuses that one.
 func CheckSet(cfg *Config, policies []*Policy) ([]*Policy, []Invalid) {
-	problems := map[*Policy][]*FieldError{}
-	for _, c := range setConflicts(cfg, policies) {
-		problems[c.p] = append(problems[c.p], c.at(c.p, c.msg))
-		if c.other != nil {
-			problems[c.other] = append(problems[c.other], c.at(c.other, c.otherMsg))
-		}
-	}
-	var ok []*Policy
-	var bad []Invalid
-	for _, p := range policies {
-		fes, refused := problems[p]
-		if !refused {
-			ok = append(ok, p)
-			continue
-		}
-		bad = append(bad, Invalid{File: p.Source.File, Line: p.Source.Line, Repository: p.Source.Repository, Policy: p.ID(), Err: joinProblems(fes)})
-	}
-	return ok, bad
+	return CheckRepoSet(cfg, policies, RepoView{})
 }
 
 // conflict is one set-level problem: of policy p at field, and, when another policy is
@@ -139,24 +122,32 @@ func setConflicts(cfg *Config, policies []*Policy) []conflict {
 				targets[key] = p
 			}
 		}
-		if cfg == nil || p.Spec.Prometheus == nil {
-			continue
+		out = append(out, policyConflicts(cfg, p)...)
+	}
+	return out
+}
+
+// policyConflicts are the set-level problems of one policy alone: with a config, a Prometheus
+// server it does not define, or a policy URL it does not allow.
+func policyConflicts(cfg *Config, p *Policy) []conflict {
+	if cfg == nil || p.Spec.Prometheus == nil {
+		return nil
+	}
+	var out []conflict
+	if srv := p.Spec.Prometheus.Server; srv != "" && cfg.prometheusServer(srv) == nil {
+		known := make([]string, len(cfg.Prometheus))
+		for i, s := range cfg.Prometheus {
+			known[i] = s.Name
 		}
-		if srv := p.Spec.Prometheus.Server; srv != "" && cfg.prometheusServer(srv) == nil {
-			known := make([]string, len(cfg.Prometheus))
-			for i, s := range cfg.Prometheus {
-				known[i] = s.Name
-			}
-			msg := "the config defines no Prometheus servers"
-			if len(known) > 0 {
-				msg = "the config defines: " + strings.Join(known, ", ")
-			}
-			out = append(out, conflict{p: p, field: "spec.prometheus.server", msg: fmt.Sprintf("unknown Prometheus server %q: %s", srv, msg)})
+		msg := "the config defines no Prometheus servers"
+		if len(known) > 0 {
+			msg = "the config defines: " + strings.Join(known, ", ")
 		}
-		if p.Spec.Prometheus.URL != "" && !cfg.AllowPolicyPrometheusURLs {
-			out = append(out, conflict{p: p, field: "spec.prometheus.url",
-				msg: "the config does not allow policies to name their own Prometheus (allowPolicyPrometheusURLs: false); use server"})
-		}
+		out = append(out, conflict{p: p, field: "spec.prometheus.server", msg: fmt.Sprintf("unknown Prometheus server %q: %s", srv, msg)})
+	}
+	if p.Spec.Prometheus.URL != "" && !cfg.AllowPolicyPrometheusURLs {
+		out = append(out, conflict{p: p, field: "spec.prometheus.url",
+			msg: "the config does not allow policies to name their own Prometheus (allowPolicyPrometheusURLs: false); use server"})
 	}
 	return out
 }

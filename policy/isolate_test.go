@@ -122,8 +122,10 @@ func TestLoadEachOneBrokenAmongFifty(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf(`shared.yaml:%d: spec.metrics[0].target.averageValue: must be a number, got "lots"`, brokenLine+12), invalid[0].Error())
 }
 
-// TestCheckSet: a set-level conflict refuses exactly the policies involved, each naming the
-// other; ValidateSet reports the same conflicts once, at the later policy.
+// TestCheckSet: knowing nothing of the repository's history, a set-level conflict refuses
+// exactly the policies involved, each naming the other, since which came first is not known;
+// ValidateSet reports the same conflicts once, at the later policy. (TestCheckRepoSet settles
+// them by history.)
 func TestCheckSet(t *testing.T) {
 	load := func(t *testing.T, file, doc string) *Policy {
 		t.Helper()
@@ -143,22 +145,24 @@ func TestCheckSet(t *testing.T) {
 		{name: "no conflict", order: []string{"a.yaml", "b.yaml"},
 			docs:   map[string]string{"a.yaml": teamPolicy("shop", "web"), "b.yaml": teamPolicy("shop", "api")},
 			wantOK: []string{"shop/web", "shop/api"}},
-		{name: "duplicate IDs refuse both",
+		{name: "duplicate IDs refuse both when the order is unknown",
 			order: []string{"a.yaml", "b.yaml", "c.yaml"},
 			docs: map[string]string{"a.yaml": teamPolicy("shop", "web"), "c.yaml": teamPolicy("shop", "api"),
 				"b.yaml": strings.Replace(teamPolicy("shop", "web"), "envs/prod/shop/web", "envs/prod/shop/web2", 1)},
 			wantOK: []string{"shop/api"},
 			wantBad: map[string]string{
-				"shop/web@a.yaml": "a.yaml:3: metadata.name: duplicate policy shop/web (again at b.yaml:3)",
-				"shop/web@b.yaml": "b.yaml:3: metadata.name: duplicate policy shop/web (first at a.yaml:3)",
+				"shop/web@a.yaml": "a.yaml:3: metadata.name: policy shop/web is claimed by b.yaml:3 too, and which came first is not known here: neither is evaluated until one gives it up",
+				"shop/web@b.yaml": "b.yaml:3: metadata.name: policy shop/web is claimed by a.yaml:3 too, and which came first is not known here: neither is evaluated until one gives it up",
 			}},
-		{name: "one target written twice refuses both", order: []string{"a.yaml", "b.yaml", "c.yaml"},
+		{name: "one target written twice refuses both when the order is unknown", order: []string{"a.yaml", "b.yaml", "c.yaml"},
 			docs: map[string]string{"a.yaml": teamPolicy("shop", "web"), "c.yaml": teamPolicy("shop", "api"),
 				"b.yaml": strings.Replace(teamPolicy("shop", "web"), "name: web,", "name: web-copy,", 1)},
 			wantOK: []string{"shop/api"},
 			wantBad: map[string]string{
-				"shop/web@a.yaml":      "a.yaml:6: spec.replicas.path: policy shop/web writes the same file and path as shop/web-copy (b.yaml:6); the two would flip-flop",
-				"shop/web-copy@b.yaml": "b.yaml:6: spec.replicas.path: policy shop/web-copy writes the same file and path as shop/web (a.yaml:6); the two would flip-flop",
+				"shop/web@a.yaml": "a.yaml:6: spec.replicas.path: the value it writes (envs/prod/shop/web/values.yaml replicaCount) is claimed by policy shop/web-copy (b.yaml:6) too, " +
+					"and which came first is not known here: neither is evaluated until one gives it up",
+				"shop/web-copy@b.yaml": "b.yaml:6: spec.replicas.path: the value it writes (envs/prod/shop/web/values.yaml replicaCount) is claimed by policy shop/web (a.yaml:6) too, " +
+					"and which came first is not known here: neither is evaluated until one gives it up",
 			}},
 		{name: "an unknown server refuses only its policy", order: []string{"a.yaml", "b.yaml"},
 			docs: map[string]string{"a.yaml": teamPolicy("shop", "web"),

@@ -190,6 +190,11 @@ func (c *checker) replicas(r *ReplicasLocation) {
 		return
 	}
 	c.repoPath("spec.replicas.file", r.File, false)
+	if clean, err := repopath.Clean(r.File); err == nil {
+		if why := ForbiddenTarget(clean); why != "" {
+			c.errorf("spec.replicas.file", "%s", forbiddenTargetMsg(r.File, why))
+		}
+	}
 	if r.Path == "" {
 		c.errorf("spec.replicas.path", "required, e.g. laravelWeb.replicaCount")
 	} else if _, err := ParsePath(r.Path); err != nil {

@@ -21,7 +21,9 @@
 //   - repair: a cache whose objects are missing or damaged is fetched or cloned again;
 //   - read history: History classifies the first-parent commits of the base branch into
 //     decisions, manual scales, reverts and manual edits (docs/design.md §6), sharing commit
-//     reads among the policies of one sync;
+//     reads among the policies of one sync; ClaimStarts tells where documents began to claim a
+//     policy's name or value on that history, for the set checks to keep the first
+//     (docs/design.md §4), and History does the same on a checkout's HEAD (validate --repo);
 //   - sign: with a Signer every commit is signed as git signs it (the gpgsig header over the
 //     object without it; gitops/signing makes OpenPGP and SSH signatures);
 //   - publish: with a Publisher the commits are made again through a host's API instead of
