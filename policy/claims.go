@@ -159,27 +159,20 @@ func (v RepoView) target(p *Policy) (ResolvedTarget, bool) {
 // may not write.
 func (v RepoView) checkOwnership(p *Policy, refuse func(p *Policy, field, msg string)) {
 	doc := v.document(p)
-	if doc != "" {
-		if field, msg, ok := ownerProblem(v.Repository, doc, ""); !ok && field == "metadata" {
-			refuse(p, field, msg)
+	file := ""
+	if r := p.Spec.Replicas; r != nil {
+		file = path.Clean(r.File)
+		var t *ResolvedTarget
+		if tt, ok := v.target(p); ok {
+			t = &tt
+		}
+		if msg := placeProblem(v.Repository, file, t); msg != "" {
+			refuse(p, "spec.replicas.file", msg)
 			return
 		}
 	}
-	r := p.Spec.Replicas
-	if r == nil {
-		return
-	}
-	file := path.Clean(r.File)
-	var t *ResolvedTarget
-	if tt, ok := v.target(p); ok {
-		t = &tt
-	}
-	if msg := placeProblem(v.Repository, file, t); msg != "" {
-		refuse(p, "spec.replicas.file", msg)
-		return
-	}
 	if doc == "" {
-		return
+		return // the operator's: no owners entry covers it
 	}
 	if field, msg, ok := ownerProblem(v.Repository, doc, file); !ok {
 		refuse(p, field, msg)

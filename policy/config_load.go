@@ -350,28 +350,54 @@ func ValidateGlob(pattern string) error {
 // policy glob: each element matches as path.Match, and an element `**` matches any number of
 // directories, none included, so `autoscaling/**/*.yaml` matches autoscaling/a.yaml and
 // autoscaling/x/y/a.yaml. A malformed pattern matches nothing (ValidateGlob reports it).
+//
+// It runs on every file of a repository and for every owners entry of every policy, so it
+// allocates nothing for paths of up to 32 elements: the classic wildcard match over elements,
+// where `**` is the star and the last one seen is the only backtracking point (any later
+// match of a star covers the earlier ones), O(len(pattern)·len(name)) at worst.
 func MatchGlob(pattern, name string) bool {
-	pats := strings.Split(pattern, "/")
-	parts := strings.Split(name, "/")
-	// match[i][j]: pats[i:] matches parts[j:]. Filled from the end; O(len(pats)·len(parts)).
-	match := make([][]bool, len(pats)+1)
-	for i := range match {
-		match[i] = make([]bool, len(parts)+1)
-	}
-	match[len(pats)][len(parts)] = true
-	for i := len(pats) - 1; i >= 0; i-- {
-		for j := len(parts); j >= 0; j-- {
-			if pats[i] == "**" {
-				match[i][j] = match[i+1][j] || (j < len(parts) && match[i][j+1])
-				continue
-			}
-			if j < len(parts) {
-				ok, err := path.Match(pats[i], parts[j])
-				match[i][j] = err == nil && ok && match[i+1][j+1]
-			}
+	var pbuf, nbuf [32]string
+	pats, parts := splitPath(pbuf[:0], pattern), splitPath(nbuf[:0], name)
+	i, j := 0, 0
+	star, mark := -1, 0
+	for j < len(parts) {
+		switch {
+		case i < len(pats) && pats[i] == "**":
+			star, mark = i, j
+			i++
+		case i < len(pats) && matchElement(pats[i], parts[j]):
+			i, j = i+1, j+1
+		case star >= 0:
+			mark++
+			i, j = star+1, mark
+		default:
+			return false
 		}
 	}
-	return match[0][0]
+	for i < len(pats) && pats[i] == "**" {
+		i++
+	}
+	return i == len(pats)
+}
+
+// splitPath appends the slash-separated elements of p to buf, as strings.Split would.
+func splitPath(buf []string, p string) []string {
+	for {
+		k := strings.IndexByte(p, '/')
+		if k < 0 {
+			return append(buf, p)
+		}
+		buf, p = append(buf, p[:k]), p[k+1:]
+	}
+}
+
+// matchElement matches one path element as path.Match; a malformed pattern matches nothing.
+func matchElement(pattern, elem string) bool {
+	if !strings.ContainsAny(pattern, `*?[\`) {
+		return pattern == elem
+	}
+	ok, err := path.Match(pattern, elem)
+	return err == nil && ok
 }
 
 // ReadBearerToken reads the server's bearer token from its file or environment variable; it is

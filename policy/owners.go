@@ -153,9 +153,9 @@ func (c *checker) owners(f string, owners []Owner) {
 }
 
 // ownerProblem is the problem owners find with a policy whose document is at doc (repository
-// path) and that writes file: its document is under no entry (field metadata), or none of the
-// entries that cover it allows the file (field spec.replicas.file). ok when they allow it, or
-// when the repository declares no owners.
+// path) and that writes file ("": nothing): its document is under no entry (field metadata),
+// or none of the entries that cover it allows the file (field spec.replicas.file). ok when
+// they allow it, or when the repository declares no owners.
 func ownerProblem(rc *Repository, doc, file string) (field, msg string, ok bool) {
 	if rc == nil || len(rc.Owners) == 0 {
 		return "", "", true
@@ -167,6 +167,9 @@ func ownerProblem(rc *Repository, doc, file string) (field, msg string, ok bool)
 			continue
 		}
 		covered = true
+		if file == "" {
+			return "", "", true
+		}
 		for _, g := range o.Targets {
 			if MatchGlob(g, file) {
 				return "", "", true
