@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"sort"
 	"strings"
 	"time"
 )
@@ -76,7 +77,12 @@ type BacktestSummary struct {
 // BacktestInterval is the natural evaluation step of a policy: the interval of an `@every D`
 // schedule, else DefaultBacktestStep (a cron schedule has no single interval).
 func BacktestInterval(p *Policy) time.Duration {
-	if d, ok := strings.CutPrefix(strings.TrimSpace(p.Spec.Schedule), "@every "); ok {
+	return scheduleInterval(p.Spec.Schedule)
+}
+
+// scheduleInterval is the interval of an `@every D` schedule, else DefaultBacktestStep.
+func scheduleInterval(schedule string) time.Duration {
+	if d, ok := strings.CutPrefix(strings.TrimSpace(schedule), "@every "); ok {
 		if step, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && step > 0 {
 			return step
 		}
@@ -133,6 +139,10 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 	historyWindow, recWindow = historyWindow+time.Second, recWindow+time.Second
 	var history replayWindow[Event]
 	var recs replayWindow[Recommendation]
+	// Steady's memory: the needs of the replay so far, a week and its windows back (the
+	// instants a live run recomputes from Prometheus, Policy.MemoryWindow).
+	memBack, memAhead, memory := p.MemoryWindow()
+	var needs replayWindow[Recommendation]
 	stepSecs := step.Seconds()
 
 	for i := range n {
@@ -143,13 +153,22 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 			history.dropBefore(now.Add(-historyWindow), func(e Event) time.Time { return e.At })
 			recs.dropBefore(now.Add(-recWindow), func(r Recommendation) time.Time { return r.At })
 		}
-		d := Decide(p, &Snapshot{
+		snap := Snapshot{
 			Now:             now,
 			Current:         current,
 			Metrics:         metrics,
 			History:         history.items(),
 			Recommendations: recs.items(),
-		})
+		}
+		if memory {
+			if trim {
+				needs.dropBefore(now.Add(-SeasonWeek-memBack), func(r Recommendation) time.Time { return r.At })
+			}
+			all := needs.items()
+			snap.Seasons.Day = within(all, now.Add(-SeasonDay-memBack), now.Add(-SeasonDay+memAhead))
+			snap.Seasons.Week = within(all, now.Add(-SeasonWeek-memBack), now.Add(-SeasonWeek+memAhead))
+		}
+		d := Decide(p, &snap)
 		recs.push(Recommendation{At: now, Replicas: d.Recommendation})
 		if d.Desired != current {
 			history.push(Event{At: now, Kind: EventDecision, From: current, To: d.Desired})
@@ -167,6 +186,13 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 			}
 			current = d.Desired
 		}
+		if memory {
+			// As a live run recomputes it later: the values of now at the count Git then holds
+			// (CountAt: this decision's, if it made one).
+			if need, ok := Remembered(p, current, metrics); ok {
+				needs.push(Recommendation{At: now, Replicas: need})
+			}
+		}
 		res.Steps = append(res.Steps, BacktestStep{Time: now, Replicas: current, Metrics: metrics})
 		res.Summary.ReplicaSeconds += float64(current) * stepSecs
 		if short := shortBy(p, before, current, metrics); short > 0 {
@@ -177,6 +203,16 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 	res.Summary.Evaluations = n
 	res.Summary.Changes = len(res.Decisions)
 	return res
+}
+
+// within is the part of recs (oldest first) strictly inside (from, to).
+func within(recs []Recommendation, from, to time.Time) []Recommendation {
+	lo := sort.Search(len(recs), func(i int) bool { return recs[i].At.After(from) })
+	hi := sort.Search(len(recs), func(i int) bool { return !recs[i].At.Before(to) })
+	if hi < lo {
+		hi = lo
+	}
+	return recs[lo:hi:hi]
 }
 
 func metricMap(metrics []MetricValue) map[string]float64 {

@@ -46,6 +46,9 @@ func (p *Policy) SetDefaults() {
 		if st.ScaleDownDelaySeconds == nil {
 			st.ScaleDownDelaySeconds = ptr(DefaultSteadyScaleDownDelaySeconds)
 		}
+		if st.HorizonSeconds == nil {
+			st.HorizonSeconds = ptr(DefaultSteadyHorizonSeconds)
+		}
 	}
 	if s.Prometheus == nil {
 		s.Prometheus = &PrometheusRef{}

@@ -15,16 +15,13 @@
 // Two strategies turn the recommendation into the count: Rules (the default) applies the
 // behavior block as written — the HPA's stabilization, rate limits, the original controller's
 // cooldowns. Steady (steady.go) decides when a change is worth a commit, because every change
-// is a commit, a pull request, a CI run and a sync. It works on the need (the recommendation
-// without tolerance) and the needs of the look-back (scaleDownDelaySeconds, default 2 h): a
-// need that jumps above the count is confirmed by the next evaluation; then it scales up at
-// once to the largest of the need, the need plus its trend an hour ahead, and the need plus
-// half the last rise; it scales down in one step, to the peak need of the time it stands on,
-// after a wait that grows with the cube of how shallow the drop is (a spike that ended after 3
-// minutes, a slow drift only after the whole look-back and while demand is not growing), never
-// while the need still falls fast, and after a climb within the look-back no lower than where it
-// started; a rolling budget of maxChangesPerDay, counted from Git history, holds scale-downs
-// but never a scale-up the need requires. Need (compare.go) defines the under-provisioning every
+// is a commit, a pull request, a CI run and a sync: on one forecast of the need over the next
+// hours (the last hour's trend and the memory of the same hours yesterday and a week ago,
+// scaled to today, with an upper band from the excess the needs showed), it holds the count
+// that minimises replica-hours plus a cost per change over the horizon, never below the band;
+// a rolling budget of maxChangesPerDay, counted from Git history, makes changes dearer as it
+// is spent but never freezes a high level nor holds back a scale-up the need requires. Need
+// (compare.go) defines the under-provisioning every
 // replay is measured against, for every metric form.
 //
 // The rules the loop applies around Decide live here too (rules.go), pure like it: the rerun

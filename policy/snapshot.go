@@ -21,11 +21,20 @@ type Snapshot struct {
 	// not be had (their range queries failed); empty when they were. Decide then never takes
 	// the windows as empty: it assumes the count held all along (see Decide).
 	RecommendationsUnknown string
+	// Seasons are the needs of the same hours a day and a week ago, which the Steady strategy
+	// remembers (Policy.MemoryWindow says which instants); empty when not known.
+	Seasons Seasons
 	// Rejected is the last decision a person rejected by closing its pull request unmerged, if
 	// the policy still proposes it.
 	Rejected *Rejection
 	// Sync is the replica count the cluster reports through the policy's syncCheck, if any.
 	Sync *SyncStatus
+}
+
+// Seasons are the needs (Remembered) at the instants of Policy.MemoryWindow a day (Day) and a
+// week (Week) before Now, oldest first, each at the instant it was needed.
+type Seasons struct {
+	Day, Week []Recommendation
 }
 
 // MetricValue is one metric's value at Now. A missing value (query error, empty result, NaN,

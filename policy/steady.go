@@ -5,45 +5,90 @@ import (
 	"time"
 )
 
-// Steady's defaults, chosen on the week-long traces of docs/benchmarks.md.
+// Steady's defaults, chosen on the tuning traces of docs/benchmarks.md.
 const (
 	DefaultSteadyHeadroomPercent       = 0
 	DefaultSteadyMaxChangesPerDay      = 24
 	DefaultSteadyScaleDownDelaySeconds = 7200
+	DefaultSteadyHorizonSeconds        = 7200
 )
 
-// The fixed parts of Steady's rules (see steady below and docs/steady.md).
+// Season offsets: Steady remembers the same hours a day and a week before now.
 const (
-	// steadyTrendWindow is how far back the need's trend is fitted (least squares, as
-	// Prometheus' predict_linear does), and steadyHorizon how far ahead a scale-up projects it:
-	// one step up covers a morning ramp for the next hour.
-	steadyTrendWindow = time.Hour
-	steadyHorizon     = time.Hour
-	// steadyCarry: a need that jumped is confirmed by the next evaluation, and the step up then
-	// plans for the last evaluation's rise going on for half as long again, so that a spike
-	// climbing over two evaluations costs one commit up.
-	steadyCarry = 0.5
-	// A scale-down by a fraction d of the count waits steadyWaitUnit / d³, at least
-	// steadyMinWait: a spike that ended (d ≈ 0.85) comes down after 3 minutes, half the count
-	// after 8, a third after 27, a quarter after 64; a drop whose wait is longer than the
-	// look-back (scaleDownDelaySeconds) needs the whole look-back, and waits while demand grows.
-	steadyWaitUnit = time.Minute
-	steadyMinWait  = 3 * time.Minute
+	SeasonDay  = 24 * time.Hour
+	SeasonWeek = 7 * SeasonDay
+)
+
+// The fixed parts of Steady's model (see steady below and docs/steady.md), chosen on the
+// tuning traces of docs/benchmarks.md.
+const (
+	// steadyBlocks: the horizon is planned in this many equal blocks (5 minutes of 2 hours),
+	// none shorter than an evaluation; the forecast's arrays live on the stack.
+	steadyBlocks = 24
+	steadyArray  = 64
+	// steadyFitWindow: the trend (least squares, as Prometheus' predict_linear) and a season's
+	// scale are fitted on the needs of the last hour.
+	steadyFitWindow = time.Hour
+	// steadyProjection caps how far ahead a trend is carried: a ramp does not climb forever.
+	steadyProjection = time.Hour
+	// steadyTrendFitFrom, steadyTrendFitFull: the R² of the last hour's line from which its
+	// trend starts to count, and from which it counts fully.
+	steadyTrendFitFrom, steadyTrendFitFull = 0.3, 0.7
+	// steadyMinPersist is the shortest look-back of the band: the band of the next minutes is
+	// the peak of the last steadyMinPersist at least, so a spike that ended is forgotten after
+	// as long, not at once. The band k minutes ahead looks back k/2 minutes (steadyPersist × k).
+	steadyMinPersist = 3 * time.Minute
+	steadyPersist    = 0.5
+	// steadySeasonR2 and steadySeasonMiss: a season counts fully when it explains this share of
+	// the last hour's variance, or misses it by no more than this share of its level on
+	// average (root mean square, at least a replica); steadySeasonScale is the furthest
+	// today's level may be from the season's (a factor either way).
+	steadySeasonR2    = 0.25
+	steadySeasonMiss  = 0.1
+	steadySeasonScale = 2.0
+	// steadyDwell: for this long after a scale-up the band stays at least at the level it
+	// chose — the forecast that chose it stands until then.
+	steadyDwell = 30 * time.Minute
 	// steadyFallWindow and steadyFallRate: while the need's trend over the last 5 minutes falls
 	// by more than 10 % a minute (a spike's decay), a scale-down waits, so it lands once, where
 	// the fall ends.
 	steadyFallWindow = 5 * time.Minute
 	steadyFallRate   = 0.10
-	// steadyDay is the rolling window maxChangesPerDay counts over, and how far back "a day
-	// ago" is for the growth check of a slow drift down.
+	// steadyCarry: a need that jumped above the count is confirmed by the next evaluation
+	// (unless the memory foresaw it), and the band then allows for the rise of the last
+	// minutes going on for half as long again, so that a spike climbing over two evaluations
+	// costs one commit up.
+	steadyCarry = 0.5
+	// steadyConfirmStep: a jump waits for the next evaluation only when that is this close: a
+	// policy evaluated every 5 minutes would be short for 5 minutes.
+	steadyConfirmStep = 2 * time.Minute
+	// steadyRound: a band less than this above a count rounds down to it: the forecast's
+	// fraction of a replica is not worth a commit.
+	steadyRound = 0.3
+	// steadySteps: every window spans at least this many evaluations.
+	steadySteps = 12
+	// steadyTail: past the horizon the plan counts its last level for half a horizon more.
+	steadyTail = 0.5
+	// steadyCostMinutes: unless changeCost says otherwise, a change is worth as many
+	// replica-hours as the count runs in this many minutes.
+	steadyCostMinutes = 45.0
+	// steadyBudgetFactor: with the day's budget spent a change costs this many times as much;
+	// from half the budget on, the cost rises linearly towards it, so the budget spreads
+	// changes over the day and never freezes a high level.
+	steadyBudgetFactor = 4.0
+	// steadyDay is the rolling window maxChangesPerDay counts over.
 	steadyDay = 24 * time.Hour
 )
 
 // steadyConfig is a Steady strategy's knobs after defaults.
 type steadyConfig struct {
-	headroom   int // percent
-	maxChanges int // per 24 h; 0: no budget
-	delay      time.Duration
+	headroom   int     // percent
+	maxChanges int     // per 24 h; 0: no budget
+	changeCost float64 // replica-hours; below 0: by the workload's size
+	// The windows, at least steadySteps evaluations each (see steadyOf): the look-back
+	// (delay), the horizon, the fit window, the band's shortest look-back and the dwell after a
+	// scale-up. step is the evaluation interval.
+	delay, horizon, fit, minPersist, dwell, step time.Duration
 }
 
 // steadyOf returns the Steady configuration of a policy; ok is false for the Rules strategy.
@@ -56,6 +101,7 @@ func steadyOf(spec *Spec) (c steadyConfig, ok bool) {
 		headroom:   DefaultSteadyHeadroomPercent,
 		maxChanges: DefaultSteadyMaxChangesPerDay,
 		delay:      DefaultSteadyScaleDownDelaySeconds * time.Second,
+		horizon:    DefaultSteadyHorizonSeconds * time.Second,
 	}
 	if st.HeadroomPercent != nil {
 		c.headroom = max(*st.HeadroomPercent, 0)
@@ -66,6 +112,20 @@ func steadyOf(spec *Spec) (c steadyConfig, ok bool) {
 	if st.ScaleDownDelaySeconds != nil {
 		c.delay = time.Duration(max(*st.ScaleDownDelaySeconds, 0)) * time.Second
 	}
+	if st.HorizonSeconds != nil && *st.HorizonSeconds > 0 {
+		c.horizon = time.Duration(*st.HorizonSeconds) * time.Second
+	}
+	if st.ChangeCost != nil && *st.ChangeCost >= 0 && !math.IsInf(*st.ChangeCost, 0) {
+		c.changeCost = *st.ChangeCost
+	} else {
+		c.changeCost = -1 // by the workload's size (steady)
+	}
+	// A policy evaluated every 5 or 30 minutes sees the same hours in fewer needs: each window
+	// spans at least steadySteps evaluations, the band's shortest one and the dwell at least one.
+	c.step = scheduleInterval(spec.Schedule)
+	span := time.Duration(steadySteps) * c.step
+	c.delay, c.horizon, c.fit = max(c.delay, span), max(c.horizon, span), max(steadyFitWindow, span)
+	c.minPersist, c.dwell = max(steadyMinPersist, c.step), max(steadyDwell, c.step)
 	return c, true
 }
 
@@ -75,217 +135,685 @@ func (p *Policy) IsSteady() bool {
 	return ok
 }
 
-// steady is the Steady strategy's step between the need — the recommendation without
-// tolerance — and the bounds. c is inside the bounds b; s.Recommendations are the needs of the
-// evaluations before now (oldest first), over the look-back. docs/steady.md explains each rule.
-//
-//  1. Up, when the need is above c.
-//     a. Confirm: when the evaluation before was covered (its need at most c) and the need
-//     jumped above c since, c stays for this one evaluation: a one-evaluation blip costs no
-//     commit, and a spike is measured once more before the step, so the commit lands where
-//     the climb ends rather than on its way.
-//     b. Otherwise, at once, to the largest of the need; the need plus its trend over the last
-//     hour projected 45 minutes ahead, while it rises; and, after a confirmed jump, the need plus
-//     half the last evaluation's rise — all × (1 + headroom), rounded up. Nothing holds it
-//     back: not the delay, not the budget (its line says it was spent).
-//  2. Down, when the need is at most c. While the need's trend over the last 5 minutes falls
-//     by more than 10 % of the need a minute, c stays: the step lands where the fall ends.
-//     Otherwise, looking back from now over (now − T, now], not before
-//     the last change nor scaleDownDelaySeconds ago, with P(T) the peak need of that time and
-//     L(T) = ceil(P(T) × (1 + headroom)), not below the lower bound and — after a climb of
-//     scale-ups within the look-back — not below the count it started from; T reaches no further back
-//     than the needs observed. The count drops to L(T) in
-//     one step for the first T that covers L(T)'s wait: max(3 min, 60 s / d³) for a drop by a
-//     fraction d. A wait longer than the look-back needs the whole look-back, and only while
-//     demand is not growing (the need's trend over the look-back does not rise, and L(T) is
-//     not above the count of a day ago). The budget holds a scale-down while maxChangesPerDay
-//     changes were made in the last 24 h.
-//  3. Otherwise c stays, and the line says what the scale-down waits for.
-func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e *explainer) int {
-	if need > c {
-		return steadyUp(cfg, need, c, s, e)
+// MemoryWindow is the span of past needs Steady remembers around the same hours a day and a
+// week ago (SeasonDay, SeasonWeek): the needs at instants strictly inside (now − offset − Back,
+// now − offset + Ahead). ok is false for a policy that is not Steady. The loop recomputes them
+// from range queries as it does a stabilization window (Recommendations with now − offset +
+// Ahead as the instant and Back + Ahead as the window), and Backtest from its own replay.
+func (p *Policy) MemoryWindow() (back, ahead time.Duration, ok bool) {
+	cfg, ok := steadyOf(&p.Spec)
+	if !ok {
+		return 0, 0, false
 	}
-	return steadyDown(cfg, need, c, b, s, h, e)
+	return max(cfg.delay, cfg.fit), cfg.horizon, true
 }
 
-func steadyUp(cfg *steadyConfig, need, c int, s *Snapshot, e *explainer) int {
-	recs := s.Recommendations
-	var prev *Recommendation
-	if len(recs) > 0 {
-		prev = &recs[len(recs)-1]
-	}
-	if prev != nil && prev.Replicas <= c {
-		e.begin(ReasonSteadyConfirm).str("need ").int(need).str(" > ").int(c).str(", up from ").int(prev.Replicas).
-			str(" ").secs(s.Now.Sub(prev.At)).str(" before: the next evaluation confirms it before a commit").hold(c).end()
-		return c
-	}
-	e.begin(ReasonSteadyScaleUp).str("need ").int(need).str(" > ").int(c)
-	plan := float64(need)
-	if slope := needTrend(recs, s.Now, steadyTrendWindow, need); slope > 0 {
-		if ahead := float64(need) + slope*steadyHorizon.Seconds(); ahead > plan {
-			plan = ahead
-			e.str(", rising ").num(roundTo(slope*3600, 1)).str("/h over the last ").secs(steadyTrendWindow).
-				str(": ").num(roundTo(ahead, 2)).str(" in ").secs(steadyHorizon)
-		}
-	}
-	if prev != nil && need > prev.Replicas {
-		if carried := float64(need) + steadyCarry*float64(need-prev.Replicas); carried > plan {
-			plan = carried
-			e.str(", jumped ").int(prev.Replicas).str(" → ").int(need).str(" in ").secs(s.Now.Sub(prev.At)).
-				str(": plan for ").num(roundTo(carried, 2))
-		}
-	}
-	if cfg.headroom > 0 {
-		plan *= 1 + float64(cfg.headroom)/100
-		e.str("; headroom ").int(cfg.headroom).str(" % → ").num(roundTo(plan, 2))
-	}
-	up := max(ceilInt(plan), need)
-	e.to(up).end()
-	if cfg.maxChanges > 0 {
-		if used := changesWithin(s.History, s.Now, steadyDay); used >= cfg.maxChanges {
-			e.begin(ReasonSteadyBudget).str("budget: ").int(used).str(" of ").int(cfg.maxChanges).
-				str(" changes used in the last 24 h; a scale-up the need requires goes ahead").end()
-		}
-	}
-	return up
-}
-
-// steadyDrop is one candidate scale-down: to level, justified by the need staying at or
-// below it for the last T, against the wait its depth asks for.
-type steadyDrop struct {
-	level int
-	T     time.Duration
-	wait  time.Duration
-	// whole: the wait is the whole look-back; growing: and demand grows, so it never comes.
-	whole, growing bool
-	// from is the first scale-up of the climb whose starting count is the level, when that is
-	// what sets it.
-	from *Event
-}
-
-func steadyDown(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e *explainer) int {
-	recs := s.Recommendations
-	if slope := needTrend(recs, s.Now, steadyFallWindow, need) * 60; slope < -steadyFallRate*float64(max(need, 1)) && need < c {
-		e.begin(ReasonSteadyWaits).str("steady at ").int(c).str(": need ").int(need).str(" still falling ").
-			num(roundTo(-slope, 1)).str(" a minute over the last ").secs(steadyFallWindow).str("; the scale-down lands where it ends").hold(c).end()
-		return c
-	}
-	start := s.Now.Add(-cfg.delay)
-	if h.last != nil && h.last.At.After(start) {
-		start = h.last.At
-	}
-	// After a climb — the scale-ups that brought the count to c, within the look-back — a
-	// scale-down returns at most to where the climb started: that count was justified by the
-	// look-back before the rise, where a noisy moment after it is not.
-	floor := max(b.min, need)
-	var rise *Event
-	if ev := h.last; ev != nil && ev.To == c {
-		for i := len(s.History) - 1; i >= 0; i-- {
-			ev := &s.History[i]
-			if ev.To <= ev.From || s.Now.Sub(ev.At) > cfg.delay {
-				break
-			}
-			rise = ev
-		}
-	}
-	if rise != nil {
-		floor = max(floor, rise.From)
-	}
-	level := func(peak int) int {
-		return max(ceilInt(float64(peak)*(1+float64(cfg.headroom)/100)), floor)
-	}
-	dayAgo := CountAt(s.History, s.Now.Add(-steadyDay), c)
-	rising, risingKnown := false, false
-	candidate := func(l int, T time.Duration) steadyDrop {
-		d := 1 - float64(l)/float64(c)
-		wait := time.Duration(float64(steadyWaitUnit) / (d * d * d)).Round(time.Second)
-		cd := steadyDrop{level: l, T: T, wait: max(steadyMinWait, wait)}
-		if cd.wait > cfg.delay {
-			if !risingKnown {
-				slope := needTrend(recs, s.Now, cfg.delay, need)
-				rising, risingKnown = slope > 0, true
-			}
-			cd.wait, cd.whole, cd.growing = cfg.delay, true, rising || l > dayAgo
-		}
-		return cd
-	}
-
-	p := need
-	var best steadyDrop
-	for i := len(recs) - 1; i >= -1; i-- {
-		// Over (at, now] the peak need is p; at is the next older recommendation's instant, or
-		// the window's start — but never further back than the oldest need observed covers (one
-		// evaluation interval before it): without a window of needs nothing justifies a drop.
-		at := start
-		switch {
-		case i >= 0 && recs[i].At.After(start):
-			at = recs[i].At
-		case i < 0 && len(recs) == 0:
-			at = s.Now
-		case i < 0:
-			gap := s.Now.Sub(recs[0].At)
-			if len(recs) > 1 {
-				gap = recs[1].At.Sub(recs[0].At)
-			}
-			if a := recs[0].At.Add(-gap); a.After(at) {
-				at = a
-			}
-		}
-		if l := level(p); l < c {
-			cd := candidate(l, s.Now.Sub(at))
-			if cd.T >= cd.wait && !cd.growing {
-				if rise != nil && cd.level == rise.From && cd.level > ceilInt(float64(p)*(1+float64(cfg.headroom)/100)) {
-					cd.from = rise
-				}
-				return steadyScaleDown(cfg, &cd, c, p, s, e)
-			}
-			best = cd
-		}
-		if i < 0 || !recs[i].At.After(start) {
+// Remembered is the need Steady remembers of an instant: the recommendation (Recommend) of the
+// metric values then at the count then, or nothing (ok false) when every metric was missing —
+// a gap in the data is not a need. Backtest and promclient's memory replay both use it.
+func Remembered(p *Policy, replicas int, metrics []MetricValue) (need int, ok bool) {
+	any := false
+	for i := range p.Spec.Metrics {
+		if _, has, _ := metricValue(metrics, i); has {
+			any = true
 			break
 		}
-		p = max(p, recs[i].Replicas)
 	}
-	e.begin(ReasonSteadyWaits).str("steady at ").int(c).str(": need ").int(need)
-	switch {
-	case best.level == 0:
-		e.str(" fits no lower count")
-	case best.growing:
-		e.str("; a scale-down to ").int(best.level).str(" (").int(int(math.Round(100 * (1 - float64(best.level)/float64(c))))).
-			str(" % fewer) waits while demand grows: ")
-		if best.level > dayAgo {
-			e.str("the count a day ago was ").int(dayAgo)
-		} else {
-			e.str("the need's trend over the last ").secs(cfg.delay).str(" rises")
-		}
-	default:
-		e.str("; a scale-down to ").int(best.level).str(" (").int(int(math.Round(100 * (1 - float64(best.level)/float64(c))))).
-			str(" % fewer) waits: demand has been lower for ").secs(best.T).str(" of the ").secs(best.wait).str(" it needs")
+	if !any {
+		return 0, false
 	}
-	e.hold(c).end()
-	return c
+	e := explainer{}
+	return recommend(p, replicas, metrics, &e), true
 }
 
-// steadyScaleDown is a justified scale-down, unless the budget is spent.
-func steadyScaleDown(cfg *steadyConfig, cd *steadyDrop, c, peak int, s *Snapshot, e *explainer) int {
-	if cfg.maxChanges > 0 {
-		if used := changesWithin(s.History, s.Now, steadyDay); used >= cfg.maxChanges {
-			e.begin(ReasonSteadyBudget).str("budget: ").int(used).str(" of ").int(cfg.maxChanges).
-				str(" changes used in the last 24 h: the scale-down to ").int(cd.level).str(" waits").hold(c).end()
+// Models of demand a forecast can rest on.
+const (
+	modelPeaks = iota // the recent peaks alone: no trend, no season
+	modelTrend        // the last hour's least-squares trend
+	modelDay          // the same hours yesterday, scaled to today
+	modelWeek         // the same hours a week ago, scaled to today
+)
+
+// forecast is Steady's one model of demand over the horizon: for each of n equal blocks from
+// now, the upper band of the need — the model's level plus the largest excess over it
+// observed for as long back as the block lies ahead.
+type forecast struct {
+	n    int
+	blk  time.Duration
+	band [steadyArray]float64
+	// model is modelPeaks or modelTrend; slope is the trend in replicas an hour. A season that
+	// explains the last hour (which: modelDay or modelWeek) has its factor to today's level
+	// in scale and its needs in ref; season counts the blocks where its band is the higher.
+	model  int
+	slope  float64
+	which  int
+	scale  float64
+	weight float64
+	// next is the season's level over the next block, scaled.
+	next   float64
+	ref    []Recommendation
+	season int
+	// refPeak and refPeakAt: the season's highest need over the horizon, scaled, and when.
+	refPeak   float64
+	refPeakAt time.Time
+}
+
+// steadyForecast builds the forecast from the needs of the look-back (recs, oldest first),
+// now's need and the remembered seasons.
+func steadyForecast(cfg *steadyConfig, need int, recs []Recommendation, seasons *Seasons, now time.Time) forecast {
+	var f forecast
+	// Blocks of the horizon, none shorter than an evaluation.
+	f.n = steadyBlocks
+	f.blk = max(cfg.horizon/time.Duration(f.n), cfg.step, time.Second)
+	f.n = min(f.n, int(cfg.horizon/f.blk))
+	look := max(cfg.delay, cfg.minPersist)
+
+	// The trend: least squares over the fit window, x in seconds before now; and over each of
+	// its halves, for the trend is a trend only when both halves rise too (a step, a spike, a
+	// turn is not).
+	cut, mid := now.Add(-cfg.fit), now.Add(-cfg.fit/2)
+	var all, older, newer lsq
+	all.add(0, float64(need))
+	newer.add(0, float64(need))
+	for i := len(recs) - 1; i >= 0 && recs[i].At.After(cut); i-- {
+		x, y := -now.Sub(recs[i].At).Seconds(), float64(recs[i].Replicas)
+		all.add(x, y)
+		if recs[i].At.After(mid) {
+			newer.add(x, y)
+		} else {
+			older.add(x, y)
+		}
+	}
+	slope, alpha, sseLine := 0.0, 0.0, math.Inf(1)
+	if s, a, ok := all.fit(); ok {
+		slope, alpha = s, a
+		sseLine = sq(float64(need) - alpha)
+		mean := all.sy / all.n
+		sst := sq(float64(need) - mean)
+		for i := len(recs) - 1; i >= 0 && recs[i].At.After(cut); i-- {
+			x, y := -now.Sub(recs[i].At).Seconds(), float64(recs[i].Replicas)
+			sseLine += sq(y - alpha - slope*x)
+			sst += sq(y - mean)
+		}
+		// A trend the last hour hardly follows (noise) does not count: the slope is weighted
+		// by how much of the hour it explains (R²), from none at steadyTrendFitFrom to all at
+		// steadyTrendFitFull, and only a rise that both halves of the hour show. A fall needs
+		// no forecast to come down: the band forgets the peaks it leaves behind.
+		s1, _, ok1 := older.fit()
+		s2, _, ok2 := newer.fit()
+		w := 0.0
+		if sst > 0 {
+			w = min(1, max(0, (1-sseLine/sst-steadyTrendFitFrom)/(steadyTrendFitFull-steadyTrendFitFrom)))
+		}
+		switch {
+		case !ok1 || !ok2:
+			slope = 0
+		case slope > 0 && s1 >= 0 && s2 >= 0:
+			slope *= w
+		default:
+			slope = 0
+		}
+		f.model = modelTrend
+	}
+	f.slope = slope * 3600
+
+	// The seasons: the one that explains the last hour best, if it does about as well as the
+	// line.
+	var grids [2]seasonGrid
+	var grid *seasonGrid
+	best := math.Inf(1)
+	for k, ref := range [2][]Recommendation{seasons.Day, seasons.Week} {
+		off := SeasonDay
+		if k == 1 {
+			off = SeasonWeek
+		}
+		g := &grids[k]
+		if !g.build(ref, now.Add(-off), f.blk, look, cfg.fit, f.n) {
+			continue
+		}
+		scale, sse, sst, n, ok := g.fit(recs, need, now, cut)
+		if !ok || scale < 1/steadySeasonScale || scale > steadySeasonScale || sse >= best {
+			continue
+		}
+		// A season counts for as much as it explains the last hour: fully when it explains
+		// steadySeasonR2 of its variance, or when it misses by no more than noise does
+		// (steadySeasonMiss of the level, at least one replica, on average); not at all when
+		// it misses by twice that, or today's level is far from its.
+		miss := max(1, steadySeasonMiss*scale*g.at(0))
+		w := max(0, 2-math.Sqrt(sse/n)/miss)
+		if sst > 0 {
+			w = max(w, (1-sse/sst)/steadySeasonR2)
+		}
+		if w > 0 {
+			best, grid = sse, g
+			f.scale, f.ref, f.which, f.weight = scale, ref, modelDay+k, min(w, 1)
+		}
+	}
+
+	// The band of each model: for block j, the model ahead plus the largest excess of a need
+	// over the model for the last max(steadyMinPersist, steadyPersist × j blocks) — as far
+	// back as the block lies ahead: what the last hour did above the model, the next hour may
+	// do too. A season adds its own excess over its curve up to the block (how far above it
+	// the need went then). The forecast's band is the higher of the trend's and the season's,
+	// so that the model of one evaluation and the next cannot contradict each other.
+	// A need older than the fit window is not moved further by the trend fitted over it.
+	trendAt := func(d time.Duration) float64 { return slope * max(d, -cfg.fit).Seconds() }
+	f.persist(recs, need, now, cfg.minPersist, look, trendAt, func(j int) float64 {
+		tau := time.Duration(j+1) * f.blk
+		if slope < 0 {
+			tau -= f.blk
+		}
+		return slope * min(tau, steadyProjection).Seconds()
+	}, &f.band)
+	if f.ref != nil {
+		var band [steadyArray]float64
+		noise := 0.0
+		f.persist(recs, need, now, cfg.minPersist, look, func(d time.Duration) float64 { return f.scale * grid.at(d) }, func(j int) float64 {
+			a, b := grid.at(time.Duration(j)*f.blk), grid.at(time.Duration(j+1)*f.blk)
+			noise = max(noise, f.scale*grid.excess[grid.past+j])
+			if s := f.scale * a; s > f.refPeak {
+				f.refPeak, f.refPeakAt = s, now.Add(time.Duration(j)*f.blk)
+			}
+			return f.scale*max(a, (a+b)/2) + noise
+		}, &band)
+		for j := range f.n {
+			f.band[j] += f.weight * (band[j] - f.band[j])
+		}
+		f.next = f.scale * max(grid.at(0), grid.at(f.blk))
+	}
+	if f.model == modelTrend && f.slope == 0 {
+		f.model = modelPeaks
+	}
+	f.band[0] = max(f.band[0], float64(need)+steadyRound)
+	return f
+}
+
+// lookback is how far back the band of block j looks.
+func (f *forecast) lookback(cfg *steadyConfig, j int) time.Duration {
+	return min(max(cfg.minPersist, time.Duration(steadyPersist*float64(j)*float64(f.blk))), max(cfg.delay, cfg.minPersist))
+}
+
+// persist writes a model's band: for block j, ahead(j) (the model's highest level over the
+// block, relative to now's) plus the largest excess over the model (at) of the needs of the
+// last max(steadyMinPersist, steadyPersist × j blocks), at most look.
+func (f *forecast) persist(recs []Recommendation, need int, now time.Time, minPersist, look time.Duration, at func(time.Duration) float64, ahead func(int) float64, band *[steadyArray]float64) {
+	excess := float64(need) - at(0)
+	i := len(recs) - 1
+	nowNs := now.UnixNano()
+	for j := range f.n {
+		from := -min(max(minPersist, time.Duration(steadyPersist*float64(j)*float64(f.blk))), look)
+		for ; i >= 0; i-- {
+			d := time.Duration(recs[i].At.UnixNano() - nowNs)
+			if d <= from {
+				break
+			}
+			excess = max(excess, float64(recs[i].Replicas)-at(d))
+		}
+		band[j] = ahead(j) + excess
+	}
+}
+
+func sq(x float64) float64 { return x * x }
+
+// lsq accumulates a least-squares line.
+type lsq struct{ n, sx, sy, sxx, sxy float64 }
+
+func (l *lsq) add(x, y float64) {
+	l.n, l.sx, l.sy, l.sxx, l.sxy = l.n+1, l.sx+x, l.sy+y, l.sxx+x*x, l.sxy+x*y
+}
+
+// fit is the line's slope and its value at x = 0; ok is false for fewer than three points.
+func (l *lsq) fit() (slope, at0 float64, ok bool) {
+	den := l.n*l.sxx - l.sx*l.sx
+	if l.n < 3 || !(den > 0) {
+		return 0, 0, false
+	}
+	slope = (l.n*l.sxy - l.sx*l.sy) / den
+	return slope, (l.sy - slope*l.sx) / l.n, true
+}
+
+// seasonGrid holds a remembered window's needs as block means on the grid of the forecast's
+// blocks, from look before the instant a season ago to the horizon after it.
+type seasonGrid struct {
+	blk   time.Duration
+	past  int // blocks before the season's now
+	n     int // blocks in all
+	means [2 * steadyArray]float64
+	// excess is the largest need above the curve (at) in each block.
+	excess [2 * steadyArray]float64
+}
+
+// build fills the grid from ref (oldest first) around then (now a season ago); ok is false
+// when the memory does not cover three quarters of the blocks of the last hour and of the
+// horizon.
+func (g *seasonGrid) build(ref []Recommendation, then time.Time, blk, look, fit time.Duration, ahead int) bool {
+	if len(ref) == 0 {
+		return false
+	}
+	g.blk = blk
+	g.past = min(int((max(look, fit)+blk-1)/blk), steadyArray)
+	g.n = g.past + ahead
+	var sums [2 * steadyArray]float64
+	var counts [2 * steadyArray]int
+	// Instants as unix nanoseconds: a decision reads every remembered need twice.
+	start := then.Add(-time.Duration(g.past) * blk).UnixNano()
+	for i := range ref {
+		d := ref[i].At.UnixNano() - start
+		if d < 0 {
+			continue
+		}
+		k := int(d / int64(blk))
+		if k >= g.n {
+			break
+		}
+		sums[k] += float64(ref[i].Replicas)
+		counts[k]++
+	}
+	fitBlocks := int((fit + blk - 1) / blk)
+	covered, coveredAhead := 0, 0
+	for k := g.past - fitBlocks; k < g.n; k++ {
+		if k >= 0 && counts[k] > 0 {
+			if k < g.past {
+				covered++
+			} else {
+				coveredAhead++
+			}
+		}
+	}
+	if 4*covered < 3*fitBlocks || 4*coveredAhead < 3*ahead {
+		return false
+	}
+	// Blocks without data take their neighbour's mean: the last before, else the first after.
+	last := -1.0
+	for k := range g.n {
+		if counts[k] > 0 {
+			g.means[k] = sums[k] / float64(counts[k])
+			last = g.means[k]
+		} else {
+			g.means[k] = last
+		}
+	}
+	for k := g.n - 1; k >= 0; k-- {
+		if g.means[k] < 0 {
+			g.means[k] = last
+		} else {
+			last = g.means[k]
+		}
+	}
+	thenNs := then.UnixNano()
+	for i := range ref {
+		d := ref[i].At.UnixNano() - start
+		if d < 0 {
+			continue
+		}
+		k := int(d / int64(blk))
+		if k >= g.n {
+			break
+		}
+		g.excess[k] = max(g.excess[k], float64(ref[i].Replicas)-g.at(time.Duration(ref[i].At.UnixNano()-thenNs)))
+	}
+	return true
+}
+
+// at is the season's mean need at offset d from its now (negative: before): the block means
+// taken at the blocks' middles, linearly between them.
+func (g *seasonGrid) at(d time.Duration) float64 {
+	x := float64(d)/float64(g.blk) + float64(g.past) - 0.5
+	k := int(math.Floor(x))
+	if k < 0 {
+		return g.means[0]
+	}
+	if k >= g.n-1 {
+		return g.means[g.n-1]
+	}
+	w := x - float64(k)
+	return g.means[k]*(1-w) + g.means[k+1]*w
+}
+
+// fit scales the season to today's level over the fit window (the ratio of the sums) and
+// returns the squared error of the scaled season against today's needs there.
+func (g *seasonGrid) fit(recs []Recommendation, need int, now, cut time.Time) (scale, sse, sst, n float64, ok bool) {
+	sumN, sumR := float64(need), g.at(0)
+	n = 1
+	nowNs, cutNs := now.UnixNano(), cut.UnixNano()
+	first := len(recs)
+	for i := len(recs) - 1; i >= 0 && recs[i].At.UnixNano() > cutNs; i-- {
+		sumN += float64(recs[i].Replicas)
+		sumR += g.at(time.Duration(recs[i].At.UnixNano() - nowNs))
+		n++
+		first = i
+	}
+	if sumR <= 0 {
+		return 0, 0, 0, 0, false
+	}
+	scale, mean := sumN/sumR, sumN/n
+	sse, sst = sq(float64(need)-scale*g.at(0)), sq(float64(need)-mean)
+	for i := first; i < len(recs); i++ {
+		sse += sq(float64(recs[i].Replicas) - scale*g.at(time.Duration(recs[i].At.UnixNano()-nowNs)))
+		sst += sq(float64(recs[i].Replicas) - mean)
+	}
+	return scale, sse, sst, n, true
+}
+
+// plan is the receding-horizon choice over a forecast: the level to hold from now that
+// minimises replica-hours plus the cost of changes over the horizon, never below the band.
+type plan struct {
+	keep bool // hold the current count
+	// level and until: the first segment of the best plan (the count to go to, or the count
+	// kept) and how many blocks it lasts; next is the level after it (0: none).
+	level, until, next int
+	cost               float64 // of the chosen plan, replica-hours
+	// drop: the best plan that changes now while keeping was chosen, for the reason line.
+	alt plan1
+}
+
+type plan1 struct {
+	level, until, next int
+	cost               float64
+}
+
+// levels rounds the band to replica counts: × (1 + headroom), up, inside the bounds.
+func (f *forecast) levels(cfg *steadyConfig, b bounds, out *[steadyArray]int) {
+	for j := range f.n {
+		u := f.band[j]
+		if cfg.headroom > 0 {
+			u *= 1 + float64(cfg.headroom)/100
+		}
+		out[j] = min(max(ceilInt(u-steadyRound), b.min), b.max)
+	}
+}
+
+// steadyPlan solves the horizon by dynamic programming over segments: V[j] is the cheapest way
+// to cover blocks j… with a change at j; a segment holds the highest level of its blocks.
+//
+// Past the horizon the last level is taken to stay for tail hours more: a level that lasts to
+// the horizon's end saves (or costs) beyond it too.
+func steadyPlan(lv *[steadyArray]int, n int, blkHours, tail float64, c, now int, cost float64) plan {
+	var v [steadyArray + 1]float64
+	var next [steadyArray + 1]int
+	for j := n - 1; j >= 0; j-- {
+		v[j] = math.Inf(1)
+		m := 0
+		for e := j + 1; e <= n; e++ {
+			m = max(m, lv[e-1])
+			x := cost + float64(m)*float64(e-j)*blkHours + v[e]
+			if e == n {
+				x += float64(m) * tail
+			}
+			if x < v[j] {
+				v[j], next[j] = x, e
+			}
+		}
+	}
+	segMax := func(a, b int) int {
+		m := 0
+		for k := a; k < b; k++ {
+			m = max(m, lv[k])
+		}
+		return m
+	}
+	levelAfter := func(e int) int {
+		if e >= n {
+			return 0
+		}
+		return segMax(e, next[e])
+	}
+	change := plan1{level: segMax(0, next[0]), until: next[0], cost: v[0]}
+	change.next = levelAfter(change.until)
+	// Keep c for the first e blocks, while it covers them: the first block by now's need
+	// (now), so that a forecast a few minutes ahead moves the count when it comes, not before.
+	var keep plan1
+	keep.cost = math.Inf(1)
+	for e := 1; e <= n && (lv[e-1] <= c || e == 1 && now <= c); e++ {
+		x := float64(c)*float64(e)*blkHours + v[e]
+		if e == n {
+			x += float64(c) * tail
+		}
+		if x <= keep.cost {
+			keep = plan1{level: c, until: e, cost: x, next: levelAfter(e)}
+		}
+	}
+	if keep.cost <= change.cost {
+		return plan{keep: true, level: c, until: keep.until, next: keep.next, cost: keep.cost, alt: change}
+	}
+	return plan{level: change.level, until: change.until, next: change.next, cost: change.cost, alt: keep}
+}
+
+// steady is the Steady strategy's step between the need — the recommendation without
+// tolerance — and the bounds. c is inside the bounds b; s.Recommendations are the needs of the
+// evaluations before now (oldest first), over the look-back, and s.Seasons the needs of the
+// same hours a day and a week ago. docs/steady.md explains each step.
+//
+//  1. Confirm: when the need is above c and the evaluation before was covered (its need at most
+//     c), c stays for this one evaluation: a one-evaluation blip costs no commit, and a spike is
+//     measured once more, so the commit lands where the climb ends.
+//  2. Forecast: one model of demand for both directions — the upper band of the need for each
+//     block of the horizon: the model's level (a season scaled to today, else the last hour's
+//     trend, else nothing) plus the largest excess of the needs over the model, observed for as
+//     long back as the block lies ahead; never below now's need.
+//  3. Plan: the levels to hold over the horizon that cover the band at least replica-hours plus
+//     changeCost a change (more as the day's budget is spent); c stays when keeping it is part
+//     of the cheapest plan, else the count goes to the plan's first level — never below the
+//     band.
+func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e *explainer) int {
+	recs := s.Recommendations
+	f := steadyForecast(cfg, need, recs, &s.Seasons, s.Now)
+	if need > c && len(recs) > 0 && cfg.step <= steadyConfirmStep && !f.expects(need) {
+		if prev := &recs[len(recs)-1]; prev.Replicas <= c {
+			e.begin(ReasonSteadyConfirm).str("need ").int(need).str(" > ").int(c).str(", up from ").int(prev.Replicas).
+				str(" ").secs(s.Now.Sub(prev.At)).str(" before: the next evaluation confirms it before a commit").hold(c).end()
 			return c
 		}
 	}
-	e.begin(ReasonSteadyScaleDown).str("scale-down: need at most ").int(peak).str(" for the last ").secs(cd.T)
-	if cd.whole {
-		e.str(", the whole look-back")
+	f.hold(cfg, need, c, s, h)
+	var lv [steadyArray]int
+	f.levels(cfg, b, &lv)
+	if lv[0] < c {
+		if slope := needTrend(recs, s.Now, steadyFallWindow, need) * 60; slope < -steadyFallRate*float64(max(need, 1)) {
+			e.begin(ReasonSteadyWaits).str("steady at ").int(c).str(": need ").int(need).str(" still falling ").
+				num(roundTo(-slope, 1)).str(" a minute over the last ").dur(steadyFallWindow).str("; the scale-down lands where it ends").hold(c).end()
+			return c
+		}
+	}
+
+	tail := steadyTail * f.blk.Hours() * float64(f.n)
+	cost, used := cfg.changeCost, 0
+	if cost < 0 {
+		// What a change is worth scales with the workload: steadyCostMinutes of the count.
+		cost = steadyCostMinutes / 60 * float64(c)
+	}
+	base := cost
+	if cfg.maxChanges > 0 {
+		used = changesWithin(s.History, s.Now, steadyDay)
+		half := float64(cfg.maxChanges) / 2
+		if x := (float64(used) - half) / half; x > 0 {
+			cost *= 1 + (steadyBudgetFactor-1)*min(x, 1)
+		}
+		if used >= cfg.maxChanges {
+			// With the budget spent, a level lasts until the budget frees a change: a
+			// scale-down weighs the excess over all that time against the dearer change.
+			tail = max(tail, freesAt(s.History, s.Now).Sub(s.Now).Hours()-f.blk.Hours()*float64(f.n))
+		}
+	}
+	blkHours := f.blk.Hours()
+	needLevel := need
+	if cfg.headroom > 0 {
+		needLevel = ceilInt(float64(need) * (1 + float64(cfg.headroom)/100))
+	}
+	needLevel = min(max(needLevel, b.min), b.max)
+	pl := steadyPlan(&lv, f.n, blkHours, tail, c, needLevel, cost)
+	if pl.keep && cost > base {
+		if free := steadyPlan(&lv, f.n, blkHours, tail, c, needLevel, base); !free.keep {
+			e.begin(ReasonSteadyBudget).str("budget: ").int(used).str(" of ").int(cfg.maxChanges).
+				str(" changes used in the last 24 h: a change costs ").num(roundTo(cost, 2)).str(" replica-hours instead of ").
+				num(roundTo(base, 2)).str(", so the scale-down to ").int(free.level).str(" waits").hold(c).end()
+			return c
+		}
+	}
+	if pl.keep {
+		steadyHold(cfg, &f, &lv, &pl, need, c, cost, s.Now, e)
+		return c
+	}
+	e.begin(ReasonSteadyScaleUp)
+	if pl.level < c {
+		e.reasons[len(e.reasons)-1].Code = ReasonSteadyScaleDown
+	}
+	e.str("forecast: need ").int(need).str(" now, ≤ ").int(pl.level).str(" for the next ").dur(time.Duration(pl.until) * f.blk)
+	f.source(e, s.Now)
+	if pl.next > 0 {
+		e.str(", then ").int(pl.next)
+	}
+	if pl.level < c {
+		e.str(": ").int(c - pl.level).str(" fewer save ").num(roundTo(float64(c-pl.level)*float64(pl.until)*blkHours, 1)).
+			str(" replica-hours, more than a change costs (").num(roundTo(cost, 2)).str(")")
+	}
+	e.to(pl.level).end()
+	if used >= cfg.maxChanges && cfg.maxChanges > 0 {
+		e.begin(ReasonSteadyBudget).str("budget: ").int(used).str(" of ").int(cfg.maxChanges).
+			str(" changes used in the last 24 h; ")
+		if pl.level > c {
+			e.str("a scale-up the need requires goes ahead").end()
+		} else {
+			e.str("the excess costs more than a commit is worth, so the scale-down goes ahead").end()
+		}
+	}
+	return pl.level
+}
+
+// hold completes the band with what the needs alone do not show: after a jump, half the
+// rise of the last minutes again; where the needs observed do not reach, the count (without a
+// window of needs nothing justifies a drop); and for steadyDwell after a scale-up, the level it
+// chose.
+func (f *forecast) hold(cfg *steadyConfig, need, c int, s *Snapshot, h *history) {
+	recs := s.Recommendations
+	if need > c && len(recs) > 0 && cfg.step <= steadyConfirmStep {
+		low := need
+		for i := len(recs) - 1; i >= 0 && s.Now.Sub(recs[i].At) <= steadyFallWindow; i-- {
+			low = min(low, recs[i].Replicas)
+		}
+		f.band[0] = max(f.band[0], float64(need)+steadyCarry*float64(need-low))
+	}
+	seen := time.Duration(0)
+	if len(recs) > 0 {
+		seen = s.Now.Sub(recs[0].At) + cfg.step
+	}
+	dwell := false
+	if ev := h.last; ev != nil && ev.To > ev.From && ev.To == c && s.Now.Sub(ev.At) < cfg.dwell {
+		dwell = true
+	}
+	for j := range f.n {
+		if dwell || f.lookback(cfg, j) > seen {
+			f.band[j] = max(f.band[j], float64(c))
+		}
+	}
+}
+
+// expects reports whether the memory foresaw a need this high: a season that counts (at least
+// half) put the next block at it. A rise it foresaw needs no confirmation.
+func (f *forecast) expects(need int) bool {
+	return f.ref != nil && f.weight >= 0.5 && f.next+steadyRound >= float64(need)
+}
+
+// steadyHold writes why the count stays.
+func steadyHold(cfg *steadyConfig, f *forecast, lv *[steadyArray]int, pl *plan, need, c int, cost float64, now time.Time, e *explainer) {
+	_ = cfg
+	e.begin(ReasonSteadyWaits)
+	if lv[0] >= c {
+		e.str("steady at ").int(c).str(": need ").int(need).str(" now, ").int(lv[0]).str(" at most for the next ").dur(f.blk)
+		f.source(e, now)
+		e.str(": nothing lower fits").hold(c).end()
+		return
+	}
+	// The scale-down in view: to the band of the next minutes, for as long as the band stays
+	// there, and what it forecasts after that.
+	low := plan1{level: lv[0]}
+	for low.until < f.n && lv[low.until] <= low.level {
+		low.until++
+	}
+	if low.until < f.n {
+		low.next = lv[low.until]
+		for k := low.until; k < f.n; k++ {
+			low.next = max(low.next, lv[k])
+		}
+	}
+	e.str("holding ").int(c).str(": need ≤ ").int(low.level).str(" for ").dur(time.Duration(low.until) * f.blk)
+	if low.next > low.level {
+		e.str(", but ")
+		if f.ref != nil && f.weight >= 0.5 && f.refPeak > float64(low.level) && f.refPeakAt.After(now) {
+			f.seasonName(e)
+			e.str("'s ").clock(f.refPeakAt).str(" peak (").int(ceilInt(f.refPeak)).str(") is ").
+				dur(f.refPeakAt.Sub(now)).str(" away")
+		} else {
+			e.str("the forecast goes back to ").int(low.next).str(" after it")
+			f.source(e, now)
+		}
+		e.str(": a scale-down and back up saves less than two changes cost (").num(roundTo(cost, 2)).
+			str(" replica-hours each)").hold(c).end()
+		return
+	}
+	f.source(e, now)
+	e.str(": a scale-down to ").int(low.level).str(" saves less than it costs (").num(roundTo(cost, 2)).
+		str(" replica-hours a change)").hold(c).end()
+}
+
+func (f *forecast) seasonName(e *explainer) {
+	if f.which == modelWeek {
+		e.str("last week")
 	} else {
-		e.str(" (a drop of ").int(int(math.Round(100 * (1 - float64(cd.level)/float64(c))))).str(" % waits ").secs(cd.wait).str(")")
+		e.str("yesterday")
 	}
-	if cd.from != nil {
-		e.str("; not below ").int(cd.level).str(", where the climb ").secs(s.Now.Sub(cd.from.At)).str(" ago started")
+}
+
+// source writes what the forecast rests on: " (yesterday × 1.08)", " (trend +4/h)".
+func (f *forecast) source(e *explainer, now time.Time) {
+	_ = now
+	s := roundTo(f.slope, 1)
+	if f.ref == nil && s == 0 {
+		return
 	}
-	e.to(cd.level).end()
-	return cd.level
+	e.str(" (")
+	if f.ref != nil {
+		f.seasonName(e)
+		e.str(" × ").num(roundTo(f.scale, 2))
+		if s != 0 {
+			e.str(", ")
+		}
+	}
+	if s != 0 {
+		e.str("trend ")
+		if s > 0 {
+			e.str("+")
+		}
+		e.num(s).str("/h")
+	}
+	e.str(")")
+}
+
+// dur writes a duration as a person reads it: "2 h", "1 h 30 min", "40 min", "90 s".
+func (e *explainer) dur(d time.Duration) *explainer {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return e.int(int(d / time.Hour)).str(" h")
+	case d >= time.Hour && d%time.Minute == 0:
+		return e.int(int(d / time.Hour)).str(" h ").int(int(d % time.Hour / time.Minute)).str(" min")
+	case d >= time.Minute && d%time.Minute == 0:
+		return e.int(int(d / time.Minute)).str(" min")
+	}
+	return e.secs(d)
+}
+
+// clock writes a time of day in UTC: "11:00".
+func (e *explainer) clock(t time.Time) *explainer {
+	t = t.UTC()
+	h, m := t.Hour(), t.Minute()
+	if h < 10 {
+		e.str("0")
+	}
+	e.int(h).str(":")
+	if m < 10 {
+		e.str("0")
+	}
+	return e.int(m)
 }
 
 // needTrend fits a least-squares line to the needs over the window before now, now's need
@@ -318,6 +846,17 @@ func CountAt(history []Event, t time.Time, current int) int {
 		return history[0].From
 	}
 	return current
+}
+
+// freesAt is when the oldest change of the last day leaves the budget's window.
+func freesAt(history []Event, now time.Time) time.Time {
+	cut, oldest := now.Add(-steadyDay), now
+	for i := range history {
+		if at := history[i].At; at.After(cut) && at.Before(oldest) {
+			oldest = at
+		}
+	}
+	return oldest.Add(steadyDay)
 }
 
 // changesWithin counts the History events strictly newer than now − window.

@@ -1,25 +1,13 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// steadyLoad is loadPolicy with the Steady strategy and its defaults: no headroom, a budget of
-// 24 changes a day, a look-back of two hours; bounds [1, 100].
-func steadyLoad(st *Strategy) *Policy {
-	p := loadPolicy(nil)
-	if st == nil {
-		st = &Strategy{}
-	}
-	st.Type = StrategySteady
-	p.Spec.Strategy = st
-	p.SetDefaults()
-	return p
-}
 
 // flat is a recommendation (need) of n every minute for the last `minutes` minutes.
 func flat(minutes, n int) []Recommendation {
@@ -39,6 +27,15 @@ func changes(n int) []Event {
 	return out
 }
 
+// recentChanges is n of our decisions spread over the three hours before the last two.
+func recentChanges(n int) []Event {
+	var out []Event
+	for i := range n {
+		out = append(out, change(float64(7200+3*3600*(n-i)/n), 10, 10))
+	}
+	return out
+}
+
 // then appends b's recommendations (newer) after a's.
 func then(a []Recommendation, b ...Recommendation) []Recommendation {
 	return append(append([]Recommendation(nil), a...), b...)
@@ -53,67 +50,70 @@ func older(minutes, n, by int) []Recommendation {
 	return out
 }
 
+// season is the needs a season ago (offset before t0) from `back` minutes before to `ahead`
+// minutes after that instant, one a minute: need(m) for m minutes after it (negative: before).
+func season(offset time.Duration, back, ahead int, need func(m int) int) []Recommendation {
+	var out []Recommendation
+	for m := -back + 1; m < ahead; m++ {
+		out = append(out, Recommendation{At: t0.Add(-offset + time.Duration(m)*time.Minute), Replicas: need(m)})
+	}
+	return out
+}
+
 // drop3h is a scale-down from 40 to 30 three hours before t0: the last change is older than
-// the look-back, and the count a day ago was 40.
+// the look-back and the dwell.
 var drop3h = change(3*3600, 40, 30)
 
 func TestSteadyScaleUp(t *testing.T) {
-	// Ten needs six minutes apart rising from 11 to 19 (10 an hour), then 20 now.
+	// Needs two minutes apart rising from 10 to 19 over the last hour (10 an hour), then 20.
 	var rising []Recommendation
-	for m := 54; m >= 6; m -= 6 {
-		rising = append(rising, recAt(float64(60*m), 20-m/6))
+	for m := 118; m >= 2; m -= 2 {
+		rising = append(rising, recAt(float64(60*m), max(10, 20-m/6)))
 	}
 	runDecideCases(t, []decideCase{
 		{
 			name:     "confirm: a need that first exceeds the count waits one evaluation",
 			policy:   steadyLoad(nil),
-			snap:     snap(10, 14).withRecs(flat(10, 9)...),
+			snap:     snap(10, 14).withRecs(flat(120, 9)...),
 			want:     10,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyConfirm},
 			messages: []string{"load = 14 / averageValue 1 → 14", "need 14 > 10, up from 9 60s before: the next evaluation confirms it before a commit → hold at 10"},
 		},
 		{
-			name:     "confirmed: up to the need at once",
+			name:     "confirmed: up to the need, and the band's last minutes",
 			policy:   steadyLoad(nil),
-			snap:     snap(10, 12).withRecs(flat(60, 12)...),
+			snap:     snap(10, 12).withRecs(flat(120, 12)...),
 			want:     12,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
-			messages: []string{"load = 12 / averageValue 1 → 12", "need 12 > 10 → 12"},
+			messages: []string{"load = 12 / averageValue 1 → 12", "forecast: need 12 now, ≤ 12 for the next 2 h → 12"},
 		},
 		{
-			name:     "without a window of needs there is nothing to confirm: up at once",
-			policy:   steadyLoad(nil),
-			snap:     snap(10, 12),
-			want:     12,
-			messages: []string{"load = 12 / averageValue 1 → 12", "need 12 > 10 → 12"},
-		},
-		{
-			name:     "a rising need: its trend projected an hour ahead",
+			name:     "a rising need: its trend carried ahead",
 			policy:   steadyLoad(nil),
 			snap:     snap(18, 20).withRecs(rising...),
-			want:     30,
-			messages: []string{"load = 20 / averageValue 1 → 20", "need 20 > 18, rising 10/h over the last 3600s: 30 in 3600s → 30"},
+			want:     31,
+			contains: "forecast: need 20 now, ≤ 31 for the next 2 h (trend +9.9/h) → 31",
 		},
 		{
-			name:   "a jump: plan for half the last rise again",
+			name:   "a jump: the band allows for half the rise of the last minutes again",
 			policy: steadyLoad(nil),
-			// A spike: 6 for the hour, 12 a minute ago (confirmed above the count), 35 now.
-			snap:     snap(6, 35).withRecs(then(older(59, 6, 1), recAt(60, 12))...),
-			want:     47,
+			// A spike: 6 for two hours, 12 a minute ago (confirmed above the count), 35 now.
+			snap:     snap(6, 35).withRecs(then(older(119, 6, 1), recAt(60, 12))...),
+			want:     50,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
-			contains: "jumped 12 → 35 in 60s: plan for 46.5 → 47",
+			contains: "forecast: need 35 now, ≤ 50 for the next 5 min, then 35 → 50",
 		},
 		{
-			name:     "headroom: past the need by headroomPercent",
+			name:     "headroom: past the band by headroomPercent",
 			policy:   steadyLoad(&Strategy{HeadroomPercent: ptr(20)}),
-			snap:     snap(10, 12).withRecs(flat(60, 12)...),
+			snap:     snap(10, 12).withRecs(flat(120, 12)...),
 			want:     15,
-			messages: []string{"load = 12 / averageValue 1 → 12", "need 12 > 10; headroom 20 % → 14.4 → 15"},
+			contains: "≤ 15 for the next 2 h → 15",
 		},
 		{
 			name:     "the budget never holds back a scale-up the need requires",
 			policy:   steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
-			snap:     snap(10, 12).withHistory(changes(12)...).withRecs(flat(60, 12)...),
+			snap:     snap(10, 12).withHistory(changes(12)...).withRecs(flat(120, 12)...),
 			want:     12,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp, ReasonSteadyBudget},
 			contains: "budget: 12 of 12 changes used in the last 24 h; a scale-up the need requires goes ahead",
@@ -121,9 +121,9 @@ func TestSteadyScaleUp(t *testing.T) {
 		{
 			name:   "bounded by maxReplicas",
 			policy: func() *Policy { p := steadyLoad(nil); p.Spec.MaxReplicas = 20; return p }(),
-			snap:   snap(16, 25).withRecs(flat(60, 25)...),
+			snap:   snap(16, 25).withRecs(flat(120, 25)...),
 			want:   20,
-			codes:  []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp, ReasonBounded},
+			codes:  []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
 		},
 		{
 			name:   "no tolerance: 5 % over the count is short, and Steady moves",
@@ -146,119 +146,101 @@ func TestSteadyScaleDown(t *testing.T) {
 		{
 			name:   "a need still falling fast waits: the step lands where the fall ends",
 			policy: steadyLoad(nil),
-			snap: snap(40, 6).withHistory(change(1800, 6, 40)).
-				withRecs(recAt(240, 30), recAt(180, 24), recAt(120, 18), recAt(60, 12)),
+			snap: snap(40, 6).withHistory(drop3h).
+				withRecs(then(older(115, 30, 5), recAt(240, 30), recAt(180, 24), recAt(120, 18), recAt(60, 12))...),
 			want:     40,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyWaits},
-			contains: "steady at 40: need 6 still falling 6 a minute over the last 300s; the scale-down lands where it ends → hold at 40",
+			contains: "steady at 40: need 6 still falling 6 a minute over the last 5 min; the scale-down lands where it ends → hold at 40",
 		},
 		{
-			name:   "a spike that ended comes down in one step after 3 minutes",
+			name:   "a spike that ended comes down in one step once the savings pay for the way back",
 			policy: steadyLoad(nil),
-			snap: snap(40, 6).withHistory(change(1800, 6, 40)).
-				withRecs(then(older(20, 38, 4), flat(4, 6)...)...),
+			// 38 for five minutes two hours ago, 6 since: the band says 6 for the next two hours
+			// (as far back as it looks), and 34 fewer for that long pay for the change.
+			snap:     snap(40, 6).withHistory(drop3h).withRecs(then(older(5, 38, 115), flat(115, 6)...)...),
 			want:     6,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
-			messages: []string{"load = 6 / averageValue 1 → 6", "scale-down: need at most 6 for the last 180s (a drop of 85 % waits 180s) → 6"},
+			contains: "forecast: need 6 now, ≤ 6 for the next 2 h: 34 fewer save",
 		},
 		{
-			name:   "after a climb within the look-back, no lower than where it started",
-			policy: steadyLoad(nil),
-			snap: snap(40, 6).withHistory(change(2400, 30, 8), change(1800, 8, 20), change(1740, 20, 40)).
-				withRecs(then(older(20, 38, 4), flat(4, 6)...)...),
-			want:     8,
-			contains: "scale-down: need at most 6 for the last 180s (a drop of 80 % waits 180s); not below 8, where the climb 1800s ago started → 8",
-		},
-		{
-			name:     "half the count waits 8 minutes",
+			name:     "a spike that ended minutes ago waits: two changes for minutes of savings do not pay",
 			policy:   steadyLoad(nil),
-			snap:     snap(20, 10).withHistory(drop3h).withRecs(then(older(60, 20, 6), flat(6, 10)...)...),
-			want:     20,
-			messages: []string{"load = 10 / averageValue 1 → 10", "steady at 20: need 10; a scale-down to 10 (50 % fewer) waits: demand has been lower for 420s of the 480s it needs → hold at 20"},
+			snap:     snap(40, 6).withHistory(drop3h).withRecs(then(older(100, 6, 20), then(older(15, 38, 5), flat(5, 6)...)...)...),
+			want:     40,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyWaits},
+			contains: "holding 40: need ≤ 6 for 15 min, but the forecast goes back to 38 after it (trend +0.2/h): a scale-down and back up saves less than two changes cost (30 replica-hours each) → hold at 40",
 		},
 		{
-			name:     "half the count, 8 minutes on: down in one step",
-			policy:   steadyLoad(nil),
-			snap:     snap(20, 10).withHistory(drop3h).withRecs(then(older(60, 20, 8), flat(8, 10)...)...),
-			want:     10,
-			messages: []string{"load = 10 / averageValue 1 → 10", "scale-down: need at most 10 for the last 480s (a drop of 50 % waits 480s) → 10"},
-		},
-		{
-			name:     "a peak inside the window sets the level",
-			policy:   steadyLoad(nil),
-			snap:     snap(40, 6).withHistory(drop3h).withRecs(then(older(57, 6, 3), recAt(180, 6), recAt(120, 12), recAt(60, 6))...),
-			want:     12,
-			contains: "scale-down: need at most 12 for the last 180s (a drop of 70 % waits 180s) → 12",
-		},
-		{
-			name:     "a shallow drift waits for the whole look-back",
-			policy:   steadyLoad(nil),
-			snap:     snap(30, 26).withHistory(drop3h).withRecs(flat(100, 26)...),
-			want:     30,
-			contains: "steady at 30: need 26; a scale-down to 26 (13 % fewer) waits: demand has been lower for 6060s of the 7200s it needs",
-		},
-		{
-			name:     "a shallow drift comes down after the whole look-back",
+			name:     "a shallow excess waits: the change costs more than it saves",
 			policy:   steadyLoad(nil),
 			snap:     snap(30, 26).withHistory(drop3h).withRecs(flat(120, 26)...),
-			want:     26,
-			messages: []string{"load = 26 / averageValue 1 → 26", "scale-down: need at most 26 for the last 7200s, the whole look-back → 26"},
+			want:     30,
+			contains: "a scale-down to 26 saves less than it costs (22.5 replica-hours a change) → hold at 30",
 		},
 		{
-			name:     "a shallow drift waits while the count a day ago was lower",
+			name:     "a deep excess for the whole horizon comes down",
 			policy:   steadyLoad(nil),
-			snap:     snap(30, 26).withHistory(change(3*3600, 20, 30)).withRecs(flat(120, 26)...),
-			want:     30,
-			contains: "steady at 30: need 26; a scale-down to 26 (13 % fewer) waits while demand grows: the count a day ago was 20",
-		},
-		{
-			name:   "a shallow drift waits while the need's trend rises",
-			policy: steadyLoad(nil),
-			snap: snap(30, 26).withHistory(drop3h).
-				withRecs(then(older(60, 24, 60), flat(60, 26)...)...),
-			want:     30,
-			contains: "waits while demand grows: the need's trend over the last 7200s rises",
+			snap:     snap(30, 12).withHistory(drop3h).withRecs(flat(120, 12)...),
+			want:     12,
+			contains: "forecast: need 12 now, ≤ 12 for the next 2 h: 18 fewer save",
 		},
 		{
 			name:     "the count fits no lower level",
 			policy:   steadyLoad(nil),
 			snap:     snap(24, 24).withHistory(drop3h).withRecs(flat(120, 24)...),
 			want:     24,
-			messages: []string{"load = 24 within tolerance 0 of averageValue 1 × 24 → 24", "steady at 24: need 24 fits no lower count → hold at 24", "unchanged at 24"},
+			messages: []string{"load = 24 within tolerance 0 of averageValue 1 × 24 → 24", "steady at 24: need 24 now, 24 at most for the next 5 min: nothing lower fits → hold at 24", "unchanged at 24"},
 		},
 		{
-			name:     "the wait counts from the last change",
+			name:     "the dwell: half an hour after a scale-up, its level stands",
 			policy:   steadyLoad(nil),
-			snap:     snap(30, 15).withHistory(change(300, 10, 30)).withRecs(flat(60, 15)...),
+			snap:     snap(30, 6).withHistory(change(1200, 10, 30)).withRecs(flat(120, 6)...),
 			want:     30,
-			contains: "demand has been lower for 300s of the 480s it needs",
+			contains: "steady at 30: need 6 now, 30 at most",
 		},
 		{
 			name:     "without a window of needs nothing justifies a drop",
 			policy:   steadyLoad(nil),
 			snap:     snap(30, 6).withHistory(drop3h),
 			want:     30,
-			contains: "demand has been lower for 0s of the 180s it needs",
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyWaits},
+			contains: "nothing lower fits",
 		},
 		{
 			name:   "lands on minReplicas, not below",
 			policy: func() *Policy { p := steadyLoad(nil); p.Spec.MinReplicas = ptr(8); return p }(),
-			snap:   snap(30, 2).withHistory(drop3h).withRecs(flat(60, 2)...),
+			snap:   snap(30, 2).withHistory(drop3h).withRecs(flat(120, 2)...),
 			want:   8,
 			codes:  []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
 		},
 		{
-			name:     "a spent budget holds a scale-down",
-			policy:   steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
-			snap:     snap(30, 6).withHistory(changes(12)...).withRecs(flat(60, 6)...),
-			want:     30,
-			messages: []string{"load = 6 / averageValue 1 → 6", "budget: 12 of 12 changes used in the last 24 h: the scale-down to 6 waits → hold at 30"},
+			name:   "a spent budget raises the cost of a change: a modest drop waits",
+			policy: steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
+			snap:   snap(30, 18).withHistory(changes(12)...).withRecs(flat(120, 18)...),
+			want:   30,
+			messages: []string{"load = 18 / averageValue 1 → 18",
+				"budget: 12 of 12 changes used in the last 24 h: a change costs 90 replica-hours instead of 22.5, so the scale-down to 18 waits → hold at 30"},
+		},
+		{
+			name:   "a spent budget never freezes a high level: an excess that lasts until the budget frees a change comes down",
+			policy: steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
+			// Twelve changes in the last three hours: the budget frees one in 21 hours.
+			snap:     snap(30, 2).withHistory(recentChanges(12)...).withRecs(flat(120, 2)...),
+			want:     2,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown, ReasonSteadyBudget},
+			contains: "budget: 12 of 12 changes used in the last 24 h; the excess costs more than a commit is worth, so the scale-down goes ahead",
 		},
 		{
 			name:   "maxChangesPerDay 0 is no budget",
 			policy: steadyLoad(&Strategy{MaxChangesPerDay: ptr(0)}),
-			snap:   snap(30, 6).withHistory(changes(40)...).withRecs(flat(60, 6)...),
-			want:   6,
+			snap:   snap(30, 18).withHistory(changes(40)...).withRecs(flat(120, 18)...),
+			want:   18,
+		},
+		{
+			name:   "changeCost sets what a change is worth",
+			policy: steadyLoad(&Strategy{ChangeCost: ptr(1.0)}),
+			snap:   snap(30, 26).withHistory(drop3h).withRecs(flat(120, 26)...),
+			want:   26,
 		},
 		{
 			name: "no scale-down while a metric is missing",
@@ -268,10 +250,69 @@ func TestSteadyScaleDown(t *testing.T) {
 				return p
 			}(),
 			snap: &Snapshot{Now: t0, Current: 30, Metrics: []MetricValue{{Value: 6}, missing("timeout")},
-				History: []Event{drop3h}, Recommendations: flat(60, 6)},
+				History: []Event{drop3h}, Recommendations: flat(120, 6)},
 			want: 30,
 			has:  ReasonScaleDownBlocked,
 		},
+	})
+}
+
+// diurnalSeason is a day's need around t0 (11:00): 15 until 11:30, then a peak of 22 from
+// 11:40 — yesterday's shape, for the memory.
+func diurnalSeason(m int) int {
+	switch {
+	case m < 30:
+		return 15
+	case m < 40:
+		return 18
+	}
+	return 22
+}
+
+func TestSteadyMemory(t *testing.T) {
+	yesterday := season(SeasonDay, 120, 120, diurnalSeason)
+	t.Run("holding for yesterday's peak: a scale-down that would have to come back up waits", func(t *testing.T) {
+		s := snap(24, 15).withHistory(drop3h).withRecs(flat(120, 15)...)
+		s.Seasons.Day = yesterday
+		d := Decide(steadyLoad(nil), s)
+		assert.Equal(t, 24, d.Desired, "%q", messages(d.Reasons))
+		require.Len(t, d.Reasons, 2)
+		assert.Equal(t, ReasonSteadyWaits, d.Reasons[1].Code)
+		assert.Contains(t, d.Reasons[1].Message, "holding 24: need ≤ 15 for ")
+		assert.Contains(t, d.Reasons[1].Message, "but yesterday's 11:45 peak (22) is 45 min away")
+	})
+	t.Run("without the memory the same needs come down", func(t *testing.T) {
+		d := Decide(steadyLoad(nil), snap(24, 15).withHistory(drop3h).withRecs(flat(120, 15)...))
+		assert.Equal(t, 15, d.Desired, "%q", messages(d.Reasons))
+	})
+	t.Run("a ramp the memory foresaw needs no confirmation, and goes up to where yesterday went", func(t *testing.T) {
+		ramp := func(m int) int { return max(10, min(10+m/3, 40)) } // 10 until now, +1 every 3 minutes to 40
+		s := &Snapshot{Now: t0, Current: 10, Metrics: vals(11), History: []Event{drop3h}}
+		for m := 120; m >= 1; m-- {
+			s.Recommendations = append(s.Recommendations, recAt(float64(60*m), ramp(-m)))
+		}
+		s.Seasons.Day = season(SeasonDay, 120, 120, ramp)
+		d := Decide(steadyLoad(nil), s)
+		assert.Greater(t, d.Desired, 11, "%q", messages(d.Reasons))
+		assert.NotContains(t, codes(d.Reasons), ReasonSteadyConfirm)
+		assert.Contains(t, messages(d.Reasons)[1], "(yesterday × 1")
+	})
+	t.Run("a memory that does not fit today's level is not used", func(t *testing.T) {
+		s := snap(24, 15).withHistory(drop3h).withRecs(flat(120, 15)...)
+		s.Seasons.Day = season(SeasonDay, 120, 120, func(m int) int { return 10 * diurnalSeason(m) })
+		d := Decide(steadyLoad(nil), s)
+		assert.Equal(t, 15, d.Desired, "ten times today's level: %q", messages(d.Reasons))
+	})
+	t.Run("the week's memory serves when yesterday's does not fit", func(t *testing.T) {
+		s := snap(24, 15).withHistory(drop3h).withRecs(flat(120, 15)...)
+		s.Seasons.Day = season(SeasonDay, 120, 120, func(int) int { return 60 })
+		s.Seasons.Week = yesterday
+		for i := range s.Seasons.Week {
+			s.Seasons.Week[i].At = s.Seasons.Week[i].At.Add(-6 * SeasonDay)
+		}
+		d := Decide(steadyLoad(nil), s)
+		assert.Equal(t, 24, d.Desired, "%q", messages(d.Reasons))
+		assert.Contains(t, messages(d.Reasons)[1], "last week's 11:45 peak (22)")
 	})
 }
 
@@ -291,16 +332,16 @@ func TestSteadyTargetForms(t *testing.T) {
 		assert.Equal(t, 8, d.Desired, "%q", messages(d.Reasons))
 	})
 	t.Run("step rule below its scale-down threshold asks for nothing: down in one step", func(t *testing.T) {
-		// Quiet for the last 10 minutes (needs of 0), busier before: down to minReplicas at once.
+		// Quiet for the last two hours but ten minutes long ago (needs of 0): down to minReplicas.
 		s := &Snapshot{Now: t0, Current: 6, Metrics: vals(10), History: []Event{change(3*3600, 3, 6)},
-			Recommendations: then(older(50, 6, 10), flat(10, 0)...)}
+			Recommendations: then(older(10, 6, 110), flat(110, 0)...)}
 		d := Decide(steady(stepMetric("rps", 50, 100, 2)), s)
 		assert.Equal(t, 1, d.Desired, "%q", messages(d.Reasons))
 		assert.Equal(t, "rps = 10 < scaleDown.threshold 50: asks for nothing → 0", d.Reasons[0].Message)
 		assert.Equal(t, 0, d.Recommendation, "what the window remembers, and promclient recomputes")
 	})
 	t.Run("step rule between its thresholds keeps the count", func(t *testing.T) {
-		s := &Snapshot{Now: t0, Current: 6, Metrics: vals(70), History: []Event{change(7200, 3, 6)}, Recommendations: flat(60, 6)}
+		s := &Snapshot{Now: t0, Current: 6, Metrics: vals(70), History: []Event{change(7200, 3, 6)}, Recommendations: flat(120, 6)}
 		d := Decide(steady(stepMetric("rps", 50, 100, 2)), s)
 		assert.Equal(t, 6, d.Desired, "%q", messages(d.Reasons))
 	})
@@ -312,20 +353,36 @@ func TestSteadyWindowsAndDefaults(t *testing.T) {
 	assert.Equal(t, 0, *p.Spec.Strategy.HeadroomPercent)
 	assert.Equal(t, 24, *p.Spec.Strategy.MaxChangesPerDay)
 	assert.Equal(t, 7200, *p.Spec.Strategy.ScaleDownDelaySeconds)
+	assert.Equal(t, 7200, *p.Spec.Strategy.HorizonSeconds)
+	assert.Nil(t, p.Spec.Strategy.ChangeCost, "by default a change is worth 45 minutes of the count")
+	back, ahead, ok := p.MemoryWindow()
+	require.True(t, ok)
+	assert.Equal(t, 2*time.Hour, back, "the look-back")
+	assert.Equal(t, 2*time.Hour, ahead, "the horizon")
 	h, s := p.Windows()
-	assert.Equal(t, 24*time.Hour, h, "the budget and the growth check read a day of Git history")
+	assert.Equal(t, SeasonWeek+2*time.Hour, h, "the counts of a week ago, for the memory's needs")
 	assert.Equal(t, 2*time.Hour, s, "the look-back's needs")
 
-	p = steadyLoad(&Strategy{MaxChangesPerDay: ptr(0), ScaleDownDelaySeconds: ptr(600)})
-	h, s = p.Windows()
-	assert.Equal(t, 24*time.Hour, h, "a day ago is a day ago, with or without a budget")
-	assert.Equal(t, time.Hour, s, "the trend reads an hour of needs, whatever the delay")
+	p = steadyLoad(&Strategy{ScaleDownDelaySeconds: ptr(600), HorizonSeconds: ptr(3600)})
+	back, ahead, _ = p.MemoryWindow()
+	assert.Equal(t, time.Hour, back, "the fit window, when the look-back is shorter")
+	assert.Equal(t, time.Hour, ahead)
+	_, s = p.Windows()
+	assert.Equal(t, time.Hour, s, "the trend reads an hour of needs, whatever the look-back")
+
+	p = steadyLoad(nil)
+	p.Spec.Schedule = "@every 30m"
+	back, ahead, _ = p.MemoryWindow()
+	assert.Equal(t, 6*time.Hour, back, "a policy evaluated every 30 minutes looks back 12 evaluations")
+	assert.Equal(t, 6*time.Hour, ahead, "and plans 12 ahead")
 
 	rules := loadPolicy(nil)
 	rules.Spec.Strategy = &Strategy{Type: StrategyRules}
 	rules.SetDefaults()
 	assert.Nil(t, rules.Spec.Strategy.HeadroomPercent, "Rules takes no Steady defaults")
 	assert.False(t, rules.IsSteady())
+	_, _, ok = rules.MemoryWindow()
+	assert.False(t, ok, "only Steady remembers")
 }
 
 // TestSteadyRecommendationIsTheNeed: what a Steady decision remembers, and what promclient
@@ -337,6 +394,52 @@ func TestSteadyRecommendationIsTheNeed(t *testing.T) {
 	assert.Equal(t, 12, rec)
 	d := Decide(p, snap(10, 12))
 	assert.Equal(t, 12, d.Recommendation)
+}
+
+func TestRemembered(t *testing.T) {
+	p := steadyLoad(nil)
+	p.Spec.Metrics = append(p.Spec.Metrics, avgMetric("queue", 10))
+	need, ok := Remembered(p, 5, []MetricValue{{Value: 12}, {Value: 30}})
+	assert.True(t, ok)
+	assert.Equal(t, 12, need)
+	need, ok = Remembered(p, 5, []MetricValue{missing("gone"), {Value: 30}})
+	assert.True(t, ok, "one metric is enough")
+	assert.Equal(t, 5, need, "no scale-down while one is missing: the count then")
+	_, ok = Remembered(p, 5, []MetricValue{missing("gone"), missing("gone")})
+	assert.False(t, ok, "a gap in the data is not a need")
+}
+
+func TestSteadyPlan(t *testing.T) {
+	levels := func(ls ...int) *[steadyArray]int {
+		var out [steadyArray]int
+		copy(out[:], ls)
+		return &out
+	}
+	tests := []struct {
+		name        string
+		lv          *[steadyArray]int
+		n, c, now   int
+		cost        float64
+		keep        bool
+		level, next int
+	}{
+		{"keep what covers the horizon", levels(5, 5, 5, 5), 4, 6, 5, 10, true, 6, 0},
+		{"come down when it pays", levels(2, 2, 2, 2), 4, 10, 2, 1, false, 2, 0},
+		{"not when it does not", levels(2, 2, 2, 2), 4, 10, 2, 100, true, 10, 0},
+		{"not for a dip that ends", levels(2, 9, 9, 9), 4, 10, 2, 5, true, 10, 0},
+		{"up when the band is above now", levels(12, 12, 12, 12), 4, 10, 12, 1, false, 12, 0},
+		{"up to cover a climb in one step when changes cost", levels(11, 12, 13, 14), 4, 10, 11, 100, false, 14, 0},
+		{"in steps when they are cheap", levels(11, 12, 13, 14), 4, 10, 11, 0.1, false, 11, 12},
+		{"the first block by now's need: a forecast of later goes when it comes", levels(12, 12, 12, 12), 4, 10, 10, 1, true, 10, 12},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pl := steadyPlan(tt.lv, tt.n, 0.5, 0, tt.c, tt.now, tt.cost)
+			assert.Equal(t, tt.keep, pl.keep)
+			assert.Equal(t, tt.level, pl.level)
+			assert.Equal(t, tt.next, pl.next)
+		})
+	}
 }
 
 func TestNeedTrend(t *testing.T) {
@@ -354,4 +457,16 @@ func TestCountAt(t *testing.T) {
 	assert.Equal(t, 6, CountAt(h, t0.Add(-7200*time.Second), 9), "an event at the instant has set it")
 	assert.Equal(t, 9, CountAt(h, t0, 9))
 	assert.Equal(t, 5, CountAt(nil, t0, 5), "no events: the current count")
+}
+
+func TestExplainerDurationAndClock(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{{2 * time.Hour, "2 h"}, {90 * time.Minute, "1 h 30 min"}, {40 * time.Minute, "40 min"}, {90 * time.Second, "90s"}} {
+		e := newExplainer(0)
+		e.begin(ReasonSteadyWaits).dur(tt.d).str(" ").clock(t0.Add(-2 * time.Hour)).end()
+		assert.Equal(t, tt.want+" 09:00", e.finish()[0].Message)
+	}
+	assert.True(t, strings.HasPrefix(t0.Format(time.TimeOnly), "11:00"))
 }

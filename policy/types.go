@@ -94,8 +94,9 @@ type Spec struct {
 const (
 	// StrategyRules follows the rules as written: recommendation, behavior, bounds (the default).
 	StrategyRules = "Rules"
-	// StrategySteady commits rarely and keeps the need covered: up at once to the need's trend or
-	// past a confirmed jump, down in one step once demand stayed lower for long enough (steady.go).
+	// StrategySteady commits rarely and keeps the need covered: one forecast of the need, with
+	// the memory of yesterday and last week, and a plan that weighs replica-hours against the
+	// cost of a change (steady.go).
 	StrategySteady = "Steady"
 )
 
@@ -103,15 +104,20 @@ const (
 // them for a Steady policy.
 type Strategy struct {
 	Type string `yaml:"type" json:"type"`
-	// HeadroomPercent is a margin kept above the need: every level Steady goes to, up or down,
-	// is the need × (1 + headroomPercent/100), rounded up (default 0).
+	// HeadroomPercent is a margin kept above the forecast's band: every level Steady plans is
+	// the band × (1 + headroomPercent/100), rounded up (default 0).
 	HeadroomPercent *int `yaml:"headroomPercent,omitempty" json:"headroomPercent,omitempty"`
 	// MaxChangesPerDay bounds the changes in any 24 h, counted from Git history; it never holds
 	// back a scale-up the need requires.
 	MaxChangesPerDay *int `yaml:"maxChangesPerDay,omitempty" json:"maxChangesPerDay,omitempty"`
-	// ScaleDownDelaySeconds is the look-back a scale-down weighs: the longest a drop waits, since
-	// the last change (default 7200).
+	// ScaleDownDelaySeconds is the look-back: how far back the forecast's band looks for the
+	// excess of the needs over its model (default 7200).
 	ScaleDownDelaySeconds *int `yaml:"scaleDownDelaySeconds,omitempty" json:"scaleDownDelaySeconds,omitempty"`
+	// HorizonSeconds is how far ahead the forecast plans (default 7200).
+	HorizonSeconds *int `yaml:"horizonSeconds,omitempty" json:"horizonSeconds,omitempty"`
+	// ChangeCost is what a change is worth, in replica-hours: the plan over the horizon weighs
+	// it against the replica-hours a change saves (default 1).
+	ChangeCost *float64 `yaml:"changeCost,omitempty" json:"changeCost,omitempty"`
 }
 
 // TargetRef names the workload whose replicas the policy scales.

@@ -548,10 +548,12 @@ func (c *checker) strategy(s *Spec) {
 	if st.Type != StrategySteady {
 		knobs := []struct {
 			name string
-			v    *int
-		}{{"headroomPercent", st.HeadroomPercent}, {"maxChangesPerDay", st.MaxChangesPerDay}, {"scaleDownDelaySeconds", st.ScaleDownDelaySeconds}}
+			set  bool
+		}{{"headroomPercent", st.HeadroomPercent != nil}, {"maxChangesPerDay", st.MaxChangesPerDay != nil},
+			{"scaleDownDelaySeconds", st.ScaleDownDelaySeconds != nil}, {"horizonSeconds", st.HorizonSeconds != nil},
+			{"changeCost", st.ChangeCost != nil}}
 		for _, k := range knobs {
-			if k.v != nil && st.Type == StrategyRules {
+			if k.set && st.Type == StrategyRules {
 				c.errorf(f+"."+k.name, "applies to strategy Steady only (type is %s)", st.Type)
 			}
 		}
@@ -564,8 +566,15 @@ func (c *checker) strategy(s *Spec) {
 	if v := st.ScaleDownDelaySeconds; v != nil && (*v < 0 || *v > 86400) {
 		c.errorf(f+".scaleDownDelaySeconds", "must be 0 to 86400 (a day), got %d", *v)
 	}
+	// The horizon is read from Prometheus a day and a week back (the memory): at most a day.
+	if v := st.HorizonSeconds; v != nil && (*v < 600 || *v > 86400) {
+		c.errorf(f+".horizonSeconds", "must be 600 to 86400 (ten minutes to a day), got %d", *v)
+	}
+	if v := st.ChangeCost; v != nil && (!(*v >= 0) || *v > 1e6) {
+		c.errorf(f+".changeCost", "must be 0 to 1000000 replica-hours, got %g", *v)
+	}
 	if s.Behavior != nil {
-		c.errorf("spec.behavior", "not used by strategy Steady: remove it (Steady's knobs are spec.strategy.headroomPercent, maxChangesPerDay and scaleDownDelaySeconds)")
+		c.errorf("spec.behavior", "not used by strategy Steady: remove it (Steady's knobs are spec.strategy.headroomPercent, maxChangesPerDay, scaleDownDelaySeconds, horizonSeconds and changeCost)")
 	}
 }
 

@@ -28,10 +28,12 @@ func (p *Policy) Windows() (history, stabilization time.Duration) {
 		h = max(h, secs(sc.TimeoutSeconds))
 	}
 	if cfg, ok := steadyOf(&p.Spec); ok {
-		// The budget and a slow drift's growth check read a day of Git history; the look-back
-		// (scaleDownDelaySeconds) and the trend read the needs over their windows.
-		s = max(s, cfg.delay, steadyTrendWindow)
-		h = max(h, cfg.delay, steadyDay)
+		// The budget reads a day of Git history, and the memory of a week ago the counts of
+		// then (a Value target's need depends on them); the look-back (scaleDownDelaySeconds)
+		// and the trend read the needs over their windows.
+		back, _, _ := p.MemoryWindow()
+		s = max(s, cfg.delay, cfg.fit)
+		h = max(h, cfg.delay, steadyDay, SeasonWeek+back)
 	}
 	return h, s
 }
