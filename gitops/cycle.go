@@ -30,6 +30,13 @@ type RecommendationSource interface {
 	Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error)
 }
 
+// SeasonSource recomputes a Steady policy's memory: its needs at the same hours a day and a
+// week ago (policy.Snapshot.Seasons, the instants of Policy.MemoryWindow), from range queries
+// like a stabilization window (docs/design.md §2 step 4).
+type SeasonSource interface {
+	Seasons(ctx context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (policy.Seasons, error)
+}
+
 // ShadowSource gathers what a shadow policy (spec.shadow) is compared with the live autoscaler
 // on: the live autoscaler's desired replicas and the policy's metric values over a window
 // before now (policy.ShadowSeries). It does not fail: what could not be had is missing in the
@@ -149,6 +156,7 @@ type Runner struct {
 	Config          *policy.Config
 	Metrics         MetricSource
 	Recommendations RecommendationSource // optional: stabilization windows see no history without it
+	Seasons         SeasonSource         // optional: without it Steady forecasts with no memory of yesterday and last week
 	Sync            SyncSource           // optional: syncCheck holds need it
 	Shadow          ShadowSource         // optional: shadow policies are compared with the live autoscaler only with it
 	Verifier        Verifier             // optional: policies with spec.render are refused without it

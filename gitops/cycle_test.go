@@ -805,3 +805,46 @@ func TestCycleComparesAShadowPolicyWhoseTargetFails(t *testing.T) {
 	require.NotNil(t, sh.Shadow.Ours)
 	assert.Equal(t, 3, *sh.Shadow.Ours)
 }
+
+// seasonSource is a SeasonSource that records what it was asked and answers with seasons, or
+// fails with err.
+type seasonSource struct {
+	seasons policy.Seasons
+	err     error
+	asked   *[]string
+}
+
+func (s seasonSource) Seasons(_ context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (policy.Seasons, error) {
+	*s.asked = append(*s.asked, fmt.Sprintf("%s at %s, count a day ago %d", p.ID(), now.Format(time.RFC3339), replicasAt(now.Add(-policy.SeasonDay))))
+	return s.seasons, s.err
+}
+
+// TestCycleGivesSteadyItsMemory: the loop reads a Steady policy's memory — its needs a day and
+// a week ago — for the evaluation's instant, at the counts Git held, and only a Steady
+// policy's; a memory that cannot be read is logged and the policy still decides, on the trend
+// alone.
+func TestCycleGivesSteadyItsMemory(t *testing.T) {
+	steady := replaceOnce(t, fixtureTree(t, filepath.Join("testdata", "cycle", "repo"))[webPolicy],
+		"  mode: Commit\n", "  mode: Commit\n  strategy: {type: Steady}\n")
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("read fails: %v", fail), func(t *testing.T) {
+			e := newCycleEnv(t, staticMetrics{"web_rps": 1000}, map[string]string{webPolicy: steady})
+			var asked []string
+			src := seasonSource{asked: &asked}
+			if fail {
+				src.err = fmt.Errorf("range query: connection refused")
+			}
+			e.runner.Seasons = src
+			r := resultOf(t, e.cycle(t, CycleOptions{}), "prod/web")
+			assert.Equal(t, ActionCommitted, r.Action, "%s %+v", r.Error, r.Reasons)
+			require.Len(t, asked, 1, "only the Steady policy remembers: %q", asked)
+			assert.Equal(t, fmt.Sprintf("prod/web at %s, count a day ago 3", r.EvaluatedAt.Format(time.RFC3339)), asked[0])
+			if fail {
+				assert.Contains(t, e.logs.String(), "steady memory unavailable")
+				assert.Contains(t, e.logs.String(), "connection refused")
+			} else {
+				assert.NotContains(t, e.logs.String(), "steady memory unavailable")
+			}
+		})
+	}
+}

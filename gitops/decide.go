@@ -107,8 +107,8 @@ func (r *Runner) observeGit(ws *gitrepo.Workspace, p *policy.Policy, at time.Tim
 }
 
 // observe completes the snapshot from the other sources: the recommendations over the
-// stabilization windows (or why they are unknown), the cluster's count for a sync check, and
-// a person's rejection of the policy's pull request.
+// stabilization windows (or why they are unknown), a Steady policy's memory, the cluster's
+// count for a sync check, and a person's rejection of the policy's pull request.
 func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Policy, snap *policy.Snapshot) error {
 	if _, w := p.Windows(); w > 0 && r.Recommendations != nil {
 		recs, err := r.Recommendations.Recommendations(ctx, p, snap.Now, w, ReplicasAt(snap.History, snap.Current))
@@ -117,6 +117,15 @@ func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Po
 			snap.RecommendationsUnknown = err.Error()
 		}
 		snap.Recommendations = recs
+	}
+	if _, _, ok := p.MemoryWindow(); ok && r.Seasons != nil {
+		// Without its memory Steady still decides, on the trend alone: a failed read is logged
+		// and the snapshot goes without it.
+		seasons, err := r.Seasons.Seasons(ctx, p, snap.Now, ReplicasAt(snap.History, snap.Current))
+		if err != nil {
+			r.logger().Warn("steady memory unavailable", "policy", p.ID(), "error", err)
+		}
+		snap.Seasons = seasons
 	}
 	if p.Spec.SyncCheck != nil && r.Sync != nil && len(snap.History) > 0 {
 		s := r.Sync.Observed(ctx, p, snap.Now)

@@ -9,8 +9,8 @@ import (
 )
 
 // A source serves what the loop and the status page read of metrics: the values of a cycle,
-// the recommendations of a stabilization window, one metric over a time range, and a shadow
-// policy's comparison series (shadow.go). There are
+// the recommendations of a stabilization window, a Steady policy's memory of yesterday and last
+// week, one metric over a time range, and a shadow policy's comparison series (shadow.go). There are
 // two, with the same methods: PrometheusSource (the configured servers) and TraceSource (a trace
 // file, the offline alternative).
 
@@ -20,7 +20,7 @@ type PrometheusSource struct {
 	servers *Servers
 	batch   *Batch
 	log     *slog.Logger
-	// windows holds what shadow comparisons already read (see windowCache).
+	// windows holds what shadow comparisons and Steady memories already read (see windowCache).
 	windows *windowCache
 }
 
@@ -46,6 +46,36 @@ func (s PrometheusSource) Recommendations(ctx context.Context, p *policy.Policy,
 		return nil, err
 	}
 	return Recommendations(ctx, c, p, now, window, policy.BacktestInterval(p), replicasAt)
+}
+
+// Seasons are a Steady policy's memory — its needs at the same hours a day and a week ago —
+// from range queries at the policy's evaluation interval (see seasons). What a window already
+// read is kept and only the new instants are queried, as for a shadow's day (windowCache).
+func (s PrometheusSource) Seasons(ctx context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (policy.Seasons, error) {
+	if !p.IsSteady() {
+		return policy.Seasons{}, nil
+	}
+	c, err := s.servers.For(p.Spec.Prometheus)
+	if err != nil {
+		return policy.Seasons{}, err
+	}
+	step := policy.BacktestInterval(p)
+	return seasons(p, now, step, replicasAt, func(offset time.Duration, steps []time.Time) ([][]policy.MetricValue, error) {
+		out := make([][]policy.MetricValue, len(steps))
+		for i := range out {
+			out[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
+		}
+		for k, m := range p.Spec.Metrics {
+			vals, err := s.windows.valuesAt(ctx, c, m, offset, steps[0], steps[len(steps)-1], step)
+			if err != nil {
+				return nil, err
+			}
+			for i := range steps {
+				out[i][k] = vals[i]
+			}
+		}
+		return out, nil
+	})
 }
 
 // Series is the value of the policy's metric number metric at start + i·step for every i up
@@ -88,6 +118,18 @@ func (s TraceSource) Values(_ context.Context, at time.Time, ps []*policy.Policy
 func (s TraceSource) Recommendations(_ context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error) {
 	steps := Steps(now, window, policy.BacktestInterval(p))
 	return replay(p, steps, func(i int) []policy.MetricValue { return s.trace.Values(p, steps[i]) }, replicasAt), nil
+}
+
+// Seasons are a Steady policy's memory, replayed from the trace at the same instants as
+// Prometheus (see seasons).
+func (s TraceSource) Seasons(_ context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (policy.Seasons, error) {
+	return seasons(p, now, policy.BacktestInterval(p), replicasAt, func(_ time.Duration, steps []time.Time) ([][]policy.MetricValue, error) {
+		out := make([][]policy.MetricValue, len(steps))
+		for i, t := range steps {
+			out[i] = s.trace.Values(p, t)
+		}
+		return out, nil
+	})
 }
 
 // Series is the value of the policy's metric number metric at start + i·step for every i up

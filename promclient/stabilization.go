@@ -88,3 +88,36 @@ func replay(p *policy.Policy, steps []time.Time, valuesAt func(i int) []policy.M
 	}
 	return out
 }
+
+// Seasons recomputes a Steady policy's memory (policy.Snapshot.Seasons) the way Recommendations
+// recomputes a stabilization window: the needs at the instants of Policy.MemoryWindow a day and
+// a week before now (Steps, aligned to the policy's interval), each from the metric values of
+// that instant at the count of that time (policy.Remembered, which leaves out an instant where
+// every metric was missing). windowValues reads one window's values, one slice per instant.
+func seasons(p *policy.Policy, now time.Time, step time.Duration, replicasAt func(time.Time) int,
+	windowValues func(offset time.Duration, steps []time.Time) ([][]policy.MetricValue, error)) (policy.Seasons, error) {
+	var out policy.Seasons
+	back, ahead, ok := p.MemoryWindow()
+	if !ok {
+		return out, nil
+	}
+	for _, w := range []struct {
+		offset time.Duration
+		dst    *[]policy.Recommendation
+	}{{policy.SeasonDay, &out.Day}, {policy.SeasonWeek, &out.Week}} {
+		steps := Steps(now.Add(-w.offset+ahead), back+ahead, step)
+		if len(steps) == 0 {
+			continue
+		}
+		values, err := windowValues(w.offset, steps)
+		if err != nil {
+			return policy.Seasons{}, fmt.Errorf("memory of %s, %s before: %w", p.ID(), w.offset, err)
+		}
+		for i, t := range steps {
+			if need, ok := policy.Remembered(p, replicasAt(t), values[i]); ok {
+				*w.dst = append(*w.dst, policy.Recommendation{At: t, Replicas: need})
+			}
+		}
+	}
+	return out, nil
+}

@@ -21,11 +21,13 @@ type windowCache struct {
 }
 
 // windowKey is what makes two reads the same: the server, the query and the rules that turn its
-// answers into values (SeriesValues), and the step.
+// answers into values (SeriesValues), the step, and how far before now the window lies (0 for a
+// shadow's last day, a day or a week for a Steady policy's memory), so that windows of one query
+// at different offsets are held apart.
 type windowKey struct {
 	client                       *Client
 	name, query, onEmpty, reduce string
-	step                         time.Duration
+	step, offset                 time.Duration
 }
 
 // windowEntry holds the values at start + i·step, up to end.
@@ -40,8 +42,14 @@ func newWindowCache() *windowCache { return &windowCache{entries: map[windowKey]
 // step, as ShadowSteps are), as RangeValues reads them, from what the cache holds and a range
 // query of the rest. A failed query is an error and changes nothing held.
 func (w *windowCache) values(ctx context.Context, c *Client, m policy.Metric, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
+	return w.valuesAt(ctx, c, m, 0, start, end, step)
+}
+
+// valuesAt is values for a window that lies offset before now (the instants are still the
+// window's own).
+func (w *windowCache) valuesAt(ctx context.Context, c *Client, m policy.Metric, offset time.Duration, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
 	n := int(end.Sub(start)/step) + 1
-	key := windowKey{client: c, name: m.Name, query: m.PromQL, onEmpty: m.OnEmpty, reduce: m.Reduce, step: step}
+	key := windowKey{client: c, name: m.Name, query: m.PromQL, onEmpty: m.OnEmpty, reduce: m.Reduce, step: step, offset: offset}
 	w.mu.Lock()
 	held := w.entries[key]
 	w.mu.Unlock()
@@ -77,8 +85,9 @@ func (w *windowCache) values(ctx context.Context, c *Client, m policy.Metric, st
 	defer w.mu.Unlock()
 	w.entries[key] = &windowEntry{start: start, end: end, values: out}
 	for k, e := range w.entries {
-		// Not read for a whole window (the policy changed its query, or went): forget it.
-		if e.end.Before(start) {
+		// Not read for a whole window (the policy changed its query, or went): forget it —
+		// each window measured against now, whatever its offset.
+		if e.end.Add(k.offset).Before(start.Add(offset)) {
 			delete(w.entries, k)
 		}
 	}

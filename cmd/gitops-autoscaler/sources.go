@@ -124,7 +124,7 @@ func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *s
 			return nil, nil, err
 		}
 		src := promclient.NewTraceSource(tr)
-		r.Metrics, r.Recommendations, r.Shadow = src, src, src
+		r.Metrics, r.Recommendations, r.Seasons, r.Shadow = src, src, src, src
 		return r, src, nil
 	}
 	servers, err := promclient.NewServers(cfg, promclient.WithLogger(log))
@@ -132,7 +132,7 @@ func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *s
 		return nil, nil, err
 	}
 	src := promclient.NewPrometheusSource(servers, log)
-	r.Metrics, r.Recommendations, r.Shadow = src, src, src
+	r.Metrics, r.Recommendations, r.Seasons, r.Shadow = src, src, src, src
 	r.Sync = promclient.NewSyncChecker(servers, log)
 	return r, src, nil
 }
