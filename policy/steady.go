@@ -698,7 +698,8 @@ func (f *forecast) hold(cfg *steadyConfig, need, c int, s *Snapshot, h *history)
 		seen = s.Now.Sub(recs[0].At) + cfg.step
 	}
 	dwell := false
-	if ev := h.last; ev != nil && ev.To > ev.From && ev.To == c && s.Now.Sub(ev.At) < cfg.dwell {
+	// The dwell follows our own scale-ups only: a revert or a person's edit is not a forecast.
+	if ev := h.last; ev != nil && ev.Kind == EventDecision && ev.To > ev.From && ev.To == c && s.Now.Sub(ev.At) < cfg.dwell {
 		dwell = true
 	}
 	for j := range f.n {

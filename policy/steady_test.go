@@ -199,6 +199,16 @@ func TestSteadyScaleDown(t *testing.T) {
 			contains: "steady at 30: need 6 now, 30 at most",
 		},
 		{
+			// A revert put the count back up 5 minutes ago: that is no scale-up of ours, so no
+			// dwell holds it — the rules want the drop again, and the revert hold keeps it.
+			name:   "a revert is no forecast of ours: the dwell does not follow it, the revert hold does",
+			policy: steadyLoad(nil),
+			snap: snap(30, 6).withHistory(change(3600, 30, 6), Event{At: t0.Add(-5 * time.Minute), Kind: EventRevert, From: 6, To: 30,
+				Commit: "fedcba9876543210fedc", Reverts: "0123456789abcdef0123", Author: "Alice"}).withRecs(flat(120, 6)...),
+			want: 30, held: true,
+			has: ReasonRevertHold,
+		},
+		{
 			name:     "without a window of needs nothing justifies a drop",
 			policy:   steadyLoad(nil),
 			snap:     snap(30, 6).withHistory(drop3h),
