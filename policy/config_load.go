@@ -139,6 +139,7 @@ func (c *checker) config(cfg *Config) {
 		c.errorf("http.listen", "must be host:port or :port, got %q", cfg.HTTP.Listen)
 	}
 	c.secretSource("http", "token", cfg.HTTP.TokenFile, cfg.HTTP.TokenEnv, false)
+	c.limits(&cfg.Limits)
 }
 
 // uniqueName checks a required name that must be unique among its siblings.

@@ -128,6 +128,8 @@ func (c *Config) SetDefaults() {
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = DefaultListen
 	}
+	c.Limits.Prometheus.SetDefaults()
+	c.Limits.HTTP.SetDefaults()
 }
 
 // DefaultCacheDir is where the repositories' clones go when the config names no cacheDir:

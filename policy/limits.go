@@ -1,5 +1,7 @@
 package policy
 
+import "time"
+
 // Limits bound everything the service reads from outside: Git content, renders, Prometheus's
 // answers and the requests its HTTP server takes (docs/security.md lists every limit and its
 // default). A zero field takes its default in SetDefaults.
@@ -20,8 +22,116 @@ type GitLimits struct{}
 // RenderLimits bound one render.
 type RenderLimits struct{}
 
-// PrometheusLimits bound one answer of a Prometheus server.
-type PrometheusLimits struct{}
+// PrometheusLimits bound one answer of a Prometheus server. They are enforced while the answer
+// is read and decoded, so an answer over a limit costs at most about the limit in memory, and
+// the query fails with an error naming the limit and the query (docs/design.md §8).
+type PrometheusLimits struct {
+	// MaxBodyBytes is the largest answer body read (default 4 MiB).
+	MaxBodyBytes int `yaml:"maxBodyBytes,omitempty" json:"maxBodyBytes,omitempty"`
+	// MaxSeries is the most series one answer may hold (default 10,000).
+	MaxSeries int `yaml:"maxSeries,omitempty" json:"maxSeries,omitempty"`
+	// MaxSamples is the most values one answer may hold: one per series of an instant query,
+	// every point of every series of a range query (default 500,000).
+	MaxSamples int `yaml:"maxSamples,omitempty" json:"maxSamples,omitempty"`
+}
 
-// HTTPLimits bound the service's HTTP server.
-type HTTPLimits struct{}
+// HTTPLimits bound the service's HTTP server: how long it waits for a client, how much it
+// reads from one, and how many it serves at once (docs/design.md §8).
+type HTTPLimits struct {
+	// ReadHeaderTimeout bounds reading a request's headers (default 10s).
+	ReadHeaderTimeout Duration `yaml:"readHeaderTimeout,omitempty" json:"readHeaderTimeout,omitempty"`
+	// ReadTimeout bounds reading a whole request, body included (default 30s). An evaluation
+	// on demand, once authorized, is given the cycle's deadline instead.
+	ReadTimeout Duration `yaml:"readTimeout,omitempty" json:"readTimeout,omitempty"`
+	// WriteTimeout bounds writing a response (default 60s). An evaluation on demand, once
+	// authorized, is given twice the cycle timeout and this on top: it may wait for a running
+	// cycle before its own.
+	WriteTimeout Duration `yaml:"writeTimeout,omitempty" json:"writeTimeout,omitempty"`
+	// IdleTimeout closes a keep-alive connection that sends no request for this long
+	// (default 60s).
+	IdleTimeout Duration `yaml:"idleTimeout,omitempty" json:"idleTimeout,omitempty"`
+	// MaxHeaderBytes bounds a request's header block (default 64 KiB).
+	MaxHeaderBytes int `yaml:"maxHeaderBytes,omitempty" json:"maxHeaderBytes,omitempty"`
+	// MaxBodyBytes bounds a request's body (default 1 MiB).
+	MaxBodyBytes int `yaml:"maxBodyBytes,omitempty" json:"maxBodyBytes,omitempty"`
+	// MaxConnections bounds the connections open at once; more wait to be accepted
+	// (default 256).
+	MaxConnections int `yaml:"maxConnections,omitempty" json:"maxConnections,omitempty"`
+}
+
+// Defaults of the limits on Prometheus answers. With queryConcurrency (16) answers of one
+// server in flight at the cap, reading and decoding them holds about 16 × 3 × 4 MiB: under
+// 200 MiB of the chart's 512 MiB (promclient.TestGigabyteAnswersKeepMemoryBounded).
+const (
+	DefaultPromMaxBodyBytes = 4 << 20
+	DefaultPromMaxSeries    = 10_000
+	DefaultPromMaxSamples   = 500_000
+)
+
+// Defaults of the limits on the service's HTTP server.
+const (
+	DefaultHTTPReadHeaderTimeout = 10 * time.Second
+	DefaultHTTPReadTimeout       = 30 * time.Second
+	DefaultHTTPWriteTimeout      = 60 * time.Second
+	DefaultHTTPIdleTimeout       = 60 * time.Second
+	DefaultHTTPMaxHeaderBytes    = 64 << 10
+	DefaultHTTPMaxBodyBytes      = 1 << 20
+	DefaultHTTPMaxConnections    = 256
+)
+
+// SetDefaults fills every Prometheus limit left out.
+func (l *PrometheusLimits) SetDefaults() {
+	setDefault(&l.MaxBodyBytes, DefaultPromMaxBodyBytes)
+	setDefault(&l.MaxSeries, DefaultPromMaxSeries)
+	setDefault(&l.MaxSamples, DefaultPromMaxSamples)
+}
+
+// SetDefaults fills every HTTP limit left out.
+func (l *HTTPLimits) SetDefaults() {
+	setDefault(&l.ReadHeaderTimeout.Duration, DefaultHTTPReadHeaderTimeout)
+	setDefault(&l.ReadTimeout.Duration, DefaultHTTPReadTimeout)
+	setDefault(&l.WriteTimeout.Duration, DefaultHTTPWriteTimeout)
+	setDefault(&l.IdleTimeout.Duration, DefaultHTTPIdleTimeout)
+	setDefault(&l.MaxHeaderBytes, DefaultHTTPMaxHeaderBytes)
+	setDefault(&l.MaxBodyBytes, DefaultHTTPMaxBodyBytes)
+	setDefault(&l.MaxConnections, DefaultHTTPMaxConnections)
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// limits checks the limits of the config: each must be above 0 once defaulted (a negative
+// number is the only way to get there).
+func (c *checker) limits(l *Limits) {
+	positive := func(field string, v int) {
+		if v < 1 {
+			c.errorf(field, "must be at least 1, got %d", v)
+		}
+	}
+	positiveDuration := func(field string, d Duration) {
+		if d.Duration <= 0 {
+			c.errorf(field, "must be above 0, got %s", d)
+		}
+	}
+	p := l.Prometheus
+	positive("limits.prometheus.maxBodyBytes", p.MaxBodyBytes)
+	positive("limits.prometheus.maxSeries", p.MaxSeries)
+	positive("limits.prometheus.maxSamples", p.MaxSamples)
+	if p.MaxSeries > p.MaxSamples && p.MaxSamples > 0 {
+		c.errorf("limits.prometheus.maxSamples", "must be at least maxSeries (%d): every series holds a sample, got %d", p.MaxSeries, p.MaxSamples)
+	}
+	h := l.HTTP
+	positiveDuration("limits.http.readHeaderTimeout", h.ReadHeaderTimeout)
+	positiveDuration("limits.http.readTimeout", h.ReadTimeout)
+	positiveDuration("limits.http.writeTimeout", h.WriteTimeout)
+	positiveDuration("limits.http.idleTimeout", h.IdleTimeout)
+	if h.ReadHeaderTimeout.Duration > h.ReadTimeout.Duration && h.ReadTimeout.Duration > 0 {
+		c.errorf("limits.http.readHeaderTimeout", "must not be above readTimeout (%s), got %s", h.ReadTimeout, h.ReadHeaderTimeout)
+	}
+	positive("limits.http.maxHeaderBytes", h.MaxHeaderBytes)
+	positive("limits.http.maxBodyBytes", h.MaxBodyBytes)
+	positive("limits.http.maxConnections", h.MaxConnections)
+}

@@ -1,0 +1,77 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLimitsDefaults(t *testing.T) {
+	cfg, err := LoadConfig("c.yaml", mustRead(t, "testdata/config.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, PrometheusLimits{MaxBodyBytes: 4 << 20, MaxSeries: 10_000, MaxSamples: 500_000}, cfg.Limits.Prometheus)
+	assert.Equal(t, HTTPLimits{
+		ReadHeaderTimeout: Duration{10 * time.Second}, ReadTimeout: Duration{30 * time.Second},
+		WriteTimeout: Duration{time.Minute}, IdleTimeout: Duration{time.Minute},
+		MaxHeaderBytes: 64 << 10, MaxBodyBytes: 1 << 20, MaxConnections: 256,
+	}, cfg.Limits.HTTP)
+}
+
+func TestLimitsConfig(t *testing.T) {
+	const head = "apiVersion: autoscaler.gitops.dev/v1alpha1\nkind: AutoscalerConfig\nrepositories:\n  - {name: r, url: ./gitops}\n"
+	tests := []struct {
+		name    string
+		limits  string
+		check   func(t *testing.T, l Limits)
+		wantErr []string
+	}{
+		{name: "set ones are kept, the others defaulted",
+			limits: "limits:\n  prometheus: {maxBodyBytes: 1048576}\n  http: {idleTimeout: 5s, maxConnections: 10}\n",
+			check: func(t *testing.T, l Limits) {
+				assert.Equal(t, 1<<20, l.Prometheus.MaxBodyBytes)
+				assert.Equal(t, DefaultPromMaxSeries, l.Prometheus.MaxSeries)
+				assert.Equal(t, 5*time.Second, l.HTTP.IdleTimeout.Duration)
+				assert.Equal(t, 10, l.HTTP.MaxConnections)
+				assert.Equal(t, DefaultHTTPReadTimeout, l.HTTP.ReadTimeout.Duration)
+			}},
+		{name: "negative sizes and counts",
+			limits: "limits:\n  prometheus:\n    maxBodyBytes: -1\n    maxSeries: -5\n  http:\n    maxHeaderBytes: -1\n    maxConnections: -2\n",
+			wantErr: []string{
+				"c.yaml:7: limits.prometheus.maxBodyBytes: must be at least 1, got -1",
+				"c.yaml:8: limits.prometheus.maxSeries: must be at least 1, got -5",
+				"c.yaml:10: limits.http.maxHeaderBytes: must be at least 1, got -1",
+				"c.yaml:11: limits.http.maxConnections: must be at least 1, got -2",
+			}},
+		{name: "negative durations",
+			limits:  "limits:\n  http: {idleTimeout: -1s}\n",
+			wantErr: []string{"c.yaml:6: limits.http.idleTimeout: must be above 0, got -1s"}},
+		{name: "fewer samples than series",
+			limits:  "limits:\n  prometheus: {maxSeries: 100, maxSamples: 10}\n",
+			wantErr: []string{"c.yaml:6: limits.prometheus.maxSamples: must be at least maxSeries (100): every series holds a sample, got 10"}},
+		{name: "header timeout above the read timeout",
+			limits:  "limits:\n  http: {readHeaderTimeout: 1m, readTimeout: 10s}\n",
+			wantErr: []string{"c.yaml:6: limits.http.readHeaderTimeout: must not be above readTimeout (10s), got 1m0s"}},
+		{name: "a size written as a string",
+			limits:  "limits:\n  prometheus: {maxBodyBytes: 4Mi}\n",
+			wantErr: []string{`c.yaml:6: limits.prometheus.maxBodyBytes: must be an integer`}},
+		{name: "an unknown limit",
+			limits:  "limits:\n  prometheus: {maxBytes: 10}\n",
+			wantErr: []string{`c.yaml:6: limits.prometheus.maxBytes: unknown field`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadConfig("c.yaml", []byte(head+tt.limits))
+			if tt.wantErr != nil {
+				require.Error(t, err)
+				for _, want := range tt.wantErr {
+					assert.Contains(t, err.Error(), want)
+				}
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, cfg.Limits)
+		})
+	}
+}
