@@ -26,9 +26,11 @@ type Servers struct {
 	urls map[string]*Client
 }
 
-// NewServers builds a client for every server of the config. The options apply to every
-// client. It fails when a server's secrets, CA file or URL are unusable.
+// NewServers builds a client for every server of the config, each answer bounded by the
+// config's limits.prometheus. The options apply to every client (after the limits, so
+// WithLimits overrides them). It fails when a server's secrets, CA file or URL are unusable.
 func NewServers(cfg *policy.Config, opts ...Option) (*Servers, error) {
+	opts = append([]Option{WithLimits(cfg.Limits.Prometheus)}, opts...)
 	s := &Servers{
 		named:     make(map[string]*Client, len(cfg.Prometheus)),
 		allowURLs: cfg.AllowPolicyPrometheusURLs,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -232,7 +231,7 @@ func BenchmarkBatch(b *testing.B) {
 	}
 
 	resetPeakRSS()
-	peak := sampleHeapPeak(b)
+	peak := heapPeak(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -244,33 +243,4 @@ func BenchmarkBatch(b *testing.B) {
 	if rss, ok := peakRSS(); ok {
 		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
 	}
-}
-
-// sampleHeapPeak samples the live heap every millisecond until the returned function is
-// called, which returns the largest value seen. runtime/metrics does not stop the world.
-func sampleHeapPeak(b *testing.B) func() uint64 {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	var peak uint64
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(sample)
-			peak = max(peak, sample[0].Value.Uint64())
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	var once sync.Once
-	stop := func() uint64 {
-		once.Do(func() { close(done); <-stopped })
-		return peak
-	}
-	b.Cleanup(func() { stop() })
-	return stop
 }

@@ -7,16 +7,17 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
@@ -33,12 +34,14 @@ const (
 )
 
 // Client queries one Prometheus server. It adds the server's authentication and headers to
-// every request, bounds each query by the server's timeout and the number of concurrent
-// queries by its QueryConcurrency, and retries transient failures. It is safe for concurrent
-// use.
+// every request, bounds each query by the server's timeout, the number of concurrent queries by
+// its QueryConcurrency and each answer by limits.prometheus, and retries transient failures. It
+// is safe for concurrent use.
 type Client struct {
 	name    string
-	api     v1.API
+	http    *http.Client
+	base    *url.URL // the server's URL; the API's paths are joined to its path
+	limits  policy.PrometheusLimits
 	timeout time.Duration
 	log     *slog.Logger
 	secrets []string // the URL's userinfo and the secrets read at New
@@ -60,6 +63,7 @@ type options struct {
 	backoffBase time.Duration
 	backoffMax  time.Duration
 	concurrency int
+	limits      policy.PrometheusLimits
 }
 
 // WithHTTPClient sets the HTTP client whose transport carries the requests. Its transport is
@@ -96,6 +100,9 @@ func WithRetry(maxAttempts int, base, maxWait time.Duration) Option {
 // to this server at once.
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
 
+// WithLimits bounds every answer (limits.prometheus); a zero field takes its default.
+func WithLimits(l policy.PrometheusLimits) Option { return func(o *options) { o.limits = l } }
+
 func buildOptions(opts []Option) options {
 	o := options{
 		maxAttempts: defaultMaxAttempts,
@@ -111,6 +118,7 @@ func buildOptions(opts []Option) options {
 	if o.maxAttempts < 1 {
 		o.maxAttempts = 1
 	}
+	o.limits.SetDefaults()
 	return o
 }
 
@@ -171,11 +179,6 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 		Now: o.now, Sleep: o.sleep, Jitter: o.jitter, Log: o.log.With("prometheus", name),
 	}.Transport(auth)
 
-	apiClient, err := api.NewClient(api.Config{Address: server.URL, Client: &hc})
-	if err != nil {
-		return nil, fmt.Errorf("prometheus %s: invalid url", name)
-	}
-
 	timeout := server.Timeout.Duration
 	if timeout <= 0 {
 		timeout = policy.DefaultPromTimeout
@@ -189,7 +192,9 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 	}
 	return &Client{
 		name:    name,
-		api:     v1.NewAPI(apiClient),
+		http:    &hc,
+		base:    u,
+		limits:  o.limits,
 		timeout: timeout,
 		log:     o.log.With("prometheus", name),
 		secrets: secrets,
@@ -204,25 +209,70 @@ func (c *Client) Name() string { return c.name }
 // Concurrency is how many queries may be in flight to this server at once.
 func (c *Client) Concurrency() int { return cap(c.slots) }
 
-// Query runs an instant query at the given instant. The error names the server and the query
-// and never contains a credential.
+// Query runs an instant query at the given instant (the server's now when at is zero). The
+// error names the server and the query and never contains a credential.
 func (c *Client) Query(ctx context.Context, q string, at time.Time) (model.Value, error) {
-	return c.do(ctx, q, func(ctx context.Context) (model.Value, v1.Warnings, error) {
-		v, warnings, _, err := c.api.Query(ctx, q, at, v1.WithTimeout(c.timeout))
-		return v, warnings, err
+	form := url.Values{"query": {q}, "timeout": {c.timeout.String()}}
+	if !at.IsZero() {
+		form.Set("time", formatTime(at))
+	}
+	return c.do(ctx, q, func(ctx context.Context) (model.Value, []string, error) {
+		return c.post(ctx, "api/v1/query", form)
 	})
 }
 
 // QueryRange runs a range query. The error names the server and the query and never contains
 // a credential.
 func (c *Client) QueryRange(ctx context.Context, q string, r v1.Range) (model.Value, error) {
-	return c.do(ctx, q, func(ctx context.Context) (model.Value, v1.Warnings, error) {
-		v, warnings, _, err := c.api.QueryRange(ctx, q, r, v1.WithTimeout(c.timeout))
-		return v, warnings, err
+	form := url.Values{
+		"query": {q}, "start": {formatTime(r.Start)}, "end": {formatTime(r.End)},
+		"step":    {strconv.FormatFloat(r.Step.Seconds(), 'f', -1, 64)},
+		"timeout": {c.timeout.String()},
+	}
+	return c.do(ctx, q, func(ctx context.Context) (model.Value, []string, error) {
+		return c.post(ctx, "api/v1/query_range", form)
 	})
 }
 
-func (c *Client) do(ctx context.Context, q string, run func(context.Context) (model.Value, v1.Warnings, error)) (model.Value, error) {
+// post sends a query to an endpoint of the query API as a form, as Prometheus's own client
+// does, and again as a GET when the server refuses the POST (403, 405 or 501: a read-only
+// proxy in front). The answer is read under the client's limits.
+func (c *Client) post(ctx context.Context, endpoint string, form url.Values) (model.Value, []string, error) {
+	u := *c.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + endpoint
+	u.RawPath = ""
+	body := form.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusForbidden, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		_ = resp.Body.Close()
+		u.RawQuery = body
+		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil); err != nil {
+			return nil, nil, err
+		}
+		if resp, err = c.http.Do(req); err != nil {
+			return nil, nil, err
+		}
+	}
+	defer resp.Body.Close()
+	return readAnswer(resp, c.limits)
+}
+
+// formatTime writes an instant as the API takes it: unix seconds with a fraction.
+func formatTime(t time.Time) string {
+	return strconv.FormatFloat(float64(t.Unix())+float64(t.Nanosecond())/1e9, 'f', -1, 64)
+}
+
+func (c *Client) do(ctx context.Context, q string, run func(context.Context) (model.Value, []string, error)) (model.Value, error) {
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
@@ -240,7 +290,7 @@ func (c *Client) do(ctx context.Context, q string, run func(context.Context) (mo
 	}
 	if err != nil {
 		secrets := append(slices.Clone(c.secrets), c.auth.staticSecrets()...)
-		return nil, &QueryError{Server: c.name, Query: q, cause: policy.RedactError(describeError{err}, secrets...)}
+		return nil, &QueryError{Server: c.name, Query: q, cause: policy.RedactError(err, secrets...)}
 	}
 	return v, nil
 }
@@ -249,20 +299,6 @@ func (c *Client) do(ctx context.Context, q string, run func(context.Context) (mo
 // current now (a token file may have been rotated since).
 func (c *Client) redactText(s string) string {
 	return policy.RedactText(s, append(slices.Clone(c.secrets), c.auth.staticSecrets()...)...)
-}
-
-// describe renders a client_golang error with the detail it leaves out of Error() (the body
-// of a 5xx answer), shortened.
-func describe(err error) string {
-	var apiErr *v1.Error
-	if errors.As(err, &apiErr) && apiErr.Detail != "" {
-		detail := strings.TrimSpace(apiErr.Detail)
-		if len(detail) > 200 {
-			detail = detail[:200] + "…"
-		}
-		return apiErr.Error() + ": " + detail
-	}
-	return err.Error()
 }
 
 // QueryError is a failed query. Its text names the server and the query and has the URL
@@ -281,13 +317,6 @@ func (e *QueryError) Error() string {
 
 // Unwrap gives the scrubbed cause.
 func (e *QueryError) Unwrap() error { return e.cause }
-
-// describeError is a client_golang error whose text carries the detail Error() leaves out (see
-// describe).
-type describeError struct{ err error }
-
-func (d describeError) Error() string { return describe(d.err) }
-func (d describeError) Unwrap() error { return d.err }
 
 // authTransport adds the server's credentials and headers to each request. Secrets are read
 // at every request (policy.PrometheusServer.ReadBearerToken, BasicAuth.ReadPassword), so a

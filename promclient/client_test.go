@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -503,8 +502,8 @@ func TestNoCredentialInErrors(t *testing.T) {
 				var scrubbed *policy.RedactedError
 				require.ErrorAs(t, err, &scrubbed, "a query error unwraps to its scrubbed cause")
 				assert.Nil(t, errors.Unwrap(scrubbed), "and no further: the raw text cannot be reached")
-				var apiErr *v1.Error
-				assert.False(t, errors.As(err, &apiErr), "not even by errors.As")
+				var answerErr *answerError
+				assert.False(t, errors.As(err, &answerErr), "not even by errors.As")
 			}
 		})
 	}
