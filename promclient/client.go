@@ -21,6 +21,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
 )
@@ -173,7 +174,14 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 		}
 		base = tr
 	}
-	auth.next = base
+	// Credentials stay on the server: a redirect to another origin is refused, and the
+	// transport under the auth strips them from any request that left it (internal/origin).
+	custom := make([]string, 0, len(server.Headers))
+	for k := range server.Headers {
+		custom = append(custom, k)
+	}
+	auth.next = origin.Transport(base, custom...)
+	hc.CheckRedirect = origin.CheckRedirect
 	hc.Transport = httpretry.Policy{
 		MaxAttempts: o.maxAttempts, Base: o.backoffBase, Max: o.backoffMax,
 		Now: o.now, Sleep: o.sleep, Jitter: o.jitter, Log: o.log.With("prometheus", name),

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 )
 
 // Config names a GitHub App installation and its private key.
@@ -93,7 +95,7 @@ func New(cfg Config, opts Options) (*Tokens, error) {
 	base.Path = strings.TrimSuffix(base.Path, "/") + fmt.Sprintf("/app/installations/%d/access_tokens", cfg.InstallationID)
 	t := &Tokens{cfg: cfg, key: key, client: opts.HTTPClient, now: opts.Now, mint: base.String()}
 	if t.client == nil {
-		t.client = &http.Client{Timeout: 30 * time.Second}
+		t.client = origin.Client(&http.Client{Timeout: 30 * time.Second})
 	}
 	if t.now == nil {
 		t.now = time.Now

@@ -7,11 +7,22 @@ import (
 	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
+
+// Git over HTTP(S) follows the one rule for credentials across redirects (internal/origin): a
+// redirect of the remote to another origin is refused, and no request that left it carries the
+// token. go-git keeps one HTTP client per scheme for the process; this package is its only user.
+func init() {
+	c := githttp.NewClient(origin.Client(nil))
+	client.InstallProtocol("https", c)
+	client.InstallProtocol("http", c)
+}
 
 // tokenUser is the username sent with a token; GitHub, GitLab and Gitea all accept it.
 const tokenUser = "x-access-token"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/githubapp"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
 )
@@ -91,10 +92,10 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 		tr.ResponseHeaderTimeout = defaultResponseTimeout
 		hc = &http.Client{Transport: tr}
 	}
+	// The token stays on the API's host: a redirect to another origin is refused, and the
+	// transport under the token's strips it from any request that left it (internal/origin).
+	hc = origin.Client(hc)
 	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: func(context.Context) (policy.Secret, error) { return cfg.ReadToken() }}
 	rl := rateLimits(next, opts)
 	if a := cfg.App; a != nil {

@@ -15,6 +15,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
 )
@@ -87,10 +88,11 @@ func New(cfg *policy.GitLabRepo, opts Options) (*Client, error) {
 		tr.ResponseHeaderTimeout = defaultResponseTimeout
 		hc = &http.Client{Transport: tr}
 	}
+	// The token stays on the instance: a redirect to another origin is refused, and the
+	// transport under the client's strips PRIVATE-TOKEN from any request that left it
+	// (internal/origin).
+	hc = origin.Client(hc)
 	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	retries, maxWait := opts.MaxRetries, opts.MaxWait
 	if retries <= 0 {
 		retries = 3
