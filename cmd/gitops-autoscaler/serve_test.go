@@ -149,6 +149,12 @@ func shopFiles() map[string]string {
 func startServe(t *testing.T, srv *gittest.Server, extra string, edit ...func(*serveOptions)) *serveEnv {
 	t.Helper()
 	config, trace := serveFixture(t, srv, extra)
+	return startServeConfig(t, srv, config, trace, edit...)
+}
+
+// startServeConfig runs `serve` in-process with a config and trace file of the test's own.
+func startServeConfig(t *testing.T, srv *gittest.Server, config, trace string, edit ...func(*serveOptions)) *serveEnv {
+	t.Helper()
 	clock := &atomic.Pointer[time.Time]{}
 	t0 := serveT0
 	clock.Store(&t0)

@@ -406,8 +406,25 @@ func (g *Client) authFailed(ctx context.Context) error {
 
 // fail wraps a host error with the repository and the step, classifying auth failures and
 // rate limits. go-github's errors carry the method, the URL (without credentials) and the
-// host's message — never the token, which travels in a header only.
+// host's message; a host that quotes the request's headers in it would show the token, so the
+// result is scrubbed of it (scrub).
 func (g *Client) fail(step string, err error) error {
+	return g.scrub(g.classify(step, err))
+}
+
+// scrub replaces the token, in every encoding, in an error's text: a host whose error message
+// quotes the request's headers must not put the token into a log or a status page
+// (docs/design.md §9 invariant 7). errors.Is still sees the classification.
+func (g *Client) scrub(err error) error {
+	tok, terr := g.token(context.Background())
+	if terr != nil || tok == "" {
+		return policy.RedactError(err)
+	}
+	return policy.RedactError(err, string(tok))
+}
+
+// classify wraps a host error with the step and its class.
+func (g *Client) classify(step string, err error) error {
 	var rl *gh.RateLimitError
 	var abuse *gh.AbuseRateLimitError
 	var er *gh.ErrorResponse
@@ -428,7 +445,7 @@ func (g *Client) fail(step string, err error) error {
 		aerr := fmt.Errorf("%s: %s: %w (HTTP 401: %s); further calls wait for a new token", g, step, host.ErrHostAuth, er.Message)
 		if tok, terr := g.token(context.Background()); terr == nil {
 			g.mu.Lock()
-			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), aerr
+			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), policy.RedactError(aerr, string(tok))
 			g.mu.Unlock()
 		}
 		return aerr

@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -447,4 +448,38 @@ func TestCreateCommitsHonorsTheLease(t *testing.T) {
 	assert.Equal(t, shas[0], f.git.HeadSHA("platform", "new-branch"), "created")
 	_, err = f.host.CreateCommits(ctx, c)
 	assert.ErrorIs(t, err, host.ErrBranchMoved, "it exists now")
+}
+
+// TestHostMessageQuotingTheTokenIsScrubbed: a host whose error messages quote the request's
+// Authorization header (finding 5 of issue 22, on the API's side) shows the token in no
+// encoding in the error, the 401 kept for every later call included.
+func TestHostMessageQuotingTheTokenIsScrubbed(t *testing.T) {
+	const token = "ghp_Qu0ted+Token/ABCDEFGHIJ"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		status := http.StatusUnprocessableEntity
+		if strings.HasSuffix(r.URL.Path, "/pulls/7") {
+			status = http.StatusUnauthorized
+		}
+		w.WriteHeader(status)
+		auth := r.Header.Get("Authorization")
+		_, _ = io.WriteString(w, `{"message":"rejected `+auth+` (`+base64.StdEncoding.EncodeToString([]byte(strings.TrimPrefix(auth, "Bearer ")))+`)"}`)
+	}))
+	t.Cleanup(srv.Close)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(token), 0o600))
+	g, err := New(&policy.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: srv.URL + "/", TokenFile: tokenFile}, Options{MaxRetries: 1})
+	require.NoError(t, err)
+
+	_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")
+	require.Error(t, err)
+	_, err401 := g.PullRequest(context.Background(), 7)
+	require.Error(t, err401)
+	assert.ErrorIs(t, err401, host.ErrHostAuth, "the class survives the scrubbing")
+	_, again := g.PullRequest(context.Background(), 7)
+	for _, e := range []error{err, err401, again} {
+		assert.Contains(t, e.Error(), "rejected Bearer <secret>")
+		assert.NotContains(t, e.Error(), token)
+		assert.NotContains(t, e.Error(), base64.StdEncoding.EncodeToString([]byte(token)))
+	}
 }

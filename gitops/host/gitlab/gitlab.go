@@ -459,9 +459,26 @@ func (g *Client) authFailed() error {
 }
 
 // fail wraps a GitLab error with the project and the step, classifying auth failures and
-// rate limits. The client's errors carry the method, the URL and GitLab's message, never the
-// token, which travels in a header only.
+// rate limits. The client's errors carry the method, the URL and GitLab's message; an instance
+// that quotes the request's headers in it would show the token, so the result is scrubbed of
+// it (scrub).
 func (g *Client) fail(step string, err error) error {
+	return g.scrub(g.classify(step, err))
+}
+
+// scrub replaces the token, in every encoding, in an error's text: a host whose error message
+// quotes the request's headers must not put the token into a log or a status page
+// (docs/design.md §9 invariant 7). errors.Is still sees the classification.
+func (g *Client) scrub(err error) error {
+	tok, terr := g.token()
+	if terr != nil || tok == "" {
+		return policy.RedactError(err)
+	}
+	return policy.RedactError(err, string(tok))
+}
+
+// classify wraps a host error with the step and its class.
+func (g *Client) classify(step string, err error) error {
 	var er *gl.ErrorResponse
 	switch {
 	case errors.As(err, &er) && er.HasStatusCode(http.StatusTooManyRequests):
@@ -471,7 +488,7 @@ func (g *Client) fail(step string, err error) error {
 		aerr := fmt.Errorf("%s: %s: %w (HTTP 401); further calls wait for a new token", g, step, host.ErrHostAuth)
 		if tok, terr := g.token(); terr == nil {
 			g.mu.Lock()
-			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), aerr
+			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), policy.RedactError(aerr, string(tok))
 			g.mu.Unlock()
 		}
 		return aerr

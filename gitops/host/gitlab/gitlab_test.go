@@ -2,6 +2,11 @@ package gitlab_test
 
 import (
 	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,4 +294,28 @@ func TestNewRefusesBadSettings(t *testing.T) {
 	assert.ErrorContains(t, err, "project is required")
 	_, err = gitlab.New(&policy.GitLabRepo{Project: "a/b", BaseURL: "ftp://x"}, gitlab.Options{})
 	assert.ErrorContains(t, err, "is not an http(s) URL")
+}
+
+// TestHostMessageQuotingTheTokenIsScrubbed: an instance whose error messages quote the
+// request's PRIVATE-TOKEN header shows the token in no encoding in the error.
+func TestHostMessageQuotingTheTokenIsScrubbed(t *testing.T) {
+	const token = "glpat-Qu0ted+Token/ABCDEFGHIJ"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		tok := r.Header.Get("PRIVATE-TOKEN")
+		_, _ = io.WriteString(w, `{"message":"token `+tok+` (`+url.QueryEscape(tok)+`, `+base64.StdEncoding.EncodeToString([]byte(tok))+`) may not"}`)
+	}))
+	t.Cleanup(srv.Close)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(token), 0o600))
+	g, err := gitlab.New(&policy.GitLabRepo{Project: "acme/apps", BaseURL: srv.URL + "/", TokenFile: tokenFile}, gitlab.Options{MaxRetries: 1})
+	require.NoError(t, err)
+
+	_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "token <secret> (<secret>, <secret>) may not")
+	for _, form := range []string{token, url.QueryEscape(token), base64.StdEncoding.EncodeToString([]byte(token))} {
+		assert.NotContains(t, err.Error(), form)
+	}
 }
