@@ -150,9 +150,15 @@ type CommitSigning struct {
 
 // HTTPConfig is the service's HTTP listener.
 type HTTPConfig struct {
-	Listen    string `yaml:"listen,omitempty" json:"listen,omitempty"` // default :8080
+	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"` // default :8080
+	// TokenFile or TokenEnv holds the API token: POST /api/v1/evaluate and the Alertmanager
+	// webhook need it (without one they refuse), and it also opens what the status token does.
 	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
 	TokenEnv  string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+	// StatusTokenFile or StatusTokenEnv holds a read-only token for the status page and
+	// GET /api/v1/policies; without one they are open (docs/design.md §8).
+	StatusTokenFile string `yaml:"statusTokenFile,omitempty" json:"statusTokenFile,omitempty"`
+	StatusTokenEnv  string `yaml:"statusTokenEnv,omitempty" json:"statusTokenEnv,omitempty"`
 }
 
 // Secret is a secret value read from a file or the environment. It never prints.

@@ -139,6 +139,7 @@ func (c *checker) config(cfg *Config) {
 		c.errorf("http.listen", "must be host:port or :port, got %q", cfg.HTTP.Listen)
 	}
 	c.secretSource("http", "token", cfg.HTTP.TokenFile, cfg.HTTP.TokenEnv, false)
+	c.secretSource("http", "statusToken", cfg.HTTP.StatusTokenFile, cfg.HTTP.StatusTokenEnv, false)
 	c.limits(&cfg.Limits)
 }
 
@@ -438,6 +439,12 @@ func (g *GitLabRepo) ReadToken() (Secret, error) {
 // when unset.
 func (h *HTTPConfig) ReadToken() (Secret, error) {
 	return ReadSecret("http token", h.TokenFile, h.TokenEnv, nil)
+}
+
+// ReadStatusToken reads the status page's read-only token from its file or environment
+// variable; empty when unset (the status page and GET /api/v1/policies are then open).
+func (h *HTTPConfig) ReadStatusToken() (Secret, error) {
+	return ReadSecret("http status token", h.StatusTokenFile, h.StatusTokenEnv, nil)
 }
 
 // ReadSecret is the one reader of secrets: from a file (surrounding whitespace trimmed, as files

@@ -62,6 +62,12 @@ func TestLoadConfigForms(t *testing.T) {
 			check: func(t *testing.T, c *Config) {
 				assert.Equal(t, &CommitSigning{SSHKeyFile: "/id_ed25519"}, c.Commit.Signing)
 			}},
+		{name: "a status token", repo: "  - {name: r, url: ./gitops}\nhttp: {statusTokenFile: /run/status-token}",
+			check: func(t *testing.T, c *Config) {
+				assert.Equal(t, "/run/status-token", c.HTTP.StatusTokenFile)
+			}},
+		{name: "a status token from a file and a variable", repo: "  - {name: r, url: ./gitops}\nhttp: {statusTokenFile: /run/t, statusTokenEnv: T}",
+			wantErr: "c.yaml:5: http: set statusTokenFile or statusTokenEnv, not both"},
 		{name: "token with an ssh URL", repo: "  - {name: r, url: 'git@github.com:acme/x.git', auth: {tokenFile: t}}",
 			wantErr: "c.yaml:4: repositories[0].auth: an ssh URL needs sshKeyFile and knownHostsFile"},
 		{name: "empty auth", repo: "  - {name: r, url: 'https://github.com/acme/x.git', auth: {}}",

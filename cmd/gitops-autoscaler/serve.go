@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // serveOptions are serve's options, plus the seams the in-process tests use.
@@ -45,12 +45,18 @@ var serveHelp = help{
 fetch and one push per repository per wake, policies reloaded from Git each cycle. HTTP:
   /metrics                    Prometheus metrics (gitops_autoscaler_*)
   /healthz, /readyz           liveness; readiness after every repository's first sync
-  GET  /api/v1/policies       status of every policy (JSON)
+  GET  /api/v1/policies       status of every policy (JSON); status token if set
   POST /api/v1/evaluate       evaluate now (?policy=NAME, repeatable); bearer token
   POST /api/v1/alertmanager   Alertmanager webhook: evaluate the policies its alerts name in
                               label autoscaler_policy, or all; bearer token
-  /                           status page
+  /                           status page; status token if set
 The token comes from http.tokenFile or http.tokenEnv; without one the POST endpoints refuse.
+The status page and GET /api/v1/policies are open unless http.statusTokenFile (or
+statusTokenEnv) names a read-only token: then they take it, or the API token, as a bearer
+token or as the password of basic auth (a browser asks). No page or answer shows a secret.
+limits.http bounds what clients may hold: header, read, write and idle timeouts, header and
+body sizes, and connections at once (default 256; more wait). A POST refused for its token
+is answered at once and its connection closed.
 A shadow policy (DryRun with spec.shadow) is set against the live autoscaler at every
 evaluation: its row and chart on the status page, gitops_autoscaler_shadow_* on /metrics.
 SIGTERM finishes a push in flight and starts nothing new.
@@ -103,6 +109,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 type service struct {
 	svc     *gitops.Service
 	handler http.Handler
+	limits  policy.HTTPLimits
 	listen  string
 	repos   int
 	shard   string // "i/n" when sharded
@@ -146,12 +153,13 @@ func wireService(ctx context.Context, o serveOptions, log *slog.Logger) (*servic
 	if err != nil {
 		return nil, err
 	}
-	s := &service{svc: svc, listen: o.listen, repos: len(repos), shard: o.shard.String()}
+	s := &service{svc: svc, limits: cfg.Limits.HTTP, listen: o.listen, repos: len(repos), shard: o.shard.String()}
 	if s.listen == "" {
 		s.listen = cfg.HTTP.Listen
 	}
 	s.handler = web.NewHandler(web.Options{
-		Service: svc, Config: cfg, Gatherer: reg, Token: cfg.HTTP.ReadToken,
+		Service: svc, Config: cfg, Gatherer: reg, Token: cfg.HTTP.ReadToken, StatusToken: cfg.HTTP.ReadStatusToken,
+		Limits: cfg.Limits.HTTP, CycleTimeout: cfg.CycleTimeout.Duration,
 		Series: series, Now: now, Logger: log, Shard: s.shard,
 	})
 	return s, nil
@@ -165,11 +173,12 @@ func serve(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", s.listen)
+	// Bounded by limits.http: timeouts, header and body sizes, connections (docs/design.md §8).
+	ln, err := web.Listen(s.listen, s.limits)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := web.NewServer(s.handler, s.limits)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "repositories", s.repos, "shard", s.shard)

@@ -30,6 +30,16 @@ type Options struct {
 	// Token reads the API's bearer token at every request, so a rotated secret file takes
 	// effect without a restart. Empty means none configured: the POST endpoints refuse.
 	Token func() (policy.Secret, error)
+	// StatusToken reads the read-only token of the status page and GET /api/v1/policies at
+	// every request; nil or empty leaves them open. The API token opens them too.
+	StatusToken func() (policy.Secret, error)
+	// Limits bound the requests (limits.http; a zero field takes its default): the handler
+	// caps bodies, NewServer and Listen the rest.
+	Limits policy.HTTPLimits
+	// CycleTimeout is the deadline of one evaluation (default policy.DefaultCycleTimeout): an
+	// authorized evaluation on demand may wait for a running cycle and then run its own, so
+	// it is given twice this, and the write timeout on top, to answer.
+	CycleTimeout time.Duration
 	// Series gives the status page's chart data; nil draws no metric line ("no data").
 	Series SeriesSource
 	// Now is the status page's clock.
@@ -40,14 +50,14 @@ type Options struct {
 	Shard string
 }
 
-// maxBody bounds what the POST endpoints read.
-const maxBody = 1 << 20
-
 // api answers the HTTP API and the webhooks.
 type api struct {
-	svc   *gitops.Service
-	token func() (policy.Secret, error)
-	log   *slog.Logger
+	svc         *gitops.Service
+	token       func() (policy.Secret, error)
+	statusToken func() (policy.Secret, error)
+	log         *slog.Logger
+	// evaluation is how long an authorized evaluation on demand has to be read and answered.
+	evaluation time.Duration
 }
 
 // NewHandler is the service's HTTP face: metrics, probes, the status API and page, and
@@ -59,7 +69,12 @@ func NewHandler(o Options) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	d := api{svc: o.Service, token: o.Token, log: o.Logger}
+	o.Limits.SetDefaults()
+	if o.CycleTimeout <= 0 {
+		o.CycleTimeout = policy.DefaultCycleTimeout
+	}
+	d := api{svc: o.Service, token: o.Token, statusToken: o.StatusToken, log: o.Logger,
+		evaluation: 2*o.CycleTimeout + o.Limits.WriteTimeout.Duration}
 	page := &statusPage{svc: o.Service, cfg: o.Config, series: o.Series, now: o.Now, log: o.Logger, shard: o.Shard}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
@@ -73,7 +88,10 @@ func NewHandler(o Options) http.Handler {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.HandleFunc("GET /api/v1/policies", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /api/v1/policies", func(w http.ResponseWriter, r *http.Request) {
+		if !d.authorizeRead(w, r) {
+			return
+		}
 		writeJSON(w, http.StatusOK, struct {
 			Policies []gitops.PolicyStatus `json:"policies"`
 		}{d.svc.Status()})
@@ -82,6 +100,7 @@ func NewHandler(o Options) http.Handler {
 		if !d.authorize(w, r) {
 			return
 		}
+		extendDeadlines(w, d.evaluation)
 		d.evaluate(w, r, r.URL.Query()["policy"], nil)
 	})
 	mux.HandleFunc("POST /api/v1/alertmanager", func(w http.ResponseWriter, r *http.Request) {
@@ -89,10 +108,15 @@ func NewHandler(o Options) http.Handler {
 			return
 		}
 		var payload alertmanagerPayload
-		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&payload); err != nil {
+		if err := json.NewDecoder(r.Body).Decode(&payload); err != nil {
+			if isBodyTooLarge(err) {
+				writeError(w, http.StatusRequestEntityTooLarge, bodyTooLarge(int64(o.Limits.MaxBodyBytes)))
+				return
+			}
 			writeError(w, http.StatusBadRequest, "the body is not an Alertmanager webhook payload: "+err.Error())
 			return
 		}
+		extendDeadlines(w, d.evaluation)
 		named := payload.policies()
 		if len(named) == 0 {
 			d.evaluate(w, r, nil, nil) // no alert names a policy: all
@@ -106,8 +130,12 @@ func NewHandler(o Options) http.Handler {
 		}
 		d.evaluate(w, r, known, ignored)
 	})
-	mux.Handle("GET /{$}", page)
-	return mux
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if d.authorizeRead(w, r) {
+			page.ServeHTTP(w, r)
+		}
+	})
+	return limitBodies(mux, int64(o.Limits.MaxBodyBytes))
 }
 
 // evaluateResponse is `evaluate -o json`'s document, plus what went wrong around it.
@@ -162,29 +190,72 @@ func (d api) known(names []string) (known, ignored []string) {
 }
 
 // authorize checks the bearer token. Without a configured token the endpoint is closed:
-// evaluation on demand is never open by default.
+// evaluation on demand is never open by default. A refused request is answered at once and its
+// connection closed: the rest of its body is not waited for.
 func (d api) authorize(w http.ResponseWriter, r *http.Request) bool {
 	want, err := d.token()
 	if err != nil {
 		d.log.Error("API token unreadable", "error", err)
+		dropConnection(w)
 		writeError(w, http.StatusInternalServerError, "the API token cannot be read; see the service log")
 		return false
 	}
 	if want == "" {
+		dropConnection(w)
 		writeError(w, http.StatusForbidden, "evaluation on demand is disabled: no API token is configured. "+
 			"Set http.tokenFile (or http.tokenEnv) in the service config to a file (variable) holding a token, "+
 			"then call with the header \"Authorization: Bearer <token>\".")
 		return false
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	// Hashing first makes the comparison constant-time in the length too.
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	if !ok || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+	if !ok || !tokenEqual(got, want) {
+		dropConnection(w)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gitops-autoscaler"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 		return false
 	}
 	return true
+}
+
+// authorizeRead checks the status token, when one is configured, for the status page and GET
+// /api/v1/policies: as a bearer token, or as the password of HTTP basic auth (any user name),
+// which a browser asks for. The API token opens them too.
+func (d api) authorizeRead(w http.ResponseWriter, r *http.Request) bool {
+	if d.statusToken == nil {
+		return true
+	}
+	status, err := d.statusToken()
+	if err != nil {
+		d.log.Error("status token unreadable", "error", err)
+		writeError(w, http.StatusInternalServerError, "the status token cannot be read; see the service log")
+		return false
+	}
+	if status == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		_, got, ok = r.BasicAuth()
+	}
+	if ok && tokenEqual(got, status) {
+		return true
+	}
+	if ok && d.token != nil {
+		if api, err := d.token(); err == nil && api != "" && tokenEqual(got, api) {
+			return true
+		}
+	}
+	dropConnection(w)
+	w.Header().Set("WWW-Authenticate", `Basic realm="gitops-autoscaler status", charset="UTF-8"`)
+	writeError(w, http.StatusUnauthorized, "missing or wrong status token: send it as a bearer token, or as the password of basic auth")
+	return false
+}
+
+// tokenEqual compares a token sent with the one configured in constant time; hashing first
+// makes it constant-time in the length too.
+func tokenEqual(got string, want policy.Secret) bool {
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 // alertmanagerPayload is the part of Alertmanager's webhook payload (version 4) we read.

@@ -61,6 +61,68 @@ func TestServeAPIAuthorization(t *testing.T) {
 	}
 }
 
+// TestStatusToken pins the decision of docs/design.md §8: the status page and GET
+// /api/v1/policies are open unless http.statusTokenFile (or Env) sets a read token; then they
+// take it as a bearer token or as basic auth's password (a browser asks for it), and the API
+// token opens them too. /metrics and the probes stay open. No answer echoes a token.
+func TestStatusToken(t *testing.T) {
+	const statusToken = "status-token-987654321"
+	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &policy.Config{}}})
+	require.NoError(t, err)
+	basic := func(user, pw string) string {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.SetBasicAuth(user, pw)
+		return r.Header.Get("Authorization")
+	}
+	tests := []struct {
+		name   string
+		status func() (policy.Secret, error)
+		header string
+		want   int
+	}{
+		{name: "no status token: open", status: nil, want: http.StatusOK},
+		{name: "an empty status token: open", status: staticToken(""), want: http.StatusOK},
+		{name: "status token, none sent", status: staticToken(statusToken), want: http.StatusUnauthorized},
+		{name: "status token as bearer", status: staticToken(statusToken), header: "Bearer " + statusToken, want: http.StatusOK},
+		{name: "status token as basic auth's password", status: staticToken(statusToken), header: basic("anyone", statusToken), want: http.StatusOK},
+		{name: "the API token opens it too", status: staticToken(statusToken), header: "Bearer " + apiToken, want: http.StatusOK},
+		{name: "a wrong token", status: staticToken(statusToken), header: "Bearer nope", want: http.StatusUnauthorized},
+		{name: "a wrong password", status: staticToken(statusToken), header: basic("x", "nope"), want: http.StatusUnauthorized},
+		{name: "status token unreadable", status: func() (policy.Secret, error) { return "", fmt.Errorf("read http status token: no such file") },
+			header: "Bearer " + statusToken, want: http.StatusInternalServerError},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/", "/api/v1/policies"} {
+			t.Run(tt.name+" "+path, func(t *testing.T) {
+				h := NewHandler(Options{Service: svc, Config: &policy.Config{}, Gatherer: prometheus.NewRegistry(),
+					Token: staticToken(apiToken), StatusToken: tt.status})
+				req, err := http.NewRequest("GET", path, nil)
+				require.NoError(t, err)
+				if tt.header != "" {
+					req.Header.Set("Authorization", tt.header)
+				}
+				rec := newRecorder()
+				h.ServeHTTP(rec, req)
+				assert.Equal(t, tt.want, rec.code, rec.body.String())
+				assert.NotContains(t, rec.body.String(), statusToken)
+				assert.NotContains(t, rec.body.String(), apiToken)
+				if tt.want == http.StatusUnauthorized {
+					assert.Equal(t, `Basic realm="gitops-autoscaler status", charset="UTF-8"`, rec.header.Get("WWW-Authenticate"))
+				}
+			})
+		}
+	}
+	h := NewHandler(Options{Service: svc, Config: &policy.Config{}, Gatherer: prometheus.NewRegistry(),
+		Token: staticToken(apiToken), StatusToken: staticToken(statusToken)})
+	for _, path := range []string{"/metrics", "/healthz"} {
+		req, err := http.NewRequest("GET", path, nil)
+		require.NoError(t, err)
+		rec := newRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusOK, rec.code, "%s stays open for probes and scrapes", path)
+	}
+}
+
 func staticToken(s string) func() (policy.Secret, error) {
 	return func() (policy.Secret, error) { return policy.Secret(s), nil }
 }

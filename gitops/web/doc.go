@@ -3,7 +3,10 @@
 //
 //   - The HTTP API (api.go): /metrics, /healthz, /readyz, the status of every policy as JSON,
 //     evaluation on demand behind a bearer token, and the Alertmanager webhook, which evaluates
-//     the policies its firing alerts name.
+//     the policies its firing alerts name; the status page and JSON behind the status token
+//     when one is set.
+//   - The HTTP server (server.go): the timeouts, sizes and connection cap of limits.http, and
+//     a refused POST answered and its connection closed without waiting for its body.
 //   - The status page (status.go, status.html.tmpl): a row per policy with its last decision,
 //     holds and next run, and a chart of its first metric against the replica count.
 //   - The service's own Prometheus metrics (metrics.go), fed by the service's cycle events.
