@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit integration fuzz lint bench bench-traces traces demo demo-live deps clean
+.PHONY: all build test unit integration fuzz race lint bench bench-traces traces demo demo-live deps clean
 
 all: build
 
@@ -18,10 +18,17 @@ deps:
 	@./integration/install-deps.sh
 
 ## test is what CI runs: lint, unit and component tests, a short fuzz of what users write, and
-## the end-to-end tests against a real Prometheus and a real Git server.
+## the end-to-end tests against a real Prometheus and a real Git server, and serve under
+## concurrent traffic with the race detector.
 test: deps lint
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(MAKE) race
 	$(MAKE) fuzz
+
+## race runs serve in-process under concurrent webhook, status-page, evaluation and scheduled
+## traffic with the race detector (about 10s once built; RACE_TRAFFIC=30s for a longer run).
+race:
+	$(GO) test -race -count=1 -timeout 15m -run '^TestServeUnderConcurrentTrafficIsRaceFree$$' ./cmd/gitops-autoscaler
 
 fuzz:
 	@./integration/fuzz.sh $(FUZZTIME)

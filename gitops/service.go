@@ -333,10 +333,14 @@ func (s *Service) History(ctx context.Context, repository, id string, since time
 	if rl == nil {
 		return nil, fmt.Errorf("history: no repository %q", repository)
 	}
+	// The entry's policy is replaced by every cycle's discover: read it under the lock.
 	s.mu.RLock()
-	e, ok := rl.entries[id]
+	var p *policy.Policy
+	if e, ok := rl.entries[id]; ok {
+		p = e.p
+	}
 	s.mu.RUnlock()
-	if !ok || e.p.Spec.Replicas == nil {
+	if p == nil || p.Spec.Replicas == nil {
 		return nil, fmt.Errorf("history: no policy %q in repository %s", id, repository)
 	}
 	if !lock(ctx, rl) {
@@ -347,7 +351,7 @@ func (s *Service) History(ctx context.Context, repository, id string, since time
 	if ws == nil {
 		return nil, fmt.Errorf("history of %s: repository %s not synced yet", id, repository)
 	}
-	ev, err := ws.History(gitrepo.HistoryQuery{PolicyID: id, Target: *e.p.Spec.Replicas, Since: since})
+	ev, err := ws.History(gitrepo.HistoryQuery{PolicyID: id, Target: *p.Spec.Replicas, Since: since})
 	if err != nil {
 		if old, ok := rl.history[id]; ok {
 			return old, nil
