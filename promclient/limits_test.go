@@ -119,7 +119,10 @@ func TestAnswerLimits(t *testing.T) {
 		{name: "samples at the cap", limits: policy.PrometheusLimits{MaxSamples: 20}, body: matrixOf(2, 10), rng: true,
 			check: func(t *testing.T, v model.Value) {
 				require.Len(t, v, 2)
-				assert.Len(t, v.(model.Matrix)[1].Values, 10)
+				s := v.(model.Matrix)[1]
+				assert.Equal(t, model.Metric{"i": "1"}, s.Metric)
+				require.Len(t, s.Values, 10)
+				assert.Equal(t, model.SamplePair{Timestamp: model.TimeFromUnix(1700000009), Value: 1}, s.Values[9])
 			}},
 		{name: "samples past the cap in one series", limits: policy.PrometheusLimits{MaxSamples: 20}, body: matrixOf(1, 21), rng: true,
 			wantErr: "the answer has more than 20 samples (limits.prometheus.maxSamples)"},
