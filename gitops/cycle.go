@@ -111,6 +111,9 @@ type Report struct {
 	Repository  string
 	Results     []Result
 	PushRetries int
+	// Replayed counts the commits a push race replayed on the new head rather than decided
+	// again (docs/design.md §6, "Push races").
+	Replayed int
 	// Head is the base branch's head after the cycle.
 	Head string
 	// Invalid are the repository's documents (of this shard) that did not load or that a
@@ -300,9 +303,10 @@ func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.
 }
 
 // Cycle runs one evaluation of the repository's policies: sync, load policies, query metrics
-// once, decide and commit each, then push all commits at once. A push race re-syncs and
-// re-decides every policy on the new head (never replays a stale patch), up to
-// MaxPushAttempts times.
+// once, decide and commit each, then push all commits at once. A push race re-syncs, replays
+// the commits whose inputs the new commits did not touch and decides again the policies whose
+// inputs they moved — every policy when a policy document changed — up to MaxPushAttempts
+// pushes (docs/design.md §6, "Push races").
 func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Report, error) {
 	at := opts.At
 	if at.IsZero() {
@@ -316,11 +320,26 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 	}
 	values := map[string][]policy.MetricValue{}      // queried once, kept across attempts
 	shadows := map[string]*policy.ShadowComparison{} // likewise
-	err = r.pushing(ctx, ws, rep, func() ([]Result, error) {
+	st := &raceState{rc: repo.Config}
+	err = r.pushing(ctx, ws, rep, st, func(only map[string]bool) ([]Result, error) {
+		if only != nil && st.set != nil {
+			// After a push race that touched no policy document the set is the same: decide
+			// again only the policies whose inputs moved (replayAfterRace).
+			results := make([]Result, 0, len(only))
+			for _, p := range st.set.policies {
+				if only[p.ID()] {
+					res := r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts)
+					res.Shadow = shadows[p.ID()]
+					results = append(results, res)
+				}
+			}
+			return results, nil
+		}
 		set, err := r.policies(ws, repo, opts)
 		if err != nil {
 			return nil, err
 		}
+		st.set, st.inputs = &set, nil
 		rep.Invalid = set.invalid
 		r.fetchMetrics(ctx, at, set.policies, values)
 		r.compareShadows(ctx, at, set.policies, shadows)
@@ -349,7 +368,7 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 	if err != nil {
 		return rep, err
 	}
-	err = r.pushing(ctx, ws, rep, func() ([]Result, error) {
+	err = r.pushing(ctx, ws, rep, nil, func(map[string]bool) ([]Result, error) {
 		set, err := r.policies(ws, repo, CycleOptions{Only: []string{m.Policy}})
 		if err != nil {
 			return nil, err
@@ -383,17 +402,21 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 }
 
 // pushing runs attempt — decide on the synced workspace, committing locally — and pushes what
-// it committed in one push (nothing to push: no request). On a push race it syncs and runs
-// attempt again on the new head, never replaying a stale commit, up to MaxPushAttempts times;
-// a push that fails for good turns the committed results into errors.
-func (r *Runner) pushing(ctx context.Context, ws *gitrepo.Workspace, rep *Report, attempt func() ([]Result, error)) error {
+// it committed in one push (nothing to push: no request). On a push race it syncs; then, with
+// a cycle's race state, it replays on the new head what the commits that came in did not
+// touch and decides again only the policies whose inputs they moved (replayAfterRace), and
+// otherwise — or when that cannot be done — runs attempt again on the new head, never
+// pushing a commit made on a stale input; up to MaxPushAttempts pushes. A push that fails for
+// good turns the committed results into errors.
+func (r *Runner) pushing(ctx context.Context, ws *gitrepo.Workspace, rep *Report, st *raceState, attempt func(only map[string]bool) ([]Result, error)) error {
 	attempts := r.pushAttempts()
+	results, err := attempt(nil)
 	for n := 0; ; n++ {
-		results, err := attempt()
 		if err != nil {
 			return err
 		}
 		rep.Results = results
+		made, old := ws.Made(), ws.Base()
 		// A failed push drops the attempt's commits.
 		err = ws.Push(ctx)
 		if err == nil {
@@ -411,13 +434,23 @@ func (r *Runner) pushing(ctx context.Context, ws *gitrepo.Workspace, rep *Report
 			return fmt.Errorf("push %s: %w", rep.Repository, err)
 		}
 		rep.PushRetries++
-		r.logger().Info("push race: re-deciding on the new head", "repository", rep.Repository, "attempt", n+1)
 		if err := r.sleep(ctx, r.backoff(n)); err != nil {
 			return err
 		}
 		if err := ws.Sync(ctx); err != nil {
 			return err
 		}
+		if st != nil {
+			var replayed int
+			var ok bool
+			results, replayed, ok, err = r.replayAfterRace(ctx, ws, st, old, made, rep.Results, attempt)
+			rep.Replayed += replayed
+			if err != nil || ok {
+				continue
+			}
+		}
+		r.logger().Info("push race: re-deciding on the new head", "repository", rep.Repository, "attempt", n+1)
+		results, err = attempt(nil)
 	}
 }
 

@@ -27,6 +27,8 @@ type repo struct {
 	root    string // the root as given, cleaned and absolute
 	realDir string // the root with its own symlinks resolved
 	overlay map[string][]byte
+	// touched, when set, records every path resolved and where it led (Inputs).
+	touched map[string]bool
 }
 
 func newRepo(root string, overlay map[string][]byte) (*repo, error) {
@@ -76,7 +78,14 @@ func (r *repo) resolve(clean string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return root.Join(clean)
+	real, err := root.Join(clean)
+	if r.touched != nil {
+		r.touched[clean] = true
+		if rel, err := filepath.Rel(r.realDir, real); err == nil && real != "" {
+			r.touched[filepath.ToSlash(rel)] = true
+		}
+	}
+	return real, err
 }
 
 // inside reports whether a real path is the root or under it.

@@ -70,6 +70,14 @@ func repoURLs(repo policy.Repository) []string {
 	return urls
 }
 
+var _ gitops.InputLister = renderVerifier{}
+
+// Inputs is what a policy's render reads (render.Inputs): after a push race, a policy whose
+// inputs the new commits did not touch has its commit replayed rather than decided again.
+func (rv renderVerifier) Inputs(root string, p *policy.Policy) []string {
+	return render.Inputs(root, rv.repoURLs[p.Source.Repository], p)
+}
+
 func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Policy, file string, edited []byte, from, to int) (gitops.Verification, error) {
 	r := p.Spec.Render
 	v, err := render.Verify(ctx, render.VerifyRequest{

@@ -82,6 +82,7 @@ func (w *Workspace) Push(ctx context.Context) error {
 		return w.fail("push", err)
 	}
 	w.base, w.baseTree = head, w.headTree
+	w.made = nil
 	if w.keepPack() == nil {
 		_ = w.repo.Storer.SetReference(plumbing.NewHashReference(w.branch, head))
 		_ = w.repo.Storer.SetReference(plumbing.NewHashReference(w.tracker, head))

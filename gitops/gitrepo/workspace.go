@@ -115,6 +115,9 @@ type Workspace struct {
 	// pending are the cycle's commits on the local base branch, oldest first, with the file
 	// each changes: what a Publisher makes again on the remote.
 	pending []pendingCommit
+	// made are the cycle's commits on the local base branch, oldest first, as the requests
+	// that made them: what a push race may replay (see Made).
+	made []Made
 	// onBase are the commits of CommitOnBase and the file each changes.
 	onBase map[plumbing.Hash]string
 	// pushedAs maps a commit a Publisher made again to the remote's commit.
@@ -319,6 +322,7 @@ func (w *Workspace) Sync(ctx context.Context) error {
 	// not have been saved (see Push), the fetch brings it back.
 	w.store.discard()
 	w.pending = nil
+	w.made = nil
 	w.dropPack()
 	prev := w.head
 	auth, err := w.auth(ctx)
@@ -536,6 +540,9 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 		return fail(unroot(err, w.root))
 	}
 	w.head, w.headTree = h, tree
+	w.made = append(w.made, Made{SHA: h.String(), Request: CommitRequest{
+		File: rel, Content: slices.Clone(req.Content), Message: req.Message, Author: req.Author, When: req.When,
+	}})
 	if w.publisher != nil {
 		w.pending = append(w.pending, pendingCommit{sha: h, commit: PublishedCommit{
 			Local: h.String(), File: rel, Mode: fmt.Sprintf("%06o", uint32(mode)), Content: slices.Clone(req.Content),
