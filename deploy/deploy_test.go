@@ -51,6 +51,7 @@ var exportedMetrics = []string{
 	"gitops_autoscaler_commits_total",
 	"gitops_autoscaler_pull_requests_total",
 	"gitops_autoscaler_push_retries_total",
+	"gitops_autoscaler_replayed_commits_total",
 	"gitops_autoscaler_query_errors_total",
 	"gitops_autoscaler_evaluation_duration_seconds",
 	"gitops_autoscaler_current_replicas",

@@ -254,6 +254,7 @@ func TestServeEndpoints(t *testing.T) {
 		`gitops_autoscaler_decisions_total{direction="up",policy="shop/web",result="committed"} 1`,
 		`gitops_autoscaler_commits_total{repository="shop"} 2`,
 		`gitops_autoscaler_push_retries_total{repository="shop"} 0`,
+		`gitops_autoscaler_replayed_commits_total{repository="shop"} 0`,
 		`gitops_autoscaler_current_replicas{policy="shop/web"} 3`,
 		`gitops_autoscaler_desired_replicas{policy="shop/worker"} 2`,
 		`gitops_autoscaler_last_evaluation_timestamp_seconds{policy="shop/web"} 1.795338e+09`, // serveT0

@@ -23,6 +23,7 @@ type ServiceMetrics struct {
 	commits      *prometheus.CounterVec
 	pullRequests *prometheus.CounterVec
 	pushRetries  *prometheus.CounterVec
+	replayed     *prometheus.CounterVec
 	queryErrors  *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	current      *prometheus.GaugeVec
@@ -52,7 +53,8 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		decisions:    counter("decisions_total", "Decisions (evaluations that did not fail), by result and direction (up, down, none).", "policy", "result", "direction"),
 		commits:      counter("commits_total", "Decision commits landed on a repository's base branch.", "repository"),
 		pullRequests: counter("pull_requests_total", "Pull requests carrying a decision, by action (proposed, merged, held).", "repository", "action"),
-		pushRetries:  counter("push_retries_total", "Pushes rejected by a concurrent change and re-decided on the new head.", "repository"),
+		pushRetries:  counter("push_retries_total", "Pushes rejected by a concurrent change and tried again on the new head.", "repository"),
+		replayed:     counter("replayed_commits_total", "Decision commits a push race replayed on the new head, their inputs untouched by the commits that came in, rather than decided again.", "repository"),
 		queryErrors:  counter("query_errors_total", "Metric values missing because their Prometheus query failed, by server.", "server"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metricsPrefix, Name: "evaluation_duration_seconds",
@@ -71,7 +73,7 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		prSince:      map[string]time.Time{},
 		invalidFiles: map[string]map[string]bool{},
 	}
-	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.queryErrors,
+	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.replayed, m.queryErrors,
 		m.duration, m.current, m.desired, m.prOpen, m.lastEval, m.invalid)
 	m.shadow.register(reg)
 	return m
@@ -83,6 +85,7 @@ func (m *ServiceMetrics) InitRepositories(names []string) {
 	for _, n := range names {
 		m.commits.WithLabelValues(n)
 		m.pushRetries.WithLabelValues(n)
+		m.replayed.WithLabelValues(n)
 	}
 }
 
@@ -93,6 +96,7 @@ func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 		return
 	}
 	m.pushRetries.WithLabelValues(ev.Repository).Add(float64(ev.Report.PushRetries))
+	m.replayed.WithLabelValues(ev.Repository).Add(float64(ev.Report.Replayed))
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
