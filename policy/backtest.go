@@ -55,6 +55,9 @@ type BacktestStep struct {
 	Time     time.Time
 	Replicas int
 	Metrics  []MetricValue
+	// Need is what the step's metrics asked for (Need, at the count they were measured at):
+	// the step is short when Replicas is below it.
+	Need int
 }
 
 // BacktestSummary sums up a replay.
@@ -193,9 +196,10 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 				needs.push(Recommendation{At: now, Replicas: need})
 			}
 		}
-		res.Steps = append(res.Steps, BacktestStep{Time: now, Replicas: current, Metrics: metrics})
+		need := Need(p, before, metrics)
+		res.Steps = append(res.Steps, BacktestStep{Time: now, Replicas: current, Metrics: metrics, Need: need})
 		res.Summary.ReplicaSeconds += float64(current) * stepSecs
-		if short := shortBy(p, before, current, metrics); short > 0 {
+		if short := max(need-current, 0); short > 0 {
 			res.Summary.UnderProvisionedSeconds += stepSecs
 			res.Summary.UnderProvisionedReplicaSeconds += float64(short) * stepSecs
 		}

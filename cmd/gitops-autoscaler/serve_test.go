@@ -428,6 +428,10 @@ func TestServeIsolatesABrokenDocumentAmongFifty(t *testing.T) {
 		assert.True(t, strings.Contains(body, want), "the status page shows %s", want)
 	}
 	assert.Equal(t, 1, strings.Count(body, "data-invalid="))
+	row := body[strings.Index(body, `data-policy="shop/app-17"`):]
+	row = row[:strings.Index(row, "</tr>")]
+	assert.Contains(t, row, `<td class="replicas"><span class="sub" title="not evaluated: its count is whatever Git holds">invalid</span>`,
+		"an invalid policy's count is shown as invalid, not as 0")
 
 	code, body = env.do(t, "GET", "/metrics", "", "")
 	require.Equal(t, http.StatusOK, code)

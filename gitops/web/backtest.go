@@ -100,12 +100,13 @@ func BacktestCharts(p *policy.Policy, r policy.BacktestResult) []Chart {
 func backtestCharts(p *policy.Policy, r policy.BacktestResult, o *BacktestOptimum) []Chart {
 	replicas := ReplicaSeries("replicas", r)
 	marks := ChangeMarks(r)
-	lines := []ChartSeries{replicas}
+	lines := []ChartSeries{replicas, NeedSeries(r)}
 	if o != nil && o.Replay != nil {
 		lines = append(lines, ReplicaSeries("optimum", *o.Replay))
 	}
+	short := ShortBands(r)
 	if len(p.Spec.Metrics) == 0 {
-		return []Chart{{Title: "replicas", Series: lines, Marks: marks}}
+		return []Chart{{Title: "replicas", Series: lines, Marks: marks, Bands: short}}
 	}
 	charts := make([]Chart, 0, len(p.Spec.Metrics))
 	for mi := range p.Spec.Metrics {
@@ -115,6 +116,7 @@ func backtestCharts(p *policy.Policy, r policy.BacktestResult, o *BacktestOptimu
 			Series: append([]ChartSeries{MetricSeries(m.Name, r, mi)}, lines...),
 			Marks:  marks,
 			Guides: MetricGuides(m),
+			Bands:  short,
 		})
 	}
 	return charts
@@ -129,6 +131,59 @@ func ReplicaSeries(name string, r policy.BacktestResult) ChartSeries {
 		s.Points[i] = ChartPoint{T: st.Time, V: float64(st.Replicas)}
 	}
 	return s
+}
+
+// NeedSeries is what a replay's metrics asked for at every step (policy.Need), as a dashed
+// step line on the right axis beside the count: where the count is below it the replay was
+// short, which ShortBands shades.
+func NeedSeries(r policy.BacktestResult) ChartSeries {
+	s := ChartSeries{Name: "need", Axis: AxisRight, Step: true, Dashed: true, Points: make([]ChartPoint, len(r.Steps))}
+	for i, st := range r.Steps {
+		s.Points[i] = ChartPoint{T: st.Time, V: float64(st.Need)}
+	}
+	return s
+}
+
+// ShortBands are the spans of a replay when the count was below the need, one per run of short
+// steps, each labelled with its length and its deepest shortfall.
+func ShortBands(r policy.BacktestResult) []ChartBand {
+	var bands []ChartBand
+	for i := 0; i < len(r.Steps); i++ {
+		st := r.Steps[i]
+		if st.Replicas >= st.Need {
+			continue
+		}
+		from, deepest := st.Time, 0
+		j := i
+		for ; j < len(r.Steps) && r.Steps[j].Replicas < r.Steps[j].Need; j++ {
+			deepest = max(deepest, r.Steps[j].Need-r.Steps[j].Replicas)
+		}
+		to := stepEnd(r, j-1)
+		bands = append(bands, ChartBand{From: from, To: to,
+			Label: "short " + to.Sub(from).String() + " from " + from.UTC().Format(time.RFC3339) + ", by up to " + strconv.Itoa(deepest) + " " + plural(deepest, "replica", "replicas")})
+		i = j - 1
+	}
+	return bands
+}
+
+// stepEnd is when step i of a replay ends: the next step's time, or the last step's time plus
+// the step before it.
+func stepEnd(r policy.BacktestResult, i int) time.Time {
+	switch {
+	case i+1 < len(r.Steps):
+		return r.Steps[i+1].Time
+	case i > 0:
+		return r.Steps[i].Time.Add(r.Steps[i].Time.Sub(r.Steps[i-1].Time))
+	}
+	return r.Steps[i].Time.Add(time.Minute)
+}
+
+// plural is one or many, by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // MetricSeries is the value of the replayed policy's metric number metric at every step, on

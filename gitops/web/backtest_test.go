@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,18 @@ func TestWriteBacktestHTML(t *testing.T) {
 
 	assert.True(t, strings.HasPrefix(page, "<!DOCTYPE html>"))
 	assert.Equal(t, 1, strings.Count(page, "<svg"), "one chart per metric")
-	assert.Equal(t, 2, strings.Count(page, "<polyline"), "one polyline per series: http_rps and replicas")
+	assert.Equal(t, 3, strings.Count(page, "<polyline"), "one polyline per series: http_rps, replicas and the need")
+	assert.Contains(t, page, `data-series="need" fill="none" stroke-width="1.5" stroke="#bcbd22" stroke-dasharray="5 3"`, "the need, dashed")
+	// A step rule's need is the count plus its step while the metric is over the threshold:
+	// short at every step the cooldown holds the count, three of them, shaded, adding up to
+	// the summary's under-provisioned time.
+	assert.Equal(t, 3, strings.Count(page, `class="band"`), "one band per run of short steps")
+	assert.Contains(t, page, "<title>short 30s from 2026-11-22T11:02:00Z, by up to 2 replicas</title>")
+	var shaded time.Duration
+	for _, b := range ShortBands(r) {
+		shaded += b.To.Sub(b.From)
+	}
+	assert.Equal(t, r.Summary.UnderProvisionedSeconds, shaded.Seconds(), "the bands are the summary's short time")
 	assert.Equal(t, 9, strings.Count(page, `class="mark `), "one marker per change")
 	assert.Equal(t, 3, strings.Count(page, `class="mark mark-up"`))
 	assert.Equal(t, 2, strings.Count(page, `class="guide"`), "both thresholds")
@@ -114,8 +126,21 @@ func TestWriteBacktestHTMLWeekStaysSmall(t *testing.T) {
 	require.NoError(t, WriteBacktestHTML(&buf, p, r))
 	page := buf.String()
 	assert.Equal(t, 3, strings.Count(page, "<svg"))
-	assert.Equal(t, 6, strings.Count(page, "<polyline"))
-	assert.Equal(t, 3*r.Summary.Changes, strings.Count(page, `class="mark `))
+	assert.Equal(t, 9, strings.Count(page, "<polyline"), "metric, replicas and need in each chart")
+	assert.LessOrEqual(t, strings.Count(page, `class="band"`), 3*chartMaxBands, "short runs merged past the cap")
+	// Changes closer than a marker's width are one marker with their count: about one per
+	// 8 px of the 840 px plot, every change counted in one of them.
+	markers := strings.Count(page, `class="mark `)
+	assert.LessOrEqual(t, markers, 3*(840/chartMarkGap+1))
+	assert.Greater(t, markers, 3*50, "the week's changes spread over the plot")
+	counted := 0
+	for _, m := range regexp.MustCompile(`<title>(\d+) changes:`).FindAllStringSubmatch(page, -1) {
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		counted += n
+	}
+	singles := markers - len(regexp.MustCompile(`<title>\d+ changes:`).FindAllString(page, -1))
+	assert.Equal(t, 3*r.Summary.Changes, counted+singles, "every change in one marker")
 	for _, m := range regexp.MustCompile(`points="([^"]*)"`).FindAllStringSubmatch(page, -1) {
 		assert.LessOrEqual(t, len(strings.Fields(m[1])), 2*DefaultChartMaxPoints, "downsampled (a step line draws two points per change)")
 	}

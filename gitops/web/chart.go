@@ -33,6 +33,8 @@ type Chart struct {
 	Marks         []ChartMark
 	// Guides are horizontal reference lines, such as a metric's thresholds.
 	Guides []ChartGuide
+	// Bands shade spans of time behind the lines, such as the time a replay was short.
+	Bands []ChartBand
 	// MaxPoints bounds the points per line (default DefaultChartMaxPoints).
 	MaxPoints int
 }
@@ -47,6 +49,14 @@ type ChartSeries struct {
 	// Step draws the series as a step line: each value holds until the next point, as a replica
 	// count does.
 	Step bool
+	// Dashed draws the line dashed, for a reference such as the need rather than a count.
+	Dashed bool
+}
+
+// ChartBand is a span of time shaded across the plot; Label is its tooltip.
+type ChartBand struct {
+	From, To time.Time
+	Label    string
 }
 
 // ChartPoint is one value at one instant.
@@ -98,6 +108,7 @@ func SVGChart(c Chart) template.HTML {
 	b.Grow(4096 + 16*f.maxPts*len(f.lines))
 	f.writeHeader(&b, c.Title)
 	f.writeAxes(&b)
+	f.writeBands(&b, c.Bands)
 	f.writeGuides(&b, c.Guides)
 	f.writeSeries(&b, c.Series)
 	f.writeMarks(&b, c.Series, c.Marks)
@@ -210,7 +221,9 @@ func (f *chartFrame) y(a ChartAxis, v float64) float64 {
 // writeHeader opens the svg element and draws the title and the plot's frame.
 func (f *chartFrame) writeHeader(b *strings.Builder, title string) {
 	w, h := strconv.Itoa(f.w), strconv.Itoa(f.h)
-	b.WriteString(`<svg class="chart" viewBox="0 0 ` + w + " " + h + `" width="` + w + `" height="` + h)
+	// As wide as its container, the height following: the chart fills a wide window and
+	// shrinks in a narrow one.
+	b.WriteString(`<svg class="chart" viewBox="0 0 ` + w + " " + h + `" width="100%" style="max-width:100%;height:auto;display:block`)
 	b.WriteString(`" role="img" font-family="sans-serif" font-size="11" aria-label="` + esc(title) + `"><title>` + esc(title) + "</title>\n")
 	if title != "" {
 		b.WriteString(`<text x="` + fmtF(f.px0) + `" y="16" font-size="14" font-weight="bold">` + esc(title) + "</text>\n")
@@ -250,6 +263,36 @@ func (f *chartFrame) writeAxes(b *strings.Builder) {
 	}
 }
 
+// chartMaxBands bounds the bands drawn; beyond it, bands closer than a pixel are merged.
+const chartMaxBands = 500
+
+// writeBands shades each band across the plot, clipped to the time axis.
+func (f *chartFrame) writeBands(b *strings.Builder, bands []ChartBand) {
+	type span struct {
+		x0, x1 float64
+		label  string
+	}
+	var spans []span
+	for _, bd := range bands {
+		if !bd.To.After(bd.From) {
+			continue
+		}
+		x0, x1 := max(f.x(bd.From), f.px0), min(f.x(bd.To), f.px1)
+		if x1 <= x0 {
+			continue
+		}
+		if n := len(spans); n > 0 && (len(bands) > chartMaxBands && x0-spans[n-1].x1 < 1 || x0 <= spans[n-1].x1) {
+			spans[n-1].x1 = max(spans[n-1].x1, x1)
+			continue
+		}
+		spans = append(spans, span{x0, x1, bd.Label})
+	}
+	for _, s := range spans {
+		b.WriteString(`<rect class="band" x="` + fmtF(s.x0) + `" y="` + fmtF(f.py0) + `" width="` + fmtF(max(s.x1-s.x0, 1)) + `" height="` + fmtF(f.py1-f.py0) +
+			`" fill="` + chartDownColor + `" fill-opacity="0.12"><title>` + esc(s.label) + "</title></rect>\n")
+	}
+}
+
 // writeGuides draws each finite guide on a used axis as a dashed line with its label.
 func (f *chartFrame) writeGuides(b *strings.Builder, guides []ChartGuide) {
 	for _, g := range guides {
@@ -267,7 +310,11 @@ func (f *chartFrame) writeGuides(b *strings.Builder, guides []ChartGuide) {
 // writeSeries draws one polyline per series; a step line holds each value until the next.
 func (f *chartFrame) writeSeries(b *strings.Builder, series []ChartSeries) {
 	for i, s := range series {
-		b.WriteString(`<polyline class="series" data-series="` + esc(s.Name) + `" fill="none" stroke-width="1.5" stroke="` + f.colors[i] + `" points="`)
+		dash := ""
+		if s.Dashed {
+			dash = `" stroke-dasharray="5 3`
+		}
+		b.WriteString(`<polyline class="series" data-series="` + esc(s.Name) + `" fill="none" stroke-width="1.5" stroke="` + f.colors[i] + dash + `" points="`)
 		var prevY float64
 		for j, p := range f.lines[i] {
 			xx, yy := f.x(p.T), f.y(s.Axis, p.V)
@@ -292,7 +339,7 @@ func (f *chartFrame) writeMarks(b *strings.Builder, series []ChartSeries, marks 
 			break
 		}
 	}
-	for _, m := range marks {
+	for _, m := range clusterMarks(marks, f.x) {
 		xx := f.x(m.T)
 		yy := f.py0 + 8
 		if stepIdx >= 0 {
@@ -310,8 +357,61 @@ func (f *chartFrame) writeMarks(b *strings.Builder, series []ChartSeries, marks 
 				`" stroke="` + color + `" stroke-opacity="0.25"/>`)
 		}
 		b.WriteString(`<path d="` + tri + `" fill="` + color + `"/>`)
+		if m.count > 1 {
+			ty := yy - 8
+			if m.Up {
+				ty = yy + 18
+			}
+			b.WriteString(`<text class="mark-count" x="` + fmtF(xx) + `" y="` + fmtF(ty) + `" text-anchor="middle" font-size="10" fill="` + color +
+				`" stroke="#fafafa" stroke-width="3" paint-order="stroke">` + strconv.Itoa(m.count) + "</text>")
+		}
 		b.WriteString("<title>" + esc(m.Label) + "</title></g>\n")
 	}
+}
+
+// chartMarkGap is the least distance, in pixels, between two markers drawn apart; closer
+// marks are drawn as one with their count.
+const chartMarkGap = 8
+
+// clusteredMark is a mark standing for count marks drawn at one place; x0 is where the first
+// of them is.
+type clusteredMark struct {
+	ChartMark
+	count int
+	x0    float64
+}
+
+// clusterMarks merges the marks within chartMarkGap of a cluster's first into one, placed at
+// the last of them, pointing the way the count went over the cluster (up when more went up
+// than down), its tooltip listing all of them: a minute of commits is one marker with its
+// count, not a pile.
+func clusterMarks(marks []ChartMark, x func(time.Time) float64) []clusteredMark {
+	out := make([]clusteredMark, 0, len(marks))
+	ups := 0
+	for _, m := range marks {
+		if n := len(out); n > 0 && x(m.T)-out[n-1].x0 < chartMarkGap {
+			c := &out[n-1]
+			c.count++
+			c.T = m.T
+			c.Label += "\n" + m.Label
+			if m.Up {
+				ups++
+			}
+			c.Up = 2*ups > c.count
+			continue
+		}
+		ups = 0
+		if m.Up {
+			ups = 1
+		}
+		out = append(out, clusteredMark{ChartMark: m, count: 1, x0: x(m.T)})
+	}
+	for i := range out {
+		if out[i].count > 1 {
+			out[i].Label = strconv.Itoa(out[i].count) + " changes:\n" + out[i].Label
+		}
+	}
+	return out
 }
 
 // seriesColors gives each series its color: the left axis's and the right axis's palettes,

@@ -351,3 +351,39 @@ func TestSVGChartLegendWrapsOnlyWhenFull(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterMarks: marks closer than a marker's width to a cluster's first are drawn as one,
+// with their count, pointing the way most of them went.
+func TestClusterMarks(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+	at := func(px float64) time.Time { return t0.Add(time.Duration(px * float64(time.Second))) }
+	x := func(t time.Time) float64 { return t.Sub(t0).Seconds() } // one pixel a second
+	mark := func(px float64, up bool) ChartMark {
+		return ChartMark{T: at(px), Up: up, Label: fmt.Sprintf("at %g", px)}
+	}
+	tests := []struct {
+		name   string
+		marks  []ChartMark
+		counts []int
+		ups    []bool
+	}{
+		{"apart", []ChartMark{mark(0, true), mark(20, false)}, []int{1, 1}, []bool{true, false}},
+		{"a minute of commits", []ChartMark{mark(0, true), mark(1, true), mark(2, false), mark(3, true)}, []int{4}, []bool{true}},
+		{"mostly down", []ChartMark{mark(0, true), mark(2, false), mark(4, false)}, []int{3}, []bool{false}},
+		{"a chain is cut at the gap", []ChartMark{mark(0, true), mark(5, true), mark(10, true), mark(15, true)}, []int{2, 2}, []bool{true, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := clusterMarks(tt.marks, x)
+			require.Len(t, got, len(tt.counts))
+			for i, c := range got {
+				assert.Equal(t, tt.counts[i], c.count, "cluster %d", i)
+				assert.Equal(t, tt.ups[i], c.Up, "cluster %d", i)
+				if c.count > 1 {
+					assert.True(t, strings.HasPrefix(c.Label, fmt.Sprintf("%d changes:\n", c.count)), c.Label)
+					assert.Equal(t, c.count, strings.Count(c.Label, "at "), "every change in the tooltip")
+				}
+			}
+		})
+	}
+}
