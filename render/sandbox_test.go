@@ -176,6 +176,17 @@ func TestRunawayRenderDoesNotHoldUpOthers(t *testing.T) {
 	requireLimit(t, <-runaway, "timeout")
 }
 
+// TestRenderErrorIsCut: tpl recursion that Helm's nesting limit stops in time writes each of
+// its thousand levels into its error; the error that reaches a log or the status page is cut.
+func TestRenderErrorIsCut(t *testing.T) {
+	lim := policy.RenderLimits{MaxMemoryBytes: 2 << 30, MaxCPUSeconds: 120, Timeout: policy.Duration{Duration: 2 * time.Minute}}
+	_, err := Render(context.Background(), runawayReq("tplrecursion", lim, ""))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "render helm chart charts/tplrecursion: render templates: ")
+	assert.Contains(t, err.Error(), "more bytes of this error cut)")
+	assert.Less(t, len(err.Error()), maxErrorBytes+100)
+}
+
 // TestWorkerFrames: the frame reader refuses a frame over its cap before reading it.
 func TestWorkerFrames(t *testing.T) {
 	var buf strings.Builder
