@@ -58,6 +58,9 @@ func limitWorker(lim policy.RenderLimits) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + int64(mem)/4*3)
+	// A worker's live heap is small between renders, so the default GOGC would collect
+	// several times per render; the memory limit above bounds what a laxer pace may hold.
+	debug.SetGCPercent(400)
 	debug.SetMaxStack(int(mem / 4))
 	return nil
 }
