@@ -213,3 +213,46 @@ func TestWorkerFrames(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderInProcessKeepsTheOutputCap: where workers are not supported, a render runs in
+// process under the timeout and the output cap.
+func TestRenderInProcessKeepsTheOutputCap(t *testing.T) {
+	tests := []struct {
+		name      string
+		lines     int
+		wantLimit string
+	}{
+		{name: "under the cap", lines: 16},
+		{name: "over the cap", lines: 2048, wantLimit: "maxOutputBytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lim := policy.RenderLimits{MaxOutputBytes: 1 << 20}
+			srcs, err := renderInProcess(context.Background(), runawayReq("hugeoutput", lim, "lines: "+strconv.Itoa(tt.lines)+"\n"))
+			if tt.wantLimit != "" {
+				requireLimit(t, err, tt.wantLimit)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, srcs, 1)
+			assert.Greater(t, len(srcs[0].Manifest), tt.lines*1024)
+		})
+	}
+}
+
+// FuzzReadFrame: whatever a worker writes, reading it neither panics nor takes a frame over
+// the cap.
+func FuzzReadFrame(f *testing.F) {
+	var good strings.Builder
+	_ = writeFrame(&good, workerResponse{Sources: []renderedSource{{Name: "helm chart c", Manifest: []byte("kind: A\n")}}})
+	f.Add([]byte(good.String()))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0, 0, 0, 3, 1, 2, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var resp workerResponse
+		err := readFrame(strings.NewReader(string(data)), &resp, 1<<10)
+		if len(data) >= 4 && int(data[0])<<24|int(data[1])<<16|int(data[2])<<8|int(data[3]) > 1<<10 {
+			require.Error(t, err, "a frame over the cap is refused")
+		}
+	})
+}
