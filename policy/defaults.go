@@ -129,6 +129,7 @@ func (c *Config) SetDefaults() {
 		c.HTTP.Listen = DefaultListen
 	}
 	c.Limits.Prometheus.SetDefaults()
+	c.Limits.Render.SetDefaults()
 	c.Limits.HTTP.SetDefaults()
 }
 

@@ -19,8 +19,25 @@ type Limits struct {
 // GitLimits bound what is read from a repository's content.
 type GitLimits struct{}
 
-// RenderLimits bound one render.
-type RenderLimits struct{}
+// RenderLimits bound the Helm and kustomize renders. Renders run in a small pool of worker
+// processes of the service's own binary, each under a hard memory and CPU limit, and a render
+// that reaches a limit, or its timeout, is stopped and refused as RenderFailed naming the limit
+// (docs/design.md §8, "Renders are sandboxed"). Workers × MaxMemoryBytes is what renders may
+// hold at most, on top of the service's own memory.
+type RenderLimits struct {
+	// Workers is how many renders run at once, each in its own worker process (default 2).
+	Workers int `yaml:"workers,omitempty" json:"workers,omitempty"`
+	// MaxMemoryBytes is the most memory one worker may map (default 128 MiB, at least
+	// 48 MiB): the worker's own runtime and libraries take about 30 MiB of it.
+	MaxMemoryBytes int `yaml:"maxMemoryBytes,omitempty" json:"maxMemoryBytes,omitempty"`
+	// MaxCPUSeconds is the CPU time one render may use (default 10).
+	MaxCPUSeconds int `yaml:"maxCPUSeconds,omitempty" json:"maxCPUSeconds,omitempty"`
+	// MaxOutputBytes is the most manifest bytes one render may produce (default 4 MiB).
+	MaxOutputBytes int `yaml:"maxOutputBytes,omitempty" json:"maxOutputBytes,omitempty"`
+	// Timeout is the wall-clock time one render may take once a worker has taken it
+	// (default 30s); waiting for a free worker counts only against the cycle's deadline.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
 
 // PrometheusLimits bound one answer of a Prometheus server. They are enforced while the answer
 // is read and decoded, so an answer over a limit costs at most about the limit in memory, and
@@ -68,6 +85,19 @@ const (
 	DefaultPromMaxSamples   = 500_000
 )
 
+// Defaults of the limits on renders. Two workers of 128 MiB hold at most 256 MiB, which
+// leaves the other half of the chart's 512 MiB to the service itself.
+const (
+	DefaultRenderWorkers        = 2
+	DefaultRenderMaxMemoryBytes = 128 << 20
+	DefaultRenderMaxCPUSeconds  = 10
+	DefaultRenderMaxOutputBytes = 4 << 20
+	DefaultRenderTimeout        = 30 * time.Second
+	// MinRenderMaxMemoryBytes is the smallest memory limit accepted: below it a worker could
+	// not load its own libraries and every render would fail.
+	MinRenderMaxMemoryBytes = 48 << 20
+)
+
 // Defaults of the limits on the service's HTTP server.
 const (
 	DefaultHTTPReadHeaderTimeout = 10 * time.Second
@@ -84,6 +114,15 @@ func (l *PrometheusLimits) SetDefaults() {
 	setDefault(&l.MaxBodyBytes, DefaultPromMaxBodyBytes)
 	setDefault(&l.MaxSeries, DefaultPromMaxSeries)
 	setDefault(&l.MaxSamples, DefaultPromMaxSamples)
+}
+
+// SetDefaults fills every render limit left out.
+func (l *RenderLimits) SetDefaults() {
+	setDefault(&l.Workers, DefaultRenderWorkers)
+	setDefault(&l.MaxMemoryBytes, DefaultRenderMaxMemoryBytes)
+	setDefault(&l.MaxCPUSeconds, DefaultRenderMaxCPUSeconds)
+	setDefault(&l.MaxOutputBytes, DefaultRenderMaxOutputBytes)
+	setDefault(&l.Timeout.Duration, DefaultRenderTimeout)
 }
 
 // SetDefaults fills every HTTP limit left out.
@@ -123,6 +162,14 @@ func (c *checker) limits(l *Limits) {
 	if p.MaxSeries > p.MaxSamples && p.MaxSamples > 0 {
 		c.errorf("limits.prometheus.maxSamples", "must be at least maxSeries (%d): every series holds a sample, got %d", p.MaxSeries, p.MaxSamples)
 	}
+	r := l.Render
+	positive("limits.render.workers", r.Workers)
+	if r.MaxMemoryBytes < MinRenderMaxMemoryBytes {
+		c.errorf("limits.render.maxMemoryBytes", "must be at least %d (48 MiB): a render worker needs about 30 MiB for itself, got %d", MinRenderMaxMemoryBytes, r.MaxMemoryBytes)
+	}
+	positive("limits.render.maxCPUSeconds", r.MaxCPUSeconds)
+	positive("limits.render.maxOutputBytes", r.MaxOutputBytes)
+	positiveDuration("limits.render.timeout", r.Timeout)
 	h := l.HTTP
 	positiveDuration("limits.http.readHeaderTimeout", h.ReadHeaderTimeout)
 	positiveDuration("limits.http.readTimeout", h.ReadTimeout)

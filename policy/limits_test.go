@@ -17,6 +17,10 @@ func TestLimitsDefaults(t *testing.T) {
 		WriteTimeout: Duration{time.Minute}, IdleTimeout: Duration{time.Minute},
 		MaxHeaderBytes: 64 << 10, MaxBodyBytes: 1 << 20, MaxConnections: 256,
 	}, cfg.Limits.HTTP)
+	assert.Equal(t, RenderLimits{
+		Workers: 2, MaxMemoryBytes: 128 << 20, MaxCPUSeconds: 10, MaxOutputBytes: 4 << 20,
+		Timeout: Duration{30 * time.Second},
+	}, cfg.Limits.Render)
 }
 
 func TestLimitsConfig(t *testing.T) {
@@ -43,6 +47,21 @@ func TestLimitsConfig(t *testing.T) {
 				"c.yaml:8: limits.prometheus.maxSeries: must be at least 1, got -5",
 				"c.yaml:10: limits.http.maxHeaderBytes: must be at least 1, got -1",
 				"c.yaml:11: limits.http.maxConnections: must be at least 1, got -2",
+			}},
+		{name: "render limits set are kept, the others defaulted",
+			limits: "limits:\n  render: {workers: 1, maxMemoryBytes: 268435456, timeout: 5s}\n",
+			check: func(t *testing.T, l Limits) {
+				assert.Equal(t, RenderLimits{Workers: 1, MaxMemoryBytes: 256 << 20, MaxCPUSeconds: DefaultRenderMaxCPUSeconds,
+					MaxOutputBytes: DefaultRenderMaxOutputBytes, Timeout: Duration{5 * time.Second}}, l.Render)
+			}},
+		{name: "bad render limits",
+			limits: "limits:\n  render:\n    workers: -1\n    maxMemoryBytes: 1048576\n    maxCPUSeconds: -3\n    maxOutputBytes: -1\n    timeout: -2s\n",
+			wantErr: []string{
+				"c.yaml:7: limits.render.workers: must be at least 1, got -1",
+				"c.yaml:8: limits.render.maxMemoryBytes: must be at least 50331648 (48 MiB): a render worker needs about 30 MiB for itself, got 1048576",
+				"c.yaml:9: limits.render.maxCPUSeconds: must be at least 1, got -3",
+				"c.yaml:10: limits.render.maxOutputBytes: must be at least 1, got -1",
+				"c.yaml:11: limits.render.timeout: must be above 0, got -2s",
 			}},
 		{name: "negative durations",
 			limits:  "limits:\n  http: {idleTimeout: -1s}\n",

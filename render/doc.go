@@ -8,8 +8,10 @@
 // configures `helm template` and `kustomize build`: value files, $ref sources, inline values,
 // parameters, release name, namespace, kubeVersion, apiVersions, kustomize options, plain
 // directories), or the chart of a Flux HelmRelease. Render and Verify are the only entry
-// points to the libraries: panics are recovered into errors, the context's end abandons a
-// render, every path is joined under the repository root (no `..`, no absolute path, no
+// points to the libraries. Renders run in a pool of worker processes of the same binary, each
+// under limits.render's memory, CPU-time, output and time limits (sandbox.go, docs/design.md
+// §8): a render that reaches one is stopped and fails with a *LimitError naming it, for its
+// policy alone. Panics are recovered into errors, the context's end stops a render, every path is joined under the repository root (no `..`, no absolute path, no
 // symlink out), charts must vendor their dependencies (as directories or as the .tgz archives
 // `helm dependency build` leaves), and remote sources — a Helm repository, OCI, another Git
 // repository, a remote kustomize base, a values URL — are refused with an error naming the

@@ -47,6 +47,9 @@ type Request struct {
 	// Overlay maps repository-relative paths to content used instead of the file on disk (or
 	// in addition to the files on disk), so an edit can be rendered without writing it.
 	Overlay map[string][]byte
+	// Limits bound the render (the service config's limits.render); a zero field takes its
+	// default.
+	Limits policy.RenderLimits
 
 	// revision is what Argo CD's $ARGOCD_APP_REVISION expands to: Verify sets a different one
 	// after the edit, because the edit's commit is a new revision.
@@ -107,22 +110,50 @@ func apiGroup(apiVersion string) string {
 }
 
 // Render renders the chart or kustomization the request names and parses the output into
-// objects. The renderers run walled off: a panic comes back as an error, the context's
-// deadline is honored (a render that overruns it is abandoned), nothing outside Root is read,
-// and nothing is fetched or executed.
+// objects. The renderers run walled off: in a worker process under req.Limits (sandbox.go;
+// in process, under the timeout alone, where workers are not supported), so a render that
+// reaches a limit is stopped and fails with a *LimitError naming it; a panic comes back as an
+// error, the context's deadline is honored, nothing outside Root is read, and nothing is
+// fetched or executed.
 func Render(ctx context.Context, req Request) ([]Object, error) {
-	return walled(ctx, func() ([]Object, error) { return render(ctx, req) })
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	if n := req.sources(); n != 1 {
+		return nil, errors.New("render: exactly one of helm, kustomize, argocd and flux must be set")
+	}
+	var srcs []renderedSource
+	var err error
+	if workersSupported {
+		srcs, err = poolFor(req.Limits).render(ctx, req)
+	} else {
+		srcs, err = renderInProcess(ctx, req)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseSources(srcs)
+}
+
+// renderInProcess renders in this process where workers are not supported: under the render
+// timeout and the output cap, but not the memory and CPU limits.
+func renderInProcess(ctx context.Context, req Request) ([]renderedSource, error) {
+	lim := req.Limits
+	lim.SetDefaults()
+	ctx, cancel := context.WithTimeout(ctx, lim.Timeout.Duration)
+	defer cancel()
+	return walled(ctx, func() ([]renderedSource, error) { return renderSources(ctx, req, lim.MaxOutputBytes) })
 }
 
 // walled runs a renderer: a panic becomes an error, and when ctx ends first the caller gets
 // ctx's error at once while the abandoned renderer finishes on its own (the libraries cannot
 // be interrupted; they only compute).
-func walled(ctx context.Context, fn func() ([]Object, error)) ([]Object, error) {
+func walled(ctx context.Context, fn func() ([]renderedSource, error)) ([]renderedSource, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	type result struct {
-		objs []Object
+		srcs []renderedSource
 		err  error
 	}
 	done := make(chan result, 1)
@@ -134,17 +165,20 @@ func walled(ctx context.Context, fn func() ([]Object, error)) ([]Object, error) 
 			}
 			done <- res
 		}()
-		res.objs, res.err = fn()
+		res.srcs, res.err = fn()
 	}()
 	select {
 	case res := <-done:
-		return res.objs, res.err
+		return res.srcs, res.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("render: %w", ctx.Err())
 	}
 }
 
-func render(ctx context.Context, req Request) ([]Object, error) {
+// renderSources renders every source of the request, their manifests together at most
+// maxOutput bytes. It is the part of a render that runs the renderers: in a worker, or in
+// process.
+func renderSources(ctx context.Context, req Request, maxOutput int) ([]renderedSource, error) {
 	if n := req.sources(); n != 1 {
 		return nil, errors.New("render: exactly one of helm, kustomize, argocd and flux must be set")
 	}
@@ -156,22 +190,37 @@ func render(ctx context.Context, req Request) ([]Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
-	var objs []Object
+	var out []renderedSource
+	total := 0
 	for _, s := range srcs {
 		manifest, err := s.render(ctx, r)
 		if err != nil {
 			return nil, fmt.Errorf("render %s: %w", s.name(), err)
 		}
-		parsed, err := ParseManifests(manifest)
+		if total += len(manifest); total > maxOutput {
+			return nil, &LimitError{What: s.name(), Limit: "maxOutputBytes",
+				Msg: fmt.Sprintf("the output is larger than %d bytes (limits.render.maxOutputBytes)", maxOutput)}
+		}
+		out = append(out, renderedSource{Name: s.name(), Namespace: s.defaultNamespace(), Manifest: manifest})
+	}
+	return out, nil
+}
+
+// parseSources parses rendered sources into objects: the part of a render that runs in the
+// service's process.
+func parseSources(srcs []renderedSource) ([]Object, error) {
+	var objs []Object
+	for _, s := range srcs {
+		parsed, err := ParseManifests(s.Manifest)
 		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", s.name(), err)
+			return nil, fmt.Errorf("render %s: %w", s.Name, err)
 		}
 		for _, o := range parsed {
 			if isTestHook(o) {
 				continue // not deployed state: Argo CD and Flux never apply helm test hooks
 			}
 			if !clusterScoped[o.Group()+"/"+o.Kind] {
-				o.DestNamespace = s.defaultNamespace()
+				o.DestNamespace = s.Namespace
 			}
 			objs = append(objs, o)
 		}

@@ -462,14 +462,14 @@ func TestWalled(t *testing.T) {
 	tests := []struct {
 		name    string
 		ctx     func() context.Context
-		fn      func() ([]Object, error)
+		fn      func() ([]renderedSource, error)
 		wantErr string
 		wantIs  error
 	}{
 		{
 			name: "a panic becomes an error",
 			ctx:  context.Background,
-			fn: func() ([]Object, error) {
+			fn: func() ([]renderedSource, error) {
 				var m map[string]int
 				m["boom"]++
 				return nil, nil
@@ -483,13 +483,13 @@ func TestWalled(t *testing.T) {
 				go cancel()
 				return ctx
 			},
-			fn:     func() ([]Object, error) { <-release; return nil, nil },
+			fn:     func() ([]renderedSource, error) { <-release; return nil, nil },
 			wantIs: context.Canceled,
 		},
 		{
 			name:    "results pass through",
 			ctx:     context.Background,
-			fn:      func() ([]Object, error) { return nil, errors.New("template: bad") },
+			fn:      func() ([]renderedSource, error) { return nil, errors.New("template: bad") },
 			wantErr: "template: bad",
 		},
 	}

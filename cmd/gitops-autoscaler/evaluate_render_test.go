@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,9 +27,20 @@ func renderFixture(t *testing.T, values2 string) (config, remote string) {
 // the Application the policy names (file: old → new, after "argocd/shop.yaml:").
 func renderFixtureWith(t *testing.T, replace map[string]string) (config, remote string) {
 	t.Helper()
+	return renderFixtureFiles(t, replace, nil)
+}
+
+// renderFixtureFiles is renderFixtureWith with more files in the repository, by path.
+func renderFixtureFiles(t *testing.T, replace, files map[string]string) (config, remote string) {
+	t.Helper()
 	dir := t.TempDir()
 	work := filepath.Join(dir, "work")
 	require.NoError(t, os.CopyFS(work, os.DirFS("testdata/render/repo")))
+	for name, content := range files {
+		p := filepath.Join(work, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
 	for old, new := range replace {
 		file := filepath.Join(work, "policies", "web.yaml")
 		if f, o, ok := strings.Cut(old, ":"); ok && strings.HasSuffix(f, ".yaml") {
@@ -197,4 +209,72 @@ func TestPlanShowsRenderedDiff(t *testing.T) {
 	assert.Contains(t, text, "+  replicaCount: 5 # scaled by policy shop/web")
 	assert.Contains(t, text, "spec.replicas", "the rendered workload diff is shown")
 	assert.Equal(t, before, remoteHead(t, remote), "plan must not push")
+}
+
+// TestRunawayChartDoesNotStopAnotherPolicy: one team's chart that loops (issue 22, finding 2)
+// is stopped at limits.render.timeout and refused as RenderFailed, naming the limit; the other
+// team's policy in the same repository and the same cycle is verified and committed.
+func TestRunawayChartDoesNotStopAnotherPolicy(t *testing.T) {
+	files := map[string]string{
+		"loop/Chart.yaml":  "apiVersion: v2\nname: loop\nversion: 0.1.0\n",
+		"loop/values.yaml": "web: {replicaCount: 1}\n",
+		"loop/templates/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: loop}
+spec:
+  replicas: {{ .Values.web.replicaCount }}
+  template:
+    metadata:
+      annotations:
+        spin: {{ range until 100000 }}{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}{{ end }}"done"
+`,
+		"envs/loop.yaml": "web:\n  replicaCount: 2\n",
+		"policies/loop.yaml": `apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: PrometheusAutoscaler
+metadata: {name: loop, namespace: shop}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: loop}
+  replicas: {file: envs/loop.yaml, path: web.replicaCount}
+  render:
+    helm: {chart: loop, valuesFiles: [envs/loop.yaml]}
+  minReplicas: 1
+  maxReplicas: 10
+  mode: Commit
+  metrics:
+    - name: rps
+      promQL: sum(rate(http_requests_total[2m]))
+      target: {type: AverageValue, averageValue: 100}
+`,
+	}
+	config, remote := renderFixtureFiles(t, map[string]string{"VALUES2": "envs/other.yaml"}, files)
+	cfg, err := os.ReadFile(config)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(config, append(cfg, "limits:\n  render: {timeout: 3s, maxCPUSeconds: 60}\n"...), 0o644))
+	before := remoteHead(t, remote)
+
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := run(context.Background(), []string{"evaluate", "--config", config, "--cache-dir", t.TempDir(),
+		"--metrics-file", "testdata/render/trace.csv", "--at", "2026-11-22T10:00:00Z", "-o", "json"}, &out, &errb)
+	assert.Less(t, time.Since(start), 30*time.Second, "the runaway render must not hold the cycle")
+	require.Equal(t, exitFailure, code, "stderr: %s\nstdout: %s", errb.String(), out.String())
+
+	var got evalOutput
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got), out.String())
+	results := map[string]int{}
+	for i, r := range got.Results {
+		results[r.Policy] = i
+	}
+	require.Len(t, results, 2, out.String())
+	loop, web := got.Results[results["shop/loop"]], got.Results[results["shop/web"]]
+	assert.Equal(t, "error", loop.Action)
+	assert.Contains(t, loop.Error, "RenderFailed")
+	assert.Contains(t, loop.Error, "render helm chart loop: ran past its deadline of 3s (limits.render.timeout) and was stopped")
+	assert.Equal(t, "committed", web.Action, web.Error)
+	assert.Equal(t, 5, web.To)
+	assert.NotEqual(t, before, remoteHead(t, remote))
+	diff, err := exec.Command("git", "--git-dir", remote, "diff", "--stat", before, "main").Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(diff), "envs/web.yaml")
+	assert.NotContains(t, string(diff), "envs/loop.yaml", "the refused policy commits nothing")
 }

@@ -57,6 +57,9 @@ token or as the password of basic auth (a browser asks). No page or answer shows
 limits.http bounds what clients may hold: header, read, write and idle timeouts, header and
 body sizes, and connections at once (default 256; more wait). A POST refused for its token
 is answered at once and its connection closed.
+Helm and kustomize renders run in limits.render.workers child processes of this binary
+(default 2), each under a memory, CPU-time, output and time limit; a render that reaches one
+is refused as RenderFailed for its own policy and stops no other.
 A shadow policy (DryRun with spec.shadow) is set against the live autoscaler at every
 evaluation: its row and chart on the status page, gitops_autoscaler_shadow_* on /metrics.
 SIGTERM finishes a push in flight and starts nothing new.

@@ -37,12 +37,16 @@ var (
 
 // renderVerifier adapts render.Verify to the loop's Verifier. repoURLs are the URLs each
 // configured repository is known by, by name, so that an Argo CD source of another repository
-// is told apart.
-type renderVerifier struct{ repoURLs map[string][]string }
+// is told apart; limits bound every render (limits.render).
+type renderVerifier struct {
+	repoURLs map[string][]string
+	limits   policy.RenderLimits
+}
 
 func newRenderVerifier(cfg *policy.Config) renderVerifier {
 	v := renderVerifier{repoURLs: map[string][]string{}}
 	if cfg != nil {
+		v.limits = cfg.Limits.Render
 		for _, repo := range cfg.Repositories {
 			v.repoURLs[repo.Name] = repoURLs(repo)
 		}
@@ -83,7 +87,7 @@ func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Poli
 	v, err := render.Verify(ctx, render.VerifyRequest{
 		Request: render.Request{
 			Root: root, Helm: r.Helm, Kustomize: r.Kustomize, ArgoCD: r.ArgoCD, Flux: r.Flux,
-			RepoURLs: rv.repoURLs[p.Source.Repository],
+			RepoURLs: rv.repoURLs[p.Source.Repository], Limits: rv.limits,
 		},
 		Target:          p.Spec.TargetRef,
 		File:            file,
