@@ -94,7 +94,7 @@ func TestBacktestCommandHTML(t *testing.T) {
 	page, err := os.ReadFile(report)
 	require.NoError(t, err)
 	assert.Equal(t, 1, bytes.Count(page, []byte("<svg")))
-	assert.Equal(t, 2, bytes.Count(page, []byte("<polyline")))
+	assert.Equal(t, 3, bytes.Count(page, []byte("<polyline")), "the metric, the count and the need")
 	assert.Equal(t, 9, bytes.Count(page, []byte(`class="mark `)))
 	assert.NotContains(t, string(page), "http://")
 	assert.NotContains(t, string(page), "https://")

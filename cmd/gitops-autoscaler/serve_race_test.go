@@ -74,6 +74,11 @@ func TestServeUnderConcurrentTrafficIsRaceFree(t *testing.T) {
 		require.NoError(t, err)
 		return n
 	}
+	// Ready means synced; the first cycle's duration is exported when it ends, a moment later.
+	require.Eventually(t, func() bool {
+		_, metrics := env.do(t, "GET", "/metrics", "", "")
+		return strings.Contains(metrics, `gitops_autoscaler_evaluation_duration_seconds_count{repository="shop"}`)
+	}, 30*time.Second, 10*time.Millisecond, "the first cycle ends")
 	before := cyclesSoFar()
 
 	webhook := `{"version":"4","status":"firing","alerts":[` +
