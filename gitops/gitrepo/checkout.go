@@ -45,6 +45,9 @@ type checkout struct {
 	// dirs are the directories made or found real (not symlinks) during one reset, by path
 	// relative to the root; nil between resets.
 	dirs map[string]bool
+	// cur is the directory curDir opened as a root (dirRoot), during one reset.
+	cur    *os.Root
+	curDir string
 }
 
 // blobSource is where the checkout reads objects: the clone's store.
@@ -392,6 +395,7 @@ func (c *checkout) openRoot() (*os.Root, error) {
 }
 
 func (c *checkout) closeRoot(r *os.Root) {
+	c.closeDir()
 	c.dirs = nil
 	_ = r.Close()
 }
@@ -444,6 +448,7 @@ func (c *checkout) remove(r *os.Root, rel string) error {
 	if err := r.Remove(filepath.FromSlash(rel)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove %s: %w", rel, unroot(err, c.root))
 	}
+	c.closeDir()
 	for i := len(parts) - 1; i > 0; i-- {
 		if r.Remove(filepath.Join(parts[:i]...)) != nil {
 			break
@@ -463,25 +468,34 @@ func (c *checkout) write(r *os.Root, rel string, e fileEntry) error {
 			return fmt.Errorf("write %s: %w", rel, &BadEntryError{Path: rel, Reason: why})
 		}
 	}
-	name := filepath.FromSlash(rel)
 	if err := c.makeParents(r, rel); err != nil {
 		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 	}
-	if fi, err := r.Lstat(name); err == nil && (fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0) {
-		if err := r.RemoveAll(name); err != nil {
+	dir, name := path.Split(rel)
+	d, err := c.dirRoot(r, strings.TrimSuffix(dir, "/"))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
+	}
+	if fi, err := d.Lstat(name); err == nil && (fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0) {
+		for k := range c.dirs {
+			if k == rel || strings.HasPrefix(k, rel+"/") {
+				delete(c.dirs, k) // no longer there
+			}
+		}
+		if err := d.RemoveAll(name); err != nil {
 			return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 		}
 	}
 	switch e.mode {
 	case filemode.Submodule:
-		return r.Mkdir(name, 0o755)
+		return d.Mkdir(name, 0o755)
 	case filemode.Symlink:
 		target, err := c.store.readObject(plumbing.BlobObject, e.hash, maxSymlinkBytes)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", rel, err)
 		}
-		_ = r.Remove(name)
-		if err := r.Symlink(string(target), name); err != nil {
+		_ = d.Remove(name)
+		if err := d.Symlink(string(target), name); err != nil {
 			return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 		}
 		return nil
@@ -489,7 +503,7 @@ func (c *checkout) write(r *os.Root, rel string, e fileEntry) error {
 	src, size, err := c.store.openObject(plumbing.BlobObject, e.hash, c.maxFile)
 	if big := (errObjectTooLarge{}); errors.As(err, &big) {
 		// Left out of the worktree, and never read: reading it is refused (ReadFile).
-		if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := d.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 		}
 		c.oversize[rel] = size
@@ -504,22 +518,51 @@ func (c *checkout) write(r *os.Root, rel string, e fileEntry) error {
 	if e.mode == filemode.Executable {
 		perm = 0o755
 	}
-	f, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 	}
-	// Streamed: a file is never held whole in memory.
+	// Streamed: a file is never held whole in memory. Chmod covers an existing file's mode
+	// and a umask-restricted create.
 	_, err = io.Copy(f, io.LimitReader(src, size))
+	if err == nil {
+		err = f.Chmod(perm)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 	}
-	if err := r.Chmod(name, perm); err != nil {
-		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
-	}
 	return nil
+}
+
+// dirRoot is the directory dir of the clone (relative, "" for the root) opened as a root of
+// its own, kept while the files written lie in it — the files of a tree come in order, so
+// most writes then resolve one name, not their whole path. Any removal of a directory drops
+// it (closeDir).
+func (c *checkout) dirRoot(r *os.Root, dir string) (*os.Root, error) {
+	if dir == "" {
+		return r, nil
+	}
+	if c.cur != nil && c.curDir == dir {
+		return c.cur, nil
+	}
+	c.closeDir()
+	d, err := r.OpenRoot(filepath.FromSlash(dir))
+	if err != nil {
+		return nil, err
+	}
+	c.cur, c.curDir = d, dir
+	return d, nil
+}
+
+// closeDir closes the directory dirRoot keeps.
+func (c *checkout) closeDir() {
+	if c.cur != nil {
+		_ = c.cur.Close()
+		c.cur, c.curDir = nil, ""
+	}
 }
 
 // makeParents makes every directory above rel a real directory, from the root down,
@@ -536,6 +579,7 @@ func (c *checkout) makeParents(r *os.Root, rel string) error {
 		switch {
 		case err == nil && fi.IsDir():
 		case err == nil:
+			c.closeDir()
 			if err := r.Remove(name); err != nil {
 				return err
 			}
