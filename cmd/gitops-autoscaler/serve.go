@@ -57,6 +57,9 @@ token or as the password of basic auth (a browser asks). No page or answer shows
 limits.http bounds what clients may hold: header, read, write and idle timeouts, header and
 body sizes, and connections at once (default 256; more wait). A POST refused for its token
 is answered at once and its connection closed.
+Git content is untrusted: a tree entry Git's fsck refuses ("..", ".git", a name twice) fails
+that repository's cycle before anything is written, and a file over limits.git.maxFileBytes
+(default 4 MiB) is left out of the clone unread; reading it fails naming the file and limit.
 A shadow policy (DryRun with spec.shadow) is set against the live autoscaler at every
 evaluation: its row and chart on the status page, gitops_autoscaler_shadow_* on /metrics.
 SIGTERM finishes a push in flight and starts nothing new.
