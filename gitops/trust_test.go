@@ -67,7 +67,7 @@ func TestRootDotGitEntryFailsOnlyThatRepository(t *testing.T) {
 	// One push removes notes.txt, the next adds a .git of its own.
 	good := s.Commit("broken", map[string]string{"notes.txt": ""}, "drop the notes", "Ann <ann@example.com>")
 	s.CommitRawEntries("broken", "a .git of its own", gittest.RawEntry{Name: ".git", Entries: []gittest.RawEntry{
-		{Name: "config", Content: "[core]\n\thooksPath = /tmp/evil\n[remote \"origin\"]\n\turl = https://evil.example.com/x.git\n"},
+		{Name: "config", Content: "[core]\n\thooksPath = /srv/evil-hooks\n[remote \"origin\"]\n\turl = https://evil.example.com/x.git\n"},
 		{Name: "HEAD", Content: "ref: refs/heads/evil\n"},
 	}})
 	r.Now = func() time.Time { return cycleAt.Add(time.Minute) }

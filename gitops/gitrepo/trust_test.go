@@ -81,7 +81,7 @@ func TestTreeEntryDotDotNeverWritesOutsideClone(t *testing.T) {
 		{"a/../b in one name", []gittest.RawEntry{file("a/../../../pwned.txt", "x")}, "a/../../../pwned.txt"},
 		{".. under a directory", []gittest.RawEntry{dir("teams", dir("..", dir("..", file("pwned.txt", "x"))))}, "teams/.."},
 		{"a directory named .", []gittest.RawEntry{dir(".", file("pwned.txt", "x"))}, "."},
-		{".git at the root", []gittest.RawEntry{dir(".git", file("config", "[core]\n\thooksPath = /tmp\n"))}, ".git"},
+		{".git at the root", []gittest.RawEntry{dir(".git", file("config", "[core]\n\thooksPath = /srv/hooks\n"))}, ".git"},
 		{".GIT in another case", []gittest.RawEntry{dir(".GIT", file("config", "x"))}, ".GIT"},
 		{".git deeper down", []gittest.RawEntry{dir("teams", dir(".git", file("config", "x")))}, "teams/.git"},
 		{".git. as NTFS reads it", []gittest.RawEntry{dir(".git.", file("config", "x"))}, ".git."},
