@@ -288,7 +288,8 @@ func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.
 		}
 		return ws, nil
 	}
-	opts := gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: r.Config.CacheDir}
+	opts := gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: r.Config.CacheDir,
+		MaxFileBytes: int64(r.Config.Limits.Git.MaxFileBytes)}
 	if r.Git != nil {
 		if err := r.Git(rc, &opts); err != nil {
 			return nil, fmt.Errorf("repository %s: %w", rc.Name, err)

@@ -162,6 +162,9 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		if r.Verifier == nil {
 			return errors.New("render verification is configured but no renderer is available")
 		}
+		if err := renderSeesAll(ws, p.Spec.Render); err != nil {
+			return fmt.Errorf("render verification refused the change: %w", err)
+		}
 		v, err := r.Verifier.Verify(ctx, ws.Root(), p, t.loc.File, out, from, c.to)
 		if err != nil {
 			return fmt.Errorf("render verification refused the change: %w", err)
@@ -297,4 +300,20 @@ func ReplicasAt(history []policy.Event, current int) func(time.Time) int {
 func historyWindow(p *policy.Policy) time.Duration {
 	h, s := p.Windows()
 	return max(h, s)
+}
+
+// renderSeesAll refuses a Helm render whose chart directory or values files hold a file the
+// worktree left out for its size (limits.git.maxFileBytes, docs/design.md §6): Helm would
+// render the chart without it, silently. A missing values file or kustomize resource fails
+// the render by itself.
+func renderSeesAll(ws *gitrepo.Workspace, rd *policy.Render) error {
+	if rd == nil || rd.Helm == nil {
+		return nil
+	}
+	for _, rel := range append([]string{rd.Helm.Chart}, rd.Helm.ValuesFiles...) {
+		if errs := ws.LeftOut(rel); len(errs) > 0 {
+			return fmt.Errorf("%w; the render would not see it", errs[0])
+		}
+	}
+	return nil
 }

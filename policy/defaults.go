@@ -128,6 +128,7 @@ func (c *Config) SetDefaults() {
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = DefaultListen
 	}
+	c.Limits.Git.SetDefaults()
 	c.Limits.Prometheus.SetDefaults()
 	c.Limits.Render.SetDefaults()
 	c.Limits.HTTP.SetDefaults()

@@ -16,8 +16,25 @@ type Limits struct {
 	HTTP HTTPLimits `yaml:"http,omitempty" json:"http,omitempty"`
 }
 
-// GitLimits bound what is read from a repository's content.
-type GitLimits struct{}
+// GitLimits bound what is read from a repository's content (docs/design.md §6).
+type GitLimits struct {
+	// MaxFileBytes is the largest file of a repository the service checks out or reads
+	// (default 4 MiB): policy documents, values files and what a render reads. A larger file
+	// is left out of the clone's worktree without being read, and reading it fails with an
+	// error naming the file and this limit.
+	MaxFileBytes int `yaml:"maxFileBytes,omitempty" json:"maxFileBytes,omitempty"`
+}
+
+// DefaultGitMaxFileBytes is the default of limits.git.maxFileBytes. Kubernetes stores no
+// object above 1.5 MiB (etcd's request limit), so a policy, a values file or a chart's
+// template is far below it; parsing YAML takes about 16 times a file's size, so a file at
+// the cap costs some 64 MiB of the chart's 512 MiB while it is parsed.
+const DefaultGitMaxFileBytes = 4 << 20
+
+// SetDefaults fills every Git limit left out.
+func (l *GitLimits) SetDefaults() {
+	setDefault(&l.MaxFileBytes, DefaultGitMaxFileBytes)
+}
 
 // RenderLimits bound the Helm and kustomize renders. Renders run in a small pool of worker
 // processes of the service's own binary, each under a hard memory and CPU limit, and a render
@@ -155,6 +172,7 @@ func (c *checker) limits(l *Limits) {
 			c.errorf(field, "must be above 0, got %s", d)
 		}
 	}
+	positive("limits.git.maxFileBytes", l.Git.MaxFileBytes)
 	p := l.Prometheus
 	positive("limits.prometheus.maxBodyBytes", p.MaxBodyBytes)
 	positive("limits.prometheus.maxSeries", p.MaxSeries)

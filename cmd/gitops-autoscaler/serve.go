@@ -60,6 +60,9 @@ is answered at once and its connection closed.
 Helm and kustomize renders run in limits.render.workers child processes of this binary
 (default 2), each under a memory, CPU-time, output and time limit; a render that reaches one
 is refused as RenderFailed for its own policy and stops no other.
+Git content is untrusted: a tree entry Git's fsck refuses ("..", ".git", a name twice) fails
+that repository's cycle before anything is written, and a file over limits.git.maxFileBytes
+(default 4 MiB) is left out of the clone unread; reading it fails naming the file and limit.
 A shadow policy (DryRun with spec.shadow) is set against the live autoscaler at every
 evaluation: its row and chart on the status page, gitops_autoscaler_shadow_* on /metrics.
 SIGTERM finishes a push in flight and starts nothing new.

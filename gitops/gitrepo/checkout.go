@@ -3,6 +3,7 @@ package gitrepo
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // checkout is the clone's worktree, kept by this package rather than by a Git index: which
@@ -26,9 +28,11 @@ import (
 // write that makes the worktree differ from it and written again once a reset completes, so a
 // process killed mid-way leaves no marker, and the next one rewrites every file.
 type checkout struct {
-	root string
-	// read returns an object's content from the clone.
-	read func(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error)
+	root  string
+	store blobSource
+	// maxFile is the largest file written (limits.git.maxFileBytes): a larger one is left out
+	// of the worktree, unread, and recorded in oversize.
+	maxFile int64
 
 	tree  plumbing.Hash        // the tree files describes; zero before the first reset
 	files map[string]fileEntry // path → entry, as of tree
@@ -36,6 +40,23 @@ type checkout struct {
 	dirty map[string]fileEntry
 	// listed is the sorted list of regular files, rebuilt when files change.
 	listed []string
+	// oversize are the files of tree larger than maxFile, with their size: not on disk.
+	oversize map[string]int64
+	// dirs are the directories made or found real (not symlinks) during one reset, by path
+	// relative to the root; nil between resets.
+	dirs map[string]bool
+	// cur is the directory curDir opened as a root (dirRoot), during one reset.
+	cur    *os.Root
+	curDir string
+}
+
+// blobSource is where the checkout reads objects: the clone's store.
+type blobSource interface {
+	// readObject reads an object's whole content, refusing one larger than max bytes.
+	readObject(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error)
+	// openObject opens an object's content for reading, with its size, refusing one larger
+	// than max bytes (errObjectTooLarge) unread.
+	openObject(t plumbing.ObjectType, h plumbing.Hash, max int64) (io.ReadCloser, int64, error)
 }
 
 // fileEntry is a file of a tree: its blob and mode.
@@ -51,8 +72,26 @@ func (e fileEntry) regular() bool {
 // markerName is the marker file, inside .git.
 const markerName = "gitops-autoscaler-checkout"
 
-func newCheckout(root string, read func(plumbing.ObjectType, plumbing.Hash) ([]byte, error)) *checkout {
-	return &checkout{root: root, read: read, dirty: map[string]fileEntry{}}
+func newCheckout(root string, store blobSource, maxFile int64) *checkout {
+	return &checkout{root: root, store: store, maxFile: maxFile, dirty: map[string]fileEntry{},
+		oversize: map[string]int64{}}
+}
+
+// readTree reads a tree object's entries, bounded by maxTreeBytes, and checks them
+// (checkEntries): prefix is the tree's path, "" or ending in a slash.
+func (c *checkout) readTree(h plumbing.Hash, prefix string) ([]object.TreeEntry, error) {
+	raw, err := c.store.readObject(plumbing.TreeObject, h, maxTreeBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	entries, err := decodeTree(raw)
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	if err := checkEntries(prefix, entries); err != nil {
+		return nil, err
+	}
+	return entries, nil
 }
 
 func (c *checkout) markerPath() string { return filepath.Join(c.root, ".git", markerName) }
@@ -83,7 +122,7 @@ func (c *checkout) unmark() error {
 func (c *checkout) resetTo(tree plumbing.Hash) error {
 	if c.files == nil {
 		if m := c.marked(); !m.IsZero() {
-			files, err := c.walk(m)
+			files, err := c.walk(m, "")
 			if err == nil {
 				c.tree, c.files = m, files
 			}
@@ -159,42 +198,47 @@ func (c *checkout) checkoutAll(tree plumbing.Hash) error {
 	if err := c.unmark(); err != nil {
 		return err
 	}
-	files, err := c.walk(tree)
+	files, err := c.walk(tree, "")
 	if err != nil {
 		return err
 	}
+	r, err := c.openRoot()
+	if err != nil {
+		return fmt.Errorf("open worktree: %w", unroot(err, c.root))
+	}
+	defer c.closeRoot(r)
 	// Remove what the tree does not hold (and what stands where a directory must be).
 	dirs := dirSet(files)
-	err = filepath.WalkDir(c.root, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(r.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p == c.root {
+		if p == "." {
 			return nil
 		}
-		rel := filepath.ToSlash(strings.TrimPrefix(p, c.root+string(filepath.Separator)))
-		if d.IsDir() && rel == ".git" {
-			return filepath.SkipDir
+		if d.IsDir() && p == ".git" {
+			return fs.SkipDir
 		}
 		if d.IsDir() {
-			if !dirs[rel] {
-				if err := os.RemoveAll(p); err != nil {
+			if !dirs[p] {
+				if err := r.RemoveAll(filepath.FromSlash(p)); err != nil {
 					return err
 				}
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
-		if _, ok := files[rel]; !ok {
-			return os.Remove(p)
+		if _, ok := files[p]; !ok {
+			return r.Remove(filepath.FromSlash(p))
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("clean worktree: %w", unroot(err, c.root))
 	}
+	clear(c.oversize)
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		if err := c.write(p, files[p]); err != nil {
+		if err := c.write(r, p, files[p]); err != nil {
 			return err
 		}
 	}
@@ -214,18 +258,15 @@ func dirSet(files map[string]fileEntry) map[string]bool {
 	return dirs
 }
 
-// walk lists the files of a tree.
-func (c *checkout) walk(tree plumbing.Hash) (map[string]fileEntry, error) {
+// walk lists the files of a tree whose path is prefix ("" for the root, else ending in a
+// slash), by their paths from the root. Every entry is checked (checkEntries) on the way.
+func (c *checkout) walk(tree plumbing.Hash, prefix string) (map[string]fileEntry, error) {
 	files := map[string]fileEntry{}
 	var visit func(h plumbing.Hash, prefix string) error
 	visit = func(h plumbing.Hash, prefix string) error {
-		raw, err := c.read(plumbing.TreeObject, h)
+		entries, err := c.readTree(h, prefix)
 		if err != nil {
-			return fmt.Errorf("read tree %s: %w", h, err)
-		}
-		entries, err := decodeTree(raw)
-		if err != nil {
-			return fmt.Errorf("read tree %s: %w", h, err)
+			return err
 		}
 		for _, e := range entries {
 			p := prefix + e.Name
@@ -242,7 +283,7 @@ func (c *checkout) walk(tree plumbing.Hash) (map[string]fileEntry, error) {
 	if tree.IsZero() {
 		return files, nil
 	}
-	return files, visit(tree, "")
+	return files, visit(tree, prefix)
 }
 
 // diff records into changes every file that differs between trees a and b: its entry in b,
@@ -251,22 +292,22 @@ func (c *checkout) diff(a, b plumbing.Hash, prefix string, changes map[string]*f
 	if a == b {
 		return nil
 	}
-	ea, err := c.entries(a)
+	ea, err := c.entries(a, prefix)
 	if err != nil {
 		return err
 	}
-	eb, err := c.entries(b)
+	eb, err := c.entries(b, prefix)
 	if err != nil {
 		return err
 	}
 	gone := func(e fileEntry, p string) error {
 		if e.mode == filemode.Dir {
-			sub, err := c.walk(e.hash)
+			sub, err := c.walk(e.hash, p+"/")
 			if err != nil {
 				return err
 			}
 			for q := range sub {
-				changes[p+"/"+q] = nil
+				changes[q] = nil
 			}
 			return nil
 		}
@@ -275,12 +316,12 @@ func (c *checkout) diff(a, b plumbing.Hash, prefix string, changes map[string]*f
 	}
 	added := func(e fileEntry, p string) error {
 		if e.mode == filemode.Dir {
-			sub, err := c.walk(e.hash)
+			sub, err := c.walk(e.hash, p+"/")
 			if err != nil {
 				return err
 			}
 			for q, f := range sub {
-				changes[p+"/"+q] = &f
+				changes[q] = &f
 			}
 			return nil
 		}
@@ -319,19 +360,15 @@ func (c *checkout) diff(a, b plumbing.Hash, prefix string, changes map[string]*f
 	return nil
 }
 
-// entries reads a tree's entries by name (none for the zero tree).
-func (c *checkout) entries(h plumbing.Hash) (map[string]fileEntry, error) {
+// entries reads a tree's entries by name (none for the zero tree); prefix is its path.
+func (c *checkout) entries(h plumbing.Hash, prefix string) (map[string]fileEntry, error) {
 	out := map[string]fileEntry{}
 	if h.IsZero() {
 		return out, nil
 	}
-	raw, err := c.read(plumbing.TreeObject, h)
+	es, err := c.readTree(h, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("read tree %s: %w", h, err)
-	}
-	es, err := decodeTree(raw)
-	if err != nil {
-		return nil, fmt.Errorf("read tree %s: %w", h, err)
+		return nil, err
 	}
 	for _, e := range es {
 		out[e.Name] = fileEntry{hash: e.Hash, mode: e.Mode}
@@ -339,28 +376,51 @@ func (c *checkout) entries(h plumbing.Hash) (map[string]fileEntry, error) {
 	return out, nil
 }
 
+// Every write and removal of the checkout goes through an os.Root opened on the clone, so
+// that no path — whatever a tree entry is named, whatever symlink stands on disk — reaches
+// outside it (docs/design.md §6): the kernel resolves each path beneath the root and refuses
+// one that leaves. On top of that, no write goes through a symlink: a directory a path
+// needs is made a real one, replacing a symlink or file that stands in its place, as Git's
+// own checkout does; a removal whose parent is not a real directory removes nothing (what it
+// names is not there).
+
+// openRoot opens the clone for one reset's writes and removals.
+func (c *checkout) openRoot() (*os.Root, error) {
+	r, err := os.OpenRoot(c.root)
+	if err != nil {
+		return nil, err
+	}
+	c.dirs = map[string]bool{}
+	return r, nil
+}
+
+func (c *checkout) closeRoot(r *os.Root) {
+	c.closeDir()
+	c.dirs = nil
+	_ = r.Close()
+}
+
 // apply writes and removes files: removals first, so that a file may replace a directory
 // and a directory a file.
 func (c *checkout) apply(changes map[string]*fileEntry) error {
+	r, err := c.openRoot()
+	if err != nil {
+		return fmt.Errorf("open worktree: %w", unroot(err, c.root))
+	}
+	defer c.closeRoot(r)
 	paths := slices.Sorted(maps.Keys(changes))
 	for _, p := range paths {
 		if changes[p] != nil {
 			continue
 		}
-		full := filepath.Join(c.root, filepath.FromSlash(p))
-		if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", p, unroot(err, c.root))
-		}
-		// Git keeps no empty directories.
-		for d := filepath.Dir(full); d != c.root && strings.HasPrefix(d, c.root); d = filepath.Dir(d) {
-			if os.Remove(d) != nil {
-				break
-			}
+		delete(c.oversize, p)
+		if err := c.remove(r, p); err != nil {
+			return err
 		}
 	}
 	for _, p := range paths {
 		if e := changes[p]; e != nil {
-			if err := c.write(p, *e); err != nil {
+			if err := c.write(r, p, *e); err != nil {
 				return err
 			}
 		}
@@ -368,73 +428,172 @@ func (c *checkout) apply(changes map[string]*fileEntry) error {
 	return nil
 }
 
-// write puts one entry of a tree on disk: a file with its mode, a symlink, or the empty
-// directory of a submodule.
-func (c *checkout) write(rel string, e fileEntry) error {
-	if strings.EqualFold(strings.SplitN(rel, "/", 2)[0], ".git") {
-		return fmt.Errorf("write %s: a tree entry inside .git", rel)
+// remove removes one file of the worktree and the directories it leaves empty (Git keeps
+// none). rel was a file of a checked tree; a parent of it that is not a real directory
+// means the file is not there, and nothing is removed.
+func (c *checkout) remove(r *os.Root, rel string) error {
+	parts := strings.Split(rel, "/")
+	for i := 1; i < len(parts); i++ {
+		fi, err := r.Lstat(filepath.Join(parts[:i]...))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("remove %s: %w", rel, unroot(err, c.root))
+		}
+		if !fi.IsDir() {
+			return nil
+		}
 	}
-	full := filepath.Join(c.root, filepath.FromSlash(rel))
-	if err := c.makeParents(full); err != nil {
+	if err := r.Remove(filepath.FromSlash(rel)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", rel, unroot(err, c.root))
+	}
+	c.closeDir()
+	for i := len(parts) - 1; i > 0; i-- {
+		if r.Remove(filepath.Join(parts[:i]...)) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// write puts one entry of a tree on disk: a file with its mode, a symlink, or the empty
+// directory of a submodule. A file larger than maxFile is not read: whatever stood at its
+// path is removed, and the file is recorded in oversize.
+func (c *checkout) write(r *os.Root, rel string, e fileEntry) error {
+	// The tree's entries were checked when it was read; a path is checked again here, where
+	// it becomes a file, so that no caller can pass one that was not.
+	for _, name := range strings.Split(rel, "/") {
+		if why := checkEntryName(name, filemode.Dir); why != "" {
+			return fmt.Errorf("write %s: %w", rel, &BadEntryError{Path: rel, Reason: why})
+		}
+	}
+	if err := c.makeParents(r, rel); err != nil {
 		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 	}
-	if fi, err := os.Lstat(full); err == nil && (fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0) {
-		if err := os.RemoveAll(full); err != nil {
+	dir, name := path.Split(rel)
+	d, err := c.dirRoot(r, strings.TrimSuffix(dir, "/"))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
+	}
+	if fi, err := d.Lstat(name); err == nil && (fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0) {
+		for k := range c.dirs {
+			if k == rel || strings.HasPrefix(k, rel+"/") {
+				delete(c.dirs, k) // no longer there
+			}
+		}
+		if err := d.RemoveAll(name); err != nil {
 			return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 		}
 	}
 	switch e.mode {
 	case filemode.Submodule:
-		return os.MkdirAll(full, 0o755)
+		return d.Mkdir(name, 0o755)
 	case filemode.Symlink:
-		target, err := c.read(plumbing.BlobObject, e.hash)
+		target, err := c.store.readObject(plumbing.BlobObject, e.hash, maxSymlinkBytes)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", rel, err)
 		}
-		_ = os.Remove(full)
-		if err := os.Symlink(string(target), full); err != nil {
+		_ = d.Remove(name)
+		if err := d.Symlink(string(target), name); err != nil {
 			return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 		}
 		return nil
 	}
-	content, err := c.read(plumbing.BlobObject, e.hash)
+	src, size, err := c.store.openObject(plumbing.BlobObject, e.hash, c.maxFile)
+	if big := (errObjectTooLarge{}); errors.As(err, &big) {
+		// Left out of the worktree, and never read: reading it is refused (ReadFile).
+		if err := d.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
+		}
+		c.oversize[rel] = size
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", rel, err)
 	}
+	defer src.Close()
+	delete(c.oversize, rel)
 	perm := fs.FileMode(0o644)
 	if e.mode == filemode.Executable {
 		perm = 0o755
 	}
-	if err := os.WriteFile(full, content, perm); err != nil {
+	f, err := d.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
 		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 	}
-	if err := os.Chmod(full, perm); err != nil {
+	// Streamed: a file is never held whole in memory. Chmod covers an existing file's mode
+	// and a umask-restricted create.
+	_, err = io.Copy(f, io.LimitReader(src, size))
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))
 	}
 	return nil
 }
 
-// makeParents creates the directories above full, replacing a file or symlink that stands
-// where one must be.
-func (c *checkout) makeParents(full string) error {
-	dir := filepath.Dir(full)
-	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
-		return nil
+// dirRoot is the directory dir of the clone (relative, "" for the root) opened as a root of
+// its own, kept while the files written lie in it — the files of a tree come in order, so
+// most writes then resolve one name, not their whole path. Any removal of a directory drops
+// it (closeDir).
+func (c *checkout) dirRoot(r *os.Root, dir string) (*os.Root, error) {
+	if dir == "" {
+		return r, nil
 	}
-	if dir != c.root {
-		if err := c.makeParents(dir); err != nil {
+	if c.cur != nil && c.curDir == dir {
+		return c.cur, nil
+	}
+	c.closeDir()
+	d, err := r.OpenRoot(filepath.FromSlash(dir))
+	if err != nil {
+		return nil, err
+	}
+	c.cur, c.curDir = d, dir
+	return d, nil
+}
+
+// closeDir closes the directory dirRoot keeps.
+func (c *checkout) closeDir() {
+	if c.cur != nil {
+		_ = c.cur.Close()
+		c.cur, c.curDir = nil, ""
+	}
+}
+
+// makeParents makes every directory above rel a real directory, from the root down,
+// replacing a file or symlink that stands where one must be — never writing through it.
+func (c *checkout) makeParents(r *os.Root, rel string) error {
+	parts := strings.Split(rel, "/")
+	for i := 1; i < len(parts); i++ {
+		dir := strings.Join(parts[:i], "/")
+		if c.dirs[dir] {
+			continue
+		}
+		name := filepath.FromSlash(dir)
+		fi, err := r.Lstat(name)
+		switch {
+		case err == nil && fi.IsDir():
+		case err == nil:
+			c.closeDir()
+			if err := r.Remove(name); err != nil {
+				return err
+			}
+			fallthrough
+		case errors.Is(err, fs.ErrNotExist):
+			if err := r.Mkdir(name, 0o755); err != nil {
+				return err
+			}
+		default:
 			return err
 		}
+		c.dirs[dir] = true
 	}
-	if fi, err := os.Lstat(dir); err == nil {
-		if fi.IsDir() {
-			return nil
-		}
-		if err := os.Remove(dir); err != nil {
-			return err
-		}
-	}
-	return os.Mkdir(dir, 0o755)
+	return nil
 }
 
 // regularFiles lists the regular files of the worktree (as of the cycle's commits too), in

@@ -60,7 +60,7 @@ func OpenHistory(dir string) (*History, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read HEAD of %s: %w", dir, err)
 	}
-	return &History{repo: repo, head: ref.Hash(), cache: newHistoryCache(repo)}, nil
+	return &History{repo: repo, head: ref.Hash(), cache: newHistoryCache(repo, policy.DefaultGitMaxFileBytes)}, nil
 }
 
 // ClaimStarts is Workspace.ClaimStarts on HEAD's history.

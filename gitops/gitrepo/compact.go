@@ -98,7 +98,7 @@ func (w *Workspace) compactPacks() error {
 			err = rerr
 		}
 	}
-	repo, st, oerr := openRepository(w.root)
+	repo, st, oerr := openRepository(w.root, w.maxFile)
 	if oerr != nil {
 		return oerr
 	}

@@ -8,7 +8,11 @@
 //   - read the worktree: Root, Files, ReadFile (paths joined under the root by policy/repopath),
 //     FileID (a file's blob, for callers that keep what they parsed of it). The worktree is
 //     checked out by the workspace itself (checkout.go): a sync writes only the files that
-//     differ, and a marker in .git tells a complete checkout from one a killed process left;
+//     differ, and a marker in .git tells a complete checkout from one a killed process left.
+//     Git content is untrusted (docs/design.md §6): every tree entry is checked as Git's fsck
+//     checks it (entry.go) before anything is written, every write and removal goes through
+//     an os.Root on the clone, each repository has a clone directory of its own, and a file
+//     over limits.git.maxFileBytes is left out unread (ReadFile refuses it by name);
 //   - commit one file: Commit on the local base branch, CommitOnBase for a pull request's
 //     branch. A commit re-encodes only the directories along its file's path, changing 20
 //     bytes of each (tree.go). The cycle's commits stream into a pack file as they are made,

@@ -329,6 +329,15 @@ func (h *historyReader) value(blob plumbing.Hash) (valueResult, error) {
 	if err != nil {
 		return valueResult{}, err
 	}
+	limit := int64(policy.DefaultGitMaxFileBytes)
+	if h.cache != nil && h.cache.maxFile > 0 {
+		limit = h.cache.maxFile
+	}
+	if b.Size > limit {
+		// Not read (limits.git.maxFileBytes): the value is unreadable at this version.
+		h.values[blob] = valueResult{}
+		return valueResult{}, nil
+	}
 	r, err := b.Reader()
 	if err != nil {
 		return valueResult{}, err

@@ -262,7 +262,7 @@ func BenchmarkReadHistory(b *testing.B) {
 func TestHistoryCacheAgreesWithReadHistory(t *testing.T) {
 	f := newHistoryFixture(t)
 	repo := f.ws.repo
-	cache := newHistoryCache(repo)
+	cache := newHistoryCache(repo, 0)
 	tests := []struct {
 		name  string
 		query HistoryQuery

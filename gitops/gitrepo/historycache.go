@@ -20,6 +20,8 @@ import (
 type historyCache struct {
 	repo    *git.Repository
 	commits map[plumbing.Hash]*cachedCommit
+	// maxFile is limits.git.maxFileBytes: a version of a file larger than it is not read.
+	maxFile int64
 }
 
 // cachedCommit is what history needs of one commit, computed on first use.
@@ -37,8 +39,8 @@ type cachedCommit struct {
 }
 
 // newHistoryCache returns an empty cache over a repository.
-func newHistoryCache(repo *git.Repository) *historyCache {
-	return &historyCache{repo: repo, commits: map[plumbing.Hash]*cachedCommit{}}
+func newHistoryCache(repo *git.Repository, maxFile int64) *historyCache {
+	return &historyCache{repo: repo, commits: map[plumbing.Hash]*cachedCommit{}, maxFile: maxFile}
 }
 
 func (hc *historyCache) get(h plumbing.Hash) (*cachedCommit, error) {

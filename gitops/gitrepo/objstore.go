@@ -158,22 +158,52 @@ func (s *objectStore) discard() {
 	s.mem = map[plumbing.Hash]plumbing.EncodedObject{}
 }
 
-// readObject reads an object's whole content.
-func (s *objectStore) readObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
-	o, err := s.EncodedObject(t, h)
-	if err != nil {
-		return nil, err
-	}
-	r, err := o.Reader()
+// Bounds of what the checkout reads of objects other than files (files have
+// limits.git.maxFileBytes): a tree (a directory of 100,000 entries is about 4 MiB) and a
+// symlink's target (Linux's PATH_MAX).
+const (
+	maxTreeBytes    = 64 << 20
+	maxSymlinkBytes = 4096
+)
+
+// errObjectTooLarge is an object refused for its size before any of it is read.
+type errObjectTooLarge struct{ size, max int64 }
+
+func (e errObjectTooLarge) Error() string {
+	return fmt.Sprintf("the object is %d bytes, more than the %d it may hold", e.size, e.max)
+}
+
+// readObject reads an object's whole content, refusing (unread) one larger than max bytes.
+func (s *objectStore) readObject(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
+	r, size, err := s.openObject(t, h, max)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	b := make([]byte, o.Size())
+	b := make([]byte, size)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// openObject opens an object's content, with its size, refusing one larger than max bytes
+// (errObjectTooLarge) before any of its content is read: go-git reads a packed object's
+// content only when it is opened, and a loose one's above the store's LargeObjectThreshold
+// (set to the file limit, see openRepository) likewise.
+func (s *objectStore) openObject(t plumbing.ObjectType, h plumbing.Hash, max int64) (io.ReadCloser, int64, error) {
+	o, err := s.EncodedObject(t, h)
+	if err != nil {
+		return nil, 0, err
+	}
+	if o.Size() > max {
+		return nil, o.Size(), errObjectTooLarge{size: o.Size(), max: max}
+	}
+	r, err := o.Reader()
+	if err != nil {
+		return nil, 0, err
+	}
+	return r, o.Size(), nil
 }
 
 // Git's delta format: a copy instruction takes up to 4 offset and 3 size bytes, an insert

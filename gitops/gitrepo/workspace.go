@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -70,6 +71,9 @@ type Options struct {
 	// Publisher, when set, makes the cycle's commits on the remote through a host's API
 	// instead of pushing them (see Publisher).
 	Publisher Publisher
+	// MaxFileBytes is limits.git.maxFileBytes (0: policy.DefaultGitMaxFileBytes): a larger
+	// file is left out of the worktree unread, and ReadFile refuses it (FileTooLargeError).
+	MaxFileBytes int64
 }
 
 // Signer signs a commit: given the commit object's bytes without its signature header, it
@@ -122,6 +126,8 @@ type Workspace struct {
 	onBase map[plumbing.Hash]string
 	// pushedAs maps a commit a Publisher made again to the remote's commit.
 	pushedAs map[string]string
+	// maxFile is Options.MaxFileBytes, defaulted.
+	maxFile int64
 }
 
 // Open returns the workspace of a repository at the remote base branch's head: it clones the
@@ -144,6 +150,9 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
+	if opts.MaxFileBytes <= 0 {
+		opts.MaxFileBytes = policy.DefaultGitMaxFileBytes
+	}
 	creds, err := resolveAuth(opts.URL, opts.Auth, opts.Getenv)
 	if err != nil {
 		return nil, policy.RedactError(fmt.Errorf("open workspace %s: %w", opts.URL, err))
@@ -162,6 +171,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		publisher: opts.Publisher,
 		pushedAs:  map[string]string{},
 		onBase:    map[plumbing.Hash]string{},
+		maxFile:   opts.MaxFileBytes,
 	}
 	if opts.Auth != nil && opts.Auth.Username != "" {
 		w.tokenUser = opts.Auth.Username
@@ -200,7 +210,7 @@ func (w *Workspace) openExisting() bool {
 	if _, err := os.Stat(w.root); errors.Is(err, fs.ErrNotExist) {
 		return false
 	}
-	repo, st, err := openRepository(w.root)
+	repo, st, err := openRepository(w.root, w.maxFile)
 	if err == nil {
 		var rc *config.RemoteConfig
 		if rc, err = remoteConfig(repo); err == nil && len(rc.URLs) == 1 && rc.URLs[0] == w.url {
@@ -218,8 +228,8 @@ func (w *Workspace) openExisting() bool {
 // attach makes an opened clone the workspace's.
 func (w *Workspace) attach(repo *git.Repository, st *objectStore) {
 	w.repo, w.store = repo, st
-	w.co = newCheckout(w.root, st.readObject)
-	read := func(h plumbing.Hash) ([]byte, error) { return st.readObject(plumbing.TreeObject, h) }
+	w.co = newCheckout(w.root, st, w.maxFile)
+	read := func(h plumbing.Hash) ([]byte, error) { return st.readObject(plumbing.TreeObject, h, maxTreeBytes) }
 	w.heads, w.bases = newTreeBuilder(read), newTreeBuilder(read)
 }
 
@@ -228,8 +238,9 @@ func (w *Workspace) attach(repo *git.Repository, st *objectStore) {
 const maxOpenPacks = 16
 
 // openRepository opens a clone with pack files kept open (bounded) and new objects kept in
-// memory (objectStore); Close releases the files.
-func openRepository(dir string) (*git.Repository, *objectStore, error) {
+// memory (objectStore); Close releases the files. A loose object larger than maxFile is
+// read lazily, as packed ones are, so that the checkout can refuse it unread.
+func openRepository(dir string, maxFile int64) (*git.Repository, *objectStore, error) {
 	fi, err := os.Stat(filepath.Join(dir, git.GitDirName))
 	if err != nil {
 		return nil, nil, err
@@ -238,7 +249,7 @@ func openRepository(dir string) (*git.Repository, *objectStore, error) {
 		return nil, nil, errors.New(".git is not a directory")
 	}
 	st := newObjectStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
-		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks}))
+		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks, LargeObjectThreshold: maxFile}))
 	repo, err := git.Open(st, osfs.New(dir))
 	if err != nil {
 		_ = st.Close()
@@ -297,7 +308,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 	if err := os.Rename(tmp, w.root); err != nil {
 		return w.fail("clone", err)
 	}
-	repo, st, err := openRepository(w.root)
+	repo, st, err := openRepository(w.root, w.maxFile)
 	if err != nil {
 		return w.fail("clone", err)
 	}
@@ -307,7 +318,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 		return w.fail("clone", err)
 	}
 	w.base = ref.Hash()
-	w.history = newHistoryCache(w.repo)
+	w.history = newHistoryCache(w.repo, w.maxFile)
 	if err := w.resetTo(w.base); err != nil {
 		return err
 	}
@@ -350,7 +361,7 @@ func (w *Workspace) Sync(ctx context.Context) error {
 	if err := w.compactPacks(); err != nil {
 		return w.fail("compact the clone's packs", err)
 	}
-	w.history = newHistoryCache(w.repo)
+	w.history = newHistoryCache(w.repo, w.maxFile)
 	if w.base != prev {
 		// Trees read for the old base would only take memory; those the cycle's pushed
 		// commits wrote are the new base's own.
@@ -419,17 +430,72 @@ func (w *Workspace) Base() string { return w.base.String() }
 // Head is the commit of the local base branch: Base plus the commits of this cycle.
 func (w *Workspace) Head() string { return w.head.String() }
 
-// ReadFile reads a file of the worktree by its repository-relative path (repopath's rule).
+// FileTooLargeError is a file of the repository larger than limits.git.maxFileBytes: it is
+// not in the worktree, and reading it fails with this error.
+type FileTooLargeError struct {
+	File        string
+	Size, Limit int64
+}
+
+func (e *FileTooLargeError) Error() string {
+	return fmt.Sprintf("%s is %d bytes, over the %d bytes a file may hold (limits.git.maxFileBytes): it is not read; make it smaller, or raise the limit in the service config",
+		e.File, e.Size, e.Limit)
+}
+
+// ReadFile reads a file of the worktree by its repository-relative path (repopath's rule). A
+// file larger than limits.git.maxFileBytes is refused (FileTooLargeError), unread.
 func (w *Workspace) ReadFile(rel string) ([]byte, error) {
 	p, err := w.file(rel)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, err)
 	}
-	b, err := os.ReadFile(p)
+	if clean, err := repopath.Clean(rel); err == nil && w.co != nil {
+		if size, ok := w.co.oversize[clean]; ok {
+			if _, dirty := w.co.dirty[clean]; !dirty {
+				return nil, &FileTooLargeError{File: clean, Size: size, Limit: w.maxFile}
+			}
+		}
+	}
+	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, unroot(err, w.root))
 	}
+	defer f.Close()
+	// The worktree holds no file over the limit; a file put there by other means is still
+	// read no further than it.
+	b, err := io.ReadAll(io.LimitReader(f, w.maxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", rel, unroot(err, w.root))
+	}
+	if int64(len(b)) > w.maxFile {
+		size := int64(len(b))
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+		return nil, &FileTooLargeError{File: filepath.ToSlash(rel), Size: size, Limit: w.maxFile}
+	}
 	return b, nil
+}
+
+// LeftOut lists the files at or under rel (repository-relative, a file or a directory) that
+// the worktree leaves out for their size (limits.git.maxFileBytes), in lexical order, each as
+// a FileTooLargeError: what a render of rel would not see.
+func (w *Workspace) LeftOut(rel string) []error {
+	clean, err := repopath.Clean(rel)
+	if err != nil || w.co == nil {
+		return nil
+	}
+	var out []error
+	for p, size := range w.co.oversize {
+		if _, dirty := w.co.dirty[p]; dirty {
+			continue
+		}
+		if clean == "." || p == clean || strings.HasPrefix(p, clean+"/") {
+			out = append(out, &FileTooLargeError{File: p, Size: size, Limit: w.maxFile})
+		}
+	}
+	slices.SortFunc(out, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return out
 }
 
 // Files lists the regular files of the worktree whose repository-relative path (slashes)
@@ -689,8 +755,11 @@ func unroot(err error, root string) error {
 	return err
 }
 
-// cacheName is a clone's directory: the repository's name, readable, and a hash of the URL,
-// so two remotes with one name never share a clone.
+// cacheName is a clone's directory: the repository's name, readable, and a hash of the name
+// as given and the URL, so that two repositories share a clone only when both their names
+// and their URLs are equal — not two remotes with one name, nor two names that read alike
+// once made safe ("a/b" and "a_b"). The readable part holds no separator and starts with no
+// dot, so no clone is the cache directory itself, its parent, or inside another's.
 func cacheName(name, rawURL string) string {
 	if name == "" {
 		name = strings.TrimSuffix(path.Base(filepath.ToSlash(policy.RedactURLs(rawURL))), ".git")
@@ -706,6 +775,6 @@ func cacheName(name, rawURL string) string {
 	if safe == "" {
 		safe = "repo"
 	}
-	sum := sha256.Sum256([]byte(rawURL))
-	return safe + "-" + hex.EncodeToString(sum[:6])
+	sum := sha256.Sum256([]byte(name + "\x00" + rawURL))
+	return safe + "-" + hex.EncodeToString(sum[:8])
 }

@@ -437,8 +437,10 @@ func TestWorkspaceFile(t *testing.T) {
 
 func TestCacheName(t *testing.T) {
 	a := cacheName("platform", "https://github.com/acme/platform.git")
-	assert.Regexp(t, `^platform-[0-9a-f]{12}$`, a)
+	assert.Regexp(t, `^platform-[0-9a-f]{16}$`, a)
 	assert.NotEqual(t, a, cacheName("platform", "https://github.com/other/platform.git"), "one clone per URL")
+	assert.NotEqual(t, cacheName("a/b", "u"), cacheName("a_b", "u"), "names that read alike once made safe keep their own clones")
+	assert.NotEqual(t, cacheName("evil", "u"), cacheName("victim", "u"), "one clone per name")
 	assert.Regexp(t, `^platform-`, cacheName("", "https://x:tok@github.com/acme/platform.git"))
 	assert.NotContains(t, cacheName("", "https://x:tok@github.com/acme/platform.git"), "tok")
 	assert.Regexp(t, `^_.._etc-`, cacheName("/../etc", "u"), "a name never leaves the cache directory")

@@ -8,6 +8,7 @@ package gittest
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -342,6 +343,115 @@ func (s *Server) Import(name string, commits []ImportCommit) string {
 		s.t.Fatalf("gittest: git fast-import: %v: %s", err, out)
 	}
 	return s.HeadSHA(name, "main")
+}
+
+// RawEntry is a tree entry written exactly as given, unchecked: what a remote that checks no
+// object accepts, and what a malicious remote serves — names such as "..", "a/../b", ".git",
+// a name twice in one tree.
+type RawEntry struct {
+	// Mode is the entry's octal mode: "100644" (the default for a blob), "100755",
+	// "120000" (a symlink), "40000" (the default with Entries).
+	Mode string
+	Name string
+	// Content is a blob's content, or a symlink's target.
+	Content string
+	// Blob, when set, is the id of a blob already in the repository, used in Content's place.
+	Blob string
+	// Entries make the entry a directory holding them.
+	Entries []RawEntry
+}
+
+// CommitRawEntries commits on main a tree that is main's root tree with entries added as
+// given (objects written with `git hash-object --literally`, so that git checks none of
+// them), moves main to it, and returns the commit's sha. Later Commit calls fail while such
+// a commit is main's head: git refuses to check it out.
+func (s *Server) CommitRawEntries(name, message string, entries ...RawEntry) string {
+	s.t.Helper()
+	dir := s.Dir(name)
+	root := s.runInput(dir, nil, "cat-file", "tree", "main^{tree}")
+	tree := s.rawTree(dir, root, entries)
+	sha := strings.TrimSpace(s.gitOutput(dir, "commit-tree", tree, "-p", "main", "-m", message))
+	s.git(dir, "update-ref", "refs/heads/main", sha)
+	return sha
+}
+
+// ZeroBlob writes a blob of size zero bytes into the repository, streamed by git (never held
+// in the test's memory), and returns its id: a huge file that compresses to little.
+func (s *Server) ZeroBlob(name string, size int64) string {
+	s.t.Helper()
+	cmd := exec.Command("sh", "-c", fmt.Sprintf("head -c %d /dev/zero | git hash-object -w --stdin", size))
+	cmd.Dir = s.Dir(name)
+	cmd.Env = s.gitEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		s.t.Fatalf("gittest: write a blob of %d zeros: %v", size, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// rawTree writes a tree of head's entries and entries, in Git's order (by name, a
+// directory's as if it ended in a slash), and returns its id.
+func (s *Server) rawTree(dir string, head []byte, entries []RawEntry) string {
+	type rawEntry struct {
+		mode, name string
+		id         []byte
+	}
+	var all []rawEntry
+	for len(head) > 0 {
+		sp, nul := bytes.IndexByte(head, ' '), bytes.IndexByte(head, 0)
+		all = append(all, rawEntry{mode: string(head[:sp]), name: string(head[sp+1 : nul]), id: head[nul+1 : nul+21]})
+		head = head[nul+21:]
+	}
+	for _, e := range entries {
+		mode, id := e.Mode, ""
+		if e.Entries != nil {
+			if mode == "" {
+				mode = "40000"
+			}
+			id = s.rawTree(dir, nil, e.Entries)
+		} else {
+			if mode == "" {
+				mode = "100644"
+			}
+			id = e.Blob
+			if id == "" {
+				id = strings.TrimSpace(string(s.runInput(dir, []byte(e.Content), "hash-object", "-w", "--stdin")))
+			}
+		}
+		bin, err := hex.DecodeString(id)
+		if err != nil {
+			s.t.Fatalf("gittest: object id %q: %v", id, err)
+		}
+		all = append(all, rawEntry{mode: mode, name: e.Name, id: bin})
+	}
+	key := func(e rawEntry) string {
+		if e.mode == "40000" {
+			return e.name + "/"
+		}
+		return e.name
+	}
+	sort.SliceStable(all, func(i, j int) bool { return key(all[i]) < key(all[j]) })
+	var raw []byte
+	for _, e := range all {
+		raw = append(raw, e.mode+" "+e.name+"\x00"...)
+		raw = append(raw, e.id...)
+	}
+	return strings.TrimSpace(string(s.runInput(dir, raw, "hash-object", "-t", "tree", "-w", "--literally", "--stdin")))
+}
+
+// runInput runs git in dir with stdin and returns its standard output, bytes as they are.
+func (s *Server) runInput(dir string, stdin []byte, args ...string) []byte {
+	s.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = s.gitEnv()
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		s.t.Fatalf("gittest: git %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes()
 }
 
 // worktree returns a fresh clone of main to act in.
