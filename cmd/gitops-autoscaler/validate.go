@@ -29,6 +29,9 @@ AutoscalerConfig (the service config).
 
 What is checked:
   - YAML syntax, unknown fields and wrong types, at any depth
+  - every PromQL query (metrics, shadow, syncCheck), parsed by Prometheus's own parser: an
+    error names the parser's line:column in the query; warnings for rate() or increase() over
+    a name not ending in _total, _count, _sum or _bucket, and a range shorter than 60s
   - every policy rule: thresholds (present, numeric, scaleDown below scaleUp), steps >= 1,
     0 <= minReplicas <= maxReplicas, one rule form per metric (step rule or target),
     target types, weights only with aggregation: weighted, mode/delivery/aggregation values,
