@@ -52,7 +52,7 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 	if err != nil {
 		return fail(err)
 	}
-	res.From, res.To, res.Metrics = t.current, t.current, metricMap(snap.Metrics)
+	res.From, res.To, res.Metrics, res.Blind = t.current, t.current, metricMap(snap.Metrics), blindMetrics(snap.Metrics)
 	if d, ok := policy.AlreadyDecided(snap); ok {
 		res.Action, res.Reasons = ActionUnchanged, append(res.Reasons, d.Reasons...)
 		return res
@@ -68,7 +68,10 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 	res.To = d.Desired
 	if d.Desired == t.current {
 		res.Action = ActionUnchanged
-		if d.Held {
+		switch {
+		case len(res.Blind) > 0:
+			res.Action = ActionHeldBlind
+		case d.Held:
 			res.Action = ActionHeld
 		}
 		// An open pull request now proposes an outdated change: close it before a person
@@ -263,6 +266,17 @@ func metricMap(vs []policy.MetricValue) map[string]*float64 {
 		m[v.Name] = &x
 	}
 	return m
+}
+
+// blindMetrics names the values that are missing, as "name: cause".
+func blindMetrics(vs []policy.MetricValue) []string {
+	var out []string
+	for _, v := range vs {
+		if v.Missing {
+			out = append(out, v.Name+": "+v.Cause)
+		}
+	}
+	return out
 }
 
 func missingAll(p *policy.Policy, cause string) []policy.MetricValue {

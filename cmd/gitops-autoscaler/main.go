@@ -18,6 +18,9 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitBlind: evaluate and plan ran without error, but some policies held blind — a metric
+	// had no usable value (docs/design.md §8, "Exit codes tell the truth").
+	exitBlind = 3
 )
 
 // command is one subcommand: its one-line summary and its entry point, which parses its
@@ -101,7 +104,8 @@ Example:
   gitops-autoscaler plan --config autoscaler.yaml
   gitops-autoscaler serve --config autoscaler.yaml
 
-Exit status: 0 done, 1 runtime failure, 2 usage error or invalid config or policy.
+Exit status: 0 done, 1 runtime failure, 2 usage error or invalid config or policy, 3 (evaluate,
+plan) some policies held blind: a metric had no usable value.
 `)
 }
 

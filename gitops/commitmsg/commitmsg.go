@@ -23,6 +23,12 @@ const (
 	TrailerDecisionID  = "Autoscaler-Decision-Id"
 	TrailerManual      = "Autoscaler-Manual"
 	TrailerRequestedBy = "Autoscaler-Requested-By"
+	// TrailerHold is a manual scale's hold in seconds (scale --hold): how long the policy
+	// leaves the count alone (0: not at all). docs/design.md §6.
+	TrailerHold = "Autoscaler-Hold"
+	// TrailerCoAuthor credits the person who asked for a manual scale, when RequestedBy is
+	// "Name <email>": hosts show them beside the bot.
+	TrailerCoAuthor = "Co-authored-by"
 )
 
 // decisionIDLen is the number of hex digits of a decision id: 80 bits, plenty to tell the
@@ -43,9 +49,11 @@ type Message struct {
 	Metrics []policy.MetricValue
 	// EvaluatedAt is the instant of the decision; written in UTC.
 	EvaluatedAt time.Time
-	// Manual marks a manual scale through the CLI, requested by RequestedBy.
+	// Manual marks a manual scale through the CLI, requested by RequestedBy, held for Hold
+	// (nil: the policy's afterManualEditSeconds, as for an edit by hand).
 	Manual      bool
 	RequestedBy string
+	Hold        *time.Duration
 }
 
 // DecisionID identifies a decision by what it does: the hex sha256 prefix of the policy, the
@@ -113,6 +121,12 @@ func Format(m Message) string {
 		if m.RequestedBy != "" {
 			trailer(TrailerRequestedBy, m.RequestedBy)
 		}
+		if m.Hold != nil {
+			trailer(TrailerHold, strconv.Itoa(int(m.Hold.Seconds())))
+		}
+		if IsPersonAddress(m.RequestedBy) {
+			trailer(TrailerCoAuthor, m.RequestedBy)
+		}
 	}
 	return b.String()
 }
@@ -128,6 +142,15 @@ type Trailers struct {
 	DecisionID  string
 	Manual      bool
 	RequestedBy string
+	// HoldSeconds is a manual scale's Autoscaler-Hold (nil: none written).
+	HoldSeconds *int
+}
+
+// IsPersonAddress reports whether s is "Name <email>", the form Git and the hosts' co-author
+// trailers take.
+func IsPersonAddress(s string) bool {
+	open := strings.LastIndex(s, " <")
+	return open > 0 && strings.HasSuffix(s, ">") && strings.Contains(s[open:], "@") && !strings.ContainsAny(s, "\n\r")
 }
 
 // ParseTrailers reads our trailers from the last paragraph of a commit message. It reports
@@ -176,6 +199,10 @@ func ParseTrailers(msg string) (Trailers, bool) {
 			t.Manual, _ = strconv.ParseBool(v)
 		case strings.EqualFold(k, TrailerRequestedBy):
 			t.RequestedBy = v
+		case strings.EqualFold(k, TrailerHold):
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				t.HoldSeconds = &n
+			}
 		}
 	}
 	if t.PolicyID == "" || !haveFrom || !haveTo {
