@@ -301,6 +301,10 @@ func printResults(w io.Writer, format string, results []gitops.Result, plan bool
 			continue
 		}
 		line := fmt.Sprintf("%s  %s  %d → %d  %s", r.Policy, r.Target, r.From, r.To, r.Action)
+		if r.Action == gitops.ActionError && r.From == 0 && r.To == 0 {
+			// The count was never read: "0 → 0" would be a count it does not know.
+			line = fmt.Sprintf("%s  %s  %s", r.Policy, r.Target, r.Action)
+		}
 		if r.Commit != "" {
 			line += "  " + short(r.Commit)
 		}
