@@ -43,7 +43,7 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
 	fail := func(err error) Result {
 		res.Action, res.Error = ActionError, err.Error()
-		r.logger().Error("evaluation failed", "policy", p.ID(), "error", err)
+		r.logger().Error("evaluation failed", "repository", rc.Name, "policy", p.ID(), "error", err)
 		return res
 	}
 
@@ -116,7 +116,7 @@ func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Po
 	if _, w := p.Windows(); w > 0 && r.Recommendations != nil {
 		recs, err := r.Recommendations.Recommendations(ctx, p, snap.Now, w, ReplicasAt(snap.History, snap.Current))
 		if err != nil {
-			r.logger().Warn("stabilization history unavailable", "policy", p.ID(), "error", err)
+			r.logger().Warn("stabilization history unavailable", "repository", rc.Name, "policy", p.ID(), "error", err)
 			snap.RecommendationsUnknown = err.Error()
 		}
 		snap.Recommendations = recs
@@ -126,7 +126,7 @@ func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Po
 		// and the snapshot goes without it.
 		seasons, err := r.Seasons.Seasons(ctx, p, snap.Now, ReplicasAt(snap.History, snap.Current))
 		if err != nil {
-			r.logger().Warn("steady memory unavailable", "policy", p.ID(), "error", err)
+			r.logger().Warn("steady memory unavailable", "repository", rc.Name, "policy", p.ID(), "error", err)
 		}
 		snap.Seasons = seasons
 	}
@@ -188,7 +188,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 			return err
 		}
 		res.Action, res.Commit = ActionCommitted, sha
-		r.logger().Info("decision committed", "policy", p.ID(), "from", from, "to", c.to, "commit", sha, "manual", msg.Manual)
+		r.logger().Info("decision committed", "repository", rc.Name, "policy", p.ID(), "from", from, "to", c.to, "commit", sha, "manual", msg.Manual)
 		return nil
 	}
 	// PullRequest / AutoMerge: the decision goes to the policy's own branch, made from the
@@ -221,7 +221,7 @@ func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.
 	w, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
 	switch {
 	case err != nil:
-		r.logger().Warn("withdraw stale pull request", "policy", p.ID(), "error", err)
+		r.logger().Warn("withdraw stale pull request", "repository", rc.Name, "policy", p.ID(), "error", err)
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
 			Message: "withdrawal failed (" + err.Error() + "): " + why})
 	case w.URL != "":

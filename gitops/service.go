@@ -516,7 +516,7 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 		if !ok || e.spec != spec {
 			sched, err := cron.ParseStandard(spec)
 			if err != nil { // validation rejects this; keep the default rather than stop
-				s.log.Warn("bad schedule, using the default", "policy", id, "schedule", spec, "error", err)
+				s.log.Warn("bad schedule, using the default", "repository", rl.repo.Config.Name, "policy", id, "schedule", spec, "error", err)
 				sched, _ = cron.ParseStandard(policy.DefaultSchedule)
 			}
 			e = &entry{spec: spec, schedule: sched, jitter: Jitter(id, interval(sched, now), s.opts.MaxJitter), slot: sched.Next(now)}

@@ -31,10 +31,11 @@ type repoOptions struct {
 	logLevel    string
 }
 
-// define registers the shared flags on fs.
-func (o *repoOptions) define(fs *flag.FlagSet) {
+// define registers the shared flags on fs; policyFile is the --policy-file usage, which says
+// what the command does with the extra policies.
+func (o *repoOptions) define(fs *flag.FlagSet, policyFile string) {
 	fs.StringVar(&o.config, "config", "", "the service config `FILE` (AutoscalerConfig); required")
-	fs.Var(&o.policyFiles, "policy-file", "an extra policy `FILE` or directory, evaluated with the repository's own policies; repeatable")
+	fs.Var(&o.policyFiles, "policy-file", policyFile)
 	fs.StringVar(&o.repository, "repository", "", "the repository `NAME` the --policy-file policies belong to (default: the only one)")
 	fs.StringVar(&o.output, "o", "text", "output `FORMAT`: text or json")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "the `DIR` repository clones are kept in (default: the config's cacheDir, else the user cache)")
@@ -63,7 +64,7 @@ type evaluateOptions struct {
 
 // define registers evaluate's (or plan's) flags on fs and returns its check.
 func (o *evaluateOptions) define(fs *flag.FlagSet) func() error {
-	o.repoOptions.define(fs)
+	o.repoOptions.define(fs, "an extra policy `FILE` or directory, evaluated with the repository's own policies; repeatable")
 	fs.Var(&o.policies, "policy", "evaluate only this policy (`NAME` or namespace/name); repeatable")
 	if !o.plan {
 		fs.BoolVar(&o.dryRun, "dry-run", false, "decide and report, commit nothing")
@@ -377,7 +378,7 @@ TIME                  KIND      FROM → TO  COMMIT        AUTHOR               
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("history")
 	o := historyOptions{repoOptions: repoOptions{logLevel: "warn"}}
-	o.repoOptions.define(fs)
+	o.repoOptions.define(fs, "a policy `FILE` or directory not committed to the repository yet, whose history to read; repeatable")
 	fs.StringVar(&o.policy, "policy", "", "the policy (`NAME` or namespace/name); required")
 	fs.DurationVar(&o.since, "since", 7*24*time.Hour, "how far back to read, as a duration `D`")
 	check := func() error {
@@ -421,6 +422,11 @@ func history(ctx context.Context, o historyOptions, stdout, stderr io.Writer) in
 			_ = enc.Encode(struct {
 				Events []policy.Event `json:"events"`
 			}{events})
+			return exitOK
+		}
+		if len(events) == 0 {
+			fmt.Fprintf(stdout, "no decisions, reverts or manual edits of %s since %s (--since %s)\n",
+				o.policy, now.Add(-o.since).UTC().Format(time.RFC3339), shortDuration(o.since.String()))
 			return exitOK
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -481,7 +487,7 @@ func defaultRequestedBy() string {
 func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("scale")
 	o := scaleOptions{repoOptions: repoOptions{logLevel: "warn"}}
-	o.repoOptions.define(fs)
+	o.repoOptions.define(fs, "a policy `FILE` or directory not committed to the repository yet, whose bounds the scale keeps to; repeatable")
 	fs.IntVar(&o.scale.To, "to", -1, "the replica count `N` to set (required; within the policy's minReplicas and maxReplicas)")
 	fs.StringVar(&o.scale.Policy, "policy", "", "the policy (`NAME` or namespace/name); required")
 	fs.StringVar(&o.scale.Reason, "reason", "", "why, in the commit message: `TEXT`; required")

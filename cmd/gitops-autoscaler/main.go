@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		usage(stdout, cmds)
 		return exitOK
+	case args[0] == "--version" || args[0] == "-version" || args[0] == "-v":
+		return runVersion(ctx, args[1:], stdout, stderr)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
@@ -97,7 +99,7 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run 'gitops-autoscaler <command> --help' (or 'gitops-autoscaler help <command>') for a command's
-flags and an example.
+flags and an example; 'gitops-autoscaler --version' prints the version.
 
 Example:
   gitops-autoscaler validate autoscaler.yaml autoscaling/
@@ -110,7 +112,7 @@ plan) some policies held blind: a metric had no usable value.
 }
 
 var versionHelp = help{
-	usage:   "gitops-autoscaler version",
+	usage:   "gitops-autoscaler version (or --version)",
 	about:   "Print the version of this build.",
 	example: "gitops-autoscaler version\ngitops-autoscaler dev",
 	exit:    "0 always, 2 usage error.",

@@ -75,10 +75,14 @@ func (m Message) DecisionID() string {
 // Subject returns the message's first line, also the title of its pull request.
 func (m Message) Subject() string {
 	id := oneLine(m.PolicyID)
-	if m.Manual {
-		return fmt.Sprintf("scale(%s): %d → %d replicas (manual)", id, m.From, m.To)
+	word := "replicas"
+	if m.To == 1 {
+		word = "replica"
 	}
-	return fmt.Sprintf("autoscale(%s): %d → %d replicas", id, m.From, m.To)
+	if m.Manual {
+		return fmt.Sprintf("scale(%s): %d → %d %s (manual)", id, m.From, m.To, word)
+	}
+	return fmt.Sprintf("autoscale(%s): %d → %d %s", id, m.From, m.To, word)
 }
 
 // Format writes the commit message of docs/design.md §6: subject, blank line, the reasons one
