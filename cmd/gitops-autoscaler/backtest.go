@@ -671,4 +671,22 @@ func printBacktest(w io.Writer, r policy.BacktestResult) {
 	}
 	fmt.Fprintf(w, "under-provisioned: %s (%.1f %% of the time below the metrics' need; %.1f replica-minutes short)\n",
 		time.Duration(s.UnderProvisionedSeconds*float64(time.Second)), pct, s.UnderProvisionedReplicaSeconds/60)
+	// A metric the trace lacks blocks every scale-down: the summary says so rather than leave
+	// the figures above to look like the policy's own (docs/design.md §9, invariant 2).
+	missing := map[string]int{}
+	var order []string
+	for _, st := range r.Steps {
+		for _, m := range st.Metrics {
+			if m.Missing {
+				if missing[m.Name] == 0 {
+					order = append(order, m.Name)
+				}
+				missing[m.Name]++
+			}
+		}
+	}
+	for _, name := range order {
+		fmt.Fprintf(w, "missing: %s in %d of %s (no value in the trace): while a metric is missing the policy never scales down\n",
+			name, missing[name], plural(len(r.Steps), "evaluation", "evaluations"))
+	}
 }
