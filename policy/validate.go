@@ -172,6 +172,10 @@ func (c *checker) policy(p *Policy) {
 	}
 }
 
+// writes reports whether a policy may ever write its target: any mode but DryRun, or a
+// delivery override that is not DryRun.
+func writes(s *Spec) bool { return shadowCommits(s) }
+
 // shadowCommits reports whether a shadowing policy could commit.
 func shadowCommits(s *Spec) bool {
 	if s.Mode != ModeDryRun {
