@@ -68,9 +68,13 @@ type Verification struct {
 
 // Actions of a Result.
 const (
-	ActionUnchanged   = "unchanged"
-	ActionCommitted   = "committed"
-	ActionHeld        = "held"
+	ActionUnchanged = "unchanged"
+	ActionCommitted = "committed"
+	ActionHeld      = "held"
+	// ActionHeldBlind is a count left where it is while one or more of the policy's metrics
+	// had no usable value (a query failed, returned nothing, or the trace lacks it): the
+	// policy could not see, which is not the same as "nothing to do" (docs/design.md §8).
+	ActionHeldBlind   = "held-blind"
 	ActionDryRun      = "dry-run"
 	ActionError       = "error"
 	ActionPullRequest = "pull-request"
@@ -90,6 +94,9 @@ type Result struct {
 	Error      string          `json:"error"` // always present, empty when none: the documented -o json shape
 	// Metrics are the values the decision was made on.
 	Metrics map[string]*float64 `json:"metrics,omitempty"`
+	// Blind names the metrics that had no usable value, each as "name: cause"; while any is
+	// blind the policy never scales down (docs/design.md §8, "Exit codes tell the truth").
+	Blind []string `json:"blind,omitempty"`
 	// Diff is the unified diff of the file (plan), Rendered the rendered workload's change.
 	Diff     string `json:"diff,omitempty"`
 	Rendered string `json:"rendered,omitempty"`
@@ -143,6 +150,9 @@ type ManualScale struct {
 	To          int
 	Reason      string
 	RequestedBy string
+	// Hold is how long the policy leaves the count alone after the scale (0: not at all),
+	// written in the commit as Autoscaler-Hold (docs/design.md §6).
+	Hold time.Duration
 }
 
 // Repo is one configured repository with the policies given for it outside the repository.
@@ -392,7 +402,7 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 			return []Result{res}, nil
 		}
 		c := change{to: d.Desired, mode: policy.ModeCommit, message: commitmsg.Message{
-			PolicyID: p.ID(), Target: t.loc, From: t.current, To: d.Desired, EvaluatedAt: at, Manual: true, RequestedBy: m.RequestedBy,
+			PolicyID: p.ID(), Target: t.loc, From: t.current, To: d.Desired, EvaluatedAt: at, Manual: true, RequestedBy: m.RequestedBy, Hold: &m.Hold,
 		}}
 		if err := r.apply(ctx, ws, repo.Config, p, t, c, &res); err != nil {
 			return nil, fmt.Errorf("scale %s: %w", p.ID(), err)

@@ -43,7 +43,7 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
 	fail := func(err error) Result {
 		res.Action, res.Error = ActionError, err.Error()
-		r.logger().Error("evaluation failed", "policy", p.ID(), "error", err)
+		r.logger().Error("evaluation failed", "repository", rc.Name, "policy", p.ID(), "error", err)
 		return res
 	}
 
@@ -52,7 +52,7 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 	if err != nil {
 		return fail(err)
 	}
-	res.From, res.To, res.Metrics = t.current, t.current, metricMap(snap.Metrics)
+	res.From, res.To, res.Metrics, res.Blind = t.current, t.current, metricMap(snap.Metrics), blindMetrics(snap.Metrics)
 	if d, ok := policy.AlreadyDecided(snap); ok {
 		res.Action, res.Reasons = ActionUnchanged, append(res.Reasons, d.Reasons...)
 		return res
@@ -68,7 +68,10 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 	res.To = d.Desired
 	if d.Desired == t.current {
 		res.Action = ActionUnchanged
-		if d.Held {
+		switch {
+		case len(res.Blind) > 0:
+			res.Action = ActionHeldBlind
+		case d.Held:
 			res.Action = ActionHeld
 		}
 		// An open pull request now proposes an outdated change: close it before a person
@@ -113,7 +116,7 @@ func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Po
 	if _, w := p.Windows(); w > 0 && r.Recommendations != nil {
 		recs, err := r.Recommendations.Recommendations(ctx, p, snap.Now, w, ReplicasAt(snap.History, snap.Current))
 		if err != nil {
-			r.logger().Warn("stabilization history unavailable", "policy", p.ID(), "error", err)
+			r.logger().Warn("stabilization history unavailable", "repository", rc.Name, "policy", p.ID(), "error", err)
 			snap.RecommendationsUnknown = err.Error()
 		}
 		snap.Recommendations = recs
@@ -123,7 +126,7 @@ func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Po
 		// and the snapshot goes without it.
 		seasons, err := r.Seasons.Seasons(ctx, p, snap.Now, ReplicasAt(snap.History, snap.Current))
 		if err != nil {
-			r.logger().Warn("steady memory unavailable", "policy", p.ID(), "error", err)
+			r.logger().Warn("steady memory unavailable", "repository", rc.Name, "policy", p.ID(), "error", err)
 		}
 		snap.Seasons = seasons
 	}
@@ -188,7 +191,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 			return err
 		}
 		res.Action, res.Commit = ActionCommitted, sha
-		r.logger().Info("decision committed", "policy", p.ID(), "from", from, "to", c.to, "commit", sha, "manual", msg.Manual)
+		r.logger().Info("decision committed", "repository", rc.Name, "policy", p.ID(), "from", from, "to", c.to, "commit", sha, "manual", msg.Manual)
 		return nil
 	}
 	// PullRequest / AutoMerge: the decision goes to the policy's own branch, made from the
@@ -221,7 +224,7 @@ func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.
 	w, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
 	switch {
 	case err != nil:
-		r.logger().Warn("withdraw stale pull request", "policy", p.ID(), "error", err)
+		r.logger().Warn("withdraw stale pull request", "repository", rc.Name, "policy", p.ID(), "error", err)
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
 			Message: "withdrawal failed (" + err.Error() + "): " + why})
 	case w.URL != "":
@@ -266,6 +269,17 @@ func metricMap(vs []policy.MetricValue) map[string]*float64 {
 		m[v.Name] = &x
 	}
 	return m
+}
+
+// blindMetrics names the values that are missing, as "name: cause".
+func blindMetrics(vs []policy.MetricValue) []string {
+	var out []string
+	for _, v := range vs {
+		if v.Missing {
+			out = append(out, v.Name+": "+v.Cause)
+		}
+	}
+	return out
 }
 
 func missingAll(p *policy.Policy, cause string) []policy.MetricValue {

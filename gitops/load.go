@@ -169,7 +169,7 @@ func (r *Runner) loadRepoPolicies(ws *gitrepo.Workspace, rc policy.Repository) (
 // unchanged since it was last read is not read again.
 func (r *Runner) readTarget(ws *gitrepo.Workspace, p *policy.Policy) (target, error) {
 	if p.Spec.Replicas == nil {
-		return target{}, fmt.Errorf("%s: spec.replicas is not set: evaluate needs to know where the count lives", p.ID())
+		return target{}, fmt.Errorf("%s: %s: spec.replicas is not set: evaluate needs to know where the count lives", where(p, "spec"), p.ID())
 	}
 	t := target{loc: *p.Spec.Replicas}
 	pf := r.parsedFiles(ws.Root())
@@ -181,16 +181,25 @@ func (r *Runner) readTarget(ws *gitrepo.Workspace, p *policy.Policy) (target, er
 	}
 	var err error
 	if t.data, err = ws.ReadFile(t.loc.File); err != nil {
-		return t, err
+		return t, fmt.Errorf("%s: spec.replicas.file: %w", where(p, "spec.replicas.file"), err)
 	}
 	if t.resolved, err = resolveTarget(t.data, t.loc); err != nil {
-		return t, fmt.Errorf("%s: %w", t.loc.File, err)
+		return t, fmt.Errorf("%s: spec.replicas.path: %s: %w", where(p, "spec.replicas.path"), t.loc.File, err)
 	}
 	t.current = t.resolved.node.Value
 	if known {
 		pf.targets[key] = parsedTarget{id: id, data: t.data, current: t.current, resolved: t.resolved}
 	}
 	return t, nil
+}
+
+// where is "file:line" of a policy's field, for errors about what the field names: evaluate
+// never reports a target it cannot read without the document, line and field that named it.
+func where(p *policy.Policy, field string) string {
+	if line := p.Source.LineOf(field); line > 0 {
+		return fmt.Sprintf("%s:%d", p.Source.File, line)
+	}
+	return p.Source.File
 }
 
 // invalidResult is an invalid document's result: an error naming where it is.

@@ -182,7 +182,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	branch := PullRequestBranch(d.Policy)
 	base := baseBranch(d.Repo)
 	id := d.Message.DecisionID()
-	log := pd.logger().With("policy", d.Policy.ID(), "branch", branch)
+	log := pd.logger().With("repository", d.Policy.Source.Repository, "policy", d.Policy.ID(), "branch", branch)
 
 	prs, err := api.PullRequests(ctx, branch, "open")
 	if err != nil {
@@ -415,7 +415,7 @@ func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspa
 		return Withdrawn{}, nil
 	}
 	pr := prs[i] // newest first; there is never more than one of ours
-	log := pd.logger().With("policy", p.ID(), "branch", branch, "number", pr.Number)
+	log := pd.logger().With("repository", p.Source.Repository, "policy", p.ID(), "branch", branch, "number", pr.Number)
 	if !slices.Contains(pr.Labels, LabelWithdrawn) {
 		if err := api.AddLabels(ctx, pr.Number, []string{LabelWithdrawn}); err != nil {
 			return Withdrawn{}, err
@@ -494,7 +494,7 @@ func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, api BranchRemover
 }
 
 var (
-	titleToRE   = regexp.MustCompile(`→\s*(\d+)\s+replicas`)
+	titleToRE   = regexp.MustCompile(`→\s*(\d+)\s+replicas?\b`)
 	trailerToRE = regexp.MustCompile(`(?m)^\s*` + commitmsg.TrailerTo + `:\s*(\d+)\s*$`)
 )
 

@@ -362,7 +362,7 @@ func TestOpenPullRequestStaysWhenNothingDecidedToKeep(t *testing.T) {
 		dryRun bool
 		action string
 	}{
-		{name: "metric missing", action: gitops.ActionUnchanged},
+		{name: "metric missing", action: gitops.ActionHeldBlind},
 		{name: "dry run", value: ptr(300.0), dryRun: true, action: gitops.ActionUnchanged},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -88,6 +88,9 @@ type PolicyStatus struct {
 	// PullRequestName is the pull request's name in its host's terms ("merge request !12").
 	PullRequestName string              `json:"pullRequestName,omitempty"`
 	Metrics         map[string]*float64 `json:"metrics,omitempty"`
+	// Blind names the metrics without a usable value at the last evaluation ("name: cause"):
+	// with lastAction held-blind, the policy held because it could not see.
+	Blind []string `json:"blind,omitempty"`
 	// Shadow is a shadow policy's last comparison with the live autoscaler.
 	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
 	// Invalid is file:line of the policy's document while it is invalid: the policy is not
@@ -513,7 +516,7 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 		if !ok || e.spec != spec {
 			sched, err := cron.ParseStandard(spec)
 			if err != nil { // validation rejects this; keep the default rather than stop
-				s.log.Warn("bad schedule, using the default", "policy", id, "schedule", spec, "error", err)
+				s.log.Warn("bad schedule, using the default", "repository", rl.repo.Config.Name, "policy", id, "schedule", spec, "error", err)
 				sched, _ = cron.ParseStandard(policy.DefaultSchedule)
 			}
 			e = &entry{spec: spec, schedule: sched, jitter: Jitter(id, interval(sched, now), s.opts.MaxJitter), slot: sched.Next(now)}
@@ -633,6 +636,7 @@ func applyResult(st *PolicyStatus, r Result) {
 	}
 	st.PullRequest, st.PullRequestName = r.PullRequest, r.PullRequestName
 	st.Metrics = r.Metrics
+	st.Blind = r.Blind
 	st.Shadow = r.Shadow
 }
 

@@ -196,8 +196,7 @@ func (f *faultRepo) evaluateSeen(t *testing.T) (int, []gitops.Result, string) {
 // allHeldBlind says whether every result is a hold because all its metrics were missing.
 func allHeldBlind(results []gitops.Result) bool {
 	for _, r := range results {
-		held := r.Action == gitops.ActionHeld || r.Action == gitops.ActionUnchanged
-		if !held || !strings.Contains(fmt.Sprint(r.Reasons), "all metrics missing") {
+		if r.Action != gitops.ActionHeldBlind || !strings.Contains(fmt.Sprint(r.Reasons), "all metrics missing") {
 			return false
 		}
 	}
@@ -461,10 +460,14 @@ func TestPrometheusFaults(t *testing.T) {
 			rule := promProxy.Add(tt.rule)
 			code, results, stderr := f.evaluate(t, time.Time{})
 			assert.Positive(t, promProxy.Hits(rule), "the fault happened")
-			assert.Equal(t, 0, code, "missing metrics are a hold, not a failure: %s", stderr)
+			// Missing metrics are a hold, not a failure — but not "all decided" either: exit 3,
+			// documented for Jenkins users (docs/design.md §8, "Exit codes tell the truth").
+			assert.Equal(t, 3, code, "missing metrics are a blind hold, exit 3: %s", stderr)
+			assert.Contains(t, stderr, "could not see all", "the job log says why it is not green")
 			require.Len(t, results, len(faultApps))
 			for _, r := range results {
-				assert.Contains(t, []string{gitops.ActionUnchanged, gitops.ActionHeld}, r.Action, "%s: %v %s", r.Policy, r.Reasons, r.Error)
+				assert.Equal(t, gitops.ActionHeldBlind, r.Action, "%s: %v %s", r.Policy, r.Reasons, r.Error)
+				assert.NotEmpty(t, r.Blind, "%s: the JSON names the blind metric", r.Policy)
 				assert.Equal(t, 6, r.To, r.Policy)
 				assert.Contains(t, fmt.Sprint(r.Reasons), "all metrics missing", r.Policy)
 			}

@@ -186,8 +186,8 @@ func (v RepoView) claimKey(kind ClaimKind, p *Policy) string {
 		return p.ID()
 	}
 	r := p.Spec.Replicas
-	if r == nil {
-		return ""
+	if r == nil || !writes(&p.Spec) {
+		return "" // a DryRun policy writes no value, so it claims none
 	}
 	if t, ok := v.target(p); ok && t.Line > 0 {
 		return strings.Join([]string{p.Source.Repository, path.Clean(r.File), fmt.Sprintf("@%d:%d", t.Line, t.Column)}, "\x00")

@@ -240,6 +240,14 @@ func TestValidateSet(t *testing.T) {
 		{name: "same target, equivalent spelling", cfg: cfg, policies: func(t *testing.T) []*Policy {
 			return []*Policy{load(t, "a.yaml", ""), load(t, "b.yaml", "", "name: laravel-web\n", "name: worker\n", "file: envs/prod/", "file: ./envs/prod/")}
 		}, want: []string{"b.yaml:12: spec.replicas.path: policy laravel-demo/worker writes the same file and path as laravel-demo/laravel-web (a.yaml:12); the two would flip-flop"}},
+		// Issue 21, item 9: a DryRun policy never writes, so beside a live one it is a shadow.
+		{name: "a DryRun policy beside a live one on the same target", cfg: cfg, policies: func(t *testing.T) []*Policy {
+			return []*Policy{load(t, "a.yaml", ""), load(t, "b.yaml", "", "name: laravel-web\n", "name: worker\n",
+				"mode: PullRequest ", "mode: DryRun ", "  delivery: {scaleUp: Commit, scaleDown: PullRequest}", "")}
+		}},
+		{name: "a DryRun policy whose delivery commits still conflicts", cfg: cfg, policies: func(t *testing.T) []*Policy {
+			return []*Policy{load(t, "a.yaml", ""), load(t, "b.yaml", "", "name: laravel-web\n", "name: worker\n", "mode: PullRequest ", "mode: DryRun ")}
+		}, want: []string{"b.yaml:12: spec.replicas.path: policy laravel-demo/worker writes the same file and path as laravel-demo/laravel-web (a.yaml:12); the two would flip-flop"}},
 		{name: "same path in another document of a manifest", cfg: cfg, policies: func(t *testing.T) []*Policy {
 			return []*Policy{load(t, "a.yaml", ""), load(t, "b.yaml", "", "name: laravel-web\n", "name: worker\n", "name: web}", "name: worker}")}
 		}},

@@ -32,10 +32,22 @@ func applyHolds(p *Policy, s *Snapshot, h *history, desired int, e *explainer) (
 		}
 	}
 	// A manual scale through the CLI is a person's decision as much as an edit by hand.
+	// Its own hold, chosen with scale --hold and written in its commit, wins over the policy's
+	// afterManualEditSeconds (docs/design.md §6).
 	if ev := h.manual; ev != nil {
-		if limit := deref(holds.AfterManualEditSeconds); heldSince(ev, limit, s.Now) {
+		limit, own := deref(holds.AfterManualEditSeconds), false
+		if ev.Kind == EventManualScale && ev.HoldSeconds != nil {
+			limit, own = *ev.HoldSeconds, true
+		}
+		if heldSince(ev, limit, s.Now) {
 			e.begin(ReasonManualEditHold).str("manual-edit hold: ").event(ev).str(" set ").int(ev.To).str(" ").
-				secs(s.Now.Sub(ev.At)).str(" ago < afterManualEditSeconds ").int(limit).hold(c).end()
+				secs(s.Now.Sub(ev.At)).str(" ago < ")
+			if own {
+				e.str("its --hold ").secs(time.Duration(limit) * time.Second)
+			} else {
+				e.str("afterManualEditSeconds ").int(limit)
+			}
+			e.hold(c).end()
 			held = true
 		}
 	}

@@ -111,7 +111,9 @@ func setConflicts(cfg *Config, policies []*Policy) []conflict {
 		} else {
 			ids[p.ID()] = p
 		}
-		if r := p.Spec.Replicas; r != nil {
+		// A DryRun policy never writes: beside a live one on the same workload it is a shadow,
+		// not a second writer (docs/design.md §4).
+		if r := p.Spec.Replicas; r != nil && writes(&p.Spec) {
 			key := targetKey(p.Source.Repository, r)
 			if first, dup := targets[key]; dup {
 				const flipFlop = "policy %s writes the same file and path as %s (%s); the two would flip-flop"

@@ -22,7 +22,7 @@ spec:
     - name: rps
       promQL: |
         sum(rate(http_requests_total{app="%[2]s"}[2m]))
-        ---
+        # --- inside a literal, not a document marker (a PromQL comment)
       target: {type: AverageValue, averageValue: 100}
 `, team, app)
 }

@@ -69,6 +69,9 @@ type Documents struct {
 	Policies []*Policy
 	Configs  []*Config
 	Warnings []Warning
+	// Skipped are the files found in a directory that hold no document of ours (IsOurs):
+	// LoadFiles passes over them.
+	Skipped []string
 }
 
 // LoadPolicies decodes, defaults and validates every PrometheusAutoscaler document of one file.
@@ -104,7 +107,8 @@ func LoadPolicyFiles(paths ...string) ([]*Policy, error) {
 
 // LoadFiles is LoadDocuments over files and directories (as LoadPolicyFiles). It returns the
 // documents of the files that were valid along with the joined problems of the others, so a
-// caller can still report warnings and counts.
+// caller can still report warnings and counts. A file found in a directory that holds no
+// document of ours (IsOurs) is skipped and listed in Skipped; a file named itself is read.
 func LoadFiles(paths ...string) (*Documents, error) {
 	return loadFiles("", paths)
 }
@@ -114,6 +118,10 @@ func loadFiles(kind string, paths []string) (*Documents, error) {
 	files, err := ReadYAMLFiles("policies", paths...)
 	errs := []error{err}
 	for _, f := range files {
+		if kind == "" && f.InDirectory && !IsOurs(f.Data) {
+			all.Skipped = append(all.Skipped, f.Name)
+			continue
+		}
 		docs, err := loadDocuments(f.Name, f.Data, kind)
 		if err != nil {
 			errs = append(errs, err)
@@ -129,6 +137,8 @@ func loadFiles(kind string, paths []string) (*Documents, error) {
 type YAMLFile struct {
 	Name string
 	Data []byte
+	// InDirectory is set for a file found under a directory argument, not named itself.
+	InDirectory bool
 }
 
 // ReadYAMLFiles reads the files that path arguments name: each path that is a file, and the
@@ -151,7 +161,7 @@ func ReadYAMLFiles(what string, paths ...string) ([]YAMLFile, error) {
 				errs = append(errs, fmt.Errorf("read %s: %w", what, err))
 				continue
 			}
-			out = append(out, YAMLFile{Name: name, Data: data})
+			out = append(out, YAMLFile{Name: name, Data: data, InDirectory: name != root})
 		}
 	}
 	return out, errors.Join(errs...)

@@ -224,8 +224,14 @@ func stepRecommendation(m *Metric, v float64, c int, steady bool, e *explainer) 
 
 func averageValueRecommendation(name string, v, target float64, c int, tol tolerances, e *explainer) int {
 	if ratio := v / (target * float64(c)); c > 0 && tol.within(ratio) {
-		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v).str(" within tolerance ").num(tol.of(ratio)).
-			str(" of averageValue ").num(target).str(" × ").int(c).to(c).end()
+		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v)
+		if ratio == 1 {
+			// "within tolerance 0 of" a value it equals says nothing.
+			e.str(", exactly averageValue ")
+		} else {
+			e.str(" within tolerance ").num(tol.of(ratio)).str(" of averageValue ")
+		}
+		e.num(target).str(" × ").int(c).to(c).end()
 		return c
 	}
 	r := ceilInt(v / target)
@@ -236,8 +242,13 @@ func averageValueRecommendation(name string, v, target float64, c int, tol toler
 func valueRecommendation(name string, v, target float64, c int, tol tolerances, e *explainer) int {
 	ratio := v / target
 	if c > 0 && tol.within(ratio) {
-		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v).str(" within tolerance ").num(tol.of(ratio)).
-			str(" of value ").num(target).to(c).end()
+		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v)
+		if ratio == 1 {
+			e.str(", exactly the target value")
+		} else {
+			e.str(" within tolerance ").num(tol.of(ratio)).str(" of value ").num(target)
+		}
+		e.to(c).end()
 		return c
 	}
 	// From zero there is nothing to multiply: scale as if one replica ran (activation then

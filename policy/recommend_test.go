@@ -132,6 +132,20 @@ func TestRecommend(t *testing.T) {
 			messages: []string{"queue_backlog = 330 within tolerance 0.1 of averageValue 100 × 3 → 3"},
 		},
 		{
+			name:    "item 9: AverageValue exactly on target says so, not 'within tolerance 0 of'",
+			policy:  testPolicy(1, 30, avgMetric("queue_backlog", 100)),
+			current: 3, metrics: vals(300), want: 3,
+			codes:    []ReasonCode{ReasonWithinTolerance},
+			messages: []string{"queue_backlog = 300, exactly averageValue 100 × 3 → 3"},
+		},
+		{
+			name:    "item 9: Value exactly on target says so",
+			policy:  testPolicy(1, 30, valueMetric("latency", 60)),
+			current: 4, metrics: vals(60), want: 4,
+			codes:    []ReasonCode{ReasonWithinTolerance},
+			messages: []string{"latency = 60, exactly the target value → 4"},
+		},
+		{
 			name:    "AverageValue just past tolerance bound 1.1000001 scales",
 			policy:  testPolicy(1, 30, avgMetric("queue_backlog", 100)),
 			current: 1, metrics: vals(110.00001), want: 2,

@@ -71,6 +71,9 @@ type Event struct {
 	Author string    `json:"author,omitempty"`
 	// Reverts is the commit a revert undid.
 	Reverts string `json:"reverts,omitempty"`
+	// HoldSeconds is a manual scale's own hold (scale --hold); nil: the policy's
+	// afterManualEditSeconds applies, as to an edit by hand.
+	HoldSeconds *int `json:"holdSeconds,omitempty"`
 	// Subject is the commit's first line, for reports.
 	Subject string `json:"subject,omitempty"`
 }

@@ -189,7 +189,7 @@ func TestSteadyScaleDown(t *testing.T) {
 			policy:   steadyLoad(nil),
 			snap:     snap(24, 24).withHistory(drop3h).withRecs(flat(120, 24)...),
 			want:     24,
-			messages: []string{"load = 24 within tolerance 0 of averageValue 1 × 24 → 24", "steady at 24: need 24 now, 24 at most for the next 5 min: nothing lower fits → hold at 24", "unchanged at 24"},
+			messages: []string{"load = 24, exactly averageValue 1 × 24 → 24", "steady at 24: need 24 now, 24 at most for the next 5 min: nothing lower fits → hold at 24", "unchanged at 24"},
 		},
 		{
 			name:     "the dwell: half an hour after a scale-up, its level stands",

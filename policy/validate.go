@@ -159,22 +159,22 @@ func (c *checker) policy(p *Policy) {
 		c.nonNegative("spec.holds.afterManualEditSeconds", h.AfterManualEditSeconds)
 	}
 	if sc := s.SyncCheck; sc != nil {
-		if strings.TrimSpace(sc.PromQL) == "" {
-			c.errorf("spec.syncCheck.promQL", "required")
-		}
+		c.promQL("spec.syncCheck.promQL", sc.PromQL, "required")
 		if sc.TimeoutSeconds < 1 {
 			c.errorf("spec.syncCheck.timeoutSeconds", "must be at least 1, got %d", sc.TimeoutSeconds)
 		}
 	}
 	if sh := s.Shadow; sh != nil {
-		if strings.TrimSpace(sh.PromQL) == "" {
-			c.errorf("spec.shadow.promQL", "required: the live autoscaler's desired replicas, e.g. kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"…\",horizontalpodautoscaler=\"…\"}")
-		}
+		c.promQL("spec.shadow.promQL", sh.PromQL, "required: the live autoscaler's desired replicas, e.g. kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"…\",horizontalpodautoscaler=\"…\"}")
 		if shadowCommits(s) {
 			c.errorf("spec.shadow", "needs mode DryRun (and no delivery override): a policy that commits beside the live autoscaler would fight it; delete that autoscaler, then drop shadow and choose a mode")
 		}
 	}
 }
+
+// writes reports whether a policy may ever write its target: any mode but DryRun, or a
+// delivery override that is not DryRun.
+func writes(s *Spec) bool { return shadowCommits(s) }
 
 // shadowCommits reports whether a shadowing policy could commit.
 func shadowCommits(s *Spec) bool {
@@ -383,9 +383,7 @@ func (c *checker) metrics(s *Spec) {
 		default:
 			first[m.Name] = f + ".name"
 		}
-		if strings.TrimSpace(m.PromQL) == "" {
-			c.errorf(f+".promQL", "required")
-		}
+		c.promQL(f+".promQL", m.PromQL, "required")
 		c.metricRule(f, m)
 		if m.OnEmpty != "" && m.OnEmpty != "zero" {
 			c.errorf(f+".onEmpty", "must be zero (or left out), got %q", m.OnEmpty)

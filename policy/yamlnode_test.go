@@ -58,9 +58,9 @@ func TestReadYAMLFiles(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "read manifests: stat "+missing+": no such file or directory", err.Error())
 	assert.Equal(t, []YAMLFile{
-		{Name: filepath.Join(dir, "a.yml"), Data: []byte("a")},
-		{Name: filepath.Join(dir, "b.yaml"), Data: []byte("b")},
-		{Name: filepath.Join(dir, "sub", "c.yaml"), Data: []byte("c")},
+		{Name: filepath.Join(dir, "a.yml"), Data: []byte("a"), InDirectory: true},
+		{Name: filepath.Join(dir, "b.yaml"), Data: []byte("b"), InDirectory: true},
+		{Name: filepath.Join(dir, "sub", "c.yaml"), Data: []byte("c"), InDirectory: true},
 		{Name: single, Data: []byte("x")},
-	}, files, "a directory's YAML files in order, hidden ones skipped; a file named is read whatever its name; one bad path hides nothing else")
+	}, files, "a directory's YAML files in order (InDirectory), hidden ones skipped; a file named is read whatever its name; one bad path hides nothing else")
 }

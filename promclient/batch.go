@@ -199,7 +199,7 @@ func (b *Batch) Values(ctx context.Context, at time.Time, policies []*policy.Pol
 		out[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
 		c, err := b.servers.For(p.Spec.Prometheus)
 		if err != nil {
-			b.log.Warn("policy prometheus unusable", "policy", p.ID(), "error", err)
+			b.log.Warn("policy prometheus unusable", "repository", p.Source.Repository, "policy", p.ID(), "error", err)
 			for k, m := range p.Spec.Metrics {
 				out[i][k] = missing(m, err.Error())
 			}

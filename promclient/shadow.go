@@ -53,21 +53,21 @@ func (s PrometheusSource) Shadow(ctx context.Context, p *policy.Policy, now time
 	step, end := out.Step, steps[len(steps)-1]
 	c, err := s.servers.For(p.Spec.Prometheus)
 	if err != nil {
-		s.log.Warn("shadow comparison unavailable", "policy", p.ID(), "error", err)
+		s.log.Warn("shadow comparison unavailable", "repository", p.Source.Repository, "policy", p.ID(), "error", err)
 		out.Live = SeriesValues(shadowMetric(p), nil, err, steps)
 		out.MetricsCause = err.Error()
 		return out
 	}
 	live, err := s.windows.values(ctx, c, shadowMetric(p), out.Start, end, step)
 	if err != nil {
-		s.log.Warn("shadow query failed", "policy", p.ID(), "error", err)
+		s.log.Warn("shadow query failed", "repository", p.Source.Repository, "policy", p.ID(), "error", err)
 		live = SeriesValues(shadowMetric(p), nil, err, steps)
 	}
 	out.Live = live
 	perMetric := make([][]policy.MetricValue, len(p.Spec.Metrics))
 	for k, m := range p.Spec.Metrics {
 		if perMetric[k], err = s.windows.values(ctx, c, m, out.Start, end, step); err != nil {
-			s.log.Warn("shadow comparison: metrics unavailable", "policy", p.ID(), "metric", m.Name, "error", err)
+			s.log.Warn("shadow comparison: metrics unavailable", "repository", p.Source.Repository, "policy", p.ID(), "metric", m.Name, "error", err)
 			out.MetricsCause = err.Error()
 			return out
 		}

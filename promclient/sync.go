@@ -42,13 +42,13 @@ func (s *SyncChecker) Observed(ctx context.Context, p *policy.Policy, at time.Ti
 	}
 	c, err := s.servers.For(p.Spec.Prometheus)
 	if err != nil {
-		s.log.Warn("sync check unavailable", "policy", p.ID(), "error", err)
+		s.log.Warn("sync check unavailable", "repository", p.Source.Repository, "policy", p.ID(), "error", err)
 		return policy.SyncStatus{Missing: true}
 	}
 	v, err := c.Query(ctx, sc.PromQL, at)
 	status, cause := SyncValue(sc.PromQL, v, err)
 	if status.Missing {
-		s.log.Warn("sync check has no value", "policy", p.ID(), "cause", cause)
+		s.log.Warn("sync check has no value", "repository", p.Source.Repository, "policy", p.ID(), "cause", cause)
 	}
 	return status
 }

@@ -59,7 +59,7 @@ changes: 1 (1 up, 0 down) — the commits a live run would have made
 ...
 $ gitops-autoscaler backtest --policy policies/laravel-web-prod.yaml \
     --compare compare/laravel-web-hpa.yaml --trace trace.csv --initial 3
-the same load: 2026-11-22T08:00:00Z to 2026-11-22T10:00:00Z every 30s, 241 evaluations (0.1 days)
+the same load: 2026-11-22T08:00:00Z to 2026-11-22T10:00:00Z every 30s, 241 evaluations (2h)
                                 laravel-demo/laravel-web   laravel-demo/laravel-web-hpa
 changes                         4                          12
 changes per day                 47.8                       143.4
@@ -431,12 +431,20 @@ func compareLabels(ps []*policy.Policy, files []string) []string {
 	return labels
 }
 
+// span writes a trace's length as a person reads it: "17m", "2h30m", "1.5 days" — not "0.0 days".
+func span(d time.Duration) string {
+	if d >= 24*time.Hour {
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	}
+	return shortDuration(d.Round(time.Minute).String())
+}
+
 // printComparison writes the table of a comparison, then each compared policy against the
 // first.
 func printComparison(w io.Writer, cs []web.ComparedPolicy) {
 	r := &cs[0].Result
-	fmt.Fprintf(w, "the same load: %s to %s every %s, %d evaluations (%.1f days)\n",
-		r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), r.Step, r.Summary.Evaluations, cs[0].Assessment.Days)
+	fmt.Fprintf(w, "the same load: %s to %s every %s, %s (%s)\n",
+		r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339), r.Step, plural(r.Summary.Evaluations, "evaluation", "evaluations"), span(r.End.Sub(r.Start)))
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	header := []string{""}
 	for _, c := range cs {
@@ -663,4 +671,22 @@ func printBacktest(w io.Writer, r policy.BacktestResult) {
 	}
 	fmt.Fprintf(w, "under-provisioned: %s (%.1f %% of the time below the metrics' need; %.1f replica-minutes short)\n",
 		time.Duration(s.UnderProvisionedSeconds*float64(time.Second)), pct, s.UnderProvisionedReplicaSeconds/60)
+	// A metric the trace lacks blocks every scale-down: the summary says so rather than leave
+	// the figures above to look like the policy's own (docs/design.md §9, invariant 2).
+	missing := map[string]int{}
+	var order []string
+	for _, st := range r.Steps {
+		for _, m := range st.Metrics {
+			if m.Missing {
+				if missing[m.Name] == 0 {
+					order = append(order, m.Name)
+				}
+				missing[m.Name]++
+			}
+		}
+	}
+	for _, name := range order {
+		fmt.Fprintf(w, "missing: %s in %d of %s (no value in the trace): while a metric is missing the policy never scales down\n",
+			name, missing[name], plural(len(r.Steps), "evaluation", "evaluations"))
+	}
 }

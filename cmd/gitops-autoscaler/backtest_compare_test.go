@@ -74,7 +74,7 @@ func TestBacktestCompareText(t *testing.T) {
 	// no needs before the trace and 17 minutes in all, nothing pays for coming down: it holds),
 	// and the imported KEDA trigger (40 per replica, the HPA's defaults).
 	assert.Equal(t, strings.Join([]string{
-		"the same load: 2026-11-22T11:00:00Z to 2026-11-22T11:17:00Z every 30s, 35 evaluations (0.0 days)",
+		"the same load: 2026-11-22T11:00:00Z to 2026-11-22T11:17:00Z every 30s, 35 evaluations (17m)",
 		"                                demo/web (web.yaml)   demo/web-steady    demo/web (demo-web.yaml)",
 		"changes                         9                     2                  3",
 		"changes per day                 740.6                 164.6              246.9",

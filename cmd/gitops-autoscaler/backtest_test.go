@@ -26,6 +26,38 @@ func runBacktestCLI(t *testing.T, args ...string) (code int, stdout, stderr stri
 	return code, out.String(), errb.String()
 }
 
+// TestBacktestSummarySaysWhichMetricsTheTraceLacks is from item 9 of issue 21: a trace without
+// one of the policy's metrics gave a summary that did not say so, though that metric blocks
+// every scale-down.
+func TestBacktestSummarySaysWhichMetricsTheTraceLacks(t *testing.T) {
+	web, err := os.ReadFile(backtestData("web.yaml"))
+	require.NoError(t, err)
+	cases := []struct {
+		name, extra string
+		want        []string
+	}{
+		{name: "every metric in the trace", want: nil},
+		{name: "one metric the trace lacks", extra: "    - {name: queue_depth, promQL: max(queue_depth), target: {type: AverageValue, averageValue: 10}}\n",
+			want: []string{"missing: queue_depth in 35 of 35 evaluations (no value in the trace): while a metric is missing the policy never scales down"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(string(web), "  behavior:\n", tc.extra+"  behavior:\n", 1)
+			policyFile := filepath.Join(t.TempDir(), "p.yaml")
+			require.NoError(t, os.WriteFile(policyFile, []byte(doc), 0o644))
+			code, out, stderr := runBacktestCLI(t, "--policy", policyFile, "--trace", backtestData("spike.csv"))
+			require.Equal(t, exitOK, code, stderr)
+			var got []string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "missing: ") {
+					got = append(got, l)
+				}
+			}
+			assert.Equal(t, tc.want, got, out)
+		})
+	}
+}
+
 func TestBacktestCommandText(t *testing.T) {
 	code, out, stderr := runBacktestCLI(t, "--policy", backtestData("web.yaml"), "--trace", backtestData("spike.csv"))
 	require.Equal(t, exitOK, code, stderr)

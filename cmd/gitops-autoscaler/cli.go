@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // help is a command's --help text, in the one style every command follows: the usage line,
@@ -55,8 +56,9 @@ func writeFlags(w io.Writer, fs *flag.FlagSet) {
 		if placeholder != "" {
 			name += " " + placeholder
 		}
-		if d := f.DefValue; d != "" && d != "0" && d != "false" && !strings.Contains(usage, "(default") {
-			usage += " (default " + d + ")"
+		// A required flag's zero value is a sentinel, not a default ("--to required (default -1)").
+		if d := f.DefValue; d != "" && d != "0" && d != "false" && !strings.Contains(usage, "(default") && !strings.Contains(usage, "required") {
+			usage += " (default " + shortDuration(d) + ")"
 		}
 		entries = append(entries, entry{name, usage})
 		width = max(width, len(name))
@@ -68,6 +70,21 @@ func writeFlags(w io.Writer, fs *flag.FlagSet) {
 			fmt.Fprintf(w, "  %-*s  %s\n", width, "", l)
 		}
 	}
+}
+
+// shortDuration writes a default duration as a person would: "1h" for Go's "1h0m0s", "10m" for
+// "10m0s"; anything else is returned as it is.
+func shortDuration(d string) string {
+	if _, err := time.ParseDuration(d); err != nil {
+		return d
+	}
+	if s, ok := strings.CutSuffix(d, "m0s"); ok {
+		d = s + "m"
+	}
+	if s, ok := strings.CutSuffix(d, "h0m"); ok {
+		d = s + "h"
+	}
+	return d
 }
 
 // wrap breaks text into lines of at most width characters, at spaces.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -30,10 +31,11 @@ type repoOptions struct {
 	logLevel    string
 }
 
-// define registers the shared flags on fs.
-func (o *repoOptions) define(fs *flag.FlagSet) {
+// define registers the shared flags on fs; policyFile is the --policy-file usage, which says
+// what the command does with the extra policies.
+func (o *repoOptions) define(fs *flag.FlagSet, policyFile string) {
 	fs.StringVar(&o.config, "config", "", "the service config `FILE` (AutoscalerConfig); required")
-	fs.Var(&o.policyFiles, "policy-file", "an extra policy `FILE` or directory, evaluated with the repository's own policies; repeatable")
+	fs.Var(&o.policyFiles, "policy-file", policyFile)
 	fs.StringVar(&o.repository, "repository", "", "the repository `NAME` the --policy-file policies belong to (default: the only one)")
 	fs.StringVar(&o.output, "o", "text", "output `FORMAT`: text or json")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "the `DIR` repository clones are kept in (default: the config's cacheDir, else the user cache)")
@@ -62,7 +64,7 @@ type evaluateOptions struct {
 
 // define registers evaluate's (or plan's) flags on fs and returns its check.
 func (o *evaluateOptions) define(fs *flag.FlagSet) func() error {
-	o.repoOptions.define(fs)
+	o.repoOptions.define(fs, "an extra policy `FILE` or directory, evaluated with the repository's own policies; repeatable")
 	fs.Var(&o.policies, "policy", "evaluate only this policy (`NAME` or namespace/name); repeatable")
 	if !o.plan {
 		fs.BoolVar(&o.dryRun, "dry-run", false, "decide and report, commit nothing")
@@ -100,8 +102,16 @@ air-gapped dry runs.`,
 	example: `gitops-autoscaler evaluate --config autoscaler.yaml
 gitops-autoscaler evaluate --config autoscaler.yaml --policy laravel-demo/laravel-web --dry-run -o json
 gitops-autoscaler evaluate --config autoscaler.yaml --metrics-file trace.csv --at 2026-11-22T09:00:00Z`,
-	exit: "0 done, 1 a policy errored (its result says why; an invalid policy document in a repository is its policies' error, and the others are evaluated), 2 usage error or invalid config or --policy-file.",
+	exit: exitStatusEvaluate,
 }
+
+// exitStatusEvaluate is evaluate's and plan's exit status, documented for the jobs that read it
+// (docs/design.md §8, "Exit codes tell the truth").
+const exitStatusEvaluate = "0 every policy decided (committed, unchanged, held by a hold, or proposed); " +
+	"1 a policy errored (its result says why; an invalid policy document in a repository is its policies' error, and the others are evaluated); " +
+	"2 usage error or invalid config or --policy-file; " +
+	"3 no error, but some policies were blind: a metric had no usable value (Prometheus unreachable, a query failed or returned nothing, or the trace lacks it), so they held (action held-blind, field blind in -o json). " +
+	"Precedence: 2, then 1, then 3."
 
 var planHelp = help{
 	usage: "gitops-autoscaler plan --config FILE [--policy NAME]... [flags]",
@@ -109,7 +119,7 @@ var planHelp = help{
 commit (and the rendered workload's change when the policy has render verification). Nothing
 is committed or pushed.`,
 	example: "gitops-autoscaler plan --config autoscaler.yaml --policy laravel-web",
-	exit:    "0 done, 1 a policy errored (its result says why; an invalid policy document in a repository is its policies' error, and the others are evaluated), 2 usage error or invalid config or --policy-file.",
+	exit:    exitStatusEvaluate,
 }
 
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -159,17 +169,26 @@ func evaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Writer) 
 			}
 		}
 	}
+	blind := 0
 	for _, r := range results {
-		if r.Action == gitops.ActionError {
+		switch {
+		case r.Action == gitops.ActionError:
 			failed = true
+		case len(r.Blind) > 0:
+			blind++
 		}
 	}
 	if err := printResults(stdout, o.output, results, o.plan); err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return exitUsage
 	}
-	if failed {
+	switch {
+	case failed:
 		return exitFailure
+	case blind > 0:
+		fmt.Fprintf(stderr, "blind: %s could not see all %s metrics (a query failed, returned nothing, or the trace lacks it) and held (exit %d)\n",
+			plural(blind, "policy", "policies"), pluralWord(blind, "its", "their"), exitBlind)
+		return exitBlind
 	}
 	return exitOK
 }
@@ -283,6 +302,10 @@ func printResults(w io.Writer, format string, results []gitops.Result, plan bool
 			continue
 		}
 		line := fmt.Sprintf("%s  %s  %d → %d  %s", r.Policy, r.Target, r.From, r.To, r.Action)
+		if r.Action == gitops.ActionError && r.From == 0 && r.To == 0 {
+			// The count was never read: "0 → 0" would be a count it does not know.
+			line = fmt.Sprintf("%s  %s  %s", r.Policy, r.Target, r.Action)
+		}
 		if r.Commit != "" {
 			line += "  " + short(r.Commit)
 		}
@@ -292,6 +315,9 @@ func printResults(w io.Writer, format string, results []gitops.Result, plan bool
 		fmt.Fprintln(w, line)
 		for _, reason := range r.Reasons {
 			fmt.Fprintf(w, "    %s\n", reason.Message)
+		}
+		for _, b := range r.Blind {
+			fmt.Fprintf(w, "    blind: %s\n", b)
 		}
 		if r.Shadow != nil {
 			fmt.Fprintf(w, "    %s\n", r.Shadow.Summary())
@@ -352,7 +378,7 @@ TIME                  KIND      FROM → TO  COMMIT        AUTHOR               
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("history")
 	o := historyOptions{repoOptions: repoOptions{logLevel: "warn"}}
-	o.repoOptions.define(fs)
+	o.repoOptions.define(fs, "a policy `FILE` or directory not committed to the repository yet, whose history to read; repeatable")
 	fs.StringVar(&o.policy, "policy", "", "the policy (`NAME` or namespace/name); required")
 	fs.DurationVar(&o.since, "since", 7*24*time.Hour, "how far back to read, as a duration `D`")
 	check := func() error {
@@ -398,6 +424,11 @@ func history(ctx context.Context, o historyOptions, stdout, stderr io.Writer) in
 			}{events})
 			return exitOK
 		}
+		if len(events) == 0 {
+			fmt.Fprintf(stdout, "no decisions, reverts or manual edits of %s since %s (--since %s)\n",
+				o.policy, now.Add(-o.since).UTC().Format(time.RFC3339), shortDuration(o.since.String()))
+			return exitOK
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TIME\tKIND\tFROM → TO\tCOMMIT\tAUTHOR\tSUBJECT")
 		for _, ev := range events {
@@ -417,28 +448,65 @@ type scaleOptions struct {
 }
 
 var scaleHelp = help{
-	usage: "gitops-autoscaler scale --config FILE --policy NAME --to N --reason TEXT [flags]",
+	usage: "gitops-autoscaler scale --config FILE --policy NAME --to N --reason TEXT [--hold 1h] [--requested-by NAME] [flags]",
 	about: `A manual, audited scale through the same path as a decision: one commit changing the one
-replica number, with your reason and the Autoscaler-Manual trailer, pushed to the base branch.
-The policy's manual-edit hold does not apply to it; its cooldowns do.`,
-	example: `gitops-autoscaler scale --config autoscaler.yaml --policy laravel-web --to 12 --reason "launch at 10:00"`,
-	exit:    "0 committed (or nothing to change), 1 the scale failed, 2 usage error or invalid config.",
+replica number, with your reason, who asked (Autoscaler-Requested-By, and Co-authored-by when
+it is "Name <email>") and the Autoscaler-Manual trailer, pushed to the base branch. The count
+must be within the policy's minReplicas and maxReplicas.
+
+--hold decides how long the policy then leaves the count alone: for that long its decisions
+hold (reason ManualEditHold, "… < its --hold 3600s"), after which it follows load again. The
+hold is written in the commit (Autoscaler-Hold), so the service and every one-shot run see
+the same. --hold 0 lets the policy move the count at its next run. The policy's
+afterManualEditSeconds is for edits by hand, not for this command.`,
+	example: `gitops-autoscaler scale --config autoscaler.yaml --policy laravel-web --to 12 --reason "launch at 10:00" --hold 2h
+laravel-demo/laravel-web  envs/prod/values.yaml#web.replicaCount  4 → 12  committed  1f0c2a9d3b4e`,
+	exit: "0 committed (or nothing to change), 1 the scale failed, 2 usage error or invalid config.",
+}
+
+// defaultRequestedBy is who asks for a manual scale when --requested-by is not given: the Git
+// config's user.name and user.email as "Name <email>", else $USER, else "".
+func defaultRequestedBy() string {
+	get := func(key string) string {
+		out, err := exec.Command("git", "config", "--get", key).Output()
+		if err != nil || len(out) > 1024 {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	name, email := get("user.name"), get("user.email")
+	switch {
+	case name != "" && email != "":
+		return name + " <" + email + ">"
+	case name != "":
+		return name
+	}
+	return os.Getenv("USER")
 }
 
 func runScale(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("scale")
 	o := scaleOptions{repoOptions: repoOptions{logLevel: "warn"}}
-	o.repoOptions.define(fs)
-	fs.IntVar(&o.scale.To, "to", -1, "the replica count `N` to set; required")
+	o.repoOptions.define(fs, "a policy `FILE` or directory not committed to the repository yet, whose bounds the scale keeps to; repeatable")
+	fs.IntVar(&o.scale.To, "to", -1, "the replica count `N` to set (required; within the policy's minReplicas and maxReplicas)")
 	fs.StringVar(&o.scale.Policy, "policy", "", "the policy (`NAME` or namespace/name); required")
 	fs.StringVar(&o.scale.Reason, "reason", "", "why, in the commit message: `TEXT`; required")
-	fs.StringVar(&o.scale.RequestedBy, "requested-by", os.Getenv("USER"), "who asks, as the Autoscaler-Requested-By trailer: `NAME`")
+	requestedBy := fs.String("requested-by", "", "who asks, as the Autoscaler-Requested-By trailer (and Co-authored-by when it is \"Name <email>\"): `NAME` "+
+		"(default: git config user.name and user.email, else $USER)")
+	fs.DurationVar(&o.scale.Hold, "hold", time.Hour, "how long the policy leaves the new count alone, as a duration `D`; 0: the policy may move it at its next run")
 	check := func() error {
 		if err := o.repoOptions.check(fs); err != nil {
 			return err
 		}
 		if o.scale.Policy == "" || o.scale.To < 0 || strings.TrimSpace(o.scale.Reason) == "" {
 			return errors.New("--policy, --to and --reason are required")
+		}
+		if o.scale.Hold < 0 {
+			return fmt.Errorf("--hold %s: must not be negative", o.scale.Hold)
+		}
+		o.scale.RequestedBy = strings.TrimSpace(*requestedBy)
+		if o.scale.RequestedBy == "" {
+			o.scale.RequestedBy = defaultRequestedBy()
 		}
 		return nil
 	}

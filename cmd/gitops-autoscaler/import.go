@@ -16,7 +16,8 @@ var importHelp = help{
 	usage: "gitops-autoscaler import FILE|DIR... [--adapter-config FILE] [--config FILE] [--repo DIR] [-o DIR]",
 	about: `Turn the autoscalers you run today into policies, to run beside them before you switch.
 Each FILE or DIR (its *.yaml and *.yml files, recursively) may hold any manifests; these are
-imported and the rest skipped:
+imported and the rest skipped — other kinds, and files that are not YAML before rendering (a
+chart's templates) and name none of these kinds — with a count of what was skipped:
 
   KEDA ScaledObject (keda.sh/v1alpha1)
       each prometheus trigger becomes a metric (threshold → target AverageValue, or Value

@@ -18,6 +18,9 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitBlind: evaluate and plan ran without error, but some policies held blind — a metric
+	// had no usable value (docs/design.md §8, "Exit codes tell the truth").
+	exitBlind = 3
 )
 
 // command is one subcommand: its one-line summary and its entry point, which parses its
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		usage(stdout, cmds)
 		return exitOK
+	case args[0] == "--version" || args[0] == "-version" || args[0] == "-v":
+		return runVersion(ctx, args[1:], stdout, stderr)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
@@ -94,19 +99,20 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run 'gitops-autoscaler <command> --help' (or 'gitops-autoscaler help <command>') for a command's
-flags and an example.
+flags and an example; 'gitops-autoscaler --version' prints the version.
 
 Example:
   gitops-autoscaler validate autoscaler.yaml autoscaling/
   gitops-autoscaler plan --config autoscaler.yaml
   gitops-autoscaler serve --config autoscaler.yaml
 
-Exit status: 0 done, 1 runtime failure, 2 usage error or invalid config or policy.
+Exit status: 0 done, 1 runtime failure, 2 usage error or invalid config or policy, 3 (evaluate,
+plan) some policies held blind: a metric had no usable value.
 `)
 }
 
 var versionHelp = help{
-	usage:   "gitops-autoscaler version",
+	usage:   "gitops-autoscaler version (or --version)",
 	about:   "Print the version of this build.",
 	example: "gitops-autoscaler version\ngitops-autoscaler dev",
 	exit:    "0 always, 2 usage error.",

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -25,10 +26,16 @@ var validateHelp = help{
 	about: `Check policy and config files before they reach the autoscaler. Each PATH is a file or a
 directory (its *.yaml and *.yml files, recursively); a file may hold several documents
 separated by ---. Documents are told apart by kind: PrometheusAutoscaler (a policy) or
-AutoscalerConfig (the service config).
+AutoscalerConfig (the service config). In a directory, YAML files that are not ours (no such
+kind and no autoscaler.gitops.dev apiVersion: a chart's Chart.yaml and templates, Argo CD
+Applications, manifests) are skipped, and the summary says how many; a file named itself is
+always checked.
 
 What is checked:
   - YAML syntax, unknown fields and wrong types, at any depth
+  - every PromQL query (metrics, shadow, syncCheck), parsed by Prometheus's own parser: an
+    error names the parser's line:column in the query; warnings for rate() or increase() over
+    a name not ending in _total, _count, _sum or _bucket, and a range shorter than 60s
   - every policy rule: thresholds (present, numeric, scaleDown below scaleUp), steps >= 1,
     0 <= minReplicas <= maxReplicas, one rule form per metric (step rule or target),
     target types, weights only with aggregation: weighted, mode/delivery/aggregation values,
@@ -43,6 +50,10 @@ What is checked:
     repository (no remote chart, no values from the cluster), and that replicas.file is
     among the files that render reads — a values file the Application does not list can
     never reach the workload
+  - with --repo DIR, that every file the documents name exists: each replicas.file in DIR, and
+    each secret, key and CA file of a config (tokenFile, passwordFile, privateKeyFile, …) on
+    this machine — checked for existence only, never read or printed; run it where the
+    service's secrets are mounted, or leave the config out
   - with --repo DIR, what the loop refuses across the repository's policies (its documents
     under the config's policy globs, plus those given): a policy that writes another team's
     file (the config's owners), a policy document, the service config, Git's or CI's
@@ -120,6 +131,9 @@ func validate(opts validateOptions, stdout, stderr io.Writer) int {
 			problems.add(policy.ValidateSet(cfg, docs.Policies))
 		}
 	}
+	if opts.repo != "" {
+		problems.add(checkReferencedFiles(opts.repo, docs))
+	}
 	if err == nil && opts.repo != "" {
 		for _, p := range docs.Policies {
 			problems.add(render.CheckPolicy(opts.repo, nil, p))
@@ -131,11 +145,87 @@ func validate(opts validateOptions, stdout, stderr io.Writer) int {
 	for _, line := range problems.lines {
 		fmt.Fprintln(stderr, line)
 	}
+	skipped := ""
+	if n := len(docs.Skipped); n > 0 {
+		skipped = fmt.Sprintf("; skipped %s with no %s or %s (not ours)", plural(n, "YAML file", "YAML files"), policy.KindPolicy, policy.KindConfig)
+	}
 	if len(problems.lines) > 0 {
+		if skipped != "" {
+			fmt.Fprintln(stderr, strings.TrimPrefix(skipped, "; "))
+		}
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "ok: %d policies, %d configs\n", len(docs.Policies), len(docs.Configs))
+	fmt.Fprintf(stdout, "ok: %s, %s%s\n", plural(len(docs.Policies), "policy", "policies"), plural(len(docs.Configs), "config", "configs"), skipped)
 	return exitOK
+}
+
+// checkReferencedFiles is the part of --repo that checks that what the documents name exists:
+// each policy's replicas.file in the repository at dir, and each config's secret, key and CA
+// files (every field named …File) on this machine. It stats them only: a secret is never read,
+// and only its path is printed.
+func checkReferencedFiles(dir string, docs *policy.Documents) error {
+	var errs []error
+	for _, p := range docs.Policies {
+		r := p.Spec.Replicas
+		if r == nil || r.File == "" {
+			continue
+		}
+		if info, err := os.Stat(filepath.Join(dir, filepath.FromSlash(r.File))); err != nil || !info.Mode().IsRegular() {
+			errs = append(errs, &policy.FieldError{File: p.Source.File, Line: p.Source.LineOf("spec.replicas.file"), Field: "spec.replicas.file",
+				Msg: fmt.Sprintf("%s does not exist in the repository %s", r.File, dir)})
+		}
+	}
+	for _, cfg := range docs.Configs {
+		for _, ref := range fileFields(reflect.ValueOf(cfg).Elem(), "") {
+			if info, err := os.Stat(ref.path); err != nil || info.IsDir() {
+				errs = append(errs, &policy.FieldError{File: cfg.Source.File, Line: cfg.Source.LineOf(ref.field), Field: ref.field,
+					Msg: fmt.Sprintf("%s does not exist (checked for existence only, never read)", ref.path)})
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// fileRef is a file a config field names: the field's path (repositories[0].auth.tokenFile)
+// and the file.
+type fileRef struct{ field, path string }
+
+// fileFields lists the non-empty string fields of v whose YAML name ends in "File", at any
+// depth, with their field paths.
+func fileFields(v reflect.Value, prefix string) []fileRef {
+	var out []fileRef
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			out = append(out, fileFields(v.Elem(), prefix)...)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			out = append(out, fileFields(v.Index(i), fmt.Sprintf("%s[%d]", prefix, i))...)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || name == "" || name == "-" {
+				continue
+			}
+			field := name
+			if prefix != "" {
+				field = prefix + "." + name
+			}
+			fv := v.Field(i)
+			if fv.Kind() == reflect.String && strings.HasSuffix(name, "File") {
+				if fv.String() != "" {
+					out = append(out, fileRef{field: field, path: fv.String()})
+				}
+				continue
+			}
+			out = append(out, fileFields(fv, field)...)
+		}
+	}
+	return out
 }
 
 // lineSet keeps the lines of joined errors in order, once each: with several configs the

@@ -58,6 +58,9 @@ func TestValidateRepoOwnership(t *testing.T) {
 		"teams/a/web.yaml":    teamDoc("a", "web", "apps/a/values.yaml", "web.replicas"),
 		"teams/b/web.yaml":    teamDoc("b", "web", "apps/b/values.yaml", "web.replicas"),
 		"apps/a/values.yaml":  "web:\n  replicas: 2\n",
+		"apps/a/other.yaml":   "r: 1\n",                // written by the copies the cases add
+		"apps/c/values.yaml":  "web:\n  replicas: 2\n", // validate --repo also checks that replicas.file exists
+		"apps/x.yaml":         "r: 1\n",
 		"apps/b/values.yaml":  "web:\n  replicas: 2\nworkers:\n  - name: mail\n    replicas: 2\n",
 		"deploy/config.yaml":  ownersConfig(""),
 		"docs/example.yaml":   teamDoc("x", "example", "apps/x.yaml", "r"),

@@ -87,7 +87,7 @@ func TestValidateCommand(t *testing.T) {
 		wantStderr []string // exact lines; {dir} is the directory
 	}{
 		{name: "valid policy", files: map[string]string{"p.yaml": validPolicy}, args: []string{"p.yaml"},
-			wantCode: exitOK, wantStdout: "ok: 1 policies, 0 configs\n"},
+			wantCode: exitOK, wantStdout: "ok: 1 policy, 0 configs\n"},
 		{name: "directory with config and policies", files: map[string]string{
 			"config.yaml": validConfig, "policies/web.yaml": validPolicy,
 			"policies/team/worker.yml": strings.Replace(validPolicy, "name: web,", "name: worker,", 1),
@@ -95,7 +95,7 @@ func TestValidateCommand(t *testing.T) {
 			"{dir}/policies/web.yaml:6: spec.replicas.path: policy demo/web writes the same file and path as demo/worker ({dir}/policies/team/worker.yml:6); the two would flip-flop",
 		}},
 		{name: "warnings only", files: map[string]string{"p.yaml": noReplicas}, args: []string{"p.yaml"},
-			wantCode: exitOK, wantStdout: "ok: 1 policies, 0 configs\n", wantStderr: []string{
+			wantCode: exitOK, wantStdout: "ok: 1 policy, 0 configs\n", wantStderr: []string{
 				"{dir}/p.yaml:4: warning: spec.replicas: not set: validate accepts the policy, but evaluate and serve need spec.replicas (file and path) to know where the count lives in Git",
 			}},
 		{name: "every error, one per line", files: map[string]string{"p.yaml": invalid}, args: []string{"p.yaml"},
@@ -110,12 +110,12 @@ func TestValidateCommand(t *testing.T) {
 			`{dir}/p.yaml:8: spec.prometheus.server: unknown Prometheus server "thanos": the config defines: default`,
 		}},
 		{name: "config alone", files: map[string]string{"config.yaml": validConfig}, args: []string{"config.yaml"},
-			wantCode: exitOK, wantStdout: "ok: 0 policies, 1 configs\n"},
+			wantCode: exitOK, wantStdout: "ok: 0 policies, 1 config\n"},
 		{name: "missing file", args: []string{"nope.yaml"}, wantCode: exitUsage, wantStderr: []string{
 			"read policies: stat {dir}/nope.yaml: no such file or directory",
 		}},
 		{name: "--repo: replicas.file among the Application's value files", files: withApp(argoApp), args: []string{"--repo", ".", "policies/web.yaml"},
-			wantCode: exitOK, wantStdout: "ok: 1 policies, 0 configs\n"},
+			wantCode: exitOK, wantStdout: "ok: 1 policy, 0 configs\n"},
 		{name: "--repo: replicas.file the Application does not read", files: withApp(strings.Replace(argoApp, "values.yaml", "other.yaml", 1)),
 			args: []string{"--repo", ".", "policies/web.yaml"}, wantCode: exitUsage, wantStderr: []string{
 				"{dir}/policies/web.yaml:6: spec.replicas.file: envs/prod/values.yaml is not among the files the render reads (helm chart charts/web reads the chart's values.yaml, envs/prod/other.yaml, argocd/web.yaml spec.source.helm.valuesObject): an edit of it cannot reach the workload",

@@ -23,6 +23,12 @@ const (
 	TrailerDecisionID  = "Autoscaler-Decision-Id"
 	TrailerManual      = "Autoscaler-Manual"
 	TrailerRequestedBy = "Autoscaler-Requested-By"
+	// TrailerHold is a manual scale's hold in seconds (scale --hold): how long the policy
+	// leaves the count alone (0: not at all). docs/design.md §6.
+	TrailerHold = "Autoscaler-Hold"
+	// TrailerCoAuthor credits the person who asked for a manual scale, when RequestedBy is
+	// "Name <email>": hosts show them beside the bot.
+	TrailerCoAuthor = "Co-authored-by"
 )
 
 // decisionIDLen is the number of hex digits of a decision id: 80 bits, plenty to tell the
@@ -43,9 +49,11 @@ type Message struct {
 	Metrics []policy.MetricValue
 	// EvaluatedAt is the instant of the decision; written in UTC.
 	EvaluatedAt time.Time
-	// Manual marks a manual scale through the CLI, requested by RequestedBy.
+	// Manual marks a manual scale through the CLI, requested by RequestedBy, held for Hold
+	// (nil: the policy's afterManualEditSeconds, as for an edit by hand).
 	Manual      bool
 	RequestedBy string
+	Hold        *time.Duration
 }
 
 // DecisionID identifies a decision by what it does: the hex sha256 prefix of the policy, the
@@ -67,10 +75,14 @@ func (m Message) DecisionID() string {
 // Subject returns the message's first line, also the title of its pull request.
 func (m Message) Subject() string {
 	id := oneLine(m.PolicyID)
-	if m.Manual {
-		return fmt.Sprintf("scale(%s): %d → %d replicas (manual)", id, m.From, m.To)
+	word := "replicas"
+	if m.To == 1 {
+		word = "replica"
 	}
-	return fmt.Sprintf("autoscale(%s): %d → %d replicas", id, m.From, m.To)
+	if m.Manual {
+		return fmt.Sprintf("scale(%s): %d → %d %s (manual)", id, m.From, m.To, word)
+	}
+	return fmt.Sprintf("autoscale(%s): %d → %d %s", id, m.From, m.To, word)
 }
 
 // Format writes the commit message of docs/design.md §6: subject, blank line, the reasons one
@@ -113,6 +125,12 @@ func Format(m Message) string {
 		if m.RequestedBy != "" {
 			trailer(TrailerRequestedBy, m.RequestedBy)
 		}
+		if m.Hold != nil {
+			trailer(TrailerHold, strconv.Itoa(int(m.Hold.Seconds())))
+		}
+		if IsPersonAddress(m.RequestedBy) {
+			trailer(TrailerCoAuthor, m.RequestedBy)
+		}
 	}
 	return b.String()
 }
@@ -128,6 +146,15 @@ type Trailers struct {
 	DecisionID  string
 	Manual      bool
 	RequestedBy string
+	// HoldSeconds is a manual scale's Autoscaler-Hold (nil: none written).
+	HoldSeconds *int
+}
+
+// IsPersonAddress reports whether s is "Name <email>", the form Git and the hosts' co-author
+// trailers take.
+func IsPersonAddress(s string) bool {
+	open := strings.LastIndex(s, " <")
+	return open > 0 && strings.HasSuffix(s, ">") && strings.Contains(s[open:], "@") && !strings.ContainsAny(s, "\n\r")
 }
 
 // ParseTrailers reads our trailers from the last paragraph of a commit message. It reports
@@ -176,6 +203,10 @@ func ParseTrailers(msg string) (Trailers, bool) {
 			t.Manual, _ = strconv.ParseBool(v)
 		case strings.EqualFold(k, TrailerRequestedBy):
 			t.RequestedBy = v
+		case strings.EqualFold(k, TrailerHold):
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				t.HoldSeconds = &n
+			}
 		}
 	}
 	if t.PolicyID == "" || !haveFrom || !haveTo {

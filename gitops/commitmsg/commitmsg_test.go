@@ -58,6 +58,14 @@ func TestFormatMessageGolden(t *testing.T) {
 	}{
 		{name: "design example", golden: "autoscale.golden", msg: designExample()},
 		{name: "manual scale", golden: "manual.golden", msg: manualExample()},
+		// Issue 21, items 3 and 9: the person as co-author, the hold written, "1 replica".
+		{name: "manual scale to one by a person, held 30m", golden: "manual-person.golden", msg: func() Message {
+			m := manualExample()
+			m.To, m.RequestedBy = 1, "Jane Doe <jane@example.com>"
+			hold := 30 * time.Minute
+			m.Hold = &hold
+			return m
+		}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

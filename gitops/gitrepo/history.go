@@ -175,7 +175,11 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 	if ok && tr.PolicyID == h.q.PolicyID {
 		e.Kind, e.From, e.To = policy.EventDecision, tr.From, tr.To
 		if tr.Manual {
-			e.Kind = policy.EventManualScale
+			// The person who asked, not the bot that committed (docs/design.md §6).
+			e.Kind, e.HoldSeconds = policy.EventManualScale, tr.HoldSeconds
+			if tr.RequestedBy != "" {
+				e.Author = tr.RequestedBy
+			}
 		}
 		return e, true, nil
 	}

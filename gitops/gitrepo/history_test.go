@@ -105,7 +105,8 @@ func TestReadHistoryClassifiesEvents(t *testing.T) {
 			Author: "Bob <bob@example.com>", At: at(30 * time.Minute), Subject: `Revert "autoscale(prod/web): 4 → 6 replicas"`},
 		{Kind: policy.EventManualEdit, From: 4, To: 8, Commit: f.edit, Author: "Ann <ann@example.com>",
 			At: at(20 * time.Minute), Subject: "launch day"},
-		{Kind: policy.EventManualScale, From: 8, To: 5, Commit: f.man, Author: bot, At: at(10 * time.Minute),
+		// A manual scale's author is the person who asked (Autoscaler-Requested-By), not the bot.
+		{Kind: policy.EventManualScale, From: 8, To: 5, Commit: f.man, Author: "jane", At: at(10 * time.Minute),
 			Subject: "scale(prod/web): 8 → 5 replicas (manual)"},
 	}
 	require.Len(t, events, len(want))

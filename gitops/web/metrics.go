@@ -30,6 +30,7 @@ type ServiceMetrics struct {
 	desired      *prometheus.GaugeVec
 	prOpen       *prometheus.GaugeVec
 	lastEval     *prometheus.GaugeVec
+	blind        *prometheus.GaugeVec
 	shadow       shadowMetrics
 	invalid      *prometheus.GaugeVec
 
@@ -49,7 +50,7 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsPrefix, Name: name, Help: help}, []string{"policy"})
 	}
 	m := &ServiceMetrics{
-		evaluations:  counter("evaluations_total", "Policy evaluations, by result (the action: committed, unchanged, held, pull-request, dry-run, error).", "policy", "result"),
+		evaluations:  counter("evaluations_total", "Policy evaluations, by result (the action: committed, unchanged, held, held-blind, pull-request, dry-run, error).", "policy", "result"),
 		decisions:    counter("decisions_total", "Decisions (evaluations that did not fail), by result and direction (up, down, none).", "policy", "result", "direction"),
 		commits:      counter("commits_total", "Decision commits landed on a repository's base branch.", "repository"),
 		pullRequests: counter("pull_requests_total", "Pull requests carrying a decision, by action (proposed, merged, held).", "repository", "action"),
@@ -65,6 +66,7 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		desired:  gauge("desired_replicas", "The replica count the policy's last decision asked for."),
 		prOpen:   gauge("pull_request_open_seconds", "How long the policy's open pull request has waited, as seen by this process (0: none)."),
 		lastEval: gauge("last_evaluation_timestamp_seconds", "Unix time of the policy's last evaluation."),
+		blind:    gauge("blind_metrics", "The policy's metrics without a usable value at its last evaluation (a query failed or returned nothing); above 0 it cannot scale down and holds blind."),
 		invalid: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsPrefix, Name: "invalid_policies",
 			Help: "Policy documents of a file that did not load or that a set-level check refused (duplicate name, shared target); their policies are not evaluated and hold their counts."},
 			[]string{"repository", "file"}),
@@ -74,7 +76,7 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		invalidFiles: map[string]map[string]bool{},
 	}
 	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.replayed, m.queryErrors,
-		m.duration, m.current, m.desired, m.prOpen, m.lastEval, m.invalid)
+		m.duration, m.current, m.desired, m.prOpen, m.lastEval, m.blind, m.invalid)
 	m.shadow.register(reg)
 	return m
 }
@@ -115,6 +117,7 @@ func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 		if r.Action == gitops.ActionError {
 			continue
 		}
+		m.blind.WithLabelValues(r.Policy).Set(float64(len(r.Blind)))
 		m.decisions.WithLabelValues(r.Policy, r.Action, direction(r.From, r.To)).Inc()
 		current := r.From
 		if r.Action == gitops.ActionCommitted {

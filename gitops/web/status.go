@@ -149,7 +149,7 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 		err = errors.New("no metric source")
 	}
 	if err != nil {
-		p.log.Warn("status page: metric range", "policy", st.ID, "error", err)
+		p.log.Warn("status page: metric range", "repository", st.Repository, "policy", st.ID, "error", err)
 	}
 	if len(metric) == 0 {
 		notes = append(notes, st.Policy.Spec.Metrics[0].Name+": no data")
@@ -167,7 +167,7 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	}
 	events, herr := p.svc.History(ctx, st.Repository, st.ID, start)
 	if herr != nil {
-		p.log.Warn("status page: history", "policy", st.ID, "error", herr)
+		p.log.Warn("status page: history", "repository", st.Repository, "policy", st.ID, "error", herr)
 		notes = append(notes, "replicas: no data")
 	}
 	if len(metric) == 0 && herr != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -59,7 +60,16 @@ type Result struct {
 	// Skipped counts the documents of other kinds (Deployments, Services…) that were passed
 	// over, so a directory of manifests can be imported as it is.
 	Skipped int
+	// SkippedFiles counts the files that do not parse as YAML and name none of the kinds import
+	// reads (a chart's templates, before rendering).
+	SkippedFiles int
 }
+
+// importedKindRE finds, without parsing, a kind import reads.
+var importedKindRE = regexp.MustCompile(`\bkind:[ \t]*["']?(ScaledObject|HorizontalPodAutoscaler|PrometheusAutoscaler)\b`)
+
+// mentionsImported reports whether a file names a kind import reads.
+func mentionsImported(data []byte) bool { return importedKindRE.Match(data) }
 
 // Import translates every ScaledObject, HorizontalPodAutoscaler and PrometheusAutoscaler of
 // the inputs. Other kinds are skipped. A document that cannot be translated at all (no metric
@@ -77,6 +87,12 @@ func Import(inputs []Input, opts Options) (*Result, error) {
 				break
 			}
 			if err != nil {
+				if !mentionsImported(in.Data) {
+					// A chart template or another file that is not YAML until rendered, naming
+					// no kind import reads: not ours to fail on.
+					res.SkippedFiles++
+					break
+				}
 				errs = append(errs, fmt.Errorf("%s: invalid YAML: %w", in.File, err))
 				break
 			}

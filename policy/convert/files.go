@@ -78,6 +78,10 @@ func ImportFiles(ctx context.Context, opts FileOptions, out, report io.Writer) (
 	if err := write(res, opts.OutDir, out, report); err != nil {
 		return nil, err
 	}
+	if res.Skipped > 0 || res.SkippedFiles > 0 {
+		fmt.Fprintf(report, "skipped %s of other kinds and %s not YAML before rendering (chart templates); import reads ScaledObject, HorizontalPodAutoscaler and PrometheusAutoscaler\n",
+			count(res.Skipped, "document", "documents"), count(res.SkippedFiles, "file", "files"))
+	}
 	return res, importErr
 }
 
@@ -108,7 +112,7 @@ func write(res *Result, dir string, out, report io.Writer) error {
 				return err
 			}
 		}
-		fmt.Fprintf(report, "%s → %s (%d warnings)\n", imp.From, dest, len(imp.Warnings))
+		fmt.Fprintf(report, "%s → %s (%s)\n", imp.From, dest, count(len(imp.Warnings), "warning", "warnings"))
 		for _, w := range imp.Warnings {
 			fmt.Fprintf(report, "  %s\n", w)
 		}
@@ -117,6 +121,14 @@ func write(res *Result, dir string, out, report io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// count is "1 warning" or "2 warnings".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // readInputs reads files and the YAML files of directories, in lexical order, as policy
