@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit integration fuzz race lint bench bench-traces traces demo demo-live deps clean
+.PHONY: all build test unit integration fuzz race lint bench bench-traces traces test-corpus demo demo-live deps clean
 
 all: build
 
@@ -40,6 +40,12 @@ lint:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
+
+## test-corpus verifies an edit of each chart of a corpus of public charts in DIR, fetched from
+## their upstream repositories (docs/render-verification.md); not part of make test.
+test-corpus:
+	@test -n "$(DIR)" || { echo "usage: make test-corpus DIR=<directory of the public charts> (docs/render-verification.md)"; exit 2; }
+	$(GO) test -tags corpus -count=1 ./render/ -run '^TestCorpus$$' -corpus "$(abspath $(DIR))" -v
 
 ## traces converts the corpus of real public traces (docs/traces.md) into $$TRACES_DIR, else the
 ## user cache directory, and checks every file against examples/traces/SHA256SUMS.

@@ -1,3 +1,5 @@
+//go:build corpus
+
 package render
 
 import (
@@ -127,12 +129,14 @@ var corpusCases = []corpusCase{
 }
 
 // TestCorpus verifies one right edit of the count of each chart of a corpus of real public
-// charts, and pins the outcome: verified with its consequences, or refused and why.
+// charts, and pins the outcome: verified with its consequences, or refused and why. The charts
+// are fetched content, never committed, so the test is built only with the corpus tag, by its
+// own target, and fails without its directory:
 //
-//	go test ./render/ -run TestCorpus -corpus DIR    (or RENDER_CORPUS=DIR)
+//	make test-corpus DIR=…    (= go test -tags corpus ./render/ -run TestCorpus -corpus DIR)
 func TestCorpus(t *testing.T) {
 	if *corpusDir == "" {
-		t.Skip("no corpus: run go test ./render/ -run TestCorpus -corpus DIR (or RENDER_CORPUS=DIR), " +
+		t.Fatal("no corpus: run make test-corpus DIR=… (or go test -tags corpus ./render/ -run TestCorpus -corpus DIR), " +
 			"DIR holding the public charts named in corpusCases, dependencies vendored under charts/")
 	}
 	root, err := filepath.Abs(*corpusDir)
