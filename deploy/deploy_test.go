@@ -52,6 +52,7 @@ var exportedMetrics = []string{
 	"gitops_autoscaler_pull_requests_total",
 	"gitops_autoscaler_push_retries_total",
 	"gitops_autoscaler_replayed_commits_total",
+	"gitops_autoscaler_blind_metrics",
 	"gitops_autoscaler_query_errors_total",
 	"gitops_autoscaler_evaluation_duration_seconds",
 	"gitops_autoscaler_current_replicas",
