@@ -28,7 +28,10 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/status-
 
 func TestStatusPageRendersRowsAndCharts(t *testing.T) {
 	srv := gittest.NewServer(t)
-	srv.CreateRepo("shop", shopFiles())
+	files := shopFiles()
+	// The worker scales on two metrics: each gets its own panel.
+	files["policies/worker.yaml"] = workerPolicyDoc + "    - name: job_age\n      promQL: max(queue_job_age_seconds)\n      target: {type: Value, value: 60}\n"
+	srv.CreateRepo("shop", files)
 	env := startServe(t, srv, "    github: {owner: acme, repo: shop-gitops, apiURL: \"https://ghe.example.com/api/v3/\"}\n")
 	// Two requests: the first may win the lock before the first scheduled cycle and commit
 	// itself; either way the second finds the instant already decided, and so does the
@@ -44,7 +47,12 @@ func TestStatusPageRendersRowsAndCharts(t *testing.T) {
 	assert.Contains(t, page, `data-policy="shop/web"`)
 	assert.Contains(t, page, "envs/prod/web.yaml#web.replicaCount")
 	assert.Contains(t, page, "already decided at 2026-11-22T09:00:00Z", "the last decision's reasons")
-	assert.Equal(t, 2, strings.Count(page, "<svg"), "a chart per policy")
+	assert.Equal(t, 3, strings.Count(page, "<svg"), "a panel per metric: web's one, the worker's two")
+	worker := page[strings.Index(page, `data-policy="shop/worker"`):]
+	worker = worker[:strings.Index(worker, "</tr>")]
+	assert.Equal(t, 2, strings.Count(worker, "<svg"))
+	assert.Contains(t, worker, `data-series="queue_backlog"`)
+	assert.Contains(t, worker, `data-series="job_age"`)
 	assert.Contains(t, page, "<polyline")
 	assert.Contains(t, page, "https://ghe.example.com/acme/shop-gitops/commit/"+srv.Log("shop", "main")[1].SHA, "the commit links to GitHub Enterprise")
 	assert.NotRegexp(t, regexp.MustCompile(`(?i)(src|href)="(https?:)?//[^"]*\.(css|js)`), page, "no external assets")

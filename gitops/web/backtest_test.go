@@ -90,6 +90,9 @@ func TestWriteBacktestHTML(t *testing.T) {
 	assert.Equal(t, 9, strings.Count(page, `class="mark `), "one marker per change")
 	assert.Equal(t, 3, strings.Count(page, `class="mark mark-up"`))
 	assert.Equal(t, 2, strings.Count(page, `class="guide"`), "both thresholds")
+	label := strings.Index(page, `class="guide-label"`)
+	assert.Greater(t, label, strings.LastIndex(page, "<polyline"), "threshold labels are written over the lines, not under them")
+	assert.Contains(t, page, `>scaleUp.threshold 100</text>`)
 	svg := page[strings.Index(page, "<svg") : strings.Index(page, "</svg>")+len("</svg>")]
 	chartWellFormed(t, svg)
 

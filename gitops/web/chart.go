@@ -112,6 +112,7 @@ func SVGChart(c Chart) template.HTML {
 	f.writeGuides(&b, c.Guides)
 	f.writeSeries(&b, c.Series)
 	f.writeMarks(&b, c.Series, c.Marks)
+	f.writeGuideLabels(&b, c.Guides)
 	f.writeLegend(&b)
 	b.WriteString("</svg>")
 	return template.HTML(b.String()) // every text written is escaped
@@ -293,7 +294,7 @@ func (f *chartFrame) writeBands(b *strings.Builder, bands []ChartBand) {
 	}
 }
 
-// writeGuides draws each finite guide on a used axis as a dashed line with its label.
+// writeGuides draws each finite guide on a used axis as a dashed line, behind the series.
 func (f *chartFrame) writeGuides(b *strings.Builder, guides []ChartGuide) {
 	for _, g := range guides {
 		if math.IsNaN(g.V) || math.IsInf(g.V, 0) || !f.axes[g.Axis].used {
@@ -301,9 +302,30 @@ func (f *chartFrame) writeGuides(b *strings.Builder, guides []ChartGuide) {
 		}
 		yy := f.y(g.Axis, g.V)
 		b.WriteString(`<g class="guide"><line x1="` + fmtF(f.px0) + `" x2="` + fmtF(f.px1) + `" y1="` + fmtF(yy) + `" y2="` + fmtF(yy) +
-			`" stroke="#999" stroke-dasharray="6 4"/><text x="` + fmtF(f.px1-4) + `" y="` + fmtF(yy-4) +
-			`" text-anchor="end" fill="#555" stroke="#fafafa" stroke-width="3" paint-order="stroke">` +
-			esc(g.Label) + "</text></g>\n")
+			`" stroke="#999" stroke-dasharray="6 4"/></g>` + "\n")
+	}
+}
+
+// writeGuideLabels writes each drawn guide's label above its line at the plot's right end,
+// over the series and marks (on a halo of the plot's color) so that no line crosses it; a
+// label that would overlap the one above it moves below its line.
+func (f *chartFrame) writeGuideLabels(b *strings.Builder, guides []ChartGuide) {
+	var taken []float64
+	for _, g := range guides {
+		if math.IsNaN(g.V) || math.IsInf(g.V, 0) || !f.axes[g.Axis].used {
+			continue
+		}
+		yy := f.y(g.Axis, g.V)
+		ty := yy - 4
+		for _, t := range taken {
+			if math.Abs(t-ty) < 12 {
+				ty = yy + 12
+				break
+			}
+		}
+		taken = append(taken, ty)
+		b.WriteString(`<text class="guide-label" x="` + fmtF(f.px1-4) + `" y="` + fmtF(ty) +
+			`" text-anchor="end" fill="#555" stroke="#fafafa" stroke-width="4" paint-order="stroke">` + esc(g.Label) + "</text>\n")
 	}
 }
 

@@ -128,71 +128,79 @@ func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// chart draws a policy's first metric against its replica count, with its changes marked.
+// chart draws each of a policy's metrics against its replica count, one small panel per
+// metric, with the changes marked.
 func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time.Time) (template.HTML, string) {
 	if st.Policy == nil || len(st.Policy.Spec.Metrics) == 0 {
 		return "", "no data"
 	}
 	start := now.Add(-chartWindow)
 	var notes []string
-	var metric []ChartPoint
-	var err error
-	if p.series != nil {
-		var vals []policy.MetricValue
-		vals, err = p.series.Series(ctx, st.Policy, 0, start, now, chartStep)
-		for i, v := range vals {
-			if !v.Missing {
-				metric = append(metric, ChartPoint{T: start.Add(time.Duration(i) * chartStep), V: v.Value})
+	metrics := make([][]ChartPoint, len(st.Policy.Spec.Metrics))
+	seen := false
+	for mi, m := range st.Policy.Spec.Metrics {
+		var err error
+		if p.series != nil {
+			var vals []policy.MetricValue
+			vals, err = p.series.Series(ctx, st.Policy, mi, start, now, chartStep)
+			for i, v := range vals {
+				if !v.Missing {
+					metrics[mi] = append(metrics[mi], ChartPoint{T: start.Add(time.Duration(i) * chartStep), V: v.Value})
+				}
 			}
+		} else {
+			err = errors.New("no metric source")
 		}
-	} else {
-		err = errors.New("no metric source")
+		if err != nil {
+			p.log.Warn("status page: metric range", "repository", st.Repository, "policy", st.ID, "metric", m.Name, "error", err)
+		}
+		if len(metrics[mi]) == 0 {
+			notes = append(notes, m.Name+": no data")
+		} else {
+			seen = true
+		}
 	}
-	if err != nil {
-		p.log.Warn("status page: metric range", "repository", st.Repository, "policy", st.ID, "error", err)
-	}
-	if len(metric) == 0 {
-		notes = append(notes, st.Policy.Spec.Metrics[0].Name+": no data")
-	}
-	series := []ChartSeries{{Name: st.Policy.Spec.Metrics[0].Name, Points: metric, Axis: AxisLeft}}
+	var lines []ChartSeries
+	var marks []ChartMark
 	if st.Shadow != nil {
 		// A shadow policy commits nothing, so Git's count is not what runs: draw our replayed
 		// count against the live autoscaler's instead.
-		lines, marks := shadowLines(st.Shadow, start, now)
-		if len(metric) == 0 && len(lines) == 0 {
+		lines, marks = shadowLines(st.Shadow, start, now)
+		if !seen && len(lines) == 0 {
 			return "", strings.Join(append(notes, "live: no data"), "; ")
 		}
-		series = append(series, lines...)
-		return SVGChart(Chart{Width: 520, Height: 170, Series: series, Marks: marks}), strings.Join(notes, "; ")
-	}
-	events, herr := p.svc.History(ctx, st.Repository, st.ID, start)
-	if herr != nil {
-		p.log.Warn("status page: history", "repository", st.Repository, "policy", st.ID, "error", herr)
-		notes = append(notes, "replicas: no data")
-	}
-	if len(metric) == 0 && herr != nil {
-		return "", strings.Join(notes, "; ")
-	}
-	var marks []ChartMark
-	if herr == nil {
-		at := gitops.ReplicasAt(events, st.Current)
-		pts := []ChartPoint{{T: start, V: float64(at(start))}}
-		for _, ev := range events {
-			if ev.At.Before(start) || ev.At.After(now) {
-				continue
+	} else {
+		events, herr := p.svc.History(ctx, st.Repository, st.ID, start)
+		if herr != nil {
+			p.log.Warn("status page: history", "repository", st.Repository, "policy", st.ID, "error", herr)
+			notes = append(notes, "replicas: no data")
+			if !seen {
+				return "", strings.Join(notes, "; ")
 			}
-			pts = append(pts, ChartPoint{T: ev.At, V: float64(ev.To)})
-			label := fmt.Sprintf("%s %s %d → %d", ev.At.UTC().Format("15:04"), ev.Kind, ev.From, ev.To)
-			if ev.Commit != "" {
-				label += fmt.Sprintf(" %.12s", ev.Commit)
+		} else {
+			at := gitops.ReplicasAt(events, st.Current)
+			pts := []ChartPoint{{T: start, V: float64(at(start))}}
+			for _, ev := range events {
+				if ev.At.Before(start) || ev.At.After(now) {
+					continue
+				}
+				pts = append(pts, ChartPoint{T: ev.At, V: float64(ev.To)})
+				label := fmt.Sprintf("%s %s %d → %d", ev.At.UTC().Format("15:04"), ev.Kind, ev.From, ev.To)
+				if ev.Commit != "" {
+					label += fmt.Sprintf(" %.12s", ev.Commit)
+				}
+				marks = append(marks, ChartMark{T: ev.At, Label: label, Up: ev.To > ev.From})
 			}
-			marks = append(marks, ChartMark{T: ev.At, Label: label, Up: ev.To > ev.From})
+			pts = append(pts, ChartPoint{T: now, V: float64(st.Current)})
+			lines = []ChartSeries{{Name: "replicas", Points: pts, Axis: AxisRight, Step: true}}
 		}
-		pts = append(pts, ChartPoint{T: now, V: float64(st.Current)})
-		series = append(series, ChartSeries{Name: "replicas", Points: pts, Axis: AxisRight, Step: true})
 	}
-	svg := SVGChart(Chart{Width: 520, Height: 170, Series: series, Marks: marks})
-	return svg, strings.Join(notes, "; ")
+	var svg strings.Builder
+	for mi, m := range st.Policy.Spec.Metrics {
+		series := append([]ChartSeries{{Name: m.Name, Points: metrics[mi], Axis: AxisLeft}}, lines...)
+		svg.WriteString(string(SVGChart(Chart{Width: 520, Height: 170, Series: series, Marks: marks})))
+	}
+	return template.HTML(svg.String()), strings.Join(notes, "; ") // SVGChart escapes every text
 }
 
 func (p *statusPage) repoConfig(name string) *policy.Repository {
