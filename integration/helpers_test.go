@@ -190,9 +190,15 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 // run) and returns its one result. It fails the test unless the exit code is 0.
 func (f *fixture) evaluate(t *testing.T, args ...string) gitops.Result {
 	t.Helper()
+	return f.evaluateExit(t, 0, args...)
+}
+
+// evaluateExit is evaluate expecting the exit code want (3: a policy held blind).
+func (f *fixture) evaluateExit(t *testing.T, want int, args ...string) gitops.Result {
+	t.Helper()
 	args = append([]string{"evaluate", "--config", f.config, "--cache-dir", t.TempDir(), "-o", "json"}, args...)
 	code, out, stderr := runCLI(t, args...)
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
+	require.Equal(t, want, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 	var got struct {
 		Results []gitops.Result `json:"results"`
 	}

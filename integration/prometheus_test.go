@@ -207,11 +207,13 @@ func TestPrometheusOutageBlocksScaleDown(t *testing.T) {
 		run  func(t *testing.T) gitops.Result
 	}{
 		{"running process", func(t *testing.T) gitops.Result { return f.cycle(t, running, t0.Add(30*time.Second), false) }},
-		{"one-shot evaluate", func(t *testing.T) gitops.Result { return f.evaluate(t, "--at", rfc3339(t0.Add(60*time.Second))) }},
+		{"one-shot evaluate, exit 3 (held blind)", func(t *testing.T) gitops.Result {
+			return f.evaluateExit(t, 3, "--at", rfc3339(t0.Add(60*time.Second)))
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.run(t)
-			assert.Contains(t, []string{gitops.ActionUnchanged, gitops.ActionHeld}, r.Action, r.Reasons)
+			assert.Equal(t, gitops.ActionHeldBlind, r.Action, r.Reasons)
 			assert.Equal(t, 4, r.From)
 			assert.Equal(t, 4, r.To, "no scale-down while the metric is missing")
 			assert.Contains(t, codes(r), policy.ReasonAllMetricsMissing)
