@@ -84,11 +84,12 @@ echo "== $(git --git-dir="$remote" rev-list --count --grep='^autoscale(' main) d
 # 5. What Steady saves: the web policy against the same metrics in the HPA form with the HPA's
 #    defaults, replayed over the same trace.
 echo
-echo "== the web policy (Steady) against its HPA form (examples/laravel/compare), over the same trace"
+echo "== the web policy (Steady) against its HPA form (examples/laravel/compare), over the same trace at the"
+echo "   live run's step (${step}s), so its figures for Steady are the commits above"
 "$bin" backtest --policy "$work/policies/laravel-web-prod.yaml" --compare "$ex/compare/laravel-web-hpa.yaml" \
-  --trace "$trace" --initial 3 --html "$out/compare-laravel-web.html" 2>/dev/null | sed -e 's/^/  /'
+  --trace "$trace" --initial 3 --step "${step}s" --html "$out/compare-laravel-web.html" 2>/dev/null | sed -e 's/^/  /'
 echo "== comparison chart: $out/compare-laravel-web.html"
 
 # 6. The picture people look at to trust a policy.
-"$bin" backtest --policy "$work/policies/laravel-web-prod.yaml" --trace "$trace" --initial 3 --html "$out/backtest-laravel-web.html" > "$out/backtest-laravel-web.txt"
+"$bin" backtest --policy "$work/policies/laravel-web-prod.yaml" --trace "$trace" --initial 3 --step "${step}s" --html "$out/backtest-laravel-web.html" > "$out/backtest-laravel-web.txt"
 echo "== backtest report: $out/backtest-laravel-web.html"
