@@ -54,7 +54,11 @@ func newHostRepo(t *testing.T, mode string) *hostRepo {
 	h := &hostRepo{mode: mode, now: faultT0}
 	token := filepath.Join(t.TempDir(), "github-token")
 	writeFile(t, token, githubtest.DefaultToken+"\n")
-	h.faultRepo = newFaultRepo(t, faultOptions{mode: mode, repoFor: func(git *gittest.Server) string {
+	// An AutoMerge run of three policies makes some twenty requests, one of them waiting out a
+	// Retry-After, while thirty such runs go on at once on a small machine: 4s was too short
+	// for the cycle, and a run that lost it failed a test meant to see the wait succeed. 12s
+	// is still far below the minute a secondary limit without Retry-After asks for.
+	h.faultRepo = newFaultRepo(t, faultOptions{mode: mode, cycleTimeout: 12 * time.Second, repoFor: func(git *gittest.Server) string {
 		h.gh = githubtest.New(t, git, faultRepoName, githubtest.WithClock(h.clock))
 		h.api = faultproxy.New(t, strings.TrimSuffix(h.gh.URL(), "/"))
 		return fmt.Sprintf("    github: {owner: %s, repo: %s, apiURL: %s/, tokenFile: %s}\n", h.gh.Owner(), h.gh.Repo(), h.api.URL(), token)

@@ -84,6 +84,9 @@ type faultOptions struct {
 	// prometheus is the Prometheus URL; empty: metric values come from the trace file.
 	prometheus string
 	replicas   int // the starting count (default 2)
+	// cycleTimeout bounds a run's cycle (default 4s, short enough that a stalled server
+	// fails a run quickly).
+	cycleTimeout time.Duration
 }
 
 // newFaultRepo creates the repository and writes a config whose Git URL goes through the
@@ -95,6 +98,9 @@ func newFaultRepo(t *testing.T, o faultOptions) *faultRepo {
 	}
 	if o.replicas == 0 {
 		o.replicas = 2
+	}
+	if o.cycleTimeout == 0 {
+		o.cycleTimeout = 4 * time.Second
 	}
 	promURL := o.prometheus
 	if promURL == "" {
@@ -144,9 +150,9 @@ repositories:
     url: %s
     timeout: 1s
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-cycleTimeout: 4s
+cycleTimeout: %s
 cacheDir: %s
-%s`, faultRepoName, f.proxy.Rewrite(s.URL(faultRepoName)), s.User(), password, o.repo, promURL, f.cache, o.top))
+%s`, faultRepoName, f.proxy.Rewrite(s.URL(faultRepoName)), s.User(), password, o.repo, promURL, o.cycleTimeout, f.cache, o.top))
 	return f
 }
 
