@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
 // InputLister is what a Verifier may also answer: the repository-relative files and
@@ -39,7 +40,13 @@ func (r *Runner) inputsOf(ws *gitrepo.Workspace, st *raceState, p *policy.Policy
 		in = append(in, p.Source.File)
 	}
 	if p.Spec.Replicas != nil {
-		in = append(in, cleanPath(p.Spec.Replicas.File))
+		// As Git's tree names it; a path that does not clean is the policy's error elsewhere,
+		// and counts as everything here.
+		file, err := repopath.Clean(p.Spec.Replicas.File)
+		if err != nil {
+			file = everything
+		}
+		in = append(in, file)
 	}
 	if p.Spec.Render != nil {
 		if l, ok := r.Verifier.(InputLister); ok {
@@ -53,15 +60,6 @@ func (r *Runner) inputsOf(ws *gitrepo.Workspace, st *raceState, p *policy.Policy
 	}
 	st.inputs[p.ID()] = in
 	return in
-}
-
-// cleanPath is a repository-relative path as Git's tree names it.
-func cleanPath(p string) string {
-	p = strings.TrimPrefix(strings.ReplaceAll(p, `\`, "/"), "./")
-	for strings.Contains(p, "//") {
-		p = strings.ReplaceAll(p, "//", "/")
-	}
-	return p
 }
 
 // touches says whether a changed path is one of the inputs or under one.

@@ -3,6 +3,7 @@ package gitops
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -70,7 +71,7 @@ func TestPushRaceReplaysWhatTheNewCommitsDidNotTouch(t *testing.T) {
 			decided := committedDecisions(t, e.logs)
 			for _, id := range []string{"prod/api", "prod/web", "prod/worker"} {
 				want := 1
-				if contains(tt.decidedAgain, id) {
+				if slices.Contains(tt.decidedAgain, id) {
 					want = 2
 				}
 				assert.Equal(t, want, decided[id], "%s: times decided and committed", id)
@@ -114,15 +115,6 @@ func committedDecisions(t *testing.T, logs *bytes.Buffer) map[string]int {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestTouches(t *testing.T) {
