@@ -4,7 +4,7 @@ BIN      := bin/gitops-autoscaler
 PKGS     := ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
-FUZZTIME ?= 10s
+FUZZTIME ?=  # empty: each target's count of executions in integration/fuzz.sh; or e.g. 60s
 
 .PHONY: all build test unit integration fuzz race lint bench bench-traces traces test-corpus demo demo-live deps clean
 
