@@ -33,4 +33,6 @@
 // ShadowSource, SyncSource, Verifier); it never talks to Prometheus or renders charts itself, and it never decides: every
 // rule — Decide, the rerun guard, when a pull request is stale, a manual scale's bounds, what
 // counts as a hold — is package policy's.
+//
+// Must not import: cmd/..., gitops/web, integration/....
 package gitops

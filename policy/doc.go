@@ -42,4 +42,7 @@
 // the live autoscaler it runs beside: the live count against a replay of the policy over the
 // same window, and the changes each made or would have made — from series the caller reads
 // from Prometheus, so a restart computes the same comparison.
+//
+// Must not import: cmd/..., gitops/..., render/..., promclient/..., internal/..., integration/...,
+// net/http, os/exec.
 package policy

@@ -9,4 +9,6 @@
 // both), one metric over a range for charts, a shadow policy's comparison series (the live
 // autoscaler's desired replicas and the metrics over a window) — so either can be wired where
 // the other was. It decides nothing: that is package policy.
+//
+// Must not import: cmd/..., gitops/..., render/..., integration/..., os/exec.
 package promclient

@@ -34,4 +34,6 @@
 // replicas.file is among the files it reads.
 //
 // It leaves editing files and committing to gitops, and deciding to policy.
+//
+// Must not import: cmd/..., gitops/..., promclient/..., integration/....
 package render

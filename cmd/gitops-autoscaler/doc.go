@@ -15,4 +15,6 @@
 // gitops.Service, serving gitops/web's handler, and printing results as text or JSON. Only main
 // turns signals into cancellation. The rules live in policy, the Git work in gitops, the HTTP
 // face in gitops/web. The in-process tests run the same entry point (run) on port 0.
+//
+// Must not import: integration/....
 package main

@@ -17,4 +17,7 @@
 // The package is pure: bytes in, bytes out. Reading files, committing and rendering belong to
 // the callers (gitops/gitrepo, the loop in gitops, render); where the target lives is the policy's
 // ReplicasLocation.
+//
+// Must not import: cmd/..., gitops, gitops/gitrepo, gitops/host/..., gitops/web, render/...,
+// promclient/..., net/http, os/exec.
 package edit

@@ -7,4 +7,6 @@
 // The private key is read from a file; neither it, the JWT nor a token ever appears in an
 // error. It knows nothing of pull requests or repositories: the GitHub provider and the Git
 // credentials take tokens from it.
+//
+// Must not import: cmd/..., gitops, gitops/host/..., render/..., promclient/....
 package githubapp

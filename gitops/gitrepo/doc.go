@@ -43,4 +43,7 @@
 // Commits and SHAs cross the boundary as hex strings. What to commit is the loop's (package
 // gitops); the replica editor is gitops/edit and the message format gitops/commitmsg; pull
 // requests belong to the hosts.
+//
+// Must not import: cmd/..., gitops, gitops/host/..., gitops/web, render/..., promclient/...,
+// integration/....
 package gitrepo

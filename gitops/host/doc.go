@@ -9,4 +9,7 @@
 // gitops (Host and the small interfaces it is made of); the providers live below this package,
 // one per host: gitops/host/github for GitHub and GitHub Enterprise, gitops/host/gitlab for
 // GitLab; gitops/host/hosts picks a repository's.
+//
+// Must not import: cmd/..., gitops, gitops/gitrepo, policy/..., render/..., promclient/...,
+// net/http.
 package host

@@ -7,4 +7,6 @@
 // one policy for a moment (while n changes) are safe. Scheduling and evaluating stay with the
 // loop in package gitops; the chart (deploy/helm) derives each pod's shard from its
 // StatefulSet ordinal.
+//
+// Must not import: cmd/..., gitops/gitrepo, policy/..., render/..., promclient/..., net/http.
 package shard

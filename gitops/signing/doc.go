@@ -7,4 +7,6 @@
 // header; the Git repository code builds the object and puts the signature in. Keys and
 // passphrases are read from files only (Config) and never appear in an error.
 // It knows nothing of Git objects, hosts or the loop.
+//
+// Must not import: cmd/..., gitops, gitops/host/..., render/..., promclient/....
 package signing

@@ -22,4 +22,6 @@
 // promclient or the loop imports it, so the decision engine carries no presentation and a
 // change of layout never touches a rule. What it needs of metrics it declares itself
 // (SeriesSource); the command wires promclient's sources in.
+//
+// Must not import: cmd/..., render/..., integration/....
 package web

@@ -11,4 +11,6 @@
 //   - Transport, the innermost round tripper under those that add credentials, removes every
 //     credential header from a request a redirect took off the first request's origin, for a
 //     client whose CheckRedirect is not ours.
+//
+// Must not import: cmd/..., gitops/..., policy/..., promclient/..., render/....
 package origin

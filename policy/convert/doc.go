@@ -35,4 +35,6 @@
 // which proves the key by rendering), and writes the policies and the report. Without a
 // repository, or when nothing is found, spec.replicas is left for the user and a warning
 // says so.
+//
+// Must not import: cmd/..., gitops/..., render/..., promclient/..., net/http, os/exec.
 package convert

@@ -44,4 +44,7 @@
 // budget may promise fewer. Measure computes both, and the tests check the order
 // hull line ≤ exact ≤ hull vertex, and that every answer equals a brute force over every
 // schedule of small problems.
+//
+// Must not import: cmd/..., gitops/..., render/..., promclient/..., internal/..., net/http,
+// os/exec, os.
 package optimum

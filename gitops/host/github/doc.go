@@ -11,4 +11,6 @@
 //
 // What to propose, and when, is delivery's (package gitops); the Git side of a pull request —
 // its branch and commit — is gitops/gitrepo's.
+//
+// Must not import: cmd/..., gitops, gitops/web, render/..., integration/....
 package github

@@ -11,4 +11,6 @@
 // policy, promclient/httpretry, within the request's deadline; the client's own retries are
 // off. It does not decide when to merge or what a closed merge request means:
 // that is pull request delivery's.
+//
+// Must not import: cmd/..., gitops, gitops/web, render/..., integration/....
 package gitlab
