@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
@@ -184,7 +185,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		return nil
 	}
 	msg := c.message
-	msg.Reasons = reasonLines(res.Reasons)
+	msg.Reasons = slices.Clone(res.Reasons)
 	if c.mode == policy.ModeCommit {
 		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: t.loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: msg.EvaluatedAt})
 		if err != nil {
@@ -248,14 +249,6 @@ func targetOf(p *policy.Policy) string {
 		return ""
 	}
 	return commitmsg.Target(*p.Spec.Replicas)
-}
-
-func reasonLines(rs []policy.Reason) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r.Message)
-	}
-	return out
 }
 
 func metricMap(vs []policy.MetricValue) map[string]*float64 {

@@ -21,13 +21,21 @@ type policySet struct {
 	invalid, named []policy.Invalid
 }
 
+// noPolicy says a repository carries no policy of a name; errors.Is matches it with
+// ErrUnknownPolicy, so that a caller trying several repositories goes on to the next.
+type noPolicy struct{ name, repo string }
+
+func (e noPolicy) Error() string { return fmt.Sprintf("no policy %q in repository %s", e.name, e.repo) }
+
+func (noPolicy) Is(target error) bool { return target == ErrUnknownPolicy }
+
 // one is the single policy a command names, or why there is none.
 func (s policySet) one(cmd, name, repo string) (*policy.Policy, error) {
 	if len(s.named) > 0 {
 		return nil, fmt.Errorf("%s: policy %q is invalid: %w", cmd, name, s.named[0])
 	}
 	if len(s.policies) != 1 {
-		return nil, fmt.Errorf("%s: no policy %q in repository %s", cmd, name, repo)
+		return nil, fmt.Errorf("%s: %w", cmd, noPolicy{name: name, repo: repo})
 	}
 	return s.policies[0], nil
 }
@@ -108,7 +116,7 @@ func (r *Runner) policies(ws *gitrepo.Workspace, repo Repo, opts CycleOptions) (
 	}
 	for _, name := range opts.Only {
 		if !anySelected(set.policies, name) && !anyInvalid(set.named, name) {
-			return policySet{}, fmt.Errorf("no policy %q in repository %s", name, repo.Config.Name)
+			return policySet{}, noPolicy{name: name, repo: repo.Config.Name}
 		}
 	}
 	sort.Slice(set.policies, func(i, j int) bool { return set.policies[i].ID() < set.policies[j].ID() })

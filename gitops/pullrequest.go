@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
@@ -211,7 +209,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	// labels are not yet this decision's — a run failed, or died, between the branch push and
 	// those writes (docs/design.md §9, invariant 5) — so that it is completed, without a push.
 	if carries && pr != nil && pr.HeadSHA == head.SHA && pr.Title == d.Message.Subject() &&
-		pr.Body == PullRequestBody(t, head.Message, metricNames(d.Policy), d.Rendered, branch, base, head.SHA) && labelled(pr.Labels, labels) {
+		bodyShows(pr.Body, head, branch) && labelled(pr.Labels, labels) {
 		res.URL, res.Name, res.Commit, res.Unchanged = pr.URL, t.Name(pr.Number), head.SHA, true
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
 			Message: t.Name(pr.Number) + " already proposes this decision"})
@@ -221,17 +219,21 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 		return res, nil
 	}
 	commit, message := head.SHA, head.Message
+	// The description shows this cycle's reasons and the trailers of the commit it proposes:
+	// the branch's, when it still carries the decision.
+	trailers, _ := commitmsg.TrailerBlock(head.Message)
 	if !carries {
 		// A new commit on the current base — after a moved base too: the decision was made
 		// again on the new base, never replayed on it.
-		message = commitmsg.Format(d.Message)
+		message, trailers = commitmsg.Format(d.Message), commitmsg.FormatTrailers(d.Message)
 		if commit, err = pushDecision(ctx, ws, d, branch, message, head, exists); err != nil {
 			return res, err
 		}
 		log.Info(t.Noun+" branch pushed", "commit", commit, "base", ws.Base(), "why", rebuild)
 	}
 	res.Commit = commit
-	title, body := d.Message.Subject(), PullRequestBody(t, message, metricNames(d.Policy), d.Rendered, branch, base, commit)
+	title := d.Message.Subject()
+	body := pullRequestBody(t, title, d.Message.Reasons, trailers, d.Rendered, branch, base, commit)
 	if pr, err = openOrUpdate(ctx, api, pr, host.NewPullRequest{Title: title, Body: body, Head: branch, Base: base}, &res, log); err != nil {
 		return res, err
 	}
@@ -472,11 +474,11 @@ func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Reposit
 	if last.Merged || slices.Contains(last.Labels, LabelWithdrawn) {
 		return nil, nil
 	}
-	to, ok := proposedTo(*last)
+	tr, ok := bodyTrailers(last.Body)
 	if !ok {
-		return nil, fmt.Errorf("%s: no replica count in its title or trailers", t.Name(last.Number))
+		return nil, fmt.Errorf("%s: no %s trailer in its description", t.Name(last.Number), commitmsg.TrailerTo)
 	}
-	return &policy.Rejection{To: to, PR: last.Number, Name: t.Name(last.Number), URL: last.URL}, nil
+	return &policy.Rejection{To: tr.To, PR: last.Number, Name: t.Name(last.Number), URL: last.URL}, nil
 }
 
 // tidyBranch deletes a branch its closed pull request left behind — only while the branch is
@@ -493,21 +495,39 @@ func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, api BranchRemover
 	pd.logger().Info("deleted the branch of a closed "+t.Noun, "branch", branch, "number", closed.Number)
 }
 
-var (
-	titleToRE   = regexp.MustCompile(`→\s*(\d+)\s+replicas?\b`)
-	trailerToRE = regexp.MustCompile(`(?m)^\s*` + commitmsg.TrailerTo + `:\s*(\d+)\s*$`)
-)
-
-// proposedTo reads the count a pull request proposed: the trailer in its body, else its title.
-func proposedTo(pr host.PullRequest) (int, bool) {
-	for _, m := range [][]string{trailerToRE.FindStringSubmatch(pr.Body), titleToRE.FindStringSubmatch(pr.Title)} {
-		if m != nil {
-			if n, err := strconv.Atoi(m[1]); err == nil {
-				return n, true
-			}
-		}
+// bodyTrailers reads the trailers a pull request's description shows (PullRequestBody's
+// Trailers block) with the one trailer reader, commitmsg.ParseTrailerBlock: the count a
+// closed pull request proposed is its Autoscaler-To. CRLF line endings, which a description
+// edited in a host's web page gets, are tolerated.
+func bodyTrailers(body string) (commitmsg.Trailers, bool) {
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	_, rest, ok := strings.Cut(body, trailersHeading)
+	if !ok {
+		return commitmsg.Trailers{}, false
 	}
-	return 0, false
+	open, rest, ok := strings.Cut(rest, "\n")
+	if !ok || !strings.HasPrefix(open, "```") {
+		return commitmsg.Trailers{}, false
+	}
+	block, _, ok := strings.Cut(rest, "\n"+open+"\n")
+	if !ok {
+		return commitmsg.Trailers{}, false
+	}
+	return commitmsg.ParseTrailerBlock(block)
+}
+
+// bodyShows reports whether a pull request's description was written for the branch's head:
+// it shows the head commit's decision id and evaluation instant in its trailers, and names the
+// commit at its end. A description a run left half written (it died between the push and
+// the update) does not, and is completed.
+func bodyShows(body string, head gitrepo.Commit, branch string) bool {
+	shown, ok := bodyTrailers(body)
+	if !ok {
+		return false
+	}
+	carried, ok := commitmsg.ParseTrailers(head.Message)
+	return ok && shown.DecisionID == carried.DecisionID && shown.EvaluatedAt.Equal(carried.EvaluatedAt) &&
+		strings.HasSuffix(strings.ReplaceAll(body, "\r\n", "\n"), bodyFooter(branch, head.SHA))
 }
 
 func openPullRequest(ctx context.Context, api interface {
@@ -646,14 +666,6 @@ func baseBranch(rc policy.Repository) string {
 	return rc.Branch
 }
 
-func metricNames(p *policy.Policy) []string {
-	out := make([]string, 0, len(p.Spec.Metrics))
-	for _, m := range p.Spec.Metrics {
-		out = append(out, m.Name)
-	}
-	return out
-}
-
 func shortSHA(s string) string {
 	if len(s) > 12 {
 		return s[:12]
@@ -661,82 +673,64 @@ func shortSHA(s string) string {
 	return s
 }
 
-// PullRequestBody is a decision's pull request description, from its commit message: the
-// metrics as a table (metric, value, rule, recommendation), the other reasons, the rendered
-// replica diff when render verification ran, the trailers, and how to roll back — naming the
-// pull request in the host's terms.
-func PullRequestBody(t host.Terms, message string, metrics []string, rendered, branch, base, commit string) string {
-	subject, reasons, trailers := splitMessage(message)
+// PullRequestBody is a decision's pull request description, rendered from the decision (the
+// commit message's parts, never its text): the metrics' lines as a table (metric, value,
+// rule, recommendation), the other reasons, the rendered replica diff when render
+// verification ran, the trailers, and how to roll back — naming the pull request in the
+// host's terms.
+func PullRequestBody(t host.Terms, m commitmsg.Message, rendered, branch, base, commit string) string {
+	return pullRequestBody(t, m.Subject(), m.Reasons, commitmsg.FormatTrailers(m), rendered, branch, base, commit)
+}
+
+// trailersHeading opens the description's Trailers block, which bodyTrailers reads back.
+const trailersHeading = "**Trailers**\n\n"
+
+func pullRequestBody(t host.Terms, subject string, reasons []policy.Reason, trailers, rendered, branch, base, commit string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s**, proposed by gitops-autoscaler.\n\n", mdEscape(subject))
-	var rows [][4]string
-	var other []string
+	var metrics, other []policy.Reason
 	for _, r := range reasons {
-		if row, ok := metricRow(r, metrics); ok {
-			rows = append(rows, row)
-			continue
+		switch {
+		case r.IsMetric():
+			metrics = append(metrics, r)
+		case strings.TrimSpace(r.Message) != "":
+			other = append(other, r)
 		}
-		other = append(other, r)
 	}
-	if len(rows) > 0 {
+	if len(metrics) > 0 {
 		b.WriteString("| metric | value | rule | recommendation |\n|---|---|---|---|\n")
-		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdCell(r[0]), mdCell(r[1]), mdCell(r[2]), mdCell(r[3]))
+		for _, r := range metrics {
+			fmt.Fprintf(&b, "| %s | %s | %s | %d |\n", mdCell(r.Metric), r.ValueText(), mdCell(r.Rule), r.To)
 		}
 		b.WriteString("\n")
 	}
 	if len(other) > 0 {
 		b.WriteString("**Decision**\n\n")
 		for _, r := range other {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(r))
+			fmt.Fprintf(&b, "- %s\n", mdEscape(oneLine(r.Message)))
 		}
 		b.WriteString("\n")
 	}
 	if strings.TrimSpace(rendered) != "" {
 		fmt.Fprintf(&b, "**Rendered change**\n\n%s\n", fence("diff", rendered))
 	}
-	fmt.Fprintf(&b, "**Trailers**\n\n%s\n", fence("", strings.Join(trailers, "\n")))
+	fmt.Fprintf(&b, "%s%s\n", trailersHeading, fence("", trailers))
 	fmt.Fprintf(&b, "**Rolling back**: this %s lands on `%s` as one commit that carries the trailers above. "+
 		"To undo it after the merge, revert that commit: `git revert <sha>` with the sha of the commit on `%s`; "+
 		"the autoscaler sees the revert and holds the policy (holds.afterRevertSeconds). "+
 		"To say no before the merge, close this %s unmerged: the policy holds while it would propose the same count.\n\n", t.Noun, base, base, t.Noun)
-	fmt.Fprintf(&b, "<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, shortSHA(commit))
+	b.WriteString(bodyFooter(branch, commit))
 	return b.String()
 }
 
-// splitMessage splits one of our commit messages into subject, reason lines and trailer lines.
-func splitMessage(msg string) (subject string, reasons, trailers []string) {
-	msg = strings.TrimRight(strings.ReplaceAll(msg, "\r\n", "\n"), "\n")
-	paras := strings.Split(msg, "\n\n")
-	subject = paras[0]
-	if len(paras) > 1 {
-		trailers = strings.Split(paras[len(paras)-1], "\n")
-		for _, p := range paras[1 : len(paras)-1] {
-			for _, l := range strings.Split(p, "\n") {
-				if strings.TrimSpace(l) != "" {
-					reasons = append(reasons, l)
-				}
-			}
-		}
-	}
-	return subject, reasons, trailers
+// bodyFooter ends a description: the branch and the commit it shows.
+func bodyFooter(branch, commit string) string {
+	return fmt.Sprintf("<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, shortSHA(commit))
 }
 
-// metricRow reads "name = value rule → n" (the engine's metric lines) into a table row.
-func metricRow(line string, metrics []string) ([4]string, bool) {
-	for _, m := range metrics {
-		rest, ok := strings.CutPrefix(line, m+" = ")
-		if !ok {
-			continue
-		}
-		value, rule, _ := strings.Cut(rest, " ")
-		rec := ""
-		if i := strings.LastIndex(rule, "→"); i >= 0 {
-			rule, rec = rule[:i], rule[i+len("→"):]
-		}
-		return [4]string{m, value, strings.TrimSpace(rule), strings.TrimSpace(rec)}, true
-	}
-	return [4]string{}, false
+// oneLine joins a reason's lines with spaces, as the commit message writes it.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func mdCell(s string) string {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -14,12 +15,17 @@ import (
 const bodyFile = "envs/prod/web/values.yaml"
 
 func TestPullRequestBody(t *testing.T) {
-	msg := commitmsg.Format(commitmsg.Message{
+	msg := commitmsg.Message{
 		PolicyID: "shop/web", Target: policy.ReplicasLocation{File: bodyFile, Path: "web.replicaCount"}, From: 3, To: 6,
-		Reasons: []string{"http_rps = 312.4 > scaleUp.threshold 250 → 6", "queue|depth = 2 within [1, 5] → 3", "aggregation max → 6",
-			"rendered Deployment shop/web: spec.replicas 3 → 6", "also: adds PodDisruptionBudget shop/web"},
+		Reasons: []policy.Reason{
+			{Code: policy.ReasonMetricValue, Message: "http_rps = 312.4 > scaleUp.threshold 250 → 6", Metric: "http_rps", Value: 312.4, Rule: "> scaleUp.threshold 250", To: 6},
+			{Code: policy.ReasonMetricValue, Message: "queue|depth = 2 within [1, 5] → 3", Metric: "queue|depth", Value: 2, Rule: "within [1, 5]", To: 3},
+			{Code: policy.ReasonAggregated, Message: "aggregation max → 6"},
+			{Code: policy.ReasonRendered, Message: "rendered Deployment shop/web: spec.replicas 3 → 6"},
+			{Code: policy.ReasonRenderConsequence, Message: "also: adds PodDisruptionBudget shop/web"},
+		},
 		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
-	})
+	}
 	for _, tc := range []struct {
 		name     string
 		rendered string
@@ -63,35 +69,46 @@ func TestPullRequestBody(t *testing.T) {
 			if tc.terms == (host.Terms{}) {
 				tc.terms = host.PullRequestTerms
 			}
-			body := PullRequestBody(tc.terms, msg, []string{"http_rps", "queue|depth"}, tc.rendered, "autoscaler/shop/web", "main", "0123456789abcdef")
+			body := PullRequestBody(tc.terms, msg, tc.rendered, "autoscaler/shop/web", "main", "0123456789abcdef")
 			for _, w := range tc.want {
 				assert.Contains(t, body, w)
 			}
 			for _, n := range tc.not {
 				assert.NotContains(t, body, n)
 			}
-			to, ok := proposedTo(host.PullRequest{Body: body})
+			tr, ok := bodyTrailers(body)
 			assert.True(t, ok)
-			assert.Equal(t, 6, to, "the trailers in the body give the proposed count back")
+			assert.Equal(t, 6, tr.To, "the trailers in the body give the proposed count back")
+			assert.Equal(t, msg.DecisionID(), tr.DecisionID)
+			assert.True(t, bodyShows(body, gitrepo.Commit{SHA: "0123456789abcdef", Message: commitmsg.Format(msg)}, "autoscaler/shop/web"),
+				"the body shows the commit it was written for")
+			assert.False(t, bodyShows(body, gitrepo.Commit{SHA: "fedcba9876543210", Message: commitmsg.Format(msg)}, "autoscaler/shop/web"),
+				"and no other")
 		})
 	}
 }
 
-func TestProposedTo(t *testing.T) {
+// TestBodyTrailers: the count a closed pull request proposed is read from the trailers its
+// description shows, by the one trailer reader — never from its title.
+func TestBodyTrailers(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		pr   host.PullRequest
+		body string
 		to   int
 		ok   bool
 	}{
-		{name: "trailer", pr: host.PullRequest{Body: "```\nAutoscaler-From: 3\nAutoscaler-To: 7\n```"}, to: 7, ok: true},
-		{name: "title", pr: host.PullRequest{Title: "autoscale(a/b): 6 → 2 replicas"}, to: 2, ok: true},
-		{name: "neither", pr: host.PullRequest{Title: "bump chart", Body: "no trailers"}},
+		{name: "trailers block", body: "**Trailers**\n\n```\nAutoscaler-Policy: a/b\nAutoscaler-From: 3\nAutoscaler-To: 7\n```\n\nmore", to: 7, ok: true},
+		{name: "edited on the web: CRLF", body: "**Trailers**\r\n\r\n```\r\nAutoscaler-Policy: a/b\r\nAutoscaler-From: 3\r\nAutoscaler-To: 7\r\n```\r\n", to: 7, ok: true},
+		{name: "a longer fence", body: "**Trailers**\n\n````\nAutoscaler-Policy: a/b\nAutoscaler-From: 3\nAutoscaler-To: 2\n````\n", to: 2, ok: true},
+		{name: "a count in the text only", body: "autoscale(a/b): 6 → 2 replicas\nAutoscaler-To: 2"},
+		{name: "trailers block not closed", body: "**Trailers**\n\n```\nAutoscaler-Policy: a/b\nAutoscaler-From: 3\nAutoscaler-To: 7\n"},
+		{name: "not a number", body: "**Trailers**\n\n```\nAutoscaler-Policy: a/b\nAutoscaler-From: 3\nAutoscaler-To: seven\n```\n"},
+		{name: "no trailers", body: "bump chart"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			to, ok := proposedTo(tc.pr)
+			tr, ok := bodyTrailers(tc.body)
 			assert.Equal(t, tc.ok, ok)
-			assert.Equal(t, tc.to, to)
+			assert.Equal(t, tc.to, tr.To)
 		})
 	}
 }

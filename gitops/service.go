@@ -22,7 +22,8 @@ import (
 // ErrShuttingDown is returned by on-demand evaluations once the service stops taking work.
 var ErrShuttingDown = errors.New("the service is shutting down")
 
-// ErrUnknownPolicy is returned by EvaluateNow for a name no repository's policies carry.
+// ErrUnknownPolicy is returned by EvaluateNow for a name no repository's policies carry, and
+// matches (errors.Is) every "no policy in repository" error of the Runner and the Service.
 var ErrUnknownPolicy = errors.New("unknown policy")
 
 // Clock is the service's time. Tests drive it without real waiting.
@@ -344,7 +345,7 @@ func (s *Service) History(ctx context.Context, repository, id string, since time
 	}
 	s.mu.RUnlock()
 	if p == nil || p.Spec.Replicas == nil {
-		return nil, fmt.Errorf("history: no policy %q in repository %s", id, repository)
+		return nil, fmt.Errorf("history: %w", noPolicy{name: id, repo: repository})
 	}
 	if !lock(ctx, rl) {
 		return nil, fmt.Errorf("history of %s: repository busy: %w", id, ctx.Err())
