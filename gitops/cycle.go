@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -198,50 +199,15 @@ type Deliverer interface {
 	// Deliver makes the decision's commit on top of the remote base (ws.Base(), not the
 	// cycle's local commits), pushes it to the policy's branch and opens or updates its pull
 	// request — or merges it. It must not move the workspace's base branch.
-	Deliver(ctx context.Context, ws *gitrepo.Workspace, d Delivery) (DeliveryResult, error)
+	Deliver(ctx context.Context, ws *gitrepo.Workspace, d delivery.Proposal) (delivery.Result, error)
 	// Rejected reports the decision a person rejected by closing its pull request unmerged.
 	Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error)
 	// Withdraw closes the policy's open pull request, whose change the decision no longer
 	// wants, and says which it was (none when none was open).
-	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (Withdrawn, error)
+	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (delivery.Withdrawn, error)
 }
 
-// Withdrawn is the pull request a Withdraw closed: its URL and its name in the host's terms
-// ("merge request !12"); both empty when none was open.
-type Withdrawn struct {
-	URL, Name string
-}
-
-// Delivery is one decision to deliver by pull request.
-type Delivery struct {
-	Repo   policy.Repository
-	Policy *policy.Policy
-	Mode   policy.Mode
-	// File and Content are the edited file (repository-relative) and its new bytes.
-	File    string
-	Content []byte
-	Message commitmsg.Message
-	Author  policy.CommitIdentity
-	// Rendered is the rendered workload diff, when render verification ran.
-	Rendered string
-}
-
-// DeliveryResult is what a Deliverer did.
-type DeliveryResult struct {
-	// URL is the pull request's, Name its name in the host's terms ("merge request !12").
-	URL, Name string
-	// Commit is the decision's commit on the policy's branch.
-	Commit string
-	Merged bool
-	// Held is set when delivery decided not to propose the change (e.g. auto-merge refused
-	// and the policy wants a person); Reasons say why.
-	Held bool
-	// MergeCommit is the squash commit on the base branch when Merged.
-	MergeCommit string
-	// Unchanged is set when the open PR already carried this decision: nothing was written.
-	Unchanged bool
-	Reasons   []policy.Reason
-}
+var _ Deliverer = (*delivery.PullRequestDelivery)(nil)
 
 func (r *Runner) logger() *slog.Logger {
 	if r.Logger == nil {

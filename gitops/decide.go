@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -200,7 +201,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 	if r.Delivery == nil || !hasHost(rc) {
 		return fmt.Errorf("mode %s needs a github or gitlab block on repository %s (or use mode Commit or DryRun)", c.mode, rc.Name)
 	}
-	dr, err := r.Delivery.Deliver(ctx, ws, Delivery{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
+	dr, err := r.Delivery.Deliver(ctx, ws, delivery.Proposal{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
 	if err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}

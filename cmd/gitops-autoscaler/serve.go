@@ -14,7 +14,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/signing"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 	"github.com/gitops-autoscaler/gitops-autoscaler/render"
@@ -112,7 +113,7 @@ func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Poli
 func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, metricSource, error) {
 	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: newRenderVerifier(cfg)}
 	set := &hosts.Set{}
-	r.Delivery = &gitops.PullRequestDelivery{Logger: log, Hosts: set.For}
+	r.Delivery = &delivery.PullRequestDelivery{Logger: log, Hosts: set.For}
 	var signer gitrepo.Signer
 	if s := cfg.Commit.Signing; s != nil {
 		sg, err := signing.Load(signing.Config{GPGKeyFile: s.GPGKeyFile, SSHKeyFile: s.SSHKeyFile, PassphraseFile: s.PassphraseFile}, nil)

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/gitlab"
@@ -20,12 +20,12 @@ import (
 )
 
 var (
-	_ gitops.Host             = (*github.Client)(nil)
-	_ gitops.UpToDateRequirer = (*github.Client)(nil)
-	_ gitops.CommitMaker      = (*github.Client)(nil)
-	_ gitops.Host             = (*gitlab.Client)(nil)
-	_ gitops.AutoMerger       = (*gitlab.Client)(nil)
-	_ gitops.UpToDateRequirer = (*gitlab.Client)(nil)
+	_ delivery.Host             = (*github.Client)(nil)
+	_ delivery.UpToDateRequirer = (*github.Client)(nil)
+	_ delivery.CommitMaker      = (*github.Client)(nil)
+	_ delivery.Host             = (*gitlab.Client)(nil)
+	_ delivery.AutoMerger       = (*gitlab.Client)(nil)
+	_ delivery.UpToDateRequirer = (*gitlab.Client)(nil)
 )
 
 // Set is the hosts of a service's repositories: one client per repository, made on first
@@ -39,8 +39,8 @@ type Set struct {
 	gitlab cache[*gitlab.Client]
 }
 
-// For returns a repository's pull request host (the Hosts of gitops.PullRequestDelivery).
-func (s *Set) For(rc policy.Repository) (gitops.Host, error) {
+// For returns a repository's pull request host (the Hosts of delivery.PullRequestDelivery).
+func (s *Set) For(rc policy.Repository) (delivery.Host, error) {
 	switch {
 	case rc.GitLab != nil:
 		c, err := s.gitlab.get(rc.Name+"\x00"+rc.GitLab.BaseURL+"\x00"+rc.GitLab.Project, func() (*gitlab.Client, error) {
@@ -109,7 +109,7 @@ func (s *Set) Git(rc policy.Repository, o *gitrepo.Options) error {
 		o.Token = c.GitToken // an ssh or local remote keeps its own auth
 	}
 	if rc.GitHub.VerifiedCommits {
-		o.Publisher = gitops.HostPublisher(c)
+		o.Publisher = delivery.HostPublisher(c)
 	}
 	return nil
 }

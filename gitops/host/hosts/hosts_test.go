@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -61,7 +61,7 @@ func TestForRefusesWhatHasNoHost(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := s.For(tc.rc)
 			require.ErrorContains(t, err, tc.want)
-			assert.True(t, h == gitops.Host(nil), "no Host holding a nil client")
+			assert.True(t, h == delivery.Host(nil), "no Host holding a nil client")
 		})
 	}
 }

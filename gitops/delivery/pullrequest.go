@@ -1,4 +1,4 @@
-package gitops
+package delivery
 
 import (
 	"context"
@@ -73,11 +73,20 @@ type BranchRemover interface {
 	DeleteBranch(ctx context.Context, branch string) error
 }
 
+// UncheckedMergeRefuser is a host's own answer to "may a pull request be merged while its
+// base requires no checks?", from its repository's settings.
+type UncheckedMergeRefuser interface {
+	// RefusesUncheckedMerge returns "" when the settings allow it, else the refusal as a
+	// person reads it, naming the pull request (name) and the setting that would allow it.
+	RefusesUncheckedMerge(base, name string) string
+}
+
 // autoMerger is what an auto-merge asks of the host.
 type autoMerger interface {
 	Namer
 	ChecksReader
 	Merger
+	UncheckedMergeRefuser
 }
 
 // AutoMerger is a host that merges by itself once its own rules allow (GitLab's "merge when
@@ -119,6 +128,7 @@ type Host interface {
 	Merger
 	ChecksReader
 	BranchRemover
+	UncheckedMergeRefuser
 }
 
 // Labels of the autoscaler's pull requests.
@@ -149,8 +159,6 @@ type PullRequestDelivery struct {
 	Logger *slog.Logger
 }
 
-var _ Deliverer = (*PullRequestDelivery)(nil)
-
 func (pd *PullRequestDelivery) logger() *slog.Logger {
 	if pd.Logger == nil {
 		return slog.New(slog.DiscardHandler)
@@ -167,8 +175,8 @@ func (pd *PullRequestDelivery) logger() *slog.Logger {
 // squash-merged once the host reports it mergeable and the base branch's required checks
 // passed; without required checks it stays open (NoRequiredChecks) unless the repository
 // allows it.
-func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspace, d Delivery) (DeliveryResult, error) {
-	var res DeliveryResult
+func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspace, d Proposal) (Result, error) {
+	var res Result
 	if d.Policy == nil {
 		return res, errors.New("deliver: no policy")
 	}
@@ -251,7 +259,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 // pushDecision commits the decision's file on top of the remote base and pushes it to the
 // policy's branch, with a lease on the branch's head when it exists. It returns the commit as
 // the host knows it (its own sha when its API made the commit).
-func pushDecision(ctx context.Context, ws *gitrepo.Workspace, d Delivery, branch, message string, head gitrepo.Commit, exists bool) (string, error) {
+func pushDecision(ctx context.Context, ws *gitrepo.Workspace, d Proposal, branch, message string, head gitrepo.Commit, exists bool) (string, error) {
 	commit, err := ws.CommitOnBase(gitrepo.CommitRequest{File: d.File, Content: d.Content, Message: message, Author: d.Author, When: d.Message.EvaluatedAt})
 	if err != nil {
 		return "", err
@@ -273,7 +281,7 @@ func openOrUpdate(ctx context.Context, api interface {
 	Namer
 	PullRequestFinder
 	PullRequestWriter
-}, pr *host.PullRequest, want host.NewPullRequest, res *DeliveryResult, log *slog.Logger) (*host.PullRequest, error) {
+}, pr *host.PullRequest, want host.NewPullRequest, res *Result, log *slog.Logger) (*host.PullRequest, error) {
 	t := api.Terms()
 	if pr == nil {
 		created, err := api.CreatePullRequest(ctx, want)
@@ -307,10 +315,10 @@ func openOrUpdate(ctx context.Context, api interface {
 // merge squash-merges an open pull request when the host allows it and the checks passed,
 // and otherwise says why it waits; message is the message of its commit, res.Commit. A
 // refusal is a reason, not an error: a later cycle tries again.
-func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, api autoMerger, d Delivery, pr host.PullRequest, message string, res DeliveryResult, log *slog.Logger) (DeliveryResult, error) {
+func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, api autoMerger, d Proposal, pr host.PullRequest, message string, res Result, log *slog.Logger) (Result, error) {
 	base, t := baseBranch(d.Repo), api.Terms()
 	name := t.Name(pr.Number)
-	wait := func(code policy.ReasonCode, format string, args ...any) (DeliveryResult, error) {
+	wait := func(code policy.ReasonCode, format string, args ...any) (Result, error) {
 		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 		return res, nil
 	}
@@ -319,11 +327,10 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		return res, err
 	}
 	if len(required) == 0 {
-		switch {
-		case d.Repo.GitLab != nil && !d.Repo.GitLab.AllowAutoMergeWithoutPipeline:
-			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: the project does not require pipelines to succeed; %s waits for review (gitlab.allowAutoMergeWithoutPipeline allows it)", name)
-		case d.Repo.GitLab == nil && (d.Repo.GitHub == nil || !d.Repo.GitHub.AllowAutoMergeWithoutChecks):
-			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: branch %s requires no status checks; %s waits for review (github.allowAutoMergeWithoutChecks allows it)", base, name)
+		// The host answers from its own settings (github.allowAutoMergeWithoutChecks,
+		// gitlab.allowAutoMergeWithoutPipeline).
+		if refusal := api.RefusesUncheckedMerge(base, name); refusal != "" {
+			return wait(policy.ReasonNoRequiredChecks, "%s", refusal)
 		}
 	}
 	full, err := api.PullRequest(ctx, pr.Number)
@@ -373,7 +380,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 
 // mergeWhenChecksPass merges once the required checks passed on the head; while they are
 // pending or failed it returns "" and no error, with the reason added to res.
-func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api autoMerger, pr host.PullRequest, required []string, mr host.MergeRequest, res *DeliveryResult) (string, error) {
+func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api autoMerger, pr host.PullRequest, required []string, mr host.MergeRequest, res *Result) (string, error) {
 	wait := func(code policy.ReasonCode, format string, args ...any) (string, error) {
 		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 		return "", nil
@@ -602,7 +609,7 @@ func directionLabels(m commitmsg.Message) []string {
 // for a pull request to be merged (AutoMerge), when the host does not require branches up to
 // date with the base. An unrelated move of the base so touches nothing. When it does not
 // hold, why says so, for the log.
-func branchHolds(ctx context.Context, ws *gitrepo.Workspace, api Host, d Delivery, head gitrepo.Commit, id string) (holds bool, why string, err error) {
+func branchHolds(ctx context.Context, ws *gitrepo.Workspace, api Host, d Proposal, head gitrepo.Commit, id string) (holds bool, why string, err error) {
 	tr, ok := commitmsg.ParseTrailers(head.Message)
 	if len(head.Parents) != 1 || !ok || tr.DecisionID != id {
 		return false, "the decision changed", nil
