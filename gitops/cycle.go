@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
@@ -189,6 +190,9 @@ type Runner struct {
 	// the host's API (GitHub verified commits). Default: none of them.
 	Git func(rc policy.Repository, o *gitrepo.Options) error
 
+	// mu guards the two maps: one Runner serves several repositories at once (a Service
+	// cycles them concurrently), each repository by one caller at a time.
+	mu         sync.Mutex
 	workspaces map[string]*gitrepo.Workspace
 	// parsed keeps, per repository, what was read of its files (see parsedFiles).
 	parsed map[string]*parsedFiles
@@ -255,10 +259,7 @@ func (r *Runner) backoff(attempt int) time.Duration {
 
 // Workspace opens (first time) or syncs the repository's workspace: one fetch.
 func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.Workspace, error) {
-	if r.workspaces == nil {
-		r.workspaces = map[string]*gitrepo.Workspace{}
-	}
-	if ws, ok := r.workspaces[rc.Name]; ok {
+	if ws := r.Synced(rc.Name); ws != nil {
 		if err := ws.Sync(ctx); err != nil {
 			return nil, err
 		}
@@ -275,8 +276,22 @@ func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.
 	if err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.workspaces == nil {
+		r.workspaces = map[string]*gitrepo.Workspace{}
+	}
 	r.workspaces[rc.Name] = ws
 	return ws, nil
+}
+
+// Synced returns a repository's workspace as its last sync left it, without a fetch: nil
+// before its first Workspace (or Cycle). The caller must not use it while a cycle of the
+// same repository runs.
+func (r *Runner) Synced(repository string) *gitrepo.Workspace {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.workspaces[repository]
 }
 
 // Cycle runs one evaluation of the repository's policies: sync, load policies, query metrics

@@ -14,7 +14,9 @@
 //   - Delivery by pull request is package gitops/delivery; the loop holds it as a Deliverer
 //     (cycle.go) and hands it a delivery.Proposal.
 //   - The service scheduler (service.go): each policy on its cron schedule, one cycle per
-//     repository at a time, shards, graceful shutdown, status for the HTTP API.
+//     repository at a time, shards, graceful shutdown, status for the HTTP API. It shares one
+//     Runner between the repositories and uses only its exported API (Cycle, Workspace,
+//     Synced, Policies), never its fields.
 //   - Ownership between teams (owners.go): what the set checks (policy.CheckRepoSet) learn
 //     only from Git — what each target file holds, the node each path resolves to, and which
 //     document claimed a name or a value first — for the loop and, over a checkout,
@@ -25,4 +27,7 @@
 // ShadowSource, SyncSource, Verifier); it never talks to Prometheus or renders charts itself, and it never decides: every
 // rule — Decide, the rerun guard, when a pull request is stale, a manual scale's bounds, what
 // counts as a hold — is package policy's.
+//
+// Nothing under gitops/ imports this package, and it must not import internal/web or cmd
+// (TestNoUpwardImports).
 package gitops

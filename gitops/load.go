@@ -64,6 +64,8 @@ type parsedTarget struct {
 
 // parsedFiles is what was read of the files of the workspace at root.
 func (r *Runner) parsedFiles(root string) *parsedFiles {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.parsed == nil {
 		r.parsed = map[string]*parsedFiles{}
 	}
@@ -73,6 +75,18 @@ func (r *Runner) parsedFiles(root string) *parsedFiles {
 		r.parsed[root] = pf
 	}
 	return pf
+}
+
+// Policies are a repository's policies as a cycle of shard (of shards) loads them from the
+// synced workspace (Synced): the valid ones, sorted by ID, and the documents that could not
+// be evaluated, with where and why. Before the repository's first sync it returns an error.
+func (r *Runner) Policies(repo Repo, shard, shards int) (valid []*policy.Policy, invalid []policy.Invalid, err error) {
+	ws := r.Synced(repo.Config.Name)
+	if ws == nil {
+		return nil, nil, fmt.Errorf("policies of %s: the repository is not synced yet", repo.Config.Name)
+	}
+	set, err := r.policies(ws, repo, CycleOptions{Shard: shard, Shards: shards})
+	return set.policies, set.invalid, err
 }
 
 // policies loads the repository's policies (its globs, in the synced worktree) plus those given
