@@ -214,7 +214,7 @@ func setup(ctx context.Context, o repoOptions, metricsFile string, stderr io.Wri
 		fmt.Fprintf(stderr, "%v\n", err)
 		return nil, exitUsage
 	}
-	runner, _, err := newRunner(ctx, cfg, metricsFile, log)
+	runner, _, _, err := newRunner(ctx, cfg, metricsFile, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return nil, exitUsage

@@ -57,6 +57,8 @@ type Client struct {
 	app    *githubapp.Tokens // the App installation whose tokens are used, if any
 	// uncheckedMerge is github.allowAutoMergeWithoutChecks.
 	uncheckedMerge bool
+	// web is the web base URL: https://github.com, or a GitHub Enterprise's scheme://host.
+	web string
 
 	mu       sync.Mutex
 	rejected [32]byte // the sha256 of the token the host answered 401 to
@@ -125,7 +127,20 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 		upload.Path = strings.TrimSuffix(strings.TrimSuffix(upload.Path, "/"), "/v3") + "/uploads/"
 		g.client.UploadURL = &upload
 	}
+	g.web = "https://github.com"
+	if base.Host != "" && base.Host != "api.github.com" {
+		g.web = base.Scheme + "://" + base.Host // GitHub Enterprise: https://ghe.example.com/api/v3/
+	}
 	return g, nil
+}
+
+// CommitURL is a commit's web page, for people: on github.com, or on the GitHub Enterprise
+// host whose API this client calls; "" without a commit.
+func (g *Client) CommitURL(sha string) string {
+	if sha == "" {
+		return ""
+	}
+	return g.web + "/" + url.PathEscape(g.owner) + "/" + url.PathEscape(g.repo) + "/commit/" + url.PathEscape(sha)
 }
 
 // String names the repository, for errors and logs.

@@ -113,3 +113,24 @@ func (s *Set) Git(rc policy.Repository, o *gitrepo.Options) error {
 	}
 	return nil
 }
+
+// CommitURLs returns the status page's commit links (internal/web's Options.CommitURL): each
+// repository's host answers for its commits; "" for a repository whose host has no web page
+// for a commit, or no host at all.
+func (s *Set) CommitURLs(cfg *policy.Config) func(repository, sha string) string {
+	return func(repository, sha string) string {
+		for _, rc := range cfg.Repositories {
+			if rc.Name != repository || (rc.GitHub == nil && rc.GitLab == nil) {
+				continue
+			}
+			h, err := s.For(rc)
+			if err != nil {
+				return ""
+			}
+			if w, ok := h.(interface{ CommitURL(sha string) string }); ok {
+				return w.CommitURL(sha)
+			}
+		}
+		return ""
+	}
+}

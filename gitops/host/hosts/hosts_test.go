@@ -88,3 +88,24 @@ func TestCacheKeepsNoFailure(t *testing.T) {
 	assert.Same(t, first, again)
 	assert.Equal(t, 2, made)
 }
+
+// TestCommitURLs: the status page's commit links come from each repository's host; a
+// repository without a host, or one whose host has no page for a commit, links none.
+func TestCommitURLs(t *testing.T) {
+	cfg := &policy.Config{Repositories: []policy.Repository{
+		{Name: "ghe", GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "shop", APIURL: "https://ghe.example.com/api/v3/"}},
+		{Name: "lab", GitLab: &policy.GitLabRepo{Project: "acme/shop", BaseURL: "https://gitlab.example.com/"}},
+		{Name: "plain"},
+	}}
+	link := (&Set{}).CommitURLs(cfg)
+	for _, tc := range []struct{ name, repo, want string }{
+		{name: "github enterprise", repo: "ghe", want: "https://ghe.example.com/acme/shop/commit/abc123"},
+		{name: "gitlab: no commit page yet", repo: "lab"},
+		{name: "no host", repo: "plain"},
+		{name: "unknown repository", repo: "nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, link(tc.repo, "abc123"))
+		})
+	}
+}
