@@ -194,13 +194,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	if err != nil {
 		return res, err
 	}
-	var pr *host.PullRequest
-	for i := range prs {
-		if prs[i].Base == base {
-			pr = &prs[i] // newest first; there is never more than one of ours
-			break
-		}
-	}
+	pr := onBase(prs, base)
 	head, exists, err := ws.RemoteBranch(ctx, branch)
 	if err != nil {
 		return res, err
@@ -545,12 +539,21 @@ func openPullRequest(ctx context.Context, api interface {
 	if err != nil {
 		return nil, err
 	}
-	for i := range prs {
-		if prs[i].Base == base {
-			return &prs[i], nil
-		}
+	if pr := onBase(prs, base); pr != nil {
+		return pr, nil
 	}
 	return nil, fmt.Errorf("%s for %s: the host reported one open, then none", api.Terms().Noun, branch)
+}
+
+// onBase is the pull request of prs (newest first) into base: there is never more than one
+// of ours open. nil when there is none.
+func onBase(prs []host.PullRequest, base string) *host.PullRequest {
+	for i := range prs {
+		if prs[i].Base == base {
+			return &prs[i]
+		}
+	}
+	return nil
 }
 
 // syncLabels adds the missing labels and removes the opposite direction's — and
