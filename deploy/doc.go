@@ -8,5 +8,5 @@
 // well-formed policies.
 //
 // What the service does is owned by cmd/gitops-autoscaler and the loop in gitops, the metrics
-// it exports by gitops/web; the policy format is owned by policy.
+// it exports by internal/web; the policy format is owned by policy.
 package deploy

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -188,6 +190,9 @@ type Runner struct {
 	// the host's API (GitHub verified commits). Default: none of them.
 	Git func(rc policy.Repository, o *gitrepo.Options) error
 
+	// mu guards the two maps: one Runner serves several repositories at once (a Service
+	// cycles them concurrently), each repository by one caller at a time.
+	mu         sync.Mutex
 	workspaces map[string]*gitrepo.Workspace
 	// parsed keeps, per repository, what was read of its files (see parsedFiles).
 	parsed map[string]*parsedFiles
@@ -198,50 +203,15 @@ type Deliverer interface {
 	// Deliver makes the decision's commit on top of the remote base (ws.Base(), not the
 	// cycle's local commits), pushes it to the policy's branch and opens or updates its pull
 	// request — or merges it. It must not move the workspace's base branch.
-	Deliver(ctx context.Context, ws *gitrepo.Workspace, d Delivery) (DeliveryResult, error)
+	Deliver(ctx context.Context, ws *gitrepo.Workspace, d delivery.Proposal) (delivery.Result, error)
 	// Rejected reports the decision a person rejected by closing its pull request unmerged.
 	Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error)
 	// Withdraw closes the policy's open pull request, whose change the decision no longer
 	// wants, and says which it was (none when none was open).
-	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (Withdrawn, error)
+	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (delivery.Withdrawn, error)
 }
 
-// Withdrawn is the pull request a Withdraw closed: its URL and its name in the host's terms
-// ("merge request !12"); both empty when none was open.
-type Withdrawn struct {
-	URL, Name string
-}
-
-// Delivery is one decision to deliver by pull request.
-type Delivery struct {
-	Repo   policy.Repository
-	Policy *policy.Policy
-	Mode   policy.Mode
-	// File and Content are the edited file (repository-relative) and its new bytes.
-	File    string
-	Content []byte
-	Message commitmsg.Message
-	Author  policy.CommitIdentity
-	// Rendered is the rendered workload diff, when render verification ran.
-	Rendered string
-}
-
-// DeliveryResult is what a Deliverer did.
-type DeliveryResult struct {
-	// URL is the pull request's, Name its name in the host's terms ("merge request !12").
-	URL, Name string
-	// Commit is the decision's commit on the policy's branch.
-	Commit string
-	Merged bool
-	// Held is set when delivery decided not to propose the change (e.g. auto-merge refused
-	// and the policy wants a person); Reasons say why.
-	Held bool
-	// MergeCommit is the squash commit on the base branch when Merged.
-	MergeCommit string
-	// Unchanged is set when the open PR already carried this decision: nothing was written.
-	Unchanged bool
-	Reasons   []policy.Reason
-}
+var _ Deliverer = (*delivery.PullRequestDelivery)(nil)
 
 func (r *Runner) logger() *slog.Logger {
 	if r.Logger == nil {
@@ -289,10 +259,7 @@ func (r *Runner) backoff(attempt int) time.Duration {
 
 // Workspace opens (first time) or syncs the repository's workspace: one fetch.
 func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.Workspace, error) {
-	if r.workspaces == nil {
-		r.workspaces = map[string]*gitrepo.Workspace{}
-	}
-	if ws, ok := r.workspaces[rc.Name]; ok {
+	if ws := r.Synced(rc.Name); ws != nil {
 		if err := ws.Sync(ctx); err != nil {
 			return nil, err
 		}
@@ -309,8 +276,22 @@ func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.
 	if err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.workspaces == nil {
+		r.workspaces = map[string]*gitrepo.Workspace{}
+	}
 	r.workspaces[rc.Name] = ws
 	return ws, nil
+}
+
+// Synced returns a repository's workspace as its last sync left it, without a fetch: nil
+// before its first Workspace (or Cycle). The caller must not use it while a cycle of the
+// same repository runs.
+func (r *Runner) Synced(repository string) *gitrepo.Workspace {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.workspaces[repository]
 }
 
 // Cycle runs one evaluation of the repository's policies: sync, load policies, query metrics

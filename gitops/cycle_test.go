@@ -551,6 +551,31 @@ func TestScaleAndHistory(t *testing.T) {
 		assert.Contains(t, err.Error(), "[2, 20]")
 		assert.Equal(t, head, e.head())
 	})
+
+	// A name the repository does not carry is ErrUnknownPolicy, so that the CLI goes on to
+	// its next repository; the message still names the policy and the repository.
+	for _, tc := range []struct {
+		name string
+		call func() error
+	}{
+		{name: "scale", call: func() error {
+			_, err := e.runner.Scale(ctx, e.repo, ManualScale{Policy: "nope", To: 3, Reason: "x"})
+			return err
+		}},
+		{name: "history", call: func() error {
+			_, _, err := e.runner.History(ctx, e.repo, "prod/nope", cycleAt.Add(-time.Hour))
+			return err
+		}},
+	} {
+		t.Run("unknown policy: "+tc.name, func(t *testing.T) {
+			head := e.head()
+			err := tc.call()
+			require.ErrorIs(t, err, ErrUnknownPolicy)
+			assert.Contains(t, err.Error(), "no policy")
+			assert.Contains(t, err.Error(), "nope")
+			assert.Equal(t, head, e.head(), "nothing committed")
+		})
+	}
 }
 
 func TestCycleNeverLeaksSecrets(t *testing.T) {

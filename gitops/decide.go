@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -184,7 +186,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		return nil
 	}
 	msg := c.message
-	msg.Reasons = reasonLines(res.Reasons)
+	msg.Reasons = slices.Clone(res.Reasons)
 	if c.mode == policy.ModeCommit {
 		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: t.loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: msg.EvaluatedAt})
 		if err != nil {
@@ -199,7 +201,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 	if r.Delivery == nil || !hasHost(rc) {
 		return fmt.Errorf("mode %s needs a github or gitlab block on repository %s (or use mode Commit or DryRun)", c.mode, rc.Name)
 	}
-	dr, err := r.Delivery.Deliver(ctx, ws, Delivery{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
+	dr, err := r.Delivery.Deliver(ctx, ws, delivery.Proposal{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
 	if err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
@@ -248,14 +250,6 @@ func targetOf(p *policy.Policy) string {
 		return ""
 	}
 	return commitmsg.Target(*p.Spec.Replicas)
-}
-
-func reasonLines(rs []policy.Reason) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r.Message)
-	}
-	return out
 }
 
 func metricMap(vs []policy.MetricValue) map[string]*float64 {

@@ -11,18 +11,12 @@
 //     deliver) — and one push, re-decided on a race. Beside the decisions, once a cycle, each
 //     shadow policy is compared with its live autoscaler (policy.CompareShadow). Runner.Scale
 //     is a person's scale through the same apply and push.
-//   - Delivery by pull request (pullrequest.go): one branch and one PR per policy, updates in
-//     place, quiet (the branch is rebuilt only when the decision or its file on the base
-//     changed, or the host merges only up-to-date branches), squash merges, rejected PRs as
-//     holds, stale PRs withdrawn (closed and labelled autoscaler-withdrawn when the decision is
-//     to keep the count). Delivery declares what it needs of a host in small interfaces
-//     (PullRequestFinder, PullRequestWriter, Labeler, …, together Host; AutoMerger,
-//     UpToDateRequirer and CommitMaker where a host has them); the providers implement them in
-//     gitops/host/github (GitHub and GitHub Enterprise) and gitops/host/gitlab, over the
-//     vocabulary of gitops/host, and gitops/host/hosts wires them in. HostPublisher makes a
-//     workspace's commits through a host's API (verified commits).
+//   - Delivery by pull request is package gitops/delivery; the loop holds it as a Deliverer
+//     (cycle.go) and hands it a delivery.Proposal.
 //   - The service scheduler (service.go): each policy on its cron schedule, one cycle per
-//     repository at a time, shards, graceful shutdown, status for the HTTP API.
+//     repository at a time, shards, graceful shutdown, status for the HTTP API. It shares one
+//     Runner between the repositories and uses only its exported API (Cycle, Workspace,
+//     Synced, Policies), never its fields.
 //   - Ownership between teams (owners.go): what the set checks (policy.CheckRepoSet) learn
 //     only from Git — what each target file holds, the node each path resolves to, and which
 //     document claimed a name or a value first — for the loop and, over a checkout,
@@ -34,5 +28,8 @@
 // rule — Decide, the rerun guard, when a pull request is stale, a manual scale's bounds, what
 // counts as a hold — is package policy's.
 //
-// Must not import: cmd/..., gitops/web, integration/....
+// Nothing under gitops/ imports this package (their doc.go files say so, and internal/layers
+// holds them to it).
+//
+// Must not import: cmd/..., internal/web, integration/....
 package gitops

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
@@ -147,13 +148,13 @@ func newLifecycle(t *testing.T, pv provider, mode policy.Mode) *lifecycle {
 	l.runner = &gitops.Runner{
 		Config: cfg, Metrics: l.metrics, Logger: logger, Now: func() time.Time { return l.now },
 		Backoff: func(int) time.Duration { return 0 }, Git: set.Git,
-		Delivery: &gitops.PullRequestDelivery{Logger: logger, Hosts: func(rc policy.Repository) (gitops.Host, error) {
+		Delivery: &delivery.PullRequestDelivery{Logger: logger, Hosts: func(rc policy.Repository) (delivery.Host, error) {
 			h, err := set.For(rc)
 			if err != nil {
 				return nil, err
 			}
 			fc := failingCreate{Host: h, fail: &l.failCreate}
-			if am, ok := h.(gitops.AutoMerger); ok {
+			if am, ok := h.(delivery.AutoMerger); ok {
 				return failingAutoMerging{fc, am}, nil
 			}
 			return fc, nil
@@ -166,7 +167,7 @@ func newLifecycle(t *testing.T, pv provider, mode policy.Mode) *lifecycle {
 // failingCreate is the real host, except that a CreatePullRequest can fail once: the run
 // stops between the branch push and the pull request, as a crash would stop it.
 type failingCreate struct {
-	gitops.Host
+	delivery.Host
 	fail *bool
 }
 
@@ -180,7 +181,7 @@ func (f failingCreate) CreatePullRequest(ctx context.Context, n host.NewPullRequ
 
 // RequiresUpToDate passes through to the host.
 func (f failingCreate) RequiresUpToDate(ctx context.Context, base string) (bool, error) {
-	if u, ok := f.Host.(gitops.UpToDateRequirer); ok {
+	if u, ok := f.Host.(delivery.UpToDateRequirer); ok {
 		return u.RequiresUpToDate(ctx, base)
 	}
 	return false, nil
@@ -189,7 +190,7 @@ func (f failingCreate) RequiresUpToDate(ctx context.Context, base string) (bool,
 // failingAutoMerging is failingCreate over a host that merges by itself.
 type failingAutoMerging struct {
 	failingCreate
-	gitops.AutoMerger
+	delivery.AutoMerger
 }
 
 // cycle runs one cycle at prT0+offset with the metric at value; it returns the result.
@@ -274,7 +275,7 @@ func TestPullRequestLifecycleOnEveryHost(t *testing.T) {
 			require.GreaterOrEqual(t, i, 0)
 			p := l.host.Proposals()[i]
 			assert.Equal(t, "closed", p.State)
-			assert.Contains(t, p.Labels, gitops.LabelWithdrawn)
+			assert.Contains(t, p.Labels, delivery.LabelWithdrawn)
 			assert.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
 
 			res = l.cycle(t, 2*time.Minute, 600) // a withdrawal is nobody's "no"

@@ -21,13 +21,21 @@ type policySet struct {
 	invalid, named []policy.Invalid
 }
 
+// noPolicy says a repository carries no policy of a name; errors.Is matches it with
+// ErrUnknownPolicy, so that a caller trying several repositories goes on to the next.
+type noPolicy struct{ name, repo string }
+
+func (e noPolicy) Error() string { return fmt.Sprintf("no policy %q in repository %s", e.name, e.repo) }
+
+func (noPolicy) Is(target error) bool { return target == ErrUnknownPolicy }
+
 // one is the single policy a command names, or why there is none.
 func (s policySet) one(cmd, name, repo string) (*policy.Policy, error) {
 	if len(s.named) > 0 {
 		return nil, fmt.Errorf("%s: policy %q is invalid: %w", cmd, name, s.named[0])
 	}
 	if len(s.policies) != 1 {
-		return nil, fmt.Errorf("%s: no policy %q in repository %s", cmd, name, repo)
+		return nil, fmt.Errorf("%s: %w", cmd, noPolicy{name: name, repo: repo})
 	}
 	return s.policies[0], nil
 }
@@ -56,6 +64,8 @@ type parsedTarget struct {
 
 // parsedFiles is what was read of the files of the workspace at root.
 func (r *Runner) parsedFiles(root string) *parsedFiles {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.parsed == nil {
 		r.parsed = map[string]*parsedFiles{}
 	}
@@ -65,6 +75,18 @@ func (r *Runner) parsedFiles(root string) *parsedFiles {
 		r.parsed[root] = pf
 	}
 	return pf
+}
+
+// Policies are a repository's policies as a cycle of shard (of shards) loads them from the
+// synced workspace (Synced): the valid ones, sorted by ID, and the documents that could not
+// be evaluated, with where and why. Before the repository's first sync it returns an error.
+func (r *Runner) Policies(repo Repo, shard, shards int) (valid []*policy.Policy, invalid []policy.Invalid, err error) {
+	ws := r.Synced(repo.Config.Name)
+	if ws == nil {
+		return nil, nil, fmt.Errorf("policies of %s: the repository is not synced yet", repo.Config.Name)
+	}
+	set, err := r.policies(ws, repo, CycleOptions{Shard: shard, Shards: shards})
+	return set.policies, set.invalid, err
 }
 
 // policies loads the repository's policies (its globs, in the synced worktree) plus those given
@@ -108,7 +130,7 @@ func (r *Runner) policies(ws *gitrepo.Workspace, repo Repo, opts CycleOptions) (
 	}
 	for _, name := range opts.Only {
 		if !anySelected(set.policies, name) && !anyInvalid(set.named, name) {
-			return policySet{}, fmt.Errorf("no policy %q in repository %s", name, repo.Config.Name)
+			return policySet{}, noPolicy{name: name, repo: repo.Config.Name}
 		}
 	}
 	sort.Slice(set.policies, func(i, j int) bool { return set.policies[i].ID() < set.policies[j].ID() })

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
@@ -147,7 +148,7 @@ func (s *prSetup) instance(t *testing.T, apiURL string) *prEnv {
 	e.runner = &gitops.Runner{
 		Config:   cfg,
 		Metrics:  e.metrics,
-		Delivery: &gitops.PullRequestDelivery{Hosts: set.For, Logger: logger},
+		Delivery: &delivery.PullRequestDelivery{Hosts: set.For, Logger: logger},
 		Logger:   logger,
 		Now:      func() time.Time { return e.now },
 		Backoff:  func(int) time.Duration { return 0 },
@@ -309,7 +310,7 @@ func TestStalePullRequestIsWithdrawn(t *testing.T) {
 	require.Len(t, prs, 1)
 	assert.Equal(t, "closed", prs[0].State)
 	assert.False(t, prs[0].Merged)
-	assert.Contains(t, prs[0].Labels, gitops.LabelWithdrawn)
+	assert.Contains(t, prs[0].Labels, delivery.LabelWithdrawn)
 	assert.Equal(t, []string{"POST /repos/acme/platform/issues/1/labels", "PATCH /repos/acme/platform/pulls/1"}, e.GH.Writes(),
 		"labelled before it is closed, and closed without a comment")
 	assert.NotContains(t, e.Git.Branches("platform"), prBranch, "the withdrawn branch is deleted")
@@ -391,7 +392,7 @@ func TestOpenPullRequestStaysWhenNothingDecidedToKeep(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 // closeFailsHost is the real host, except that closing a pull request fails.
-type closeFailsHost struct{ gitops.Host }
+type closeFailsHost struct{ delivery.Host }
 
 func (closeFailsHost) ClosePullRequest(context.Context, int) error {
 	return errors.New("close pull request: HTTP 502")
@@ -403,7 +404,7 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	require.Equal(t, gitops.ActionPullRequest, first.Action)
 	working := e.runner.Delivery
 	set := &hosts.Set{}
-	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.Host, error) {
+	e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc policy.Repository) (delivery.Host, error) {
 		h, err := set.For(rc)
 		return closeFailsHost{h}, err
 	}}
@@ -417,7 +418,7 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	assert.Contains(t, e.logs.String(), "withdraw stale pull request")
 	open := e.GH.OpenPullRequests(prBranch)
 	require.Len(t, open, 1)
-	assert.Contains(t, open[0].Labels, gitops.LabelWithdrawn, "labelled before the close that failed")
+	assert.Contains(t, open[0].Labels, delivery.LabelWithdrawn, "labelled before the close that failed")
 
 	// The same change is wanted again: the live proposal loses the label, so that a person
 	// closing it later still means "no".
@@ -437,7 +438,7 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 // halfWritesHost is the real host, except that the pull request writes after the branch push
 // fail as an API answering 500 does: updating the title and body, or labelling.
 type halfWritesHost struct {
-	gitops.Host
+	delivery.Host
 	update, label bool
 }
 
@@ -478,7 +479,7 @@ func TestHalfWrittenPullRequestIsCompleted(t *testing.T) {
 			}
 			working := e.runner.Delivery
 			set := &hosts.Set{}
-			e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.Host, error) {
+			e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc policy.Repository) (delivery.Host, error) {
 				h, err := set.For(rc)
 				failing := tc.fail
 				failing.Host = h
@@ -503,7 +504,7 @@ func TestHalfWrittenPullRequestIsCompleted(t *testing.T) {
 			require.Len(t, open, 1)
 			assert.Equal(t, tc.wantTitle, open[0].Title)
 			assert.Contains(t, open[0].Body, pushed[:12])
-			assert.ElementsMatch(t, []string{gitops.LabelAutoscaler, gitops.LabelScaleUp}, open[0].Labels)
+			assert.ElementsMatch(t, []string{delivery.LabelAutoscaler, delivery.LabelScaleUp}, open[0].Labels)
 
 			e.GH.ResetCounts()
 			e.cycle(t, 3*time.Minute, value)
@@ -676,7 +677,7 @@ const crashEnv = "GITOPS_AUTOSCALER_TEST_CRASH"
 
 // crashHost is the real host, except that the process dies where it would open the pull
 // request — right after the branch push.
-type crashHost struct{ gitops.Host }
+type crashHost struct{ delivery.Host }
 
 func (crashHost) CreatePullRequest(context.Context, host.NewPullRequest) (host.PullRequest, error) {
 	os.Exit(3)
@@ -697,7 +698,7 @@ func TestCrashHelper(t *testing.T) {
 	}{&s, &apiURL}))
 	e := s.instance(t, apiURL)
 	set := &hosts.Set{}
-	e.runner.Delivery = &gitops.PullRequestDelivery{Hosts: func(rc policy.Repository) (gitops.Host, error) {
+	e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc policy.Repository) (delivery.Host, error) {
 		h, err := set.For(rc)
 		return crashHost{h}, err
 	}}
@@ -788,6 +789,6 @@ func TestTokenAppearsNowhere(t *testing.T) {
 
 func ExamplePullRequestBranch() {
 	p := &policy.Policy{Metadata: policy.Metadata{Name: "laravel-web", Namespace: "laravel-demo"}}
-	fmt.Println(gitops.PullRequestBranch(p))
+	fmt.Println(delivery.PullRequestBranch(p))
 	// Output: autoscaler/laravel-demo/laravel-web
 }

@@ -22,7 +22,8 @@ import (
 // ErrShuttingDown is returned by on-demand evaluations once the service stops taking work.
 var ErrShuttingDown = errors.New("the service is shutting down")
 
-// ErrUnknownPolicy is returned by EvaluateNow for a name no repository's policies carry.
+// ErrUnknownPolicy is returned by EvaluateNow for a name no repository's policies carry, and
+// matches (errors.Is) every "no policy in repository" error of the Runner and the Service.
 var ErrUnknownPolicy = errors.New("unknown policy")
 
 // Clock is the service's time. Tests drive it without real waiting.
@@ -35,8 +36,8 @@ type Clock struct {
 
 // ServiceOptions configure a Service.
 type ServiceOptions struct {
-	// Runner is the template of the per-repository runners: each repository gets a copy, so
-	// that repositories run concurrently and each owns its workspace.
+	// Runner runs the cycles of every repository; repositories run concurrently, each one
+	// cycle at a time (a Runner keeps one workspace per repository).
 	Runner *Runner
 	Repos  []Repo
 	// Shard, of Shards, is the part of the policies this instance evaluates.
@@ -171,11 +172,9 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	}
 	s := &Service{opts: opts, log: log, status: map[string]*PolicyStatus{}}
 	for _, r := range opts.Repos {
-		runner := *opts.Runner // before first use: an empty workspace map of its own
-		runner.workspaces = nil
 		s.repos = append(s.repos, &repoLoop{
 			repo:    r,
-			runner:  &runner,
+			runner:  opts.Runner,
 			lock:    make(chan struct{}, 1),
 			entries: map[string]*entry{},
 			history: map[string][]policy.Event{},
@@ -261,7 +260,7 @@ func (s *Service) EvaluateNow(ctx context.Context, only []string) ([]Result, err
 		}
 		var ids []string
 		if len(only) > 0 {
-			if rl.runner.workspaces[rl.repo.Config.Name] == nil {
+			if rl.runner.Synced(rl.repo.Config.Name) == nil {
 				// Asked before the repository's first cycle: learn its policies first, or
 				// the names would not resolve yet.
 				if _, err := rl.runner.Workspace(ctx, rl.repo.Config); err == nil {
@@ -344,13 +343,13 @@ func (s *Service) History(ctx context.Context, repository, id string, since time
 	}
 	s.mu.RUnlock()
 	if p == nil || p.Spec.Replicas == nil {
-		return nil, fmt.Errorf("history: no policy %q in repository %s", id, repository)
+		return nil, fmt.Errorf("history: %w", noPolicy{name: id, repo: repository})
 	}
 	if !lock(ctx, rl) {
 		return nil, fmt.Errorf("history of %s: repository busy: %w", id, ctx.Err())
 	}
 	defer unlock(rl)
-	ws := rl.runner.workspaces[rl.repo.Config.Name]
+	ws := rl.runner.Synced(rl.repo.Config.Name)
 	if ws == nil {
 		return nil, fmt.Errorf("history of %s: repository %s not synced yet", id, repository)
 	}
@@ -494,18 +493,17 @@ func (s *Service) known(rl *repoLoop, ids []string) []string {
 // scheduled from now, changed schedules are rescheduled, removed policies are forgotten. A set
 // that does not load keeps the old schedules; the cycle's error says why.
 func (s *Service) discover(rl *repoLoop, now time.Time) {
-	ws := rl.runner.workspaces[rl.repo.Config.Name]
-	if ws == nil {
+	if rl.runner.Synced(rl.repo.Config.Name) == nil {
 		return
 	}
-	set, err := rl.runner.policies(ws, rl.repo, CycleOptions{Shard: s.opts.Shard, Shards: s.opts.Shards})
+	policies, invalidDocs, err := rl.runner.Policies(rl.repo, s.opts.Shard, s.opts.Shards)
 	if err != nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := make(map[string]bool, len(set.policies))
-	for _, p := range set.policies {
+	seen := make(map[string]bool, len(policies))
+	for _, p := range policies {
 		id := p.ID()
 		seen[id] = true
 		spec := p.Spec.Schedule
@@ -537,7 +535,7 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 	// where the document is broken. A document whose name cannot be read gets a row of its
 	// own, by where it is.
 	invalid := map[string]bool{}
-	for _, iv := range set.invalid {
+	for _, iv := range invalidDocs {
 		key := statusKey(rl.repo.Config.Name, iv.Policy)
 		if iv.Policy == "" {
 			key = statusKey(rl.repo.Config.Name, "\x01"+iv.Where())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
@@ -60,7 +61,7 @@ func newGitHubRun(t *testing.T, mode policy.Mode, ghOpts []githubtest.Option, co
 	r.runner = &gitops.Runner{
 		Config: cfg, Metrics: r.metrics, Logger: logger, Now: func() time.Time { return r.now },
 		Backoff: func(int) time.Duration { return 0 }, Git: r.set.Git,
-		Delivery: &gitops.PullRequestDelivery{Logger: logger, Hosts: r.set.For},
+		Delivery: &delivery.PullRequestDelivery{Logger: logger, Hosts: r.set.For},
 	}
 	r.repo = gitops.Repo{Config: rc, Policies: ps}
 	return r
@@ -148,7 +149,7 @@ func TestVerifiedCommitsAreMadeThroughTheAPI(t *testing.T) {
 
 // racingMaker lets a person push to the base right before the API commits are made.
 type racingMaker struct {
-	gitops.CommitMaker
+	delivery.CommitMaker
 	race func()
 }
 
@@ -173,7 +174,7 @@ func TestVerifiedCommitPushRaceReDecides(t *testing.T) {
 	r.runner.Git = func(rc policy.Repository, o *gitrepo.Options) error {
 		c, err := r.set.GitHubClient(rc)
 		require.NoError(t, err)
-		o.Publisher = gitops.HostPublisher(racingMaker{CommitMaker: c, race: func() {
+		o.Publisher = delivery.HostPublisher(racingMaker{CommitMaker: c, race: func() {
 			if raced == 0 {
 				human = r.git.Commit("platform", map[string]string{"README.md": "hello\n"}, "docs", "Ann <ann@example.com>")
 			}

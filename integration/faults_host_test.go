@@ -18,6 +18,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/faultproxy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
@@ -166,7 +167,7 @@ func (h *hostRepo) converged(t *testing.T, want int) {
 		assert.Equal(t, h.git.HeadSHA(faultRepoName, branchOf(a)), pr.HeadSHA, a)
 		assert.Equal(t, fmt.Sprintf("autoscale(shop/%s): 2 → %d replicas", a, want), pr.Title, a)
 		assert.Contains(t, pr.Body, fmt.Sprintf("%s: %d", commitmsg.TrailerTo, want), a)
-		assert.ElementsMatch(t, []string{gitops.LabelAutoscaler, gitops.LabelScaleUp}, pr.Labels, a)
+		assert.ElementsMatch(t, []string{delivery.LabelAutoscaler, delivery.LabelScaleUp}, pr.Labels, a)
 		assert.Equal(t, faultValues(a, want), h.git.ReadFile(faultRepoName, branchOf(a), "envs/prod/"+a+"/values.yaml"), a)
 	}
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -14,16 +15,21 @@ type explainer struct {
 	buf     []byte
 	reasons []Reason
 	ends    []int // ends[i] is the end offset in buf of reasons[i]'s message
+	// rules holds, for each metric's line, three ints: the reason's index and the offsets in
+	// buf where its rule starts and ends (-1 until to closes it).
+	rules []int
 }
 
 // newExplainer sizes the buffers for a policy with n metrics, so that a typical decision does
 // not grow them.
 func newExplainer(n int) *explainer {
 	lines := n + 10
+	offsets := make([]int, 0, lines+3*(n+1)) // one allocation for ends and rules
 	return &explainer{
 		buf:     make([]byte, 0, 64*lines),
 		reasons: make([]Reason, 0, lines),
-		ends:    make([]int, 0, lines),
+		ends:    offsets[:0:lines],
+		rules:   offsets[lines:lines],
 	}
 }
 
@@ -44,6 +50,20 @@ func (e *explainer) mark() (lines, bytes int) { return len(e.reasons), len(e.buf
 
 func (e *explainer) reset(lines, bytes int) {
 	e.reasons, e.ends, e.buf = e.reasons[:lines], e.ends[:lines], e.buf[:bytes]
+	for len(e.rules) > 0 && e.rules[len(e.rules)-3] >= lines {
+		e.rules = e.rules[:len(e.rules)-3]
+	}
+}
+
+// metric begins a metric's line, "name = value", and records the metric and its value in the
+// reason's fields; the rule the value was held against follows, and to closes the line with
+// the count it recommends (Reason.Rule is the text between the two).
+func (e *explainer) metric(code ReasonCode, name string, v float64) *explainer {
+	e.begin(code).str(name).str(" = ").num(v)
+	r := &e.reasons[len(e.reasons)-1]
+	r.Metric, r.Value = name, v
+	e.rules = append(e.rules, len(e.reasons)-1, len(e.buf), -1)
+	return e
 }
 
 // finish fills every Message and returns the reasons.
@@ -56,6 +76,13 @@ func (e *explainer) finish() []Reason {
 	for i := range e.reasons {
 		e.reasons[i].Message = all[start:e.ends[i]]
 		start = e.ends[i]
+	}
+	for i := 0; i+2 < len(e.rules); i += 3 {
+		if end := e.rules[i+2]; end >= 0 {
+			// The rule is what follows the value: " > scaleUp.threshold 250", ", exactly the
+			// target value", ": asks for nothing".
+			e.reasons[e.rules[i]].Rule = strings.TrimLeft(all[e.rules[i+1]:end], ",: ")
+		}
 	}
 	return e.reasons
 }
@@ -98,8 +125,13 @@ func (e *explainer) hold(at int) *explainer {
 	return e.str(" → hold at ").int(at)
 }
 
-// to writes the usual ending of a line that sets the count: " → 6".
+// to writes the usual ending of a line that sets the count: " → 6". On a metric's line it
+// closes the rule and records the count as the reason's To.
 func (e *explainer) to(n int) *explainer {
+	if k := len(e.rules); k > 0 && e.rules[k-3] == len(e.reasons)-1 && e.rules[k-1] < 0 {
+		e.rules[k-1] = len(e.buf)
+		e.reasons[len(e.reasons)-1].To = n
+	}
 	return e.str(" → ").int(n)
 }
 

@@ -84,12 +84,15 @@ func TestDecideFullOrder(t *testing.T) {
 	assert.Equal(t, Decision{
 		Current: 6, Recommendation: 18, Desired: 12,
 		Reasons: []Reason{
-			{ReasonMetricValue, "http_rps = 312.4 > scaleUp.threshold 250 → 9"},
-			{ReasonMetricValue, "queue_backlog = 1800 / averageValue 100 → 18"},
-			{ReasonMetricValue, "latency = 0.21 / value 0.3 × 6 → 5"},
-			{ReasonAggregated, "aggregation max → 18"},
-			{ReasonStabilized, "stabilization: lowest recommendation in the last 60s (scale-up window) is 16 → 16"},
-			{ReasonScaleUpLimited, "scale-up limited: Percent 100/60s from 6 allows 12, Pods 4/60s from 6 allows 10; selectPolicy Max → 12"},
+			{Code: ReasonMetricValue, Message: "http_rps = 312.4 > scaleUp.threshold 250 → 9",
+				Metric: "http_rps", Value: 312.4, Rule: "> scaleUp.threshold 250", To: 9},
+			{Code: ReasonMetricValue, Message: "queue_backlog = 1800 / averageValue 100 → 18",
+				Metric: "queue_backlog", Value: 1800, Rule: "/ averageValue 100", To: 18},
+			{Code: ReasonMetricValue, Message: "latency = 0.21 / value 0.3 × 6 → 5",
+				Metric: "latency", Value: 0.21, Rule: "/ value 0.3 × 6", To: 5},
+			{Code: ReasonAggregated, Message: "aggregation max → 18"},
+			{Code: ReasonStabilized, Message: "stabilization: lowest recommendation in the last 60s (scale-up window) is 16 → 16"},
+			{Code: ReasonScaleUpLimited, Message: "scale-up limited: Percent 100/60s from 6 allows 12, Pods 4/60s from 6 allows 10; selectPolicy Max → 12"},
 		},
 	}, d)
 }

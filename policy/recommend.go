@@ -196,12 +196,12 @@ func stepRecommendation(m *Metric, v float64, c int, steady bool, e *explainer) 
 	up, down := m.ScaleUp, m.ScaleDown
 	if up != nil && up.Threshold != nil && v > *up.Threshold {
 		r := c + up.Step
-		e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v).str(" > scaleUp.threshold ").num(*up.Threshold).to(r).end()
+		e.metric(ReasonMetricValue, m.Name, v).str(" > scaleUp.threshold ").num(*up.Threshold).to(r).end()
 		return r
 	}
 	if down != nil && down.Threshold != nil && v < *down.Threshold {
 		r := max(c-down.Step, 0)
-		e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v).str(" < scaleDown.threshold ").num(*down.Threshold)
+		e.metric(ReasonMetricValue, m.Name, v).str(" < scaleDown.threshold ").num(*down.Threshold)
 		if steady {
 			r = 0
 			e.str(": asks for nothing")
@@ -209,7 +209,7 @@ func stepRecommendation(m *Metric, v float64, c int, steady bool, e *explainer) 
 		e.to(r).end()
 		return r
 	}
-	e.begin(ReasonMetricValue).str(m.Name).str(" = ").num(v)
+	e.metric(ReasonMetricValue, m.Name, v)
 	switch {
 	case up != nil && up.Threshold != nil && down != nil && down.Threshold != nil:
 		e.str(" within [").num(*down.Threshold).str(", ").num(*up.Threshold).str("]")
@@ -224,7 +224,7 @@ func stepRecommendation(m *Metric, v float64, c int, steady bool, e *explainer) 
 
 func averageValueRecommendation(name string, v, target float64, c int, tol tolerances, e *explainer) int {
 	if ratio := v / (target * float64(c)); c > 0 && tol.within(ratio) {
-		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v)
+		e.metric(ReasonWithinTolerance, name, v)
 		if ratio == 1 {
 			// "within tolerance 0 of" a value it equals says nothing.
 			e.str(", exactly averageValue ")
@@ -235,14 +235,14 @@ func averageValueRecommendation(name string, v, target float64, c int, tol toler
 		return c
 	}
 	r := ceilInt(v / target)
-	e.begin(ReasonMetricValue).str(name).str(" = ").num(v).str(" / averageValue ").num(target).to(r).end()
+	e.metric(ReasonMetricValue, name, v).str(" / averageValue ").num(target).to(r).end()
 	return r
 }
 
 func valueRecommendation(name string, v, target float64, c int, tol tolerances, e *explainer) int {
 	ratio := v / target
 	if c > 0 && tol.within(ratio) {
-		e.begin(ReasonWithinTolerance).str(name).str(" = ").num(v)
+		e.metric(ReasonWithinTolerance, name, v)
 		if ratio == 1 {
 			e.str(", exactly the target value")
 		} else {
@@ -255,7 +255,7 @@ func valueRecommendation(name string, v, target float64, c int, tol tolerances, 
 	// guarantees at least 1 when the metric is active).
 	base := max(c, 1)
 	r := ceilInt(float64(base) * ratio)
-	e.begin(ReasonMetricValue).str(name).str(" = ").num(v).str(" / value ").num(target).str(" × ").int(base).to(r).end()
+	e.metric(ReasonMetricValue, name, v).str(" / value ").num(target).str(" × ").int(base).to(r).end()
 	return r
 }
 

@@ -181,10 +181,30 @@ const (
 )
 
 // Reason is one line of a decision's explanation: a stable code and a one-line message such as
-// "http_rps = 312.4 > scaleUp.threshold 250 → 6".
+// "http_rps = 312.4 > scaleUp.threshold 250 → 6". A metric's line (ReasonMetricValue,
+// ReasonWithinTolerance) also carries its parts as fields — the metric, its value, the rule
+// it was held against and the count that rule recommends — so that what delivery renders (the
+// pull request's table) is made from them, never parsed back out of Message
+// (docs/design.md §6). The JSON output keeps its two fields, code and message.
 type Reason struct {
 	Code    ReasonCode `json:"reason"`
 	Message string     `json:"message"`
+	// Metric is the metric's name on a metric's line; empty on every other line.
+	Metric string `json:"-"`
+	// Value is the metric's value (Metric set).
+	Value float64 `json:"-"`
+	// Rule is the target or threshold the value was held against, as Message writes it:
+	// "> scaleUp.threshold 250", "/ averageValue 100", "within tolerance 0.05 of value 0.3"
+	// (Metric set).
+	Rule string `json:"-"`
+	// To is the count the metric's rule recommends (Metric set).
+	To int `json:"-"`
 }
 
 func (r Reason) String() string { return r.Message }
+
+// IsMetric reports whether r is a metric's line, with Metric, Value, Rule and To set.
+func (r Reason) IsMetric() bool { return r.Metric != "" }
+
+// ValueText writes a metric line's Value as Message does: "312.4", never "312.40000001".
+func (r Reason) ValueText() string { return string(appendNum(nil, r.Value)) }

@@ -10,5 +10,5 @@
 // autoscaler's desired replicas and the metrics over a window) — so either can be wired where
 // the other was. It decides nothing: that is package policy.
 //
-// Must not import: cmd/..., gitops/..., render/..., integration/..., os/exec.
+// Must not import: cmd/..., gitops/..., internal/web, render/..., integration/..., os/exec.
 package promclient

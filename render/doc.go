@@ -35,5 +35,5 @@
 //
 // It leaves editing files and committing to gitops, and deciding to policy.
 //
-// Must not import: cmd/..., gitops/..., promclient/..., integration/....
+// Must not import: cmd/..., gitops/..., internal/web, promclient/..., integration/....
 package render

@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/convert"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"

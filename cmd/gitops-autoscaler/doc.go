@@ -12,9 +12,9 @@
 // flags into an options struct, checks them, and runs with them — loading the config
 // (package policy), choosing the metric source (promclient's Prometheus or trace source),
 // wiring render verification and pull request delivery into a gitops.Runner or a
-// gitops.Service, serving gitops/web's handler, and printing results as text or JSON. Only main
+// gitops.Service, serving internal/web's handler, and printing results as text or JSON. Only main
 // turns signals into cancellation. The rules live in policy, the Git work in gitops, the HTTP
-// face in gitops/web. The in-process tests run the same entry point (run) on port 0.
+// face in internal/web. The in-process tests run the same entry point (run) on port 0.
 //
 // Must not import: integration/....
 package main

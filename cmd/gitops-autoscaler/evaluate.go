@@ -214,7 +214,7 @@ func setup(ctx context.Context, o repoOptions, metricsFile string, stderr io.Wri
 		fmt.Fprintf(stderr, "%v\n", err)
 		return nil, exitUsage
 	}
-	runner, _, err := newRunner(ctx, cfg, metricsFile, log)
+	runner, _, _, err := newRunner(ctx, cfg, metricsFile, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return nil, exitUsage
@@ -406,7 +406,7 @@ func history(ctx context.Context, o historyOptions, stdout, stderr io.Writer) in
 	for _, repo := range e.repos {
 		events, _, err := e.runner.History(ctx, repo, o.policy, now.Add(-o.since))
 		if err != nil {
-			if strings.Contains(err.Error(), "no policy") && len(e.repos) > 1 {
+			if errors.Is(err, gitops.ErrUnknownPolicy) && len(e.repos) > 1 {
 				continue
 			}
 			fmt.Fprintf(stderr, "error: %v\n", err)
@@ -524,7 +524,7 @@ func scale(ctx context.Context, o scaleOptions, stdout, stderr io.Writer) int {
 	}
 	for _, repo := range e.repos {
 		rep, err := e.runner.Scale(ctx, repo, o.scale)
-		if err != nil && strings.Contains(err.Error(), "no policy") && len(e.repos) > 1 {
+		if err != nil && errors.Is(err, gitops.ErrUnknownPolicy) && len(e.repos) > 1 {
 			continue
 		}
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -132,7 +132,7 @@ func wireService(ctx context.Context, o serveOptions, log *slog.Logger) (*servic
 	if err != nil {
 		return nil, usageError{err}
 	}
-	runner, series, err := newRunner(ctx, cfg, o.metricsFile, log)
+	runner, series, hostSet, err := newRunner(ctx, cfg, o.metricsFile, log)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -164,7 +164,7 @@ func wireService(ctx context.Context, o serveOptions, log *slog.Logger) (*servic
 		s.listen = cfg.HTTP.Listen
 	}
 	s.handler = web.NewHandler(web.Options{
-		Service: svc, Config: cfg, Gatherer: reg, Token: cfg.HTTP.ReadToken, StatusToken: cfg.HTTP.ReadStatusToken,
+		Service: svc, CommitURL: hostSet.CommitURLs(cfg), Gatherer: reg, Token: cfg.HTTP.ReadToken, StatusToken: cfg.HTTP.ReadStatusToken,
 		Limits: cfg.Limits.HTTP, CycleTimeout: cfg.CycleTimeout.Duration,
 		Series: series, Now: now, Logger: log, Shard: s.shard,
 	})

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/signing"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/web"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 	"github.com/gitops-autoscaler/gitops-autoscaler/render"
@@ -108,16 +109,17 @@ func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Poli
 }
 
 // newRunner wires a runner: the metric source (trace file or Prometheus), the sync check
-// (Prometheus only), and the clock. It returns the metric source too, for the status page.
-func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, metricSource, error) {
+// (Prometheus only), and the clock. It returns the metric source too, for the status page, and
+// the hosts, which link commits there.
+func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, metricSource, *hosts.Set, error) {
 	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: newRenderVerifier(cfg)}
 	set := &hosts.Set{}
-	r.Delivery = &gitops.PullRequestDelivery{Logger: log, Hosts: set.For}
+	r.Delivery = &delivery.PullRequestDelivery{Logger: log, Hosts: set.For}
 	var signer gitrepo.Signer
 	if s := cfg.Commit.Signing; s != nil {
 		sg, err := signing.Load(signing.Config{GPGKeyFile: s.GPGKeyFile, SSHKeyFile: s.SSHKeyFile, PassphraseFile: s.PassphraseFile}, nil)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		signer = sg
 	}
@@ -128,23 +130,23 @@ func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *s
 	if metricsFile != "" {
 		f, err := os.Open(metricsFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--metrics-file: %w", err)
+			return nil, nil, nil, fmt.Errorf("--metrics-file: %w", err)
 		}
 		defer f.Close()
 		tr, err := promclient.ReadTrace(metricsFile, f)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		src := promclient.NewTraceSource(tr)
 		r.Metrics, r.Recommendations, r.Seasons, r.Shadow = src, src, src, src
-		return r, src, nil
+		return r, src, set, nil
 	}
 	servers, err := promclient.NewServers(cfg, promclient.WithLogger(log))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	src := promclient.NewPrometheusSource(servers, log)
 	r.Metrics, r.Recommendations, r.Seasons, r.Shadow = src, src, src, src
 	r.Sync = promclient.NewSyncChecker(servers, log)
-	return r, src, nil
+	return r, src, set, nil
 }

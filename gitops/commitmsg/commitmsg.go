@@ -43,8 +43,9 @@ type Message struct {
 	Target policy.ReplicasLocation
 	From   int
 	To     int
-	// Reasons are the decision's explanation, one line each.
-	Reasons []string
+	// Reasons are the decision's explanation, one line each (Reason.Message); a metric's line
+	// carries its parts as fields too, for the pull request's table.
+	Reasons []policy.Reason
 	// Metrics are the values the decision was made on, in the policy's order.
 	Metrics []policy.MetricValue
 	// EvaluatedAt is the instant of the decision; written in UTC.
@@ -93,8 +94,8 @@ func Format(m Message) string {
 	b.WriteString(m.Subject())
 	b.WriteString("\n\n")
 	wrote := false
-	for _, r := range m.Reasons {
-		r = oneLine(r)
+	for _, reason := range m.Reasons {
+		r := oneLine(reason.Message)
 		if r == "" {
 			continue
 		}
@@ -105,6 +106,18 @@ func Format(m Message) string {
 	if wrote {
 		b.WriteByte('\n')
 	}
+	writeTrailers(&b, m)
+	return b.String()
+}
+
+// FormatTrailers writes the message's trailer paragraph alone, as Format ends with it.
+func FormatTrailers(m Message) string {
+	var b strings.Builder
+	writeTrailers(&b, m)
+	return b.String()
+}
+
+func writeTrailers(b *strings.Builder, m Message) {
 	trailer := func(k, v string) {
 		b.WriteString(k)
 		b.WriteString(": ")
@@ -132,7 +145,6 @@ func Format(m Message) string {
 			trailer(TrailerCoAuthor, m.RequestedBy)
 		}
 	}
-	return b.String()
 }
 
 // Trailers are the autoscaler trailers read back from a commit message.
@@ -161,17 +173,35 @@ func IsPersonAddress(s string) bool {
 // false when the message is not one of ours: no Autoscaler-Policy, or a From or To that is not
 // a number. CRLF line endings and trailing whitespace are tolerated, as git does.
 func ParseTrailers(msg string) (Trailers, bool) {
+	block, ok := TrailerBlock(msg)
+	if !ok {
+		return Trailers{}, false
+	}
+	return ParseTrailerBlock(block)
+}
+
+// TrailerBlock returns a commit message's last paragraph, where git and ParseTrailers read
+// trailers, with CRLF line endings and trailing whitespace removed; false for a subject alone.
+func TrailerBlock(msg string) (string, bool) {
 	// Git treats a whitespace-only line as blank: trim every line before finding paragraphs.
 	lines := strings.Split(strings.ReplaceAll(msg, "\r\n", "\n"), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " \t\r")
 	}
 	msg = strings.TrimRight(strings.Join(lines, "\n"), "\n")
-	if i := strings.LastIndex(msg, "\n\n"); i >= 0 {
-		msg = msg[i+2:]
-	} else {
-		return Trailers{}, false // a subject alone has no trailers
+	i := strings.LastIndex(msg, "\n\n")
+	if i < 0 {
+		return "", false // a subject alone has no trailers
 	}
+	return msg[i+2:] + "\n", true
+}
+
+// ParseTrailerBlock reads our trailers from a block of trailer lines — a commit message's last
+// paragraph, or the copy of it a pull request's description shows. It is the one reader of
+// our trailers (docs/design.md §6); it reports false as ParseTrailers does. Lines that are
+// not "Key: value" are skipped.
+func ParseTrailerBlock(msg string) (Trailers, bool) {
+	msg = strings.ReplaceAll(msg, "\r\n", "\n")
 	var t Trailers
 	var haveFrom, haveTo bool
 	for _, line := range strings.Split(msg, "\n") {

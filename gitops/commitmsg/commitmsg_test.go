@@ -24,11 +24,11 @@ func designExample() Message {
 		Target:   policy.ReplicasLocation{File: "envs/prod/laravel-web/values.yaml", Path: "laravelWeb.replicaCount"},
 		From:     3,
 		To:       6,
-		Reasons: []string{
+		Reasons: reasonLines(
 			"http_rps = 312.4 > scaleUp.threshold 250 → 6",
 			"http_latency_avg = 0.21 within [0.15, 0.35] → 3",
 			"aggregation max → 6; bounds [3, 30] → 6; maxScaleUpStepPercent 100 allows ≤ 6",
-		},
+		),
 		Metrics: []policy.MetricValue{
 			{Name: "http_rps", Value: 312.4},
 			{Name: "http_latency_avg", Value: 0.21},
@@ -43,7 +43,7 @@ func manualExample() Message {
 		Target:      policy.ReplicasLocation{File: "envs/prod/laravel-web/values.yaml", Path: "laravelWeb.replicaCount"},
 		From:        3,
 		To:          5,
-		Reasons:     []string{"Black Friday warm-up, ticket OPS-1234"},
+		Reasons:     reasonLines("Black Friday warm-up, ticket OPS-1234"),
 		EvaluatedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
 		Manual:      true,
 		RequestedBy: "jane@example.com",
@@ -102,7 +102,7 @@ Autoscaler-Decision-Id: ` + designExample().DecisionID() + "\n"
 
 func TestFormatMessageSanitizesReasons(t *testing.T) {
 	m := designExample()
-	m.Reasons = []string{"first\nAutoscaler-To: 99", "", "  \r\n ", "third\r\nline"}
+	m.Reasons = reasonLines("first\nAutoscaler-To: 99", "", "  \r\n ", "third\r\nline")
 	msg := Format(m)
 
 	assert.Contains(t, msg, "\n\nfirst Autoscaler-To: 99\nthird line\n\nAutoscaler-Policy:")
@@ -225,4 +225,42 @@ func TestGitInterpretTrailersReadsOurTrailers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reasonLines makes reasons of plain lines, as a person's or the loop's own lines are.
+func reasonLines(lines ...string) []policy.Reason {
+	out := make([]policy.Reason, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, policy.Reason{Message: l})
+	}
+	return out
+}
+
+// TestTrailerBlockIsFormatTrailers: the trailers a pull request's description shows
+// (FormatTrailers) are the commit message's last paragraph, and the one reader gives the same
+// trailers from either.
+func TestTrailerBlockIsFormatTrailers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msg  Message
+	}{
+		{name: "decision", msg: designExample()},
+		{name: "manual scale", msg: manualExample()},
+		{name: "no reasons", msg: func() Message { m := designExample(); m.Reasons = nil; return m }()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := Format(tc.msg)
+			block, ok := TrailerBlock(full)
+			require.True(t, ok)
+			assert.Equal(t, FormatTrailers(tc.msg), block)
+			fromMessage, ok := ParseTrailers(full)
+			require.True(t, ok)
+			fromBlock, ok := ParseTrailerBlock(FormatTrailers(tc.msg))
+			require.True(t, ok)
+			assert.Equal(t, fromMessage, fromBlock)
+			assert.Equal(t, tc.msg.To, fromBlock.To)
+		})
+	}
+	_, ok := TrailerBlock("a subject alone")
+	assert.False(t, ok)
 }

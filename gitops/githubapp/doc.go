@@ -8,5 +8,5 @@
 // error. It knows nothing of pull requests or repositories: the GitHub provider and the Git
 // credentials take tokens from it.
 //
-// Must not import: cmd/..., gitops, gitops/host/..., render/..., promclient/....
+// Must not import: cmd/..., gitops, gitops/host/..., internal/web, render/..., promclient/....
 package githubapp

@@ -44,6 +44,6 @@
 // gitops); the replica editor is gitops/edit and the message format gitops/commitmsg; pull
 // requests belong to the hosts.
 //
-// Must not import: cmd/..., gitops, gitops/host/..., gitops/web, render/..., promclient/...,
-// integration/....
+// Must not import: cmd/..., gitops, gitops/delivery, gitops/host/..., internal/web, render/...,
+// promclient/..., integration/....
 package gitrepo

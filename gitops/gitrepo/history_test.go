@@ -37,7 +37,7 @@ func decide(t *testing.T, ws *Workspace, m commitmsg.Message, at time.Time) stri
 }
 
 func webDecision(from, to int) commitmsg.Message {
-	return commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: from, To: to, Reasons: []string{"rps high"}}
+	return commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: from, To: to, Reasons: reasonLines("rps high")}
 }
 
 // historyFixture is a repository whose main branch holds, newest last:
@@ -71,7 +71,7 @@ func newHistoryFixture(t *testing.T) historyFixture {
 	f.edit = s.CommitAt("platform", map[string]string{valuesFile: values("8")}, "launch day", "Ann <ann@example.com>", now.Add(-20*time.Minute))
 	s.CommitAt("platform", map[string]string{valuesFile: "# web (prod)\nweb:\n  replicaCount: 8  # managed\n"}, "comment", "Ann <ann@example.com>", now.Add(-15*time.Minute))
 	require.NoError(t, ws.Sync(context.Background()))
-	manual := commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: 8, To: 5, Reasons: []string{"cost review"},
+	manual := commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: 8, To: 5, Reasons: reasonLines("cost review"),
 		Manual: true, RequestedBy: "jane", EvaluatedAt: now.Add(-10 * time.Minute)}
 	h, err := ws.Commit(context.Background(), CommitRequest{
 		File: valuesFile, Content: []byte("# web (prod)\nweb:\n  replicaCount: 5  # managed\n"),
@@ -288,4 +288,13 @@ func TestHistoryCacheAgreesWithReadHistory(t *testing.T) {
 		})
 	}
 	assert.NotEmpty(t, cache.commits, "the cache was used")
+}
+
+// reasonLines makes reasons of plain lines, as a person's or the loop's own lines are.
+func reasonLines(lines ...string) []policy.Reason {
+	out := make([]policy.Reason, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, policy.Reason{Message: l})
+	}
+	return out
 }

@@ -151,7 +151,7 @@ func TestCommitAndPushLandWithExactMessage(t *testing.T) {
 	before := s.HeadSHA("platform", "main")
 	msg := commitmsg.Format(commitmsg.Message{
 		PolicyID: "prod/web", Target: policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}, From: 3, To: 6,
-		Reasons: []string{"http_rps = 312.4 > scaleUp.threshold 250 → 6", "aggregation max → 6"},
+		Reasons: reasonLines("http_rps = 312.4 > scaleUp.threshold 250 → 6", "aggregation max → 6"),
 		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: t0,
 	})
 

@@ -8,5 +8,6 @@
 // loop in package gitops; the chart (deploy/helm) derives each pod's shard from its
 // StatefulSet ordinal.
 //
-// Must not import: cmd/..., gitops/gitrepo, policy/..., render/..., promclient/..., net/http.
+// Must not import: cmd/..., gitops, gitops/gitrepo, internal/web, policy/..., render/...,
+// promclient/..., net/http.
 package shard

@@ -8,5 +8,5 @@
 // passphrases are read from files only (Config) and never appear in an error.
 // It knows nothing of Git objects, hosts or the loop.
 //
-// Must not import: cmd/..., gitops, gitops/host/..., render/..., promclient/....
+// Must not import: cmd/..., gitops, gitops/host/..., internal/web, render/..., promclient/....
 package signing

@@ -55,6 +55,10 @@ type Client struct {
 	repo   string
 	token  func(ctx context.Context) (policy.Secret, error)
 	app    *githubapp.Tokens // the App installation whose tokens are used, if any
+	// uncheckedMerge is github.allowAutoMergeWithoutChecks.
+	uncheckedMerge bool
+	// web is the web base URL: https://github.com, or a GitHub Enterprise's scheme://host.
+	web string
 
 	mu       sync.Mutex
 	rejected [32]byte // the sha256 of the token the host answered 401 to
@@ -96,7 +100,8 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 	// transport under the token's strips it from any request that left it (internal/origin).
 	hc = origin.Client(hc)
 	next := hc.Transport
-	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: func(context.Context) (policy.Secret, error) { return cfg.ReadToken() }}
+	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: func(context.Context) (policy.Secret, error) { return cfg.ReadToken() },
+		uncheckedMerge: cfg.AllowAutoMergeWithoutChecks}
 	rl := rateLimits(next, opts)
 	if a := cfg.App; a != nil {
 		minter := *hc
@@ -122,7 +127,20 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 		upload.Path = strings.TrimSuffix(strings.TrimSuffix(upload.Path, "/"), "/v3") + "/uploads/"
 		g.client.UploadURL = &upload
 	}
+	g.web = "https://github.com"
+	if base.Host != "" && base.Host != "api.github.com" {
+		g.web = base.Scheme + "://" + base.Host // GitHub Enterprise: https://ghe.example.com/api/v3/
+	}
 	return g, nil
+}
+
+// CommitURL is a commit's web page, for people: on github.com, or on the GitHub Enterprise
+// host whose API this client calls; "" without a commit.
+func (g *Client) CommitURL(sha string) string {
+	if sha == "" {
+		return ""
+	}
+	return g.web + "/" + url.PathEscape(g.owner) + "/" + url.PathEscape(g.repo) + "/commit/" + url.PathEscape(sha)
 }
 
 // String names the repository, for errors and logs.
@@ -676,4 +694,14 @@ func (g *Client) CreateCommits(ctx context.Context, c host.CommitsOnBranch) ([]s
 		return nil, g.fail("move "+c.Branch, err)
 	}
 	return shas, nil
+}
+
+// RefusesUncheckedMerge answers "may a pull request into base be merged while base requires no
+// status checks?" from the repository's settings: "" when github.allowAutoMergeWithoutChecks
+// allows it, else the refusal, naming the pull request (name) and the setting.
+func (g *Client) RefusesUncheckedMerge(base, name string) string {
+	if g.uncheckedMerge {
+		return ""
+	}
+	return fmt.Sprintf("auto-merge refused: branch %s requires no status checks; %s waits for review (github.allowAutoMergeWithoutChecks allows it)", base, name)
 }

@@ -66,6 +66,8 @@ type Client struct {
 	rejected [32]byte
 	authErr  error
 	settings *gl.Project // read once: the merge method and the pipeline rule
+	// uncheckedMerge is gitlab.allowAutoMergeWithoutPipeline.
+	uncheckedMerge bool
 }
 
 // New returns the client of a repository's gitlab settings.
@@ -108,7 +110,7 @@ func New(cfg *policy.GitLabRepo, opts Options) (*Client, error) {
 		MaxAttempts: retries + 1, Base: retryBase, Max: retryMax, MaxWait: maxWait,
 		Classify: retryable, Now: opts.Now, Sleep: opts.Sleep,
 	}.Transport(next)
-	g := &Client{project: cfg.Project, token: cfg.ReadToken}
+	g := &Client{project: cfg.Project, token: cfg.ReadToken, uncheckedMerge: cfg.AllowAutoMergeWithoutPipeline}
 	client, err := gl.NewAuthSourceClient(tokenSource{g.token}, gl.WithBaseURL(u.String()), gl.WithHTTPClient(&limited), gl.WithoutRetries())
 	if err != nil {
 		return nil, fmt.Errorf("gitlab %s: %w", cfg.Project, err)
@@ -543,4 +545,15 @@ func shortSHA(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// RefusesUncheckedMerge answers "may a merge request be merged while the project does not
+// require pipelines to succeed?" from the repository's settings: "" when
+// gitlab.allowAutoMergeWithoutPipeline allows it, else the refusal, naming the merge request
+// (name) and the setting. base is not needed: the rule is the project's.
+func (g *Client) RefusesUncheckedMerge(_, name string) string {
+	if g.uncheckedMerge {
+		return ""
+	}
+	return fmt.Sprintf("auto-merge refused: the project does not require pipelines to succeed; %s waits for review (gitlab.allowAutoMergeWithoutPipeline allows it)", name)
 }

@@ -6,4 +6,6 @@
 //
 // It is wiring: the loop (package gitops) declares what it needs, the providers implement
 // it, and this package joins them for the commands and the tests.
+//
+// Must not import: cmd/..., gitops, internal/web, render/..., integration/....
 package hosts

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/gitlab"
@@ -12,12 +12,12 @@ import (
 )
 
 var (
-	_ gitops.Host             = (*github.Client)(nil)
-	_ gitops.UpToDateRequirer = (*github.Client)(nil)
-	_ gitops.CommitMaker      = (*github.Client)(nil)
-	_ gitops.Host             = (*gitlab.Client)(nil)
-	_ gitops.AutoMerger       = (*gitlab.Client)(nil)
-	_ gitops.UpToDateRequirer = (*gitlab.Client)(nil)
+	_ delivery.Host             = (*github.Client)(nil)
+	_ delivery.UpToDateRequirer = (*github.Client)(nil)
+	_ delivery.CommitMaker      = (*github.Client)(nil)
+	_ delivery.Host             = (*gitlab.Client)(nil)
+	_ delivery.AutoMerger       = (*gitlab.Client)(nil)
+	_ delivery.UpToDateRequirer = (*gitlab.Client)(nil)
 )
 
 // Set is the hosts of a service's repositories: one client per repository, made on first
@@ -31,8 +31,8 @@ type Set struct {
 	gitlab cache[*gitlab.Client]
 }
 
-// For returns a repository's pull request host (the Hosts of gitops.PullRequestDelivery).
-func (s *Set) For(rc policy.Repository) (gitops.Host, error) {
+// For returns a repository's pull request host (the Hosts of delivery.PullRequestDelivery).
+func (s *Set) For(rc policy.Repository) (delivery.Host, error) {
 	switch {
 	case rc.GitLab != nil:
 		c, err := s.gitlab.get(rc.Name+"\x00"+rc.GitLab.BaseURL+"\x00"+rc.GitLab.Project, func() (*gitlab.Client, error) {
@@ -101,7 +101,28 @@ func (s *Set) Git(rc policy.Repository, o *gitrepo.Options) error {
 		o.Token = c.GitToken // an ssh or local remote keeps its own auth
 	}
 	if rc.GitHub.VerifiedCommits {
-		o.Publisher = gitops.HostPublisher(c)
+		o.Publisher = delivery.HostPublisher(c)
 	}
 	return nil
+}
+
+// CommitURLs returns the status page's commit links (internal/web's Options.CommitURL): each
+// repository's host answers for its commits; "" for a repository whose host has no web page
+// for a commit, or no host at all.
+func (s *Set) CommitURLs(cfg *policy.Config) func(repository, sha string) string {
+	return func(repository, sha string) string {
+		for _, rc := range cfg.Repositories {
+			if rc.Name != repository || (rc.GitHub == nil && rc.GitLab == nil) {
+				continue
+			}
+			h, err := s.For(rc)
+			if err != nil {
+				return ""
+			}
+			if w, ok := h.(interface{ CommitURL(sha string) string }); ok {
+				return w.CommitURL(sha)
+			}
+		}
+		return ""
+	}
 }

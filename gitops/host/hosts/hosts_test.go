@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -61,7 +61,7 @@ func TestForRefusesWhatHasNoHost(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := s.For(tc.rc)
 			require.ErrorContains(t, err, tc.want)
-			assert.True(t, h == gitops.Host(nil), "no Host holding a nil client")
+			assert.True(t, h == delivery.Host(nil), "no Host holding a nil client")
 		})
 	}
 }
@@ -87,4 +87,25 @@ func TestCacheKeepsNoFailure(t *testing.T) {
 	require.NoError(t, err)
 	assert.Same(t, first, again)
 	assert.Equal(t, 2, made)
+}
+
+// TestCommitURLs: the status page's commit links come from each repository's host; a
+// repository without a host, or one whose host has no page for a commit, links none.
+func TestCommitURLs(t *testing.T) {
+	cfg := &policy.Config{Repositories: []policy.Repository{
+		{Name: "ghe", GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "shop", APIURL: "https://ghe.example.com/api/v3/"}},
+		{Name: "lab", GitLab: &policy.GitLabRepo{Project: "acme/shop", BaseURL: "https://gitlab.example.com/"}},
+		{Name: "plain"},
+	}}
+	link := (&Set{}).CommitURLs(cfg)
+	for _, tc := range []struct{ name, repo, want string }{
+		{name: "github enterprise", repo: "ghe", want: "https://ghe.example.com/acme/shop/commit/abc123"},
+		{name: "gitlab: no commit page yet", repo: "lab"},
+		{name: "no host", repo: "plain"},
+		{name: "unknown repository", repo: "nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, link(tc.repo, "abc123"))
+		})
+	}
 }

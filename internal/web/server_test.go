@@ -30,7 +30,7 @@ func startServer(t *testing.T, lim policy.HTTPLimits) string {
 	t.Helper()
 	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &policy.Config{}}})
 	require.NoError(t, err)
-	h := NewHandler(Options{Service: svc, Config: &policy.Config{}, Gatherer: prometheus.NewRegistry(),
+	h := NewHandler(Options{Service: svc, Gatherer: prometheus.NewRegistry(),
 		Token: staticToken(apiToken), Limits: lim})
 	ln, err := Listen("127.0.0.1:0", lim)
 	require.NoError(t, err)

@@ -23,5 +23,9 @@
 // change of layout never touches a rule. What it needs of metrics it declares itself
 // (SeriesSource); the command wires promclient's sources in.
 //
+// It lives under internal/ (it is no public API) and beside the loop, not under it: it may
+// import the loop (package gitops) and policy, and nothing under gitops/, policy, promclient
+// or render may import it.
+//
 // Must not import: cmd/..., render/..., integration/....
 package web

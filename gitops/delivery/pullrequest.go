@@ -1,13 +1,11 @@
-package gitops
+package delivery
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
@@ -75,11 +73,20 @@ type BranchRemover interface {
 	DeleteBranch(ctx context.Context, branch string) error
 }
 
+// UncheckedMergeRefuser is a host's own answer to "may a pull request be merged while its
+// base requires no checks?", from its repository's settings.
+type UncheckedMergeRefuser interface {
+	// RefusesUncheckedMerge returns "" when the settings allow it, else the refusal as a
+	// person reads it, naming the pull request (name) and the setting that would allow it.
+	RefusesUncheckedMerge(base, name string) string
+}
+
 // autoMerger is what an auto-merge asks of the host.
 type autoMerger interface {
 	Namer
 	ChecksReader
 	Merger
+	UncheckedMergeRefuser
 }
 
 // AutoMerger is a host that merges by itself once its own rules allow (GitLab's "merge when
@@ -121,6 +128,7 @@ type Host interface {
 	Merger
 	ChecksReader
 	BranchRemover
+	UncheckedMergeRefuser
 }
 
 // Labels of the autoscaler's pull requests.
@@ -151,8 +159,6 @@ type PullRequestDelivery struct {
 	Logger *slog.Logger
 }
 
-var _ Deliverer = (*PullRequestDelivery)(nil)
-
 func (pd *PullRequestDelivery) logger() *slog.Logger {
 	if pd.Logger == nil {
 		return slog.New(slog.DiscardHandler)
@@ -169,8 +175,8 @@ func (pd *PullRequestDelivery) logger() *slog.Logger {
 // squash-merged once the host reports it mergeable and the base branch's required checks
 // passed; without required checks it stays open (NoRequiredChecks) unless the repository
 // allows it.
-func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspace, d Delivery) (DeliveryResult, error) {
-	var res DeliveryResult
+func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspace, d Proposal) (Result, error) {
+	var res Result
 	if d.Policy == nil {
 		return res, errors.New("deliver: no policy")
 	}
@@ -188,13 +194,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	if err != nil {
 		return res, err
 	}
-	var pr *host.PullRequest
-	for i := range prs {
-		if prs[i].Base == base {
-			pr = &prs[i] // newest first; there is never more than one of ours
-			break
-		}
-	}
+	pr := onBase(prs, base)
 	head, exists, err := ws.RemoteBranch(ctx, branch)
 	if err != nil {
 		return res, err
@@ -211,7 +211,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	// labels are not yet this decision's — a run failed, or died, between the branch push and
 	// those writes (docs/design.md §9, invariant 5) — so that it is completed, without a push.
 	if carries && pr != nil && pr.HeadSHA == head.SHA && pr.Title == d.Message.Subject() &&
-		pr.Body == PullRequestBody(t, head.Message, metricNames(d.Policy), d.Rendered, branch, base, head.SHA) && labelled(pr.Labels, labels) {
+		bodyShows(pr.Body, head, branch) && labelled(pr.Labels, labels) {
 		res.URL, res.Name, res.Commit, res.Unchanged = pr.URL, t.Name(pr.Number), head.SHA, true
 		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
 			Message: t.Name(pr.Number) + " already proposes this decision"})
@@ -221,17 +221,21 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 		return res, nil
 	}
 	commit, message := head.SHA, head.Message
+	// The description shows this cycle's reasons and the trailers of the commit it proposes:
+	// the branch's, when it still carries the decision.
+	trailers, _ := commitmsg.TrailerBlock(head.Message)
 	if !carries {
 		// A new commit on the current base — after a moved base too: the decision was made
 		// again on the new base, never replayed on it.
-		message = commitmsg.Format(d.Message)
+		message, trailers = commitmsg.Format(d.Message), commitmsg.FormatTrailers(d.Message)
 		if commit, err = pushDecision(ctx, ws, d, branch, message, head, exists); err != nil {
 			return res, err
 		}
 		log.Info(t.Noun+" branch pushed", "commit", commit, "base", ws.Base(), "why", rebuild)
 	}
 	res.Commit = commit
-	title, body := d.Message.Subject(), PullRequestBody(t, message, metricNames(d.Policy), d.Rendered, branch, base, commit)
+	title := d.Message.Subject()
+	body := pullRequestBody(t, title, d.Message.Reasons, trailers, d.Rendered, branch, base, commit)
 	if pr, err = openOrUpdate(ctx, api, pr, host.NewPullRequest{Title: title, Body: body, Head: branch, Base: base}, &res, log); err != nil {
 		return res, err
 	}
@@ -249,7 +253,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 // pushDecision commits the decision's file on top of the remote base and pushes it to the
 // policy's branch, with a lease on the branch's head when it exists. It returns the commit as
 // the host knows it (its own sha when its API made the commit).
-func pushDecision(ctx context.Context, ws *gitrepo.Workspace, d Delivery, branch, message string, head gitrepo.Commit, exists bool) (string, error) {
+func pushDecision(ctx context.Context, ws *gitrepo.Workspace, d Proposal, branch, message string, head gitrepo.Commit, exists bool) (string, error) {
 	commit, err := ws.CommitOnBase(gitrepo.CommitRequest{File: d.File, Content: d.Content, Message: message, Author: d.Author, When: d.Message.EvaluatedAt})
 	if err != nil {
 		return "", err
@@ -271,7 +275,7 @@ func openOrUpdate(ctx context.Context, api interface {
 	Namer
 	PullRequestFinder
 	PullRequestWriter
-}, pr *host.PullRequest, want host.NewPullRequest, res *DeliveryResult, log *slog.Logger) (*host.PullRequest, error) {
+}, pr *host.PullRequest, want host.NewPullRequest, res *Result, log *slog.Logger) (*host.PullRequest, error) {
 	t := api.Terms()
 	if pr == nil {
 		created, err := api.CreatePullRequest(ctx, want)
@@ -305,10 +309,10 @@ func openOrUpdate(ctx context.Context, api interface {
 // merge squash-merges an open pull request when the host allows it and the checks passed,
 // and otherwise says why it waits; message is the message of its commit, res.Commit. A
 // refusal is a reason, not an error: a later cycle tries again.
-func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, api autoMerger, d Delivery, pr host.PullRequest, message string, res DeliveryResult, log *slog.Logger) (DeliveryResult, error) {
+func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, api autoMerger, d Proposal, pr host.PullRequest, message string, res Result, log *slog.Logger) (Result, error) {
 	base, t := baseBranch(d.Repo), api.Terms()
 	name := t.Name(pr.Number)
-	wait := func(code policy.ReasonCode, format string, args ...any) (DeliveryResult, error) {
+	wait := func(code policy.ReasonCode, format string, args ...any) (Result, error) {
 		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 		return res, nil
 	}
@@ -317,11 +321,10 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		return res, err
 	}
 	if len(required) == 0 {
-		switch {
-		case d.Repo.GitLab != nil && !d.Repo.GitLab.AllowAutoMergeWithoutPipeline:
-			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: the project does not require pipelines to succeed; %s waits for review (gitlab.allowAutoMergeWithoutPipeline allows it)", name)
-		case d.Repo.GitLab == nil && (d.Repo.GitHub == nil || !d.Repo.GitHub.AllowAutoMergeWithoutChecks):
-			return wait(policy.ReasonNoRequiredChecks, "auto-merge refused: branch %s requires no status checks; %s waits for review (github.allowAutoMergeWithoutChecks allows it)", base, name)
+		// The host answers from its own settings (github.allowAutoMergeWithoutChecks,
+		// gitlab.allowAutoMergeWithoutPipeline).
+		if refusal := api.RefusesUncheckedMerge(base, name); refusal != "" {
+			return wait(policy.ReasonNoRequiredChecks, "%s", refusal)
 		}
 	}
 	full, err := api.PullRequest(ctx, pr.Number)
@@ -371,7 +374,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 
 // mergeWhenChecksPass merges once the required checks passed on the head; while they are
 // pending or failed it returns "" and no error, with the reason added to res.
-func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api autoMerger, pr host.PullRequest, required []string, mr host.MergeRequest, res *DeliveryResult) (string, error) {
+func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api autoMerger, pr host.PullRequest, required []string, mr host.MergeRequest, res *Result) (string, error) {
 	wait := func(code policy.ReasonCode, format string, args ...any) (string, error) {
 		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 		return "", nil
@@ -472,11 +475,11 @@ func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Reposit
 	if last.Merged || slices.Contains(last.Labels, LabelWithdrawn) {
 		return nil, nil
 	}
-	to, ok := proposedTo(*last)
+	tr, ok := bodyTrailers(last.Body)
 	if !ok {
-		return nil, fmt.Errorf("%s: no replica count in its title or trailers", t.Name(last.Number))
+		return nil, fmt.Errorf("%s: no %s trailer in its description", t.Name(last.Number), commitmsg.TrailerTo)
 	}
-	return &policy.Rejection{To: to, PR: last.Number, Name: t.Name(last.Number), URL: last.URL}, nil
+	return &policy.Rejection{To: tr.To, PR: last.Number, Name: t.Name(last.Number), URL: last.URL}, nil
 }
 
 // tidyBranch deletes a branch its closed pull request left behind — only while the branch is
@@ -493,21 +496,39 @@ func (pd *PullRequestDelivery) tidyBranch(ctx context.Context, api BranchRemover
 	pd.logger().Info("deleted the branch of a closed "+t.Noun, "branch", branch, "number", closed.Number)
 }
 
-var (
-	titleToRE   = regexp.MustCompile(`→\s*(\d+)\s+replicas?\b`)
-	trailerToRE = regexp.MustCompile(`(?m)^\s*` + commitmsg.TrailerTo + `:\s*(\d+)\s*$`)
-)
-
-// proposedTo reads the count a pull request proposed: the trailer in its body, else its title.
-func proposedTo(pr host.PullRequest) (int, bool) {
-	for _, m := range [][]string{trailerToRE.FindStringSubmatch(pr.Body), titleToRE.FindStringSubmatch(pr.Title)} {
-		if m != nil {
-			if n, err := strconv.Atoi(m[1]); err == nil {
-				return n, true
-			}
-		}
+// bodyTrailers reads the trailers a pull request's description shows (PullRequestBody's
+// Trailers block) with the one trailer reader, commitmsg.ParseTrailerBlock: the count a
+// closed pull request proposed is its Autoscaler-To. CRLF line endings, which a description
+// edited in a host's web page gets, are tolerated.
+func bodyTrailers(body string) (commitmsg.Trailers, bool) {
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	_, rest, ok := strings.Cut(body, trailersHeading)
+	if !ok {
+		return commitmsg.Trailers{}, false
 	}
-	return 0, false
+	open, rest, ok := strings.Cut(rest, "\n")
+	if !ok || !strings.HasPrefix(open, "```") {
+		return commitmsg.Trailers{}, false
+	}
+	block, _, ok := strings.Cut(rest, "\n"+open+"\n")
+	if !ok {
+		return commitmsg.Trailers{}, false
+	}
+	return commitmsg.ParseTrailerBlock(block)
+}
+
+// bodyShows reports whether a pull request's description was written for the branch's head:
+// it shows the head commit's decision id and evaluation instant in its trailers, and names the
+// commit at its end. A description a run left half written (it died between the push and
+// the update) does not, and is completed.
+func bodyShows(body string, head gitrepo.Commit, branch string) bool {
+	shown, ok := bodyTrailers(body)
+	if !ok {
+		return false
+	}
+	carried, ok := commitmsg.ParseTrailers(head.Message)
+	return ok && shown.DecisionID == carried.DecisionID && shown.EvaluatedAt.Equal(carried.EvaluatedAt) &&
+		strings.HasSuffix(strings.ReplaceAll(body, "\r\n", "\n"), bodyFooter(branch, head.SHA))
 }
 
 func openPullRequest(ctx context.Context, api interface {
@@ -518,12 +539,21 @@ func openPullRequest(ctx context.Context, api interface {
 	if err != nil {
 		return nil, err
 	}
-	for i := range prs {
-		if prs[i].Base == base {
-			return &prs[i], nil
-		}
+	if pr := onBase(prs, base); pr != nil {
+		return pr, nil
 	}
 	return nil, fmt.Errorf("%s for %s: the host reported one open, then none", api.Terms().Noun, branch)
+}
+
+// onBase is the pull request of prs (newest first) into base: there is never more than one
+// of ours open. nil when there is none.
+func onBase(prs []host.PullRequest, base string) *host.PullRequest {
+	for i := range prs {
+		if prs[i].Base == base {
+			return &prs[i]
+		}
+	}
+	return nil
 }
 
 // syncLabels adds the missing labels and removes the opposite direction's — and
@@ -582,7 +612,7 @@ func directionLabels(m commitmsg.Message) []string {
 // for a pull request to be merged (AutoMerge), when the host does not require branches up to
 // date with the base. An unrelated move of the base so touches nothing. When it does not
 // hold, why says so, for the log.
-func branchHolds(ctx context.Context, ws *gitrepo.Workspace, api Host, d Delivery, head gitrepo.Commit, id string) (holds bool, why string, err error) {
+func branchHolds(ctx context.Context, ws *gitrepo.Workspace, api Host, d Proposal, head gitrepo.Commit, id string) (holds bool, why string, err error) {
 	tr, ok := commitmsg.ParseTrailers(head.Message)
 	if len(head.Parents) != 1 || !ok || tr.DecisionID != id {
 		return false, "the decision changed", nil
@@ -646,14 +676,6 @@ func baseBranch(rc policy.Repository) string {
 	return rc.Branch
 }
 
-func metricNames(p *policy.Policy) []string {
-	out := make([]string, 0, len(p.Spec.Metrics))
-	for _, m := range p.Spec.Metrics {
-		out = append(out, m.Name)
-	}
-	return out
-}
-
 func shortSHA(s string) string {
 	if len(s) > 12 {
 		return s[:12]
@@ -661,82 +683,64 @@ func shortSHA(s string) string {
 	return s
 }
 
-// PullRequestBody is a decision's pull request description, from its commit message: the
-// metrics as a table (metric, value, rule, recommendation), the other reasons, the rendered
-// replica diff when render verification ran, the trailers, and how to roll back — naming the
-// pull request in the host's terms.
-func PullRequestBody(t host.Terms, message string, metrics []string, rendered, branch, base, commit string) string {
-	subject, reasons, trailers := splitMessage(message)
+// PullRequestBody is a decision's pull request description, rendered from the decision (the
+// commit message's parts, never its text): the metrics' lines as a table (metric, value,
+// rule, recommendation), the other reasons, the rendered replica diff when render
+// verification ran, the trailers, and how to roll back — naming the pull request in the
+// host's terms.
+func PullRequestBody(t host.Terms, m commitmsg.Message, rendered, branch, base, commit string) string {
+	return pullRequestBody(t, m.Subject(), m.Reasons, commitmsg.FormatTrailers(m), rendered, branch, base, commit)
+}
+
+// trailersHeading opens the description's Trailers block, which bodyTrailers reads back.
+const trailersHeading = "**Trailers**\n\n"
+
+func pullRequestBody(t host.Terms, subject string, reasons []policy.Reason, trailers, rendered, branch, base, commit string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s**, proposed by gitops-autoscaler.\n\n", mdEscape(subject))
-	var rows [][4]string
-	var other []string
+	var metrics, other []policy.Reason
 	for _, r := range reasons {
-		if row, ok := metricRow(r, metrics); ok {
-			rows = append(rows, row)
-			continue
+		switch {
+		case r.IsMetric():
+			metrics = append(metrics, r)
+		case strings.TrimSpace(r.Message) != "":
+			other = append(other, r)
 		}
-		other = append(other, r)
 	}
-	if len(rows) > 0 {
+	if len(metrics) > 0 {
 		b.WriteString("| metric | value | rule | recommendation |\n|---|---|---|---|\n")
-		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdCell(r[0]), mdCell(r[1]), mdCell(r[2]), mdCell(r[3]))
+		for _, r := range metrics {
+			fmt.Fprintf(&b, "| %s | %s | %s | %d |\n", mdCell(r.Metric), r.ValueText(), mdCell(r.Rule), r.To)
 		}
 		b.WriteString("\n")
 	}
 	if len(other) > 0 {
 		b.WriteString("**Decision**\n\n")
 		for _, r := range other {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(r))
+			fmt.Fprintf(&b, "- %s\n", mdEscape(oneLine(r.Message)))
 		}
 		b.WriteString("\n")
 	}
 	if strings.TrimSpace(rendered) != "" {
 		fmt.Fprintf(&b, "**Rendered change**\n\n%s\n", fence("diff", rendered))
 	}
-	fmt.Fprintf(&b, "**Trailers**\n\n%s\n", fence("", strings.Join(trailers, "\n")))
+	fmt.Fprintf(&b, "%s%s\n", trailersHeading, fence("", trailers))
 	fmt.Fprintf(&b, "**Rolling back**: this %s lands on `%s` as one commit that carries the trailers above. "+
 		"To undo it after the merge, revert that commit: `git revert <sha>` with the sha of the commit on `%s`; "+
 		"the autoscaler sees the revert and holds the policy (holds.afterRevertSeconds). "+
 		"To say no before the merge, close this %s unmerged: the policy holds while it would propose the same count.\n\n", t.Noun, base, base, t.Noun)
-	fmt.Fprintf(&b, "<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, shortSHA(commit))
+	b.WriteString(bodyFooter(branch, commit))
 	return b.String()
 }
 
-// splitMessage splits one of our commit messages into subject, reason lines and trailer lines.
-func splitMessage(msg string) (subject string, reasons, trailers []string) {
-	msg = strings.TrimRight(strings.ReplaceAll(msg, "\r\n", "\n"), "\n")
-	paras := strings.Split(msg, "\n\n")
-	subject = paras[0]
-	if len(paras) > 1 {
-		trailers = strings.Split(paras[len(paras)-1], "\n")
-		for _, p := range paras[1 : len(paras)-1] {
-			for _, l := range strings.Split(p, "\n") {
-				if strings.TrimSpace(l) != "" {
-					reasons = append(reasons, l)
-				}
-			}
-		}
-	}
-	return subject, reasons, trailers
+// bodyFooter ends a description: the branch and the commit it shows.
+func bodyFooter(branch, commit string) string {
+	return fmt.Sprintf("<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, shortSHA(commit))
 }
 
-// metricRow reads "name = value rule → n" (the engine's metric lines) into a table row.
-func metricRow(line string, metrics []string) ([4]string, bool) {
-	for _, m := range metrics {
-		rest, ok := strings.CutPrefix(line, m+" = ")
-		if !ok {
-			continue
-		}
-		value, rule, _ := strings.Cut(rest, " ")
-		rec := ""
-		if i := strings.LastIndex(rule, "→"); i >= 0 {
-			rule, rec = rule[:i], rule[i+len("→"):]
-		}
-		return [4]string{m, value, strings.TrimSpace(rule), strings.TrimSpace(rec)}, true
-	}
-	return [4]string{}, false
+// oneLine joins a reason's lines with spaces, as the commit message writes it.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func mdCell(s string) string {

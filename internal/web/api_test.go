@@ -42,7 +42,7 @@ func TestServeAPIAuthorization(t *testing.T) {
 	for _, tt := range tests {
 		for _, path := range []string{"/api/v1/evaluate", "/api/v1/alertmanager"} {
 			t.Run(tt.name+" "+path, func(t *testing.T) {
-				h := NewHandler(Options{Service: svc, Config: &policy.Config{}, Gatherer: prometheus.NewRegistry(), Token: tt.token})
+				h := NewHandler(Options{Service: svc, Gatherer: prometheus.NewRegistry(), Token: tt.token})
 				req, err := http.NewRequest("POST", path, strings.NewReader(`{"version":"4","status":"firing","alerts":[]}`))
 				require.NoError(t, err)
 				if tt.header != "" {
@@ -94,7 +94,7 @@ func TestStatusToken(t *testing.T) {
 	for _, tt := range tests {
 		for _, path := range []string{"/", "/api/v1/policies"} {
 			t.Run(tt.name+" "+path, func(t *testing.T) {
-				h := NewHandler(Options{Service: svc, Config: &policy.Config{}, Gatherer: prometheus.NewRegistry(),
+				h := NewHandler(Options{Service: svc, Gatherer: prometheus.NewRegistry(),
 					Token: staticToken(apiToken), StatusToken: tt.status})
 				req, err := http.NewRequest("GET", path, nil)
 				require.NoError(t, err)
@@ -112,7 +112,7 @@ func TestStatusToken(t *testing.T) {
 			})
 		}
 	}
-	h := NewHandler(Options{Service: svc, Config: &policy.Config{}, Gatherer: prometheus.NewRegistry(),
+	h := NewHandler(Options{Service: svc, Gatherer: prometheus.NewRegistry(),
 		Token: staticToken(apiToken), StatusToken: staticToken(statusToken)})
 	for _, path := range []string{"/metrics", "/healthz"} {
 		req, err := http.NewRequest("GET", path, nil)

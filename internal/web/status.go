@@ -9,7 +9,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -43,12 +42,12 @@ type SeriesSource interface {
 // replica count over the last hours. Chart data is gathered per request under a short
 // deadline; whatever fails shows as "no data", never as a broken page.
 type statusPage struct {
-	svc    *gitops.Service
-	cfg    *policy.Config
-	series SeriesSource
-	now    func() time.Time
-	log    *slog.Logger
-	shard  string
+	svc       *gitops.Service
+	commitURL func(repository, sha string) string
+	series    SeriesSource
+	now       func() time.Time
+	log       *slog.Logger
+	shard     string
 }
 
 // statusView is the template's data.
@@ -103,7 +102,9 @@ func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, h := range st.Holds {
 			row.HoldLines = append(row.HoldLines, string(h.Code))
 		}
-		row.CommitURL = commitURL(p.repoConfig(st.Repository), st.Commit)
+		if p.commitURL != nil && st.Commit != "" {
+			row.CommitURL = p.commitURL(st.Repository, st.Commit)
+		}
 		row.Shadow = newShadowRow(st.Shadow)
 		if st.Policy != nil && len(st.Policy.Spec.Metrics) > 0 {
 			row.Metric = st.Policy.Spec.Metrics[0].Name
@@ -201,37 +202,6 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 		svg.WriteString(string(SVGChart(Chart{Width: 520, Height: 170, Series: series, Marks: marks})))
 	}
 	return template.HTML(svg.String()), strings.Join(notes, "; ") // SVGChart escapes every text
-}
-
-func (p *statusPage) repoConfig(name string) *policy.Repository {
-	for i := range p.cfg.Repositories {
-		if p.cfg.Repositories[i].Name == name {
-			return &p.cfg.Repositories[i]
-		}
-	}
-	return nil
-}
-
-// commitURL links a commit on GitHub (or GitHub Enterprise, whose web host is the API URL's
-// host); empty when the repository has no github block.
-func commitURL(rc *policy.Repository, sha string) string {
-	if rc == nil || rc.GitHub == nil || sha == "" {
-		return ""
-	}
-	return gitHubWeb(rc.GitHub) + "/" + url.PathEscape(rc.GitHub.Owner) + "/" + url.PathEscape(rc.GitHub.Repo) + "/commit/" + url.PathEscape(sha)
-}
-
-// gitHubWeb is the web base URL of a GitHub API URL: https://github.com for the public API,
-// scheme://host for GitHub Enterprise (https://ghe.example.com/api/v3/).
-func gitHubWeb(g *policy.GitHubRepo) string {
-	if g.APIURL == "" {
-		return "https://github.com"
-	}
-	u, err := url.Parse(g.APIURL)
-	if err != nil || u.Host == "" || u.Host == "api.github.com" {
-		return "https://github.com"
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 func ago(d time.Duration) string {

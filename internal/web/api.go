@@ -23,8 +23,9 @@ import (
 type Options struct {
 	// Service is the running service: its status, history and evaluation on demand.
 	Service *gitops.Service
-	// Config is the service config; the status page links commits through its repositories.
-	Config *policy.Config
+	// CommitURL links a repository's commit on the status page: its host's answer (e.g.
+	// gitops/host/hosts' CommitURLs); nil or "" links none.
+	CommitURL func(repository, sha string) string
 	// Gatherer is what /metrics serves.
 	Gatherer prometheus.Gatherer
 	// Token reads the API's bearer token at every request, so a rotated secret file takes
@@ -75,7 +76,7 @@ func NewHandler(o Options) http.Handler {
 	}
 	d := api{svc: o.Service, token: o.Token, statusToken: o.StatusToken, log: o.Logger,
 		evaluation: 2*o.CycleTimeout + o.Limits.WriteTimeout.Duration}
-	page := &statusPage{svc: o.Service, cfg: o.Config, series: o.Series, now: o.Now, log: o.Logger, shard: o.Shard}
+	page := &statusPage{svc: o.Service, commitURL: o.CommitURL, series: o.Series, now: o.Now, log: o.Logger, shard: o.Shard}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
