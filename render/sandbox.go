@@ -56,6 +56,7 @@ type workerRequest struct {
 	Overlay     map[string][]byte
 	Revision    string
 	FluxInstall bool
+	Pulled      map[string]pulledChart
 }
 
 // workerResponse is a worker's answer: the rendered sources, or the render's error text.
@@ -88,6 +89,7 @@ func (req Request) toWorker() workerRequest {
 	return workerRequest{
 		Root: root, Helm: req.Helm, Kustomize: req.Kustomize, ArgoCD: req.ArgoCD, Flux: req.Flux,
 		RepoURLs: req.RepoURLs, Overlay: req.Overlay, Revision: req.revision, FluxInstall: req.fluxInstall,
+		Pulled: req.pulled,
 	}
 }
 
@@ -95,6 +97,7 @@ func (w workerRequest) request() Request {
 	return Request{
 		Root: w.Root, Helm: w.Helm, Kustomize: w.Kustomize, ArgoCD: w.ArgoCD, Flux: w.Flux,
 		RepoURLs: w.RepoURLs, Overlay: w.Overlay, revision: w.Revision, fluxInstall: w.FluxInstall,
+		pulled: w.Pulled,
 	}
 }
 
