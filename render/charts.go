@@ -191,14 +191,19 @@ func (cs *Charts) pull(ctx context.Context, ref chartRef) (pulledChart, error) {
 		if ok && cs.now().Sub(rr.at) < cs.lim.RangeTTL.Duration {
 			version = rr.version
 		} else {
-			v, err, _ := cs.flight.Do("resolve\x00"+ref.key(), func() (any, error) { return cs.resolveVersion(ctx, ref) })
+			v, err, _ := cs.flight.Do("resolve\x00"+ref.key(), func() (any, error) {
+				v, err := cs.resolveVersion(ctx, ref)
+				if err == nil {
+					cs.mu.Lock()
+					cs.ranges[ref.key()] = resolvedRange{version: v, at: cs.now()}
+					cs.mu.Unlock()
+				}
+				return v, err
+			})
 			if err != nil {
 				return pulledChart{}, err
 			}
 			version = v.(string)
-			cs.mu.Lock()
-			cs.ranges[ref.key()] = resolvedRange{version: version, at: cs.now()}
-			cs.mu.Unlock()
 		}
 	}
 	key := ref.pinnedKey(version)
@@ -208,15 +213,26 @@ func (cs *Charts) pull(ctx context.Context, ref chartRef) (pulledChart, error) {
 	if ok && cs.touch(p.Path) {
 		return p, nil
 	}
-	v, err, _ := cs.flight.Do("pull\x00"+key, func() (any, error) { return cs.download(ctx, ref, version) })
+	v, err, _ := cs.flight.Do("pull\x00"+key, func() (any, error) {
+		// A render that waited for the flight before this one may find the chart there now.
+		cs.mu.Lock()
+		p, ok := cs.pinned[key]
+		cs.mu.Unlock()
+		if ok && cs.touch(p.Path) {
+			return p, nil
+		}
+		p, err := cs.download(ctx, ref, version)
+		if err == nil {
+			cs.mu.Lock()
+			cs.pinned[key] = p
+			cs.mu.Unlock()
+		}
+		return p, err
+	})
 	if err != nil {
 		return pulledChart{}, err
 	}
-	p = v.(pulledChart)
-	cs.mu.Lock()
-	cs.pinned[key] = p
-	cs.mu.Unlock()
-	return p, nil
+	return v.(pulledChart), nil
 }
 
 // touch marks an archive as used now (eviction removes those used longest ago) and says
@@ -589,7 +605,15 @@ func (cs *Charts) guard(ctx context.Context, ref chartRef, what string, max int,
 			return nil, fmt.Errorf("%s: cannot %s it: larger than limits.charts.%s (%d bytes): refused", ref, what, limit, max)
 		}
 		if r.err != nil {
-			return nil, scrub(fmt.Errorf("%s: cannot %s it: %v", ref, what, r.err), g.user, g.pass)
+			hint := ""
+			if msg := r.err.Error(); strings.Contains(msg, "401") || strings.Contains(msg, "403") {
+				if g.user == "" {
+					hint = " (no chartRepositories entry gives credentials for this URL)"
+				} else {
+					hint = fmt.Sprintf(" (the credentials of user %s from chartRepositories were refused)", g.user)
+				}
+			}
+			return nil, scrub(fmt.Errorf("%s: cannot %s it: %v%s", ref, what, r.err, hint), g.user, g.pass)
 		}
 		return r.v, nil
 	}
