@@ -455,3 +455,129 @@ func TestRemoteChartCache(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyRemoteChart verifies decisions on remote charts as the service does before a
+// commit: an edit of the values file a multi-source Application takes through $values, or of
+// a HelmRelease's spec.values, is rendered with the pulled chart; a parameter of the
+// Application that sets the same key is refused as an override.
+func TestVerifyRemoteChart(t *testing.T) {
+	helmRepo := startChartRepo(t)
+	reg := startRegistry(t)
+	regPassFile := writeSecret(t, registryPassword)
+	repos := []policy.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: regPassFile, PlainHTTP: true}}
+	overridden := strings.Replace(argoChartApp(helmRepo.srv.URL+"/public", "plain", "0.2.0"),
+		"        valueFiles: [$values/values/web.yaml]\n",
+		"        valueFiles: [$values/values/web.yaml]\n        parameters: [{name: replicaCount, value: \"2\"}]\n", 1)
+	hr := fmt.Sprintf("apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata: {name: plain, namespace: shop}\nspec: {url: \"oci://%s/charts/plain\", ref: {tag: \"1.0.0\"}, insecure: true}\n---\n"+
+		"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web, namespace: shop}\nspec:\n  chartRef: {kind: OCIRepository, name: plain}\n  values:\n    replicaCount: 4\n", reg.host)
+	tests := []struct {
+		name    string
+		files   map[string]string
+		flux    bool
+		file    string
+		summary string
+		reason  string
+		message string
+	}{
+		{
+			name:    "Argo CD multi-source with $values",
+			files:   map[string]string{"argocd/app.yaml": argoChartApp(helmRepo.srv.URL+"/public", "plain", "0.2.0")},
+			file:    "values/web.yaml",
+			summary: "rendered Deployment shop/web-web: spec.replicas 4 → 6",
+		},
+		{
+			name:    "Argo CD OCI",
+			files:   map[string]string{"argocd/app.yaml": argoChartApp("oci://"+reg.host+"/charts", "plain", "0.1.0")},
+			file:    "values/web.yaml",
+			summary: "rendered Deployment shop/web-web: spec.replicas 4 → 6",
+		},
+		{
+			name:    "Flux OCIRepository, spec.values",
+			files:   map[string]string{"flux/hr.yaml": hr},
+			flux:    true,
+			file:    "flux/hr.yaml",
+			summary: "rendered Deployment shop/web-web: spec.replicas 4 → 6",
+		},
+		{
+			name:    "a parameter overrides the key",
+			files:   map[string]string{"argocd/app.yaml": overridden},
+			file:    "values/web.yaml",
+			reason:  ReasonKeyOverridden,
+			message: "it is overridden: argocd/app.yaml spec.sources[0].helm.parameters[0] (replicaCount) comes after values/web.yaml",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{"values/web.yaml": "replicaCount: 4\n"}
+			for k, v := range tc.files {
+				files[k] = v
+			}
+			req := VerifyRequest{
+				Request: Request{Root: remoteGitRepo(t, files), Charts: newTestCharts(t, repos, policy.ChartLimits{})},
+				Target:  policy.TargetRef{Kind: "Deployment", Name: "web-web", Namespace: "shop"},
+				File:    tc.file, Path: "replicaCount", Current: 4, Desired: 6,
+				Content: []byte(strings.Replace(files[tc.file], "replicaCount: 4", "replicaCount: 6", 1)),
+			}
+			if tc.flux {
+				req.Flux = &policy.FluxRender{HelmRelease: "flux/hr.yaml"}
+			} else {
+				req.ArgoCD = &policy.ArgoCDRender{Application: "argocd/app.yaml"}
+			}
+			v, err := Verify(context.Background(), req)
+			if tc.reason != "" {
+				var ve *VerifyError
+				require.ErrorAs(t, err, &ve)
+				require.Equal(t, tc.reason, ve.Reason, err.Error())
+				require.Contains(t, err.Error(), tc.message)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.summary, v.Summary)
+		})
+	}
+}
+
+// BenchmarkRemoteChart measures renders of a chart from a Helm repository served on
+// loopback: the first pull (a fresh cache each time: index, archive, render), a render from
+// the cache, and 100 policies rendering one shared chart at once from a fresh cache (the
+// chart is downloaded once: downloads/op).
+func BenchmarkRemoteChart(b *testing.B) {
+	helmRepo := startChartRepo(b)
+	root := remoteGitRepo(b, map[string]string{
+		"values/web.yaml": "replicaCount: 3\n",
+		"argocd/app.yaml": argoChartApp(helmRepo.srv.URL+"/public", "plain", "0.2.0"),
+	})
+	render := func(b *testing.B, cs *Charts) {
+		objs, err := Render(context.Background(), Request{Root: root, ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}, Charts: cs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if replicas, _ := deploymentOf(b, objs); replicas != 3 {
+			b.Fatalf("replicas = %d", replicas)
+		}
+	}
+	b.Run("first pull", func(b *testing.B) {
+		for b.Loop() {
+			render(b, newTestCharts(b, nil, policy.ChartLimits{}))
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		cs := newTestCharts(b, nil, policy.ChartLimits{})
+		render(b, cs)
+		for b.Loop() {
+			render(b, cs)
+		}
+	})
+	b.Run("100 policies, one chart", func(b *testing.B) {
+		before := helmRepo.hits("/public/plain-0.2.0.tgz")
+		for b.Loop() {
+			cs := newTestCharts(b, nil, policy.ChartLimits{})
+			var wg sync.WaitGroup
+			for range 100 {
+				wg.Go(func() { render(b, cs) })
+			}
+			wg.Wait()
+		}
+		b.ReportMetric(float64(helmRepo.hits("/public/plain-0.2.0.tgz")-before)/float64(b.N), "downloads/op")
+	})
+}
