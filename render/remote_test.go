@@ -1,6 +1,9 @@
 package render
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -580,4 +583,85 @@ func BenchmarkRemoteChart(b *testing.B) {
 		}
 		b.ReportMetric(float64(helmRepo.hits("/public/plain-0.2.0.tgz")-before)/float64(b.N), "downloads/op")
 	})
+}
+
+// TestRemoteChartCacheBounded pins limits.charts.maxCacheBytes: pulling a third chart into a
+// cache that holds two evicts the one used longest ago, which is downloaded again when next
+// needed, and the cache never holds more than the limit.
+func TestRemoteChartCacheBounded(t *testing.T) {
+	helmRepo := startChartRepo(t)
+	fi, err := os.Stat(packageChart(t, t.TempDir(), "0.1.0", 0))
+	require.NoError(t, err)
+	limit := int(fi.Size())*5/2 + 64
+	cs := newTestCharts(t, nil, policy.ChartLimits{MaxCacheBytes: limit, MaxArchiveBytes: limit})
+	clock := time.Now()
+	cs.now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	pull := func(version string) {
+		ref := chartRef{repoURL: helmRepo.srv.URL + "/public", chart: "plain", version: version}
+		p, err := cs.pull(context.Background(), ref)
+		require.NoError(t, err)
+		require.FileExists(t, p.Path)
+		require.Equal(t, version, p.Version)
+	}
+	size := func() int {
+		entries, err := os.ReadDir(filepath.Join(cs.dir, "sha256"))
+		require.NoError(t, err)
+		n := 0
+		for _, e := range entries {
+			info, err := e.Info()
+			require.NoError(t, err)
+			n += int(info.Size())
+		}
+		return n
+	}
+	tests := []struct {
+		name      string
+		version   string
+		downloads int // of plain-<version>.tgz, by the server's count, after this pull
+	}{
+		{name: "first chart", version: "0.1.0", downloads: 1},
+		{name: "second chart", version: "0.2.0", downloads: 1},
+		{name: "first again, from the cache", version: "0.1.0", downloads: 1},
+		{name: "third chart evicts the second", version: "1.0.0", downloads: 1},
+		{name: "second again, pulled again", version: "0.2.0", downloads: 2},
+		{name: "first still cached", version: "0.1.0", downloads: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pull(tc.version)
+			require.Equal(t, tc.downloads, helmRepo.hits("/public/plain-"+tc.version+".tgz"))
+			require.LessOrEqual(t, size(), limit)
+		})
+	}
+}
+
+// TestRemoteChartEscapingArchive serves a chart archive with an entry that leaves the chart's
+// directory: the render is refused and nothing is written outside the cache.
+func TestRemoteChartEscapingArchive(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, body := range map[string]string{
+		"evil/Chart.yaml":                     "apiVersion: v2\nname: evil\nversion: 0.1.0\n",
+		"evil/templates/../../../escape.yaml": "kind: ConfigMap\n",
+	} {
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}))
+		_, err := tw.Write([]byte(body))
+		require.NoError(t, err)
+	}
+	require.NoError(t, tw.Close())
+	require.NoError(t, gz.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "evil-0.1.0.tgz"), buf.Bytes(), 0o644))
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	idx := helmrepo.NewIndexFile()
+	require.NoError(t, idx.MustAdd(&chart.Metadata{APIVersion: "v2", Name: "evil", Version: "0.1.0"}, "evil-0.1.0.tgz", srv.URL, ""))
+	require.NoError(t, idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644))
+
+	root := remoteGitRepo(t, map[string]string{"values/web.yaml": "{}\n", "argocd/app.yaml": argoChartApp(srv.URL, "evil", "0.1.0")})
+	_, err := Render(context.Background(), Request{Root: root, ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}, Charts: newTestCharts(t, nil, policy.ChartLimits{})})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "chart illegally references parent directory")
+	require.NoFileExists(t, filepath.Join(filepath.Dir(root), "escape.yaml"))
 }
