@@ -35,7 +35,7 @@ import (
 // source with chart: and targetRevision, or a Flux HelmRelease whose chart comes from a
 // HelmRepository or an OCIRepository, names a chart outside the repository. The service pulls
 // it with the Helm SDK's own getter (a Helm repository's index.yaml and archive) and registry
-// client (OCI), in its own process — the render workers get no network and no credential —
+// client (OCI), in its own process — the render workers fetch nothing and hold no credential —
 // into a content-addressed cache on disk, and the worker renders the archive from there.
 // Every download is bounded in bytes (limits.charts.maxArchiveBytes, maxIndexBytes) and time
 // (limits.charts.timeout); the cache in bytes (limits.charts.maxCacheBytes).

@@ -119,8 +119,8 @@ func apiGroup(apiVersion string) string {
 // objects. The renderers run walled off: in a worker process under req.Limits (sandbox.go;
 // in process, under the timeout alone, where workers are not supported), so a render that
 // reaches a limit is stopped and fails with a *LimitError naming it; a panic comes back as an
-// error, the context's deadline is honored, nothing outside Root is read, and nothing is
-// fetched or executed.
+// error, the context's deadline is honored, nothing outside Root is read (but the remote
+// charts req.Charts pulls first, from its cache), and nothing else is fetched or executed.
 func Render(ctx context.Context, req Request) ([]Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
@@ -146,7 +146,7 @@ func Render(ctx context.Context, req Request) ([]Object, error) {
 }
 
 // pullRemote pulls the remote charts an Argo CD or Flux request names, in the service's own
-// process (the render workers get no network and no credential), and returns them by
+// process (the render workers fetch nothing and hold no credential), and returns them by
 // chartRef.key for the worker. A request whose sources do not resolve is left to the render,
 // which reports it as before.
 func pullRemote(ctx context.Context, req Request) (map[string]pulledChart, error) {

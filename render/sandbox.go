@@ -33,7 +33,8 @@ import (
 //
 // The worker reads the repository at Root as the in-process renderer did, with the overlay
 // the parent sends; it gets no environment (so no credential), no other file descriptor, and
-// nothing it renders is fetched: the same rules as in process.
+// nothing it renders is fetched: the same rules as in process. A remote chart was pulled by
+// the parent before (charts.go); the worker reads its archive from the chart cache.
 
 // workerEnv, set in a process's environment, makes the process a render worker: the render
 // package's init serves renders on stdin and stdout and exits, whatever binary it is in (the
