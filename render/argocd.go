@@ -26,6 +26,10 @@ type argoSource struct {
 	Kustomize      *argoKustomize `json:"kustomize"`
 	Directory      *argoDirectory `json:"directory"`
 	Plugin         map[string]any `json:"plugin"`
+
+	// helmFrom maps helm fields an .argocd-source*.yaml file set (parameters, valuesObject,
+	// values) to that file, so that a message names the file that wins, not the Application.
+	helmFrom map[string]string
 }
 
 type argoHelm struct {
@@ -357,13 +361,15 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 	h.layers = files
 	switch {
 	case len(o.ValuesObject) > 0:
-		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: o.ValuesObject, doc: a.doc.file, at: hf + ".valuesObject"})
+		doc, at := src.setBy("valuesObject", a.doc.file, hf)
+		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: o.ValuesObject, doc: doc, at: at})
 	case strings.TrimSpace(o.Values) != "":
 		var vals map[string]any
 		if err := yaml.Unmarshal([]byte(o.Values), &vals); err != nil {
 			return nil, a.doc.problem(hf+".values", "not YAML values: %v", err)
 		}
-		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: vals, doc: a.doc.file, at: hf + ".values"})
+		doc, at := src.setBy("values", a.doc.file, hf)
+		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: vals, doc: doc, at: at})
 	}
 	// Argo CD keeps parameters in maps by name (the last of a name wins) and passes every
 	// --set before every --set-string, which Helm applies in that order anyway.
@@ -376,7 +382,8 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 		if last[p.Name] != i {
 			continue
 		}
-		l := valuesLayer{kind: layerSet, name: p.Name, value: envsubst(p.Value, env), doc: a.doc.file, at: fmt.Sprintf("%s.parameters[%d]", hf, i)}
+		doc, at := src.setBy("parameters", a.doc.file, hf)
+		l := valuesLayer{kind: layerSet, name: p.Name, value: envsubst(p.Value, env), doc: doc, at: fmt.Sprintf("%s[%d]", at, i)}
 		if p.ForceString {
 			l.kind = layerSetString
 			strs = append(strs, l)
@@ -394,6 +401,15 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 		h.layers = append(h.layers, valuesLayer{kind: layerSetFile, name: p.Name, file: file, doc: a.doc.file, at: at})
 	}
 	return h, nil
+}
+
+// setBy says where a helm field of the source is written: the .argocd-source*.yaml file that
+// set it (at helm.<field>), else the Application (at <hf>.<field>).
+func (s argoSource) setBy(field, app, hf string) (doc, at string) {
+	if f, ok := s.helmFrom[field]; ok {
+		return f, "helm." + field
+	}
+	return app, hf + "." + field
 }
 
 // valueFiles resolves helm.valueFiles as Argo CD does: relative to the chart's directory; a
@@ -573,6 +589,7 @@ func (a *argoApp) kustomize(src argoSource, dir, field string, env map[string]st
 func (a *argoApp) mergeSourceOverrides(r *repo, raw any, src argoSource, dir, field string) (argoSource, error) {
 	merged := raw
 	patched := false
+	from := map[string]string{}
 	for _, name := range []string{".argocd-source.yaml", ".argocd-source-" + a.name + ".yaml"} {
 		file := path.Join(dir, name)
 		if !r.exists(file) || r.isDir(file) {
@@ -588,6 +605,15 @@ func (a *argoApp) mergeSourceOverrides(r *repo, raw any, src argoSource, dir, fi
 		}
 		merged = mergePatch(merged, patch)
 		patched = true
+		if pm, ok := patch.(map[string]any); ok {
+			if helm, ok := pm["helm"].(map[string]any); ok {
+				for _, k := range []string{"parameters", "valuesObject", "values"} {
+					if _, ok := helm[k]; ok {
+						from[k] = file
+					}
+				}
+			}
+		}
 	}
 	if !patched {
 		return src, nil
@@ -597,6 +623,7 @@ func (a *argoApp) mergeSourceOverrides(r *repo, raw any, src argoSource, dir, fi
 		return src, a.doc.problem(field, "with the overrides of %s: %v", dir, err)
 	}
 	out.RepoURL, out.Path, out.Chart, out.TargetRevision = src.RepoURL, src.Path, src.Chart, src.TargetRevision
+	out.helmFrom = from
 	return out, nil
 }
 

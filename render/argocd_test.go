@@ -53,6 +53,28 @@ func TestVerifyArgoCD(t *testing.T) {
 			contains: []string{"rendered spec.replicas stays 2 — it is overridden: argocd/shop-pinned.yaml spec.source.helm.parameters[0] (replicaCount) comes after envs/prod/shop/values.yaml and sets replicaCount: 2"},
 		},
 		{
+			name: ".argocd-source-<app>.yaml overrides the values file, named as the file that wins",
+			req: func(t *testing.T) VerifyRequest {
+				app := strings.Replace(readFile(t, "argocd/shop-pinned.yaml"), "      parameters:\n        - name: replicaCount\n          value: \"2\"\n", "", 1)
+				req := withFile(argoReq("argocd/shop-pinned.yaml"), "argocd/shop-pinned.yaml", app)
+				req = withFile(req, "charts/pdb/.argocd-source-shop.yaml", "helm:\n  parameters:\n    - {name: replicaCount, value: \"3\"}\n")
+				return verifyReq(t, req, shopWeb, scale)
+			},
+			reason:   ReasonKeyOverridden,
+			contains: []string{"rendered spec.replicas stays 3 — it is overridden: charts/pdb/.argocd-source-shop.yaml helm.parameters[0] (replicaCount) comes after envs/prod/shop/values.yaml and sets replicaCount: 3"},
+		},
+		{
+			name: ".argocd-source.yaml valuesObject overrides the values file",
+			req: func(t *testing.T) VerifyRequest {
+				app := strings.Replace(readFile(t, "argocd/shop-pinned.yaml"), "      parameters:\n        - name: replicaCount\n          value: \"2\"\n", "", 1)
+				req := withFile(argoReq("argocd/shop-pinned.yaml"), "argocd/shop-pinned.yaml", app)
+				req = withFile(req, "charts/pdb/.argocd-source.yaml", "helm:\n  valuesObject: {replicaCount: 4}\n")
+				return verifyReq(t, req, shopWeb, scale)
+			},
+			reason:   ReasonKeyOverridden,
+			contains: []string{"it is overridden: charts/pdb/.argocd-source.yaml helm.valuesObject comes after envs/prod/shop/values.yaml and sets replicaCount: 4"},
+		},
+		{
 			name: "valuesObject overrides the values file",
 			req: func(t *testing.T) VerifyRequest {
 				app := readFile(t, "argocd/shop.yaml")
