@@ -71,7 +71,7 @@ func (h *helmSource) reads() []string {
 	if !h.replaceDefaults {
 		out = append(out, "the chart's values.yaml")
 		if h.remote != nil {
-			out[len(out)-1] = "the values.yaml of the " + h.remote.String()
+			out[len(out)-1] = "the pulled chart's values.yaml"
 		}
 	}
 	for _, l := range append(slices.Clone(h.defaults), h.layers...) {
