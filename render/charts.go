@@ -70,6 +70,7 @@ type ChartsConfig struct {
 
 // pulledChart is a chart archive in the cache.
 type pulledChart struct {
+	Ref     string // the chart as the source names it (chartRef.String)
 	Version string // the chart version pulled
 	Digest  string // sha256:<hex> of the archive: its name in the cache
 	Path    string // the archive in the cache
@@ -387,7 +388,7 @@ func (cs *Charts) store(ref chartRef, version string, data []byte) (pulledChart,
 	sum := sha256.Sum256(data)
 	hexSum := hex.EncodeToString(sum[:])
 	file := filepath.Join(cs.dir, "sha256", hexSum+".tgz")
-	p := pulledChart{Version: version, Digest: "sha256:" + hexSum, Path: file}
+	p := pulledChart{Ref: ref.String(), Version: version, Digest: "sha256:" + hexSum, Path: file}
 	if cs.touch(file) {
 		return p, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -111,7 +112,17 @@ func startChartRepo(t testing.TB) *chartRepoServer {
 
 // ociRegistry is a docker-registry process with basic auth.
 type ociRegistry struct {
-	host string // 127.0.0.1:port
+	host   string // 127.0.0.1:port
+	client *registry.Client
+}
+
+// push pushes the testdata chart at a version to charts/plain under a tag.
+func (r *ociRegistry) push(t testing.TB, version, tag string) {
+	t.Helper()
+	data, err := os.ReadFile(packageChart(t, t.TempDir(), version, 0))
+	require.NoError(t, err)
+	_, err = r.client.Push(data, r.host+"/charts/plain:"+tag, registry.PushOptStrictMode(false))
+	require.NoError(t, err, "push plain %s as %s", version, tag)
 }
 
 // startRegistry starts Debian's docker-registry on a free loopback port with htpasswd auth
@@ -174,14 +185,11 @@ auth:
 	client, err := registry.NewClient(registry.ClientOptPlainHTTP(), registry.ClientOptBasicAuth(registryUser, registryPassword),
 		registry.ClientOptCredentialsFile(filepath.Join(dir, "login.json")))
 	require.NoError(t, err)
-	pkgs := t.TempDir()
+	reg := &ociRegistry{host: host, client: client}
 	for _, v := range []string{"0.1.0", "0.2.0", "1.0.0"} {
-		data, err := os.ReadFile(packageChart(t, pkgs, v, 0))
-		require.NoError(t, err)
-		_, err = client.Push(data, host+"/charts/plain:"+v)
-		require.NoError(t, err, "push plain %s", v)
+		reg.push(t, v, v)
 	}
-	return &ociRegistry{host: host}
+	return reg
 }
 
 // remoteGitRepo writes the GitOps repository of the tests: Argo CD Applications and Flux
@@ -486,20 +494,20 @@ func TestVerifyRemoteChart(t *testing.T) {
 			name:    "Argo CD multi-source with $values",
 			files:   map[string]string{"argocd/app.yaml": argoChartApp(helmRepo.srv.URL+"/public", "plain", "0.2.0")},
 			file:    "values/web.yaml",
-			summary: "rendered Deployment shop/web-web: spec.replicas 4 → 6",
+			summary: `rendered Deployment shop/web-web: spec.replicas 4 → 6 \(pulled chart plain 0.2.0 from http://127.0.0.1:\d+/public → version 0.2.0, sha256:[0-9a-f]{64}\)`,
 		},
 		{
 			name:    "Argo CD OCI",
 			files:   map[string]string{"argocd/app.yaml": argoChartApp("oci://"+reg.host+"/charts", "plain", "0.1.0")},
 			file:    "values/web.yaml",
-			summary: "rendered Deployment shop/web-web: spec.replicas 4 → 6",
+			summary: `rendered Deployment shop/web-web: spec.replicas 4 → 6 \(pulled chart oci://127.0.0.1:\d+/charts/plain 0.1.0 → version 0.1.0, sha256:[0-9a-f]{64}\)`,
 		},
 		{
 			name:    "Flux OCIRepository, spec.values",
 			files:   map[string]string{"flux/hr.yaml": hr},
 			flux:    true,
 			file:    "flux/hr.yaml",
-			summary: "rendered Deployment shop/web-web: spec.replicas 4 → 6",
+			summary: `rendered Deployment shop/web-web: spec.replicas 4 → 6 \(pulled chart oci://127.0.0.1:\d+/charts/plain 1.0.0 → version 1.0.0, sha256:[0-9a-f]{64}\)`,
 		},
 		{
 			name:    "a parameter overrides the key",
@@ -535,7 +543,7 @@ func TestVerifyRemoteChart(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, tc.summary, v.Summary)
+			require.Regexp(t, "^"+tc.summary+"$", v.Summary)
 		})
 	}
 }
@@ -664,4 +672,43 @@ func TestRemoteChartEscapingArchive(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "chart illegally references parent directory")
 	require.NoFileExists(t, filepath.Join(filepath.Dir(root), "escape.yaml"))
+}
+
+// TestVerifyRemoteChartMovedTag moves an OCI tag to another chart between two verifications:
+// the second pulls the new archive (the tag is resolved again after rangeTTL, to its new
+// digest), renders it, and its summary — the commit's reason — names the new version and
+// digest.
+func TestVerifyRemoteChartMovedTag(t *testing.T) {
+	reg := startRegistry(t)
+	repos := []policy.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
+	cs := newTestCharts(t, repos, policy.ChartLimits{RangeTTL: policy.Duration{Duration: time.Nanosecond}})
+	hr := fmt.Sprintf("apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata: {name: plain, namespace: shop}\nspec: {url: \"oci://%s/charts/plain\", ref: {tag: stable}}\n---\n"+
+		"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web, namespace: shop}\nspec:\n  chartRef: {kind: OCIRepository, name: plain}\n  values:\n    replicaCount: 4\n", reg.host)
+	root := remoteGitRepo(t, map[string]string{"flux/hr.yaml": hr})
+	digests := map[string]bool{}
+	for _, tc := range []struct {
+		name    string
+		version string
+	}{
+		{name: "stable is 0.1.0", version: "0.1.0"},
+		{name: "stable moved to 1.0.0", version: "1.0.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg.push(t, tc.version, "stable")
+			v, err := Verify(context.Background(), VerifyRequest{
+				Request: Request{Root: root, Flux: &policy.FluxRender{HelmRelease: "flux/hr.yaml"}, Charts: cs},
+				Target:  policy.TargetRef{Kind: "Deployment", Name: "web-web", Namespace: "shop"},
+				File:    "flux/hr.yaml", Path: "spec.values.replicaCount", Current: 4, Desired: 6,
+				Content: []byte(strings.Replace(hr, "replicaCount: 4", "replicaCount: 6", 1)),
+			})
+			require.NoError(t, err)
+			m := regexp.MustCompile(`pulled chart oci://\S+/charts/plain stable → version (\S+), (sha256:[0-9a-f]{64})\)$`).FindStringSubmatch(v.Summary)
+			require.NotNil(t, m, v.Summary)
+			require.Equal(t, tc.version, m[1])
+			require.False(t, digests[m[2]], "the digest %s was pulled before", m[2])
+			digests[m[2]] = true
+			_, label := deploymentOf(t, []Object{v.Workload})
+			require.Equal(t, "plain-"+tc.version, label)
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"strings"
 
@@ -151,23 +152,26 @@ func Render(ctx context.Context, req Request) ([]Object, error) {
 // which reports it as before.
 func pullRemote(ctx context.Context, req Request) (map[string]pulledChart, error) {
 	if req.ArgoCD == nil && req.Flux == nil {
-		return nil, nil
+		return req.pulled, nil
 	}
 	r, err := newRepo(req.Root, req.Overlay)
 	if err != nil {
-		return nil, nil
+		return req.pulled, nil
 	}
 	srcs, err := resolve(r, req)
 	if err != nil {
-		return nil, nil
+		return req.pulled, nil
 	}
-	var pulled map[string]pulledChart
+	pulled := maps.Clone(req.pulled) // the caller's map is never written
 	for _, s := range srcs {
 		h, ok := s.(*helmSource)
 		if !ok || h.remote == nil {
 			continue
 		}
 		ref := h.remote
+		if _, ok := pulled[ref.key()]; ok {
+			continue // pulled for this verification already (Verify)
+		}
 		if req.Charts == nil {
 			return nil, ref.doc.problem(ref.field, "%s is outside this repository: it is pulled by the service, with the chart cache and chartRepositories of its config; this render has none", ref)
 		}
