@@ -74,7 +74,16 @@ type pulledChart struct {
 	Version string // the chart version pulled
 	Digest  string // sha256:<hex> of the archive: its name in the cache
 	Path    string // the archive in the cache
+	// Offline says why the cached resolution of a range was used: the repository could not be
+	// reached to resolve it again.
+	Offline string
 }
+
+// unreachableError is a download that could not reach the repository or registry at all (no
+// connection), as opposed to one the server refused.
+type unreachableError struct{ msg string }
+
+func (e *unreachableError) Error() string { return e.msg }
 
 type resolvedRange struct {
 	version string
@@ -202,6 +211,18 @@ func (cs *Charts) pull(ctx context.Context, ref chartRef) (pulledChart, error) {
 				return v, err
 			})
 			if err != nil {
+				// Unreachable: the last resolution, if its archive is still cached, is used
+				// and the render says so; anything else (a refusal, a limit) fails.
+				var ue *unreachableError
+				if ok && errors.As(err, &ue) {
+					cs.mu.Lock()
+					p, cached := cs.pinned[ref.pinnedKey(rr.version)]
+					cs.mu.Unlock()
+					if cached && cs.touch(p.Path) {
+						p.Offline = fmt.Sprintf("the repository is unreachable, so the version resolved %s ago was used: %v", cs.now().Sub(rr.at).Round(time.Second), err)
+						return p, nil
+					}
+				}
 				return pulledChart{}, err
 			}
 			version = v.(string)
@@ -614,7 +635,12 @@ func (cs *Charts) guard(ctx context.Context, ref chartRef, what string, max int,
 					hint = fmt.Sprintf(" (the credentials of user %s from chartRepositories were refused)", g.user)
 				}
 			}
-			return nil, scrub(fmt.Errorf("%s: cannot %s it: %v%s", ref, what, r.err, hint), g.user, g.pass)
+			err := scrub(fmt.Errorf("%s: cannot %s it: %v%s", ref, what, r.err, hint), g.user, g.pass)
+			var op *net.OpError
+			if errors.As(r.err, &op) {
+				return nil, &unreachableError{msg: err.Error()}
+			}
+			return nil, err
 		}
 		return r.v, nil
 	}

@@ -712,3 +712,53 @@ func TestVerifyRemoteChartMovedTag(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyRemoteChartOffline stops the Helm repository after a first verification: a range
+// due to be resolved again uses the version it resolved to last, from the cache, and the
+// summary says so; a chart never pulled fails with a clear RenderFailed.
+func TestVerifyRemoteChartOffline(t *testing.T) {
+	helmRepo := startChartRepo(t)
+	url := helmRepo.srv.URL
+	cs := newTestCharts(t, nil, policy.ChartLimits{RangeTTL: policy.Duration{Duration: time.Nanosecond}})
+	verify := func(revision string) (*Verification, error) {
+		app := argoChartApp(url+"/public", "plain", revision)
+		root := remoteGitRepo(t, map[string]string{"values/web.yaml": "replicaCount: 4\n", "argocd/app.yaml": app})
+		return Verify(context.Background(), VerifyRequest{
+			Request: Request{Root: root, ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}, Charts: cs},
+			Target:  policy.TargetRef{Kind: "Deployment", Name: "web-web", Namespace: "shop"},
+			File:    "values/web.yaml", Path: "replicaCount", Current: 4, Desired: 6,
+			Content: []byte("replicaCount: 6\n"),
+		})
+	}
+	tests := []struct {
+		name     string
+		stop     bool
+		revision string
+		summary  string // a regular expression the summary matches
+		reason   string
+		message  string
+	}{
+		{name: "online", revision: "~0.2", summary: `→ version 0\.2\.0, sha256:[0-9a-f]{64}\)$`},
+		{name: "repository stopped: the cached resolution, said so", stop: true, revision: "~0.2",
+			summary: `→ version 0\.2\.0, sha256:[0-9a-f]{64}; offline: the repository is unreachable, so the version resolved \d+s ago was used: chart plain ~0\.2 from http://127\.0\.0\.1:\d+/public: cannot download the index of it: .*connection refused\)$`},
+		{name: "repository stopped: a chart never pulled", revision: "~1.0", reason: ReasonRenderFailed,
+			message: "argocd/app.yaml:9: spec.sources[0].chart: chart plain ~1.0 from " + url + "/public: cannot download the index of it:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.stop {
+				helmRepo.srv.Close()
+			}
+			v, err := verify(tc.revision)
+			if tc.reason != "" {
+				var ve *VerifyError
+				require.ErrorAs(t, err, &ve)
+				require.Equal(t, tc.reason, ve.Reason)
+				require.Contains(t, err.Error(), tc.message)
+				return
+			}
+			require.NoError(t, err)
+			require.Regexp(t, tc.summary, v.Summary)
+		})
+	}
+}

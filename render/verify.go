@@ -189,7 +189,11 @@ func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 func pulledCharts(pulled map[string]pulledChart) string {
 	var out []string
 	for _, p := range pulled {
-		out = append(out, fmt.Sprintf("pulled %s → version %s, %s", p.Ref, p.Version, p.Digest))
+		s := fmt.Sprintf("pulled %s → version %s, %s", p.Ref, p.Version, p.Digest)
+		if p.Offline != "" {
+			s += "; offline: " + p.Offline
+		}
+		out = append(out, s)
 	}
 	sort.Strings(out)
 	return strings.Join(out, "; ")
