@@ -269,7 +269,7 @@ func (cs *Charts) touch(file string) bool {
 // repository's tags.
 func (cs *Charts) resolveVersion(ctx context.Context, ref chartRef) (string, error) {
 	if ref.oci {
-		client, err := cs.registryClient(ref)
+		client, err := cs.registryClient(ref, cs.lim.MaxIndexBytes)
 		if err != nil {
 			return "", err
 		}
@@ -346,7 +346,7 @@ func (cs *Charts) index(ctx context.Context, ref chartRef) (*helmrepo.IndexFile,
 func (cs *Charts) download(ctx context.Context, ref chartRef, version string) (pulledChart, error) {
 	var data []byte
 	if ref.oci {
-		client, err := cs.registryClient(ref)
+		client, err := cs.registryClient(ref, cs.lim.MaxArchiveBytes)
 		if err != nil {
 			return pulledChart{}, err
 		}
@@ -575,15 +575,16 @@ type guardedRegistry struct {
 	guard *registryClientGuard
 }
 
-// registryClient makes a registry client for one OCI pull: its own bounded HTTP client, the
+// registryClient makes a registry client for one OCI pull: its own HTTP client bounded to max
+// bytes, the
 // configured credentials (never the machine's docker or helm login), plain HTTP when
 // configured or asked by the source.
-func (cs *Charts) registryClient(ref chartRef) (*guardedRegistry, error) {
+func (cs *Charts) registryClient(ref chartRef, max int) (*guardedRegistry, error) {
 	user, pass, plain, err := cs.credentials(ref.repoURL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	hc, _, b := boundedClient(cs.lim.MaxArchiveBytes, cs.lim.Timeout.Duration)
+	hc, _, b := boundedClient(max, cs.lim.Timeout.Duration)
 	authorizer := &auth.Client{Client: hc, Cache: auth.NewCache()}
 	host := strings.SplitN(ociName(ref), "/", 2)[0]
 	if user != "" {

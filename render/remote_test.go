@@ -126,7 +126,8 @@ func (r *ociRegistry) push(t testing.TB, version, tag string) {
 }
 
 // startRegistry starts Debian's docker-registry on a free loopback port with htpasswd auth
-// and pushes plain 0.1.0, 0.2.0 and 1.0.0 to charts/plain with the SDK's registry client.
+// and pushes plain 0.1.0, 0.2.0 and 1.0.0 to charts/plain, and big 0.1.0 (with a 3 MiB file)
+// to charts/big, with the SDK's registry client.
 // Without the binary the test skips, or fails in CI (CI=true), where integration/install-deps.sh
 // installs it.
 func startRegistry(t testing.TB) *ociRegistry {
@@ -189,6 +190,10 @@ auth:
 	for _, v := range []string{"0.1.0", "0.2.0", "1.0.0"} {
 		reg.push(t, v, v)
 	}
+	big, err := os.ReadFile(packageChart(t, t.TempDir(), "0.1.0", 3<<20))
+	require.NoError(t, err)
+	_, err = client.Push(big, host+"/charts/big:0.1.0")
+	require.NoError(t, err, "push big")
 	return reg
 }
 
@@ -371,6 +376,13 @@ spec:
 			files:   map[string]string{"argocd/app.yaml": argoChartApp(helmRepo.srv.URL+"/public", "big", "0.1.0")},
 			lim:     policy.ChartLimits{MaxArchiveBytes: 1 << 20, MaxCacheBytes: 8 << 20},
 			wantErr: "chart big 0.1.0 from " + helmRepo.srv.URL + "/public: cannot download it: larger than limits.charts.maxArchiveBytes (1048576 bytes): refused",
+		},
+		{
+			name:    "oci chart too big",
+			files:   map[string]string{"argocd/app.yaml": argoChartApp("oci://"+reg.host+"/charts", "big", "0.1.0")},
+			repos:   good,
+			lim:     policy.ChartLimits{MaxArchiveBytes: 1 << 20, MaxCacheBytes: 8 << 20},
+			wantErr: "chart oci://" + reg.host + "/charts/big 0.1.0: cannot pull it: larger than limits.charts.maxArchiveBytes (1048576 bytes): refused",
 		},
 		{
 			name:    "a version the index does not have",
