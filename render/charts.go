@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -243,11 +244,19 @@ func (cs *Charts) pull(ctx context.Context, ref chartRef) (pulledChart, error) {
 		if ok && cs.touch(p.Path) {
 			return p, nil
 		}
+		// Pulled by an earlier run of the service: the ref file names the archive.
+		if p, ok := cs.loadRef(key); ok {
+			cs.mu.Lock()
+			cs.pinned[key] = p
+			cs.mu.Unlock()
+			return p, nil
+		}
 		p, err := cs.download(ctx, ref, version)
 		if err == nil {
 			cs.mu.Lock()
 			cs.pinned[key] = p
 			cs.mu.Unlock()
+			cs.saveRef(key, p)
 		}
 		return p, err
 	})
@@ -255,6 +264,49 @@ func (cs *Charts) pull(ctx context.Context, ref chartRef) (pulledChart, error) {
 		return pulledChart{}, err
 	}
 	return v.(pulledChart), nil
+}
+
+// refFile is where the archive of a chart at one version is recorded, so that a pinned
+// version is pulled once across restarts of the service too.
+func (cs *Charts) refFile(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(cs.dir, "refs", hex.EncodeToString(sum[:])+".json")
+}
+
+// loadRef finds a chart version pulled before: its ref file, and its archive still in the
+// cache with the digest it names.
+func (cs *Charts) loadRef(key string) (pulledChart, bool) {
+	data, err := os.ReadFile(cs.refFile(key))
+	if err != nil || len(data) > 64<<10 {
+		return pulledChart{}, false
+	}
+	var p pulledChart
+	if json.Unmarshal(data, &p) != nil || !strings.HasPrefix(p.Digest, "sha256:") || len(p.Digest) != len("sha256:")+64 {
+		return pulledChart{}, false
+	}
+	p.Path = filepath.Join(cs.dir, "sha256", strings.TrimPrefix(p.Digest, "sha256:")+".tgz")
+	if !cs.touch(p.Path) {
+		return pulledChart{}, false
+	}
+	return p, true
+}
+
+// saveRef records a chart version's archive (best effort: without it the chart is pulled
+// again after a restart).
+func (cs *Charts) saveRef(key string, p pulledChart) {
+	data, err := json.Marshal(pulledChart{Ref: p.Ref, Version: p.Version, Digest: p.Digest})
+	if err != nil || os.MkdirAll(filepath.Join(cs.dir, "refs"), 0o700) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Join(cs.dir, "refs"), ".ref-*")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr == nil && cerr == nil && os.Rename(tmp.Name(), cs.refFile(key)) == nil {
+		return
+	}
+	os.Remove(tmp.Name())
 }
 
 // touch marks an archive as used now (eviction removes those used longest ago) and says

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -427,8 +428,8 @@ spec:
 }
 
 // TestRemoteChartCache pins the cache: a pinned chart is downloaded once however many renders
-// (and concurrent renders) use it, a range's index is read once per rangeTTL, and a chart
-// evicted from a full cache is pulled again. Requests are counted by the server.
+// (and concurrent renders) use it, also across a restart of the service, and a range's index
+// is read once per rangeTTL. Requests are counted by the server.
 func TestRemoteChartCache(t *testing.T) {
 	helmRepo := startChartRepo(t)
 	tests := []struct {
@@ -439,13 +440,18 @@ func TestRemoteChartCache(t *testing.T) {
 		ttl        time.Duration
 		archives   int // downloads of plain-0.2.0.tgz the server saw
 		indexes    int // downloads of index.yaml
+		// restart opens the cache directory of the previous case with a new Charts, as a
+		// restarted service does.
+		restart bool
 	}{
 		{name: "pinned, sequential", revision: "0.2.0", renders: 5, archives: 1, indexes: 1},
 		{name: "pinned, concurrent", revision: "0.2.0", renders: 8, concurrent: true, archives: 1, indexes: 1},
 		{name: "range within one cycle", revision: "~0.2", renders: 4, ttl: time.Hour, archives: 1, indexes: 2},
 		{name: "range re-resolved each cycle", revision: "~0.2", renders: 3, ttl: time.Nanosecond, archives: 1, indexes: 4},
+		{name: "pinned, after a restart of the service", revision: "0.2.0", renders: 2, restart: true, archives: 0, indexes: 0},
 	}
-	for _, tc := range tests {
+	cacheRoot, lastDir := t.TempDir(), ""
+	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := helmRepo.hits("/public/plain-0.2.0.tgz")
 			beforeIdx := helmRepo.hits("/public/index.yaml")
@@ -453,7 +459,14 @@ func TestRemoteChartCache(t *testing.T) {
 				"values/web.yaml": "replicaCount: 3\n",
 				"argocd/app.yaml": argoChartApp(helmRepo.srv.URL+"/public", "plain", tc.revision),
 			})
-			cs := newTestCharts(t, nil, policy.ChartLimits{RangeTTL: policy.Duration{Duration: tc.ttl}})
+			dir := filepath.Join(cacheRoot, strconv.Itoa(i))
+			if tc.restart {
+				dir = lastDir
+			}
+			cs, err := NewCharts(ChartsConfig{Dir: dir, Limits: policy.ChartLimits{RangeTTL: policy.Duration{Duration: tc.ttl}}})
+			require.NoError(t, err)
+			lastDir = dir
+			before, beforeIdx = helmRepo.hits("/public/plain-0.2.0.tgz"), helmRepo.hits("/public/index.yaml")
 			req := Request{Root: root, ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}, Charts: cs}
 			render := func() {
 				objs, err := Render(context.Background(), req)
