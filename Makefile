@@ -45,7 +45,7 @@ bench: deps
 ## their upstream repositories (docs/render-verification.md); not part of make test.
 test-corpus:
 	@test -n "$(DIR)" || { echo "usage: make test-corpus DIR=<directory of the public charts> (docs/render-verification.md)"; exit 2; }
-	$(GO) test -tags corpus -count=1 ./render/ -run '^TestCorpus$$' -corpus "$(abspath $(DIR))" -v
+	$(GO) test -tags corpus -count=1 ./render/ -run '^TestCorpus(Remote)?$$' -corpus "$(abspath $(DIR))" -v
 
 ## traces converts the corpus of real public traces (docs/traces.md) into $$TRACES_DIR, else the
 ## user cache directory, and checks every file against examples/traces/SHA256SUMS.

@@ -2,7 +2,8 @@
 # Installs what the tests need on a fresh Debian machine: prometheus and promtool (Debian's
 # package; apt does not start the service — the tests run the binary themselves), git,
 # chromium (headless, for the status page test), and gpg and ssh-keygen (gnupg and
-# openssh-client: `git verify-commit` checks the signed commits with them).
+# openssh-client: `git verify-commit` checks the signed commits with them), and docker-registry
+# (the CNCF distribution registry: the remote chart tests push charts to it over OCI).
 # In CI (CI=true) a missing dependency that cannot be installed is a failure, never a skip.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ command -v git        >/dev/null 2>&1 || need+=(git)
 command -v chromium   >/dev/null 2>&1 || need+=(chromium)   # the status page's browser test
 command -v gpg        >/dev/null 2>&1 || need+=(gnupg)      # OpenPGP-signed commits
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client) # SSH-signed commits
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry) # OCI registry for remote chart tests
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -23,6 +25,6 @@ echo "installing ${need[*]} (Debian packages)…"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
-for b in prometheus promtool git chromium gpg ssh-keygen; do
+for b in prometheus promtool git chromium gpg ssh-keygen docker-registry; do
   command -v "$b" >/dev/null 2>&1 || { echo "install failed: $b not on PATH" >&2; exit 1; }
 done

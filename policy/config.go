@@ -19,6 +19,10 @@ type Config struct {
 	CycleTimeout Duration `yaml:"cycleTimeout,omitempty" json:"cycleTimeout,omitempty"`
 	// CacheDir holds the repositories' working clones (default: a directory under the user cache).
 	CacheDir string `yaml:"cacheDir,omitempty" json:"cacheDir,omitempty"`
+	// ChartRepositories are the credentials of the Helm repositories and OCI registries that
+	// remote charts come from, matched by URL prefix (docs/render-verification.md, "Remote
+	// charts"). A repository not listed is read without credentials.
+	ChartRepositories []ChartRepository `yaml:"chartRepositories,omitempty" json:"chartRepositories,omitempty"`
 	// Limits bound what the service reads from outside (docs/security.md).
 	Limits Limits `yaml:"limits,omitempty" json:"limits,omitempty"`
 
@@ -159,6 +163,18 @@ type HTTPConfig struct {
 	// GET /api/v1/policies; without one they are open (docs/design.md §8).
 	StatusTokenFile string `yaml:"statusTokenFile,omitempty" json:"statusTokenFile,omitempty"`
 	StatusTokenEnv  string `yaml:"statusTokenEnv,omitempty" json:"statusTokenEnv,omitempty"`
+}
+
+// ChartRepository is the credentials of one Helm repository (https://…) or OCI registry
+// (oci://host/path): every chart whose repository URL starts with URL uses them (the longest
+// match wins). The password only by file, read at each pull so a rotated secret is picked up.
+type ChartRepository struct {
+	URL          string `yaml:"url" json:"url"`
+	Username     string `yaml:"username,omitempty" json:"username,omitempty"`
+	PasswordFile string `yaml:"passwordFile,omitempty" json:"passwordFile,omitempty"`
+	// PlainHTTP talks to an OCI registry over http:// instead of https:// (Flux's
+	// HelmRepository spec.insecure, Argo CD's insecureOCIForceHttp).
+	PlainHTTP bool `yaml:"plainHTTP,omitempty" json:"plainHTTP,omitempty"`
 }
 
 // Secret is a secret value read from a file or the environment. It never prints.

@@ -118,6 +118,9 @@ func (c *checker) config(cfg *Config) {
 			c.errorf(f+".gitlab", "set github or gitlab, not both: a repository has one host")
 		}
 	}
+	for i, cr := range cfg.ChartRepositories {
+		c.chartRepository(fmt.Sprintf("chartRepositories[%d]", i), cr)
+	}
 	servers := map[string]string{}
 	for i := range cfg.Prometheus {
 		c.prometheusServer(fmt.Sprintf("prometheus[%d]", i), &cfg.Prometheus[i], servers)
@@ -237,6 +240,27 @@ func (c *checker) secretSource(f, name, file, env string, required bool) {
 		c.errorf(f, "set %sFile or %sEnv, not both", name, name)
 	case required && file == "" && env == "":
 		c.errorf(f+"."+name+"File", "required: %sFile or %sEnv", name, name)
+	}
+}
+
+// chartRepository checks one chartRepositories entry: an https://, http:// or oci:// URL
+// without credentials in it, and a username with its passwordFile.
+func (c *checker) chartRepository(f string, cr ChartRepository) {
+	u, err := url.Parse(cr.URL)
+	switch {
+	case cr.URL == "":
+		c.errorf(f+".url", "required: the Helm repository (https://…) or OCI registry (oci://host/path) these credentials are for")
+	case err != nil:
+		c.errorf(f+".url", "not a valid URL")
+	case u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "oci":
+		c.errorf(f+".url", "must start with https://, http:// or oci://, got %q", u.Scheme)
+	case u.Host == "":
+		c.errorf(f+".url", "needs a host")
+	case u.User != nil:
+		c.errorf(f+".url", "must not carry credentials (%s): use username and passwordFile", u.Redacted())
+	}
+	if (cr.Username == "") != (cr.PasswordFile == "") {
+		c.errorf(f, "set username and passwordFile together")
 	}
 }
 

@@ -131,6 +131,7 @@ func (c *Config) SetDefaults() {
 	c.Limits.Git.SetDefaults()
 	c.Limits.Prometheus.SetDefaults()
 	c.Limits.Render.SetDefaults()
+	c.Limits.Charts.SetDefaults()
 	c.Limits.HTTP.SetDefaults()
 }
 

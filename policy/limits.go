@@ -10,6 +10,8 @@ type Limits struct {
 	Git GitLimits `yaml:"git,omitempty" json:"git,omitempty"`
 	// Render bounds one Helm or kustomize render.
 	Render RenderLimits `yaml:"render,omitempty" json:"render,omitempty"`
+	// Charts bound the remote charts a render pulls and their cache on disk.
+	Charts ChartLimits `yaml:"charts,omitempty" json:"charts,omitempty"`
 	// Prometheus bounds one answer of a Prometheus server.
 	Prometheus PrometheusLimits `yaml:"prometheus,omitempty" json:"prometheus,omitempty"`
 	// HTTP bounds the connections and requests the service's HTTP server takes.
@@ -54,6 +56,43 @@ type RenderLimits struct {
 	// Timeout is the wall-clock time one render may take once a worker has taken it
 	// (default 30s); waiting for a free worker counts only against the cycle's deadline.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// ChartLimits bound what is pulled from Helm repositories and OCI registries: untrusted
+// downloads (docs/design.md §8, docs/security.md).
+type ChartLimits struct {
+	// MaxArchiveBytes is the largest chart archive pulled (default 10 MiB; the largest public
+	// charts are under 1 MiB packed). A larger one is refused naming this limit.
+	MaxArchiveBytes int `yaml:"maxArchiveBytes,omitempty" json:"maxArchiveBytes,omitempty"`
+	// MaxIndexBytes is the largest index.yaml of a Helm repository read (default 64 MiB: the
+	// index of a large public repository is tens of MiB).
+	MaxIndexBytes int `yaml:"maxIndexBytes,omitempty" json:"maxIndexBytes,omitempty"`
+	// MaxCacheBytes bounds the chart cache on disk (default 512 MiB): past it the archives
+	// used longest ago are removed.
+	MaxCacheBytes int `yaml:"maxCacheBytes,omitempty" json:"maxCacheBytes,omitempty"`
+	// Timeout bounds one download: an index, a tag list or an archive (default 60s).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// RangeTTL is how long a version range's resolution is kept before it is resolved again
+	// (default 30s, the default schedule's cycle): at most one resolution per cycle.
+	RangeTTL Duration `yaml:"rangeTTL,omitempty" json:"rangeTTL,omitempty"`
+}
+
+// Defaults of the limits on remote charts.
+const (
+	DefaultChartMaxArchiveBytes = 10 << 20
+	DefaultChartMaxIndexBytes   = 64 << 20
+	DefaultChartMaxCacheBytes   = 512 << 20
+	DefaultChartTimeout         = 60 * time.Second
+	DefaultChartRangeTTL        = 30 * time.Second
+)
+
+// SetDefaults fills every chart limit left out.
+func (l *ChartLimits) SetDefaults() {
+	setDefault(&l.MaxArchiveBytes, DefaultChartMaxArchiveBytes)
+	setDefault(&l.MaxIndexBytes, DefaultChartMaxIndexBytes)
+	setDefault(&l.MaxCacheBytes, DefaultChartMaxCacheBytes)
+	setDefault(&l.Timeout.Duration, DefaultChartTimeout)
+	setDefault(&l.RangeTTL.Duration, DefaultChartRangeTTL)
 }
 
 // PrometheusLimits bound one answer of a Prometheus server. They are enforced while the answer
@@ -173,6 +212,15 @@ func (c *checker) limits(l *Limits) {
 		}
 	}
 	positive("limits.git.maxFileBytes", l.Git.MaxFileBytes)
+	ch := l.Charts
+	positive("limits.charts.maxArchiveBytes", ch.MaxArchiveBytes)
+	positive("limits.charts.maxIndexBytes", ch.MaxIndexBytes)
+	positive("limits.charts.maxCacheBytes", ch.MaxCacheBytes)
+	if ch.MaxCacheBytes < ch.MaxArchiveBytes && ch.MaxCacheBytes > 0 {
+		c.errorf("limits.charts.maxCacheBytes", "must be at least maxArchiveBytes (%d): the cache holds the chart being rendered, got %d", ch.MaxArchiveBytes, ch.MaxCacheBytes)
+	}
+	positiveDuration("limits.charts.timeout", ch.Timeout)
+	positiveDuration("limits.charts.rangeTTL", ch.RangeTTL)
 	p := l.Prometheus
 	positive("limits.prometheus.maxBodyBytes", p.MaxBodyBytes)
 	positive("limits.prometheus.maxSeries", p.MaxSeries)

@@ -22,6 +22,10 @@ func TestLimitsDefaults(t *testing.T) {
 		Workers: 2, MaxMemoryBytes: 128 << 20, MaxCPUSeconds: 10, MaxOutputBytes: 4 << 20,
 		Timeout: Duration{30 * time.Second},
 	}, cfg.Limits.Render)
+	assert.Equal(t, ChartLimits{
+		MaxArchiveBytes: 10 << 20, MaxIndexBytes: 64 << 20, MaxCacheBytes: 512 << 20,
+		Timeout: Duration{time.Minute}, RangeTTL: Duration{30 * time.Second},
+	}, cfg.Limits.Charts)
 }
 
 func TestLimitsConfig(t *testing.T) {
@@ -73,6 +77,27 @@ func TestLimitsConfig(t *testing.T) {
 				"c.yaml:10: limits.render.maxOutputBytes: must be at least 1, got -1",
 				"c.yaml:11: limits.render.timeout: must be above 0, got -2s",
 			}},
+		{name: "chart limits set are kept, the others defaulted",
+			limits: "limits:\n  charts: {maxArchiveBytes: 1048576, rangeTTL: 5m}\n",
+			check: func(t *testing.T, l Limits) {
+				assert.Equal(t, ChartLimits{MaxArchiveBytes: 1 << 20, MaxIndexBytes: DefaultChartMaxIndexBytes,
+					MaxCacheBytes: DefaultChartMaxCacheBytes, Timeout: Duration{DefaultChartTimeout}, RangeTTL: Duration{5 * time.Minute}}, l.Charts)
+			}},
+		{name: "bad chart limits",
+			limits: "limits:\n  charts:\n    maxArchiveBytes: 2097152\n    maxIndexBytes: -1\n    maxCacheBytes: 1048576\n    timeout: -1s\n",
+			wantErr: []string{
+				"c.yaml:8: limits.charts.maxIndexBytes: must be at least 1, got -1",
+				"c.yaml:9: limits.charts.maxCacheBytes: must be at least maxArchiveBytes (2097152): the cache holds the chart being rendered, got 1048576",
+				"c.yaml:10: limits.charts.timeout: must be above 0, got -1s",
+			}},
+		{name: "bad chart repositories",
+			limits: "chartRepositories:\n  - {url: ftp://charts.example.com}\n  - {url: 'https://bot:pw@charts.example.com'}\n  - {url: oci://ghcr.io/acme, username: bot}\n  - {username: bot, passwordFile: /p}\n",
+			wantErr: []string{
+				`c.yaml:6: chartRepositories[0].url: must start with https://, http:// or oci://, got "ftp"`,
+				"c.yaml:7: chartRepositories[1].url: must not carry credentials (https://bot:xxxxx@charts.example.com): use username and passwordFile",
+				"c.yaml:8: chartRepositories[2]: set username and passwordFile together",
+				"c.yaml:9: chartRepositories[3].url: required",
+			}},
 		{name: "negative durations",
 			limits:  "limits:\n  http: {idleTimeout: -1s}\n",
 			wantErr: []string{"c.yaml:6: limits.http.idleTimeout: must be above 0, got -1s"}},
@@ -103,4 +128,14 @@ func TestLimitsConfig(t *testing.T) {
 			tt.check(t, cfg.Limits)
 		})
 	}
+}
+
+func TestChartRepositoriesConfig(t *testing.T) {
+	cfg, err := LoadConfig("c.yaml", []byte("apiVersion: autoscaler.gitops.dev/v1alpha1\nkind: AutoscalerConfig\nrepositories:\n  - {name: r, url: ./gitops}\n"+
+		"chartRepositories:\n  - {url: https://charts.example.com, username: bot, passwordFile: /run/secrets/charts}\n  - {url: oci://ghcr.io/acme, plainHTTP: true}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []ChartRepository{
+		{URL: "https://charts.example.com", Username: "bot", PasswordFile: "/run/secrets/charts"},
+		{URL: "oci://ghcr.io/acme", PlainHTTP: true},
+	}, cfg.ChartRepositories)
 }

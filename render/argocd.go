@@ -26,6 +26,10 @@ type argoSource struct {
 	Kustomize      *argoKustomize `json:"kustomize"`
 	Directory      *argoDirectory `json:"directory"`
 	Plugin         map[string]any `json:"plugin"`
+
+	// helmFrom maps helm fields an .argocd-source*.yaml file set (parameters, valuesObject,
+	// values) to that file, so that a message names the file that wins, not the Application.
+	helmFrom map[string]string
 }
 
 type argoHelm struct {
@@ -186,9 +190,9 @@ const headRevision = "0000000000000000000000000000000000000000"
 func (a *argoApp) source(r *repo, raw any, src argoSource, field string) (source, error) {
 	switch {
 	case src.Chart != "":
-		return nil, a.doc.problem(field+".chart", "chart %s comes from the Helm repository %s, outside this repository: render verification renders charts of this repository only (nothing is fetched)", src.Chart, redactURL(src.RepoURL))
+		return a.remoteHelm(r, src, field)
 	case strings.HasPrefix(src.RepoURL, "oci://"):
-		return nil, a.doc.problem(field+".repoURL", "%s is an OCI artifact, outside this repository: render verification renders this repository only (nothing is fetched)", redactURL(src.RepoURL))
+		return nil, a.doc.problem(field+".repoURL", "%s is an OCI artifact of manifests, outside this repository: render verification renders this repository and Helm charts only (an OCI Helm chart is named with chart:)", redactURL(src.RepoURL))
 	}
 	if err := a.sameRepo(field, src.RepoURL); err != nil {
 		return nil, err
@@ -276,8 +280,59 @@ func (a *argoApp) sourceType(r *repo, src argoSource, dir, field string) (string
 // order), then helm.valuesObject (or helm.values) as one more -f; --set and --set-string for
 // parameters, --set-file for file parameters; --include-crds unless skipCrds.
 func (a *argoApp) helm(r *repo, src argoSource, dir, field string, env map[string]string) (source, error) {
+	return a.helmWith(r, src, dir, field, env, nil)
+}
+
+// remoteHelm is a source whose chart comes from a Helm repository (repoURL https://…) or an
+// OCI registry (repoURL oci://host/path, or host/path as Argo CD's enableOCI repositories are
+// written) at targetRevision: an exact version, or a range resolved to the highest version
+// that matches it, as Argo CD's repo server resolves it. Its value files must come from this
+// repository through a $ref source: the chart's own files are not this repository's.
+func (a *argoApp) remoteHelm(r *repo, src argoSource, field string) (source, error) {
+	ref := &chartRef{repoURL: src.RepoURL, chart: src.Chart, version: src.TargetRevision, doc: a.doc, field: field + ".chart"}
+	u, err := url.Parse(src.RepoURL)
+	switch {
+	case src.RepoURL == "":
+		return nil, a.doc.problem(field+".repoURL", "required with chart: the Helm repository or OCI registry the chart %s comes from", src.Chart)
+	case err == nil && (u.Scheme == "https" || u.Scheme == "http"):
+	case err == nil && u.Scheme == "oci":
+		ref.oci = true
+	case err == nil && u.Scheme == "" && !strings.HasPrefix(src.RepoURL, "/"):
+		ref.oci, ref.repoURL = true, "oci://"+src.RepoURL
+	default:
+		return nil, a.doc.problem(field+".repoURL", "%s is neither a Helm repository (https://) nor an OCI registry (oci://)", redactURL(src.RepoURL))
+	}
+	if strings.ContainsAny(src.Chart, "/\\") || src.Chart == "." || src.Chart == ".." {
+		return nil, a.doc.problem(field+".chart", "must be a chart's name, got %q", src.Chart)
+	}
+	switch {
+	case src.Kustomize != nil:
+		return nil, a.doc.problem(field+".kustomize", "a chart source renders with Helm: kustomize options do not apply to it")
+	case src.Directory != nil:
+		return nil, a.doc.problem(field+".directory", "a chart source renders with Helm: directory options do not apply to it")
+	case src.Plugin != nil:
+		return nil, a.doc.problem(field+".plugin", "a config management plugin runs programs of its own: render verification does not run it")
+	}
+	for i, f := range helmValueFiles(src) {
+		if !strings.HasPrefix(f, "$") {
+			return nil, a.doc.problem(fmt.Sprintf("%s.helm.valueFiles[%d]", field, i), "%s is a file of the remote chart %s: render verification reads value files of this repository, named through a $ref source (multi-source: $values/path)", f, src.Chart)
+		}
+	}
+	return a.helmWith(r, src, "", field, a.env(src), ref)
+}
+
+func helmValueFiles(src argoSource) []string {
+	if src.Helm == nil {
+		return nil
+	}
+	return src.Helm.ValueFiles
+}
+
+// helmWith configures the helm render of a chart directory of this repository (dir), or of a
+// remote chart (remote, with dir "").
+func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[string]string, remote *chartRef) (source, error) {
 	h := &helmSource{
-		chart: dir, releaseName: a.name, namespace: a.namespace,
+		chart: dir, remote: remote, releaseName: a.name, namespace: a.namespace,
 		kubeVersion: a.kubeVersion, apiVersions: a.apiVersions, from: a.doc.file,
 	}
 	o := src.Helm
@@ -306,13 +361,15 @@ func (a *argoApp) helm(r *repo, src argoSource, dir, field string, env map[strin
 	h.layers = files
 	switch {
 	case len(o.ValuesObject) > 0:
-		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: o.ValuesObject, doc: a.doc.file, at: hf + ".valuesObject"})
+		doc, at := src.setBy("valuesObject", a.doc.file, hf)
+		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: o.ValuesObject, doc: doc, at: at})
 	case strings.TrimSpace(o.Values) != "":
 		var vals map[string]any
 		if err := yaml.Unmarshal([]byte(o.Values), &vals); err != nil {
 			return nil, a.doc.problem(hf+".values", "not YAML values: %v", err)
 		}
-		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: vals, doc: a.doc.file, at: hf + ".values"})
+		doc, at := src.setBy("values", a.doc.file, hf)
+		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: vals, doc: doc, at: at})
 	}
 	// Argo CD keeps parameters in maps by name (the last of a name wins) and passes every
 	// --set before every --set-string, which Helm applies in that order anyway.
@@ -325,7 +382,8 @@ func (a *argoApp) helm(r *repo, src argoSource, dir, field string, env map[strin
 		if last[p.Name] != i {
 			continue
 		}
-		l := valuesLayer{kind: layerSet, name: p.Name, value: envsubst(p.Value, env), doc: a.doc.file, at: fmt.Sprintf("%s.parameters[%d]", hf, i)}
+		doc, at := src.setBy("parameters", a.doc.file, hf)
+		l := valuesLayer{kind: layerSet, name: p.Name, value: envsubst(p.Value, env), doc: doc, at: fmt.Sprintf("%s[%d]", at, i)}
 		if p.ForceString {
 			l.kind = layerSetString
 			strs = append(strs, l)
@@ -343,6 +401,15 @@ func (a *argoApp) helm(r *repo, src argoSource, dir, field string, env map[strin
 		h.layers = append(h.layers, valuesLayer{kind: layerSetFile, name: p.Name, file: file, doc: a.doc.file, at: at})
 	}
 	return h, nil
+}
+
+// setBy says where a helm field of the source is written: the .argocd-source*.yaml file that
+// set it (at helm.<field>), else the Application (at <hf>.<field>).
+func (s argoSource) setBy(field, app, hf string) (doc, at string) {
+	if f, ok := s.helmFrom[field]; ok {
+		return f, "helm." + field
+	}
+	return app, hf + "." + field
 }
 
 // valueFiles resolves helm.valueFiles as Argo CD does: relative to the chart's directory; a
@@ -522,6 +589,7 @@ func (a *argoApp) kustomize(src argoSource, dir, field string, env map[string]st
 func (a *argoApp) mergeSourceOverrides(r *repo, raw any, src argoSource, dir, field string) (argoSource, error) {
 	merged := raw
 	patched := false
+	from := map[string]string{}
 	for _, name := range []string{".argocd-source.yaml", ".argocd-source-" + a.name + ".yaml"} {
 		file := path.Join(dir, name)
 		if !r.exists(file) || r.isDir(file) {
@@ -537,6 +605,15 @@ func (a *argoApp) mergeSourceOverrides(r *repo, raw any, src argoSource, dir, fi
 		}
 		merged = mergePatch(merged, patch)
 		patched = true
+		if pm, ok := patch.(map[string]any); ok {
+			if helm, ok := pm["helm"].(map[string]any); ok {
+				for _, k := range []string{"parameters", "valuesObject", "values"} {
+					if _, ok := helm[k]; ok {
+						from[k] = file
+					}
+				}
+			}
+		}
 	}
 	if !patched {
 		return src, nil
@@ -546,6 +623,7 @@ func (a *argoApp) mergeSourceOverrides(r *repo, raw any, src argoSource, dir, fi
 		return src, a.doc.problem(field, "with the overrides of %s: %v", dir, err)
 	}
 	out.RepoURL, out.Path, out.Chart, out.TargetRevision = src.RepoURL, src.Path, src.Chart, src.TargetRevision
+	out.helmFrom = from
 	return out, nil
 }
 

@@ -53,6 +53,28 @@ func TestVerifyArgoCD(t *testing.T) {
 			contains: []string{"rendered spec.replicas stays 2 — it is overridden: argocd/shop-pinned.yaml spec.source.helm.parameters[0] (replicaCount) comes after envs/prod/shop/values.yaml and sets replicaCount: 2"},
 		},
 		{
+			name: ".argocd-source-<app>.yaml overrides the values file, named as the file that wins",
+			req: func(t *testing.T) VerifyRequest {
+				app := strings.Replace(readFile(t, "argocd/shop-pinned.yaml"), "      parameters:\n        - name: replicaCount\n          value: \"2\"\n", "", 1)
+				req := withFile(argoReq("argocd/shop-pinned.yaml"), "argocd/shop-pinned.yaml", app)
+				req = withFile(req, "charts/pdb/.argocd-source-shop.yaml", "helm:\n  parameters:\n    - {name: replicaCount, value: \"3\"}\n")
+				return verifyReq(t, req, shopWeb, scale)
+			},
+			reason:   ReasonKeyOverridden,
+			contains: []string{"rendered spec.replicas stays 3 — it is overridden: charts/pdb/.argocd-source-shop.yaml helm.parameters[0] (replicaCount) comes after envs/prod/shop/values.yaml and sets replicaCount: 3"},
+		},
+		{
+			name: ".argocd-source.yaml valuesObject overrides the values file",
+			req: func(t *testing.T) VerifyRequest {
+				app := strings.Replace(readFile(t, "argocd/shop-pinned.yaml"), "      parameters:\n        - name: replicaCount\n          value: \"2\"\n", "", 1)
+				req := withFile(argoReq("argocd/shop-pinned.yaml"), "argocd/shop-pinned.yaml", app)
+				req = withFile(req, "charts/pdb/.argocd-source.yaml", "helm:\n  valuesObject: {replicaCount: 4}\n")
+				return verifyReq(t, req, shopWeb, scale)
+			},
+			reason:   ReasonKeyOverridden,
+			contains: []string{"it is overridden: charts/pdb/.argocd-source.yaml helm.valuesObject comes after envs/prod/shop/values.yaml and sets replicaCount: 4"},
+		},
+		{
 			name: "valuesObject overrides the values file",
 			req: func(t *testing.T) VerifyRequest {
 				app := readFile(t, "argocd/shop.yaml")
@@ -367,16 +389,16 @@ func TestRenderRefusesSources(t *testing.T) {
 		want    string
 	}{
 		{
-			name:    "a chart of a Helm repository",
+			name:    "a chart of a Helm repository without a chart cache",
 			req:     argoReq("argocd/app.yaml"),
 			content: appHead + "  source:\n    repoURL: https://charts.example.com\n    chart: web\n    targetRevision: 1.2.3\n",
-			want:    "argocd/app.yaml:8: spec.source.chart: chart web comes from the Helm repository https://charts.example.com, outside this repository",
+			want:    "argocd/app.yaml:8: spec.source.chart: chart web 1.2.3 from https://charts.example.com is outside this repository: it is pulled by the service, with the chart cache",
 		},
 		{
-			name:    "an OCI source",
+			name:    "an OCI artifact of manifests",
 			req:     argoReq("argocd/app.yaml"),
 			content: appHead + "  sources:\n    - repoURL: oci://ghcr.io/acme/manifests\n      path: .\n",
-			want:    "argocd/app.yaml:7: spec.sources[0].repoURL: oci://ghcr.io/acme/manifests is an OCI artifact, outside this repository",
+			want:    "argocd/app.yaml:7: spec.sources[0].repoURL: oci://ghcr.io/acme/manifests is an OCI artifact of manifests, outside this repository",
 		},
 		{
 			name: "a ref source of another repository that nothing reads",
@@ -466,16 +488,16 @@ func TestRenderRefusesSources(t *testing.T) {
 			want:    "spec.render.argocd.application: argocd/app.yaml holds no Application of argoproj.io (it holds ConfigMap shop)",
 		},
 		{
-			name:    "a Flux chart from a Helm repository",
+			name:    "a Flux HelmRepository not in the repository",
 			req:     fluxReq("flux/hr.yaml"),
 			content: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web, namespace: shop}\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef: {kind: HelmRepository, name: podinfo}\n",
-			want:    "flux/hr.yaml:8: spec.chart.spec.sourceRef: the chart comes from HelmRepository podinfo, outside this repository",
+			want:    "flux/hr.yaml:8: spec.chart.spec.sourceRef: HelmRepository podinfo (namespace \"shop\") is not in this repository",
 		},
 		{
-			name:    "a Flux chartRef",
+			name:    "a Flux OCIRepository not in the repository",
 			req:     fluxReq("flux/hr.yaml"),
 			content: "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\nspec:\n  chartRef: {kind: OCIRepository, name: podinfo}\n",
-			want:    "flux/hr.yaml:5: spec.chartRef: the chart comes from OCIRepository podinfo, an artifact outside this repository",
+			want:    "flux/hr.yaml:5: spec.chartRef: OCIRepository podinfo (namespace \"\") is not in this repository",
 		},
 		{
 			name:    "Flux valuesFrom",

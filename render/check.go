@@ -56,7 +56,7 @@ func CheckPolicy(root string, repoURLs []string, p *policy.Policy) (err error) {
 		return problem(field, "%s", strings.TrimPrefix(err.Error(), field+": "))
 	}
 	for _, s := range srcs {
-		if h, ok := s.(*helmSource); ok && !repo.exists(path.Join(h.chart, "Chart.yaml")) {
+		if h, ok := s.(*helmSource); ok && h.remote == nil && !repo.exists(path.Join(h.chart, "Chart.yaml")) {
 			return problem(field, "%s has no Chart.yaml: it is not a chart", h.chart)
 		}
 	}
@@ -83,7 +83,7 @@ func CheckPolicy(root string, repoURLs []string, p *policy.Policy) (err error) {
 func readsFile(r *repo, s source, file string) (bool, []string) {
 	switch s := s.(type) {
 	case *helmSource:
-		if !s.replaceDefaults && file == path.Join(s.chart, "values.yaml") {
+		if s.remote == nil && !s.replaceDefaults && file == path.Join(s.chart, "values.yaml") {
 			return true, nil
 		}
 		for _, l := range append(append([]valuesLayer(nil), s.defaults...), s.layers...) {

@@ -54,6 +54,15 @@ func TestCheckPolicy(t *testing.T) {
 			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/shop-pinned.yaml}}\n",
 		},
 		{
+			name:   "a values file of an Application with a remote chart",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/remote-chart.yaml}}\n",
+		},
+		{
+			name:   "a file an Application with a remote chart does not read",
+			policy: head + "  replicas: {file: envs/prod/shop/flux.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/remote-chart.yaml}}\n",
+			want:   "p.yaml:8: spec.replicas.file: envs/prod/shop/flux.yaml is not among the files the render reads (helm chart shop >=1.2.0 <2.0.0 from https://charts.example.com reads the pulled chart's values.yaml, envs/prod/shop/values.yaml)",
+		},
+		{
 			name:   "an Application that is not there",
 			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/nope.yaml}}\n",
 			want:   "p.yaml:9: spec.render.argocd.application: read argocd/nope.yaml: no such file or directory",

@@ -6,13 +6,20 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	helmrepo "helm.sh/helm/v3/pkg/repo"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -184,4 +191,100 @@ func TestCorpus(t *testing.T) {
 		})
 	}
 	t.Logf("%d of %d cases verify", verified, len(corpusCases))
+}
+
+// corpusRemote are the corpus charts TestCorpusRemote pulls: a chart with a PodDisruptionBudget
+// consequence, a Bitnami chart with the common library chart vendored, and podinfo.
+var corpusRemote = flag.String("corpus-remote", "ingress-nginx,redis,podinfo", "charts of the corpus TestCorpusRemote packages, serves and pulls (comma-separated)")
+
+// TestCorpusRemote packages charts of the corpus as `helm package` does, serves them from a
+// Helm repository (net/http over an SDK-built index.yaml) and pushes them to Debian's
+// docker-registry, then verifies each chart's corpus case through an Argo CD Application that
+// pulls the chart — from the repository, then over OCI — with its values from Git ($values):
+// the outcome must be the one TestCorpus pins for the chart in the repository.
+func TestCorpusRemote(t *testing.T) {
+	if *corpusDir == "" {
+		t.Fatal("no corpus: run make test-corpus DIR=… (see TestCorpus)")
+	}
+	root, err := filepath.Abs(*corpusDir)
+	require.NoError(t, err)
+	reg := startRegistry(t)
+	repoDir := t.TempDir()
+	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
+	defer srv.Close()
+	names := map[string]string{} // corpus directory → chart name
+	for _, dir := range strings.Split(*corpusRemote, ",") {
+		ch, err := loader.LoadDir(filepath.Join(root, dir))
+		require.NoError(t, err, "load %s from the corpus", dir)
+		file, err := chartutil.Save(ch, repoDir)
+		require.NoError(t, err)
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		_, err = reg.client.Push(data, reg.host+"/corpus/"+ch.Metadata.Name+":"+ch.Metadata.Version)
+		require.NoError(t, err, "push %s", dir)
+		names[dir] = ch.Metadata.Name + "@" + ch.Metadata.Version
+		t.Logf("%s: chart %s %s, archive %d bytes", dir, ch.Metadata.Name, ch.Metadata.Version, len(data))
+	}
+	idx, err := helmrepo.IndexDirectory(repoDir, srv.URL)
+	require.NoError(t, err)
+	require.NoError(t, idx.WriteFile(filepath.Join(repoDir, "index.yaml"), 0o644))
+	repos := []policy.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
+	cs := newTestCharts(t, repos, policy.ChartLimits{})
+	verified, cases := 0, 0
+	for _, tc := range corpusCases {
+		nameVersion, ok := names[tc.chart]
+		if !ok {
+			continue
+		}
+		chartName, version, _ := strings.Cut(nameVersion, "@")
+		for _, from := range []struct{ kind, repoURL string }{{"helm repository", srv.URL}, {"oci", "oci://" + reg.host + "/corpus"}} {
+			cases++
+			name := tc.name
+			if name == "" {
+				name = tc.chart
+			}
+			t.Run(name+" from "+from.kind, func(t *testing.T) {
+				count := func(n int) string { return strings.ReplaceAll(tc.settings, "%d", itoa(n)) }
+				app := fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: %s, namespace: argocd}
+spec:
+  destination: {namespace: %s}
+  sources:
+    - repoURL: %s
+      chart: %s
+      targetRevision: %q
+      helm: {releaseName: %s, valueFiles: [$values/values/prod.yaml]}
+    - {repoURL: "https://git.example.com/deploy.git", ref: values}
+`, tc.release, tc.release, from.repoURL, chartName, version, tc.release)
+				gitRoot := remoteGitRepo(t, map[string]string{"argocd/app.yaml": app, "values/prod.yaml": count(tc.from)})
+				target := tc.target
+				target.Namespace = tc.release
+				start := time.Now()
+				v, err := Verify(context.Background(), VerifyRequest{
+					Request: Request{Root: gitRoot, ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}, Charts: cs},
+					Target:  target, File: "values/prod.yaml", Path: tc.path, Content: []byte(count(tc.to)),
+					Current: tc.from, Desired: tc.to, AllowPodRestart: tc.allowPodRestart,
+				})
+				if err == nil {
+					var lines []string
+					for _, c := range v.Consequences {
+						lines = append(lines, c.String())
+					}
+					t.Logf("verified in %s: %s; consequences: %q", time.Since(start).Round(time.Millisecond), v.Summary, lines)
+					verified++
+					assert.Empty(t, tc.reason, "expected a refusal")
+					assert.Equal(t, tc.consequences, lines)
+					return
+				}
+				var ve *VerifyError
+				require.True(t, errors.As(err, &ve), "%v", err)
+				t.Logf("refused (%s): %s", ve.Reason, ve.Message)
+				assert.Equal(t, tc.reason, ve.Reason, ve.Message)
+				assert.Contains(t, ve.Message, tc.contains)
+			})
+		}
+	}
+	require.NotZero(t, cases, "no corpus case names the charts %s", *corpusRemote)
+	t.Logf("%d of %d remote cases verify", verified, cases)
 }

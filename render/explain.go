@@ -70,6 +70,9 @@ func (h *helmSource) reads() []string {
 	var out []string
 	if !h.replaceDefaults {
 		out = append(out, "the chart's values.yaml")
+		if h.remote != nil {
+			out[len(out)-1] = "the pulled chart's values.yaml"
+		}
 	}
 	for _, l := range append(slices.Clone(h.defaults), h.layers...) {
 		if l.kind == layerFile {
@@ -101,7 +104,7 @@ func (v verifier) helmPosition(h *helmSource) (position, bool) {
 		p = nil
 	}
 	pos, found := position{index: -1}, false
-	if !h.replaceDefaults && v.file == path.Join(h.chart, "values.yaml") {
+	if h.remote == nil && !h.replaceDefaults && v.file == path.Join(h.chart, "values.yaml") {
 		pos, found = position{inDefaults: true, index: -1, values: p}, true
 	}
 	for i, l := range h.defaults {

@@ -22,6 +22,10 @@ func FuzzResolveSources(f *testing.F) {
 		f.Add(string(data), strings.HasPrefix(seed, "flux/"))
 	}
 	f.Add(appHead+"  sources:\n    - {path: charts/pdb, helm: {valueFiles: ['$values/../x', '/**/*.yaml']}}\n    - {ref: values}\n", false)
+	f.Add(appHead+"  sources:\n    - {repoURL: 'https://charts.example.com', chart: web, targetRevision: '>=1.0 <2', helm: {valueFiles: [$values/envs/web.yaml], parameters: [{name: replicaCount, value: '2'}]}}\n    - {repoURL: 'https://git.example.com/x.git', ref: values}\n", false)
+	f.Add(appHead+"  source: {repoURL: 'registry.example.com/charts', chart: web, targetRevision: 1.2.3}\n", false)
+	f.Add("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts}\nspec: {type: oci, url: 'oci://r.example.com/charts'}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\nspec:\n  chart: {spec: {chart: web, version: '1.x', sourceRef: {kind: HelmRepository, name: charts}}}\n  values: {replicaCount: 2}\n", true)
+	f.Add("apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata: {name: web}\nspec: {url: 'oci://r.example.com/charts/web', ref: {digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\nspec:\n  chartRef: {kind: OCIRepository, name: web}\n", true)
 	f.Fuzz(func(t *testing.T, content string, flux bool) {
 		req := Request{Root: testRepo, ArgoCD: &policy.ArgoCDRender{Application: "app.yaml"}}
 		if flux {
@@ -40,7 +44,11 @@ func FuzzResolveSources(f *testing.F) {
 			var paths []string
 			switch s := s.(type) {
 			case *helmSource:
-				paths = append(paths, s.chart)
+				if s.remote == nil {
+					paths = append(paths, s.chart)
+				} else if s.chart != "" || s.remote.doc.file != "app.yaml" {
+					t.Fatalf("a remote chart with a chart directory %q, or named in %s", s.chart, s.remote.doc.file)
+				}
 				for _, l := range append(append([]valuesLayer(nil), s.defaults...), s.layers...) {
 					if l.file != "" {
 						paths = append(paths, l.file)

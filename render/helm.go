@@ -3,8 +3,11 @@ package render
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 
@@ -19,7 +22,11 @@ import (
 // helmSource is one `helm template` of a chart of the repository: the chart, its values in the
 // order Helm merges them, and the release and cluster it is rendered for.
 type helmSource struct {
-	chart string // repository-relative chart directory, cleaned
+	chart string // repository-relative chart directory, cleaned; "" for a remote chart
+	// remote is the chart of a Helm repository or OCI registry the source renders instead of
+	// a directory (charts.go): the service pulls it before the render, the worker reads it
+	// from the cache.
+	remote *chartRef
 	// defaults, when replaceDefaults is set, are the values files merged into the chart's
 	// default values instead of its values.yaml (Flux's spec.chart.spec.valuesFiles).
 	defaults        []valuesLayer
@@ -81,13 +88,24 @@ func (l valuesLayer) String() string {
 	}
 }
 
-func (h *helmSource) name() string { return "helm chart " + h.chart }
+func (h *helmSource) name() string {
+	if h.remote != nil {
+		return "helm " + h.remote.String()
+	}
+	return "helm chart " + h.chart
+}
 
 // render is `helm template`. The chart is read through the repo (overlay applied, symlinks
 // confined) rather than helm's loader.Load, which follows any symlink; there is no network, no
 // plugin and no post-renderer.
 func (h *helmSource) render(ctx context.Context, r *repo) ([]byte, error) {
-	ch, err := loadChart(ctx, r, h.chart)
+	var ch *chart.Chart
+	var err error
+	if h.remote != nil {
+		ch, err = loadPulledChart(r, h.remote)
+	} else {
+		ch, err = loadChart(ctx, r, h.chart)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +173,28 @@ func (h *helmSource) defaultNamespace() string {
 		return DefaultNamespace
 	}
 	return h.namespace
+}
+
+// loadPulledChart loads a remote chart's archive from the chart cache, where the service
+// pulled it before the render. Helm's loader unpacks it in memory and refuses an entry that
+// is absolute or leaves the chart's directory.
+func loadPulledChart(r *repo, ref *chartRef) (*chart.Chart, error) {
+	p, ok := r.pulled[ref.key()]
+	if !ok {
+		return nil, fmt.Errorf("%s was not pulled before the render", ref)
+	}
+	data, err := os.ReadFile(p.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: chart cache: %w", ref, err)
+	}
+	if sum := sha256.Sum256(data); "sha256:"+hex.EncodeToString(sum[:]) != p.Digest {
+		return nil, fmt.Errorf("%s: the cached archive does not match its digest %s", ref, p.Digest)
+	}
+	ch, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("load %s (%s): %w", ref, p.Digest, err)
+	}
+	return ch, nil
 }
 
 // loadChart reads a chart directory of the repository, honoring its .helmignore as helm does.

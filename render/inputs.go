@@ -51,11 +51,13 @@ func Inputs(root string, repoURLs []string, p *policy.Policy) []string {
 	for _, s := range srcs {
 		switch s := s.(type) {
 		case *helmSource:
-			chart, err := r.readFile(path.Join(s.chart, "Chart.yaml"))
-			if err != nil || strings.Contains(string(chart), "file://") {
-				return []string{Everything}
+			if s.remote == nil { // a remote chart reads no directory of this repository
+				chart, err := r.readFile(path.Join(s.chart, "Chart.yaml"))
+				if err != nil || strings.Contains(string(chart), "file://") {
+					return []string{Everything}
+				}
+				dirs = append(dirs, s.chart)
 			}
-			dirs = append(dirs, s.chart)
 			for _, l := range append(append([]valuesLayer(nil), s.defaults...), s.layers...) {
 				if l.file != "" {
 					in[l.file] = true

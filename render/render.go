@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"strings"
 
@@ -50,6 +51,10 @@ type Request struct {
 	// Limits bound the render (the service config's limits.render); a zero field takes its
 	// default.
 	Limits policy.RenderLimits
+	// Charts pulls the remote charts an Argo CD Application or Flux HelmRelease names (a Helm
+	// repository, an OCI registry) into its cache before the render. Without it such a source
+	// is refused.
+	Charts *Charts
 
 	// revision is what Argo CD's $ARGOCD_APP_REVISION expands to: Verify sets a different one
 	// after the edit, because the edit's commit is a new revision.
@@ -57,6 +62,8 @@ type Request struct {
 	// fluxInstall renders a Flux HelmRelease as an install instead of an upgrade: Verify's
 	// fallback for a chart that fails as an upgrade without the cluster (see Verify).
 	fluxInstall bool
+	// pulled are the remote charts pulled for this render (pullRemote), by chartRef.key.
+	pulled map[string]pulledChart
 }
 
 // Ref names an object by kind and name, as an autoscaler's scaleTargetRef does.
@@ -113,8 +120,8 @@ func apiGroup(apiVersion string) string {
 // objects. The renderers run walled off: in a worker process under req.Limits (sandbox.go;
 // in process, under the timeout alone, where workers are not supported), so a render that
 // reaches a limit is stopped and fails with a *LimitError naming it; a panic comes back as an
-// error, the context's deadline is honored, nothing outside Root is read, and nothing is
-// fetched or executed.
+// error, the context's deadline is honored, nothing outside Root is read (but the remote
+// charts req.Charts pulls first, from its cache), and nothing else is fetched or executed.
 func Render(ctx context.Context, req Request) ([]Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
@@ -122,8 +129,12 @@ func Render(ctx context.Context, req Request) ([]Object, error) {
 	if n := req.sources(); n != 1 {
 		return nil, errors.New("render: exactly one of helm, kustomize, argocd and flux must be set")
 	}
+	pulled, err := pullRemote(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	req.pulled = pulled
 	var srcs []renderedSource
-	var err error
 	if workersSupported {
 		srcs, err = poolFor(req.Limits).render(ctx, req)
 	} else {
@@ -133,6 +144,47 @@ func Render(ctx context.Context, req Request) ([]Object, error) {
 		return nil, err
 	}
 	return parseSources(srcs)
+}
+
+// pullRemote pulls the remote charts an Argo CD or Flux request names, in the service's own
+// process (the render workers fetch nothing and hold no credential), and returns them by
+// chartRef.key for the worker. A request whose sources do not resolve is left to the render,
+// which reports it as before.
+func pullRemote(ctx context.Context, req Request) (map[string]pulledChart, error) {
+	if req.ArgoCD == nil && req.Flux == nil {
+		return req.pulled, nil
+	}
+	r, err := newRepo(req.Root, req.Overlay)
+	if err != nil {
+		return req.pulled, nil
+	}
+	srcs, err := resolve(r, req)
+	if err != nil {
+		return req.pulled, nil
+	}
+	pulled := maps.Clone(req.pulled) // the caller's map is never written
+	for _, s := range srcs {
+		h, ok := s.(*helmSource)
+		if !ok || h.remote == nil {
+			continue
+		}
+		ref := h.remote
+		if _, ok := pulled[ref.key()]; ok {
+			continue // pulled for this verification already (Verify)
+		}
+		if req.Charts == nil {
+			return nil, ref.doc.problem(ref.field, "%s is outside this repository: it is pulled by the service, with the chart cache and chartRepositories of its config; this render has none", ref)
+		}
+		p, err := req.Charts.pull(ctx, *ref)
+		if err != nil {
+			return nil, ref.doc.problem(ref.field, "%v", err)
+		}
+		if pulled == nil {
+			pulled = map[string]pulledChart{}
+		}
+		pulled[ref.key()] = p
+	}
+	return pulled, nil
 }
 
 // renderInProcess renders in this process where workers are not supported: under the render
@@ -186,6 +238,7 @@ func renderSources(ctx context.Context, req Request, maxOutput int) ([]renderedS
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
+	r.pulled = req.pulled
 	srcs, err := resolve(r, req)
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)

@@ -29,6 +29,8 @@ type repo struct {
 	overlay map[string][]byte
 	// touched, when set, records every path resolved and where it led (Inputs).
 	touched map[string]bool
+	// pulled are the remote charts the service pulled for this render, by chartRef.key.
+	pulled map[string]pulledChart
 }
 
 func newRepo(root string, overlay map[string][]byte) (*repo, error) {
@@ -62,7 +64,7 @@ func (r *repo) with(rel string, data []byte) *repo {
 		ov[p] = d
 	}
 	ov[rel] = data
-	return &repo{root: r.root, realDir: r.realDir, overlay: ov}
+	return &repo{root: r.root, realDir: r.realDir, overlay: ov, pulled: r.pulled}
 }
 
 // cleanRel checks a repository-relative path from a policy or a caller and returns it cleaned,

@@ -33,7 +33,8 @@ import (
 //
 // The worker reads the repository at Root as the in-process renderer did, with the overlay
 // the parent sends; it gets no environment (so no credential), no other file descriptor, and
-// nothing it renders is fetched: the same rules as in process.
+// nothing it renders is fetched: the same rules as in process. A remote chart was pulled by
+// the parent before (charts.go); the worker reads its archive from the chart cache.
 
 // workerEnv, set in a process's environment, makes the process a render worker: the render
 // package's init serves renders on stdin and stdout and exits, whatever binary it is in (the
@@ -56,6 +57,7 @@ type workerRequest struct {
 	Overlay     map[string][]byte
 	Revision    string
 	FluxInstall bool
+	Pulled      map[string]pulledChart
 }
 
 // workerResponse is a worker's answer: the rendered sources, or the render's error text.
@@ -88,6 +90,7 @@ func (req Request) toWorker() workerRequest {
 	return workerRequest{
 		Root: root, Helm: req.Helm, Kustomize: req.Kustomize, ArgoCD: req.ArgoCD, Flux: req.Flux,
 		RepoURLs: req.RepoURLs, Overlay: req.Overlay, Revision: req.revision, FluxInstall: req.fluxInstall,
+		Pulled: req.pulled,
 	}
 }
 
@@ -95,6 +98,7 @@ func (w workerRequest) request() Request {
 	return Request{
 		Root: w.Root, Helm: w.Helm, Kustomize: w.Kustomize, ArgoCD: w.ArgoCD, Flux: w.Flux,
 		RepoURLs: w.RepoURLs, Overlay: w.Overlay, revision: w.Revision, fluxInstall: w.FluxInstall,
+		pulled: w.Pulled,
 	}
 }
 

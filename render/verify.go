@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -113,6 +114,14 @@ func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	}
 	afterReq.Overlay[file] = req.Content
 
+	// Remote charts are pulled once for both renders, so that both render the same archive
+	// even when a range's resolution expires in between; the summary names what was pulled.
+	pulled, err := pullRemote(ctx, beforeReq)
+	if err != nil {
+		return nil, &VerifyError{Reason: ReasonRenderFailed, Message: err.Error(), Err: err}
+	}
+	beforeReq.pulled, afterReq.pulled = pulled, pulled
+
 	// The two renders are independent: run them side by side.
 	type rendered struct {
 		objs []Object
@@ -155,6 +164,11 @@ func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	// render of the unchanged input happens only then.
 	v.again = func() ([]Object, error) { return Render(ctx, beforeReq) }
 	got, err := v.check(before, after)
+	if err == nil {
+		if charts := pulledCharts(pulled); charts != "" {
+			got.Summary += " (" + charts + ")"
+		}
+	}
 	if note == "" {
 		return got, err
 	}
@@ -167,6 +181,22 @@ func Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	}
 	got.Summary += " (" + note + ")"
 	return got, nil
+}
+
+// pulledCharts names the remote charts a verification rendered, with the version and the
+// digest of the archive, for the commit: "pulled chart web >=1.0 <2 from https://… → version
+// 1.4.2, sha256:…".
+func pulledCharts(pulled map[string]pulledChart) string {
+	var out []string
+	for _, p := range pulled {
+		s := fmt.Sprintf("pulled %s → version %s, %s", p.Ref, p.Version, p.Digest)
+		if p.Offline != "" {
+			s += "; offline: " + p.Offline
+		}
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
 }
 
 // failure is a render error on one line, up to the end of its first sentence: a template's

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
@@ -42,12 +43,20 @@ var (
 type renderVerifier struct {
 	repoURLs map[string][]string
 	limits   policy.RenderLimits
+	// charts pulls the remote charts of Argo CD and Flux sources into cacheDir/charts; nil
+	// when the cache cannot be opened (such sources are then refused).
+	charts *render.Charts
 }
 
 func newRenderVerifier(cfg *policy.Config) renderVerifier {
 	v := renderVerifier{repoURLs: map[string][]string{}}
 	if cfg != nil {
 		v.limits = cfg.Limits.Render
+		if cfg.CacheDir != "" {
+			v.charts, _ = render.NewCharts(render.ChartsConfig{
+				Dir: filepath.Join(cfg.CacheDir, "charts"), Repositories: cfg.ChartRepositories, Limits: cfg.Limits.Charts,
+			})
+		}
 		for _, repo := range cfg.Repositories {
 			v.repoURLs[repo.Name] = repoURLs(repo)
 		}
@@ -88,7 +97,7 @@ func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Poli
 	v, err := render.Verify(ctx, render.VerifyRequest{
 		Request: render.Request{
 			Root: root, Helm: r.Helm, Kustomize: r.Kustomize, ArgoCD: r.ArgoCD, Flux: r.Flux,
-			RepoURLs: rv.repoURLs[p.Source.Repository], Limits: rv.limits,
+			RepoURLs: rv.repoURLs[p.Source.Repository], Limits: rv.limits, Charts: rv.charts,
 		},
 		Target:          p.Spec.TargetRef,
 		File:            file,

@@ -120,9 +120,11 @@ func TestValidateCommand(t *testing.T) {
 			args: []string{"--repo", ".", "policies/web.yaml"}, wantCode: exitUsage, wantStderr: []string{
 				"{dir}/policies/web.yaml:6: spec.replicas.file: envs/prod/values.yaml is not among the files the render reads (helm chart charts/web reads the chart's values.yaml, envs/prod/other.yaml, argocd/web.yaml spec.source.helm.valuesObject): an edit of it cannot reach the workload",
 			}},
-		{name: "--repo: a chart of a Helm repository", files: withApp(strings.Replace(argoApp, "path: charts/web", "chart: web\n    targetRevision: 1.0.0", 1)),
+		{name: "--repo: a chart of a Helm repository, with value files named as this repository's", files: withApp(strings.Replace(argoApp, "path: charts/web", "chart: web\n    targetRevision: 1.0.0", 1)),
 			args: []string{"--repo", ".", "policies/web.yaml"}, wantCode: exitUsage, wantStderr: []string{
-				"argocd/web.yaml:7: spec.source.chart: chart web comes from the Helm repository https://github.com/acme/platform-gitops.git, outside this repository: render verification renders charts of this repository only (nothing is fetched)",
+				// A remote chart renders (docs/render-verification.md), but Argo CD reads a
+				// single source's value files from the pulled chart, not from this repository.
+				"argocd/web.yaml:10: spec.source.helm.valueFiles[0]: ../../envs/prod/values.yaml is a file of the remote chart web: render verification reads value files of this repository, named through a $ref source (multi-source: $values/path)",
 			}},
 		{name: "no path", args: nil, wantCode: exitUsage},
 		{name: "unknown flag", args: []string{"--strict"}, wantCode: exitUsage},
