@@ -33,12 +33,13 @@ const (
 	steadyProjection = time.Hour
 	// steadyTrendFitFrom, steadyTrendFitFull: the R² of the last hour's line from which its
 	// trend starts to count, and from which it counts fully.
-	steadyTrendFitFrom, steadyTrendFitFull = 0.3, 0.7
+	steadyTrendFitFrom, steadyTrendFitFull = 0.3, 0.9
 	// steadyMinPersist is the shortest look-back of the band: the band of the next minutes is
 	// the peak of the last steadyMinPersist at least, so a spike that ended is forgotten after
-	// as long, not at once. The band k minutes ahead looks back k/2 minutes (steadyPersist × k).
+	// as long, not at once. The band k minutes ahead looks back 0.6 k minutes (steadyPersist ×
+	// k).
 	steadyMinPersist = 3 * time.Minute
-	steadyPersist    = 0.5
+	steadyPersist    = 0.6
 	// steadySeasonR2 and steadySeasonMiss: a season counts fully when it explains this share of
 	// the last hour's variance, or misses it by no more than this share of its level on
 	// average (root mean square, at least a replica); steadySeasonScale is the furthest
@@ -63,8 +64,8 @@ const (
 	// policy evaluated every 5 minutes would be short for 5 minutes.
 	steadyConfirmStep = 2 * time.Minute
 	// steadyRound: a band less than this above a count rounds down to it: the forecast's
-	// fraction of a replica is not worth a commit.
-	steadyRound = 0.3
+	// fraction of a replica is not worth a commit (the band is rounded to the nearest count).
+	steadyRound = 0.5
 	// steadySteps: every window spans at least this many evaluations.
 	steadySteps = 12
 	// steadyTail: past the horizon the plan counts its last level for half a horizon more.
@@ -291,10 +292,11 @@ func steadyForecast(cfg *steadyConfig, need int, recs []Recommendation, seasons 
 	}
 
 	// The band of each model: for block j, the model ahead plus the largest excess of a need
-	// over the model for the last max(steadyMinPersist, steadyPersist × j blocks) — as far
-	// back as the block lies ahead: what the last hour did above the model, the next hour may
-	// do too. A season adds its own excess over its curve up to the block (how far above it
-	// the need went then). The forecast's band is the higher of the trend's and the season's,
+	// over the model for the last max(steadyMinPersist, steadyPersist × j blocks) — about as
+	// far back as the block lies ahead: what the last hour did above the model, the next hour
+	// may do too. A season's band is its curve scaled to today plus today's excess over that
+	// curve: the season's own excess over its curve is not added again (it counted the noise
+	// twice and held the count above the need). The forecast's band is the higher of the trend's and the season's,
 	// so that the model of one evaluation and the next cannot contradict each other.
 	// A need older than the fit window is not moved further by the trend fitted over it.
 	trendAt := func(d time.Duration) float64 { return slope * max(d, -cfg.fit).Seconds() }
@@ -307,14 +309,12 @@ func steadyForecast(cfg *steadyConfig, need int, recs []Recommendation, seasons 
 	}, &f.band)
 	if f.ref != nil {
 		var band [steadyArray]float64
-		noise := 0.0
 		f.persist(recs, need, now, cfg.minPersist, look, func(d time.Duration) float64 { return f.scale * grid.at(d) }, func(j int) float64 {
 			a, b := grid.at(time.Duration(j)*f.blk), grid.at(time.Duration(j+1)*f.blk)
-			noise = max(noise, f.scale*grid.excess[grid.past+j])
 			if s := f.scale * a; s > f.refPeak {
 				f.refPeak, f.refPeakAt = s, now.Add(time.Duration(j)*f.blk)
 			}
-			return f.scale*max(a, (a+b)/2) + noise
+			return f.scale * max(a, (a+b)/2)
 		}, &band)
 		for j := range f.n {
 			f.band[j] += f.weight * (band[j] - f.band[j])
@@ -379,8 +379,6 @@ type seasonGrid struct {
 	past  int // blocks before the season's now
 	n     int // blocks in all
 	means [2 * steadyArray]float64
-	// excess is the largest need above the curve (at) in each block.
-	excess [2 * steadyArray]float64
 }
 
 // build fills the grid from ref (oldest first) around then (now a season ago); ok is false
@@ -439,18 +437,6 @@ func (g *seasonGrid) build(ref []Recommendation, then time.Time, blk, look, fit 
 		} else {
 			last = g.means[k]
 		}
-	}
-	thenNs := then.UnixNano()
-	for i := range ref {
-		d := ref[i].At.UnixNano() - start
-		if d < 0 {
-			continue
-		}
-		k := int(d / int64(blk))
-		if k >= g.n {
-			break
-		}
-		g.excess[k] = max(g.excess[k], float64(ref[i].Replicas)-g.at(time.Duration(ref[i].At.UnixNano()-thenNs)))
 	}
 	return true
 }

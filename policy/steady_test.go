@@ -97,11 +97,12 @@ func TestSteadyScaleUp(t *testing.T) {
 		{
 			name:   "a jump: the band allows for half the rise of the last minutes again",
 			policy: steadyLoad(nil),
-			// A spike: 6 for two hours, 12 a minute ago (confirmed above the count), 35 now.
+			// A spike: 6 for two hours, 12 a minute ago (confirmed above the count), 35 now: the
+			// band is 35 + (35 − 6) / 2 = 49.5, rounded to the nearest count.
 			snap:     snap(6, 35).withRecs(then(older(119, 6, 1), recAt(60, 12))...),
-			want:     50,
+			want:     49,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
-			contains: "forecast: need 35 now, ≤ 50 for the next 5 min, then 35 → 50",
+			contains: "forecast: need 35 now, ≤ 49 for the next 5 min, then 35 → 49",
 		},
 		{
 			name:     "headroom: past the band by headroomPercent",
@@ -168,7 +169,7 @@ func TestSteadyScaleDown(t *testing.T) {
 			snap:     snap(40, 6).withHistory(drop3h).withRecs(then(older(100, 6, 20), then(older(15, 38, 5), flat(5, 6)...)...)...),
 			want:     40,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyWaits},
-			contains: "holding 40: need ≤ 6 for 15 min, but the forecast goes back to 38 after it (trend +0.2/h): a scale-down and back up saves less than two changes cost (30 replica-hours each) → hold at 40",
+			contains: "holding 40: need ≤ 6 for 15 min, but the forecast goes back to 38 after it (trend +0.1/h): a scale-down and back up saves less than two changes cost (30 replica-hours each) → hold at 40",
 		},
 		{
 			name:     "a shallow excess waits: the change costs more than it saves",
