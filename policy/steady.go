@@ -64,8 +64,8 @@ const (
 	// policy evaluated every 5 minutes would be short for 5 minutes.
 	steadyConfirmStep = 2 * time.Minute
 	// steadyRound: a band less than this above a count rounds down to it: the forecast's
-	// fraction of a replica is not worth a commit (the band is rounded to the nearest count).
-	steadyRound = 0.5
+	// fraction of a replica is not worth a commit.
+	steadyRound = 0.3
 	// steadySteps: every window spans at least this many evaluations.
 	steadySteps = 12
 	// steadyTail: past the horizon the plan counts its last level for half a horizon more.
@@ -73,6 +73,10 @@ const (
 	// steadyCostMinutes: unless changeCost says otherwise, a change is worth as many
 	// replica-hours as the count runs in this many minutes.
 	steadyCostMinutes = 45.0
+	// steadyJitter and steadyJitterMax: a change costs more on a jittery series, where the
+	// forecast is less sure: 1 + steadyJitter × the mean step between successive needs ÷ their
+	// mean, at most 1 + steadyJitterMax times (steadyJitterOf).
+	steadyJitter, steadyJitterMax = 2.0, 1.0
 	// steadyBudgetFactor: with the day's budget spent a change costs this many times as much;
 	// from half the budget on, the cost rises linearly towards it, so the budget spreads
 	// changes over the day and never freezes a high level.
@@ -80,6 +84,22 @@ const (
 	// steadyDay is the rolling window maxChangesPerDay counts over.
 	steadyDay = 24 * time.Hour
 )
+
+// steadyJitterOf is what jitter adds to the cost of a change, as a share of it: steadyJitter
+// × the mean absolute difference between successive needs over the look-back (from cut, now's
+// need included) ÷ their mean, at most steadyJitterMax. A smooth series adds nothing; one that
+// jumps by its own mean every evaluation adds steadyJitterMax.
+func steadyJitterOf(recs []Recommendation, need int, cut time.Time) float64 {
+	sum, jit, n, prev := float64(need), 0.0, 1.0, float64(need)
+	for i := len(recs) - 1; i >= 0 && recs[i].At.After(cut); i-- {
+		y := float64(recs[i].Replicas)
+		sum, jit, n, prev = sum+y, jit+math.Abs(prev-y), n+1, y
+	}
+	if n < 3 || sum <= 0 {
+		return 0
+	}
+	return min(steadyJitter*(jit/(n-1))/(sum/n), steadyJitterMax)
+}
 
 // steadyConfig is a Steady strategy's knobs after defaults.
 type steadyConfig struct {
@@ -606,7 +626,8 @@ func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e
 	cost, used := cfg.changeCost, 0
 	if cost < 0 {
 		// What a change is worth scales with the workload: steadyCostMinutes of the count.
-		cost = steadyCostMinutes / 60 * float64(c)
+		// On a jittery series the forecast is less sure, so a change must save more.
+		cost = steadyCostMinutes / 60 * float64(c) * (1 + steadyJitterOf(recs, need, s.Now.Add(-cfg.delay)))
 	}
 	base := cost
 	if cfg.maxChanges > 0 {
