@@ -33,12 +33,13 @@ const (
 	steadyProjection = time.Hour
 	// steadyTrendFitFrom, steadyTrendFitFull: the R² of the last hour's line from which its
 	// trend starts to count, and from which it counts fully.
-	steadyTrendFitFrom, steadyTrendFitFull = 0.3, 0.7
+	steadyTrendFitFrom, steadyTrendFitFull = 0.3, 0.9
 	// steadyMinPersist is the shortest look-back of the band: the band of the next minutes is
 	// the peak of the last steadyMinPersist at least, so a spike that ended is forgotten after
-	// as long, not at once. The band k minutes ahead looks back k/2 minutes (steadyPersist × k).
+	// as long, not at once. The band k minutes ahead looks back 0.6 k minutes (steadyPersist ×
+	// k).
 	steadyMinPersist = 3 * time.Minute
-	steadyPersist    = 0.5
+	steadyPersist    = 0.6
 	// steadySeasonR2 and steadySeasonMiss: a season counts fully when it explains this share of
 	// the last hour's variance, or misses it by no more than this share of its level on
 	// average (root mean square, at least a replica); steadySeasonScale is the furthest
@@ -72,6 +73,10 @@ const (
 	// steadyCostMinutes: unless changeCost says otherwise, a change is worth as many
 	// replica-hours as the count runs in this many minutes.
 	steadyCostMinutes = 45.0
+	// steadyJitter and steadyJitterMax: a change costs more on a jittery series, where the
+	// forecast is less sure: 1 + steadyJitter × the mean step between successive needs ÷ their
+	// mean, at most 1 + steadyJitterMax times (steadyJitterOf).
+	steadyJitter, steadyJitterMax = 2.0, 1.0
 	// steadyBudgetFactor: with the day's budget spent a change costs this many times as much;
 	// from half the budget on, the cost rises linearly towards it, so the budget spreads
 	// changes over the day and never freezes a high level.
@@ -79,6 +84,22 @@ const (
 	// steadyDay is the rolling window maxChangesPerDay counts over.
 	steadyDay = 24 * time.Hour
 )
+
+// steadyJitterOf is what jitter adds to the cost of a change, as a share of it: steadyJitter
+// × the mean absolute difference between successive needs over the look-back (from cut, now's
+// need included) ÷ their mean, at most steadyJitterMax. A smooth series adds nothing; one that
+// jumps by its own mean every evaluation adds steadyJitterMax.
+func steadyJitterOf(recs []Recommendation, need int, cut time.Time) float64 {
+	sum, jit, n, prev := float64(need), 0.0, 1.0, float64(need)
+	for i := len(recs) - 1; i >= 0 && recs[i].At.After(cut); i-- {
+		y := float64(recs[i].Replicas)
+		sum, jit, n, prev = sum+y, jit+math.Abs(prev-y), n+1, y
+	}
+	if n < 3 || sum <= 0 {
+		return 0
+	}
+	return min(steadyJitter*(jit/(n-1))/(sum/n), steadyJitterMax)
+}
 
 // steadyConfig is a Steady strategy's knobs after defaults.
 type steadyConfig struct {
@@ -291,10 +312,11 @@ func steadyForecast(cfg *steadyConfig, need int, recs []Recommendation, seasons 
 	}
 
 	// The band of each model: for block j, the model ahead plus the largest excess of a need
-	// over the model for the last max(steadyMinPersist, steadyPersist × j blocks) — as far
-	// back as the block lies ahead: what the last hour did above the model, the next hour may
-	// do too. A season adds its own excess over its curve up to the block (how far above it
-	// the need went then). The forecast's band is the higher of the trend's and the season's,
+	// over the model for the last max(steadyMinPersist, steadyPersist × j blocks) — about as
+	// far back as the block lies ahead: what the last hour did above the model, the next hour
+	// may do too. A season's band is its curve scaled to today plus today's excess over that
+	// curve: the season's own excess over its curve is not added again (it counted the noise
+	// twice and held the count above the need). The forecast's band is the higher of the trend's and the season's,
 	// so that the model of one evaluation and the next cannot contradict each other.
 	// A need older than the fit window is not moved further by the trend fitted over it.
 	trendAt := func(d time.Duration) float64 { return slope * max(d, -cfg.fit).Seconds() }
@@ -307,14 +329,12 @@ func steadyForecast(cfg *steadyConfig, need int, recs []Recommendation, seasons 
 	}, &f.band)
 	if f.ref != nil {
 		var band [steadyArray]float64
-		noise := 0.0
 		f.persist(recs, need, now, cfg.minPersist, look, func(d time.Duration) float64 { return f.scale * grid.at(d) }, func(j int) float64 {
 			a, b := grid.at(time.Duration(j)*f.blk), grid.at(time.Duration(j+1)*f.blk)
-			noise = max(noise, f.scale*grid.excess[grid.past+j])
 			if s := f.scale * a; s > f.refPeak {
 				f.refPeak, f.refPeakAt = s, now.Add(time.Duration(j)*f.blk)
 			}
-			return f.scale*max(a, (a+b)/2) + noise
+			return f.scale * max(a, (a+b)/2)
 		}, &band)
 		for j := range f.n {
 			f.band[j] += f.weight * (band[j] - f.band[j])
@@ -379,8 +399,6 @@ type seasonGrid struct {
 	past  int // blocks before the season's now
 	n     int // blocks in all
 	means [2 * steadyArray]float64
-	// excess is the largest need above the curve (at) in each block.
-	excess [2 * steadyArray]float64
 }
 
 // build fills the grid from ref (oldest first) around then (now a season ago); ok is false
@@ -439,18 +457,6 @@ func (g *seasonGrid) build(ref []Recommendation, then time.Time, blk, look, fit 
 		} else {
 			last = g.means[k]
 		}
-	}
-	thenNs := then.UnixNano()
-	for i := range ref {
-		d := ref[i].At.UnixNano() - start
-		if d < 0 {
-			continue
-		}
-		k := int(d / int64(blk))
-		if k >= g.n {
-			break
-		}
-		g.excess[k] = max(g.excess[k], float64(ref[i].Replicas)-g.at(time.Duration(ref[i].At.UnixNano()-thenNs)))
 	}
 	return true
 }
@@ -620,7 +626,8 @@ func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e
 	cost, used := cfg.changeCost, 0
 	if cost < 0 {
 		// What a change is worth scales with the workload: steadyCostMinutes of the count.
-		cost = steadyCostMinutes / 60 * float64(c)
+		// On a jittery series the forecast is less sure, so a change must save more.
+		cost = steadyCostMinutes / 60 * float64(c) * (1 + steadyJitterOf(recs, need, s.Now.Add(-cfg.delay)))
 	}
 	base := cost
 	if cfg.maxChanges > 0 {

@@ -168,7 +168,7 @@ func TestSteadyScaleDown(t *testing.T) {
 			snap:     snap(40, 6).withHistory(drop3h).withRecs(then(older(100, 6, 20), then(older(15, 38, 5), flat(5, 6)...)...)...),
 			want:     40,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyWaits},
-			contains: "holding 40: need ≤ 6 for 15 min, but the forecast goes back to 38 after it (trend +0.2/h): a scale-down and back up saves less than two changes cost (30 replica-hours each) → hold at 40",
+			contains: "holding 40: need ≤ 6 for 15 min, but the forecast goes back to 38 after it (trend +0.1/h): a scale-down and back up saves less than two changes cost (33.23 replica-hours each) → hold at 40",
 		},
 		{
 			name:     "a shallow excess waits: the change costs more than it saves",
@@ -459,6 +459,31 @@ func TestNeedTrend(t *testing.T) {
 		"a need older than the window is not fitted")
 	assert.Zero(t, needTrend(line[2:], t0, time.Hour, 10), "two points are no trend")
 	assert.Less(t, needTrend(line, t0, time.Hour, 2), 0.0, "a fall is a negative slope")
+}
+
+// TestSteadyJitter pins what jitter adds to a change's cost: nothing on a smooth series,
+// 2 × the mean step ÷ the mean on a jittery one, at most steadyJitterMax, and only over the
+// look-back.
+func TestSteadyJitter(t *testing.T) {
+	cut := t0.Add(-2 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		recs []Recommendation
+		need int
+		want float64
+	}{
+		{"a flat series adds nothing", flat(120, 10), 10, 0},
+		{"a steady ramp: steps of 1 around a mean of 4", []Recommendation{recAt(240, 2), recAt(180, 3), recAt(120, 4), recAt(60, 5)}, 6, 2 * 1.0 / 4},
+		{"one step of 5 in 4 steps, mean 8", []Recommendation{recAt(240, 5), recAt(180, 5), recAt(120, 10), recAt(60, 10)}, 10, 2 * (5.0 / 4) / 8},
+		{"a series that jumps by its mean: at most steadyJitterMax", []Recommendation{recAt(240, 0), recAt(180, 4), recAt(120, 0), recAt(60, 4)}, 0, steadyJitterMax},
+		{"two points are no jitter", []Recommendation{recAt(60, 1)}, 9, 0},
+		{"needs older than the look-back do not count", then(older(120, 50, 120), flat(60, 10)...), 10, 0},
+		{"nothing needed: no jitter", flat(60, 0), 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.InDelta(t, tc.want, steadyJitterOf(tc.recs, tc.need, cut), 1e-9)
+		})
+	}
 }
 
 func TestCountAt(t *testing.T) {

@@ -116,7 +116,8 @@ type Strategy struct {
 	// HorizonSeconds is how far ahead the forecast plans (default 7200).
 	HorizonSeconds *int `yaml:"horizonSeconds,omitempty" json:"horizonSeconds,omitempty"`
 	// ChangeCost is what a change is worth, in replica-hours: the plan over the horizon weighs
-	// it against the replica-hours a change saves (default 1).
+	// it against the replica-hours a change saves (default: 45 minutes of the count, up to twice
+	// that on a jittery series; docs/steady.md).
 	ChangeCost *float64 `yaml:"changeCost,omitempty" json:"changeCost,omitempty"`
 }
 
