@@ -52,6 +52,9 @@ var exportedMetrics = []string{
 	"gitops_autoscaler_pull_requests_total",
 	"gitops_autoscaler_push_retries_total",
 	"gitops_autoscaler_replayed_commits_total",
+	"gitops_autoscaler_push_races_lost_total",
+	"gitops_autoscaler_push_race_losing_cycles",
+	"gitops_autoscaler_decisions_not_landed_total",
 	"gitops_autoscaler_blind_metrics",
 	"gitops_autoscaler_query_errors_total",
 	"gitops_autoscaler_evaluation_duration_seconds",
@@ -562,7 +565,7 @@ func TestAlertRulesUseOnlyExportedMetrics(t *testing.T) {
 	for _, a := range []string{
 		"GitOpsAutoscalerQueryErrors", "GitOpsAutoscalerNoSuccessfulEvaluations",
 		"GitOpsAutoscalerPushesFailing", "GitOpsAutoscalerPullRequestWaiting",
-		"GitOpsAutoscalerEvaluationErrors",
+		"GitOpsAutoscalerEvaluationErrors", "GitOpsAutoscalerLosingPushRaces",
 	} {
 		assert.True(t, alerts[a], "alert %s defined", a)
 	}

@@ -80,6 +80,20 @@ const (
 	ActionDryRun      = "dry-run"
 	ActionError       = "error"
 	ActionPullRequest = "pull-request"
+	// ActionDeferred is a decision that did not land in this cycle — the cycle's deadline
+	// came first, or every push lost its race — and is tried again in the repository's next
+	// cycle; Result.NotLanded says why (docs/design.md §6, "Fairness under contention").
+	ActionDeferred = "deferred"
+)
+
+// Why a decision did not land (Result.NotLanded).
+const (
+	// NotLandedDeadline: the cycle's decision deadline passed before the policy was decided
+	// or its change applied.
+	NotLandedDeadline = "deadline"
+	// NotLandedPushRace: the decision was committed, but every push of the cycle was
+	// rejected by a concurrent change (or the deadline came between two attempts).
+	NotLandedPushRace = "push-race"
 )
 
 // Result is one policy's outcome in a cycle; `evaluate -o json` prints these.
@@ -113,6 +127,9 @@ type Result struct {
 	// Invalid is file:line of the policy's document when it is invalid: the policy was not
 	// evaluated, and Error says why. Policy is empty when the document's name is unreadable.
 	Invalid string `json:"invalid,omitempty"`
+	// NotLanded says why a deferred decision did not land (NotLandedDeadline,
+	// NotLandedPushRace); the policy stays due and its next cycle tries again.
+	NotLanded string `json:"notLanded,omitempty"`
 }
 
 // Report is the outcome of one cycle of one repository.
@@ -125,6 +142,9 @@ type Report struct {
 	Replayed int
 	// Head is the base branch's head after the cycle.
 	Head string
+	// RaceLost is true when the cycle committed decisions but lost every push race (or its
+	// time ran out between attempts): they are deferred to the next cycle (docs/design.md §6).
+	RaceLost bool
 	// Invalid are the repository's documents (of this shard) that did not load or that a
 	// set-level check refused, whichever policies the cycle was asked for: none of their
 	// policies was evaluated.
@@ -143,6 +163,11 @@ type CycleOptions struct {
 	Diff bool
 	// Shard, of Shards, evaluates only the policies whose stable hash falls to it.
 	Shard, Shards int
+	// Deadline, by the Runner's clock, is when the cycle stops deciding and applying (zero:
+	// never) so that what it committed still has time to be pushed: policies not decided or
+	// applied by then are deferred (ActionDeferred) to the next cycle. Scale-ups are applied
+	// before scale-downs, so a cycle cut short lands its scale-ups first (docs/design.md §6).
+	Deadline time.Time
 }
 
 // ManualScale is a person's scale through the CLI: the same path as a decision, with a human
@@ -181,8 +206,11 @@ type Runner struct {
 	// MaxPushAttempts bounds the re-decide loop on push races (default 5).
 	MaxPushAttempts int
 	// Backoff is the wait before re-deciding after a push race, given the attempt (default:
-	// jittered exponential from 100ms). Tests make it zero.
+	// jittered exponential from 100ms, see backoff). Tests make it zero.
 	Backoff func(attempt int) time.Duration
+	// Jitter draws the random part of the default Backoff, in [0, n] (default: math/rand/v2);
+	// tests make it deterministic.
+	Jitter func(n time.Duration) time.Duration
 	// Sleep waits; tests replace it (default: a context-aware timer).
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Git completes a repository's workspace options before its first open: the commit
@@ -249,12 +277,70 @@ func (r *Runner) pushAttempts() int {
 	return r.MaxPushAttempts
 }
 
+// backoff is the wait after the attempt-th push race (from 0): half of 100ms·2^attempt (at
+// most 6.4s) plus a random part up to the other half, so that instances racing for one branch
+// — or the autoscaler and a bot on the same period — do not keep colliding in step
+// (docs/design.md §6, "Fairness under contention").
 func (r *Runner) backoff(attempt int) time.Duration {
 	if r.Backoff != nil {
 		return r.Backoff(attempt)
 	}
 	base := 100 * time.Millisecond << min(attempt, 6)
-	return base/2 + rand.N(base/2+1)
+	jitter := rand.N[time.Duration]
+	if r.Jitter != nil {
+		jitter = r.Jitter
+	}
+	return base/2 + min(max(jitter(base/2), 0), base/2)
+}
+
+// cutShort reports whether the cycle's decision deadline (CycleOptions.Deadline) has passed
+// by the Runner's clock.
+func (r *Runner) cutShort(opts CycleOptions) bool {
+	return !opts.Deadline.IsZero() && !r.now().Before(opts.Deadline)
+}
+
+// decideAll decides the policies in order, then applies their changes scale-ups first —
+// each group in the policies' order — so that when the deadline cuts the cycle short the
+// decisions that add capacity are the ones that land (docs/design.md §6, "Fairness under
+// contention"). What the deadline stops is deferred, never dropped.
+func (r *Runner) decideAll(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, ps []*policy.Policy, at time.Time,
+	values map[string][]policy.MetricValue, shadows map[string]*policy.ShadowComparison, opts CycleOptions) []Result {
+	results := make([]Result, len(ps))
+	pend := make([]*pending, len(ps))
+	for i, p := range ps {
+		if r.cutShort(opts) {
+			results[i] = Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
+			r.deferResult(&results[i], NotLandedDeadline, "the cycle's deadline passed before it was decided")
+			continue
+		}
+		results[i], pend[i] = r.judge(ctx, ws, rc, p, at, values[p.ID()], opts)
+		results[i].Shadow = shadows[p.ID()]
+	}
+	order := make([]int, 0, len(ps))
+	for _, up := range []bool{true, false} {
+		for i, pd := range pend {
+			if pd != nil && pd.up() == up {
+				order = append(order, i)
+			}
+		}
+	}
+	for _, i := range order {
+		if r.cutShort(opts) {
+			r.deferResult(&results[i], NotLandedDeadline, fmt.Sprintf("the cycle's deadline passed before its change %d → %d was applied", results[i].From, results[i].To))
+			continue
+		}
+		results[i] = r.applyJudged(ctx, ws, rc, ps[i], pend[i], results[i])
+	}
+	return results
+}
+
+// deferResult marks a decision that did not land in this cycle: the next cycle of the
+// repository tries again (the Service keeps the policy due), and the result, the log and the
+// metrics say so.
+func (r *Runner) deferResult(res *Result, why, detail string) {
+	res.Action, res.NotLanded, res.Commit = ActionDeferred, why, ""
+	res.Error = "not landed (" + why + "): " + detail + "; tried again in the next cycle"
+	r.logger().Warn("decision deferred", "repository", res.Repository, "policy", res.Policy, "from", res.From, "to", res.To, "reason", why, "detail", detail)
 }
 
 // Workspace opens (first time) or syncs the repository's workspace: one fetch.
@@ -317,15 +403,13 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 		if only != nil && st.set != nil {
 			// After a push race that touched no policy document the set is the same: decide
 			// again only the policies whose inputs moved (replayAfterRace).
-			results := make([]Result, 0, len(only))
+			ps := make([]*policy.Policy, 0, len(only))
 			for _, p := range st.set.policies {
 				if only[p.ID()] {
-					res := r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts)
-					res.Shadow = shadows[p.ID()]
-					results = append(results, res)
+					ps = append(ps, p)
 				}
 			}
-			return results, nil
+			return r.decideAll(ctx, ws, repo.Config, ps, at, values, shadows, opts), nil
 		}
 		set, err := r.policies(ws, repo, opts)
 		if err != nil {
@@ -336,11 +420,7 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 		r.fetchMetrics(ctx, at, set.policies, values)
 		r.compareShadows(ctx, at, set.policies, shadows)
 		results := make([]Result, 0, len(set.policies)+len(set.named))
-		for _, p := range set.policies {
-			res := r.decide(ctx, ws, repo.Config, p, at, values[p.ID()], opts)
-			res.Shadow = shadows[p.ID()]
-			results = append(results, res)
-		}
+		results = append(results, r.decideAll(ctx, ws, repo.Config, set.policies, at, values, shadows, opts)...)
 		// An invalid document is its policies' error, and nothing more: every other policy
 		// was evaluated, and its own target is left as Git holds it (docs/design.md §9).
 		for _, iv := range set.named {
@@ -422,12 +502,25 @@ func (r *Runner) pushing(ctx context.Context, ws *gitrepo.Workspace, rep *Report
 			return nil
 		}
 		if !errors.Is(err, gitrepo.ErrPushRace) || n+1 >= attempts {
-			r.failCommitted(rep.Results, fmt.Errorf("push: %w", err))
+			if errors.Is(err, gitrepo.ErrPushRace) && st != nil {
+				rep.RaceLost = true
+				r.deferCommitted(rep.Results, fmt.Sprintf("%d pushes rejected by concurrent changes", n+1))
+			} else {
+				r.failCommitted(rep.Results, fmt.Errorf("push: %w", err))
+			}
 			return fmt.Errorf("push %s: %w", rep.Repository, err)
 		}
 		rep.PushRetries++
-		if err := r.sleep(ctx, r.backoff(n)); err != nil {
-			return err
+		if serr := r.sleep(ctx, r.backoff(n)); serr != nil {
+			// The cycle's time ran out between two attempts: its commits are not lost but
+			// deferred, and the race counts as lost.
+			if st != nil {
+				rep.RaceLost = true
+				r.deferCommitted(rep.Results, fmt.Sprintf("the cycle's time ran out after %d rejected pushes", n+1))
+			} else {
+				r.failCommitted(rep.Results, fmt.Errorf("push: %w", err))
+			}
+			return fmt.Errorf("push %s: %w (waiting to try again: %v)", rep.Repository, err, serr)
 		}
 		if err := ws.Sync(ctx); err != nil {
 			return err
@@ -502,6 +595,16 @@ func (r *Runner) compareShadows(ctx context.Context, at time.Time, policies []*p
 		c := policy.CompareShadow(p, s)
 		optimum.OfShadow(p, s, &c, optimum.ShadowLimits)
 		have[p.ID()] = &c
+	}
+}
+
+// deferCommitted turns the cycle's committed results into deferred ones when every push lost
+// its race: the decisions are tried again in the next cycle.
+func (r *Runner) deferCommitted(results []Result, detail string) {
+	for i := range results {
+		if results[i].Action == ActionCommitted && results[i].PullRequest == "" {
+			r.deferResult(&results[i], NotLandedPushRace, detail)
+		}
 	}
 }
 

@@ -39,14 +39,37 @@ type change struct {
 	message      commitmsg.Message
 }
 
-// decide runs steps 2–9 of the loop (docs/design.md §2) for one policy; a commit stays local
-// until the push.
-func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) Result {
+// pending is a decision that moves the count, judged but not applied yet: a cycle applies
+// its scale-ups before the rest (docs/design.md §6, "Fairness under contention").
+type pending struct {
+	t target
+	c change
+}
+
+// up reports whether the pending change adds replicas.
+func (pd *pending) up() bool { return pd.c.to > pd.t.current }
+
+// applyJudged applies a judged change to its result (steps 7–9).
+func (r *Runner) applyJudged(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, pd *pending, res Result) Result {
+	if err := r.apply(ctx, ws, rc, p, pd.t, pd.c, &res); err != nil {
+		return r.failed(rc, p, res, err)
+	}
+	return res
+}
+
+func (r *Runner) failed(rc policy.Repository, p *policy.Policy, res Result, err error) Result {
+	res.Action, res.Error = ActionError, err.Error()
+	r.logger().Error("evaluation failed", "repository", rc.Name, "policy", p.ID(), "error", err)
+	return res
+}
+
+// judge runs steps 2–6 of the loop (docs/design.md §2) for one policy: observe and decide. A
+// decision that moves the count comes back pending, for applyJudged (steps 7–9: a commit
+// stays local until the push); Runner.decideAll orders them.
+func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) (Result, *pending) {
 	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
-	fail := func(err error) Result {
-		res.Action, res.Error = ActionError, err.Error()
-		r.logger().Error("evaluation failed", "repository", rc.Name, "policy", p.ID(), "error", err)
-		return res
+	fail := func(err error) (Result, *pending) {
+		return r.failed(rc, p, res, err), nil
 	}
 
 	// Observe: Git first, and nothing else when the instant is decided already.
@@ -57,7 +80,7 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 	res.From, res.To, res.Metrics, res.Blind = t.current, t.current, metricMap(snap.Metrics), blindMetrics(snap.Metrics)
 	if d, ok := policy.AlreadyDecided(snap); ok {
 		res.Action, res.Reasons = ActionUnchanged, append(res.Reasons, d.Reasons...)
-		return res
+		return res, nil
 	}
 	if err := r.observe(ctx, rc, p, snap); err != nil {
 		return fail(err)
@@ -81,14 +104,11 @@ func (r *Runner) decide(ctx context.Context, ws *gitrepo.Workspace, rc policy.Re
 		if r.proposes(rc, p) && !opts.DryRun && policy.WithdrawsProposal(snap, d) {
 			r.withdraw(ctx, ws, rc, p, t.current, &res)
 		}
-		return res
+		return res, nil
 	}
 	c := change{to: d.Desired, mode: p.Spec.ModeFor(t.current, d.Desired), dryRun: opts.DryRun, diff: opts.Diff,
 		message: commitmsg.Message{PolicyID: p.ID(), Target: t.loc, From: t.current, To: d.Desired, Metrics: snap.Metrics, EvaluatedAt: at}}
-	if err := r.apply(ctx, ws, rc, p, t, c, &res); err != nil {
-		return fail(err)
-	}
-	return res
+	return res, &pending{t: t, c: c}
 }
 
 // observeGit reads what Git holds for the policy — its target and the history of its count up

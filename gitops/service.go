@@ -63,6 +63,9 @@ type CycleEvent struct {
 	Err      error
 	Duration time.Duration
 	OnDemand bool
+	// RacesLostInARow counts the repository's consecutive cycles, this one included, that
+	// lost every push race (Report.RaceLost); 0 once a cycle's push lands.
+	RacesLostInARow int
 }
 
 // PolicyStatus is what the service knows of one policy: the outcome of its last evaluation
@@ -114,6 +117,8 @@ type Service struct {
 
 	mu     sync.RWMutex
 	status map[string]*PolicyStatus // by statusKey
+	// racesLost counts, per repository, the consecutive cycles that lost every push race.
+	racesLost map[string]int
 }
 
 // repoLoop is one repository's scheduler state.
@@ -170,7 +175,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{opts: opts, log: log, status: map[string]*PolicyStatus{}}
+	s := &Service{opts: opts, log: log, status: map[string]*PolicyStatus{}, racesLost: map[string]int{}}
 	for _, r := range opts.Repos {
 		s.repos = append(s.repos, &repoLoop{
 			repo:    r,
@@ -231,6 +236,21 @@ func (s *Service) Status() []PolicyStatus {
 		}
 		return out[i].ID < out[j].ID
 	})
+	return out
+}
+
+// RacesLost lists the repositories whose last cycles lost every push race, with how many in
+// a row (docs/design.md §6, "Fairness under contention"); repositories whose last push landed
+// are not listed.
+func (s *Service) RacesLost() map[string]int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string]int, len(s.racesLost))
+	for repo, n := range s.racesLost {
+		if n > 0 {
+			out[repo] = n
+		}
+	}
 	return out
 }
 
@@ -452,7 +472,10 @@ func (s *Service) cycle(ctx context.Context, rl *repoLoop, only []string, onDema
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.CycleTimeout)
 	defer cancel()
 	start := s.opts.Clock.Now()
-	opts := CycleOptions{Only: only, Shard: s.opts.Shard, Shards: s.opts.Shards}
+	// The decisions get three quarters of the cycle's time, by the Runner's clock; the last
+	// quarter is the push's, races included (docs/design.md §6, "Fairness under contention").
+	opts := CycleOptions{Only: only, Shard: s.opts.Shard, Shards: s.opts.Shards,
+		Deadline: rl.runner.now().Add(s.opts.CycleTimeout * 3 / 4)}
 	rep, err := rl.runner.Cycle(cctx, rl.repo, opts)
 	if err != nil && len(only) > 0 {
 		// A policy due may have been deleted by the commit this cycle fetched: learn the new
@@ -465,12 +488,13 @@ func (s *Service) cycle(ctx context.Context, rl *repoLoop, only []string, onDema
 	}
 	end := s.opts.Clock.Now()
 	s.discover(rl, end)
-	s.record(rl, rep, err, only, onDemand, end)
+	lost := s.record(rl, rep, err, only, onDemand, end)
 	if err != nil {
-		s.log.Error("cycle failed", "repository", rl.repo.Config.Name, "error", err)
+		s.log.Error("cycle failed", "repository", rl.repo.Config.Name, "error", err, "races_lost_in_a_row", lost)
 	}
 	if s.opts.OnCycle != nil {
-		s.opts.OnCycle(CycleEvent{Repository: rl.repo.Config.Name, Only: only, Report: rep, Err: err, Duration: end.Sub(start), OnDemand: onDemand})
+		s.opts.OnCycle(CycleEvent{Repository: rl.repo.Config.Name, Only: only, Report: rep, Err: err, Duration: end.Sub(start), OnDemand: onDemand,
+			RacesLostInARow: lost})
 	}
 	return rep, err
 }
@@ -568,20 +592,30 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 }
 
 // record stores a cycle's results and, for a scheduled cycle, moves its policies' schedules
-// past now.
-func (s *Service) record(rl *repoLoop, rep *Report, err error, only []string, onDemand bool, now time.Time) {
+// past now — except those of deferred decisions, which stay due for the next cycle. It
+// returns the repository's count of consecutive cycles that lost every push race.
+func (s *Service) record(rl *repoLoop, rep *Report, err error, only []string, onDemand bool, now time.Time) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
 		rl.ready = true
 	}
+	name := rl.repo.Config.Name
+	switch {
+	case rep != nil && rep.RaceLost:
+		s.racesLost[name]++
+	case err == nil:
+		s.racesLost[name] = 0
+	}
 	evaluated := map[string]bool{}
+	deferred := map[string]bool{}
 	if rep != nil {
 		for _, r := range rep.Results {
 			if r.Invalid != "" {
 				continue // discover keeps the rows of invalid documents
 			}
 			evaluated[r.Policy] = true
+			deferred[r.Policy] = r.Action == ActionDeferred
 			st := s.statusOf(rl, r.Policy)
 			applyResult(st, r)
 		}
@@ -598,7 +632,11 @@ func (s *Service) record(rl *repoLoop, rep *Report, err error, only []string, on
 	for id, e := range rl.entries {
 		// A scheduled run of named policies moves their slots past now; a first (or
 		// rediscovery) run of all leaves the fresh schedules discover made.
-		if !onDemand && len(only) > 0 && slices.Contains(only, id) {
+		switch {
+		case deferred[id]:
+			// Not landed: due again at once, so the repository's next cycle takes it.
+			e.slot = now.Add(-e.jitter)
+		case !onDemand && len(only) > 0 && slices.Contains(only, id):
 			next := e.schedule.Next(e.slot)
 			if !next.Add(e.jitter).After(now) {
 				next = e.schedule.Next(now) // missed runs are skipped, not replayed
@@ -607,9 +645,19 @@ func (s *Service) record(rl *repoLoop, rep *Report, err error, only []string, on
 		}
 		s.statusOf(rl, id).NextRun = e.due()
 	}
+	return s.racesLost[name]
 }
 
 func applyResult(st *PolicyStatus, r Result) {
+	if r.Action == ActionDeferred {
+		// Git holds what it held: only the decision (if one was made) and why it did not
+		// land are new.
+		st.LastAction, st.LastError = r.Action, r.Error
+		if r.From != 0 || r.To != 0 {
+			st.Desired = r.To
+		}
+		return
+	}
 	st.Target = r.Target
 	if r.Mode != "" {
 		st.Mode = r.Mode

@@ -108,7 +108,7 @@ gitops-autoscaler evaluate --config autoscaler.yaml --metrics-file trace.csv --a
 // exitStatusEvaluate is evaluate's and plan's exit status, documented for the jobs that read it
 // (docs/design.md §8, "Exit codes tell the truth").
 const exitStatusEvaluate = "0 every policy decided (committed, unchanged, held by a hold, or proposed); " +
-	"1 a policy errored (its result says why; an invalid policy document in a repository is its policies' error, and the others are evaluated); " +
+	"1 a policy errored (its result says why; an invalid policy document in a repository is its policies' error, and the others are evaluated), or its decision did not land (action deferred: every push lost its race to concurrent changes); " +
 	"2 usage error or invalid config or --policy-file; " +
 	"3 no error, but some policies were blind: a metric had no usable value (Prometheus unreachable, a query failed or returned nothing, or the trace lacks it), so they held (action held-blind, field blind in -o json). " +
 	"Precedence: 2, then 1, then 3."
@@ -172,7 +172,8 @@ func evaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Writer) 
 	blind := 0
 	for _, r := range results {
 		switch {
-		case r.Action == gitops.ActionError:
+		case r.Action == gitops.ActionError, r.Action == gitops.ActionDeferred:
+			// A deferred decision did not land, and a one-shot run has no next cycle.
 			failed = true
 		case len(r.Blind) > 0:
 			blind++

@@ -255,6 +255,9 @@ func TestServeEndpoints(t *testing.T) {
 		`gitops_autoscaler_commits_total{repository="shop"} 2`,
 		`gitops_autoscaler_push_retries_total{repository="shop"} 0`,
 		`gitops_autoscaler_replayed_commits_total{repository="shop"} 0`,
+		`gitops_autoscaler_push_races_lost_total{repository="shop"} 0`,
+		`gitops_autoscaler_push_race_losing_cycles{repository="shop"} 0`,
+		`gitops_autoscaler_decisions_not_landed_total{reason="push-race",repository="shop"} 0`,
 		`gitops_autoscaler_current_replicas{policy="shop/web"} 3`,
 		`gitops_autoscaler_desired_replicas{policy="shop/worker"} 2`,
 		`gitops_autoscaler_last_evaluation_timestamp_seconds{policy="shop/web"} 1.795338e+09`, // serveT0

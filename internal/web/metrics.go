@@ -24,6 +24,9 @@ type ServiceMetrics struct {
 	pullRequests *prometheus.CounterVec
 	pushRetries  *prometheus.CounterVec
 	replayed     *prometheus.CounterVec
+	racesLost    *prometheus.CounterVec
+	losing       *prometheus.GaugeVec
+	notLanded    *prometheus.CounterVec
 	queryErrors  *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	current      *prometheus.GaugeVec
@@ -50,13 +53,18 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsPrefix, Name: name, Help: help}, []string{"policy"})
 	}
 	m := &ServiceMetrics{
-		evaluations:  counter("evaluations_total", "Policy evaluations, by result (the action: committed, unchanged, held, held-blind, pull-request, dry-run, error).", "policy", "result"),
+		evaluations:  counter("evaluations_total", "Policy evaluations, by result (the action: committed, unchanged, held, held-blind, pull-request, dry-run, deferred, error).", "policy", "result"),
 		decisions:    counter("decisions_total", "Decisions (evaluations that did not fail), by result and direction (up, down, none).", "policy", "result", "direction"),
 		commits:      counter("commits_total", "Decision commits landed on a repository's base branch.", "repository"),
 		pullRequests: counter("pull_requests_total", "Pull requests carrying a decision, by action (proposed, merged, held).", "repository", "action"),
 		pushRetries:  counter("push_retries_total", "Pushes rejected by a concurrent change and tried again on the new head.", "repository"),
 		replayed:     counter("replayed_commits_total", "Decision commits a push race replayed on the new head, their inputs untouched by the commits that came in, rather than decided again.", "repository"),
-		queryErrors:  counter("query_errors_total", "Metric values missing because their Prometheus query failed, by server.", "server"),
+		racesLost:    counter("push_races_lost_total", "Cycles that committed decisions but lost every push race (or ran out of time between attempts): their decisions are deferred to the next cycle.", "repository"),
+		losing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsPrefix, Name: "push_race_losing_cycles",
+			Help: "The repository's consecutive cycles, up to its last one, that lost every push race; 0 once a push lands (docs/design.md §6)."},
+			[]string{"repository"}),
+		notLanded:   counter("decisions_not_landed_total", "Decisions deferred to the next cycle, by reason: deadline (the cycle's decision deadline passed first) or push-race (every push lost its race).", "repository", "reason"),
+		queryErrors: counter("query_errors_total", "Metric values missing because their Prometheus query failed, by server.", "server"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metricsPrefix, Name: "evaluation_duration_seconds",
 			Help:    "Duration of one evaluation cycle of a repository (fetch, queries, decisions, push).",
@@ -75,7 +83,7 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		prSince:      map[string]time.Time{},
 		invalidFiles: map[string]map[string]bool{},
 	}
-	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.replayed, m.queryErrors,
+	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.replayed, m.racesLost, m.losing, m.notLanded, m.queryErrors,
 		m.duration, m.current, m.desired, m.prOpen, m.lastEval, m.blind, m.invalid)
 	m.shadow.register(reg)
 	return m
@@ -88,14 +96,23 @@ func (m *ServiceMetrics) InitRepositories(names []string) {
 		m.commits.WithLabelValues(n)
 		m.pushRetries.WithLabelValues(n)
 		m.replayed.WithLabelValues(n)
+		m.racesLost.WithLabelValues(n)
+		m.losing.WithLabelValues(n)
+		for _, why := range []string{gitops.NotLandedDeadline, gitops.NotLandedPushRace} {
+			m.notLanded.WithLabelValues(n, why)
+		}
 	}
 }
 
 // Observe records one finished cycle; it is the Service's OnCycle.
 func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 	m.duration.WithLabelValues(ev.Repository).Observe(ev.Duration.Seconds())
+	m.losing.WithLabelValues(ev.Repository).Set(float64(ev.RacesLostInARow))
 	if ev.Report == nil {
 		return
+	}
+	if ev.Report.RaceLost {
+		m.racesLost.WithLabelValues(ev.Repository).Inc()
 	}
 	m.pushRetries.WithLabelValues(ev.Repository).Add(float64(ev.Report.PushRetries))
 	m.replayed.WithLabelValues(ev.Repository).Add(float64(ev.Report.Replayed))
@@ -115,6 +132,11 @@ func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 		m.lastEval.WithLabelValues(r.Policy).Set(float64(r.EvaluatedAt.Unix()))
 		m.shadow.observe(r.Policy, r.Shadow)
 		if r.Action == gitops.ActionError {
+			continue
+		}
+		if r.Action == gitops.ActionDeferred {
+			// Not landed: counted by reason; Git's count and the decision gauges stay.
+			m.notLanded.WithLabelValues(ev.Repository, r.NotLanded).Inc()
 			continue
 		}
 		m.blind.WithLabelValues(r.Policy).Set(float64(len(r.Blind)))

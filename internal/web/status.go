@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,8 @@ type statusView struct {
 	Rows  []statusRow
 	// Invalid counts the rows of invalid documents.
 	Invalid int
+	// RacesLost are the repositories whose last cycles lost every push race, one line each.
+	RacesLost []string
 }
 
 // statusRow is one policy's row.
@@ -80,6 +83,7 @@ func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := p.now().UTC()
 	view := statusView{Now: now.Format("2006-01-02 15:04:05 MST"), Ready: p.svc.Ready(), Shard: p.shard}
 	statuses := p.svc.Status()
+	view.RacesLost = racesLostLines(p.svc.RacesLost())
 	view.Rows = make([]statusRow, len(statuses))
 	ctx, cancel := context.WithTimeout(r.Context(), chartDeadline)
 	defer cancel()
@@ -228,4 +232,19 @@ func shortAge(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd", int(d.Hours())/24)
+}
+
+// racesLostLines says, per repository, how many cycles in a row lost every push race
+// (docs/design.md §6, "Fairness under contention"), sorted by repository.
+func racesLostLines(lost map[string]int) []string {
+	var out []string
+	for repo, n := range lost {
+		cycles := "cycles"
+		if n == 1 {
+			cycles = "cycle"
+		}
+		out = append(out, fmt.Sprintf("%s: the last %d %s lost every push race; their decisions are deferred to the next cycle", repo, n, cycles))
+	}
+	sort.Strings(out)
+	return out
 }
