@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?=  # empty: each target's count of executions in integration/fuzz.sh; or e.g. 60s
 
-.PHONY: all build test unit integration fuzz race lint bench bench-traces traces test-corpus demo demo-live deps clean
+.PHONY: all build test unit integration fuzz race lint bench bench-traces traces test-corpus test-cluster cluster demo demo-live deps clean
 
 all: build
 
@@ -17,10 +17,11 @@ build:
 deps:
 	@./integration/install-deps.sh
 
-## test is what CI runs: lint, unit and component tests, a short fuzz of what users write, and
-## the end-to-end tests against a real Prometheus and a real Git server, and serve under
-## concurrent traffic with the race detector.
-test: deps lint
+## test is what CI runs: lint, unit and component tests, a short fuzz of what users write, the
+## end-to-end tests against a real Prometheus and a real Git server, the cluster tier (a real
+## kube-apiserver and Flux take our commits to spec.replicas), and serve under concurrent
+## traffic with the race detector.
+test: deps lint cluster
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 	$(MAKE) race
 	$(MAKE) fuzz
@@ -29,6 +30,16 @@ test: deps lint
 ## traffic with the race detector (about 10s once built; RACE_TRAFFIC=30s for a longer run).
 race:
 	$(GO) test -race -count=1 -timeout 15m -run '^TestServeUnderConcurrentTrafficIsRaceFree$$' ./cmd/gitops-autoscaler
+
+## cluster builds the cluster tier's binaries (kube-apiserver, Flux's source and kustomize
+## controllers, pinned in integration/cluster/build) into a cache folder named after their
+## versions; a cold build takes minutes, a warm one nothing.
+cluster:
+	$(GO) run ./integration/cluster/prebuild
+
+## test-cluster runs the cluster tier alone (docs/design.md §9, "The sync, for real").
+test-cluster: deps cluster
+	$(GO) test -count=1 -timeout 10m -run '^TestFlux' ./integration/
 
 fuzz:
 	@./integration/fuzz.sh $(FUZZTIME)

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/integration/cluster"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		fmt.Fprintln(os.Stderr, "usage: go run ./integration/cluster/prebuild   (builds the cluster tier's binaries; no flags)")
+		os.Exit(2)
+	}
+	dir, err := cluster.CacheDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "prebuild:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("cluster tier: Kubernetes %s, Flux source-controller %s, kustomize-controller %s, in %s\n",
+		cluster.KubernetesVersion, cluster.FluxSourceVersion, cluster.FluxKustomizeVer, dir)
+	if _, err := cluster.Build(func(f string, a ...any) { fmt.Printf(f+"\n", a...) }); err != nil {
+		fmt.Fprintln(os.Stderr, "prebuild:", err)
+		os.Exit(1)
+	}
+}
