@@ -135,7 +135,7 @@ func locate(data []byte, loc policy.ReplicasLocation, edit bool) (*target, error
 }
 
 // parseDocuments parses every document of a YAML stream. A panic in the parser becomes an
-// error: a malformed file must never take the service down.
+// error (policy.YAMLDocuments): a malformed file must never take the service down.
 func parseDocuments(data []byte) ([]*yaml.Node, error) {
 	var docs []*yaml.Node
 	for doc, err := range policy.YAMLDocuments(data) {
