@@ -31,5 +31,5 @@
 // Nothing under gitops/ imports this package (their doc.go files say so, and internal/layers
 // holds them to it).
 //
-// Must not import: cmd/..., internal/web, integration/....
+// Must not import: cmd/..., internal/web, integration/..., internal/testserver/....
 package gitops

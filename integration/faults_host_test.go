@@ -19,15 +19,15 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/faultproxy"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/githubtest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/faultproxy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/githubtest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 )
 
 // The fault suite's host half: the GitHub API failing at each step of a pull request's
 // lifecycle, and the process SIGKILLed at random points of PullRequest and AutoMerge cycles.
 // The policies of the fault repository deliver through the GitHub API test server
-// (integration/githubtest, whose pull requests and merges are real state over the Git
+// (internal/testserver/githubtest, whose pull requests and merges are real state over the Git
 // server), and a fault proxy sits in front of that API as another does in front of Git. After
 // each fault: at most one open pull request per policy, no branch but the policies' own, no
 // partial commit on the base branch or on a pull request's branch, every person's commit, no

@@ -15,10 +15,10 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/faultproxy"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/promtest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/tinyfs"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/faultproxy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/tinyfs"
 )
 
 // The fault suite: the built binary against real servers behind a fault-injecting proxy.

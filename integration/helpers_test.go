@@ -19,8 +19,8 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/promtest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/promtest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 )
 
 // reactionInterval is the policy's evaluation interval in the reaction benchmark.

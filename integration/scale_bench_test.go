@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/benchrepo"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/benchrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 )
 
 // scaleAt is the instant the scale benchmarks decide at; the repository is two days older.

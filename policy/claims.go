@@ -331,7 +331,7 @@ func (v RepoView) newcomerNote(p *Policy, s ClaimStart) string {
 	case !s.InBase:
 		return "this one is not in the branch's history yet"
 	default:
-		return "this document claimed it later, in commit " + shortCommit(s.Commit)
+		return "this document claimed it later, in commit " + ShortSHA(s.Commit)
 	}
 }
 
@@ -352,17 +352,10 @@ func tieNote(known bool, err error, tied []int, starts []ClaimStart) string {
 	case !s.InBase:
 		return "none of them is in the branch's history yet"
 	case s.Began:
-		return all + " claimed it in commit " + shortCommit(s.Commit)
+		return all + " claimed it in commit " + ShortSHA(s.Commit)
 	default:
 		return fmt.Sprintf("%s claimed it before the last %d commits, the most the check reads", all, s.Bound)
 	}
-}
-
-func shortCommit(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 // normalPath is a replica path in its normal spelling, or as written when it does not parse.

@@ -114,10 +114,7 @@ func (e *explainer) secs(d time.Duration) *explainer {
 
 // short writes the abbreviated form of a commit hash.
 func (e *explainer) short(commit string) *explainer {
-	if len(commit) > 12 {
-		commit = commit[:12]
-	}
-	return e.str(commit)
+	return e.str(ShortSHA(commit))
 }
 
 // hold writes the usual ending of a line that keeps the count: " → hold at 6".

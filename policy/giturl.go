@@ -52,3 +52,17 @@ func ClassifyGitURL(raw string) (GitTransport, error) {
 	}
 	return GitSSH, nil
 }
+
+// GitHubWebURL is the web address, for people, of the GitHub whose REST API is at apiURL:
+// https://github.com for the public API (api.github.com, or no URL), else the scheme and host
+// (with its port) of a GitHub Enterprise server, whose API is at https://HOST/api/v3/. A
+// repository's page is this, "/", owner, "/", repo. It is the one place that derives it: the
+// status page's commit links and the addresses an Argo CD Application may name a repository
+// by both use it.
+func GitHubWebURL(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if err != nil || u.Host == "" || u.Hostname() == "api.github.com" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "https://github.com"
+	}
+	return u.Scheme + "://" + u.Host
+}

@@ -44,3 +44,23 @@ func TestClassifyGitURL(t *testing.T) {
 		})
 	}
 }
+
+func TestGitHubWebURL(t *testing.T) {
+	for _, tc := range []struct {
+		name, api, want string
+	}{
+		{"the public API", "https://api.github.com/", "https://github.com"},
+		{"the public API without a slash", "https://api.github.com", "https://github.com"},
+		{"no URL is the public API", "", "https://github.com"},
+		{"GitHub Enterprise", "https://ghe.example.com/api/v3/", "https://ghe.example.com"},
+		{"GitHub Enterprise on a port keeps it", "https://ghe.example.com:8443/api/v3/", "https://ghe.example.com:8443"},
+		{"plain HTTP keeps its scheme", "http://127.0.0.1:4000/api/v3", "http://127.0.0.1:4000"},
+		{"credentials are never part of it", "https://user:secret@ghe.example.com/api/v3/", "https://ghe.example.com"},
+		{"not an http(s) URL is the public one", "ftp://ghe.example.com/", "https://github.com"},
+		{"a URL that does not parse is the public one", "https://ghe example.com/%zz", "https://github.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, GitHubWebURL(tc.api))
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -236,13 +235,7 @@ type document struct {
 // starts with "---", which YAML forbids inside any scalar), and each part is parsed on its own.
 func eachDocument(file string, data []byte, want string, fn func(document)) {
 	for _, part := range splitDocuments(data) {
-		dec := yaml.NewDecoder(bytes.NewReader(part.data))
-		for {
-			var doc yaml.Node
-			err := dec.Decode(&doc)
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for doc, err := range YAMLDocuments(part.data) {
 			if err != nil {
 				fe := syntaxError(file, err)
 				if fe.Line > 0 {
@@ -253,7 +246,7 @@ func eachDocument(file string, data []byte, want string, fn func(document)) {
 				fn(document{line: fe.Line, problems: []*FieldError{fe}})
 				break // the rest of this part is unreadable; the next part is not
 			}
-			shiftLines(&doc, part.offset)
+			shiftLines(doc, part.offset)
 			if len(doc.Content) == 0 || isNullNode(doc.Content[0]) {
 				continue // an empty document, e.g. after a trailing ---
 			}

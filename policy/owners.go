@@ -114,11 +114,9 @@ func AutoscalerKind(data []byte) (kind string, line int) {
 		return "", 0
 	}
 	for _, part := range splitDocuments(data) {
-		dec := yaml.NewDecoder(bytes.NewReader(part.data))
-		for {
-			var doc yaml.Node
-			if err := dec.Decode(&doc); err != nil {
-				break // EOF, or a part that does not parse: no kind can be read from it
+		for doc, err := range YAMLDocuments(part.data) {
+			if err != nil {
+				break // a part that does not parse: no kind can be read from it
 			}
 			if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 				continue

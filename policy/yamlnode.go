@@ -1,6 +1,14 @@
 package policy
 
-import "go.yaml.in/yaml/v3"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // MappingValue is the value of the first key named key in a YAML mapping node, or nil when m
 // is not a mapping or has no such key. It is the one lookup the packages that read manifests
@@ -16,4 +24,41 @@ func MappingValue(m *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// YAMLDocuments yields the documents of a multi-document YAML stream one by one, as document
+// nodes, in order. A document that does not parse is yielded as its error (the decoder's, as
+// is, or "parser failed: …" when the parser panics), and it is the last: the rest of the
+// stream cannot be read past it. It is the one loop over the documents of a file that the
+// packages reading YAML share (policies, owners, import, the replica editor, rendered
+// manifests, Argo CD and Flux objects); each says what an error means to it.
+func YAMLDocuments(data []byte) iter.Seq2[*yaml.Node, error] {
+	return func(yield func(*yaml.Node, error) bool) {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			doc := new(yaml.Node)
+			err := decodeYAML(dec, doc)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(doc, nil) {
+				return
+			}
+		}
+	}
+}
+
+// decodeYAML is one Decode, with a panic of the parser turned into an error (the caller's
+// own panics are not caught: they happen outside it).
+func decodeYAML(dec *yaml.Decoder, doc *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parser failed: %v", r)
+		}
+	}()
+	return dec.Decode(doc)
 }

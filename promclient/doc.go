@@ -10,5 +10,6 @@
 // autoscaler's desired replicas and the metrics over a window) — so either can be wired where
 // the other was. It decides nothing: that is package policy.
 //
-// Must not import: cmd/..., gitops/..., internal/web, render/..., integration/..., os/exec.
+// Must not import: cmd/..., gitops/..., internal/web, render/..., integration/...,
+// internal/testserver/..., os/exec.
 package promclient

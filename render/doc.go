@@ -40,5 +40,6 @@
 //
 // It leaves editing files and committing to gitops, and deciding to policy.
 //
-// Must not import: cmd/..., gitops/..., internal/web, promclient/..., integration/....
+// Must not import: cmd/..., gitops/..., internal/web, promclient/..., integration/...,
+// internal/testserver/....
 package render

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // fluxHelmRelease is the part of a Flux HelmRelease (helm.toolkit.fluxcd.io v2, v2beta2,
@@ -307,10 +309,8 @@ func findFluxSource(r *repo, hr objectDoc, kind, name, namespace, field string) 
 		if err != nil || !bytes.Contains(data, []byte(kind)) {
 			continue
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
-			var n yaml.Node
-			if err := dec.Decode(&n); err != nil {
+		for n, err := range policy.YAMLDocuments(data) {
+			if err != nil {
 				break
 			}
 			if n.Kind != yaml.DocumentNode || len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {

@@ -1,10 +1,7 @@
 package render
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -99,15 +96,9 @@ func loadObjectDoc(r *repo, file, group, kind, name, field string) (objectDoc, e
 	if err != nil {
 		return objectDoc{}, fmt.Errorf("%s: %w", field, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var matches []objectDoc
 	var found []string
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for n, err := range policy.YAMLDocuments(data) {
 		if err != nil {
 			return objectDoc{}, fmt.Errorf("parse %s: %w", clean, err)
 		}

@@ -1,11 +1,9 @@
 package render
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"strings"
@@ -324,18 +322,14 @@ func isTestHook(o Object) bool {
 // ParseManifests parses multi-document YAML (the output of `helm template` or `kustomize
 // build`) into objects. Empty documents are skipped; a `kind: List` is flattened into its items.
 func ParseManifests(manifest []byte) ([]Object, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(manifest))
 	var objs []Object
-	for i := 1; ; i++ {
-		var node yaml.Node
-		err := dec.Decode(&node)
-		if errors.Is(err, io.EOF) {
-			return objs, nil
-		}
+	i := 0
+	for node, err := range policy.YAMLDocuments(manifest) {
+		i++
 		if err != nil {
 			return nil, fmt.Errorf("parse rendered document %d: %w", i, err)
 		}
-		source := sourceComment(&node)
+		source := sourceComment(node)
 		var raw any
 		if err := node.Decode(&raw); err != nil {
 			return nil, fmt.Errorf("parse rendered document %d (%s): %w", i, source, err)
@@ -361,6 +355,7 @@ func ParseManifests(manifest []byte) ([]Object, error) {
 		}
 		objs = append(objs, newObject(m, source))
 	}
+	return objs, nil
 }
 
 // sourceComment finds helm's "# Source: chart/templates/x.yaml" comment of a document.

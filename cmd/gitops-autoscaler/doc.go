@@ -16,5 +16,5 @@
 // turns signals into cancellation. The rules live in policy, the Git work in gitops, the HTTP
 // face in internal/web. The in-process tests run the same entry point (run) on port 0.
 //
-// Must not import: integration/....
+// Must not import: integration/..., internal/testserver/....
 package main

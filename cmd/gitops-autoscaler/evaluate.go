@@ -308,7 +308,7 @@ func printResults(w io.Writer, format string, results []gitops.Result, plan bool
 			line = fmt.Sprintf("%s  %s  %s", r.Policy, r.Target, r.Action)
 		}
 		if r.Commit != "" {
-			line += "  " + short(r.Commit)
+			line += "  " + policy.ShortSHA(r.Commit)
 		}
 		if r.PullRequest != "" {
 			line += "  " + r.PullRequest
@@ -349,13 +349,6 @@ func indent(s, prefix string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 // historyOptions are the options of `history`.
@@ -433,7 +426,7 @@ func history(ctx context.Context, o historyOptions, stdout, stderr io.Writer) in
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TIME\tKIND\tFROM → TO\tCOMMIT\tAUTHOR\tSUBJECT")
 		for _, ev := range events {
-			fmt.Fprintf(tw, "%s\t%s\t%d → %d\t%s\t%s\t%s\n", ev.At.UTC().Format(time.RFC3339), ev.Kind, ev.From, ev.To, short(ev.Commit), ev.Author, ev.Subject)
+			fmt.Fprintf(tw, "%s\t%s\t%d → %d\t%s\t%s\t%s\n", ev.At.UTC().Format(time.RFC3339), ev.Kind, ev.From, ev.To, policy.ShortSHA(ev.Commit), ev.Author, ev.Subject)
 		}
 		_ = tw.Flush()
 		return exitOK

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -75,11 +74,7 @@ func repoURLs(repo policy.Repository) []string {
 		urls = append(urls, repo.URL)
 	}
 	if gh := repo.GitHub; gh != nil {
-		host := "github.com"
-		if u, err := url.Parse(gh.APIURL); err == nil && u.Hostname() != "" && u.Hostname() != "api.github.com" {
-			host = u.Hostname()
-		}
-		urls = append(urls, "https://"+host+"/"+gh.Owner+"/"+gh.Repo)
+		urls = append(urls, policy.GitHubWebURL(gh.APIURL)+"/"+gh.Owner+"/"+gh.Repo)
 	}
 	return urls
 }

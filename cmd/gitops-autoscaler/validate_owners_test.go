@@ -12,7 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // teamDoc is a policy of namespace ns named name that writes file at path; metadata.name is on
@@ -156,7 +157,7 @@ func TestValidateRepoOwnership(t *testing.T) {
 			}
 			config := filepath.Join(t.TempDir(), "config.yaml")
 			require.NoError(t, os.WriteFile(config, []byte(tt.config), 0o644))
-			expand := strings.NewReplacer("{dir}", dir, "{config}", config, "{commit}", shortSHA(commit))
+			expand := strings.NewReplacer("{dir}", dir, "{config}", config, "{commit}", policy.ShortSHA(commit))
 			args := append(append([]string{"validate"}, tt.flags...), "--repo", dir, config)
 			if tt.args == nil {
 				tt.args = []string{"{dir}/teams"}
@@ -176,11 +177,4 @@ func TestValidateRepoOwnership(t *testing.T) {
 			assert.Equal(t, want, stderr.String())
 		})
 	}
-}
-
-func shortSHA(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
 }

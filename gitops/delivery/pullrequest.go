@@ -335,7 +335,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 	case full.State != "open":
 		return wait(policy.ReasonMergeBlocked, "auto-merge: %s is %s", name, full.State)
 	case full.HeadSHA != res.Commit:
-		return wait(policy.ReasonMergePending, "auto-merge: %s does not show commit %s yet", name, shortSHA(res.Commit))
+		return wait(policy.ReasonMergePending, "auto-merge: %s does not show commit %s yet", name, policy.ShortSHA(res.Commit))
 	case full.Mergeable == nil:
 		return wait(policy.ReasonMergePending, "auto-merge: the host is still computing whether %s is mergeable", name)
 	case !*full.Mergeable:
@@ -363,7 +363,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		return res, err
 	}
 	res.Merged, res.MergeCommit = true, sha
-	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged %s as %s", name, shortSHA(sha))})
+	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged %s as %s", name, policy.ShortSHA(sha))})
 	log.Info(t.Noun+" merged", "number", pr.Number, "commit", sha)
 	// The branch is done; a failure here is tidied by the next cycle's Rejected.
 	if err := ws.DeleteBranch(ctx, PullRequestBranch(d.Policy), res.Commit); err != nil {
@@ -676,13 +676,6 @@ func baseBranch(rc policy.Repository) string {
 	return rc.Branch
 }
 
-func shortSHA(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}
-
 // PullRequestBody is a decision's pull request description, rendered from the decision (the
 // commit message's parts, never its text): the metrics' lines as a table (metric, value,
 // rule, recommendation), the other reasons, the rendered replica diff when render
@@ -735,7 +728,7 @@ func pullRequestBody(t host.Terms, subject string, reasons []policy.Reason, trai
 
 // bodyFooter ends a description: the branch and the commit it shows.
 func bodyFooter(branch, commit string) string {
-	return fmt.Sprintf("<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, shortSHA(commit))
+	return fmt.Sprintf("<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, policy.ShortSHA(commit))
 }
 
 // oneLine joins a reason's lines with spaces, as the commit message writes it.

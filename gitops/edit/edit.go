@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -136,24 +135,14 @@ func locate(data []byte, loc policy.ReplicasLocation, edit bool) (*target, error
 }
 
 // parseDocuments parses every document of a YAML stream. A panic in the parser becomes an
-// error: a malformed file must never take the service down.
-func parseDocuments(data []byte) (docs []*yaml.Node, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			docs, err = nil, fmt.Errorf("parse YAML: parser failed: %v", r)
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+// error (policy.YAMLDocuments): a malformed file must never take the service down.
+func parseDocuments(data []byte) ([]*yaml.Node, error) {
+	var docs []*yaml.Node
+	for doc, err := range policy.YAMLDocuments(data) {
 		if err != nil {
 			return nil, fmt.Errorf("parse YAML: %w", err)
 		}
-		docs = append(docs, &doc)
+		docs = append(docs, doc)
 	}
 	if len(docs) == 0 {
 		return nil, errors.New("the file has no YAML document")

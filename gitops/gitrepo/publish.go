@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // A Publisher makes commits on the remote through a host's API rather than a Git push, so
@@ -64,19 +66,19 @@ type pendingCommit struct {
 func (w *Workspace) published(sha plumbing.Hash, file string) (PublishedCommit, error) {
 	c, err := object.GetCommit(w.store, sha)
 	if err != nil {
-		return PublishedCommit{}, fmt.Errorf("read commit %s: %w", shortSHA(sha.String()), err)
+		return PublishedCommit{}, fmt.Errorf("read commit %s: %w", policy.ShortSHA(sha.String()), err)
 	}
 	tree, err := c.Tree()
 	if err != nil {
-		return PublishedCommit{}, fmt.Errorf("read commit %s: %w", shortSHA(sha.String()), err)
+		return PublishedCommit{}, fmt.Errorf("read commit %s: %w", policy.ShortSHA(sha.String()), err)
 	}
 	e, err := tree.FindEntry(file)
 	if err != nil {
-		return PublishedCommit{}, fmt.Errorf("read %s in commit %s: %w", file, shortSHA(sha.String()), err)
+		return PublishedCommit{}, fmt.Errorf("read %s in commit %s: %w", file, policy.ShortSHA(sha.String()), err)
 	}
 	blob, err := object.GetBlob(w.store, e.Hash)
 	if err != nil {
-		return PublishedCommit{}, fmt.Errorf("read %s in commit %s: %w", file, shortSHA(sha.String()), err)
+		return PublishedCommit{}, fmt.Errorf("read %s in commit %s: %w", file, policy.ShortSHA(sha.String()), err)
 	}
 	r, err := blob.Reader()
 	if err != nil {
@@ -119,11 +121,11 @@ func (w *Workspace) publish(ctx context.Context) error {
 func (w *Workspace) publishBranch(ctx context.Context, bp BranchPush, commit plumbing.Hash) error {
 	file, ok := w.onBase[commit]
 	if !ok {
-		return fmt.Errorf("commit %s was not made by CommitOnBase", shortSHA(bp.Commit))
+		return fmt.Errorf("commit %s was not made by CommitOnBase", policy.ShortSHA(bp.Commit))
 	}
 	c, err := object.GetCommit(w.store, commit)
 	if err != nil {
-		return fmt.Errorf("read commit %s: %w", shortSHA(bp.Commit), err)
+		return fmt.Errorf("read commit %s: %w", policy.ShortSHA(bp.Commit), err)
 	}
 	pc, err := w.published(commit, file)
 	if err != nil {
@@ -161,7 +163,7 @@ func (w *Workspace) SameFile(a, b, file string) (bool, error) {
 		}
 		c, err := object.GetCommit(w.store, h)
 		if err != nil {
-			return nil, fmt.Errorf("read commit %s: %w", shortSHA(sha), err)
+			return nil, fmt.Errorf("read commit %s: %w", policy.ShortSHA(sha), err)
 		}
 		t, err := c.Tree()
 		if err != nil {
@@ -206,7 +208,7 @@ func (w *Workspace) IsAncestor(a, b string) (bool, error) {
 	}
 	cb, err := object.GetCommit(w.store, hb)
 	if err != nil {
-		return false, fmt.Errorf("read commit %s: %w", shortSHA(b), err)
+		return false, fmt.Errorf("read commit %s: %w", policy.ShortSHA(b), err)
 	}
 	return ca.IsAncestor(cb)
 }

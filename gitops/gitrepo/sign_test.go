@@ -22,7 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/signing"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 )
 
 // verifyCommit runs real `git verify-commit` in the server's bare repository.

@@ -639,7 +639,7 @@ func signature(id policy.CommitIdentity, when time.Time) object.Signature {
 func (w *Workspace) CommitOnBase(req CommitRequest) (string, error) {
 	parent := w.base
 	fail := func(err error) (string, error) {
-		return "", fmt.Errorf("commit %s on %s: %w", req.File, shortSHA(parent.String()), err)
+		return "", fmt.Errorf("commit %s on %s: %w", req.File, policy.ShortSHA(parent.String()), err)
 	}
 	if req.When.IsZero() {
 		return fail(errors.New("no commit time"))
@@ -699,13 +699,6 @@ func (w *Workspace) inBase(rel string) error {
 		copy(tree[:], t.raw[hashAt:hashAt+20])
 	}
 	return nil
-}
-
-func shortSHA(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
 }
 
 // netContext gives a network call a deadline when its context has none.

@@ -27,5 +27,5 @@
 // import the loop (package gitops) and policy, and nothing under gitops/, policy, promclient
 // or render may import it.
 //
-// Must not import: cmd/..., render/..., integration/....
+// Must not import: cmd/..., render/..., integration/..., internal/testserver/....
 package web

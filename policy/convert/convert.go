@@ -1,10 +1,8 @@
 package convert
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -79,13 +77,7 @@ func Import(inputs []Input, opts Options) (*Result, error) {
 	res := &Result{}
 	var errs []error
 	for _, in := range inputs {
-		dec := yaml.NewDecoder(bytes.NewReader(in.Data))
-		for {
-			var doc yaml.Node
-			err := dec.Decode(&doc)
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		for doc, err := range policy.YAMLDocuments(in.Data) {
 			if err != nil {
 				if !mentionsImported(in.Data) {
 					// A chart template or another file that is not YAML until rendered, naming

@@ -1,11 +1,9 @@
 package locate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -131,14 +129,9 @@ func scan(root string) (*repository, error) {
 
 func parseDocs(data []byte) []doc {
 	var out []doc
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var n yaml.Node
-		if err := dec.Decode(&n); err != nil {
-			if !errors.Is(err, io.EOF) {
-				return nil // not YAML we can read: not a candidate
-			}
-			return out
+	for n, err := range policy.YAMLDocuments(data) {
+		if err != nil {
+			return nil // not YAML we can read: not a candidate
 		}
 		if len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
 			out = append(out, doc{})
@@ -151,6 +144,7 @@ func parseDocs(data []byte) []doc {
 		}
 		out = append(out, d)
 	}
+	return out
 }
 
 // source is one way the workload may be rendered.

@@ -127,10 +127,7 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 		upload.Path = strings.TrimSuffix(strings.TrimSuffix(upload.Path, "/"), "/v3") + "/uploads/"
 		g.client.UploadURL = &upload
 	}
-	g.web = "https://github.com"
-	if base.Host != "" && base.Host != "api.github.com" {
-		g.web = base.Scheme + "://" + base.Host // GitHub Enterprise: https://ghe.example.com/api/v3/
-	}
+	g.web = policy.GitHubWebURL(base.String())
 	return g, nil
 }
 

@@ -12,5 +12,6 @@
 // off. It does not decide when to merge or what a closed merge request means:
 // that is pull request delivery's.
 //
-// Must not import: cmd/..., gitops, gitops/host/hosts, internal/web, render/..., integration/....
+// Must not import: cmd/..., gitops, gitops/host/hosts, internal/web, render/..., integration/...,
+// internal/testserver/....
 package gitlab

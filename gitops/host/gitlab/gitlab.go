@@ -293,7 +293,7 @@ func (g *Client) ChecksState(ctx context.Context, sha string, required []string)
 	}
 	list, _, err := g.client.Pipelines.ListProjectPipelines(g.project, &gl.ListProjectPipelinesOptions{SHA: gl.Ptr(sha), ListOptions: gl.ListOptions{PerPage: 1}}, gl.WithContext(ctx))
 	if err != nil {
-		return host.CheckState{}, g.fail("read pipelines of "+shortSHA(sha), err)
+		return host.CheckState{}, g.fail("read pipelines of "+policy.ShortSHA(sha), err)
 	}
 	if len(list) == 0 {
 		return host.CheckState{State: "pending", Detail: "pipeline not reported"}, nil
@@ -538,13 +538,6 @@ func fromMR(m *gl.MergeRequest) host.PullRequest {
 		out.Mergeable = &yes
 	}
 	return out
-}
-
-func shortSHA(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
 }
 
 // RefusesUncheckedMerge answers "may a merge request be merged while the project does not

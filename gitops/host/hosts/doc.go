@@ -7,5 +7,5 @@
 // It is wiring: the loop (package gitops) declares what it needs, the providers implement
 // it, and this package joins them for the commands and the tests.
 //
-// Must not import: cmd/..., gitops, internal/web, render/..., integration/....
+// Must not import: cmd/..., gitops, internal/web, render/..., integration/..., internal/testserver/....
 package hosts

@@ -18,7 +18,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 )
 
 // DefaultOwner and DefaultToken are what a server uses unless options say otherwise.

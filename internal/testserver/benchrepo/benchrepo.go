@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 )
 
 // Layout is where a repository keeps its values files and policies.
