@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/integration/cluster"
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 )
 
 // The cluster tier: a real kube-apiserver on a real etcd, and Flux's real source and
