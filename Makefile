@@ -32,10 +32,10 @@ race:
 	$(GO) test -race -count=1 -timeout 15m -run '^TestServeUnderConcurrentTrafficIsRaceFree$$' ./cmd/gitops-autoscaler
 
 ## cluster builds the cluster tier's binaries (kube-apiserver, Flux's source and kustomize
-## controllers, pinned in integration/cluster/build) into a cache folder named after their
+## controllers, pinned in internal/testserver/cluster/build) into a cache folder named after their
 ## versions; a cold build takes minutes, a warm one nothing.
 cluster:
-	$(GO) run ./integration/cluster/prebuild
+	$(GO) run ./internal/testserver/cluster/prebuild
 
 ## test-cluster runs the cluster tier alone (docs/design.md §9, "The sync, for real").
 test-cluster: deps cluster

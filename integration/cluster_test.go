@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/cluster"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/cluster"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 )
 

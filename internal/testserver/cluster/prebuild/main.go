@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/integration/cluster"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/cluster"
 )
 
 func main() {
 	if len(os.Args) > 1 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./integration/cluster/prebuild   (builds the cluster tier's binaries; no flags)")
+		fmt.Fprintln(os.Stderr, "usage: go run ./internal/testserver/cluster/prebuild   (builds the cluster tier's binaries; no flags)")
 		os.Exit(2)
 	}
 	dir, err := cluster.CacheDir()

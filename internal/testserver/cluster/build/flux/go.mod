@@ -1,7 +1,7 @@
 // The cluster tier's Flux controllers: source-controller and kustomize-controller at pinned
 // versions, with their own replace lines (a dependency's replaces do not apply to the module
-// that builds it). tools.go names the commands; integration/cluster builds them.
-module github.com/gitops-autoscaler/gitops-autoscaler/integration/cluster/build/flux
+// that builds it). tools.go names the commands; internal/testserver/cluster builds them.
+module github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/cluster/build/flux
 
 go 1.26.0
 

@@ -1,8 +1,8 @@
 // The cluster tier's kube-apiserver: k8s.io/kubernetes at a pinned version, with each of its
 // ./staging modules replaced by the published module of the same version (k8s.io/kubernetes
 // itself replaces them with its own folders, which a dependency cannot). tools.go names the
-// command; integration/cluster builds it.
-module github.com/gitops-autoscaler/gitops-autoscaler/integration/cluster/build/kube
+// command; internal/testserver/cluster builds it.
+module github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/cluster/build/kube
 
 go 1.26
 
