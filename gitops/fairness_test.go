@@ -246,6 +246,8 @@ func TestServiceKeepsDeferredDecisionsDueAndCountsLostRaces(t *testing.T) {
 	st := svc.Status()
 	require.Len(t, st, 2)
 	assert.Equal(t, ActionDeferred, st[0].LastAction, "prod/api: the deferral is on its status")
-	assert.Equal(t, 4, st[0].Current, "prod/api: Git still holds 4")
-	assert.Equal(t, 3, st[0].Desired)
+	require.NotNil(t, st[0].Current)
+	require.NotNil(t, st[0].Desired)
+	assert.Equal(t, 4, *st[0].Current, "prod/api: Git still holds 4")
+	assert.Equal(t, 3, *st[0].Desired)
 }

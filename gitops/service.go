@@ -78,17 +78,20 @@ type PolicyStatus struct {
 	Mode       policy.Mode `json:"mode"`
 	Schedule   string      `json:"schedule"`
 	// Current is the replica count Git holds after the last evaluation; Desired the decision.
-	Current    int             `json:"current"`
-	Desired    int             `json:"desired"`
+	// Both are null while the policy is invalid or before its first evaluation: an unknown
+	// count must not read as 0 replicas (docs/design.md §8).
+	Current    *int            `json:"current"`
+	Desired    *int            `json:"desired"`
 	LastAction string          `json:"lastAction,omitempty"`
 	Reasons    []policy.Reason `json:"reasons"`
 	// Holds are the reasons that kept the count where it is (hold, cooldown, blocked).
 	Holds         []policy.Reason `json:"holds"`
 	LastError     string          `json:"lastError,omitempty"`
 	LastEvaluated *time.Time      `json:"lastEvaluated,omitempty"`
-	NextRun       time.Time       `json:"nextRun"`
-	Commit        string          `json:"commit,omitempty"`
-	PullRequest   string          `json:"pullRequest,omitempty"`
+	// NextRun is omitted while the policy is not scheduled (invalid).
+	NextRun     *time.Time `json:"nextRun,omitempty"`
+	Commit      string     `json:"commit,omitempty"`
+	PullRequest string     `json:"pullRequest,omitempty"`
 	// PullRequestName is the pull request's name in its host's terms ("merge request !12").
 	PullRequestName string              `json:"pullRequestName,omitempty"`
 	Metrics         map[string]*float64 `json:"metrics,omitempty"`
@@ -549,7 +552,7 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 		st.Policy, st.Target, st.Schedule = p, targetOf(p), spec
 		st.Mode = p.Spec.Mode
 		st.Workload = p.Spec.TargetRef.Kind + "/" + p.Spec.TargetRef.Name
-		st.NextRun = e.due()
+		st.NextRun = new(e.due())
 		if st.Invalid != "" { // valid again
 			st.Invalid, st.LastError = "", ""
 		}
@@ -571,7 +574,8 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 			s.status[key] = st
 		}
 		st.Invalid, st.LastError, st.LastAction = iv.Where(), iv.Error(), ActionError
-		st.NextRun = time.Time{}
+		// Not evaluated, not scheduled: no count, no decision and no next run to show.
+		st.NextRun, st.Current, st.Desired = nil, nil, nil
 		at := now
 		st.LastEvaluated = &at
 		if iv.Policy != "" {
@@ -643,7 +647,7 @@ func (s *Service) record(rl *repoLoop, rep *Report, err error, only []string, on
 			}
 			e.slot = next
 		}
-		s.statusOf(rl, id).NextRun = e.due()
+		s.statusOf(rl, id).NextRun = new(e.due())
 	}
 	return s.racesLost[name]
 }
@@ -654,7 +658,7 @@ func applyResult(st *PolicyStatus, r Result) {
 		// land are new.
 		st.LastAction, st.LastError = r.Action, r.Error
 		if r.From != 0 || r.To != 0 {
-			st.Desired = r.To
+			st.Desired = new(r.To)
 		}
 		return
 	}
@@ -662,9 +666,9 @@ func applyResult(st *PolicyStatus, r Result) {
 	if r.Mode != "" {
 		st.Mode = r.Mode
 	}
-	st.Current, st.Desired = r.From, r.To
+	st.Current, st.Desired = new(r.From), new(r.To)
 	if r.Action == ActionCommitted {
-		st.Current = r.To // Git holds the new count
+		st.Current = new(r.To) // Git holds the new count
 	}
 	st.LastAction = r.Action
 	st.Reasons = r.Reasons

@@ -297,7 +297,7 @@ func TestServiceShutdownFinishesThePushInFlight(t *testing.T) {
 	st := svc.Status()
 	require.Len(t, st, 1)
 	assert.Equal(t, ActionCommitted, st[0].LastAction)
-	assert.Equal(t, 3, st[0].Current)
+	assert.Equal(t, new(3), st[0].Current)
 }
 
 func TestServiceShardsSplitThePolicies(t *testing.T) {
@@ -372,12 +372,12 @@ func TestServiceEvaluateNowAndStatus(t *testing.T) {
 	assert.Equal(t, "platform", web.Repository)
 	assert.Equal(t, "envs/web/values.yaml#replicaCount", web.Target)
 	assert.Equal(t, ActionHeld, web.LastAction)
-	assert.Equal(t, 2, web.Current)
-	assert.Equal(t, 2, web.Desired)
+	assert.Equal(t, new(2), web.Current)
+	assert.Equal(t, new(2), web.Desired)
 	require.NotEmpty(t, web.Holds)
 	assert.Equal(t, policy.ReasonManualEditHold, web.Holds[0].Code)
 	assert.Equal(t, ActionCommitted, worker.LastAction)
-	assert.Equal(t, 3, worker.Current)
+	assert.Equal(t, new(3), worker.Current)
 	assert.NotEmpty(t, worker.Commit)
 	assert.Equal(t, "@every 1m", worker.Schedule)
 	assert.Equal(t, policy.ModeCommit, worker.Mode)
@@ -412,7 +412,7 @@ func TestServiceLearnsPolicyChangesFromTheRepository(t *testing.T) {
 	st := svc.Status()
 	require.Len(t, st, 1, "the deleted policy is forgotten")
 	assert.Equal(t, "team/api", st[0].ID)
-	assert.Equal(t, next, st[0].NextRun, "the new policy is scheduled")
+	assert.Equal(t, &next, st[0].NextRun, "the new policy is scheduled")
 	assert.Equal(t, first.Add(time.Minute).Truncate(time.Second).Add(Jitter("team/api", time.Minute, 5*time.Second)), next)
 }
 
@@ -444,14 +444,15 @@ func TestServiceKeepsInvalidPoliciesOnTheStatus(t *testing.T) {
 	web := byID["team/web"]
 	assert.Equal(t, "policies/web.yaml:1", web.Invalid)
 	assert.Equal(t, `policies/web.yaml:8: spec.maxReplicas: must be an integer, got "ten"`, web.LastError)
-	assert.Equal(t, 3, web.Current, "it holds the count its last decision set")
-	assert.True(t, web.NextRun.IsZero(), "not scheduled")
+	assert.Nil(t, web.Current, "not evaluated: no count, not the 0 of an unset int")
+	assert.Nil(t, web.Desired, "no decision")
+	assert.Nil(t, web.NextRun, "not scheduled")
 	unnamed := byID[""]
 	assert.Equal(t, "policies/broken.yaml:3", unnamed.Invalid)
 	assert.Contains(t, unnamed.LastError, "policies/broken.yaml:3: invalid YAML")
 	worker := byID["team/worker"]
 	assert.Empty(t, worker.Invalid)
-	assert.Equal(t, 4, worker.Current, "the others are evaluated")
+	assert.Equal(t, new(4), worker.Current, "the others are evaluated")
 	assert.Contains(t, env.srv.ReadFile("platform", "main", "envs/web/values.yaml"), "replicaCount: 3\n")
 
 	// Fixed: scheduled and evaluated again; the unnamed row goes with its file.
@@ -464,8 +465,8 @@ func TestServiceKeepsInvalidPoliciesOnTheStatus(t *testing.T) {
 	require.Len(t, st, 2)
 	assert.Empty(t, st[0].Invalid)
 	assert.Empty(t, st[0].LastError)
-	assert.Equal(t, 4, st[0].Current)
-	assert.False(t, st[0].NextRun.IsZero())
+	assert.Equal(t, new(4), st[0].Current)
+	require.NotNil(t, st[0].NextRun, "scheduled again")
 }
 
 // TestStatusListsHolds: a policy's status lists as holds exactly the reasons that kept its

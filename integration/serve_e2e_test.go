@@ -302,7 +302,7 @@ func TestServeE2ELoadRisesAndFalls(t *testing.T) {
 	srv := e.serve(t)
 	calm := evaluatedAfter(t, srv, time.Now())
 	assert.Equal(t, gitops.ActionUnchanged, calm.LastAction, calm.Reasons)
-	assert.Equal(t, 2, calm.Current)
+	assert.Equal(t, new(2), calm.Current)
 
 	e.app.load(t, 550)
 	e.waitReplicas(t, 6)
@@ -342,13 +342,13 @@ func TestServeE2EQueueFillsAndDrains(t *testing.T) {
 	srv := e.serve(t)
 	idle := evaluatedAfter(t, srv, time.Now())
 	assert.Equal(t, gitops.ActionUnchanged, idle.LastAction, idle.Reasons)
-	assert.Equal(t, 0, idle.Current)
+	assert.Equal(t, new(0), idle.Current)
 	assert.Empty(t, idle.Holds)
 
 	e.queued(t, 30)
 	below := evaluatedAfter(t, srv, time.Now())
 	assert.Equal(t, gitops.ActionUnchanged, below.LastAction, below.Reasons)
-	assert.Equal(t, 0, below.Desired)
+	assert.Equal(t, new(0), below.Desired)
 	assert.Contains(t, reasonsOf(below), policy.ReasonActivation, "30 jobs ask for 1 worker; activation says 0")
 	assert.Equal(t, e.initial, e.head(t))
 
@@ -389,8 +389,8 @@ func TestServeE2ERevertHoldsThenResumes(t *testing.T) {
 		held = evaluatedAfter(t, srv, *held.LastEvaluated) // the evaluation in flight may predate the revert
 	}
 	assert.Contains(t, reasonCodes(held.Holds), policy.ReasonRevertHold, held.Reasons)
-	assert.Equal(t, 2, held.Current)
-	assert.Equal(t, 2, held.Desired)
+	assert.Equal(t, new(2), held.Current)
+	assert.Equal(t, new(2), held.Desired)
 	assert.Equal(t, revert, e.head(t), "nothing committed during the hold")
 
 	e.waitReplicas(t, 6)
@@ -435,7 +435,7 @@ func TestServeE2EPrometheusKilledNoScaleDown(t *testing.T) {
 	for _, after := range []time.Duration{time.Second, 3 * time.Second} { // several evaluations
 		down = evaluatedAfter(t, srv, killed.Add(after))
 		assert.Contains(t, reasonsOf(down), policy.ReasonAllMetricsMissing, down.Reasons)
-		assert.Equal(t, 6, down.Desired, "no scale-down while Prometheus is down")
+		assert.Equal(t, new(6), down.Desired, "no scale-down while Prometheus is down")
 		assert.Contains(t, down.Metrics, "http_rps")
 		assert.Nil(t, down.Metrics["http_rps"], "missing, not 0")
 	}
@@ -599,8 +599,8 @@ func TestServeE2ETwoInstancesWithoutSharding(t *testing.T) {
 	for name, p := range map[string]*process{"a": a, "b": b} {
 		st := evaluatedAfter(t, p, settled)
 		assert.Equal(t, gitops.ActionUnchanged, st.LastAction, "%s: %v", name, st.Reasons)
-		assert.Equal(t, 3, st.Current, name)
-		assert.Equal(t, 3, st.Desired, name)
+		assert.Equal(t, new(3), st.Current, name)
+		assert.Equal(t, new(3), st.Desired, name)
 	}
 	assert.Equal(t, head, e.head(t), "nothing more to do")
 

@@ -24,7 +24,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
-var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/status-page.png from the browser test")
+var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/status-page.png and status-page-800.png from the browser test")
 
 func TestStatusPageRendersRowsAndCharts(t *testing.T) {
 	srv := gittest.NewServer(t)
@@ -49,7 +49,7 @@ func TestStatusPageRendersRowsAndCharts(t *testing.T) {
 	assert.Contains(t, page, "already decided at 2026-11-22T09:00:00Z", "the last decision's reasons")
 	assert.Equal(t, 3, strings.Count(page, "<svg"), "a panel per metric: web's one, the worker's two")
 	worker := page[strings.Index(page, `data-policy="shop/worker"`):]
-	worker = worker[:strings.Index(worker, "</tr>")]
+	worker = worker[:strings.Index(worker, "</tbody>")] // the row and its chart row
 	assert.Equal(t, 2, strings.Count(worker, "<svg"))
 	assert.Contains(t, worker, `data-series="queue_backlog"`)
 	assert.Contains(t, worker, `data-series="job_age"`)
@@ -83,7 +83,7 @@ func policyRow(t *testing.T, page, id string) string {
 	t.Helper()
 	i := strings.Index(page, `<tr class="policy" data-policy="`+id+`"`)
 	require.GreaterOrEqual(t, i, 0, "a row for %s", id)
-	end := strings.Index(page[i:], "</tr>")
+	end := strings.Index(page[i:], "</tbody>") // the row and its chart row
 	require.Positive(t, end)
 	return page[i : i+end]
 }
@@ -285,19 +285,24 @@ func TestStatusPageInBrowser(t *testing.T) {
 	assert.Contains(t, row, "ours would", "our would-be changes are marked")
 	assert.NotContains(t, policyRow(t, dom, "laravel-demo/laravel-web"), `data-series="live"`, "only a shadow policy has a live line")
 
-	shot := filepath.Join(t.TempDir(), "status-page.png")
-	cmd := exec.CommandContext(ctx, bin, chromiumArgs(t.TempDir(), "--screenshot="+shot, "--window-size=1280,900", env.base+"/")...)
-	outErr, err := cmd.CombinedOutput()
-	require.NoError(t, err, "chromium --screenshot: %s", outErr)
-	png, err := os.ReadFile(shot)
-	require.NoError(t, err)
-	require.Greater(t, len(png), 8)
-	assert.Equal(t, "\x89PNG", string(png[:4]), "a PNG")
-	assert.Less(t, len(png), 300<<10, "small enough for the README")
-	if *updateScreenshot {
-		dst := filepath.Join("..", "..", "docs", "status-page.png")
-		require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
-		require.NoError(t, os.WriteFile(dst, png, 0o644))
-		t.Log(fmt.Sprintf("wrote %s (%d bytes)", dst, len(png)))
+	// The page at a wide and a narrow window, as docs/status-page.png and status-page-800.png.
+	for _, shot := range []struct {
+		name  string
+		width int
+	}{{name: "status-page.png", width: 1400}, {name: "status-page-800.png", width: 800}} {
+		file := filepath.Join(t.TempDir(), shot.name)
+		cmd := exec.CommandContext(ctx, bin, chromiumArgs(t.TempDir(), "--screenshot="+file, fmt.Sprintf("--window-size=%d,1000", shot.width), env.base+"/")...)
+		outErr, err := cmd.CombinedOutput()
+		require.NoError(t, err, "chromium --screenshot: %s", outErr)
+		png, err := os.ReadFile(file)
+		require.NoError(t, err)
+		require.Greater(t, len(png), 8)
+		assert.Equal(t, "\x89PNG", string(png[:4]), "a PNG")
+		assert.Less(t, len(png), 300<<10, "small enough for the README")
+		if *updateScreenshot {
+			dst := filepath.Join("..", "..", "docs", shot.name)
+			require.NoError(t, os.WriteFile(dst, png, 0o644))
+			t.Logf("wrote %s (%d bytes)", dst, len(png))
+		}
 	}
 }

@@ -407,7 +407,7 @@ func TestServeIsolatesABrokenDocumentAmongFifty(t *testing.T) {
 		}
 		assert.Empty(t, p.Invalid)
 		assert.Empty(t, p.LastError)
-		assert.Equal(t, 3, p.Current, p.ID)
+		assert.Equal(t, new(3), p.Current, p.ID)
 		evaluated++
 	}
 	assert.Equal(t, 49, evaluated)
@@ -441,4 +441,68 @@ func TestServeIsolatesABrokenDocumentAmongFifty(t *testing.T) {
 	assert.Contains(t, body, `gitops_autoscaler_invalid_policies{file="policies/app-17.yaml",repository="shop"} 1`)
 	assert.Equal(t, 1, strings.Count(body, "gitops_autoscaler_invalid_policies{"))
 	assert.NotContains(t, body, `gitops_autoscaler_current_replicas{policy="shop/app-17"}`, "an invalid policy reports no count of its own")
+}
+
+// TestAPIShowsAnInvalidPolicyWithoutACountOrNextRun: GET /api/v1/policies must not make an
+// invalid policy look like 0 replicas due at year 1 (docs/design.md §8): its current and
+// desired counts are null and nextRun absent, while invalid names file:line and lastError the
+// problem; a valid policy beside it keeps its numbers.
+func TestAPIShowsAnInvalidPolicyWithoutACountOrNextRun(t *testing.T) {
+	files := map[string]string{}
+	for _, name := range []string{"good", "bad"} {
+		doc := strings.NewReplacer("name: web", "name: "+name, "envs/prod/web.yaml", "envs/prod/"+name+".yaml").Replace(webPolicyDoc)
+		if name == "bad" {
+			doc = strings.Replace(doc, "maxReplicas: 10", "maxReplicas: ten", 1)
+		}
+		files["policies/"+name+".yaml"] = doc
+		files["envs/prod/"+name+".yaml"] = "web:\n  replicaCount: 2\n"
+	}
+	srv := gittest.NewServer(t)
+	srv.CreateRepo("shop", files)
+	env := startServe(t, srv, "")
+	code, body := env.do(t, "POST", "/api/v1/evaluate", serveToken, "")
+	require.Equal(t, http.StatusOK, code, body)
+
+	code, body = env.do(t, "GET", "/api/v1/policies", "", "")
+	require.Equal(t, http.StatusOK, code)
+	var doc struct {
+		Policies []map[string]json.RawMessage `json:"policies"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc), body)
+	byID := map[string]map[string]json.RawMessage{}
+	for _, p := range doc.Policies {
+		var id string
+		require.NoError(t, json.Unmarshal(p["id"], &id))
+		byID[id] = p
+	}
+	require.Len(t, byID, 2, body)
+	for _, tc := range []struct {
+		name, id string
+		want     map[string]string // field → raw JSON; "" means absent
+	}{
+		{name: "invalid: no count, no decision, no next run", id: "shop/bad", want: map[string]string{
+			"current": "null", "desired": "null", "nextRun": "",
+			"invalid":   `"policies/bad.yaml:1"`,
+			"lastError": `"policies/bad.yaml:8: spec.maxReplicas: must be an integer, got \"ten\""`,
+		}},
+		{name: "valid: its numbers", id: "shop/good", want: map[string]string{
+			"current": "3", "desired": "3", "invalid": "", "lastError": "",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := byID[tc.id]
+			require.NotNil(t, p, body)
+			for field, want := range tc.want {
+				got, ok := p[field]
+				if want == "" {
+					assert.False(t, ok, "%s absent, got %s", field, got)
+					continue
+				}
+				assert.Equal(t, want, string(got), field)
+			}
+		})
+	}
+	var next time.Time
+	require.NoError(t, json.Unmarshal(byID["shop/good"]["nextRun"], &next))
+	assert.False(t, next.IsZero(), "the valid policy is scheduled")
 }

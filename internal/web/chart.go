@@ -147,7 +147,7 @@ func newChartFrame(c Chart) *chartFrame {
 	f.px0, f.px1 = float64(chartMarginLeft), float64(f.w-chartMarginRight)
 	f.colors = seriesColors(c.Series)
 	var rows int
-	f.legend, rows = layoutLegend(c.Title, c.Series, f.colors, f.px0, float64(f.w))
+	f.legend, rows = layoutLegend(c.Series, f.colors, f.px0, float64(f.w))
 	// Each legend row past the first takes its height from the top of the plot.
 	f.py0 = float64(chartMarginTop + max(rows-1, 0)*chartLegendRow)
 	f.py1 = float64(f.h - chartMarginBottom)
@@ -453,17 +453,18 @@ func seriesColors(series []ChartSeries) []string {
 	return colors
 }
 
-// Legend layout, in pixels: rows across the top margin, each entry a color swatch and its
-// label; an entry that would pass the right edge starts a new row, and each row past the
-// first lowers the plot's top by chartLegendRow.
+// Legend layout, in pixels: rows across the top margin below the title, each entry a color
+// swatch and its label. Entries that fit side by side take one row; otherwise they go in a grid
+// of columns, each as wide as its widest entry, so the rows line up and no entry is split
+// between rows or overlaps its neighbour. Each row past the first lowers the plot's top by
+// chartLegendRow.
 const (
 	chartLegendY        = 24  // the first row's swatch top; its label's baseline is 6 lower
 	chartLegendRow      = 14  // from one row to the next
 	chartLegendSwatch   = 16  // from an entry's swatch to its label
 	chartLegendGap      = 14  // after a label, before the next entry
 	chartLegendPad      = 8   // kept clear at the right edge
-	chartLabelCharWidth = 6.5 // a character of an 11px label, estimated
-	chartTitleCharWidth = 8.5 // a character of the 14px bold title, estimated
+	chartLabelCharWidth = 6.5 // a character of an 11px label, estimated (generously: sans-serif averages less)
 )
 
 // legendEntry is one series' place in the legend.
@@ -478,39 +479,59 @@ func legendTextWidth(label string) float64 {
 	return chartLabelCharWidth * float64(utf8.RuneCountInString(label))
 }
 
-// layoutLegend places one entry per series, the first row after the title, each next row
-// from the plot's left; a label too long for a row of its own is cut short with "…". It
-// returns the entries and the number of rows.
-func layoutLegend(title string, series []ChartSeries, colors []string, left, width float64) ([]legendEntry, int) {
+// layoutLegend places one entry per series from the plot's left, under the title: in one row
+// when they all fit, else in as many aligned columns as fit; a label too long for a row of its own is
+// cut short with "…". It returns the entries and the number of rows.
+func layoutLegend(series []ChartSeries, colors []string, left, width float64) ([]legendEntry, int) {
 	if len(series) == 0 {
 		return nil, 0
 	}
-	right := width - chartLegendPad
-	x, row, empty := left, 0, true
-	if title != "" {
-		x += 24 + chartTitleCharWidth*float64(utf8.RuneCountInString(title))
+	room := width - chartLegendPad - left
+	labels := make([]string, len(series))
+	total := -float64(chartLegendGap)
+	for i, s := range series {
+		labels[i] = seriesLabel(s)
+		if s.Axis == AxisRight {
+			labels[i] += " (right axis)"
+		}
+		if w := chartLegendSwatch + legendTextWidth(labels[i]); w > room {
+			labels[i] = cutLabel(labels[i], room-chartLegendSwatch)
+		}
+		w := chartLegendSwatch + legendTextWidth(labels[i])
+		total += w + chartLegendGap
 	}
 	out := make([]legendEntry, 0, len(series))
-	for i, s := range series {
-		label := seriesLabel(s)
-		if s.Axis == AxisRight {
-			label += " (right axis)"
+	if total <= room { // one row, each entry at its own width
+		x := left
+		for i, label := range labels {
+			out = append(out, legendEntry{x: x, y: chartLegendY, label: label, color: colors[i]})
+			x += chartLegendSwatch + legendTextWidth(label) + chartLegendGap
 		}
-		fits := func() bool { return x+chartLegendSwatch+legendTextWidth(label) <= right }
-		if !fits() && !empty {
-			x, row, empty = left, row+1, true
-		}
-		if !fits() && empty {
-			x = left // the first row below the title has the width of the others
-		}
-		if !fits() {
-			label = cutLabel(label, right-x-chartLegendSwatch)
-		}
-		out = append(out, legendEntry{x: x, y: float64(chartLegendY + row*chartLegendRow), label: label, color: colors[i]})
-		x += chartLegendSwatch + legendTextWidth(label) + chartLegendGap
-		empty = false
+		return out, 1
 	}
-	return out, row + 1
+	// The most columns that fit, each as wide as its widest entry; one column always fits,
+	// every label having been cut to the row.
+	var lefts []float64
+	for cols := len(labels) - 1; cols >= 1; cols-- {
+		widths := make([]float64, cols)
+		for i, label := range labels {
+			widths[i%cols] = max(widths[i%cols], chartLegendSwatch+legendTextWidth(label))
+		}
+		lefts = lefts[:0]
+		x := left
+		for _, w := range widths {
+			lefts = append(lefts, x)
+			x += w + chartLegendGap
+		}
+		if x-chartLegendGap <= left+room || cols == 1 {
+			break
+		}
+	}
+	cols := len(lefts)
+	for i, label := range labels {
+		out = append(out, legendEntry{x: lefts[i%cols], y: float64(chartLegendY + (i/cols)*chartLegendRow), label: label, color: colors[i]})
+	}
+	return out, (len(labels)-1)/cols + 1
 }
 
 // cutLabel shortens a label to fit width, ending it with "…".

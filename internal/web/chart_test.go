@@ -387,3 +387,58 @@ func TestClusterMarks(t *testing.T) {
 		})
 	}
 }
+
+// TestLegendLayoutNeverOverlapsOrSplitsAnEntry: the compare chart's legend, at the page widths
+// people look at it (800 and 1400 px) and the default 960, with the series a comparison draws
+// (the metric, then each policy's replicas on the right axis). No two entries' boxes overlap,
+// every entry is whole (not cut) and inside the chart, and when the legend takes more than one
+// row its entries stand in columns: each one at the left of its column in the first row.
+func TestLegendLayoutNeverOverlapsOrSplitsAnEntry(t *testing.T) {
+	policies := []string{"laravel-demo/laravel-web", "laravel-demo/laravel-web-hpa", "examples/keda-scaledobject-for-checkout.yaml",
+		"policies/staging/web.yaml#shop/web", "examples/hpa.yaml"}
+	for _, tc := range []struct {
+		name     string
+		width    int
+		policies int
+		rows     int
+	}{
+		{name: "800 px, the demo's two policies", width: 800, policies: 2, rows: 1},
+		{name: "800 px, five policies", width: 800, policies: 5, rows: 3},
+		{name: "960 px, three policies", width: 960, policies: 3, rows: 2},
+		{name: "1400 px, the demo's two policies", width: 1400, policies: 2, rows: 1},
+		{name: "1400 px, five policies", width: 1400, policies: 5, rows: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			series := []ChartSeries{{Name: "http_rps"}}
+			for _, p := range policies[:tc.policies] {
+				series = append(series, ChartSeries{Name: p, Axis: AxisRight, Step: true})
+			}
+			left, right := float64(chartMarginLeft), float64(tc.width-chartLegendPad)
+			entries, rows := layoutLegend(series, seriesColors(series), left, float64(tc.width))
+			require.Len(t, entries, len(series))
+			assert.Equal(t, tc.rows, rows)
+			end := func(e legendEntry) float64 { return e.x + chartLegendSwatch + legendTextWidth(e.label) }
+			for i, e := range entries {
+				assert.True(t, strings.HasPrefix(e.label, series[i].Name) && !strings.HasSuffix(e.label, "…"), "entry %d whole: %q", i, e.label)
+				assert.GreaterOrEqual(t, e.x, left, "entry %d inside", i)
+				assert.LessOrEqual(t, end(e), right, "entry %d %q inside", i, e.label)
+				row := int((e.y - chartLegendY) / chartLegendRow)
+				assert.Less(t, row, rows)
+				for j, o := range entries[:i] {
+					if o.y == e.y {
+						assert.Less(t, end(o), e.x, "entries %d and %d overlap", j, i)
+					}
+				}
+				if rows > 1 && row > 0 {
+					var col *legendEntry
+					for k := range entries {
+						if entries[k].y == chartLegendY && entries[k].x == e.x {
+							col = &entries[k]
+						}
+					}
+					assert.NotNil(t, col, "entry %d starts a column of the first row", i)
+				}
+			}
+		})
+	}
+}

@@ -74,6 +74,10 @@ type statusRow struct {
 	NextRunIn   string
 	ReasonLines []string
 	HoldLines   []string
+	// Count and Want are Current and Desired when Known: a policy not yet evaluated, or
+	// invalid, has no count to show (its row says so instead of 0).
+	Count, Want int
+	Known       bool
 	Changed     bool
 	// Shadow is set for a shadow policy: its comparison with the live autoscaler.
 	Shadow *shadowRow
@@ -90,14 +94,20 @@ func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, chartWorkers)
 	for i, st := range statuses {
-		row := statusRow{PolicyStatus: st, Changed: st.Current != st.Desired && st.Invalid == ""}
+		row := statusRow{PolicyStatus: st}
+		if st.Current != nil && st.Invalid == "" {
+			row.Count, row.Known = *st.Current, true
+			if st.Desired != nil {
+				row.Want, row.Changed = *st.Desired, *st.Desired != *st.Current
+			}
+		}
 		if st.Invalid != "" {
 			view.Invalid++
 		}
 		if st.LastEvaluated != nil {
 			row.Evaluated = ago(now.Sub(*st.LastEvaluated))
 		}
-		if !st.NextRun.IsZero() {
+		if st.NextRun != nil {
 			row.NextRunIn = until(st.NextRun.Sub(now))
 		}
 		for _, reason := range st.Reasons {
@@ -174,6 +184,12 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 		if !seen && len(lines) == 0 {
 			return "", strings.Join(append(notes, "live: no data"), "; ")
 		}
+	} else if st.Current == nil {
+		// Not evaluated (invalid, or not yet): no count to draw the history back from.
+		notes = append(notes, "replicas: not evaluated")
+		if !seen {
+			return "", strings.Join(notes, "; ")
+		}
 	} else {
 		events, herr := p.svc.History(ctx, st.Repository, st.ID, start)
 		if herr != nil {
@@ -183,7 +199,7 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 				return "", strings.Join(notes, "; ")
 			}
 		} else {
-			at := gitops.ReplicasAt(events, st.Current)
+			at := gitops.ReplicasAt(events, *st.Current)
 			pts := []ChartPoint{{T: start, V: float64(at(start))}}
 			for _, ev := range events {
 				if ev.At.Before(start) || ev.At.After(now) {
@@ -196,7 +212,7 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 				}
 				marks = append(marks, ChartMark{T: ev.At, Label: label, Up: ev.To > ev.From})
 			}
-			pts = append(pts, ChartPoint{T: now, V: float64(st.Current)})
+			pts = append(pts, ChartPoint{T: now, V: float64(*st.Current)})
 			lines = []ChartSeries{{Name: "replicas", Points: pts, Axis: AxisRight, Step: true}}
 		}
 	}
