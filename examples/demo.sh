@@ -5,9 +5,10 @@
 # Argo CD would watch), then replays the bundled metrics trace (a traffic spike and a queue
 # backlog) through `gitops-autoscaler evaluate --metrics-file … --at …`, one evaluation per
 # step, exactly as a Jenkins job or the service would run it. Every decision becomes a commit
-# with its reasoning and trailers. Near the end, a person reverts the web tier's scale-down
-# (Steady comes down once the quiet after the spike has lasted long enough to pay for the
-# change), and the evaluations after it hold off instead of fighting the revert. At the end it prints the
+# with its reasoning and trailers. Just after the spike, a person reverts the web tier's last
+# scale-up (8 → 12) while the load still wants it, and the evaluations after it hold off instead
+# of fighting the revert (Steady then keeps the level through the quiet hour after the spike: a
+# scale-down there would not pay for its change). At the end it prints the
 # log, compares the web policy (Steady) with its HPA form over the same trace, and writes a
 # backtest report.
 set -euo pipefail
@@ -21,7 +22,7 @@ out=${DEMO_OUT:-$top/out/demo}
 step=${DEMO_STEP:-60}          # seconds between evaluations
 start=${DEMO_START:-2026-11-22T08:00:00Z}
 end=${DEMO_END:-2026-11-22T10:00:00Z}
-revert_at=${DEMO_REVERT_AT:-2026-11-22T09:57:00Z}   # when a person reverts the web tier's last decision
+revert_at=${DEMO_REVERT_AT:-2026-11-22T08:30:00Z}   # when a person reverts the web tier's last decision
 web=laravel-demo/laravel-web
 
 [ -x "$bin" ] || { echo "build first: make build" >&2; exit 1; }
