@@ -91,14 +91,12 @@ type resolvedRange struct {
 	at      time.Time
 }
 
-// NewCharts opens (creating it) the chart cache in cfg.Dir.
+// NewCharts opens the chart cache in cfg.Dir. Its folders are made by the first pull, so a
+// run that pulls no chart writes nothing there.
 func NewCharts(cfg ChartsConfig) (*Charts, error) {
 	cfg.Limits.SetDefaults()
 	if cfg.Dir == "" {
 		return nil, errors.New("chart cache: no directory")
-	}
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, "sha256"), 0o700); err != nil {
-		return nil, fmt.Errorf("chart cache: %w", err)
 	}
 	repos := append([]policy.ChartRepository(nil), cfg.Repositories...)
 	// The longest URL first: the most specific entry wins.
@@ -375,6 +373,9 @@ func (cs *Charts) index(ctx context.Context, ref chartRef) (*helmrepo.IndexFile,
 	}
 	// The SDK loads an index from a file only; it is parsed and checked as `helm repo update`
 	// does.
+	if err := os.MkdirAll(cs.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("%s: chart cache: %w", ref, err)
+	}
 	tmp, err := os.CreateTemp(cs.dir, "index-*.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
@@ -464,6 +465,9 @@ func (cs *Charts) store(ref chartRef, version string, data []byte) (pulledChart,
 	p := pulledChart{Ref: ref.String(), Version: version, Digest: "sha256:" + hexSum, Path: file}
 	if cs.touch(file) {
 		return p, nil
+	}
+	if err := os.MkdirAll(filepath.Join(cs.dir, "sha256"), 0o700); err != nil {
+		return p, fmt.Errorf("%s: chart cache: %w", ref, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Join(cs.dir, "sha256"), ".pull-*")
 	if err != nil {
