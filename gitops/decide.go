@@ -9,8 +9,8 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 

@@ -3,7 +3,7 @@
 //   - The Git repository is package gitops/gitrepo: clones kept in a cache directory, one
 //     fetch and one push per cycle, commits of one file, history read back from first-parent
 //     `git log`. It is the only package that imports go-git.
-//   - The replica editor is package gitops/edit: it changes one YAML scalar and no other byte.
+//   - The replica editor is package internal/edit: it changes one YAML scalar and no other byte.
 //   - Commit messages and trailers are package gitops/commitmsg.
 //   - The loop (cycle.go, decide.go): Runner.Cycle runs docs/design.md §2 for a repository's
 //     policies — sync, metrics once for all, then per policy three steps: observe (the

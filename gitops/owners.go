@@ -7,8 +7,8 @@ import (
 	"os"
 	"path"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )

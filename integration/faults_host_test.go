@@ -242,7 +242,7 @@ var (
 // TestHostAPIFaults: the GitHub API answers a 500 or a secondary rate limit at one step of a
 // pull request's lifecycle — listing, opening, labelling, updating, reading it, reading the
 // checks, merging — in PullRequest and AutoMerge modes. A rate limit that names its wait is
-// waited out, and a read's 500 tried again (promclient/httpretry, below go-github), and the
+// waited out, and a read's 500 tried again (internal/httpretry, below go-github), and the
 // run succeeds; a write's 500, a read failing on every attempt, or a limit whose wait
 // outlasts the cycle, fails the run with an error naming the repository and the step. Then no duplicate pull request, no stray branch, no partial commit, and the next run
 // converges.

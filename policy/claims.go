@@ -5,6 +5,8 @@ import (
 	"math"
 	"path"
 	"strings"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 )
 
 // Claims between policies (docs/design.md §4, "Ownership between teams"). Two policies of one
@@ -331,7 +333,7 @@ func (v RepoView) newcomerNote(p *Policy, s ClaimStart) string {
 	case !s.InBase:
 		return "this one is not in the branch's history yet"
 	default:
-		return "this document claimed it later, in commit " + ShortSHA(s.Commit)
+		return "this document claimed it later, in commit " + gitname.Short(s.Commit)
 	}
 }
 
@@ -352,7 +354,7 @@ func tieNote(known bool, err error, tied []int, starts []ClaimStart) string {
 	case !s.InBase:
 		return "none of them is in the branch's history yet"
 	case s.Began:
-		return all + " claimed it in commit " + ShortSHA(s.Commit)
+		return all + " claimed it in commit " + gitname.Short(s.Commit)
 	default:
 		return fmt.Sprintf("%s claimed it before the last %d commits, the most the check reads", all, s.Bound)
 	}

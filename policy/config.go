@@ -177,18 +177,6 @@ type ChartRepository struct {
 	PlainHTTP bool `yaml:"plainHTTP,omitempty" json:"plainHTTP,omitempty"`
 }
 
-// Secret is a secret value read from a file or the environment. It never prints.
-type Secret string
-
-// String hides the value.
-func (Secret) String() string { return "<secret>" }
-
-// GoString hides the value from %#v.
-func (Secret) GoString() string { return "<secret>" }
-
-// MarshalJSON hides the value.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"<secret>"`), nil }
-
 // Defaults used when a document leaves a field out. They live here, in one place.
 const (
 	DefaultSchedule         = "@every 30s"

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -49,7 +51,7 @@ func LoadConfigFile(file string) (*Config, error) {
 	base := filepath.Dir(file)
 	for i := range cfg.Repositories {
 		r := &cfg.Repositories[i]
-		if t, _ := ClassifyGitURL(r.URL); t != GitLocal || filepath.IsAbs(r.URL) {
+		if t, _ := gitname.Classify(r.URL); t != gitname.Local || filepath.IsAbs(r.URL) {
 			continue
 		}
 		abs, err := filepath.Abs(filepath.Join(base, r.URL))
@@ -159,13 +161,13 @@ func (c *checker) uniqueName(field, name string, seen map[string]string) {
 }
 
 // gitURL checks a repository URL and returns its transport (empty when the URL is unusable).
-func (c *checker) gitURL(field, raw string) GitTransport {
-	t, err := ClassifyGitURL(raw)
+func (c *checker) gitURL(field, raw string) gitname.Transport {
+	t, err := gitname.Classify(raw)
 	if err != nil {
 		c.errorf(field, "%v", err)
 		return ""
 	}
-	if t != GitHTTPS && t != GitHTTP && !(t == GitSSH && strings.Contains(raw, "://")) {
+	if t != gitname.HTTPS && t != gitname.HTTP && !(t == gitname.SSH && strings.Contains(raw, "://")) {
 		return t
 	}
 	u, err := url.Parse(raw)
@@ -178,7 +180,7 @@ func (c *checker) gitURL(field, raw string) GitTransport {
 	}
 	if _, hasPassword := u.User.Password(); hasPassword {
 		c.errorf(field, "must not carry a password (%s): use auth.passwordFile or auth.passwordEnv", u.Redacted())
-	} else if u.User != nil && t != GitSSH {
+	} else if u.User != nil && t != gitname.SSH {
 		c.errorf(field, "must not carry credentials (%s): use auth", u.Redacted())
 	}
 	return t
@@ -194,7 +196,7 @@ func (c *checker) branch(field, b string) {
 }
 
 // gitAuth checks that exactly one authentication form is set and that it fits the URL.
-func (c *checker) gitAuth(f string, a *GitAuth, transport GitTransport) {
+func (c *checker) gitAuth(f string, a *GitAuth, transport gitname.Transport) {
 	if a == nil {
 		return
 	}
@@ -225,9 +227,9 @@ func (c *checker) gitAuth(f string, a *GitAuth, transport GitTransport) {
 		c.errorf(f, "set one form: tokenFile or tokenEnv; username with passwordFile or passwordEnv; or sshKeyFile with knownHostsFile (or leave auth out)")
 	case len(forms) > 1:
 		c.errorf(f, "set exactly one form, got %s", strings.Join(forms, " and "))
-	case forms[0] == "SSH key" && (transport == GitHTTPS || transport == GitHTTP):
+	case forms[0] == "SSH key" && (transport == gitname.HTTPS || transport == gitname.HTTP):
 		c.errorf(f, "an SSH key needs an ssh:// or git@host:path URL")
-	case forms[0] != "SSH key" && transport == GitSSH:
+	case forms[0] != "SSH key" && transport == gitname.SSH:
 		c.errorf(f, "an ssh URL needs sshKeyFile and knownHostsFile")
 	}
 }
@@ -428,79 +430,45 @@ func matchElement(pattern, elem string) bool {
 
 // ReadBearerToken reads the server's bearer token from its file or environment variable; it is
 // empty when the server has none.
-func (s *PrometheusServer) ReadBearerToken() (Secret, error) {
-	return ReadSecret("prometheus "+s.Name+" bearer token", s.BearerTokenFile, s.BearerTokenEnv, nil)
+func (s *PrometheusServer) ReadBearerToken() (secret.Value, error) {
+	return secret.Read("prometheus "+s.Name+" bearer token", s.BearerTokenFile, s.BearerTokenEnv, nil)
 }
 
 // ReadPassword reads the basic-auth password from its file or environment variable.
-func (b *BasicAuth) ReadPassword() (Secret, error) {
-	return ReadSecret("basic auth password", b.PasswordFile, b.PasswordEnv, nil)
+func (b *BasicAuth) ReadPassword() (secret.Value, error) {
+	return secret.Read("basic auth password", b.PasswordFile, b.PasswordEnv, nil)
 }
 
 // ReadToken reads the Git token from its file or environment variable; empty when unset.
-func (a *GitAuth) ReadToken() (Secret, error) {
-	return ReadSecret("git token", a.TokenFile, a.TokenEnv, nil)
+func (a *GitAuth) ReadToken() (secret.Value, error) {
+	return secret.Read("git token", a.TokenFile, a.TokenEnv, nil)
 }
 
 // ReadPassword reads the Git password from its file or environment variable; empty when unset.
-func (a *GitAuth) ReadPassword() (Secret, error) {
-	return ReadSecret("git password", a.PasswordFile, a.PasswordEnv, nil)
+func (a *GitAuth) ReadPassword() (secret.Value, error) {
+	return secret.Read("git password", a.PasswordFile, a.PasswordEnv, nil)
 }
 
 // ReadToken reads the GitHub API token from its file or environment variable; empty when
 // unset.
-func (g *GitHubRepo) ReadToken() (Secret, error) {
-	return ReadSecret("github token", g.TokenFile, g.TokenEnv, nil)
+func (g *GitHubRepo) ReadToken() (secret.Value, error) {
+	return secret.Read("github token", g.TokenFile, g.TokenEnv, nil)
 }
 
 // ReadToken reads the GitLab API token from its file or environment variable; empty when
 // unset.
-func (g *GitLabRepo) ReadToken() (Secret, error) {
-	return ReadSecret("gitlab token", g.TokenFile, g.TokenEnv, nil)
+func (g *GitLabRepo) ReadToken() (secret.Value, error) {
+	return secret.Read("gitlab token", g.TokenFile, g.TokenEnv, nil)
 }
 
 // ReadToken reads the HTTP API's bearer token from its file or environment variable; empty
 // when unset.
-func (h *HTTPConfig) ReadToken() (Secret, error) {
-	return ReadSecret("http token", h.TokenFile, h.TokenEnv, nil)
+func (h *HTTPConfig) ReadToken() (secret.Value, error) {
+	return secret.Read("http token", h.TokenFile, h.TokenEnv, nil)
 }
 
 // ReadStatusToken reads the status page's read-only token from its file or environment
 // variable; empty when unset (the status page and GET /api/v1/policies are then open).
-func (h *HTTPConfig) ReadStatusToken() (Secret, error) {
-	return ReadSecret("http status token", h.StatusTokenFile, h.StatusTokenEnv, nil)
-}
-
-// ReadSecret is the one reader of secrets: from a file (surrounding whitespace trimmed, as files
-// written by editors and Kubernetes end in a newline) or an environment variable, looked up
-// with lookupEnv (os.LookupEnv when nil). what names the secret in errors. Nothing configured
-// is an empty secret; a configured source that is missing or empty is an error. Errors name
-// the file or variable, never the content.
-func ReadSecret(what, file, env string, lookupEnv func(string) (string, bool)) (Secret, error) {
-	switch {
-	case file != "":
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", what, err) // *PathError: the path, never the content
-		}
-		v := strings.TrimSpace(string(data))
-		if v == "" {
-			return "", fmt.Errorf("read %s: file %s is empty", what, file)
-		}
-		return Secret(v), nil
-	case env != "":
-		if lookupEnv == nil {
-			lookupEnv = os.LookupEnv
-		}
-		v, ok := lookupEnv(env)
-		if !ok {
-			return "", fmt.Errorf("read %s: environment variable %s is not set", what, env)
-		}
-		v = strings.TrimSpace(v)
-		if v == "" {
-			return "", fmt.Errorf("read %s: environment variable %s is empty", what, env)
-		}
-		return Secret(v), nil
-	}
-	return "", nil
+func (h *HTTPConfig) ReadStatusToken() (secret.Value, error) {
+	return secret.Read("http status token", h.StatusTokenFile, h.StatusTokenEnv, nil)
 }

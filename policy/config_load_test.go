@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -164,27 +165,27 @@ func TestValidateGlob(t *testing.T) {
 }
 
 func TestReadSecrets(t *testing.T) {
-	const secret = "hunter2-0123456789"
+	const value = "hunter2-0123456789"
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
-	require.NoError(t, os.WriteFile(tokenFile, []byte(secret+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(tokenFile, []byte(value+"\n"), 0o600))
 	emptyFile := filepath.Join(dir, "empty")
 	require.NoError(t, os.WriteFile(emptyFile, []byte("\n"), 0o600))
-	t.Setenv("TEST_SECRET_SET", " "+secret+" ")
+	t.Setenv("TEST_SECRET_SET", " "+value+" ")
 	t.Setenv("TEST_SECRET_EMPTY", "")
 
 	tests := []struct {
 		name    string
-		read    func() (Secret, error)
-		want    Secret
+		read    func() (secret.Value, error)
+		want    secret.Value
 		wantErr string
 	}{
-		{name: "bearer token file, newline trimmed", read: (&PrometheusServer{Name: "p", BearerTokenFile: tokenFile}).ReadBearerToken, want: secret},
-		{name: "git token from env", read: (&GitAuth{TokenEnv: "TEST_SECRET_SET"}).ReadToken, want: secret},
-		{name: "git password file", read: (&GitAuth{Username: "bot", PasswordFile: tokenFile}).ReadPassword, want: secret},
-		{name: "basic auth password env", read: (&BasicAuth{Username: "u", PasswordEnv: "TEST_SECRET_SET"}).ReadPassword, want: secret},
-		{name: "github token", read: (&GitHubRepo{TokenFile: tokenFile}).ReadToken, want: secret},
-		{name: "http token", read: (&HTTPConfig{TokenEnv: "TEST_SECRET_SET"}).ReadToken, want: secret},
+		{name: "bearer token file, newline trimmed", read: (&PrometheusServer{Name: "p", BearerTokenFile: tokenFile}).ReadBearerToken, want: value},
+		{name: "git token from env", read: (&GitAuth{TokenEnv: "TEST_SECRET_SET"}).ReadToken, want: value},
+		{name: "git password file", read: (&GitAuth{Username: "bot", PasswordFile: tokenFile}).ReadPassword, want: value},
+		{name: "basic auth password env", read: (&BasicAuth{Username: "u", PasswordEnv: "TEST_SECRET_SET"}).ReadPassword, want: value},
+		{name: "github token", read: (&GitHubRepo{TokenFile: tokenFile}).ReadToken, want: value},
+		{name: "http token", read: (&HTTPConfig{TokenEnv: "TEST_SECRET_SET"}).ReadToken, want: value},
 		{name: "none configured", read: (&PrometheusServer{Name: "p"}).ReadBearerToken, want: ""},
 		{name: "missing file", read: (&GitAuth{TokenFile: filepath.Join(dir, "nope")}).ReadToken,
 			wantErr: "read git token: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
@@ -207,7 +208,7 @@ func TestReadSecrets(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 			if got != "" {
 				printed := fmt.Sprintf("%v %s %+v %#v", got, got, got, got)
-				assert.NotContains(t, printed, secret, "a Secret never prints its value")
+				assert.NotContains(t, printed, value, "a Secret never prints its value")
 			}
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 )
 
 // explainer collects a decision's reason lines. Every message is appended to one byte buffer
@@ -114,7 +116,7 @@ func (e *explainer) secs(d time.Duration) *explainer {
 
 // short writes the abbreviated form of a commit hash.
 func (e *explainer) short(commit string) *explainer {
-	return e.str(ShortSHA(commit))
+	return e.str(gitname.Short(commit))
 }
 
 // hold writes the usual ending of a line that keeps the count: " → hold at 6".

@@ -10,7 +10,9 @@
 // the only places that touch the machine, and each says so: the loaders read the files they are
 // given (LoadConfigFile also resolves relative repository paths and the default cache
 // directory), and a config's Read… methods read a secret's file or environment variable when
-// called. ClassifyGitURL is the one rule for what a repository URL is.
+// called. What the service config shares with the rest of the module lives in leaves under
+// internal/: secret values and their scrubbing (internal/secret), the rule for what a
+// repository URL is (internal/gitname), and the YAML node helpers (internal/yamlnode).
 //
 // Two strategies turn the recommendation into the count: Rules (the default) applies the
 // behavior block as written — the HPA's stabilization, rate limits, the original controller's
@@ -43,6 +45,7 @@
 // same window, and the changes each made or would have made — from series the caller reads
 // from Prometheus, so a restart computes the same comparison.
 //
-// Must not import: cmd/..., gitops/..., render/..., promclient/..., internal/..., integration/...,
+// Must not import: cmd/..., gitops/..., render/..., promclient/..., internal/edit,
+// internal/httpretry, internal/origin, internal/web, internal/testserver/..., integration/...,
 // net/http, os/exec.
 package policy

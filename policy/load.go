@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -235,7 +236,7 @@ type document struct {
 // starts with "---", which YAML forbids inside any scalar), and each part is parsed on its own.
 func eachDocument(file string, data []byte, want string, fn func(document)) {
 	for _, part := range splitDocuments(data) {
-		for doc, err := range YAMLDocuments(part.data) {
+		for doc, err := range yamlnode.Documents(part.data) {
 			if err != nil {
 				fe := syntaxError(file, err)
 				if fe.Line > 0 {

@@ -397,3 +397,27 @@ spec:
 		})
 	}
 }
+
+func TestReadYAMLFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"b.yaml": "b", "a.yml": "a", "sub/c.yaml": "c", "notes.txt": "x", ".hidden/d.yaml": "d", "sub/.e.yaml": "e",
+	} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	single := filepath.Join(dir, "notes.txt")
+	missing := filepath.Join(dir, "nope.yaml")
+
+	files, err := ReadYAMLFiles("manifests", dir, missing, single)
+
+	require.Error(t, err)
+	assert.Equal(t, "read manifests: stat "+missing+": no such file or directory", err.Error())
+	assert.Equal(t, []YAMLFile{
+		{Name: filepath.Join(dir, "a.yml"), Data: []byte("a"), InDirectory: true},
+		{Name: filepath.Join(dir, "b.yaml"), Data: []byte("b"), InDirectory: true},
+		{Name: filepath.Join(dir, "sub", "c.yaml"), Data: []byte("c"), InDirectory: true},
+		{Name: single, Data: []byte("x")},
+	}, files, "a directory's YAML files in order (InDirectory), hidden ones skipped; a file named is read whatever its name; one bad path hides nothing else")
+}

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -114,7 +115,7 @@ func AutoscalerKind(data []byte) (kind string, line int) {
 		return "", 0
 	}
 	for _, part := range splitDocuments(data) {
-		for doc, err := range YAMLDocuments(part.data) {
+		for doc, err := range yamlnode.Documents(part.data) {
 			if err != nil {
 				break // a part that does not parse: no kind can be read from it
 			}

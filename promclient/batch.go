@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -64,7 +65,7 @@ func NewServers(cfg *policy.Config, opts ...Option) (*Servers, error) {
 func (s *Servers) For(ref *policy.PrometheusRef) (*Client, error) {
 	if ref != nil && ref.URL != "" {
 		if !s.allowURLs {
-			return nil, fmt.Errorf("prometheus url %s: policies may not name their own Prometheus (allowPolicyPrometheusURLs is false)", policy.RedactURLs(ref.URL))
+			return nil, fmt.Errorf("prometheus url %s: policies may not name their own Prometheus (allowPolicyPrometheusURLs is false)", secret.RedactURLs(ref.URL))
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()

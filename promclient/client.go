@@ -21,9 +21,10 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/httpretry"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
-	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
 )
 
 // Retry defaults: a handful of attempts, backing off from 200ms to at most 5s. The caller's
@@ -135,7 +136,7 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 	case err != nil:
 		name = "<invalid url>" // the text does not parse: nothing of it is shown
 	default:
-		name = policy.RedactURLs(server.URL)
+		name = secret.RedactURLs(server.URL)
 	}
 	if err != nil {
 		// url.Parse errors quote the whole URL, userinfo included: say only what is wrong.
@@ -298,7 +299,7 @@ func (c *Client) do(ctx context.Context, q string, run func(context.Context) (mo
 	}
 	if err != nil {
 		secrets := append(slices.Clone(c.secrets), c.auth.staticSecrets()...)
-		return nil, &QueryError{Server: c.name, Query: q, cause: policy.RedactError(err, secrets...)}
+		return nil, &QueryError{Server: c.name, Query: q, cause: secret.RedactError(err, secrets...)}
 	}
 	return v, nil
 }
@@ -306,12 +307,12 @@ func (c *Client) do(ctx context.Context, q string, run func(context.Context) (mo
 // redactText replaces every credential of the server in s: those known at New and the ones
 // current now (a token file may have been rotated since).
 func (c *Client) redactText(s string) string {
-	return policy.RedactText(s, append(slices.Clone(c.secrets), c.auth.staticSecrets()...)...)
+	return secret.Redact(s, append(slices.Clone(c.secrets), c.auth.staticSecrets()...)...)
 }
 
 // QueryError is a failed query. Its text names the server and the query and has the URL
 // userinfo and every known credential of the server scrubbed. It unwraps to that scrubbed
-// cause, a *policy.RedactedError: errors.Is still sees a deadline or a cancellation, but the
+// cause, a *secret.RedactedError: errors.Is still sees a deadline or a cancellation, but the
 // raw error, which may quote a credential, cannot be reached (the one rule for scrubbed errors).
 type QueryError struct {
 	Server string
@@ -360,9 +361,9 @@ func (t *authTransport) staticSecrets() []string {
 	return out
 }
 
-func (t *authTransport) token() (policy.Secret, error) { return t.server.ReadBearerToken() }
+func (t *authTransport) token() (secret.Value, error) { return t.server.ReadBearerToken() }
 
-func (t *authTransport) password() (policy.Secret, error) {
+func (t *authTransport) password() (secret.Value, error) {
 	if t.server.BasicAuth == nil {
 		return "", nil
 	}

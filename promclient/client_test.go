@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -499,7 +500,7 @@ func TestNoCredentialInErrors(t *testing.T) {
 				}
 				var qe *QueryError
 				require.ErrorAs(t, err, &qe)
-				var scrubbed *policy.RedactedError
+				var scrubbed *secret.RedactedError
 				require.ErrorAs(t, err, &scrubbed, "a query error unwraps to its scrubbed cause")
 				assert.Nil(t, errors.Unwrap(scrubbed), "and no further: the raw text cannot be reached")
 				var answerErr *answerError

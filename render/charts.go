@@ -29,6 +29,7 @@ import (
 	helmrepo "helm.sh/helm/v3/pkg/repo"
 	"oras.land/oras-go/v2/registry/remote/auth"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -178,11 +179,11 @@ func (c chartRef) pinned() bool {
 
 // credentials returns the username and password configured for a URL (the entry with the
 // longest matching prefix), reading the password file now.
-func (cs *Charts) credentials(u string) (username string, password policy.Secret, plainHTTP bool, err error) {
+func (cs *Charts) credentials(u string) (username string, password secret.Value, plainHTTP bool, err error) {
 	for _, r := range cs.repos {
 		if strings.HasPrefix(strings.TrimSuffix(u, "/")+"/", strings.TrimSuffix(r.URL, "/")+"/") {
 			if r.Username != "" {
-				password, err = policy.ReadSecret("chart repository password", r.PasswordFile, "", nil)
+				password, err = secret.Read("chart repository password", r.PasswordFile, "", nil)
 			}
 			return r.Username, password, r.PlainHTTP, err
 		}
@@ -622,7 +623,7 @@ func (cs *Charts) httpGet(ctx context.Context, ref chartRef, u string, max int, 
 type registryClientGuard struct {
 	budget *budget
 	user   string
-	pass   policy.Secret
+	pass   secret.Value
 }
 
 // guardedRegistry is the SDK's registry client with the budget and secrets of its downloads.
@@ -705,7 +706,7 @@ func (cs *Charts) guard(ctx context.Context, ref chartRef, what string, max int,
 
 // scrub removes a password, and the basic-auth header value made of it, from an error's text:
 // whatever a server or library echoes, a secret never reaches a message.
-func scrub(err error, user string, pass policy.Secret) error {
+func scrub(err error, user string, pass secret.Value) error {
 	if err == nil || pass == "" {
 		return err
 	}

@@ -9,9 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // fluxHelmRelease is the part of a Flux HelmRelease (helm.toolkit.fluxcd.io v2, v2beta2,
@@ -309,7 +308,7 @@ func findFluxSource(r *repo, hr objectDoc, kind, name, namespace, field string) 
 		if err != nil || !bytes.Contains(data, []byte(kind)) {
 			continue
 		}
-		for n, err := range policy.YAMLDocuments(data) {
+		for n, err := range yamlnode.Documents(data) {
 			if err != nil {
 				break
 			}

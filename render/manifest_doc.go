@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -98,7 +99,7 @@ func loadObjectDoc(r *repo, file, group, kind, name, field string) (objectDoc, e
 	}
 	var matches []objectDoc
 	var found []string
-	for n, err := range policy.YAMLDocuments(data) {
+	for n, err := range yamlnode.Documents(data) {
 		if err != nil {
 			return objectDoc{}, fmt.Errorf("parse %s: %w", clean, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -324,7 +325,7 @@ func isTestHook(o Object) bool {
 func ParseManifests(manifest []byte) ([]Object, error) {
 	var objs []Object
 	i := 0
-	for node, err := range policy.YAMLDocuments(manifest) {
+	for node, err := range yamlnode.Documents(manifest) {
 		i++
 		if err != nil {
 			return nil, fmt.Errorf("parse rendered document %d: %w", i, err)

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/convert"
@@ -634,7 +635,7 @@ func readTraceFile(name string) (*promclient.Trace, error) {
 // prometheusValues range-queries the policy's metrics on the --prometheus server.
 func prometheusValues(ctx context.Context, o backtestOptions, p *policy.Policy, step time.Duration) ([][]policy.MetricValue, error) {
 	c, err := promclient.New(policy.PrometheusServer{
-		Name:            policy.RedactURLs(o.prometheusURL),
+		Name:            secret.RedactURLs(o.prometheusURL),
 		URL:             o.prometheusURL,
 		BearerTokenFile: o.promTokenFile,
 	})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
@@ -308,7 +309,7 @@ func printResults(w io.Writer, format string, results []gitops.Result, plan bool
 			line = fmt.Sprintf("%s  %s  %s", r.Policy, r.Target, r.Action)
 		}
 		if r.Commit != "" {
-			line += "  " + policy.ShortSHA(r.Commit)
+			line += "  " + gitname.Short(r.Commit)
 		}
 		if r.PullRequest != "" {
 			line += "  " + r.PullRequest
@@ -426,7 +427,7 @@ func history(ctx context.Context, o historyOptions, stdout, stderr io.Writer) in
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TIME\tKIND\tFROM → TO\tCOMMIT\tAUTHOR\tSUBJECT")
 		for _, ev := range events {
-			fmt.Fprintf(tw, "%s\t%s\t%d → %d\t%s\t%s\t%s\n", ev.At.UTC().Format(time.RFC3339), ev.Kind, ev.From, ev.To, policy.ShortSHA(ev.Commit), ev.Author, ev.Subject)
+			fmt.Fprintf(tw, "%s\t%s\t%d → %d\t%s\t%s\t%s\n", ev.At.UTC().Format(time.RFC3339), ev.Kind, ev.From, ev.To, gitname.Short(ev.Commit), ev.Author, ev.Subject)
 		}
 		_ = tw.Flush()
 		return exitOK

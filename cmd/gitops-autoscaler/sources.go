@@ -13,6 +13,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/signing"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
@@ -67,14 +68,14 @@ func newRenderVerifier(cfg *policy.Config) renderVerifier {
 // path on this machine, which no Application names) and its GitHub address.
 func repoURLs(repo policy.Repository) []string {
 	var urls []string
-	switch t, err := policy.ClassifyGitURL(repo.URL); {
-	case err != nil, t == policy.GitLocal, t == policy.GitFile:
+	switch t, err := gitname.Classify(repo.URL); {
+	case err != nil, t == gitname.Local, t == gitname.File:
 		return nil
 	default:
 		urls = append(urls, repo.URL)
 	}
 	if gh := repo.GitHub; gh != nil {
-		urls = append(urls, policy.GitHubWebURL(gh.APIURL)+"/"+gh.Owner+"/"+gh.Repo)
+		urls = append(urls, gitname.GitHubWebURL(gh.APIURL)+"/"+gh.Owner+"/"+gh.Repo)
 	}
 	return urls
 }

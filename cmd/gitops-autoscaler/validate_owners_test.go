@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // teamDoc is a policy of namespace ns named name that writes file at path; metadata.name is on
@@ -157,7 +157,7 @@ func TestValidateRepoOwnership(t *testing.T) {
 			}
 			config := filepath.Join(t.TempDir(), "config.yaml")
 			require.NoError(t, os.WriteFile(config, []byte(tt.config), 0o644))
-			expand := strings.NewReplacer("{dir}", dir, "{config}", config, "{commit}", policy.ShortSHA(commit))
+			expand := strings.NewReplacer("{dir}", dir, "{config}", config, "{commit}", gitname.Short(commit))
 			args := append(append([]string{"validate"}, tt.flags...), "--repo", dir, config)
 			if tt.args == nil {
 				tt.args = []string{"{dir}/teams"}

@@ -10,6 +10,6 @@
 // It is pure text. Making the commit, reading history from Git and proposing a pull request
 // belong to gitops/gitrepo and the loop in gitops; the reasons themselves come from policy.
 //
-// Must not import: cmd/..., gitops, gitops/edit, gitops/gitrepo, gitops/host/..., render/...,
+// Must not import: cmd/..., gitops, internal/edit, gitops/gitrepo, gitops/host/..., render/...,
 // promclient/..., net/http, os/exec, os.
 package commitmsg

@@ -11,6 +11,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -335,7 +336,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 	case full.State != "open":
 		return wait(policy.ReasonMergeBlocked, "auto-merge: %s is %s", name, full.State)
 	case full.HeadSHA != res.Commit:
-		return wait(policy.ReasonMergePending, "auto-merge: %s does not show commit %s yet", name, policy.ShortSHA(res.Commit))
+		return wait(policy.ReasonMergePending, "auto-merge: %s does not show commit %s yet", name, gitname.Short(res.Commit))
 	case full.Mergeable == nil:
 		return wait(policy.ReasonMergePending, "auto-merge: the host is still computing whether %s is mergeable", name)
 	case !*full.Mergeable:
@@ -363,7 +364,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		return res, err
 	}
 	res.Merged, res.MergeCommit = true, sha
-	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged %s as %s", name, policy.ShortSHA(sha))})
+	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged %s as %s", name, gitname.Short(sha))})
 	log.Info(t.Noun+" merged", "number", pr.Number, "commit", sha)
 	// The branch is done; a failure here is tidied by the next cycle's Rejected.
 	if err := ws.DeleteBranch(ctx, PullRequestBranch(d.Policy), res.Commit); err != nil {
@@ -728,7 +729,7 @@ func pullRequestBody(t host.Terms, subject string, reasons []policy.Reason, trai
 
 // bodyFooter ends a description: the branch and the commit it shows.
 func bodyFooter(branch, commit string) string {
-	return fmt.Sprintf("<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, policy.ShortSHA(commit))
+	return fmt.Sprintf("<sub>Branch `%s` at `%s`. The autoscaler owns this branch and rewrites it on its next decision.</sub>\n", branch, gitname.Short(commit))
 }
 
 // oneLine joins a reason's lines with spaces, as the commit message writes it.

@@ -11,7 +11,9 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -39,10 +41,10 @@ type credentials struct {
 // "x-access-token" (or GitAuth.Username when set, e.g. "git" or "oauth2"); an SSH key is
 // checked against known_hosts, never accepted blindly.
 func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (credentials, error) {
-	// One rule for what a URL is, shared with config validation (policy.ClassifyGitURL).
-	kind, err := policy.ClassifyGitURL(rawURL)
+	// One rule for what a URL is, shared with config validation (gitname.Classify).
+	kind, err := gitname.Classify(rawURL)
 	if err != nil {
-		return credentials{}, fmt.Errorf("remote URL %s: %w", policy.RedactURLs(rawURL), err)
+		return credentials{}, fmt.Errorf("remote URL %s: %w", secret.RedactURLs(rawURL), err)
 	}
 	if a == nil || *a == (policy.GitAuth{}) {
 		return credentials{}, nil
@@ -62,33 +64,33 @@ func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (
 
 	switch {
 	case hasToken, hasPassword:
-		if kind != policy.GitHTTPS && kind != policy.GitHTTP {
-			return credentials{}, fmt.Errorf("auth: a token or password needs an https URL, not %s", policy.RedactURLs(rawURL))
+		if kind != gitname.HTTPS && kind != gitname.HTTP {
+			return credentials{}, fmt.Errorf("auth: a token or password needs an https URL, not %s", secret.RedactURLs(rawURL))
 		}
 		user := a.Username
-		var secret policy.Secret
+		var pass secret.Value
 		if hasToken {
 			if user == "" {
 				user = tokenUser
 			}
-			secret, err = policy.ReadSecret("git token", a.TokenFile, a.TokenEnv, lookupEnv(getenv))
+			pass, err = secret.Read("git token", a.TokenFile, a.TokenEnv, lookupEnv(getenv))
 		} else {
 			if user == "" {
 				return credentials{}, errors.New("auth: a password needs a username")
 			}
-			secret, err = policy.ReadSecret("git password", a.PasswordFile, a.PasswordEnv, lookupEnv(getenv))
+			pass, err = secret.Read("git password", a.PasswordFile, a.PasswordEnv, lookupEnv(getenv))
 		}
 		if err != nil {
 			return credentials{}, fmt.Errorf("auth: %w", err)
 		}
 		return credentials{
-			method:  &githttp.BasicAuth{Username: user, Password: string(secret)},
-			secrets: []string{string(secret)},
+			method:  &githttp.BasicAuth{Username: user, Password: string(pass)},
+			secrets: []string{string(pass)},
 		}, nil
 
 	case hasKey:
-		if kind != policy.GitSSH {
-			return credentials{}, fmt.Errorf("auth: an SSH key needs an ssh URL, not %s", policy.RedactURLs(rawURL))
+		if kind != gitname.SSH {
+			return credentials{}, fmt.Errorf("auth: an SSH key needs an ssh URL, not %s", secret.RedactURLs(rawURL))
 		}
 		ep, err := transport.NewEndpoint(rawURL)
 		if err != nil {
@@ -120,7 +122,7 @@ func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (
 	}
 }
 
-// lookupEnv adapts the workspace's getenv to policy.ReadSecret: a variable it answers empty
+// lookupEnv adapts the workspace's getenv to secret.Read: a variable it answers empty
 // for counts as unset.
 func lookupEnv(getenv func(string) string) func(string) (string, bool) {
 	return func(k string) (string, bool) {
@@ -137,10 +139,10 @@ func (w *Workspace) auth(ctx context.Context) (transport.AuthMethod, error) {
 	}
 	tok, err := w.token(ctx)
 	if err != nil {
-		return nil, policy.RedactError(fmt.Errorf("git token for %s: %w", w.url, err), w.creds.secrets...)
+		return nil, secret.RedactError(fmt.Errorf("git token for %s: %w", w.url, err), w.creds.secrets...)
 	}
 	if tok == "" {
-		return nil, fmt.Errorf("git token for %s: the token source gave an empty token", policy.RedactURLs(w.url))
+		return nil, fmt.Errorf("git token for %s: the token source gave an empty token", secret.RedactURLs(w.url))
 	}
 	if !slices.Contains(w.creds.secrets, tok) {
 		w.creds.secrets = append(w.creds.secrets, tok)

@@ -38,10 +38,10 @@
 //
 // Auth (token, username and password, SSH key with known_hosts) is read once, at Open — or,
 // with a Token source, at every network call (a minted, refreshed token) — and every error is
-// scrubbed of secrets and URL credentials (policy.RedactError).
+// scrubbed of secrets and URL credentials (secret.RedactError).
 //
 // Commits and SHAs cross the boundary as hex strings. What to commit is the loop's (package
-// gitops); the replica editor is gitops/edit and the message format gitops/commitmsg; pull
+// gitops); the replica editor is internal/edit and the message format gitops/commitmsg; pull
 // requests belong to the hosts.
 //
 // Must not import: cmd/..., gitops, gitops/delivery, gitops/host/..., internal/web, render/...,

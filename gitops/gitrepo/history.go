@@ -15,7 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 

@@ -7,10 +7,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // A Publisher makes commits on the remote through a host's API rather than a Git push, so
@@ -66,19 +65,19 @@ type pendingCommit struct {
 func (w *Workspace) published(sha plumbing.Hash, file string) (PublishedCommit, error) {
 	c, err := object.GetCommit(w.store, sha)
 	if err != nil {
-		return PublishedCommit{}, fmt.Errorf("read commit %s: %w", policy.ShortSHA(sha.String()), err)
+		return PublishedCommit{}, fmt.Errorf("read commit %s: %w", gitname.Short(sha.String()), err)
 	}
 	tree, err := c.Tree()
 	if err != nil {
-		return PublishedCommit{}, fmt.Errorf("read commit %s: %w", policy.ShortSHA(sha.String()), err)
+		return PublishedCommit{}, fmt.Errorf("read commit %s: %w", gitname.Short(sha.String()), err)
 	}
 	e, err := tree.FindEntry(file)
 	if err != nil {
-		return PublishedCommit{}, fmt.Errorf("read %s in commit %s: %w", file, policy.ShortSHA(sha.String()), err)
+		return PublishedCommit{}, fmt.Errorf("read %s in commit %s: %w", file, gitname.Short(sha.String()), err)
 	}
 	blob, err := object.GetBlob(w.store, e.Hash)
 	if err != nil {
-		return PublishedCommit{}, fmt.Errorf("read %s in commit %s: %w", file, policy.ShortSHA(sha.String()), err)
+		return PublishedCommit{}, fmt.Errorf("read %s in commit %s: %w", file, gitname.Short(sha.String()), err)
 	}
 	r, err := blob.Reader()
 	if err != nil {
@@ -121,11 +120,11 @@ func (w *Workspace) publish(ctx context.Context) error {
 func (w *Workspace) publishBranch(ctx context.Context, bp BranchPush, commit plumbing.Hash) error {
 	file, ok := w.onBase[commit]
 	if !ok {
-		return fmt.Errorf("commit %s was not made by CommitOnBase", policy.ShortSHA(bp.Commit))
+		return fmt.Errorf("commit %s was not made by CommitOnBase", gitname.Short(bp.Commit))
 	}
 	c, err := object.GetCommit(w.store, commit)
 	if err != nil {
-		return fmt.Errorf("read commit %s: %w", policy.ShortSHA(bp.Commit), err)
+		return fmt.Errorf("read commit %s: %w", gitname.Short(bp.Commit), err)
 	}
 	pc, err := w.published(commit, file)
 	if err != nil {
@@ -163,7 +162,7 @@ func (w *Workspace) SameFile(a, b, file string) (bool, error) {
 		}
 		c, err := object.GetCommit(w.store, h)
 		if err != nil {
-			return nil, fmt.Errorf("read commit %s: %w", policy.ShortSHA(sha), err)
+			return nil, fmt.Errorf("read commit %s: %w", gitname.Short(sha), err)
 		}
 		t, err := c.Tree()
 		if err != nil {
@@ -208,7 +207,7 @@ func (w *Workspace) IsAncestor(a, b string) (bool, error) {
 	}
 	cb, err := object.GetCommit(w.store, hb)
 	if err != nil {
-		return false, fmt.Errorf("read commit %s: %w", policy.ShortSHA(b), err)
+		return false, fmt.Errorf("read commit %s: %w", gitname.Short(b), err)
 	}
 	return ca.IsAncestor(cb)
 }

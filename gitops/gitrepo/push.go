@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -14,8 +15,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-git/go-git/v5/storage"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // ErrPushRace means the remote branch moved since the last fetch, so a push was rejected. The
@@ -133,7 +132,7 @@ func (w *Workspace) sendPack(ctx context.Context, head plumbing.Hash) error {
 	}
 	if cur, err := refs.Reference(w.branch); err != nil || cur.Hash() != w.base {
 		// Checked again by the server, atomically, against the old value sent below.
-		return fmt.Errorf("%w: %s is no longer at %s", ErrPushRace, w.branch.Short(), policy.ShortSHA(w.base.String()))
+		return fmt.Errorf("%w: %s is no longer at %s", ErrPushRace, w.branch.Short(), gitname.Short(w.base.String()))
 	}
 	req := packp.NewReferenceUpdateRequestFromCapabilities(ar.Capabilities)
 	req.Commands = []*packp.Command{{Name: w.branch, Old: w.base, New: head}}

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // Made is one commit of the cycle on the local base branch: its sha, and the request that
@@ -55,21 +54,21 @@ func (w *Workspace) ChangedSince(ctx context.Context, since string) ([]string, e
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: %s is not an ancestor of %s", ErrNotComparable, policy.ShortSHA(since), policy.ShortSHA(w.base.String()))
+		return nil, fmt.Errorf("%w: %s is not an ancestor of %s", ErrNotComparable, gitname.Short(since), gitname.Short(w.base.String()))
 	}
 	trees := make([]*object.Tree, 2)
 	for i, h := range [2]plumbing.Hash{old, w.base} {
 		c, err := object.GetCommit(w.store, h)
 		if err != nil {
-			return nil, fmt.Errorf("read commit %s: %w", policy.ShortSHA(h.String()), local(err))
+			return nil, fmt.Errorf("read commit %s: %w", gitname.Short(h.String()), local(err))
 		}
 		if trees[i], err = object.GetTree(w.store, c.TreeHash); err != nil {
-			return nil, fmt.Errorf("read the tree of %s: %w", policy.ShortSHA(h.String()), local(err))
+			return nil, fmt.Errorf("read the tree of %s: %w", gitname.Short(h.String()), local(err))
 		}
 	}
 	changes, err := object.DiffTreeWithOptions(ctx, trees[0], trees[1], &object.DiffTreeOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("compare %s with %s: %w", policy.ShortSHA(since), policy.ShortSHA(w.base.String()), local(err))
+		return nil, fmt.Errorf("compare %s with %s: %w", gitname.Short(since), gitname.Short(w.base.String()), local(err))
 	}
 	if len(changes) > MaxChangedPaths {
 		return nil, fmt.Errorf("%w: %d paths changed, more than %d", ErrNotComparable, len(changes), MaxChangedPaths)

@@ -27,6 +27,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
@@ -155,7 +157,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	}
 	creds, err := resolveAuth(opts.URL, opts.Auth, opts.Getenv)
 	if err != nil {
-		return nil, policy.RedactError(fmt.Errorf("open workspace %s: %w", opts.URL, err))
+		return nil, secret.RedactError(fmt.Errorf("open workspace %s: %w", opts.URL, err))
 	}
 	w := &Workspace{
 		root:      filepath.Join(opts.CacheDir, cacheName(opts.Name, opts.URL)),
@@ -177,8 +179,8 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		w.tokenUser = opts.Auth.Username
 	}
 	if w.token != nil {
-		if kind, err := policy.ClassifyGitURL(opts.URL); err != nil || (kind != policy.GitHTTPS && kind != policy.GitHTTP) {
-			return nil, policy.RedactError(fmt.Errorf("open workspace %s: a minted token needs an https URL", opts.URL))
+		if kind, err := gitname.Classify(opts.URL); err != nil || (kind != gitname.HTTPS && kind != gitname.HTTP) {
+			return nil, secret.RedactError(fmt.Errorf("open workspace %s: a minted token needs an https URL", opts.URL))
 		}
 	}
 	if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
@@ -639,7 +641,7 @@ func signature(id policy.CommitIdentity, when time.Time) object.Signature {
 func (w *Workspace) CommitOnBase(req CommitRequest) (string, error) {
 	parent := w.base
 	fail := func(err error) (string, error) {
-		return "", fmt.Errorf("commit %s on %s: %w", req.File, policy.ShortSHA(parent.String()), err)
+		return "", fmt.Errorf("commit %s on %s: %w", req.File, gitname.Short(parent.String()), err)
 	}
 	if req.When.IsZero() {
 		return fail(errors.New("no commit time"))
@@ -711,7 +713,7 @@ func (w *Workspace) netContext(ctx context.Context) (context.Context, context.Ca
 
 // fail wraps an error with the step and the (redacted) remote, scrubbed of secrets.
 func (w *Workspace) fail(step string, err error) error {
-	return policy.RedactError(fmt.Errorf("%s %s: %w", step, w.url, err), w.creds.secrets...)
+	return secret.RedactError(fmt.Errorf("%s %s: %w", step, w.url, err), w.creds.secrets...)
 }
 
 // file is where a file of the worktree is, by its repository-relative path: joined under the
@@ -755,7 +757,7 @@ func unroot(err error, root string) error {
 // dot, so no clone is the cache directory itself, its parent, or inside another's.
 func cacheName(name, rawURL string) string {
 	if name == "" {
-		name = strings.TrimSuffix(path.Base(filepath.ToSlash(policy.RedactURLs(rawURL))), ".git")
+		name = strings.TrimSuffix(path.Base(filepath.ToSlash(secret.RedactURLs(rawURL))), ".git")
 	}
 	safe := strings.Map(func(r rune) rune {
 		switch {

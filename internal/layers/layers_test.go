@@ -203,7 +203,7 @@ func TestForbids(t *testing.T) {
 		{"gitops/...", "gitops", true},
 		{"gitops/...", "gitops/gitrepo", true},
 		{"gitops/...", "gitopsx", false},
-		{"gitops", "gitops/edit", false},
+		{"gitops", "internal/edit", false},
 		{"gitops", "gitops", true},
 		{"policy/...", path.Join("policy", "optimum"), true},
 	} {

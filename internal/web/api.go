@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -30,10 +31,10 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Token reads the API's bearer token at every request, so a rotated secret file takes
 	// effect without a restart. Empty means none configured: the POST endpoints refuse.
-	Token func() (policy.Secret, error)
+	Token func() (secret.Value, error)
 	// StatusToken reads the read-only token of the status page and GET /api/v1/policies at
 	// every request; nil or empty leaves them open. The API token opens them too.
-	StatusToken func() (policy.Secret, error)
+	StatusToken func() (secret.Value, error)
 	// Limits bound the requests (limits.http; a zero field takes its default): the handler
 	// caps bodies, NewServer and Listen the rest.
 	Limits policy.HTTPLimits
@@ -54,8 +55,8 @@ type Options struct {
 // api answers the HTTP API and the webhooks.
 type api struct {
 	svc         *gitops.Service
-	token       func() (policy.Secret, error)
-	statusToken func() (policy.Secret, error)
+	token       func() (secret.Value, error)
+	statusToken func() (secret.Value, error)
 	log         *slog.Logger
 	// evaluation is how long an authorized evaluation on demand has to be read and answered.
 	evaluation time.Duration
@@ -254,7 +255,7 @@ func (d api) authorizeRead(w http.ResponseWriter, r *http.Request) bool {
 
 // tokenEqual compares a token sent with the one configured in constant time; hashing first
 // makes it constant-time in the length too.
-func tokenEqual(got string, want policy.Secret) bool {
+func tokenEqual(got string, want secret.Value) bool {
 	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }

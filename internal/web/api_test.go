@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -26,7 +27,7 @@ func TestServeAPIAuthorization(t *testing.T) {
 	require.NoError(t, err)
 	tests := []struct {
 		name     string
-		token    func() (policy.Secret, error)
+		token    func() (secret.Value, error)
 		header   string
 		wantCode int
 		wantBody string
@@ -36,7 +37,7 @@ func TestServeAPIAuthorization(t *testing.T) {
 		{name: "token as basic auth", token: staticToken(apiToken), header: "Basic " + apiToken, wantCode: http.StatusUnauthorized},
 		{name: "right token", token: staticToken(apiToken), header: "Bearer " + apiToken, wantCode: http.StatusOK, wantBody: `"results": []`},
 		{name: "no token configured", token: staticToken(""), header: "Bearer anything", wantCode: http.StatusForbidden, wantBody: "http.tokenFile"},
-		{name: "token unreadable", token: func() (policy.Secret, error) { return "", fmt.Errorf("read http token: open /nowhere: no such file") },
+		{name: "token unreadable", token: func() (secret.Value, error) { return "", fmt.Errorf("read http token: open /nowhere: no such file") },
 			header: "Bearer " + apiToken, wantCode: http.StatusInternalServerError, wantBody: "cannot be read"},
 	}
 	for _, tt := range tests {
@@ -76,7 +77,7 @@ func TestStatusToken(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		status func() (policy.Secret, error)
+		status func() (secret.Value, error)
 		header string
 		want   int
 	}{
@@ -88,7 +89,7 @@ func TestStatusToken(t *testing.T) {
 		{name: "the API token opens it too", status: staticToken(statusToken), header: "Bearer " + apiToken, want: http.StatusOK},
 		{name: "a wrong token", status: staticToken(statusToken), header: "Bearer nope", want: http.StatusUnauthorized},
 		{name: "a wrong password", status: staticToken(statusToken), header: basic("x", "nope"), want: http.StatusUnauthorized},
-		{name: "status token unreadable", status: func() (policy.Secret, error) { return "", fmt.Errorf("read http status token: no such file") },
+		{name: "status token unreadable", status: func() (secret.Value, error) { return "", fmt.Errorf("read http status token: no such file") },
 			header: "Bearer " + statusToken, want: http.StatusInternalServerError},
 	}
 	for _, tt := range tests {
@@ -123,8 +124,8 @@ func TestStatusToken(t *testing.T) {
 	}
 }
 
-func staticToken(s string) func() (policy.Secret, error) {
-	return func() (policy.Secret, error) { return policy.Secret(s), nil }
+func staticToken(s string) func() (secret.Value, error) {
+	return func() (secret.Value, error) { return secret.Value(s), nil }
 }
 
 // recorder is a minimal http.ResponseWriter.

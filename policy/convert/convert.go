@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -77,7 +78,7 @@ func Import(inputs []Input, opts Options) (*Result, error) {
 	res := &Result{}
 	var errs []error
 	for _, in := range inputs {
-		for doc, err := range policy.YAMLDocuments(in.Data) {
+		for doc, err := range yamlnode.Documents(in.Data) {
 			if err != nil {
 				if !mentionsImported(in.Data) {
 					// A chart template or another file that is not YAML until rendered, naming

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -22,7 +23,7 @@ func (imp *Imported) SetReplicas(loc *policy.ReplicasLocation, r *policy.Render)
 	if imp.node == nil {
 		return nil
 	}
-	spec := policy.MappingValue(imp.node, "spec")
+	spec := yamlnode.MappingValue(imp.node, "spec")
 	var n yaml.Node
 	if err := n.Encode(loc); err != nil {
 		return err

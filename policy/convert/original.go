@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -35,7 +36,7 @@ func original(src *source) (*Imported, error) {
 	}
 	node := copyNode(src.root)
 	setScalar(node, "apiVersion", policy.APIVersion)
-	spec := policy.MappingValue(node, "spec")
+	spec := yamlnode.MappingValue(node, "spec")
 	top := src.top()
 	modeV := top.field("spec").field("mode")
 	was := p.Spec.Mode
@@ -43,7 +44,7 @@ func original(src *source) (*Imported, error) {
 	if was != policy.ModeDryRun {
 		modeV.warn("%s while the original controller runs: the policy shadows it in DryRun; set mode back to %s when you hand over", orDefault(modeV.str(), string(was)+" (the default)"), was)
 	}
-	if d := policy.MappingValue(spec, "delivery"); d != nil {
+	if d := yamlnode.MappingValue(spec, "delivery"); d != nil {
 		removeKey(spec, "delivery")
 		top.field("spec").field("delivery").warn("left out while shadowing (a DryRun policy never delivers); put it back when you hand over")
 	}

@@ -5,6 +5,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -22,7 +23,7 @@ func copyNode(n *yaml.Node) *yaml.Node {
 
 // setScalar changes a scalar's value in place, so its comments stay.
 func setScalar(m *yaml.Node, key, value string) {
-	if v := policy.MappingValue(m, key); v != nil && v.Kind == yaml.ScalarNode {
+	if v := yamlnode.MappingValue(m, key); v != nil && v.Kind == yaml.ScalarNode {
 		v.Value, v.Tag, v.Style = value, "!!str", 0
 		return
 	}
@@ -45,7 +46,7 @@ func setValue(m *yaml.Node, key string, v *yaml.Node) {
 
 // insertAfter adds key: v after the entry named after (or at the end).
 func insertAfter(m *yaml.Node, after, key string, v *yaml.Node) {
-	if policy.MappingValue(m, key) != nil {
+	if yamlnode.MappingValue(m, key) != nil {
 		setValue(m, key, v)
 		return
 	}

@@ -45,6 +45,7 @@
 // hull line ≤ exact ≤ hull vertex, and that every answer equals a brute force over every
 // schedule of small problems.
 //
-// Must not import: cmd/..., gitops/..., render/..., promclient/..., internal/..., net/http,
-// os/exec, os.
+// Must not import: cmd/..., gitops/..., render/..., promclient/..., internal/edit,
+// internal/httpretry, internal/origin, internal/web, internal/testserver/..., net/http, os/exec,
+// os.
 package optimum

@@ -8,6 +8,5 @@
 // The import command uses it to fill in a translated policy's spec.replicas and render block.
 // It reads the repository only; editing stays with gitops and deciding with policy.
 //
-// Must not import: cmd/..., gitops, gitops/gitrepo, gitops/host/..., internal/web, promclient/...,
-// net/http.
+// Must not import: cmd/..., gitops/..., internal/web, promclient/..., net/http.
 package locate

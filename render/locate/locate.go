@@ -13,7 +13,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/render"
 )
@@ -129,7 +130,7 @@ func scan(root string) (*repository, error) {
 
 func parseDocs(data []byte) []doc {
 	var out []doc
-	for n, err := range policy.YAMLDocuments(data) {
+	for n, err := range yamlnode.Documents(data) {
 		if err != nil {
 			return nil // not YAML we can read: not a candidate
 		}
@@ -139,7 +140,7 @@ func parseDocs(data []byte) []doc {
 		}
 		m := n.Content[0]
 		d := doc{node: m, kind: str(m, "kind")}
-		if md := policy.MappingValue(m, "metadata"); md != nil {
+		if md := yamlnode.MappingValue(m, "metadata"); md != nil {
 			d.name, d.ns = str(md, "name"), str(md, "namespace")
 		}
 		out = append(out, d)
@@ -180,18 +181,18 @@ type helmSource struct {
 }
 
 func argoHelm(d doc) *helmSource {
-	spec := policy.MappingValue(d.node, "spec")
-	src := policy.MappingValue(spec, "source")
-	h := policy.MappingValue(src, "helm")
+	spec := yamlnode.MappingValue(d.node, "spec")
+	src := yamlnode.MappingValue(spec, "source")
+	h := yamlnode.MappingValue(src, "helm")
 	chart := str(src, "path")
 	if h == nil || chart == "" {
 		return nil
 	}
-	s := &helmSource{app: d.name, helm: policy.HelmRender{Chart: path.Clean(chart), ReleaseName: str(h, "releaseName"), Namespace: str(policy.MappingValue(spec, "destination"), "namespace")}}
+	s := &helmSource{app: d.name, helm: policy.HelmRender{Chart: path.Clean(chart), ReleaseName: str(h, "releaseName"), Namespace: str(yamlnode.MappingValue(spec, "destination"), "namespace")}}
 	if s.helm.ReleaseName == "" {
 		s.helm.ReleaseName = d.name // Argo CD's default release name
 	}
-	if vf := policy.MappingValue(h, "valueFiles"); vf != nil {
+	if vf := yamlnode.MappingValue(h, "valueFiles"); vf != nil {
 		for _, it := range vf.Content {
 			s.helm.ValuesFiles = append(s.helm.ValuesFiles, path.Clean(path.Join(chart, it.Value)))
 		}
@@ -283,7 +284,7 @@ func (s kustomizeSource) find(ctx context.Context, r *repository, target policy.
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
 		f := path.Join(s.dir, name)
 		for _, d := range r.files[f] {
-			if reps := policy.MappingValue(d.node, "replicas"); reps != nil {
+			if reps := yamlnode.MappingValue(d.node, "replicas"); reps != nil {
 				for _, it := range reps.Content {
 					if str(it, "name") == target.Name {
 						cands = append(cands, policy.ReplicasLocation{File: f, Path: fmt.Sprintf("replicas[name=%s].count", target.Name)})
@@ -354,7 +355,7 @@ func manifestCandidates(r *repository, file string, target policy.TargetRef) []p
 
 			continue
 		}
-		if policy.MappingValue(policy.MappingValue(d.node, "spec"), "replicas") == nil {
+		if yamlnode.MappingValue(yamlnode.MappingValue(d.node, "spec"), "replicas") == nil {
 			continue
 		}
 		loc := policy.ReplicasLocation{File: file, Path: "spec.replicas"}
@@ -392,7 +393,7 @@ func valuesLike(docs []doc) bool {
 	if len(docs) != 1 || docs[0].node == nil {
 		return false
 	}
-	return policy.MappingValue(docs[0].node, "apiVersion") == nil && policy.MappingValue(docs[0].node, "kind") == nil
+	return yamlnode.MappingValue(docs[0].node, "apiVersion") == nil && yamlnode.MappingValue(docs[0].node, "kind") == nil
 }
 
 // numericLeaves lists the dot paths of integer scalars equal to want, keys with "replica" in
@@ -432,7 +433,7 @@ func numericLeaves(data []byte, want int) []string {
 }
 
 func str(m *yaml.Node, key string) string {
-	if v := policy.MappingValue(m, key); v != nil && v.Kind == yaml.ScalarNode {
+	if v := yamlnode.MappingValue(m, key); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
 	}
 	return ""

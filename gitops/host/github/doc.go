@@ -12,6 +12,6 @@
 // What to propose, and when, is delivery's (package gitops/delivery); the Git side of a pull request —
 // its branch and commit — is gitops/gitrepo's.
 //
-// Must not import: cmd/..., gitops, gitops/host/hosts, internal/web, render/..., integration/...,
-// internal/testserver/....
+// Must not import: cmd/..., gitops, gitops/host/hosts, internal/web, render/..., promclient/...,
+// integration/..., internal/testserver/....
 package github

@@ -19,9 +19,11 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/githubapp"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/httpretry"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
-	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
 )
 
 // defaultResponseTimeout bounds the wait for a response's headers when Options gives
@@ -53,7 +55,7 @@ type Client struct {
 	client *gh.Client
 	owner  string
 	repo   string
-	token  func(ctx context.Context) (policy.Secret, error)
+	token  func(ctx context.Context) (secret.Value, error)
 	app    *githubapp.Tokens // the App installation whose tokens are used, if any
 	// uncheckedMerge is github.allowAutoMergeWithoutChecks.
 	uncheckedMerge bool
@@ -82,7 +84,7 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("github %s/%s: apiURL is not an http(s) URL", cfg.Owner, cfg.Repo)
 	}
 	if (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, policy.RedactURLs(apiURL))
+		return nil, fmt.Errorf("github %s/%s: apiURL %q is not an http(s) URL", cfg.Owner, cfg.Repo, secret.RedactURLs(apiURL))
 	}
 	base.User = nil
 	if !strings.HasSuffix(base.Path, "/") {
@@ -100,7 +102,7 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 	// transport under the token's strips it from any request that left it (internal/origin).
 	hc = origin.Client(hc)
 	next := hc.Transport
-	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: func(context.Context) (policy.Secret, error) { return cfg.ReadToken() },
+	g := &Client{owner: cfg.Owner, repo: cfg.Repo, token: func(context.Context) (secret.Value, error) { return cfg.ReadToken() },
 		uncheckedMerge: cfg.AllowAutoMergeWithoutChecks}
 	rl := rateLimits(next, opts)
 	if a := cfg.App; a != nil {
@@ -113,9 +115,9 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 			return nil, fmt.Errorf("github %s/%s: %w", cfg.Owner, cfg.Repo, err)
 		}
 		g.app = tokens
-		g.token = func(ctx context.Context) (policy.Secret, error) {
+		g.token = func(ctx context.Context) (secret.Value, error) {
 			tok, err := tokens.Token(ctx)
-			return policy.Secret(tok), err
+			return secret.Value(tok), err
 		}
 	}
 	client := *hc
@@ -127,7 +129,7 @@ func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
 		upload.Path = strings.TrimSuffix(strings.TrimSuffix(upload.Path, "/"), "/v3") + "/uploads/"
 		g.client.UploadURL = &upload
 	}
-	g.web = policy.GitHubWebURL(base.String())
+	g.web = gitname.GitHubWebURL(base.String())
 	return g, nil
 }
 
@@ -433,9 +435,9 @@ func (g *Client) fail(step string, err error) error {
 func (g *Client) scrub(err error) error {
 	tok, terr := g.token(context.Background())
 	if terr != nil || tok == "" {
-		return policy.RedactError(err)
+		return secret.RedactError(err)
 	}
-	return policy.RedactError(err, string(tok))
+	return secret.RedactError(err, string(tok))
 }
 
 // classify wraps a host error with the step and its class.
@@ -460,7 +462,7 @@ func (g *Client) classify(step string, err error) error {
 		aerr := fmt.Errorf("%s: %s: %w (HTTP 401: %s); further calls wait for a new token", g, step, host.ErrHostAuth, er.Message)
 		if tok, terr := g.token(context.Background()); terr == nil {
 			g.mu.Lock()
-			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), policy.RedactError(aerr, string(tok))
+			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), secret.RedactError(aerr, string(tok))
 			g.mu.Unlock()
 		}
 		return aerr
@@ -533,7 +535,7 @@ func isStatus(err error, code int) bool {
 // tokenTransport authenticates each request with the token as read now.
 type tokenTransport struct {
 	next  http.RoundTripper
-	token func(ctx context.Context) (policy.Secret, error)
+	token func(ctx context.Context) (secret.Value, error)
 }
 
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -550,7 +552,7 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // rateLimits waits out GitHub's rate limits below go-github, by the one retry policy
-// (promclient/httpretry): a 429, or a 403 with X-RateLimit-Remaining 0 or Retry-After, is
+// (internal/httpretry): a 429, or a 403 with X-RateLimit-Remaining 0 or Retry-After, is
 // retried after the wait the host asks for — when that wait ends before the request's deadline
 // (without one, within MaxWait, default a minute). Otherwise the limited answer goes up to
 // go-github, which reports it as a rate limit error. go-github never sees a limit that was

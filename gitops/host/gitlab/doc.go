@@ -8,10 +8,10 @@
 // A personal, project or group access token is read from its file or environment variable
 // at every request; a token GitLab rejected stops further calls until it changes, and no
 // error carries it. Rate limits (429) and server errors (5xx) are retried by the one retry
-// policy, promclient/httpretry, within the request's deadline; the client's own retries are
+// policy, internal/httpretry, within the request's deadline; the client's own retries are
 // off. It does not decide when to merge or what a closed merge request means:
 // that is pull request delivery's.
 //
-// Must not import: cmd/..., gitops, gitops/host/hosts, internal/web, render/..., integration/...,
-// internal/testserver/....
+// Must not import: cmd/..., gitops, gitops/host/hosts, internal/web, render/..., promclient/...,
+// integration/..., internal/testserver/....
 package gitlab

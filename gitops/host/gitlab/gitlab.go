@@ -15,9 +15,11 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/httpretry"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
-	"github.com/gitops-autoscaler/gitops-autoscaler/promclient/httpretry"
 )
 
 // DefaultBaseURL is gitlab.com's.
@@ -60,7 +62,7 @@ const (
 type Client struct {
 	client  *gl.Client
 	project string // the project's full path or numeric id
-	token   func() (policy.Secret, error)
+	token   func() (secret.Value, error)
 
 	mu       sync.Mutex
 	rejected [32]byte
@@ -81,7 +83,7 @@ func New(cfg *policy.GitLabRepo, opts Options) (*Client, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("gitlab %s: baseURL %q is not an http(s) URL", cfg.Project, policy.RedactURLs(base))
+		return nil, fmt.Errorf("gitlab %s: baseURL %q is not an http(s) URL", cfg.Project, secret.RedactURLs(base))
 	}
 	u.User = nil
 	hc := opts.HTTPClient
@@ -103,7 +105,7 @@ func New(cfg *policy.GitLabRepo, opts Options) (*Client, error) {
 		maxWait = time.Minute
 	}
 	// The client's own retries (go-retryablehttp's) wait on timers a test cannot replace: they
-	// are off, and the one retry policy (promclient/httpretry) retries what they would have —
+	// are off, and the one retry policy (internal/httpretry) retries what they would have —
 	// GitLab's rate limits and its server errors — with our clock, sleep and Retry-After rule.
 	limited := *hc
 	limited.Transport = httpretry.Policy{
@@ -145,7 +147,7 @@ func retryable(resp *http.Response, err error, now time.Time) (retry bool, after
 
 // tokenSource hands the client the token as read now.
 type tokenSource struct {
-	read func() (policy.Secret, error)
+	read func() (secret.Value, error)
 }
 
 func (tokenSource) Init(context.Context, *gl.Client) error { return nil }
@@ -293,7 +295,7 @@ func (g *Client) ChecksState(ctx context.Context, sha string, required []string)
 	}
 	list, _, err := g.client.Pipelines.ListProjectPipelines(g.project, &gl.ListProjectPipelinesOptions{SHA: gl.Ptr(sha), ListOptions: gl.ListOptions{PerPage: 1}}, gl.WithContext(ctx))
 	if err != nil {
-		return host.CheckState{}, g.fail("read pipelines of "+policy.ShortSHA(sha), err)
+		return host.CheckState{}, g.fail("read pipelines of "+gitname.Short(sha), err)
 	}
 	if len(list) == 0 {
 		return host.CheckState{State: "pending", Detail: "pipeline not reported"}, nil
@@ -474,9 +476,9 @@ func (g *Client) fail(step string, err error) error {
 func (g *Client) scrub(err error) error {
 	tok, terr := g.token()
 	if terr != nil || tok == "" {
-		return policy.RedactError(err)
+		return secret.RedactError(err)
 	}
-	return policy.RedactError(err, string(tok))
+	return secret.RedactError(err, string(tok))
 }
 
 // classify wraps a host error with the step and its class.
@@ -490,7 +492,7 @@ func (g *Client) classify(step string, err error) error {
 		aerr := fmt.Errorf("%s: %s: %w (HTTP 401); further calls wait for a new token", g, step, host.ErrHostAuth)
 		if tok, terr := g.token(); terr == nil {
 			g.mu.Lock()
-			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), policy.RedactError(aerr, string(tok))
+			g.rejected, g.authErr = sha256.Sum256([]byte(tok)), secret.RedactError(aerr, string(tok))
 			g.mu.Unlock()
 		}
 		return aerr

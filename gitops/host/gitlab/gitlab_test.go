@@ -220,7 +220,7 @@ func TestRejectedTokenStopsCalls(t *testing.T) {
 }
 
 // TestTransientAnswersAreRetried: GitLab's rate limits and server errors are retried through
-// the one retry policy (promclient/httpretry) with the test's clock and sleep — after the
+// the one retry policy (internal/httpretry) with the test's clock and sleep — after the
 // wait the server names, or else the backoff — and no more than MaxRetries times; what is
 // not transient is not retried. A creation retried through a 500 opens one merge request.
 func TestTransientAnswersAreRetried(t *testing.T) {

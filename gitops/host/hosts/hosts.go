@@ -8,6 +8,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/gitlab"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -97,7 +98,7 @@ func (s *Set) Git(rc policy.Repository, o *gitrepo.Options) error {
 	if err != nil {
 		return err
 	}
-	if t, err := policy.ClassifyGitURL(rc.URL); err == nil && (t == policy.GitHTTPS || t == policy.GitHTTP) && c.HasApp() && o.Auth == nil {
+	if t, err := gitname.Classify(rc.URL); err == nil && (t == gitname.HTTPS || t == gitname.HTTP) && c.HasApp() && o.Auth == nil {
 		o.Token = c.GitToken // an ssh or local remote keeps its own auth
 	}
 	if rc.GitHub.VerifiedCommits {

@@ -10,5 +10,5 @@
 // never wait. (hashicorp/go-retryablehttp is the field's library for this; its waits are
 // timers of its own that a test cannot replace, which is why the policy is ours.)
 //
-// Must not import: cmd/..., gitops/..., policy/..., render/..., promclient.
+// Must not import: cmd/..., gitops/..., policy/..., render/..., promclient/....
 package httpretry

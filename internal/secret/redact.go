@@ -1,4 +1,4 @@
-package policy
+package secret
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ func RedactURLs(text string) string {
 	return userinfoRE.ReplaceAllString(text, "${1}<redacted>@")
 }
 
-// RedactText is RedactURLs, then every non-empty secret replaced by <secret> in each encoding
+// Redact is RedactURLs, then every non-empty secret replaced by <secret> in each encoding
 // it takes on the wire (the longest secret first, so that a secret containing another is not
 // left half shown):
 //
@@ -40,7 +40,7 @@ func RedactURLs(text string) string {
 //
 // Then the credential of any HTTP authorization a text quotes goes too, known or not:
 // "Basic <base64 of user:password>" and "Bearer <token>" (a token of 20 characters or more).
-func RedactText(text string, secrets ...string) string {
+func Redact(text string, secrets ...string) string {
 	text = RedactURLs(text)
 	sorted := slices.Clone(secrets)
 	slices.SortFunc(sorted, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
@@ -209,7 +209,7 @@ func redactAuthorizations(text string) string {
 	})
 }
 
-// RedactedError is an error whose text has been scrubbed (RedactText). It answers errors.Is
+// RedactedError is an error whose text has been scrubbed (Redact). It answers errors.Is
 // for the error it was made from, so that classification survives — a push race, a deadline,
 // a canceled context — but it never unwraps to it: the raw text, secrets included, cannot be
 // reached through errors.Unwrap or errors.As.
@@ -223,7 +223,7 @@ func RedactError(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	return &RedactedError{msg: RedactText(err.Error(), secrets...), err: err}
+	return &RedactedError{msg: Redact(err.Error(), secrets...), err: err}
 }
 
 func (e *RedactedError) Error() string { return e.msg }

@@ -1,8 +1,6 @@
-package policy
+package yamlnode
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -41,31 +39,7 @@ func TestMappingValue(t *testing.T) {
 	}
 }
 
-func TestReadYAMLFiles(t *testing.T) {
-	dir := t.TempDir()
-	for name, content := range map[string]string{
-		"b.yaml": "b", "a.yml": "a", "sub/c.yaml": "c", "notes.txt": "x", ".hidden/d.yaml": "d", "sub/.e.yaml": "e",
-	} {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
-	single := filepath.Join(dir, "notes.txt")
-	missing := filepath.Join(dir, "nope.yaml")
-
-	files, err := ReadYAMLFiles("manifests", dir, missing, single)
-
-	require.Error(t, err)
-	assert.Equal(t, "read manifests: stat "+missing+": no such file or directory", err.Error())
-	assert.Equal(t, []YAMLFile{
-		{Name: filepath.Join(dir, "a.yml"), Data: []byte("a"), InDirectory: true},
-		{Name: filepath.Join(dir, "b.yaml"), Data: []byte("b"), InDirectory: true},
-		{Name: filepath.Join(dir, "sub", "c.yaml"), Data: []byte("c"), InDirectory: true},
-		{Name: single, Data: []byte("x")},
-	}, files, "a directory's YAML files in order (InDirectory), hidden ones skipped; a file named is read whatever its name; one bad path hides nothing else")
-}
-
-func TestYAMLDocuments(t *testing.T) {
+func TestDocuments(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		data    string
@@ -85,7 +59,7 @@ func TestYAMLDocuments(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
 			var gotErr error
-			for doc, err := range YAMLDocuments([]byte(tt.data)) {
+			for doc, err := range Documents([]byte(tt.data)) {
 				require.NoError(t, gotErr, "a document was yielded after the error")
 				if err != nil {
 					assert.Nil(t, doc)
@@ -114,9 +88,9 @@ func TestYAMLDocuments(t *testing.T) {
 
 // TestYAMLDocumentsStopsWhenTheCallerDoes holds the loop to a caller's break: no document is
 // decoded past it, so a caller that found what it looked for reads no further.
-func TestYAMLDocumentsStopsWhenTheCallerDoes(t *testing.T) {
+func TestDocumentsStopsWhenTheCallerDoes(t *testing.T) {
 	n := 0
-	for _, err := range YAMLDocuments([]byte("kind: A\n---\nkind: B\n---\nkind: [C\n")) {
+	for _, err := range Documents([]byte("kind: A\n---\nkind: B\n---\nkind: [C\n")) {
 		require.NoError(t, err)
 		n++
 		if n == 2 {

@@ -1,4 +1,4 @@
-package policy
+package secret
 
 import (
 	"context"
@@ -19,7 +19,7 @@ const tok = "ghs_T0k3n+/with=Symbols&more"
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-func TestRedactText(t *testing.T) {
+func TestRedact(t *testing.T) {
 	tests := []struct {
 		name, in string
 		secrets  []string
@@ -61,7 +61,7 @@ func TestRedactText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, RedactText(tt.in, tt.secrets...))
+			assert.Equal(t, tt.want, Redact(tt.in, tt.secrets...))
 		})
 	}
 }
@@ -83,9 +83,9 @@ func TestRedactedErrorKeepsClassificationNotTheText(t *testing.T) {
 	assert.NoError(t, RedactError(nil))
 }
 
-// FuzzRedactText: whatever surrounds it, a secret leaves RedactText in none of the encodings it
+// FuzzRedact: whatever surrounds it, a secret leaves Redact in none of the encodings it
 // takes on the wire — as it is, URL-encoded, and in base64 alone or after any user name.
-func FuzzRedactText(f *testing.F) {
+func FuzzRedact(f *testing.F) {
 	f.Add("401: ", "x-access-token", tok, " quoted")
 	f.Add("", "oauth2", "glpat-0123456789abcdef", "")
 	f.Add("Basic ", "u", "pw12345", "==")
@@ -97,7 +97,7 @@ func FuzzRedactText(f *testing.F) {
 		encodings := []string{secret, url.QueryEscape(secret), url.PathEscape(secret),
 			b64(secret), b64(user + ":" + secret), base64.RawURLEncoding.EncodeToString([]byte(user + ":" + secret))}
 		for _, enc := range encodings {
-			out := RedactText(before+enc+after, secret)
+			out := Redact(before+enc+after, secret)
 			for _, e := range encodings {
 				if len(e) >= 8 && !strings.Contains(before+after, e) {
 					assert.NotContains(t, out, e, "in %q", before+enc+after)

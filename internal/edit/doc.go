@@ -18,6 +18,6 @@
 // the callers (gitops/gitrepo, the loop in gitops, render); where the target lives is the policy's
 // ReplicasLocation.
 //
-// Must not import: cmd/..., gitops, gitops/delivery, gitops/gitrepo, gitops/host/...,
-// internal/web, render/..., promclient/..., net/http, os/exec.
+// Must not import: cmd/..., gitops/..., internal/web, render/..., promclient/..., net/http,
+// os/exec.
 package edit

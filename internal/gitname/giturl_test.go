@@ -1,4 +1,4 @@
-package policy
+package gitname
 
 import (
 	"testing"
@@ -10,31 +10,31 @@ import (
 func TestClassifyGitURL(t *testing.T) {
 	tests := []struct {
 		url     string
-		want    GitTransport
+		want    Transport
 		wantErr string
 	}{
-		{url: "https://github.com/acme/platform.git", want: GitHTTPS},
-		{url: "http://gitea.local/acme/platform", want: GitHTTP},
-		{url: "ssh://git@github.com/acme/platform", want: GitSSH},
-		{url: "ssh://git@github.com:2222/acme/platform", want: GitSSH},
-		{url: "git@github.com:acme/platform.git", want: GitSSH},
-		{url: "github.com:acme/platform.git", want: GitSSH},
-		{url: "deploy_bot@git.internal:platform", want: GitSSH},
-		{url: "file:///srv/git/platform.git", want: GitFile},
-		{url: "/srv/git/platform.git", want: GitLocal},
-		{url: "relative/platform", want: GitLocal},
-		{url: "./gitops", want: GitLocal},
-		{url: "../gitops", want: GitLocal},
-		{url: "platform", want: GitLocal},
-		{url: "backup/a:b", want: GitLocal},
-		{url: `backup\a:b`, want: GitLocal},
+		{url: "https://github.com/acme/platform.git", want: HTTPS},
+		{url: "http://gitea.local/acme/platform", want: HTTP},
+		{url: "ssh://git@github.com/acme/platform", want: SSH},
+		{url: "ssh://git@github.com:2222/acme/platform", want: SSH},
+		{url: "git@github.com:acme/platform.git", want: SSH},
+		{url: "github.com:acme/platform.git", want: SSH},
+		{url: "deploy_bot@git.internal:platform", want: SSH},
+		{url: "file:///srv/git/platform.git", want: File},
+		{url: "/srv/git/platform.git", want: Local},
+		{url: "relative/platform", want: Local},
+		{url: "./gitops", want: Local},
+		{url: "../gitops", want: Local},
+		{url: "platform", want: Local},
+		{url: "backup/a:b", want: Local},
+		{url: `backup\a:b`, want: Local},
 		{url: "", wantErr: "required: https://, ssh://, git@host:path, file:// or a local path"},
 		{url: "ftp://example.com/x.git", wantErr: `unsupported scheme "ftp": use https://, ssh://, git@host:path, file:// or a local path`},
 		{url: "https://exa mple.com/x", wantErr: "not a valid URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			got, err := ClassifyGitURL(tt.url)
+			got, err := Classify(tt.url)
 			if tt.wantErr != "" {
 				require.EqualError(t, err, tt.wantErr)
 				return

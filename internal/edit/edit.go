@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -135,10 +136,10 @@ func locate(data []byte, loc policy.ReplicasLocation, edit bool) (*target, error
 }
 
 // parseDocuments parses every document of a YAML stream. A panic in the parser becomes an
-// error (policy.YAMLDocuments): a malformed file must never take the service down.
+// error (yamlnode.Documents): a malformed file must never take the service down.
 func parseDocuments(data []byte) ([]*yaml.Node, error) {
 	var docs []*yaml.Node
-	for doc, err := range policy.YAMLDocuments(data) {
+	for doc, err := range yamlnode.Documents(data) {
 		if err != nil {
 			return nil, fmt.Errorf("parse YAML: %w", err)
 		}
@@ -227,11 +228,11 @@ func matchesDocument(r *yaml.Node, sel *policy.DocumentSelector) bool {
 
 // documentIdentity returns a manifest's kind and metadata.name, empty when absent.
 func documentIdentity(r *yaml.Node) (kind, name string) {
-	if k := policy.MappingValue(r, "kind"); k != nil && k.Kind == yaml.ScalarNode {
+	if k := yamlnode.MappingValue(r, "kind"); k != nil && k.Kind == yaml.ScalarNode {
 		kind = k.Value
 	}
-	if md := policy.MappingValue(r, "metadata"); md != nil {
-		if n := policy.MappingValue(md, "name"); n != nil && n.Kind == yaml.ScalarNode {
+	if md := yamlnode.MappingValue(r, "metadata"); md != nil {
+		if n := yamlnode.MappingValue(md, "name"); n != nil && n.Kind == yaml.ScalarNode {
 			name = n.Value
 		}
 	}
@@ -345,7 +346,7 @@ func walk(r *yaml.Node, path policy.Path, refuseAliases bool) ([]*yaml.Node, err
 				if m.Kind == yaml.AliasNode && m.Alias != nil {
 					m = m.Alias
 				}
-				v := policy.MappingValue(m, e.Key)
+				v := yamlnode.MappingValue(m, e.Key)
 				if v != nil && v.Kind == yaml.AliasNode && v.Alias != nil {
 					v = v.Alias
 				}

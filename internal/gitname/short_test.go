@@ -1,4 +1,4 @@
-package policy
+package gitname
 
 import "testing"
 
@@ -13,8 +13,8 @@ func TestShortSHA(t *testing.T) {
 		{"none stays none", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := ShortSHA(tc.sha); got != tc.want {
-				t.Errorf("ShortSHA(%q) = %q, want %q", tc.sha, got, tc.want)
+			if got := Short(tc.sha); got != tc.want {
+				t.Errorf("Short(%q) = %q, want %q", tc.sha, got, tc.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package policy
+package yamlnode
 
 import (
 	"bytes"
@@ -26,13 +26,13 @@ func MappingValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// YAMLDocuments yields the documents of a multi-document YAML stream one by one, as document
+// Documents yields the documents of a multi-document YAML stream one by one, as document
 // nodes, in order. A document that does not parse is yielded as its error (the decoder's, as
 // is, or "parser failed: …" when the parser panics), and it is the last: the rest of the
 // stream cannot be read past it. It is the one loop over the documents of a file that the
 // packages reading YAML share (policies, owners, import, the replica editor, rendered
 // manifests, Argo CD and Flux objects); each says what an error means to it.
-func YAMLDocuments(data []byte) iter.Seq2[*yaml.Node, error] {
+func Documents(data []byte) iter.Seq2[*yaml.Node, error] {
 	return func(yield func(*yaml.Node, error) bool) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {

@@ -1,4 +1,4 @@
-package policy
+package gitname
 
 import (
 	"errors"
@@ -7,22 +7,22 @@ import (
 	"strings"
 )
 
-// GitTransport is how a repository URL reaches its remote.
-type GitTransport string
+// Transport is how a repository URL reaches its remote.
+type Transport string
 
 // The transports a repository URL may name.
 const (
-	GitHTTPS GitTransport = "https"
-	GitHTTP  GitTransport = "http"
-	// GitSSH is ssh://host/path or Git's scp-like [user@]host:path.
-	GitSSH GitTransport = "ssh"
-	// GitFile is file:///path.
-	GitFile GitTransport = "file"
-	// GitLocal is a path on this machine, absolute or relative.
-	GitLocal GitTransport = "local"
+	HTTPS Transport = "https"
+	HTTP  Transport = "http"
+	// SSH is ssh://host/path or Git's scp-like [user@]host:path.
+	SSH Transport = "ssh"
+	// File is file:///path.
+	File Transport = "file"
+	// Local is a path on this machine, absolute or relative.
+	Local Transport = "local"
 )
 
-// ClassifyGitURL tells how a repository URL is reached. It is the one rule for every reader of
+// Classify tells how a repository URL is reached. It is the one rule for every reader of
 // a repository URL — validation, resolving a relative path against the config's directory,
 // choosing the credentials to send — so that they cannot disagree about what a URL is.
 //
@@ -30,7 +30,7 @@ const (
 // error). Otherwise Git's own rule applies: with a colon and no slash before it, the URL is
 // scp-like SSH ("git@github.com:acme/platform.git"); anything else is a local path
 // ("./gitops", "/srv/git/platform.git", "backup/a:b").
-func ClassifyGitURL(raw string) (GitTransport, error) {
+func Classify(raw string) (Transport, error) {
 	if raw == "" {
 		return "", errors.New("required: https://, ssh://, git@host:path, file:// or a local path")
 	}
@@ -39,8 +39,8 @@ func ClassifyGitURL(raw string) (GitTransport, error) {
 		if err != nil {
 			return "", errors.New("not a valid URL")
 		}
-		switch t := GitTransport(u.Scheme); t {
-		case GitHTTPS, GitHTTP, GitSSH, GitFile:
+		switch t := Transport(u.Scheme); t {
+		case HTTPS, HTTP, SSH, File:
 			return t, nil
 		}
 		return "", fmt.Errorf("unsupported scheme %q: use https://, ssh://, git@host:path, file:// or a local path", u.Scheme)
@@ -48,9 +48,9 @@ func ClassifyGitURL(raw string) (GitTransport, error) {
 	colon := strings.IndexByte(raw, ':')
 	slash := strings.IndexAny(raw, `/\`)
 	if colon < 0 || (slash >= 0 && slash < colon) {
-		return GitLocal, nil
+		return Local, nil
 	}
-	return GitSSH, nil
+	return SSH, nil
 }
 
 // GitHubWebURL is the web address, for people, of the GitHub whose REST API is at apiURL:
