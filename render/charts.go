@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -664,6 +665,11 @@ func (cs *Charts) registryClient(ref chartRef, max int) (*guardedRegistry, error
 	return &guardedRegistry{Client: c, guard: &registryClientGuard{budget: b, user: user, pass: pass}}, nil
 }
 
+// authStatusRE finds an HTTP 401 or 403 in a getter's or registry client's error ("…index.yaml :
+// 401 Unauthorized", "unexpected status code 403"), and not the same digits inside a port or a
+// path ("127.0.0.1:34403/public"), which would blame credentials for a connection refused.
+var authStatusRE = regexp.MustCompile(`(^|[^0-9:./])40[13]([^0-9]|$)`)
+
 // guard runs one download of the SDK, which takes no context: the caller's context ends the
 // wait (the download itself stops at limits.charts.timeout), a download past its byte budget
 // fails naming the limit, and no secret of the repository reaches the error.
@@ -686,7 +692,7 @@ func (cs *Charts) guard(ctx context.Context, ref chartRef, what string, max int,
 		}
 		if r.err != nil {
 			hint := ""
-			if msg := r.err.Error(); strings.Contains(msg, "401") || strings.Contains(msg, "403") {
+			if authStatusRE.MatchString(r.err.Error()) {
 				if g.user == "" {
 					hint = " (no chartRepositories entry gives credentials for this URL)"
 				} else {
