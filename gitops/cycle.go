@@ -14,6 +14,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 )
 
@@ -23,33 +24,33 @@ import (
 type MetricSource interface {
 	// Values returns, per policy in the given order, one value per spec.metrics entry in order.
 	// A value that could not be had is Missing with a Cause; Values itself does not fail.
-	Values(ctx context.Context, at time.Time, policies []*policy.Policy) [][]policy.MetricValue
+	Values(ctx context.Context, at time.Time, policies []*policy.Policy) [][]engine.MetricValue
 }
 
 // RecommendationSource recomputes a policy's past raw recommendations over a window, so that
 // stabilization needs no memory of its own (docs/design.md §2 step 4).
 type RecommendationSource interface {
-	Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error)
+	Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]engine.Recommendation, error)
 }
 
 // SeasonSource recomputes a Steady policy's memory: its needs at the same hours a day and a
-// week ago (policy.Snapshot.Seasons, the instants of Policy.MemoryWindow), from range queries
+// week ago (engine.Snapshot.Seasons, the instants of Policy.MemoryWindow), from range queries
 // like a stabilization window (docs/design.md §2 step 4).
 type SeasonSource interface {
-	Seasons(ctx context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (policy.Seasons, error)
+	Seasons(ctx context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (engine.Seasons, error)
 }
 
 // ShadowSource gathers what a shadow policy (spec.shadow) is compared with the live autoscaler
 // on: the live autoscaler's desired replicas and the policy's metric values over a window
-// before now (policy.ShadowSeries). It does not fail: what could not be had is missing in the
+// before now (engine.ShadowSeries). It does not fail: what could not be had is missing in the
 // series, with its cause.
 type ShadowSource interface {
-	Shadow(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration) policy.ShadowSeries
+	Shadow(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration) engine.ShadowSeries
 }
 
 // SyncSource reports the replica count the cluster runs, for a policy's syncCheck.
 type SyncSource interface {
-	Observed(ctx context.Context, p *policy.Policy, at time.Time) policy.SyncStatus
+	Observed(ctx context.Context, p *policy.Policy, at time.Time) engine.SyncStatus
 }
 
 // Verifier proves, by rendering, that an edit changes the target workload's replicas from
@@ -106,7 +107,7 @@ type Result struct {
 	Action     string          `json:"action"`
 	Mode       policy.Mode     `json:"mode,omitempty"`
 	Commit     string          `json:"commit"`
-	Reasons    []policy.Reason `json:"reasons"`
+	Reasons    []engine.Reason `json:"reasons"`
 	Error      string          `json:"error"` // always present, empty when none: the documented -o json shape
 	// Metrics are the values the decision was made on.
 	Metrics map[string]*float64 `json:"metrics,omitempty"`
@@ -122,8 +123,8 @@ type Result struct {
 	PullRequestName string    `json:"pullRequestName,omitempty"`
 	EvaluatedAt     time.Time `json:"evaluatedAt"`
 	// Shadow sets a shadow policy (spec.shadow) against the live autoscaler over the
-	// policy.ShadowWindow before EvaluatedAt.
-	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
+	// engine.ShadowWindow before EvaluatedAt.
+	Shadow *engine.ShadowComparison `json:"shadow,omitempty"`
 	// Invalid is file:line of the policy's document when it is invalid: the policy was not
 	// evaluated, and Error says why. Policy is empty when the document's name is unreadable.
 	Invalid string `json:"invalid,omitempty"`
@@ -233,7 +234,7 @@ type Deliverer interface {
 	// request — or merges it. It must not move the workspace's base branch.
 	Deliver(ctx context.Context, ws *gitrepo.Workspace, d delivery.Proposal) (delivery.Result, error)
 	// Rejected reports the decision a person rejected by closing its pull request unmerged.
-	Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error)
+	Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*engine.Rejection, error)
 	// Withdraw closes the policy's open pull request, whose change the decision no longer
 	// wants, and says which it was (none when none was open).
 	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (delivery.Withdrawn, error)
@@ -304,12 +305,12 @@ func (r *Runner) cutShort(opts CycleOptions) bool {
 // decisions that add capacity are the ones that land (docs/design.md §6, "Fairness under
 // contention"). What the deadline stops is deferred, never dropped.
 func (r *Runner) decideAll(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, ps []*policy.Policy, at time.Time,
-	values map[string][]policy.MetricValue, shadows map[string]*policy.ShadowComparison, opts CycleOptions) []Result {
+	values map[string][]engine.MetricValue, shadows map[string]*engine.ShadowComparison, opts CycleOptions) []Result {
 	results := make([]Result, len(ps))
 	pend := make([]*pending, len(ps))
 	for i, p := range ps {
 		if r.cutShort(opts) {
-			results[i] = Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
+			results[i] = Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []engine.Reason{}}
 			r.deferResult(&results[i], NotLandedDeadline, "the cycle's deadline passed before it was decided")
 			continue
 		}
@@ -396,8 +397,8 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 	if err != nil {
 		return rep, err
 	}
-	values := map[string][]policy.MetricValue{}      // queried once, kept across attempts
-	shadows := map[string]*policy.ShadowComparison{} // likewise
+	values := map[string][]engine.MetricValue{}      // queried once, kept across attempts
+	shadows := map[string]*engine.ShadowComparison{} // likewise
 	st := &raceState{rc: repo.Config}
 	err = r.pushing(ctx, ws, rep, st, func(only map[string]bool) ([]Result, error) {
 		if only != nil && st.set != nil {
@@ -432,7 +433,7 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 }
 
 // Scale commits a manual scale through the same path as a decision — read the target, decide
-// (policy.ManualScale: within the policy's bounds), apply — and pushes it.
+// (engine.ManualScale: within the policy's bounds), apply — and pushes it.
 func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, error) {
 	at := r.now().UTC().Truncate(time.Second)
 	rep := &Report{Repository: repo.Config.Name}
@@ -453,7 +454,7 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 		if err != nil {
 			return nil, err
 		}
-		d, err := policy.ManualScale(p, t.current, m.To, m.Reason)
+		d, err := engine.ManualScale(p, t.current, m.To, m.Reason)
 		if err != nil {
 			return nil, err
 		}
@@ -540,7 +541,7 @@ func (r *Runner) pushing(ctx context.Context, ws *gitrepo.Workspace, rep *Report
 }
 
 // History returns a policy's past decisions, reverts and manual edits since a time.
-func (r *Runner) History(ctx context.Context, repo Repo, name string, since time.Time) ([]policy.Event, *policy.Policy, error) {
+func (r *Runner) History(ctx context.Context, repo Repo, name string, since time.Time) ([]engine.Event, *policy.Policy, error) {
 	ws, err := r.Workspace(ctx, repo.Config)
 	if err != nil {
 		return nil, nil, err
@@ -563,7 +564,7 @@ func (r *Runner) History(ctx context.Context, repo Repo, name string, since time
 // InShard reports whether a policy belongs to shard i of n (see package shard).
 func InShard(id string, i, n int) bool { return shard.Shard{Index: i, Count: n}.Owns(id) }
 
-func (r *Runner) fetchMetrics(ctx context.Context, at time.Time, policies []*policy.Policy, have map[string][]policy.MetricValue) {
+func (r *Runner) fetchMetrics(ctx context.Context, at time.Time, policies []*policy.Policy, have map[string][]engine.MetricValue) {
 	var need []*policy.Policy
 	for _, p := range policies {
 		if _, ok := have[p.ID()]; !ok {
@@ -579,11 +580,11 @@ func (r *Runner) fetchMetrics(ctx context.Context, at time.Time, policies []*pol
 }
 
 // compareShadows sets every shadow policy against the live autoscaler it runs beside, over the
-// policy.ShadowWindow before at (observe: the series from the ShadowSource, the comparison by
-// policy.CompareShadow, and the offline optimum at each side's replica-hours by
+// engine.ShadowWindow before at (observe: the series from the ShadowSource, the comparison by
+// engine.CompareShadow, and the offline optimum at each side's replica-hours by
 // optimum.OfShadow). It runs beside the decision and never fails it: the comparison says
 // what it could not have.
-func (r *Runner) compareShadows(ctx context.Context, at time.Time, policies []*policy.Policy, have map[string]*policy.ShadowComparison) {
+func (r *Runner) compareShadows(ctx context.Context, at time.Time, policies []*policy.Policy, have map[string]*engine.ShadowComparison) {
 	if r.Shadow == nil {
 		return
 	}
@@ -591,8 +592,8 @@ func (r *Runner) compareShadows(ctx context.Context, at time.Time, policies []*p
 		if _, ok := have[p.ID()]; ok || p.Spec.Shadow == nil {
 			continue
 		}
-		s := r.Shadow.Shadow(ctx, p, at, policy.ShadowWindow)
-		c := policy.CompareShadow(p, s)
+		s := r.Shadow.Shadow(ctx, p, at, engine.ShadowWindow)
+		c := engine.CompareShadow(p, s)
 		optimum.OfShadow(p, s, &c, optimum.ShadowLimits)
 		have[p.ID()] = &c
 	}

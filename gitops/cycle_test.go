@@ -21,6 +21,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // The cycle tests run Runner against a real Git server (git http-backend with Basic auth).
@@ -49,13 +50,13 @@ type staticMetrics map[string]float64
 
 var _ MetricSource = staticMetrics(nil)
 
-func (m staticMetrics) Values(_ context.Context, _ time.Time, ps []*policy.Policy) [][]policy.MetricValue {
-	out := make([][]policy.MetricValue, len(ps))
+func (m staticMetrics) Values(_ context.Context, _ time.Time, ps []*policy.Policy) [][]engine.MetricValue {
+	out := make([][]engine.MetricValue, len(ps))
 	for i, p := range ps {
-		out[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
+		out[i] = make([]engine.MetricValue, len(p.Spec.Metrics))
 		for k, spec := range p.Spec.Metrics {
 			v, ok := m[spec.Name]
-			out[i][k] = policy.MetricValue{Name: spec.Name, Value: v, Missing: !ok}
+			out[i][k] = engine.MetricValue{Name: spec.Name, Value: v, Missing: !ok}
 			if !ok {
 				out[i][k].Cause = "not in the test's metrics"
 			}
@@ -168,13 +169,13 @@ func resultOf(t *testing.T, rep *Report, id string) Result {
 	return Result{}
 }
 
-func hasReason(rs []policy.Reason, code policy.ReasonCode) (policy.Reason, bool) {
+func hasReason(rs []engine.Reason, code engine.ReasonCode) (engine.Reason, bool) {
 	for _, r := range rs {
 		if r.Code == code {
 			return r, true
 		}
 	}
-	return policy.Reason{}, false
+	return engine.Reason{}, false
 }
 
 // replaceOnce replaces old by new in s, requiring exactly one occurrence.
@@ -277,7 +278,7 @@ func TestCycleRedecidesOnTheNewHeadAfterAPushRace(t *testing.T) {
 	require.Equal(t, ActionCommitted, web.Action, web.Error)
 	assert.Equal(t, 3, web.From)
 	assert.Equal(t, 5, web.To, "re-decided under the policy of the new head")
-	bounded, ok := hasReason(web.Reasons, policy.ReasonBounded)
+	bounded, ok := hasReason(web.Reasons, engine.ReasonBounded)
 	if assert.True(t, ok, "%v", web.Reasons) {
 		assert.Contains(t, bounded.Message, "5")
 	}
@@ -300,7 +301,7 @@ func TestCycleHoldsAfterAPersonActed(t *testing.T) {
 		// act is what a person does after our 3 → 6 decision at cycleAt (ours is its sha);
 		// it returns their commit.
 		act      func(t *testing.T, e *cycleEnv, ours string) string
-		code     policy.ReasonCode
+		code     engine.ReasonCode
 		current  int
 		mentions func(ours, theirs string) []string
 	}{
@@ -309,7 +310,7 @@ func TestCycleHoldsAfterAPersonActed(t *testing.T) {
 			act: func(_ *testing.T, e *cycleEnv, ours string) string {
 				return e.s.Revert("platform", ours, "Bob <bob@example.com>", cycleAt.Add(5*time.Minute))
 			},
-			code:     policy.ReasonRevertHold,
+			code:     engine.ReasonRevertHold,
 			current:  3,
 			mentions: func(ours, theirs string) []string { return []string{ours[:12], theirs[:12], "Bob <bob@example.com>"} },
 		},
@@ -320,7 +321,7 @@ func TestCycleHoldsAfterAPersonActed(t *testing.T) {
 				return e.s.CommitAt("platform", map[string]string{webValues: edited}, "web: 9 for the launch",
 					"Ann <ann@example.com>", cycleAt.Add(5*time.Minute))
 			},
-			code:     policy.ReasonManualEditHold,
+			code:     engine.ReasonManualEditHold,
 			current:  9,
 			mentions: func(_, theirs string) []string { return []string{theirs[:12], "Ann <ann@example.com>", "set 9"} },
 		},
@@ -529,7 +530,7 @@ func TestScaleAndHistory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "prod/web", p.ID())
 	type ev struct {
-		Kind     policy.EventKind
+		Kind     engine.EventKind
 		From, To int
 		Commit   string
 	}
@@ -538,10 +539,10 @@ func TestScaleAndHistory(t *testing.T) {
 		got = append(got, ev{x.Kind, x.From, x.To, x.Commit})
 	}
 	assert.Equal(t, []ev{
-		{policy.EventDecision, 3, 6, decision.Commit},
-		{policy.EventRevert, 6, 3, revert},
-		{policy.EventManualEdit, 3, 7, edit},
-		{policy.EventManualScale, 7, 10, scaled.Commit},
+		{engine.EventDecision, 3, 6, decision.Commit},
+		{engine.EventRevert, 6, 3, revert},
+		{engine.EventManualEdit, 3, 7, edit},
+		{engine.EventManualScale, 7, 10, scaled.Commit},
 	}, got)
 
 	t.Run("out of bounds", func(t *testing.T) {
@@ -657,11 +658,11 @@ func TestCycleNeverLeaksSecrets(t *testing.T) {
 
 // recSource is a RecommendationSource that answers with recs, or fails with err.
 type recSource struct {
-	recs []policy.Recommendation
+	recs []engine.Recommendation
 	err  error
 }
 
-func (s recSource) Recommendations(context.Context, *policy.Policy, time.Time, time.Duration, func(time.Time) int) ([]policy.Recommendation, error) {
+func (s recSource) Recommendations(context.Context, *policy.Policy, time.Time, time.Duration, func(time.Time) int) ([]engine.Recommendation, error) {
 	return s.recs, s.err
 }
 
@@ -757,14 +758,14 @@ type shadowAt struct {
 	rps   float64
 }
 
-func (s *shadowAt) Shadow(_ context.Context, p *policy.Policy, now time.Time, window time.Duration) policy.ShadowSeries {
+func (s *shadowAt) Shadow(_ context.Context, p *policy.Policy, now time.Time, window time.Duration) engine.ShadowSeries {
 	s.mu.Lock()
 	s.calls = append(s.calls, fmt.Sprintf("%s %s %s", p.ID(), now.Format(time.RFC3339), window))
 	s.mu.Unlock()
-	out := policy.ShadowSeries{Start: now.Add(-time.Duration(len(s.live)-1) * time.Minute), Step: time.Minute}
+	out := engine.ShadowSeries{Start: now.Add(-time.Duration(len(s.live)-1) * time.Minute), Step: time.Minute}
 	for _, v := range s.live {
-		out.Live = append(out.Live, policy.MetricValue{Name: "shadow", Value: v})
-		out.Metrics = append(out.Metrics, []policy.MetricValue{{Name: "web_rps", Value: s.rps}})
+		out.Live = append(out.Live, engine.MetricValue{Name: "shadow", Value: v})
+		out.Metrics = append(out.Metrics, []engine.MetricValue{{Name: "web_rps", Value: s.rps}})
 	}
 	return out
 }
@@ -834,13 +835,13 @@ func TestCycleComparesAShadowPolicyWhoseTargetFails(t *testing.T) {
 // seasonSource is a SeasonSource that records what it was asked and answers with seasons, or
 // fails with err.
 type seasonSource struct {
-	seasons policy.Seasons
+	seasons engine.Seasons
 	err     error
 	asked   *[]string
 }
 
-func (s seasonSource) Seasons(_ context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (policy.Seasons, error) {
-	*s.asked = append(*s.asked, fmt.Sprintf("%s at %s, count a day ago %d", p.ID(), now.Format(time.RFC3339), replicasAt(now.Add(-policy.SeasonDay))))
+func (s seasonSource) Seasons(_ context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (engine.Seasons, error) {
+	*s.asked = append(*s.asked, fmt.Sprintf("%s at %s, count a day ago %d", p.ID(), now.Format(time.RFC3339), replicasAt(now.Add(-engine.SeasonDay))))
 	return s.seasons, s.err
 }
 

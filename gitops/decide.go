@@ -12,10 +12,11 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
-// One policy's evaluation in three steps: observe (build the policy.Snapshot from Git and the
-// sources), decide (policy.Decide, pure), apply (edit, verify, commit or deliver). The rules —
+// One policy's evaluation in three steps: observe (build the engine.Snapshot from Git and the
+// sources), decide (engine.Decide, pure), apply (edit, verify, commit or deliver). The rules —
 // the rerun guard, the fallback of unknown stabilization windows, when a pull request is
 // stale, the bounds of a manual scale — are policy's; this file only gathers and applies.
 
@@ -66,8 +67,8 @@ func (r *Runner) failed(rc policy.Repository, p *policy.Policy, res Result, err 
 // judge runs steps 2–6 of the loop (docs/design.md §2) for one policy: observe and decide. A
 // decision that moves the count comes back pending, for applyJudged (steps 7–9: a commit
 // stays local until the push); Runner.decideAll orders them.
-func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []policy.MetricValue, opts CycleOptions) (Result, *pending) {
-	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []policy.Reason{}}
+func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []engine.MetricValue, opts CycleOptions) (Result, *pending) {
+	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []engine.Reason{}}
 	fail := func(err error) (Result, *pending) {
 		return r.failed(rc, p, res, err), nil
 	}
@@ -78,7 +79,7 @@ func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		return fail(err)
 	}
 	res.From, res.To, res.Metrics, res.Blind = t.current, t.current, metricMap(snap.Metrics), blindMetrics(snap.Metrics)
-	if d, ok := policy.AlreadyDecided(snap); ok {
+	if d, ok := engine.AlreadyDecided(snap); ok {
 		res.Action, res.Reasons = ActionUnchanged, append(res.Reasons, d.Reasons...)
 		return res, nil
 	}
@@ -86,7 +87,7 @@ func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		return fail(err)
 	}
 
-	d := policy.Decide(p, snap)
+	d := engine.Decide(p, snap)
 
 	// Apply.
 	res.Reasons = append(res.Reasons, d.Reasons...)
@@ -101,7 +102,7 @@ func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		}
 		// An open pull request now proposes an outdated change: close it before a person
 		// merges it.
-		if r.proposes(rc, p) && !opts.DryRun && policy.WithdrawsProposal(snap, d) {
+		if r.proposes(rc, p) && !opts.DryRun && engine.WithdrawsProposal(snap, d) {
 			r.withdraw(ctx, ws, rc, p, t.current, &res)
 		}
 		return res, nil
@@ -113,7 +114,7 @@ func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 
 // observeGit reads what Git holds for the policy — its target and the history of its count up
 // to the instant — into a snapshot with the metric values.
-func (r *Runner) observeGit(ws *gitrepo.Workspace, p *policy.Policy, at time.Time, values []policy.MetricValue) (target, *policy.Snapshot, error) {
+func (r *Runner) observeGit(ws *gitrepo.Workspace, p *policy.Policy, at time.Time, values []engine.MetricValue) (target, *engine.Snapshot, error) {
 	t, err := r.readTarget(ws, p)
 	if err != nil {
 		return t, nil, err
@@ -128,14 +129,14 @@ func (r *Runner) observeGit(ws *gitrepo.Workspace, p *policy.Policy, at time.Tim
 	if err != nil {
 		return t, nil, fmt.Errorf("history: %w", err)
 	}
-	return t, &policy.Snapshot{Now: at, Current: t.current, Metrics: values, History: notAfter(history, at)}, nil
+	return t, &engine.Snapshot{Now: at, Current: t.current, Metrics: values, History: notAfter(history, at)}, nil
 }
 
 // observe completes the snapshot from the other sources: the recommendations over the
 // stabilization windows (or why they are unknown), a Steady policy's memory, the cluster's
 // count for a sync check, and a person's rejection of the policy's pull request.
-func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Policy, snap *policy.Snapshot) error {
-	if _, w := p.Windows(); w > 0 && r.Recommendations != nil {
+func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Policy, snap *engine.Snapshot) error {
+	if _, w := engine.Windows(p); w > 0 && r.Recommendations != nil {
 		recs, err := r.Recommendations.Recommendations(ctx, p, snap.Now, w, ReplicasAt(snap.History, snap.Current))
 		if err != nil {
 			r.logger().Warn("stabilization history unavailable", "repository", rc.Name, "policy", p.ID(), "error", err)
@@ -143,7 +144,7 @@ func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Po
 		}
 		snap.Recommendations = recs
 	}
-	if _, _, ok := p.MemoryWindow(); ok && r.Seasons != nil {
+	if _, _, ok := engine.MemoryWindow(p); ok && r.Seasons != nil {
 		// Without its memory Steady still decides, on the trend alone: a failed read is logged
 		// and the snapshot goes without it.
 		seasons, err := r.Seasons.Seasons(ctx, p, snap.Now, ReplicasAt(snap.History, snap.Current))
@@ -195,9 +196,9 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 			return fmt.Errorf("render verification refused the change: %w", err)
 		}
 		res.Rendered = v.Diff
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonRendered, Message: v.Summary})
+		res.Reasons = append(res.Reasons, engine.Reason{Code: engine.ReasonRendered, Message: v.Summary})
 		for _, c := range v.Consequences {
-			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonRenderConsequence, Message: "also: " + c})
+			res.Reasons = append(res.Reasons, engine.Reason{Code: engine.ReasonRenderConsequence, Message: "also: " + c})
 		}
 	}
 	res.Mode = c.mode
@@ -247,10 +248,10 @@ func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.
 	switch {
 	case err != nil:
 		r.logger().Warn("withdraw stale pull request", "repository", rc.Name, "policy", p.ID(), "error", err)
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
+		res.Reasons = append(res.Reasons, engine.Reason{Code: engine.ReasonPullRequestWithdrawn,
 			Message: "withdrawal failed (" + err.Error() + "): " + why})
 	case w.URL != "":
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequestWithdrawn,
+		res.Reasons = append(res.Reasons, engine.Reason{Code: engine.ReasonPullRequestWithdrawn,
 			Message: fmt.Sprintf("%s withdrawn: %s", w.Name, why)})
 		res.PullRequest, res.PullRequestName = w.URL, w.Name
 	}
@@ -272,7 +273,7 @@ func targetOf(p *policy.Policy) string {
 	return commitmsg.Target(*p.Spec.Replicas)
 }
 
-func metricMap(vs []policy.MetricValue) map[string]*float64 {
+func metricMap(vs []engine.MetricValue) map[string]*float64 {
 	m := make(map[string]*float64, len(vs))
 	for _, v := range vs {
 		if v.Missing {
@@ -286,7 +287,7 @@ func metricMap(vs []policy.MetricValue) map[string]*float64 {
 }
 
 // blindMetrics names the values that are missing, as "name: cause".
-func blindMetrics(vs []policy.MetricValue) []string {
+func blindMetrics(vs []engine.MetricValue) []string {
 	var out []string
 	for _, v := range vs {
 		if v.Missing {
@@ -296,17 +297,17 @@ func blindMetrics(vs []policy.MetricValue) []string {
 	return out
 }
 
-func missingAll(p *policy.Policy, cause string) []policy.MetricValue {
-	out := make([]policy.MetricValue, len(p.Spec.Metrics))
+func missingAll(p *policy.Policy, cause string) []engine.MetricValue {
+	out := make([]engine.MetricValue, len(p.Spec.Metrics))
 	for i, m := range p.Spec.Metrics {
-		out[i] = policy.MetricValue{Name: m.Name, Missing: true, Cause: cause}
+		out[i] = engine.MetricValue{Name: m.Name, Missing: true, Cause: cause}
 	}
 	return out
 }
 
 // notAfter drops events after the decision instant (an evaluation `--at` a past time sees
 // the history as it was then).
-func notAfter(ev []policy.Event, at time.Time) []policy.Event {
+func notAfter(ev []engine.Event, at time.Time) []engine.Event {
 	out := ev[:0:0]
 	for _, e := range ev {
 		if !e.At.After(at) {
@@ -318,15 +319,15 @@ func notAfter(ev []policy.Event, at time.Time) []policy.Event {
 
 // ReplicasAt returns the replica count Git held at a past instant, from the history (oldest
 // first) and the current count.
-func ReplicasAt(history []policy.Event, current int) func(time.Time) int {
-	return func(t time.Time) int { return policy.CountAt(history, t, current) }
+func ReplicasAt(history []engine.Event, current int) func(time.Time) int {
+	return func(t time.Time) int { return engine.CountAt(history, t, current) }
 }
 
 // historyWindow is how far back a decision needs Git history: the policy's own windows, and at
 // least its stabilization window, so the replica counts of the recomputed recommendations are
 // known.
 func historyWindow(p *policy.Policy) time.Duration {
-	h, s := p.Windows()
+	h, s := engine.Windows(p)
 	return max(h, s)
 }
 

@@ -7,9 +7,9 @@
 //   - Commit messages and trailers are package gitops/commitmsg.
 //   - The loop (cycle.go, decide.go): Runner.Cycle runs docs/design.md §2 for a repository's
 //     policies — sync, metrics once for all, then per policy three steps: observe (the
-//     policy.Snapshot from Git and the sources), policy.Decide, apply (edit, verify, commit or
+//     engine.Snapshot from Git and the sources), engine.Decide, apply (edit, verify, commit or
 //     deliver) — and one push, re-decided on a race. Beside the decisions, once a cycle, each
-//     shadow policy is compared with its live autoscaler (policy.CompareShadow). Runner.Scale
+//     shadow policy is compared with its live autoscaler (engine.CompareShadow). Runner.Scale
 //     is a person's scale through the same apply and push.
 //   - Delivery by pull request is package gitops/delivery; the loop holds it as a Deliverer
 //     (cycle.go) and hands it a delivery.Proposal.

@@ -24,6 +24,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gitlabtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // proposal is a pull request (GitHub) or merge request (GitLab) as the lifecycle cases check
@@ -257,7 +258,7 @@ func TestPullRequestLifecycleOnEveryHost(t *testing.T) {
 			l.host.CloseByHand(l.open()[0].Number)
 			res := l.cycle(t, time.Minute, 600)
 			assert.Equal(t, gitops.ActionHeld, res.Action)
-			assert.Contains(t, codes(res.Reasons), policy.ReasonPullRequestRejected)
+			assert.Contains(t, codes(res.Reasons), engine.ReasonPullRequestRejected)
 			assert.Empty(t, l.open(), "no new proposal of the rejected count")
 			assert.Equal(t, prValues(3), l.git.ReadFile("platform", "main", prFile))
 
@@ -276,7 +277,7 @@ func TestPullRequestLifecycleOnEveryHost(t *testing.T) {
 			p := l.host.Proposals()[i]
 			assert.Equal(t, "closed", p.State)
 			assert.Contains(t, p.Labels, delivery.LabelWithdrawn)
-			assert.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+			assert.Contains(t, codes(res.Reasons), engine.ReasonPullRequestWithdrawn)
 
 			res = l.cycle(t, 2*time.Minute, 600) // a withdrawal is nobody's "no"
 			assert.Equal(t, gitops.ActionPullRequest, res.Action)
@@ -285,7 +286,7 @@ func TestPullRequestLifecycleOnEveryHost(t *testing.T) {
 		{name: "auto-merge waits on the pipeline, then squash-merges with the trailers", mode: policy.ModeAutoMerge, run: func(t *testing.T, l *lifecycle) {
 			l.host.Pipeline("pending")
 			res := l.cycle(t, 0, 600)
-			assert.Contains(t, codes(res.Reasons), policy.ReasonMergePending)
+			assert.Contains(t, codes(res.Reasons), engine.ReasonMergePending)
 			assert.Len(t, l.open(), 1)
 			assert.Equal(t, prValues(3), l.git.ReadFile("platform", "main", prFile), "nothing lands while the pipeline runs")
 			l.host.ResetCounts()

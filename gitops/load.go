@@ -9,6 +9,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // policySet is a repository's policies as a cycle sees them: those to evaluate, and the
@@ -227,7 +228,7 @@ func where(p *policy.Policy, field string) string {
 // invalidResult is an invalid document's result: an error naming where it is.
 func invalidResult(repo string, iv policy.Invalid, at time.Time) Result {
 	return Result{Policy: iv.Policy, Repository: repo, Action: ActionError, Error: iv.Error(), Invalid: iv.Where(),
-		EvaluatedAt: at, Reasons: []policy.Reason{}}
+		EvaluatedAt: at, Reasons: []engine.Reason{}}
 }
 
 func selected(p *policy.Policy, only []string) bool {

@@ -28,6 +28,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 const (
@@ -45,11 +46,11 @@ func prValues(n int) string {
 // rps is a static metric source: every policy's one metric has the value of the map.
 type rps map[string]float64
 
-func (m rps) Values(_ context.Context, _ time.Time, ps []*policy.Policy) [][]policy.MetricValue {
-	out := make([][]policy.MetricValue, len(ps))
+func (m rps) Values(_ context.Context, _ time.Time, ps []*policy.Policy) [][]engine.MetricValue {
+	out := make([][]engine.MetricValue, len(ps))
 	for i, p := range ps {
 		v, ok := m[p.ID()]
-		out[i] = []policy.MetricValue{{Name: "http_rps", Value: v, Missing: !ok, Cause: "not in the test's source"}}
+		out[i] = []engine.MetricValue{{Name: "http_rps", Value: v, Missing: !ok, Cause: "not in the test's source"}}
 	}
 	return out
 }
@@ -182,8 +183,8 @@ func (e *prEnv) cycle(t *testing.T, offset time.Duration, value float64) gitops.
 	return res
 }
 
-func codes(rs []policy.Reason) []policy.ReasonCode {
-	out := make([]policy.ReasonCode, 0, len(rs))
+func codes(rs []engine.Reason) []engine.ReasonCode {
+	out := make([]engine.ReasonCode, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, r.Code)
 	}
@@ -207,7 +208,7 @@ func TestPullRequestLifecycleOpenUpdateMergeRevertHold(t *testing.T) {
 	// 1. Open: 600 rps / 100 per replica → 6.
 	res := e.cycle(t, 0, 600)
 	assert.Equal(t, gitops.ActionPullRequest, res.Action)
-	assert.Contains(t, codes(res.Reasons), policy.ReasonMergePending)
+	assert.Contains(t, codes(res.Reasons), engine.ReasonMergePending)
 	prs := e.GH.PullRequests()
 	require.Len(t, prs, 1)
 	pr := prs[0]
@@ -261,7 +262,7 @@ func TestPullRequestLifecycleOpenUpdateMergeRevertHold(t *testing.T) {
 	e.GH.ResetCounts()
 	res = e.cycle(t, 4*time.Minute, 800)
 	assert.Equal(t, gitops.ActionHeld, res.Action)
-	assert.Contains(t, codes(res.Reasons), policy.ReasonRevertHold)
+	assert.Contains(t, codes(res.Reasons), engine.ReasonRevertHold)
 	assert.Equal(t, 3, res.To)
 	assert.Len(t, e.GH.PullRequests(), 1, "no new pull request while held")
 	assert.Empty(t, e.GH.Writes())
@@ -275,7 +276,7 @@ func TestClosedUnmergedHoldsUntilTheDecisionChanges(t *testing.T) {
 
 	res := e.cycle(t, time.Minute, 600)
 	assert.Equal(t, gitops.ActionHeld, res.Action)
-	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestRejected)
+	require.Contains(t, codes(res.Reasons), engine.ReasonPullRequestRejected)
 	assert.Contains(t, res.Reasons[len(res.Reasons)-1].Message, "#1")
 	assert.Len(t, e.GH.PullRequests(), 1)
 	assert.NotContains(t, e.Git.Branches("platform"), prBranch, "the closed pull request's branch is deleted")
@@ -303,7 +304,7 @@ func TestStalePullRequestIsWithdrawn(t *testing.T) {
 	res := e.cycle(t, time.Minute, 300)
 	assert.Equal(t, gitops.ActionUnchanged, res.Action)
 	assert.Equal(t, 3, res.To)
-	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+	require.Contains(t, codes(res.Reasons), engine.ReasonPullRequestWithdrawn)
 	assert.Contains(t, fmt.Sprint(res.Reasons), "pull request #1 withdrawn: the decision is now to keep 3 replicas")
 	assert.Equal(t, first.PullRequest, res.PullRequest)
 	prs := e.GH.PullRequests()
@@ -321,7 +322,7 @@ func TestStalePullRequestIsWithdrawn(t *testing.T) {
 	e.Git.ResetCounts()
 	res = e.cycle(t, 2*time.Minute, 300)
 	assert.Equal(t, gitops.ActionUnchanged, res.Action)
-	assert.NotContains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+	assert.NotContains(t, codes(res.Reasons), engine.ReasonPullRequestWithdrawn)
 	assert.Empty(t, res.PullRequest)
 	assert.Empty(t, e.GH.Writes(), "zero API writes")
 	assert.Zero(t, e.Git.Requests("platform", gittest.ReceivePack), "no push")
@@ -329,7 +330,7 @@ func TestStalePullRequestIsWithdrawn(t *testing.T) {
 	// Metrics rise again: the withdrawn 3 → 6 is no person's "no", so a new one opens.
 	res = e.cycle(t, 3*time.Minute, 600)
 	assert.Equal(t, gitops.ActionPullRequest, res.Action)
-	assert.NotContains(t, codes(res.Reasons), policy.ReasonPullRequestRejected)
+	assert.NotContains(t, codes(res.Reasons), engine.ReasonPullRequestRejected)
 	open := e.GH.OpenPullRequests(prBranch)
 	require.Len(t, open, 1)
 	assert.Equal(t, 2, open[0].Number)
@@ -345,7 +346,7 @@ func TestWithdrawnPullRequestEndsAnOlderRejection(t *testing.T) {
 	res := e.cycle(t, time.Minute, 800)
 	require.Equal(t, gitops.ActionPullRequest, res.Action, "3 → 8 is another decision")
 	res = e.cycle(t, 2*time.Minute, 300)
-	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+	require.Contains(t, codes(res.Reasons), engine.ReasonPullRequestWithdrawn)
 
 	// The decision changed twice since the "no" to 6: it no longer holds.
 	res = e.cycle(t, 3*time.Minute, 600)
@@ -382,7 +383,7 @@ func TestOpenPullRequestStaysWhenNothingDecidedToKeep(t *testing.T) {
 			res := rep.Results[0]
 			assert.Equal(t, tc.action, res.Action)
 			assert.Equal(t, 3, res.To)
-			assert.NotContains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+			assert.NotContains(t, codes(res.Reasons), engine.ReasonPullRequestWithdrawn)
 			assert.Empty(t, e.GH.Writes())
 			assert.Len(t, e.GH.OpenPullRequests(prBranch), 1, "the proposal stays open")
 		})
@@ -412,7 +413,7 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	res := e.cycle(t, time.Minute, 300)
 	assert.Equal(t, gitops.ActionUnchanged, res.Action, "the count decision stands")
 	assert.Equal(t, 3, res.To)
-	require.Contains(t, codes(res.Reasons), policy.ReasonPullRequestWithdrawn)
+	require.Contains(t, codes(res.Reasons), engine.ReasonPullRequestWithdrawn)
 	assert.Contains(t, fmt.Sprint(res.Reasons), "withdrawal failed (close pull request: HTTP 502)")
 	assert.Empty(t, res.PullRequest)
 	assert.Contains(t, e.logs.String(), "withdraw stale pull request")
@@ -432,7 +433,7 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	e.GH.ClosePR(1)
 	res = e.cycle(t, 3*time.Minute, 600)
 	assert.Equal(t, gitops.ActionHeld, res.Action)
-	assert.Contains(t, codes(res.Reasons), policy.ReasonPullRequestRejected)
+	assert.Contains(t, codes(res.Reasons), engine.ReasonPullRequestRejected)
 }
 
 // halfWritesHost is the real host, except that the pull request writes after the branch push
@@ -607,7 +608,7 @@ func TestStrictChecksRebuildABranchBehindTheBase(t *testing.T) {
 	e.GH.SetRequiredChecks("ci/test")
 	e.GH.SetCheckState("pending")
 	first := e.cycle(t, 0, 600)
-	require.Contains(t, codes(first.Reasons), policy.ReasonMergePending)
+	require.Contains(t, codes(first.Reasons), engine.ReasonMergePending)
 	e.Git.Commit("platform", map[string]string{"README.md": "hello\n"}, "docs", "Ann <ann@example.com>")
 
 	e.cycle(t, time.Minute, 600)
@@ -646,11 +647,11 @@ func TestAutoMergeNeedsRequiredChecks(t *testing.T) {
 		required []string
 		allow    bool
 		merged   bool
-		code     policy.ReasonCode
+		code     engine.ReasonCode
 	}{
-		{name: "no required checks: stays open", merged: false, code: policy.ReasonNoRequiredChecks},
-		{name: "no required checks, allowed", allow: true, merged: true, code: policy.ReasonPullRequest},
-		{name: "required checks passed", required: []string{"ci/test"}, merged: true, code: policy.ReasonPullRequest},
+		{name: "no required checks: stays open", merged: false, code: engine.ReasonNoRequiredChecks},
+		{name: "no required checks, allowed", allow: true, merged: true, code: engine.ReasonPullRequest},
+		{name: "required checks passed", required: []string{"ci/test"}, merged: true, code: engine.ReasonPullRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newPREnv(t, policy.ModeAutoMerge, func(s *prSetup) { s.AllowNoCI = tc.allow })

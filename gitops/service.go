@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // ErrShuttingDown is returned by on-demand evaluations once the service stops taking work.
@@ -83,9 +84,9 @@ type PolicyStatus struct {
 	Current    *int            `json:"current"`
 	Desired    *int            `json:"desired"`
 	LastAction string          `json:"lastAction,omitempty"`
-	Reasons    []policy.Reason `json:"reasons"`
+	Reasons    []engine.Reason `json:"reasons"`
 	// Holds are the reasons that kept the count where it is (hold, cooldown, blocked).
-	Holds         []policy.Reason `json:"holds"`
+	Holds         []engine.Reason `json:"holds"`
 	LastError     string          `json:"lastError,omitempty"`
 	LastEvaluated *time.Time      `json:"lastEvaluated,omitempty"`
 	// NextRun is omitted while the policy is not scheduled (invalid).
@@ -99,7 +100,7 @@ type PolicyStatus struct {
 	// with lastAction held-blind, the policy held because it could not see.
 	Blind []string `json:"blind,omitempty"`
 	// Shadow is a shadow policy's last comparison with the live autoscaler.
-	Shadow *policy.ShadowComparison `json:"shadow,omitempty"`
+	Shadow *engine.ShadowComparison `json:"shadow,omitempty"`
 	// Invalid is file:line of the policy's document while it is invalid: the policy is not
 	// evaluated, holds the count Git has, and LastError says what is wrong. ID is empty for
 	// a document whose name cannot be read.
@@ -136,7 +137,7 @@ type repoLoop struct {
 	ready   bool
 
 	// Guarded by lock.
-	history map[string][]policy.Event // last history read per policy, for the status page
+	history map[string][]engine.Event // last history read per policy, for the status page
 }
 
 // entry is one policy's schedule.
@@ -185,7 +186,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 			runner:  opts.Runner,
 			lock:    make(chan struct{}, 1),
 			entries: map[string]*entry{},
-			history: map[string][]policy.Event{},
+			history: map[string][]engine.Event{},
 		})
 	}
 	return s, nil
@@ -348,7 +349,7 @@ func (s *Service) unknown(names []string, repos []*repoLoop) []string {
 // History returns a policy's changes since a time, from the repository's local clone as of
 // its last cycle (no fetch). When the repository is busy past ctx's deadline, it answers
 // from the last history it read for the policy.
-func (s *Service) History(ctx context.Context, repository, id string, since time.Time) ([]policy.Event, error) {
+func (s *Service) History(ctx context.Context, repository, id string, since time.Time) ([]engine.Event, error) {
 	var rl *repoLoop
 	for _, r := range s.repos {
 		if r.repo.Config.Name == repository {
@@ -570,7 +571,7 @@ func (s *Service) discover(rl *repoLoop, now time.Time) {
 		invalid[key] = true
 		st, ok := s.status[key]
 		if !ok {
-			st = &PolicyStatus{ID: iv.Policy, Repository: rl.repo.Config.Name, Reasons: []policy.Reason{}}
+			st = &PolicyStatus{ID: iv.Policy, Repository: rl.repo.Config.Name, Reasons: []engine.Reason{}}
 			s.status[key] = st
 		}
 		st.Invalid, st.LastError, st.LastAction = iv.Where(), iv.Error(), ActionError
@@ -695,7 +696,7 @@ func (s *Service) statusOf(rl *repoLoop, id string) *PolicyStatus {
 	k := statusKey(rl.repo.Config.Name, id)
 	st, ok := s.status[k]
 	if !ok {
-		st = &PolicyStatus{ID: id, Repository: rl.repo.Config.Name, Reasons: []policy.Reason{}}
+		st = &PolicyStatus{ID: id, Repository: rl.repo.Config.Name, Reasons: []engine.Reason{}}
 		s.status[k] = st
 	}
 	return st

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // The service tests run the scheduler against a real Git server on a fake clock: time moves
@@ -91,11 +92,11 @@ func (c *svcClock) advanceTo(at time.Time) {
 // svcMetrics gives every metric named rps the same value.
 type svcMetrics float64
 
-func (m svcMetrics) Values(_ context.Context, _ time.Time, ps []*policy.Policy) [][]policy.MetricValue {
-	out := make([][]policy.MetricValue, len(ps))
+func (m svcMetrics) Values(_ context.Context, _ time.Time, ps []*policy.Policy) [][]engine.MetricValue {
+	out := make([][]engine.MetricValue, len(ps))
 	for i, p := range ps {
 		for _, spec := range p.Spec.Metrics {
-			out[i] = append(out[i], policy.MetricValue{Name: spec.Name, Value: float64(m)})
+			out[i] = append(out[i], engine.MetricValue{Name: spec.Name, Value: float64(m)})
 		}
 	}
 	return out
@@ -375,7 +376,7 @@ func TestServiceEvaluateNowAndStatus(t *testing.T) {
 	assert.Equal(t, new(2), web.Current)
 	assert.Equal(t, new(2), web.Desired)
 	require.NotEmpty(t, web.Holds)
-	assert.Equal(t, policy.ReasonManualEditHold, web.Holds[0].Code)
+	assert.Equal(t, engine.ReasonManualEditHold, web.Holds[0].Code)
 	assert.Equal(t, ActionCommitted, worker.LastAction)
 	assert.Equal(t, new(3), worker.Current)
 	assert.NotEmpty(t, worker.Commit)
@@ -385,7 +386,7 @@ func TestServiceEvaluateNowAndStatus(t *testing.T) {
 	ev, err := svc.History(context.Background(), "platform", "team/worker", svcStart.Add(-time.Hour))
 	require.NoError(t, err)
 	require.Len(t, ev, 1)
-	assert.Equal(t, policy.EventDecision, ev[0].Kind)
+	assert.Equal(t, engine.EventDecision, ev[0].Kind)
 	assert.Equal(t, 3, ev[0].To)
 }
 
@@ -472,22 +473,22 @@ func TestServiceKeepsInvalidPoliciesOnTheStatus(t *testing.T) {
 // TestStatusListsHolds: a policy's status lists as holds exactly the reasons that kept its
 // count — a workload switched off among them — and not the rules deciding, Steady's included.
 func TestStatusListsHolds(t *testing.T) {
-	r := func(c policy.ReasonCode) policy.Reason { return policy.Reason{Code: c, Message: string(c)} }
+	r := func(c engine.ReasonCode) engine.Reason { return engine.Reason{Code: c, Message: string(c)} }
 	for _, tc := range []struct {
 		name    string
-		reasons []policy.Reason
-		holds   []policy.ReasonCode
+		reasons []engine.Reason
+		holds   []engine.ReasonCode
 	}{
-		{name: "switched off", reasons: []policy.Reason{r(policy.ReasonSwitchedOff)}, holds: []policy.ReasonCode{policy.ReasonSwitchedOff}},
-		{name: "a manual edit among the rules", reasons: []policy.Reason{r(policy.ReasonMetricValue), r(policy.ReasonManualEditHold), r(policy.ReasonBounded)},
-			holds: []policy.ReasonCode{policy.ReasonManualEditHold}},
-		{name: "Steady waits: no hold", reasons: []policy.Reason{r(policy.ReasonMetricValue), r(policy.ReasonSteadyWaits), r(policy.ReasonSteadyBudget), r(policy.ReasonSteadyConfirm)}},
-		{name: "Steady scales: no hold", reasons: []policy.Reason{r(policy.ReasonSteadyScaleUp), r(policy.ReasonSteadyScaleDown)}},
+		{name: "switched off", reasons: []engine.Reason{r(engine.ReasonSwitchedOff)}, holds: []engine.ReasonCode{engine.ReasonSwitchedOff}},
+		{name: "a manual edit among the rules", reasons: []engine.Reason{r(engine.ReasonMetricValue), r(engine.ReasonManualEditHold), r(engine.ReasonBounded)},
+			holds: []engine.ReasonCode{engine.ReasonManualEditHold}},
+		{name: "Steady waits: no hold", reasons: []engine.Reason{r(engine.ReasonMetricValue), r(engine.ReasonSteadyWaits), r(engine.ReasonSteadyBudget), r(engine.ReasonSteadyConfirm)}},
+		{name: "Steady scales: no hold", reasons: []engine.Reason{r(engine.ReasonSteadyScaleUp), r(engine.ReasonSteadyScaleDown)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var st PolicyStatus
 			applyResult(&st, Result{Action: ActionHeld, Reasons: tc.reasons})
-			var got []policy.ReasonCode
+			var got []engine.ReasonCode
 			for _, h := range st.Holds {
 				got = append(got, h.Code)
 			}

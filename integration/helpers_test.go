@@ -22,6 +22,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
@@ -283,10 +284,10 @@ func (w testLog) Write(p []byte) (int, error) {
 }
 
 // codes lists the reason codes of a result.
-func codes(r gitops.Result) []policy.ReasonCode { return reasonCodes(r.Reasons) }
+func codes(r gitops.Result) []engine.ReasonCode { return reasonCodes(r.Reasons) }
 
-func reasonCodes(rs []policy.Reason) []policy.ReasonCode {
-	out := make([]policy.ReasonCode, len(rs))
+func reasonCodes(rs []engine.Reason) []engine.ReasonCode {
+	out := make([]engine.ReasonCode, len(rs))
 	for i, reason := range rs {
 		out[i] = reason.Code
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // rpsMetric is a step rule on the web tier's request rate: +3 above 100, −1 below 50.
@@ -109,7 +110,7 @@ func TestStabilizationFromSeededHistory(t *testing.T) {
 	assert.Equal(t, gitops.ActionCommitted, held.Action, held.Reasons)
 	assert.Equal(t, 10, held.From)
 	assert.Equal(t, 8, held.To, "the window's highest recommendation, not the raw 2")
-	assert.Contains(t, codes(held), policy.ReasonStabilized)
+	assert.Contains(t, codes(held), engine.ReasonStabilized)
 	assert.Contains(t, f.git.Log(repoName, "main")[0].Message,
 		"stabilization: highest recommendation in the last 300s (scale-down window) is 8")
 	require.NotNil(t, held.Metrics["backlog"])
@@ -121,7 +122,7 @@ func TestStabilizationFromSeededHistory(t *testing.T) {
 	assert.Equal(t, gitops.ActionCommitted, later.Action, later.Reasons)
 	assert.Equal(t, 8, later.From)
 	assert.Equal(t, 2, later.To)
-	assert.NotContains(t, codes(later), policy.ReasonStabilized)
+	assert.NotContains(t, codes(later), engine.ReasonStabilized)
 	assert.Equal(t, 2, f.replicas(t))
 }
 
@@ -173,7 +174,7 @@ func TestRestartDecidesTheSame(t *testing.T) {
 	assert.Equal(t, gitops.ActionCommitted, ranAllAlong.Action, ranAllAlong.Reasons)
 	assert.Equal(t, 8, ranAllAlong.From)
 	assert.Equal(t, 5, ranAllAlong.To, "the window's highest recommendation, not the raw 2")
-	assert.Contains(t, codes(ranAllAlong), policy.ReasonStabilized, "the window is not empty")
+	assert.Contains(t, codes(ranAllAlong), engine.ReasonStabilized, "the window is not empty")
 	for name, other := range map[string]gitops.Result{"new runner": restarted, "one-shot evaluate": oneShot} {
 		assert.Equal(t, gitops.ActionDryRun, other.Action, name)
 		assert.Equal(t, ranAllAlong.From, other.From, name)
@@ -218,7 +219,7 @@ func TestPrometheusOutageBlocksScaleDown(t *testing.T) {
 			assert.Equal(t, gitops.ActionHeldBlind, r.Action, r.Reasons)
 			assert.Equal(t, 4, r.From)
 			assert.Equal(t, 4, r.To, "no scale-down while the metric is missing")
-			assert.Contains(t, codes(r), policy.ReasonAllMetricsMissing)
+			assert.Contains(t, codes(r), engine.ReasonAllMetricsMissing)
 			assert.Contains(t, r.Metrics, "http_rps")
 			assert.Nil(t, r.Metrics["http_rps"], "the value is missing, not 0")
 			assert.Equal(t, head, f.head(t), "no commit")
@@ -268,10 +269,10 @@ func TestSyncCheckHoldsUntilLive(t *testing.T) {
 	assert.Equal(t, gitops.ActionHeld, notLive.Action, notLive.Reasons)
 	assert.Equal(t, 6, notLive.From)
 	assert.Equal(t, 6, notLive.To)
-	assert.Contains(t, codes(notLive), policy.ReasonNotSynced)
+	assert.Contains(t, codes(notLive), engine.ReasonNotSynced)
 	var msg string
 	for _, r := range notLive.Reasons {
-		if r.Code == policy.ReasonNotSynced {
+		if r.Code == engine.ReasonNotSynced {
 			msg = r.Message
 		}
 	}
@@ -283,7 +284,7 @@ func TestSyncCheckHoldsUntilLive(t *testing.T) {
 	assert.Equal(t, gitops.ActionCommitted, live.Action, live.Reasons)
 	assert.Equal(t, 6, live.From)
 	assert.Equal(t, 9, live.To)
-	assert.NotContains(t, codes(live), policy.ReasonNotSynced)
+	assert.NotContains(t, codes(live), engine.ReasonNotSynced)
 	assert.Equal(t, 9, f.replicas(t))
 }
 
@@ -301,7 +302,7 @@ func TestBacktestOverSeededHistory(t *testing.T) {
 		"--start", rfc3339(t0.Add(-time.Minute)), "--end", rfc3339(t0.Add(270*time.Second)), "--step", "30s", "--initial", "3", "-o", "json")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr)
 
-	var got policy.BacktestResult
+	var got engine.BacktestResult
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
 	type change struct {
 		At       time.Time
@@ -317,7 +318,7 @@ func TestBacktestOverSeededHistory(t *testing.T) {
 		{t0.Add(150 * time.Second), 8, 5, 200},
 		{t0.Add(210 * time.Second), 5, 2, 200},
 	}, changes)
-	assert.Equal(t, policy.BacktestSummary{
+	assert.Equal(t, engine.BacktestSummary{
 		Evaluations: 12, Changes: 3, ScaleUps: 1, ScaleDowns: 2,
 		// After each step: 3, 3, 8 (five steps), 5, 5, 2, 2, 2 — 62 replicas × 30 s.
 		ReplicaSeconds: 62 * 30,
@@ -325,7 +326,7 @@ func TestBacktestOverSeededHistory(t *testing.T) {
 		UnderProvisionedSeconds: 0,
 	}, got.Summary)
 	require.Len(t, got.Decisions, 3)
-	assert.Contains(t, reasonCodes(got.Decisions[1].Reasons), policy.ReasonStabilized, "8 → 5 is the window's doing")
+	assert.Contains(t, reasonCodes(got.Decisions[1].Reasons), engine.ReasonStabilized, "8 → 5 is the window's doing")
 }
 
 // liveHPA is what a live HPA beside the backlog policy wanted around t0, as kube-state-metrics
@@ -406,7 +407,7 @@ func TestShadowComparisonFromPrometheusSurvivesARestart(t *testing.T) {
 }
 
 // reasonTexts is each reason as "Code: message", what every output of a decision shows.
-func reasonTexts(rs []policy.Reason) []string {
+func reasonTexts(rs []engine.Reason) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = string(r.Code) + ": " + r.Message

@@ -21,6 +21,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // The end-to-end scenarios of the service: `serve` (the built binary) evaluates the web
@@ -212,7 +213,7 @@ func evaluatedAfter(t *testing.T, p *process, since time.Time) gitops.PolicyStat
 	return st
 }
 
-func reasonsOf(st gitops.PolicyStatus) []policy.ReasonCode { return reasonCodes(st.Reasons) }
+func reasonsOf(st gitops.PolicyStatus) []engine.ReasonCode { return reasonCodes(st.Reasons) }
 
 // waitFor polls cond, in the test's goroutine, until it holds; after timeout it fails the test
 // saying what it waited for.
@@ -349,7 +350,7 @@ func TestServeE2EQueueFillsAndDrains(t *testing.T) {
 	below := evaluatedAfter(t, srv, time.Now())
 	assert.Equal(t, gitops.ActionUnchanged, below.LastAction, below.Reasons)
 	assert.Equal(t, new(0), below.Desired)
-	assert.Contains(t, reasonsOf(below), policy.ReasonActivation, "30 jobs ask for 1 worker; activation says 0")
+	assert.Contains(t, reasonsOf(below), engine.ReasonActivation, "30 jobs ask for 1 worker; activation says 0")
 	assert.Equal(t, e.initial, e.head(t))
 
 	for _, step := range []struct{ backlog, replicas int }{{250, 3}, {700, 7}, {300, 3}, {0, 0}} {
@@ -385,10 +386,10 @@ func TestServeE2ERevertHoldsThenResumes(t *testing.T) {
 	e.humans = append(e.humans, revert)
 	reverted := time.Now()
 	held := evaluatedAfter(t, srv, reverted)
-	for !holdsWith(held, policy.ReasonRevertHold) && time.Since(reverted) < hold/2 {
+	for !holdsWith(held, engine.ReasonRevertHold) && time.Since(reverted) < hold/2 {
 		held = evaluatedAfter(t, srv, *held.LastEvaluated) // the evaluation in flight may predate the revert
 	}
-	assert.Contains(t, reasonCodes(held.Holds), policy.ReasonRevertHold, held.Reasons)
+	assert.Contains(t, reasonCodes(held.Holds), engine.ReasonRevertHold, held.Reasons)
 	assert.Equal(t, new(2), held.Current)
 	assert.Equal(t, new(2), held.Desired)
 	assert.Equal(t, revert, e.head(t), "nothing committed during the hold")
@@ -405,7 +406,7 @@ func TestServeE2ERevertHoldsThenResumes(t *testing.T) {
 	e.check(t)
 }
 
-func holdsWith(st gitops.PolicyStatus, c policy.ReasonCode) bool {
+func holdsWith(st gitops.PolicyStatus, c engine.ReasonCode) bool {
 	for _, h := range st.Holds {
 		if h.Code == c {
 			return true
@@ -434,7 +435,7 @@ func TestServeE2EPrometheusKilledNoScaleDown(t *testing.T) {
 	var down gitops.PolicyStatus
 	for _, after := range []time.Duration{time.Second, 3 * time.Second} { // several evaluations
 		down = evaluatedAfter(t, srv, killed.Add(after))
-		assert.Contains(t, reasonsOf(down), policy.ReasonAllMetricsMissing, down.Reasons)
+		assert.Contains(t, reasonsOf(down), engine.ReasonAllMetricsMissing, down.Reasons)
 		assert.Equal(t, new(6), down.Desired, "no scale-down while Prometheus is down")
 		assert.Contains(t, down.Metrics, "http_rps")
 		assert.Nil(t, down.Metrics["http_rps"], "missing, not 0")

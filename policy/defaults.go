@@ -147,3 +147,11 @@ func DefaultCacheDir() string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Steady's defaults, chosen on the tuning traces of docs/benchmarks.md.
+const (
+	DefaultSteadyHeadroomPercent       = 0
+	DefaultSteadyMaxChangesPerDay      = 24
+	DefaultSteadyScaleDownDelaySeconds = 7200
+	DefaultSteadyHorizonSeconds        = 7200
+)

@@ -342,3 +342,10 @@ func (p *Policy) ID() string {
 	}
 	return p.Metadata.Namespace + "/" + p.Metadata.Name
 }
+
+// UsesPullRequests reports whether the policy delivers any change by pull request
+// (PullRequest or AutoMerge), in its mode or in either direction's override.
+func (s *Spec) UsesPullRequests() bool {
+	isPR := func(m Mode) bool { return m == ModePullRequest || m == ModeAutoMerge }
+	return isPR(s.Mode) || (s.Delivery != nil && (isPR(s.Delivery.ScaleUp) || isPR(s.Delivery.ScaleDown)))
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // Servers resolves a policy's Prometheus reference to a client: a server named in the service
@@ -191,13 +192,13 @@ func (b *Batch) Do(ctx context.Context, reqs []Request) []Result {
 // Values evaluates every metric of every policy at the instant at and returns, per policy in
 // the given order, one value per metric in spec order — the Snapshot.Metrics of each. A policy
 // whose Prometheus cannot be resolved gets every metric missing with that cause.
-func (b *Batch) Values(ctx context.Context, at time.Time, policies []*policy.Policy) [][]policy.MetricValue {
-	out := make([][]policy.MetricValue, len(policies))
+func (b *Batch) Values(ctx context.Context, at time.Time, policies []*policy.Policy) [][]engine.MetricValue {
+	out := make([][]engine.MetricValue, len(policies))
 	var reqs []Request
 	type ref struct{ policy, metric int }
 	var refs []ref
 	for i, p := range policies {
-		out[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
+		out[i] = make([]engine.MetricValue, len(p.Spec.Metrics))
 		c, err := b.servers.For(p.Spec.Prometheus)
 		if err != nil {
 			b.log.Warn("policy prometheus unusable", "repository", p.Source.Repository, "policy", p.ID(), "error", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // valueOfQuery answers every query with a one-series vector whose value is the query's
@@ -60,8 +61,8 @@ func TestBatchDeduplicatesAcrossPolicies(t *testing.T) {
 	}
 	got := NewBatch(servers, nil).Values(context.Background(), at, policies)
 
-	num := func(name string, v float64) policy.MetricValue { return policy.MetricValue{Name: name, Value: v} }
-	assert.Equal(t, [][]policy.MetricValue{
+	num := func(name string, v float64) engine.MetricValue { return engine.MetricValue{Name: name, Value: v} }
+	assert.Equal(t, [][]engine.MetricValue{
 		{num("m0", 1), num("m1", 2)},
 		{num("m0", 2), num("m1", 3)},
 		{num("m0", 1), num("m1", 1)},

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // Reductions a metric may name to combine several series into one number (docs/design.md §5).
@@ -30,7 +31,7 @@ const CauseEmpty = "empty result"
 // with onEmpty: zero); several series are an error unless the metric names a reduce; NaN and ±Inf
 // are missing; a negative number counts as 0; a matrix or a string is missing; a query error is
 // missing with the error as its cause.
-func ToValue(m policy.Metric, v model.Value, err error) policy.MetricValue {
+func ToValue(m policy.Metric, v model.Value, err error) engine.MetricValue {
 	if err != nil {
 		return missing(m, err.Error())
 	}
@@ -57,9 +58,9 @@ func ToValue(m policy.Metric, v model.Value, err error) policy.MetricValue {
 // instants, under the same rules as ToValue applied to the samples at that instant: a step
 // where no series has a sample is empty, several series need a reduce, and so on. A query
 // error makes every step missing with the error as its cause.
-func SeriesValues(m policy.Metric, v model.Value, err error, steps []time.Time) []policy.MetricValue {
-	out := make([]policy.MetricValue, len(steps))
-	fill := func(mv policy.MetricValue) []policy.MetricValue {
+func SeriesValues(m policy.Metric, v model.Value, err error, steps []time.Time) []engine.MetricValue {
+	out := make([]engine.MetricValue, len(steps))
+	fill := func(mv engine.MetricValue) []engine.MetricValue {
 		for i := range out {
 			out[i] = mv
 		}
@@ -95,12 +96,12 @@ func SeriesValues(m policy.Metric, v model.Value, err error, steps []time.Time) 
 }
 
 // number applies the rules to the sample values a query gave for one instant.
-func number(m policy.Metric, vals []float64) policy.MetricValue {
+func number(m policy.Metric, vals []float64) engine.MetricValue {
 	var x float64
 	switch {
 	case len(vals) == 0:
 		if m.OnEmpty == OnEmptyZero {
-			return policy.MetricValue{Name: m.Name, Value: 0}
+			return engine.MetricValue{Name: m.Name, Value: 0}
 		}
 		return missing(m, CauseEmpty)
 	case len(vals) == 1:
@@ -118,7 +119,7 @@ func number(m policy.Metric, vals []float64) policy.MetricValue {
 	if x < 0 {
 		x = 0
 	}
-	return policy.MetricValue{Name: m.Name, Value: x}
+	return engine.MetricValue{Name: m.Name, Value: x}
 }
 
 func reduce(how string, vals []float64) (float64, error) {
@@ -150,6 +151,6 @@ func reduce(how string, vals []float64) (float64, error) {
 	}
 }
 
-func missing(m policy.Metric, cause string) policy.MetricValue {
-	return policy.MetricValue{Name: m.Name, Missing: true, Cause: cause}
+func missing(m policy.Metric, cause string) engine.MetricValue {
+	return engine.MetricValue{Name: m.Name, Missing: true, Cause: cause}
 }

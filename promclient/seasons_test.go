@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // dayLoad is a backlog with a day-night shape, one value a minute from two days before t0 to
@@ -110,7 +111,7 @@ func TestSeasonsSourcesAgree(t *testing.T) {
 		require.Len(t, want.Day, 239-15)
 		assert.Empty(t, want.Week, "no data a week ago: no memory")
 		first := want.Day[0]
-		assert.Equal(t, now.Add(-policy.SeasonDay-2*time.Hour+time.Minute), first.At)
+		assert.Equal(t, now.Add(-engine.SeasonDay-2*time.Hour+time.Minute), first.At)
 		v, _ := dayLoad(first.At)
 		assert.Equal(t, int(math.Ceil(4*v/value)), first.Replicas, "the need at the count then (4)")
 		last := want.Day[len(want.Day)-1]
@@ -129,32 +130,32 @@ func TestSteadyDecidesFromSourcesAsInBacktest(t *testing.T) {
 	tr := dayTrace(t)
 	src := NewTraceSource(tr)
 	start := t0.Add(-48 * time.Hour)
-	r := policy.Backtest(p, func(at time.Time) []policy.MetricValue { return tr.Values(p, at) },
-		policy.BacktestOptions{Start: start, End: t0, Step: time.Minute})
+	r := engine.Backtest(p, func(at time.Time) []engine.MetricValue { return tr.Values(p, at) },
+		engine.BacktestOptions{Start: start, End: t0, Step: time.Minute})
 	require.Greater(t, r.Summary.Changes, 4, "the day-night shape makes the policy work")
 
-	var history []policy.Event
+	var history []engine.Event
 	count := r.Initial
 	next := 0
-	_, window := p.Windows()
+	_, window := engine.Windows(p)
 	checked, withMemory := 0, 0
 	for i, st := range r.Steps {
 		now := st.Time
 		for next < len(r.Decisions) && r.Decisions[next].Time.Before(now) {
 			d := r.Decisions[next]
-			history = append(history, policy.Event{At: d.Time, Kind: policy.EventDecision, From: d.From, To: d.To})
+			history = append(history, engine.Event{At: d.Time, Kind: engine.EventDecision, From: d.From, To: d.To})
 			count = d.To
 			next++
 		}
 		if now.Before(t0.Add(-24 * time.Hour)) {
 			continue
 		}
-		replicasAt := func(at time.Time) int { return policy.CountAt(history, at, count) }
+		replicasAt := func(at time.Time) int { return engine.CountAt(history, at, count) }
 		recs, err := src.Recommendations(context.Background(), p, now, window, replicasAt)
 		require.NoError(t, err)
 		seasons, err := src.Seasons(context.Background(), p, now, replicasAt)
 		require.NoError(t, err)
-		d := policy.Decide(p, &policy.Snapshot{Now: now, Current: count, Metrics: tr.Values(p, now),
+		d := engine.Decide(p, &engine.Snapshot{Now: now, Current: count, Metrics: tr.Values(p, now),
 			History: history, Recommendations: recs, Seasons: seasons})
 		require.Equal(t, st.Replicas, d.Desired, "step %d at %s: %q", i, now, d.Reasons)
 		checked++

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // ShadowTraceMetric is the name a trace gives the live autoscaler's desired replicas: the
@@ -20,8 +21,8 @@ func ShadowSteps(now time.Time, window, step time.Duration) []time.Time {
 
 // shadowFrame is the empty series both sources fill, and its instants: the ShadowSteps at the
 // policy's evaluation interval. A policy without spec.shadow has none.
-func shadowFrame(p *policy.Policy, now time.Time, window time.Duration) (policy.ShadowSeries, []time.Time) {
-	out := policy.ShadowSeries{Step: policy.BacktestInterval(p)}
+func shadowFrame(p *policy.Policy, now time.Time, window time.Duration) (engine.ShadowSeries, []time.Time) {
+	out := engine.ShadowSeries{Step: engine.BacktestInterval(p)}
 	if p.Spec.Shadow == nil {
 		return out, nil
 	}
@@ -39,13 +40,13 @@ func shadowMetric(p *policy.Policy) policy.Metric {
 }
 
 // Shadow gathers the shadow policy's comparison series over the window before now, at the
-// policy's evaluation interval (policy.BacktestInterval): the shadow query and every metric,
+// policy's evaluation interval (engine.BacktestInterval): the shadow query and every metric,
 // range-queried on the policy's own server; of a window read before, only the instants that
 // may have changed are queried again (windowCache). It does not fail: a failed shadow query leaves
 // every live value missing with the error as its cause, and a failed metric query leaves the
 // metrics out with MetricsCause — a replay over unknown data would invent decisions. What
 // failed is logged once, here.
-func (s PrometheusSource) Shadow(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration) policy.ShadowSeries {
+func (s PrometheusSource) Shadow(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration) engine.ShadowSeries {
 	out, steps := shadowFrame(p, now, window)
 	if len(steps) == 0 {
 		return out
@@ -64,7 +65,7 @@ func (s PrometheusSource) Shadow(ctx context.Context, p *policy.Policy, now time
 		live = SeriesValues(shadowMetric(p), nil, err, steps)
 	}
 	out.Live = live
-	perMetric := make([][]policy.MetricValue, len(p.Spec.Metrics))
+	perMetric := make([][]engine.MetricValue, len(p.Spec.Metrics))
 	for k, m := range p.Spec.Metrics {
 		if perMetric[k], err = s.windows.values(ctx, c, m, out.Start, end, step); err != nil {
 			s.log.Warn("shadow comparison: metrics unavailable", "repository", p.Source.Repository, "policy", p.ID(), "metric", m.Name, "error", err)
@@ -72,9 +73,9 @@ func (s PrometheusSource) Shadow(ctx context.Context, p *policy.Policy, now time
 			return out
 		}
 	}
-	out.Metrics = make([][]policy.MetricValue, len(steps))
+	out.Metrics = make([][]engine.MetricValue, len(steps))
 	for i := range steps {
-		out.Metrics[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
+		out.Metrics[i] = make([]engine.MetricValue, len(p.Spec.Metrics))
 		for k := range p.Spec.Metrics {
 			out.Metrics[i][k] = perMetric[k][i]
 		}
@@ -85,13 +86,13 @@ func (s PrometheusSource) Shadow(ctx context.Context, p *policy.Policy, now time
 // Shadow gathers the shadow policy's comparison series over the window before now from the
 // trace: the live values are the trace's metric named ShadowTraceMetric, the metrics as
 // Values reads them, at the same instants as PrometheusSource.Shadow.
-func (s TraceSource) Shadow(_ context.Context, p *policy.Policy, now time.Time, window time.Duration) policy.ShadowSeries {
+func (s TraceSource) Shadow(_ context.Context, p *policy.Policy, now time.Time, window time.Duration) engine.ShadowSeries {
 	out, steps := shadowFrame(p, now, window)
 	if len(steps) == 0 {
 		return out
 	}
-	out.Live = make([]policy.MetricValue, len(steps))
-	out.Metrics = make([][]policy.MetricValue, len(steps))
+	out.Live = make([]engine.MetricValue, len(steps))
+	out.Metrics = make([][]engine.MetricValue, len(steps))
 	for i, t := range steps {
 		out.Live[i] = s.trace.ValueAt(ShadowTraceMetric, t)
 		out.Metrics[i] = s.trace.Values(p, t)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // liveLoad is what the live autoscaler wants: 1 replica, 6 from t0+4m, and no sample in the
@@ -70,7 +71,7 @@ func TestShadowSourcesAgree(t *testing.T) {
 
 	now := t0.Add(10*time.Minute + 20*time.Second)
 	for name, src := range map[string]interface {
-		Shadow(context.Context, *policy.Policy, time.Time, time.Duration) policy.ShadowSeries
+		Shadow(context.Context, *policy.Policy, time.Time, time.Duration) engine.ShadowSeries
 	}{
 		"trace":      NewTraceSource(tr),
 		"prometheus": NewPrometheusSource(servers, nil),
@@ -83,12 +84,12 @@ func TestShadowSourcesAgree(t *testing.T) {
 			require.Len(t, s.Metrics, 12)
 			assert.Empty(t, s.MetricsCause)
 			assert.True(t, s.Live[0].Missing, "before the first sample")
-			assert.Equal(t, policy.MetricValue{Name: ShadowTraceMetric, Value: 1}, s.Live[1])
-			assert.Equal(t, policy.MetricValue{Name: ShadowTraceMetric, Value: 6}, s.Live[5])
-			assert.Equal(t, policy.MetricValue{Name: ShadowTraceMetric, Value: 6}, s.Live[10], "a sample a minute old is still fresh")
-			assert.Equal(t, []policy.MetricValue{{Name: "backlog", Value: 300}}, s.Metrics[4])
+			assert.Equal(t, engine.MetricValue{Name: ShadowTraceMetric, Value: 1}, s.Live[1])
+			assert.Equal(t, engine.MetricValue{Name: ShadowTraceMetric, Value: 6}, s.Live[5])
+			assert.Equal(t, engine.MetricValue{Name: ShadowTraceMetric, Value: 6}, s.Live[10], "a sample a minute old is still fresh")
+			assert.Equal(t, []engine.MetricValue{{Name: "backlog", Value: 300}}, s.Metrics[4])
 
-			c := policy.CompareShadow(p, s)
+			c := engine.CompareShadow(p, s)
 			assert.Equal(t, t0, c.Start, "from the first known live count")
 			require.NotNil(t, c.Live)
 			assert.Equal(t, 6, *c.Live)
@@ -125,7 +126,7 @@ func TestShadowFailuresAreMissing(t *testing.T) {
 			assert.Contains(t, v.Cause, "parse error")
 		}
 		assert.Len(t, s.Metrics, 5, "the metrics are still there")
-		c := policy.CompareShadow(p, s)
+		c := engine.CompareShadow(p, s)
 		assert.Nil(t, c.Live)
 		assert.Contains(t, c.LiveCause, "parse error")
 		assert.Nil(t, c.Ours)

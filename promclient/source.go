@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // A source serves what the loop and the status page read of metrics: the values of a cycle,
@@ -34,36 +35,36 @@ func NewPrometheusSource(servers *Servers, log *slog.Logger) PrometheusSource {
 
 // Values are the metric values of every policy at the instant at: one batch for all of them
 // (see Batch.Values).
-func (s PrometheusSource) Values(ctx context.Context, at time.Time, ps []*policy.Policy) [][]policy.MetricValue {
+func (s PrometheusSource) Values(ctx context.Context, at time.Time, ps []*policy.Policy) [][]engine.MetricValue {
 	return s.batch.Values(ctx, at, ps)
 }
 
 // Recommendations are the policy's raw recommendations over the window before now, at the
 // policy's evaluation interval, from range queries (see Recommendations).
-func (s PrometheusSource) Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error) {
+func (s PrometheusSource) Recommendations(ctx context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]engine.Recommendation, error) {
 	c, err := s.servers.For(p.Spec.Prometheus)
 	if err != nil {
 		return nil, err
 	}
-	return Recommendations(ctx, c, p, now, window, policy.BacktestInterval(p), replicasAt)
+	return Recommendations(ctx, c, p, now, window, engine.BacktestInterval(p), replicasAt)
 }
 
 // Seasons are a Steady policy's memory — its needs at the same hours a day and a week ago —
 // from range queries at the policy's evaluation interval (see seasons). What a window already
 // read is kept and only the new instants are queried, as for a shadow's day (windowCache).
-func (s PrometheusSource) Seasons(ctx context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (policy.Seasons, error) {
-	if !p.IsSteady() {
-		return policy.Seasons{}, nil
+func (s PrometheusSource) Seasons(ctx context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (engine.Seasons, error) {
+	if !engine.IsSteady(p) {
+		return engine.Seasons{}, nil
 	}
 	c, err := s.servers.For(p.Spec.Prometheus)
 	if err != nil {
-		return policy.Seasons{}, err
+		return engine.Seasons{}, err
 	}
-	step := policy.BacktestInterval(p)
-	return seasons(p, now, step, replicasAt, func(offset time.Duration, steps []time.Time) ([][]policy.MetricValue, error) {
-		out := make([][]policy.MetricValue, len(steps))
+	step := engine.BacktestInterval(p)
+	return seasons(p, now, step, replicasAt, func(offset time.Duration, steps []time.Time) ([][]engine.MetricValue, error) {
+		out := make([][]engine.MetricValue, len(steps))
 		for i := range out {
-			out[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
+			out[i] = make([]engine.MetricValue, len(p.Spec.Metrics))
 		}
 		for k, m := range p.Spec.Metrics {
 			vals, err := s.windows.valuesAt(ctx, c, m, offset, steps[0], steps[len(steps)-1], step)
@@ -80,7 +81,7 @@ func (s PrometheusSource) Seasons(ctx context.Context, p *policy.Policy, now tim
 
 // Series is the value of the policy's metric number metric at start + i·step for every i up
 // to end, from range queries (see RangeValues).
-func (s PrometheusSource) Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
+func (s PrometheusSource) Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]engine.MetricValue, error) {
 	c, err := s.servers.For(p.Spec.Prometheus)
 	if err != nil {
 		return nil, err
@@ -91,7 +92,7 @@ func (s PrometheusSource) Series(ctx context.Context, p *policy.Policy, metric i
 	if err != nil {
 		return nil, err
 	}
-	out := make([]policy.MetricValue, len(vals))
+	out := make([]engine.MetricValue, len(vals))
 	for i, v := range vals {
 		out[i] = v[0]
 	}
@@ -105,8 +106,8 @@ type TraceSource struct{ trace *Trace }
 func NewTraceSource(t *Trace) TraceSource { return TraceSource{trace: t} }
 
 // Values are the metric values of every policy at the instant at (see Trace.Values).
-func (s TraceSource) Values(_ context.Context, at time.Time, ps []*policy.Policy) [][]policy.MetricValue {
-	out := make([][]policy.MetricValue, len(ps))
+func (s TraceSource) Values(_ context.Context, at time.Time, ps []*policy.Policy) [][]engine.MetricValue {
+	out := make([][]engine.MetricValue, len(ps))
 	for i, p := range ps {
 		out[i] = s.trace.Values(p, at)
 	}
@@ -115,16 +116,16 @@ func (s TraceSource) Values(_ context.Context, at time.Time, ps []*policy.Policy
 
 // Recommendations are the policy's raw recommendations over the window before now, at the
 // policy's evaluation interval, replayed from the trace with the same steps as Prometheus.
-func (s TraceSource) Recommendations(_ context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]policy.Recommendation, error) {
-	steps := Steps(now, window, policy.BacktestInterval(p))
-	return replay(p, steps, func(i int) []policy.MetricValue { return s.trace.Values(p, steps[i]) }, replicasAt), nil
+func (s TraceSource) Recommendations(_ context.Context, p *policy.Policy, now time.Time, window time.Duration, replicasAt func(time.Time) int) ([]engine.Recommendation, error) {
+	steps := Steps(now, window, engine.BacktestInterval(p))
+	return replay(p, steps, func(i int) []engine.MetricValue { return s.trace.Values(p, steps[i]) }, replicasAt), nil
 }
 
 // Seasons are a Steady policy's memory, replayed from the trace at the same instants as
 // Prometheus (see seasons).
-func (s TraceSource) Seasons(_ context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (policy.Seasons, error) {
-	return seasons(p, now, policy.BacktestInterval(p), replicasAt, func(_ time.Duration, steps []time.Time) ([][]policy.MetricValue, error) {
-		out := make([][]policy.MetricValue, len(steps))
+func (s TraceSource) Seasons(_ context.Context, p *policy.Policy, now time.Time, replicasAt func(time.Time) int) (engine.Seasons, error) {
+	return seasons(p, now, engine.BacktestInterval(p), replicasAt, func(_ time.Duration, steps []time.Time) ([][]engine.MetricValue, error) {
+		out := make([][]engine.MetricValue, len(steps))
 		for i, t := range steps {
 			out[i] = s.trace.Values(p, t)
 		}
@@ -134,9 +135,9 @@ func (s TraceSource) Seasons(_ context.Context, p *policy.Policy, now time.Time,
 
 // Series is the value of the policy's metric number metric at start + i·step for every i up
 // to end (see Trace.ValueAt).
-func (s TraceSource) Series(_ context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
+func (s TraceSource) Series(_ context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]engine.MetricValue, error) {
 	name := p.Spec.Metrics[metric].Name
-	var out []policy.MetricValue
+	var out []engine.MetricValue
 	for t := start; !t.After(end); t = t.Add(step) {
 		out = append(out, s.trace.ValueAt(name, t))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // sourceLoad is the backlog both sources serve: a ramp of 100 jobs a minute from t0, with no
@@ -104,9 +105,9 @@ func TestSourcesAgree(t *testing.T) {
 	servers, err := NewServers(cfg)
 	require.NoError(t, err)
 	sources := map[string]interface {
-		Values(context.Context, time.Time, []*policy.Policy) [][]policy.MetricValue
-		Recommendations(context.Context, *policy.Policy, time.Time, time.Duration, func(time.Time) int) ([]policy.Recommendation, error)
-		Series(context.Context, *policy.Policy, int, time.Time, time.Time, time.Duration) ([]policy.MetricValue, error)
+		Values(context.Context, time.Time, []*policy.Policy) [][]engine.MetricValue
+		Recommendations(context.Context, *policy.Policy, time.Time, time.Duration, func(time.Time) int) ([]engine.Recommendation, error)
+		Series(context.Context, *policy.Policy, int, time.Time, time.Time, time.Duration) ([]engine.MetricValue, error)
 	}{
 		"trace":      NewTraceSource(loadTrace(t)),
 		"prometheus": NewPrometheusSource(servers, nil),
@@ -114,7 +115,7 @@ func TestSourcesAgree(t *testing.T) {
 	now := t0.Add(8 * time.Minute)
 	replicas := func(at time.Time) int { return 1 + int(at.Sub(t0).Minutes()) }
 	// The window's instants lie strictly inside (now − 2m30s, now).
-	wantRecs := []policy.Recommendation{
+	wantRecs := []engine.Recommendation{
 		{At: t0.Add(6 * time.Minute), Replicas: 6},                // 600/100 with 7 replicas: 6
 		{At: t0.Add(6*time.Minute + 30*time.Second), Replicas: 6}, // no new sample: 600 stays fresh
 		{At: t0.Add(7 * time.Minute), Replicas: 7},                // ceil(700/100): 8 replicas are 12.5 % off
@@ -123,7 +124,7 @@ func TestSourcesAgree(t *testing.T) {
 	for name, src := range sources {
 		t.Run(name, func(t *testing.T) {
 			vals := src.Values(context.Background(), now, []*policy.Policy{p})
-			assert.Equal(t, [][]policy.MetricValue{{{Name: "backlog", Value: 800}}}, vals)
+			assert.Equal(t, [][]engine.MetricValue{{{Name: "backlog", Value: 800}}}, vals)
 
 			recs, err := src.Recommendations(context.Background(), p, now, 2*time.Minute+30*time.Second, replicas)
 			require.NoError(t, err)

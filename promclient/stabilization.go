@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // RangeQuerier runs range queries; *Client is one.
@@ -50,17 +51,17 @@ func floorDiv(a, b int64) int64 {
 
 // Recommendations recomputes the policy's raw recommendations over the window before now, so
 // stabilization needs no memory of its own: every metric is range-queried at the step
-// instants (see Steps), and at each instant policy.Recommend turns the values and the replica
+// instants (see Steps), and at each instant engine.Recommend turns the values and the replica
 // count of that time (replicasAt) into the recommendation. Data problems at an instant (empty,
 // NaN, several series) make that metric missing there, exactly as a live run would have seen;
 // a failed query is an error, because the window then cannot be known.
-func Recommendations(ctx context.Context, q RangeQuerier, p *policy.Policy, now time.Time, window, step time.Duration, replicasAt func(t time.Time) int) ([]policy.Recommendation, error) {
+func Recommendations(ctx context.Context, q RangeQuerier, p *policy.Policy, now time.Time, window, step time.Duration, replicasAt func(t time.Time) int) ([]engine.Recommendation, error) {
 	steps := Steps(now, window, step)
 	if len(steps) == 0 {
 		return nil, nil
 	}
 	r := v1.Range{Start: steps[0], End: steps[len(steps)-1], Step: step}
-	perMetric := make([][]policy.MetricValue, len(p.Spec.Metrics))
+	perMetric := make([][]engine.MetricValue, len(p.Spec.Metrics))
 	for k, m := range p.Spec.Metrics {
 		v, err := q.QueryRange(ctx, m.PromQL, r)
 		if err != nil {
@@ -68,8 +69,8 @@ func Recommendations(ctx context.Context, q RangeQuerier, p *policy.Policy, now 
 		}
 		perMetric[k] = SeriesValues(m, v, nil, steps)
 	}
-	return replay(p, steps, func(i int) []policy.MetricValue {
-		values := make([]policy.MetricValue, len(p.Spec.Metrics))
+	return replay(p, steps, func(i int) []engine.MetricValue {
+		values := make([]engine.MetricValue, len(p.Spec.Metrics))
 		for k := range p.Spec.Metrics {
 			values[k] = perMetric[k][i]
 		}
@@ -78,44 +79,44 @@ func Recommendations(ctx context.Context, q RangeQuerier, p *policy.Policy, now 
 }
 
 // replay is the one stabilization replay, whatever the values come from: at every instant of
-// steps, the raw recommendation (policy.Recommend) that the metric values of that instant
+// steps, the raw recommendation (engine.Recommend) that the metric values of that instant
 // (valuesAt(i) for steps[i]) and the replica count of that time give.
-func replay(p *policy.Policy, steps []time.Time, valuesAt func(i int) []policy.MetricValue, replicasAt func(time.Time) int) []policy.Recommendation {
-	out := make([]policy.Recommendation, len(steps))
+func replay(p *policy.Policy, steps []time.Time, valuesAt func(i int) []engine.MetricValue, replicasAt func(time.Time) int) []engine.Recommendation {
+	out := make([]engine.Recommendation, len(steps))
 	for i, t := range steps {
-		rec, _ := policy.Recommend(p, replicasAt(t), valuesAt(i))
-		out[i] = policy.Recommendation{At: t, Replicas: rec}
+		rec, _ := engine.Recommend(p, replicasAt(t), valuesAt(i))
+		out[i] = engine.Recommendation{At: t, Replicas: rec}
 	}
 	return out
 }
 
-// Seasons recomputes a Steady policy's memory (policy.Snapshot.Seasons) the way Recommendations
+// Seasons recomputes a Steady policy's memory (engine.Snapshot.Seasons) the way Recommendations
 // recomputes a stabilization window: the needs at the instants of Policy.MemoryWindow a day and
 // a week before now (Steps, aligned to the policy's interval), each from the metric values of
-// that instant at the count of that time (policy.Remembered, which leaves out an instant where
+// that instant at the count of that time (engine.Remembered, which leaves out an instant where
 // every metric was missing). windowValues reads one window's values, one slice per instant.
 func seasons(p *policy.Policy, now time.Time, step time.Duration, replicasAt func(time.Time) int,
-	windowValues func(offset time.Duration, steps []time.Time) ([][]policy.MetricValue, error)) (policy.Seasons, error) {
-	var out policy.Seasons
-	back, ahead, ok := p.MemoryWindow()
+	windowValues func(offset time.Duration, steps []time.Time) ([][]engine.MetricValue, error)) (engine.Seasons, error) {
+	var out engine.Seasons
+	back, ahead, ok := engine.MemoryWindow(p)
 	if !ok {
 		return out, nil
 	}
 	for _, w := range []struct {
 		offset time.Duration
-		dst    *[]policy.Recommendation
-	}{{policy.SeasonDay, &out.Day}, {policy.SeasonWeek, &out.Week}} {
+		dst    *[]engine.Recommendation
+	}{{engine.SeasonDay, &out.Day}, {engine.SeasonWeek, &out.Week}} {
 		steps := Steps(now.Add(-w.offset+ahead), back+ahead, step)
 		if len(steps) == 0 {
 			continue
 		}
 		values, err := windowValues(w.offset, steps)
 		if err != nil {
-			return policy.Seasons{}, fmt.Errorf("memory of %s, %s before: %w", p.ID(), w.offset, err)
+			return engine.Seasons{}, fmt.Errorf("memory of %s, %s before: %w", p.ID(), w.offset, err)
 		}
 		for i, t := range steps {
-			if need, ok := policy.Remembered(p, replicasAt(t), values[i]); ok {
-				*w.dst = append(*w.dst, policy.Recommendation{At: t, Replicas: need})
+			if need, ok := engine.Remembered(p, replicasAt(t), values[i]); ok {
+				*w.dst = append(*w.dst, engine.Recommendation{At: t, Replicas: need})
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 func TestSteps(t *testing.T) {
@@ -96,7 +97,7 @@ func TestRecommendations(t *testing.T) {
 	got, err := Recommendations(context.Background(), q, p, now, 2*time.Minute, 30*time.Second, func(t time.Time) int { return replicas[t] })
 	require.NoError(t, err)
 
-	assert.Equal(t, []policy.Recommendation{
+	assert.Equal(t, []engine.Recommendation{
 		{At: steps[0], Replicas: 9},  // 900/100 = 9: within tolerance of 9 replicas
 		{At: steps[1], Replicas: 10}, // ceil(1000/100)
 		{At: steps[2], Replicas: 10}, // no sample: missing, so the count of that time

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // syncMetricName names the sync query's value in causes and logs.
@@ -35,15 +36,15 @@ func NewSyncChecker(servers *Servers, log *slog.Logger) *SyncChecker {
 // count by SyncValue. A policy without syncCheck, an unresolvable server or a failed query is
 // Missing — the engine then holds rather than stacking a decision on one it cannot see live.
 // Failures are logged here, once, because a SyncStatus carries no cause.
-func (s *SyncChecker) Observed(ctx context.Context, p *policy.Policy, at time.Time) policy.SyncStatus {
+func (s *SyncChecker) Observed(ctx context.Context, p *policy.Policy, at time.Time) engine.SyncStatus {
 	sc := p.Spec.SyncCheck
 	if sc == nil || sc.PromQL == "" {
-		return policy.SyncStatus{Missing: true}
+		return engine.SyncStatus{Missing: true}
 	}
 	c, err := s.servers.For(p.Spec.Prometheus)
 	if err != nil {
 		s.log.Warn("sync check unavailable", "repository", p.Source.Repository, "policy", p.ID(), "error", err)
-		return policy.SyncStatus{Missing: true}
+		return engine.SyncStatus{Missing: true}
 	}
 	v, err := c.Query(ctx, sc.PromQL, at)
 	status, cause := SyncValue(sc.PromQL, v, err)
@@ -58,14 +59,14 @@ func (s *SyncChecker) Observed(ctx context.Context, p *policy.Policy, at time.Ti
 // NaN, ±Inf, a matrix or an error are missing; a negative value counts as 0). A fractional value —
 // an average over time, say — is rounded to the nearest count. When the status is Missing, the
 // second result says why.
-func SyncValue(query string, v model.Value, err error) (policy.SyncStatus, string) {
+func SyncValue(query string, v model.Value, err error) (engine.SyncStatus, string) {
 	if vec, ok := v.(model.Vector); ok && err == nil && len(vec) > 1 {
 		// ToValue would suggest reduce, which syncCheck does not have.
-		return policy.SyncStatus{Missing: true}, fmt.Sprintf("query %q returned %d series, want 1 (aggregate in the query, e.g. sum(...))", query, len(vec))
+		return engine.SyncStatus{Missing: true}, fmt.Sprintf("query %q returned %d series, want 1 (aggregate in the query, e.g. sum(...))", query, len(vec))
 	}
-	count, cause, ok := policy.ReplicaCount(ToValue(policy.Metric{Name: syncMetricName, PromQL: query}, v, err))
+	count, cause, ok := engine.ReplicaCount(ToValue(policy.Metric{Name: syncMetricName, PromQL: query}, v, err))
 	if !ok {
-		return policy.SyncStatus{Missing: true}, cause
+		return engine.SyncStatus{Missing: true}, cause
 	}
-	return policy.SyncStatus{Observed: count}, ""
+	return engine.SyncStatus{Observed: count}, ""
 }

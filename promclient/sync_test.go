@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 func TestSyncValue(t *testing.T) {
@@ -25,25 +26,25 @@ func TestSyncValue(t *testing.T) {
 		name      string
 		value     model.Value
 		err       error
-		want      policy.SyncStatus
+		want      engine.SyncStatus
 		wantCause string // a substring of the cause, for missing values
 	}{
-		{name: "one series", value: model.Vector{sample(5)}, want: policy.SyncStatus{Observed: 5}},
-		{name: "scalar", value: &model.Scalar{Value: 3}, want: policy.SyncStatus{Observed: 3}},
-		{name: "zero replicas", value: model.Vector{sample(0)}, want: policy.SyncStatus{Observed: 0}},
-		{name: "fraction rounds to nearest", value: model.Vector{sample(4.6)}, want: policy.SyncStatus{Observed: 5}},
-		{name: "fraction below half rounds down", value: model.Vector{sample(4.4)}, want: policy.SyncStatus{Observed: 4}},
-		{name: "negative counts as zero", value: model.Vector{sample(-2)}, want: policy.SyncStatus{Observed: 0}},
-		{name: "empty is missing", value: model.Vector{}, want: policy.SyncStatus{Missing: true}, wantCause: CauseEmpty},
-		{name: "NaN is missing", value: model.Vector{sample(math.NaN())}, want: policy.SyncStatus{Missing: true}, wantCause: "NaN"},
-		{name: "+Inf is missing", value: model.Vector{sample(math.Inf(1))}, want: policy.SyncStatus{Missing: true}, wantCause: "+Inf"},
-		{name: "huge is missing", value: model.Vector{sample(1e12)}, want: policy.SyncStatus{Missing: true}, wantCause: "not a replica count"},
+		{name: "one series", value: model.Vector{sample(5)}, want: engine.SyncStatus{Observed: 5}},
+		{name: "scalar", value: &model.Scalar{Value: 3}, want: engine.SyncStatus{Observed: 3}},
+		{name: "zero replicas", value: model.Vector{sample(0)}, want: engine.SyncStatus{Observed: 0}},
+		{name: "fraction rounds to nearest", value: model.Vector{sample(4.6)}, want: engine.SyncStatus{Observed: 5}},
+		{name: "fraction below half rounds down", value: model.Vector{sample(4.4)}, want: engine.SyncStatus{Observed: 4}},
+		{name: "negative counts as zero", value: model.Vector{sample(-2)}, want: engine.SyncStatus{Observed: 0}},
+		{name: "empty is missing", value: model.Vector{}, want: engine.SyncStatus{Missing: true}, wantCause: CauseEmpty},
+		{name: "NaN is missing", value: model.Vector{sample(math.NaN())}, want: engine.SyncStatus{Missing: true}, wantCause: "NaN"},
+		{name: "+Inf is missing", value: model.Vector{sample(math.Inf(1))}, want: engine.SyncStatus{Missing: true}, wantCause: "+Inf"},
+		{name: "huge is missing", value: model.Vector{sample(1e12)}, want: engine.SyncStatus{Missing: true}, wantCause: "not a replica count"},
 		{
 			name:  "several series are missing and the cause says how to fix the query",
-			value: model.Vector{sample(3), sample(3)}, want: policy.SyncStatus{Missing: true}, wantCause: "returned 2 series, want 1 (aggregate in the query",
+			value: model.Vector{sample(3), sample(3)}, want: engine.SyncStatus{Missing: true}, wantCause: "returned 2 series, want 1 (aggregate in the query",
 		},
-		{name: "matrix is missing", value: model.Matrix{}, want: policy.SyncStatus{Missing: true}, wantCause: "returned a matrix"},
-		{name: "query error is missing with the error", err: errors.New("connection refused"), want: policy.SyncStatus{Missing: true}, wantCause: "connection refused"},
+		{name: "matrix is missing", value: model.Matrix{}, want: engine.SyncStatus{Missing: true}, wantCause: "returned a matrix"},
+		{name: "query error is missing with the error", err: errors.New("connection refused"), want: engine.SyncStatus{Missing: true}, wantCause: "connection refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,34 +82,34 @@ func TestSyncCheckerObserved(t *testing.T) {
 		name    string
 		answer  func(int, *http.Request, http.ResponseWriter)
 		policy  *policy.Policy
-		want    policy.SyncStatus
+		want    engine.SyncStatus
 		queried bool   // the sync query reached the server
 		logged  string // a substring of the log, "" for no warning
 	}{
 		{
 			name:   "the count the cluster runs",
 			answer: answer(http.StatusOK, `{"resultType":"vector","result":[{"metric":{},"value":[1795345200,"6"]}]}`),
-			policy: syncPolicy("", &policy.SyncCheck{PromQL: q}), want: policy.SyncStatus{Observed: 6}, queried: true,
+			policy: syncPolicy("", &policy.SyncCheck{PromQL: q}), want: engine.SyncStatus{Observed: 6}, queried: true,
 		},
 		{
 			name:   "empty answer is missing and logged",
 			answer: answer(http.StatusOK, `{"resultType":"vector","result":[]}`),
-			policy: syncPolicy("", &policy.SyncCheck{PromQL: q}), want: policy.SyncStatus{Missing: true}, queried: true, logged: CauseEmpty,
+			policy: syncPolicy("", &policy.SyncCheck{PromQL: q}), want: engine.SyncStatus{Missing: true}, queried: true, logged: CauseEmpty,
 		},
 		{
 			name:   "bad query is missing and logged with the query",
 			answer: answer(http.StatusBadRequest, ""),
-			policy: syncPolicy("", &policy.SyncCheck{PromQL: q}), want: policy.SyncStatus{Missing: true}, queried: true, logged: "kube_deployment_spec_replicas",
+			policy: syncPolicy("", &policy.SyncCheck{PromQL: q}), want: engine.SyncStatus{Missing: true}, queried: true, logged: "kube_deployment_spec_replicas",
 		},
 		{
 			name:   "unknown server is missing and logged",
 			answer: answer(http.StatusOK, `{"resultType":"vector","result":[]}`),
-			policy: syncPolicy("elsewhere", &policy.SyncCheck{PromQL: q}), want: policy.SyncStatus{Missing: true}, logged: "is not configured",
+			policy: syncPolicy("elsewhere", &policy.SyncCheck{PromQL: q}), want: engine.SyncStatus{Missing: true}, logged: "is not configured",
 		},
 		{
 			name:   "no syncCheck asks nothing",
 			answer: answer(http.StatusOK, `{"resultType":"vector","result":[]}`),
-			policy: syncPolicy("", nil), want: policy.SyncStatus{Missing: true},
+			policy: syncPolicy("", nil), want: engine.SyncStatus{Missing: true},
 		},
 	}
 	for _, tt := range tests {
@@ -146,5 +147,5 @@ func TestSyncCheckerNilLoggerDiscards(t *testing.T) {
 	servers, err := NewServers(cfg, WithRetry(1, 0, 0))
 	require.NoError(t, err)
 	got := NewSyncChecker(servers, nil).Observed(context.Background(), syncPolicy("", &policy.SyncCheck{PromQL: "up"}), at)
-	assert.Equal(t, policy.SyncStatus{Missing: true}, got, "an unreachable server is missing")
+	assert.Equal(t, engine.SyncStatus{Missing: true}, got, "an unreachable server is missing")
 }

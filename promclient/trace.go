@@ -16,6 +16,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // StalenessDelta is how old the latest sample may be and still count as the value at an
@@ -222,8 +223,8 @@ func (t *Trace) Samples(metric string) int {
 // sample at or before at. It is Missing when there is no such sample ("no samples"), when that
 // sample is older than StalenessDelta ("stale: last sample 6m ago"), or when it is NaN or ±Inf.
 // A negative value counts as 0 (docs/design.md §5). It runs in O(log n).
-func (t *Trace) ValueAt(metric string, at time.Time) policy.MetricValue {
-	mv := policy.MetricValue{Name: metric}
+func (t *Trace) ValueAt(metric string, at time.Time) engine.MetricValue {
+	mv := engine.MetricValue{Name: metric}
 	s, ok := t.series[metric]
 	if !ok {
 		mv.Missing, mv.Cause = true, "no samples"
@@ -258,12 +259,12 @@ func (t *Trace) ValueAt(metric string, at time.Time) policy.MetricValue {
 // Values are the policy's metric values at an instant, one per p.Spec.Metrics entry in order —
 // the Snapshot.Metrics a live evaluation at that instant would have gathered. A metric with no
 // fresh sample is an empty result, which a metric with `onEmpty: zero` reads as 0.
-func (t *Trace) Values(p *policy.Policy, at time.Time) []policy.MetricValue {
-	out := make([]policy.MetricValue, len(p.Spec.Metrics))
+func (t *Trace) Values(p *policy.Policy, at time.Time) []engine.MetricValue {
+	out := make([]engine.MetricValue, len(p.Spec.Metrics))
 	for i, m := range p.Spec.Metrics {
 		mv := t.ValueAt(m.Name, at)
 		if mv.Missing && m.OnEmpty == OnEmptyZero && !strings.HasPrefix(mv.Cause, "value is ") {
-			mv = policy.MetricValue{Name: m.Name, Value: 0}
+			mv = engine.MetricValue{Name: m.Name, Value: 0}
 		}
 		out[i] = mv
 	}
@@ -297,14 +298,14 @@ const maxRangePoints = 10000
 // under the same rules as an instant query (SeriesValues). out[i] holds the values at
 // start + i·step, one per p.Spec.Metrics entry. A failed query is an error: a replay over
 // unknown data would invent decisions.
-func RangeValues(ctx context.Context, q RangeQuerier, p *policy.Policy, start, end time.Time, step time.Duration) ([][]policy.MetricValue, error) {
+func RangeValues(ctx context.Context, q RangeQuerier, p *policy.Policy, start, end time.Time, step time.Duration) ([][]engine.MetricValue, error) {
 	if step <= 0 || end.Before(start) {
 		return nil, nil
 	}
 	n := int(end.Sub(start)/step) + 1
-	out := make([][]policy.MetricValue, n)
+	out := make([][]engine.MetricValue, n)
 	for i := range out {
-		out[i] = make([]policy.MetricValue, len(p.Spec.Metrics))
+		out[i] = make([]engine.MetricValue, len(p.Spec.Metrics))
 	}
 	for lo := 0; lo < n; lo += maxRangePoints {
 		hi := min(lo+maxRangePoints, n) // exclusive

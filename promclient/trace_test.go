@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 var t0 = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
@@ -166,7 +167,7 @@ func TestTraceValuesFollowPolicyOrder(t *testing.T) {
 	}}}
 
 	got := tr.Values(p, t0.Add(time.Second))
-	assert.Equal(t, []policy.MetricValue{
+	assert.Equal(t, []engine.MetricValue{
 		{Name: "b", Value: 2},
 		{Name: "a", Value: 1},
 		{Name: "absent", Missing: true, Cause: "no samples"},
@@ -257,7 +258,7 @@ func TestRangeValuesChunks(t *testing.T) {
 	assert.Equal(t, t0.Add(10000*time.Second), f.ranges[1].Start)
 	assert.Equal(t, t0.Add(25000*time.Second), f.ranges[2].End)
 	for _, i := range []int{0, 9999, 10000, 25000} {
-		assert.Equal(t, policy.MetricValue{Name: "rps", Value: float64(i)}, got[i][0], "step %d", i)
+		assert.Equal(t, engine.MetricValue{Name: "rps", Value: float64(i)}, got[i][0], "step %d", i)
 	}
 
 	_, err = RangeValues(context.Background(), &rangeFake{err: errors.New("boom")}, p, t0, t0.Add(time.Minute), time.Second)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // windowCache keeps the values a long window already read — per server, query and step — so
@@ -33,7 +34,7 @@ type windowKey struct {
 // windowEntry holds the values at start + i·step, up to end.
 type windowEntry struct {
 	start, end time.Time
-	values     []policy.MetricValue
+	values     []engine.MetricValue
 }
 
 func newWindowCache() *windowCache { return &windowCache{entries: map[windowKey]*windowEntry{}} }
@@ -41,13 +42,13 @@ func newWindowCache() *windowCache { return &windowCache{entries: map[windowKey]
 // values are the metric's values at start + i·step for every i up to end (instants aligned to
 // step, as ShadowSteps are), as RangeValues reads them, from what the cache holds and a range
 // query of the rest. A failed query is an error and changes nothing held.
-func (w *windowCache) values(ctx context.Context, c *Client, m policy.Metric, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
+func (w *windowCache) values(ctx context.Context, c *Client, m policy.Metric, start, end time.Time, step time.Duration) ([]engine.MetricValue, error) {
 	return w.valuesAt(ctx, c, m, 0, start, end, step)
 }
 
 // valuesAt is values for a window that lies offset before now (the instants are still the
 // window's own).
-func (w *windowCache) valuesAt(ctx context.Context, c *Client, m policy.Metric, offset time.Duration, start, end time.Time, step time.Duration) ([]policy.MetricValue, error) {
+func (w *windowCache) valuesAt(ctx context.Context, c *Client, m policy.Metric, offset time.Duration, start, end time.Time, step time.Duration) ([]engine.MetricValue, error) {
 	n := int(end.Sub(start)/step) + 1
 	key := windowKey{client: c, name: m.Name, query: m.PromQL, onEmpty: m.OnEmpty, reduce: m.Reduce, step: step, offset: offset}
 	w.mu.Lock()
@@ -65,7 +66,7 @@ func (w *windowCache) valuesAt(ctx context.Context, c *Client, m policy.Metric, 
 			keep = int(last.Sub(start)/step) + 1
 		}
 	}
-	out := make([]policy.MetricValue, 0, n)
+	out := make([]engine.MetricValue, 0, n)
 	if keep > 0 {
 		off := int(start.Sub(held.start) / step)
 		out = append(out, held.values[off:off+keep]...)

@@ -19,6 +19,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/convert"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
@@ -212,13 +213,13 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 		return compareBacktest(ctx, o, p, stdout, stderr)
 	}
 	if o.step == 0 {
-		o.step = policy.BacktestInterval(p)
+		o.step = engine.BacktestInterval(p)
 	}
 	src, code := backtestValues(ctx, &o, []*policy.Policy{p}, stderr)
 	if src == nil {
 		return code
 	}
-	r := policy.Backtest(p, src(p), policy.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
+	r := engine.Backtest(p, src(p), engine.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
 	if o.optimum {
 		return reportBacktestOptimum(o, p, r, stdout, stderr)
 	}
@@ -227,7 +228,7 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 
 // measureOptimum is the offline optimum at a replay's own replica-hours, with its schedule as
 // a replay when it is exact.
-func measureOptimum(p *policy.Policy, r *policy.BacktestResult, label string) (*web.BacktestOptimum, error) {
+func measureOptimum(p *policy.Policy, r *engine.BacktestResult, label string) (*web.BacktestOptimum, error) {
 	m, err := optimum.Measure(optimum.ProblemOf(p, r), optimum.Spent(r), optimum.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("optimum of %s: %w", p.ID(), err)
@@ -242,14 +243,14 @@ func measureOptimum(p *policy.Policy, r *policy.BacktestResult, label string) (*
 
 // reportBacktestOptimum is reportBacktest with the offline optimum: its lines after the
 // summary, an "optimum" field in the JSON, its level line in the report.
-func reportBacktestOptimum(o backtestOptions, p *policy.Policy, r policy.BacktestResult, stdout, stderr io.Writer) int {
+func reportBacktestOptimum(o backtestOptions, p *policy.Policy, r engine.BacktestResult, stdout, stderr io.Writer) int {
 	opt, err := measureOptimum(p, &r, "optimum")
 	if err != nil {
 		fmt.Fprintf(stderr, "backtest: %v\n", err)
 		return exitFailure
 	}
 	out := struct {
-		policy.BacktestResult
+		engine.BacktestResult
 		Optimum *optimum.Result `json:"optimum"`
 	}{r, &opt.Result}
 	return report(o, func(w io.Writer) error { return web.WriteBacktestReport(w, p, r, opt) }, out,
@@ -273,7 +274,7 @@ func printOptimum(w io.Writer, changes int, m *optimum.Result, step time.Duratio
 // samples are the range unless --start and --end say otherwise), keyed by each policy's metric
 // names, or the --prometheus range queried once per policy, each with its own PromQL, at the
 // same instants. On failure it has reported and returns nil with the exit code.
-func backtestValues(ctx context.Context, o *backtestOptions, ps []*policy.Policy, stderr io.Writer) (func(*policy.Policy) func(time.Time) []policy.MetricValue, int) {
+func backtestValues(ctx context.Context, o *backtestOptions, ps []*policy.Policy, stderr io.Writer) (func(*policy.Policy) func(time.Time) []engine.MetricValue, int) {
 	var tr *promclient.Trace
 	if o.traceFile != "" {
 		var err error
@@ -306,11 +307,11 @@ func backtestValues(ctx context.Context, o *backtestOptions, ps []*policy.Policy
 		return nil, exitUsage
 	}
 	if tr != nil {
-		return func(p *policy.Policy) func(time.Time) []policy.MetricValue {
-			return func(at time.Time) []policy.MetricValue { return tr.Values(p, at) }
+		return func(p *policy.Policy) func(time.Time) []engine.MetricValue {
+			return func(at time.Time) []engine.MetricValue { return tr.Values(p, at) }
 		}, exitOK
 	}
-	queried := make(map[*policy.Policy][][]policy.MetricValue, len(ps))
+	queried := make(map[*policy.Policy][][]engine.MetricValue, len(ps))
 	for _, p := range ps {
 		values, err := prometheusValues(ctx, *o, p, o.step)
 		if err != nil {
@@ -320,9 +321,9 @@ func backtestValues(ctx context.Context, o *backtestOptions, ps []*policy.Policy
 		queried[p] = values
 	}
 	start, step := o.start, o.step
-	return func(p *policy.Policy) func(time.Time) []policy.MetricValue {
+	return func(p *policy.Policy) func(time.Time) []engine.MetricValue {
 		values := queried[p]
-		return func(at time.Time) []policy.MetricValue { return values[int(at.Sub(start)/step)] }
+		return func(at time.Time) []engine.MetricValue { return values[int(at.Sub(start)/step)] }
 	}, exitOK
 }
 
@@ -352,7 +353,7 @@ func compareBacktest(ctx context.Context, o backtestOptions, p *policy.Policy, s
 	labels = compareLabels(ps, labels)
 	if o.step == 0 {
 		for _, q := range ps {
-			if st := policy.BacktestInterval(q); o.step == 0 || st < o.step {
+			if st := engine.BacktestInterval(q); o.step == 0 || st < o.step {
 				o.step = st
 			}
 		}
@@ -361,7 +362,7 @@ func compareBacktest(ctx context.Context, o backtestOptions, p *policy.Policy, s
 	if src == nil {
 		return code
 	}
-	results, as := policy.Compare(ps, src, policy.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
+	results, as := engine.Compare(ps, src, engine.BacktestOptions{Start: o.start, End: o.end, Step: o.step, Initial: o.initial})
 	cs := make([]web.ComparedPolicy, len(ps))
 	for i := range ps {
 		cs[i] = web.ComparedPolicy{Label: labels[i], Policy: ps[i], Result: results[i], Assessment: as[i]}
@@ -375,7 +376,7 @@ func compareBacktest(ctx context.Context, o backtestOptions, p *policy.Policy, s
 	}
 	type column struct {
 		Label string `json:"label"`
-		policy.Assessment
+		engine.Assessment
 		Optimum *optimum.Result `json:"optimum,omitempty"`
 	}
 	out := struct {
@@ -410,7 +411,7 @@ func withOptimum(cs []web.ComparedPolicy) ([]web.ComparedPolicy, error) {
 	}
 	if first.Replay != nil {
 		cs = append(cs, web.ComparedPolicy{Label: first.Replay.Policy, Policy: cs[0].Policy, Result: *first.Replay,
-			Assessment: policy.Assess(cs[0].Policy, first.Replay)})
+			Assessment: engine.Assess(cs[0].Policy, first.Replay)})
 	}
 	return cs, nil
 }
@@ -497,7 +498,7 @@ func ratio(a, b float64) string {
 }
 
 // reportBacktest writes the HTML report when asked, then the result as text or JSON.
-func reportBacktest(o backtestOptions, p *policy.Policy, r policy.BacktestResult, stdout, stderr io.Writer) int {
+func reportBacktest(o backtestOptions, p *policy.Policy, r engine.BacktestResult, stdout, stderr io.Writer) int {
 	return report(o, func(w io.Writer) error { return web.WriteBacktestHTML(w, p, r) }, r,
 		func(w io.Writer) { printBacktest(w, r) }, stdout, stderr)
 }
@@ -633,7 +634,7 @@ func readTraceFile(name string) (*promclient.Trace, error) {
 }
 
 // prometheusValues range-queries the policy's metrics on the --prometheus server.
-func prometheusValues(ctx context.Context, o backtestOptions, p *policy.Policy, step time.Duration) ([][]policy.MetricValue, error) {
+func prometheusValues(ctx context.Context, o backtestOptions, p *policy.Policy, step time.Duration) ([][]engine.MetricValue, error) {
 	c, err := promclient.New(policy.PrometheusServer{
 		Name:            secret.RedactURLs(o.prometheusURL),
 		URL:             o.prometheusURL,
@@ -646,7 +647,7 @@ func prometheusValues(ctx context.Context, o backtestOptions, p *policy.Policy, 
 }
 
 // printBacktest writes one line per change, then the summary.
-func printBacktest(w io.Writer, r policy.BacktestResult) {
+func printBacktest(w io.Writer, r engine.BacktestResult) {
 	for _, d := range r.Decisions {
 		msgs := make([]string, len(d.Reasons))
 		for i, reason := range d.Reasons {

@@ -18,6 +18,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
@@ -410,12 +411,12 @@ func history(ctx context.Context, o historyOptions, stdout, stderr io.Writer) in
 		sort.SliceStable(events, func(i, j int) bool { return events[i].At.After(events[j].At) })
 		if o.output == "json" {
 			if events == nil {
-				events = []policy.Event{}
+				events = []engine.Event{}
 			}
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			_ = enc.Encode(struct {
-				Events []policy.Event `json:"events"`
+				Events []engine.Event `json:"events"`
 			}{events})
 			return exitOK
 		}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/status-page.png and status-page-800.png from the browser test")
@@ -230,7 +230,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		Policies []gitops.PolicyStatus `json:"policies"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(body), &doc))
-	var shadow *policy.ShadowComparison
+	var shadow *engine.ShadowComparison
 	for _, st := range doc.Policies {
 		if st.ID == "laravel-demo/laravel-api" {
 			shadow = st.Shadow
@@ -249,7 +249,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	// The offline optimum beside it: the live HPA follows the need exactly, so at its own
 	// replica-hours the need itself is the only never-short count, with as many changes.
 	require.NotNil(t, shadow.LiveBest, "the optimum at the live side's replica-hours")
-	assert.Equal(t, policy.ShadowBest{Fits: true, Exact: true, Changes: liveChanges}, *shadow.LiveBest)
+	assert.Equal(t, engine.ShadowBest{Fits: true, Exact: true, Changes: liveChanges}, *shadow.LiveBest)
 	require.NotNil(t, shadow.OurBest, "and at ours")
 	_, metrics := env.do(t, "GET", "/metrics", "", "")
 	assert.Contains(t, metrics, fmt.Sprintf(`gitops_autoscaler_shadow_live_replicas{policy="laravel-demo/laravel-api"} %d`, *shadow.Live))

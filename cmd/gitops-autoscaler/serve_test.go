@@ -20,7 +20,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // The serve tests start the service in-process on 127.0.0.1:0 against a real Git server, with
@@ -272,7 +272,7 @@ func TestServeEndpoints(t *testing.T) {
 		Policies []struct {
 			ID, Repository, Target, Mode, LastAction, Commit string
 			Current, Desired                                 int
-			Reasons                                          []policy.Reason
+			Reasons                                          []engine.Reason
 			NextRun                                          time.Time
 			LastEvaluated                                    *time.Time
 		} `json:"policies"`

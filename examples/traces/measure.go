@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
@@ -51,7 +52,7 @@ type Result struct {
 	// NeedReplicaHours is what the need itself costs (the floor: the need clamped into the
 	// bounds at every step).
 	NeedReplicaHours float64
-	HPA, Steady      policy.Assessment
+	HPA, Steady      engine.Assessment
 	// AtHPA and AtSteady are the optimum at each policy's own replica-hours.
 	AtHPA, AtSteady optimum.Result
 }
@@ -64,11 +65,11 @@ func Measure(t *Trace, csv []byte) (Result, error) {
 		return Result{}, err
 	}
 	hpa, steady := t.Policies()
-	opts := policy.BacktestOptions{Start: t.From, End: t.To.Add(-t.Step.Duration), Step: t.Step.Duration}
-	src := func(p *policy.Policy) func(time.Time) []policy.MetricValue {
-		return func(at time.Time) []policy.MetricValue { return tr.Values(p, at) }
+	opts := engine.BacktestOptions{Start: t.From, End: t.To.Add(-t.Step.Duration), Step: t.Step.Duration}
+	src := func(p *policy.Policy) func(time.Time) []engine.MetricValue {
+		return func(at time.Time) []engine.MetricValue { return tr.Values(p, at) }
 	}
-	rs, as := policy.Compare([]*policy.Policy{hpa, steady}, src, opts)
+	rs, as := engine.Compare([]*policy.Policy{hpa, steady}, src, opts)
 	res := Result{Trace: t, Evaluations: rs[1].Summary.Evaluations, HPA: as[0], Steady: as[1]}
 	for i, p := range []*policy.Policy{hpa, steady} {
 		m, err := optimum.Measure(optimum.ProblemOf(p, &rs[i]), optimum.Spent(&rs[i]), optimum.Limits{})
@@ -116,7 +117,7 @@ func WriteTable(w io.Writer, results []Result) {
 			}
 			days := float64(r.Evaluations) * r.Trace.Step.Seconds() / 86400
 			label := fmt.Sprintf("%s (%g s, %s)", r.Trace.Name, r.Trace.Step.Seconds(), span(days))
-			for j, a := range []*policy.Assessment{&r.HPA, &r.Steady} {
+			for j, a := range []*engine.Assessment{&r.HPA, &r.Steady} {
 				m := []*optimum.Result{&r.AtHPA, &r.AtSteady}[j]
 				name := []string{"HPA defaults", "Steady"}[j]
 				best, ratio := "no never-short schedule is this cheap", "–"

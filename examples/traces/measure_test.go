@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/examples/traces"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // dayCSV is a day at 60 s of a request rate from 2 to 40 per second with a spike every four
@@ -49,7 +49,7 @@ func TestMeasureAndTable(t *testing.T) {
 		require.True(t, exact, r.AtSteady.Limit)
 		assert.LessOrEqual(t, float64(r.AtSteady.Exact.Cost)/60, r.Steady.ReplicaHours+1e-9, "the optimum spends no more than Steady")
 		assert.Positive(t, n)
-		// The need's replica-hours are policy.Need's at every minute (a rate of 1 per replica).
+		// The need's replica-hours are engine.Need's at every minute (a rate of 1 per replica).
 		_, steady := tr.Policies()
 		want := 0
 		for i := range 1440 {
@@ -57,7 +57,7 @@ func TestMeasureAndTable(t *testing.T) {
 			if i%240 < 10 {
 				v *= 3
 			}
-			want += policy.Need(steady, 1, []policy.MetricValue{{Name: tr.Metric, Value: v}})
+			want += engine.Need(steady, 1, []engine.MetricValue{{Name: tr.Metric, Value: v}})
 		}
 		assert.InDelta(t, float64(want)/60, r.NeedReplicaHours, 1e-9)
 	}

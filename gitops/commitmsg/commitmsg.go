@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // Trailer keys of our commits (docs/design.md §6), in the order they are written.
@@ -45,9 +46,9 @@ type Message struct {
 	To     int
 	// Reasons are the decision's explanation, one line each (Reason.Message); a metric's line
 	// carries its parts as fields too, for the pull request's table.
-	Reasons []policy.Reason
+	Reasons []engine.Reason
 	// Metrics are the values the decision was made on, in the policy's order.
-	Metrics []policy.MetricValue
+	Metrics []engine.MetricValue
 	// EvaluatedAt is the instant of the decision; written in UTC.
 	EvaluatedAt time.Time
 	// Manual marks a manual scale through the CLI, requested by RequestedBy, held for Hold
@@ -251,7 +252,7 @@ func Target(loc policy.ReplicasLocation) string {
 }
 
 // formatMetrics writes `a=1.5; b=2`; a missing value is written as `missing`.
-func formatMetrics(ms []policy.MetricValue) string {
+func formatMetrics(ms []engine.MetricValue) string {
 	parts := make([]string, 0, len(ms))
 	for _, m := range ms {
 		v := "missing"

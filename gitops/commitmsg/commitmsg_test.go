@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden messages in testdata")
@@ -29,7 +30,7 @@ func designExample() Message {
 			"http_latency_avg = 0.21 within [0.15, 0.35] → 3",
 			"aggregation max → 6; bounds [3, 30] → 6; maxScaleUpStepPercent 100 allows ≤ 6",
 		),
-		Metrics: []policy.MetricValue{
+		Metrics: []engine.MetricValue{
 			{Name: "http_rps", Value: 312.4},
 			{Name: "http_latency_avg", Value: 0.21},
 		},
@@ -228,10 +229,10 @@ func TestGitInterpretTrailersReadsOurTrailers(t *testing.T) {
 }
 
 // reasonLines makes reasons of plain lines, as a person's or the loop's own lines are.
-func reasonLines(lines ...string) []policy.Reason {
-	out := make([]policy.Reason, 0, len(lines))
+func reasonLines(lines ...string) []engine.Reason {
+	out := make([]engine.Reason, 0, len(lines))
 	for _, l := range lines {
-		out = append(out, policy.Reason{Message: l})
+		out = append(out, engine.Reason{Message: l})
 	}
 	return out
 }

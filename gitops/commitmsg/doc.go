@@ -1,6 +1,6 @@
 // Package commitmsg is the commit message of a decision (docs/design.md §6): the subject, the
 // reason lines and the Autoscaler-* trailers, written by Format (rendered from the decision's
-// typed reasons, policy.Reason) and read back by ParseTrailers, and the decision id that tells
+// typed reasons, engine.Reason) and read back by ParseTrailers, and the decision id that tells
 // one decision from another. ParseTrailerBlock is the one reader of our trailers anywhere in the
 // program: a commit's last paragraph, or the copy a pull request's description shows.
 //

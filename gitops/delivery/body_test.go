@@ -10,6 +10,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 const bodyFile = "envs/prod/web/values.yaml"
@@ -17,14 +18,14 @@ const bodyFile = "envs/prod/web/values.yaml"
 func TestPullRequestBody(t *testing.T) {
 	msg := commitmsg.Message{
 		PolicyID: "shop/web", Target: policy.ReplicasLocation{File: bodyFile, Path: "web.replicaCount"}, From: 3, To: 6,
-		Reasons: []policy.Reason{
-			{Code: policy.ReasonMetricValue, Message: "http_rps = 312.4 > scaleUp.threshold 250 → 6", Metric: "http_rps", Value: 312.4, Rule: "> scaleUp.threshold 250", To: 6},
-			{Code: policy.ReasonMetricValue, Message: "queue|depth = 2 within [1, 5] → 3", Metric: "queue|depth", Value: 2, Rule: "within [1, 5]", To: 3},
-			{Code: policy.ReasonAggregated, Message: "aggregation max → 6"},
-			{Code: policy.ReasonRendered, Message: "rendered Deployment shop/web: spec.replicas 3 → 6"},
-			{Code: policy.ReasonRenderConsequence, Message: "also: adds PodDisruptionBudget shop/web"},
+		Reasons: []engine.Reason{
+			{Code: engine.ReasonMetricValue, Message: "http_rps = 312.4 > scaleUp.threshold 250 → 6", Metric: "http_rps", Value: 312.4, Rule: "> scaleUp.threshold 250", To: 6},
+			{Code: engine.ReasonMetricValue, Message: "queue|depth = 2 within [1, 5] → 3", Metric: "queue|depth", Value: 2, Rule: "within [1, 5]", To: 3},
+			{Code: engine.ReasonAggregated, Message: "aggregation max → 6"},
+			{Code: engine.ReasonRendered, Message: "rendered Deployment shop/web: spec.replicas 3 → 6"},
+			{Code: engine.ReasonRenderConsequence, Message: "also: adds PodDisruptionBudget shop/web"},
 		},
-		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
+		Metrics: []engine.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
 	}
 	for _, tc := range []struct {
 		name     string

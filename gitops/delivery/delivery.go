@@ -3,6 +3,7 @@ package delivery
 import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // Withdrawn is the pull request a Withdraw closed: its URL and its name in the host's terms
@@ -39,5 +40,5 @@ type Result struct {
 	MergeCommit string
 	// Unchanged is set when the open PR already carried this decision: nothing was written.
 	Unchanged bool
-	Reasons   []policy.Reason
+	Reasons   []engine.Reason
 }

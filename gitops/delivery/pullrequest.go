@@ -13,6 +13,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // What pull request delivery needs of a Git host's API, one small interface per concern;
@@ -214,7 +215,7 @@ func (pd *PullRequestDelivery) Deliver(ctx context.Context, ws *gitrepo.Workspac
 	if carries && pr != nil && pr.HeadSHA == head.SHA && pr.Title == d.Message.Subject() &&
 		bodyShows(pr.Body, head, branch) && labelled(pr.Labels, labels) {
 		res.URL, res.Name, res.Commit, res.Unchanged = pr.URL, t.Name(pr.Number), head.SHA, true
-		res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest,
+		res.Reasons = append(res.Reasons, engine.Reason{Code: engine.ReasonPullRequest,
 			Message: t.Name(pr.Number) + " already proposes this decision"})
 		if d.Mode == policy.ModeAutoMerge {
 			return pd.merge(ctx, ws, api, d, *pr, head.Message, res, log)
@@ -289,7 +290,7 @@ func openOrUpdate(ctx context.Context, api interface {
 		case err != nil:
 			return nil, err
 		default:
-			res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: "opened " + t.Name(created.Number)})
+			res.Reasons = append(res.Reasons, engine.Reason{Code: engine.ReasonPullRequest, Message: "opened " + t.Name(created.Number)})
 			log.Info(t.Noun+" opened", "number", created.Number, "url", created.URL)
 			return &created, nil
 		}
@@ -302,7 +303,7 @@ func openOrUpdate(ctx context.Context, api interface {
 		updated.Labels = pr.Labels
 		pr = &updated
 	}
-	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: "updated " + t.Name(pr.Number)})
+	res.Reasons = append(res.Reasons, engine.Reason{Code: engine.ReasonPullRequest, Message: "updated " + t.Name(pr.Number)})
 	log.Info(t.Noun+" updated", "number", pr.Number, "url", pr.URL)
 	return pr, nil
 }
@@ -313,8 +314,8 @@ func openOrUpdate(ctx context.Context, api interface {
 func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace, api autoMerger, d Proposal, pr host.PullRequest, message string, res Result, log *slog.Logger) (Result, error) {
 	base, t := baseBranch(d.Repo), api.Terms()
 	name := t.Name(pr.Number)
-	wait := func(code policy.ReasonCode, format string, args ...any) (Result, error) {
-		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+	wait := func(code engine.ReasonCode, format string, args ...any) (Result, error) {
+		res.Reasons = append(res.Reasons, engine.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 		return res, nil
 	}
 	required, err := api.RequiredChecks(ctx, base)
@@ -325,7 +326,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		// The host answers from its own settings (github.allowAutoMergeWithoutChecks,
 		// gitlab.allowAutoMergeWithoutPipeline).
 		if refusal := api.RefusesUncheckedMerge(base, name); refusal != "" {
-			return wait(policy.ReasonNoRequiredChecks, "%s", refusal)
+			return wait(engine.ReasonNoRequiredChecks, "%s", refusal)
 		}
 	}
 	full, err := api.PullRequest(ctx, pr.Number)
@@ -334,13 +335,13 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 	}
 	switch {
 	case full.State != "open":
-		return wait(policy.ReasonMergeBlocked, "auto-merge: %s is %s", name, full.State)
+		return wait(engine.ReasonMergeBlocked, "auto-merge: %s is %s", name, full.State)
 	case full.HeadSHA != res.Commit:
-		return wait(policy.ReasonMergePending, "auto-merge: %s does not show commit %s yet", name, gitname.Short(res.Commit))
+		return wait(engine.ReasonMergePending, "auto-merge: %s does not show commit %s yet", name, gitname.Short(res.Commit))
 	case full.Mergeable == nil:
-		return wait(policy.ReasonMergePending, "auto-merge: the host is still computing whether %s is mergeable", name)
+		return wait(engine.ReasonMergePending, "auto-merge: the host is still computing whether %s is mergeable", name)
 	case !*full.Mergeable:
-		return wait(policy.ReasonMergeBlocked, "auto-merge: %s is not mergeable (%s)", name, full.MergeableState)
+		return wait(engine.ReasonMergeBlocked, "auto-merge: %s is not mergeable (%s)", name, full.MergeableState)
 	}
 	subject, rest, _ := strings.Cut(strings.TrimRight(message, "\n"), "\n")
 	mr := host.MergeRequest{Method: "squash", Title: subject, Message: strings.TrimLeft(rest, "\n"), SHA: res.Commit}
@@ -349,7 +350,7 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		// The host waits for its pipeline and approvals itself, and merges the moment they allow.
 		sha, err = am.AutoMerge(ctx, pr.Number, mr)
 		if errors.Is(err, host.ErrMergeScheduled) {
-			return wait(policy.ReasonMergePending, "auto-merge set on %s: the host merges it once the pipeline succeeds and the required approvals are given (%s)", name, full.MergeableState)
+			return wait(engine.ReasonMergePending, "auto-merge set on %s: the host merges it once the pipeline succeeds and the required approvals are given (%s)", name, full.MergeableState)
 		}
 	} else {
 		sha, err = pd.mergeWhenChecksPass(ctx, api, pr, required, mr, &res)
@@ -358,13 +359,13 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 		}
 	}
 	if errors.Is(err, host.ErrNotMergeable) {
-		return wait(policy.ReasonMergeBlocked, "auto-merge of %s refused: %v", name, err)
+		return wait(engine.ReasonMergeBlocked, "auto-merge of %s refused: %v", name, err)
 	}
 	if err != nil {
 		return res, err
 	}
 	res.Merged, res.MergeCommit = true, sha
-	res.Reasons = append(res.Reasons, policy.Reason{Code: policy.ReasonPullRequest, Message: fmt.Sprintf("merged %s as %s", name, gitname.Short(sha))})
+	res.Reasons = append(res.Reasons, engine.Reason{Code: engine.ReasonPullRequest, Message: fmt.Sprintf("merged %s as %s", name, gitname.Short(sha))})
 	log.Info(t.Noun+" merged", "number", pr.Number, "commit", sha)
 	// The branch is done; a failure here is tidied by the next cycle's Rejected.
 	if err := ws.DeleteBranch(ctx, PullRequestBranch(d.Policy), res.Commit); err != nil {
@@ -376,8 +377,8 @@ func (pd *PullRequestDelivery) merge(ctx context.Context, ws *gitrepo.Workspace,
 // mergeWhenChecksPass merges once the required checks passed on the head; while they are
 // pending or failed it returns "" and no error, with the reason added to res.
 func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api autoMerger, pr host.PullRequest, required []string, mr host.MergeRequest, res *Result) (string, error) {
-	wait := func(code policy.ReasonCode, format string, args ...any) (string, error) {
-		res.Reasons = append(res.Reasons, policy.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+	wait := func(code engine.ReasonCode, format string, args ...any) (string, error) {
+		res.Reasons = append(res.Reasons, engine.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 		return "", nil
 	}
 	if len(required) > 0 {
@@ -387,9 +388,9 @@ func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api auto
 		}
 		switch st.State {
 		case "pending":
-			return wait(policy.ReasonMergePending, "auto-merge: required checks of %s pending: %s", api.Terms().Name(pr.Number), st.Detail)
+			return wait(engine.ReasonMergePending, "auto-merge: required checks of %s pending: %s", api.Terms().Name(pr.Number), st.Detail)
 		case "failure":
-			return wait(policy.ReasonMergeBlocked, "auto-merge: required checks of %s failed: %s", api.Terms().Name(pr.Number), st.Detail)
+			return wait(engine.ReasonMergeBlocked, "auto-merge: required checks of %s failed: %s", api.Terms().Name(pr.Number), st.Detail)
 		}
 	}
 	return api.Merge(ctx, pr.Number, mr)
@@ -441,7 +442,7 @@ func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspa
 // rejection; when it is the most recent, an older person's "no" is spent too, since the
 // decision changed after it. It also deletes the policy's branch when its pull request was
 // closed or merged and no open one uses it.
-func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*policy.Rejection, error) {
+func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*engine.Rejection, error) {
 	api, err := pd.Hosts(repo)
 	if err != nil {
 		return nil, err
@@ -480,7 +481,7 @@ func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Reposit
 	if !ok {
 		return nil, fmt.Errorf("%s: no %s trailer in its description", t.Name(last.Number), commitmsg.TrailerTo)
 	}
-	return &policy.Rejection{To: tr.To, PR: last.Number, Name: t.Name(last.Number), URL: last.URL}, nil
+	return &engine.Rejection{To: tr.To, PR: last.Number, Name: t.Name(last.Number), URL: last.URL}, nil
 }
 
 // tidyBranch deletes a branch its closed pull request left behind — only while the branch is
@@ -689,10 +690,10 @@ func PullRequestBody(t host.Terms, m commitmsg.Message, rendered, branch, base, 
 // trailersHeading opens the description's Trailers block, which bodyTrailers reads back.
 const trailersHeading = "**Trailers**\n\n"
 
-func pullRequestBody(t host.Terms, subject string, reasons []policy.Reason, trailers, rendered, branch, base, commit string) string {
+func pullRequestBody(t host.Terms, subject string, reasons []engine.Reason, trailers, rendered, branch, base, commit string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s**, proposed by gitops-autoscaler.\n\n", mdEscape(subject))
-	var metrics, other []policy.Reason
+	var metrics, other []engine.Reason
 	for _, r := range reasons {
 		switch {
 		case r.IsMetric():

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // TestSyncKeepsThePackCountBounded: every fetch that brings commits writes a pack into the
@@ -43,7 +42,7 @@ func TestSyncKeepsThePackCountBounded(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, events, syncs, "every edit is still read")
 	for i, ev := range events {
-		assert.Equal(t, policy.EventManualEdit, ev.Kind)
+		assert.Equal(t, engine.EventManualEdit, ev.Kind)
 		assert.Equal(t, 4+i, ev.To)
 	}
 	commitValues(t, ws, "9")

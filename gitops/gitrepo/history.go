@@ -17,6 +17,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // DefaultHistoryMax caps the commits one history read visits when HistoryQuery.Max is 0: a
@@ -51,7 +52,7 @@ type HistoryQuery struct {
 // The walk starts at Base, not at the local head: the cycle's own commits so far are other
 // policies' decisions on other targets (two policies never share one), never events of this
 // one. The policies of one sync share commit reads, trailer parsing and tree diffs.
-func (w *Workspace) History(q HistoryQuery) ([]policy.Event, error) {
+func (w *Workspace) History(q HistoryQuery) ([]engine.Event, error) {
 	events, _, err := readHistory(w.repo, w.base, w.history, q)
 	return events, err
 }
@@ -83,12 +84,12 @@ var revertRE = regexp.MustCompile(`(?m)^This reverts commit ([0-9a-f]{40}|[0-9a-
 
 // readHistory reads the policy's events walking from head (see History), sharing the work
 // through cache when it is set, and also returns the number of commits it visited.
-func readHistory(repo *git.Repository, head plumbing.Hash, cache *historyCache, q HistoryQuery) ([]policy.Event, int, error) {
+func readHistory(repo *git.Repository, head plumbing.Hash, cache *historyCache, q HistoryQuery) ([]engine.Event, int, error) {
 	file := path.Clean(strings.TrimPrefix(q.Target.File, "./"))
 	h := &historyReader{repo: repo, q: q, cache: cache, parts: strings.Split(file, "/"),
 		blobs: map[plumbing.Hash]plumbing.Hash{}, trees: map[treeKey]plumbing.Hash{},
 		values: map[plumbing.Hash]valueResult{}}
-	var events []policy.Event
+	var events []engine.Event
 	visited, err := walkFirstParent(repo, head, cache, q, func(c *object.Commit) (bool, error) {
 		e, ok, err := h.classify(c)
 		if err != nil {
@@ -164,8 +165,8 @@ type historyReader struct {
 	values map[plumbing.Hash]valueResult   // blob → its value
 }
 
-func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
-	e := policy.Event{
+func (h *historyReader) classify(c *object.Commit) (engine.Event, bool, error) {
+	e := engine.Event{
 		At:      c.Committer.When,
 		Commit:  c.Hash.String(),
 		Author:  fmt.Sprintf("%s <%s>", c.Author.Name, c.Author.Email),
@@ -173,10 +174,10 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 	}
 	tr, ok, reverts := h.message(c)
 	if ok && tr.PolicyID == h.q.PolicyID {
-		e.Kind, e.From, e.To = policy.EventDecision, tr.From, tr.To
+		e.Kind, e.From, e.To = engine.EventDecision, tr.From, tr.To
 		if tr.Manual {
 			// The person who asked, not the bot that committed (docs/design.md §6).
-			e.Kind, e.HoldSeconds = policy.EventManualScale, tr.HoldSeconds
+			e.Kind, e.HoldSeconds = engine.EventManualScale, tr.HoldSeconds
 			if tr.RequestedBy != "" {
 				e.Author = tr.RequestedBy
 			}
@@ -190,7 +191,7 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 	}
 	if reverts != "" {
 		if reverted, ok := h.ours(reverts); ok {
-			e.Kind, e.Reverts = policy.EventRevert, reverts
+			e.Kind, e.Reverts = engine.EventRevert, reverts
 			e.From, e.To = before.n, after.n
 			if !before.ok || !after.ok {
 				// The file no longer decodes on one side: fall back to what was undone.
@@ -200,7 +201,7 @@ func (h *historyReader) classify(c *object.Commit) (policy.Event, bool, error) {
 		}
 	}
 	if changed && before.ok && after.ok && before.n != after.n {
-		e.Kind, e.From, e.To = policy.EventManualEdit, before.n, after.n
+		e.Kind, e.From, e.To = engine.EventManualEdit, before.n, after.n
 		return e, true, nil
 	}
 	return e, false, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 var webLoc = policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}
@@ -98,15 +99,15 @@ func TestReadHistoryClassifiesEvents(t *testing.T) {
 	assert.Equal(t, 7, visited, "the commits of the last hour, and not one more")
 
 	at := func(d time.Duration) time.Time { return f.now.Add(-d) }
-	want := []policy.Event{
-		{Kind: policy.EventDecision, From: 4, To: 6, Commit: f.decision, Author: bot, At: at(50 * time.Minute),
+	want := []engine.Event{
+		{Kind: engine.EventDecision, From: 4, To: 6, Commit: f.decision, Author: bot, At: at(50 * time.Minute),
 			Subject: "autoscale(prod/web): 4 → 6 replicas"},
-		{Kind: policy.EventRevert, From: 6, To: 4, Commit: f.revert, Reverts: f.decision,
+		{Kind: engine.EventRevert, From: 6, To: 4, Commit: f.revert, Reverts: f.decision,
 			Author: "Bob <bob@example.com>", At: at(30 * time.Minute), Subject: `Revert "autoscale(prod/web): 4 → 6 replicas"`},
-		{Kind: policy.EventManualEdit, From: 4, To: 8, Commit: f.edit, Author: "Ann <ann@example.com>",
+		{Kind: engine.EventManualEdit, From: 4, To: 8, Commit: f.edit, Author: "Ann <ann@example.com>",
 			At: at(20 * time.Minute), Subject: "launch day"},
 		// A manual scale's author is the person who asked (Autoscaler-Requested-By), not the bot.
-		{Kind: policy.EventManualScale, From: 8, To: 5, Commit: f.man, Author: "jane", At: at(10 * time.Minute),
+		{Kind: engine.EventManualScale, From: 8, To: 5, Commit: f.man, Author: "jane", At: at(10 * time.Minute),
 			Subject: "scale(prod/web): 8 → 5 replicas (manual)"},
 	}
 	require.Len(t, events, len(want))
@@ -133,15 +134,15 @@ func TestReadHistoryIsBounded(t *testing.T) {
 		since       time.Time
 		max         int
 		wantVisited int
-		wantKinds   []policy.EventKind
+		wantKinds   []engine.EventKind
 	}{
 		{name: "window of 12 minutes", since: f.now.Add(-12 * time.Minute), wantVisited: 2,
-			wantKinds: []policy.EventKind{policy.EventManualScale}},
+			wantKinds: []engine.EventKind{engine.EventManualScale}},
 		{name: "max 3 commits", since: f.now.Add(-time.Hour), max: 3, wantVisited: 3,
-			wantKinds: []policy.EventKind{policy.EventManualScale}},
+			wantKinds: []engine.EventKind{engine.EventManualScale}},
 		{name: "four hours reach the old decision", since: f.now.Add(-4 * time.Hour), wantVisited: 8,
-			wantKinds: []policy.EventKind{policy.EventDecision, policy.EventDecision, policy.EventRevert,
-				policy.EventManualEdit, policy.EventManualScale}},
+			wantKinds: []engine.EventKind{engine.EventDecision, engine.EventDecision, engine.EventRevert,
+				engine.EventManualEdit, engine.EventManualScale}},
 		{name: "window in the future", since: f.now.Add(time.Hour), wantVisited: 0},
 	}
 	for _, tt := range tests {
@@ -151,7 +152,7 @@ func TestReadHistoryIsBounded(t *testing.T) {
 			})
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantVisited, visited)
-			var kinds []policy.EventKind
+			var kinds []engine.EventKind
 			for _, e := range events {
 				kinds = append(kinds, e.Kind)
 			}
@@ -202,7 +203,7 @@ func TestReadHistoryRevertOfOthers(t *testing.T) {
 	events, err := ws.History(HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: t0.Add(-time.Hour)})
 	require.NoError(t, err)
 	require.Len(t, events, 2)
-	assert.Equal(t, policy.EventManualEdit, events[1].Kind)
+	assert.Equal(t, engine.EventManualEdit, events[1].Kind)
 	assert.Equal(t, rev, events[1].Commit)
 	assert.Equal(t, [2]int{9, 3}, [2]int{events[1].From, events[1].To})
 	assert.Empty(t, events[1].Reverts)
@@ -291,10 +292,10 @@ func TestHistoryCacheAgreesWithReadHistory(t *testing.T) {
 }
 
 // reasonLines makes reasons of plain lines, as a person's or the loop's own lines are.
-func reasonLines(lines ...string) []policy.Reason {
-	out := make([]policy.Reason, 0, len(lines))
+func reasonLines(lines ...string) []engine.Reason {
+	out := make([]engine.Reason, 0, len(lines))
 	for _, l := range lines {
-		out = append(out, policy.Reason{Message: l})
+		out = append(out, engine.Reason{Message: l})
 	}
 	return out
 }

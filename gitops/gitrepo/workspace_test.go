@@ -18,6 +18,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 const valuesFile = "envs/prod/web/values.yaml"
@@ -152,7 +153,7 @@ func TestCommitAndPushLandWithExactMessage(t *testing.T) {
 	msg := commitmsg.Format(commitmsg.Message{
 		PolicyID: "prod/web", Target: policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}, From: 3, To: 6,
 		Reasons: reasonLines("http_rps = 312.4 > scaleUp.threshold 250 → 6", "aggregation max → 6"),
-		Metrics: []policy.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: t0,
+		Metrics: []engine.MetricValue{{Name: "http_rps", Value: 312.4}}, EvaluatedAt: t0,
 	})
 
 	h, err := ws.Commit(context.Background(), CommitRequest{

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 )
 
@@ -25,7 +26,7 @@ const (
 // readable offline. For each metric of p it draws the metric (left axis) against the replica
 // count (right axis) with every change marked — hover a marker for its reasons — followed by
 // the summary and the table of decisions with their reasons.
-func WriteBacktestHTML(w io.Writer, p *policy.Policy, r policy.BacktestResult) error {
+func WriteBacktestHTML(w io.Writer, p *policy.Policy, r engine.BacktestResult) error {
 	return WriteBacktestReport(w, p, r, nil)
 }
 
@@ -33,13 +34,13 @@ func WriteBacktestHTML(w io.Writer, p *policy.Policy, r policy.BacktestResult) e
 // optimum at the replay's replica-hours and, when it is exact, its schedule as a replay.
 type BacktestOptimum struct {
 	Result optimum.Result
-	Replay *policy.BacktestResult
+	Replay *engine.BacktestResult
 }
 
 // WriteBacktestReport is WriteBacktestHTML with the offline optimum when o is not nil: its
 // level line on every chart, and lines in the summary — the best possible changes at the
 // replay's replica-hours, the hull there and the frontier.
-func WriteBacktestReport(w io.Writer, p *policy.Policy, r policy.BacktestResult, o *BacktestOptimum) error {
+func WriteBacktestReport(w io.Writer, p *policy.Policy, r engine.BacktestResult, o *BacktestOptimum) error {
 	page := backtestPage{
 		Policy:  r.Policy,
 		Start:   r.Start.UTC().Format(time.RFC3339),
@@ -92,12 +93,12 @@ func WriteBacktestReport(w io.Writer, p *policy.Policy, r policy.BacktestResult,
 
 // BacktestCharts are the report's charts: one per metric of p, each with the replica count on
 // the right axis, the changes marked, and the metric's thresholds or target drawn as guides.
-func BacktestCharts(p *policy.Policy, r policy.BacktestResult) []Chart {
+func BacktestCharts(p *policy.Policy, r engine.BacktestResult) []Chart {
 	return backtestCharts(p, r, nil)
 }
 
 // backtestCharts are BacktestCharts, each with the optimum's level line when o has one.
-func backtestCharts(p *policy.Policy, r policy.BacktestResult, o *BacktestOptimum) []Chart {
+func backtestCharts(p *policy.Policy, r engine.BacktestResult, o *BacktestOptimum) []Chart {
 	replicas := ReplicaSeries("replicas", r)
 	marks := ChangeMarks(r)
 	lines := []ChartSeries{replicas, NeedSeries(r)}
@@ -125,7 +126,7 @@ func backtestCharts(p *policy.Policy, r policy.BacktestResult, o *BacktestOptimu
 // ReplicaSeries is a replay's replica count at every step, as a step line on the right axis.
 // Several of them (one per policy replayed over the same trace, under different names) can
 // share one chart.
-func ReplicaSeries(name string, r policy.BacktestResult) ChartSeries {
+func ReplicaSeries(name string, r engine.BacktestResult) ChartSeries {
 	s := ChartSeries{Name: name, Axis: AxisRight, Step: true, Points: make([]ChartPoint, len(r.Steps))}
 	for i, st := range r.Steps {
 		s.Points[i] = ChartPoint{T: st.Time, V: float64(st.Replicas)}
@@ -133,10 +134,10 @@ func ReplicaSeries(name string, r policy.BacktestResult) ChartSeries {
 	return s
 }
 
-// NeedSeries is what a replay's metrics asked for at every step (policy.Need), as a dashed
+// NeedSeries is what a replay's metrics asked for at every step (engine.Need), as a dashed
 // step line on the right axis beside the count: where the count is below it the replay was
 // short, which ShortBands shades.
-func NeedSeries(r policy.BacktestResult) ChartSeries {
+func NeedSeries(r engine.BacktestResult) ChartSeries {
 	s := ChartSeries{Name: "need", Axis: AxisRight, Step: true, Dashed: true, Points: make([]ChartPoint, len(r.Steps))}
 	for i, st := range r.Steps {
 		s.Points[i] = ChartPoint{T: st.Time, V: float64(st.Need)}
@@ -146,7 +147,7 @@ func NeedSeries(r policy.BacktestResult) ChartSeries {
 
 // ShortBands are the spans of a replay when the count was below the need, one per run of short
 // steps, each labelled with its length and its deepest shortfall.
-func ShortBands(r policy.BacktestResult) []ChartBand {
+func ShortBands(r engine.BacktestResult) []ChartBand {
 	var bands []ChartBand
 	for i := 0; i < len(r.Steps); i++ {
 		st := r.Steps[i]
@@ -168,7 +169,7 @@ func ShortBands(r policy.BacktestResult) []ChartBand {
 
 // stepEnd is when step i of a replay ends: the next step's time, or the last step's time plus
 // the step before it.
-func stepEnd(r policy.BacktestResult, i int) time.Time {
+func stepEnd(r engine.BacktestResult, i int) time.Time {
 	switch {
 	case i+1 < len(r.Steps):
 		return r.Steps[i+1].Time
@@ -188,7 +189,7 @@ func plural(n int, one, many string) string {
 
 // MetricSeries is the value of the replayed policy's metric number metric at every step, on
 // the left axis; a missing value is a gap in the line.
-func MetricSeries(name string, r policy.BacktestResult, metric int) ChartSeries {
+func MetricSeries(name string, r engine.BacktestResult, metric int) ChartSeries {
 	s := ChartSeries{Name: name, Points: make([]ChartPoint, len(r.Steps))}
 	for i, st := range r.Steps {
 		v := math.NaN() // missing: a gap
@@ -202,7 +203,7 @@ func MetricSeries(name string, r policy.BacktestResult, metric int) ChartSeries 
 
 // ChangeMarks marks every change of a replay; a marker's tooltip carries the change and, up
 // to backtestMaxMarkReasons changes, its reasons.
-func ChangeMarks(r policy.BacktestResult) []ChartMark {
+func ChangeMarks(r engine.BacktestResult) []ChartMark {
 	marks := make([]ChartMark, len(r.Decisions))
 	for i, d := range r.Decisions {
 		label := d.Time.UTC().Format(time.RFC3339) + "  " + strconv.Itoa(d.From) + " → " + strconv.Itoa(d.To)
@@ -239,7 +240,7 @@ func formatValue(v float64) string {
 type backtestPage struct {
 	Policy, Start, End, Step string
 	Initial                  int
-	Summary                  policy.BacktestSummary
+	Summary                  engine.BacktestSummary
 	ReplicaHours             float64
 	AvgReplicas              float64
 	UnderProvisioned         string
@@ -261,7 +262,7 @@ type backtestRow struct {
 	From, To int
 	Up       bool
 	Metrics  []string
-	Reasons  []policy.Reason
+	Reasons  []engine.Reason
 }
 
 var backtestTemplate = template.Must(template.New("backtest").Funcs(template.FuncMap{

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 var reportT0 = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
@@ -29,33 +30,33 @@ func reportPolicy(t *testing.T, name string) *policy.Policy {
 
 // level is a one-metric source: from each offset after reportT0 on, the value that follows it
 // (offset, value, offset, value, …); missing before the first offset.
-func level(name string, pairs ...float64) func(time.Time) []policy.MetricValue {
-	return func(at time.Time) []policy.MetricValue {
-		v := policy.MetricValue{Name: name, Missing: true, Cause: "no samples"}
+func level(name string, pairs ...float64) func(time.Time) []engine.MetricValue {
+	return func(at time.Time) []engine.MetricValue {
+		v := engine.MetricValue{Name: name, Missing: true, Cause: "no samples"}
 		for i := 0; i+1 < len(pairs); i += 2 {
 			if !at.Before(reportT0.Add(time.Duration(pairs[i] * float64(time.Second)))) {
-				v = policy.MetricValue{Name: name, Value: pairs[i+1]}
+				v = engine.MetricValue{Name: name, Value: pairs[i+1]}
 			}
 		}
-		return []policy.MetricValue{v}
+		return []engine.MetricValue{v}
 	}
 }
 
 // restlessWeek is a load that keeps a three-metric policy busy for a week: requests follow the
 // day and jump every 90 minutes for 10, the backlog crosses both thresholds with them, latency
 // runs above target in the jumps, and the request rate is missing for a minute every two hours.
-func restlessWeek(at time.Time) []policy.MetricValue {
+func restlessWeek(at time.Time) []engine.MetricValue {
 	s := at.Sub(reportT0).Seconds()
 	jump := 0.0
 	if math.Mod(s, 5400) < 600 {
 		jump = 1
 	}
 	wobble := math.Sin(s / 73)
-	rps := policy.MetricValue{Name: "http_rps", Value: 50 * (3 + 9*(1+math.Sin(2*math.Pi*s/86400))/2 + 3*wobble + 8*jump)}
+	rps := engine.MetricValue{Name: "http_rps", Value: 50 * (3 + 9*(1+math.Sin(2*math.Pi*s/86400))/2 + 3*wobble + 8*jump)}
 	if math.Mod(s, 7200) < 60 {
-		rps = policy.MetricValue{Name: "http_rps", Missing: true, Cause: "no samples"}
+		rps = engine.MetricValue{Name: "http_rps", Missing: true, Cause: "no samples"}
 	}
-	return []policy.MetricValue{
+	return []engine.MetricValue{
 		rps,
 		{Name: "queue_backlog", Value: 60 + 30*wobble + 600*jump},
 		{Name: "latency", Value: 0.3 * (0.6 + 0.2*wobble + 0.5*jump)},
@@ -66,7 +67,7 @@ func TestWriteBacktestHTML(t *testing.T) {
 	p := reportPolicy(t, "step-rule.yaml")
 	p.Metadata.Namespace = `demo<script>`
 	src := level("http_rps", 0, 70, 90, 300, 270, 20)
-	r := policy.Backtest(p, src, policy.BacktestOptions{Start: reportT0, End: reportT0.Add(17 * time.Minute)})
+	r := engine.Backtest(p, src, engine.BacktestOptions{Start: reportT0, End: reportT0.Add(17 * time.Minute)})
 	require.Equal(t, 9, r.Summary.Changes)
 
 	var buf bytes.Buffer
@@ -113,7 +114,7 @@ func TestWriteBacktestHTML(t *testing.T) {
 
 func TestWriteBacktestHTMLNoChanges(t *testing.T) {
 	p := reportPolicy(t, "step-rule.yaml")
-	r := policy.Backtest(p, level("http_rps", 0, 70), policy.BacktestOptions{Start: reportT0, End: reportT0.Add(time.Minute)})
+	r := engine.Backtest(p, level("http_rps", 0, 70), engine.BacktestOptions{Start: reportT0, End: reportT0.Add(time.Minute)})
 	var buf bytes.Buffer
 	require.NoError(t, WriteBacktestHTML(&buf, p, r))
 	assert.Contains(t, buf.String(), "No changes: the policy would have kept the count at 2.")
@@ -122,7 +123,7 @@ func TestWriteBacktestHTMLNoChanges(t *testing.T) {
 
 func TestWriteBacktestHTMLWeekStaysSmall(t *testing.T) {
 	p := reportPolicy(t, "hpa.yaml")
-	r := policy.Backtest(p, restlessWeek, policy.BacktestOptions{Start: reportT0, End: reportT0.Add(7 * 24 * time.Hour), Step: 15 * time.Second})
+	r := engine.Backtest(p, restlessWeek, engine.BacktestOptions{Start: reportT0, End: reportT0.Add(7 * 24 * time.Hour), Step: 15 * time.Second})
 	require.Equal(t, 40321, r.Summary.Evaluations)
 	require.Greater(t, r.Summary.Changes, backtestHTMLMaxRows, "a flapping week: more changes than the table lists")
 	var buf bytes.Buffer

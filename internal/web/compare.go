@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 )
 
@@ -16,8 +17,8 @@ import (
 type ComparedPolicy struct {
 	Label      string
 	Policy     *policy.Policy
-	Result     policy.BacktestResult
-	Assessment policy.Assessment
+	Result     engine.BacktestResult
+	Assessment engine.Assessment
 	// Optimum is the offline optimum at this replay's replica-hours, when asked for
 	// (backtest --optimum); the optimum's own column has none.
 	Optimum *optimum.Result

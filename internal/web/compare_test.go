@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // compared replays the step-rule policy and a copy with a lower threshold over the same spike.
@@ -20,10 +21,10 @@ func compared(t *testing.T) []ComparedPolicy {
 	b := reportPolicy(t, "step-rule.yaml")
 	b.Metadata.Name = `eager<b>`
 	*b.Spec.Metrics[0].ScaleUp.Threshold = 50
-	src := func(*policy.Policy) func(time.Time) []policy.MetricValue {
+	src := func(*policy.Policy) func(time.Time) []engine.MetricValue {
 		return level("http_rps", 0, 70, 90, 300, 270, 20)
 	}
-	results, as := policy.Compare([]*policy.Policy{a, b}, src, policy.BacktestOptions{Start: reportT0, End: reportT0.Add(17 * time.Minute)})
+	results, as := engine.Compare([]*policy.Policy{a, b}, src, engine.BacktestOptions{Start: reportT0, End: reportT0.Add(17 * time.Minute)})
 	return []ComparedPolicy{
 		{Label: a.ID(), Policy: a, Result: results[0], Assessment: as[0]},
 		{Label: b.ID(), Policy: b, Result: results[1], Assessment: as[1]},

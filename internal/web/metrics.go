@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // metricsPrefix is the namespace of the service's own metrics (docs/design.md §8). The dashboard
@@ -221,7 +222,7 @@ type queryErrorCounter struct {
 
 var _ gitops.MetricSource = queryErrorCounter{}
 
-func (q queryErrorCounter) Values(ctx context.Context, at time.Time, ps []*policy.Policy) [][]policy.MetricValue {
+func (q queryErrorCounter) Values(ctx context.Context, at time.Time, ps []*policy.Policy) [][]engine.MetricValue {
 	out := q.src.Values(ctx, at, ps)
 	for i, vs := range out {
 		for _, v := range vs {

@@ -5,9 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // Sides of a shadow comparison, the values of the side label.
@@ -18,7 +17,7 @@ const (
 
 // shadowMetrics export each shadow policy's comparison with the live autoscaler it runs
 // beside. Every figure is the last comparison's, computed from Prometheus over
-// policy.ShadowWindow: gauges, not counters, so a restarted service shows the same day at once.
+// engine.ShadowWindow: gauges, not counters, so a restarted service shows the same day at once.
 type shadowMetrics struct {
 	live, desired       *prometheus.GaugeVec
 	changes, replicaHrs *prometheus.GaugeVec
@@ -44,7 +43,7 @@ func (s shadowMetrics) register(reg prometheus.Registerer) {
 
 // observe sets the policy's gauges from its comparison; without one (not a shadow policy, or
 // no longer) its series are removed.
-func (s shadowMetrics) observe(id string, c *policy.ShadowComparison) {
+func (s shadowMetrics) observe(id string, c *engine.ShadowComparison) {
 	set := func(g *prometheus.GaugeVec, v *int) {
 		if v == nil {
 			g.DeleteLabelValues(id)
@@ -75,8 +74,8 @@ func (s shadowMetrics) observe(id string, c *policy.ShadowComparison) {
 	s.short.WithLabelValues(id, sideOurs).Set(c.OurShortSeconds)
 }
 
-// shadowWindow names policy.ShadowWindow the way the metric help says it: "24h".
-var shadowWindow = spanText(policy.ShadowWindow)
+// shadowWindow names engine.ShadowWindow the way the metric help says it: "24h".
+var shadowWindow = spanText(engine.ShadowWindow)
 
 // spanText names the time a comparison covers: whole hours as "24h", else as the page says ages.
 func spanText(d time.Duration) string {
@@ -91,7 +90,7 @@ func spanText(d time.Duration) string {
 
 // shadowRow is a shadow policy's comparison as the status page shows it.
 type shadowRow struct {
-	// Window is the time the comparison covers (less than policy.ShadowWindow while the live
+	// Window is the time the comparison covers (less than engine.ShadowWindow while the live
 	// count has not been known that long).
 	Window string
 	// Live and Ours are the counts ("—" when unknown), LiveCause and OursCause why not.
@@ -107,7 +106,7 @@ type shadowRow struct {
 	LiveBest, OurBest string
 }
 
-func newShadowRow(c *policy.ShadowComparison) *shadowRow {
+func newShadowRow(c *engine.ShadowComparison) *shadowRow {
 	if c == nil {
 		return nil
 	}
@@ -132,7 +131,7 @@ func newShadowRow(c *policy.ShadowComparison) *shadowRow {
 }
 
 // bestCell is one side's optimum on the status page.
-func bestCell(b *policy.ShadowBest) string {
+func bestCell(b *engine.ShadowBest) string {
 	switch {
 	case b == nil:
 		return "—"
@@ -147,12 +146,12 @@ func bestCell(b *policy.ShadowBest) string {
 // shadowLines are the chart lines of a comparison within [start, end]: our replayed count
 // first (the change marks sit on it) and the live autoscaler's, both as step lines; and a mark
 // at each change ours would have made.
-func shadowLines(c *policy.ShadowComparison, start, end time.Time) ([]ChartSeries, []ChartMark) {
+func shadowLines(c *engine.ShadowComparison, start, end time.Time) ([]ChartSeries, []ChartMark) {
 	var out []ChartSeries
 	var marks []ChartMark
 	for _, side := range []struct {
 		name string
-		pts  []policy.ReplicaPoint
+		pts  []engine.ReplicaPoint
 	}{{sideOurs, c.OurPoints}, {sideLive, c.LivePoints}} {
 		pts := clipSteps(side.pts, start, end)
 		if len(pts) == 0 {
@@ -173,7 +172,7 @@ func shadowLines(c *policy.ShadowComparison, start, end time.Time) ([]ChartSerie
 
 // clipSteps is a step line's part within [start, end]: the count in force at start (or the
 // first point, when the line starts later), the changes inside, and the count held to end.
-func clipSteps(pts []policy.ReplicaPoint, start, end time.Time) []ChartPoint {
+func clipSteps(pts []engine.ReplicaPoint, start, end time.Time) []ChartPoint {
 	var out []ChartPoint
 	for i, p := range pts {
 		if p.At.After(end) {

@@ -11,12 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 func intp(v int) *int { return &v }
 
-func shadowEvent(id string, c *policy.ShadowComparison) gitops.CycleEvent {
+func shadowEvent(id string, c *engine.ShadowComparison) gitops.CycleEvent {
 	return gitops.CycleEvent{Repository: "shop", Report: &gitops.Report{Results: []gitops.Result{{
 		Policy: id, Action: gitops.ActionUnchanged, From: 3, To: 3, EvaluatedAt: chartT0, Shadow: c,
 	}}}}
@@ -30,7 +30,7 @@ func TestShadowMetrics(t *testing.T) {
 		"gitops_autoscaler_shadow_changes", "gitops_autoscaler_shadow_replica_hours", "gitops_autoscaler_shadow_short_seconds",
 	}
 
-	m.Observe(shadowEvent("shop/web", &policy.ShadowComparison{
+	m.Observe(shadowEvent("shop/web", &engine.ShadowComparison{
 		Live: intp(8), Ours: intp(6), LiveChanges: 17, OurChanges: 3,
 		LiveReplicaHours: 190.5, OurReplicaHours: 150.25, LiveShortSeconds: 0, OurShortSeconds: 60,
 	}))
@@ -57,14 +57,14 @@ gitops_autoscaler_shadow_short_seconds{policy="shop/web",side="ours"} 60
 
 	// The live count went missing and there was no replay: those series go, the live side's
 	// window figures stay.
-	m.Observe(shadowEvent("shop/web", &policy.ShadowComparison{LiveCause: "empty result", OursCause: "no live count to start from", LiveChanges: 2}))
+	m.Observe(shadowEvent("shop/web", &engine.ShadowComparison{LiveCause: "empty result", OursCause: "no live count to start from", LiveChanges: 2}))
 	assert.Equal(t, 0, testutil.CollectAndCount(m.shadow.live))
 	assert.Equal(t, 0, testutil.CollectAndCount(m.shadow.desired))
 	assert.Equal(t, 1, testutil.CollectAndCount(m.shadow.changes), "only the live side's")
 	assert.Equal(t, 2.0, testutil.ToFloat64(m.shadow.changes.WithLabelValues("shop/web", sideLive)))
 
 	// No longer a shadow policy: its shadow series are gone, others' stay.
-	m.Observe(shadowEvent("shop/api", &policy.ShadowComparison{Live: intp(2), Ours: intp(2)}))
+	m.Observe(shadowEvent("shop/api", &engine.ShadowComparison{Live: intp(2), Ours: intp(2)}))
 	m.Observe(shadowEvent("shop/web", nil))
 	assert.Equal(t, 1, testutil.CollectAndCount(m.shadow.live))
 	assert.Equal(t, 2, testutil.CollectAndCount(m.shadow.changes), "shop/api's two sides")
@@ -73,24 +73,24 @@ gitops_autoscaler_shadow_short_seconds{policy="shop/web",side="ours"} 60
 
 func TestNewShadowRow(t *testing.T) {
 	assert.Nil(t, newShadowRow(nil), "not a shadow policy")
-	c := policy.ShadowComparison{Start: chartT0, End: chartT0.Add(24*time.Hour - time.Minute), Step: time.Minute}
+	c := engine.ShadowComparison{Start: chartT0, End: chartT0.Add(24*time.Hour - time.Minute), Step: time.Minute}
 	c.Live, c.Ours, c.LiveChanges, c.OurChanges, c.LiveReplicaHours, c.OurReplicaHours = intp(8), intp(6), 17, 3, 190.46, 150
 	r := newShadowRow(&c)
 	assert.Equal(t, &shadowRow{Window: "24h", Live: "8", Ours: "6", LiveChanges: 17, OurChanges: "3", LiveHours: "190.5", OurHours: "150.0", Lower: true}, r)
-	short := policy.ShadowComparison{Start: chartT0, End: chartT0.Add(100 * time.Minute), Step: 30 * time.Second, Live: intp(2), Ours: intp(2)}
+	short := engine.ShadowComparison{Start: chartT0, End: chartT0.Add(100 * time.Minute), Step: 30 * time.Second, Live: intp(2), Ours: intp(2)}
 	assert.Equal(t, "1h40m", newShadowRow(&short).Window, "the time the live count has been known")
 	assert.True(t, newShadowRow(&short).Agree)
-	r = newShadowRow(&policy.ShadowComparison{LiveCause: "empty result", OursCause: "no live count to start from"})
+	r = newShadowRow(&engine.ShadowComparison{LiveCause: "empty result", OursCause: "no live count to start from"})
 	assert.Equal(t, &shadowRow{Live: "—", Ours: "—", OurChanges: "—", LiveHours: "0.0", OurHours: "—",
 		LiveCause: "empty result", OursCause: "no live count to start from"}, r, "unknown is a dash and a cause, never a 0")
 }
 
 func TestShadowLines(t *testing.T) {
 	at := func(min int) time.Time { return chartT0.Add(time.Duration(min) * time.Minute) }
-	rp := func(min, n int) policy.ReplicaPoint { return policy.ReplicaPoint{At: at(min), Replicas: n} }
-	c := &policy.ShadowComparison{
-		LivePoints: []policy.ReplicaPoint{rp(0, 3), rp(10, 5), rp(40, 4), rp(70, 6)},
-		OurPoints:  []policy.ReplicaPoint{rp(0, 3), rp(0, 5), rp(50, 4), rp(90, 2)},
+	rp := func(min, n int) engine.ReplicaPoint { return engine.ReplicaPoint{At: at(min), Replicas: n} }
+	c := &engine.ShadowComparison{
+		LivePoints: []engine.ReplicaPoint{rp(0, 3), rp(10, 5), rp(40, 4), rp(70, 6)},
+		OurPoints:  []engine.ReplicaPoint{rp(0, 3), rp(0, 5), rp(50, 4), rp(90, 2)},
 	}
 	lines, marks := shadowLines(c, at(20), at(60))
 	require.Len(t, lines, 2)
@@ -99,7 +99,7 @@ func TestShadowLines(t *testing.T) {
 	assert.Equal(t, ChartSeries{Name: "live", Axis: AxisRight, Step: true, Points: []ChartPoint{{at(20), 5}, {at(40), 4}, {at(60), 4}}}, lines[1])
 	assert.Equal(t, []ChartMark{{T: at(50), Label: "11:50 ours would 5 → 4"}}, marks, "only our changes inside the window")
 
-	lines, marks = shadowLines(&policy.ShadowComparison{LivePoints: []policy.ReplicaPoint{rp(30, 2)}}, at(20), at(60))
+	lines, marks = shadowLines(&engine.ShadowComparison{LivePoints: []engine.ReplicaPoint{rp(30, 2)}}, at(20), at(60))
 	require.Len(t, lines, 1, "no replay: the live line alone")
 	assert.Equal(t, []ChartPoint{{at(30), 2}, {at(60), 2}}, lines[0].Points, "a line that starts late starts where it starts")
 	assert.Empty(t, marks)
@@ -111,12 +111,12 @@ func TestShadowLines(t *testing.T) {
 // TestShadowRowBest: the shadow row carries the offline optimum at each side's replica-hours
 // when it was computed — exact, the hull's bound, or short — and nothing when it was not.
 func TestShadowRowBest(t *testing.T) {
-	c := policy.ShadowComparison{Start: chartT0, End: chartT0.Add(time.Hour), Step: time.Minute, Live: intp(8), Ours: intp(6),
-		LiveBest: &policy.ShadowBest{Fits: true, Exact: true, Changes: 4}, OurBest: &policy.ShadowBest{Fits: true, Changes: 2}}
+	c := engine.ShadowComparison{Start: chartT0, End: chartT0.Add(time.Hour), Step: time.Minute, Live: intp(8), Ours: intp(6),
+		LiveBest: &engine.ShadowBest{Fits: true, Exact: true, Changes: 4}, OurBest: &engine.ShadowBest{Fits: true, Changes: 2}}
 	r := newShadowRow(&c)
 	assert.Equal(t, "4", r.LiveBest)
 	assert.Equal(t, "≤ 2", r.OurBest)
-	c.LiveBest, c.OurBest = &policy.ShadowBest{}, nil
+	c.LiveBest, c.OurBest = &engine.ShadowBest{}, nil
 	r = newShadowRow(&c)
 	assert.Equal(t, "— (short)", r.LiveBest)
 	assert.Equal(t, "—", r.OurBest)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 //go:embed status.html.tmpl
@@ -36,7 +37,7 @@ const (
 // value at start + i·step for every i up to end, Missing where there was none. Both of
 // promclient's sources are one.
 type SeriesSource interface {
-	Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]policy.MetricValue, error)
+	Series(ctx context.Context, p *policy.Policy, metric int, start, end time.Time, step time.Duration) ([]engine.MetricValue, error)
 }
 
 // statusPage renders `/`: a row per policy, with a chart of its first metric against the
@@ -156,7 +157,7 @@ func (p *statusPage) chart(ctx context.Context, st gitops.PolicyStatus, now time
 	for mi, m := range st.Policy.Spec.Metrics {
 		var err error
 		if p.series != nil {
-			var vals []policy.MetricValue
+			var vals []engine.MetricValue
 			vals, err = p.series.Series(ctx, st.Policy, mi, start, now, chartStep)
 			for i, v := range vals {
 				if !v.Missing {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
@@ -34,9 +35,9 @@ func imported(t *testing.T, dir, name string) *policy.Policy {
 
 // roundTrip replays p over src with Backtest and the reference over the same values, and
 // returns both replica sequences.
-func roundTrip(p *policy.Policy, ref *hpaSim, src func(time.Time) []policy.MetricValue, steps, initial int) (ours, theirs []int) {
-	step := policy.BacktestInterval(p)
-	res := policy.Backtest(p, src, policy.BacktestOptions{Start: roundTripStart, End: roundTripStart.Add(time.Duration(steps-1) * step), Initial: &initial})
+func roundTrip(p *policy.Policy, ref *hpaSim, src func(time.Time) []engine.MetricValue, steps, initial int) (ours, theirs []int) {
+	step := engine.BacktestInterval(p)
+	res := engine.Backtest(p, src, engine.BacktestOptions{Start: roundTripStart, End: roundTripStart.Add(time.Duration(steps-1) * step), Initial: &initial})
 	current := int32(initial)
 	for i, s := range res.Steps {
 		mv := src(s.Time)
@@ -92,13 +93,13 @@ func assertSameButWindowEdge(t *testing.T, ours, theirs []int) {
 	assert.Less(t, edges, changes(theirs), "most changes agree to the step")
 }
 
-func fromSeries(p *policy.Policy, vals ...[]float64) func(time.Time) []policy.MetricValue {
-	step := policy.BacktestInterval(p)
-	return func(at time.Time) []policy.MetricValue {
+func fromSeries(p *policy.Policy, vals ...[]float64) func(time.Time) []engine.MetricValue {
+	step := engine.BacktestInterval(p)
+	return func(at time.Time) []engine.MetricValue {
 		i := int(at.Sub(roundTripStart) / step)
-		out := make([]policy.MetricValue, len(vals))
+		out := make([]engine.MetricValue, len(vals))
 		for j, v := range vals {
-			out[j] = policy.MetricValue{Name: p.Spec.Metrics[j].Name, Value: v[i]}
+			out[j] = engine.MetricValue{Name: p.Spec.Metrics[j].Name, Value: v[i]}
 		}
 		return out
 	}
@@ -157,7 +158,7 @@ func TestRoundTripLaravelWorker(t *testing.T) {
 		},
 	}
 	const steps = 240 // the trace's two hours at the policy's 30 s
-	ours, theirs := roundTrip(p, ref, func(at time.Time) []policy.MetricValue { return trace.Values(p, at) }, steps, 1)
+	ours, theirs := roundTrip(p, ref, func(at time.Time) []engine.MetricValue { return trace.Values(p, at) }, steps, 1)
 	assert.Equal(t, theirs, ours)
 	assert.Greater(t, changes(theirs), 3)
 }
@@ -178,9 +179,9 @@ func TestRoundTripLaravelWebUnchanged(t *testing.T) {
 	defer f.Close()
 	trace, err := promclient.ReadTrace("trace.csv", f)
 	require.NoError(t, err)
-	opts := policy.BacktestOptions{Start: roundTripStart, End: roundTripStart.Add(2 * time.Hour)}
-	a := policy.Backtest(orig, func(at time.Time) []policy.MetricValue { return trace.Values(orig, at) }, opts)
-	b := policy.Backtest(p, func(at time.Time) []policy.MetricValue { return trace.Values(p, at) }, opts)
+	opts := engine.BacktestOptions{Start: roundTripStart, End: roundTripStart.Add(2 * time.Hour)}
+	a := engine.Backtest(orig, func(at time.Time) []engine.MetricValue { return trace.Values(orig, at) }, opts)
+	b := engine.Backtest(p, func(at time.Time) []engine.MetricValue { return trace.Values(p, at) }, opts)
 	require.Greater(t, a.Summary.Changes, 3)
 	assert.Equal(t, a.Decisions, b.Decisions)
 }

@@ -1,10 +1,12 @@
-package policy
+package engine
 
 import (
 	"math"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // DefaultBacktestStep is the evaluation step of a replay when the policy's schedule is not a
@@ -79,7 +81,7 @@ type BacktestSummary struct {
 
 // BacktestInterval is the natural evaluation step of a policy: the interval of an `@every D`
 // schedule, else DefaultBacktestStep (a cron schedule has no single interval).
-func BacktestInterval(p *Policy) time.Duration {
+func BacktestInterval(p *policy.Policy) time.Duration {
 	return scheduleInterval(p.Spec.Schedule)
 }
 
@@ -104,18 +106,18 @@ func scheduleInterval(schedule string) time.Duration {
 //
 // src returns the metric values at an instant, one per p.Spec.Metrics entry in order (as
 // promclient's Trace.Values does). p must have gone through SetDefaults. Backtest is pure.
-func Backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOptions) BacktestResult {
+func Backtest(p *policy.Policy, src func(at time.Time) []MetricValue, opts BacktestOptions) BacktestResult {
 	return backtest(p, src, opts, true)
 }
 
 // backtest is Backtest; trim false keeps the whole history, to prove the trimming changes
 // nothing.
-func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOptions, trim bool) BacktestResult {
+func backtest(p *policy.Policy, src func(at time.Time) []MetricValue, opts BacktestOptions, trim bool) BacktestResult {
 	step := opts.Step
 	if step <= 0 {
 		step = BacktestInterval(p)
 	}
-	current := DefaultMinReplicas
+	current := policy.DefaultMinReplicas
 	if p.Spec.MinReplicas != nil {
 		current = *p.Spec.MinReplicas
 	}
@@ -137,14 +139,14 @@ func backtest(p *Policy, src func(at time.Time) []MetricValue, opts BacktestOpti
 	n := int(end.Sub(start)/step) + 1
 	res.Steps = make([]BacktestStep, 0, n)
 
-	historyWindow, recWindow := p.Windows()
+	historyWindow, recWindow := Windows(p)
 	// A window counts what is strictly newer than its start; keeping one second more is harmless.
 	historyWindow, recWindow = historyWindow+time.Second, recWindow+time.Second
 	var history replayWindow[Event]
 	var recs replayWindow[Recommendation]
 	// Steady's memory: the needs of the replay so far, a week and its windows back (the
 	// instants a live run recomputes from Prometheus, Policy.MemoryWindow).
-	memBack, memAhead, memory := p.MemoryWindow()
+	memBack, memAhead, memory := MemoryWindow(p)
 	var needs replayWindow[Recommendation]
 	stepSecs := step.Seconds()
 

@@ -1,4 +1,4 @@
-package policy_test
+package engine_test
 
 import (
 	"math"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
@@ -81,12 +82,12 @@ func BenchmarkBacktest7Days(b *testing.B) {
 	tr, err := promclient.ReadTrace("week.csv", strings.NewReader(weekTrace(start)))
 	require.NoError(b, err)
 	p := benchPolicy()
-	src := func(at time.Time) []policy.MetricValue { return tr.Values(p, at) }
-	opts := policy.BacktestOptions{Start: tr.Start(), End: tr.End(), Step: 15 * time.Second}
+	src := func(at time.Time) []engine.MetricValue { return tr.Values(p, at) }
+	opts := engine.BacktestOptions{Start: tr.Start(), End: tr.End(), Step: 15 * time.Second}
 
-	var r policy.BacktestResult
+	var r engine.BacktestResult
 	for b.Loop() {
-		r = policy.Backtest(p, src, opts)
+		r = engine.Backtest(p, src, opts)
 	}
 	require.Equal(b, 40320, r.Summary.Evaluations)
 	require.Greater(b, r.Summary.Changes, 100, "the trace must make the policy work")

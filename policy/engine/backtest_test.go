@@ -1,4 +1,4 @@
-package policy
+package engine
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -51,19 +52,19 @@ func btChanges(r BacktestResult) []btChange {
 
 // btStepRulePolicy is the original controller's form: ±step past thresholds, cooldowns, and a
 // scale-down stabilization window.
-func btStepRulePolicy() *Policy {
-	p := &Policy{
-		Metadata: Metadata{Name: "laravel-web", Namespace: "laravel-demo"},
-		Spec: Spec{
+func btStepRulePolicy() *policy.Policy {
+	p := &policy.Policy{
+		Metadata: policy.Metadata{Name: "laravel-web", Namespace: "laravel-demo"},
+		Spec: policy.Spec{
 			MinReplicas: ptr(2),
 			MaxReplicas: 10,
 			Schedule:    "@every 30s",
-			Metrics: []Metric{{
+			Metrics: []policy.Metric{{
 				Name:      "http_rps",
-				ScaleUp:   &StepRule{Threshold: ptr(100.0), Step: 2},
-				ScaleDown: &StepRule{Threshold: ptr(50.0), Step: 1},
+				ScaleUp:   &policy.StepRule{Threshold: ptr(100.0), Step: 2},
+				ScaleDown: &policy.StepRule{Threshold: ptr(50.0), Step: 1},
 			}},
-			Behavior: &Behavior{
+			Behavior: &policy.Behavior{
 				StabilizationWindowSeconds: ptr(120),
 				ScaleUpCooldownSeconds:     ptr(60),
 				ScaleDownCooldownSeconds:   ptr(60),
@@ -127,16 +128,16 @@ func TestBacktestSpikeAndDrop(t *testing.T) {
 }
 
 func TestBacktestSummaryUnderProvisioned(t *testing.T) {
-	p := &Policy{
-		Metadata: Metadata{Name: "emails-worker"},
-		Spec: Spec{
+	p := &policy.Policy{
+		Metadata: policy.Metadata{Name: "emails-worker"},
+		Spec: policy.Spec{
 			MinReplicas: ptr(1),
 			MaxReplicas: 4,
-			Metrics: []Metric{{
+			Metrics: []policy.Metric{{
 				Name:   "queue_backlog",
-				Target: &Target{Type: TargetAverageValue, AverageValue: ptr(100.0)},
+				Target: &policy.Target{Type: policy.TargetAverageValue, AverageValue: ptr(100.0)},
 			}},
-			Behavior: &Behavior{ScaleUpCooldownSeconds: ptr(60)},
+			Behavior: &policy.Behavior{ScaleUpCooldownSeconds: ptr(60)},
 		},
 	}
 	p.SetDefaults()
@@ -175,7 +176,7 @@ func TestBacktestOptions(t *testing.T) {
 	tests := []struct {
 		name      string
 		opts      BacktestOptions
-		mutate    func(p *Policy)
+		mutate    func(p *policy.Policy)
 		wantEval  int
 		wantStep  time.Duration
 		want      []btChange
@@ -194,9 +195,9 @@ func TestBacktestOptions(t *testing.T) {
 		{name: "end before start", opts: BacktestOptions{Start: btT0, End: btT0.Add(-time.Second)},
 			wantEval: 0, wantStep: 30 * time.Second},
 		{name: "cron schedule steps 30s", opts: BacktestOptions{Start: btT0, End: btT0.Add(time.Minute)},
-			mutate: func(p *Policy) { p.Spec.Schedule = "*/5 * * * *" }, wantEval: 3, wantStep: 30 * time.Second},
+			mutate: func(p *policy.Policy) { p.Spec.Schedule = "*/5 * * * *" }, wantEval: 3, wantStep: 30 * time.Second},
 		{name: "@every interval", opts: BacktestOptions{Start: btT0, End: btT0.Add(time.Minute)},
-			mutate: func(p *Policy) { p.Spec.Schedule = "@every 15s" }, wantEval: 5, wantStep: 15 * time.Second},
+			mutate: func(p *policy.Policy) { p.Spec.Schedule = "@every 15s" }, wantEval: 5, wantStep: 15 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,9 +220,9 @@ func TestBacktestOptions(t *testing.T) {
 }
 
 func TestBacktestScaleToZeroInitial(t *testing.T) {
-	p := &Policy{Metadata: Metadata{Name: "w"}, Spec: Spec{
+	p := &policy.Policy{Metadata: policy.Metadata{Name: "w"}, Spec: policy.Spec{
 		MinReplicas: ptr(0), MaxReplicas: 5,
-		Metrics: []Metric{{Name: "backlog", Target: &Target{Type: TargetAverageValue, AverageValue: ptr(10.0)}}},
+		Metrics: []policy.Metric{{Name: "backlog", Target: &policy.Target{Type: policy.TargetAverageValue, AverageValue: ptr(10.0)}}},
 	}}
 	p.SetDefaults()
 	src := btPiecewise("backlog", btSegment{0, 0}, btSegment{time.Minute, 25})
@@ -233,9 +234,9 @@ func TestBacktestScaleToZeroInitial(t *testing.T) {
 // TestBacktestTrimmingChangesNothing replays a long, noisy trace with and without trimming the
 // history: the decisions must be identical, so the trimming only saves work.
 func TestBacktestTrimmingChangesNothing(t *testing.T) {
-	policies := map[string]*Policy{
+	policies := map[string]*policy.Policy{
 		"HPA form": btHPAPolicy(),
-		"original form": func() *Policy {
+		"original form": func() *policy.Policy {
 			p := btStepRulePolicy()
 			p.Spec.Behavior.MaxScaleUpStepPercent = ptr(50)
 			p.Spec.Behavior.MaxScaleDownStepPercent = ptr(20)
@@ -256,23 +257,23 @@ func TestBacktestTrimmingChangesNothing(t *testing.T) {
 }
 
 // btHPAPolicy uses the HPA form, with three metrics of the three kinds.
-func btHPAPolicy() *Policy {
-	p := &Policy{
-		Metadata: Metadata{Name: "laravel-web", Namespace: "laravel-demo"},
-		Spec: Spec{
+func btHPAPolicy() *policy.Policy {
+	p := &policy.Policy{
+		Metadata: policy.Metadata{Name: "laravel-web", Namespace: "laravel-demo"},
+		Spec: policy.Spec{
 			MinReplicas: ptr(2),
 			MaxReplicas: 40,
 			Schedule:    "@every 15s",
-			Metrics: []Metric{
-				{Name: "http_rps", Target: &Target{Type: TargetAverageValue, AverageValue: ptr(50.0)}},
-				{Name: "queue_backlog", ScaleUp: &StepRule{Threshold: ptr(500.0), Step: 2}, ScaleDown: &StepRule{Threshold: ptr(100.0), Step: 1}},
-				{Name: "latency", Target: &Target{Type: TargetValue, Value: ptr(0.3)}},
+			Metrics: []policy.Metric{
+				{Name: "http_rps", Target: &policy.Target{Type: policy.TargetAverageValue, AverageValue: ptr(50.0)}},
+				{Name: "queue_backlog", ScaleUp: &policy.StepRule{Threshold: ptr(500.0), Step: 2}, ScaleDown: &policy.StepRule{Threshold: ptr(100.0), Step: 1}},
+				{Name: "latency", Target: &policy.Target{Type: policy.TargetValue, Value: ptr(0.3)}},
 			},
-			Behavior: &Behavior{
-				ScaleUp: &ScalingRules{StabilizationWindowSeconds: ptr(30), Policies: []HPAPolicy{
-					{Type: PolicyPercent, Value: 100, PeriodSeconds: 60}, {Type: PolicyPods, Value: 4, PeriodSeconds: 60}}},
-				ScaleDown: &ScalingRules{StabilizationWindowSeconds: ptr(300), Policies: []HPAPolicy{
-					{Type: PolicyPods, Value: 1, PeriodSeconds: 120}}},
+			Behavior: &policy.Behavior{
+				ScaleUp: &policy.ScalingRules{StabilizationWindowSeconds: ptr(30), Policies: []policy.HPAPolicy{
+					{Type: policy.PolicyPercent, Value: 100, PeriodSeconds: 60}, {Type: policy.PolicyPods, Value: 4, PeriodSeconds: 60}}},
+				ScaleDown: &policy.ScalingRules{StabilizationWindowSeconds: ptr(300), Policies: []policy.HPAPolicy{
+					{Type: policy.PolicyPods, Value: 1, PeriodSeconds: 120}}},
 			},
 		},
 	}
@@ -286,7 +287,7 @@ func btHPAPolicy() *Policy {
 // below their scale-down side and exceed their target in spikes (a trace has no feedback from
 // the replica count, so a metric that sat inside its band would hold the count wherever it got
 // to). The first metric goes missing for a minute every two hours.
-func btSyntheticSource(p *Policy) func(time.Time) []MetricValue {
+func btSyntheticSource(p *policy.Policy) func(time.Time) []MetricValue {
 	return func(at time.Time) []MetricValue {
 		sec := float64(at.Sub(btT0) / time.Second)
 		day := 0.5 + 0.5*math.Sin(2*math.Pi*sec/86400)
@@ -317,12 +318,12 @@ func btSyntheticSource(p *Policy) func(time.Time) []MetricValue {
 }
 
 func TestBacktestJSON(t *testing.T) {
-	p := &Policy{
-		Metadata: Metadata{Name: "w", Namespace: "ns"},
-		Spec: Spec{
+	p := &policy.Policy{
+		Metadata: policy.Metadata{Name: "w", Namespace: "ns"},
+		Spec: policy.Spec{
 			MinReplicas: ptr(1),
 			MaxReplicas: 10,
-			Metrics:     []Metric{{Name: "http_rps", ScaleUp: &StepRule{Threshold: ptr(250.0), Step: 3}, ScaleDown: &StepRule{Threshold: ptr(80.0), Step: 1}}},
+			Metrics:     []policy.Metric{{Name: "http_rps", ScaleUp: &policy.StepRule{Threshold: ptr(250.0), Step: 3}, ScaleDown: &policy.StepRule{Threshold: ptr(80.0), Step: 1}}},
 		},
 	}
 	p.SetDefaults()

@@ -1,8 +1,10 @@
-package policy
+package engine
 
 import (
 	"math"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // The HPA's defaults (autoscaling/v2) for the parts of its behavior form a policy leaves out.
@@ -14,19 +16,19 @@ const (
 )
 
 var (
-	hpaDefaultScaleUpPolicies = []HPAPolicy{
-		{Type: PolicyPercent, Value: 100, PeriodSeconds: 15},
-		{Type: PolicyPods, Value: 4, PeriodSeconds: 15},
+	hpaDefaultScaleUpPolicies = []policy.HPAPolicy{
+		{Type: policy.PolicyPercent, Value: 100, PeriodSeconds: 15},
+		{Type: policy.PolicyPods, Value: 4, PeriodSeconds: 15},
 	}
-	hpaDefaultScaleDownPolicies = []HPAPolicy{
-		{Type: PolicyPercent, Value: 100, PeriodSeconds: 15},
+	hpaDefaultScaleDownPolicies = []policy.HPAPolicy{
+		{Type: policy.PolicyPercent, Value: 100, PeriodSeconds: 15},
 	}
 )
 
 // direction is one direction's resolved HPA scaling rules.
 type direction struct {
 	selectPolicy string
-	policies     []HPAPolicy
+	policies     []policy.HPAPolicy
 }
 
 // behavior is a policy's behavior block resolved for the engine: both forms, with the HPA's
@@ -49,7 +51,7 @@ type behavior struct {
 // stabilizationWindowSeconds, else the HPA default of 300 s when the HPA form is present; when
 // both forms set one, the longer applies. The HPA form counts as present when scaleUp or
 // scaleDown is given; an empty policies list counts as left out.
-func resolveBehavior(b *Behavior) (r behavior, ok bool) {
+func resolveBehavior(b *policy.Behavior) (r behavior, ok bool) {
 	if b == nil {
 		return r, false
 	}
@@ -65,7 +67,7 @@ func resolveBehavior(b *Behavior) (r behavior, ok bool) {
 		return r, true
 	}
 	r.upWindow = hpaDefaultScaleUpWindow
-	r.up = direction{selectPolicy: SelectMax, policies: hpaDefaultScaleUpPolicies}
+	r.up = direction{selectPolicy: policy.SelectMax, policies: hpaDefaultScaleUpPolicies}
 	if s := b.ScaleUp; s != nil {
 		if s.StabilizationWindowSeconds != nil {
 			r.upWindow = *s.StabilizationWindowSeconds
@@ -80,7 +82,7 @@ func resolveBehavior(b *Behavior) (r behavior, ok bool) {
 	if b.StabilizationWindowSeconds == nil {
 		r.downWindow = hpaDefaultScaleDownWindow
 	}
-	r.down = direction{selectPolicy: SelectMax, policies: hpaDefaultScaleDownPolicies}
+	r.down = direction{selectPolicy: policy.SelectMax, policies: hpaDefaultScaleDownPolicies}
 	if s := b.ScaleDown; s != nil {
 		if s.StabilizationWindowSeconds != nil {
 			r.downWindow = max(*s.StabilizationWindowSeconds, original)
@@ -198,12 +200,12 @@ func rateLimit(desired, current int, r *behavior, history []Event, now time.Time
 // Percent is computed in integers, exactly: the HPA's float expression gives, e.g., 29 for
 // 25 + 12 % (25 × 1.12 = 28.000000000000004) where the exact ceil is 28.
 func hpaScaleUpLimit(desired, current int, d *direction, history []Event, now time.Time, e *explainer) int {
-	if d.selectPolicy == SelectDisabled {
+	if d.selectPolicy == policy.SelectDisabled {
 		e.begin(ReasonScalingDisabled).str("scaleUp selectPolicy Disabled").hold(current).end()
 		return current
 	}
 	limit := math.MinInt
-	if d.selectPolicy == SelectMin {
+	if d.selectPolicy == policy.SelectMin {
 		limit = math.MaxInt
 	}
 	var startsArr [8]int
@@ -212,7 +214,7 @@ func hpaScaleUpLimit(desired, current int, d *direction, history []Event, now ti
 		start := periodStartReusing(d.policies, starts, i, current, history, now)
 		starts = append(starts, start)
 		proposed := scaleUpProposal(&d.policies[i], start)
-		if d.selectPolicy == SelectMin {
+		if d.selectPolicy == policy.SelectMin {
 			limit = min(limit, proposed)
 		} else {
 			limit = max(limit, proposed)
@@ -244,12 +246,12 @@ func hpaScaleUpLimit(desired, current int, d *direction, history []Event, now ti
 // lowest count (largest change), Min the highest, Disabled forbids scaling down. The limit is
 // never above current.
 func hpaScaleDownLimit(desired, current int, d *direction, history []Event, now time.Time, e *explainer) int {
-	if d.selectPolicy == SelectDisabled {
+	if d.selectPolicy == policy.SelectDisabled {
 		e.begin(ReasonScalingDisabled).str("scaleDown selectPolicy Disabled").hold(current).end()
 		return current
 	}
 	limit := math.MaxInt
-	if d.selectPolicy == SelectMin {
+	if d.selectPolicy == policy.SelectMin {
 		limit = math.MinInt
 	}
 	var startsArr [8]int
@@ -258,7 +260,7 @@ func hpaScaleDownLimit(desired, current int, d *direction, history []Event, now 
 		start := periodStartReusing(d.policies, starts, i, current, history, now)
 		starts = append(starts, start)
 		proposed := scaleDownProposal(&d.policies[i], start)
-		if d.selectPolicy == SelectMin {
+		if d.selectPolicy == policy.SelectMin {
 			limit = max(limit, proposed)
 		} else {
 			limit = min(limit, proposed)
@@ -283,14 +285,14 @@ func hpaScaleDownLimit(desired, current int, d *direction, history []Event, now 
 
 // periodStart is the count at the start of a policy's period, as getReplicasChangePerPeriod's
 // callers compute it: current − (additions in the period) + (removals in the period).
-func periodStart(pol *HPAPolicy, current int, history []Event, now time.Time) int {
+func periodStart(pol *policy.HPAPolicy, current int, history []Event, now time.Time) int {
 	up, down := changesSince(history, now.Add(-time.Duration(pol.PeriodSeconds)*time.Second))
 	return current - up + down
 }
 
 // periodStartReusing is periodStart of policies[i], reusing an earlier policy's result for the
 // same period (the HPA defaults share one) instead of scanning History again.
-func periodStartReusing(policies []HPAPolicy, starts []int, i, current int, history []Event, now time.Time) int {
+func periodStartReusing(policies []policy.HPAPolicy, starts []int, i, current int, history []Event, now time.Time) int {
 	for j := range starts {
 		if policies[j].PeriodSeconds == policies[i].PeriodSeconds {
 			return starts[j]
@@ -300,16 +302,16 @@ func periodStartReusing(policies []HPAPolicy, starts []int, i, current int, hist
 }
 
 // scaleUpProposal is the count a policy allows from the count at its period's start.
-func scaleUpProposal(pol *HPAPolicy, start int) int {
-	if pol.Type == PolicyPercent {
+func scaleUpProposal(pol *policy.HPAPolicy, start int) int {
+	if pol.Type == policy.PolicyPercent {
 		return ceilDiv(start*(100+pol.Value), 100)
 	}
 	return start + pol.Value
 }
 
 // scaleDownProposal is the count a policy allows down to from the count at its period's start.
-func scaleDownProposal(pol *HPAPolicy, start int) int {
-	if pol.Type == PolicyPercent {
+func scaleDownProposal(pol *policy.HPAPolicy, start int) int {
+	if pol.Type == policy.PolicyPercent {
 		return start * (100 - pol.Value) / 100 // truncation toward zero, as int32(float) in the HPA
 	}
 	return start - pol.Value

@@ -1,8 +1,10 @@
-package policy
+package engine
 
 import (
 	"math"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // Need is the replica count the metrics ask for, measured at replicas, with no tolerance, no
@@ -17,7 +19,7 @@ import (
 // metric whose target is missed is a metric missing its target); 0 when none has one. A replay
 // takes replicas to be the count the values were measured at — the count before the step's
 // decision — and is short when the count after it is below the need.
-func Need(p *Policy, replicas int, metrics []MetricValue) int {
+func Need(p *policy.Policy, replicas int, metrics []MetricValue) int {
 	need := 0
 	for i := range p.Spec.Metrics {
 		m := &p.Spec.Metrics[i]
@@ -27,7 +29,7 @@ func Need(p *Policy, replicas int, metrics []MetricValue) int {
 		}
 		n := 0
 		switch {
-		case m.Target != nil && m.Target.Type == TargetAverageValue:
+		case m.Target != nil && m.Target.Type == policy.TargetAverageValue:
 			n = ceilInt(v / *m.Target.AverageValue)
 		case m.Target != nil:
 			n = ceilInt(float64(max(replicas, 1)) * v / *m.Target.Value)
@@ -42,7 +44,7 @@ func Need(p *Policy, replicas int, metrics []MetricValue) int {
 // BoundsAt is the policy's [minReplicas, maxReplicas] at an instant, raised or replaced by the
 // schedules active then, exactly as Decide applies them last: the bounds a replay's offline
 // optimum keeps to (package policy/optimum).
-func BoundsAt(p *Policy, at time.Time) (lo, hi int) {
+func BoundsAt(p *policy.Policy, at time.Time) (lo, hi int) {
 	var b bounds
 	if len(p.Spec.Schedules) == 0 {
 		b = bounds{max: p.Spec.MaxReplicas}
@@ -78,7 +80,7 @@ type Assessment struct {
 // Assess measures a replay of p (its Steps and Decisions) against the need of every step, as
 // Backtest's summary does (shortBy): a step is short when its count is below the need of its
 // metrics read at the count before it (r.Initial for the first).
-func Assess(p *Policy, r *BacktestResult) Assessment {
+func Assess(p *policy.Policy, r *BacktestResult) Assessment {
 	a := Assessment{Policy: r.Policy, Changes: len(r.Decisions)}
 	secs := r.Step.Seconds()
 	before := r.Initial
@@ -109,7 +111,7 @@ func Assess(p *Policy, r *BacktestResult) Assessment {
 // shortBy is the one definition of under-provisioning: how many replicas the count after a
 // step falls below the need of the step's metrics, read at the count before it (0 when
 // covered).
-func shortBy(p *Policy, before, after int, metrics []MetricValue) int {
+func shortBy(p *policy.Policy, before, after int, metrics []MetricValue) int {
 	return max(Need(p, before, metrics)-after, 0)
 }
 
@@ -117,7 +119,7 @@ func shortBy(p *Policy, before, after int, metrics []MetricValue) int {
 // each, in order. Without opts.Step the step is the shortest of the policies' intervals, so
 // every policy is evaluated at the same instants. src gives a policy's metric source (a trace's
 // values keyed by that policy's metric names). Compare is pure.
-func Compare(policies []*Policy, src func(p *Policy) func(at time.Time) []MetricValue, opts BacktestOptions) ([]BacktestResult, []Assessment) {
+func Compare(policies []*policy.Policy, src func(p *policy.Policy) func(at time.Time) []MetricValue, opts BacktestOptions) ([]BacktestResult, []Assessment) {
 	if opts.Step <= 0 {
 		for _, p := range policies {
 			if st := BacktestInterval(p); opts.Step <= 0 || st < opts.Step {

@@ -1,16 +1,17 @@
-package policy
+package engine
 
 import (
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 )
 
 func TestNeedForEveryForm(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
-		metric   Metric
+		metric   policy.Metric
 		replicas int
 		value    float64
 		want     int
@@ -42,10 +43,10 @@ func TestCompareAssessesOneTrace(t *testing.T) {
 	follow.Metadata.Name = "follow"
 	slow := testPolicy(1, 10, avgMetric("q", 100))
 	slow.Metadata.Name = "slow"
-	slow.Spec.Behavior = &Behavior{MaxScaleUpStepPercent: ptr(100), ScaleUpCooldownSeconds: ptr(60)}
+	slow.Spec.Behavior = &policy.Behavior{MaxScaleUpStepPercent: ptr(100), ScaleUpCooldownSeconds: ptr(60)}
 	slow.Spec.Schedule = "@every 30s"
 
-	results, as := Compare([]*Policy{follow, slow}, func(*Policy) func(time.Time) []MetricValue { return src },
+	results, as := Compare([]*policy.Policy{follow, slow}, func(*policy.Policy) func(time.Time) []MetricValue { return src },
 		BacktestOptions{Start: btT0, End: btT0.Add(5 * time.Minute), Step: time.Minute})
 	assert.Len(t, results, 2)
 	assert.Equal(t, Assessment{
@@ -66,7 +67,7 @@ func TestCompareUsesOneStep(t *testing.T) {
 	b := testPolicy(1, 10, avgMetric("q", 100))
 	b.Spec.Schedule = "@every 15s"
 	src := btPiecewise("q", btSegment{0, 100})
-	results, _ := Compare([]*Policy{a, b}, func(*Policy) func(time.Time) []MetricValue { return src },
+	results, _ := Compare([]*policy.Policy{a, b}, func(*policy.Policy) func(time.Time) []MetricValue { return src },
 		BacktestOptions{Start: btT0, End: btT0.Add(time.Minute)})
 	assert.Equal(t, 15*time.Second, results[0].Step)
 	assert.Equal(t, 15*time.Second, results[1].Step)

@@ -1,4 +1,6 @@
-package policy
+package engine
+
+import "github.com/gitops-autoscaler/gitops-autoscaler/policy"
 
 // Decide runs the whole of docs/design.md §5 and returns the desired count with ordered reasons.
 //
@@ -30,7 +32,7 @@ package policy
 // take them as empty, which could scale down at once: it assumes the count held all along —
 // one recommendation of the current count just before now — so the windows keep the current
 // count, and says so first; the next evaluation with history decides.
-func Decide(p *Policy, s *Snapshot) Decision {
+func Decide(p *policy.Policy, s *Snapshot) Decision {
 	e := newExplainer(len(p.Spec.Metrics))
 	if s.RecommendationsUnknown != "" {
 		s = heldWindow(s, e)

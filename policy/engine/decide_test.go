@@ -1,4 +1,4 @@
-package policy
+package engine
 
 import (
 	"slices"
@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestDecideOutOfBounds(t *testing.T) {
-	slow := &Behavior{
+	slow := &policy.Behavior{
 		ScaleUp:                  rules(ptr(600), "", pods(1, 600)),
 		ScaleDown:                rules(ptr(600), "", pods(1, 600)),
 		ScaleUpCooldownSeconds:   ptr(600),
@@ -20,37 +21,42 @@ func TestDecideOutOfBounds(t *testing.T) {
 	runDecideCases(t, []decideCase{
 		{
 			name:     "below minReplicas goes straight to it, before metrics and limits",
-			policy:   func() *Policy { p := loadPolicy(slow); p.Spec.MinReplicas = ptr(3); return p }(),
+			policy:   func() *policy.Policy { p := loadPolicy(slow); p.Spec.MinReplicas = ptr(3); return p }(),
 			snap:     snap(1, 1).withHistory(change(5, 2, 1)).withRecs(recAt(10, 1)),
 			want:     3,
 			messages: []string{"current 1 outside bounds [3, 100] → 3"},
 		},
 		{
 			name:   "above maxReplicas goes straight to it",
-			policy: func() *Policy { p := loadPolicy(slow); p.Spec.MaxReplicas = 30; return p }(),
+			policy: func() *policy.Policy { p := loadPolicy(slow); p.Spec.MaxReplicas = 30; return p }(),
 			snap:   snap(45, 80).withHistory(change(5, 44, 45)),
 			want:   30,
 			codes:  []ReasonCode{ReasonOutOfBounds},
 		},
 		{
 			name:   "out of bounds with every metric missing still goes to the bound",
-			policy: func() *Policy { p := loadPolicy(nil); p.Spec.MinReplicas = ptr(3); return p }(),
+			policy: func() *policy.Policy { p := loadPolicy(nil); p.Spec.MinReplicas = ptr(3); return p }(),
 			// Not 0: a count of 0 with minReplicas above 0 is "switched off" (TestZeroReplicas).
 			snap: &Snapshot{Now: t0, Current: 1, Metrics: []MetricValue{missing("timeout")}},
 			want: 3,
 		},
 		{
-			name:   "holds still apply to an out-of-bounds move",
-			policy: func() *Policy { p := loadPolicy(nil); p.Spec.MinReplicas = ptr(3); p.Spec.Suspend = true; return p }(),
-			snap:   snap(1, 1),
-			want:   1, held: true,
+			name: "holds still apply to an out-of-bounds move",
+			policy: func() *policy.Policy {
+				p := loadPolicy(nil)
+				p.Spec.MinReplicas = ptr(3)
+				p.Spec.Suspend = true
+				return p
+			}(),
+			snap: snap(1, 1),
+			want: 1, held: true,
 			codes: []ReasonCode{ReasonOutOfBounds, ReasonSuspended},
 		},
 	})
 }
 
 func TestDecideRecommendationIsRaw(t *testing.T) {
-	p := loadPolicy(&Behavior{ScaleDown: &ScalingRules{}})
+	p := loadPolicy(&policy.Behavior{ScaleDown: &policy.ScalingRules{}})
 	d := Decide(p, snap(10, 4).withRecs(recAt(60, 9)))
 	assert.Equal(t, 4, d.Recommendation, "the remembered recommendation is the raw one")
 	assert.Equal(t, 9, d.Desired)
@@ -69,9 +75,9 @@ func TestDecideFullOrder(t *testing.T) {
 		avgMetric("queue_backlog", 100),
 		valueMetric("latency", 0.3),
 	)
-	p.Spec.Behavior = &Behavior{
+	p.Spec.Behavior = &policy.Behavior{
 		MaxScaleUpStepPercent: ptr(100),
-		ScaleUp:               rules(ptr(60), SelectMax, percent(100, 60), pods(4, 60)),
+		ScaleUp:               rules(ptr(60), policy.SelectMax, percent(100, 60), pods(4, 60)),
 	}
 	s := &Snapshot{
 		Now:             t0,
@@ -113,7 +119,7 @@ func TestDecideIsDeterministicAndPure(t *testing.T) {
 // benchPolicyAndSnapshot is the benchmark's realistic case: 5 metrics, the HPA behavior form
 // with a schedule, 100 past History events and a full 300s window of recommendations (one per
 // 15s).
-func benchPolicyAndSnapshot() (*Policy, *Snapshot) {
+func benchPolicyAndSnapshot() (*policy.Policy, *Snapshot) {
 	p := testPolicy(3, 60,
 		stepMetric("http_rps", 80, 250, 3),
 		avgMetric("queue_backlog", 100),
@@ -121,13 +127,13 @@ func benchPolicyAndSnapshot() (*Policy, *Snapshot) {
 		avgMetric("mysql_threads", 20),
 		valueMetric("redis_memory_ratio", 0.7),
 	)
-	p.Spec.Schedules = []ScheduleWindow{
+	p.Spec.Schedules = []policy.ScheduleWindow{
 		window("business-hours", "0 8 * * 1-5", 10*time.Hour, ptr(5), nil, "Europe/Berlin"),
 	}
-	p.Spec.Behavior = &Behavior{
+	p.Spec.Behavior = &policy.Behavior{
 		ScaleUpCooldownSeconds: ptr(30),
-		ScaleUp:                rules(ptr(60), SelectMax, percent(100, 60), pods(4, 60)),
-		ScaleDown:              rules(ptr(300), SelectMax, percent(10, 60), pods(2, 60)),
+		ScaleUp:                rules(ptr(60), policy.SelectMax, percent(100, 60), pods(4, 60)),
+		ScaleDown:              rules(ptr(300), policy.SelectMax, percent(10, 60), pods(2, 60)),
 	}
 	if err := p.Compile(); err != nil {
 		panic(err)
@@ -194,17 +200,17 @@ func FuzzDecide(f *testing.F) {
 		)
 		switch behaviorSel % 4 {
 		case 1:
-			p.Spec.Behavior = &Behavior{ScaleUp: &ScalingRules{}, ScaleDown: &ScalingRules{}}
+			p.Spec.Behavior = &policy.Behavior{ScaleUp: &policy.ScalingRules{}, ScaleDown: &policy.ScalingRules{}}
 		case 2:
-			p.Spec.Behavior = &Behavior{StabilizationWindowSeconds: ptr(120), ScaleDownCooldownSeconds: ptr(60), MaxScaleUpStepPercent: ptr(50)}
+			p.Spec.Behavior = &policy.Behavior{StabilizationWindowSeconds: ptr(120), ScaleDownCooldownSeconds: ptr(60), MaxScaleUpStepPercent: ptr(50)}
 		case 3:
-			p.Spec.Behavior = &Behavior{ScaleDown: rules(ptr(0), SelectMin, percent(10, 60), pods(1, 60))}
+			p.Spec.Behavior = &policy.Behavior{ScaleDown: rules(ptr(0), policy.SelectMin, percent(10, 60), pods(1, 60))}
 		}
 		p.Spec.Suspend = behaviorSel&8 != 0
 		steady := behaviorSel&16 != 0
 		if steady {
 			p.Spec.Behavior = nil
-			p.Spec.Strategy = &Strategy{Type: StrategySteady}
+			p.Spec.Strategy = &policy.Strategy{Type: policy.StrategySteady}
 			if behaviorSel&32 != 0 {
 				p.Spec.Strategy.MaxChangesPerDay = ptr(3)
 			}
@@ -296,7 +302,7 @@ func FuzzDecide(f *testing.F) {
 func BenchmarkDecideSteady(b *testing.B) {
 	p, s := benchPolicyAndSnapshot()
 	p.Spec.Behavior = nil
-	p.Spec.Strategy = &Strategy{Type: StrategySteady}
+	p.Spec.Strategy = &policy.Strategy{Type: policy.StrategySteady}
 	p.Spec.MaxReplicas = 50
 	p.SetDefaults()
 	s.Current = 30

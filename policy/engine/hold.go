@@ -1,11 +1,15 @@
-package policy
+package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
 
 // applyHolds is the last step of a decision: when the rules want a change, a hold keeps the
 // current count. Every hold that applies adds its line, in this order: suspend, revert hold,
 // manual-edit hold, rejected pull request, sync check. held reports whether any did.
-func applyHolds(p *Policy, s *Snapshot, h *history, desired int, e *explainer) (out int, held bool) {
+func applyHolds(p *policy.Policy, s *Snapshot, h *history, desired int, e *explainer) (out int, held bool) {
 	c := s.Current
 	if desired == c {
 		return c, false
@@ -15,7 +19,7 @@ func applyHolds(p *Policy, s *Snapshot, h *history, desired int, e *explainer) (
 		e.begin(ReasonSuspended).str("suspended (spec.suspend)").hold(c).end()
 		held = true
 	}
-	var holds Holds
+	var holds policy.Holds
 	if spec.Holds != nil {
 		holds = *spec.Holds
 	}
@@ -128,7 +132,7 @@ func (e *explainer) event(ev *Event) *explainer {
 
 // notSynced holds while the cluster does not run the count of the last change (or of Git,
 // without history), and says how long that has been and whether timeoutSeconds passed.
-func notSynced(sc *SyncCheck, s *Snapshot, last *Event, e *explainer) bool {
+func notSynced(sc *policy.SyncCheck, s *Snapshot, last *Event, e *explainer) bool {
 	want := s.Current
 	if last != nil {
 		want = last.To
@@ -150,7 +154,7 @@ func notSynced(sc *SyncCheck, s *Snapshot, last *Event, e *explainer) bool {
 	ago := s.Now.Sub(last.At)
 	timeout := sc.TimeoutSeconds
 	if timeout <= 0 {
-		timeout = DefaultSyncTimeout
+		timeout = policy.DefaultSyncTimeout
 	}
 	e.str(" since the last change ").secs(ago).str(" ago")
 	if ago >= time.Duration(timeout)*time.Second {

@@ -1,8 +1,10 @@
-package policy
+package engine
 
 import (
 	"testing"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 func revertEvent(ago time.Duration) Event {
@@ -16,9 +18,9 @@ func editEvent(kind EventKind, ago time.Duration) Event {
 	return Event{At: t0.Add(-ago), Kind: kind, From: 6, To: 4, Commit: "0badc0de0badc0de", Author: "Max Mustermann"}
 }
 
-func syncPolicy() *Policy {
+func syncPolicy() *policy.Policy {
 	p := loadPolicy(nil)
-	p.Spec.SyncCheck = &SyncCheck{PromQL: "kube_deployment_spec_replicas"}
+	p.Spec.SyncCheck = &policy.SyncCheck{PromQL: "kube_deployment_spec_replicas"}
 	p.SetDefaults()
 	return p
 }
@@ -37,7 +39,7 @@ func TestDecideHolds(t *testing.T) {
 	suspended := loadPolicy(nil)
 	suspended.Spec.Suspend = true
 	noHolds := loadPolicy(nil)
-	noHolds.Spec.Holds = &Holds{AfterRevertSeconds: ptr(0), AfterManualEditSeconds: ptr(0)}
+	noHolds.Spec.Holds = &policy.Holds{AfterRevertSeconds: ptr(0), AfterManualEditSeconds: ptr(0)}
 
 	runDecideCases(t, []decideCase{
 		{
@@ -146,7 +148,7 @@ func TestDecideHolds(t *testing.T) {
 		},
 		{
 			name:   "every hold that applies is listed, in order",
-			policy: func() *Policy { p := syncPolicy(); p.Spec.Suspend = true; return p }(),
+			policy: func() *policy.Policy { p := syncPolicy(); p.Spec.Suspend = true; return p }(),
 			snap: withSync(withRejected(snap(4, 9).withHistory(
 				editEvent(EventManualEdit, 10*time.Minute), revertEvent(5*time.Minute)), 9, 7), 8, false),
 			want: 4, held: true,
@@ -157,8 +159,8 @@ func TestDecideHolds(t *testing.T) {
 		},
 		{
 			name: "holds apply after every other step: a hold does not release a cooldown",
-			policy: func() *Policy {
-				p := loadPolicy(&Behavior{ScaleUpCooldownSeconds: ptr(600)})
+			policy: func() *policy.Policy {
+				p := loadPolicy(&policy.Behavior{ScaleUpCooldownSeconds: ptr(600)})
 				p.Spec.Suspend = true
 				return p
 			}(),

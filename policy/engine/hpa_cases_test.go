@@ -1,9 +1,10 @@
-package policy
+package engine
 
 import (
 	"math"
 	"testing"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +22,7 @@ func TestReplicaCalcScaleUpOverflow(t *testing.T) {
 	huge := float64(math.MaxInt64) // 2^63 as a float64: one past the largest int64
 	for _, tt := range []struct {
 		name    string
-		metric  Metric
+		metric  policy.Metric
 		current int
 		value   float64
 	}{
@@ -64,9 +65,9 @@ func TestZeroReplicas(t *testing.T) {
 		},
 		{
 			name: "an active schedule floor does not switch it back on either",
-			policy: func() *Policy {
+			policy: func() *policy.Policy {
 				p := testPolicy(3, 5, avgMetric("cpu", 90))
-				p.Spec.Schedules = []ScheduleWindow{window("always", "* * * * *", 2*60e9, ptr(4), nil, "")}
+				p.Spec.Schedules = []policy.ScheduleWindow{window("always", "* * * * *", 2*60e9, ptr(4), nil, "")}
 				return p
 			}(),
 			snap: &Snapshot{Now: t0, Current: 0, Metrics: vals(900)},
@@ -106,7 +107,7 @@ func TestZeroReplicas(t *testing.T) {
 func TestReplicaCalcConfigurableTolerance(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
-		metric   Metric
+		metric   policy.Metric
 		down, up *float64
 		current  int
 		value    float64
@@ -134,11 +135,11 @@ func TestReplicaCalcConfigurableTolerance(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := testPolicy(1, 100, tt.metric)
 			p.Spec.Tolerance = ptr(0.1)
-			p.Spec.Behavior = &Behavior{
-				ScaleUp:   &ScalingRules{Tolerance: tt.up},
-				ScaleDown: &ScalingRules{Tolerance: tt.down},
+			p.Spec.Behavior = &policy.Behavior{
+				ScaleUp:   &policy.ScalingRules{Tolerance: tt.up},
+				ScaleDown: &policy.ScalingRules{Tolerance: tt.down},
 			}
-			p.Spec.TargetRef = TargetRef{Kind: "Deployment", Name: "web"}
+			p.Spec.TargetRef = policy.TargetRef{Kind: "Deployment", Name: "web"}
 			require.NoError(t, p.Validate(), "any tolerance ≥ 0 is valid")
 			rec, reasons := Recommend(p, tt.current, vals(tt.value))
 			assert.Equal(t, tt.want, rec, "reasons: %q", messages(reasons))
@@ -150,7 +151,7 @@ func TestReplicaCalcConfigurableTolerance(t *testing.T) {
 
 	t.Run("the reason line names the tolerance of the ratio's direction", func(t *testing.T) {
 		p := testPolicy(1, 100, valueMetric("cpu", 100))
-		p.Spec.Behavior = &Behavior{ScaleUp: &ScalingRules{Tolerance: ptr(2.0)}, ScaleDown: &ScalingRules{Tolerance: ptr(0.36)}}
+		p.Spec.Behavior = &policy.Behavior{ScaleUp: &policy.ScalingRules{Tolerance: ptr(2.0)}, ScaleDown: &policy.ScalingRules{Tolerance: ptr(0.36)}}
 		_, up := Recommend(p, 3, vals(190))
 		assert.Equal(t, []string{"cpu = 190 within tolerance 2 of value 100 → 3"}, messages(up))
 		_, down := Recommend(p, 3, vals(65))

@@ -1,10 +1,11 @@
-package policy
+package engine
 
 import (
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,7 +16,7 @@ import (
 func TestMetricReasonFields(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		metric  Metric
+		metric  policy.Metric
 		current int
 		value   float64
 		want    Reason

@@ -1,6 +1,10 @@
-package policy
+package engine
 
-import "math"
+import (
+	"math"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
 
 // Recommend computes the raw recommendation: per-metric recommendations (step rule,
 // AverageValue, Value, missing handling, activation/scale-to-zero) and aggregation. It is the
@@ -33,7 +37,7 @@ import "math"
 // so 1.1 / 0.1 gives 11 and not 12 (the HPA avoids the same floating-point artefact by working
 // in milli-units). A recommendation saturates at MaxReplicaCount, as the HPA's does: a huge
 // value (above 2^63, say) scales up to the bound, never wraps around to a small count.
-func Recommend(p *Policy, current int, metrics []MetricValue) (rec int, reasons []Reason) {
+func Recommend(p *policy.Policy, current int, metrics []MetricValue) (rec int, reasons []Reason) {
 	e := newExplainer(len(p.Spec.Metrics))
 	rec = recommend(p, current, metrics, e)
 	return rec, e.finish()
@@ -44,7 +48,7 @@ func Recommend(p *Policy, current int, metrics []MetricValue) (rec int, reasons 
 const floatEpsilon = 1e-9
 
 // recommend is Recommend writing its reasons to e.
-func recommend(p *Policy, c int, metrics []MetricValue, e *explainer) int {
+func recommend(p *policy.Policy, c int, metrics []MetricValue, e *explainer) int {
 	spec := &p.Spec
 	tol := policyTolerances(spec)
 	_, steady := steadyOf(spec)
@@ -150,7 +154,7 @@ func metricValue(metrics []MetricValue, i int) (v float64, ok bool, cause string
 	return mv.Value, true, ""
 }
 
-func activationThreshold(m *Metric) float64 {
+func activationThreshold(m *policy.Metric) float64 {
 	if m.ActivationThreshold != nil {
 		return *m.ActivationThreshold
 	}
@@ -159,12 +163,12 @@ func activationThreshold(m *Metric) float64 {
 
 // validRule reports whether a metric has a rule the engine can apply. Validation guarantees
 // it; the engine still treats a metric without one as missing rather than guessing.
-func validRule(m *Metric) bool {
+func validRule(m *policy.Metric) bool {
 	if m.Target != nil {
 		switch m.Target.Type {
-		case TargetAverageValue:
+		case policy.TargetAverageValue:
 			return m.Target.AverageValue != nil && *m.Target.AverageValue > 0
-		case TargetValue:
+		case policy.TargetValue:
 			return m.Target.Value != nil && *m.Target.Value > 0
 		}
 		return false
@@ -174,13 +178,13 @@ func validRule(m *Metric) bool {
 
 // metricRecommendation applies one metric's rule to its value v at current count c. ok is
 // false when the metric has no usable rule (then it counts as missing).
-func metricRecommendation(m *Metric, v float64, c int, tol tolerances, steady bool, e *explainer) (int, bool) {
+func metricRecommendation(m *policy.Metric, v float64, c int, tol tolerances, steady bool, e *explainer) (int, bool) {
 	if !validRule(m) {
 		e.begin(ReasonMetricMissing).str(m.Name).str(" missing: no usable scaling rule").end()
 		return 0, false
 	}
 	if m.Target != nil {
-		if m.Target.Type == TargetAverageValue {
+		if m.Target.Type == policy.TargetAverageValue {
 			return averageValueRecommendation(m.Name, v, *m.Target.AverageValue, c, tol, e), true
 		}
 		return valueRecommendation(m.Name, v, *m.Target.Value, c, tol, e), true
@@ -192,7 +196,7 @@ func metricRecommendation(m *Metric, v float64, c int, tol tolerances, steady bo
 // scale-down threshold asks for nothing (0) instead of one step fewer: the rule says the count
 // may come down, and Steady comes down in one step to what the other metrics (or minReplicas)
 // need, rather than a step per evaluation.
-func stepRecommendation(m *Metric, v float64, c int, steady bool, e *explainer) int {
+func stepRecommendation(m *policy.Metric, v float64, c int, steady bool, e *explainer) int {
 	up, down := m.ScaleUp, m.ScaleDown
 	if up != nil && up.Threshold != nil && v > *up.Threshold {
 		r := c + up.Step
@@ -264,13 +268,13 @@ func valueRecommendation(name string, v, target float64, c int, tol tolerances, 
 type tolerances struct{ down, up float64 }
 
 // policyTolerances resolves spec.tolerance and the HPA form's per-direction overrides.
-func policyTolerances(spec *Spec) tolerances {
+func policyTolerances(spec *policy.Spec) tolerances {
 	if _, ok := steadyOf(spec); ok {
 		// Steady's need has no tolerance: its waits are the dead band, and a tolerance would
 		// let the count run short.
 		return tolerances{}
 	}
-	t := DefaultTolerance
+	t := policy.DefaultTolerance
 	if spec.Tolerance != nil {
 		t = *spec.Tolerance
 	}
@@ -315,37 +319,37 @@ func ceilInt(x float64) int {
 	return int(math.Ceil(x))
 }
 
-func aggregationOrMax(a Aggregation) Aggregation {
+func aggregationOrMax(a policy.Aggregation) policy.Aggregation {
 	switch a {
-	case AggregateMin, AggregateAverage, AggregateWeighted:
+	case policy.AggregateMin, policy.AggregateAverage, policy.AggregateWeighted:
 		return a
 	}
-	return AggregateMax
+	return policy.AggregateMax
 }
 
 // aggregate combines per-metric recommendations (at least one).
-func aggregate(a Aggregation, recs []int, weights []float64) int {
+func aggregate(a policy.Aggregation, recs []int, weights []float64) int {
 	switch aggregationOrMax(a) {
-	case AggregateMin:
+	case policy.AggregateMin:
 		out := recs[0]
 		for _, r := range recs[1:] {
 			out = min(out, r)
 		}
 		return out
-	case AggregateAverage:
+	case policy.AggregateAverage:
 		sum := 0
 		for _, r := range recs {
 			sum += r
 		}
 		return ceilDiv(sum, len(recs))
-	case AggregateWeighted:
+	case policy.AggregateWeighted:
 		var sw, swr float64
 		for i, r := range recs {
 			sw += weights[i]
 			swr += weights[i] * float64(r)
 		}
 		if sw <= 0 { // unvalidated weights: fall back to the plain mean
-			return aggregate(AggregateAverage, recs, weights)
+			return aggregate(policy.AggregateAverage, recs, weights)
 		}
 		return ceilInt(swr / sw)
 	default:

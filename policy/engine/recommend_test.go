@@ -1,47 +1,48 @@
-package policy
+package engine
 
 import (
 	"math"
 	"testing"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // Metric builders for engine tests.
 
-func stepMetric(name string, down, up float64, step int) Metric {
-	return Metric{
+func stepMetric(name string, down, up float64, step int) policy.Metric {
+	return policy.Metric{
 		Name: name, PromQL: "x",
-		ScaleUp:   &StepRule{Threshold: ptr(up), Step: step},
-		ScaleDown: &StepRule{Threshold: ptr(down), Step: step},
+		ScaleUp:   &policy.StepRule{Threshold: ptr(up), Step: step},
+		ScaleDown: &policy.StepRule{Threshold: ptr(down), Step: step},
 	}
 }
 
-func avgMetric(name string, avg float64) Metric {
-	return Metric{Name: name, PromQL: "x", Target: &Target{Type: TargetAverageValue, AverageValue: ptr(avg)}}
+func avgMetric(name string, avg float64) policy.Metric {
+	return policy.Metric{Name: name, PromQL: "x", Target: &policy.Target{Type: policy.TargetAverageValue, AverageValue: ptr(avg)}}
 }
 
-func valueMetric(name string, value float64) Metric {
-	return Metric{Name: name, PromQL: "x", Target: &Target{Type: TargetValue, Value: ptr(value)}}
+func valueMetric(name string, value float64) policy.Metric {
+	return policy.Metric{Name: name, PromQL: "x", Target: &policy.Target{Type: policy.TargetValue, Value: ptr(value)}}
 }
 
-func withActivation(m Metric, threshold float64) Metric {
+func withActivation(m policy.Metric, threshold float64) policy.Metric {
 	m.ActivationThreshold = ptr(threshold)
 	return m
 }
 
-func withWeight(m Metric, w float64) Metric {
+func withWeight(m policy.Metric, w float64) policy.Metric {
 	m.Weight = ptr(w)
 	return m
 }
 
 // testPolicy builds a defaulted policy with bounds [min, max] and the given metrics.
-func testPolicy(min, max int, metrics ...Metric) *Policy {
-	p := &Policy{
-		APIVersion: APIVersion, Kind: KindPolicy,
-		Metadata: Metadata{Name: "web", Namespace: "demo"},
-		Spec:     Spec{MinReplicas: ptr(min), MaxReplicas: max, Metrics: metrics},
+func testPolicy(min, max int, metrics ...policy.Metric) *policy.Policy {
+	p := &policy.Policy{
+		APIVersion: policy.APIVersion, Kind: policy.KindPolicy,
+		Metadata: policy.Metadata{Name: "web", Namespace: "demo"},
+		Spec:     policy.Spec{MinReplicas: ptr(min), MaxReplicas: max, Metrics: metrics},
 	}
 	p.SetDefaults()
 	return p
@@ -76,7 +77,7 @@ func messages(rs []Reason) []string {
 func TestRecommend(t *testing.T) {
 	tests := []struct {
 		name     string
-		policy   *Policy
+		policy   *policy.Policy
 		current  int
 		metrics  []MetricValue
 		want     int
@@ -187,7 +188,7 @@ func TestRecommend(t *testing.T) {
 		},
 		{
 			name: "Value honours a policy tolerance",
-			policy: func() *Policy {
+			policy: func() *policy.Policy {
 				p := testPolicy(1, 30, valueMetric("latency", 1))
 				p.Spec.Tolerance = ptr(0.25)
 				return p
@@ -257,45 +258,45 @@ func TestRecommend(t *testing.T) {
 		},
 		{
 			name: "aggregation min",
-			policy: func() *Policy {
+			policy: func() *policy.Policy {
 				p := testPolicy(1, 30, avgMetric("a", 100), avgMetric("b", 100))
-				p.Spec.Aggregation = AggregateMin
+				p.Spec.Aggregation = policy.AggregateMin
 				return p
 			}(),
 			current: 3, metrics: vals(200, 700), want: 2,
 		},
 		{
 			name: "aggregation average is the ceil of the mean",
-			policy: func() *Policy {
+			policy: func() *policy.Policy {
 				p := testPolicy(1, 30, avgMetric("a", 100), avgMetric("b", 100))
-				p.Spec.Aggregation = AggregateAverage
+				p.Spec.Aggregation = policy.AggregateAverage
 				return p
 			}(),
 			current: 3, metrics: vals(200, 700), want: 5, // (2+7)/2 = 4.5
 		},
 		{
 			name: "aggregation weighted is the ceil of the weighted mean",
-			policy: func() *Policy {
+			policy: func() *policy.Policy {
 				p := testPolicy(1, 30, withWeight(avgMetric("a", 100), 1), withWeight(avgMetric("b", 100), 2))
-				p.Spec.Aggregation = AggregateWeighted
+				p.Spec.Aggregation = policy.AggregateWeighted
 				return p
 			}(),
 			current: 3, metrics: vals(200, 700), want: 6, // (2 + 14) / 3 = 5.33
 		},
 		{
 			name: "aggregation weighted is exact on whole results",
-			policy: func() *Policy {
+			policy: func() *policy.Policy {
 				p := testPolicy(1, 30, withWeight(avgMetric("a", 100), 0.1), withWeight(avgMetric("b", 100), 0.2))
-				p.Spec.Aggregation = AggregateWeighted
+				p.Spec.Aggregation = policy.AggregateWeighted
 				return p
 			}(),
 			current: 3, metrics: vals(300, 300), want: 3, // 0.9 / 0.3 in floating point is 3.0000000000000004
 		},
 		{
 			name: "aggregation ignores missing metrics",
-			policy: func() *Policy {
+			policy: func() *policy.Policy {
 				p := testPolicy(1, 30, avgMetric("a", 100), avgMetric("b", 100), avgMetric("c", 100))
-				p.Spec.Aggregation = AggregateAverage
+				p.Spec.Aggregation = policy.AggregateAverage
 				return p
 			}(),
 			current: 3, metrics: []MetricValue{{Value: 400}, missing("x"), {Value: 600}}, want: 5,
@@ -353,7 +354,7 @@ func TestRecommend(t *testing.T) {
 
 func TestRecommendManyMetrics(t *testing.T) {
 	// More metrics than the engine keeps on the stack.
-	var ms []Metric
+	var ms []policy.Metric
 	var vs []float64
 	for i := range 12 {
 		ms = append(ms, avgMetric(string(rune('a'+i)), 10))

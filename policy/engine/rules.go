@@ -1,8 +1,10 @@
-package policy
+package engine
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // The rules the loop applies around Decide: the rerun guard before it, the withdrawal of a
@@ -61,18 +63,11 @@ func WithdrawsProposal(s *Snapshot, d Decision) bool {
 	return true
 }
 
-// UsesPullRequests reports whether the policy delivers any change by pull request
-// (PullRequest or AutoMerge), in its mode or in either direction's override.
-func (s *Spec) UsesPullRequests() bool {
-	isPR := func(m Mode) bool { return m == ModePullRequest || m == ModeAutoMerge }
-	return isPR(s.Mode) || (s.Delivery != nil && (isPR(s.Delivery.ScaleUp) || isPR(s.Delivery.ScaleDown)))
-}
-
 // ManualScale is the decision of a person's scale through the CLI: the count they ask for,
 // with their reason (ManualScale), or the current count unchanged when it is that already. A
 // count outside the policy's bounds [minReplicas, maxReplicas] is an error: a person scales
 // within the limits the policy sets, not around them.
-func ManualScale(p *Policy, current, to int, reason string) (Decision, error) {
+func ManualScale(p *policy.Policy, current, to int, reason string) (Decision, error) {
 	lo := deref(p.Spec.MinReplicas)
 	if to < lo || to > p.Spec.MaxReplicas {
 		return Decision{}, fmt.Errorf("scale %s to %d: outside the policy's bounds [%d, %d]", p.ID(), to, lo, p.Spec.MaxReplicas)

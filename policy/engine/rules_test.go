@@ -1,15 +1,16 @@
-package policy
+package engine
 
 import (
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // downWindow is an HPA behavior with a scale-down stabilization window of 300 s.
-func downWindow() *Policy { return loadPolicy(&Behavior{ScaleDown: rules(ptr(300), "")}) }
+func downWindow() *policy.Policy { return loadPolicy(&policy.Behavior{ScaleDown: rules(ptr(300), "")}) }
 
 func (s *Snapshot) withUnknownWindow(cause string) *Snapshot {
 	s.RecommendationsUnknown = cause
@@ -82,7 +83,7 @@ func TestWithdrawsProposal(t *testing.T) {
 	suspended.Spec.Suspend = true
 	for _, tc := range []struct {
 		name     string
-		policy   *Policy
+		policy   *policy.Policy
 		snap     *Snapshot
 		withdraw bool
 	}{
@@ -102,20 +103,20 @@ func TestWithdrawsProposal(t *testing.T) {
 func TestUsesPullRequests(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		mode     Mode
-		delivery *Delivery
+		mode     policy.Mode
+		delivery *policy.Delivery
 		want     bool
 	}{
-		{name: "commit", mode: ModeCommit},
-		{name: "dry run", mode: ModeDryRun},
-		{name: "pull request", mode: ModePullRequest, want: true},
-		{name: "auto-merge", mode: ModeAutoMerge, want: true},
-		{name: "commit up, pull request down", mode: ModeCommit, delivery: &Delivery{ScaleUp: ModeCommit, ScaleDown: ModePullRequest}, want: true},
-		{name: "auto-merge up only", mode: ModeCommit, delivery: &Delivery{ScaleUp: ModeAutoMerge}, want: true},
-		{name: "commit both ways", mode: ModeDryRun, delivery: &Delivery{ScaleUp: ModeCommit, ScaleDown: ModeCommit}},
+		{name: "commit", mode: policy.ModeCommit},
+		{name: "dry run", mode: policy.ModeDryRun},
+		{name: "pull request", mode: policy.ModePullRequest, want: true},
+		{name: "auto-merge", mode: policy.ModeAutoMerge, want: true},
+		{name: "commit up, pull request down", mode: policy.ModeCommit, delivery: &policy.Delivery{ScaleUp: policy.ModeCommit, ScaleDown: policy.ModePullRequest}, want: true},
+		{name: "auto-merge up only", mode: policy.ModeCommit, delivery: &policy.Delivery{ScaleUp: policy.ModeAutoMerge}, want: true},
+		{name: "commit both ways", mode: policy.ModeDryRun, delivery: &policy.Delivery{ScaleUp: policy.ModeCommit, ScaleDown: policy.ModeCommit}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := Spec{Mode: tc.mode, Delivery: tc.delivery}
+			s := policy.Spec{Mode: tc.mode, Delivery: tc.delivery}
 			assert.Equal(t, tc.want, s.UsesPullRequests())
 		})
 	}
@@ -123,7 +124,7 @@ func TestUsesPullRequests(t *testing.T) {
 
 func TestManualScale(t *testing.T) {
 	p := testPolicy(2, 20, avgMetric("load", 1))
-	p.Metadata = Metadata{Name: "web", Namespace: "prod"}
+	p.Metadata = policy.Metadata{Name: "web", Namespace: "prod"}
 	for _, tc := range []struct {
 		name    string
 		current int

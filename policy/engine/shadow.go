@@ -1,10 +1,12 @@
-package policy
+package engine
 
 import (
 	"fmt"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // ShadowWindow is how far back a shadow comparison looks: a day, the period people count
@@ -106,7 +108,7 @@ func ReplicaCount(v MetricValue) (int, string, bool) {
 // ShadowComparison). Between known live values the live count is taken to hold, as a count
 // does; a change across a gap counts once. p must have gone through SetDefaults. CompareShadow
 // is pure.
-func CompareShadow(p *Policy, s ShadowSeries) ShadowComparison {
+func CompareShadow(p *policy.Policy, s ShadowSeries) ShadowComparison {
 	c := ShadowComparison{Step: s.Step}
 	n := len(s.Live)
 	if n == 0 || s.Step <= 0 {

@@ -1,10 +1,11 @@
-package policy
+package engine
 
 import (
 	"math"
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -158,7 +159,7 @@ func TestCompareShadowReplaysThroughDecide(t *testing.T) {
 	// The HPA form's scale-down window keeps ours up through a dip the live side followed, a
 	// step late on the way back: the replay carries its own stabilization, as a live run would.
 	p := testPolicy(1, 10, avgMetric("q", 100))
-	p.Spec.Behavior = &Behavior{ScaleDown: &ScalingRules{StabilizationWindowSeconds: ptr(300)}}
+	p.Spec.Behavior = &policy.Behavior{ScaleDown: &policy.ScalingRules{StabilizationWindowSeconds: ptr(300)}}
 	p.SetDefaults()
 	q := append(repeat(450, 3), repeat(150, 3)...)
 	q = append(q, repeat(450, 3)...)

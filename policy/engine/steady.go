@@ -1,16 +1,10 @@
-package policy
+package engine
 
 import (
 	"math"
 	"time"
-)
 
-// Steady's defaults, chosen on the tuning traces of docs/benchmarks.md.
-const (
-	DefaultSteadyHeadroomPercent       = 0
-	DefaultSteadyMaxChangesPerDay      = 24
-	DefaultSteadyScaleDownDelaySeconds = 7200
-	DefaultSteadyHorizonSeconds        = 7200
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // Season offsets: Steady remembers the same hours a day and a week before now.
@@ -113,16 +107,16 @@ type steadyConfig struct {
 }
 
 // steadyOf returns the Steady configuration of a policy; ok is false for the Rules strategy.
-func steadyOf(spec *Spec) (c steadyConfig, ok bool) {
+func steadyOf(spec *policy.Spec) (c steadyConfig, ok bool) {
 	st := spec.Strategy
-	if st == nil || st.Type != StrategySteady {
+	if st == nil || st.Type != policy.StrategySteady {
 		return c, false
 	}
 	c = steadyConfig{
-		headroom:   DefaultSteadyHeadroomPercent,
-		maxChanges: DefaultSteadyMaxChangesPerDay,
-		delay:      DefaultSteadyScaleDownDelaySeconds * time.Second,
-		horizon:    DefaultSteadyHorizonSeconds * time.Second,
+		headroom:   policy.DefaultSteadyHeadroomPercent,
+		maxChanges: policy.DefaultSteadyMaxChangesPerDay,
+		delay:      policy.DefaultSteadyScaleDownDelaySeconds * time.Second,
+		horizon:    policy.DefaultSteadyHorizonSeconds * time.Second,
 	}
 	if st.HeadroomPercent != nil {
 		c.headroom = max(*st.HeadroomPercent, 0)
@@ -151,7 +145,7 @@ func steadyOf(spec *Spec) (c steadyConfig, ok bool) {
 }
 
 // IsSteady reports whether the policy uses the Steady strategy.
-func (p *Policy) IsSteady() bool {
+func IsSteady(p *policy.Policy) bool {
 	_, ok := steadyOf(&p.Spec)
 	return ok
 }
@@ -161,7 +155,7 @@ func (p *Policy) IsSteady() bool {
 // now − offset + Ahead). ok is false for a policy that is not Steady. The loop recomputes them
 // from range queries as it does a stabilization window (Recommendations with now − offset +
 // Ahead as the instant and Back + Ahead as the window), and Backtest from its own replay.
-func (p *Policy) MemoryWindow() (back, ahead time.Duration, ok bool) {
+func MemoryWindow(p *policy.Policy) (back, ahead time.Duration, ok bool) {
 	cfg, ok := steadyOf(&p.Spec)
 	if !ok {
 		return 0, 0, false
@@ -172,7 +166,7 @@ func (p *Policy) MemoryWindow() (back, ahead time.Duration, ok bool) {
 // Remembered is the need Steady remembers of an instant: the recommendation (Recommend) of the
 // metric values then at the count then, or nothing (ok false) when every metric was missing —
 // a gap in the data is not a need. Backtest and promclient's memory replay both use it.
-func Remembered(p *Policy, replicas int, metrics []MetricValue) (need int, ok bool) {
+func Remembered(p *policy.Policy, replicas int, metrics []MetricValue) (need int, ok bool) {
 	any := false
 	for i := range p.Spec.Metrics {
 		if _, has, _ := metricValue(metrics, i); has {

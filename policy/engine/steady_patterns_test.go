@@ -1,4 +1,4 @@
-package policy
+package engine
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,7 +26,7 @@ func needSource(need func(t time.Time) float64) func(time.Time) []MetricValue {
 
 // replayPattern replays the Steady defaults (bounds [1, 100], one evaluation a minute) over
 // need from start for d.
-func replayPattern(t *testing.T, need func(time.Time) float64, start time.Time, d time.Duration) (*Policy, BacktestResult) {
+func replayPattern(t *testing.T, need func(time.Time) float64, start time.Time, d time.Duration) (*policy.Policy, BacktestResult) {
 	t.Helper()
 	p := steadyLoad(nil)
 	p.Spec.Schedule = "@every 60s"
@@ -59,7 +60,7 @@ func changesIn(r *BacktestResult, from, to time.Time) (ups, downs int) {
 }
 
 // shortIn is the time in [from, to) the count after a step was below its need.
-func shortIn(p *Policy, r *BacktestResult, from, to time.Time) time.Duration {
+func shortIn(p *policy.Policy, r *BacktestResult, from, to time.Time) time.Duration {
 	var short time.Duration
 	before := r.Initial
 	for _, st := range r.Steps {
@@ -202,12 +203,12 @@ func TestSteadyDiurnalWeekWithoutMemory(t *testing.T) {
 
 // steadyLoad is loadPolicy with the Steady strategy and its defaults: no headroom, a budget of
 // 24 changes a day, a look-back and a horizon of two hours; bounds [1, 100].
-func steadyLoad(st *Strategy) *Policy {
+func steadyLoad(st *policy.Strategy) *policy.Policy {
 	p := loadPolicy(nil)
 	if st == nil {
-		st = &Strategy{}
+		st = &policy.Strategy{}
 	}
-	st.Type = StrategySteady
+	st.Type = policy.StrategySteady
 	p.Spec.Strategy = st
 	p.SetDefaults()
 	return p

@@ -1,10 +1,11 @@
-package policy
+package engine
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -105,14 +106,14 @@ func TestSteadyScaleUp(t *testing.T) {
 		},
 		{
 			name:     "headroom: past the band by headroomPercent",
-			policy:   steadyLoad(&Strategy{HeadroomPercent: ptr(20)}),
+			policy:   steadyLoad(&policy.Strategy{HeadroomPercent: ptr(20)}),
 			snap:     snap(10, 12).withRecs(flat(120, 12)...),
 			want:     15,
 			contains: "≤ 15 for the next 2 h → 15",
 		},
 		{
 			name:     "the budget never holds back a scale-up the need requires",
-			policy:   steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
+			policy:   steadyLoad(&policy.Strategy{MaxChangesPerDay: ptr(12)}),
 			snap:     snap(10, 12).withHistory(changes(12)...).withRecs(flat(120, 12)...),
 			want:     12,
 			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp, ReasonSteadyBudget},
@@ -120,14 +121,14 @@ func TestSteadyScaleUp(t *testing.T) {
 		},
 		{
 			name:   "bounded by maxReplicas",
-			policy: func() *Policy { p := steadyLoad(nil); p.Spec.MaxReplicas = 20; return p }(),
+			policy: func() *policy.Policy { p := steadyLoad(nil); p.Spec.MaxReplicas = 20; return p }(),
 			snap:   snap(16, 25).withRecs(flat(120, 25)...),
 			want:   20,
 			codes:  []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
 		},
 		{
 			name:   "no tolerance: 5 % over the count is short, and Steady moves",
-			policy: func() *Policy { p := steadyLoad(nil); p.Spec.Tolerance = ptr(0.1); return p }(),
+			policy: func() *policy.Policy { p := steadyLoad(nil); p.Spec.Tolerance = ptr(0.1); return p }(),
 			snap:   &Snapshot{Now: t0, Current: 20, Metrics: vals(21), Recommendations: flat(5, 21)},
 			want:   21,
 		},
@@ -218,14 +219,14 @@ func TestSteadyScaleDown(t *testing.T) {
 		},
 		{
 			name:   "lands on minReplicas, not below",
-			policy: func() *Policy { p := steadyLoad(nil); p.Spec.MinReplicas = ptr(8); return p }(),
+			policy: func() *policy.Policy { p := steadyLoad(nil); p.Spec.MinReplicas = ptr(8); return p }(),
 			snap:   snap(30, 2).withHistory(drop3h).withRecs(flat(120, 2)...),
 			want:   8,
 			codes:  []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
 		},
 		{
 			name:   "a spent budget raises the cost of a change: a modest drop waits",
-			policy: steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
+			policy: steadyLoad(&policy.Strategy{MaxChangesPerDay: ptr(12)}),
 			snap:   snap(30, 18).withHistory(changes(12)...).withRecs(flat(120, 18)...),
 			want:   30,
 			messages: []string{"load = 18 / averageValue 1 → 18",
@@ -233,7 +234,7 @@ func TestSteadyScaleDown(t *testing.T) {
 		},
 		{
 			name:   "a spent budget never freezes a high level: an excess that lasts until the budget frees a change comes down",
-			policy: steadyLoad(&Strategy{MaxChangesPerDay: ptr(12)}),
+			policy: steadyLoad(&policy.Strategy{MaxChangesPerDay: ptr(12)}),
 			// Twelve changes in the last three hours: the budget frees one in 21 hours.
 			snap:     snap(30, 2).withHistory(recentChanges(12)...).withRecs(flat(120, 2)...),
 			want:     2,
@@ -242,19 +243,19 @@ func TestSteadyScaleDown(t *testing.T) {
 		},
 		{
 			name:   "maxChangesPerDay 0 is no budget",
-			policy: steadyLoad(&Strategy{MaxChangesPerDay: ptr(0)}),
+			policy: steadyLoad(&policy.Strategy{MaxChangesPerDay: ptr(0)}),
 			snap:   snap(30, 18).withHistory(changes(40)...).withRecs(flat(120, 18)...),
 			want:   18,
 		},
 		{
 			name:   "changeCost sets what a change is worth",
-			policy: steadyLoad(&Strategy{ChangeCost: ptr(1.0)}),
+			policy: steadyLoad(&policy.Strategy{ChangeCost: ptr(1.0)}),
 			snap:   snap(30, 26).withHistory(drop3h).withRecs(flat(120, 26)...),
 			want:   26,
 		},
 		{
 			name: "no scale-down while a metric is missing",
-			policy: func() *Policy {
+			policy: func() *policy.Policy {
 				p := steadyLoad(nil)
 				p.Spec.Metrics = append(p.Spec.Metrics, avgMetric("queue", 10))
 				return p
@@ -327,9 +328,9 @@ func TestSteadyMemory(t *testing.T) {
 }
 
 func TestSteadyTargetForms(t *testing.T) {
-	steady := func(m Metric) *Policy {
+	steady := func(m policy.Metric) *policy.Policy {
 		p := testPolicy(1, 100, m)
-		p.Spec.Strategy = &Strategy{Type: StrategySteady}
+		p.Spec.Strategy = &policy.Strategy{Type: policy.StrategySteady}
 		p.SetDefaults()
 		return p
 	}
@@ -359,39 +360,42 @@ func TestSteadyTargetForms(t *testing.T) {
 
 func TestSteadyWindowsAndDefaults(t *testing.T) {
 	p := steadyLoad(nil)
-	require.NoError(t, func() error { p.Spec.TargetRef = TargetRef{Kind: "Deployment", Name: "web"}; return p.Validate() }())
+	require.NoError(t, func() error {
+		p.Spec.TargetRef = policy.TargetRef{Kind: "Deployment", Name: "web"}
+		return p.Validate()
+	}())
 	assert.Equal(t, 0, *p.Spec.Strategy.HeadroomPercent)
 	assert.Equal(t, 24, *p.Spec.Strategy.MaxChangesPerDay)
 	assert.Equal(t, 7200, *p.Spec.Strategy.ScaleDownDelaySeconds)
 	assert.Equal(t, 7200, *p.Spec.Strategy.HorizonSeconds)
 	assert.Nil(t, p.Spec.Strategy.ChangeCost, "by default a change is worth 45 minutes of the count")
-	back, ahead, ok := p.MemoryWindow()
+	back, ahead, ok := MemoryWindow(p)
 	require.True(t, ok)
 	assert.Equal(t, 2*time.Hour, back, "the look-back")
 	assert.Equal(t, 2*time.Hour, ahead, "the horizon")
-	h, s := p.Windows()
+	h, s := Windows(p)
 	assert.Equal(t, SeasonWeek+2*time.Hour, h, "the counts of a week ago, for the memory's needs")
 	assert.Equal(t, 2*time.Hour, s, "the look-back's needs")
 
-	p = steadyLoad(&Strategy{ScaleDownDelaySeconds: ptr(600), HorizonSeconds: ptr(3600)})
-	back, ahead, _ = p.MemoryWindow()
+	p = steadyLoad(&policy.Strategy{ScaleDownDelaySeconds: ptr(600), HorizonSeconds: ptr(3600)})
+	back, ahead, _ = MemoryWindow(p)
 	assert.Equal(t, time.Hour, back, "the fit window, when the look-back is shorter")
 	assert.Equal(t, time.Hour, ahead)
-	_, s = p.Windows()
+	_, s = Windows(p)
 	assert.Equal(t, time.Hour, s, "the trend reads an hour of needs, whatever the look-back")
 
 	p = steadyLoad(nil)
 	p.Spec.Schedule = "@every 30m"
-	back, ahead, _ = p.MemoryWindow()
+	back, ahead, _ = MemoryWindow(p)
 	assert.Equal(t, 6*time.Hour, back, "a policy evaluated every 30 minutes looks back 12 evaluations")
 	assert.Equal(t, 6*time.Hour, ahead, "and plans 12 ahead")
 
 	rules := loadPolicy(nil)
-	rules.Spec.Strategy = &Strategy{Type: StrategyRules}
+	rules.Spec.Strategy = &policy.Strategy{Type: policy.StrategyRules}
 	rules.SetDefaults()
 	assert.Nil(t, rules.Spec.Strategy.HeadroomPercent, "Rules takes no Steady defaults")
-	assert.False(t, rules.IsSteady())
-	_, _, ok = rules.MemoryWindow()
+	assert.False(t, IsSteady(rules))
+	_, _, ok = MemoryWindow(rules)
 	assert.False(t, ok, "only Steady remembers")
 }
 

@@ -1,13 +1,17 @@
-package policy
+package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
 
 // Windows says how far back a decision of p looks, from the engine's own reading of its
 // behavior (HPA defaults included): history is the longest of the cooldowns, rate-limit
 // periods, holds and sync-check timeout — how much Git history Snapshot.History needs;
 // stabilization is the longest stabilization window — how far back Snapshot.Recommendations
 // must reach. Callers read no further back than this.
-func (p *Policy) Windows() (history, stabilization time.Duration) {
+func Windows(p *policy.Policy) (history, stabilization time.Duration) {
 	secs := func(v int) time.Duration { return time.Duration(max(v, 0)) * time.Second }
 	var h, s time.Duration
 	if b, ok := resolveBehavior(p.Spec.Behavior); ok {
@@ -31,7 +35,7 @@ func (p *Policy) Windows() (history, stabilization time.Duration) {
 		// The budget reads a day of Git history, and the memory of a week ago the counts of
 		// then (a Value target's need depends on them); the look-back (scaleDownDelaySeconds)
 		// and the trend read the needs over their windows.
-		back, _, _ := p.MemoryWindow()
+		back, _, _ := MemoryWindow(p)
 		s = max(s, cfg.delay, cfg.fit)
 		h = max(h, cfg.delay, steadyDay, SeasonWeek+back)
 	}

@@ -3,8 +3,8 @@
 // more replica-hours than a policy spent, and the Pareto frontier of changes against
 // replica-hours (docs/design.md §11).
 //
-// It owns the arithmetic only. The need series is the policy's own (policy.Need at every step
-// of a replay, read at the count before the step, as policy.Assess counts short time), and the
+// It owns the arithmetic only. The need series is the policy's own (engine.Need at every step
+// of a replay, read at the count before the step, as engine.Assess counts short time), and the
 // bounds at every step are the policy's (minReplicas and maxReplicas with its schedules):
 // ProblemOf takes both from a replay. Everything here is pure and reads no clock.
 //

@@ -6,22 +6,23 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
-// ProblemOf is the problem of a replay: at every step of r, the policy's need (policy.Need of
+// ProblemOf is the problem of a replay: at every step of r, the policy's need (engine.Need of
 // the step's metrics read at the count before the step — r.Initial for the first — exactly as
-// policy.Assess counts short time) and its bounds then (policy.BoundsAt); the count before the
+// engine.Assess counts short time) and its bounds then (engine.BoundsAt); the count before the
 // first step is the replay's. For an AverageValue target the need does not depend on the
 // count; for a Value target or a step rule it is the need the replay itself met, so each
 // replay of a comparison has its own problem. p must have gone through SetDefaults.
-func ProblemOf(p *policy.Policy, r *policy.BacktestResult) *Problem {
+func ProblemOf(p *policy.Policy, r *engine.BacktestResult) *Problem {
 	n := len(r.Steps)
 	pr := &Problem{Need: make([]int, n), Min: make([]int, n), Max: make([]int, n), Initial: max(r.Initial, 0)}
 	before := r.Initial
 	for i := range r.Steps {
 		st := &r.Steps[i]
-		pr.Need[i] = policy.Need(p, before, st.Metrics)
-		pr.Min[i], pr.Max[i] = policy.BoundsAt(p, st.Time)
+		pr.Need[i] = engine.Need(p, before, st.Metrics)
+		pr.Min[i], pr.Max[i] = engine.BoundsAt(p, st.Time)
 		before = st.Replicas
 	}
 	return pr
@@ -29,7 +30,7 @@ func ProblemOf(p *policy.Policy, r *policy.BacktestResult) *Problem {
 
 // Spent is what a replay cost, in replica-steps: Σ replicas over its steps (its replica-hours
 // ÷ the step). It is the budget a replay is measured at.
-func Spent(r *policy.BacktestResult) int64 {
+func Spent(r *engine.BacktestResult) int64 {
 	var s int64
 	for i := range r.Steps {
 		s += int64(r.Steps[i].Replicas)
@@ -109,16 +110,16 @@ func Measure(p *Problem, budget int64, lim Limits) (Result, error) {
 }
 
 // ReasonOptimum is the reason code of a change of the optimum's schedule as a replay.
-const ReasonOptimum policy.ReasonCode = "OfflineOptimum"
+const ReasonOptimum engine.ReasonCode = "OfflineOptimum"
 
 // Replay is a schedule of the problem of r as a replay over r's steps: the same instants and
 // metric values, the schedule's count after each step, and a decision at each change, so that
-// it can be assessed, compared and charted as a policy's replay is (policy.Assess counts it
+// it can be assessed, compared and charted as a policy's replay is (engine.Assess counts it
 // short only where the need is above the policy's maximum, which no schedule can meet).
-func Replay(s *Schedule, r *policy.BacktestResult, label string) policy.BacktestResult {
-	out := policy.BacktestResult{
-		Policy: label, Decisions: []policy.BacktestDecision{}, Start: r.Start, End: r.End, Step: r.Step,
-		Initial: r.Initial, Steps: make([]policy.BacktestStep, len(r.Steps)),
+func Replay(s *Schedule, r *engine.BacktestResult, label string) engine.BacktestResult {
+	out := engine.BacktestResult{
+		Policy: label, Decisions: []engine.BacktestDecision{}, Start: r.Start, End: r.End, Step: r.Step,
+		Initial: r.Initial, Steps: make([]engine.BacktestStep, len(r.Steps)),
 	}
 	before := r.Initial
 	secs := r.Step.Seconds()
@@ -128,9 +129,9 @@ func Replay(s *Schedule, r *policy.BacktestResult, label string) policy.Backtest
 		out.Steps[i] = st
 		out.Summary.ReplicaSeconds += float64(st.Replicas) * secs
 		if st.Replicas != before {
-			out.Decisions = append(out.Decisions, policy.BacktestDecision{
+			out.Decisions = append(out.Decisions, engine.BacktestDecision{
 				Time: st.Time, From: before, To: st.Replicas, Metrics: map[string]float64{},
-				Reasons: []policy.Reason{{Code: ReasonOptimum, Message: "the offline optimum changes here, knowing the whole trace"}},
+				Reasons: []engine.Reason{{Code: ReasonOptimum, Message: "the offline optimum changes here, knowing the whole trace"}},
 			})
 			if st.Replicas > before {
 				out.Summary.ScaleUps++
@@ -149,12 +150,12 @@ func Replay(s *Schedule, r *policy.BacktestResult, label string) policy.Backtest
 // below them; past them the hull's vertex answers.
 var ShadowLimits = Limits{Work: 100_000_000, Memory: 2 << 20}
 
-// OfShadow sets the offline optimum beside a shadow comparison made by policy.CompareShadow
+// OfShadow sets the offline optimum beside a shadow comparison made by engine.CompareShadow
 // from s: for the live side and for ours, the fewest changes of a never-short count within that
 // side's replica-hours over the comparison's steps, measured against the need of the same
 // metric values (c.LiveBest, c.OurBest). Without metric values over the window there is no
 // need to measure against, and nothing is set; our side needs our replay.
-func OfShadow(p *policy.Policy, s policy.ShadowSeries, c *policy.ShadowComparison, lim Limits) {
+func OfShadow(p *policy.Policy, s engine.ShadowSeries, c *engine.ShadowComparison, lim Limits) {
 	n := len(s.Live)
 	if c.Span() == 0 || s.Step <= 0 || len(s.Metrics) < n || len(c.LivePoints) == 0 {
 		return
@@ -163,15 +164,15 @@ func OfShadow(p *policy.Policy, s policy.ShadowSeries, c *policy.ShadowCompariso
 	if first < 0 || first >= n {
 		return
 	}
-	side := func(points []policy.ReplicaPoint) *policy.ShadowBest {
-		r := policy.BacktestResult{Step: s.Step, Initial: c.LivePoints[0].Replicas, Steps: make([]policy.BacktestStep, 0, n-first)}
+	side := func(points []engine.ReplicaPoint) *engine.ShadowBest {
+		r := engine.BacktestResult{Step: s.Step, Initial: c.LivePoints[0].Replicas, Steps: make([]engine.BacktestStep, 0, n-first)}
 		j := 0
 		for i := first; i < n; i++ {
 			at := s.Start.Add(time.Duration(i) * s.Step)
 			for j+1 < len(points) && !points[j+1].At.After(at) {
 				j++
 			}
-			r.Steps = append(r.Steps, policy.BacktestStep{Time: at, Replicas: points[j].Replicas, Metrics: s.Metrics[i]})
+			r.Steps = append(r.Steps, engine.BacktestStep{Time: at, Replicas: points[j].Replicas, Metrics: s.Metrics[i]})
 		}
 		return best(ProblemOf(p, &r), Spent(&r), lim)
 	}
@@ -182,20 +183,20 @@ func OfShadow(p *policy.Policy, s policy.ShadowSeries, c *policy.ShadowCompariso
 }
 
 // best is the optimum's fewest changes at a budget alone: exact, else the hull's vertex.
-func best(p *Problem, budget int64, lim Limits) *policy.ShadowBest {
+func best(p *Problem, budget int64, lim Limits) *engine.ShadowBest {
 	pl, err := compile(p)
 	if err != nil {
 		return nil // not a problem ProblemOf makes: bounds are always a range
 	}
 	if budget < pl.floor.Cost {
-		return &policy.ShadowBest{}
+		return &engine.ShadowBest{}
 	}
 	a, z := pl.edgeAround(budget)
 	if s, err := pl.fewest(budget, a, z, lim); err == nil {
-		return &policy.ShadowBest{Fits: true, Changes: s.Changes, Exact: true}
+		return &engine.ShadowBest{Fits: true, Changes: s.Changes, Exact: true}
 	}
 	if a.Cost <= budget {
-		return &policy.ShadowBest{Fits: true, Changes: a.Changes}
+		return &engine.ShadowBest{Fits: true, Changes: a.Changes}
 	}
-	return &policy.ShadowBest{Fits: true, Changes: z.Changes}
+	return &engine.ShadowBest{Fits: true, Changes: z.Changes}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
 )
 
@@ -56,15 +57,15 @@ func day() []float64 {
 	return out
 }
 
-func replay(p *policy.Policy, values []float64) policy.BacktestResult {
-	src := func(at time.Time) []policy.MetricValue {
-		return []policy.MetricValue{{Name: "rps", Value: values[int(at.Sub(start)/time.Minute)]}}
+func replay(p *policy.Policy, values []float64) engine.BacktestResult {
+	src := func(at time.Time) []engine.MetricValue {
+		return []engine.MetricValue{{Name: "rps", Value: values[int(at.Sub(start)/time.Minute)]}}
 	}
-	return policy.Backtest(p, src, policy.BacktestOptions{Start: start, End: start.Add(time.Duration(len(values)-1) * time.Minute)})
+	return engine.Backtest(p, src, engine.BacktestOptions{Start: start, End: start.Add(time.Duration(len(values)-1) * time.Minute)})
 }
 
 // TestProblemOfIsThePolicysNeed: the problem of a replay is the policy's own need at every
-// step (policy.Need, here ceil(rate / 10)) and its bounds with the schedule, and its budget is
+// step (engine.Need, here ceil(rate / 10)) and its bounds with the schedule, and its budget is
 // the replay's replica-hours.
 func TestProblemOfIsThePolicysNeed(t *testing.T) {
 	values := day()
@@ -169,7 +170,7 @@ func TestMeasureBelowTheFloor(t *testing.T) {
 }
 
 // TestReplayOfTheOptimum: the optimum's schedule as a replay has the schedule's changes and
-// replica-hours, and policy.Assess finds it never short.
+// replica-hours, and engine.Assess finds it never short.
 func TestReplayOfTheOptimum(t *testing.T) {
 	p := replayPolicy(&policy.Strategy{Type: policy.StrategySteady}, nil, 0.1)
 	r := replay(p, day())
@@ -177,7 +178,7 @@ func TestReplayOfTheOptimum(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, res.Exact)
 	o := optimum.Replay(res.Exact, &r, "optimum")
-	a := policy.Assess(p, &o)
+	a := engine.Assess(p, &o)
 	assert.Equal(t, res.Exact.Changes, a.Changes)
 	assert.Equal(t, res.Exact.Changes, o.Summary.Changes)
 	assert.InDelta(t, float64(res.Exact.Cost)/60, a.ReplicaHours, 1e-9)
@@ -203,11 +204,11 @@ func TestReplayOfTheOptimum(t *testing.T) {
 func TestOfShadow(t *testing.T) {
 	p := replayPolicy(&policy.Strategy{Type: policy.StrategySteady}, nil, 0.1)
 	values := day()
-	s := policy.ShadowSeries{Start: start, Step: time.Minute}
+	s := engine.ShadowSeries{Start: start, Step: time.Minute}
 	need := make([]int, len(values))
 	for i, v := range values {
-		s.Metrics = append(s.Metrics, []policy.MetricValue{{Name: "rps", Value: v}})
-		lo, hi := policy.BoundsAt(p, start.Add(time.Duration(i)*time.Minute))
+		s.Metrics = append(s.Metrics, []engine.MetricValue{{Name: "rps", Value: v}})
+		lo, hi := engine.BoundsAt(p, start.Add(time.Duration(i)*time.Minute))
 		need[i] = min(max(int(math.Ceil(v/10)), lo), hi)
 	}
 	// The live autoscaler holds the largest need of the last 30 minutes: never short.
@@ -216,9 +217,9 @@ func TestOfShadow(t *testing.T) {
 		for j := max(0, i-29); j <= i; j++ {
 			live[i] = max(live[i], need[j])
 		}
-		s.Live = append(s.Live, policy.MetricValue{Name: "shadow", Value: float64(live[i])})
+		s.Live = append(s.Live, engine.MetricValue{Name: "shadow", Value: float64(live[i])})
 	}
-	c := policy.CompareShadow(p, s)
+	c := engine.CompareShadow(p, s)
 	require.NotNil(t, c.Ours)
 	optimum.OfShadow(p, s, &c, optimum.ShadowLimits)
 	require.NotNil(t, c.LiveBest)
@@ -227,22 +228,22 @@ func TestOfShadow(t *testing.T) {
 	pr := &optimum.Problem{Need: need, Min: make([]int, len(need)), Max: make([]int, len(need)), Initial: live[0]}
 	var budget int64
 	for i := range need {
-		pr.Min[i], pr.Max[i] = policy.BoundsAt(p, start.Add(time.Duration(i)*time.Minute))
+		pr.Min[i], pr.Max[i] = engine.BoundsAt(p, start.Add(time.Duration(i)*time.Minute))
 		budget += int64(live[i])
 	}
 	want, err := optimum.Fewest(pr, budget, optimum.Limits{})
 	require.NoError(t, err)
-	assert.Equal(t, &policy.ShadowBest{Fits: true, Exact: true, Changes: want.Changes}, c.LiveBest)
+	assert.Equal(t, &engine.ShadowBest{Fits: true, Exact: true, Changes: want.Changes}, c.LiveBest)
 	assert.LessOrEqual(t, c.LiveBest.Changes, c.LiveChanges, "the live side is never short")
 	assert.InDelta(t, float64(budget)/60, c.LiveReplicaHours, 1e-9, "the same replica-hours as the comparison's")
 
 	// Our side is the policy's replay from the live count: the same as a backtest of it.
 	initial := live[0]
-	r := policy.Backtest(p, func(at time.Time) []policy.MetricValue { return s.Metrics[int(at.Sub(start)/time.Minute)] },
-		policy.BacktestOptions{Start: start, End: start.Add(time.Duration(len(values)-1) * time.Minute), Initial: &initial})
-	ours := policy.ShadowBest{}
+	r := engine.Backtest(p, func(at time.Time) []engine.MetricValue { return s.Metrics[int(at.Sub(start)/time.Minute)] },
+		engine.BacktestOptions{Start: start, End: start.Add(time.Duration(len(values)-1) * time.Minute), Initial: &initial})
+	ours := engine.ShadowBest{}
 	if s, err := optimum.Fewest(optimum.ProblemOf(p, &r), optimum.Spent(&r), optimum.Limits{}); err == nil {
-		ours = policy.ShadowBest{Fits: true, Exact: true, Changes: s.Changes}
+		ours = engine.ShadowBest{Fits: true, Exact: true, Changes: s.Changes}
 	} else {
 		require.ErrorIs(t, err, optimum.ErrOverBudget)
 	}
@@ -250,7 +251,7 @@ func TestOfShadow(t *testing.T) {
 
 	none := s
 	none.Metrics, none.MetricsCause = nil, "range query failed"
-	c = policy.CompareShadow(p, none)
+	c = engine.CompareShadow(p, none)
 	optimum.OfShadow(p, none, &c, optimum.ShadowLimits)
 	assert.Nil(t, c.LiveBest, "no need to measure against")
 	assert.Nil(t, c.OurBest)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
@@ -29,13 +30,13 @@ func newClient(t *testing.T, p *promtest.Prometheus) *promclient.Client {
 // scrape every second brings a changed exporter value in.
 func valueEventually(t *testing.T, c *promclient.Client, m policy.Metric, want float64) {
 	t.Helper()
-	var last policy.MetricValue
+	var last engine.MetricValue
 	require.Eventually(t, func() bool {
 		v, err := c.Query(context.Background(), m.PromQL, time.Time{})
 		last = promclient.ToValue(m, v, err)
 		return !last.Missing && last.Value == want
 	}, 30*time.Second, 50*time.Millisecond, "want %v", want)
-	assert.Equal(t, policy.MetricValue{Name: m.Name, Value: want}, last)
+	assert.Equal(t, engine.MetricValue{Name: m.Name, Value: want}, last)
 }
 
 func TestScrapedExporterValueIsQueryable(t *testing.T) {
@@ -81,7 +82,7 @@ func TestSeededHistoryIsQueryableByRange(t *testing.T) {
 
 	steps := []time.Time{start, start.Add(time.Minute), end}
 	got := promclient.SeriesValues(policy.Metric{Name: "backlog"}, v, nil, steps)
-	assert.Equal(t, []policy.MetricValue{
+	assert.Equal(t, []engine.MetricValue{
 		{Name: "backlog", Value: 0}, {Name: "backlog", Value: 4}, {Name: "backlog", Value: float64(720 % 100)},
 	}, got)
 }
@@ -119,7 +120,7 @@ func TestStopMakesMetricsMissingAndRestartBringsThemBack(t *testing.T) {
 
 			p.Restart()
 			v, err = c.Query(context.Background(), m.PromQL, before)
-			assert.Equal(t, policy.MetricValue{Name: m.Name, Value: 312.5}, promclient.ToValue(m, v, err), "the samples before the stop are kept")
+			assert.Equal(t, engine.MetricValue{Name: m.Name, Value: 312.5}, promclient.ToValue(m, v, err), "the samples before the stop are kept")
 			e.Set("demo_rps", nil, 99)
 			valueEventually(t, c, m, 99)
 		})

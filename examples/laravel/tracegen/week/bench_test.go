@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 var seeds = []uint64{1, 2, 3}
@@ -46,21 +47,21 @@ func steadyPolicy() *policy.Policy {
 
 func ptr[T any](v T) *T { return &v }
 
-func source(trace []float64) func(*policy.Policy) func(time.Time) []policy.MetricValue {
-	return func(*policy.Policy) func(time.Time) []policy.MetricValue {
-		return func(at time.Time) []policy.MetricValue {
-			return []policy.MetricValue{{Name: Metric, Value: trace[int(at.Sub(Start)/Step)]}}
+func source(trace []float64) func(*policy.Policy) func(time.Time) []engine.MetricValue {
+	return func(*policy.Policy) func(time.Time) []engine.MetricValue {
+		return func(at time.Time) []engine.MetricValue {
+			return []engine.MetricValue{{Name: Metric, Value: trace[int(at.Sub(Start)/Step)]}}
 		}
 	}
 }
 
-var weekOpts = policy.BacktestOptions{Start: Start, End: Start.Add(time.Duration(Samples-1) * Step), Step: Step}
+var weekOpts = engine.BacktestOptions{Start: Start, End: Start.Add(time.Duration(Samples-1) * Step), Step: Step}
 
 type row struct {
 	shape     string
 	seed      uint64
-	hpa, st   policy.Assessment
-	stResults policy.BacktestResult
+	hpa, st   engine.Assessment
+	stResults engine.BacktestResult
 	// needHours is what the need itself costs: Σ ceil(rate / PerReplica) × step.
 	needHours float64
 }
@@ -71,7 +72,7 @@ func compareAll(t testing.TB) []row {
 		for _, seed := range seeds {
 			tr, err := Generate(shape, seed)
 			require.NoError(t, err)
-			res, as := policy.Compare([]*policy.Policy{hpaDefault(), steadyPolicy()}, source(tr), weekOpts)
+			res, as := engine.Compare([]*policy.Policy{hpaDefault(), steadyPolicy()}, source(tr), weekOpts)
 			need := 0.0
 			for _, v := range tr {
 				need += math.Ceil(v/PerReplica) * Step.Hours()
@@ -96,7 +97,7 @@ func writeTable(w io.Writer, rows []row) {
 
 // spikeCommits counts, for every spike of a trace (the need crossing 12.5 replicas from below),
 // the changes a replay made from 3 minutes before it to 75 minutes after: the spike's commits.
-func spikeCommits(trace []float64, r *policy.BacktestResult) []int {
+func spikeCommits(trace []float64, r *engine.BacktestResult) []int {
 	var out []int
 	for i := 1; i < len(trace); i++ {
 		if trace[i] > 25000 && trace[i-1] <= 25000 {
@@ -176,7 +177,7 @@ func TestDiurnalCalibration(t *testing.T) {
 	for _, seed := range seeds {
 		tr, err := Generate("diurnal", seed)
 		require.NoError(t, err)
-		_, as := policy.Compare([]*policy.Policy{hpaDefault()}, source(tr), weekOpts)
+		_, as := engine.Compare([]*policy.Policy{hpaDefault()}, source(tr), weekOpts)
 		changes += float64(as[0].Changes) / float64(len(seeds))
 		short += as[0].ShortSeconds / 3600 / float64(len(seeds))
 	}
