@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,8 +42,8 @@ func raceTrace(now time.Time) string {
 // `make test` runs it under the race detector (`make race`), where any unsynchronized access
 // between the scheduler, on-demand evaluations and the status readers fails it. Without the
 // detector it still checks that every request was answered as it should be and that
-// scheduled and on-demand cycles both ran. RACE_TRAFFIC sets how long the traffic lasts
-// (default 6s).
+// scheduled and on-demand cycles both ran: the traffic goes on past RACE_TRAFFIC (default 6s)
+// until a scheduled cycle has run between the ones on demand, for a minute at the most.
 func TestServeUnderConcurrentTrafficIsRaceFree(t *testing.T) {
 	traffic := 6 * time.Second
 	if v := os.Getenv("RACE_TRAFFIC"); v != "" {
@@ -99,13 +100,42 @@ func TestServeUnderConcurrentTrafficIsRaceFree(t *testing.T) {
 		answers = map[string]map[int]int{} // call → status → count
 		wg      sync.WaitGroup
 	)
-	stop := time.Now().Add(traffic)
+	// The traffic lasts `traffic`, and then until a scheduled cycle has run between the ones
+	// on demand (at most a minute more): on a loaded machine a cycle takes seconds, and the
+	// first on-demand requests, all sent at once, queue ahead of the scheduler's first turn.
+	// What must never happen is a scheduler starved for as long as the traffic goes on.
+	var (
+		onDemandSoFar atomic.Int64
+		done          atomic.Bool
+		cycleRE       = regexp.MustCompile(`gitops_autoscaler_evaluation_duration_seconds_count\{repository="shop"\} (\d+)`)
+	)
+	scheduledRan := func() bool {
+		resp, err := http.Get(env.base + "/metrics")
+		if err != nil {
+			return false
+		}
+		metrics, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		m := cycleRE.FindSubmatch(metrics)
+		if m == nil {
+			return false
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return int64(n-before) > onDemandSoFar.Load()
+	}
+	go func() {
+		time.Sleep(traffic)
+		for deadline := time.Now().Add(time.Minute); !scheduledRan() && time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+		}
+		done.Store(true)
+	}()
 	client := &http.Client{Timeout: time.Minute}
 	for _, c := range calls {
 		answers[c.name] = map[int]int{}
 		for range 2 {
 			wg.Go(func() {
-				for time.Now().Before(stop) {
+				for !done.Load() {
 					req, err := http.NewRequest(c.method, env.base+c.path, strings.NewReader(c.body))
 					if err != nil {
 						t.Error(err)
@@ -128,6 +158,9 @@ func TestServeUnderConcurrentTrafficIsRaceFree(t *testing.T) {
 					mu.Lock()
 					answers[c.name][code]++
 					mu.Unlock()
+					if c.method == "POST" && code == http.StatusOK {
+						onDemandSoFar.Add(1)
+					}
 					if c.method == "POST" {
 						// Evaluations on demand come now and then, as alerts do: the
 						// scheduler gets its turns between them.
