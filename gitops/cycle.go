@@ -12,6 +12,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/history"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
@@ -557,7 +558,7 @@ func (r *Runner) History(ctx context.Context, repo Repo, name string, since time
 	if p.Spec.Replicas == nil {
 		return nil, p, fmt.Errorf("history %s: the policy has no spec.replicas", p.ID())
 	}
-	ev, err := ws.History(gitrepo.HistoryQuery{PolicyID: p.ID(), Target: *p.Spec.Replicas, Since: since})
+	ev, err := history.Read(ws, history.Query{PolicyID: p.ID(), Target: *p.Spec.Replicas, Since: since})
 	return ev, p, err
 }
 

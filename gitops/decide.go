@@ -10,6 +10,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/history"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
@@ -125,11 +126,11 @@ func (r *Runner) observeGit(ws *gitrepo.Workspace, p *policy.Policy, at time.Tim
 	// History is read from the remote base, not the local head: the cycle's own commits so far
 	// are other policies' decisions on other targets (ValidateSet forbids two policies on one
 	// target), never events of this one — and walking them made a cycle quadratic.
-	history, err := ws.History(gitrepo.HistoryQuery{PolicyID: p.ID(), Target: t.loc, Since: at.Add(-historyWindow(p))})
+	events, err := history.Read(ws, history.Query{PolicyID: p.ID(), Target: t.loc, Since: at.Add(-historyWindow(p))})
 	if err != nil {
 		return t, nil, fmt.Errorf("history: %w", err)
 	}
-	return t, &engine.Snapshot{Now: at, Current: t.current, Metrics: values, History: notAfter(history, at)}, nil
+	return t, &engine.Snapshot{Now: at, Current: t.current, Metrics: values, History: notAfter(events, at)}, nil
 }
 
 // observe completes the snapshot from the other sources: the recommendations over the

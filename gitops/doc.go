@@ -1,8 +1,10 @@
 // Package gitops owns the Git side of the loop and the loop itself.
 //
 //   - The Git repository is package gitops/gitrepo: clones kept in a cache directory, one
-//     fetch and one push per cycle, commits of one file, history read back from first-parent
-//     `git log`. It is the only package that imports go-git.
+//     fetch and one push per cycle, commits of one file, a walk of the base's first parents.
+//     It is the only package that imports go-git, and it knows no decision.
+//   - What a past commit means to a policy (its decision, a revert of one, a person's edit) is
+//     package gitops/history, read through that walk.
 //   - The replica editor is package internal/edit: it changes one YAML scalar and no other byte.
 //   - Commit messages and trailers are package gitops/commitmsg.
 //   - The loop (cycle.go, decide.go): Runner.Cycle runs docs/design.md §2 for a repository's

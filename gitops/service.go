@@ -15,7 +15,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/history"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -377,7 +377,7 @@ func (s *Service) History(ctx context.Context, repository, id string, since time
 	if ws == nil {
 		return nil, fmt.Errorf("history of %s: repository %s not synced yet", id, repository)
 	}
-	ev, err := ws.History(gitrepo.HistoryQuery{PolicyID: id, Target: *p.Spec.Replicas, Since: since})
+	ev, err := history.Read(ws, history.Query{PolicyID: id, Target: *p.Spec.Replicas, Since: since})
 	if err != nil {
 		if old, ok := rl.history[id]; ok {
 			return old, nil

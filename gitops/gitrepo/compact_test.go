@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -38,12 +37,22 @@ func TestSyncKeepsThePackCountBounded(t *testing.T) {
 	fsck.Env = append(os.Environ(), "HOME="+t.TempDir(), "GIT_CONFIG_NOSYSTEM=1")
 	out, err := fsck.CombinedOutput()
 	require.NoError(t, err, "git fsck of the clone: %s", out)
-	events, err := ws.History(HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: time.Now().Add(-time.Hour)})
+	// Every edit is still read back through the walk: each version of the file, newest first.
+	var versions []string
+	_, err = ws.WalkBase(time.Now().Add(-time.Hour), 0, func(c *PastCommit) (bool, error) {
+		_, after, changed, err := c.FileChange(valuesFile)
+		if err != nil || !changed {
+			return err == nil, err
+		}
+		data, ok, err := ws.ReadBlob(after)
+		require.True(t, ok)
+		versions = append(versions, string(data))
+		return true, err
+	})
 	require.NoError(t, err)
-	require.Len(t, events, syncs, "every edit is still read")
-	for i, ev := range events {
-		assert.Equal(t, engine.EventManualEdit, ev.Kind)
-		assert.Equal(t, 4+i, ev.To)
+	require.Len(t, versions, syncs, "every edit is still read")
+	for i, v := range versions {
+		assert.Equal(t, values(strconv.Itoa(3+syncs-i)), v)
 	}
 	commitValues(t, ws, "9")
 	require.NoError(t, ws.Push(ctx))

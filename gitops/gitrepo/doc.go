@@ -23,11 +23,16 @@
 //     handle a pull request's branch, with leases. A pull request's commit is a handful of
 //     objects, kept in memory until its branch is pushed;
 //   - repair: a cache whose objects are missing or damaged is fetched or cloned again;
-//   - read history: History classifies the first-parent commits of the base branch into
-//     decisions, manual scales, reverts and manual edits (docs/design.md §6), sharing commit
-//     reads among the policies of one sync; ClaimStarts tells where documents began to claim a
-//     policy's name or value on that history, for the set checks to keep the first
-//     (docs/design.md §4), and History does the same on a checkout's HEAD (validate --repo);
+//   - walk history: WalkBase visits the first-parent commits of the base branch, newest first,
+//     each a PastCommit with its message, author and time and, through FileChange, the blobs
+//     of one file before and after it; ReadBlob reads a blob under limits.git.maxFileBytes and
+//     LookupCommit finds a commit by hash. Commits are decoded and diffed once per sync, and a
+//     caller keeps what it derives from one in its Memo, so every policy's walk shares the
+//     work. What a commit means — a decision, a revert, a person's edit — is not decided here
+//     but in gitops/history. ClaimStarts tells where documents began to hold a claim (a
+//     caller's predicate over a file's bytes) on that history, for the set checks to keep the
+//     first (docs/design.md §4), and History does the same on a checkout's HEAD (validate
+//     --repo);
 //   - sign: with a Signer every commit is signed as git signs it (the gpgsig header over the
 //     object without it; gitops/signing makes OpenPGP and SSH signatures);
 //   - publish: with a Publisher the commits are made again through a host's API instead of
@@ -41,9 +46,11 @@
 // scrubbed of secrets and URL credentials (secret.RedactError).
 //
 // Commits and SHAs cross the boundary as hex strings. What to commit is the loop's (package
-// gitops); the replica editor is internal/edit and the message format gitops/commitmsg; pull
-// requests belong to the hosts.
+// gitops), and the messages it commits are given to it whole; pull requests belong to the
+// hosts. It knows no decision: it imports neither the message format (gitops/commitmsg), nor
+// the replica editor, nor the engine.
 //
-// Must not import: cmd/..., gitops, gitops/delivery, gitops/host/..., internal/web, render/...,
-// promclient/..., integration/....
+// Must not import: cmd/..., gitops, gitops/commitmsg, gitops/delivery, gitops/history,
+// gitops/host/..., internal/edit, internal/web, policy/engine, render/..., promclient/...,
+// integration/....
 package gitrepo

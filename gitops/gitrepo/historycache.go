@@ -7,14 +7,12 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 )
 
 // historyCache shares the work of reading history among the policies of one cycle (one sync
-// of a workspace, which starts a new cache): each
-// commit is decoded, its trailers parsed and its tree diffed against its first parent once,
-// however many policies walk it. Without it every policy re-reads the same commits and
+// of a workspace, which starts a new cache): each commit is decoded and its tree diffed
+// against its first parent once, and what a caller derives from it (its parsed message, in
+// Commit.Memo) kept, however many policies walk it. Without it every policy re-reads the same commits and
 // trees — after a cycle that scaled 1,000 policies, the next one read a million trees.
 // It is not safe for concurrent use.
 type historyCache struct {
@@ -28,10 +26,10 @@ type historyCache struct {
 type cachedCommit struct {
 	commit *object.Commit
 
-	parsed   bool
-	trailers commitmsg.Trailers
-	ours     bool   // trailers present
-	reverts  string // the sha a `git revert` message names, if any
+	// past is the commit as walks hand it out (walked), and memo the caller's: what it derived
+	// from the commit (PastCommit.Memo).
+	past *PastCommit
+	memo any
 
 	// changes maps each file the commit changed against its first parent to its blob before
 	// and after (zero: absent, or not a file); nil until diffed.
@@ -71,22 +69,6 @@ func (hc *historyCache) parent(c *object.Commit) (*object.Commit, error) {
 		return nil, object.ErrParentNotFound
 	}
 	return hc.commit(c.ParentHashes[0])
-}
-
-// message returns a commit's parsed trailers and the commit a revert message names.
-func (hc *historyCache) message(c *object.Commit) (tr commitmsg.Trailers, ours bool, reverts string) {
-	cc, err := hc.get(c.Hash)
-	if err != nil { // not from this repository's store: parse it uncached
-		cc = &cachedCommit{commit: c}
-	}
-	if !cc.parsed {
-		cc.trailers, cc.ours = commitmsg.ParseTrailers(c.Message)
-		if m := revertRE.FindStringSubmatch(c.Message); m != nil {
-			cc.reverts = m[1]
-		}
-		cc.parsed = true
-	}
-	return cc.trailers, cc.ours, cc.reverts
 }
 
 // change returns the blobs of file before (first parent) and after a commit; equal when the

@@ -1,4 +1,4 @@
-package gitrepo
+package history
 
 import (
 	"context"
@@ -6,30 +6,57 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-billy/v5/osfs"
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
-var webLoc = policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}
+const valuesFile = "envs/prod/web/values.yaml"
+
+var (
+	webLoc   = policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}
+	t0       = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+	identity = policy.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"}
+)
 
 const bot = "gitops-autoscaler <bot@example.com>"
 
+func values(n string) string { return "# web\nweb:\n  replicaCount: " + n + "  # managed\n" }
+
+// newRepo is a Git server with the platform repository and a workspace's options for it.
+func newRepo(t testing.TB) (*gittest.Server, gitrepo.Options) {
+	t.Helper()
+	s := gittest.NewServer(t)
+	s.CreateRepo("platform", map[string]string{valuesFile: values("3"), "README.md": "hi\n"})
+	return s, optionsFor(t, s)
+}
+
+// optionsFor are a workspace's options for the platform repository of s, with a cache of its
+// own.
+func optionsFor(t testing.TB, s *gittest.Server) gitrepo.Options {
+	return gitrepo.Options{Name: "platform", URL: s.URL("platform"), CacheDir: t.TempDir(),
+		Auth:   &policy.GitAuth{Username: s.User(), PasswordEnv: "GIT_PASSWORD"},
+		Getenv: func(k string) string { return map[string]string{"GIT_PASSWORD": s.Password()}[k] }}
+}
+
+func open(t testing.TB, opts gitrepo.Options) *gitrepo.Workspace {
+	t.Helper()
+	ws, err := gitrepo.Open(context.Background(), opts)
+	require.NoError(t, err)
+	return ws
+}
+
 // decide commits and pushes one of our decisions, as the loop does: sync, commit, push.
-func decide(t *testing.T, ws *Workspace, m commitmsg.Message, at time.Time) string {
+func decide(t *testing.T, ws *gitrepo.Workspace, m commitmsg.Message, at time.Time) string {
 	t.Helper()
 	require.NoError(t, ws.Sync(context.Background()))
 	m.EvaluatedAt = at
-	h, err := ws.Commit(context.Background(), CommitRequest{
+	h, err := ws.Commit(context.Background(), gitrepo.CommitRequest{
 		File: m.Target.File, Content: []byte(values(fmt.Sprint(m.To))), Message: commitmsg.Format(m), Author: identity, When: at,
 	})
 	require.NoError(t, err)
@@ -53,7 +80,7 @@ func webDecision(from, to int) commitmsg.Message {
 //	now-5m   ours      api policy       nothing (another policy, another file)
 type historyFixture struct {
 	s                                *gittest.Server
-	ws                               *Workspace
+	ws                               *gitrepo.Workspace
 	now                              time.Time
 	old, decision, revert, edit, man string
 }
@@ -74,14 +101,14 @@ func newHistoryFixture(t *testing.T) historyFixture {
 	require.NoError(t, ws.Sync(context.Background()))
 	manual := commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: 8, To: 5, Reasons: reasonLines("cost review"),
 		Manual: true, RequestedBy: "jane", EvaluatedAt: now.Add(-10 * time.Minute)}
-	h, err := ws.Commit(context.Background(), CommitRequest{
+	h, err := ws.Commit(context.Background(), gitrepo.CommitRequest{
 		File: valuesFile, Content: []byte("# web (prod)\nweb:\n  replicaCount: 5  # managed\n"),
 		Message: commitmsg.Format(manual), Author: identity, When: now.Add(-10 * time.Minute),
 	})
 	require.NoError(t, err)
 	f.man = h
 	api := commitmsg.Message{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, From: 2, To: 3}
-	_, err = ws.Commit(context.Background(), CommitRequest{
+	_, err = ws.Commit(context.Background(), gitrepo.CommitRequest{
 		File: "api.yaml", Content: []byte("replicas: 3\n"), Message: commitmsg.Format(api), Author: identity, When: now.Add(-5 * time.Minute),
 	})
 	require.NoError(t, err)
@@ -92,9 +119,7 @@ func newHistoryFixture(t *testing.T) historyFixture {
 func TestReadHistoryClassifiesEvents(t *testing.T) {
 	f := newHistoryFixture(t)
 
-	events, visited, err := readHistory(f.ws.repo, f.ws.head, nil, HistoryQuery{
-		PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour),
-	})
+	events, visited, err := read(f.ws, Query{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)})
 	require.NoError(t, err)
 	assert.Equal(t, 7, visited, "the commits of the last hour, and not one more")
 
@@ -117,18 +142,10 @@ func TestReadHistoryClassifiesEvents(t *testing.T) {
 		assert.Equal(t, want[i], events[i], "event %d", i)
 	}
 
-	// The workspace method walks from the base (here the pushed head), through its cache.
-	viaWS, err := f.ws.History(HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)})
-	require.NoError(t, err)
-	require.Len(t, viaWS, len(want))
-	for i := range want {
-		assert.Equal(t, [2]string{string(want[i].Kind), want[i].Commit}, [2]string{string(viaWS[i].Kind), viaWS[i].Commit}, "event %d", i)
-	}
 }
 
 func TestReadHistoryIsBounded(t *testing.T) {
 	f := newHistoryFixture(t)
-	repo := f.ws.repo
 	tests := []struct {
 		name        string
 		since       time.Time
@@ -147,9 +164,7 @@ func TestReadHistoryIsBounded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			events, visited, err := readHistory(repo, f.ws.head, nil, HistoryQuery{
-				PolicyID: "prod/web", Target: webLoc, Since: tt.since, Max: tt.max,
-			})
+			events, visited, err := read(f.ws, Query{PolicyID: "prod/web", Target: webLoc, Since: tt.since, Max: tt.max})
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantVisited, visited)
 			var kinds []engine.EventKind
@@ -157,36 +172,6 @@ func TestReadHistoryIsBounded(t *testing.T) {
 				kinds = append(kinds, e.Kind)
 			}
 			assert.Equal(t, tt.wantKinds, kinds)
-		})
-	}
-}
-
-func TestDecisionExists(t *testing.T) {
-	f := newHistoryFixture(t)
-	q := HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)}
-	tests := []struct {
-		name  string
-		q     HistoryQuery
-		id    string
-		want  bool
-		found string
-	}{
-		{name: "the newest decision", q: q, id: commitmsg.DecisionID("prod/web", webLoc, 8, 5), want: true, found: f.man},
-		{name: "superseded by a later one", q: q, id: commitmsg.DecisionID("prod/web", webLoc, 4, 6)},
-		{name: "never made", q: q, id: commitmsg.DecisionID("prod/web", webLoc, 5, 9)},
-		{name: "other policy's id", q: q, id: commitmsg.DecisionID("prod/api", policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, 2, 3)},
-		{name: "outside the window", q: HistoryQuery{PolicyID: "prod/web", Since: f.now.Add(-time.Minute)}, id: commitmsg.DecisionID("prod/web", webLoc, 8, 5)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			found, ok, err := decisionExists(f.ws.repo, f.ws.head, tt.q, tt.id)
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, ok)
-			if tt.found == "" {
-				assert.True(t, found.IsZero())
-			} else {
-				assert.Equal(t, tt.found, found.String())
-			}
 		})
 	}
 }
@@ -200,7 +185,7 @@ func TestReadHistoryRevertOfOthers(t *testing.T) {
 	rev := s.Revert("platform", human, "Bob <bob@example.com>", t0.Add(-10*time.Minute))
 	require.NoError(t, ws.Sync(context.Background()))
 
-	events, err := ws.History(HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: t0.Add(-time.Hour)})
+	events, err := Read(ws, Query{PolicyID: "prod/web", Target: webLoc, Since: t0.Add(-time.Hour)})
 	require.NoError(t, err)
 	require.Len(t, events, 2)
 	assert.Equal(t, engine.EventManualEdit, events[1].Kind)
@@ -239,56 +224,51 @@ func BenchmarkReadHistory(b *testing.B) {
 			})
 		}
 	}
-	head := s.Import("platform", commits)
-	// As a workspace opens its clone: pack files kept open between reads.
-	st := filesystem.NewStorageWithOptions(osfs.New(s.Dir("platform")), cache.NewObjectLRUDefault(),
-		filesystem.Options{MaxOpenDescriptors: maxOpenPacks})
-	b.Cleanup(func() { _ = st.Close() })
-	repo, err := git.Open(st, nil)
-	require.NoError(b, err)
-	q := HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: start.Add(n*time.Minute - time.Hour)}
+	s.Import("platform", commits)
+	ws := open(b, optionsFor(b, s))
+	q := Query{PolicyID: "prod/web", Target: webLoc, Since: start.Add(n*time.Minute - time.Hour)}
 
-	events, visited, err := readHistory(repo, plumbing.NewHash(head), nil, q)
+	events, visited, err := read(ws, q)
 	require.NoError(b, err)
 	require.Equal(b, 60, visited)
 	require.Len(b, events, 30)
 
 	b.ResetTimer()
 	for b.Loop() {
-		if _, _, err := readHistory(repo, plumbing.NewHash(head), nil, q); err != nil {
+		if _, _, err := read(ws, q); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func TestHistoryCacheAgreesWithReadHistory(t *testing.T) {
+// TestReadAgreesWithAFreshSync: the commits, diffs and parsed messages a sync shares between
+// the policies' reads change no answer — every query, in any order, twice, through one
+// workspace gives what a workspace opened afresh for that one query gives.
+func TestReadAgreesWithAFreshSync(t *testing.T) {
 	f := newHistoryFixture(t)
-	repo := f.ws.repo
-	cache := newHistoryCache(repo, 0)
 	tests := []struct {
 		name  string
-		query HistoryQuery
+		query Query
 	}{
-		{name: "web, last hour", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)}},
-		{name: "web, everything", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour)}},
-		{name: "web, bounded", query: HistoryQuery{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour), Max: 3}},
-		{name: "api", query: HistoryQuery{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, Since: f.now.Add(-time.Hour)}},
-		{name: "someone else's file", query: HistoryQuery{PolicyID: "prod/docs", Target: policy.ReplicasLocation{File: "README.md", Path: "x"}, Since: f.now.Add(-time.Hour)}},
+		{name: "web, last hour", query: Query{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)}},
+		{name: "web, everything", query: Query{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour)}},
+		{name: "web, bounded", query: Query{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-24 * time.Hour), Max: 3}},
+		{name: "api", query: Query{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, Since: f.now.Add(-time.Hour)}},
+		{name: "someone else's file", query: Query{PolicyID: "prod/docs", Target: policy.ReplicasLocation{File: "README.md", Path: "x"}, Since: f.now.Add(-time.Hour)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want, wantVisited, err := readHistory(repo, f.ws.head, nil, tt.query)
+			fresh := open(t, optionsFor(t, f.s))
+			want, wantVisited, err := read(fresh, tt.query)
 			require.NoError(t, err)
-			// The same cache serves every query, in any order, twice.
 			for range 2 {
-				got, visited, err := readHistory(repo, f.ws.head, cache, tt.query)
+				got, visited, err := read(f.ws, tt.query)
 				require.NoError(t, err)
 				assert.Equal(t, want, got)
 				assert.Equal(t, wantVisited, visited)
 			}
 		})
 	}
-	assert.NotEmpty(t, cache.commits, "the cache was used")
 }
 
 // reasonLines makes reasons of plain lines, as a person's or the loop's own lines are.
