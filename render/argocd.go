@@ -107,7 +107,13 @@ type argoRef struct {
 // helmTemplate, kustomize Build, findManifests).
 func resolveArgoCD(r *repo, req Request) ([]source, error) {
 	a := req.ArgoCD
-	doc, err := loadObjectDoc(r, a.Application, "argoproj.io", "Application", a.Name, "spec.render.argocd.application")
+	var doc objectDoc
+	var err error
+	if a.ApplicationSet != "" {
+		doc, err = loadGeneratedApp(r, a.ApplicationSet, a.Name, req.RepoURLs)
+	} else {
+		doc, err = loadObjectDoc(r, a.Application, "argoproj.io", "Application", a.Name, "spec.render.argocd.application")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +154,10 @@ func resolveArgoCD(r *repo, req Request) ([]source, error) {
 	case len(head.Spec.Sources) > 0:
 		for i, s := range head.Spec.Sources {
 			raws = append(raws, s)
-			fields = append(fields, fmt.Sprintf("spec.sources[%d]", i))
+			fields = append(fields, fmt.Sprintf("%sspec.sources[%d]", doc.prefix, i))
 		}
 	case head.Spec.Source != nil:
-		raws, fields = []any{head.Spec.Source}, []string{"spec.source"}
+		raws, fields = []any{head.Spec.Source}, []string{doc.prefix + "spec.source"}
 	default:
 		return nil, doc.problem("spec", "the Application has no source (spec.source or spec.sources)")
 	}

@@ -473,7 +473,7 @@ func TestRenderRefusesSources(t *testing.T) {
 			name:    "an ApplicationSet",
 			req:     argoReq("argocd/app.yaml"),
 			content: "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: shop}\nspec: {}\n",
-			want:    "argocd/app.yaml:2: kind: argocd/app.yaml is an ApplicationSet: commit the Application it generates",
+			want:    "argocd/app.yaml:2: kind: argocd/app.yaml is an ApplicationSet: name it with render.argocd.applicationSet",
 		},
 		{
 			name:    "several Applications and no name",

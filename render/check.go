@@ -32,6 +32,8 @@ func CheckPolicy(root string, repoURLs []string, p *policy.Policy) (err error) {
 		field = "spec.render.helm.chart"
 	case r.Kustomize != nil:
 		field = "spec.render.kustomize.dir"
+	case r.ArgoCD != nil && r.ArgoCD.ApplicationSet != "":
+		field = "spec.render.argocd.applicationSet"
 	case r.ArgoCD != nil:
 		field = "spec.render.argocd.application"
 	case r.Flux != nil:

@@ -32,6 +32,20 @@ func TestCheckPolicy(t *testing.T) {
 			want:   "p.yaml:8: spec.replicas.file: envs/prod/shop/flux.yaml is not among the files the render reads (helm chart charts/pdb reads the chart's values.yaml, envs/prod/shop/values.yaml, argocd/shop.yaml spec.sources[0].helm.valuesObject): an edit of it cannot reach the workload",
 		},
 		{
+			name:   "a values file of an Application an ApplicationSet generates",
+			policy: head + "  replicas: {file: envs/prod/web/values.yaml, path: replicaCount}\n  render: {argocd: {applicationSet: argocd/appset.yaml, name: web}}\n",
+		},
+		{
+			name:   "a values file of another Application of the ApplicationSet",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {applicationSet: argocd/appset.yaml, name: web}}\n",
+			want:   "p.yaml:8: spec.replicas.file: envs/prod/shop/values.yaml is not among the files the render reads (helm chart charts/pdb reads the chart's values.yaml, envs/prod/web/values.yaml): an edit of it cannot reach the workload",
+		},
+		{
+			name:   "a name the ApplicationSet does not generate",
+			policy: head + "  replicas: {file: envs/prod/web/values.yaml, path: replicaCount}\n  render: {argocd: {applicationSet: argocd/appset.yaml, name: api}}\n",
+			want:   `p.yaml:9: spec.render.argocd.applicationSet: the ApplicationSet of argocd/appset.yaml generates no Application "api" (it generates shop, web)`,
+		},
+		{
 			name:   "the HelmRelease and its values files",
 			policy: head + "  replicas: {file: flux/shop.yaml, path: spec.values.replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
 		},
