@@ -14,14 +14,15 @@
 // under limits.render's memory, CPU-time, output and time limits (sandbox.go, docs/design.md
 // §8): a render that reaches one is stopped and fails with a *LimitError naming it, for its
 // policy alone. Panics are recovered into errors, the context's end stops a render, every path is joined under the repository root (no `..`, no absolute path, no
-// symlink out), charts must vendor their dependencies (as directories or as the .tgz archives
-// `helm dependency build` leaves), and other remote sources — another Git repository, a
+// symlink out), charts vendor their dependencies (as directories or as the .tgz archives
+// `helm dependency build` leaves) or lock them in Chart.lock, and other remote sources — another Git repository, a
 // remote kustomize base, a values URL, an OCI artifact of manifests — are refused with an
 // error naming the field rather than fetched. The one download is a remote chart (charts.go,
 // docs/design.md §8 "Remote charts"): an Argo CD chart source from a Helm repository or OCI
 // registry, or a Flux HelmRelease's chart from a HelmRepository or OCIRepository, which
 // Charts pulls in the service's process with the Helm SDK's getter and registry client,
-// bounded by limits.charts, into a content-addressed cache the worker renders from. Nothing
+// bounded by limits.charts, into a content-addressed cache the worker renders from — with the
+// dependencies a chart locks in Chart.lock but does not vendor (chartdeps.go). Nothing
 // is executed. Helm test hooks are left out
 // of every render: they are not deployed state. An Overlay renders edited content without
 // writing it.
