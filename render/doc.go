@@ -19,7 +19,7 @@
 // remote kustomize base, a values URL, an OCI artifact of manifests — are refused with an
 // error naming the field rather than fetched. The one download is a remote chart (charts.go,
 // docs/design.md §8 "Remote charts"): an Argo CD chart source from a Helm repository or OCI
-// registry, or a Flux HelmRelease's chart from a HelmRepository or OCIRepository, which
+// registry, or a Flux HelmRelease's chart from a HelmRepository, an OCIRepository or a HelmChart, which
 // Charts pulls in the service's process with the Helm SDK's getter and registry client,
 // bounded by limits.charts, into a content-addressed cache the worker renders from — with the
 // dependencies a chart locks in Chart.lock but does not vendor (chartdeps.go). Nothing
