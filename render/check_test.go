@@ -64,8 +64,18 @@ func TestCheckPolicy(t *testing.T) {
 			policy: head + "  replicas: {file: kustomize/base/deployment.yaml, path: spec.replicas}\n  render: {argocd: {application: argocd/environments.yaml, name: laravel-prod}}\n",
 		},
 		{
-			name:   "an absolute value file path of the Application",
+			name:   "an absolute value file path of the Application, whose parameter overrides the key (the override check)",
 			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/shop-pinned.yaml}}\n",
+			want:   "p.yaml:8: spec.replicas.path: override check (KeyOverridden): argocd/shop-pinned.yaml spec.source.helm.parameters[0] (replicaCount) comes after envs/prod/shop/values.yaml and sets replicaCount: 2, so a commit to envs/prod/shop/values.yaml would change nothing",
+		},
+		{
+			name:   "a values file under a HelmRelease's spec.values that sets the key (the override check)",
+			policy: head + "  replicas: {file: envs/prod/shop/flux.yaml, path: replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
+			want:   "p.yaml:8: spec.replicas.path: override check (KeyOverridden): flux/shop.yaml spec.values comes after envs/prod/shop/flux.yaml and sets replicaCount: 2, so a commit to envs/prod/shop/flux.yaml would change nothing",
+		},
+		{
+			name:   "a key nothing later sets passes the override check",
+			policy: head + "  replicas: {file: envs/prod/shop/flux.yaml, path: worker.replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
 		},
 		{
 			name:   "a values file of an Application with a remote chart",
