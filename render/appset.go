@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,8 +24,8 @@ import (
 
 // An ApplicationSet of the repository is expanded here into the Applications Argo CD's
 // ApplicationSet controller would generate, for the generators that need nothing but this
-// repository: list, git (directories and files, read from this checkout), and matrix of those
-// (docs/design.md §8 "ApplicationSets"; docs/render-verification.md for users). A generator
+// repository: list, git (directories and files, read from this checkout), and matrix and
+// merge of those (docs/design.md §8 "ApplicationSets"; docs/render-verification.md for users). A generator
 // that needs the cluster or another service (clusters, clusterDecisionResource, scmProvider,
 // pullRequest, plugin) is refused, naming it, never skipped. The generated Application is an
 // objectDoc whose nodes keep the lines of spec.template, so that every problem found later
@@ -267,11 +268,8 @@ func (s *appSet) transform(g *yaml.Node, field string, params map[string]any, de
 			continue
 		}
 		kf := field + "." + kind
-		if kind == "merge" {
-			return nil, s.doc.problem(kf, "the merge generator is not expanded by render verification yet, so this ApplicationSet is refused (use list, git or a matrix of them)")
-		}
 		if why, refused := refusedGenerators[kind]; refused {
-			return nil, s.doc.problem(kf, "the %s generator %s: render verification reads this repository only, so this ApplicationSet is refused (use list, git or a matrix of them)", kind, why)
+			return nil, s.doc.problem(kf, "the %s generator %s: render verification reads this repository only, so this ApplicationSet is refused (use list, git, or a matrix or merge of them)", kind, why)
 		}
 		var ps []map[string]any
 		switch kind {
@@ -281,6 +279,8 @@ func (s *appSet) transform(g *yaml.Node, field string, params map[string]any, de
 			ps, err = s.git(v, kf)
 		case "matrix":
 			ps, err = s.matrix(v, kf, depth)
+		case "merge":
+			ps, err = s.merge(v, kf, depth)
 		}
 		if err != nil {
 			return nil, err
@@ -596,7 +596,7 @@ func (s *appSet) appendValues(values map[string]string, params map[string]any, f
 // conflict, without it a conflicting key is an error, as in Argo CD's matrix.go.
 func (s *appSet) matrix(v *yaml.Node, field string, depth int) ([]map[string]any, error) {
 	if depth >= maxGeneratorDepth {
-		return nil, s.doc.problem(field, "Argo CD nests a matrix in a matrix one level deep only")
+		return nil, s.doc.problem(field, "Argo CD nests a matrix or merge in another one level deep only")
 	}
 	gens := mapGet(v, "generators")
 	if gens == nil || gens.Kind != yaml.SequenceNode || len(gens.Content) != 2 {
@@ -648,6 +648,76 @@ func (s *appSet) matrix(v *yaml.Node, field string, depth int) ([]map[string]any
 		}
 	}
 	return out, nil
+}
+
+// merge is the merge generator (Argo CD's merge.go): the first generator's parameter sets,
+// each updated with those of every later generator that have the same values of mergeKeys
+// (top-level keys); a set whose merge key values repeat within one generator is an error. The
+// sets keep the first generator's order (Argo CD's order is a map's).
+func (s *appSet) merge(v *yaml.Node, field string, depth int) ([]map[string]any, error) {
+	if depth >= maxGeneratorDepth {
+		return nil, s.doc.problem(field, "Argo CD nests a matrix or merge in another one level deep only")
+	}
+	var head struct {
+		MergeKeys []string `yaml:"mergeKeys"`
+	}
+	if err := v.Decode(&head); err != nil {
+		return nil, s.doc.problem(field, "%v", err)
+	}
+	if len(head.MergeKeys) == 0 {
+		return nil, s.doc.problem(field+".mergeKeys", "required: at least one merge key")
+	}
+	gens := mapGet(v, "generators")
+	if gens == nil || gens.Kind != yaml.SequenceNode || len(gens.Content) < 2 {
+		return nil, s.doc.problem(field+".generators", "a merge needs at least two generators")
+	}
+	keyOf := func(p map[string]any) string {
+		k := map[string]any{}
+		for _, mk := range head.MergeKeys {
+			k[mk] = p[mk]
+		}
+		data, _ := json.Marshal(k)
+		return string(data)
+	}
+	var base []map[string]any
+	index := map[string]int{}
+	for i, g := range gens.Content {
+		cf := fmt.Sprintf("%s.generators[%d]", field, i)
+		res, err := s.transform(g, cf, nil, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if len(res) > 1 {
+			return nil, s.doc.problem(cf, "names more than one generator (a merge's child is one)")
+		}
+		seen := map[string]bool{}
+		for _, p := range res[0].params {
+			k := keyOf(p)
+			if seen[k] {
+				return nil, s.doc.problem(cf, "two parameter sets have the merge key values %s (Argo CD refuses it too)", k)
+			}
+			seen[k] = true
+			if i == 0 {
+				index[k] = len(base)
+				base = append(base, p)
+				continue
+			}
+			j, ok := index[k]
+			if !ok {
+				continue
+			}
+			if s.goTemplate {
+				m := deepCopyParams(base[j])
+				mergeParams(m, p)
+				base[j] = m
+			} else {
+				m := maps.Clone(base[j])
+				maps.Copy(m, p)
+				base[j] = m
+			}
+		}
+	}
+	return base, nil
 }
 
 // mergeParams merges src into dst as mergo.Merge(WithOverride): maps merge key by key, and a

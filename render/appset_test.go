@@ -269,9 +269,55 @@ func TestApplicationSetGenerators(t *testing.T) {
 			wantErr: "spec.generators[0].plugin: the plugin generator calls a plugin service",
 		},
 		{
-			name:    "merge is refused, not skipped",
-			appset:  appSetHead + "  generators:\n    - merge: {mergeKeys: [a], generators: []}\n  template: {metadata: {name: x}, spec: {}}\n",
-			wantErr: "argocd/apps.yaml:6: spec.generators[0].merge: the merge generator is not expanded by render verification yet",
+			name: "merge: git directories, overridden per directory by a list with the same path",
+			appset: appSetHead + `  generators:
+    - merge:
+        mergeKeys: [path.basename]
+        generators:
+          - git:
+              repoURL: ` + ours + `
+              directories: [{path: 'apps/*'}]
+          - list:
+              elements:
+                - {path.basename: web, ns: web-prod}
+                - {path.basename: nowhere, ns: ignored}
+  template:
+    metadata: {name: '{{path.basename}}'}
+    spec: {destination: {namespace: '{{ns}}'}}
+`,
+			want: []string{
+				`Legacy_Tool: {"destination":{"namespace":"{{ns}}"}}`,
+				`api: {"destination":{"namespace":"{{ns}}"}}`,
+				`web: {"destination":{"namespace":"web-prod"}}`,
+			},
+		},
+		{
+			name: "merge, goTemplate: nested values merge, later generators win",
+			appset: appSetHead + `  goTemplate: true
+  generators:
+    - merge:
+        mergeKeys: [app]
+        generators:
+          - list: {elements: [{app: web, opts: {ns: a, tier: gold}}, {app: api, opts: {ns: b, tier: gold}}]}
+          - list: {elements: [{app: api, opts: {tier: silver}}]}
+  template:
+    metadata: {name: '{{.app}}'}
+    spec: {destination: {namespace: '{{.opts.ns}}-{{.opts.tier}}'}}
+`,
+			want: []string{
+				`web: {"destination":{"namespace":"a-gold"}}`,
+				`api: {"destination":{"namespace":"b-silver"}}`,
+			},
+		},
+		{
+			name:    "merge: a merge key value twice in one generator",
+			appset:  appSetHead + "  generators:\n    - merge:\n        mergeKeys: [a]\n        generators:\n          - list: {elements: [{a: x}, {a: x}]}\n          - list: {elements: []}\n  template: {metadata: {name: x}, spec: {}}\n",
+			wantErr: `argocd/apps.yaml:9: spec.generators[0].merge.generators[0]: two parameter sets have the merge key values {"a":"x"}`,
+		},
+		{
+			name:    "merge without mergeKeys",
+			appset:  appSetHead + "  generators:\n    - merge:\n        generators: [{list: {elements: []}}, {list: {elements: []}}]\n  template: {metadata: {name: x}, spec: {}}\n",
+			wantErr: "argocd/apps.yaml:6: spec.generators[0].merge.mergeKeys: required: at least one merge key",
 		},
 		{
 			name:    "an unknown generator",

@@ -80,6 +80,7 @@ func FuzzApplicationSet(f *testing.F) {
 		appSetHead + "  generators:\n    - matrix:\n        generators:\n          - git: {repoURL: 'https://x/y.git', files: [{path: 'envs/**/values.yaml'}]}\n          - list: {elements: [{v: '{{path}}'}]}\n  template:\n    metadata: {name: '{{path.basename}}'}\n    spec: {source: {path: '{{v}}'}}\n",
 		appSetHead + "  goTemplate: true\n  templatePatch: |\n    spec: {project: x, source: {helm: {releaseName: '{{.a}}'}}}\n  generators: [{list: {elements: [{a: b}]}, selector: {matchLabels: {a: b}}}]\n  template: {metadata: {name: '{{.a}}'}, spec: {project: p, source: {path: charts/pdb}}}\n",
 		appSetHead + "  generators: [{clusters: {}}]\n  template: {metadata: {name: x}, spec: {}}\n",
+		appSetHead + "  goTemplate: true\n  generators:\n    - merge:\n        mergeKeys: [a]\n        generators: [{list: {elements: [{a: web, b: 1}]}}, {list: {elements: [{a: web, b: 2}]}}]\n  template: {metadata: {name: '{{.a}}'}, spec: {source: {path: charts/pdb}}}\n",
 	}
 	for _, s := range seeds {
 		f.Add(s, "web")
