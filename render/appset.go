@@ -1315,3 +1315,37 @@ func patchNode(dst, patch *yaml.Node) {
 		}
 	}
 }
+
+// GeneratedApplication is an Application an ApplicationSet of the repository generates.
+type GeneratedApplication struct {
+	Name string
+	// Node is the Application as a YAML mapping (apiVersion, kind, metadata, spec); its nodes
+	// keep the lines of the ApplicationSet's template.
+	Node *yaml.Node
+}
+
+// ApplicationSetApplications expands the ApplicationSets of a file of the repository at root
+// as render verification does (the generators that need nothing but the repository; the
+// others are an error naming them), for `import --repo` to look through the Applications they
+// generate. repoURLs are the repository's URLs, when known (see Request.RepoURLs).
+func ApplicationSetApplications(root, file string, repoURLs []string) ([]GeneratedApplication, error) {
+	r, err := newRepo(root, nil)
+	if err != nil {
+		return nil, err
+	}
+	sets, err := loadAppSets(r, file, repoURLs)
+	if err != nil {
+		return nil, err
+	}
+	var out []GeneratedApplication
+	for _, s := range sets {
+		apps, err := s.generate()
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range apps {
+			out = append(out, GeneratedApplication{Name: a.name, Node: a.doc.node})
+		}
+	}
+	return out, nil
+}
