@@ -158,7 +158,10 @@ type genResult struct {
 	template *yaml.Node // the generator's template:, merged over spec.template; nil if none
 }
 
-// generate returns every Application the ApplicationSet generates, in Argo CD's order.
+// generate returns every Application the ApplicationSet generates, in Argo CD's order. Every
+// one is rendered, not only the one a policy names: as in Argo CD's controller, an error in
+// any of them stops the ApplicationSet (its Applications are not updated), so it refuses the
+// verification too.
 func (s *appSet) generate() ([]generatedApp, error) {
 	spec := mapGet(s.doc.node, "spec")
 	if spec == nil || spec.Kind != yaml.MappingNode {

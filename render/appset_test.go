@@ -554,3 +554,74 @@ func TestVerifyApplicationSet(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkApplicationSet measures the expansion of an ApplicationSet into the Application a
+// policy names, the step every render of such a policy adds: one Application of a list
+// (the floor), 1,000 of a list with fasttemplate and with goTemplate, and a matrix of a Git
+// directory generator over 100 directories and a list of 5 (500 Applications).
+func BenchmarkApplicationSet(b *testing.B) {
+	elems := func(n int) string {
+		var s strings.Builder
+		for i := range n {
+			fmt.Fprintf(&s, "{app: app%d, ns: ns%d},", i, i)
+		}
+		return "[" + strings.TrimSuffix(s.String(), ",") + "]"
+	}
+	files := map[string]string{}
+	for i := range 100 {
+		files[fmt.Sprintf("apps/app%03d/values.yaml", i)] = "replicaCount: 1\n"
+	}
+	tmpl := "  template:\n    metadata: {name: '%s'}\n    spec:\n      project: default\n      source: {repoURL: https://git.example.com/x.git, path: '%s', helm: {valueFiles: [values.yaml], releaseName: '%s'}}\n      destination: {server: https://kubernetes.default.svc, namespace: '%s'}\n"
+	cases := []struct {
+		name, appset, app string
+	}{
+		{name: "list of 1", app: "app0",
+			appset: appSetHead + "  generators: [{list: {elements: " + elems(1) + "}}]\n" + fmt.Sprintf(tmpl, "{{app}}", "apps/{{app}}", "{{app}}", "{{ns}}")},
+		{name: "list of 1000, fasttemplate", app: "app999",
+			appset: appSetHead + "  generators: [{list: {elements: " + elems(1000) + "}}]\n" + fmt.Sprintf(tmpl, "{{app}}", "apps/{{app}}", "{{app}}", "{{ns}}")},
+		{name: "list of 1000, goTemplate", app: "app999",
+			appset: appSetHead + "  goTemplate: true\n  generators: [{list: {elements: " + elems(1000) + "}}]\n" + fmt.Sprintf(tmpl, "{{.app}}", "apps/{{.app}}", "{{.app | upper}}", "{{.ns}}")},
+		{name: "matrix of 100 git directories and a list of 5", app: "app099-ns4",
+			appset: appSetHead + "  generators:\n    - matrix:\n        generators:\n          - git: {repoURL: https://git.example.com/x.git, directories: [{path: 'apps/*'}]}\n          - list: {elements: " + elems(5) + "}\n" +
+				fmt.Sprintf(tmpl, "{{path.basename}}-{{ns}}", "{{path}}", "{{path.basename}}", "{{ns}}")},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			fs := map[string]string{"argocd/apps.yaml": tc.appset}
+			for k, v := range files {
+				fs[k] = v
+			}
+			r, err := newRepo(remoteGitRepo(b, fs), nil)
+			require.NoError(b, err)
+			b.ResetTimer()
+			for b.Loop() {
+				doc, err := loadGeneratedApp(r, "argocd/apps.yaml", tc.app, nil)
+				if err != nil || doc.generated != tc.app {
+					b.Fatalf("%v %q", err, doc.generated)
+				}
+			}
+		})
+	}
+}
+
+// TestApplicationSetErrorElsewhere: when any generated Application fails to render, Argo CD's
+// controller updates none of them, so the one a policy names is refused too, with the other's
+// problem.
+func TestApplicationSetErrorElsewhere(t *testing.T) {
+	appset := appSetHead + "  goTemplate: true\n  goTemplateOptions: [missingkey=error]\n  generators: [{list: {elements: [{app: web, ns: shop}, {app: api}]}}]\n" +
+		"  template:\n    metadata: {name: '{{.app}}'}\n    spec: {destination: {namespace: '{{.ns}}'}}\n"
+	tests := []struct {
+		name, app, wantErr string
+	}{
+		{name: "the Application that renders", app: "web", wantErr: `argocd/apps.yaml:10: spec.template.spec.destination.namespace: failed to execute go template {{.ns}}`},
+		{name: "the Application that does not", app: "api", wantErr: `map has no entry for key "ns"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := newRepo(remoteGitRepo(t, map[string]string{"argocd/apps.yaml": appset}), nil)
+			require.NoError(t, err)
+			_, err = loadGeneratedApp(r, "argocd/apps.yaml", tc.app, nil)
+			require.ErrorContains(t, err, tc.wantErr)
+		})
+	}
+}
