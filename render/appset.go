@@ -60,7 +60,8 @@ type appSet struct {
 	options    []string
 	repoURLs   []string
 	parsed     map[string]*template.Template
-	budget     int // template output left for the Application being rendered
+	budget     int                 // template output left for the Application being rendered
+	patched    map[*yaml.Node]bool // nodes the templatePatch wrote, for the Application being rendered
 }
 
 // loadGeneratedApp reads the ApplicationSets of a file, generates their Applications and
@@ -897,6 +898,8 @@ func (s *appSet) render(tmpl *yaml.Node, patch *string, params map[string]any) (
 			line = n.Line
 		}
 		setLines(p.Content[0], line)
+		s.patched = map[*yaml.Node]bool{}
+		markNodes(p.Content[0], s.patched)
 		project := copyNode(mapGet(mapGet(out, "spec"), "project"))
 		patchNode(out, p.Content[0])
 		// As Argo CD: a patch does not change the project.
@@ -929,7 +932,8 @@ func (s *appSet) finish(tmpl, out *yaml.Node) (generatedApp, error) {
 		} `yaml:"metadata"`
 	}
 	_ = meta.Decode(&head.Metadata)
-	doc := objectDoc{file: s.doc.file, node: app, prefix: "spec.template.", generated: head.Metadata.Name}
+	doc := objectDoc{file: s.doc.file, node: app, prefix: "spec.template.", generated: head.Metadata.Name, patched: s.patched}
+	s.patched = nil
 	if head.Metadata.Name == "" {
 		return generatedApp{}, s.doc.problem("spec.template.metadata.name", "the template generates an Application without a name")
 	}
@@ -1263,6 +1267,13 @@ func copyNode(n *yaml.Node) *yaml.Node {
 		c.Content[i] = copyNode(x)
 	}
 	return &c
+}
+
+func markNodes(n *yaml.Node, set map[*yaml.Node]bool) {
+	set[n] = true
+	for _, c := range n.Content {
+		markNodes(c, set)
+	}
 }
 
 func setLines(n *yaml.Node, line int) {

@@ -522,7 +522,7 @@ func TestVerifyApplicationSet(t *testing.T) {
 			app:     "prod-plain",
 			target:  "prod-plain-web",
 			reason:  ReasonKeyOverridden,
-			message: "it is overridden: argocd/apps.yaml spec.template.spec.sources[0].helm.parameters[0] (replicaCount) comes after envs/prod/values.yaml and sets replicaCount: 3",
+			message: "it is overridden: argocd/apps.yaml spec.templatePatch: spec.sources[0].helm.parameters[0] (replicaCount) comes after envs/prod/values.yaml and sets replicaCount: 3",
 		},
 	}
 	for _, tc := range tests {

@@ -368,6 +368,7 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 	switch {
 	case len(o.ValuesObject) > 0:
 		doc, at := src.setBy("valuesObject", a.doc.file, hf)
+		at = a.doc.origin(at)
 		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: o.ValuesObject, doc: doc, at: at})
 	case strings.TrimSpace(o.Values) != "":
 		var vals map[string]any
@@ -375,6 +376,7 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 			return nil, a.doc.problem(hf+".values", "not YAML values: %v", err)
 		}
 		doc, at := src.setBy("values", a.doc.file, hf)
+		at = a.doc.origin(at)
 		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: vals, doc: doc, at: at})
 	}
 	// Argo CD keeps parameters in maps by name (the last of a name wins) and passes every
@@ -389,6 +391,7 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 			continue
 		}
 		doc, at := src.setBy("parameters", a.doc.file, hf)
+		at = a.doc.origin(at)
 		l := valuesLayer{kind: layerSet, name: p.Name, value: envsubst(p.Value, env), doc: doc, at: fmt.Sprintf("%s[%d]", at, i)}
 		if p.ForceString {
 			l.kind = layerSetString

@@ -20,6 +20,19 @@ type objectDoc struct {
 	prefix string
 	// generated is the name of the generated Application, for messages; "" when committed.
 	generated string
+	// patched are the nodes an ApplicationSet's templatePatch wrote (appset.go).
+	patched map[*yaml.Node]bool
+}
+
+// origin is where a field of the document is written, for messages: the field, or, when an
+// ApplicationSet's templatePatch wrote it, "spec.templatePatch: field" — a field of no file
+// an edit could reach.
+func (d objectDoc) origin(field string) string {
+	rel := strings.TrimPrefix(field, d.prefix)
+	if n := d.lookup(rel); n != nil && d.patched[n] {
+		return "spec.templatePatch: " + rel
+	}
+	return field
 }
 
 // problem is a *policy.FieldError at a field of the document: file:line: field: message. The
