@@ -239,7 +239,17 @@ func (c *checker) render(r *Render) {
 		c.repoPath("spec.render.kustomize.dir", k.Dir, true)
 	}
 	if a := r.ArgoCD; a != nil {
-		c.repoPath("spec.render.argocd.application", a.Application, false)
+		switch {
+		case a.Application != "" && a.ApplicationSet != "":
+			c.errorf("spec.render.argocd", "set application or applicationSet, not both")
+		case a.ApplicationSet != "":
+			c.repoPath("spec.render.argocd.applicationSet", a.ApplicationSet, false)
+			if a.Name == "" {
+				c.errorf("spec.render.argocd.name", "required with applicationSet: the name of the Application it generates")
+			}
+		default:
+			c.repoPath("spec.render.argocd.application", a.Application, false)
+		}
 		c.objectName("spec.render.argocd.name", a.Name)
 		c.cluster("spec.render.argocd", a.KubeVersion, a.APIVersions)
 	}

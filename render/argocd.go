@@ -107,7 +107,13 @@ type argoRef struct {
 // helmTemplate, kustomize Build, findManifests).
 func resolveArgoCD(r *repo, req Request) ([]source, error) {
 	a := req.ArgoCD
-	doc, err := loadObjectDoc(r, a.Application, "argoproj.io", "Application", a.Name, "spec.render.argocd.application")
+	var doc objectDoc
+	var err error
+	if a.ApplicationSet != "" {
+		doc, err = loadGeneratedApp(r, a.ApplicationSet, a.Name, req.RepoURLs)
+	} else {
+		doc, err = loadObjectDoc(r, a.Application, "argoproj.io", "Application", a.Name, "spec.render.argocd.application")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +154,10 @@ func resolveArgoCD(r *repo, req Request) ([]source, error) {
 	case len(head.Spec.Sources) > 0:
 		for i, s := range head.Spec.Sources {
 			raws = append(raws, s)
-			fields = append(fields, fmt.Sprintf("spec.sources[%d]", i))
+			fields = append(fields, fmt.Sprintf("%sspec.sources[%d]", doc.prefix, i))
 		}
 	case head.Spec.Source != nil:
-		raws, fields = []any{head.Spec.Source}, []string{"spec.source"}
+		raws, fields = []any{head.Spec.Source}, []string{doc.prefix + "spec.source"}
 	default:
 		return nil, doc.problem("spec", "the Application has no source (spec.source or spec.sources)")
 	}
@@ -362,6 +368,7 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 	switch {
 	case len(o.ValuesObject) > 0:
 		doc, at := src.setBy("valuesObject", a.doc.file, hf)
+		at = a.doc.origin(at)
 		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: o.ValuesObject, doc: doc, at: at})
 	case strings.TrimSpace(o.Values) != "":
 		var vals map[string]any
@@ -369,6 +376,7 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 			return nil, a.doc.problem(hf+".values", "not YAML values: %v", err)
 		}
 		doc, at := src.setBy("values", a.doc.file, hf)
+		at = a.doc.origin(at)
 		h.layers = append(h.layers, valuesLayer{kind: layerInline, values: vals, doc: doc, at: at})
 	}
 	// Argo CD keeps parameters in maps by name (the last of a name wins) and passes every
@@ -383,6 +391,7 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 			continue
 		}
 		doc, at := src.setBy("parameters", a.doc.file, hf)
+		at = a.doc.origin(at)
 		l := valuesLayer{kind: layerSet, name: p.Name, value: envsubst(p.Value, env), doc: doc, at: fmt.Sprintf("%s[%d]", at, i)}
 		if p.ForceString {
 			l.kind = layerSetString

@@ -183,6 +183,19 @@ func TestVerifyFlux(t *testing.T) {
 			contains: []string{"flux/shop.yaml spec.values comes after envs/prod/shop/flux.yaml and sets replicaCount: 2"},
 		},
 		{
+			name: "chartRef to a HelmChart of the GitRepository: its valuesFiles, then spec.values overriding the file",
+			req: func(t *testing.T) VerifyRequest {
+				hr := "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: shop-web, namespace: flux-system}\n" +
+					"spec:\n  chart: ./charts/pdb\n  sourceRef: {kind: GitRepository, name: shop-gitops}\n  valuesFiles: [charts/pdb/values.yaml, envs/prod/shop/flux.yaml]\n---\n" +
+					"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web, namespace: flux-system}\n" +
+					"spec:\n  targetNamespace: shop\n  chartRef: {kind: HelmChart, name: shop-web}\n  values:\n    replicaCount: 2\n"
+				req := withFile(fluxReq("flux/chartref.yaml"), "flux/chartref.yaml", hr)
+				return verifyReq(t, req, web, edit{file: "envs/prod/shop/flux.yaml", path: "replicaCount", old: "replicaCount: 1", new: "replicaCount: 2", from: 1, to: 2})
+			},
+			reason:   ReasonKeyOverridden,
+			contains: []string{"flux/chartref.yaml spec.values comes after envs/prod/shop/flux.yaml and sets replicaCount: 2"},
+		},
+		{
 			name: "the chart's values.yaml is not read when valuesFiles leave it out",
 			req: func(t *testing.T) VerifyRequest {
 				hr := strings.Replace(readFile(t, "flux/shop.yaml"), "        - charts/pdb/values.yaml\n", "", 1)
@@ -473,7 +486,7 @@ func TestRenderRefusesSources(t *testing.T) {
 			name:    "an ApplicationSet",
 			req:     argoReq("argocd/app.yaml"),
 			content: "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: shop}\nspec: {}\n",
-			want:    "argocd/app.yaml:2: kind: argocd/app.yaml is an ApplicationSet: commit the Application it generates",
+			want:    "argocd/app.yaml:2: kind: argocd/app.yaml is an ApplicationSet: name it with render.argocd.applicationSet",
 		},
 		{
 			name:    "several Applications and no name",

@@ -32,6 +32,8 @@ func CheckPolicy(root string, repoURLs []string, p *policy.Policy) (err error) {
 		field = "spec.render.helm.chart"
 	case r.Kustomize != nil:
 		field = "spec.render.kustomize.dir"
+	case r.ArgoCD != nil && r.ArgoCD.ApplicationSet != "":
+		field = "spec.render.argocd.applicationSet"
 	case r.ArgoCD != nil:
 		field = "spec.render.argocd.application"
 	case r.Flux != nil:
@@ -69,15 +71,40 @@ func CheckPolicy(root string, repoURLs []string, p *policy.Policy) (err error) {
 		return nil // validation reports it
 	}
 	var reads []string
+	var readers []source
 	for _, s := range srcs {
 		ok, what := readsFile(repo, s, file)
 		if ok {
-			return nil
+			readers = append(readers, s)
 		}
 		reads = append(reads, what...)
 	}
-	return problem("spec.replicas.file", "%s is not among the files the render reads (%s): an edit of it cannot reach the workload", file, strings.Join(reads, "; "))
+	if len(readers) == 0 {
+		return problem("spec.replicas.file", "%s is not among the files the render reads (%s): an edit of it cannot reach the workload", file, strings.Join(reads, "; "))
+	}
+	// The override check (KeyOverridden), without rendering: a later source of the render —
+	// a later values file, the Application's valuesObject, values or parameters, an
+	// .argocd-source*.yaml, a HelmRelease's spec.values, a kustomize replicas entry or patch —
+	// sets the same key, so a commit to the file would change nothing.
+	v := verifier{req: VerifyRequest{Target: p.Spec.TargetRef, Path: loc.Path}, file: file}
+	for _, s := range readers {
+		by := ""
+		switch s := s.(type) {
+		case *helmSource:
+			by = v.helmOverride(repo, s)
+		case *kustomizeSource:
+			by = v.kustomizeOverride(repo, s)
+		}
+		if by != "" {
+			return problem("spec.replicas.path", "%s (%s): %s, so a commit to %s would change nothing", OverrideCheck, ReasonKeyOverridden, by, file)
+		}
+	}
+	return nil
 }
+
+// OverrideCheck names the check that a later source of the render does not set the key the
+// policy edits, in validate's messages and --help.
+const OverrideCheck = "override check"
 
 // readsFile says whether a source reads a file, and else what it reads.
 func readsFile(r *repo, s source, file string) (bool, []string) {

@@ -32,6 +32,20 @@ func TestCheckPolicy(t *testing.T) {
 			want:   "p.yaml:8: spec.replicas.file: envs/prod/shop/flux.yaml is not among the files the render reads (helm chart charts/pdb reads the chart's values.yaml, envs/prod/shop/values.yaml, argocd/shop.yaml spec.sources[0].helm.valuesObject): an edit of it cannot reach the workload",
 		},
 		{
+			name:   "a values file of an Application an ApplicationSet generates",
+			policy: head + "  replicas: {file: envs/prod/web/values.yaml, path: replicaCount}\n  render: {argocd: {applicationSet: argocd/appset.yaml, name: web}}\n",
+		},
+		{
+			name:   "a values file of another Application of the ApplicationSet",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {applicationSet: argocd/appset.yaml, name: web}}\n",
+			want:   "p.yaml:8: spec.replicas.file: envs/prod/shop/values.yaml is not among the files the render reads (helm chart charts/pdb reads the chart's values.yaml, envs/prod/web/values.yaml): an edit of it cannot reach the workload",
+		},
+		{
+			name:   "a name the ApplicationSet does not generate",
+			policy: head + "  replicas: {file: envs/prod/web/values.yaml, path: replicaCount}\n  render: {argocd: {applicationSet: argocd/appset.yaml, name: api}}\n",
+			want:   `p.yaml:9: spec.render.argocd.applicationSet: the ApplicationSet of argocd/appset.yaml generates no Application "api" (it generates shop, web)`,
+		},
+		{
 			name:   "the HelmRelease and its values files",
 			policy: head + "  replicas: {file: flux/shop.yaml, path: spec.values.replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
 		},
@@ -50,8 +64,18 @@ func TestCheckPolicy(t *testing.T) {
 			policy: head + "  replicas: {file: kustomize/base/deployment.yaml, path: spec.replicas}\n  render: {argocd: {application: argocd/environments.yaml, name: laravel-prod}}\n",
 		},
 		{
-			name:   "an absolute value file path of the Application",
+			name:   "an absolute value file path of the Application, whose parameter overrides the key (the override check)",
 			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {application: argocd/shop-pinned.yaml}}\n",
+			want:   "p.yaml:8: spec.replicas.path: override check (KeyOverridden): argocd/shop-pinned.yaml spec.source.helm.parameters[0] (replicaCount) comes after envs/prod/shop/values.yaml and sets replicaCount: 2, so a commit to envs/prod/shop/values.yaml would change nothing",
+		},
+		{
+			name:   "a values file under a HelmRelease's spec.values that sets the key (the override check)",
+			policy: head + "  replicas: {file: envs/prod/shop/flux.yaml, path: replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
+			want:   "p.yaml:8: spec.replicas.path: override check (KeyOverridden): flux/shop.yaml spec.values comes after envs/prod/shop/flux.yaml and sets replicaCount: 2, so a commit to envs/prod/shop/flux.yaml would change nothing",
+		},
+		{
+			name:   "a key nothing later sets passes the override check",
+			policy: head + "  replicas: {file: envs/prod/shop/flux.yaml, path: worker.replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
 		},
 		{
 			name:   "a values file of an Application with a remote chart",

@@ -22,18 +22,7 @@ type fluxHelmRelease struct {
 	} `yaml:"metadata"`
 	Spec struct {
 		Chart *struct {
-			Spec struct {
-				Chart     string `yaml:"chart"`
-				Version   string `yaml:"version"`
-				SourceRef struct {
-					Kind      string `yaml:"kind"`
-					Name      string `yaml:"name"`
-					Namespace string `yaml:"namespace"`
-				} `yaml:"sourceRef"`
-				ValuesFiles              []string `yaml:"valuesFiles"`
-				ValuesFile               string   `yaml:"valuesFile"`
-				IgnoreMissingValuesFiles bool     `yaml:"ignoreMissingValuesFiles"`
-			} `yaml:"spec"`
+			Spec fluxChartSpec `yaml:"spec"`
 		} `yaml:"chart"`
 		ChartRef *struct {
 			Kind      string `yaml:"kind"`
@@ -58,6 +47,21 @@ type fluxHelmRelease struct {
 	} `yaml:"spec"`
 }
 
+// fluxChartSpec is a HelmRelease's spec.chart.spec, and the spec of a HelmChart (the object
+// source-controller makes of it, which a chartRef may name).
+type fluxChartSpec struct {
+	Chart     string `yaml:"chart"`
+	Version   string `yaml:"version"`
+	SourceRef struct {
+		Kind      string `yaml:"kind"`
+		Name      string `yaml:"name"`
+		Namespace string `yaml:"namespace"`
+	} `yaml:"sourceRef"`
+	ValuesFiles              []string `yaml:"valuesFiles"`
+	ValuesFile               string   `yaml:"valuesFile"`
+	IgnoreMissingValuesFiles bool     `yaml:"ignoreMissingValuesFiles"`
+}
+
 // resolveFlux reads the HelmRelease the request names and returns the chart render
 // helm-controller performs for it: the chart from a GitRepository (taken to be this
 // repository), its values files (which replace the chart's values.yaml, as source-controller
@@ -76,10 +80,34 @@ func resolveFlux(r *repo, req Request) ([]source, error) {
 	}
 	s := &hr.Spec
 	var remote *chartRef
+	// cdoc and at locate the chart's spec: the HelmRelease's spec.chart.spec, or the spec of
+	// the HelmChart a chartRef names.
+	cdoc, at, srcNamespace := doc, "spec.chart.spec", hr.Metadata.Namespace
+	if s.ChartRef != nil && s.ChartRef.Kind == "HelmChart" {
+		hc, err := findFluxSource(r, doc, "HelmChart", s.ChartRef.Name, orDefault(s.ChartRef.Namespace, hr.Metadata.Namespace), "spec.chartRef")
+		if err != nil {
+			return nil, err
+		}
+		var spec struct {
+			Metadata struct {
+				Namespace string `yaml:"namespace"`
+			} `yaml:"metadata"`
+			Spec fluxChartSpec `yaml:"spec"`
+		}
+		if err := hc.node.Decode(&spec); err != nil {
+			return nil, hc.problem("spec", "%v", err)
+		}
+		// A HelmChart's sourceRef is in the HelmChart's own namespace.
+		spec.Spec.SourceRef.Namespace = ""
+		cdoc, at, srcNamespace = hc, "spec", orDefault(spec.Metadata.Namespace, orDefault(s.ChartRef.Namespace, hr.Metadata.Namespace))
+		s.ChartRef, s.Chart = nil, &struct {
+			Spec fluxChartSpec `yaml:"spec"`
+		}{Spec: spec.Spec}
+	}
 	switch {
 	case s.ChartRef != nil:
 		if s.ChartRef.Kind != "OCIRepository" {
-			return nil, doc.problem("spec.chartRef.kind", "the chart comes from %s %s: render verification pulls a chartRef from an OCIRepository only (a HelmChart is rendered through spec.chart)", s.ChartRef.Kind, s.ChartRef.Name)
+			return nil, doc.problem("spec.chartRef.kind", "the chart comes from %s %s: render verification pulls a chartRef from an OCIRepository or a HelmChart only", s.ChartRef.Kind, s.ChartRef.Name)
 		}
 		remote, err = fluxOCIRepository(r, doc, hr.Metadata.Namespace, s.ChartRef.Name, s.ChartRef.Namespace)
 		if err != nil {
@@ -89,15 +117,15 @@ func resolveFlux(r *repo, req Request) ([]source, error) {
 		return nil, doc.problem("spec", "the HelmRelease names no chart (spec.chart or spec.chartRef)")
 	case s.Chart.Spec.SourceRef.Kind == "HelmRepository":
 		ref := s.Chart.Spec.SourceRef
-		remote, err = fluxHelmRepository(r, doc, hr.Metadata.Namespace, ref.Name, ref.Namespace, s.Chart.Spec.Chart, s.Chart.Spec.Version)
+		remote, err = fluxHelmRepository(r, cdoc, at, srcNamespace, ref.Name, ref.Namespace, s.Chart.Spec.Chart, s.Chart.Spec.Version)
 		if err != nil {
 			return nil, err
 		}
 		if len(s.Chart.Spec.ValuesFiles) > 0 || s.Chart.Spec.ValuesFile != "" {
-			return nil, doc.problem("spec.chart.spec.valuesFiles", "values files of a chart from a HelmRepository are files of the pulled chart: render verification reads values of this repository (spec.values)")
+			return nil, cdoc.problem(at+".valuesFiles", "values files of a chart from a HelmRepository are files of the pulled chart: render verification reads values of this repository (spec.values)")
 		}
 	case s.Chart.Spec.SourceRef.Kind != "GitRepository":
-		return nil, doc.problem("spec.chart.spec.sourceRef", "the chart comes from %s %s: render verification renders charts from a GitRepository (this repository), a HelmRepository or an OCIRepository", s.Chart.Spec.SourceRef.Kind, s.Chart.Spec.SourceRef.Name)
+		return nil, cdoc.problem(at+".sourceRef", "the chart comes from %s %s: render verification renders charts from a GitRepository (this repository), a HelmRepository or an OCIRepository", s.Chart.Spec.SourceRef.Kind, s.Chart.Spec.SourceRef.Name)
 	}
 	switch {
 	case len(s.ValuesFrom) > 0:
@@ -111,10 +139,10 @@ func resolveFlux(r *repo, req Request) ([]source, error) {
 	if remote == nil {
 		chart, err = cleanRel(strings.TrimPrefix(s.Chart.Spec.Chart, "/"))
 		if err != nil || s.Chart.Spec.Chart == "" {
-			return nil, doc.problem("spec.chart.spec.chart", "must be the path of a chart directory inside the repository, got %q", s.Chart.Spec.Chart)
+			return nil, cdoc.problem(at+".chart", "must be the path of a chart directory inside the repository, got %q", s.Chart.Spec.Chart)
 		}
 		if !r.isDir(chart) {
-			return nil, doc.problem("spec.chart.spec.chart", "%s is not a chart directory of this repository (a chart from a GitRepository is named by its path)", chart)
+			return nil, cdoc.problem(at+".chart", "%s is not a chart directory of this repository (a chart from a GitRepository is named by its path)", chart)
 		}
 	}
 	namespace := hr.Metadata.Namespace
@@ -143,19 +171,19 @@ func resolveFlux(r *repo, req Request) ([]source, error) {
 		files = append([]string{s.Chart.Spec.ValuesFile}, files...)
 	}
 	for i, v := range files {
-		at := fmt.Sprintf("spec.chart.spec.valuesFiles[%d]", i)
+		fat := fmt.Sprintf("%s.valuesFiles[%d]", at, i)
 		if s.Chart.Spec.ValuesFile != "" {
-			at = "spec.chart.spec.valuesFile"
+			fat = at + ".valuesFile"
 			if i > 0 {
-				at = fmt.Sprintf("spec.chart.spec.valuesFiles[%d]", i-1)
+				fat = fmt.Sprintf("%s.valuesFiles[%d]", at, i-1)
 			}
 		}
 		clean, err := cleanRel(strings.TrimPrefix(v, "/"))
 		if err != nil || clean == "." {
-			return nil, doc.problem(at, "must name a values file inside the repository (relative to its root), got %q", v)
+			return nil, cdoc.problem(fat, "must name a values file inside the repository (relative to its root), got %q", v)
 		}
 		if !s.Chart.Spec.IgnoreMissingValuesFiles && !r.exists(clean) {
-			return nil, doc.problem(at, "values file %s does not exist in the repository (set ignoreMissingValuesFiles to skip it, as source-controller would)", clean)
+			return nil, cdoc.problem(fat, "values file %s does not exist in the repository (set ignoreMissingValuesFiles to skip it, as source-controller would)", clean)
 		}
 		h.defaults = append(h.defaults, valuesLayer{kind: layerFile, file: clean, optional: s.Chart.Spec.IgnoreMissingValuesFiles})
 	}
@@ -179,8 +207,8 @@ func shortenReleaseName(name string) string {
 // fluxHelmRepository is the chart a HelmRelease's spec.chart takes from a HelmRepository of
 // this repository: spec.url (https://, or oci:// with type: oci) and the chart's name at
 // spec.chart.spec.version (a semver range; empty is the latest), as source-controller pulls it.
-func fluxHelmRepository(r *repo, hr objectDoc, hrNamespace, name, namespace, chart, version string) (*chartRef, error) {
-	field := "spec.chart.spec.sourceRef"
+func fluxHelmRepository(r *repo, hr objectDoc, at, hrNamespace, name, namespace, chart, version string) (*chartRef, error) {
+	field := at + ".sourceRef"
 	src, err := findFluxSource(r, hr, "HelmRepository", name, orDefault(namespace, hrNamespace), field)
 	if err != nil {
 		return nil, err
@@ -196,9 +224,9 @@ func fluxHelmRepository(r *repo, hr objectDoc, hrNamespace, name, namespace, cha
 		return nil, src.problem("spec", "%v", err)
 	}
 	if chart == "" || strings.ContainsAny(chart, "/\\") {
-		return nil, hr.problem("spec.chart.spec.chart", "must be the chart's name in HelmRepository %s, got %q", name, chart)
+		return nil, hr.problem(at+".chart", "must be the chart's name in HelmRepository %s, got %q", name, chart)
 	}
-	ref := &chartRef{repoURL: spec.Spec.URL, chart: chart, version: version, doc: hr, field: "spec.chart.spec"}
+	ref := &chartRef{repoURL: spec.Spec.URL, chart: chart, version: version, doc: hr, field: at}
 	if version == "*" {
 		ref.version = ""
 	}

@@ -67,3 +67,59 @@ func FuzzResolveSources(f *testing.F) {
 		}
 	})
 }
+
+// FuzzApplicationSet feeds arbitrary ApplicationSets — generators, templates, goTemplate
+// options and patches, as users write them — to the expansion and the resolution of the
+// generated Application: it must never panic, every problem located in a file names the
+// ApplicationSet's file, an Application found is the one asked for, and no source path leaves
+// the repository.
+func FuzzApplicationSet(f *testing.F) {
+	seeds := []string{
+		appSetHead + "  generators:\n    - list: {elements: [{cluster: eu, url: 'https://eu'}]}\n  template:\n    metadata: {name: '{{cluster}}-web'}\n    spec: {source: {path: charts/pdb}, destination: {namespace: '{{cluster}}'}}\n",
+		appSetHead + "  goTemplate: true\n  goTemplateOptions: [missingkey=error]\n  generators:\n    - git: {repoURL: 'https://x/y.git', directories: [{path: 'charts/*'}, {path: charts/big, exclude: true}]}\n  template:\n    metadata: {name: '{{.path.basename | normalize}}'}\n    spec: {source: {path: '{{.path.path}}'}}\n",
+		appSetHead + "  generators:\n    - matrix:\n        generators:\n          - git: {repoURL: 'https://x/y.git', files: [{path: 'envs/**/values.yaml'}]}\n          - list: {elements: [{v: '{{path}}'}]}\n  template:\n    metadata: {name: '{{path.basename}}'}\n    spec: {source: {path: '{{v}}'}}\n",
+		appSetHead + "  goTemplate: true\n  templatePatch: |\n    spec: {project: x, source: {helm: {releaseName: '{{.a}}'}}}\n  generators: [{list: {elements: [{a: b}]}, selector: {matchLabels: {a: b}}}]\n  template: {metadata: {name: '{{.a}}'}, spec: {project: p, source: {path: charts/pdb}}}\n",
+		appSetHead + "  generators: [{clusters: {}}]\n  template: {metadata: {name: x}, spec: {}}\n",
+		appSetHead + "  goTemplate: true\n  generators:\n    - merge:\n        mergeKeys: [a]\n        generators: [{list: {elements: [{a: web, b: 1}]}}, {list: {elements: [{a: web, b: 2}]}}]\n  template: {metadata: {name: '{{.a}}'}, spec: {source: {path: charts/pdb}}}\n",
+	}
+	for _, s := range seeds {
+		f.Add(s, "web")
+	}
+	f.Fuzz(func(t *testing.T, content, name string) {
+		r, err := newRepo(testRepo, map[string][]byte{"apps.yaml": []byte(content)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := loadGeneratedApp(r, "apps.yaml", name, nil)
+		var fe *policy.FieldError
+		if errors.As(err, &fe) && fe.File != "apps.yaml" {
+			t.Fatalf("a problem of apps.yaml names %s: %v", fe.File, err)
+		}
+		if err != nil {
+			return
+		}
+		if doc.file != "apps.yaml" || doc.generated != name || doc.prefix != "spec.template." {
+			t.Fatalf("asked for %q, got %q of %s (prefix %q)", name, doc.generated, doc.file, doc.prefix)
+		}
+		srcs, err := resolve(r, Request{Root: testRepo, ArgoCD: &policy.ArgoCDRender{ApplicationSet: "apps.yaml", Name: name}})
+		if errors.As(err, &fe) && fe.File != "apps.yaml" {
+			t.Fatalf("a problem of apps.yaml names %s: %v", fe.File, err)
+		}
+		for _, s := range srcs {
+			var p string
+			switch s := s.(type) {
+			case *helmSource:
+				p = s.chart
+			case *kustomizeSource:
+				p = s.dir
+			case *directorySource:
+				p = s.dir
+			}
+			if p != "" {
+				if _, err := cleanRel(p); err != nil {
+					t.Fatalf("resolved a path outside the repository: %q", p)
+				}
+			}
+		}
+	})
+}

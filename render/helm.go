@@ -109,9 +109,16 @@ func (h *helmSource) render(ctx context.Context, r *repo) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	where := h.chart
+	if h.remote != nil {
+		where = h.remote.String()
+	}
+	if err := addLockedDependencies(r, ch, where); err != nil {
+		return nil, err
+	}
 	if deps := ch.Metadata.Dependencies; len(deps) > 0 {
 		if err := action.CheckDependencies(ch, deps); err != nil {
-			return nil, fmt.Errorf("check dependencies (vendor them with `helm dependency build`; nothing is fetched): %w", err)
+			return nil, fmt.Errorf("check dependencies (vendor them with `helm dependency build`, or lock them in Chart.lock to a Helm repository or OCI registry): %w", err)
 		}
 	}
 	if h.replaceDefaults {

@@ -107,6 +107,9 @@ func Inputs(root string, repoURLs []string, p *policy.Policy) []string {
 func fileOf(b any) string {
 	switch b := b.(type) {
 	case *policy.ArgoCDRender:
+		if b != nil && b.ApplicationSet != "" {
+			return path.Clean(b.ApplicationSet)
+		}
 		if b != nil {
 			return path.Clean(b.Application)
 		}

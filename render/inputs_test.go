@@ -38,6 +38,12 @@ func TestInputs(t *testing.T) {
 				"charts/pdb/Chart.yaml", "envs/prod/shop/values.yaml"},
 		},
 		{
+			name:   "an Application an ApplicationSet generates",
+			policy: head + "  replicas: {file: envs/prod/shop/values.yaml, path: replicaCount}\n  render: {argocd: {applicationSet: argocd/appset.yaml, name: shop}}\n",
+			want: []string{"argocd/appset.yaml", "charts/pdb", "charts/pdb/.argocd-source-shop.yaml", "charts/pdb/.argocd-source.yaml",
+				"charts/pdb/Chart.yaml", "envs/prod/shop/values.yaml"},
+		},
+		{
 			name:   "a Flux HelmRelease",
 			policy: head + "  replicas: {file: flux/shop.yaml, path: spec.values.replicaCount}\n  render: {flux: {helmRelease: flux/shop.yaml}}\n",
 			want:   []string{"charts/pdb", "charts/pdb/Chart.yaml", "charts/pdb/values.yaml", "envs/prod/shop/flux.yaml", "flux/shop.yaml"},

@@ -16,17 +16,41 @@ import (
 type objectDoc struct {
 	file string
 	node *yaml.Node // the document's mapping
+	// prefix is where the object sits in its file: "spec.template." for an Application an
+	// ApplicationSet generates (appset.go), whose nodes keep the template's lines; "" else.
+	prefix string
+	// generated is the name of the generated Application, for messages; "" when committed.
+	generated string
+	// patched are the nodes an ApplicationSet's templatePatch wrote (appset.go).
+	patched map[*yaml.Node]bool
 }
 
-// problem is a *policy.FieldError at a field of the document: file:line: field: message.
+// origin is where a field of the document is written, for messages: the field, or, when an
+// ApplicationSet's templatePatch wrote it, "spec.templatePatch: field" — a field of no file
+// an edit could reach.
+func (d objectDoc) origin(field string) string {
+	rel := strings.TrimPrefix(field, d.prefix)
+	if n := d.lookup(rel); n != nil && d.patched[n] {
+		return "spec.templatePatch: " + rel
+	}
+	return field
+}
+
+// problem is a *policy.FieldError at a field of the document: file:line: field: message. The
+// field may be given with or without the document's prefix.
 func (d objectDoc) problem(field, format string, args ...any) error {
+	rel := strings.TrimPrefix(field, d.prefix)
 	line := 0
-	if n := d.lookup(field); n != nil {
+	if n := d.lookup(rel); n != nil {
 		line = n.Line
 	} else if d.node != nil {
 		line = d.node.Line
 	}
-	return &policy.FieldError{File: d.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	if d.generated != "" {
+		msg += fmt.Sprintf(" (in the Application %s the ApplicationSet generates)", d.generated)
+	}
+	return &policy.FieldError{File: d.file, Line: line, Field: d.prefix + rel, Msg: msg}
 }
 
 // lookup finds the node of a dotted field path (spec.sources[1].helm.valueFiles[0]), or the
@@ -120,7 +144,7 @@ func loadObjectDoc(r *repo, file, group, kind, name, field string) (objectDoc, e
 		found = append(found, strings.TrimSpace(head.Kind+" "+head.Metadata.Name))
 		if head.Kind == "ApplicationSet" && kind == "Application" && apiGroup(head.APIVersion) == group {
 			if name == "" || head.Metadata.Name == name {
-				return objectDoc{}, doc.problem("kind", "%s is an ApplicationSet: commit the Application it generates (`argocd appset generate`) and name that file", clean)
+				return objectDoc{}, doc.problem("kind", "%s is an ApplicationSet: name it with render.argocd.applicationSet, and the Application it generates with render.argocd.name", clean)
 			}
 		}
 		if head.Kind != kind || apiGroup(head.APIVersion) != group {

@@ -386,10 +386,10 @@ func TestVerifyVendoredArchive(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "charts/web-1.0.0.tgz is a symlink that leaves the repository root")
 	})
-	t.Run("without the archive the dependency is missing, and nothing is fetched", func(t *testing.T) {
+	t.Run("without the archive and without a Chart.lock the dependency is missing, and nothing is fetched", func(t *testing.T) {
 		_, err := Render(context.Background(), shopHelm("charts/umbrella", "envs/prod/umbrella.yaml"))
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "vendor them with `helm dependency build`; nothing is fetched")
+		assert.Contains(t, err.Error(), "vendor them with `helm dependency build`, or lock them in Chart.lock to a Helm repository or OCI registry")
 	})
 }
 

@@ -350,6 +350,32 @@ spec:
 			flux:  true, repos: good, replicas: 5, chart: "plain-0.2.0",
 		},
 		{
+			name: "Flux chartRef to a HelmChart of a HelmRepository",
+			files: map[string]string{"flux/sources.yaml": fluxSources, "flux/hr.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: shop-web, namespace: shop}\n" +
+				"spec: {chart: plain, version: \"<1.0.0\", sourceRef: {kind: HelmRepository, name: charts}}\n---\n" + fluxRelease("  chartRef: {kind: HelmChart, name: shop-web}\n")},
+			flux: true, replicas: 5, chart: "plain-0.2.0",
+		},
+		{
+			name: "Flux chartRef to a HelmChart of an oci HelmRepository in another file",
+			files: map[string]string{"flux/sources.yaml": fluxSources + "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: shop-web, namespace: shop}\n" +
+				"spec: {chart: plain, version: 0.1.0, sourceRef: {kind: HelmRepository, name: oci-charts}}\n", "flux/hr.yaml": fluxRelease("  chartRef: {kind: HelmChart, name: shop-web}\n")},
+			flux: true, repos: good, replicas: 5, chart: "plain-0.1.0",
+		},
+		{
+			name: "Flux chartRef to a HelmChart whose HelmRepository is not there",
+			files: map[string]string{"flux/hr.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: shop-web, namespace: shop}\n" +
+				"spec: {chart: plain, version: 0.1.0, sourceRef: {kind: HelmRepository, name: gone}}\n---\n" + fluxRelease("  chartRef: {kind: HelmChart, name: shop-web}\n")},
+			flux:    true,
+			wantErr: `flux/hr.yaml:4: spec.sourceRef: HelmRepository gone (namespace "shop") is not in this repository`,
+		},
+		{
+			name: "Flux chartRef to a HelmChart with values files of the pulled chart",
+			files: map[string]string{"flux/sources.yaml": fluxSources, "flux/hr.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: shop-web, namespace: shop}\n" +
+				"spec:\n  chart: plain\n  sourceRef: {kind: HelmRepository, name: charts}\n  valuesFiles: [values-prod.yaml]\n---\n" + fluxRelease("  chartRef: {kind: HelmChart, name: shop-web}\n")},
+			flux:    true,
+			wantErr: "flux/hr.yaml:7: spec.valuesFiles: values files of a chart from a HelmRepository are files of the pulled chart",
+		},
+		{
 			name:     "auth required + credentials",
 			files:    map[string]string{"argocd/app.yaml": argoChartApp(helmRepo.srv.URL+"/private", "plain", "1.0.0")},
 			repos:    good,

@@ -150,7 +150,7 @@ func Render(ctx context.Context, req Request) ([]Object, error) {
 // chartRef.key for the worker. A request whose sources do not resolve is left to the render,
 // which reports it as before.
 func pullRemote(ctx context.Context, req Request) (map[string]pulledChart, error) {
-	if req.ArgoCD == nil && req.Flux == nil {
+	if req.ArgoCD == nil && req.Flux == nil && req.Helm == nil {
 		return req.pulled, nil
 	}
 	r, err := newRepo(req.Root, req.Overlay)
@@ -182,6 +182,24 @@ func pullRemote(ctx context.Context, req Request) (map[string]pulledChart, error
 			pulled = map[string]pulledChart{}
 		}
 		pulled[ref.key()] = p
+	}
+	// The locked dependencies that a chart does not vendor (chartdeps.go).
+	for _, s := range srcs {
+		h, ok := s.(*helmSource)
+		if !ok {
+			continue
+		}
+		deps, err := pullDependencies(ctx, req.Charts, r, h, pulled)
+		if err != nil {
+			if h.remote != nil {
+				return nil, h.remote.doc.problem(h.remote.field, "%v", err)
+			}
+			return nil, err
+		}
+		if len(deps) > 0 && pulled == nil {
+			pulled = map[string]pulledChart{}
+		}
+		maps.Copy(pulled, deps)
 	}
 	return pulled, nil
 }

@@ -110,6 +110,9 @@ func (req Request) what() string {
 	case req.Kustomize != nil:
 		return "kustomization " + req.Kustomize.Dir
 	case req.ArgoCD != nil:
+		if req.ArgoCD.ApplicationSet != "" {
+			return "Argo CD Application " + req.ArgoCD.Name + " of the ApplicationSet " + req.ArgoCD.ApplicationSet
+		}
 		return "Argo CD Application " + req.ArgoCD.Application
 	case req.Flux != nil:
 		return "Flux HelmRelease " + req.Flux.HelmRelease
