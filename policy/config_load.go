@@ -12,9 +12,10 @@ import (
 	"regexp"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"go.yaml.in/yaml/v3"
 )
 
 // LoadConfig decodes, defaults and validates the one AutoscalerConfig document of a file, as

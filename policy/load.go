@@ -16,8 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 )
 
 // FieldError is one problem in a document. Its Error is exactly `file:line: field: message`

@@ -6,8 +6,9 @@ import (
 	"path"
 	"strings"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 )
 
 // Ownership between teams (docs/design.md §4): which files a policy may write. Three rules,

@@ -19,7 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	sigsyaml "sigs.k8s.io/yaml"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 )
 
 // An ApplicationSet of the repository is expanded here into the Applications Argo CD's
@@ -120,7 +120,7 @@ func loadAppSets(r *repo, file string, repoURLs []string) ([]*appSet, error) {
 	}
 	var sets []*appSet
 	var found []string
-	for n, err := range policy.YAMLDocuments(data) {
+	for n, err := range yamlnode.Documents(data) {
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", clean, err)
 		}

@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 )
 
 // fluxHelmRelease is the part of a Flux HelmRelease (helm.toolkit.fluxcd.io v2, v2beta2,

@@ -7,9 +7,10 @@ import (
 	"io"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 )
 
 // A Publisher makes commits on the remote through a host's API rather than a Git push, so

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -15,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-git/go-git/v5/storage"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 )
 
 // ErrPushRace means the remote branch moved since the last fetch, so a push was rejected. The

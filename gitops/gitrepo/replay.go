@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 )
 
 // Made is one commit of the cycle on the local base branch: its sha, and the request that

@@ -5,8 +5,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
 
 // Sides of a shadow comparison, the values of the side label.

@@ -4,9 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 func schedPolicy(t *testing.T, b *policy.Behavior, ws ...policy.ScheduleWindow) *policy.Policy {

@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 func TestNeedForEveryForm(t *testing.T) {

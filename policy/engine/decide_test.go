@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 func TestDecideOutOfBounds(t *testing.T) {

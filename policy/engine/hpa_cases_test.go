@@ -4,9 +4,10 @@ import (
 	"math"
 	"testing"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // The tests of this file are named after the Kubernetes HPA test cases they reproduce

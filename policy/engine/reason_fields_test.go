@@ -5,9 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // TestMetricReasonFields: a metric's line carries its metric, value, rule and count as fields,

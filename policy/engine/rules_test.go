@@ -4,9 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // downWindow is an HPA behavior with a scale-down stabilization window of 300 s.

@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 func TestReplicaCount(t *testing.T) {

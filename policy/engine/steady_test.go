@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // flat is a recommendation (need) of n every minute for the last `minutes` minutes.
