@@ -77,7 +77,8 @@ func (h *webhook) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "the GitHub signature header is invalid", http.StatusUnauthorized)
 			return
 		}
-		// Argo CD's parser checks the SHA-1 signature GitHub sends beside it.
+		// GitHub sends an HMAC-SHA1 X-Hub-Signature beside the SHA-256 one, and some parsers (older
+		// go-playground/webhooks releases) check only that one: the notify step sends both.
 		if err := github.ValidateSignature(r.Header.Get("X-Hub-Signature"), body, []byte(token)); err != nil {
 			http.Error(w, "bad sha1 signature", http.StatusUnauthorized)
 			return
