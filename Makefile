@@ -31,9 +31,10 @@ test: deps lint cluster
 race:
 	$(GO) test -race -count=1 -timeout 15m -run '^TestServeUnderConcurrentTrafficIsRaceFree$$' ./cmd/gitops-autoscaler
 
-## cluster builds the cluster tier's binaries (kube-apiserver, Flux's source and kustomize
-## controllers, pinned in internal/testserver/cluster/build) into a cache folder named after their
-## versions; a cold build takes minutes, a warm one nothing.
+## cluster builds the cluster tier's binaries (kube-apiserver v1.34.4, Flux's source and
+## kustomize controllers v1.9.5 and notification-controller v1.9.0, pinned in
+## internal/testserver/cluster/build) into a cache folder named after their versions; a cold
+## build takes minutes, a warm one nothing.
 cluster:
 	$(GO) run ./internal/testserver/cluster/prebuild
 

@@ -36,8 +36,8 @@ const (
 	maxAnswer = 8 << 20
 )
 
-// Cluster is a running API server with etcd and Flux's source and kustomize controllers, for
-// one test. Everything listens on 127.0.0.1 and is stopped in t.Cleanup.
+// Cluster is a running API server with etcd and Flux's source, kustomize and notification
+// controllers, for one test. Everything listens on 127.0.0.1 and is stopped in t.Cleanup.
 type Cluster struct {
 	t      testing.TB
 	dir    string
@@ -47,6 +47,8 @@ type Cluster struct {
 	procs  []*proc
 	// kubeconfig is the file the controllers read.
 	kubeconfig string
+	// receiver is notification-controller's webhook receiver, http://127.0.0.1:port.
+	receiver string
 }
 
 // Start builds (or reuses) the binaries, starts etcd, the API server and the controllers, and
@@ -115,7 +117,8 @@ func Start(t testing.TB) *Cluster {
 		t.Fatal(err)
 	}
 	env := []string{"KUBECONFIG=" + c.kubeconfig, "RUNTIME_NAMESPACE=flux-system"}
-	sourceHealth, kustomizeHealth := freeAddr(t), freeAddr(t)
+	sourceHealth, kustomizeHealth, notificationHealth, receiver := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	c.receiver = "http://" + receiver
 	c.runEnv("source-controller", env, bins.SourceController,
 		"--storage-path="+filepath.Join(dir, "artifacts"), "--storage-addr="+storage, "--storage-adv-addr="+storage,
 		"--metrics-addr="+freeAddr(t), "--health-addr="+sourceHealth,
@@ -123,7 +126,12 @@ func Start(t testing.TB) *Cluster {
 	c.runEnv("kustomize-controller", env, bins.KustomizeController,
 		"--metrics-addr="+freeAddr(t), "--health-addr="+kustomizeHealth,
 		"--enable-leader-election=false", "--watch-all-namespaces=true", "--log-level=info")
-	for name, addr := range map[string]string{"source-controller": sourceHealth, "kustomize-controller": kustomizeHealth} {
+	c.runEnv("notification-controller", env, bins.NotificationController,
+		"--receiverAddr="+receiver, "--events-addr="+freeAddr(t),
+		"--metrics-addr="+freeAddr(t), "--health-addr="+notificationHealth,
+		"--enable-leader-election=false", "--watch-all-namespaces=true", "--log-level=info")
+	for name, addr := range map[string]string{"source-controller": sourceHealth, "kustomize-controller": kustomizeHealth,
+		"notification-controller": notificationHealth} {
 		c.waitReady(name, func() bool { return healthy("http://" + addr + "/readyz") })
 	}
 	return c
@@ -146,6 +154,10 @@ current-context: test
 // Server is the API server's URL.
 func (c *Cluster) Server() string { return c.server }
 
+// ReceiverURL is notification-controller's webhook receiver: a Receiver's webhook is this
+// URL and its status.webhookPath.
+func (c *Cluster) ReceiverURL() string { return c.receiver }
+
 // Kubeconfig is a kubeconfig file for the cluster.
 func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
 
@@ -163,6 +175,7 @@ var plurals = map[string]struct {
 	"Kustomization":            {"kustomizations", true},
 	"HelmRelease":              {"helmreleases", true},
 	"HelmRepository":           {"helmrepositories", true},
+	"Receiver":                 {"receivers", true},
 }
 
 // Apply server-side-applies every document of a YAML stream, as `kubectl apply
