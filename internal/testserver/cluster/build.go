@@ -13,7 +13,8 @@ import (
 )
 
 // The pinned versions. The modules that build them are build/kube, build/flux and
-// build/notification (each with its go.sum); change a version there and here together.
+// build/notification and build/helm (each with its go.sum); change a version there and here
+// together.
 const (
 	KubernetesVersion = "v1.34.4"
 	FluxSourceVersion = "v1.9.5"
@@ -22,17 +23,19 @@ const (
 	// v1.9 family (with source-controller v1.9.5) that the module proxy serves (v1.9.4 and
 	// v1.9.5 are refused); it is built in a module of its own, build/notification.
 	FluxNotificationVersion = "v1.9.0"
+	// FluxHelmVersion is helm-controller's (issue 24), built in build/helm.
+	FluxHelmVersion = "v1.6.4"
 )
 
 // cacheName is the folder the binaries are kept in, named after the versions, so a change of
 // version builds afresh and an unchanged one is reused across runs on one machine.
 var cacheName = "kube-" + KubernetesVersion + "_source-" + FluxSourceVersion + "_kustomize-" + FluxKustomizeVer +
-	"_notification-" + FluxNotificationVersion + "_" + runtime.Version()
+	"_notification-" + FluxNotificationVersion + "_helm-" + FluxHelmVersion + "_" + runtime.Version()
 
 // Bins are the built binaries and the CRDs of the controllers.
 type Bins struct {
-	APIServer, SourceController, KustomizeController, NotificationController string
-	CRDs                                                                     []string
+	APIServer, SourceController, KustomizeController, NotificationController, HelmController string
+	CRDs                                                                                     []string
 }
 
 // CacheDir is where the binaries are kept: $GITOPS_AUTOSCALER_CLUSTER_CACHE, else a folder of
@@ -95,6 +98,7 @@ func Build(logf func(format string, args ...any)) (Bins, error) {
 		{&b.SourceController, "flux", "source-controller", "github.com/fluxcd/source-controller", ""},
 		{&b.KustomizeController, "flux", "kustomize-controller", "github.com/fluxcd/kustomize-controller", ""},
 		{&b.NotificationController, "notification", "notification-controller", "github.com/fluxcd/notification-controller", ""},
+		{&b.HelmController, "helm", "helm-controller", "github.com/fluxcd/helm-controller", ""},
 	} {
 		if *x.out, err = build(logf, dir, filepath.Join(mods, x.mod), x.name, x.pkg, x.ldflags); err != nil {
 			return Bins{}, err
@@ -104,7 +108,7 @@ func Build(logf func(format string, args ...any)) (Bins, error) {
 	// start while one is missing.
 	for _, x := range []struct{ dir, mod string }{
 		{"flux", "github.com/fluxcd/source-controller"}, {"flux", "github.com/fluxcd/kustomize-controller"},
-		{"notification", "github.com/fluxcd/notification-controller"},
+		{"notification", "github.com/fluxcd/notification-controller"}, {"helm", "github.com/fluxcd/helm-controller"},
 	} {
 		mod := x.mod
 		src, err := goOutput(filepath.Join(mods, x.dir), "list", "-m", "-f", "{{.Dir}}", mod)

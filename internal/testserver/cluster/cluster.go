@@ -36,8 +36,8 @@ const (
 	maxAnswer = 8 << 20
 )
 
-// Cluster is a running API server with etcd and Flux's source, kustomize and notification
-// controllers, for one test. Everything listens on 127.0.0.1 and is stopped in t.Cleanup.
+// Cluster is a running API server with etcd and Flux's source, kustomize, notification and
+// helm controllers, for one test. Everything listens on 127.0.0.1 and is stopped in t.Cleanup.
 type Cluster struct {
 	t      testing.TB
 	dir    string
@@ -117,7 +117,7 @@ func Start(t testing.TB) *Cluster {
 		t.Fatal(err)
 	}
 	env := []string{"KUBECONFIG=" + c.kubeconfig, "RUNTIME_NAMESPACE=flux-system"}
-	sourceHealth, kustomizeHealth, notificationHealth, receiver := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	sourceHealth, kustomizeHealth, notificationHealth, helmHealth, receiver := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	c.receiver = "http://" + receiver
 	c.runEnv("source-controller", env, bins.SourceController,
 		"--storage-path="+filepath.Join(dir, "artifacts"), "--storage-addr="+storage, "--storage-adv-addr="+storage,
@@ -130,8 +130,12 @@ func Start(t testing.TB) *Cluster {
 		"--receiverAddr="+receiver, "--events-addr="+freeAddr(t),
 		"--metrics-addr="+freeAddr(t), "--health-addr="+notificationHealth,
 		"--enable-leader-election=false", "--watch-all-namespaces=true", "--log-level=info")
+	// A HelmRelease needs disableWait: no kubelet runs the pods whose readiness Helm would wait for.
+	c.runEnv("helm-controller", env, bins.HelmController,
+		"--metrics-addr="+freeAddr(t), "--health-addr="+helmHealth,
+		"--enable-leader-election=false", "--watch-all-namespaces=true", "--log-level=info")
 	for name, addr := range map[string]string{"source-controller": sourceHealth, "kustomize-controller": kustomizeHealth,
-		"notification-controller": notificationHealth} {
+		"notification-controller": notificationHealth, "helm-controller": helmHealth} {
 		c.waitReady(name, func() bool { return healthy("http://" + addr + "/readyz") })
 	}
 	return c
