@@ -86,3 +86,48 @@ func TestCycleNotifiesAfterItsPush(t *testing.T) {
 		})
 	}
 }
+
+// TestLandedPush: what the notify step tells of a cycle — the commits that landed on the base
+// branch, pushed or merged by AutoMerge — and nothing for what did not land.
+func TestLandedPush(t *testing.T) {
+	rc := policy.Repository{Name: "platform", URL: "https://git.example.com/acme/platform.git", Branch: "main"}
+	tests := []struct {
+		name        string
+		rep         Report
+		wantOK      bool
+		wantBefore  string
+		wantAfter   string
+		wantCommits []notify.Commit
+	}{
+		{name: "pushed commits", rep: Report{Before: "b0", Head: "c2", Results: []Result{
+			{Action: ActionCommitted, Commit: "c1", Target: "envs/web/values.yaml#web.replicaCount"},
+			{Action: ActionUnchanged, Target: "envs/api/values.yaml#replicas"},
+			{Action: ActionCommitted, Commit: "c2", Target: "apps/api/kustomization.yaml#replicas[name=api].count"},
+		}}, wantOK: true, wantBefore: "b0", wantAfter: "c2",
+			wantCommits: []notify.Commit{{ID: "c1", Files: []string{"envs/web/values.yaml"}}, {ID: "c2", Files: []string{"apps/api/kustomization.yaml"}}}},
+		{name: "a pull request AutoMerge merged", rep: Report{Before: "b0", Head: "b0", Results: []Result{
+			{Action: ActionCommitted, Commit: "m1", PullRequest: "https://git.example.com/acme/platform/pull/7", Target: "envs/web/values.yaml#web.replicaCount"},
+		}}, wantOK: true, wantBefore: "", wantAfter: "m1",
+			wantCommits: []notify.Commit{{ID: "m1", Files: []string{"envs/web/values.yaml"}}}},
+		{name: "a pull request left open", rep: Report{Before: "b0", Head: "b0", Results: []Result{
+			{Action: ActionPullRequest, Commit: "p1", PullRequest: "https://git.example.com/acme/platform/pull/8", Target: "envs/web/values.yaml#web.replicaCount"},
+		}}},
+		{name: "deferred and failed decisions", rep: Report{Before: "b0", Head: "b0", Results: []Result{
+			{Action: ActionDeferred, NotLanded: NotLandedPushRace, Target: "envs/web/values.yaml#web.replicaCount"},
+			{Action: ActionError, Error: "push: rejected", Target: "envs/api/values.yaml#replicas"},
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, ok := landedPush(rc, &tt.rep)
+			require.Equal(t, tt.wantOK, ok)
+			if !ok {
+				return
+			}
+			assert.Equal(t, tt.wantBefore, p.Before)
+			assert.Equal(t, tt.wantAfter, p.After)
+			assert.Equal(t, tt.wantCommits, p.Commits)
+			assert.Equal(t, rc, p.Repository)
+		})
+	}
+}
