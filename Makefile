@@ -32,9 +32,9 @@ race:
 	$(GO) test -race -count=1 -timeout 15m -run '^TestServeUnderConcurrentTrafficIsRaceFree$$' ./cmd/gitops-autoscaler
 
 ## cluster builds the cluster tier's binaries (kube-apiserver v1.34.4, Flux's source and
-## kustomize controllers v1.9.5, notification-controller v1.9.0 and helm-controller v1.6.4, pinned in
-## internal/testserver/cluster/build) into a cache folder named after their versions; a cold
-## build takes minutes, a warm one nothing.
+## kustomize controllers v1.9.5, notification-controller v1.9.0, helm-controller v1.6.4 and
+## kube-state-metrics v2.16.0, pinned in internal/testserver/cluster/build) into a cache folder
+## named after their versions; a cold build takes minutes, a warm one nothing.
 cluster:
 	$(GO) run ./internal/testserver/cluster/prebuild
 

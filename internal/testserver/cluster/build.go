@@ -13,8 +13,8 @@ import (
 )
 
 // The pinned versions. The modules that build them are build/kube, build/flux and
-// build/notification and build/helm (each with its go.sum); change a version there and here
-// together.
+// build/notification, build/helm and build/ksm (each with its go.sum); change a version there
+// and here together.
 const (
 	KubernetesVersion = "v1.34.4"
 	FluxSourceVersion = "v1.9.5"
@@ -25,16 +25,21 @@ const (
 	FluxNotificationVersion = "v1.9.0"
 	// FluxHelmVersion is helm-controller's (issue 24), built in build/helm.
 	FluxHelmVersion = "v1.6.4"
+	// KubeStateMetricsVersion is kube-state-metrics' (k8s.io/kube-state-metrics/v2): v2.16.0,
+	// as the module proxy refuses v2.17.0; built in build/ksm.
+	KubeStateMetricsVersion = "v2.16.0"
 )
 
 // cacheName is the folder the binaries are kept in, named after the versions, so a change of
 // version builds afresh and an unchanged one is reused across runs on one machine.
 var cacheName = "kube-" + KubernetesVersion + "_source-" + FluxSourceVersion + "_kustomize-" + FluxKustomizeVer +
-	"_notification-" + FluxNotificationVersion + "_helm-" + FluxHelmVersion + "_" + runtime.Version()
+	"_notification-" + FluxNotificationVersion + "_helm-" + FluxHelmVersion +
+	"_ksm-" + KubeStateMetricsVersion + "_" + runtime.Version()
 
 // Bins are the built binaries and the CRDs of the controllers.
 type Bins struct {
 	APIServer, SourceController, KustomizeController, NotificationController, HelmController string
+	KubeStateMetrics                                                                         string
 	CRDs                                                                                     []string
 }
 
@@ -99,6 +104,7 @@ func Build(logf func(format string, args ...any)) (Bins, error) {
 		{&b.KustomizeController, "flux", "kustomize-controller", "github.com/fluxcd/kustomize-controller", ""},
 		{&b.NotificationController, "notification", "notification-controller", "github.com/fluxcd/notification-controller", ""},
 		{&b.HelmController, "helm", "helm-controller", "github.com/fluxcd/helm-controller", ""},
+		{&b.KubeStateMetrics, "ksm", "kube-state-metrics", "k8s.io/kube-state-metrics/v2", ""},
 	} {
 		if *x.out, err = build(logf, dir, filepath.Join(mods, x.mod), x.name, x.pkg, x.ldflags); err != nil {
 			return Bins{}, err

@@ -49,13 +49,28 @@ type Cluster struct {
 	kubeconfig string
 	// receiver is notification-controller's webhook receiver, http://127.0.0.1:port.
 	receiver string
+	// ksm is kube-state-metrics' metrics address, host:port, when started.
+	ksm string
 }
+
+// Option adds a part to a cluster.
+type Option func(*options)
+
+type options struct{ kubeStateMetrics bool }
+
+// WithKubeStateMetrics also runs kube-state-metrics (Deployments only), for a Prometheus to
+// scrape at KubeStateMetrics(): syncCheck reads kube_deployment_spec_replicas from it.
+func WithKubeStateMetrics() Option { return func(o *options) { o.kubeStateMetrics = true } }
 
 // Start builds (or reuses) the binaries, starts etcd, the API server and the controllers, and
 // installs Flux's CRDs. It fails the test when a part is missing or does not come up: in CI a
 // missing piece is a failure, never a skip.
-func Start(t testing.TB) *Cluster {
+func Start(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bins := Binaries(t)
 	etcd := lookPath(t, "etcd")
 	dir := t.TempDir()
@@ -138,8 +153,21 @@ func Start(t testing.TB) *Cluster {
 		"notification-controller": notificationHealth, "helm-controller": helmHealth} {
 		c.waitReady(name, func() bool { return healthy("http://" + addr + "/readyz") })
 	}
+	if o.kubeStateMetrics {
+		c.ksm = freeAddr(t)
+		host, port, _ := net.SplitHostPort(c.ksm)
+		_, telemetry, _ := net.SplitHostPort(freeAddr(t))
+		c.runEnv("kube-state-metrics", nil, bins.KubeStateMetrics,
+			"--kubeconfig="+c.kubeconfig, "--resources=deployments",
+			"--host="+host, "--port="+port, "--telemetry-host="+host, "--telemetry-port="+telemetry)
+		c.waitReady("kube-state-metrics", func() bool { return healthy("http://" + c.ksm + "/metrics") })
+	}
 	return c
 }
+
+// KubeStateMetrics is kube-state-metrics' metrics address (host:port) for a scrape target;
+// "" unless the cluster was started WithKubeStateMetrics.
+func (c *Cluster) KubeStateMetrics() string { return c.ksm }
 
 const kubeconfigTemplate = `apiVersion: v1
 kind: Config
