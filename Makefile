@@ -31,9 +31,10 @@ test: deps lint cluster
 race:
 	$(GO) test -race -count=1 -timeout 15m -run '^TestServeUnderConcurrentTrafficIsRaceFree$$' ./cmd/gitops-autoscaler
 
-## cluster builds the cluster tier's binaries (kube-apiserver, Flux's source and kustomize
-## controllers, pinned in internal/testserver/cluster/build) into a cache folder named after their
-## versions; a cold build takes minutes, a warm one nothing.
+## cluster builds the cluster tier's binaries (kube-apiserver v1.34.4, Flux's source and
+## kustomize controllers v1.9.5, notification-controller v1.9.0, helm-controller v1.6.4 and
+## kube-state-metrics v2.16.0, pinned in internal/testserver/cluster/build) into a cache folder
+## named after their versions; a cold build takes minutes, a warm one nothing.
 cluster:
 	$(GO) run ./internal/testserver/cluster/prebuild
 
@@ -49,7 +50,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-bench: deps
+bench: deps cluster
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m $(PKGS)
 
 ## test-corpus verifies an edit of each chart of a corpus of public charts in DIR, fetched from

@@ -13,6 +13,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/history"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/notify"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
@@ -142,8 +143,8 @@ type Report struct {
 	// Replayed counts the commits a push race replayed on the new head rather than decided
 	// again (docs/design.md §6, "Push races").
 	Replayed int
-	// Head is the base branch's head after the cycle.
-	Head string
+	// Head is the base branch's head after the cycle, Before the head its push built on.
+	Head, Before string
 	// RaceLost is true when the cycle committed decisions but lost every push race (or its
 	// time ran out between attempts): they are deferred to the next cycle (docs/design.md §6).
 	RaceLost bool
@@ -151,6 +152,8 @@ type Report struct {
 	// set-level check refused, whichever policies the cycle was asked for: none of their
 	// policies was evaluated.
 	Invalid []policy.Invalid
+	// Notified are the outcomes of the notify step after the push (notify.go).
+	Notified []notify.Outcome
 }
 
 // CycleOptions shape one cycle.
@@ -203,6 +206,7 @@ type Runner struct {
 	Shadow          ShadowSource         // optional: shadow policies are compared with the live autoscaler only with it
 	Verifier        Verifier             // optional: policies with spec.render are refused without it
 	Delivery        Deliverer            // optional: PullRequest and AutoMerge modes need it
+	Notify          Notifier             // optional: repositories' notify webhooks are called only with it
 	Logger          *slog.Logger
 	Now             func() time.Time
 	// MaxPushAttempts bounds the re-decide loop on push races (default 5).
@@ -430,6 +434,9 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 		}
 		return results, nil
 	})
+	if err == nil {
+		r.notifyLanded(ctx, repo.Config, rep)
+	}
 	return rep, err
 }
 
@@ -472,6 +479,9 @@ func (r *Runner) Scale(ctx context.Context, repo Repo, m ManualScale) (*Report, 
 		}
 		return []Result{res}, nil
 	})
+	if err == nil {
+		r.notifyLanded(ctx, repo.Config, rep)
+	}
 	return rep, err
 }
 
@@ -494,7 +504,7 @@ func (r *Runner) pushing(ctx context.Context, ws *gitrepo.Workspace, rep *Report
 		// A failed push drops the attempt's commits.
 		err = ws.Push(ctx)
 		if err == nil {
-			rep.Head = ws.Base()
+			rep.Head, rep.Before = ws.Base(), old
 			for i := range rep.Results {
 				// Commits a publisher made again through the host's API have the host's shas.
 				if c := rep.Results[i].Commit; c != "" {

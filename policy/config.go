@@ -45,7 +45,46 @@ type Repository struct {
 	// "Ownership between teams"). Empty: every policy may write any file no policy may
 	// never write.
 	Owners []Owner `yaml:"owners,omitempty" json:"owners,omitempty"`
+	// Notify are the GitOps controllers' webhooks called after each push that lands a
+	// decision (and after an AutoMerge merge), so that the sync starts at once instead of at
+	// the controller's next poll (docs/design.md §7, "Notify after a push"). Optional; a
+	// failed call is logged and counted, never the decision's failure.
+	Notify []Notify `yaml:"notify,omitempty" json:"notify,omitempty"`
 }
+
+// Notify is one webhook to call after a push: exactly one of Flux and ArgoCD.
+type Notify struct {
+	Flux   *FluxNotify   `yaml:"flux,omitempty" json:"flux,omitempty"`
+	ArgoCD *ArgoCDNotify `yaml:"argocd,omitempty" json:"argocd,omitempty"`
+}
+
+// FluxNotify is a Flux notification-controller Receiver: ReceiverURL is the controller's
+// address and the Receiver's status.webhookPath. Type is the Receiver's spec.type: generic
+// (the default: a POST, no signature), generic-hmac (X-Signature) or github (a push event
+// with X-Hub-Signature-256); the signed types need TokenFile, the token of the Receiver's
+// secretRef.
+type FluxNotify struct {
+	ReceiverURL string `yaml:"receiverURL" json:"receiverURL"`
+	Type        string `yaml:"type,omitempty" json:"type,omitempty"`
+	TokenFile   string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
+}
+
+// ArgoCDNotify is Argo CD's webhook (argocd-server's /api/webhook): it is sent a GitHub push
+// event, signed with SecretFile (argocd-secret's webhook.github.secret) when set. RepoURL is
+// the repository URL as the Applications' spec.source.repoURL names it (default: the
+// repository's url); Argo CD refreshes the Applications of that repository and branch.
+type ArgoCDNotify struct {
+	WebhookURL string `yaml:"webhookURL" json:"webhookURL"`
+	SecretFile string `yaml:"secretFile,omitempty" json:"secretFile,omitempty"`
+	RepoURL    string `yaml:"repoURL,omitempty" json:"repoURL,omitempty"`
+}
+
+// Flux Receiver types the notify step speaks (FluxNotify.Type).
+const (
+	FluxReceiverGeneric     = "generic"
+	FluxReceiverGenericHMAC = "generic-hmac"
+	FluxReceiverGitHub      = "github"
+)
 
 // Owner is one entry of a repository's owners: the policies in the documents its Policies
 // glob matches may write the files its Targets globs match. Globs are MatchGlob's.

@@ -120,6 +120,9 @@ func (c *checker) config(cfg *Config) {
 		if r.GitHub != nil && r.GitLab != nil {
 			c.errorf(f+".gitlab", "set github or gitlab, not both: a repository has one host")
 		}
+		for j := range r.Notify {
+			c.notify(fmt.Sprintf("%s.notify[%d]", f, j), r.Notify[j])
+		}
 	}
 	for i, cr := range cfg.ChartRepositories {
 		c.chartRepository(fmt.Sprintf("chartRepositories[%d]", i), cr)
@@ -304,6 +307,44 @@ func (c *checker) github(f string, g *GitHubRepo) {
 		}
 		if a.PrivateKeyFile == "" {
 			c.errorf(f+".app.privateKeyFile", "required: the App's private key (PEM), by file")
+		}
+	}
+}
+
+// notify checks one webhook of a repository's notify list: exactly one controller, an
+// http(s) URL without credentials, and the secret its type needs (docs/design.md §6).
+func (c *checker) notify(f string, n Notify) {
+	switch {
+	case n.Flux == nil && n.ArgoCD == nil:
+		c.errorf(f, "set flux (a notification-controller Receiver) or argocd (argocd-server's /api/webhook)")
+	case n.Flux != nil && n.ArgoCD != nil:
+		c.errorf(f, "set flux or argocd, not both: one entry is one webhook")
+	}
+	if fl := n.Flux; fl != nil {
+		if err := checkHTTPURL(fl.ReceiverURL); err != nil {
+			c.errorf(f+".flux.receiverURL", "%v", err)
+		}
+		switch fl.Type {
+		case FluxReceiverGeneric:
+			if fl.TokenFile != "" {
+				c.errorf(f+".flux.tokenFile", "a Receiver of type generic checks no signature, so the token would not be used: set type github or generic-hmac, or leave tokenFile out")
+			}
+		case FluxReceiverGenericHMAC, FluxReceiverGitHub:
+			if fl.TokenFile == "" {
+				c.errorf(f+".flux.tokenFile", "required with type %s: the token of the Receiver's secretRef, which signs the request", fl.Type)
+			}
+		default:
+			c.errorf(f+".flux.type", "must be %s, %s or %s (the Receiver's spec.type), got %q", FluxReceiverGeneric, FluxReceiverGenericHMAC, FluxReceiverGitHub, fl.Type)
+		}
+	}
+	if a := n.ArgoCD; a != nil {
+		if err := checkHTTPURL(a.WebhookURL); err != nil {
+			c.errorf(f+".argocd.webhookURL", "%v", err)
+		}
+		if a.RepoURL != "" {
+			if u, err := url.Parse(a.RepoURL); err != nil || u.Host == "" || u.User != nil {
+				c.errorf(f+".argocd.repoURL", "must be the repository's URL as the Applications name it (https://host/owner/repo), without credentials")
+			}
 		}
 	}
 }

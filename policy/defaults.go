@@ -104,6 +104,11 @@ func (c *Config) SetDefaults() {
 		if gh := c.Repositories[i].GitHub; gh != nil && gh.APIURL == "" {
 			gh.APIURL = DefaultGitHubAPIURL
 		}
+		for _, n := range c.Repositories[i].Notify {
+			if n.Flux != nil && n.Flux.Type == "" {
+				n.Flux.Type = FluxReceiverGeneric
+			}
+		}
 	}
 	if c.QueryConcurrency == 0 {
 		c.QueryConcurrency = DefaultQueryConcurrency

@@ -12,6 +12,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/notify"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/signing"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
@@ -120,6 +121,7 @@ func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *s
 	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: newRenderVerifier(cfg)}
 	set := &hosts.Set{}
 	r.Delivery = &delivery.PullRequestDelivery{Logger: log, Hosts: set.For}
+	r.Notify = &notify.Client{Logger: log}
 	var signer gitrepo.Signer
 	if s := cfg.Commit.Signing; s != nil {
 		sg, err := signing.Load(signing.Config{GPGKeyFile: s.GPGKeyFile, SSHKeyFile: s.SSHKeyFile, PassphraseFile: s.PassphraseFile}, nil)

@@ -28,6 +28,7 @@ type ServiceMetrics struct {
 	racesLost    *prometheus.CounterVec
 	losing       *prometheus.GaugeVec
 	notLanded    *prometheus.CounterVec
+	notifyFailed *prometheus.CounterVec
 	queryErrors  *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	current      *prometheus.GaugeVec
@@ -64,8 +65,9 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		losing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsPrefix, Name: "push_race_losing_cycles",
 			Help: "The repository's consecutive cycles, up to its last one, that lost every push race; 0 once a push lands (docs/design.md §6)."},
 			[]string{"repository"}),
-		notLanded:   counter("decisions_not_landed_total", "Decisions deferred to the next cycle, by reason: deadline (the cycle's decision deadline passed first) or push-race (every push lost its race).", "repository", "reason"),
-		queryErrors: counter("query_errors_total", "Metric values missing because their Prometheus query failed, by server.", "server"),
+		notLanded:    counter("decisions_not_landed_total", "Decisions deferred to the next cycle, by reason: deadline (the cycle's decision deadline passed first) or push-race (every push lost its race).", "repository", "reason"),
+		notifyFailed: counter("notify_failures_total", "Calls of a repository's notify webhooks (docs/design.md §7, \"Notify after a push\") that failed, by controller (flux, argocd): the controller syncs at its next poll instead.", "repository", "controller"),
+		queryErrors:  counter("query_errors_total", "Metric values missing because their Prometheus query failed, by server.", "server"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metricsPrefix, Name: "evaluation_duration_seconds",
 			Help:    "Duration of one evaluation cycle of a repository (fetch, queries, decisions, push).",
@@ -84,7 +86,7 @@ func NewServiceMetrics(reg prometheus.Registerer, now func() time.Time) *Service
 		prSince:      map[string]time.Time{},
 		invalidFiles: map[string]map[string]bool{},
 	}
-	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.replayed, m.racesLost, m.losing, m.notLanded, m.queryErrors,
+	reg.MustRegister(m.evaluations, m.decisions, m.commits, m.pullRequests, m.pushRetries, m.replayed, m.racesLost, m.losing, m.notLanded, m.notifyFailed, m.queryErrors,
 		m.duration, m.current, m.desired, m.prOpen, m.lastEval, m.blind, m.invalid)
 	m.shadow.register(reg)
 	return m
@@ -117,6 +119,11 @@ func (m *ServiceMetrics) Observe(ev gitops.CycleEvent) {
 	}
 	m.pushRetries.WithLabelValues(ev.Repository).Add(float64(ev.Report.PushRetries))
 	m.replayed.WithLabelValues(ev.Repository).Add(float64(ev.Report.Replayed))
+	for _, o := range ev.Report.Notified {
+		if o.Err != nil {
+			m.notifyFailed.WithLabelValues(ev.Repository, o.Controller).Inc()
+		}
+	}
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()

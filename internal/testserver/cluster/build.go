@@ -12,22 +12,35 @@ import (
 	"time"
 )
 
-// The pinned versions. The modules that build them are build/kube and build/flux (each with
-// its go.sum); change a version there and here together.
+// The pinned versions. The modules that build them are build/kube, build/flux and
+// build/notification, build/helm and build/ksm (each with its go.sum); change a version there
+// and here together.
 const (
 	KubernetesVersion = "v1.34.4"
 	FluxSourceVersion = "v1.9.5"
 	FluxKustomizeVer  = "v1.9.5"
+	// FluxNotificationVersion is notification-controller's: v1.9.0 is the release of the
+	// v1.9 family (with source-controller v1.9.5) that the module proxy serves (v1.9.4 and
+	// v1.9.5 are refused); it is built in a module of its own, build/notification.
+	FluxNotificationVersion = "v1.9.0"
+	// FluxHelmVersion is helm-controller's (issue 24), built in build/helm.
+	FluxHelmVersion = "v1.6.4"
+	// KubeStateMetricsVersion is kube-state-metrics' (k8s.io/kube-state-metrics/v2): v2.16.0,
+	// as the module proxy refuses v2.17.0; built in build/ksm.
+	KubeStateMetricsVersion = "v2.16.0"
 )
 
 // cacheName is the folder the binaries are kept in, named after the versions, so a change of
 // version builds afresh and an unchanged one is reused across runs on one machine.
-var cacheName = "kube-" + KubernetesVersion + "_source-" + FluxSourceVersion + "_kustomize-" + FluxKustomizeVer + "_" + runtime.Version()
+var cacheName = "kube-" + KubernetesVersion + "_source-" + FluxSourceVersion + "_kustomize-" + FluxKustomizeVer +
+	"_notification-" + FluxNotificationVersion + "_helm-" + FluxHelmVersion +
+	"_ksm-" + KubeStateMetricsVersion + "_" + runtime.Version()
 
 // Bins are the built binaries and the CRDs of the controllers.
 type Bins struct {
-	APIServer, SourceController, KustomizeController string
-	CRDs                                             []string
+	APIServer, SourceController, KustomizeController, NotificationController, HelmController string
+	KubeStateMetrics                                                                         string
+	CRDs                                                                                     []string
 }
 
 // CacheDir is where the binaries are kept: $GITOPS_AUTOSCALER_CLUSTER_CACHE, else a folder of
@@ -89,6 +102,9 @@ func Build(logf func(format string, args ...any)) (Bins, error) {
 		{&b.APIServer, "kube", "kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver", version},
 		{&b.SourceController, "flux", "source-controller", "github.com/fluxcd/source-controller", ""},
 		{&b.KustomizeController, "flux", "kustomize-controller", "github.com/fluxcd/kustomize-controller", ""},
+		{&b.NotificationController, "notification", "notification-controller", "github.com/fluxcd/notification-controller", ""},
+		{&b.HelmController, "helm", "helm-controller", "github.com/fluxcd/helm-controller", ""},
+		{&b.KubeStateMetrics, "ksm", "kube-state-metrics", "k8s.io/kube-state-metrics/v2", ""},
 	} {
 		if *x.out, err = build(logf, dir, filepath.Join(mods, x.mod), x.name, x.pkg, x.ldflags); err != nil {
 			return Bins{}, err
@@ -96,8 +112,12 @@ func Build(logf func(format string, args ...any)) (Bins, error) {
 	}
 	// Every CRD of each controller: a controller's manager watches all of its kinds, and will not
 	// start while one is missing.
-	for _, mod := range []string{"github.com/fluxcd/source-controller", "github.com/fluxcd/kustomize-controller"} {
-		src, err := goOutput(filepath.Join(mods, "flux"), "list", "-m", "-f", "{{.Dir}}", mod)
+	for _, x := range []struct{ dir, mod string }{
+		{"flux", "github.com/fluxcd/source-controller"}, {"flux", "github.com/fluxcd/kustomize-controller"},
+		{"notification", "github.com/fluxcd/notification-controller"}, {"helm", "github.com/fluxcd/helm-controller"},
+	} {
+		mod := x.mod
+		src, err := goOutput(filepath.Join(mods, x.dir), "list", "-m", "-f", "{{.Dir}}", mod)
 		if err != nil {
 			return Bins{}, err
 		}

@@ -36,8 +36,8 @@ const (
 	maxAnswer = 8 << 20
 )
 
-// Cluster is a running API server with etcd and Flux's source and kustomize controllers, for
-// one test. Everything listens on 127.0.0.1 and is stopped in t.Cleanup.
+// Cluster is a running API server with etcd and Flux's source, kustomize, notification and
+// helm controllers, for one test. Everything listens on 127.0.0.1 and is stopped in t.Cleanup.
 type Cluster struct {
 	t      testing.TB
 	dir    string
@@ -47,13 +47,30 @@ type Cluster struct {
 	procs  []*proc
 	// kubeconfig is the file the controllers read.
 	kubeconfig string
+	// receiver is notification-controller's webhook receiver, http://127.0.0.1:port.
+	receiver string
+	// ksm is kube-state-metrics' metrics address, host:port, when started.
+	ksm string
 }
+
+// Option adds a part to a cluster.
+type Option func(*options)
+
+type options struct{ kubeStateMetrics bool }
+
+// WithKubeStateMetrics also runs kube-state-metrics (Deployments only), for a Prometheus to
+// scrape at KubeStateMetrics(): syncCheck reads kube_deployment_spec_replicas from it.
+func WithKubeStateMetrics() Option { return func(o *options) { o.kubeStateMetrics = true } }
 
 // Start builds (or reuses) the binaries, starts etcd, the API server and the controllers, and
 // installs Flux's CRDs. It fails the test when a part is missing or does not come up: in CI a
 // missing piece is a failure, never a skip.
-func Start(t testing.TB) *Cluster {
+func Start(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bins := Binaries(t)
 	etcd := lookPath(t, "etcd")
 	dir := t.TempDir()
@@ -115,7 +132,8 @@ func Start(t testing.TB) *Cluster {
 		t.Fatal(err)
 	}
 	env := []string{"KUBECONFIG=" + c.kubeconfig, "RUNTIME_NAMESPACE=flux-system"}
-	sourceHealth, kustomizeHealth := freeAddr(t), freeAddr(t)
+	sourceHealth, kustomizeHealth, notificationHealth, helmHealth, receiver := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	c.receiver = "http://" + receiver
 	c.runEnv("source-controller", env, bins.SourceController,
 		"--storage-path="+filepath.Join(dir, "artifacts"), "--storage-addr="+storage, "--storage-adv-addr="+storage,
 		"--metrics-addr="+freeAddr(t), "--health-addr="+sourceHealth,
@@ -123,11 +141,33 @@ func Start(t testing.TB) *Cluster {
 	c.runEnv("kustomize-controller", env, bins.KustomizeController,
 		"--metrics-addr="+freeAddr(t), "--health-addr="+kustomizeHealth,
 		"--enable-leader-election=false", "--watch-all-namespaces=true", "--log-level=info")
-	for name, addr := range map[string]string{"source-controller": sourceHealth, "kustomize-controller": kustomizeHealth} {
+	c.runEnv("notification-controller", env, bins.NotificationController,
+		"--receiverAddr="+receiver, "--events-addr="+freeAddr(t),
+		"--metrics-addr="+freeAddr(t), "--health-addr="+notificationHealth,
+		"--enable-leader-election=false", "--watch-all-namespaces=true", "--log-level=info")
+	// A HelmRelease needs disableWait: no kubelet runs the pods whose readiness Helm would wait for.
+	c.runEnv("helm-controller", env, bins.HelmController,
+		"--metrics-addr="+freeAddr(t), "--health-addr="+helmHealth,
+		"--enable-leader-election=false", "--watch-all-namespaces=true", "--log-level=info")
+	for name, addr := range map[string]string{"source-controller": sourceHealth, "kustomize-controller": kustomizeHealth,
+		"notification-controller": notificationHealth, "helm-controller": helmHealth} {
 		c.waitReady(name, func() bool { return healthy("http://" + addr + "/readyz") })
+	}
+	if o.kubeStateMetrics {
+		c.ksm = freeAddr(t)
+		host, port, _ := net.SplitHostPort(c.ksm)
+		_, telemetry, _ := net.SplitHostPort(freeAddr(t))
+		c.runEnv("kube-state-metrics", nil, bins.KubeStateMetrics,
+			"--kubeconfig="+c.kubeconfig, "--resources=deployments",
+			"--host="+host, "--port="+port, "--telemetry-host="+host, "--telemetry-port="+telemetry)
+		c.waitReady("kube-state-metrics", func() bool { return healthy("http://" + c.ksm + "/metrics") })
 	}
 	return c
 }
+
+// KubeStateMetrics is kube-state-metrics' metrics address (host:port) for a scrape target;
+// "" unless the cluster was started WithKubeStateMetrics.
+func (c *Cluster) KubeStateMetrics() string { return c.ksm }
 
 const kubeconfigTemplate = `apiVersion: v1
 kind: Config
@@ -146,6 +186,10 @@ current-context: test
 // Server is the API server's URL.
 func (c *Cluster) Server() string { return c.server }
 
+// ReceiverURL is notification-controller's webhook receiver: a Receiver's webhook is this
+// URL and its status.webhookPath.
+func (c *Cluster) ReceiverURL() string { return c.receiver }
+
 // Kubeconfig is a kubeconfig file for the cluster.
 func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
 
@@ -163,6 +207,7 @@ var plurals = map[string]struct {
 	"Kustomization":            {"kustomizations", true},
 	"HelmRelease":              {"helmreleases", true},
 	"HelmRepository":           {"helmrepositories", true},
+	"Receiver":                 {"receivers", true},
 }
 
 // Apply server-side-applies every document of a YAML stream, as `kubectl apply

@@ -17,8 +17,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "prebuild:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("cluster tier: Kubernetes %s, Flux source-controller %s, kustomize-controller %s, in %s\n",
-		cluster.KubernetesVersion, cluster.FluxSourceVersion, cluster.FluxKustomizeVer, dir)
+	fmt.Printf("cluster tier: Kubernetes %s, Flux source-controller %s, kustomize-controller %s, notification-controller %s, helm-controller %s, kube-state-metrics %s, in %s\n",
+		cluster.KubernetesVersion, cluster.FluxSourceVersion, cluster.FluxKustomizeVer, cluster.FluxNotificationVersion, cluster.FluxHelmVersion,
+		cluster.KubeStateMetricsVersion, dir)
 	if _, err := cluster.Build(func(f string, a ...any) { fmt.Printf(f+"\n", a...) }); err != nil {
 		fmt.Fprintln(os.Stderr, "prebuild:", err)
 		os.Exit(1)

@@ -1,0 +1,65 @@
+package integration
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/cluster"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
+)
+
+// TestFluxHelmReleaseFollowsEveryDecision: Flux's helm-controller installs the chart from the
+// GitRepository (a HelmRelease with disableWait: no kubelet runs the pods) and upgrades it with
+// each decision the autoscaler commits to the chart's values: load rises, spec.replicas
+// follows the scale-up; load falls, the scale-down. With the notify step, each within a
+// fraction of the poll interval.
+func TestFluxHelmReleaseFollowsEveryDecision(t *testing.T) {
+	k := cluster.Start(t)
+	s := gittest.NewServer(t)
+	const name = "helm-shop"
+	st := newSite(t, k, s, name, "github", viaHelm)
+	t0 := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Hour)
+	st.writeTrace(t, t0, 200, 560, 560, 560, 310, 310, 310, 310, 310, 310, 310, 310)
+	steps := []struct {
+		name string
+		at   time.Duration
+		want int
+	}{
+		{name: "load rises", at: 10 * time.Minute, want: 6},
+		{name: "load falls", at: 100 * time.Minute, want: 4},
+	}
+	// Helm, not anything else, applied the Deployment.
+	var d struct {
+		Metadata struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"metadata"`
+	}
+	require.True(t, k.Get("apps/v1", "Deployment", name, "web", &d))
+	require.Equal(t, "web", d.Metadata.Annotations["meta.helm.sh/release-name"], "the release's Deployment")
+	for _, step := range steps {
+		out := st.evaluate(t, t0.Add(step.at))
+		committed := time.Now()
+		require.Contains(t, s.ReadFile(name, "main", "charts/web/values.yaml"), fmt.Sprintf("replicaCount: %d # managed", step.want), out)
+		require.Contains(t, out, "msg=notified repository="+name+" controller=flux", "the webhook accepted the call")
+		k.WaitReplicas(name, "web", step.want, notifyPoll)
+		t.Logf("%s: commit to spec.replicas through the HelmRelease in %s", step.name, time.Since(committed).Round(100*time.Millisecond))
+		// The release's latest revision is the chart at the decision's commit (Helm writes the
+		// release's status just after the objects).
+		head := s.HeadSHA(name, "main")
+		require.Eventually(t, func() bool {
+			var hr struct {
+				Status struct {
+					History []struct {
+						ChartVersion string `json:"chartVersion"`
+					} `json:"history"`
+				} `json:"status"`
+			}
+			return k.Get("helm.toolkit.fluxcd.io/v2", "HelmRelease", "flux-system", name, &hr) &&
+				len(hr.Status.History) > 0 && strings.HasSuffix(hr.Status.History[0].ChartVersion, "+"+head[:12])
+		}, 20*time.Second, 100*time.Millisecond, "HelmRelease %s: latest release of the chart at %s", name, head)
+	}
+}
