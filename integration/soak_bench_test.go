@@ -42,6 +42,10 @@ const soakInterval = 10 * time.Second
 // of the run, so one policy in ten changes its count every minute.
 const soakGroups = 10
 
+// soakLead is how long before the first flip's minute the run starts serve: its clone and first
+// cycle must be done by then (on the shared two-core machine 2,000 policies take about 30 s).
+func soakLead(n int) time.Duration { return 45*time.Second + time.Duration(n)*20*time.Millisecond }
+
 // soakGrace is how long the run goes on after the last flip, so that it can land.
 const soakGrace = 30 * time.Second
 
@@ -173,6 +177,7 @@ type soakResult struct {
 	lat                     []time.Duration // flip → on the remote, of the decisions landed
 	dueLat                  []time.Duration // the policy's first run after the flip → on the remote
 	noPhase                 []string        // policies the status API gave no next run
+	toCommit, toRemote      []time.Duration // flip → committed locally, → on the remote
 	wrong, duplicates       int
 	humans, lostHumans      int
 	rssFirst, rssLast       int64
@@ -208,7 +213,7 @@ func soak(b *testing.B, n int, every, d time.Duration) {
 
 	// The run starts a little after serve has made its clone and first cycle (which decides
 	// nothing: the trace holds the files' levels until the first flip).
-	start := time.Now().Add(45 * time.Second).Truncate(time.Second)
+	start := time.Now().Add(soakLead(n)).Truncate(time.Second)
 	flips := soakFlips(start, d)
 	dir := b.TempDir()
 	password, trace, config := filepath.Join(dir, "git-password"), filepath.Join(dir, "trace.csv"), filepath.Join(dir, "autoscaler.yaml")
@@ -261,7 +266,7 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 	}()
 
 	p := startProcess(b, nil, "serve", "--config", config, "--metrics-file", trace, "--listen", "127.0.0.1:0",
-		"--cache-dir", filepath.Join(dir, "cache"), "--log-level", "warn")
+		"--cache-dir", filepath.Join(dir, "cache"), "--log-level", "info")
 	var res soakResult
 	var rssMu sync.Mutex
 	rssDone := make(chan struct{})
@@ -291,8 +296,19 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 	// Each policy's evaluations keep the phase of its slot and jitter (docs/design.md §6,
 	// "Fairness under contention"; missed runs are skipped): its next run, read before the
 	// first flip, tells when each later one is due.
+	var phase map[string]time.Time
+	for {
+		phase = soakPhases(b, p.addr)
+		if len(phase) == n {
+			break
+		}
+		if time.Now().After(start.Add(-5 * time.Second)) {
+			b.Fatalf("serve knew %d of the %d policies' next runs 5 s before the run's start (a lead of %s): its clone and first cycle took longer", len(phase), n, soakLead(n))
+		}
+		time.Sleep(time.Second)
+	}
 	time.Sleep(time.Until(start.Add(-5 * time.Second)))
-	phase := soakPhases(b, p.addr)
+	phase = soakPhases(b, p.addr)
 	time.Sleep(time.Until(start))
 	end := start.Add(d + soakGrace)
 	var theirs []string
@@ -310,6 +326,7 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 	}
 	tick.Stop()
 	metrics := scrape(b, p.addr)
+	onCPU, waiting := schedStat(p.cmd.Process.Pid)
 	p.stop()
 	<-rssDone
 	stopWatch()
@@ -346,6 +363,30 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 	for i, a := range apps {
 		policyIndex[a.ID] = i
 	}
+	// serve's log: when each decision was first committed locally ("decision committed"),
+	// and how often each message came.
+	committed := map[string][]time.Time{}
+	msgs := map[string]int{}
+	var failures []string
+	for _, l := range strings.Split(p.out.String(), "\n") {
+		msg := logField(l, "msg")
+		if msg == "" {
+			continue
+		}
+		msgs[msg]++
+		switch msg {
+		case "decision committed":
+			if t, err := time.Parse(time.RFC3339Nano, logField(l, "time")); err == nil {
+				id := logField(l, "policy")
+				committed[id] = append(committed[id], t)
+			}
+		case "cycle failed":
+			if len(failures) < 3 {
+				failures = append(failures, l)
+			}
+		}
+	}
+	perFlip := make([][]time.Duration, len(flips))
 	logOut := s.Git(repo, "log", "--reverse", "--format=%H%x00%B%x1e", initial+"..main")
 	for _, rec := range strings.Split(logOut, "\x1e") {
 		sha, msg, ok := strings.Cut(strings.TrimSpace(rec), "\x00")
@@ -376,6 +417,16 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 			continue
 		}
 		res.lat = append(res.lat, at.Sub(flips[f].at))
+		if c, ok := committed[tr.PolicyID]; ok {
+			for _, ct := range c {
+				if !ct.Before(flips[f].at) && !ct.After(at) {
+					res.toCommit = append(res.toCommit, ct.Sub(flips[f].at))
+					res.toRemote = append(res.toRemote, at.Sub(ct))
+					break
+				}
+			}
+		}
+		perFlip[f] = append(perFlip[f], at.Sub(flips[f].at))
 		// The first run at or after the flip, by the policy's phase; the flip itself for a
 		// policy the status API gave no next run (counted and logged).
 		due := flips[f].at
@@ -435,6 +486,25 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 		pct(0.5), pct(0.95), pct(1), flipPct(0.5), flipPct(0.95), flipPct(1), res.cycles, retriesPerCycle, res.replayed, res.racesLost, res.notLanded,
 		res.humans, res.lostHumans, res.duplicates,
 		float64(res.rssFirst)/(1<<20), float64(res.rssLast)/(1<<20), float64(res.rssLast)/float64(max(res.rssFirst, 1)))
+	slices.Sort(res.toCommit)
+	slices.Sort(res.toRemote)
+	b.Logf("split: flip → committed locally p50 / p95 / max %.1f / %.1f / %.1f s; committed → on the remote %.1f / %.1f / %.1f s (%d decisions)",
+		pctOf(res.toCommit, 0.5), pctOf(res.toCommit, 0.95), pctOf(res.toCommit, 1), pctOf(res.toRemote, 0.5), pctOf(res.toRemote, 0.95), pctOf(res.toRemote, 1), len(res.toCommit))
+	for i, l := range perFlip {
+		slices.Sort(l)
+		b.Logf("flip %d (group %d → %d replicas): %d landed, flip → remote p50 %.1f s, max %.1f s", i+1, flips[i].group, flips[i].to, len(l), pctOf(l, 0.5), pctOf(l, 1))
+	}
+	if res.cycles > 0 {
+		b.Logf("cycles: %.0f, mean %.1f s; deferred: %.0f by the deadline, %.0f by push races", res.cycles,
+			metrics["gitops_autoscaler_evaluation_duration_seconds_sum"]/res.cycles,
+			metrics["gitops_autoscaler_decisions_not_landed_total/deadline"], metrics["gitops_autoscaler_decisions_not_landed_total/push-race"])
+	}
+	b.Logf("serve: %.1f CPU-s (%.2f a cycle), %.1f s waiting for a CPU on the run queue (/proc schedstat, all threads)", p.cpu().Seconds(), p.cpu().Seconds()/max(res.cycles, 1), waiting.Seconds())
+	_ = onCPU
+	b.Logf("serve's log, by message: %v", msgs)
+	for _, f := range failures {
+		b.Logf("e.g. %s", f)
+	}
 	if len(res.noPhase) > 0 {
 		b.Logf("%d decisions of policies without a next run in the status API counted from their flip, e.g. %s", len(res.noPhase), res.noPhase[0])
 	}
@@ -499,6 +569,10 @@ func scrape(b *testing.B, addr string) map[string]float64 {
 		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
 		if err == nil {
 			out[name] += v
+			if _, r, ok := strings.Cut(l, `reason="`); ok {
+				r, _, _ = strings.Cut(r, `"`)
+				out[name+"/"+r] += v
+			}
 		}
 	}
 	return out
@@ -554,4 +628,45 @@ func soakPhases(b *testing.B, addr string) map[string]time.Time {
 		}
 	}
 	return out
+}
+
+// logField is a field of a log line in slog's text format (key=value or key="quoted value").
+func logField(line, key string) string {
+	_, v, ok := strings.Cut(line, " "+key+"=")
+	if !ok {
+		if v, ok = strings.CutPrefix(line, key+"="); !ok {
+			return ""
+		}
+	}
+	if strings.HasPrefix(v, `"`) {
+		if q, err := strconv.QuotedPrefix(v); err == nil {
+			u, _ := strconv.Unquote(q)
+			return u
+		}
+		return ""
+	}
+	v, _, _ = strings.Cut(v, " ")
+	return v
+}
+
+// schedStat sums a process's threads' time on a CPU and time runnable but waiting for one
+// (/proc/<pid>/task/*/schedstat): on a shared machine the second says how much of a cycle's
+// wall time was the machine's, not the cycle's.
+func schedStat(pid int) (onCPU, waiting time.Duration) {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	for _, t := range tasks {
+		raw, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(raw))
+		if len(f) < 2 {
+			continue
+		}
+		c, _ := strconv.ParseInt(f[0], 10, 64)
+		w, _ := strconv.ParseInt(f[1], 10, 64)
+		onCPU += time.Duration(c)
+		waiting += time.Duration(w)
+	}
+	return onCPU, waiting
 }
