@@ -1,5 +1,6 @@
 // Package cluster runs a real Kubernetes control plane for the tests, without containers: a
-// kube-apiserver on Debian's etcd, and Flux's source and kustomize controllers, all on
+// kube-apiserver on Debian's etcd, Flux's source and kustomize controllers, and (StartArgoCD)
+// Argo CD's repo server, application controller and API server on Debian's redis, all on
 // 127.0.0.1 with generated keys, a static token and AlwaysAllow authorisation. The binaries are
 // built from pinned module versions (the modules under build/, each with its go.sum) into a
 // folder of the user cache directory named after those versions, and reused while they stay.
