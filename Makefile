@@ -20,7 +20,7 @@ deps:
 
 ## test is what CI runs: lint, unit and component tests, a short fuzz of what users write, the
 ## end-to-end tests against a real Prometheus and a real Git server, the cluster tier (a real
-## kube-apiserver and Flux take our commits to spec.replicas), and serve under concurrent
+## kube-apiserver, Flux and Argo CD take our commits to spec.replicas), and serve under concurrent
 ## traffic with the race detector.
 test: deps lint cluster
 	$(GO) test -count=1 -timeout 20m $(PKGS)
@@ -33,15 +33,16 @@ race:
 	$(GO) test -race -count=1 -timeout 15m -run '^TestServeUnderConcurrentTrafficIsRaceFree$$' ./cmd/gitops-autoscaler
 
 ## cluster builds the cluster tier's binaries (kube-apiserver v1.34.4, Flux's source and
-## kustomize controllers v1.9.5, notification-controller v1.9.0, helm-controller v1.6.4 and
-## kube-state-metrics v2.16.0, pinned in internal/testserver/cluster/build) into a cache folder
-## named after their versions; a cold build takes minutes, a warm one nothing.
+## kustomize controllers v1.9.5, notification-controller v1.9.0, helm-controller v1.6.4,
+## kube-state-metrics v2.16.0, Argo CD v3.2.11 and the helm v3.18.4 its repo server runs, pinned
+## in internal/testserver/cluster/build) into cache folders named after their versions; a cold
+## build takes minutes, a warm one nothing.
 cluster:
 	$(GO) run ./internal/testserver/cluster/prebuild
 
 ## test-cluster runs the cluster tier alone (docs/design.md §9, "The sync, for real").
 test-cluster: deps cluster
-	$(GO) test -count=1 -timeout 10m -run '^TestFlux' ./integration/
+	$(GO) test -count=1 -timeout 20m -run '^Test(Flux|ArgoCD)' ./integration/
 
 fuzz:
 	@./integration/fuzz.sh $(FUZZTIME)

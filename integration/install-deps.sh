@@ -3,8 +3,9 @@
 # package; apt does not start the service — the tests run the binary themselves), git,
 # chromium (headless, for the status page test), and gpg and ssh-keygen (gnupg and
 # openssh-client: `git verify-commit` checks the signed commits with them), docker-registry
-# (the CNCF distribution registry: the remote chart tests push charts to it over OCI), and etcd
-# (etcd-server: the store of the cluster tier's kube-apiserver).
+# (the CNCF distribution registry: the remote chart tests push charts to it over OCI), etcd
+# (etcd-server: the store of the cluster tier's kube-apiserver) and redis (redis-server: the
+# cache of the cluster tier's Argo CD).
 # In CI (CI=true) a missing dependency that cannot be installed is a failure, never a skip.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ command -v gpg        >/dev/null 2>&1 || need+=(gnupg)      # OpenPGP-signed com
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client) # SSH-signed commits
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry) # OCI registry for remote chart tests
 command -v etcd       >/dev/null 2>&1 || need+=(etcd-server)    # the cluster tier's API server store
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server) # the cluster tier's Argo CD cache
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,6 +29,6 @@ echo "installing ${need[*]} (Debian packages)…"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
-for b in prometheus promtool git chromium gpg ssh-keygen docker-registry etcd; do
+for b in prometheus promtool git chromium gpg ssh-keygen docker-registry etcd redis-server; do
   command -v "$b" >/dev/null 2>&1 || { echo "install failed: $b not on PATH" >&2; exit 1; }
 done
