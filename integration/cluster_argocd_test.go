@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -151,7 +150,7 @@ func TestArgoCDSyncsEveryDecisionToTheCluster(t *testing.T) {
 			took := k.WaitReplicas("shop", "web", 2, 3*time.Minute)
 			t.Logf("first sync: %s", took.Round(100*time.Millisecond))
 
-			evaluate := argoEvaluator(t, s)
+			evaluate, _ := traceEvaluator(t, s, argoRepo)
 			step := func(name string, at time.Duration, want int) {
 				t.Helper()
 				before := s.HeadSHA(argoRepo, "main")
@@ -173,42 +172,6 @@ func TestArgoCDSyncsEveryDecisionToTheCluster(t *testing.T) {
 					"argocd-server refreshed the Application on the push")
 			}
 		})
-	}
-}
-
-// argoEvaluator writes the autoscaler's config for the repository and a metrics trace (load
-// 200, then 560 for 30 minutes, then 310), and returns a function that evaluates once at an
-// offset into the trace.
-func argoEvaluator(t *testing.T, s *gittest.Server) func(at time.Duration) {
-	dir := t.TempDir()
-	password := filepath.Join(dir, "git-password")
-	writeFile(t, password, s.Password()+"\n")
-	config := filepath.Join(dir, "autoscaler.yaml")
-	writeFile(t, config, fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: %s
-    url: %s
-    branch: main
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-prometheus: [{name: default, url: "http://127.0.0.1:9"}]
-commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-`, argoRepo, s.URL(argoRepo), s.User(), password))
-	t0 := time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
-	trace := filepath.Join(dir, "trace.csv")
-	var b strings.Builder
-	b.WriteString("timestamp,metric,value\n")
-	for i, v := range []float64{200, 560, 560, 560, 310, 310, 310, 310, 310, 310, 310, 310} {
-		fmt.Fprintf(&b, "%s,load,%g\n", t0.Add(time.Duration(i)*10*time.Minute).Format(time.RFC3339), v)
-	}
-	writeFile(t, trace, b.String())
-	cache := filepath.Join(dir, "cache")
-	return func(at time.Duration) {
-		t.Helper()
-		code, out, stderr := runCLI(t, "evaluate", "--config", config, "--cache-dir", cache,
-			"--metrics-file", trace, "--at", t0.Add(at).Format(time.RFC3339), "-o", "json")
-		require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
 	}
 }
 

@@ -107,38 +107,8 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	took := k.WaitReplicas("shop", "web", 2, 2*time.Minute)
 	t.Logf("first sync: %s", took.Round(100*time.Millisecond))
 
-	dir := t.TempDir()
-	password := filepath.Join(dir, "git-password")
-	writeFile(t, password, s.Password()+"\n")
-	config := filepath.Join(dir, "autoscaler.yaml")
-	writeFile(t, config, fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: %s
-    url: %s
-    branch: main
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-prometheus: [{name: default, url: "http://127.0.0.1:9"}]
-commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-`, clusterRepo, s.URL(clusterRepo), s.User(), password))
-	t0 := time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
-	trace := filepath.Join(dir, "trace.csv")
-	var b strings.Builder
-	b.WriteString("timestamp,metric,value\n")
-	loads := []float64{200, 560, 560, 560, 310, 310, 310, 310, 310, 310, 310, 310}
-	for i, v := range loads {
-		fmt.Fprintf(&b, "%s,load,%g\n", t0.Add(time.Duration(i)*10*time.Minute).Format(time.RFC3339), v)
-	}
-	writeFile(t, trace, b.String())
-	cache := filepath.Join(dir, "cache")
-	evaluate := func(at time.Time) string {
-		t.Helper()
-		code, out, stderr := runCLI(t, "evaluate", "--config", config, "--cache-dir", cache,
-			"--metrics-file", trace, "--at", at.Format(time.RFC3339), "-o", "json")
-		require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
-		return out
-	}
+	at, t0 := traceEvaluator(t, s, clusterRepo)
+	evaluate := func(when time.Time) string { return at(when.Sub(t0)) }
 
 	// Load rises to 560: 6 replicas, committed and synced.
 	evaluate(t0.Add(10 * time.Minute))
@@ -165,4 +135,44 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 	require.Contains(t, s.ReadFile(clusterRepo, "main", "apps/web/kustomization.yaml"), "count: 6 # managed")
 	time.Sleep(3 * time.Second) // more than a Flux interval: nothing moves the cluster
 	require.Equal(t, 6, k.Replicas("shop", "web"))
+}
+
+// traceEvaluator writes the autoscaler's config for repo on s and a metrics trace (load 200,
+// then 560 for 30 minutes, then 310, at 10-minute steps) that starts two hours before the
+// current minute, so that every evaluation replays an instant of the past. It returns a
+// function that runs `evaluate` once at an offset into the trace and returns its JSON, and the
+// trace's start.
+func traceEvaluator(t *testing.T, s *gittest.Server, repo string) (evaluate func(at time.Duration) string, traceStart time.Time) {
+	t.Helper()
+	traceStart = time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
+	dir := t.TempDir()
+	password := filepath.Join(dir, "git-password")
+	writeFile(t, password, s.Password()+"\n")
+	config := filepath.Join(dir, "autoscaler.yaml")
+	writeFile(t, config, fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: AutoscalerConfig
+repositories:
+  - name: %s
+    url: %s
+    branch: main
+    policies: ["policies/*.yaml"]
+    auth: {username: %s, passwordFile: %s}
+prometheus: [{name: default, url: "http://127.0.0.1:9"}]
+commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
+`, repo, s.URL(repo), s.User(), password))
+	trace := filepath.Join(dir, "trace.csv")
+	var b strings.Builder
+	b.WriteString("timestamp,metric,value\n")
+	for i, v := range []float64{200, 560, 560, 560, 310, 310, 310, 310, 310, 310, 310, 310} {
+		fmt.Fprintf(&b, "%s,load,%g\n", traceStart.Add(time.Duration(i)*10*time.Minute).Format(time.RFC3339), v)
+	}
+	writeFile(t, trace, b.String())
+	cache := filepath.Join(dir, "cache")
+	return func(at time.Duration) string {
+		t.Helper()
+		code, out, stderr := runCLI(t, "evaluate", "--config", config, "--cache-dir", cache,
+			"--metrics-file", trace, "--at", traceStart.Add(at).Format(time.RFC3339), "-o", "json")
+		require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
+		return out
+	}, traceStart
 }
