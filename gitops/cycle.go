@@ -358,7 +358,7 @@ func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.
 		return ws, nil
 	}
 	opts := gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: r.Config.CacheDir,
-		MaxFileBytes: int64(r.Config.Limits.Git.MaxFileBytes)}
+		MaxFileBytes: int64(r.Config.Limits.Git.MaxFileBytes), MaxObjectBytes: int64(r.Config.Limits.Git.MaxObjectBytes)}
 	if r.Git != nil {
 		if err := r.Git(rc, &opts); err != nil {
 			return nil, fmt.Errorf("repository %s: %w", rc.Name, err)

@@ -11,7 +11,7 @@ import (
 func TestLimitsDefaults(t *testing.T) {
 	cfg, err := LoadConfig("c.yaml", mustRead(t, "testdata/config.yaml"))
 	require.NoError(t, err)
-	assert.Equal(t, GitLimits{MaxFileBytes: 4 << 20}, cfg.Limits.Git)
+	assert.Equal(t, GitLimits{MaxFileBytes: 4 << 20, MaxObjectBytes: 100 << 20}, cfg.Limits.Git)
 	assert.Equal(t, PrometheusLimits{MaxBodyBytes: 4 << 20, MaxSeries: 10_000, MaxSamples: 500_000}, cfg.Limits.Prometheus)
 	assert.Equal(t, HTTPLimits{
 		ReadHeaderTimeout: Duration{10 * time.Second}, ReadTimeout: Duration{30 * time.Second},
@@ -49,11 +49,21 @@ func TestLimitsConfig(t *testing.T) {
 			limits: "limits:\n  git: {maxFileBytes: 65536}\n",
 			check: func(t *testing.T, l Limits) {
 				assert.Equal(t, 65536, l.Git.MaxFileBytes)
+				assert.Equal(t, DefaultGitMaxObjectBytes, l.Git.MaxObjectBytes)
 				assert.Equal(t, DefaultPromMaxBodyBytes, l.Prometheus.MaxBodyBytes)
+			}},
+		{name: "a git object limit is kept",
+			limits: "limits:\n  git: {maxObjectBytes: 1073741824}\n",
+			check: func(t *testing.T, l Limits) {
+				assert.Equal(t, 1<<30, l.Git.MaxObjectBytes)
+				assert.Equal(t, DefaultGitMaxFileBytes, l.Git.MaxFileBytes)
 			}},
 		{name: "a negative git file limit",
 			limits:  "limits:\n  git: {maxFileBytes: -1}\n",
 			wantErr: []string{"c.yaml:6: limits.git.maxFileBytes: must be at least 1, got -1"}},
+		{name: "a negative git object limit",
+			limits:  "limits:\n  git:\n    maxObjectBytes: -4\n",
+			wantErr: []string{"c.yaml:7: limits.git.maxObjectBytes: must be at least 1, got -4"}},
 		{name: "negative sizes and counts",
 			limits: "limits:\n  prometheus:\n    maxBodyBytes: -1\n    maxSeries: -5\n  http:\n    maxHeaderBytes: -1\n    maxConnections: -2\n",
 			wantErr: []string{

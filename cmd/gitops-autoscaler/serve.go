@@ -63,6 +63,8 @@ is refused as RenderFailed for its own policy and stops no other.
 Git content is untrusted: a tree entry Git's fsck refuses ("..", ".git", a name twice) fails
 that repository's cycle before anything is written, and a file over limits.git.maxFileBytes
 (default 4 MiB) is left out of the clone unread; reading it fails naming the file and limit.
+A fetch that brings an object over limits.git.maxObjectBytes (default 100 MiB) is refused
+before the object is inflated, and that repository's cycle fails naming the limit.
 A shadow policy (DryRun with spec.shadow) is set against the live autoscaler at every
 evaluation: its row and chart on the status page, gitops_autoscaler_shadow_* on /metrics.
 SIGTERM finishes a push in flight and starts nothing new.

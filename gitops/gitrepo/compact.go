@@ -98,7 +98,7 @@ func (w *Workspace) compactPacks() error {
 			err = rerr
 		}
 	}
-	repo, st, oerr := openRepository(w.root, w.maxFile)
+	repo, st, oerr := openRepository(w.root, w.maxFile, w.maxObject)
 	if oerr != nil {
 		return oerr
 	}

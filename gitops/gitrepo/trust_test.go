@@ -269,10 +269,11 @@ func TestCheckEntryName(t *testing.T) {
 // file over limits.git.maxFileBytes is now left out of the worktree unread: a checkout of
 // the tree allocates far less than the file, and reading it is refused with an error naming
 // the file and the limit. (The fetch that brings the blob still inflates it once, whole,
-// while go-git indexes the pack: docs/design.md §6.)
+// while go-git indexes the pack, below limits.git.maxObjectBytes: docs/design.md §6.)
 func TestHugeFileIsNotReadWhole(t *testing.T) {
 	const size = 256 << 20 // a quarter of the finding's, to keep the test quick
 	s, opts := newRepo(t)
+	opts.MaxObjectBytes = size // the fetch takes it (TestHugeObjectFetchIsRefusedUnread)
 	first := open(t, opts)
 	// One blob of zeros: a few hundred KB in the pack.
 	s.CommitRawEntries("platform", "a huge file", dir("assets", gittest.RawEntry{Name: "huge.bin", Blob: s.ZeroBlob("platform", size)}))

@@ -76,6 +76,10 @@ type Options struct {
 	// MaxFileBytes is limits.git.maxFileBytes (0: policy.DefaultGitMaxFileBytes): a larger
 	// file is left out of the worktree unread, and ReadFile refuses it (FileTooLargeError).
 	MaxFileBytes int64
+	// MaxObjectBytes is limits.git.maxObjectBytes (0: policy.DefaultGitMaxObjectBytes): a
+	// clone or fetch that brings a larger object is refused (ObjectTooLargeError) before the
+	// object is inflated, and keeps nothing.
+	MaxObjectBytes int64
 }
 
 // Signer signs a commit: given the commit object's bytes without its signature header, it
@@ -130,6 +134,8 @@ type Workspace struct {
 	pushedAs map[string]string
 	// maxFile is Options.MaxFileBytes, defaulted.
 	maxFile int64
+	// maxObject is Options.MaxObjectBytes, defaulted.
+	maxObject int64
 }
 
 // Open returns the workspace of a repository at the remote base branch's head: it clones the
@@ -155,6 +161,9 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	if opts.MaxFileBytes <= 0 {
 		opts.MaxFileBytes = policy.DefaultGitMaxFileBytes
 	}
+	if opts.MaxObjectBytes <= 0 {
+		opts.MaxObjectBytes = policy.DefaultGitMaxObjectBytes
+	}
 	creds, err := resolveAuth(opts.URL, opts.Auth, opts.Getenv)
 	if err != nil {
 		return nil, secret.RedactError(fmt.Errorf("open workspace %s: %w", opts.URL, err))
@@ -174,6 +183,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		pushedAs:  map[string]string{},
 		onBase:    map[plumbing.Hash]string{},
 		maxFile:   opts.MaxFileBytes,
+		maxObject: opts.MaxObjectBytes,
 	}
 	if opts.Auth != nil && opts.Auth.Username != "" {
 		w.tokenUser = opts.Auth.Username
@@ -212,7 +222,7 @@ func (w *Workspace) openExisting() bool {
 	if _, err := os.Stat(w.root); errors.Is(err, fs.ErrNotExist) {
 		return false
 	}
-	repo, st, err := openRepository(w.root, w.maxFile)
+	repo, st, err := openRepository(w.root, w.maxFile, w.maxObject)
 	if err == nil {
 		var rc *config.RemoteConfig
 		if rc, err = remoteConfig(repo); err == nil && len(rc.URLs) == 1 && rc.URLs[0] == w.url {
@@ -242,7 +252,7 @@ const maxOpenPacks = 16
 // openRepository opens a clone with pack files kept open (bounded) and new objects kept in
 // memory (objectStore); Close releases the files. A loose object larger than maxFile is
 // read lazily, as packed ones are, so that the checkout can refuse it unread.
-func openRepository(dir string, maxFile int64) (*git.Repository, *objectStore, error) {
+func openRepository(dir string, maxFile, maxObject int64) (*git.Repository, *objectStore, error) {
 	fi, err := os.Stat(filepath.Join(dir, git.GitDirName))
 	if err != nil {
 		return nil, nil, err
@@ -250,14 +260,25 @@ func openRepository(dir string, maxFile int64) (*git.Repository, *objectStore, e
 	if !fi.IsDir() {
 		return nil, nil, errors.New(".git is not a directory")
 	}
-	st := newObjectStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
-		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks, LargeObjectThreshold: maxFile}))
-	repo, err := git.Open(st, osfs.New(dir))
+	st := newStore(dir, maxFile)
+	repo, err := git.Open(limitFetches(st, dir, maxObject), osfs.New(dir))
 	if err != nil {
 		_ = st.Close()
 		return nil, nil, err
 	}
 	return repo, st, nil
+}
+
+// newStore is the object storage of the clone in dir.
+func newStore(dir string, maxFile int64) *objectStore {
+	return newObjectStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
+		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks, LargeObjectThreshold: maxFile}))
+}
+
+// limitFetches is st as clones and fetches write to it: every pack received is checked
+// against maxObject before it is indexed (see limitedStore).
+func limitFetches(st *objectStore, dir string, maxObject int64) *limitedStore {
+	return &limitedStore{objectStore: st, limit: maxObject, packDir: filepath.Join(dir, git.GitDirName, "objects", "pack")}
 }
 
 // Close releases the files the workspace keeps open. The clone stays in the cache.
@@ -294,7 +315,10 @@ func (w *Workspace) clone(ctx context.Context) error {
 	defer cancel()
 	// The files are checked out by the workspace itself (see checkout): go-git's checkout
 	// looks every file up from the root tree, quadratic in the files of a directory.
-	_, err = git.PlainCloneContext(ctx, tmp, false, &git.CloneOptions{
+	// The clone writes through the same size check as a fetch (limitFetches).
+	st := newStore(tmp, w.maxFile)
+	defer st.Close()
+	_, err = git.CloneContext(ctx, limitFetches(st, tmp, w.maxObject), osfs.New(tmp), &git.CloneOptions{
 		URL:           w.url,
 		Auth:          auth,
 		RemoteName:    remoteName,
@@ -307,10 +331,13 @@ func (w *Workspace) clone(ctx context.Context) error {
 	if err != nil {
 		return w.fail("clone", err)
 	}
+	if err := st.Close(); err != nil {
+		return w.fail("clone", err)
+	}
 	if err := os.Rename(tmp, w.root); err != nil {
 		return w.fail("clone", err)
 	}
-	repo, st, err := openRepository(w.root, w.maxFile)
+	repo, st, err := openRepository(w.root, w.maxFile, w.maxObject)
 	if err != nil {
 		return w.fail("clone", err)
 	}
