@@ -599,7 +599,7 @@ func steadyPlan(lv *[steadyArray]int, n int, blkHours, tail float64, c, now int,
 //  3. Plan: the levels to hold over the horizon that cover the band at least replica-hours plus
 //     changeCost a change (more as the day's budget is spent); c stays when keeping it is part
 //     of the cheapest plan, else the count goes to the plan's first level — never below the
-//     band. On a bursty series evaluated every 5 minutes or less often (steadyBursty), the
+//     band. On a bursty series evaluated less often than every 2 minutes (steadyBursty), the
 //     rule of steadyBurstyStep replaces the plan: up to the need at once, down once the excess
 //     held since the last change has paid for a change.
 func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e *explainer) int {

@@ -541,7 +541,7 @@ func jumpy(n, lo, hi int) []int {
 	return out
 }
 
-// TestSteadyBursty pins the rule for a bursty series evaluated every 5 minutes or less often
+// TestSteadyBursty pins the rule for a bursty series evaluated less often than every 2 minutes
 // (docs/steady.md, "A bursty series"): up to the need at once, and down only once the excess
 // held since the last change has paid for a change — to the highest need of the longest such
 // stretch.
