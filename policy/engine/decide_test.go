@@ -218,6 +218,10 @@ func FuzzDecide(f *testing.F) {
 			if behaviorSel&64 != 0 {
 				p.Spec.Strategy.HeadroomPercent = ptr(20)
 			}
+			if ago%3 == 0 {
+				// Every 5 minutes: the needs below jump enough for the bursty rule.
+				p.Spec.Schedule = "@every 5m"
+			}
 			p.SetDefaults()
 		}
 		metrics := vals(v1, v2, v3)

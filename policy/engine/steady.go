@@ -77,6 +77,11 @@ const (
 	steadyBudgetFactor = 4.0
 	// steadyDay is the rolling window maxChangesPerDay counts over.
 	steadyDay = 24 * time.Hour
+	// steadyBursty: a series evaluated less often than steadyConfirmStep whose jitter
+	// (steadyJitterOf) is at least this — successive needs differ by 30 % of their mean on
+	// average — is bursty: its forecast rests on a dozen or two noisy needs and cannot tell a
+	// burst from a level, so Steady follows it with steadyBurstyStep instead of the plan.
+	steadyBursty = 0.6
 )
 
 // steadyJitterOf is what jitter adds to the cost of a change, as a share of it: steadyJitter
@@ -594,7 +599,9 @@ func steadyPlan(lv *[steadyArray]int, n int, blkHours, tail float64, c, now int,
 //  3. Plan: the levels to hold over the horizon that cover the band at least replica-hours plus
 //     changeCost a change (more as the day's budget is spent); c stays when keeping it is part
 //     of the cheapest plan, else the count goes to the plan's first level — never below the
-//     band.
+//     band. On a bursty series evaluated less often than every 2 minutes (steadyBursty), the
+//     rule of steadyBurstyStep replaces the plan: up to the need at once, down once the excess
+//     held since the last change has paid for a change.
 func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e *explainer) int {
 	recs := s.Recommendations
 	f := steadyForecast(cfg, need, recs, &s.Seasons, s.Now)
@@ -617,11 +624,18 @@ func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e
 	}
 
 	tail := steadyTail * f.blk.Hours() * float64(f.n)
+	jitter := steadyJitterOf(recs, need, s.Now.Add(-cfg.delay))
+	bursty := cfg.step > steadyConfirmStep && jitter >= steadyBursty
 	cost, used := cfg.changeCost, 0
 	if cost < 0 {
 		// What a change is worth scales with the workload: steadyCostMinutes of the count.
-		// On a jittery series the forecast is less sure, so a change must save more.
-		cost = steadyCostMinutes / 60 * float64(c) * (1 + steadyJitterOf(recs, need, s.Now.Add(-cfg.delay)))
+		// On a jittery series the forecast is less sure, so a change must save more; the
+		// bursty rule saves on what the series did, not on a forecast, so it pays the plain
+		// cost.
+		cost = steadyCostMinutes / 60 * float64(c)
+		if !bursty {
+			cost *= 1 + jitter
+		}
 	}
 	base := cost
 	if cfg.maxChanges > 0 {
@@ -642,6 +656,9 @@ func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e
 		needLevel = ceilInt(float64(need) * (1 + float64(cfg.headroom)/100))
 	}
 	needLevel = min(max(needLevel, b.min), b.max)
+	if bursty {
+		return steadyBurstyStep(cfg, need, needLevel, c, lv[0], b, s, h, cost, used, e)
+	}
 	pl := steadyPlan(&lv, f.n, blkHours, tail, c, needLevel, cost)
 	if pl.keep && cost > base {
 		if free := steadyPlan(&lv, f.n, blkHours, tail, c, needLevel, base); !free.keep {
@@ -679,6 +696,88 @@ func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e
 		}
 	}
 	return pl.level
+}
+
+// steadyBurstyStep is Steady on a bursty series (steadyBursty): a ski-rental rule on the needs
+// Steady has seen instead of a plan on a forecast (docs/steady.md, "A bursty series").
+//
+//   - Up: a need above c is covered at once, to the need (never below the band's first block,
+//     lv0): a bursty need above the count is no forecast of a higher level.
+//   - Down: the count comes down only once the excess it held since its last change (within
+//     the look-back) has cost as many replica-hours as a change: to the highest need of the
+//     longest such stretch, never below lv0 nor the need. The excess already paid is the
+//     measure of how long a low stretch lasts. With the day's budget spent, a level is taken
+//     to last until the budget frees a change, as in the plan.
+//   - Otherwise the count stays.
+//
+// needLevel is now's need with headroom, inside the bounds; cost is what a change costs now
+// (the budget included) and used the changes of the last 24 h.
+func steadyBurstyStep(cfg *steadyConfig, need, needLevel, c, lv0 int, b bounds, s *Snapshot, h *history, cost float64, used int, e *explainer) int {
+	level := func(r int) int {
+		if cfg.headroom > 0 {
+			r = ceilInt(float64(r) * (1 + float64(cfg.headroom)/100))
+		}
+		return min(max(r, b.min), b.max)
+	}
+	spent := cfg.maxChanges > 0 && used >= cfg.maxChanges
+	if need > c {
+		to := max(needLevel, lv0)
+		e.begin(ReasonSteadyScaleUp).str("bursty: need ").int(need).str(" > ").int(c).
+			str(": up to it; the count comes down once the excess has paid for a change").to(to).end()
+		if spent {
+			e.begin(ReasonSteadyBudget).str("budget: ").int(used).str(" of ").int(cfg.maxChanges).
+				str(" changes used in the last 24 h; a scale-up the need requires goes ahead").end()
+		}
+		return to
+	}
+	// The stretches since the last change (within the look-back), newest first: the highest
+	// level m over the last d, and the excess (c − m) × d it held.
+	since := s.Now.Add(-cfg.delay)
+	if h.last != nil && h.last.At.After(since) {
+		since = h.last.At
+	}
+	ahead := 0.0
+	if spent {
+		ahead = max(0, freesAt(s.History, s.Now).Sub(s.Now).Hours())
+	}
+	recs := s.Recommendations
+	m, to := needLevel, -1
+	var paid, most float64
+	var mostFor time.Duration
+	mostLevel := needLevel
+	for i := len(recs) - 1; i >= 0 && recs[i].At.After(since); i-- {
+		if m = max(m, level(recs[i].Replicas)); m >= c {
+			break
+		}
+		d := s.Now.Sub(recs[i].At) + cfg.step
+		x := float64(c-m) * (d.Hours() + ahead)
+		if x >= cost {
+			to, paid = m, x
+		}
+		if x > most {
+			most, mostFor, mostLevel = x, d, m
+		}
+	}
+	if to >= 0 {
+		if to = max(to, lv0, needLevel); to < c {
+			e.begin(ReasonSteadyScaleDown).str("bursty: need ≤ ").int(to).str(" while holding ").int(c).
+				str(": the excess (").num(roundTo(paid, 1)).str(" replica-hours")
+			if spent {
+				e.str(", until the budget frees a change")
+			}
+			e.str(") has paid for a change (").num(roundTo(cost, 2)).str(")").to(to).end()
+			return to
+		}
+	}
+	if most > 0 {
+		e.begin(ReasonSteadyWaits).str("bursty: holding ").int(c).str(": need ≤ ").int(mostLevel).str(" for ").dur(mostFor).
+			str(", an excess of ").num(roundTo(most, 1)).str(" replica-hours, less than a change costs (").
+			num(roundTo(cost, 2)).str(")").hold(c).end()
+		return c
+	}
+	e.begin(ReasonSteadyWaits).str("bursty: holding ").int(c).str(": need ").int(need).
+		str(" now, no lower stretch since the last change").hold(c).end()
+	return c
 }
 
 // hold completes the band with what the needs alone do not show: after a jump, half the

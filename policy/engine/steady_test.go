@@ -510,3 +510,127 @@ func TestExplainerDurationAndClock(t *testing.T) {
 	}
 	assert.True(t, strings.HasPrefix(t0.Format(time.TimeOnly), "11:00"))
 }
+
+// every5 is a policy of the Steady defaults evaluated every 5 minutes, with st's knobs.
+func every5(st *policy.Strategy) *policy.Policy {
+	p := steadyLoad(st)
+	p.Spec.Schedule = "@every 5m"
+	return p
+}
+
+// burst5 is a need every 5 minutes, the oldest `len(needs) × 5` minutes before t0 and the
+// newest 5 minutes before it.
+func burst5(needs ...int) []Recommendation {
+	out := make([]Recommendation, len(needs))
+	for i, n := range needs {
+		out[i] = recAt(float64(300*(len(needs)-i)), n)
+	}
+	return out
+}
+
+// jumpy is n needs every 5 minutes alternating lo and hi (a jitter of 1: successive needs
+// differ by their mean).
+func jumpy(n, lo, hi int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = lo
+		if i%2 == 1 {
+			out[i] = hi
+		}
+	}
+	return out
+}
+
+// TestSteadyBursty pins the rule for a bursty series evaluated less often than every 2 minutes
+// (docs/steady.md, "A bursty series"): up to the need at once, and down only once the excess
+// held since the last change has paid for a change — to the highest need of the longest such
+// stretch.
+func TestSteadyBursty(t *testing.T) {
+	upAgo := func(minutes int) Event { return change(float64(60*minutes), 3, 8) }
+	runDecideCases(t, []decideCase{
+		{
+			name:     "up: a need above the count is covered at once, to the need",
+			policy:   every5(nil),
+			snap:     snap(3, 8).withHistory(drop3h).withRecs(burst5(jumpy(24, 1, 3)...)...),
+			want:     8,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
+			contains: "bursty: need 8 > 3: up to it; the count comes down once the excess has paid for a change",
+		},
+		{
+			// 8 held for 75 minutes over needs of at most 3: 5 × 1.25 h = 6.25 replica-hours,
+			// more than a change of 8 replicas costs (45 minutes of the count: 6).
+			name:     "down: the excess held since the last change has paid for a change",
+			policy:   every5(nil),
+			snap:     snap(8, 2).withHistory(upAgo(75)).withRecs(burst5(append(jumpy(9, 2, 8), jumpy(14, 1, 3)...)...)...),
+			want:     3,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
+			contains: "bursty: need ≤ 3 while holding 8: the excess (6.3 replica-hours) has paid for a change (6)",
+		},
+		{
+			name:     "hold: an excess of an hour has not paid for a change yet",
+			policy:   every5(nil),
+			snap:     snap(8, 2).withHistory(upAgo(60)).withRecs(burst5(append(jumpy(12, 2, 8), jumpy(11, 1, 3)...)...)...),
+			want:     8,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyWaits},
+			contains: "bursty: holding 8: need ≤ 3 for 1 h, an excess of 5 replica-hours, less than a change costs (6)",
+		},
+		{
+			// With a change worth 3 replica-hours, 2 for the last 40 minutes has paid (4), and
+			// so has 6 for the 100 minutes since the change (3.3): the longer stretch says how
+			// high a burst comes back, so the count comes down to 6, not 2.
+			name:   "down to the highest need of the longest stretch that paid",
+			policy: every5(&policy.Strategy{ChangeCost: ptr(3.0)}),
+			snap: snap(8, 2).withHistory(change(6000, 3, 8)).
+				withRecs(burst5(append(append(jumpy(4, 1, 8), jumpy(11, 1, 3)...), append([]int{6}, jumpy(7, 1, 2)...)...)...)...),
+			want:     6,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
+			contains: "bursty: need ≤ 6 while holding 8: the excess (3.3 replica-hours) has paid for a change (3)",
+		},
+		{
+			// Two changes of a budget of 2 in the last 24 h, the older 4 h ago: a change costs
+			// 4 × 6 = 24, and 8 is taken to last 20 h more, so 40 minutes of 5 fewer already
+			// weigh 5 × 20.7 h.
+			name:   "budget spent: a level is taken to last until the budget frees a change",
+			policy: every5(&policy.Strategy{MaxChangesPerDay: ptr(2)}),
+			snap: snap(8, 2).withHistory(change(4*3600, 8, 3), upAgo(40)).
+				withRecs(burst5(append(jumpy(16, 2, 8), jumpy(7, 1, 3)...)...)...),
+			want:     3,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleDown},
+			contains: "the excess (103.3 replica-hours, until the budget frees a change) has paid for a change (24)",
+		},
+	})
+
+	// The rule is for bursty series sampled coarsely: a smooth one, or one evaluated every
+	// minute (whose forecast sees 120 needs, and whose jumps the confirmation filters), keeps
+	// the plan on the forecast.
+	for _, tc := range []struct {
+		name string
+		p    *policy.Policy
+		recs []Recommendation
+	}{
+		{"a smooth series every 5 minutes", every5(nil), burst5(append(make([]int, 9), 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3)...)},
+		{"a bursty series every minute", steadyLoad(nil), flatJumpy(120)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range tc.recs[:9*len(tc.recs)/23] {
+				tc.recs[i].Replicas = 8
+			}
+			d := Decide(tc.p, snap(8, 2).withHistory(upAgo(75)).withRecs(tc.recs...))
+			for _, r := range d.Reasons {
+				assert.NotContains(t, r.Message, "bursty", "reasons: %q", messages(d.Reasons))
+			}
+			assert.Contains(t, codes(d.Reasons), ReasonSteadyScaleDown, "the plan comes down too: %q", messages(d.Reasons))
+		})
+	}
+}
+
+// flatJumpy is a need every minute for the last n minutes alternating 1 and 3.
+func flatJumpy(n int) []Recommendation {
+	out := flat(n, 1)
+	for i := range out {
+		if i%2 == 1 {
+			out[i].Replicas = 3
+		}
+	}
+	return out
+}
