@@ -107,8 +107,8 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	took := k.WaitReplicas("shop", "web", 2, 2*time.Minute)
 	t.Logf("first sync: %s", took.Round(100*time.Millisecond))
 
-	at, t0 := traceEvaluator(t, s, clusterRepo)
-	evaluate := func(when time.Time) string { return at(when.Sub(t0)) }
+	at, t0 := traceEvaluator(t, s, clusterRepo, "")
+	evaluate := func(when time.Time) string { out, _ := at(when.Sub(t0)); return out }
 
 	// Load rises to 560: 6 replicas, committed and synced.
 	evaluate(t0.Add(10 * time.Minute))
@@ -139,10 +139,11 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 
 // traceEvaluator writes the autoscaler's config for repo on s and a metrics trace (load 200,
 // then 560 for 30 minutes, then 310, at 10-minute steps) that starts two hours before the
-// current minute, so that every evaluation replays an instant of the past. It returns a
-// function that runs `evaluate` once at an offset into the trace and returns its JSON, and the
-// trace's start.
-func traceEvaluator(t *testing.T, s *gittest.Server, repo string) (evaluate func(at time.Duration) string, traceStart time.Time) {
+// current minute, so that every evaluation replays an instant of the past. repoExtra are more
+// lines of the repository's entry (notify:, github:, each indented four spaces), or "". It
+// returns a function that runs `evaluate` once at an offset into the trace and returns its
+// JSON and its log (at level info), and the trace's start.
+func traceEvaluator(t *testing.T, s *gittest.Server, repo, repoExtra string) (evaluate func(at time.Duration) (out, log string), traceStart time.Time) {
 	t.Helper()
 	traceStart = time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
 	dir := t.TempDir()
@@ -157,9 +158,9 @@ repositories:
     branch: main
     policies: ["policies/*.yaml"]
     auth: {username: %s, passwordFile: %s}
-prometheus: [{name: default, url: "http://127.0.0.1:9"}]
+%sprometheus: [{name: default, url: "http://127.0.0.1:9"}]
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-`, repo, s.URL(repo), s.User(), password))
+`, repo, s.URL(repo), s.User(), password, repoExtra))
 	trace := filepath.Join(dir, "trace.csv")
 	var b strings.Builder
 	b.WriteString("timestamp,metric,value\n")
@@ -168,11 +169,11 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 	}
 	writeFile(t, trace, b.String())
 	cache := filepath.Join(dir, "cache")
-	return func(at time.Duration) string {
+	return func(at time.Duration) (string, string) {
 		t.Helper()
 		code, out, stderr := runCLI(t, "evaluate", "--config", config, "--cache-dir", cache,
-			"--metrics-file", trace, "--at", traceStart.Add(at).Format(time.RFC3339), "-o", "json")
+			"--metrics-file", trace, "--at", traceStart.Add(at).Format(time.RFC3339), "-o", "json", "--log-level", "info")
 		require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
-		return out
+		return out, stderr
 	}, traceStart
 }
