@@ -265,3 +265,26 @@ func postGitHubPush(t *testing.T, server, repoURL, before, after, secret string)
 	_ = resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "webhook: %s", body)
 }
+
+// argoApplication is the part of an Application's status the tests read.
+type argoApplication struct {
+	Status struct {
+		Sync struct {
+			Status   string `json:"status"`
+			Revision string `json:"revision"`
+		} `json:"sync"`
+	} `json:"status"`
+}
+
+// waitApplication waits until the Application web satisfies ok.
+func waitApplication(t *testing.T, k *cluster.Cluster, timeout time.Duration, ok func(argoApplication) bool, msg string, args ...any) {
+	t.Helper()
+	var a argoApplication
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		a = argoApplication{}
+		if k.Get("argoproj.io/v1alpha1", "Application", cluster.ArgoCDNamespace, "web", &a) && ok(a) {
+			return
+		}
+	}
+	t.Fatalf("Application web: not %s after %s (last status %+v)", fmt.Sprintf(msg, args...), timeout, a.Status)
+}
