@@ -16,7 +16,9 @@ import (
 // GitRepository (a HelmRelease with disableWait: no kubelet runs the pods) and upgrades it with
 // each decision the autoscaler commits to the chart's values: load rises, spec.replicas
 // follows the scale-up; load falls, the scale-down. With the notify step, each within a
-// fraction of the poll interval.
+// fraction of the poll interval. Between the two a person scales the Deployment by hand: by
+// helm-controller's default (no driftDetection) the drift stays through a reconcile, the
+// scale-down starts from Git's count, and its upgrade sets spec.replicas from Git again.
 func TestFluxHelmReleaseFollowsEveryDecision(t *testing.T) {
 	k := cluster.Start(t)
 	s := gittest.NewServer(t)
@@ -28,8 +30,10 @@ func TestFluxHelmReleaseFollowsEveryDecision(t *testing.T) {
 		name string
 		at   time.Duration
 		want int
+		// drift: after the step, a person scales the Deployment by hand.
+		drift bool
 	}{
-		{name: "load rises", at: 10 * time.Minute, want: 6},
+		{name: "load rises", at: 10 * time.Minute, want: 6, drift: true},
 		{name: "load falls", at: 100 * time.Minute, want: 4},
 	}
 	// Helm, not anything else, applied the Deployment.
@@ -40,9 +44,12 @@ func TestFluxHelmReleaseFollowsEveryDecision(t *testing.T) {
 	}
 	require.True(t, k.Get("apps/v1", "Deployment", name, "web", &d))
 	require.Equal(t, "web", d.Metadata.Annotations["meta.helm.sh/release-name"], "the release's Deployment")
+	last := 2 // Git's count before the step
 	for _, step := range steps {
 		out := st.evaluate(t, t0.Add(step.at))
 		committed := time.Now()
+		require.Contains(t, out, `"from": `+fmt.Sprint(last)+`,`, "%s: the decision starts from Git's count", step.name)
+		last = step.want
 		require.Contains(t, s.ReadFile(name, "main", "charts/web/values.yaml"), fmt.Sprintf("replicaCount: %d # managed", step.want), out)
 		require.Contains(t, out, "msg=notified repository="+name+" controller=flux", "the webhook accepted the call")
 		k.WaitReplicas(name, "web", step.want, notifyPoll)
@@ -61,5 +68,14 @@ func TestFluxHelmReleaseFollowsEveryDecision(t *testing.T) {
 			return k.Get("helm.toolkit.fluxcd.io/v2", "HelmRelease", "flux-system", name, &hr) &&
 				len(hr.Status.History) > 0 && strings.HasSuffix(hr.Status.History[0].ChartVersion, "+"+head[:12])
 		}, 20*time.Second, 100*time.Millisecond, "HelmRelease %s: latest release of the chart at %s", name, head)
+		if step.drift {
+			// A person scales the Deployment by hand (the test, through the API server). With
+			// helm-controller's default (spec.driftDetection unset: disabled) a reconcile of the
+			// HelmRelease upgrades nothing and the drift stays (docs/design.md §9); the next
+			// decision's upgrade sets the count from Git again.
+			k.MergePatch("apps/v1", "Deployment", name, "web", `{"spec":{"replicas":9}}`)
+			reconcileNow(t, k, "helm.toolkit.fluxcd.io/v2", "HelmRelease", name)
+			require.Equal(t, 9, k.Replicas(name, "web"), "a HelmRelease without driftDetection leaves the drift")
+		}
 	}
 }

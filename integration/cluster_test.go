@@ -92,9 +92,11 @@ spec:
 }
 
 // TestFluxSyncsEveryDecisionToTheCluster: load rises, the autoscaler commits a scale-up to the
-// kustomization's replicas, and Flux makes it the Deployment's spec.replicas; load falls, the
-// same for the scale-down; a person reverts the scale-down, the cluster goes back with Git, and
-// the autoscaler holds instead of undoing the revert.
+// kustomization's replicas, and Flux makes it the Deployment's spec.replicas; a person scales
+// the Deployment by hand, and the Kustomization's next sync undoes it; load falls, the
+// scale-down starts from Git's count and reaches the cluster the same way; a person reverts the
+// scale-down, the cluster goes back with Git, and the autoscaler holds instead of undoing the
+// revert.
 func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	k := cluster.Start(t)
 	s := gittest.NewServer(t)
@@ -116,8 +118,19 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	took = k.WaitReplicas("shop", "web", 6, 2*time.Minute)
 	t.Logf("scale-up: commit to spec.replicas in %s", took.Round(100*time.Millisecond))
 
-	// Load falls to 310 and stays: 4 replicas once the scale-down window has passed.
-	evaluate(t0.Add(100 * time.Minute))
+	// Drift: a person scales the Deployment by hand (the test, through the API server). The
+	// Kustomization's next sync (every 2 s) puts back what Git says; no ignoreDifferences is
+	// needed, and the autoscaler's next decision starts from Git's count.
+	k.MergePatch("apps/v1", "Deployment", "shop", "web", `{"spec":{"replicas":9}}`)
+	require.Equal(t, 9, k.Replicas("shop", "web"), "the drift is in the API server")
+	took = k.WaitReplicas("shop", "web", 6, time.Minute)
+	t.Logf("drift: undone by the Kustomization in %s", took.Round(100*time.Millisecond))
+
+	// Load falls to 310 and stays: 4 replicas once the scale-down window has passed, from
+	// Git's 6.
+	out := evaluate(t0.Add(100 * time.Minute))
+	require.Contains(t, out, `"from": 6,`, "the decision starts from Git")
+	require.Contains(t, out, `"to": 4,`)
 	require.Contains(t, s.ReadFile(clusterRepo, "main", "apps/web/kustomization.yaml"), "count: 4 # managed")
 	down := s.HeadSHA(clusterRepo, "main")
 	took = k.WaitReplicas("shop", "web", 4, 2*time.Minute)
@@ -130,7 +143,7 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	s.Revert(clusterRepo, down, "Ops Person <ops@example.com>", t0.Add(105*time.Minute))
 	took = k.WaitReplicas("shop", "web", 6, 2*time.Minute)
 	t.Logf("revert: commit to spec.replicas in %s", took.Round(100*time.Millisecond))
-	out := evaluate(t0.Add(110 * time.Minute))
+	out = evaluate(t0.Add(110 * time.Minute))
 	require.Contains(t, out, `"reason": "RevertHold"`, "the evaluation after a revert holds")
 	require.Contains(t, s.ReadFile(clusterRepo, "main", "apps/web/kustomization.yaml"), "count: 6 # managed")
 	time.Sleep(3 * time.Second) // more than a Flux interval: nothing moves the cluster
@@ -176,4 +189,24 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 		require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
 		return out, stderr
 	}, traceStart
+}
+
+// reconcileNow asks a Flux object in flux-system to reconcile now, as `flux reconcile` does
+// (the reconcile.fluxcd.io/requestedAt annotation: the tests' tool, never the product's), and
+// waits until its status.lastHandledReconcileAt says it has.
+func reconcileNow(t testing.TB, k *cluster.Cluster, apiVersion, kind, name string) {
+	t.Helper()
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	k.MergePatch(apiVersion, kind, "flux-system", name, fmt.Sprintf(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":%q}}}`, at))
+	var o struct {
+		Status struct {
+			LastHandledReconcileAt string `json:"lastHandledReconcileAt"`
+		} `json:"status"`
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if k.Get(apiVersion, kind, "flux-system", name, &o) && o.Status.LastHandledReconcileAt == at {
+			return
+		}
+	}
+	t.Fatalf("%s %s: reconcile requested at %s not handled after a minute (last handled %q)\n%s", kind, name, at, o.Status.LastHandledReconcileAt, k.Logs())
 }
