@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/cluster"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 )
@@ -78,4 +80,49 @@ func TestFluxHelmReleaseFollowsEveryDecision(t *testing.T) {
 			require.Equal(t, 9, k.Replicas(name, "web"), "a HelmRelease without driftDetection leaves the drift")
 		}
 	}
+}
+
+// TestFluxRenderRefusalLeavesTheClusterAlone: the chart ignores the key the policy edits (its
+// Deployment's replicas are fixed at 2), so the render verification refuses the scale-up
+// (KeyUnused): the autoscaler commits nothing, pushes no branch and calls no webhook, and Flux,
+// asked to reconcile after, leaves spec.replicas and the release where they were.
+func TestFluxRenderRefusalLeavesTheClusterAlone(t *testing.T) {
+	k := cluster.Start(t)
+	s := gittest.NewServer(t)
+	const name = "refused-shop"
+	template := "charts/web/templates/deployment.yaml"
+	st := newSiteFiles(t, k, s, name, "github", viaHelm, map[string]string{
+		template: strings.Replace(helmChart[template], "{{ .Values.replicaCount }}", "2", 1),
+	})
+	head := s.HeadSHA(name, "main")
+	t0 := time.Now().UTC().Truncate(time.Minute).Add(-time.Hour)
+	st.writeTrace(t, t0, 200, 560, 560)
+
+	code, out, log := st.run(t, t0.Add(10*time.Minute))
+	require.Equal(t, 1, code, "a refused decision is the policy's error\n%s\n%s", out, log)
+	var rep struct{ Results []gitops.Result }
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	require.Len(t, rep.Results, 1, out)
+	r := rep.Results[0]
+	require.Equal(t, gitops.ActionError, r.Action, "%+v", r)
+	t.Logf("refused: %s", r.Error)
+	require.Contains(t, r.Error, "render verification refused (KeyUnused)")
+	require.Contains(t, r.Error, "charts/web/values.yaml")
+	require.Equal(t, head, s.HeadSHA(name, "main"), "no commit")
+	require.Equal(t, []string{"main"}, s.Branches(name), "no branch")
+	require.NotContains(t, log, "msg=notif", "nothing landed: no webhook called")
+
+	reconcileNow(t, k, "source.toolkit.fluxcd.io/v1", "GitRepository", name)
+	reconcileNow(t, k, "helm.toolkit.fluxcd.io/v2", "HelmRelease", name)
+	require.Equal(t, 2, k.Replicas(name, "web"), "the cluster is unchanged")
+	var hr struct {
+		Status struct {
+			History []struct {
+				ChartVersion string `json:"chartVersion"`
+			} `json:"history"`
+		} `json:"status"`
+	}
+	require.True(t, k.Get("helm.toolkit.fluxcd.io/v2", "HelmRelease", "flux-system", name, &hr))
+	require.Len(t, hr.Status.History, 1, "the release was installed once and never upgraded")
+	require.True(t, strings.HasSuffix(hr.Status.History[0].ChartVersion, "+"+head[:12]), "the release is the chart at %s: %+v", head, hr.Status.History)
 }
