@@ -154,7 +154,7 @@ func TestArgoCDSyncsEveryDecisionToTheCluster(t *testing.T) {
 			k := cluster.Start(t)
 			argo := k.StartArgoCD(opts)
 			s := gittest.NewServer(t)
-			url := newArgoRepo(t, k, s, argoPolicy, argoSources[tc.source])
+			url := newArgoRepo(t, k, s, 2, argoPolicy, argoSources[tc.source])
 			took := k.WaitReplicas("shop", "web", 2, 3*time.Minute)
 			t.Logf("first sync: %s", took.Round(100*time.Millisecond))
 
@@ -207,16 +207,16 @@ func TestArgoCDSyncsEveryDecisionToTheCluster(t *testing.T) {
 	}
 }
 
-// newArgoRepo creates the test's repository (the chart, the values file at 2 replicas and the
+// newArgoRepo creates the test's repository (the chart, the values file at replicas and the
 // policy) and applies the Application of the source given, with an automated sync; it returns
 // the repository's URL.
-func newArgoRepo(t *testing.T, k *cluster.Cluster, s *gittest.Server, policy string, source func(url string) string) string {
+func newArgoRepo(t testing.TB, k *cluster.Cluster, s *gittest.Server, replicas int, policy string, source func(url string) string) string {
 	t.Helper()
 	s.CreateRepo(argoRepo, map[string]string{
 		"charts/web/Chart.yaml":                argoChart,
 		"charts/web/values.yaml":               argoChartValues,
 		"charts/web/templates/deployment.yaml": argoChartDeployment,
-		argoValuesFile:                         argoValues(2),
+		argoValuesFile:                         argoValues(replicas),
 		"policies/web.yaml":                    policy,
 	})
 	url := s.URL(argoRepo)
@@ -226,7 +226,7 @@ func newArgoRepo(t *testing.T, k *cluster.Cluster, s *gittest.Server, policy str
 
 // argoNotify is the repository's notify entry for argocd-server's webhook, signed with
 // argoWebhookSecret from a file ("" without notify), as traceEvaluator's repoExtra.
-func argoNotify(t *testing.T, argo *cluster.ArgoCD, notify bool) string {
+func argoNotify(t testing.TB, argo *cluster.ArgoCD, notify bool) string {
 	t.Helper()
 	if !notify {
 		return ""

@@ -195,7 +195,7 @@ func TestArgoCDSyncOffHoldsWithNotSynced(t *testing.T) {
 	k := r.k
 	argo := k.StartArgoCD(cluster.ArgoCDOptions{WebhookGitHubSecret: argoWebhookSecret})
 	s := gittest.NewServer(t)
-	newArgoRepo(t, k, s, syncCheckPolicy(ns, argoTarget), argoSources["single source"])
+	newArgoRepo(t, k, s, 2, syncCheckPolicy(ns, argoTarget), argoSources["single source"])
 	k.WaitReplicas(ns, "web", 2, 3*time.Minute)
 	r.writeConfig(t, s, argoRepo, argoNotify(t, argo, true))
 	r.live(t, 2)
