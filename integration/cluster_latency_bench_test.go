@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -33,7 +34,8 @@ const (
 // (Flux source-controller's artifact; Argo CD's Application compared at it) → the Deployment's
 // spec.replicas in the API server → kube-state-metrics' kube_deployment_spec_replicas in
 // Prometheus, which the sync check reads. Each of loopDecisions crossings asks for one replica
-// more, right after the previous one is in Prometheus. It reports p50 and max of crossing →
+// more, once the previous one is in Prometheus and after a pause that spreads the crossings
+// over the phases of the evaluation interval. It reports p50 and max of crossing →
 // spec.replicas and of crossing → Prometheus, and the p50 of each stage, per variant; the
 // targets (issue 24) are the evaluation interval + 2 s to spec.replicas with notify, and the
 // interval + the controller's poll + 2 s without. Argo CD with notify runs at its default
@@ -203,6 +205,11 @@ cacheDir: %s
 	for i := range loopDecisions {
 		want := loopStart + 1 + i
 		load += 100
+		// Out of step with the schedule: without a pause each crossing would come at the same
+		// phase of the evaluation interval (right after the previous decision), and the max
+		// would miss the worst phase. The pauses spread the phases evenly (golden-ratio steps).
+		_, frac := math.Modf(float64(i) * 0.6180339887)
+		time.Sleep(time.Duration(frac * float64(loopEvaluation)))
 		crossed := time.Now()
 		l.exp.Set("bench_load", l.labels(), load)
 		var scraped, committed, applied, replicas time.Time
