@@ -2,10 +2,14 @@ package integration
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,72 +116,137 @@ var argoSources = map[string]func(url string) string{
 	},
 }
 
+// argoWebhookSecret is argocd-secret's webhook.github.secret in the notify cases:
+// argocd-server then refuses an event it does not find signed with it.
+const argoWebhookSecret = "argocd-webhook-secret-of-the-test"
+
 // TestArgoCDSyncsEveryDecisionToTheCluster: load rises, the autoscaler commits a scale-up to the
 // values file, and Argo CD (automated sync) makes it the Deployment's spec.replicas; load falls,
-// the same for the scale-down. Each case measures commit to spec.replicas:
+// the same for the scale-down; a person reverts the scale-down, the cluster follows Git back,
+// and the autoscaler's next evaluation holds (RevertHold) instead of undoing the revert. Each
+// case measures commit to spec.replicas:
 //   - by polling, with timeout.reconciliation set to 10 s for the test (Argo CD's default is
 //     120 s plus up to 60 s of jitter, and the repo server caches a branch's revision for 3
 //     minutes; the setting shortens both, as Argo CD's install manifests pass it to both);
-//   - by argocd-server's webhook, a GitHub push payload POSTed to /api/webhook after each
-//     commit, with the default reconciliation: the sync must come in far less than a poll.
+//   - by the product's notify step (repositories[].notify: [{argocd: …}]), which calls
+//     argocd-server's /api/webhook with a signed GitHub push event after each push, at Argo
+//     CD's default reconciliation and revision cache: the sync must come in seconds, not at a
+//     poll. The person's revert is announced as GitHub would, by the same event of their push.
 func TestArgoCDSyncsEveryDecisionToTheCluster(t *testing.T) {
 	// The names are folder names too: Argo CD splits helm's --values on commas.
 	cases := []struct {
 		name           string
 		source         string
 		reconciliation time.Duration // 0: Argo CD's default
-		webhook        bool
+		notify         bool
 		within         time.Duration // commit to spec.replicas, at most
 	}{
 		{name: "polling-single-source", source: "single source", reconciliation: 10 * time.Second, within: 2 * time.Minute},
-		{name: "webhook-single-source", source: "single source", webhook: true, within: 30 * time.Second},
-		{name: "webhook-multi-source-values", source: "multi-source $values", webhook: true, within: 30 * time.Second},
+		{name: "notify-single-source", source: "single source", notify: true, within: 10 * time.Second},
+		{name: "notify-multi-source-values", source: "multi-source $values", notify: true, within: 10 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			opts := cluster.ArgoCDOptions{Reconciliation: tc.reconciliation}
+			if tc.notify {
+				opts.WebhookGitHubSecret = argoWebhookSecret
+			}
 			k := cluster.Start(t)
-			argo := k.StartArgoCD(cluster.ArgoCDOptions{Reconciliation: tc.reconciliation})
+			argo := k.StartArgoCD(opts)
 			s := gittest.NewServer(t)
-			s.CreateRepo(argoRepo, map[string]string{
-				"charts/web/Chart.yaml":                argoChart,
-				"charts/web/values.yaml":               argoChartValues,
-				"charts/web/templates/deployment.yaml": argoChartDeployment,
-				argoValuesFile:                         argoValues(2),
-				"policies/web.yaml":                    argoPolicy,
-			})
-			url := s.URL(argoRepo)
-			k.Apply(argoObjects(url, s.User(), s.Password(), argoSources[tc.source](url)))
+			url := newArgoRepo(t, k, s, 2, argoPolicy, argoSources[tc.source])
 			took := k.WaitReplicas("shop", "web", 2, 3*time.Minute)
 			t.Logf("first sync: %s", took.Round(100*time.Millisecond))
 
-			evaluate, _ := traceEvaluator(t, s, argoRepo)
-			step := func(name string, at time.Duration, want int) {
+			if tc.notify {
+				// The secret is in effect: argocd-server refuses an event signed with another.
+				head := s.HeadSHA(argoRepo, "main")
+				code, body := postGitHubPush(t, argo.ServerURL(), url, head, head, "not-the-webhook-secret")
+				require.Equal(t, http.StatusBadRequest, code, "a wrongly signed event: %s", body)
+				require.Contains(t, body, "HMAC verification failed")
+			}
+			evaluate, t0 := traceEvaluator(t, s, argoRepo, argoNotify(t, argo, tc.notify))
+			// synced waits for spec.replicas to be want after a commit, within the case's bound.
+			synced := func(name string, want int) {
 				t.Helper()
-				before := s.HeadSHA(argoRepo, "main")
-				evaluate(at)
-				require.Equal(t, argoValues(want), s.ReadFile(argoRepo, "main", argoValuesFile), "%s: only the count changes", name)
-				after := s.HeadSHA(argoRepo, "main")
-				require.NotEqual(t, before, after, "%s: a commit", name)
-				if tc.webhook {
-					postGitHubPush(t, argo.ServerURL(), url, before, after)
-				}
 				took := k.WaitReplicas("shop", "web", want, tc.within+time.Minute)
 				t.Logf("%s: commit to spec.replicas in %s", name, took.Round(100*time.Millisecond))
 				require.LessOrEqual(t, took, tc.within, "%s: commit to spec.replicas", name)
 			}
+			step := func(name string, at time.Duration, want int) {
+				t.Helper()
+				before := s.HeadSHA(argoRepo, "main")
+				_, log := evaluate(at)
+				require.Equal(t, argoValues(want), s.ReadFile(argoRepo, "main", argoValuesFile), "%s: only the count changes", name)
+				require.NotEqual(t, before, s.HeadSHA(argoRepo, "main"), "%s: a commit", name)
+				if tc.notify {
+					require.Contains(t, log, "msg=notified repository="+argoRepo+" controller=argocd", "%s: argocd-server accepted the call", name)
+				} else {
+					require.NotContains(t, log, "msg=notif", "%s: no notify step configured", name)
+				}
+				synced(name, want)
+			}
 			step("scale-up", 10*time.Minute, 6)    // load 560: 6 replicas
 			step("scale-down", 100*time.Minute, 4) // load 310 past the scale-down window: 4
-			if tc.webhook {
-				require.Contains(t, argo.Logs("argocd-server"), "refreshing app 'web' from webhook",
-					"argocd-server refreshed the Application on the push")
+
+			// A person reverts the scale-down (dated between it and the next evaluation, which
+			// replays an instant of the past): the cluster follows Git back to 6.
+			down := s.HeadSHA(argoRepo, "main")
+			s.Revert(argoRepo, down, "Ops Person <ops@example.com>", t0.Add(105*time.Minute))
+			reverted := s.HeadSHA(argoRepo, "main")
+			require.Equal(t, argoValues(6), s.ReadFile(argoRepo, "main", argoValuesFile))
+			if tc.notify {
+				code, body := postGitHubPush(t, argo.ServerURL(), url, down, reverted, argoWebhookSecret)
+				require.Equal(t, http.StatusOK, code, "webhook: %s", body)
+			}
+			synced("revert", 6)
+			// The autoscaler holds: no commit, no call, and the cluster stays at 6.
+			out, log := evaluate(110 * time.Minute)
+			require.Contains(t, out, `"reason": "RevertHold"`, "the evaluation after a revert holds")
+			require.Equal(t, reverted, s.HeadSHA(argoRepo, "main"), "nothing committed after the revert")
+			require.NotContains(t, log, "msg=notif", "a hold lands nothing: nothing to notify")
+			require.Equal(t, 6, k.Replicas("shop", "web"))
+			if tc.notify {
+				logs := argo.Logs("argocd-server")
+				require.Contains(t, logs, "refreshing app 'web' from webhook", "argocd-server refreshed the Application on the push")
 			}
 		})
 	}
 }
 
-// postGitHubPush POSTs what GitHub sends on a push to Argo CD's webhook: the repository's web
-// URL (the clone URL without .git), the branch and the commits' changed files.
-func postGitHubPush(t *testing.T, server, repoURL, before, after string) {
+// newArgoRepo creates the test's repository (the chart, the values file at replicas and the
+// policy) and applies the Application of the source given, with an automated sync; it returns
+// the repository's URL.
+func newArgoRepo(t testing.TB, k *cluster.Cluster, s *gittest.Server, replicas int, policy string, source func(url string) string) string {
+	t.Helper()
+	s.CreateRepo(argoRepo, map[string]string{
+		"charts/web/Chart.yaml":                argoChart,
+		"charts/web/values.yaml":               argoChartValues,
+		"charts/web/templates/deployment.yaml": argoChartDeployment,
+		argoValuesFile:                         argoValues(replicas),
+		"policies/web.yaml":                    policy,
+	})
+	url := s.URL(argoRepo)
+	k.Apply(argoObjects(url, s.User(), s.Password(), source(url)))
+	return url
+}
+
+// argoNotify is the repository's notify entry for argocd-server's webhook, signed with
+// argoWebhookSecret from a file ("" without notify), as traceEvaluator's repoExtra.
+func argoNotify(t testing.TB, argo *cluster.ArgoCD, notify bool) string {
+	t.Helper()
+	if !notify {
+		return ""
+	}
+	secretFile := filepath.Join(t.TempDir(), "argocd-webhook-secret")
+	writeFile(t, secretFile, argoWebhookSecret+"\n")
+	return fmt.Sprintf("    notify: [{argocd: {webhookURL: %q, secretFile: %s}}]\n", argo.ServerURL()+"/api/webhook", secretFile)
+}
+
+// postGitHubPush POSTs what GitHub sends on a person's push to Argo CD's webhook, signed with
+// secret: the repository's web URL (the clone URL without .git), the branch and the commit's
+// changed file. It returns argocd-server's status and the start of its answer.
+func postGitHubPush(t *testing.T, server, repoURL, before, after, secret string) (int, string) {
 	t.Helper()
 	web := strings.TrimSuffix(repoURL, ".git")
 	payload, err := json.Marshal(map[string]any{
@@ -194,9 +263,35 @@ func postGitHubPush(t *testing.T, server, repoURL, before, after string) {
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", "push")
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(payload)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	require.NoError(t, err)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	_ = resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "webhook: %s", body)
+	return resp.StatusCode, string(body)
+}
+
+// argoApplication is the part of an Application's status the tests read.
+type argoApplication struct {
+	Status struct {
+		Sync struct {
+			Status   string `json:"status"`
+			Revision string `json:"revision"`
+		} `json:"sync"`
+	} `json:"status"`
+}
+
+// waitApplication waits until the Application web satisfies ok.
+func waitApplication(t *testing.T, k *cluster.Cluster, timeout time.Duration, ok func(argoApplication) bool, msg string, args ...any) {
+	t.Helper()
+	var a argoApplication
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		a = argoApplication{}
+		if k.Get("argoproj.io/v1alpha1", "Application", cluster.ArgoCDNamespace, "web", &a) && ok(a) {
+			return
+		}
+	}
+	t.Fatalf("Application web: not %s after %s (last status %+v)", fmt.Sprintf(msg, args...), timeout, a.Status)
 }

@@ -155,6 +155,12 @@ func helmPolicy(namespace string) string {
 // config with the notify entry given.
 func newSite(t *testing.T, k *cluster.Cluster, s *gittest.Server, name, receiverType string, helm bool) *site {
 	t.Helper()
+	return newSiteFiles(t, k, s, name, receiverType, helm, nil)
+}
+
+// newSiteFiles is newSite with files of the repository replaced or added by override.
+func newSiteFiles(t *testing.T, k *cluster.Cluster, s *gittest.Server, name, receiverType string, helm bool, override map[string]string) *site {
+	t.Helper()
 	token := "receiver-token-" + name
 	files := map[string]string{
 		"apps/web/deployment.yaml":    clusterDeployment,
@@ -166,6 +172,9 @@ func newSite(t *testing.T, k *cluster.Cluster, s *gittest.Server, name, receiver
 		for f, c := range helmChart {
 			files[f] = c
 		}
+	}
+	for f, c := range override {
+		files[f] = c
 	}
 	s.CreateRepo(name, files)
 	k.Apply(fluxSite(name, s.URL(name), s.User(), s.Password(), notifyPoll, receiverType, token, helm))
@@ -213,10 +222,16 @@ func (st *site) writeTrace(t *testing.T, t0 time.Time, loads ...float64) {
 // evaluate runs one `evaluate` at instant at over the trace, and returns its output and log.
 func (st *site) evaluate(t *testing.T, at time.Time) string {
 	t.Helper()
-	code, out, stderr := runCLI(t, "evaluate", "--config", st.config, "--cache-dir", st.cache,
-		"--metrics-file", st.trace, "--at", at.Format(time.RFC3339), "-o", "json", "--log-level", "info")
+	code, out, stderr := st.run(t, at)
 	require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
 	return out + stderr
+}
+
+// run is evaluate with its exit code, JSON and log apart.
+func (st *site) run(t *testing.T, at time.Time) (code int, out, log string) {
+	t.Helper()
+	return runCLI(t, "evaluate", "--config", st.config, "--cache-dir", st.cache,
+		"--metrics-file", st.trace, "--at", at.Format(time.RFC3339), "-o", "json", "--log-level", "info")
 }
 
 // TestFluxNotifyStartsTheSyncAtOnce: with the notify step, the autoscaler's commit reaches the

@@ -92,9 +92,11 @@ spec:
 }
 
 // TestFluxSyncsEveryDecisionToTheCluster: load rises, the autoscaler commits a scale-up to the
-// kustomization's replicas, and Flux makes it the Deployment's spec.replicas; load falls, the
-// same for the scale-down; a person reverts the scale-down, the cluster goes back with Git, and
-// the autoscaler holds instead of undoing the revert.
+// kustomization's replicas, and Flux makes it the Deployment's spec.replicas; a person scales
+// the Deployment by hand, and the Kustomization's next sync undoes it; load falls, the
+// scale-down starts from Git's count and reaches the cluster the same way; a person reverts the
+// scale-down, the cluster goes back with Git, and the autoscaler holds instead of undoing the
+// revert.
 func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	k := cluster.Start(t)
 	s := gittest.NewServer(t)
@@ -107,8 +109,8 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	took := k.WaitReplicas("shop", "web", 2, 2*time.Minute)
 	t.Logf("first sync: %s", took.Round(100*time.Millisecond))
 
-	at, t0 := traceEvaluator(t, s, clusterRepo)
-	evaluate := func(when time.Time) string { return at(when.Sub(t0)) }
+	at, t0 := traceEvaluator(t, s, clusterRepo, "")
+	evaluate := func(when time.Time) string { out, _ := at(when.Sub(t0)); return out }
 
 	// Load rises to 560: 6 replicas, committed and synced.
 	evaluate(t0.Add(10 * time.Minute))
@@ -116,8 +118,19 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	took = k.WaitReplicas("shop", "web", 6, 2*time.Minute)
 	t.Logf("scale-up: commit to spec.replicas in %s", took.Round(100*time.Millisecond))
 
-	// Load falls to 310 and stays: 4 replicas once the scale-down window has passed.
-	evaluate(t0.Add(100 * time.Minute))
+	// Drift: a person scales the Deployment by hand (the test, through the API server). The
+	// Kustomization's next sync (every 2 s) puts back what Git says; no ignoreDifferences is
+	// needed, and the autoscaler's next decision starts from Git's count.
+	k.MergePatch("apps/v1", "Deployment", "shop", "web", `{"spec":{"replicas":9}}`)
+	require.Equal(t, 9, k.Replicas("shop", "web"), "the drift is in the API server")
+	took = k.WaitReplicas("shop", "web", 6, time.Minute)
+	t.Logf("drift: undone by the Kustomization in %s", took.Round(100*time.Millisecond))
+
+	// Load falls to 310 and stays: 4 replicas once the scale-down window has passed, from
+	// Git's 6.
+	out := evaluate(t0.Add(100 * time.Minute))
+	require.Contains(t, out, `"from": 6,`, "the decision starts from Git")
+	require.Contains(t, out, `"to": 4,`)
 	require.Contains(t, s.ReadFile(clusterRepo, "main", "apps/web/kustomization.yaml"), "count: 4 # managed")
 	down := s.HeadSHA(clusterRepo, "main")
 	took = k.WaitReplicas("shop", "web", 4, 2*time.Minute)
@@ -130,7 +143,7 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 	s.Revert(clusterRepo, down, "Ops Person <ops@example.com>", t0.Add(105*time.Minute))
 	took = k.WaitReplicas("shop", "web", 6, 2*time.Minute)
 	t.Logf("revert: commit to spec.replicas in %s", took.Round(100*time.Millisecond))
-	out := evaluate(t0.Add(110 * time.Minute))
+	out = evaluate(t0.Add(110 * time.Minute))
 	require.Contains(t, out, `"reason": "RevertHold"`, "the evaluation after a revert holds")
 	require.Contains(t, s.ReadFile(clusterRepo, "main", "apps/web/kustomization.yaml"), "count: 6 # managed")
 	time.Sleep(3 * time.Second) // more than a Flux interval: nothing moves the cluster
@@ -139,10 +152,11 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 
 // traceEvaluator writes the autoscaler's config for repo on s and a metrics trace (load 200,
 // then 560 for 30 minutes, then 310, at 10-minute steps) that starts two hours before the
-// current minute, so that every evaluation replays an instant of the past. It returns a
-// function that runs `evaluate` once at an offset into the trace and returns its JSON, and the
-// trace's start.
-func traceEvaluator(t *testing.T, s *gittest.Server, repo string) (evaluate func(at time.Duration) string, traceStart time.Time) {
+// current minute, so that every evaluation replays an instant of the past. repoExtra are more
+// lines of the repository's entry (notify:, github:, each indented four spaces), or "". It
+// returns a function that runs `evaluate` once at an offset into the trace and returns its
+// JSON and its log (at level info), and the trace's start.
+func traceEvaluator(t *testing.T, s *gittest.Server, repo, repoExtra string) (evaluate func(at time.Duration) (out, log string), traceStart time.Time) {
 	t.Helper()
 	traceStart = time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
 	dir := t.TempDir()
@@ -157,9 +171,9 @@ repositories:
     branch: main
     policies: ["policies/*.yaml"]
     auth: {username: %s, passwordFile: %s}
-prometheus: [{name: default, url: "http://127.0.0.1:9"}]
+%sprometheus: [{name: default, url: "http://127.0.0.1:9"}]
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-`, repo, s.URL(repo), s.User(), password))
+`, repo, s.URL(repo), s.User(), password, repoExtra))
 	trace := filepath.Join(dir, "trace.csv")
 	var b strings.Builder
 	b.WriteString("timestamp,metric,value\n")
@@ -168,11 +182,31 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 	}
 	writeFile(t, trace, b.String())
 	cache := filepath.Join(dir, "cache")
-	return func(at time.Duration) string {
+	return func(at time.Duration) (string, string) {
 		t.Helper()
 		code, out, stderr := runCLI(t, "evaluate", "--config", config, "--cache-dir", cache,
-			"--metrics-file", trace, "--at", traceStart.Add(at).Format(time.RFC3339), "-o", "json")
+			"--metrics-file", trace, "--at", traceStart.Add(at).Format(time.RFC3339), "-o", "json", "--log-level", "info")
 		require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
-		return out
+		return out, stderr
 	}, traceStart
+}
+
+// reconcileNow asks a Flux object in flux-system to reconcile now, as `flux reconcile` does
+// (the reconcile.fluxcd.io/requestedAt annotation: the tests' tool, never the product's), and
+// waits until its status.lastHandledReconcileAt says it has.
+func reconcileNow(t testing.TB, k *cluster.Cluster, apiVersion, kind, name string) {
+	t.Helper()
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	k.MergePatch(apiVersion, kind, "flux-system", name, fmt.Sprintf(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":%q}}}`, at))
+	var o struct {
+		Status struct {
+			LastHandledReconcileAt string `json:"lastHandledReconcileAt"`
+		} `json:"status"`
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if k.Get(apiVersion, kind, "flux-system", name, &o) && o.Status.LastHandledReconcileAt == at {
+			return
+		}
+	}
+	t.Fatalf("%s %s: reconcile requested at %s not handled after a minute (last handled %q)\n%s", kind, name, at, o.Status.LastHandledReconcileAt, k.Logs())
 }

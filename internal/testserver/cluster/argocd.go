@@ -125,6 +125,10 @@ type ArgoCDOptions struct {
 	// repo server. Zero keeps them; a value sets both, and the jitter
 	// (timeout.reconciliation.jitter, ARGOCD_RECONCILIATION_JITTER) to zero.
 	Reconciliation time.Duration
+	// WebhookGitHubSecret is argocd-secret's webhook.github.secret: when set, argocd-server's
+	// /api/webhook accepts only GitHub events signed with it (X-Hub-Signature-256) and answers
+	// 400 to any other.
+	WebhookGitHubSecret string
 }
 
 // ArgoCD is Argo CD on a Cluster: redis, the repo server, the application controller and the
@@ -233,7 +237,10 @@ func (a *ArgoCD) Logs(name string) string {
 // namespace, the settings its components read (labelled as part of Argo CD, or they are not
 // seen), and the default project.
 func argoCDObjects(t testing.TB, opts ArgoCDOptions) string {
-	reconciliation := ""
+	reconciliation, webhookSecret := "", ""
+	if opts.WebhookGitHubSecret != "" {
+		webhookSecret = "\n  webhook.github.secret: " + strconv.Quote(opts.WebhookGitHubSecret)
+	}
 	if opts.Reconciliation > 0 {
 		reconciliation = "\n  timeout.reconciliation: " + strconv.Quote(opts.Reconciliation.String()) +
 			"\n  timeout.reconciliation.jitter: \"0s\""
@@ -257,7 +264,7 @@ apiVersion: v1
 kind: Secret
 metadata: {name: argocd-secret, namespace: %[1]s, labels: {app.kubernetes.io/part-of: argocd}}
 stringData:
-  server.secretkey: %[3]q
+  server.secretkey: %[3]q%[4]s
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: AppProject
@@ -266,7 +273,7 @@ spec:
   sourceRepos: ["*"]
   destinations: [{server: "*", namespace: "*"}]
   clusterResourceWhitelist: [{group: "*", kind: "*"}]
-`, ArgoCDNamespace, reconciliation, randomHex(t, 32))
+`, ArgoCDNamespace, reconciliation, randomHex(t, 32), webhookSecret)
 }
 
 // dialable says whether a TCP server answers at addr.
