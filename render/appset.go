@@ -1079,17 +1079,15 @@ func checkTemplateOption(o string) error {
 }
 
 // templateFuncs are Argo CD's: Sprig's generic functions less env, expandenv and
-// getHostByName, plus normalize, toYaml, fromYaml and fromYamlArray. repeat, until and
-// untilStep are bounded by MaxTemplateOutput; slugify is refused (not implemented here).
+// getHostByName, plus normalize, slugify (slugify.go), toYaml, fromYaml and fromYamlArray.
+// repeat, until and untilStep are bounded by MaxTemplateOutput.
 var templateFuncs = func() template.FuncMap {
 	m := sprig.GenericFuncMap()
 	delete(m, "env")
 	delete(m, "expandenv")
 	delete(m, "getHostByName")
 	m["normalize"] = sanitizeName
-	m["slugify"] = func(...any) (string, error) {
-		return "", errors.New("slugify is not supported by render verification")
-	}
+	m["slugify"] = slugify
 	m["toYaml"] = func(v any) (string, error) {
 		data, err := sigsyaml.Marshal(v)
 		return strings.TrimSuffix(string(data), "\n"), err
