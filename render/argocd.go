@@ -110,7 +110,7 @@ func resolveArgoCD(r *repo, req Request) ([]source, error) {
 	var doc objectDoc
 	var err error
 	if a.ApplicationSet != "" {
-		doc, err = loadGeneratedApp(r, a.ApplicationSet, a.Name, req.RepoURLs)
+		doc, err = loadGeneratedApp(r, a.ApplicationSet, a.Name, req.RepoURLs, req.Branch)
 	} else {
 		doc, err = loadObjectDoc(r, a.Application, "argoproj.io", "Application", a.Name, "spec.render.argocd.application")
 	}

@@ -90,7 +90,7 @@ func FuzzApplicationSet(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc, err := loadGeneratedApp(r, "apps.yaml", name, nil)
+		doc, err := loadGeneratedApp(r, "apps.yaml", name, nil, "")
 		var fe *policy.FieldError
 		if errors.As(err, &fe) && fe.File != "apps.yaml" {
 			t.Fatalf("a problem of apps.yaml names %s: %v", fe.File, err)
