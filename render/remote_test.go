@@ -369,11 +369,11 @@ spec:
 			wantErr: `flux/hr.yaml:4: spec.sourceRef: HelmRepository gone (namespace "shop") is not in this repository`,
 		},
 		{
-			name: "Flux chartRef to a HelmChart with values files of the pulled chart",
+			name: "Flux chartRef to a HelmChart with a values file the pulled chart does not have",
 			files: map[string]string{"flux/sources.yaml": fluxSources, "flux/hr.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: shop-web, namespace: shop}\n" +
 				"spec:\n  chart: plain\n  sourceRef: {kind: HelmRepository, name: charts}\n  valuesFiles: [values-prod.yaml]\n---\n" + fluxRelease("  chartRef: {kind: HelmChart, name: shop-web}\n")},
 			flux:    true,
-			wantErr: "flux/hr.yaml:7: spec.valuesFiles: values files of a chart from a HelmRepository are files of the pulled chart",
+			wantErr: "flux/hr.yaml:7: spec.valuesFiles[0]: values-prod.yaml is not a file of the pulled chart plain from " + helmRepo.srv.URL + "/public (set ignoreMissingValuesFiles to skip it, as source-controller would)",
 		},
 		{
 			name:     "auth required + credentials",
@@ -417,9 +417,9 @@ spec:
 			wantErr: "argocd/app.yaml:9: spec.sources[0].chart: chart plain 9.9.9 from " + helmRepo.srv.URL + "/public: not in the repository's index",
 		},
 		{
-			name:    "a value file of the remote chart",
+			name:    "a value file the remote chart does not have",
 			files:   map[string]string{"argocd/app.yaml": strings.Replace(argoChartApp(helmRepo.srv.URL+"/public", "plain", "0.2.0"), "$values/values/web.yaml", "values-prod.yaml", 1)},
-			wantErr: "argocd/app.yaml:12: spec.sources[0].helm.valueFiles[0]: values-prod.yaml is a file of the remote chart plain",
+			wantErr: "argocd/app.yaml:12: spec.sources[0].helm.valueFiles[0]: values-prod.yaml is not a file of the pulled chart plain 0.2.0 from " + helmRepo.srv.URL + "/public (set ignoreMissingValueFiles to skip it, as Argo CD would)",
 		},
 	}
 	for _, tc := range tests {
