@@ -7,11 +7,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,13 +19,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/registry"
 	helmrepo "helm.sh/helm/v3/pkg/repo"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/charttest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -126,74 +124,21 @@ func (r *ociRegistry) push(t testing.TB, version, tag string) {
 	require.NoError(t, err, "push plain %s as %s", version, tag)
 }
 
-// startRegistry starts Debian's docker-registry on a free loopback port with htpasswd auth
-// and pushes plain 0.1.0, 0.2.0 and 1.0.0 to charts/plain, and big 0.1.0 (with a 3 MiB file)
-// to charts/big, with the SDK's registry client.
-// Without the binary the test skips, or fails in CI (CI=true), where integration/install-deps.sh
-// installs it.
+// startRegistry starts Debian's docker-registry (internal/testserver/charttest) on a free
+// loopback port with htpasswd auth and pushes plain 0.1.0, 0.2.0 and 1.0.0 to charts/plain,
+// and big 0.1.0 (with a 3 MiB file) to charts/big, with the SDK's registry client. Without the
+// binary the test skips, or fails in CI (CI=true), where integration/install-deps.sh installs
+// it.
 func startRegistry(t testing.TB) *ociRegistry {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		msg := "docker-registry not found (apt-get install docker-registry; integration/install-deps.sh installs it)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte(registryPassword), bcrypt.MinCost)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(registryUser+":"+string(hash)+"\n"), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	host := l.Addr().String()
-	l.Close()
-	cfg := fmt.Sprintf(`version: 0.1
-log: {level: error}
-storage:
-  filesystem: {rootdirectory: %s}
-http:
-  addr: %s
-auth:
-  htpasswd: {realm: test, path: %s}
-`, filepath.Join(dir, "data"), host, filepath.Join(dir, "htpasswd"))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600))
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	log, err := os.Create(filepath.Join(dir, "log"))
-	require.NoError(t, err)
-	cmd.Stdout, cmd.Stderr = log, log
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		log.Close()
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get("http://" + host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Fatalf("docker-registry not ready: %v\n%s", err, data)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	client, err := registry.NewClient(registry.ClientOptPlainHTTP(), registry.ClientOptBasicAuth(registryUser, registryPassword),
-		registry.ClientOptCredentialsFile(filepath.Join(dir, "login.json")))
-	require.NoError(t, err)
-	reg := &ociRegistry{host: host, client: client}
+	r := charttest.StartRegistry(t, charttest.Options{User: registryUser, Password: registryPassword})
+	reg := &ociRegistry{host: r.Host, client: r.Client}
 	for _, v := range []string{"0.1.0", "0.2.0", "1.0.0"} {
 		reg.push(t, v, v)
 	}
 	big, err := os.ReadFile(packageChart(t, t.TempDir(), "0.1.0", 3<<20))
 	require.NoError(t, err)
-	_, err = client.Push(big, host+"/charts/big:0.1.0")
+	_, err = r.Client.Push(big, r.Host+"/charts/big:0.1.0")
 	require.NoError(t, err, "push big")
 	return reg
 }
