@@ -506,7 +506,7 @@ func (a *argoApp) chartFile(raw, at string, env map[string]string, remote *chart
 		return "", a.doc.problem(at, "%s is a pattern over the files of the pulled chart %s: render verification reads the chart's files by name only", v, remote.chart)
 	}
 	clean, err := cleanRel(strings.TrimPrefix(path.Clean("/"+v), "/"))
-	if err != nil || clean == "." || strings.HasPrefix(path.Clean(v), "..") {
+	if rel := path.Clean(v); err != nil || clean == "." || rel == ".." || strings.HasPrefix(rel, "../") {
 		return "", a.doc.problem(at, "%s leaves the pulled chart %s: a value file without $ref is a file of the chart, relative to its root; a file of this repository is named through a $ref source (multi-source: $values/path)", raw, remote.chart)
 	}
 	return clean, nil

@@ -88,6 +88,10 @@ spec:
 			wantErr: "argocd/app.yaml:12: spec.sources[0].helm.valueFiles[0]: ../values-prod.yaml leaves the pulled chart plain",
 		},
 		{
+			name: "argo: a file whose name starts with two dots is inside the chart", app: argo(helm.URL, "[..values.yaml]"),
+			wantErr: "argocd/app.yaml:12: spec.sources[0].helm.valueFiles[0]: ..values.yaml is not a file of the pulled chart plain",
+		},
+		{
 			name: "argo: a pattern over the chart's files", app: argo(helm.URL, "['values-*.yaml']"),
 			wantErr: "argocd/app.yaml:12: spec.sources[0].helm.valueFiles[0]: values-*.yaml is a pattern over the files of the pulled chart plain",
 		},
