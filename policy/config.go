@@ -214,6 +214,10 @@ type ChartRepository struct {
 	// PlainHTTP talks to an OCI registry over http:// instead of https:// (Flux's
 	// HelmRepository spec.insecure, Argo CD's insecureOCIForceHttp).
 	PlainHTTP bool `yaml:"plainHTTP,omitempty" json:"plainHTTP,omitempty"`
+	// CAFile is a PEM file of the certificate authorities the server's certificate must chain
+	// to, instead of the machine's (Flux's certSecretRef ca.crt, Argo CD's repository TLS
+	// certificates); read at each pull, so a rotated CA is picked up.
+	CAFile string `yaml:"caFile,omitempty" json:"caFile,omitempty"`
 }
 
 // Defaults used when a document leaves a field out. They live here, in one place.

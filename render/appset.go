@@ -59,6 +59,7 @@ type appSet struct {
 	goTemplate bool
 	options    []string
 	repoURLs   []string
+	branch     string // the branch the checkout is of; "" when not known
 	parsed     map[string]*template.Template
 	budget     int                 // template output left for the Application being rendered
 	patched    map[*yaml.Node]bool // nodes the templatePatch wrote, for the Application being rendered
@@ -66,9 +67,9 @@ type appSet struct {
 
 // loadGeneratedApp reads the ApplicationSets of a file, generates their Applications and
 // returns the one named name, as an objectDoc located in the ApplicationSet's template.
-func loadGeneratedApp(r *repo, file, name string, repoURLs []string) (objectDoc, error) {
+func loadGeneratedApp(r *repo, file, name string, repoURLs []string, branch string) (objectDoc, error) {
 	const field = "spec.render.argocd.applicationSet"
-	sets, err := loadAppSets(r, file, repoURLs)
+	sets, err := loadAppSets(r, file, repoURLs, branch)
 	if err != nil {
 		return objectDoc{}, err
 	}
@@ -104,8 +105,10 @@ func loadGeneratedApp(r *repo, file, name string, repoURLs []string) (objectDoc,
 	}
 }
 
-// loadAppSets reads the ApplicationSets of a file of the repository.
-func loadAppSets(r *repo, file string, repoURLs []string) ([]*appSet, error) {
+// loadAppSets reads the ApplicationSets of a file of the repository. repoURLs and branch are
+// the repository's URLs and the branch its checkout is of, when known (Request.RepoURLs,
+// Request.Branch).
+func loadAppSets(r *repo, file string, repoURLs []string, branch string) ([]*appSet, error) {
 	const field = "spec.render.argocd.applicationSet"
 	clean, err := cleanRel(file)
 	if err != nil {
@@ -140,7 +143,7 @@ func loadAppSets(r *repo, file string, repoURLs []string) ([]*appSet, error) {
 		}
 		found = append(found, strings.TrimSpace(head.Kind+" "+head.Metadata.Name))
 		if head.Kind == "ApplicationSet" && apiGroup(head.APIVersion) == "argoproj.io" {
-			sets = append(sets, &appSet{r: r, doc: doc, name: head.Metadata.Name, repoURLs: repoURLs})
+			sets = append(sets, &appSet{r: r, doc: doc, name: head.Metadata.Name, repoURLs: repoURLs, branch: branch})
 		}
 	}
 	if len(sets) == 0 {
@@ -401,6 +404,9 @@ func (s *appSet) git(v *yaml.Node, field string) ([]map[string]any, error) {
 			return nil, s.doc.problem(field+".repoURL", "%s is another repository than this one (%s): the git generator is expanded from this repository only, so this ApplicationSet is refused", redactURL(g.RepoURL), strings.Join(known, ", "))
 		}
 	}
+	if err := s.checkRevision(g.Revision, field+".revision"); err != nil {
+		return nil, err
+	}
 	var out []map[string]any
 	switch {
 	case len(g.Directories) > 0:
@@ -483,6 +489,24 @@ func (s *appSet) git(v *yaml.Node, field string) ([]map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkRevision refuses a git generator whose revision is another one than the branch this
+// checkout is of: the generator would list that revision's tree, and render verification reads
+// this checkout only (docs/render-verification.md, "ApplicationSets"). Empty and HEAD are
+// taken to be the branch (the remote's default branch, which a service writes to in the
+// common case); so are the branch's name and refs/heads/<branch>. A tag, a commit or another
+// branch is refused, since whether it names this checkout's commit is not known here. With the
+// branch not known (validate --repo, import --repo) nothing is checked.
+func (s *appSet) checkRevision(rev, field string) error {
+	if s.branch == "" {
+		return nil
+	}
+	switch rev {
+	case "", "HEAD", s.branch, "refs/heads/" + s.branch:
+		return nil
+	}
+	return s.doc.problem(field, "%q is another revision than the branch %s this service verifies: the generator would read that revision's tree, and render verification reads this branch only, so this ApplicationSet is refused (use HEAD or %s)", rev, s.branch, s.branch)
 }
 
 // pathParams are the parameters of one directory (file "" ) or of the directory of one file,
@@ -1079,17 +1103,15 @@ func checkTemplateOption(o string) error {
 }
 
 // templateFuncs are Argo CD's: Sprig's generic functions less env, expandenv and
-// getHostByName, plus normalize, toYaml, fromYaml and fromYamlArray. repeat, until and
-// untilStep are bounded by MaxTemplateOutput; slugify is refused (not implemented here).
+// getHostByName, plus normalize, slugify (slugify.go), toYaml, fromYaml and fromYamlArray.
+// repeat, until and untilStep are bounded by MaxTemplateOutput.
 var templateFuncs = func() template.FuncMap {
 	m := sprig.GenericFuncMap()
 	delete(m, "env")
 	delete(m, "expandenv")
 	delete(m, "getHostByName")
 	m["normalize"] = sanitizeName
-	m["slugify"] = func(...any) (string, error) {
-		return "", errors.New("slugify is not supported by render verification")
-	}
+	m["slugify"] = slugify
 	m["toYaml"] = func(v any) (string, error) {
 		data, err := sigsyaml.Marshal(v)
 		return strings.TrimSuffix(string(data), "\n"), err
@@ -1341,13 +1363,14 @@ type GeneratedApplication struct {
 // ApplicationSetApplications expands the ApplicationSets of a file of the repository at root
 // as render verification does (the generators that need nothing but the repository; the
 // others are an error naming them), for `import --repo` to look through the Applications they
-// generate. repoURLs are the repository's URLs, when known (see Request.RepoURLs).
+// generate. repoURLs are the repository's URLs, when known (see Request.RepoURLs); the git
+// generators' revision is not checked, since no branch is given.
 func ApplicationSetApplications(root, file string, repoURLs []string) ([]GeneratedApplication, error) {
 	r, err := newRepo(root, nil)
 	if err != nil {
 		return nil, err
 	}
-	sets, err := loadAppSets(r, file, repoURLs)
+	sets, err := loadAppSets(r, file, repoURLs, "")
 	if err != nil {
 		return nil, err
 	}

@@ -35,13 +35,19 @@ var appSetTree = map[string]string{
 // each generated Application as "name: <spec as JSON>", in order.
 func generated(t *testing.T, appset string, repoURLs ...string) ([]string, error) {
 	t.Helper()
+	return generatedOn(t, appset, "", repoURLs...)
+}
+
+// generatedOn is generated with the checkout known to be of branch ("" for not known).
+func generatedOn(t *testing.T, appset, branch string, repoURLs ...string) ([]string, error) {
+	t.Helper()
 	files := map[string]string{"argocd/apps.yaml": appset}
 	for k, v := range appSetTree {
 		files[k] = v
 	}
 	r, err := newRepo(remoteGitRepo(t, files), nil)
 	require.NoError(t, err)
-	docs, err := loadAppSets(r, "argocd/apps.yaml", repoURLs)
+	docs, err := loadAppSets(r, "argocd/apps.yaml", repoURLs, branch)
 	if err != nil {
 		return nil, err
 	}
@@ -595,7 +601,7 @@ func BenchmarkApplicationSet(b *testing.B) {
 			require.NoError(b, err)
 			b.ResetTimer()
 			for b.Loop() {
-				doc, err := loadGeneratedApp(r, "argocd/apps.yaml", tc.app, nil)
+				doc, err := loadGeneratedApp(r, "argocd/apps.yaml", tc.app, nil, "")
 				if err != nil || doc.generated != tc.app {
 					b.Fatalf("%v %q", err, doc.generated)
 				}
@@ -620,8 +626,67 @@ func TestApplicationSetErrorElsewhere(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := newRepo(remoteGitRepo(t, map[string]string{"argocd/apps.yaml": appset}), nil)
 			require.NoError(t, err)
-			_, err = loadGeneratedApp(r, "argocd/apps.yaml", tc.app, nil)
+			_, err = loadGeneratedApp(r, "argocd/apps.yaml", tc.app, nil, "")
 			require.ErrorContains(t, err, tc.wantErr)
+		})
+	}
+}
+
+// TestApplicationSetGitRevision: a git generator reads this checkout only, so a revision that
+// is not the branch the service verifies is refused with the file, line and field; HEAD, the
+// branch's name and refs/heads/<branch> are this checkout. Without a branch (validate --repo)
+// the revision is not checked.
+func TestApplicationSetGitRevision(t *testing.T) {
+	const ours = "https://github.com/acme/shop.git"
+	gen := func(rev string) string {
+		return appSetHead + "  generators:\n    - git:\n        repoURL: " + ours + "\n" + rev + "        directories: [{path: 'apps/web'}]\n  template: {metadata: {name: '{{path.basename}}'}, spec: {}}\n"
+	}
+	inMatrix := appSetHead + "  generators:\n    - matrix:\n        generators:\n          - list: {elements: [{env: prod}]}\n          - git:\n              repoURL: " + ours + "\n              revision: '{{env}}'\n              directories: [{path: 'apps/web'}]\n  template: {metadata: {name: '{{path.basename}}-{{env}}'}, spec: {}}\n"
+	tests := []struct {
+		name    string
+		appset  string
+		branch  string
+		want    []string
+		wantErr string
+	}{
+		{name: "no revision: the default branch", appset: gen(""), branch: "main", want: []string{"web: {}"}},
+		{name: "HEAD", appset: gen("        revision: HEAD\n"), branch: "main", want: []string{"web: {}"}},
+		{name: "the branch by name", appset: gen("        revision: deploy\n"), branch: "deploy", want: []string{"web: {}"}},
+		{name: "the branch as a ref", appset: gen("        revision: refs/heads/deploy\n"), branch: "deploy", want: []string{"web: {}"}},
+		{name: "branch not known: not checked", appset: gen("        revision: release-1\n"), branch: "", want: []string{"web: {}"}},
+		{
+			name: "another branch", appset: gen("        revision: staging\n"), branch: "main",
+			wantErr: `argocd/apps.yaml:8: spec.generators[0].git.revision: "staging" is another revision than the branch main this service verifies`,
+		},
+		{
+			name: "a tag", appset: gen("        revision: v1.2.0\n"), branch: "main",
+			wantErr: `argocd/apps.yaml:8: spec.generators[0].git.revision: "v1.2.0" is another revision`,
+		},
+		{
+			name: "a commit", appset: gen("        revision: 0123456789abcdef0123456789abcdef01234567\n"), branch: "main",
+			wantErr: `argocd/apps.yaml:8: spec.generators[0].git.revision: "0123456789abcdef0123456789abcdef01234567" is another revision`,
+		},
+		{
+			name: "main when the service verifies another branch", appset: gen("        revision: main\n"), branch: "deploy",
+			wantErr: `spec.generators[0].git.revision: "main" is another revision than the branch deploy`,
+		},
+		{
+			name: "a revision interpolated in a matrix, named after interpolation", appset: inMatrix, branch: "main",
+			wantErr: `argocd/apps.yaml:11: spec.generators[0].matrix.generators[1].git.revision: "prod" is another revision than the branch main`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := generatedOn(t, tc.appset, tc.branch, ours)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				var fe *policy.FieldError
+				require.True(t, errors.As(err, &fe), "a *policy.FieldError: %v", err)
+				require.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
 		})
 	}
 }

@@ -110,7 +110,7 @@ func resolveArgoCD(r *repo, req Request) ([]source, error) {
 	var doc objectDoc
 	var err error
 	if a.ApplicationSet != "" {
-		doc, err = loadGeneratedApp(r, a.ApplicationSet, a.Name, req.RepoURLs)
+		doc, err = loadGeneratedApp(r, a.ApplicationSet, a.Name, req.RepoURLs, req.Branch)
 	} else {
 		doc, err = loadObjectDoc(r, a.Application, "argoproj.io", "Application", a.Name, "spec.render.argocd.application")
 	}
@@ -319,11 +319,6 @@ func (a *argoApp) remoteHelm(r *repo, src argoSource, field string) (source, err
 	case src.Plugin != nil:
 		return nil, a.doc.problem(field+".plugin", "a config management plugin runs programs of its own: render verification does not run it")
 	}
-	for i, f := range helmValueFiles(src) {
-		if !strings.HasPrefix(f, "$") {
-			return nil, a.doc.problem(fmt.Sprintf("%s.helm.valueFiles[%d]", field, i), "%s is a file of the remote chart %s: render verification reads value files of this repository, named through a $ref source (multi-source: $values/path)", f, src.Chart)
-		}
-	}
 	return a.helmWith(r, src, "", field, a.env(src), ref)
 }
 
@@ -360,7 +355,7 @@ func (a *argoApp) helmWith(r *repo, src argoSource, dir, field string, env map[s
 	}
 	h.skipCRDs, h.skipSchema = o.SkipCrds, o.SkipSchemaValidation
 
-	files, err := a.valueFiles(r, o, dir, hf, env)
+	files, err := a.valueFiles(r, o, dir, hf, env, remote)
 	if err != nil {
 		return nil, err
 	}
@@ -425,16 +420,29 @@ func (s argoSource) setBy(field, app, hf string) (doc, at string) {
 // leading / relative to the repository root; $ref/… relative to the root of the source named
 // by ref; globs expanded in lexical order, leaving out files listed explicitly (they keep
 // their own place); each file once; missing files skipped with ignoreMissingValueFiles.
-func (a *argoApp) valueFiles(r *repo, o *argoHelm, dir, hf string, env map[string]string) ([]valuesLayer, error) {
+//
+// Of a remote chart (remote set), a value file not named through a $ref source is a file of
+// the pulled chart, relative to its root, as Argo CD's repo server reads it from the chart it
+// extracted: it is read from the archive at the render (layerChartFile).
+func (a *argoApp) valueFiles(r *repo, o *argoHelm, dir, hf string, env map[string]string, remote *chartRef) ([]valuesLayer, error) {
 	type entry struct {
-		file string
-		glob bool
-		at   string
+		file    string
+		glob    bool
+		at      string
+		inChart bool
 	}
 	entries := make([]entry, 0, len(o.ValueFiles))
 	explicit := map[string]bool{}
 	for i, raw := range o.ValueFiles {
 		at := fmt.Sprintf("%s.valueFiles[%d]", hf, i)
+		if remote != nil && !strings.HasPrefix(raw, "$") {
+			file, err := a.chartFile(raw, at, env, remote)
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, entry{file: file, at: at, inChart: true})
+			continue
+		}
 		file, err := a.resolveFile(raw, dir, at, env)
 		if err != nil {
 			return nil, err
@@ -443,7 +451,7 @@ func (a *argoApp) valueFiles(r *repo, o *argoHelm, dir, hf string, env map[strin
 		if !glob {
 			explicit[file] = true
 		}
-		entries = append(entries, entry{file, glob, at})
+		entries = append(entries, entry{file: file, glob: glob, at: at})
 	}
 	var layers []valuesLayer
 	seen := map[string]bool{}
@@ -454,6 +462,15 @@ func (a *argoApp) valueFiles(r *repo, o *argoHelm, dir, hf string, env map[strin
 		}
 	}
 	for _, e := range entries {
+		if e.inChart {
+			if !seen["\x00"+e.file] {
+				seen["\x00"+e.file] = true
+				layers = append(layers, valuesLayer{kind: layerChartFile, file: e.file, optional: o.IgnoreMissingValueFiles,
+					doc: a.doc.file, at: a.doc.origin(e.at), chart: remote,
+					missing: a.doc.problem(e.at, "%s is not a file of the pulled %s (set ignoreMissingValueFiles to skip it, as Argo CD would)", e.file, remote)})
+			}
+			continue
+		}
 		if !e.glob {
 			if !o.IgnoreMissingValueFiles && !r.exists(e.file) {
 				return nil, a.doc.problem(e.at, "values file %s does not exist in the repository (set ignoreMissingValueFiles to skip it, as Argo CD would)", e.file)
@@ -475,6 +492,24 @@ func (a *argoApp) valueFiles(r *repo, o *argoHelm, dir, hf string, env map[strin
 		}
 	}
 	return layers, nil
+}
+
+// chartFile resolves a value file of a remote chart: a path inside the pulled chart, relative
+// to its root (a leading / is the chart's root too, as Argo CD's repo server takes it). A URL,
+// a glob or a path that leaves the chart is refused.
+func (a *argoApp) chartFile(raw, at string, env map[string]string, remote *chartRef) (string, error) {
+	v := envsubst(raw, env)
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" {
+		return "", a.doc.problem(at, "%s is a URL: render verification reads value files of this repository or of the pulled chart %s only", redactURL(v), remote.chart)
+	}
+	if strings.ContainsAny(v, "*?[") {
+		return "", a.doc.problem(at, "%s is a pattern over the files of the pulled chart %s: render verification reads the chart's files by name only", v, remote.chart)
+	}
+	clean, err := cleanRel(strings.TrimPrefix(path.Clean("/"+v), "/"))
+	if rel := path.Clean(v); err != nil || clean == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", a.doc.problem(at, "%s leaves the pulled chart %s: a value file without $ref is a file of the chart, relative to its root; a file of this repository is named through a $ref source (multi-source: $values/path)", raw, remote.chart)
+	}
+	return clean, nil
 }
 
 // resolveFile resolves a value file or file parameter path of the Application to a

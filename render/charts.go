@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -49,7 +51,7 @@ import (
 // version) is resolved again at most once per limits.charts.rangeTTL.
 type Charts struct {
 	dir   string
-	repos []policy.ChartRepository
+	repos []chartRepo
 	lim   policy.ChartLimits
 
 	mu sync.Mutex
@@ -100,7 +102,10 @@ func NewCharts(cfg ChartsConfig) (*Charts, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("chart cache: no directory")
 	}
-	repos := append([]policy.ChartRepository(nil), cfg.Repositories...)
+	repos := make([]chartRepo, len(cfg.Repositories))
+	for i, r := range cfg.Repositories {
+		repos[i] = chartRepo{ChartRepository: r, field: fmt.Sprintf("chartRepositories[%d]", i)}
+	}
 	// The longest URL first: the most specific entry wins.
 	sort.SliceStable(repos, func(i, j int) bool { return len(repos[i].URL) > len(repos[j].URL) })
 	return &Charts{dir: cfg.Dir, repos: repos, lim: cfg.Limits, pinned: map[string]pulledChart{},
@@ -180,16 +185,71 @@ func (c chartRef) pinned() bool {
 
 // credentials returns the username and password configured for a URL (the entry with the
 // longest matching prefix), reading the password file now.
-func (cs *Charts) credentials(u string) (username string, password secret.Value, plainHTTP bool, err error) {
+func (cs *Charts) credentials(u string) (access, error) {
 	for _, r := range cs.repos {
 		if strings.HasPrefix(strings.TrimSuffix(u, "/")+"/", strings.TrimSuffix(r.URL, "/")+"/") {
-			if r.Username != "" {
-				password, err = secret.Read("chart repository password", r.PasswordFile, "", nil)
+			a := access{user: r.Username, plainHTTP: r.PlainHTTP, field: r.field, caFile: r.CAFile}
+			if r.CAFile != "" {
+				if r.PlainHTTP {
+					return a, fmt.Errorf("%s sets caFile and plainHTTP: a CA is for TLS, which plainHTTP turns off", r.field)
+				}
+				pool, err := readCAFile(r.CAFile)
+				if err != nil {
+					return a, fmt.Errorf("%s.caFile: %w", r.field, err)
+				}
+				a.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 			}
-			return r.Username, password, r.PlainHTTP, err
+			if r.Username != "" {
+				var err error
+				if a.pass, err = secret.Read("chart repository password", r.PasswordFile, "", nil); err != nil {
+					return a, err
+				}
+			}
+			return a, nil
 		}
 	}
-	return "", "", false, nil
+	return access{}, nil
+}
+
+// chartRepo is a chartRepositories entry and its field in the service config.
+type chartRepo struct {
+	policy.ChartRepository
+	field string // chartRepositories[i]
+}
+
+// access is how to reach one repository: its credentials, and its TLS settings when it has
+// a CA of its own.
+type access struct {
+	user      string
+	pass      secret.Value
+	plainHTTP bool
+	tls       *tls.Config // nil: the machine's roots
+	caFile    string
+	field     string // the chartRepositories entry, "" when none matched
+}
+
+// MaxCAFileBytes bounds a chartRepositories caFile.
+const MaxCAFileBytes = 1 << 20
+
+// readCAFile reads a PEM file of CA certificates, at most MaxCAFileBytes.
+func readCAFile(file string) (*x509.CertPool, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxCAFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(data) > MaxCAFileBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes (MaxCAFileBytes)", file, MaxCAFileBytes)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
 }
 
 // Pull returns the archive of the chart, from the cache or pulled now.
@@ -572,7 +632,7 @@ const downloadOverhead = 256 << 10
 // boundedClient is an HTTP client that reads at most max bytes (plus downloadOverhead) over
 // all its connections and stops after the timeout: the SDK's getter and registry client do the
 // HTTP, this bounds it.
-func boundedClient(max int, timeout time.Duration) (*http.Client, *http.Transport, *budget) {
+func boundedClient(max int, timeout time.Duration, tlsConfig *tls.Config) (*http.Client, *http.Transport, *budget) {
 	b := &budget{}
 	b.left.Store(int64(max) + downloadOverhead)
 	d := &net.Dialer{Timeout: timeout}
@@ -581,6 +641,7 @@ func boundedClient(max int, timeout time.Duration) (*http.Client, *http.Transpor
 		DisableKeepAlives:   true,
 		DisableCompression:  true,
 		TLSHandshakeTimeout: timeout,
+		TLSClientConfig:     tlsConfig,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := d.DialContext(ctx, network, addr)
 			if err != nil {
@@ -595,11 +656,12 @@ func boundedClient(max int, timeout time.Duration) (*http.Client, *http.Transpor
 // httpGet downloads a URL of a Helm repository with the SDK's HTTP getter, with the
 // repository's credentials (sent to its own host only, as helm does), at most max bytes.
 func (cs *Charts) httpGet(ctx context.Context, ref chartRef, u string, max int, limit, what string) ([]byte, error) {
-	user, pass, _, err := cs.credentials(ref.repoURL)
+	a, err := cs.credentials(ref.repoURL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	_, t, b := boundedClient(max, cs.lim.Timeout.Duration)
+	user, pass := a.user, a.pass
+	_, t, b := boundedClient(max, cs.lim.Timeout.Duration, a.tls)
 	opts := []getter.Option{getter.WithURL(ref.repoURL), getter.WithTimeout(cs.lim.Timeout.Duration), getter.WithTransport(t)}
 	if user != "" {
 		opts = append(opts, getter.WithBasicAuth(user, string(pass)))
@@ -608,7 +670,7 @@ func (cs *Charts) httpGet(ctx context.Context, ref chartRef, u string, max int, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	cl := &registryClientGuard{budget: b, user: user, pass: pass}
+	cl := &registryClientGuard{budget: b, user: user, pass: pass, access: a}
 	res, err := cs.guard(ctx, ref, what, max, limit, cl, func() (any, error) { return g.Get(u) })
 	if err != nil {
 		return nil, scrub(err, user, pass)
@@ -620,11 +682,30 @@ func (cs *Charts) httpGet(ctx context.Context, ref chartRef, u string, max int, 
 	return buf.Bytes(), nil
 }
 
+// tlsHint explains a server certificate that did not verify: against the CA file of the
+// repository's chartRepositories entry, or against the machine's roots when it has none. The
+// handshake failed, so no request — and no credential — was sent.
+func tlsHint(err error, a access) string {
+	var unknown x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	if !errors.As(err, &unknown) && !errors.As(err, &verify) && !errors.As(err, &hostname) && !errors.As(err, &invalid) &&
+		!strings.Contains(err.Error(), "x509: ") {
+		return ""
+	}
+	if a.tls != nil {
+		return fmt.Sprintf(" (TLS: the server's certificate does not verify against %s.caFile %s; nothing was sent)", a.field, a.caFile)
+	}
+	return " (TLS: the server's certificate does not verify against the machine's certificate authorities; a private CA goes in the repository's chartRepositories entry as caFile; nothing was sent)"
+}
+
 // registryClientGuard is what guard needs of a download: its budget and its secrets.
 type registryClientGuard struct {
 	budget *budget
 	user   string
 	pass   secret.Value
+	access access
 }
 
 // guardedRegistry is the SDK's registry client with the budget and secrets of its downloads.
@@ -638,11 +719,12 @@ type guardedRegistry struct {
 // configured credentials (never the machine's docker or helm login), plain HTTP when
 // configured or asked by the source.
 func (cs *Charts) registryClient(ref chartRef, max int) (*guardedRegistry, error) {
-	user, pass, plain, err := cs.credentials(ref.repoURL)
+	a, err := cs.credentials(ref.repoURL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	hc, _, b := boundedClient(max, cs.lim.Timeout.Duration)
+	user, pass, plain := a.user, a.pass, a.plainHTTP
+	hc, _, b := boundedClient(max, cs.lim.Timeout.Duration, a.tls)
 	authorizer := &auth.Client{Client: hc, Cache: auth.NewCache()}
 	host := strings.SplitN(ociName(ref), "/", 2)[0]
 	if user != "" {
@@ -662,7 +744,7 @@ func (cs *Charts) registryClient(ref chartRef, max int) (*guardedRegistry, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: registry client: %w", ref, err)
 	}
-	return &guardedRegistry{Client: c, guard: &registryClientGuard{budget: b, user: user, pass: pass}}, nil
+	return &guardedRegistry{Client: c, guard: &registryClientGuard{budget: b, user: user, pass: pass, access: a}}, nil
 }
 
 // authStatusRE finds an HTTP 401 or 403 in a getter's or registry client's error ("…index.yaml :
@@ -692,7 +774,9 @@ func (cs *Charts) guard(ctx context.Context, ref chartRef, what string, max int,
 		}
 		if r.err != nil {
 			hint := ""
-			if authStatusRE.MatchString(r.err.Error()) {
+			if h := tlsHint(r.err, g.access); h != "" {
+				hint = h
+			} else if authStatusRE.MatchString(r.err.Error()) {
 				if g.user == "" {
 					hint = " (no chartRepositories entry gives credentials for this URL)"
 				} else {

@@ -114,7 +114,7 @@ func readsFile(r *repo, s source, file string) (bool, []string) {
 			return true, nil
 		}
 		for _, l := range append(append([]valuesLayer(nil), s.defaults...), s.layers...) {
-			if (l.kind == layerFile && l.file == file) || (l.kind != layerFile && l.doc == file) {
+			if (l.kind == layerFile && l.file == file) || (l.kind != layerFile && l.kind != layerChartFile && l.doc == file) {
 				return true, nil
 			}
 		}

@@ -22,6 +22,7 @@ func (v verifier) unchanged(name string, replicas *int) error {
 	if err != nil {
 		return &VerifyError{Reason: ReasonKeyUnused, Message: head}
 	}
+	r.pulled = v.afterReq.pulled // a value file of a pulled chart is read from its archive
 	srcs, err := resolve(r, v.afterReq)
 	if err != nil {
 		return &VerifyError{Reason: ReasonKeyUnused, Message: head}
@@ -77,7 +78,7 @@ func (h *helmSource) reads() []string {
 	for _, l := range append(slices.Clone(h.defaults), h.layers...) {
 		if l.kind == layerFile {
 			out = append(out, l.file)
-		} else if l.kind == layerInline {
+		} else if l.kind == layerInline || l.kind == layerChartFile {
 			out = append(out, l.String())
 		}
 	}
@@ -174,6 +175,19 @@ func (v verifier) helmOverride(r *repo, h *helmSource) string {
 			val, found = lookup(doc, pos.values)
 		case layerInline:
 			val, found = lookup(l.values, pos.values)
+		case layerChartFile:
+			// Read from the pulled archive; before a pull (validate --repo) it is not known,
+			// and the render comparison of the verification catches it.
+			ch, err := loadPulledChart(r, l.chart)
+			if err != nil {
+				continue
+			}
+			data, ok := chartRawFile(ch, l.file)
+			var doc any
+			if !ok || yaml.Unmarshal(data, &doc) != nil {
+				continue
+			}
+			val, found = lookup(doc, pos.values)
 		case layerSet, layerSetString:
 			if l.name == key || strings.HasPrefix(key, l.name+".") || strings.HasPrefix(key, l.name+"[") {
 				val, found = l.value, true

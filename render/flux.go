@@ -122,9 +122,6 @@ func resolveFlux(r *repo, req Request) ([]source, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(s.Chart.Spec.ValuesFiles) > 0 || s.Chart.Spec.ValuesFile != "" {
-			return nil, cdoc.problem(at+".valuesFiles", "values files of a chart from a HelmRepository are files of the pulled chart: render verification reads values of this repository (spec.values)")
-		}
 	case s.Chart.Spec.SourceRef.Kind != "GitRepository":
 		return nil, cdoc.problem(at+".sourceRef", "the chart comes from %s %s: render verification renders charts from a GitRepository (this repository), a HelmRepository or an OCIRepository", s.Chart.Spec.SourceRef.Kind, s.Chart.Spec.SourceRef.Name)
 	}
@@ -178,6 +175,18 @@ func resolveFlux(r *repo, req Request) ([]source, error) {
 			if i > 0 {
 				fat = fmt.Sprintf("%s.valuesFiles[%d]", at, i-1)
 			}
+		}
+		if remote != nil {
+			// A chart from a HelmRepository: source-controller merges these files of the
+			// pulled chart (relative to its root) and they replace its values.yaml.
+			clean, err := cleanRel(strings.TrimPrefix(v, "/"))
+			if err != nil || clean == "." || strings.ContainsAny(v, "*?[") {
+				return nil, cdoc.problem(fat, "must name a values file inside the pulled chart %s (relative to its root), got %q", remote.chart, v)
+			}
+			h.defaults = append(h.defaults, valuesLayer{kind: layerChartFile, file: clean, optional: s.Chart.Spec.IgnoreMissingValuesFiles,
+				doc: cdoc.file, at: cdoc.prefix + fat, chart: remote,
+				missing: cdoc.problem(fat, "%s is not a file of the pulled %s (set ignoreMissingValuesFiles to skip it, as source-controller would)", clean, remote)})
+			continue
 		}
 		clean, err := cleanRel(strings.TrimPrefix(v, "/"))
 		if err != nil || clean == "." {

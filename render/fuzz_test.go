@@ -24,6 +24,9 @@ func FuzzResolveSources(f *testing.F) {
 	f.Add(appHead+"  sources:\n    - {path: charts/pdb, helm: {valueFiles: ['$values/../x', '/**/*.yaml']}}\n    - {ref: values}\n", false)
 	f.Add(appHead+"  sources:\n    - {repoURL: 'https://charts.example.com', chart: web, targetRevision: '>=1.0 <2', helm: {valueFiles: [$values/envs/web.yaml], parameters: [{name: replicaCount, value: '2'}]}}\n    - {repoURL: 'https://git.example.com/x.git', ref: values}\n", false)
 	f.Add(appHead+"  source: {repoURL: 'registry.example.com/charts', chart: web, targetRevision: 1.2.3}\n", false)
+	// Value files of a pulled chart: its root, a folder, a leading /, a way out, a pattern.
+	f.Add(appHead+"  sources:\n    - {repoURL: 'https://charts.example.com', chart: web, targetRevision: 1.2.3, helm: {valueFiles: [values-prod.yaml, /envs/a.yaml, ../../x.yaml, 'values-*.yaml', $values/envs/web.yaml]}}\n    - {repoURL: 'https://git.example.com/x.git', ref: values}\n", false)
+	f.Add("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts}\nspec: {url: 'https://charts.example.com'}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\nspec:\n  chart: {spec: {chart: web, sourceRef: {kind: HelmRepository, name: charts}, valuesFiles: [values.yaml, /prod/../values-prod.yaml, ../x]}}\n", true)
 	f.Add("apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: charts}\nspec: {type: oci, url: 'oci://r.example.com/charts'}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\nspec:\n  chart: {spec: {chart: web, version: '1.x', sourceRef: {kind: HelmRepository, name: charts}}}\n  values: {replicaCount: 2}\n", true)
 	f.Add("apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata: {name: web}\nspec: {url: 'oci://r.example.com/charts/web', ref: {digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\nspec:\n  chartRef: {kind: OCIRepository, name: web}\n", true)
 	f.Fuzz(func(t *testing.T, content string, flux bool) {
@@ -90,7 +93,7 @@ func FuzzApplicationSet(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc, err := loadGeneratedApp(r, "apps.yaml", name, nil)
+		doc, err := loadGeneratedApp(r, "apps.yaml", name, nil, "")
 		var fe *policy.FieldError
 		if errors.As(err, &fe) && fe.File != "apps.yaml" {
 			t.Fatalf("a problem of apps.yaml names %s: %v", fe.File, err)

@@ -58,6 +58,7 @@ const (
 	layerSet                        // --set name=value
 	layerSetString                  // --set-string name=value
 	layerSetFile                    // --set-file name=path
+	layerChartFile                  // a values file inside a pulled chart (-f of the extracted chart)
 )
 
 // valuesLayer is one source of values.
@@ -72,8 +73,13 @@ type valuesLayer struct {
 	// name and value are a parameter's (layerSet*); value is a path for layerSetFile.
 	name, value string
 	// doc and at say where an inline layer or a parameter is written: the file and the field
-	// inside it, e.g. argocd/web.yaml and spec.source.helm.valuesObject.
+	// inside it, e.g. argocd/web.yaml and spec.source.helm.valuesObject; of a layerChartFile,
+	// where the file of the chart is named (its values are in the chart, not in doc).
 	doc, at string
+	// chart is the pulled chart a layerChartFile is a file of, and missing the error (naming
+	// the file, line and field that name it) when the chart has no such file.
+	chart   *chartRef
+	missing error
 }
 
 // String names the layer for messages.
@@ -83,6 +89,8 @@ func (l valuesLayer) String() string {
 		return l.file
 	case layerInline:
 		return l.doc + " " + l.at
+	case layerChartFile:
+		return fmt.Sprintf("%s of the pulled chart %s (%s %s)", l.file, l.chart.chart, l.doc, l.at)
 	default:
 		return fmt.Sprintf("%s %s (%s)", l.doc, l.at, l.name)
 	}
@@ -122,13 +130,13 @@ func (h *helmSource) render(ctx context.Context, r *repo) ([]byte, error) {
 		}
 	}
 	if h.replaceDefaults {
-		defaults, err := mergeLayers(r, h.defaults)
+		defaults, err := mergeLayers(r, ch, h.defaults)
 		if err != nil {
 			return nil, err
 		}
 		ch.Values = defaults
 	}
-	vals, err := mergeLayers(r, h.layers)
+	vals, err := mergeLayers(r, ch, h.layers)
 	if err != nil {
 		return nil, err
 	}
@@ -239,11 +247,25 @@ func loadChart(ctx context.Context, r *repo, dir string) (*chart.Chart, error) {
 
 // mergeLayers merges values layers as `helm template` merges its flags: -f files (and inline
 // values) in order, maps merging key by key and anything else replaced by the later layer;
-// then --set, --set-string and --set-file parameters in order.
-func mergeLayers(r *repo, layers []valuesLayer) (map[string]any, error) {
+// then --set, --set-string and --set-file parameters in order. ch is the chart rendered, whose
+// files a layerChartFile names.
+func mergeLayers(r *repo, ch *chart.Chart, layers []valuesLayer) (map[string]any, error) {
 	merged := map[string]any{}
 	for _, l := range layers {
 		switch l.kind {
+		case layerChartFile:
+			data, ok := chartRawFile(ch, l.file)
+			if !ok {
+				if l.optional {
+					continue
+				}
+				return nil, l.missing
+			}
+			vals, err := chartutil.ReadValues(data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", l, err)
+			}
+			merged = mergeMaps(merged, vals)
 		case layerFile:
 			if l.optional && !r.exists(l.file) {
 				continue
@@ -281,6 +303,17 @@ func mergeLayers(r *repo, layers []valuesLayer) (map[string]any, error) {
 		}
 	}
 	return merged, nil
+}
+
+// chartRawFile is a file of a loaded chart by its path inside the chart, as the archive holds
+// it (values.yaml and templates included).
+func chartRawFile(ch *chart.Chart, name string) ([]byte, bool) {
+	for _, f := range ch.Raw {
+		if f.Name == name {
+			return f.Data, true
+		}
+	}
+	return nil, false
 }
 
 // escapeSetValue escapes the commas of a parameter's value as Argo CD does before it passes

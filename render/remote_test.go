@@ -7,11 +7,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,13 +19,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/registry"
 	helmrepo "helm.sh/helm/v3/pkg/repo"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/charttest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -126,74 +124,21 @@ func (r *ociRegistry) push(t testing.TB, version, tag string) {
 	require.NoError(t, err, "push plain %s as %s", version, tag)
 }
 
-// startRegistry starts Debian's docker-registry on a free loopback port with htpasswd auth
-// and pushes plain 0.1.0, 0.2.0 and 1.0.0 to charts/plain, and big 0.1.0 (with a 3 MiB file)
-// to charts/big, with the SDK's registry client.
-// Without the binary the test skips, or fails in CI (CI=true), where integration/install-deps.sh
-// installs it.
+// startRegistry starts Debian's docker-registry (internal/testserver/charttest) on a free
+// loopback port with htpasswd auth and pushes plain 0.1.0, 0.2.0 and 1.0.0 to charts/plain,
+// and big 0.1.0 (with a 3 MiB file) to charts/big, with the SDK's registry client. Without the
+// binary the test skips, or fails in CI (CI=true), where integration/install-deps.sh installs
+// it.
 func startRegistry(t testing.TB) *ociRegistry {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		msg := "docker-registry not found (apt-get install docker-registry; integration/install-deps.sh installs it)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte(registryPassword), bcrypt.MinCost)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(registryUser+":"+string(hash)+"\n"), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	host := l.Addr().String()
-	l.Close()
-	cfg := fmt.Sprintf(`version: 0.1
-log: {level: error}
-storage:
-  filesystem: {rootdirectory: %s}
-http:
-  addr: %s
-auth:
-  htpasswd: {realm: test, path: %s}
-`, filepath.Join(dir, "data"), host, filepath.Join(dir, "htpasswd"))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600))
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	log, err := os.Create(filepath.Join(dir, "log"))
-	require.NoError(t, err)
-	cmd.Stdout, cmd.Stderr = log, log
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		log.Close()
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get("http://" + host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			data, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Fatalf("docker-registry not ready: %v\n%s", err, data)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	client, err := registry.NewClient(registry.ClientOptPlainHTTP(), registry.ClientOptBasicAuth(registryUser, registryPassword),
-		registry.ClientOptCredentialsFile(filepath.Join(dir, "login.json")))
-	require.NoError(t, err)
-	reg := &ociRegistry{host: host, client: client}
+	r := charttest.StartRegistry(t, charttest.Options{User: registryUser, Password: registryPassword})
+	reg := &ociRegistry{host: r.Host, client: r.Client}
 	for _, v := range []string{"0.1.0", "0.2.0", "1.0.0"} {
 		reg.push(t, v, v)
 	}
 	big, err := os.ReadFile(packageChart(t, t.TempDir(), "0.1.0", 3<<20))
 	require.NoError(t, err)
-	_, err = client.Push(big, host+"/charts/big:0.1.0")
+	_, err = r.Client.Push(big, r.Host+"/charts/big:0.1.0")
 	require.NoError(t, err, "push big")
 	return reg
 }
@@ -369,11 +314,11 @@ spec:
 			wantErr: `flux/hr.yaml:4: spec.sourceRef: HelmRepository gone (namespace "shop") is not in this repository`,
 		},
 		{
-			name: "Flux chartRef to a HelmChart with values files of the pulled chart",
+			name: "Flux chartRef to a HelmChart with a values file the pulled chart does not have",
 			files: map[string]string{"flux/sources.yaml": fluxSources, "flux/hr.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: shop-web, namespace: shop}\n" +
 				"spec:\n  chart: plain\n  sourceRef: {kind: HelmRepository, name: charts}\n  valuesFiles: [values-prod.yaml]\n---\n" + fluxRelease("  chartRef: {kind: HelmChart, name: shop-web}\n")},
 			flux:    true,
-			wantErr: "flux/hr.yaml:7: spec.valuesFiles: values files of a chart from a HelmRepository are files of the pulled chart",
+			wantErr: "flux/hr.yaml:7: spec.valuesFiles[0]: values-prod.yaml is not a file of the pulled chart plain from " + helmRepo.srv.URL + "/public (set ignoreMissingValuesFiles to skip it, as source-controller would)",
 		},
 		{
 			name:     "auth required + credentials",
@@ -417,9 +362,9 @@ spec:
 			wantErr: "argocd/app.yaml:9: spec.sources[0].chart: chart plain 9.9.9 from " + helmRepo.srv.URL + "/public: not in the repository's index",
 		},
 		{
-			name:    "a value file of the remote chart",
+			name:    "a value file the remote chart does not have",
 			files:   map[string]string{"argocd/app.yaml": strings.Replace(argoChartApp(helmRepo.srv.URL+"/public", "plain", "0.2.0"), "$values/values/web.yaml", "values-prod.yaml", 1)},
-			wantErr: "argocd/app.yaml:12: spec.sources[0].helm.valueFiles[0]: values-prod.yaml is a file of the remote chart plain",
+			wantErr: "argocd/app.yaml:12: spec.sources[0].helm.valueFiles[0]: values-prod.yaml is not a file of the pulled chart plain 0.2.0 from " + helmRepo.srv.URL + "/public (set ignoreMissingValueFiles to skip it, as Argo CD would)",
 		},
 	}
 	for _, tc := range tests {

@@ -44,6 +44,9 @@ type Request struct {
 	// known. An Argo CD source whose repoURL is none of them is another repository and is
 	// refused; with none given, every Git source is taken to be this repository.
 	RepoURLs []string
+	// Branch is the branch the checkout at Root is of, when known. An ApplicationSet's git
+	// generator that names another revision is refused; with none given, it is not checked.
+	Branch string
 	// Overlay maps repository-relative paths to content used instead of the file on disk (or
 	// in addition to the files on disk), so an edit can be rendered without writing it.
 	Overlay map[string][]byte

@@ -54,6 +54,7 @@ type workerRequest struct {
 	ArgoCD      *policy.ArgoCDRender
 	Flux        *policy.FluxRender
 	RepoURLs    []string
+	Branch      string
 	Overlay     map[string][]byte
 	Revision    string
 	FluxInstall bool
@@ -89,7 +90,7 @@ func (req Request) toWorker() workerRequest {
 	}
 	return workerRequest{
 		Root: root, Helm: req.Helm, Kustomize: req.Kustomize, ArgoCD: req.ArgoCD, Flux: req.Flux,
-		RepoURLs: req.RepoURLs, Overlay: req.Overlay, Revision: req.revision, FluxInstall: req.fluxInstall,
+		RepoURLs: req.RepoURLs, Branch: req.Branch, Overlay: req.Overlay, Revision: req.revision, FluxInstall: req.fluxInstall,
 		Pulled: req.pulled,
 	}
 }
@@ -97,7 +98,7 @@ func (req Request) toWorker() workerRequest {
 func (w workerRequest) request() Request {
 	return Request{
 		Root: w.Root, Helm: w.Helm, Kustomize: w.Kustomize, ArgoCD: w.ArgoCD, Flux: w.Flux,
-		RepoURLs: w.RepoURLs, Overlay: w.Overlay, revision: w.Revision, fluxInstall: w.FluxInstall,
+		RepoURLs: w.RepoURLs, Branch: w.Branch, Overlay: w.Overlay, revision: w.Revision, fluxInstall: w.FluxInstall,
 		pulled: w.Pulled,
 	}
 }

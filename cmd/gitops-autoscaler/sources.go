@@ -40,9 +40,11 @@ var (
 
 // renderVerifier adapts render.Verify to the loop's Verifier. repoURLs are the URLs each
 // configured repository is known by, by name, so that an Argo CD source of another repository
-// is told apart; limits bound every render (limits.render).
+// is told apart, and the branch each is of, so that an ApplicationSet's git generator of another
+// revision is refused; limits bound every render (limits.render).
 type renderVerifier struct {
 	repoURLs map[string][]string
+	branches map[string]string
 	limits   policy.RenderLimits
 	// charts pulls the remote charts of Argo CD and Flux sources into cacheDir/charts; nil
 	// when the cache cannot be opened (such sources are then refused).
@@ -50,7 +52,7 @@ type renderVerifier struct {
 }
 
 func newRenderVerifier(cfg *policy.Config) renderVerifier {
-	v := renderVerifier{repoURLs: map[string][]string{}}
+	v := renderVerifier{repoURLs: map[string][]string{}, branches: map[string]string{}}
 	if cfg != nil {
 		v.limits = cfg.Limits.Render
 		if cfg.CacheDir != "" {
@@ -60,6 +62,7 @@ func newRenderVerifier(cfg *policy.Config) renderVerifier {
 		}
 		for _, repo := range cfg.Repositories {
 			v.repoURLs[repo.Name] = repoURLs(repo)
+			v.branches[repo.Name] = repo.Branch
 		}
 	}
 	return v
@@ -94,7 +97,8 @@ func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Poli
 	v, err := render.Verify(ctx, render.VerifyRequest{
 		Request: render.Request{
 			Root: root, Helm: r.Helm, Kustomize: r.Kustomize, ArgoCD: r.ArgoCD, Flux: r.Flux,
-			RepoURLs: rv.repoURLs[p.Source.Repository], Limits: rv.limits, Charts: rv.charts,
+			RepoURLs: rv.repoURLs[p.Source.Repository], Branch: rv.branches[p.Source.Repository],
+			Limits: rv.limits, Charts: rv.charts,
 		},
 		Target:          p.Spec.TargetRef,
 		File:            file,

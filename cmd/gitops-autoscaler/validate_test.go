@@ -124,7 +124,7 @@ func TestValidateCommand(t *testing.T) {
 			args: []string{"--repo", ".", "policies/web.yaml"}, wantCode: exitUsage, wantStderr: []string{
 				// A remote chart renders (docs/render-verification.md), but Argo CD reads a
 				// single source's value files from the pulled chart, not from this repository.
-				"argocd/web.yaml:10: spec.source.helm.valueFiles[0]: ../../envs/prod/values.yaml is a file of the remote chart web: render verification reads value files of this repository, named through a $ref source (multi-source: $values/path)",
+				"argocd/web.yaml:10: spec.source.helm.valueFiles[0]: ../../envs/prod/values.yaml leaves the pulled chart web: a value file without $ref is a file of the chart, relative to its root; a file of this repository is named through a $ref source (multi-source: $values/path)",
 			}},
 		{name: "no path", args: nil, wantCode: exitUsage},
 		{name: "unknown flag", args: []string{"--strict"}, wantCode: exitUsage},
