@@ -194,6 +194,13 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 		}
 		v, err := r.Verifier.Verify(ctx, ws.Root(), p, t.loc.File, out, from, c.to)
 		if err != nil {
+			// A refusal already says so, with its reason code; say it once.
+			if _, ok := errors.AsType[interface {
+				error
+				RenderRefusal() string
+			}](err); ok {
+				return err
+			}
 			return fmt.Errorf("render verification refused the change: %w", err)
 		}
 		res.Rendered = v.Diff

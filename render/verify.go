@@ -49,6 +49,10 @@ type VerifyError struct {
 	Err     error
 }
 
+// RenderRefusal is the refusal's reason code: a caller that knows no render package tells a
+// refusal, which says what it is, from a failure to ask for one.
+func (e *VerifyError) RenderRefusal() string { return e.Reason }
+
 // Error implements error.
 func (e *VerifyError) Error() string {
 	return "render verification refused (" + e.Reason + "): " + e.Message

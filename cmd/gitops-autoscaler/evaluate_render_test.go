@@ -177,6 +177,7 @@ func TestEvaluateRenderVerification(t *testing.T) {
 				for _, s := range tt.wantText {
 					assert.Contains(t, r.Error, s)
 				}
+				assert.Equal(t, 1, strings.Count(r.Error, "render verification refused"), "the refusal is said once: %s", r.Error)
 				return
 			}
 			assert.Equal(t, 5, r.To)
