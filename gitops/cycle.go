@@ -349,6 +349,17 @@ func (r *Runner) deferResult(res *Result, why, detail string) {
 	r.logger().Warn("decision deferred", "repository", res.Repository, "policy", res.Policy, "from", res.From, "to", res.To, "reason", why, "detail", detail)
 }
 
+// gitAuth is a repository's auth from the service config, as the Git plumbing takes it (the
+// fields are the same; gitrepo imports no config).
+func gitAuth(a *policy.GitAuth) *gitrepo.Auth {
+	return (*gitrepo.Auth)(a)
+}
+
+// gitIdentity is the config's commit identity, as the Git plumbing takes it.
+func gitIdentity(c policy.CommitIdentity) gitrepo.Identity {
+	return gitrepo.Identity{Name: c.AuthorName, Email: c.AuthorEmail}
+}
+
 // Workspace opens (first time) or syncs the repository's workspace: one fetch.
 func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.Workspace, error) {
 	if ws := r.Synced(rc.Name); ws != nil {
@@ -357,7 +368,7 @@ func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.
 		}
 		return ws, nil
 	}
-	opts := gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: r.Config.CacheDir,
+	opts := gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: gitAuth(rc.Auth), CacheDir: r.Config.CacheDir,
 		MaxFileBytes: int64(r.Config.Limits.Git.MaxFileBytes)}
 	if r.Git != nil {
 		if err := r.Git(rc, &opts); err != nil {

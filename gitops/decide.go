@@ -210,7 +210,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 	msg := c.message
 	msg.Reasons = slices.Clone(res.Reasons)
 	if c.mode == policy.ModeCommit {
-		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: t.loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: msg.EvaluatedAt})
+		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: t.loc.File, Content: out, Message: commitmsg.Format(msg), Author: gitIdentity(r.Config.Commit), When: msg.EvaluatedAt})
 		if err != nil {
 			return err
 		}
@@ -223,7 +223,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 	if r.Delivery == nil || !hasHost(rc) {
 		return fmt.Errorf("mode %s needs a github or gitlab block on repository %s (or use mode Commit or DryRun)", c.mode, rc.Name)
 	}
-	dr, err := r.Delivery.Deliver(ctx, ws, delivery.Proposal{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
+	dr, err := r.Delivery.Deliver(ctx, ws, delivery.Proposal{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: gitIdentity(r.Config.Commit), Rendered: res.Rendered})
 	if err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}

@@ -26,7 +26,7 @@ type repoFacts struct {
 	// targets are the policies' targets that could be read and resolved.
 	targets map[*policy.Policy]resolvedTarget
 	// starts walks the history of the repository's base (nil: no history).
-	starts func([]gitrepo.Claim) ([]policy.ClaimStart, error)
+	starts func([]gitrepo.Claim) ([]gitrepo.ClaimStart, error)
 }
 
 // resolvedTarget is a policy's target file, where its path resolves in it (a zero node when
@@ -93,7 +93,7 @@ func (f *repoFacts) ClaimStarts(kind policy.ClaimKind, claimants []*policy.Polic
 		return nil, errors.New("the history answered for another number of claims")
 	}
 	for k, i := range at {
-		out[i] = starts[k]
+		out[i] = policy.ClaimStart(starts[k]) // the same fields; gitrepo imports no policy
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -21,7 +22,7 @@ type Proposal struct {
 	File    string
 	Content []byte
 	Message commitmsg.Message
-	Author  policy.CommitIdentity
+	Author  gitrepo.Identity
 	// Rendered is the rendered workload diff, when render verification ran.
 	Rendered string
 }

@@ -29,13 +29,23 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
 // DefaultNetworkTimeout bounds a network call (clone, fetch, push) whose context has no
 // deadline of its own.
 const DefaultNetworkTimeout = 2 * time.Minute
+
+// What an Options or a CommitRequest left empty takes. They equal the service config's
+// defaults (policy.DefaultBranch, policy.DefaultGitMaxFileBytes, policy.DefaultAuthorName and
+// policy.DefaultAuthorEmail; a test in package gitops holds them equal), which the config
+// fills in before the loop opens a workspace: these serve callers without a config.
+const (
+	DefaultBranch       = "main"
+	DefaultMaxFileBytes = 4 << 20
+	DefaultAuthorName   = "gitops-autoscaler"
+	DefaultAuthorEmail  = "gitops-autoscaler@localhost"
+)
 
 const remoteName = "origin"
 
@@ -53,7 +63,7 @@ type Options struct {
 	// Branch is the base branch (default main).
 	Branch string
 	// Auth says how to authenticate; its secrets are read once, by Open.
-	Auth *policy.GitAuth
+	Auth *Auth
 	// CacheDir holds the clones, one directory per repository.
 	CacheDir string
 	// Depth makes a shallow clone of that many commits. The default, 0, is full history:
@@ -73,7 +83,7 @@ type Options struct {
 	// Publisher, when set, makes the cycle's commits on the remote through a host's API
 	// instead of pushing them (see Publisher).
 	Publisher Publisher
-	// MaxFileBytes is limits.git.maxFileBytes (0: policy.DefaultGitMaxFileBytes): a larger
+	// MaxFileBytes is limits.git.maxFileBytes (0: DefaultMaxFileBytes): a larger
 	// file is left out of the worktree unread, and ReadFile refuses it (FileTooLargeError).
 	MaxFileBytes int64
 }
@@ -144,7 +154,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		return nil, errors.New("open workspace: no cache directory")
 	}
 	if opts.Branch == "" {
-		opts.Branch = policy.DefaultBranch
+		opts.Branch = DefaultBranch
 	}
 	if opts.NetworkTimeout <= 0 {
 		opts.NetworkTimeout = DefaultNetworkTimeout
@@ -153,7 +163,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		opts.Getenv = os.Getenv
 	}
 	if opts.MaxFileBytes <= 0 {
-		opts.MaxFileBytes = policy.DefaultGitMaxFileBytes
+		opts.MaxFileBytes = DefaultMaxFileBytes
 	}
 	creds, err := resolveAuth(opts.URL, opts.Auth, opts.Getenv)
 	if err != nil {
@@ -551,8 +561,9 @@ type CommitRequest struct {
 	File    string
 	Content []byte
 	Message string
-	// Author authors and commits (empty fields take the policy defaults).
-	Author policy.CommitIdentity
+	// Author authors and commits (empty fields take DefaultAuthorName and
+	// DefaultAuthorEmail).
+	Author Identity
 	// When is the commit's author and committer time; required (time is an input).
 	When time.Time
 }
@@ -620,14 +631,20 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	return h.String(), nil
 }
 
+// Identity is the author and committer of a commit.
+type Identity struct {
+	Name  string
+	Email string
+}
+
 // signature is the author and committer of our commits; empty fields take the defaults.
-func signature(id policy.CommitIdentity, when time.Time) object.Signature {
-	sig := object.Signature{Name: id.AuthorName, Email: id.AuthorEmail, When: when}
+func signature(id Identity, when time.Time) object.Signature {
+	sig := object.Signature{Name: id.Name, Email: id.Email, When: when}
 	if sig.Name == "" {
-		sig.Name = policy.DefaultAuthorName
+		sig.Name = DefaultAuthorName
 	}
 	if sig.Email == "" {
-		sig.Email = policy.DefaultAuthorEmail
+		sig.Email = DefaultAuthorEmail
 	}
 	return sig
 }

@@ -44,7 +44,7 @@ func newGHFixture(t *testing.T) *ghFixture {
 	var err error
 	f.ws, err = gitrepo.Open(context.Background(), gitrepo.Options{
 		Name: "platform", URL: f.git.URL("platform"), CacheDir: t.TempDir(),
-		Auth:   &policy.GitAuth{Username: f.git.User(), PasswordEnv: "PW"},
+		Auth:   &gitrepo.Auth{Username: f.git.User(), PasswordEnv: "PW"},
 		Getenv: func(string) string { return f.git.Password() },
 	})
 	require.NoError(t, err)

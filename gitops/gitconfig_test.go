@@ -1,0 +1,53 @@
+package gitops
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+)
+
+// TestGitPlumbingDefaultsAreTheConfigs holds gitrepo's own defaults, which it keeps since it
+// imports no config, equal to the service config's.
+func TestGitPlumbingDefaultsAreTheConfigs(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		config, gitrep any
+	}{
+		{"branch", policy.DefaultBranch, gitrepo.DefaultBranch},
+		{"max file bytes", int64(policy.DefaultGitMaxFileBytes), int64(gitrepo.DefaultMaxFileBytes)},
+		{"author name", policy.DefaultAuthorName, gitrepo.DefaultAuthorName},
+		{"author email", policy.DefaultAuthorEmail, gitrepo.DefaultAuthorEmail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.config, tc.gitrep)
+		})
+	}
+}
+
+// TestGitConfigConversions holds the conversions from the config to the Git plumbing's types
+// to every field. Auth and ClaimStart are conversions of identical structs, so a field added
+// on one side only does not compile; Identity is built, so a lost field shows here.
+func TestGitConfigConversions(t *testing.T) {
+	a := &policy.GitAuth{TokenFile: "t", TokenEnv: "TE", Username: "u", PasswordFile: "p", PasswordEnv: "PE",
+		SSHKeyFile: "k", KnownHostsFile: "kh"}
+	for _, tc := range []struct {
+		name      string
+		got, want any
+	}{
+		{"no auth", gitAuth(nil), (*gitrepo.Auth)(nil)},
+		{"every auth field", *gitAuth(a), gitrepo.Auth{TokenFile: "t", TokenEnv: "TE", Username: "u", PasswordFile: "p",
+			PasswordEnv: "PE", SSHKeyFile: "k", KnownHostsFile: "kh"}},
+		{"identity", gitIdentity(policy.CommitIdentity{AuthorName: "Bot", AuthorEmail: "bot@example.com"}),
+			gitrepo.Identity{Name: "Bot", Email: "bot@example.com"}},
+		{"empty identity takes gitrepo's defaults later", gitIdentity(policy.CommitIdentity{}), gitrepo.Identity{}},
+		{"claim start", policy.ClaimStart(gitrepo.ClaimStart{InBase: true, Began: true, Commit: "abc", Depth: 2, Bound: 3}),
+			policy.ClaimStart{InBase: true, Began: true, Commit: "abc", Depth: 2, Bound: 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.got)
+		})
+	}
+}
