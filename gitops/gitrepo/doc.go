@@ -1,5 +1,6 @@
 // Package gitrepo is the Git repository the loop works on, and the only package that speaks
-// Git (go-git).
+// Git (go-git) to a repository; the objects of its commits and the packs that carry them are
+// written by internal/gitobj.
 //
 // A Workspace is one repository's clone, kept in a cache directory across cycles: cloned once,
 // then fetched and hard-reset to the remote base branch at every Sync. It offers the loop what
@@ -15,9 +16,10 @@
 //     over limits.git.maxFileBytes is left out unread (ReadFile refuses it by name);
 //   - commit one file: Commit on the local base branch, CommitOnBase for a pull request's
 //     branch. A commit re-encodes only the directories along its file's path, changing 20
-//     bytes of each (tree.go). The cycle's commits stream into a pack file as they are made,
-//     each new version of a directory a delta against the one before (pack.go): nothing of
-//     them is held in memory, and that pack is what Push sends and the clone keeps;
+//     bytes of each (internal/gitobj's TreeBuilder). The cycle's commits stream into a pack
+//     file as they are made, each new version of a directory a delta against the one before
+//     (internal/gitobj's Pack): nothing of them is held in memory, and that pack is what
+//     Push sends and the clone keeps;
 //   - push: Push sends the cycle's commits in one push that never forces (a moved branch is
 //     ErrPushRace, and the commits are dropped); PushBranch, DeleteBranch and RemoteBranch
 //     handle a pull request's branch, with leases. A pull request's commit is a handful of

@@ -28,6 +28,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitobj"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
@@ -51,7 +52,7 @@ const remoteName = "origin"
 
 // ErrNothingToCommit is returned by Commit when the content equals the file's: the autoscaler
 // never makes an empty commit.
-var ErrNothingToCommit = errors.New("nothing to commit: the file already has this content")
+var ErrNothingToCommit = gitobj.ErrNoChange
 
 // Options open a Workspace.
 type Options struct {
@@ -101,7 +102,7 @@ type Signer interface {
 // concurrent use; a caller serializes a repository's cycles.
 type Workspace struct {
 	repo    *git.Repository
-	store   *objectStore
+	store   *gitobj.Store
 	co      *checkout
 	root    string
 	url     string
@@ -117,9 +118,9 @@ type Workspace struct {
 	head plumbing.Hash
 	// headTree and baseTree are the trees of head and base.
 	headTree, baseTree plumbing.Hash
-	pack               *packStream
+	pack               *gitobj.Pack
 	packSum            plumbing.Hash // the pack's checksum once finished	// heads builds the cycle's commits on head, bases a pull request's commit on base.
-	heads, bases       *treeBuilder
+	heads, bases       *gitobj.TreeBuilder
 	// history shares commit reads, trailer parsing and tree diffs among the history reads
 	// of one base (see historyCache); a sync starts a new one.
 	history *historyCache
@@ -238,11 +239,11 @@ func (w *Workspace) openExisting() bool {
 }
 
 // attach makes an opened clone the workspace's.
-func (w *Workspace) attach(repo *git.Repository, st *objectStore) {
+func (w *Workspace) attach(repo *git.Repository, st *gitobj.Store) {
 	w.repo, w.store = repo, st
 	w.co = newCheckout(w.root, st, w.maxFile)
-	read := func(h plumbing.Hash) ([]byte, error) { return st.readObject(plumbing.TreeObject, h, maxTreeBytes) }
-	w.heads, w.bases = newTreeBuilder(read), newTreeBuilder(read)
+	read := func(h plumbing.Hash) ([]byte, error) { return st.ReadObject(plumbing.TreeObject, h, maxTreeBytes) }
+	w.heads, w.bases = gitobj.NewTreeBuilder(read), gitobj.NewTreeBuilder(read)
 }
 
 // maxOpenPacks bounds the pack files a workspace keeps open between reads: reopening a pack
@@ -250,9 +251,9 @@ func (w *Workspace) attach(repo *git.Repository, st *objectStore) {
 const maxOpenPacks = 16
 
 // openRepository opens a clone with pack files kept open (bounded) and new objects kept in
-// memory (objectStore); Close releases the files. A loose object larger than maxFile is
+// memory (gitobj.Store); Close releases the files. A loose object larger than maxFile is
 // read lazily, as packed ones are, so that the checkout can refuse it unread.
-func openRepository(dir string, maxFile int64) (*git.Repository, *objectStore, error) {
+func openRepository(dir string, maxFile int64) (*git.Repository, *gitobj.Store, error) {
 	fi, err := os.Stat(filepath.Join(dir, git.GitDirName))
 	if err != nil {
 		return nil, nil, err
@@ -260,7 +261,7 @@ func openRepository(dir string, maxFile int64) (*git.Repository, *objectStore, e
 	if !fi.IsDir() {
 		return nil, nil, errors.New(".git is not a directory")
 	}
-	st := newObjectStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
+	st := gitobj.NewStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
 		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks, LargeObjectThreshold: maxFile}))
 	repo, err := git.Open(st, osfs.New(dir))
 	if err != nil {
@@ -343,7 +344,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 func (w *Workspace) Sync(ctx context.Context) error {
 	// Before the fetch, which asks for every commit the store lacks: should a pushed commit
 	// not have been saved (see Push), the fetch brings it back.
-	w.store.discard()
+	w.store.Discard()
 	w.pending = nil
 	w.made = nil
 	w.dropPack()
@@ -377,9 +378,9 @@ func (w *Workspace) Sync(ctx context.Context) error {
 	if w.base != prev {
 		// Trees read for the old base would only take memory; those the cycle's pushed
 		// commits wrote are the new base's own.
-		w.heads.reset()
+		w.heads.Reset()
 	}
-	w.bases.reset()
+	w.bases.Reset()
 	return w.resetTo(w.base)
 }
 
@@ -402,7 +403,7 @@ func local(err error) error {
 
 // dropPack forgets the cycle's unpushed commits.
 func (w *Workspace) dropPack() {
-	w.pack.discard()
+	w.pack.Discard()
 	w.pack = nil
 }
 
@@ -598,11 +599,11 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	sig := signature(req.Author, req.When)
 	rel := filepath.ToSlash(filepath.Clean(filepath.FromSlash(req.File)))
 	if w.pack == nil {
-		if w.pack, err = newPackStream(filepath.Join(w.root, git.GitDirName, "objects", "pack")); err != nil {
+		if w.pack, err = gitobj.NewPack(filepath.Join(w.root, git.GitDirName, "objects", "pack")); err != nil {
 			return fail(err)
 		}
 	}
-	h, tree, err := w.heads.commitFile(w.head, w.headTree, rel, req.Content, sig, req.Message, w.signer, w.pack)
+	h, tree, err := w.heads.CommitFile(w.head, w.headTree, rel, req.Content, sig, req.Message, w.signer, w.pack)
 	if err != nil {
 		return fail(err)
 	}
@@ -612,7 +613,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	}
 	// Recorded before the write: should the write fail half-way, the next reset restores
 	// the file.
-	if err := w.co.wrote(rel, fileEntry{hash: objectHash(plumbing.BlobObject, req.Content), mode: mode}); err != nil {
+	if err := w.co.wrote(rel, fileEntry{hash: gitobj.Hash(plumbing.BlobObject, req.Content), mode: mode}); err != nil {
 		return fail(unroot(err, w.root))
 	}
 	if err := writeRegular(p, req.Content); err != nil {
@@ -679,8 +680,8 @@ func (w *Workspace) CommitOnBase(req CommitRequest) (string, error) {
 	if err := w.inBase(rel); err != nil {
 		return fail(err)
 	}
-	h, _, err := w.bases.commitFile(parent, w.baseTree, rel, req.Content, signature(req.Author, req.When), req.Message, w.signer, w.store)
-	w.bases.dropOwn()
+	h, _, err := w.bases.CommitFile(parent, w.baseTree, rel, req.Content, signature(req.Author, req.When), req.Message, w.signer, w.store)
+	w.bases.DropOwn()
 	if err != nil {
 		return fail(err)
 	}
@@ -694,17 +695,12 @@ func (w *Workspace) inBase(rel string) error {
 	tree := w.baseTree
 	parts := strings.Split(rel, "/")
 	for i, name := range parts {
-		t, err := w.bases.tree(tree)
+		mode, obj, ok, err := w.bases.Entry(tree, name)
 		if err != nil {
 			return err
 		}
-		off, ok := t.names[name]
 		if !ok {
 			return fmt.Errorf("%s: no such file in the base", rel)
-		}
-		mode, hashAt, err := t.entry(off)
-		if err != nil {
-			return err
 		}
 		if i == len(parts)-1 {
 			if mode != filemode.Regular && mode != filemode.Executable {
@@ -715,7 +711,7 @@ func (w *Workspace) inBase(rel string) error {
 		if mode != filemode.Dir {
 			return fmt.Errorf("%s: not a directory", strings.Join(parts[:i+1], "/"))
 		}
-		copy(tree[:], t.raw[hashAt:hashAt+20])
+		tree = obj
 	}
 	return nil
 }
