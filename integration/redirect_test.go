@@ -181,7 +181,7 @@ func TestRedirectToAnotherHostDropsCredentials(t *testing.T) {
 		"git": func(t *testing.T, rs *redirectServer) error {
 			ctx := context.Background()
 			w, err := gitrepo.Open(ctx, gitrepo.Options{
-				Name: "apps", URL: rs.url + "/apps.git", Auth: &policy.GitAuth{TokenFile: tokenFile},
+				Name: "apps", URL: rs.url + "/apps.git", Auth: &gitrepo.Auth{TokenFile: tokenFile},
 				CacheDir: t.TempDir(), NetworkTimeout: 10 * time.Second,
 			})
 			if err != nil {
