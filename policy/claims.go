@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
 )
 
 // Claims between policies (docs/design.md §4, "Ownership between teams"). Two policies of one
@@ -119,7 +120,7 @@ func CheckRepoSet(cfg *Config, policies []*Policy, view RepoView) ([]*Policy, []
 			ok = append(ok, p)
 			continue
 		}
-		bad = append(bad, Invalid{File: p.Source.File, Line: p.Source.Line, Repository: p.Source.Repository, Policy: p.ID(), Err: joinProblems(fes)})
+		bad = append(bad, Invalid{File: p.Source.File, Line: p.Source.Line, Repository: p.Source.Repository, Policy: p.ID(), Err: strictyaml.Join(fes)})
 	}
 	return ok, bad
 }
@@ -347,7 +348,7 @@ func tieNote(known bool, err error, tied []int, starts []ClaimStart) string {
 	case !known:
 		return "which came first is not known here"
 	case err != nil:
-		return "which came first could not be read from Git: " + singleLine(err.Error())
+		return "which came first could not be read from Git: " + strictyaml.SingleLine(err.Error())
 	}
 	s := starts[tied[0]]
 	switch {

@@ -9,8 +9,10 @@
 // and the default cache directory), and a config's Read… methods read a secret's file or
 // environment variable when called. What the service config shares with the rest of the module
 // lives in leaves under internal/: secret values and their scrubbing (internal/secret), the
-// rule for what a repository URL is (internal/gitname), and the YAML node helpers
-// (internal/yamlnode).
+// rule for what a repository URL is (internal/gitname), the YAML node helpers
+// (internal/yamlnode), and the strict decoder, checker and document loop that both kinds of
+// document are read with (internal/strictyaml; FieldError, Warning, Source and Duration are
+// its types, named here too).
 //
 // The set rules across a repository's policies are here too (claims.go, owners.go): which
 // files a policy may write (the config's owners; never Git's or CI's configuration, a policy

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
 )
 
 // Invalid is a policy document that did not load, or a loaded policy a set-level check
@@ -51,7 +53,7 @@ func LoadEach(file string, data []byte) ([]*Policy, []Invalid) {
 			ok = append(ok, d.policy)
 			return
 		}
-		iv := Invalid{File: file, Line: d.line, Err: joinProblems(d.problems)}
+		iv := Invalid{File: file, Line: d.line, Err: strictyaml.Join(d.problems)}
 		if d.policy != nil {
 			iv.Policy = legibleID(d.policy.Metadata)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 )
 
@@ -115,16 +116,16 @@ func AutoscalerKind(data []byte) (kind string, line int) {
 	if !bytes.Contains(data, []byte(KindPolicy)) && !bytes.Contains(data, []byte(KindConfig)) {
 		return "", 0
 	}
-	for _, part := range splitDocuments(data) {
-		for doc, err := range yamlnode.Documents(part.data) {
+	for _, part := range strictyaml.Split(data) {
+		for doc, err := range yamlnode.Documents(part.Data) {
 			if err != nil {
 				break // a part that does not parse: no kind can be read from it
 			}
 			if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 				continue
 			}
-			if k, l := scalarField(doc.Content[0], "kind"); k == KindPolicy || k == KindConfig {
-				return k, l + part.offset
+			if k, l := strictyaml.ScalarField(doc.Content[0], "kind"); k == KindPolicy || k == KindConfig {
+				return k, l + part.Offset
 			}
 		}
 	}
@@ -137,16 +138,16 @@ func (c *checker) owners(f string, owners []Owner) {
 	for i, o := range owners {
 		of := fmt.Sprintf("%s.owners[%d]", f, i)
 		if o.Policies == "" {
-			c.errorf(of+".policies", "required: a glob of policy document paths, e.g. teams/a/**")
+			c.Errorf(of+".policies", "required: a glob of policy document paths, e.g. teams/a/**")
 		} else if err := ValidateGlob(o.Policies); err != nil {
-			c.errorf(of+".policies", "%v", err)
+			c.Errorf(of+".policies", "%v", err)
 		}
 		if len(o.Targets) == 0 {
-			c.errorf(of+".targets", "required: globs of the files these policies may write, e.g. [apps/a/**]")
+			c.Errorf(of+".targets", "required: globs of the files these policies may write, e.g. [apps/a/**]")
 		}
 		for j, g := range o.Targets {
 			if err := ValidateGlob(g); err != nil {
-				c.errorf(fmt.Sprintf("%s.targets[%d]", of, j), "%v", err)
+				c.Errorf(fmt.Sprintf("%s.targets[%d]", of, j), "%v", err)
 			}
 		}
 	}

@@ -226,6 +226,8 @@ func TestTheLayersRulesAreStated(t *testing.T) {
 		{"the Git plumbing knows no history meaning", "gitops/gitrepo", "gitops/history"},
 		{"the object writer knows no repository or loop", "internal/gitobj", "gitops/..."},
 		{"the object writer knows no policy", "internal/gitobj", "policy/..."},
+		{"the strict decoder knows no document kind", "internal/strictyaml", "policy/..."},
+		{"the strict decoder reads no files", "internal/strictyaml", "os"},
 		{"the engine does no network I/O", "policy/engine", "net/http"},
 		{"the engine reads no files", "policy/engine", "os"},
 		{"the documents know no engine", "policy", "policy/engine"},
