@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -16,10 +17,10 @@ func TestGitPlumbingDefaultsAreTheConfigs(t *testing.T) {
 		name           string
 		config, gitrep any
 	}{
-		{"branch", policy.DefaultBranch, gitrepo.DefaultBranch},
-		{"max file bytes", int64(policy.DefaultGitMaxFileBytes), int64(gitrepo.DefaultMaxFileBytes)},
-		{"author name", policy.DefaultAuthorName, gitrepo.DefaultAuthorName},
-		{"author email", policy.DefaultAuthorEmail, gitrepo.DefaultAuthorEmail},
+		{"branch", svcconfig.DefaultBranch, gitrepo.DefaultBranch},
+		{"max file bytes", int64(svcconfig.DefaultGitMaxFileBytes), int64(gitrepo.DefaultMaxFileBytes)},
+		{"author name", svcconfig.DefaultAuthorName, gitrepo.DefaultAuthorName},
+		{"author email", svcconfig.DefaultAuthorEmail, gitrepo.DefaultAuthorEmail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.config, tc.gitrep)
@@ -31,7 +32,7 @@ func TestGitPlumbingDefaultsAreTheConfigs(t *testing.T) {
 // to every field. Auth and ClaimStart are conversions of identical structs, so a field added
 // on one side only does not compile; Identity is built, so a lost field shows here.
 func TestGitConfigConversions(t *testing.T) {
-	a := &policy.GitAuth{TokenFile: "t", TokenEnv: "TE", Username: "u", PasswordFile: "p", PasswordEnv: "PE",
+	a := &svcconfig.GitAuth{TokenFile: "t", TokenEnv: "TE", Username: "u", PasswordFile: "p", PasswordEnv: "PE",
 		SSHKeyFile: "k", KnownHostsFile: "kh"}
 	for _, tc := range []struct {
 		name      string
@@ -40,9 +41,9 @@ func TestGitConfigConversions(t *testing.T) {
 		{"no auth", gitAuth(nil), (*gitrepo.Auth)(nil)},
 		{"every auth field", *gitAuth(a), gitrepo.Auth{TokenFile: "t", TokenEnv: "TE", Username: "u", PasswordFile: "p",
 			PasswordEnv: "PE", SSHKeyFile: "k", KnownHostsFile: "kh"}},
-		{"identity", gitIdentity(policy.CommitIdentity{AuthorName: "Bot", AuthorEmail: "bot@example.com"}),
+		{"identity", gitIdentity(svcconfig.CommitIdentity{AuthorName: "Bot", AuthorEmail: "bot@example.com"}),
 			gitrepo.Identity{Name: "Bot", Email: "bot@example.com"}},
-		{"empty identity takes gitrepo's defaults later", gitIdentity(policy.CommitIdentity{}), gitrepo.Identity{}},
+		{"empty identity takes gitrepo's defaults later", gitIdentity(svcconfig.CommitIdentity{}), gitrepo.Identity{}},
 		{"claim start", policy.ClaimStart(gitrepo.ClaimStart{InBase: true, Began: true, Commit: "abc", Depth: 2, Bound: 3}),
 			policy.ClaimStart{InBase: true, Began: true, Commit: "abc", Depth: 2, Bound: 3}},
 	} {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
@@ -20,7 +21,7 @@ import (
 
 // repoFacts is what the set checks are told of one repository.
 type repoFacts struct {
-	rc *policy.Repository
+	rc *svcconfig.Repository
 	// document is a policy's document path in the repository, "" when it was given outside.
 	document func(p *policy.Policy) string
 	// targets are the policies' targets that could be read and resolved.
@@ -173,7 +174,7 @@ func (r *Runner) checkSet(ws *gitrepo.Workspace, repo Repo, all []*policy.Policy
 // which claim came first from the history of dir's HEAD when dir is a Git repository's
 // worktree (otherwise conflicts tie, as the order cannot be told). document gives a policy's
 // path relative to dir, "" when it is not inside it.
-func CheckCheckout(cfg *policy.Config, rc *policy.Repository, dir string, policies []*policy.Policy, document func(*policy.Policy) string) ([]*policy.Policy, []policy.Invalid) {
+func CheckCheckout(cfg *svcconfig.Config, rc *svcconfig.Repository, dir string, policies []*policy.Policy, document func(*policy.Policy) string) ([]*policy.Policy, []policy.Invalid) {
 	f := &repoFacts{rc: rc, document: document, targets: map[*policy.Policy]resolvedTarget{}}
 	for _, p := range policies {
 		if p.Spec.Replicas == nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
@@ -23,7 +24,7 @@ const everything = "."
 // raceState is what a cycle keeps for its push races: the policies it decided and, once
 // asked, the inputs of each (see moved).
 type raceState struct {
-	rc     policy.Repository
+	rc     svcconfig.Repository
 	set    *policySet
 	inputs map[string][]string
 }
@@ -83,7 +84,7 @@ func (r *Runner) moved(ws *gitrepo.Workspace, st *raceState, changed []string) (
 	}
 	for _, c := range changed {
 		for _, g := range st.rc.Policies {
-			if policy.MatchGlob(g, c) {
+			if svcconfig.MatchGlob(g, c) {
 				return nil, true
 			}
 		}

@@ -12,13 +12,14 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // Documents is what a set of files holds: the policies and configs found (each defaulted and
 // valid), and the warnings about them.
 type Documents struct {
 	Policies []*Policy
-	Configs  []*Config
+	Configs  []*svcconfig.Config
 	Warnings []Warning
 	// Skipped are the files found in a directory that hold no document of ours (IsOurs):
 	// LoadFiles passes over them.
@@ -177,7 +178,7 @@ func loadDocuments(file string, data []byte, want string) (*Documents, error) {
 type document struct {
 	line     int
 	policy   *Policy
-	config   *Config
+	config   *svcconfig.Config
 	problems []*FieldError
 	warnings []Warning
 }
@@ -217,7 +218,7 @@ func decodeDocument(file string, root *yaml.Node, want string) document {
 		p, errs, warns := decodePolicy(file, root)
 		d.policy, d.problems, d.warnings = p, errs, warns
 	case KindConfig:
-		c, errs := decodeConfig(file, root)
+		c, errs := svcconfig.Decode(file, root)
 		d.problems = errs
 		if len(errs) == 0 {
 			d.config = c

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden *.err files of testdata/invalid")
@@ -126,7 +128,7 @@ func TestFullExampleValidates(t *testing.T) {
 	assert.Equal(t, 600, s.SyncCheck.TimeoutSeconds)
 	assert.Empty(t, policies[0].Warnings())
 
-	cfg, err := LoadConfig("config.yaml", mustRead(t, "testdata/config.yaml"))
+	cfg, err := svcconfig.LoadConfig("config.yaml", mustRead(t, "testdata/config.yaml"))
 	require.NoError(t, err)
 	assert.NoError(t, ValidateSet(cfg, policies))
 }

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 )
 
@@ -132,39 +133,18 @@ func AutoscalerKind(data []byte) (kind string, line int) {
 	return "", 0
 }
 
-// owners checks a repository's owners entries: each names a policy glob and at least one
-// target glob, all valid.
-func (c *checker) owners(f string, owners []Owner) {
-	for i, o := range owners {
-		of := fmt.Sprintf("%s.owners[%d]", f, i)
-		if o.Policies == "" {
-			c.Errorf(of+".policies", "required: a glob of policy document paths, e.g. teams/a/**")
-		} else if err := ValidateGlob(o.Policies); err != nil {
-			c.Errorf(of+".policies", "%v", err)
-		}
-		if len(o.Targets) == 0 {
-			c.Errorf(of+".targets", "required: globs of the files these policies may write, e.g. [apps/a/**]")
-		}
-		for j, g := range o.Targets {
-			if err := ValidateGlob(g); err != nil {
-				c.Errorf(fmt.Sprintf("%s.targets[%d]", of, j), "%v", err)
-			}
-		}
-	}
-}
-
 // ownerProblem is the problem owners find with a policy whose document is at doc (repository
 // path) and that writes file ("": nothing): its document is under no entry (field metadata),
 // or none of the entries that cover it allows the file (field spec.replicas.file). ok when
 // they allow it, or when the repository declares no owners.
-func ownerProblem(rc *Repository, doc, file string) (field, msg string, ok bool) {
+func ownerProblem(rc *svcconfig.Repository, doc, file string) (field, msg string, ok bool) {
 	if rc == nil || len(rc.Owners) == 0 {
 		return "", "", true
 	}
 	var allowed []string
 	covered := false
 	for i, o := range rc.Owners {
-		if !MatchGlob(o.Policies, doc) {
+		if !svcconfig.MatchGlob(o.Policies, doc) {
 			continue
 		}
 		covered = true
@@ -172,7 +152,7 @@ func ownerProblem(rc *Repository, doc, file string) (field, msg string, ok bool)
 			return "", "", true
 		}
 		for _, g := range o.Targets {
-			if MatchGlob(g, file) {
+			if svcconfig.MatchGlob(g, file) {
 				return "", "", true
 			}
 		}
@@ -189,10 +169,10 @@ func ownerProblem(rc *Repository, doc, file string) (field, msg string, ok bool)
 // placeProblem says why no policy of the repository may write file because of what it is: a
 // policy document, by the repository's policy globs or by a document it holds (t, when the
 // file could be read), or the service config. "" when neither.
-func placeProblem(rc *Repository, file string, t *ResolvedTarget) string {
+func placeProblem(rc *svcconfig.Repository, file string, t *ResolvedTarget) string {
 	if rc != nil {
 		for _, g := range rc.Policies {
-			if MatchGlob(g, file) {
+			if svcconfig.MatchGlob(g, file) {
 				return fmt.Sprintf("%s is a policy document (the repository's policies: %s): a policy may never write it", file, strings.Join(rc.Policies, ", "))
 			}
 		}

@@ -1,6 +1,10 @@
 package policy
 
-import "github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+import (
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
+)
 
 // The strict decoder's types, shared with every document this package reads (policies and the
 // service config): a problem at file:line:field, a warning, where a document was read from, a
@@ -11,4 +15,12 @@ type (
 	Warning    = strictyaml.Warning
 	Source     = strictyaml.Source
 	Duration   = strictyaml.Duration
+)
+
+// The chart and render limits and a chart repository's credentials are the service config's
+// (internal/svcconfig); render names them through these until it imports the config itself.
+type (
+	ChartLimits     = svcconfig.ChartLimits
+	ChartRepository = svcconfig.ChartRepository
+	RenderLimits    = svcconfig.RenderLimits
 )

@@ -1,12 +1,16 @@
 package policy
 
+import (
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
+)
+
 // API groups accepted for policy and config documents. The laravel group is the group of the
 // original controller this project grew from; its documents keep working unchanged.
 const (
-	APIVersion       = "autoscaler.gitops.dev/v1alpha1"
-	LegacyAPIVersion = "autoscaler.laravel.app/v1alpha1"
+	APIVersion       = svcconfig.APIVersion
+	LegacyAPIVersion = svcconfig.LegacyAPIVersion
 	KindPolicy       = "PrometheusAutoscaler"
-	KindConfig       = "AutoscalerConfig"
+	KindConfig       = svcconfig.KindConfig
 )
 
 // Mode is how a decision is delivered to Git.

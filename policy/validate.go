@@ -1,10 +1,8 @@
 package policy
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"path"
 	"regexp"
 	"sort"
@@ -14,6 +12,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
@@ -75,19 +74,9 @@ func (c *checker) enum(field, v string, allowed []string) {
 	}
 }
 
-func (c *checker) apiVersion(v string) {
-	switch v {
-	case APIVersion, LegacyAPIVersion:
-	case "":
-		c.Errorf("apiVersion", "required: %s", APIVersion)
-	default:
-		c.Errorf("apiVersion", "must be %s (or the legacy %s), got %q", APIVersion, LegacyAPIVersion, v)
-	}
-}
-
 // policy checks one policy document.
 func (c *checker) policy(p *Policy) {
-	c.apiVersion(p.APIVersion)
+	svcconfig.CheckAPIVersion(&c.Checker, p.APIVersion)
 	if p.Kind != KindPolicy {
 		c.Errorf("kind", "must be %s, got %q", KindPolicy, p.Kind)
 	}
@@ -272,22 +261,13 @@ func (c *checker) repoPath(field, p string, dirOK bool) {
 		c.Errorf(field, "required: a path relative to the repository root")
 	case strings.HasPrefix(p, "/") || strings.Contains(p, `\`) || (len(p) > 1 && p[1] == ':'):
 		c.Errorf(field, "must be relative to the repository root (slash-separated), got %q", p)
-	case hasDotDot(p):
+	case repopath.HasDotDot(p):
 		c.Errorf(field, "must stay inside the repository: no '..' elements, got %q", p)
 	case repopath.InGitDir(clean):
 		c.Errorf(field, "must not be inside .git, got %q", p)
 	case clean == "." && !dirOK:
 		c.Errorf(field, "must name a file inside the repository, got %q", p)
 	}
-}
-
-func hasDotDot(p string) bool {
-	for _, e := range strings.Split(p, "/") {
-		if e == ".." {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *checker) bounds(s *Spec) {
@@ -328,26 +308,10 @@ func (c *checker) prometheusRef(r *PrometheusRef) {
 		c.Errorf("spec.prometheus", "set server or url, not both")
 	}
 	if r.URL != "" {
-		if err := checkHTTPURL(r.URL); err != nil {
+		if err := svcconfig.CheckHTTPURL(r.URL); err != nil {
 			c.Errorf("spec.prometheus.url", "%v", err)
 		}
 	}
-}
-
-// checkHTTPURL accepts an absolute http(s) URL with a host and no credentials in it. Its error
-// never repeats the URL's user information.
-func checkHTTPURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("must be an absolute http:// or https:// URL")
-	}
-	if u.User != nil {
-		return fmt.Errorf("must not carry credentials (%s): name them by file or environment variable", u.Redacted())
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("must be an absolute http:// or https:// URL, got %q", raw)
-	}
-	return nil
 }
 
 func (c *checker) metrics(s *Spec) {
@@ -608,7 +572,7 @@ func (c *checker) nonNegative(field string, v *int) {
 // repository (Source.Repository). cfg may be nil when only policy files are checked. Every
 // problem is a *FieldError naming the file and line of the offending field. It is strict, for
 // `validate` in CI; CheckSet is the isolating form the loop uses.
-func ValidateSet(cfg *Config, policies []*Policy) error {
+func ValidateSet(cfg *svcconfig.Config, policies []*Policy) error {
 	conflicts := setConflicts(cfg, policies)
 	errs := make([]*FieldError, len(conflicts))
 	for i, c := range conflicts {
@@ -629,13 +593,4 @@ func targetKey(repo string, r *ReplicasLocation) string {
 		doc = r.Document.Kind + "/" + r.Document.Name
 	}
 	return strings.Join([]string{repo, path.Clean(r.File), p, doc}, "\x00")
-}
-
-func (c *Config) prometheusServer(name string) *PrometheusServer {
-	for i := range c.Prometheus {
-		if c.Prometheus[i].Name == name {
-			return &c.Prometheus[i]
-		}
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package delivery
 import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -15,7 +16,7 @@ type Withdrawn struct {
 
 // Proposal is one decision to deliver by pull request.
 type Proposal struct {
-	Repo   policy.Repository
+	Repo   svcconfig.Repository
 	Policy *policy.Policy
 	Mode   policy.Mode
 	// File and Content are the edited file (repository-relative) and its new bytes.

@@ -50,14 +50,14 @@
 // Commits and SHAs cross the boundary as hex strings. What to commit is the loop's (package
 // gitops), and the messages it commits are given to it whole; pull requests belong to the
 // hosts. It knows no decision: it imports neither the message format (gitops/commitmsg), nor
-// the replica editor, nor the engine. Nor does it import the service config or the policy
-// documents (package policy): it has its own small types for what it is given — Auth (the
-// secrets' names), Identity (a commit's author), ClaimStart — and its own defaults
-// (DefaultBranch, DefaultMaxFileBytes, DefaultAuthorName, DefaultAuthorEmail); the loop
-// converts its config to them. Of policy's tree it uses only the path rules of
-// policy/repopath, a leaf.
+// the replica editor, nor the engine. Nor does it import the service config
+// (internal/svcconfig) or the policy documents (package policy): it has its own small types
+// for what it is given — Auth (the secrets' names), Identity (a commit's author), ClaimStart —
+// and its own defaults (DefaultBranch, DefaultMaxFileBytes, DefaultAuthorName,
+// DefaultAuthorEmail); the loop converts its config to them. Of policy's tree it uses only the
+// path rules of policy/repopath, a leaf.
 //
 // Must not import: cmd/..., gitops, gitops/commitmsg, gitops/delivery, gitops/history,
-// gitops/host/..., internal/edit, internal/web, policy, policy/convert, policy/engine,
-// policy/optimum, render/..., promclient/..., integration/....
+// gitops/host/..., internal/edit, internal/svcconfig, internal/web, policy, policy/convert,
+// policy/engine, policy/optimum, render/..., promclient/..., integration/....
 package gitrepo

@@ -38,8 +38,8 @@ import (
 const DefaultNetworkTimeout = 2 * time.Minute
 
 // What an Options or a CommitRequest left empty takes. They equal the service config's
-// defaults (policy.DefaultBranch, policy.DefaultGitMaxFileBytes, policy.DefaultAuthorName and
-// policy.DefaultAuthorEmail; a test in package gitops holds them equal), which the config
+// defaults (internal/svcconfig's DefaultBranch, DefaultGitMaxFileBytes, DefaultAuthorName and
+// DefaultAuthorEmail; a test in package gitops holds them equal), which the config
 // fills in before the loop opens a workspace: these serve callers without a config.
 const (
 	DefaultBranch       = "main"

@@ -221,7 +221,9 @@ func TestTheLayersRulesAreStated(t *testing.T) {
 		name, pkg, entry string
 	}{
 		{"the Git plumbing knows no policy documents or config", "gitops/gitrepo", "policy"},
+		{"the Git plumbing knows no service config", "gitops/gitrepo", "internal/svcconfig"},
 		{"the Git plumbing knows no engine", "gitops/gitrepo", "policy/engine"},
+		{"the service config knows no policy documents", "internal/svcconfig", "policy"},
 		{"the Git plumbing knows no decision message", "gitops/gitrepo", "gitops/commitmsg"},
 		{"the Git plumbing knows no history meaning", "gitops/gitrepo", "gitops/history"},
 		{"the object writer knows no repository or loop", "internal/gitobj", "gitops/..."},

@@ -1,6 +1,7 @@
-package policy
+package svcconfig
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 )
 
 func TestLimitsDefaults(t *testing.T) {
-	cfg, err := LoadConfig("c.yaml", mustRead(t, "testdata/config.yaml"))
+	cfg, err := LoadConfig("c.yaml", mustRead(t, exampleConfig))
 	require.NoError(t, err)
 	assert.Equal(t, GitLimits{MaxFileBytes: 4 << 20}, cfg.Limits.Git)
 	assert.Equal(t, PrometheusLimits{MaxBodyBytes: 4 << 20, MaxSeries: 10_000, MaxSamples: 500_000}, cfg.Limits.Prometheus)
@@ -138,4 +139,14 @@ func TestChartRepositoriesConfig(t *testing.T) {
 		{URL: "https://charts.example.com", Username: "bot", PasswordFile: "/run/secrets/charts"},
 		{URL: "oci://ghcr.io/acme", PlainHTTP: true},
 	}, cfg.ChartRepositories)
+}
+
+// exampleConfig is the complete example config the policy tests load with their policies.
+const exampleConfig = "../../policy/testdata/config.yaml"
+
+func mustRead(t *testing.T, file string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	return data
 }

@@ -1,4 +1,4 @@
-package policy
+package svcconfig
 
 import "time"
 
@@ -216,21 +216,16 @@ type ChartRepository struct {
 	PlainHTTP bool `yaml:"plainHTTP,omitempty" json:"plainHTTP,omitempty"`
 }
 
-// Defaults used when a document leaves a field out. They live here, in one place.
+// Defaults used when the config leaves a field out. They live here, in one place (the
+// policy documents' are package policy's).
 const (
-	DefaultSchedule         = "@every 30s"
-	DefaultMinReplicas      = 1
-	DefaultTolerance        = 0.1
 	DefaultBranch           = "main"
 	DefaultQueryConcurrency = 16
 	DefaultCycleTimeout     = 2 * time.Minute
 	DefaultPromTimeout      = 10 * time.Second
-	DefaultHoldSeconds      = 3600
-	DefaultSyncTimeout      = 600
 	DefaultListen           = ":8080"
 	DefaultAuthorName       = "gitops-autoscaler"
 	DefaultAuthorEmail      = "gitops-autoscaler@localhost"
-	DefaultPrometheusServer = "default"
 	DefaultGitHubAPIURL     = "https://api.github.com/"
 	DefaultGitLabURL        = "https://gitlab.com/"
 )

@@ -1,4 +1,4 @@
-package policy
+package svcconfig
 
 import (
 	"errors"
@@ -17,23 +17,48 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
 // LoadConfig decodes, defaults and validates the one AutoscalerConfig document of a file, as
 // strictly as policies: unknown fields (a literal token or password among them) and wrong types
 // are errors, and every problem is a *FieldError, all joined.
 func LoadConfig(file string, data []byte) (*Config, error) {
-	docs, err := loadDocuments(file, data, KindConfig)
-	if err != nil {
+	var configs []*Config
+	var problems []*FieldError
+	strictyaml.EachDocument(file, data, func(root *yaml.Node, syntax *FieldError) {
+		if syntax != nil {
+			problems = append(problems, syntax)
+			return
+		}
+		if root.Kind != yaml.MappingNode {
+			problems = append(problems, &FieldError{File: file, Line: root.Line, Msg: "a document must be a mapping with apiVersion and kind"})
+			return
+		}
+		if kind, line := strictyaml.ScalarField(root, "kind"); kind != KindConfig {
+			msg := fmt.Sprintf("must be %s, got %q", KindConfig, kind)
+			if kind == "" {
+				msg = "required: " + KindConfig
+			}
+			problems = append(problems, &FieldError{File: file, Line: line, Field: "kind", Msg: msg})
+			return
+		}
+		cfg, errs := Decode(file, root)
+		problems = append(problems, errs...)
+		if len(errs) == 0 {
+			configs = append(configs, cfg)
+		}
+	})
+	if err := strictyaml.Join(problems); err != nil {
 		return nil, err
 	}
-	switch len(docs.Configs) {
+	switch len(configs) {
 	case 0:
 		return nil, &FieldError{File: file, Line: 1, Msg: "no " + KindConfig + " document"}
 	case 1:
-		return docs.Configs[0], nil
+		return configs[0], nil
 	default:
-		return nil, &FieldError{File: file, Line: docs.Configs[1].Source.Line, Msg: "more than one " + KindConfig + " document"}
+		return nil, &FieldError{File: file, Line: configs[1].Source.Line, Msg: "more than one " + KindConfig + " document"}
 	}
 }
 
@@ -69,8 +94,9 @@ func LoadConfigFile(file string) (*Config, error) {
 	return cfg, nil
 }
 
-// decodeConfig decodes, defaults and validates one config document.
-func decodeConfig(file string, root *yaml.Node) (*Config, []*FieldError) {
+// Decode decodes, defaults and validates one config document, given its root node: the
+// loader of a file of both kinds of document (package policy) calls it for each config.
+func Decode(file string, root *yaml.Node) (*Config, []*FieldError) {
 	cfg := &Config{}
 	d := strictyaml.NewDecoder(file)
 	d.Decode(root, reflect.ValueOf(cfg).Elem(), "")
@@ -92,7 +118,7 @@ func (cfg *Config) Validate() error {
 var repoNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 func (c *checker) config(cfg *Config) {
-	c.apiVersion(cfg.APIVersion)
+	CheckAPIVersion(&c.Checker, cfg.APIVersion)
 	if cfg.Kind != KindConfig {
 		c.Errorf("kind", "must be %s, got %q", KindConfig, cfg.Kind)
 	}
@@ -292,7 +318,7 @@ func (c *checker) github(f string, g *GitHubRepo) {
 	if g.Repo == "" {
 		c.Errorf(f+".repo", "required")
 	}
-	if err := checkHTTPURL(g.APIURL); err != nil {
+	if err := CheckHTTPURL(g.APIURL); err != nil {
 		c.Errorf(f+".apiURL", "%v", err)
 	}
 	c.secretSource(f, "token", g.TokenFile, g.TokenEnv, false)
@@ -322,7 +348,7 @@ func (c *checker) notify(f string, n Notify) {
 		c.Errorf(f, "set flux or argocd, not both: one entry is one webhook")
 	}
 	if fl := n.Flux; fl != nil {
-		if err := checkHTTPURL(fl.ReceiverURL); err != nil {
+		if err := CheckHTTPURL(fl.ReceiverURL); err != nil {
 			c.Errorf(f+".flux.receiverURL", "%v", err)
 		}
 		switch fl.Type {
@@ -339,7 +365,7 @@ func (c *checker) notify(f string, n Notify) {
 		}
 	}
 	if a := n.ArgoCD; a != nil {
-		if err := checkHTTPURL(a.WebhookURL); err != nil {
+		if err := CheckHTTPURL(a.WebhookURL); err != nil {
 			c.Errorf(f+".argocd.webhookURL", "%v", err)
 		}
 		if a.RepoURL != "" {
@@ -359,7 +385,7 @@ func (c *checker) gitlab(f string, g *GitLabRepo) {
 	} else if strings.HasPrefix(g.Project, "/") || strings.HasSuffix(g.Project, "/") || strings.Contains(g.Project, "//") || strings.ContainsAny(g.Project, " ?#") {
 		c.Errorf(f+".project", "not a project path or ID: %q", g.Project)
 	}
-	if err := checkHTTPURL(g.BaseURL); err != nil {
+	if err := CheckHTTPURL(g.BaseURL); err != nil {
 		c.Errorf(f+".baseURL", "%v", err)
 	}
 	c.secretSource(f, "token", g.TokenFile, g.TokenEnv, true)
@@ -369,7 +395,7 @@ func (c *checker) prometheusServer(f string, s *PrometheusServer, seen map[strin
 	c.uniqueName(f+".name", s.Name, seen)
 	if s.URL == "" {
 		c.Errorf(f+".url", "required: an http:// or https:// URL")
-	} else if err := checkHTTPURL(s.URL); err != nil {
+	} else if err := CheckHTTPURL(s.URL); err != nil {
 		c.Errorf(f+".url", "%v", err)
 	}
 	c.secretSource(f, "bearerToken", s.BearerTokenFile, s.BearerTokenEnv, false)
@@ -403,7 +429,7 @@ func ValidateGlob(pattern string) error {
 		return errors.New("empty glob")
 	case strings.HasPrefix(pattern, "/"):
 		return fmt.Errorf("glob %q must be relative to the repository root", pattern)
-	case hasDotDot(pattern):
+	case repopath.HasDotDot(pattern):
 		return fmt.Errorf("glob %q must stay inside the repository: no '..' elements", pattern)
 	}
 	for _, elem := range strings.Split(pattern, "/") {
@@ -514,4 +540,25 @@ func (h *HTTPConfig) ReadToken() (secret.Value, error) {
 // variable; empty when unset (the status page and GET /api/v1/policies are then open).
 func (h *HTTPConfig) ReadStatusToken() (secret.Value, error) {
 	return secret.Read("http status token", h.StatusTokenFile, h.StatusTokenEnv, nil)
+}
+
+// owners checks a repository's owners entries: each names a policy glob and at least one
+// target glob, all valid.
+func (c *checker) owners(f string, owners []Owner) {
+	for i, o := range owners {
+		of := fmt.Sprintf("%s.owners[%d]", f, i)
+		if o.Policies == "" {
+			c.Errorf(of+".policies", "required: a glob of policy document paths, e.g. teams/a/**")
+		} else if err := ValidateGlob(o.Policies); err != nil {
+			c.Errorf(of+".policies", "%v", err)
+		}
+		if len(o.Targets) == 0 {
+			c.Errorf(of+".targets", "required: globs of the files these policies may write, e.g. [apps/a/**]")
+		}
+		for j, g := range o.Targets {
+			if err := ValidateGlob(g); err != nil {
+				c.Errorf(fmt.Sprintf("%s.targets[%d]", of, j), "%v", err)
+			}
+		}
+	}
 }
