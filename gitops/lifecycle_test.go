@@ -97,14 +97,14 @@ var providers = []provider{
 		s.SetRequiredChecks("ci/test") // AutoMerge merges only behind required checks
 		require.NoError(t, os.WriteFile(tokenFile, []byte(s.Token()+"\n"), 0o600))
 		return githubHost{s}, func(rc *svcconfig.Repository) {
-			rc.GitHub = &svcconfig.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: s.URL(), TokenFile: tokenFile}
+			rc.GitHub = &svcconfig.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: s.URL(), TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}
 		}
 	}},
 	{name: "gitlab", terms: host.MergeRequestTerms, other: "pull request", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*svcconfig.Repository)) {
 		s := gitlabtest.New(t, g, "platform", gitlabtest.WithClock(now), gitlabtest.WithPipelinesMustSucceed())
 		require.NoError(t, os.WriteFile(tokenFile, []byte(s.Token()+"\n"), 0o600))
 		return gitlabHost{s}, func(rc *svcconfig.Repository) {
-			rc.GitLab = &svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenFile: tokenFile}
+			rc.GitLab = &svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}
 		}
 	}},
 }

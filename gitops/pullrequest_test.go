@@ -131,7 +131,7 @@ func (s *prSetup) instance(t *testing.T, apiURL string) *prEnv {
 	rc := svcconfig.Repository{
 		Name: "platform", URL: s.GitURL, Branch: "main",
 		Auth:   &svcconfig.GitAuth{Username: s.GitUser, PasswordFile: s.GitPassFile},
-		GitHub: &svcconfig.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: apiURL, TokenFile: s.TokenFile, AllowAutoMergeWithoutChecks: s.AllowNoCI},
+		GitHub: &svcconfig.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: apiURL, TokenSource: svcconfig.TokenSource{TokenFile: s.TokenFile}, AllowAutoMergeWithoutChecks: s.AllowNoCI},
 	}
 	cfg := &svcconfig.Config{
 		Repositories: []svcconfig.Repository{rc},

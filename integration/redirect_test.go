@@ -165,14 +165,14 @@ func TestRedirectToAnotherHostDropsCredentials(t *testing.T) {
 			return err
 		},
 		"github": func(t *testing.T, rs *redirectServer) error {
-			g, err := github.New(&svcconfig.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: rs.url + "/api/v3/", TokenFile: tokenFile},
+			g, err := github.New(&svcconfig.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: rs.url + "/api/v3/", TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}},
 				github.Options{HTTPClient: rs.client, MaxRetries: 1})
 			require.NoError(t, err)
 			_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")
 			return err
 		},
 		"gitlab": func(t *testing.T, rs *redirectServer) error {
-			g, err := gitlab.New(&svcconfig.GitLabRepo{Project: "acme/apps", BaseURL: rs.url + "/", TokenFile: tokenFile},
+			g, err := gitlab.New(&svcconfig.GitLabRepo{Project: "acme/apps", BaseURL: rs.url + "/", TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}},
 				gitlab.Options{HTTPClient: rs.client, MaxRetries: 1})
 			require.NoError(t, err)
 			_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")

@@ -100,7 +100,7 @@ func (d *Decoder) Decode(n *yaml.Node, v reflect.Value, path string) {
 				continue
 			}
 			d.lines[fp] = kv.key.Line
-			d.Decode(kv.value, v.Field(i), fp)
+			d.Decode(kv.value, v.FieldByIndex(i), fp)
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
@@ -247,23 +247,30 @@ func (d *Decoder) mergePairs(n *yaml.Node, path string, depth int) []keyValue {
 	}
 }
 
-// yamlFields maps the yaml names of a struct's fields to their indexes.
-func yamlFields(t reflect.Type) map[string]int {
-	fields := map[string]int{}
+// yamlFields maps the yaml names of a struct's fields to their index paths. The fields of an
+// embedded struct tagged `yaml:",inline"` are the outer struct's own, as yaml.v3 reads them.
+func yamlFields(t reflect.Type) map[string][]int {
+	fields := map[string][]int{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if f.Anonymous && name == "" && opts == "inline" && f.Type.Kind() == reflect.Struct {
+			for n, sub := range yamlFields(f.Type) {
+				fields[n] = append([]int{i}, sub...)
+			}
+			continue
+		}
 		if !f.IsExported() || name == "-" || name == "" {
 			continue
 		}
-		fields[name] = i
+		fields[name] = []int{i}
 	}
 	return fields
 }
 
 // unknownField explains an unknown key: a likely misspelling, or the rule that secrets are
 // only ever read from files or the environment.
-func unknownField(name string, fields map[string]int) (msg, meant string) {
+func unknownField(name string, fields map[string][]int) (msg, meant string) {
 	lower := strings.ToLower(name)
 	for _, secret := range []string{"token", "password", "bearertoken", "secret"} {
 		if lower == secret {

@@ -13,14 +13,21 @@ import (
 
 // doc is a small document type: the decoder knows none of the product's.
 type doc struct {
-	Name    string            `yaml:"name"`
-	Count   int               `yaml:"count,omitempty"`
-	Ratio   float64           `yaml:"ratio,omitempty"`
-	On      bool              `yaml:"on,omitempty"`
-	Every   Duration          `yaml:"every,omitempty"`
-	Items   []item            `yaml:"items,omitempty"`
-	Headers map[string]string `yaml:"headers,omitempty"`
-	Skip    string            `yaml:"-"`
+	Name       string            `yaml:"name"`
+	Count      int               `yaml:"count,omitempty"`
+	Ratio      float64           `yaml:"ratio,omitempty"`
+	On         bool              `yaml:"on,omitempty"`
+	Every      Duration          `yaml:"every,omitempty"`
+	Items      []item            `yaml:"items,omitempty"`
+	Headers    map[string]string `yaml:"headers,omitempty"`
+	Skip       string            `yaml:"-"`
+	secretPair `yaml:",inline"`
+}
+
+// secretPair is a pair of fields several document types share, inline.
+type secretPair struct {
+	KeyFile string `yaml:"keyFile,omitempty"`
+	KeyEnv  string `yaml:"keyEnv,omitempty"`
 }
 
 type item struct {
@@ -74,6 +81,8 @@ func TestDecodeProblemsAreFileLineField(t *testing.T) {
 		{"a field left out is located at the document", "count: 1\n", []string{"f.yaml:1: name: required"}},
 		{"a syntax error spoils only its document", "name: a\n---\nname: [\n---\nname: c\ncount: x\n",
 			[]string{"f.yaml:3: invalid YAML: did not find expected node content", `f.yaml:6: count: must be an integer, got "x"`}},
+		{"an inline struct's fields are the document's", "name: a\nkeyFile: k\nkeyEnv: K\n", nil},
+		{"an inline struct's fields are checked as the document's", "name: a\nkeyFlie: k\n", []string{"f.yaml:2: keyFlie: unknown field (did you mean keyFile?)"}},
 		{"not a number", "name: a\nratio: .nan\n", []string{"f.yaml:2: ratio: must be a finite number, got \".nan\""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +100,10 @@ func TestDecodeFills(t *testing.T) {
 		Items: []item{{Path: "x"}}, Headers: map[string]string{"a.b/c": "v"}}, docs[0])
 	assert.Equal(t, []string{"f.yaml:1: base: unknown field (did you mean name?)"}, problems)
 	assert.Equal(t, doc{Name: "second"}, docs[1])
+
+	docs, problems = decodeAll("name: a\nkeyEnv: K\n")
+	assert.Empty(t, problems)
+	assert.Equal(t, doc{Name: "a", secretPair: secretPair{KeyEnv: "K"}}, docs[0])
 }
 
 func TestSourceLineOf(t *testing.T) {

@@ -521,19 +521,25 @@ func (a *GitAuth) ReadPassword() (secret.Value, error) {
 // ReadToken reads the GitHub API token from its file or environment variable; empty when
 // unset.
 func (g *GitHubRepo) ReadToken() (secret.Value, error) {
-	return secret.Read("github token", g.TokenFile, g.TokenEnv, nil)
+	return g.TokenSource.read("github token")
 }
 
 // ReadToken reads the GitLab API token from its file or environment variable; empty when
 // unset.
 func (g *GitLabRepo) ReadToken() (secret.Value, error) {
-	return secret.Read("gitlab token", g.TokenFile, g.TokenEnv, nil)
+	return g.TokenSource.read("gitlab token")
 }
 
 // ReadToken reads the HTTP API's bearer token from its file or environment variable; empty
 // when unset.
 func (h *HTTPConfig) ReadToken() (secret.Value, error) {
-	return secret.Read("http token", h.TokenFile, h.TokenEnv, nil)
+	return h.TokenSource.read("http token")
+}
+
+// read reads the token, named what in errors, from its file or environment variable; empty
+// when unset.
+func (t TokenSource) read(what string) (secret.Value, error) {
+	return secret.Read(what, t.TokenFile, t.TokenEnv, nil)
 }
 
 // ReadStatusToken reads the status page's read-only token from its file or environment

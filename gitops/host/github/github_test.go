@@ -60,7 +60,7 @@ func newGHFixture(t *testing.T) *ghFixture {
 
 func (f *ghFixture) provider(t *testing.T, owner, repo string) *Client {
 	t.Helper()
-	g, err := New(&svcconfig.GitHubRepo{Owner: owner, Repo: repo, APIURL: f.gh.URL(), TokenFile: f.tokenFile}, Options{
+	g, err := New(&svcconfig.GitHubRepo{Owner: owner, Repo: repo, APIURL: f.gh.URL(), TokenSource: svcconfig.TokenSource{TokenFile: f.tokenFile}}, Options{
 		Sleep: func(_ context.Context, d time.Duration) error {
 			f.sleeps = append(f.sleeps, d)
 			return nil
@@ -468,7 +468,7 @@ func TestHostMessageQuotingTheTokenIsScrubbed(t *testing.T) {
 	t.Cleanup(srv.Close)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(token), 0o600))
-	g, err := New(&svcconfig.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: srv.URL + "/", TokenFile: tokenFile}, Options{MaxRetries: 1})
+	g, err := New(&svcconfig.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: srv.URL + "/", TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}, Options{MaxRetries: 1})
 	require.NoError(t, err)
 
 	_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")

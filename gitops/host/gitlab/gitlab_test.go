@@ -37,7 +37,7 @@ func setup(t *testing.T, opts ...gitlabtest.Option) (*gitlab.Client, *gitlabtest
 	s := gitlabtest.New(t, g, "platform", append([]gitlabtest.Option{gitlabtest.WithClock(func() time.Time { return at })}, opts...)...)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(s.Token()+"\n"), 0o600))
-	p, err := gitlab.New(&svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenFile: tokenFile}, gitlab.Options{})
+	p, err := gitlab.New(&svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}, gitlab.Options{})
 	require.NoError(t, err)
 	return p, s, g, tokenFile
 }
@@ -248,7 +248,7 @@ func TestTransientAnswersAreRetried(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, s, _, tokenFile := setup(t)
 			var sleeps []time.Duration
-			p, err := gitlab.New(&svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenFile: tokenFile}, gitlab.Options{
+			p, err := gitlab.New(&svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}, gitlab.Options{
 				Now:        func() time.Time { return at },
 				Sleep:      func(_ context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil },
 				MaxRetries: 2,
@@ -309,7 +309,7 @@ func TestHostMessageQuotingTheTokenIsScrubbed(t *testing.T) {
 	t.Cleanup(srv.Close)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(token), 0o600))
-	g, err := gitlab.New(&svcconfig.GitLabRepo{Project: "acme/apps", BaseURL: srv.URL + "/", TokenFile: tokenFile}, gitlab.Options{MaxRetries: 1})
+	g, err := gitlab.New(&svcconfig.GitLabRepo{Project: "acme/apps", BaseURL: srv.URL + "/", TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}, gitlab.Options{MaxRetries: 1})
 	require.NoError(t, err)
 
 	_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")
