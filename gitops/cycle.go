@@ -417,6 +417,7 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 	values := map[string][]engine.MetricValue{}      // queried once, kept across attempts
 	shadows := map[string]*engine.ShadowComparison{} // likewise
 	st := &raceState{rc: repo.Config}
+	st.lister, _ = r.Verifier.(InputLister)
 	err = r.pushing(ctx, ws, rep, st, func(only map[string]bool) ([]Result, error) {
 		if only != nil && st.set != nil {
 			// After a push race that touched no policy document the set is the same: decide
