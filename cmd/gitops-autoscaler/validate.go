@@ -197,7 +197,8 @@ func checkReferencedFiles(dir string, docs *policy.Documents) error {
 type fileRef struct{ field, path string }
 
 // fileFields lists the non-empty string fields of v whose YAML name ends in "File", at any
-// depth, with their field paths.
+// depth, with their field paths. The fields of a struct embedded inline (yaml:",inline", as
+// the token pair svcconfig.TokenSource) are the outer struct's.
 func fileFields(v reflect.Value, prefix string) []fileRef {
 	var out []fileRef
 	switch v.Kind() {
@@ -213,7 +214,11 @@ func fileFields(v reflect.Value, prefix string) []fileRef {
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if f.Anonymous && name == "" && opts == "inline" {
+				out = append(out, fileFields(v.Field(i), prefix)...)
+				continue
+			}
 			if !f.IsExported() || name == "" || name == "-" {
 				continue
 			}
