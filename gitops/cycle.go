@@ -350,10 +350,14 @@ func (r *Runner) deferResult(res *Result, why, detail string) {
 	r.logger().Warn("decision deferred", "repository", res.Repository, "policy", res.Policy, "from", res.From, "to", res.To, "reason", why, "detail", detail)
 }
 
-// gitAuth is a repository's auth from the service config, as the Git plumbing takes it (the
-// fields are the same; gitrepo imports no config).
+// gitAuth is a repository's auth from the service config, as the Git plumbing takes it
+// (gitrepo imports no config).
 func gitAuth(a *svcconfig.GitAuth) *gitrepo.Auth {
-	return (*gitrepo.Auth)(a)
+	if a == nil {
+		return nil
+	}
+	return &gitrepo.Auth{TokenFile: a.TokenFile, TokenEnv: a.TokenEnv, Username: a.Username, PasswordFile: a.PasswordFile,
+		PasswordEnv: a.PasswordEnv, SSHKeyFile: a.SSHKeyFile, KnownHostsFile: a.KnownHostsFile}
 }
 
 // gitIdentity is the config's commit identity, as the Git plumbing takes it.

@@ -603,11 +603,11 @@ func TestCycleNeverLeaksSecrets(t *testing.T) {
 	}
 	good := []svcconfig.Repository{
 		repoWith("basic", basic, svcconfig.GitAuth{Username: "autoscaler", PasswordFile: secretFile(t, password)}),
-		repoWith("token", tokened, svcconfig.GitAuth{TokenFile: secretFile(t, token)}),
+		repoWith("token", tokened, svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenFile: secretFile(t, token)}}),
 	}
 	bad := []svcconfig.Repository{
 		repoWith("basic", basic, svcconfig.GitAuth{Username: "autoscaler", PasswordFile: secretFile(t, wrongPassword)}),
-		repoWith("token", tokened, svcconfig.GitAuth{TokenFile: secretFile(t, wrongToken)}),
+		repoWith("token", tokened, svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenFile: secretFile(t, wrongToken)}}),
 	}
 
 	var logs bytes.Buffer

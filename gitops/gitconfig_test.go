@@ -29,10 +29,10 @@ func TestGitPlumbingDefaultsAreTheConfigs(t *testing.T) {
 }
 
 // TestGitConfigConversions holds the conversions from the config to the Git plumbing's types
-// to every field. Auth and ClaimStart are conversions of identical structs, so a field added
-// on one side only does not compile; Identity is built, so a lost field shows here.
+// to every field. ClaimStart is a conversion of identical structs, so a field added on one
+// side only does not compile; Auth and Identity are built, so a lost field shows here.
 func TestGitConfigConversions(t *testing.T) {
-	a := &svcconfig.GitAuth{TokenFile: "t", TokenEnv: "TE", Username: "u", PasswordFile: "p", PasswordEnv: "PE",
+	a := &svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenFile: "t", TokenEnv: "TE"}, Username: "u", PasswordFile: "p", PasswordEnv: "PE",
 		SSHKeyFile: "k", KnownHostsFile: "kh"}
 	for _, tc := range []struct {
 		name      string

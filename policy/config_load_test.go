@@ -183,13 +183,13 @@ func TestReadSecrets(t *testing.T) {
 		wantErr string
 	}{
 		{name: "bearer token file, newline trimmed", read: (&svcconfig.PrometheusServer{Name: "p", BearerTokenFile: tokenFile}).ReadBearerToken, want: value},
-		{name: "git token from env", read: (&svcconfig.GitAuth{TokenEnv: "TEST_SECRET_SET"}).ReadToken, want: value},
+		{name: "git token from env", read: (&svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenEnv: "TEST_SECRET_SET"}}).ReadToken, want: value},
 		{name: "git password file", read: (&svcconfig.GitAuth{Username: "bot", PasswordFile: tokenFile}).ReadPassword, want: value},
 		{name: "basic auth password env", read: (&svcconfig.BasicAuth{Username: "u", PasswordEnv: "TEST_SECRET_SET"}).ReadPassword, want: value},
 		{name: "github token", read: (&svcconfig.GitHubRepo{TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}).ReadToken, want: value},
 		{name: "http token", read: (&svcconfig.HTTPConfig{TokenSource: svcconfig.TokenSource{TokenEnv: "TEST_SECRET_SET"}}).ReadToken, want: value},
 		{name: "none configured", read: (&svcconfig.PrometheusServer{Name: "p"}).ReadBearerToken, want: ""},
-		{name: "missing file", read: (&svcconfig.GitAuth{TokenFile: filepath.Join(dir, "nope")}).ReadToken,
+		{name: "missing file", read: (&svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenFile: filepath.Join(dir, "nope")}}).ReadToken,
 			wantErr: "read git token: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{name: "empty file", read: (&svcconfig.GitHubRepo{TokenSource: svcconfig.TokenSource{TokenFile: emptyFile}}).ReadToken,
 			wantErr: "read github token: file " + emptyFile + " is empty"},

@@ -38,7 +38,7 @@ type credentials struct {
 // Auth says how to authenticate to a remote: a token, a username and password, or an SSH key
 // checked against known_hosts. Each secret is named by a file or an environment variable,
 // never given inline. The caller converts its config (package gitops converts
-// svcconfig.GitAuth, whose fields are the same).
+// svcconfig.GitAuth, which has the same fields).
 type Auth struct {
 	TokenFile      string
 	TokenEnv       string

@@ -96,8 +96,7 @@ type Owner struct {
 // GitAuth is how to authenticate to a Git remote. Exactly one form: a token (HTTPS), a
 // username and password (HTTPS basic), or an SSH key with known_hosts.
 type GitAuth struct {
-	TokenFile      string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
-	TokenEnv       string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+	TokenSource    `yaml:",inline"`
 	Username       string `yaml:"username,omitempty" json:"username,omitempty"`
 	PasswordFile   string `yaml:"passwordFile,omitempty" json:"passwordFile,omitempty"`
 	PasswordEnv    string `yaml:"passwordEnv,omitempty" json:"passwordEnv,omitempty"`
@@ -106,7 +105,7 @@ type GitAuth struct {
 }
 
 // TokenSource names a token by file or environment variable (never inline): the tokenFile and
-// tokenEnv pair of the GitHub and GitLab hosts and of the HTTP API. It is embedded inline, so
+// tokenEnv pair of Git's auth, the GitHub and GitLab hosts and the HTTP API. It is embedded inline, so
 // the YAML and JSON keep the two fields where they were.
 type TokenSource struct {
 	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`

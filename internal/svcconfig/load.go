@@ -510,7 +510,7 @@ func (b *BasicAuth) ReadPassword() (secret.Value, error) {
 
 // ReadToken reads the Git token from its file or environment variable; empty when unset.
 func (a *GitAuth) ReadToken() (secret.Value, error) {
-	return secret.Read("git token", a.TokenFile, a.TokenEnv, nil)
+	return a.TokenSource.read("git token")
 }
 
 // ReadPassword reads the Git password from its file or environment variable; empty when unset.
