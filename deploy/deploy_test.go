@@ -29,6 +29,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/render"
 )
@@ -936,7 +937,7 @@ func TestExamplePoliciesValidate(t *testing.T) {
 
 	for _, f := range []string{filepath.Join(laravelDir, "autoscaler.yaml"), "../examples/jenkins/autoscaler.yaml"} {
 		t.Run(filepath.Base(filepath.Dir(f)), func(t *testing.T) {
-			cfg, err := policy.LoadConfigFile(f)
+			cfg, err := svcconfig.LoadConfigFile(f)
 			require.NoError(t, err)
 			assert.NoError(t, policy.ValidateSet(cfg, policies))
 			// The owners the config declares let every example policy write its target.

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -79,9 +80,9 @@ func TestBusyRepositoryEveryDecisionLands(t *testing.T) {
 	base := s.Import("busy", []gittest.ImportCommit{{
 		Files: files, Message: "100 services", Author: "Admin <admin@example.com>", When: cycleAt.Add(-48 * time.Hour),
 	}})
-	rc := policy.Repository{
+	rc := svcconfig.Repository{
 		Name: "busy", URL: s.URL("busy"), Branch: "main", Policies: []string{"policies/*.yaml"},
-		Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
+		Auth: &svcconfig.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
 	}
 	r := testRunner(t, staticMetrics{"rps": 560}, slog.New(slog.NewTextHandler(io.Discard, nil)), rc)
 	var renders atomic.Int64

@@ -15,6 +15,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/history"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/notify"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/optimum"
@@ -189,7 +190,7 @@ type ManualScale struct {
 
 // Repo is one configured repository with the policies given for it outside the repository.
 type Repo struct {
-	Config policy.Repository
+	Config svcconfig.Repository
 	// Policies given on the command line; they are evaluated along with those found under the
 	// repository's policy globs.
 	Policies []*policy.Policy
@@ -198,7 +199,7 @@ type Repo struct {
 // Runner runs evaluation cycles: the loop of docs/design.md §2 for every policy of a
 // repository, with one fetch and one push per cycle.
 type Runner struct {
-	Config          *policy.Config
+	Config          *svcconfig.Config
 	Metrics         MetricSource
 	Recommendations RecommendationSource // optional: stabilization windows see no history without it
 	Seasons         SeasonSource         // optional: without it Steady forecasts with no memory of yesterday and last week
@@ -222,7 +223,7 @@ type Runner struct {
 	// Git completes a repository's workspace options before its first open: the commit
 	// signer, a minted HTTPS token (a GitHub App's), a publisher that makes commits through
 	// the host's API (GitHub verified commits). Default: none of them.
-	Git func(rc policy.Repository, o *gitrepo.Options) error
+	Git func(rc svcconfig.Repository, o *gitrepo.Options) error
 
 	// mu guards the two maps: one Runner serves several repositories at once (a Service
 	// cycles them concurrently), each repository by one caller at a time.
@@ -239,10 +240,10 @@ type Deliverer interface {
 	// request — or merges it. It must not move the workspace's base branch.
 	Deliver(ctx context.Context, ws *gitrepo.Workspace, d delivery.Proposal) (delivery.Result, error)
 	// Rejected reports the decision a person rejected by closing its pull request unmerged.
-	Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*engine.Rejection, error)
+	Rejected(ctx context.Context, repo svcconfig.Repository, p *policy.Policy) (*engine.Rejection, error)
 	// Withdraw closes the policy's open pull request, whose change the decision no longer
 	// wants, and says which it was (none when none was open).
-	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (delivery.Withdrawn, error)
+	Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo svcconfig.Repository, p *policy.Policy, reason string) (delivery.Withdrawn, error)
 }
 
 var _ Deliverer = (*delivery.PullRequestDelivery)(nil)
@@ -309,7 +310,7 @@ func (r *Runner) cutShort(opts CycleOptions) bool {
 // each group in the policies' order — so that when the deadline cuts the cycle short the
 // decisions that add capacity are the ones that land (docs/design.md §6, "Fairness under
 // contention"). What the deadline stops is deferred, never dropped.
-func (r *Runner) decideAll(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, ps []*policy.Policy, at time.Time,
+func (r *Runner) decideAll(ctx context.Context, ws *gitrepo.Workspace, rc svcconfig.Repository, ps []*policy.Policy, at time.Time,
 	values map[string][]engine.MetricValue, shadows map[string]*engine.ShadowComparison, opts CycleOptions) []Result {
 	results := make([]Result, len(ps))
 	pend := make([]*pending, len(ps))
@@ -349,15 +350,30 @@ func (r *Runner) deferResult(res *Result, why, detail string) {
 	r.logger().Warn("decision deferred", "repository", res.Repository, "policy", res.Policy, "from", res.From, "to", res.To, "reason", why, "detail", detail)
 }
 
+// gitAuth is a repository's auth from the service config, as the Git plumbing takes it
+// (gitrepo imports no config).
+func gitAuth(a *svcconfig.GitAuth) *gitrepo.Auth {
+	if a == nil {
+		return nil
+	}
+	return &gitrepo.Auth{TokenFile: a.TokenFile, TokenEnv: a.TokenEnv, Username: a.Username, PasswordFile: a.PasswordFile,
+		PasswordEnv: a.PasswordEnv, SSHKeyFile: a.SSHKeyFile, KnownHostsFile: a.KnownHostsFile}
+}
+
+// gitIdentity is the config's commit identity, as the Git plumbing takes it.
+func gitIdentity(c svcconfig.CommitIdentity) gitrepo.Identity {
+	return gitrepo.Identity{Name: c.AuthorName, Email: c.AuthorEmail}
+}
+
 // Workspace opens (first time) or syncs the repository's workspace: one fetch.
-func (r *Runner) Workspace(ctx context.Context, rc policy.Repository) (*gitrepo.Workspace, error) {
+func (r *Runner) Workspace(ctx context.Context, rc svcconfig.Repository) (*gitrepo.Workspace, error) {
 	if ws := r.Synced(rc.Name); ws != nil {
 		if err := ws.Sync(ctx); err != nil {
 			return nil, err
 		}
 		return ws, nil
 	}
-	opts := gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: rc.Auth, CacheDir: r.Config.CacheDir,
+	opts := gitrepo.Options{Name: rc.Name, URL: rc.URL, Branch: rc.Branch, Auth: gitAuth(rc.Auth), CacheDir: r.Config.CacheDir,
 		MaxFileBytes: int64(r.Config.Limits.Git.MaxFileBytes), MaxObjectBytes: int64(r.Config.Limits.Git.MaxObjectBytes)}
 	if r.Git != nil {
 		if err := r.Git(rc, &opts); err != nil {
@@ -405,6 +421,7 @@ func (r *Runner) Cycle(ctx context.Context, repo Repo, opts CycleOptions) (*Repo
 	values := map[string][]engine.MetricValue{}      // queried once, kept across attempts
 	shadows := map[string]*engine.ShadowComparison{} // likewise
 	st := &raceState{rc: repo.Config}
+	st.lister, _ = r.Verifier.(InputLister)
 	err = r.pushing(ctx, ws, rep, st, func(only map[string]bool) ([]Result, error) {
 		if only != nil && st.set != nil {
 			// After a push race that touched no policy document the set is the same: decide

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // benchPolicies is the size of BenchmarkCycle1000Policies' repository.
@@ -153,7 +153,7 @@ func benchNewProcess(b *testing.B, cold bool) {
 
 // benchRepository is a Git server with benchPolicies policies, each on its own values file
 // at 2 replicas, and a runner whose workspace of it is already cloned; base is main's head.
-func benchRepository(b *testing.B) (*gittest.Server, policy.Repository, string, *Runner) {
+func benchRepository(b *testing.B) (*gittest.Server, svcconfig.Repository, string, *Runner) {
 	s := gittest.NewServer(b)
 	s.CreateRepo("bench", map[string]string{"README.md": "bench\n"})
 	files := make(map[string]string, 2*benchPolicies)
@@ -165,9 +165,9 @@ func benchRepository(b *testing.B) (*gittest.Server, policy.Repository, string, 
 	base := s.Import("bench", []gittest.ImportCommit{{
 		Files: files, Message: "1,000 services", Author: "Admin <admin@example.com>", When: cycleAt.Add(-48 * time.Hour),
 	}})
-	rc := policy.Repository{
+	rc := svcconfig.Repository{
 		Name: "bench", URL: s.URL("bench"), Branch: "main", Policies: []string{"policies/*.yaml"},
-		Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(b, s.Password())},
+		Auth: &svcconfig.GitAuth{Username: s.User(), PasswordFile: secretFile(b, s.Password())},
 	}
 	r := testRunner(b, staticMetrics{"rps": 560}, slog.New(slog.NewTextHandler(io.Discard, nil)), rc)
 	if _, err := r.Workspace(context.Background(), rc); err != nil { // the clone, once

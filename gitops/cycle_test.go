@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
@@ -30,7 +31,7 @@ import (
 // cycleAt is the instant the cycle tests decide at; the fixture's initial commit is older.
 var cycleAt = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
 
-var cycleIdentity = policy.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "autoscaler@example.com"}
+var cycleIdentity = svcconfig.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "autoscaler@example.com"}
 
 // Targets of the fixture's policies.
 const (
@@ -86,9 +87,9 @@ func newCycleEnv(t *testing.T, metrics MetricSource, extra map[string]string, op
 	}
 	s := gittest.NewServer(t, opts...)
 	initial := s.CreateRepo("platform", files)
-	rc := policy.Repository{
+	rc := svcconfig.Repository{
 		Name: "platform", URL: s.URL("platform"), Branch: "main", Policies: []string{"policies/*.yaml"},
-		Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
+		Auth: &svcconfig.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
 	}
 	logs := &bytes.Buffer{}
 	return &cycleEnv{
@@ -99,11 +100,11 @@ func newCycleEnv(t *testing.T, metrics MetricSource, extra map[string]string, op
 }
 
 // testRunner is a runner over the repositories with a fixed clock and no backoff.
-func testRunner(t testing.TB, metrics MetricSource, log *slog.Logger, repos ...policy.Repository) *Runner {
-	cfg := &policy.Config{
+func testRunner(t testing.TB, metrics MetricSource, log *slog.Logger, repos ...svcconfig.Repository) *Runner {
+	cfg := &svcconfig.Config{
 		APIVersion: "autoscaler.gitops.dev/v1alpha1", Kind: policy.KindConfig,
 		Repositories: repos,
-		Prometheus:   []policy.PrometheusServer{{Name: "default", URL: "http://127.0.0.1:9"}},
+		Prometheus:   []svcconfig.PrometheusServer{{Name: "default", URL: "http://127.0.0.1:9"}},
 		Commit:       cycleIdentity,
 		CacheDir:     t.TempDir(),
 	}
@@ -597,16 +598,16 @@ func TestCycleNeverLeaksSecrets(t *testing.T) {
 	// A token goes as the password of the user x-access-token (GitHub, GitLab and Gitea accept it).
 	tokened := gittest.NewServer(t, gittest.WithBasicAuth("x-access-token", token))
 	tokened.CreateRepo("platform", files)
-	repoWith := func(name string, s *gittest.Server, auth policy.GitAuth) policy.Repository {
-		return policy.Repository{Name: name, URL: s.URL("platform"), Branch: "main", Policies: []string{"policies/*.yaml"}, Auth: &auth}
+	repoWith := func(name string, s *gittest.Server, auth svcconfig.GitAuth) svcconfig.Repository {
+		return svcconfig.Repository{Name: name, URL: s.URL("platform"), Branch: "main", Policies: []string{"policies/*.yaml"}, Auth: &auth}
 	}
-	good := []policy.Repository{
-		repoWith("basic", basic, policy.GitAuth{Username: "autoscaler", PasswordFile: secretFile(t, password)}),
-		repoWith("token", tokened, policy.GitAuth{TokenFile: secretFile(t, token)}),
+	good := []svcconfig.Repository{
+		repoWith("basic", basic, svcconfig.GitAuth{Username: "autoscaler", PasswordFile: secretFile(t, password)}),
+		repoWith("token", tokened, svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenFile: secretFile(t, token)}}),
 	}
-	bad := []policy.Repository{
-		repoWith("basic", basic, policy.GitAuth{Username: "autoscaler", PasswordFile: secretFile(t, wrongPassword)}),
-		repoWith("token", tokened, policy.GitAuth{TokenFile: secretFile(t, wrongToken)}),
+	bad := []svcconfig.Repository{
+		repoWith("basic", basic, svcconfig.GitAuth{Username: "autoscaler", PasswordFile: secretFile(t, wrongPassword)}),
+		repoWith("token", tokened, svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenFile: secretFile(t, wrongToken)}}),
 	}
 
 	var logs bytes.Buffer
@@ -614,7 +615,7 @@ func TestCycleNeverLeaksSecrets(t *testing.T) {
 	var seen []string // everything the autoscaler said or wrote
 	ctx := context.Background()
 	for _, set := range []struct {
-		repos   []policy.Repository
+		repos   []svcconfig.Repository
 		wantErr bool
 	}{{good, false}, {bad, true}} {
 		r := testRunner(t, scaleUp, log, set.repos...)

@@ -12,6 +12,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/history"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -52,14 +53,14 @@ type pending struct {
 func (pd *pending) up() bool { return pd.c.to > pd.t.current }
 
 // applyJudged applies a judged change to its result (steps 7–9).
-func (r *Runner) applyJudged(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, pd *pending, res Result) Result {
+func (r *Runner) applyJudged(ctx context.Context, ws *gitrepo.Workspace, rc svcconfig.Repository, p *policy.Policy, pd *pending, res Result) Result {
 	if err := r.apply(ctx, ws, rc, p, pd.t, pd.c, &res); err != nil {
 		return r.failed(rc, p, res, err)
 	}
 	return res
 }
 
-func (r *Runner) failed(rc policy.Repository, p *policy.Policy, res Result, err error) Result {
+func (r *Runner) failed(rc svcconfig.Repository, p *policy.Policy, res Result, err error) Result {
 	res.Action, res.Error = ActionError, err.Error()
 	r.logger().Error("evaluation failed", "repository", rc.Name, "policy", p.ID(), "error", err)
 	return res
@@ -68,7 +69,7 @@ func (r *Runner) failed(rc policy.Repository, p *policy.Policy, res Result, err 
 // judge runs steps 2–6 of the loop (docs/design.md §2) for one policy: observe and decide. A
 // decision that moves the count comes back pending, for applyJudged (steps 7–9: a commit
 // stays local until the push); Runner.decideAll orders them.
-func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, at time.Time, values []engine.MetricValue, opts CycleOptions) (Result, *pending) {
+func (r *Runner) judge(ctx context.Context, ws *gitrepo.Workspace, rc svcconfig.Repository, p *policy.Policy, at time.Time, values []engine.MetricValue, opts CycleOptions) (Result, *pending) {
 	res := Result{Policy: p.ID(), Repository: rc.Name, Target: targetOf(p), EvaluatedAt: at, Mode: p.Spec.Mode, Reasons: []engine.Reason{}}
 	fail := func(err error) (Result, *pending) {
 		return r.failed(rc, p, res, err), nil
@@ -136,7 +137,7 @@ func (r *Runner) observeGit(ws *gitrepo.Workspace, p *policy.Policy, at time.Tim
 // observe completes the snapshot from the other sources: the recommendations over the
 // stabilization windows (or why they are unknown), a Steady policy's memory, the cluster's
 // count for a sync check, and a person's rejection of the policy's pull request.
-func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Policy, snap *engine.Snapshot) error {
+func (r *Runner) observe(ctx context.Context, rc svcconfig.Repository, p *policy.Policy, snap *engine.Snapshot) error {
 	if _, w := engine.Windows(p); w > 0 && r.Recommendations != nil {
 		recs, err := r.Recommendations.Recommendations(ctx, p, snap.Now, w, ReplicasAt(snap.History, snap.Current))
 		if err != nil {
@@ -172,7 +173,7 @@ func (r *Runner) observe(ctx context.Context, rc policy.Repository, p *policy.Po
 // rendering when the policy asks for it, and then — unless a dry run stops it — commits it on
 // the local base branch (Commit) or hands it to delivery (PullRequest, AutoMerge). It records
 // what it did in res; an error leaves nothing committed.
-func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, t target, c change, res *Result) error {
+func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc svcconfig.Repository, p *policy.Policy, t target, c change, res *Result) error {
 	from := t.current
 	out, changed, err := edit.SetReplicas(t.data, t.loc, c.to)
 	if err != nil {
@@ -217,7 +218,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 	msg := c.message
 	msg.Reasons = slices.Clone(res.Reasons)
 	if c.mode == policy.ModeCommit {
-		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: t.loc.File, Content: out, Message: commitmsg.Format(msg), Author: r.Config.Commit, When: msg.EvaluatedAt})
+		sha, err := ws.Commit(ctx, gitrepo.CommitRequest{File: t.loc.File, Content: out, Message: commitmsg.Format(msg), Author: gitIdentity(r.Config.Commit), When: msg.EvaluatedAt})
 		if err != nil {
 			return err
 		}
@@ -230,7 +231,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 	if r.Delivery == nil || !hasHost(rc) {
 		return fmt.Errorf("mode %s needs a github or gitlab block on repository %s (or use mode Commit or DryRun)", c.mode, rc.Name)
 	}
-	dr, err := r.Delivery.Deliver(ctx, ws, delivery.Proposal{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: r.Config.Commit, Rendered: res.Rendered})
+	dr, err := r.Delivery.Deliver(ctx, ws, delivery.Proposal{Repo: rc, Policy: p, Mode: c.mode, File: t.loc.File, Content: out, Message: msg, Author: gitIdentity(r.Config.Commit), Rendered: res.Rendered})
 	if err != nil {
 		return fmt.Errorf("deliver: %w", err)
 	}
@@ -250,7 +251,7 @@ func (r *Runner) apply(ctx context.Context, ws *gitrepo.Workspace, rc policy.Rep
 // withdraw closes the policy's stale pull request, if one is open. A failure is a reason and
 // a log line, not the result's error: the count decision stands, and the next cycle tries
 // again.
-func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.Repository, p *policy.Policy, keep int, res *Result) {
+func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc svcconfig.Repository, p *policy.Policy, keep int, res *Result) {
 	why := fmt.Sprintf("the decision is now to keep %d replicas", keep)
 	w, err := r.Delivery.Withdraw(ctx, ws, rc, p, why)
 	switch {
@@ -267,12 +268,12 @@ func (r *Runner) withdraw(ctx context.Context, ws *gitrepo.Workspace, rc policy.
 
 // proposes reports whether the policy's changes may go by pull request: it uses pull
 // requests, delivery is wired, and the repository names its host.
-func (r *Runner) proposes(rc policy.Repository, p *policy.Policy) bool {
+func (r *Runner) proposes(rc svcconfig.Repository, p *policy.Policy) bool {
 	return r.Delivery != nil && hasHost(rc) && p.Spec.UsesPullRequests()
 }
 
 // hasHost reports whether a repository names the host of its pull requests (github today).
-func hasHost(rc policy.Repository) bool { return rc.GitHub != nil || rc.GitLab != nil }
+func hasHost(rc svcconfig.Repository) bool { return rc.GitHub != nil || rc.GitLab != nil }
 
 func targetOf(p *policy.Policy) string {
 	if p.Spec.Replicas == nil {

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // mixed scales web up (3 → 6) and api (4 → 3) and worker (2 → 1) down. By ID the scale-down
@@ -223,7 +223,7 @@ func TestServiceKeepsDeferredDecisionsDueAndCountsLostRaces(t *testing.T) {
 			{Policy: "prod/web", Action: ActionCommitted, From: 6, To: 8}, {Policy: "prod/api", Action: ActionDeferred, NotLanded: NotLandedDeadline, From: 4, To: 3}}},
 			wantLost: 0, wantDue: []string{"prod/api"}},
 	}
-	svc, err := NewService(ServiceOptions{Runner: &Runner{}, Repos: []Repo{{Config: policy.Repository{Name: "platform"}}}})
+	svc, err := NewService(ServiceOptions{Runner: &Runner{}, Repos: []Repo{{Config: svcconfig.Repository{Name: "platform"}}}})
 	require.NoError(t, err)
 	rl := svc.repos[0]
 	every, err := cron.ParseStandard("@every 1m")

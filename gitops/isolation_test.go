@@ -12,16 +12,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/benchrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // sharedRepo is a repository of n teams' policies, each scaling its own values file, all
 // scaled once to benchrepo.ToReplicas by a first cycle.
 type sharedRepo struct {
 	s      *gittest.Server
-	rc     policy.Repository
+	rc     svcconfig.Repository
 	apps   []benchrepo.App
 	runner *Runner
 }
@@ -31,9 +31,9 @@ func newSharedRepo(t *testing.T, n int) *sharedRepo {
 	spec := benchrepo.Spec{Policies: n, Layout: benchrepo.Flat, Every: 1}
 	s := gittest.NewServer(t)
 	benchrepo.Import(s, "shared", spec, cycleAt.Add(-48*time.Hour))
-	rc := policy.Repository{
+	rc := svcconfig.Repository{
 		Name: "shared", URL: s.URL("shared"), Branch: "main", Policies: []string{spec.Glob()},
-		Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
+		Auth: &svcconfig.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
 	}
 	r := testRunner(t, staticMetrics{benchrepo.HotMetric: benchrepo.HotValue}, slog.New(slog.NewTextHandler(io.Discard, nil)), rc)
 	r.Now = func() time.Time { return cycleAt.Add(-time.Hour) }

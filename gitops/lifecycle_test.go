@@ -20,6 +20,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gitlabtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
@@ -87,23 +88,23 @@ type provider struct {
 	// that must never appear.
 	terms host.Terms
 	other string
-	start func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*policy.Repository))
+	start func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*svcconfig.Repository))
 }
 
 var providers = []provider{
-	{name: "github", terms: host.PullRequestTerms, other: "merge request", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*policy.Repository)) {
+	{name: "github", terms: host.PullRequestTerms, other: "merge request", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*svcconfig.Repository)) {
 		s := githubtest.New(t, g, "platform", githubtest.WithClock(now))
 		s.SetRequiredChecks("ci/test") // AutoMerge merges only behind required checks
 		require.NoError(t, os.WriteFile(tokenFile, []byte(s.Token()+"\n"), 0o600))
-		return githubHost{s}, func(rc *policy.Repository) {
-			rc.GitHub = &policy.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: s.URL(), TokenFile: tokenFile}
+		return githubHost{s}, func(rc *svcconfig.Repository) {
+			rc.GitHub = &svcconfig.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: s.URL(), TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}
 		}
 	}},
-	{name: "gitlab", terms: host.MergeRequestTerms, other: "pull request", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*policy.Repository)) {
+	{name: "gitlab", terms: host.MergeRequestTerms, other: "pull request", start: func(t *testing.T, g *gittest.Server, now func() time.Time, tokenFile string) (fakeHost, func(*svcconfig.Repository)) {
 		s := gitlabtest.New(t, g, "platform", gitlabtest.WithClock(now), gitlabtest.WithPipelinesMustSucceed())
 		require.NoError(t, os.WriteFile(tokenFile, []byte(s.Token()+"\n"), 0o600))
-		return gitlabHost{s}, func(rc *policy.Repository) {
-			rc.GitLab = &policy.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenFile: tokenFile}
+		return gitlabHost{s}, func(rc *svcconfig.Repository) {
+			rc.GitLab = &svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}
 		}
 	}},
 }
@@ -132,16 +133,16 @@ func newLifecycle(t *testing.T, pv provider, mode policy.Mode) *lifecycle {
 	require.NoError(t, os.WriteFile(pass, []byte(l.git.Password()+"\n"), 0o600))
 	h, name := pv.start(t, l.git, func() time.Time { return l.now }, filepath.Join(dir, "api-token"))
 	l.host = h
-	rc := policy.Repository{Name: "platform", URL: l.git.URL("platform"), Branch: "main",
-		Auth: &policy.GitAuth{Username: l.git.User(), PasswordFile: pass}}
+	rc := svcconfig.Repository{Name: "platform", URL: l.git.URL("platform"), Branch: "main",
+		Auth: &svcconfig.GitAuth{Username: l.git.User(), PasswordFile: pass}}
 	name(&rc)
 	s := &prSetup{Mode: mode}
 	ps, err := policy.LoadPolicies("policies/web.yaml", []byte(s.policyYAML()))
 	require.NoError(t, err)
-	cfg := &policy.Config{
-		Repositories: []policy.Repository{rc},
-		Prometheus:   []policy.PrometheusServer{{Name: "default", URL: "http://prometheus.invalid:9090"}},
-		Commit:       policy.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"},
+	cfg := &svcconfig.Config{
+		Repositories: []svcconfig.Repository{rc},
+		Prometheus:   []svcconfig.PrometheusServer{{Name: "default", URL: "http://prometheus.invalid:9090"}},
+		Commit:       svcconfig.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"},
 		CacheDir:     t.TempDir(),
 	}
 	set := &hosts.Set{}
@@ -149,7 +150,7 @@ func newLifecycle(t *testing.T, pv provider, mode policy.Mode) *lifecycle {
 	l.runner = &gitops.Runner{
 		Config: cfg, Metrics: l.metrics, Logger: logger, Now: func() time.Time { return l.now },
 		Backoff: func(int) time.Duration { return 0 }, Git: set.Git,
-		Delivery: &delivery.PullRequestDelivery{Logger: logger, Hosts: func(rc policy.Repository) (delivery.Host, error) {
+		Delivery: &delivery.PullRequestDelivery{Logger: logger, Hosts: func(rc svcconfig.Repository) (delivery.Host, error) {
 			h, err := set.For(rc)
 			if err != nil {
 				return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -141,10 +142,10 @@ func (r *Runner) policies(ws *gitrepo.Workspace, repo Repo, opts CycleOptions) (
 // loadRepoPolicies loads every policy document under the repository's policy globs, each
 // file isolated from the others and each document from its neighbours. Files whose content
 // did not change since the last load are not read again.
-func (r *Runner) loadRepoPolicies(ws *gitrepo.Workspace, rc policy.Repository) ([]*policy.Policy, []policy.Invalid, error) {
+func (r *Runner) loadRepoPolicies(ws *gitrepo.Workspace, rc svcconfig.Repository) ([]*policy.Policy, []policy.Invalid, error) {
 	files, err := ws.Files(func(rel string) bool {
 		for _, g := range rc.Policies {
-			if policy.MatchGlob(g, rel) {
+			if svcconfig.MatchGlob(g, rel) {
 				return true
 			}
 		}

@@ -5,12 +5,12 @@ import (
 	"strings"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/notify"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // Notifier calls a repository's notify webhooks after a push (package gitops/notify).
 type Notifier interface {
-	Notify(ctx context.Context, targets []policy.Notify, p notify.Push) []notify.Outcome
+	Notify(ctx context.Context, targets []svcconfig.Notify, p notify.Push) []notify.Outcome
 }
 
 var _ Notifier = (*notify.Client)(nil)
@@ -20,7 +20,7 @@ var _ Notifier = (*notify.Client)(nil)
 // AutoMerge merged — it tells the repository's GitOps controllers, so that they sync now
 // rather than at their next poll. It runs after the decisions are final and never changes
 // them: a failed call is only an outcome in the report (logged, counted).
-func (r *Runner) notifyLanded(ctx context.Context, rc policy.Repository, rep *Report) {
+func (r *Runner) notifyLanded(ctx context.Context, rc svcconfig.Repository, rep *Report) {
 	if r.Notify == nil || len(rc.Notify) == 0 {
 		return
 	}
@@ -34,7 +34,7 @@ func (r *Runner) notifyLanded(ctx context.Context, rc policy.Repository, rep *Re
 
 // landedPush is the push event of what the cycle landed: each committed result's commit and
 // file, the branch's head before and after. ok is false when nothing landed.
-func landedPush(rc policy.Repository, rep *Report) (notify.Push, bool) {
+func landedPush(rc svcconfig.Repository, rep *Report) (notify.Push, bool) {
 	p := notify.Push{Repository: rc, Before: rep.Before, After: rep.Head}
 	pushed := false
 	for _, res := range rep.Results {

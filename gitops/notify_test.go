@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/notify"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // TestCycleNotifiesAfterItsPush: the notify step (docs/design.md §7, "Notify after a push")
@@ -54,7 +54,7 @@ func TestCycleNotifiesAfterItsPush(t *testing.T) {
 			defer srv.Close()
 			e := newCycleEnv(t, tt.metrics, nil)
 			if tt.notify {
-				e.repo.Config.Notify = []policy.Notify{{Flux: &policy.FluxNotify{ReceiverURL: srv.URL + "/hook/abc", Type: policy.FluxReceiverGeneric}}}
+				e.repo.Config.Notify = []svcconfig.Notify{{Flux: &svcconfig.FluxNotify{ReceiverURL: srv.URL + "/hook/abc", Type: svcconfig.FluxReceiverGeneric}}}
 			}
 			e.runner.Notify = &notify.Client{Logger: e.runner.Logger}
 			rep := e.cycle(t, tt.opts)
@@ -90,7 +90,7 @@ func TestCycleNotifiesAfterItsPush(t *testing.T) {
 // TestLandedPush: what the notify step tells of a cycle — the commits that landed on the base
 // branch, pushed or merged by AutoMerge — and nothing for what did not land.
 func TestLandedPush(t *testing.T) {
-	rc := policy.Repository{Name: "platform", URL: "https://git.example.com/acme/platform.git", Branch: "main"}
+	rc := svcconfig.Repository{Name: "platform", URL: "https://git.example.com/acme/platform.git", Branch: "main"}
 	tests := []struct {
 		name        string
 		rep         Report

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/edit"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
@@ -20,13 +21,13 @@ import (
 
 // repoFacts is what the set checks are told of one repository.
 type repoFacts struct {
-	rc *policy.Repository
+	rc *svcconfig.Repository
 	// document is a policy's document path in the repository, "" when it was given outside.
 	document func(p *policy.Policy) string
 	// targets are the policies' targets that could be read and resolved.
 	targets map[*policy.Policy]resolvedTarget
 	// starts walks the history of the repository's base (nil: no history).
-	starts func([]gitrepo.Claim) ([]policy.ClaimStart, error)
+	starts func([]gitrepo.Claim) ([]gitrepo.ClaimStart, error)
 }
 
 // resolvedTarget is a policy's target file, where its path resolves in it (a zero node when
@@ -93,7 +94,7 @@ func (f *repoFacts) ClaimStarts(kind policy.ClaimKind, claimants []*policy.Polic
 		return nil, errors.New("the history answered for another number of claims")
 	}
 	for k, i := range at {
-		out[i] = starts[k]
+		out[i] = policy.ClaimStart(starts[k]) // the same fields; gitrepo imports no policy
 	}
 	return out, nil
 }
@@ -173,7 +174,7 @@ func (r *Runner) checkSet(ws *gitrepo.Workspace, repo Repo, all []*policy.Policy
 // which claim came first from the history of dir's HEAD when dir is a Git repository's
 // worktree (otherwise conflicts tie, as the order cannot be told). document gives a policy's
 // path relative to dir, "" when it is not inside it.
-func CheckCheckout(cfg *policy.Config, rc *policy.Repository, dir string, policies []*policy.Policy, document func(*policy.Policy) string) ([]*policy.Policy, []policy.Invalid) {
+func CheckCheckout(cfg *svcconfig.Config, rc *svcconfig.Repository, dir string, policies []*policy.Policy, document func(*policy.Policy) string) ([]*policy.Policy, []policy.Invalid) {
 	f := &repoFacts{rc: rc, document: document, targets: map[*policy.Policy]resolvedTarget{}}
 	for _, p := range policies {
 		if p.Spec.Replicas == nil {

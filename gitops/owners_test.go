@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // The ownership tests (docs/design.md §4, "Ownership between teams") run the loop against a
@@ -51,7 +51,7 @@ spec:
 // teamsRepo is the shared repository on a Git server and a runner configured for it.
 type teamsRepo struct {
 	s      *gittest.Server
-	rc     policy.Repository
+	rc     svcconfig.Repository
 	runner *Runner
 }
 
@@ -67,13 +67,13 @@ func teamsFiles() map[string]string {
 
 // newTeamsRepo creates the shared repository with files as its initial commit; owners are the
 // repository's ownership rules (none: the default).
-func newTeamsRepo(t *testing.T, files map[string]string, owners []policy.Owner) *teamsRepo {
+func newTeamsRepo(t *testing.T, files map[string]string, owners []svcconfig.Owner) *teamsRepo {
 	t.Helper()
 	s := gittest.NewServer(t)
 	s.CreateRepo("shared", files)
-	rc := policy.Repository{
+	rc := svcconfig.Repository{
 		Name: "shared", URL: s.URL("shared"), Branch: "main", Policies: []string{"teams/**/*.yaml"}, Owners: owners,
-		Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
+		Auth: &svcconfig.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
 	}
 	return &teamsRepo{s: s, rc: rc, runner: testRunner(t, teamLoad, slog.New(slog.NewTextHandler(io.Discard, nil)), rc)}
 }
@@ -140,7 +140,7 @@ func keys(m map[string]string) []string {
 // spec.replicas.file, a document no entry covers is refused at its metadata, the bot commits
 // nothing into apps/b but team b's own decision, and both teams' policies keep deciding.
 func TestPolicyCannotTargetAnotherTeamsFile(t *testing.T) {
-	tr := newTeamsRepo(t, teamsFiles(), []policy.Owner{
+	tr := newTeamsRepo(t, teamsFiles(), []svcconfig.Owner{
 		{Policies: "teams/a/**", Targets: []string{"apps/a/**"}},
 		{Policies: "teams/b/**", Targets: []string{"apps/b/**"}},
 	})

@@ -25,6 +25,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -127,15 +128,15 @@ func (s *prSetup) instance(t *testing.T, apiURL string) *prEnv {
 	e := &prEnv{prSetup: s, metrics: rps{}, now: prT0, logs: &bytes.Buffer{}}
 	ps, err := policy.LoadPolicies("policies/web.yaml", []byte(s.policyYAML()))
 	require.NoError(t, err)
-	rc := policy.Repository{
+	rc := svcconfig.Repository{
 		Name: "platform", URL: s.GitURL, Branch: "main",
-		Auth:   &policy.GitAuth{Username: s.GitUser, PasswordFile: s.GitPassFile},
-		GitHub: &policy.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: apiURL, TokenFile: s.TokenFile, AllowAutoMergeWithoutChecks: s.AllowNoCI},
+		Auth:   &svcconfig.GitAuth{Username: s.GitUser, PasswordFile: s.GitPassFile},
+		GitHub: &svcconfig.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: apiURL, TokenSource: svcconfig.TokenSource{TokenFile: s.TokenFile}, AllowAutoMergeWithoutChecks: s.AllowNoCI},
 	}
-	cfg := &policy.Config{
-		Repositories: []policy.Repository{rc},
-		Prometheus:   []policy.PrometheusServer{{Name: "default", URL: "http://prometheus.invalid:9090"}},
-		Commit:       policy.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"},
+	cfg := &svcconfig.Config{
+		Repositories: []svcconfig.Repository{rc},
+		Prometheus:   []svcconfig.PrometheusServer{{Name: "default", URL: "http://prometheus.invalid:9090"}},
+		Commit:       svcconfig.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"},
 		CacheDir:     t.TempDir(),
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -405,7 +406,7 @@ func TestFailedWithdrawalIsAReasonAndLeavesNoFalseLabel(t *testing.T) {
 	require.Equal(t, gitops.ActionPullRequest, first.Action)
 	working := e.runner.Delivery
 	set := &hosts.Set{}
-	e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc policy.Repository) (delivery.Host, error) {
+	e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc svcconfig.Repository) (delivery.Host, error) {
 		h, err := set.For(rc)
 		return closeFailsHost{h}, err
 	}}
@@ -480,7 +481,7 @@ func TestHalfWrittenPullRequestIsCompleted(t *testing.T) {
 			}
 			working := e.runner.Delivery
 			set := &hosts.Set{}
-			e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc policy.Repository) (delivery.Host, error) {
+			e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc svcconfig.Repository) (delivery.Host, error) {
 				h, err := set.For(rc)
 				failing := tc.fail
 				failing.Host = h
@@ -699,7 +700,7 @@ func TestCrashHelper(t *testing.T) {
 	}{&s, &apiURL}))
 	e := s.instance(t, apiURL)
 	set := &hosts.Set{}
-	e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc policy.Repository) (delivery.Host, error) {
+	e.runner.Delivery = &delivery.PullRequestDelivery{Hosts: func(rc svcconfig.Repository) (delivery.Host, error) {
 		h, err := set.For(rc)
 		return crashHost{h}, err
 	}}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
@@ -21,17 +22,21 @@ type InputLister interface {
 const everything = "."
 
 // raceState is what a cycle keeps for its push races: the policies it decided and, once
-// asked, the inputs of each (see moved).
+// asked, the inputs of each (see moved). It answers which policies a race moved on its own,
+// so that the Runner keeps only the replay.
 type raceState struct {
-	rc     policy.Repository
+	rc     svcconfig.Repository
 	set    *policySet
 	inputs map[string][]string
+	// lister tells a render policy's inputs: the Runner's Verifier when it is an
+	// InputLister, nil otherwise (a render policy then reads everything).
+	lister InputLister
 }
 
 // inputsOf are the paths a decision of p read from the repository: its document, its target
 // file, and what its render reads (InputLister). A change to any of them, or under one, may
 // change the decision. Kept for the cycle: an input that changed moves the policy anyway.
-func (r *Runner) inputsOf(ws *gitrepo.Workspace, st *raceState, p *policy.Policy) []string {
+func (st *raceState) inputsOf(ws *gitrepo.Workspace, p *policy.Policy) []string {
 	if in, ok := st.inputs[p.ID()]; ok {
 		return in
 	}
@@ -49,8 +54,8 @@ func (r *Runner) inputsOf(ws *gitrepo.Workspace, st *raceState, p *policy.Policy
 		in = append(in, file)
 	}
 	if p.Spec.Render != nil {
-		if l, ok := r.Verifier.(InputLister); ok {
-			in = append(in, l.Inputs(ws.Root(), p)...)
+		if st.lister != nil {
+			in = append(in, st.lister.Inputs(ws.Root(), p)...)
 		} else {
 			in = append(in, everything)
 		}
@@ -77,20 +82,20 @@ func touches(inputs, changed []string) bool {
 // moved returns the policies of the cycle whose inputs the changed paths touch, or all=true
 // when the set of policies itself may have changed: a changed path under the repository's
 // policy globs (a document added, edited or removed changes names, claims and owners).
-func (r *Runner) moved(ws *gitrepo.Workspace, st *raceState, changed []string) (redo map[string]bool, all bool) {
+func (st *raceState) moved(ws *gitrepo.Workspace, changed []string) (redo map[string]bool, all bool) {
 	if st.set == nil {
 		return nil, true
 	}
 	for _, c := range changed {
 		for _, g := range st.rc.Policies {
-			if policy.MatchGlob(g, c) {
+			if svcconfig.MatchGlob(g, c) {
 				return nil, true
 			}
 		}
 	}
 	redo = map[string]bool{}
 	for _, p := range st.set.policies {
-		if touches(r.inputsOf(ws, st, p), changed) {
+		if touches(st.inputsOf(ws, p), changed) {
 			redo[p.ID()] = true
 		}
 	}
@@ -115,7 +120,7 @@ func (r *Runner) replayAfterRace(ctx context.Context, ws *gitrepo.Workspace, st 
 		}
 		return nil, 0, false, err
 	}
-	redo, all := r.moved(ws, st, changed)
+	redo, all := st.moved(ws, changed)
 	if all {
 		r.logger().Info("push race: policy documents changed, deciding again", "repository", st.rc.Name)
 		return nil, 0, false, nil

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // TestOneRunnerServesRepositoriesConcurrently: a Service shares its one Runner between its
@@ -23,11 +23,11 @@ func TestOneRunnerServesRepositoriesConcurrently(t *testing.T) {
 	pw := filepath.Join(t.TempDir(), "password")
 	require.NoError(t, os.WriteFile(pw, []byte(srv.Password()), 0o600))
 	var repos []Repo
-	var configs []policy.Repository
+	var configs []svcconfig.Repository
 	for _, name := range []string{"alpha", "beta", "gamma"} {
 		srv.CreateRepo(name, svcFiles(map[string]string{"web": "@every 1m", "api": "@every 1m"}))
-		rc := policy.Repository{Name: name, URL: srv.URL(name), Branch: "main", Policies: []string{"policies/*.yaml"},
-			Auth: &policy.GitAuth{Username: srv.User(), PasswordFile: pw}}
+		rc := svcconfig.Repository{Name: name, URL: srv.URL(name), Branch: "main", Policies: []string{"policies/*.yaml"},
+			Auth: &svcconfig.GitAuth{Username: srv.User(), PasswordFile: pw}}
 		repos, configs = append(repos, Repo{Config: rc}), append(configs, rc)
 	}
 	runner := svcRunner(t, svcMetrics(500), configs...)

@@ -16,6 +16,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/history"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -46,7 +47,7 @@ type ServiceOptions struct {
 	Clock         Clock
 	Logger        *slog.Logger
 	// CycleTimeout bounds one cycle, its push included (default the config's cycleTimeout,
-	// else policy.DefaultCycleTimeout). Shutdown waits at most this long for a cycle.
+	// else svcconfig.DefaultCycleTimeout). Shutdown waits at most this long for a cycle.
 	CycleTimeout time.Duration
 	// MaxJitter caps the per-policy offset from the schedule (default 5s); the offset is also
 	// at most a tenth of the policy's interval.
@@ -167,7 +168,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 		opts.Clock.After = time.After
 	}
 	if opts.CycleTimeout <= 0 {
-		opts.CycleTimeout = policy.DefaultCycleTimeout
+		opts.CycleTimeout = svcconfig.DefaultCycleTimeout
 		if c := opts.Runner.Config; c != nil && c.CycleTimeout.Duration > 0 {
 			opts.CycleTimeout = c.CycleTimeout.Duration
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
@@ -146,18 +147,18 @@ func newSvcEnv(t *testing.T, files map[string]string, metrics MetricSource, opts
 	srv.CreateRepo("platform", files)
 	pw := filepath.Join(t.TempDir(), "password")
 	require.NoError(t, os.WriteFile(pw, []byte(srv.Password()), 0o600))
-	rc := policy.Repository{
+	rc := svcconfig.Repository{
 		Name: "platform", URL: srv.URL("platform"), Branch: "main", Policies: []string{"policies/*.yaml"},
-		Auth: &policy.GitAuth{Username: srv.User(), PasswordFile: pw},
+		Auth: &svcconfig.GitAuth{Username: srv.User(), PasswordFile: pw},
 	}
 	return &svcEnv{srv: srv, repo: Repo{Config: rc}, clock: newSvcClock(svcStart), runner: svcRunner(t, metrics, rc)}
 }
 
 // svcRunner is a runner with its own cache directory and no backoff.
-func svcRunner(t *testing.T, metrics MetricSource, repos ...policy.Repository) *Runner {
-	cfg := &policy.Config{
+func svcRunner(t *testing.T, metrics MetricSource, repos ...svcconfig.Repository) *Runner {
+	cfg := &svcconfig.Config{
 		APIVersion: policy.APIVersion, Kind: policy.KindConfig, Repositories: repos,
-		Prometheus: []policy.PrometheusServer{{Name: "default", URL: "http://127.0.0.1:9"}},
+		Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: "http://127.0.0.1:9"}},
 		CacheDir:   t.TempDir(),
 	}
 	cfg.SetDefaults()

@@ -12,23 +12,24 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // twoRepos is a Git server with the cycle fixture in two repositories and one runner over
 // both, sharing its cache directory.
-func twoRepos(t *testing.T, limits policy.GitLimits) (*gittest.Server, *Runner, map[string]Repo) {
+func twoRepos(t *testing.T, limits svcconfig.GitLimits) (*gittest.Server, *Runner, map[string]Repo) {
 	t.Helper()
 	files := fixtureTree(t, filepath.Join("testdata", "cycle", "repo"))
 	s := gittest.NewServer(t)
 	repos := map[string]Repo{}
-	var rcs []policy.Repository
+	var rcs []svcconfig.Repository
 	for _, name := range []string{"broken", "healthy"} {
 		s.CreateRepo(name, files)
-		rc := policy.Repository{
+		rc := svcconfig.Repository{
 			Name: name, URL: s.URL(name), Branch: "main", Policies: []string{"policies/*.yaml"},
-			Auth: &policy.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
+			Auth: &svcconfig.GitAuth{Username: s.User(), PasswordFile: secretFile(t, s.Password())},
 		}
 		repos[name] = Repo{Config: rc}
 		rcs = append(rcs, rc)
@@ -56,7 +57,7 @@ func committed(rep *Report) int {
 // worktree stays the last good tree, its own .git untouched —, the other repository's
 // cycle commits its decisions, and once the entry is gone the next cycle works again.
 func TestRootDotGitEntryFailsOnlyThatRepository(t *testing.T) {
-	s, r, repos := twoRepos(t, policy.GitLimits{})
+	s, r, repos := twoRepos(t, svcconfig.GitLimits{})
 	ctx := context.Background()
 	s.Commit("broken", map[string]string{"notes.txt": "kept\n"}, "notes", "Ann <ann@example.com>")
 	rep, err := r.Cycle(ctx, repos["broken"], CycleOptions{})
@@ -105,7 +106,7 @@ func TestRootDotGitEntryFailsOnlyThatRepository(t *testing.T) {
 // is an invalid document naming its file and the limit; the repository's other policies are
 // decided and committed.
 func TestOversizedPolicyDocumentFailsOnlyItself(t *testing.T) {
-	s, r, repos := twoRepos(t, policy.GitLimits{MaxFileBytes: 32 << 10})
+	s, r, repos := twoRepos(t, svcconfig.GitLimits{MaxFileBytes: 32 << 10})
 	blob := s.ZeroBlob("healthy", 100<<20)
 	// Under a directory of its own (raw entries are added to the root, which has policies/).
 	s.CommitRawEntries("healthy", "a huge policy", gittest.RawEntry{Name: "more", Entries: []gittest.RawEntry{{Name: "huge.yaml", Blob: blob}}})
@@ -133,7 +134,7 @@ func (v *recordingVerifier) Verify(context.Context, string, *policy.Policy, stri
 // render verification is refused naming the file and the limit, before any render, and the
 // policies without that chart are committed.
 func TestHelmRenderRefusesAChartWithAFileLeftOut(t *testing.T) {
-	s, r, repos := twoRepos(t, policy.GitLimits{MaxFileBytes: 32 << 10})
+	s, r, repos := twoRepos(t, svcconfig.GitLimits{MaxFileBytes: 32 << 10})
 	web := fixtureTree(t, filepath.Join("testdata", "cycle", "repo"))["policies/web.yaml"]
 	s.Commit("healthy", map[string]string{
 		"policies/web.yaml": web + "  render:\n    helm: {chart: chart, valuesFiles: [envs/prod/web/values.yaml]}\n",

@@ -20,6 +20,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/hosts"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
@@ -37,22 +38,22 @@ type githubRun struct {
 	logs    *bytes.Buffer
 }
 
-func newGitHubRun(t *testing.T, mode policy.Mode, ghOpts []githubtest.Option, configure func(r *githubRun, rc *policy.Repository)) *githubRun {
+func newGitHubRun(t *testing.T, mode policy.Mode, ghOpts []githubtest.Option, configure func(r *githubRun, rc *svcconfig.Repository)) *githubRun {
 	t.Helper()
 	r := &githubRun{metrics: rps{}, now: prT0, logs: &bytes.Buffer{}}
 	r.git = gittest.NewServer(t)
 	r.git.CreateRepo("platform", map[string]string{prFile: prValues(3), "README.md": "hi\n"})
 	r.gh = githubtest.New(t, r.git, "platform", append([]githubtest.Option{githubtest.WithClock(func() time.Time { return r.now })}, ghOpts...)...)
-	rc := policy.Repository{Name: "platform", URL: r.git.URL("platform"), Branch: "main",
-		GitHub: &policy.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: r.gh.URL()}}
+	rc := svcconfig.Repository{Name: "platform", URL: r.git.URL("platform"), Branch: "main",
+		GitHub: &svcconfig.GitHubRepo{Owner: githubtest.DefaultOwner, Repo: "platform", APIURL: r.gh.URL()}}
 	configure(r, &rc)
 	s := &prSetup{Mode: mode}
 	ps, err := policy.LoadPolicies("policies/web.yaml", []byte(s.policyYAML()))
 	require.NoError(t, err)
-	cfg := &policy.Config{
-		Repositories: []policy.Repository{rc},
-		Prometheus:   []policy.PrometheusServer{{Name: "default", URL: "http://prometheus.invalid:9090"}},
-		Commit:       policy.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"},
+	cfg := &svcconfig.Config{
+		Repositories: []svcconfig.Repository{rc},
+		Prometheus:   []svcconfig.PrometheusServer{{Name: "default", URL: "http://prometheus.invalid:9090"}},
+		Commit:       svcconfig.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"},
 		CacheDir:     t.TempDir(),
 	}
 	r.set = &hosts.Set{}
@@ -106,15 +107,15 @@ func tokenFile(t *testing.T, token string) string {
 }
 
 // withGitPassword gives the repository the Git server's own credentials.
-func withGitPassword(t *testing.T, r *githubRun, rc *policy.Repository) {
-	rc.Auth = &policy.GitAuth{Username: r.git.User(), PasswordFile: tokenFile(t, r.git.Password())}
+func withGitPassword(t *testing.T, r *githubRun, rc *svcconfig.Repository) {
+	rc.Auth = &svcconfig.GitAuth{Username: r.git.User(), PasswordFile: tokenFile(t, r.git.Password())}
 }
 
 // TestVerifiedCommitsAreMadeThroughTheAPI: with github.verifiedCommits, the decision's commit
 // reaches the base through the Git Data API, signed by GitHub — one file, the message and
 // its trailers exactly as a pushed commit's — and no Git push is made.
 func TestVerifiedCommitsAreMadeThroughTheAPI(t *testing.T) {
-	r := newGitHubRun(t, policy.ModeCommit, nil, func(r *githubRun, rc *policy.Repository) {
+	r := newGitHubRun(t, policy.ModeCommit, nil, func(r *githubRun, rc *svcconfig.Repository) {
 		withGitPassword(t, r, rc)
 		rc.GitHub.TokenFile = tokenFile(t, r.gh.Token())
 		rc.GitHub.VerifiedCommits = true
@@ -164,14 +165,14 @@ func (m racingMaker) CreateCommits(ctx context.Context, c host.CommitsOnBranch) 
 // and the API commits: GitHub refuses to move the base (not a fast-forward), and the loop
 // re-decides on the new head and lands its commit on top of theirs.
 func TestVerifiedCommitPushRaceReDecides(t *testing.T) {
-	r := newGitHubRun(t, policy.ModeCommit, nil, func(r *githubRun, rc *policy.Repository) {
+	r := newGitHubRun(t, policy.ModeCommit, nil, func(r *githubRun, rc *svcconfig.Repository) {
 		withGitPassword(t, r, rc)
 		rc.GitHub.TokenFile = tokenFile(t, r.gh.Token())
 		rc.GitHub.VerifiedCommits = true
 	})
 	raced := 0
 	var human string
-	r.runner.Git = func(rc policy.Repository, o *gitrepo.Options) error {
+	r.runner.Git = func(rc svcconfig.Repository, o *gitrepo.Options) error {
 		c, err := r.set.GitHubClient(rc)
 		require.NoError(t, err)
 		o.Publisher = delivery.HostPublisher(racingMaker{CommitMaker: c, race: func() {
@@ -195,7 +196,7 @@ func TestVerifiedCommitPushRaceReDecides(t *testing.T) {
 // TestVerifiedCommitsOnAPullRequestBranch: the pull request's commit is made through the API
 // too; the pull request shows it, and a rerun writes nothing.
 func TestVerifiedCommitsOnAPullRequestBranch(t *testing.T) {
-	r := newGitHubRun(t, policy.ModePullRequest, nil, func(r *githubRun, rc *policy.Repository) {
+	r := newGitHubRun(t, policy.ModePullRequest, nil, func(r *githubRun, rc *svcconfig.Repository) {
 		withGitPassword(t, r, rc)
 		rc.GitHub.TokenFile = tokenFile(t, r.gh.Token())
 		rc.GitHub.VerifiedCommits = true
@@ -226,10 +227,10 @@ func TestVerifiedCommitsOnAPullRequestBranch(t *testing.T) {
 // against the test server and serve both the API and HTTPS Git; an expired one is replaced.
 // No token appears in the logs, the commits or the pull requests.
 func TestAppTokensServeTheAPIAndGit(t *testing.T) {
-	r := newGitHubRun(t, policy.ModePullRequest, []githubtest.Option{githubtest.WithApp(), githubtest.WithToken("")}, func(r *githubRun, rc *policy.Repository) {
+	r := newGitHubRun(t, policy.ModePullRequest, []githubtest.Option{githubtest.WithApp(), githubtest.WithToken("")}, func(r *githubRun, rc *svcconfig.Repository) {
 		key := filepath.Join(t.TempDir(), "app.pem")
 		require.NoError(t, os.WriteFile(key, r.gh.AppPrivateKeyPEM(), 0o600))
-		rc.GitHub.App = &policy.GitHubApp{AppID: githubtest.DefaultAppID, InstallationID: githubtest.DefaultInstallationID, PrivateKeyFile: key}
+		rc.GitHub.App = &svcconfig.GitHubApp{AppID: githubtest.DefaultAppID, InstallationID: githubtest.DefaultInstallationID, PrivateKeyFile: key}
 	})
 	_, res := r.cycle(t, 0, 600)
 	assert.Equal(t, gitops.ActionPullRequest, res.Action)

@@ -19,9 +19,9 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
@@ -250,7 +250,7 @@ func (f *fixture) decisions(t *testing.T) int {
 // directory. Every cycle of the tests names its instant (CycleOptions.At).
 func (f *fixture) runner(t *testing.T) *gitops.Runner {
 	t.Helper()
-	cfg, err := policy.LoadConfigFile(f.config)
+	cfg, err := svcconfig.LoadConfigFile(f.config)
 	require.NoError(t, err)
 	cfg.CacheDir = t.TempDir()
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))

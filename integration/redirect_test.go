@@ -22,7 +22,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/gitlab"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
@@ -156,7 +156,7 @@ func TestRedirectToAnotherHostDropsCredentials(t *testing.T) {
 
 	clients := map[string]func(t *testing.T, rs *redirectServer) error{
 		"prometheus": func(t *testing.T, rs *redirectServer) error {
-			c, err := promclient.New(policy.PrometheusServer{
+			c, err := promclient.New(svcconfig.PrometheusServer{
 				Name: "main", URL: rs.url, BearerTokenFile: tokenFile,
 				Headers: map[string]string{"X-Scope-OrgID": "team-a", "X-Api-Key": "custom-key-123"},
 			}, promclient.WithHTTPClient(rs.client), promclient.WithRetry(1, 0, 0))
@@ -165,14 +165,14 @@ func TestRedirectToAnotherHostDropsCredentials(t *testing.T) {
 			return err
 		},
 		"github": func(t *testing.T, rs *redirectServer) error {
-			g, err := github.New(&policy.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: rs.url + "/api/v3/", TokenFile: tokenFile},
+			g, err := github.New(&svcconfig.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: rs.url + "/api/v3/", TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}},
 				github.Options{HTTPClient: rs.client, MaxRetries: 1})
 			require.NoError(t, err)
 			_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")
 			return err
 		},
 		"gitlab": func(t *testing.T, rs *redirectServer) error {
-			g, err := gitlab.New(&policy.GitLabRepo{Project: "acme/apps", BaseURL: rs.url + "/", TokenFile: tokenFile},
+			g, err := gitlab.New(&svcconfig.GitLabRepo{Project: "acme/apps", BaseURL: rs.url + "/", TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}},
 				gitlab.Options{HTTPClient: rs.client, MaxRetries: 1})
 			require.NoError(t, err)
 			_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")
@@ -181,7 +181,7 @@ func TestRedirectToAnotherHostDropsCredentials(t *testing.T) {
 		"git": func(t *testing.T, rs *redirectServer) error {
 			ctx := context.Background()
 			w, err := gitrepo.Open(ctx, gitrepo.Options{
-				Name: "apps", URL: rs.url + "/apps.git", Auth: &policy.GitAuth{TokenFile: tokenFile},
+				Name: "apps", URL: rs.url + "/apps.git", Auth: &gitrepo.Auth{TokenFile: tokenFile},
 				CacheDir: t.TempDir(), NetworkTimeout: 10 * time.Second,
 			})
 			if err != nil {

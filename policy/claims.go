@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // Claims between policies (docs/design.md §4, "Ownership between teams"). Two policies of one
@@ -71,7 +73,7 @@ type ResolvedTarget struct {
 // applies no owners, compares targets as written, and cannot tell which claim came first.
 type RepoView struct {
 	// Repository is the configured entry (its policy globs and owners).
-	Repository *Repository
+	Repository *svcconfig.Repository
 	// Document is a policy's document path relative to the repository root, or "" for a
 	// policy given outside the repository (--policy-file): owners entries do not cover such a
 	// policy, which is the operator's, and it claims later than any document on the branch.
@@ -93,7 +95,7 @@ type RepoView struct {
 //     but the one that claimed it first in Git history — all of them on a tie.
 //
 // A refused policy claims nothing: it is not weighed in the claims that follow.
-func CheckRepoSet(cfg *Config, policies []*Policy, view RepoView) ([]*Policy, []Invalid) {
+func CheckRepoSet(cfg *svcconfig.Config, policies []*Policy, view RepoView) ([]*Policy, []Invalid) {
 	problems := map[*Policy][]*FieldError{}
 	refuse := func(p *Policy, field, msg string) {
 		problems[p] = append(problems[p], &FieldError{File: p.Source.File, Line: p.Source.LineOf(field), Field: field, Msg: msg})
@@ -119,7 +121,7 @@ func CheckRepoSet(cfg *Config, policies []*Policy, view RepoView) ([]*Policy, []
 			ok = append(ok, p)
 			continue
 		}
-		bad = append(bad, Invalid{File: p.Source.File, Line: p.Source.Line, Repository: p.Source.Repository, Policy: p.ID(), Err: joinProblems(fes)})
+		bad = append(bad, Invalid{File: p.Source.File, Line: p.Source.Line, Repository: p.Source.Repository, Policy: p.ID(), Err: strictyaml.Join(fes)})
 	}
 	return ok, bad
 }
@@ -347,7 +349,7 @@ func tieNote(known bool, err error, tied []int, starts []ClaimStart) string {
 	case !known:
 		return "which came first is not known here"
 	case err != nil:
-		return "which came first could not be read from Git: " + singleLine(err.Error())
+		return "which came first could not be read from Git: " + strictyaml.SingleLine(err.Error())
 	}
 	s := starts[tied[0]]
 	switch {

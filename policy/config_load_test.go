@@ -12,10 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 func TestLoadConfigDesignExample(t *testing.T) {
-	cfg, err := LoadConfig("config.yaml", mustRead(t, "testdata/config.yaml"))
+	cfg, err := svcconfig.LoadConfig("config.yaml", mustRead(t, "testdata/config.yaml"))
 	require.NoError(t, err)
 	require.Len(t, cfg.Repositories, 1)
 	r := cfg.Repositories[0]
@@ -26,10 +27,10 @@ func TestLoadConfigDesignExample(t *testing.T) {
 	require.Len(t, cfg.Prometheus, 1)
 	assert.Equal(t, 10*time.Second, cfg.Prometheus[0].Timeout.Duration)
 	assert.Equal(t, map[string]string{"X-Scope-OrgID": "team-a"}, cfg.Prometheus[0].Headers)
-	assert.Equal(t, DefaultQueryConcurrency, cfg.Prometheus[0].QueryConcurrency)
+	assert.Equal(t, svcconfig.DefaultQueryConcurrency, cfg.Prometheus[0].QueryConcurrency)
 	assert.Equal(t, "gitops-autoscaler@example.com", cfg.Commit.AuthorEmail)
 	assert.Equal(t, ":8080", cfg.HTTP.Listen)
-	assert.Equal(t, DefaultCycleTimeout, cfg.CycleTimeout.Duration)
+	assert.Equal(t, svcconfig.DefaultCycleTimeout, cfg.CycleTimeout.Duration)
 	assert.Equal(t, 12, cfg.Source.LineOf("prometheus[0].url"))
 }
 
@@ -38,7 +39,7 @@ func TestLoadConfigForms(t *testing.T) {
 	tests := []struct {
 		name    string
 		repo    string
-		check   func(t *testing.T, c *Config)
+		check   func(t *testing.T, c *svcconfig.Config)
 		wantErr string
 	}{
 		{name: "ssh URL with key", repo: "  - {name: r, url: 'ssh://git@github.com/acme/x.git', auth: {sshKeyFile: k, knownHostsFile: kh}}"},
@@ -47,25 +48,25 @@ func TestLoadConfigForms(t *testing.T) {
 		{name: "local path", repo: "  - {name: r, url: ./gitops}"},
 		{name: "basic auth by env", repo: "  - {name: r, url: 'https://git.example.com/x.git', auth: {username: bot, passwordEnv: GIT_PASSWORD}}"},
 		{name: "github defaults its API URL", repo: "  - {name: r, url: 'https://github.com/acme/x.git', github: {owner: acme, repo: x, tokenEnv: GH_TOKEN}}",
-			check: func(t *testing.T, c *Config) {
-				assert.Equal(t, DefaultGitHubAPIURL, c.Repositories[0].GitHub.APIURL)
+			check: func(t *testing.T, c *svcconfig.Config) {
+				assert.Equal(t, svcconfig.DefaultGitHubAPIURL, c.Repositories[0].GitHub.APIURL)
 			}},
 		{name: "gitlab defaults its base URL", repo: "  - {name: r, url: 'https://gitlab.com/acme/x.git', auth: {tokenEnv: GL_TOKEN}, gitlab: {project: acme/team/x, tokenEnv: GL_TOKEN}}",
-			check: func(t *testing.T, c *Config) {
-				assert.Equal(t, DefaultGitLabURL, c.Repositories[0].GitLab.BaseURL)
+			check: func(t *testing.T, c *svcconfig.Config) {
+				assert.Equal(t, svcconfig.DefaultGitLabURL, c.Repositories[0].GitLab.BaseURL)
 				assert.Equal(t, "acme/team/x", c.Repositories[0].GitLab.Project)
 			}},
 		{name: "github app without git auth", repo: "  - {name: r, url: 'https://github.com/acme/x.git', github: {owner: acme, repo: x, verifiedCommits: true, app: {appID: 1042, installationID: 7001, privateKeyFile: /k.pem}}}",
-			check: func(t *testing.T, c *Config) {
-				assert.Equal(t, &GitHubApp{AppID: 1042, InstallationID: 7001, PrivateKeyFile: "/k.pem"}, c.Repositories[0].GitHub.App)
+			check: func(t *testing.T, c *svcconfig.Config) {
+				assert.Equal(t, &svcconfig.GitHubApp{AppID: 1042, InstallationID: 7001, PrivateKeyFile: "/k.pem"}, c.Repositories[0].GitHub.App)
 				assert.True(t, c.Repositories[0].GitHub.VerifiedCommits)
 			}},
 		{name: "signing with an SSH key", repo: "  - {name: r, url: ./gitops}\ncommit: {signing: {sshKeyFile: /id_ed25519}}",
-			check: func(t *testing.T, c *Config) {
-				assert.Equal(t, &CommitSigning{SSHKeyFile: "/id_ed25519"}, c.Commit.Signing)
+			check: func(t *testing.T, c *svcconfig.Config) {
+				assert.Equal(t, &svcconfig.CommitSigning{SSHKeyFile: "/id_ed25519"}, c.Commit.Signing)
 			}},
 		{name: "a status token", repo: "  - {name: r, url: ./gitops}\nhttp: {statusTokenFile: /run/status-token}",
-			check: func(t *testing.T, c *Config) {
+			check: func(t *testing.T, c *svcconfig.Config) {
 				assert.Equal(t, "/run/status-token", c.HTTP.StatusTokenFile)
 			}},
 		{name: "a status token from a file and a variable", repo: "  - {name: r, url: ./gitops}\nhttp: {statusTokenFile: /run/t, statusTokenEnv: T}",
@@ -83,7 +84,7 @@ func TestLoadConfigForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := LoadConfig("c.yaml", []byte(head+tt.repo+"\n"))
+			cfg, err := svcconfig.LoadConfig("c.yaml", []byte(head+tt.repo+"\n"))
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -99,15 +100,15 @@ func TestLoadConfigForms(t *testing.T) {
 
 func TestLoadConfigDocumentCount(t *testing.T) {
 	one := string(mustRead(t, "testdata/config.yaml"))
-	_, err := LoadConfig("c.yaml", []byte(one+"---\n"+one))
+	_, err := svcconfig.LoadConfig("c.yaml", []byte(one+"---\n"+one))
 	require.Error(t, err)
 	assert.Equal(t, "c.yaml:20: more than one AutoscalerConfig document", err.Error())
 
-	_, err = LoadConfig("c.yaml", []byte("# empty\n"))
+	_, err = svcconfig.LoadConfig("c.yaml", []byte("# empty\n"))
 	require.Error(t, err)
 	assert.Equal(t, "c.yaml:1: no AutoscalerConfig document", err.Error())
 
-	_, err = LoadConfig("c.yaml", mustRead(t, "testdata/seed.yaml"))
+	_, err = svcconfig.LoadConfig("c.yaml", mustRead(t, "testdata/seed.yaml"))
 	require.Error(t, err)
 	assert.Equal(t, `c.yaml:2: kind: must be AutoscalerConfig, got "PrometheusAutoscaler"`, err.Error())
 }
@@ -134,7 +135,7 @@ func TestMatchGlob(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern+" "+tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, MatchGlob(tt.pattern, tt.name))
+			assert.Equal(t, tt.want, svcconfig.MatchGlob(tt.pattern, tt.name))
 		})
 	}
 }
@@ -154,7 +155,7 @@ func TestValidateGlob(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ValidateGlob(tt.pattern)
+			err := svcconfig.ValidateGlob(tt.pattern)
 			if tt.wantErr == "" {
 				assert.NoError(t, err)
 				return
@@ -181,20 +182,20 @@ func TestReadSecrets(t *testing.T) {
 		want    secret.Value
 		wantErr string
 	}{
-		{name: "bearer token file, newline trimmed", read: (&PrometheusServer{Name: "p", BearerTokenFile: tokenFile}).ReadBearerToken, want: value},
-		{name: "git token from env", read: (&GitAuth{TokenEnv: "TEST_SECRET_SET"}).ReadToken, want: value},
-		{name: "git password file", read: (&GitAuth{Username: "bot", PasswordFile: tokenFile}).ReadPassword, want: value},
-		{name: "basic auth password env", read: (&BasicAuth{Username: "u", PasswordEnv: "TEST_SECRET_SET"}).ReadPassword, want: value},
-		{name: "github token", read: (&GitHubRepo{TokenFile: tokenFile}).ReadToken, want: value},
-		{name: "http token", read: (&HTTPConfig{TokenEnv: "TEST_SECRET_SET"}).ReadToken, want: value},
-		{name: "none configured", read: (&PrometheusServer{Name: "p"}).ReadBearerToken, want: ""},
-		{name: "missing file", read: (&GitAuth{TokenFile: filepath.Join(dir, "nope")}).ReadToken,
+		{name: "bearer token file, newline trimmed", read: (&svcconfig.PrometheusServer{Name: "p", BearerTokenFile: tokenFile}).ReadBearerToken, want: value},
+		{name: "git token from env", read: (&svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenEnv: "TEST_SECRET_SET"}}).ReadToken, want: value},
+		{name: "git password file", read: (&svcconfig.GitAuth{Username: "bot", PasswordFile: tokenFile}).ReadPassword, want: value},
+		{name: "basic auth password env", read: (&svcconfig.BasicAuth{Username: "u", PasswordEnv: "TEST_SECRET_SET"}).ReadPassword, want: value},
+		{name: "github token", read: (&svcconfig.GitHubRepo{TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}).ReadToken, want: value},
+		{name: "http token", read: (&svcconfig.HTTPConfig{TokenSource: svcconfig.TokenSource{TokenEnv: "TEST_SECRET_SET"}}).ReadToken, want: value},
+		{name: "none configured", read: (&svcconfig.PrometheusServer{Name: "p"}).ReadBearerToken, want: ""},
+		{name: "missing file", read: (&svcconfig.GitAuth{TokenSource: svcconfig.TokenSource{TokenFile: filepath.Join(dir, "nope")}}).ReadToken,
 			wantErr: "read git token: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
-		{name: "empty file", read: (&GitHubRepo{TokenFile: emptyFile}).ReadToken,
+		{name: "empty file", read: (&svcconfig.GitHubRepo{TokenSource: svcconfig.TokenSource{TokenFile: emptyFile}}).ReadToken,
 			wantErr: "read github token: file " + emptyFile + " is empty"},
-		{name: "unset env", read: (&HTTPConfig{TokenEnv: "TEST_SECRET_UNSET"}).ReadToken,
+		{name: "unset env", read: (&svcconfig.HTTPConfig{TokenSource: svcconfig.TokenSource{TokenEnv: "TEST_SECRET_UNSET"}}).ReadToken,
 			wantErr: "read http token: environment variable TEST_SECRET_UNSET is not set"},
-		{name: "empty env", read: (&PrometheusServer{Name: "p", BearerTokenEnv: "TEST_SECRET_EMPTY"}).ReadBearerToken,
+		{name: "empty env", read: (&svcconfig.PrometheusServer{Name: "p", BearerTokenEnv: "TEST_SECRET_EMPTY"}).ReadBearerToken,
 			wantErr: "read prometheus p bearer token: environment variable TEST_SECRET_EMPTY is empty"},
 	}
 	for _, tt := range tests {
@@ -216,7 +217,7 @@ func TestReadSecrets(t *testing.T) {
 }
 
 func TestValidateSet(t *testing.T) {
-	cfg, err := LoadConfig("config.yaml", mustRead(t, "testdata/config.yaml"))
+	cfg, err := svcconfig.LoadConfig("config.yaml", mustRead(t, "testdata/config.yaml"))
 	require.NoError(t, err)
 	base := string(mustRead(t, "testdata/full.yaml"))
 	load := func(t *testing.T, file, repo string, replace ...string) *Policy {
@@ -229,7 +230,7 @@ func TestValidateSet(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		cfg      *Config
+		cfg      *svcconfig.Config
 		policies func(t *testing.T) []*Policy
 		want     []string
 	}{
@@ -259,10 +260,10 @@ func TestValidateSet(t *testing.T) {
 		{name: "no config: servers are not checked", cfg: nil, policies: func(t *testing.T) []*Policy {
 			return []*Policy{load(t, "a.yaml", "", "server: default", "server: thanos")}
 		}},
-		{name: "policy URL allowed by the config", cfg: &Config{AllowPolicyPrometheusURLs: true}, policies: func(t *testing.T) []*Policy {
+		{name: "policy URL allowed by the config", cfg: &svcconfig.Config{AllowPolicyPrometheusURLs: true}, policies: func(t *testing.T) []*Policy {
 			return []*Policy{load(t, "a.yaml", "", "{server: default}", "{url: 'http://prom:9090'}")}
 		}},
-		{name: "unknown server with no servers configured", cfg: &Config{}, policies: func(t *testing.T) []*Policy {
+		{name: "unknown server with no servers configured", cfg: &svcconfig.Config{}, policies: func(t *testing.T) []*Policy {
 			return []*Policy{load(t, "a.yaml", "")}
 		}, want: []string{`a.yaml:23: spec.prometheus.server: unknown Prometheus server "default": the config defines no Prometheus servers`}},
 	}
@@ -280,7 +281,7 @@ func TestValidateSet(t *testing.T) {
 }
 
 func TestConfigValidateInCode(t *testing.T) {
-	cfg := &Config{APIVersion: APIVersion, Kind: KindConfig}
+	cfg := &svcconfig.Config{APIVersion: APIVersion, Kind: KindConfig}
 	cfg.SetDefaults()
 	err := cfg.Validate()
 	require.Error(t, err)
@@ -306,7 +307,7 @@ func TestLoadConfigFileResolvesWhereItIs(t *testing.T) {
 		return p
 	}
 
-	cfg, err := LoadConfigFile(write("a.yaml", ""))
+	cfg, err := svcconfig.LoadConfigFile(write("a.yaml", ""))
 	require.NoError(t, err)
 	var urls []string
 	for _, r := range cfg.Repositories {
@@ -319,14 +320,14 @@ func TestLoadConfigFileResolvesWhereItIs(t *testing.T) {
 		"git@github.com:acme/x.git",
 		"https://github.com/acme/x.git",
 	}, urls)
-	assert.Equal(t, DefaultCacheDir(), cfg.CacheDir)
+	assert.Equal(t, svcconfig.DefaultCacheDir(), cfg.CacheDir)
 	assert.Equal(t, "gitops-autoscaler", filepath.Base(cfg.CacheDir))
 
-	cfg, err = LoadConfigFile(write("b.yaml", "cacheDir: /var/cache/autoscaler\n"))
+	cfg, err = svcconfig.LoadConfigFile(write("b.yaml", "cacheDir: /var/cache/autoscaler\n"))
 	require.NoError(t, err)
 	assert.Equal(t, "/var/cache/autoscaler", cfg.CacheDir, "a configured cacheDir stays")
 
-	cfg, err = LoadConfig("c.yaml", []byte("apiVersion: autoscaler.gitops.dev/v1alpha1\nkind: AutoscalerConfig\n"+repos))
+	cfg, err = svcconfig.LoadConfig("c.yaml", []byte("apiVersion: autoscaler.gitops.dev/v1alpha1\nkind: AutoscalerConfig\n"+repos))
 	require.NoError(t, err)
 	assert.Equal(t, "../gitops", cfg.Repositories[0].URL, "LoadConfig has no file to be relative to")
 	assert.Empty(t, cfg.CacheDir)

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // Invalid is a policy document that did not load, or a loaded policy a set-level check
@@ -51,7 +54,7 @@ func LoadEach(file string, data []byte) ([]*Policy, []Invalid) {
 			ok = append(ok, d.policy)
 			return
 		}
-		iv := Invalid{File: file, Line: d.line, Err: joinProblems(d.problems)}
+		iv := Invalid{File: file, Line: d.line, Err: strictyaml.Join(d.problems)}
 		if d.policy != nil {
 			iv.Policy = legibleID(d.policy.Metadata)
 		}
@@ -77,7 +80,7 @@ func legibleID(m Metadata) string {
 // nothing of the repository: with no history to tell which of two policies claimed a name or
 // a target first, a conflict refuses both, each message naming the other. A problem of one
 // policy alone (an unknown Prometheus server) refuses that one.
-func CheckSet(cfg *Config, policies []*Policy) ([]*Policy, []Invalid) {
+func CheckSet(cfg *svcconfig.Config, policies []*Policy) ([]*Policy, []Invalid) {
 	return CheckRepoSet(cfg, policies, RepoView{})
 }
 
@@ -96,7 +99,7 @@ func (c conflict) at(p *Policy, msg string) *FieldError {
 // setConflicts finds what no single document can show: duplicate IDs, two policies writing
 // one target, and, with a config, Prometheus servers it does not define and policy URLs it
 // does not allow. Each conflict is reported at the later policy, naming the first.
-func setConflicts(cfg *Config, policies []*Policy) []conflict {
+func setConflicts(cfg *svcconfig.Config, policies []*Policy) []conflict {
 	where := func(p *Policy, field string) string {
 		return fmt.Sprintf("%s:%d", p.Source.File, p.Source.LineOf(field))
 	}
@@ -131,12 +134,12 @@ func setConflicts(cfg *Config, policies []*Policy) []conflict {
 
 // policyConflicts are the set-level problems of one policy alone: with a config, a Prometheus
 // server it does not define, or a policy URL it does not allow.
-func policyConflicts(cfg *Config, p *Policy) []conflict {
+func policyConflicts(cfg *svcconfig.Config, p *Policy) []conflict {
 	if cfg == nil || p.Spec.Prometheus == nil {
 		return nil
 	}
 	var out []conflict
-	if srv := p.Spec.Prometheus.Server; srv != "" && cfg.prometheusServer(srv) == nil {
+	if srv := p.Spec.Prometheus.Server; srv != "" && cfg.Server(srv) == nil {
 		known := make([]string, len(cfg.Prometheus))
 		for i, s := range cfg.Prometheus {
 			known[i] = s.Name

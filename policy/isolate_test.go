@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // teamPolicy is one small valid policy document of a shared repository.
@@ -134,7 +136,7 @@ func TestCheckSet(t *testing.T) {
 		require.Len(t, ps, 1)
 		return ps[0]
 	}
-	cfg := &Config{Prometheus: []PrometheusServer{{Name: "default"}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default"}}}
 	tests := []struct {
 		name    string
 		docs    map[string]string // file → document, loaded in file order

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden *.err files of testdata/invalid")
@@ -99,7 +101,7 @@ func TestSeedDocumentValidates(t *testing.T) {
 	assert.Equal(t, 2, *p.Spec.MinReplicas)
 	assert.Equal(t, 250.0, *p.Spec.Metrics[0].ScaleUp.Threshold)
 	assert.Equal(t, 120, *p.Spec.Behavior.StabilizationWindowSeconds)
-	assert.Equal(t, Source{File: "seed.yaml", Line: 1, lines: p.Source.lines}, p.Source)
+	assert.Equal(t, []any{"seed.yaml", 1, ""}, []any{p.Source.File, p.Source.Line, p.Source.Repository})
 	assert.Equal(t, 16, p.Source.LineOf("spec.metrics[0].scaleUp.threshold"))
 	require.Len(t, docs.Warnings, 1)
 	assert.Equal(t, "seed.yaml:6: warning: spec.replicas: not set: validate accepts the policy, but evaluate and serve need spec.replicas (file and path) to know where the count lives in Git",
@@ -126,7 +128,7 @@ func TestFullExampleValidates(t *testing.T) {
 	assert.Equal(t, 600, s.SyncCheck.TimeoutSeconds)
 	assert.Empty(t, policies[0].Warnings())
 
-	cfg, err := LoadConfig("config.yaml", mustRead(t, "testdata/config.yaml"))
+	cfg, err := svcconfig.LoadConfig("config.yaml", mustRead(t, "testdata/config.yaml"))
 	require.NoError(t, err)
 	assert.NoError(t, ValidateSet(cfg, policies))
 }
@@ -276,7 +278,7 @@ func TestValidateInCodePolicy(t *testing.T) {
 }
 
 func TestDurationEncoding(t *testing.T) {
-	d := Duration{90 * time.Second}
+	d := Duration{Duration: 90 * time.Second}
 	b, err := d.MarshalJSON()
 	require.NoError(t, err)
 	assert.Equal(t, `"1m30s"`, string(b))

@@ -8,6 +8,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 )
 
@@ -115,55 +117,34 @@ func AutoscalerKind(data []byte) (kind string, line int) {
 	if !bytes.Contains(data, []byte(KindPolicy)) && !bytes.Contains(data, []byte(KindConfig)) {
 		return "", 0
 	}
-	for _, part := range splitDocuments(data) {
-		for doc, err := range yamlnode.Documents(part.data) {
+	for _, part := range strictyaml.Split(data) {
+		for doc, err := range yamlnode.Documents(part.Data) {
 			if err != nil {
 				break // a part that does not parse: no kind can be read from it
 			}
 			if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 				continue
 			}
-			if k, l := scalarField(doc.Content[0], "kind"); k == KindPolicy || k == KindConfig {
-				return k, l + part.offset
+			if k, l := strictyaml.ScalarField(doc.Content[0], "kind"); k == KindPolicy || k == KindConfig {
+				return k, l + part.Offset
 			}
 		}
 	}
 	return "", 0
 }
 
-// owners checks a repository's owners entries: each names a policy glob and at least one
-// target glob, all valid.
-func (c *checker) owners(f string, owners []Owner) {
-	for i, o := range owners {
-		of := fmt.Sprintf("%s.owners[%d]", f, i)
-		if o.Policies == "" {
-			c.errorf(of+".policies", "required: a glob of policy document paths, e.g. teams/a/**")
-		} else if err := ValidateGlob(o.Policies); err != nil {
-			c.errorf(of+".policies", "%v", err)
-		}
-		if len(o.Targets) == 0 {
-			c.errorf(of+".targets", "required: globs of the files these policies may write, e.g. [apps/a/**]")
-		}
-		for j, g := range o.Targets {
-			if err := ValidateGlob(g); err != nil {
-				c.errorf(fmt.Sprintf("%s.targets[%d]", of, j), "%v", err)
-			}
-		}
-	}
-}
-
 // ownerProblem is the problem owners find with a policy whose document is at doc (repository
 // path) and that writes file ("": nothing): its document is under no entry (field metadata),
 // or none of the entries that cover it allows the file (field spec.replicas.file). ok when
 // they allow it, or when the repository declares no owners.
-func ownerProblem(rc *Repository, doc, file string) (field, msg string, ok bool) {
+func ownerProblem(rc *svcconfig.Repository, doc, file string) (field, msg string, ok bool) {
 	if rc == nil || len(rc.Owners) == 0 {
 		return "", "", true
 	}
 	var allowed []string
 	covered := false
 	for i, o := range rc.Owners {
-		if !MatchGlob(o.Policies, doc) {
+		if !svcconfig.MatchGlob(o.Policies, doc) {
 			continue
 		}
 		covered = true
@@ -171,7 +152,7 @@ func ownerProblem(rc *Repository, doc, file string) (field, msg string, ok bool)
 			return "", "", true
 		}
 		for _, g := range o.Targets {
-			if MatchGlob(g, file) {
+			if svcconfig.MatchGlob(g, file) {
 				return "", "", true
 			}
 		}
@@ -188,10 +169,10 @@ func ownerProblem(rc *Repository, doc, file string) (field, msg string, ok bool)
 // placeProblem says why no policy of the repository may write file because of what it is: a
 // policy document, by the repository's policy globs or by a document it holds (t, when the
 // file could be read), or the service config. "" when neither.
-func placeProblem(rc *Repository, file string, t *ResolvedTarget) string {
+func placeProblem(rc *svcconfig.Repository, file string, t *ResolvedTarget) string {
 	if rc != nil {
 		for _, g := range rc.Policies {
-			if MatchGlob(g, file) {
+			if svcconfig.MatchGlob(g, file) {
 				return fmt.Sprintf("%s is a policy document (the repository's policies: %s): a policy may never write it", file, strings.Join(rc.Policies, ", "))
 			}
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // TestForbiddenTarget is the path rule of docs/design.md §4: Git's and CI's configuration is
@@ -139,8 +141,8 @@ func TestCheckRepoSet(t *testing.T) {
 		require.NoError(t, err)
 		return ps[0]
 	}
-	rc := &Repository{Name: "shared", Policies: []string{"teams/**/*.yaml"}}
-	owned := &Repository{Name: "shared", Policies: []string{"teams/**/*.yaml"}, Owners: []Owner{
+	rc := &svcconfig.Repository{Name: "shared", Policies: []string{"teams/**/*.yaml"}}
+	owned := &svcconfig.Repository{Name: "shared", Policies: []string{"teams/**/*.yaml"}, Owners: []svcconfig.Owner{
 		{Policies: "teams/a/**", Targets: []string{"apps/a/**"}},
 		{Policies: "teams/b/**", Targets: []string{"apps/b/**"}},
 		{Policies: "teams/b/shared/**", Targets: []string{"apps/shared/*.yaml", "apps/common.yaml"}},
@@ -153,7 +155,7 @@ func TestCheckRepoSet(t *testing.T) {
 	tests := []struct {
 		name    string
 		docs    []doc
-		repo    *Repository
+		repo    *svcconfig.Repository
 		outside map[string]bool // files given outside the repository
 		target  func(p *Policy) (ResolvedTarget, bool)
 		history *claimTable
@@ -260,7 +262,7 @@ func TestCheckRepoSet(t *testing.T) {
 			if tt.history != nil {
 				view.History = tt.history
 			}
-			ok, bad := CheckRepoSet(&Config{Prometheus: []PrometheusServer{{Name: "default"}}}, ps, view)
+			ok, bad := CheckRepoSet(&svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default"}}}, ps, view)
 			got := map[string]string{}
 			for _, iv := range bad {
 				got[iv.Policy+"@"+iv.File] = iv.Error()
@@ -304,11 +306,11 @@ func FuzzOwnersGlob(f *testing.F) {
 		if len(pattern) > 64 || len(name) > 64 {
 			return
 		}
-		got := MatchGlob(pattern, name)
+		got := svcconfig.MatchGlob(pattern, name)
 		if want := naiveGlob(strings.Split(pattern, "/"), strings.Split(name, "/")); got != want {
 			t.Fatalf("MatchGlob(%q, %q) = %v, the semantics say %v", pattern, name, got, want)
 		}
-		if got && ValidateGlob(pattern) == nil && !strings.Contains(pattern, "**") &&
+		if got && svcconfig.ValidateGlob(pattern) == nil && !strings.Contains(pattern, "**") &&
 			strings.Count(pattern, "/") != strings.Count(name, "/") {
 			t.Fatalf("%q matched %q across directories without **", pattern, name)
 		}
@@ -353,14 +355,14 @@ func BenchmarkCheckRepoSet1000(b *testing.B) {
 		require.NoError(b, err)
 		ps = append(ps, loaded...)
 	}
-	rc := &Repository{Name: "shared", Policies: []string{"teams/**/*.yaml"}}
+	rc := &svcconfig.Repository{Name: "shared", Policies: []string{"teams/**/*.yaml"}}
 	for t := range 50 {
 		team := fmt.Sprintf("team-%02d", t)
-		rc.Owners = append(rc.Owners, Owner{Policies: "teams/" + team + "/**", Targets: []string{"apps/" + team + "/**"}})
+		rc.Owners = append(rc.Owners, svcconfig.Owner{Policies: "teams/" + team + "/**", Targets: []string{"apps/" + team + "/**"}})
 	}
 	view := RepoView{Repository: rc, History: &claimTable{},
 		Target: func(p *Policy) (ResolvedTarget, bool) { return ResolvedTarget{Line: 1, Column: 15}, true }}
-	cfg := &Config{Prometheus: []PrometheusServer{{Name: "default"}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default"}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		ok, bad := CheckRepoSet(cfg, ps, view)

@@ -110,15 +110,15 @@ func formatRange(d time.Duration) string {
 // parser's position), and linted (warnings).
 func (c *checker) promQL(field, query, missing string) {
 	if strings.TrimSpace(query) == "" {
-		c.errorf(field, "%s", missing)
+		c.Errorf(field, "%s", missing)
 		return
 	}
 	lint, err := CheckPromQL(query)
 	if err != nil {
-		c.errorf(field, "%v in %q", err, query)
+		c.Errorf(field, "%v in %q", err, query)
 		return
 	}
 	for _, l := range lint {
-		c.warnf(field, "%s", l)
+		c.Warnf(field, "%s", l)
 	}
 }

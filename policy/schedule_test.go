@@ -9,7 +9,7 @@ import (
 )
 
 func window(name, cron string, d time.Duration, min, max *int, tz string) ScheduleWindow {
-	return ScheduleWindow{Name: name, Cron: cron, Duration: Duration{d}, MinReplicas: min, MaxReplicas: max, Timezone: tz}
+	return ScheduleWindow{Name: name, Cron: cron, Duration: Duration{Duration: d}, MinReplicas: min, MaxReplicas: max, Timezone: tz}
 }
 
 func utc(s string) time.Time {

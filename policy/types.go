@@ -1,14 +1,16 @@
 package policy
 
-import "time"
+import (
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
+)
 
 // API groups accepted for policy and config documents. The laravel group is the group of the
 // original controller this project grew from; its documents keep working unchanged.
 const (
-	APIVersion       = "autoscaler.gitops.dev/v1alpha1"
-	LegacyAPIVersion = "autoscaler.laravel.app/v1alpha1"
+	APIVersion       = svcconfig.APIVersion
+	LegacyAPIVersion = svcconfig.LegacyAPIVersion
 	KindPolicy       = "PrometheusAutoscaler"
-	KindConfig       = "AutoscalerConfig"
+	KindConfig       = svcconfig.KindConfig
 )
 
 // Mode is how a decision is delivered to Git.
@@ -44,19 +46,6 @@ type Policy struct {
 
 	// Source is where the document was read from; set by the loader.
 	Source Source `yaml:"-" json:"-"`
-}
-
-// Source locates a document for error messages: the file and the line of its first key.
-type Source struct {
-	File string
-	Line int
-	// Repository is the configured repository the document was found in; empty for files
-	// given directly. Set-level checks compare targets within one repository.
-	Repository string
-
-	// lines maps field paths (spec.replicas.path) to their lines; set by the loader, read
-	// through LineOf.
-	lines *lineIndex
 }
 
 // Metadata names a policy. The policy's identity is Namespace/Name.
@@ -271,9 +260,6 @@ type ScheduleWindow struct {
 	// does not parse on every evaluation (schedule.go).
 	compiled *compiledSchedule
 }
-
-// Duration is a time.Duration written as "10h", "90s".
-type Duration struct{ time.Duration }
 
 // Behavior holds both the original controller's form and the HPA autoscaling/v2 form.
 type Behavior struct {

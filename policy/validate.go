@@ -1,10 +1,8 @@
 package policy
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"path"
 	"regexp"
 	"sort"
@@ -13,6 +11,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
@@ -20,9 +20,9 @@ import (
 // problems joined (each a *FieldError located through p.Source). The loader runs it; a policy built
 // in code should run SetDefaults and then Validate.
 func (p *Policy) Validate() error {
-	c := &checker{src: p.Source}
+	c := &checker{Checker: strictyaml.Checker{Src: p.Source}}
 	c.policy(p)
-	return joinProblems(c.errs)
+	return strictyaml.Join(c.Errs)
 }
 
 // Warnings lists what is allowed in the policy but probably not meant:
@@ -31,40 +31,15 @@ func (p *Policy) Validate() error {
 //   - activationThreshold with minReplicas above 0: activation only decides between 0 and 1
 //     replicas (docs/design.md §5), so the threshold never takes effect.
 func (p *Policy) Warnings() []Warning {
-	c := &checker{src: p.Source}
+	c := &checker{Checker: strictyaml.Checker{Src: p.Source}}
 	c.policy(p)
-	return c.warns
+	return c.Warns
 }
 
-// checker collects the problems of one document. Fields whose decoding already failed are
-// not checked again, so one mistake gives one message.
+// checker collects the problems of one document (strictyaml.Checker), with the checks of
+// policies and configs as its methods.
 type checker struct {
-	src    Source
-	failed map[string]bool
-	errs   []*FieldError
-	warns  []Warning
-}
-
-func (c *checker) errorf(field, format string, args ...any) {
-	if c.decodeFailed(field) {
-		return
-	}
-	c.errs = append(c.errs, &FieldError{File: c.src.File, Line: c.src.LineOf(field), Field: field, Msg: singleLine(fmt.Sprintf(format, args...))})
-}
-
-func (c *checker) warnf(field, format string, args ...any) {
-	c.warns = append(c.warns, Warning{File: c.src.File, Line: c.src.LineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
-}
-
-// decodeFailed reports whether decoding failed at the field, above it or below it.
-func (c *checker) decodeFailed(field string) bool {
-	for f := range c.failed {
-		if f == field || strings.HasPrefix(f, field+".") || strings.HasPrefix(f, field+"[") ||
-			strings.HasPrefix(field, f+".") || strings.HasPrefix(field, f+"[") {
-			return true
-		}
-	}
-	return false
+	strictyaml.Checker
 }
 
 var (
@@ -95,41 +70,31 @@ func isOneOf(v string, allowed []string) bool {
 
 func (c *checker) enum(field, v string, allowed []string) {
 	if !isOneOf(v, allowed) {
-		c.errorf(field, "must be one of %s, got %q", strings.Join(allowed, ", "), v)
-	}
-}
-
-func (c *checker) apiVersion(v string) {
-	switch v {
-	case APIVersion, LegacyAPIVersion:
-	case "":
-		c.errorf("apiVersion", "required: %s", APIVersion)
-	default:
-		c.errorf("apiVersion", "must be %s (or the legacy %s), got %q", APIVersion, LegacyAPIVersion, v)
+		c.Errorf(field, "must be one of %s, got %q", strings.Join(allowed, ", "), v)
 	}
 }
 
 // policy checks one policy document.
 func (c *checker) policy(p *Policy) {
-	c.apiVersion(p.APIVersion)
+	svcconfig.CheckAPIVersion(&c.Checker, p.APIVersion)
 	if p.Kind != KindPolicy {
-		c.errorf("kind", "must be %s, got %q", KindPolicy, p.Kind)
+		c.Errorf("kind", "must be %s, got %q", KindPolicy, p.Kind)
 	}
 	switch m := p.Metadata; {
 	case m.Name == "":
-		c.errorf("metadata.name", "required")
+		c.Errorf("metadata.name", "required")
 	case len(m.Name) > 253 || !dns1123Subdomain.MatchString(m.Name):
-		c.errorf("metadata.name", "must be a lowercase DNS name (a-z, 0-9, '-', '.'), got %q", m.Name)
+		c.Errorf("metadata.name", "must be a lowercase DNS name (a-z, 0-9, '-', '.'), got %q", m.Name)
 	}
 	if ns := p.Metadata.Namespace; ns != "" && (len(ns) > 63 || !dns1123Label.MatchString(ns)) {
-		c.errorf("metadata.namespace", "must be a lowercase DNS label (a-z, 0-9, '-'), got %q", ns)
+		c.Errorf("metadata.namespace", "must be a lowercase DNS label (a-z, 0-9, '-'), got %q", ns)
 	}
 	s := &p.Spec
 	if s.TargetRef.Kind == "" {
-		c.errorf("spec.targetRef.kind", "required, e.g. Deployment")
+		c.Errorf("spec.targetRef.kind", "required, e.g. Deployment")
 	}
 	if s.TargetRef.Name == "" {
-		c.errorf("spec.targetRef.name", "required")
+		c.Errorf("spec.targetRef.name", "required")
 	}
 	c.replicas(s.Replicas)
 	c.render(s.Render)
@@ -149,7 +114,7 @@ func (c *checker) policy(p *Policy) {
 	c.metrics(s)
 	if s.Tolerance != nil && (*s.Tolerance < 0 || *s.Tolerance >= 1) {
 		// At 1 or more, every ratio below 2 is "within tolerance": the policy never scales down.
-		c.errorf("spec.tolerance", "must be at least 0 and below 1, got %g", *s.Tolerance)
+		c.Errorf("spec.tolerance", "must be at least 0 and below 1, got %g", *s.Tolerance)
 	}
 	c.schedules(s.Schedules)
 	c.behavior(s.Behavior)
@@ -161,13 +126,13 @@ func (c *checker) policy(p *Policy) {
 	if sc := s.SyncCheck; sc != nil {
 		c.promQL("spec.syncCheck.promQL", sc.PromQL, "required")
 		if sc.TimeoutSeconds < 1 {
-			c.errorf("spec.syncCheck.timeoutSeconds", "must be at least 1, got %d", sc.TimeoutSeconds)
+			c.Errorf("spec.syncCheck.timeoutSeconds", "must be at least 1, got %d", sc.TimeoutSeconds)
 		}
 	}
 	if sh := s.Shadow; sh != nil {
 		c.promQL("spec.shadow.promQL", sh.PromQL, "required: the live autoscaler's desired replicas, e.g. kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"…\",horizontalpodautoscaler=\"…\"}")
 		if shadowCommits(s) {
-			c.errorf("spec.shadow", "needs mode DryRun (and no delivery override): a policy that commits beside the live autoscaler would fight it; delete that autoscaler, then drop shadow and choose a mode")
+			c.Errorf("spec.shadow", "needs mode DryRun (and no delivery override): a policy that commits beside the live autoscaler would fight it; delete that autoscaler, then drop shadow and choose a mode")
 		}
 	}
 }
@@ -186,22 +151,22 @@ func shadowCommits(s *Spec) bool {
 
 func (c *checker) replicas(r *ReplicasLocation) {
 	if r == nil {
-		c.warnf("spec.replicas", "not set: validate accepts the policy, but evaluate and serve need spec.replicas (file and path) to know where the count lives in Git")
+		c.Warnf("spec.replicas", "not set: validate accepts the policy, but evaluate and serve need spec.replicas (file and path) to know where the count lives in Git")
 		return
 	}
 	c.repoPath("spec.replicas.file", r.File, false)
 	if clean, err := repopath.Clean(r.File); err == nil {
 		if why := ForbiddenTarget(clean); why != "" {
-			c.errorf("spec.replicas.file", "%s", forbiddenTargetMsg(r.File, why))
+			c.Errorf("spec.replicas.file", "%s", forbiddenTargetMsg(r.File, why))
 		}
 	}
 	if r.Path == "" {
-		c.errorf("spec.replicas.path", "required, e.g. laravelWeb.replicaCount")
+		c.Errorf("spec.replicas.path", "required, e.g. laravelWeb.replicaCount")
 	} else if _, err := ParsePath(r.Path); err != nil {
-		c.errorf("spec.replicas.path", "%v", err)
+		c.Errorf("spec.replicas.path", "%v", err)
 	}
 	if r.Document != nil && r.Document.Kind == "" && r.Document.Name == "" {
-		c.errorf("spec.replicas.document", "needs kind or name (or leave document out)")
+		c.Errorf("spec.replicas.document", "needs kind or name (or leave document out)")
 	}
 }
 
@@ -218,9 +183,9 @@ func (c *checker) render(r *Render) {
 	sort.Strings(set)
 	switch {
 	case len(set) > 1:
-		c.errorf("spec.render", "set one of helm, kustomize, argocd and flux, not %s", strings.Join(set, " and "))
+		c.Errorf("spec.render", "set one of helm, kustomize, argocd and flux, not %s", strings.Join(set, " and "))
 	case len(set) == 0:
-		c.errorf("spec.render", "set one of helm, kustomize, argocd and flux (or leave render out)")
+		c.Errorf("spec.render", "set one of helm, kustomize, argocd and flux (or leave render out)")
 	}
 	if h := r.Helm; h != nil {
 		c.repoPath("spec.render.helm.chart", h.Chart, true)
@@ -228,10 +193,10 @@ func (c *checker) render(r *Render) {
 			c.repoPath(fmt.Sprintf("spec.render.helm.valuesFiles[%d]", i), f, false)
 		}
 		if h.ReleaseName != "" && (len(h.ReleaseName) > 53 || !dns1123Subdomain.MatchString(h.ReleaseName)) {
-			c.errorf("spec.render.helm.releaseName", "must be a lowercase DNS name of at most 53 characters, as Helm requires, got %q", h.ReleaseName)
+			c.Errorf("spec.render.helm.releaseName", "must be a lowercase DNS name of at most 53 characters, as Helm requires, got %q", h.ReleaseName)
 		}
 		if ns := h.Namespace; ns != "" && (len(ns) > 63 || !dns1123Label.MatchString(ns)) {
-			c.errorf("spec.render.helm.namespace", "must be a lowercase DNS label (a-z, 0-9, '-'), got %q", ns)
+			c.Errorf("spec.render.helm.namespace", "must be a lowercase DNS label (a-z, 0-9, '-'), got %q", ns)
 		}
 		c.cluster("spec.render.helm", h.KubeVersion, h.APIVersions)
 	}
@@ -241,11 +206,11 @@ func (c *checker) render(r *Render) {
 	if a := r.ArgoCD; a != nil {
 		switch {
 		case a.Application != "" && a.ApplicationSet != "":
-			c.errorf("spec.render.argocd", "set application or applicationSet, not both")
+			c.Errorf("spec.render.argocd", "set application or applicationSet, not both")
 		case a.ApplicationSet != "":
 			c.repoPath("spec.render.argocd.applicationSet", a.ApplicationSet, false)
 			if a.Name == "" {
-				c.errorf("spec.render.argocd.name", "required with applicationSet: the name of the Application it generates")
+				c.Errorf("spec.render.argocd.name", "required with applicationSet: the name of the Application it generates")
 			}
 		default:
 			c.repoPath("spec.render.argocd.application", a.Application, false)
@@ -271,11 +236,11 @@ var (
 // cluster checks the kubeVersion and apiVersions of a render block.
 func (c *checker) cluster(field, kubeVersion string, apiVersions []string) {
 	if kubeVersion != "" && !kubeVersionRE.MatchString(kubeVersion) {
-		c.errorf(field+".kubeVersion", "must be a Kubernetes version such as v1.33.0 or 1.33, got %q", kubeVersion)
+		c.Errorf(field+".kubeVersion", "must be a Kubernetes version such as v1.33.0 or 1.33, got %q", kubeVersion)
 	}
 	for i, v := range apiVersions {
 		if !apiVersionRE.MatchString(v) {
-			c.errorf(fmt.Sprintf("%s.apiVersions[%d]", field, i), "must be [group/]version[/Kind], e.g. monitoring.coreos.com/v1 or apps/v1/Deployment, got %q", v)
+			c.Errorf(fmt.Sprintf("%s.apiVersions[%d]", field, i), "must be [group/]version[/Kind], e.g. monitoring.coreos.com/v1 or apps/v1/Deployment, got %q", v)
 		}
 	}
 }
@@ -283,7 +248,7 @@ func (c *checker) cluster(field, kubeVersion string, apiVersions []string) {
 // objectName checks an optional Kubernetes object name.
 func (c *checker) objectName(field, name string) {
 	if name != "" && (len(name) > 253 || !dns1123Subdomain.MatchString(name)) {
-		c.errorf(field, "must be a lowercase DNS name (a-z, 0-9, '-', '.'), got %q", name)
+		c.Errorf(field, "must be a lowercase DNS name (a-z, 0-9, '-', '.'), got %q", name)
 	}
 }
 
@@ -293,25 +258,16 @@ func (c *checker) objectName(field, name string) {
 func (c *checker) repoPath(field, p string, dirOK bool) {
 	switch clean := path.Clean(p); {
 	case p == "":
-		c.errorf(field, "required: a path relative to the repository root")
+		c.Errorf(field, "required: a path relative to the repository root")
 	case strings.HasPrefix(p, "/") || strings.Contains(p, `\`) || (len(p) > 1 && p[1] == ':'):
-		c.errorf(field, "must be relative to the repository root (slash-separated), got %q", p)
-	case hasDotDot(p):
-		c.errorf(field, "must stay inside the repository: no '..' elements, got %q", p)
+		c.Errorf(field, "must be relative to the repository root (slash-separated), got %q", p)
+	case repopath.HasDotDot(p):
+		c.Errorf(field, "must stay inside the repository: no '..' elements, got %q", p)
 	case repopath.InGitDir(clean):
-		c.errorf(field, "must not be inside .git, got %q", p)
+		c.Errorf(field, "must not be inside .git, got %q", p)
 	case clean == "." && !dirOK:
-		c.errorf(field, "must name a file inside the repository, got %q", p)
+		c.Errorf(field, "must name a file inside the repository, got %q", p)
 	}
-}
-
-func hasDotDot(p string) bool {
-	for _, e := range strings.Split(p, "/") {
-		if e == ".." {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *checker) bounds(s *Spec) {
@@ -320,15 +276,15 @@ func (c *checker) bounds(s *Spec) {
 		minR = *s.MinReplicas
 	}
 	if minR < 0 {
-		c.errorf("spec.minReplicas", "must be at least 0, got %d", minR)
+		c.Errorf("spec.minReplicas", "must be at least 0, got %d", minR)
 	}
 	switch {
-	case s.MaxReplicas < 1 && !c.src.written("spec.maxReplicas"):
-		c.errorf("spec.maxReplicas", "required: at least 1")
+	case s.MaxReplicas < 1 && !c.Src.Written("spec.maxReplicas"):
+		c.Errorf("spec.maxReplicas", "required: at least 1")
 	case s.MaxReplicas < 1:
-		c.errorf("spec.maxReplicas", "must be at least 1, got %d", s.MaxReplicas)
+		c.Errorf("spec.maxReplicas", "must be at least 1, got %d", s.MaxReplicas)
 	case minR > s.MaxReplicas:
-		c.errorf("spec.minReplicas", "%d is above maxReplicas %d", minR, s.MaxReplicas)
+		c.Errorf("spec.minReplicas", "%d is above maxReplicas %d", minR, s.MaxReplicas)
 	}
 }
 
@@ -336,11 +292,11 @@ func (c *checker) bounds(s *Spec) {
 // as @hourly or @every 30s.
 func (c *checker) cron(field, spec string) {
 	if spec == "" {
-		c.errorf(field, "required: a cron spec such as \"0 8 * * 1-5\" or \"@every 30s\"")
+		c.Errorf(field, "required: a cron spec such as \"0 8 * * 1-5\" or \"@every 30s\"")
 		return
 	}
 	if _, err := cron.ParseStandard(spec); err != nil {
-		c.errorf(field, "invalid cron spec %q: %v", spec, err)
+		c.Errorf(field, "invalid cron spec %q: %v", spec, err)
 	}
 }
 
@@ -349,34 +305,18 @@ func (c *checker) prometheusRef(r *PrometheusRef) {
 		return
 	}
 	if r.Server != "" && r.URL != "" {
-		c.errorf("spec.prometheus", "set server or url, not both")
+		c.Errorf("spec.prometheus", "set server or url, not both")
 	}
 	if r.URL != "" {
-		if err := checkHTTPURL(r.URL); err != nil {
-			c.errorf("spec.prometheus.url", "%v", err)
+		if err := svcconfig.CheckHTTPURL(r.URL); err != nil {
+			c.Errorf("spec.prometheus.url", "%v", err)
 		}
 	}
 }
 
-// checkHTTPURL accepts an absolute http(s) URL with a host and no credentials in it. Its error
-// never repeats the URL's user information.
-func checkHTTPURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("must be an absolute http:// or https:// URL")
-	}
-	if u.User != nil {
-		return fmt.Errorf("must not carry credentials (%s): name them by file or environment variable", u.Redacted())
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("must be an absolute http:// or https:// URL, got %q", raw)
-	}
-	return nil
-}
-
 func (c *checker) metrics(s *Spec) {
 	if len(s.Metrics) == 0 {
-		c.errorf("spec.metrics", "at least one metric is required")
+		c.Errorf("spec.metrics", "at least one metric is required")
 		return
 	}
 	first := map[string]string{}
@@ -385,30 +325,30 @@ func (c *checker) metrics(s *Spec) {
 		f := fmt.Sprintf("spec.metrics[%d]", i)
 		switch {
 		case m.Name == "":
-			c.errorf(f+".name", "required")
+			c.Errorf(f+".name", "required")
 		case !metricNameRE.MatchString(m.Name):
-			c.errorf(f+".name", "must be a simple identifier (letters, digits, _; not starting with a digit), got %q", m.Name)
+			c.Errorf(f+".name", "must be a simple identifier (letters, digits, _; not starting with a digit), got %q", m.Name)
 		case first[m.Name] != "":
-			c.errorf(f+".name", "duplicate metric name %q (first at line %d)", m.Name, c.src.LineOf(first[m.Name]))
+			c.Errorf(f+".name", "duplicate metric name %q (first at line %d)", m.Name, c.Src.LineOf(first[m.Name]))
 		default:
 			first[m.Name] = f + ".name"
 		}
 		c.promQL(f+".promQL", m.PromQL, "required")
 		c.metricRule(f, m)
 		if m.OnEmpty != "" && m.OnEmpty != "zero" {
-			c.errorf(f+".onEmpty", "must be zero (or left out), got %q", m.OnEmpty)
+			c.Errorf(f+".onEmpty", "must be zero (or left out), got %q", m.OnEmpty)
 		}
 		if m.Reduce != "" {
 			c.enum(f+".reduce", m.Reduce, validReduces)
 		}
 		switch {
 		case s.Aggregation == AggregateWeighted && (m.Weight == nil || *m.Weight <= 0):
-			c.errorf(f+".weight", "must be above 0 with aggregation: weighted")
-		case s.Aggregation != AggregateWeighted && m.Weight != nil && !c.decodeFailed("spec.aggregation"):
-			c.errorf(f+".weight", "only with aggregation: weighted (aggregation is %s)", s.Aggregation)
+			c.Errorf(f+".weight", "must be above 0 with aggregation: weighted")
+		case s.Aggregation != AggregateWeighted && m.Weight != nil && !c.DecodeFailed("spec.aggregation"):
+			c.Errorf(f+".weight", "only with aggregation: weighted (aggregation is %s)", s.Aggregation)
 		}
 		if m.ActivationThreshold != nil && s.MinReplicas != nil && *s.MinReplicas > 0 {
-			c.warnf(f+".activationThreshold", "has no effect with minReplicas %d: activation only decides between 0 and 1 replicas", *s.MinReplicas)
+			c.Warnf(f+".activationThreshold", "has no effect with minReplicas %d: activation only decides between 0 and 1 replicas", *s.MinReplicas)
 		}
 	}
 }
@@ -418,10 +358,10 @@ func (c *checker) stepRule(f string, r *StepRule) {
 		return
 	}
 	if r.Threshold == nil {
-		c.errorf(f+".threshold", "required: a number")
+		c.Errorf(f+".threshold", "required: a number")
 	}
 	if r.Step < 1 {
-		c.errorf(f+".step", "must be at least 1, got %d", r.Step)
+		c.Errorf(f+".step", "must be at least 1, got %d", r.Step)
 	}
 }
 
@@ -430,24 +370,24 @@ func (c *checker) metricRule(f string, m *Metric) {
 	step := m.ScaleUp != nil || m.ScaleDown != nil
 	switch {
 	case step && m.Target != nil:
-		c.errorf(f, "set either the step rule (scaleUp, scaleDown) or target, not both")
+		c.Errorf(f, "set either the step rule (scaleUp, scaleDown) or target, not both")
 		return
 	case !step && m.Target == nil:
-		c.errorf(f, "needs a rule: scaleUp and scaleDown (step rule) or target")
+		c.Errorf(f, "needs a rule: scaleUp and scaleDown (step rule) or target")
 		return
 	}
 	if step {
 		if m.ScaleUp == nil {
-			c.errorf(f+".scaleUp", "required with scaleDown (step rule)")
+			c.Errorf(f+".scaleUp", "required with scaleDown (step rule)")
 		}
 		if m.ScaleDown == nil {
-			c.errorf(f+".scaleDown", "required with scaleUp (step rule)")
+			c.Errorf(f+".scaleDown", "required with scaleUp (step rule)")
 		}
 		c.stepRule(f+".scaleUp", m.ScaleUp)
 		c.stepRule(f+".scaleDown", m.ScaleDown)
 		if m.ScaleUp != nil && m.ScaleDown != nil && m.ScaleUp.Threshold != nil && m.ScaleDown.Threshold != nil &&
 			*m.ScaleDown.Threshold >= *m.ScaleUp.Threshold {
-			c.errorf(f+".scaleDown.threshold", "%g must be below scaleUp.threshold %g", *m.ScaleDown.Threshold, *m.ScaleUp.Threshold)
+			c.Errorf(f+".scaleDown.threshold", "%g must be below scaleUp.threshold %g", *m.ScaleDown.Threshold, *m.ScaleUp.Threshold)
 		}
 		return
 	}
@@ -456,22 +396,22 @@ func (c *checker) metricRule(f string, m *Metric) {
 	switch t.Type {
 	case TargetAverageValue:
 		if t.AverageValue == nil || *t.AverageValue <= 0 {
-			c.errorf(tf+".averageValue", "must be above 0 with type AverageValue")
+			c.Errorf(tf+".averageValue", "must be above 0 with type AverageValue")
 		}
 		if t.Value != nil {
-			c.errorf(tf+".value", "only with type Value")
+			c.Errorf(tf+".value", "only with type Value")
 		}
 	case TargetValue:
 		if t.Value == nil || *t.Value <= 0 {
-			c.errorf(tf+".value", "must be above 0 with type Value")
+			c.Errorf(tf+".value", "must be above 0 with type Value")
 		}
 		if t.AverageValue != nil {
-			c.errorf(tf+".averageValue", "only with type AverageValue")
+			c.Errorf(tf+".averageValue", "only with type AverageValue")
 		}
 	case "":
-		c.errorf(tf+".type", "required: AverageValue or Value")
+		c.Errorf(tf+".type", "required: AverageValue or Value")
 	default:
-		c.errorf(tf+".type", "must be AverageValue or Value, got %q", t.Type)
+		c.Errorf(tf+".type", "must be AverageValue or Value, got %q", t.Type)
 	}
 }
 
@@ -481,44 +421,44 @@ func (c *checker) schedules(ws []ScheduleWindow) {
 		f := fmt.Sprintf("spec.schedules[%d]", i)
 		switch {
 		case w.Name == "":
-			c.errorf(f+".name", "required: reasons name the active window")
+			c.Errorf(f+".name", "required: reasons name the active window")
 		case names[w.Name] != "":
-			c.errorf(f+".name", "duplicate schedule name %q (first at line %d)", w.Name, c.src.LineOf(names[w.Name]))
+			c.Errorf(f+".name", "duplicate schedule name %q (first at line %d)", w.Name, c.Src.LineOf(names[w.Name]))
 		default:
 			names[w.Name] = f + ".name"
 		}
 		if w.Cron == "" {
-			c.errorf(f+".cron", "required: a cron spec such as \"0 8 * * 1-5\"")
+			c.Errorf(f+".cron", "required: a cron spec such as \"0 8 * * 1-5\"")
 		} else {
 			c.cron(f+".cron", w.Cron)
 		}
 		switch {
-		case w.Duration.Duration <= 0 && !c.src.written(f+".duration"):
-			c.errorf(f+".duration", "required: how long the window lasts, e.g. 10h")
+		case w.Duration.Duration <= 0 && !c.Src.Written(f+".duration"):
+			c.Errorf(f+".duration", "required: how long the window lasts, e.g. 10h")
 		case w.Duration.Duration <= 0:
-			c.errorf(f+".duration", "must be above 0, got %s", w.Duration)
+			c.Errorf(f+".duration", "must be above 0, got %s", w.Duration)
 		}
 		switch w.Timezone {
 		case "":
 		case "Local":
 			// The machine's zone would make the service and a one-shot run decide differently.
-			c.errorf(f+".timezone", "must be an IANA zone such as Europe/Berlin; Local depends on the machine")
+			c.Errorf(f+".timezone", "must be an IANA zone such as Europe/Berlin; Local depends on the machine")
 		default:
 			if _, err := time.LoadLocation(w.Timezone); err != nil {
-				c.errorf(f+".timezone", "unknown timezone %q", w.Timezone)
+				c.Errorf(f+".timezone", "unknown timezone %q", w.Timezone)
 			}
 		}
 		if w.MinReplicas == nil && w.MaxReplicas == nil {
-			c.errorf(f, "needs minReplicas or maxReplicas")
+			c.Errorf(f, "needs minReplicas or maxReplicas")
 		}
 		if w.MinReplicas != nil && *w.MinReplicas < 0 {
-			c.errorf(f+".minReplicas", "must be at least 0, got %d", *w.MinReplicas)
+			c.Errorf(f+".minReplicas", "must be at least 0, got %d", *w.MinReplicas)
 		}
 		if w.MaxReplicas != nil && *w.MaxReplicas < 1 {
-			c.errorf(f+".maxReplicas", "must be at least 1, got %d", *w.MaxReplicas)
+			c.Errorf(f+".maxReplicas", "must be at least 1, got %d", *w.MaxReplicas)
 		}
 		if w.MinReplicas != nil && w.MaxReplicas != nil && *w.MaxReplicas >= 1 && *w.MinReplicas > *w.MaxReplicas {
-			c.errorf(f+".minReplicas", "%d is above maxReplicas %d", *w.MinReplicas, *w.MaxReplicas)
+			c.Errorf(f+".minReplicas", "%d is above maxReplicas %d", *w.MinReplicas, *w.MaxReplicas)
 		}
 	}
 }
@@ -532,10 +472,10 @@ func (c *checker) behavior(b *Behavior) {
 	c.nonNegative(f+".scaleUpCooldownSeconds", b.ScaleUpCooldownSeconds)
 	c.nonNegative(f+".scaleDownCooldownSeconds", b.ScaleDownCooldownSeconds)
 	if p := b.MaxScaleUpStepPercent; p != nil && *p < 1 {
-		c.errorf(f+".maxScaleUpStepPercent", "must be at least 1, got %d", *p)
+		c.Errorf(f+".maxScaleUpStepPercent", "must be at least 1, got %d", *p)
 	}
 	if p := b.MaxScaleDownStepPercent; p != nil && (*p < 1 || *p > 100) {
-		c.errorf(f+".maxScaleDownStepPercent", "must be 1 to 100, got %d", *p)
+		c.Errorf(f+".maxScaleDownStepPercent", "must be 1 to 100, got %d", *p)
 	}
 	c.scalingRules(f+".scaleUp", b.ScaleUp)
 	c.scalingRules(f+".scaleDown", b.ScaleDown)
@@ -562,27 +502,27 @@ func (c *checker) strategy(s *Spec) {
 			{"changeCost", st.ChangeCost != nil}}
 		for _, k := range knobs {
 			if k.set && st.Type == StrategyRules {
-				c.errorf(f+"."+k.name, "applies to strategy Steady only (type is %s)", st.Type)
+				c.Errorf(f+"."+k.name, "applies to strategy Steady only (type is %s)", st.Type)
 			}
 		}
 		return
 	}
 	if v := st.HeadroomPercent; v != nil && (*v < 0 || *v > 1000) {
-		c.errorf(f+".headroomPercent", "must be 0 to 1000, got %d", *v)
+		c.Errorf(f+".headroomPercent", "must be 0 to 1000, got %d", *v)
 	}
 	c.nonNegative(f+".maxChangesPerDay", st.MaxChangesPerDay)
 	if v := st.ScaleDownDelaySeconds; v != nil && (*v < 0 || *v > 86400) {
-		c.errorf(f+".scaleDownDelaySeconds", "must be 0 to 86400 (a day), got %d", *v)
+		c.Errorf(f+".scaleDownDelaySeconds", "must be 0 to 86400 (a day), got %d", *v)
 	}
 	// The horizon is read from Prometheus a day and a week back (the memory): at most a day.
 	if v := st.HorizonSeconds; v != nil && (*v < 600 || *v > 86400) {
-		c.errorf(f+".horizonSeconds", "must be 600 to 86400 (ten minutes to a day), got %d", *v)
+		c.Errorf(f+".horizonSeconds", "must be 600 to 86400 (ten minutes to a day), got %d", *v)
 	}
 	if v := st.ChangeCost; v != nil && (!(*v >= 0) || *v > 1e6) {
-		c.errorf(f+".changeCost", "must be 0 to 1000000 replica-hours, got %g", *v)
+		c.Errorf(f+".changeCost", "must be 0 to 1000000 replica-hours, got %g", *v)
 	}
 	if s.Behavior != nil {
-		c.errorf("spec.behavior", "not used by strategy Steady: remove it (Steady's knobs are spec.strategy.headroomPercent, maxChangesPerDay, scaleDownDelaySeconds, horizonSeconds and changeCost)")
+		c.Errorf("spec.behavior", "not used by strategy Steady: remove it (Steady's knobs are spec.strategy.headroomPercent, maxChangesPerDay, scaleDownDelaySeconds, horizonSeconds and changeCost)")
 	}
 }
 
@@ -595,7 +535,7 @@ func (c *checker) scalingRules(rf string, r *ScalingRules) {
 	// The HPA allows any tolerance ≥ 0 here: a scale-down tolerance of 1 or more never scales
 	// down, which is a choice, not a mistake.
 	if t := r.Tolerance; t != nil && (*t < 0 || math.IsNaN(*t) || math.IsInf(*t, 0)) {
-		c.errorf(rf+".tolerance", "must be a number at least 0, got %g", *t)
+		c.Errorf(rf+".tolerance", "must be a number at least 0, got %g", *t)
 	}
 	if r.SelectPolicy != nil {
 		c.enum(rf+".selectPolicy", *r.SelectPolicy, validSelects)
@@ -604,11 +544,11 @@ func (c *checker) scalingRules(rf string, r *ScalingRules) {
 		pf := fmt.Sprintf("%s.policies[%d]", rf, i)
 		c.enum(pf+".type", hp.Type, validHPATypes)
 		if hp.Value < 1 {
-			c.errorf(pf+".value", "must be above 0, got %d", hp.Value)
+			c.Errorf(pf+".value", "must be above 0, got %d", hp.Value)
 		}
 		// The HPA's bounds: a period is at most 30 minutes.
 		if hp.PeriodSeconds < 1 || hp.PeriodSeconds > 1800 {
-			c.errorf(pf+".periodSeconds", "must be 1 to 1800, got %d", hp.PeriodSeconds)
+			c.Errorf(pf+".periodSeconds", "must be 1 to 1800, got %d", hp.PeriodSeconds)
 		}
 	}
 }
@@ -616,13 +556,13 @@ func (c *checker) scalingRules(rf string, r *ScalingRules) {
 // window checks a stabilization window against the HPA's bounds: at most one hour.
 func (c *checker) window(field string, v *int) {
 	if v != nil && (*v < 0 || *v > 3600) {
-		c.errorf(field, "must be 0 to 3600, got %d", *v)
+		c.Errorf(field, "must be 0 to 3600, got %d", *v)
 	}
 }
 
 func (c *checker) nonNegative(field string, v *int) {
 	if v != nil && *v < 0 {
-		c.errorf(field, "must be at least 0, got %d", *v)
+		c.Errorf(field, "must be at least 0, got %d", *v)
 	}
 }
 
@@ -632,13 +572,13 @@ func (c *checker) nonNegative(field string, v *int) {
 // repository (Source.Repository). cfg may be nil when only policy files are checked. Every
 // problem is a *FieldError naming the file and line of the offending field. It is strict, for
 // `validate` in CI; CheckSet is the isolating form the loop uses.
-func ValidateSet(cfg *Config, policies []*Policy) error {
+func ValidateSet(cfg *svcconfig.Config, policies []*Policy) error {
 	conflicts := setConflicts(cfg, policies)
 	errs := make([]*FieldError, len(conflicts))
 	for i, c := range conflicts {
 		errs[i] = c.at(c.p, c.msg)
 	}
-	return joinProblems(errs)
+	return strictyaml.Join(errs)
 }
 
 // targetKey identifies what a policy writes: repository, cleaned file, normalized path and
@@ -653,13 +593,4 @@ func targetKey(repo string, r *ReplicasLocation) string {
 		doc = r.Document.Kind + "/" + r.Document.Name
 	}
 	return strings.Join([]string{repo, path.Clean(r.File), p, doc}, "\x00")
-}
-
-func (c *Config) prometheusServer(name string) *PrometheusServer {
-	for i := range c.Prometheus {
-		if c.Prometheus[i].Name == name {
-			return &c.Prometheus[i]
-		}
-	}
-	return nil
 }

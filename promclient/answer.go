@@ -12,11 +12,11 @@ import (
 	jsoniter "github.com/json-iterator/go"
 	"github.com/prometheus/common/model"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // An answer of Prometheus's query API is read and decoded here, under the limits of
-// policy.PrometheusLimits, as it arrives: the body through a reader that fails past
+// svcconfig.PrometheusLimits, as it arrives: the body through a reader that fails past
 // maxBodyBytes, the result one series at a time, counting series and samples. A query that
 // makes the server answer hundreds of megabytes (label_join nested twenty times) or a server
 // that sends a gigabyte fails at the limit, having cost about the limit in memory — never the
@@ -109,7 +109,7 @@ func (c *cappedBody) Read(p []byte) (int, error) {
 // answers 400 and 422 with its error document; any other status outside 2xx, or an error
 // answer that is not the API's document (a proxy's page), is reported with the start of its
 // body.
-func readAnswer(resp *http.Response, lim policy.PrometheusLimits) (model.Value, []string, error) {
+func readAnswer(resp *http.Response, lim svcconfig.PrometheusLimits) (model.Value, []string, error) {
 	code := resp.StatusCode
 	if code/100 == 2 {
 		v, warnings, err := decodeAnswer(capBody(resp.Body, lim.MaxBodyBytes), lim)
@@ -156,7 +156,7 @@ type envelope struct {
 }
 
 // decodeAnswer decodes the query API's document from r, the data as it streams.
-func decodeAnswer(r io.Reader, lim policy.PrometheusLimits) (model.Value, []string, error) {
+func decodeAnswer(r io.Reader, lim svcconfig.PrometheusLimits) (model.Value, []string, error) {
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
 		return nil, nil, err
@@ -208,7 +208,7 @@ func decodeAnswer(r io.Reader, lim policy.PrometheusLimits) (model.Value, []stri
 
 // decodeData decodes {"resultType": …, "result": …}. Prometheus writes resultType first; a
 // result that comes before it is held (within the body's cap) until the type is known.
-func decodeData(dec *json.Decoder, lim policy.PrometheusLimits) (model.Value, error) {
+func decodeData(dec *json.Decoder, lim svcconfig.PrometheusLimits) (model.Value, error) {
 	if err := expectDelim(dec, '{'); err != nil {
 		return nil, err
 	}
@@ -252,7 +252,7 @@ func decodeData(dec *json.Decoder, lim policy.PrometheusLimits) (model.Value, er
 }
 
 // decodeResult decodes a result of the given type, counting series and samples as they come.
-func decodeResult(dec *json.Decoder, typ string, lim policy.PrometheusLimits) (model.Value, error) {
+func decodeResult(dec *json.Decoder, typ string, lim svcconfig.PrometheusLimits) (model.Value, error) {
 	switch typ {
 	case "scalar":
 		var s model.Scalar
@@ -302,7 +302,7 @@ var seriesJSON = jsoniter.ConfigCompatibleWithStandardLibrary
 // eachSeries reads a list of series one at a time and hands each, as JSON, to one, which
 // decodes it and reports its samples; past maxSeries series or maxSamples samples it stops
 // with a *LimitError before reading on.
-func eachSeries(dec *json.Decoder, lim policy.PrometheusLimits, one func(raw []byte) (int, error)) error {
+func eachSeries(dec *json.Decoder, lim svcconfig.PrometheusLimits, one func(raw []byte) (int, error)) error {
 	if err := expectDelim(dec, '['); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -22,7 +23,7 @@ type Servers struct {
 	named     map[string]*Client
 	allowURLs bool
 	urlOpts   []Option
-	urlServer policy.PrometheusServer // template for policy URLs: timeout, concurrency
+	urlServer svcconfig.PrometheusServer // template for policy URLs: timeout, concurrency
 
 	mu   sync.Mutex
 	urls map[string]*Client
@@ -31,14 +32,14 @@ type Servers struct {
 // NewServers builds a client for every server of the config, each answer bounded by the
 // config's limits.prometheus. The options apply to every client (after the limits, so
 // WithLimits overrides them). It fails when a server's secrets, CA file or URL are unusable.
-func NewServers(cfg *policy.Config, opts ...Option) (*Servers, error) {
+func NewServers(cfg *svcconfig.Config, opts ...Option) (*Servers, error) {
 	opts = append([]Option{WithLimits(cfg.Limits.Prometheus)}, opts...)
 	s := &Servers{
 		named:     make(map[string]*Client, len(cfg.Prometheus)),
 		allowURLs: cfg.AllowPolicyPrometheusURLs,
 		urlOpts:   opts,
-		urlServer: policy.PrometheusServer{
-			Timeout:          policy.Duration{Duration: policy.DefaultPromTimeout},
+		urlServer: svcconfig.PrometheusServer{
+			Timeout:          policy.Duration{Duration: svcconfig.DefaultPromTimeout},
 			QueryConcurrency: cfg.QueryConcurrency,
 		},
 		urls: map[string]*Client{},

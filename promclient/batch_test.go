@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
@@ -44,7 +45,7 @@ func testPolicy(name, server string, queries ...string) *policy.Policy {
 func TestBatchDeduplicatesAcrossPolicies(t *testing.T) {
 	f := newFakeProm(t, valueOfQuery)
 	other := newFakeProm(t, valueOfQuery)
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{
 		{Name: "default", URL: f.URL},
 		{Name: "other", URL: other.URL},
 	}}
@@ -76,7 +77,7 @@ func TestBatchDeduplicatesAcrossPolicies(t *testing.T) {
 
 func TestBatchDistinguishesInstants(t *testing.T) {
 	f := newFakeProm(t, valueOfQuery)
-	c, err := New(policy.PrometheusServer{Name: "default", URL: f.URL})
+	c, err := New(svcconfig.PrometheusServer{Name: "default", URL: f.URL})
 	require.NoError(t, err)
 	res := NewBatch(nil, nil).Do(context.Background(), []Request{
 		{Client: c, Query: "q1", At: at},
@@ -111,7 +112,7 @@ func TestBatchConcurrencyNeverExceedsTheBound(t *testing.T) {
 		}
 		valueOfQuery(n, r, w)
 	})
-	cfg := &policy.Config{QueryConcurrency: bound, Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+	cfg := &svcconfig.Config{QueryConcurrency: bound, Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: f.URL}}}
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg)
 	require.NoError(t, err)
@@ -133,7 +134,7 @@ func TestBatchConcurrencyNeverExceedsTheBound(t *testing.T) {
 
 func TestBatchCycleDeadline(t *testing.T) {
 	f := newFakeProm(t, func(_ int, r *http.Request, _ http.ResponseWriter) { <-r.Context().Done() })
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: f.URL}}}
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg)
 	require.NoError(t, err)
@@ -148,7 +149,7 @@ func TestBatchCycleDeadline(t *testing.T) {
 }
 
 func TestServersFor(t *testing.T) {
-	base := policy.Config{Prometheus: []policy.PrometheusServer{
+	base := svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{
 		{Name: "default", URL: "http://prom-default:9090"},
 		{Name: "team-a", URL: "http://prom-a:9090"},
 	}}
@@ -209,7 +210,7 @@ func BenchmarkBatch(b *testing.B) {
 	promtest.Seed(b, dataDir, promtest.OpenMetrics(series...))
 	prom := promtest.Start(b, promtest.WithDataDir(dataDir))
 
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: prom.URL()}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: prom.URL()}}}
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg)
 	require.NoError(b, err)

@@ -24,7 +24,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/httpretry"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // Retry defaults: a handful of attempts, backing off from 200ms to at most 5s. The caller's
@@ -43,7 +43,7 @@ type Client struct {
 	name    string
 	http    *http.Client
 	base    *url.URL // the server's URL; the API's paths are joined to its path
-	limits  policy.PrometheusLimits
+	limits  svcconfig.PrometheusLimits
 	timeout time.Duration
 	log     *slog.Logger
 	secrets []string // the URL's userinfo and the secrets read at New
@@ -65,7 +65,7 @@ type options struct {
 	backoffBase time.Duration
 	backoffMax  time.Duration
 	concurrency int
-	limits      policy.PrometheusLimits
+	limits      svcconfig.PrometheusLimits
 }
 
 // WithHTTPClient sets the HTTP client whose transport carries the requests. Its transport is
@@ -103,7 +103,7 @@ func WithRetry(maxAttempts int, base, maxWait time.Duration) Option {
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
 
 // WithLimits bounds every answer (limits.prometheus); a zero field takes its default.
-func WithLimits(l policy.PrometheusLimits) Option { return func(o *options) { o.limits = l } }
+func WithLimits(l svcconfig.PrometheusLimits) Option { return func(o *options) { o.limits = l } }
 
 func buildOptions(opts []Option) options {
 	o := options{
@@ -127,7 +127,7 @@ func buildOptions(opts []Option) options {
 // New returns a client for one configured server. The TLS CA file is read now; secrets are
 // read now to fail early and again at every request, so a rotated token is picked up without
 // a restart. New fails when a secret or the CA file cannot be read.
-func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
+func New(server svcconfig.PrometheusServer, opts ...Option) (*Client, error) {
 	o := buildOptions(opts)
 	u, err := url.Parse(server.URL)
 	name := server.Name
@@ -190,14 +190,14 @@ func New(server policy.PrometheusServer, opts ...Option) (*Client, error) {
 
 	timeout := server.Timeout.Duration
 	if timeout <= 0 {
-		timeout = policy.DefaultPromTimeout
+		timeout = svcconfig.DefaultPromTimeout
 	}
 	concurrency := server.QueryConcurrency
 	if o.concurrency > 0 {
 		concurrency = o.concurrency
 	}
 	if concurrency <= 0 {
-		concurrency = policy.DefaultQueryConcurrency
+		concurrency = svcconfig.DefaultQueryConcurrency
 	}
 	return &Client{
 		name:    name,
@@ -328,14 +328,14 @@ func (e *QueryError) Error() string {
 func (e *QueryError) Unwrap() error { return e.cause }
 
 // authTransport adds the server's credentials and headers to each request. Secrets are read
-// at every request (policy.PrometheusServer.ReadBearerToken, BasicAuth.ReadPassword), so a
+// at every request (svcconfig.PrometheusServer.ReadBearerToken, BasicAuth.ReadPassword), so a
 // rotated token file is picked up without a restart.
 type authTransport struct {
 	next   http.RoundTripper
-	server policy.PrometheusServer
+	server svcconfig.PrometheusServer
 }
 
-func newAuthTransport(s policy.PrometheusServer) (*authTransport, error) {
+func newAuthTransport(s svcconfig.PrometheusServer) (*authTransport, error) {
 	t := &authTransport{server: s}
 	// Read once now so a wrong path or unset variable fails at startup, not at the first cycle.
 	if _, err := t.token(); err != nil {
@@ -393,7 +393,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(req)
 }
 
-func tlsTransport(base http.RoundTripper, cfg *policy.TLSConfig) (http.RoundTripper, error) {
+func tlsTransport(base http.RoundTripper, cfg *svcconfig.TLSConfig) (http.RoundTripper, error) {
 	bt, ok := base.(*http.Transport)
 	if !ok {
 		return nil, errors.New("tls: settings need an *http.Transport, the given HTTP client has another transport")

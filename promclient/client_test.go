@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -111,26 +112,26 @@ func TestAuthAndHeadersArrive(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		server policy.PrometheusServer
+		server svcconfig.PrometheusServer
 		check  func(t *testing.T, r *http.Request)
 	}{
 		{
 			name:   "bearer token from file",
-			server: policy.PrometheusServer{BearerTokenFile: tokenFile},
+			server: svcconfig.PrometheusServer{BearerTokenFile: tokenFile},
 			check: func(t *testing.T, r *http.Request) {
 				assert.Equal(t, "Bearer file-token-789", r.Header.Get("Authorization"))
 			},
 		},
 		{
 			name:   "bearer token from env",
-			server: policy.PrometheusServer{BearerTokenEnv: "TEST_PROM_TOKEN"},
+			server: svcconfig.PrometheusServer{BearerTokenEnv: "TEST_PROM_TOKEN"},
 			check: func(t *testing.T, r *http.Request) {
 				assert.Equal(t, "Bearer env-token-123", r.Header.Get("Authorization"))
 			},
 		},
 		{
 			name:   "basic auth with password file",
-			server: policy.PrometheusServer{BasicAuth: &policy.BasicAuth{Username: "alice", PasswordFile: passFile}},
+			server: svcconfig.PrometheusServer{BasicAuth: &svcconfig.BasicAuth{Username: "alice", PasswordFile: passFile}},
 			check: func(t *testing.T, r *http.Request) {
 				u, p, ok := r.BasicAuth()
 				require.True(t, ok, "basic auth header")
@@ -140,7 +141,7 @@ func TestAuthAndHeadersArrive(t *testing.T) {
 		},
 		{
 			name:   "basic auth with password env",
-			server: policy.PrometheusServer{BasicAuth: &policy.BasicAuth{Username: "bob", PasswordEnv: "TEST_PROM_PASSWORD"}},
+			server: svcconfig.PrometheusServer{BasicAuth: &svcconfig.BasicAuth{Username: "bob", PasswordEnv: "TEST_PROM_PASSWORD"}},
 			check: func(t *testing.T, r *http.Request) {
 				u, p, ok := r.BasicAuth()
 				require.True(t, ok, "basic auth header")
@@ -150,7 +151,7 @@ func TestAuthAndHeadersArrive(t *testing.T) {
 		},
 		{
 			name:   "tenant header",
-			server: policy.PrometheusServer{Headers: map[string]string{"X-Scope-OrgID": "team-a"}},
+			server: svcconfig.PrometheusServer{Headers: map[string]string{"X-Scope-OrgID": "team-a"}},
 			check: func(t *testing.T, r *http.Request) {
 				assert.Equal(t, "team-a", r.Header.Get("X-Scope-OrgID"))
 				assert.Empty(t, r.Header.Get("Authorization"))
@@ -178,7 +179,7 @@ func TestAuthAndHeadersArrive(t *testing.T) {
 func TestTokenFileIsReadAtRequestTime(t *testing.T) {
 	tokenFile := writeFile(t, "token", "first")
 	f := newFakeProm(t, func(_ int, _ *http.Request, w http.ResponseWriter) { success(w, oneSample) })
-	c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL, BearerTokenFile: tokenFile})
+	c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL, BearerTokenFile: tokenFile})
 	require.NoError(t, err)
 
 	_, err = c.Query(context.Background(), "up", at)
@@ -194,14 +195,14 @@ func TestTokenFileIsReadAtRequestTime(t *testing.T) {
 func TestNewRejectsUnusableConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		server  policy.PrometheusServer
+		server  svcconfig.PrometheusServer
 		wantErr string
 	}{
-		{"missing token env", policy.PrometheusServer{URL: "http://p:9090", BearerTokenEnv: "TEST_PROM_UNSET_VAR"}, "TEST_PROM_UNSET_VAR is not set"},
-		{"missing token file", policy.PrometheusServer{URL: "http://p:9090", BearerTokenFile: filepath.Join(t.TempDir(), "nope")}, "bearer token"},
-		{"missing CA file", policy.PrometheusServer{URL: "https://p:9090", TLS: &policy.TLSConfig{CAFile: filepath.Join(t.TempDir(), "nope")}}, "tls.caFile"},
-		{"CA file without certificate", policy.PrometheusServer{URL: "https://p:9090", TLS: &policy.TLSConfig{CAFile: writeFile(t, "ca.pem", "not pem")}}, "no PEM certificate"},
-		{"bad scheme", policy.PrometheusServer{URL: "ftp://p:9090"}, "scheme"},
+		{"missing token env", svcconfig.PrometheusServer{URL: "http://p:9090", BearerTokenEnv: "TEST_PROM_UNSET_VAR"}, "TEST_PROM_UNSET_VAR is not set"},
+		{"missing token file", svcconfig.PrometheusServer{URL: "http://p:9090", BearerTokenFile: filepath.Join(t.TempDir(), "nope")}, "bearer token"},
+		{"missing CA file", svcconfig.PrometheusServer{URL: "https://p:9090", TLS: &svcconfig.TLSConfig{CAFile: filepath.Join(t.TempDir(), "nope")}}, "tls.caFile"},
+		{"CA file without certificate", svcconfig.PrometheusServer{URL: "https://p:9090", TLS: &svcconfig.TLSConfig{CAFile: writeFile(t, "ca.pem", "not pem")}}, "no PEM certificate"},
+		{"bad scheme", svcconfig.PrometheusServer{URL: "ftp://p:9090"}, "scheme"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,16 +222,16 @@ func TestTLSWithCAFile(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		tls     *policy.TLSConfig
+		tls     *svcconfig.TLSConfig
 		wantErr string
 	}{
-		{name: "CA file trusts the server", tls: &policy.TLSConfig{CAFile: caFile}},
-		{name: "insecureSkipVerify", tls: &policy.TLSConfig{InsecureSkipVerify: true}},
+		{name: "CA file trusts the server", tls: &svcconfig.TLSConfig{CAFile: caFile}},
+		{name: "insecureSkipVerify", tls: &svcconfig.TLSConfig{InsecureSkipVerify: true}},
 		{name: "system roots do not know the test CA", tls: nil, wantErr: "certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := New(policy.PrometheusServer{Name: "tls", URL: srv.URL, TLS: tt.tls}, WithRetry(1, 0, 0))
+			c, err := New(svcconfig.PrometheusServer{Name: "tls", URL: srv.URL, TLS: tt.tls}, WithRetry(1, 0, 0))
 			require.NoError(t, err)
 			v, err := c.Query(context.Background(), "up", at)
 			if tt.wantErr != "" {
@@ -267,7 +268,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 				success(w, oneSample)
 			})
 			var s sleeper
-			c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL},
+			c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL},
 				WithRetry(tt.attempts, 100*time.Millisecond, time.Second), WithSleep(s.sleep),
 				WithJitter(func(d time.Duration) time.Duration { return d }))
 			require.NoError(t, err)
@@ -293,7 +294,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	f := newFakeProm(t, func(_ int, _ *http.Request, w http.ResponseWriter) { http.Error(w, "down", 500) })
 	var s sleeper
-	c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL},
+	c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL},
 		WithRetry(8, 100*time.Millisecond, 400*time.Millisecond), WithSleep(s.sleep))
 	require.NoError(t, err)
 	_, err = c.Query(context.Background(), "up", at)
@@ -312,7 +313,7 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 	url := f.URL
 	f.Close() // nothing listens any more: connection refused
 	var s sleeper
-	c, err := New(policy.PrometheusServer{Name: "test", URL: url}, WithRetry(3, time.Millisecond, time.Second), WithSleep(s.sleep))
+	c, err := New(svcconfig.PrometheusServer{Name: "test", URL: url}, WithRetry(3, time.Millisecond, time.Second), WithSleep(s.sleep))
 	require.NoError(t, err)
 
 	_, err = c.Query(context.Background(), "up", at)
@@ -339,7 +340,7 @@ func TestBadQueryIsNotRetried(t *testing.T) {
 				fmt.Fprint(w, tt.body)
 			})
 			var s sleeper
-			c, err := New(policy.PrometheusServer{Name: "main", URL: f.URL}, WithSleep(s.sleep))
+			c, err := New(svcconfig.PrometheusServer{Name: "main", URL: f.URL}, WithSleep(s.sleep))
 			require.NoError(t, err)
 
 			_, err = c.Query(context.Background(), "sum(rate(x[", at)
@@ -378,7 +379,7 @@ func TestRetryAfterIsHonored(t *testing.T) {
 				success(w, oneSample)
 			})
 			var s sleeper
-			c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL, Timeout: policy.Duration{Duration: time.Hour}},
+			c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL, Timeout: policy.Duration{Duration: time.Hour}},
 				WithSleep(s.sleep), WithClock(func() time.Time { return clock }),
 				WithRetry(3, 50*time.Millisecond, time.Second), WithJitter(func(d time.Duration) time.Duration { return d }))
 			require.NoError(t, err)
@@ -397,7 +398,7 @@ func TestRetryAfterBeyondDeadlineGivesUp(t *testing.T) {
 		http.Error(w, "come back in an hour", 429)
 	})
 	var s sleeper
-	c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL, Timeout: policy.Duration{Duration: 30 * time.Second}}, WithSleep(s.sleep))
+	c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL, Timeout: policy.Duration{Duration: 30 * time.Second}}, WithSleep(s.sleep))
 	require.NoError(t, err)
 
 	_, err = c.Query(context.Background(), "up", at)
@@ -416,7 +417,7 @@ func TestSlowServerHitsTimeout(t *testing.T) {
 		}
 	})
 	defer close(release) // runs before the server's Close, so the handler returns
-	c, err := New(policy.PrometheusServer{Name: "slow", URL: f.URL, Timeout: policy.Duration{Duration: 50 * time.Millisecond}})
+	c, err := New(svcconfig.PrometheusServer{Name: "slow", URL: f.URL, Timeout: policy.Duration{Duration: 50 * time.Millisecond}})
 	require.NoError(t, err)
 
 	v, err := c.Query(context.Background(), "up", at)
@@ -434,7 +435,7 @@ func TestWarningsAreLoggedOncePerQuery(t *testing.T) {
 	})
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL}, WithLogger(log))
+	c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL}, WithLogger(log))
 	require.NoError(t, err)
 
 	for range 3 {
@@ -469,14 +470,14 @@ func TestNoCredentialInErrors(t *testing.T) {
 	basic := func(pw string) string { return base64.StdEncoding.EncodeToString([]byte("u:" + pw)) }
 	tests := []struct {
 		name     string
-		server   policy.PrometheusServer
+		server   svcconfig.PrometheusServer
 		redacted bool // the server echoed a credential, so <secret> must show where it was
 	}{
-		{"bearer, server echoes", policy.PrometheusServer{URL: f.URL, BearerTokenFile: tokenFile}, true},
-		{"basic, server echoes", policy.PrometheusServer{URL: f.URL, BasicAuth: &policy.BasicAuth{Username: "u", PasswordFile: passFile}}, true},
-		{"url userinfo, server echoes", policy.PrometheusServer{URL: withUser(f.URL)}, true},
-		{"url userinfo, connection refused", policy.PrometheusServer{URL: withUser(goneURL)}, false},
-		{"bearer, connection refused", policy.PrometheusServer{URL: goneURL, BearerTokenFile: tokenFile}, false},
+		{"bearer, server echoes", svcconfig.PrometheusServer{URL: f.URL, BearerTokenFile: tokenFile}, true},
+		{"basic, server echoes", svcconfig.PrometheusServer{URL: f.URL, BasicAuth: &svcconfig.BasicAuth{Username: "u", PasswordFile: passFile}}, true},
+		{"url userinfo, server echoes", svcconfig.PrometheusServer{URL: withUser(f.URL)}, true},
+		{"url userinfo, connection refused", svcconfig.PrometheusServer{URL: withUser(goneURL)}, false},
+		{"bearer, connection refused", svcconfig.PrometheusServer{URL: goneURL, BearerTokenFile: tokenFile}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -525,7 +526,7 @@ func TestConcurrencyIsBoundedPerClient(t *testing.T) {
 		<-release
 		success(w, oneSample)
 	})
-	c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL, QueryConcurrency: 3})
+	c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL, QueryConcurrency: 3})
 	require.NoError(t, err)
 	require.Equal(t, 3, c.Concurrency())
 

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -78,18 +79,18 @@ func answering(body string) func(int, *http.Request, http.ResponseWriter) {
 // one at the cap is read.
 func TestPrometheusAnswerOverTheBodyCapIsRefused(t *testing.T) {
 	const envelope = len(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"l":""},"value":[1700000000,"1"]}]}}`)
-	atCap := oneLabelOf(policy.DefaultPromMaxBodyBytes - envelope)
-	require.Len(t, atCap, policy.DefaultPromMaxBodyBytes)
+	atCap := oneLabelOf(svcconfig.DefaultPromMaxBodyBytes - envelope)
+	require.Len(t, atCap, svcconfig.DefaultPromMaxBodyBytes)
 
 	f := newFakeProm(t, answering(atCap))
-	c, err := New(policy.PrometheusServer{Name: "main", URL: f.URL})
+	c, err := New(svcconfig.PrometheusServer{Name: "main", URL: f.URL})
 	require.NoError(t, err)
 	v, err := c.Query(context.Background(), `label_join(up, "l", "", "l", "l")`, at)
 	require.NoError(t, err, "an answer of exactly the cap is read")
 	require.Len(t, v, 1)
 
-	over := newFakeProm(t, answering(oneLabelOf(policy.DefaultPromMaxBodyBytes-envelope+1)))
-	c, err = New(policy.PrometheusServer{Name: "main", URL: over.URL})
+	over := newFakeProm(t, answering(oneLabelOf(svcconfig.DefaultPromMaxBodyBytes-envelope+1)))
+	c, err = New(svcconfig.PrometheusServer{Name: "main", URL: over.URL})
 	require.NoError(t, err)
 	v, err = c.Query(context.Background(), `label_join(up, "l", "", "l", "l")`, at)
 	require.Error(t, err)
@@ -104,19 +105,19 @@ func TestPrometheusAnswerOverTheBodyCapIsRefused(t *testing.T) {
 func TestAnswerLimits(t *testing.T) {
 	tests := []struct {
 		name    string
-		limits  policy.PrometheusLimits
+		limits  svcconfig.PrometheusLimits
 		body    string
 		rng     bool
 		wantErr string // empty: the answer is read
 		check   func(t *testing.T, v model.Value)
 	}{
-		{name: "series at the cap", limits: policy.PrometheusLimits{MaxSeries: 3}, body: vectorOf(3),
+		{name: "series at the cap", limits: svcconfig.PrometheusLimits{MaxSeries: 3}, body: vectorOf(3),
 			check: func(t *testing.T, v model.Value) { assert.Len(t, v, 3) }},
-		{name: "series past the cap", limits: policy.PrometheusLimits{MaxSeries: 3}, body: vectorOf(4),
+		{name: "series past the cap", limits: svcconfig.PrometheusLimits{MaxSeries: 3}, body: vectorOf(4),
 			wantErr: "the answer has more than 3 series (limits.prometheus.maxSeries)"},
-		{name: "series past the cap of a range query", limits: policy.PrometheusLimits{MaxSeries: 3}, body: matrixOf(5, 2), rng: true,
+		{name: "series past the cap of a range query", limits: svcconfig.PrometheusLimits{MaxSeries: 3}, body: matrixOf(5, 2), rng: true,
 			wantErr: "the answer has more than 3 series (limits.prometheus.maxSeries)"},
-		{name: "samples at the cap", limits: policy.PrometheusLimits{MaxSamples: 20}, body: matrixOf(2, 10), rng: true,
+		{name: "samples at the cap", limits: svcconfig.PrometheusLimits{MaxSamples: 20}, body: matrixOf(2, 10), rng: true,
 			check: func(t *testing.T, v model.Value) {
 				require.Len(t, v, 2)
 				s := v.(model.Matrix)[1]
@@ -124,20 +125,20 @@ func TestAnswerLimits(t *testing.T) {
 				require.Len(t, s.Values, 10)
 				assert.Equal(t, model.SamplePair{Timestamp: model.TimeFromUnix(1700000009), Value: 1}, s.Values[9])
 			}},
-		{name: "samples past the cap in one series", limits: policy.PrometheusLimits{MaxSamples: 20}, body: matrixOf(1, 21), rng: true,
+		{name: "samples past the cap in one series", limits: svcconfig.PrometheusLimits{MaxSamples: 20}, body: matrixOf(1, 21), rng: true,
 			wantErr: "the answer has more than 20 samples (limits.prometheus.maxSamples)"},
-		{name: "samples past the cap over series", limits: policy.PrometheusLimits{MaxSamples: 20}, body: matrixOf(3, 7), rng: true,
+		{name: "samples past the cap over series", limits: svcconfig.PrometheusLimits{MaxSamples: 20}, body: matrixOf(3, 7), rng: true,
 			wantErr: "the answer has more than 20 samples (limits.prometheus.maxSamples)"},
-		{name: "samples of an instant query: one a series", limits: policy.PrometheusLimits{MaxSeries: 10, MaxSamples: 10}, body: vectorOf(11),
+		{name: "samples of an instant query: one a series", limits: svcconfig.PrometheusLimits{MaxSeries: 10, MaxSamples: 10}, body: vectorOf(11),
 			wantErr: "the answer has more than 10 series (limits.prometheus.maxSeries)"},
-		{name: "body past the cap, small series", limits: policy.PrometheusLimits{MaxBodyBytes: 1000}, body: vectorOf(100),
+		{name: "body past the cap, small series", limits: svcconfig.PrometheusLimits{MaxBodyBytes: 1000}, body: vectorOf(100),
 			wantErr: "the answer is larger than 1000 bytes (limits.prometheus.maxBodyBytes)"},
-		{name: "body past the cap, one long label", limits: policy.PrometheusLimits{MaxBodyBytes: 1 << 16}, body: oneLabelOf(1 << 16),
+		{name: "body past the cap, one long label", limits: svcconfig.PrometheusLimits{MaxBodyBytes: 1 << 16}, body: oneLabelOf(1 << 16),
 			wantErr: "the answer is larger than 65536 bytes (limits.prometheus.maxBodyBytes)"},
-		{name: "warnings count against the body", limits: policy.PrometheusLimits{MaxBodyBytes: 1000},
+		{name: "warnings count against the body", limits: svcconfig.PrometheusLimits{MaxBodyBytes: 1000},
 			body:    `{"status":"success","warnings":["` + strings.Repeat("w", 2000) + `"],"data":{"resultType":"scalar","result":[1,"1"]}}`,
 			wantErr: "the answer is larger than 1000 bytes (limits.prometheus.maxBodyBytes)"},
-		{name: "an error answer is read whole under the cap", limits: policy.PrometheusLimits{MaxBodyBytes: 1000},
+		{name: "an error answer is read whole under the cap", limits: svcconfig.PrometheusLimits{MaxBodyBytes: 1000},
 			body:    `{"status":"error","errorType":"execution","error":"query processing would load too many samples into memory"}`,
 			wantErr: "execution: query processing would load too many samples into memory"},
 		{name: "result before its type", body: `{"data":{"result":[{"metric":{},"value":[1,"7"]}],"resultType":"vector"},"status":"success"}`,
@@ -155,7 +156,7 @@ func TestAnswerLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeProm(t, answering(tt.body))
-			c, err := New(policy.PrometheusServer{Name: "main", URL: f.URL}, WithLimits(tt.limits), WithRetry(1, 0, 0))
+			c, err := New(svcconfig.PrometheusServer{Name: "main", URL: f.URL}, WithLimits(tt.limits), WithRetry(1, 0, 0))
 			require.NoError(t, err)
 			var v model.Value
 			if tt.rng {
@@ -241,14 +242,14 @@ func TestGigabyteAnswersKeepMemoryBounded(t *testing.T) {
 	var sent atomic.Int64
 	srv := httptest.NewServer(gigabyteAnswer(&sent))
 	t.Cleanup(srv.Close)
-	c, err := New(policy.PrometheusServer{Name: "huge", URL: srv.URL, QueryConcurrency: policy.DefaultQueryConcurrency})
+	c, err := New(svcconfig.PrometheusServer{Name: "huge", URL: srv.URL, QueryConcurrency: svcconfig.DefaultQueryConcurrency})
 	require.NoError(t, err)
 
 	base := liveHeap()
 	resetPeakRSS()
 	peak := heapPeak(t)
 	var wg sync.WaitGroup
-	errs := make([]error, policy.DefaultQueryConcurrency)
+	errs := make([]error, svcconfig.DefaultQueryConcurrency)
 	for i := range errs {
 		wg.Go(func() {
 			_, errs[i] = c.Query(context.Background(), fmt.Sprintf("huge%d", i), at)
@@ -266,7 +267,7 @@ func TestGigabyteAnswersKeepMemoryBounded(t *testing.T) {
 	}
 	assert.Less(t, grew, int64(200<<20), "16 answers in flight hold less than 200 MiB")
 	// Each query stops reading at the cap; the sockets' buffers let the server write a few MiB more.
-	assert.Less(t, sent.Load(), int64(policy.DefaultQueryConcurrency)*(policy.DefaultPromMaxBodyBytes+16<<20))
+	assert.Less(t, sent.Load(), int64(svcconfig.DefaultQueryConcurrency)*(svcconfig.DefaultPromMaxBodyBytes+16<<20))
 }
 
 // nestedLabelJoin is the query of finding 3 of issue 22: a 64-byte label doubled by label_join
@@ -289,7 +290,7 @@ func TestNestedLabelJoinAnswerIsBounded(t *testing.T) {
 	}
 	p := promtest.Start(t)
 	// Prometheus needs a while to build the label on a busy machine: the client waits for it.
-	c, err := New(policy.PrometheusServer{Name: "real", URL: p.URL(), Timeout: policy.Duration{Duration: 3 * time.Minute}})
+	c, err := New(svcconfig.PrometheusServer{Name: "real", URL: p.URL(), Timeout: policy.Duration{Duration: 3 * time.Minute}})
 	require.NoError(t, err)
 	q := nestedLabelJoin()
 
@@ -306,7 +307,7 @@ func TestNestedLabelJoinAnswerIsBounded(t *testing.T) {
 	assert.Contains(t, err.Error(), `": the answer is larger than 4194304 bytes (limits.prometheus.maxBodyBytes)`)
 	// The decoder's buffer doubles up to the cap, and the one before it waits for a collection:
 	// about three times the cap, 13 MiB measured; six times leaves room for a busy machine.
-	assert.Less(t, grew, int64(6*policy.DefaultPromMaxBodyBytes), "the heap grows by a few times the cap at most")
+	assert.Less(t, grew, int64(6*svcconfig.DefaultPromMaxBodyBytes), "the heap grows by a few times the cap at most")
 }
 
 // FuzzDecodeAnswer feeds the answer decoder what a server may send: it never panics, an answer
@@ -325,7 +326,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	lim := policy.PrometheusLimits{MaxBodyBytes: 512, MaxSeries: 4, MaxSamples: 8}
+	lim := svcconfig.PrometheusLimits{MaxBodyBytes: 512, MaxSeries: 4, MaxSamples: 8}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := &countingReader{r: strings.NewReader(string(body))}
 		v, _, err := decodeAnswer(capBody(r, lim.MaxBodyBytes), lim)
@@ -360,7 +361,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func TestServersApplyTheConfigsLimits(t *testing.T) {
 	f := newFakeProm(t, answering(vectorOf(3)))
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: f.URL}}}
 	cfg.Limits.Prometheus.MaxSeries = 2
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg)
@@ -376,7 +377,7 @@ func TestServersApplyTheConfigsLimits(t *testing.T) {
 // reads as its now), the range and step, and the server's timeout, as a form in a POST.
 func TestQueryForm(t *testing.T) {
 	f := newFakeProm(t, answering(`{"status":"success","data":{"resultType":"matrix","result":[]}}`))
-	c, err := New(policy.PrometheusServer{Name: "main", URL: f.URL + "/prefix", Timeout: policy.Duration{Duration: 7 * time.Second}})
+	c, err := New(svcconfig.PrometheusServer{Name: "main", URL: f.URL + "/prefix", Timeout: policy.Duration{Duration: 7 * time.Second}})
 	require.NoError(t, err)
 	_, err = c.Query(context.Background(), "up", time.Time{})
 	require.NoError(t, err)
@@ -405,7 +406,7 @@ func TestQueryFallsBackToGet(t *testing.T) {
 		}
 		success(w, oneSample)
 	})
-	c, err := New(policy.PrometheusServer{Name: "main", URL: f.URL})
+	c, err := New(svcconfig.PrometheusServer{Name: "main", URL: f.URL})
 	require.NoError(t, err)
 	v, err := c.Query(context.Background(), "up", time.Unix(1700000000, 0))
 	require.NoError(t, err)

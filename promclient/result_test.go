@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -99,7 +100,7 @@ func TestAnswersBecomeMetricValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeProm(t, func(_ int, _ *http.Request, w http.ResponseWriter) { success(w, tt.data) })
-			c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL})
+			c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL})
 			require.NoError(t, err)
 			m := tt.metric
 			m.Name, m.PromQL = "rps", q
@@ -119,7 +120,7 @@ func TestStringAnswerIsMissing(t *testing.T) {
 	f := newFakeProm(t, func(_ int, _ *http.Request, w http.ResponseWriter) {
 		success(w, `{"resultType":"string","result":[1700000000,"hello"]}`)
 	})
-	c, err := New(policy.PrometheusServer{Name: "test", URL: f.URL})
+	c, err := New(svcconfig.PrometheusServer{Name: "test", URL: f.URL})
 	require.NoError(t, err)
 	v, err := c.Query(context.Background(), q, at)
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -68,7 +69,7 @@ func TestSeasonsSourcesAgree(t *testing.T) {
 	value := 100.0
 	p := steadyWorker(policy.Target{Type: policy.TargetValue, Value: &value})
 	f := newFakeProm(t, seriesProm(map[string]func(time.Time) (float64, bool){"": dayLoad}))
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: f.URL}}}
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg)
 	require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -64,7 +65,7 @@ func TestShadowSourcesAgree(t *testing.T) {
 	tr, err := ReadTrace("shadow.csv", strings.NewReader(b.String()))
 	require.NoError(t, err)
 	f := newFakeProm(t, seriesProm(map[string]func(time.Time) (float64, bool){"sum(backlog)": sourceLoad, p.Spec.Shadow.PromQL: liveLoad}))
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: f.URL}}}
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg)
 	require.NoError(t, err)
@@ -111,7 +112,7 @@ func TestShadowFailuresAreMissing(t *testing.T) {
 		}
 		seriesProm(map[string]func(time.Time) (float64, bool){"": sourceLoad})(0, r, w)
 	})
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: f.URL}}}
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg)
 	require.NoError(t, err)
@@ -187,7 +188,7 @@ func TestShadowReadsOnlyWhatIsNew(t *testing.T) {
 		}
 		loads(n, r, w)
 	})
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: f.URL}}}
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg)
 	require.NoError(t, err)

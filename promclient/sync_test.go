@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -115,7 +116,7 @@ func TestSyncCheckerObserved(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeProm(t, tt.answer)
-			cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: f.URL}}}
+			cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: f.URL}}}
 			cfg.SetDefaults()
 			servers, err := NewServers(cfg, WithRetry(1, 0, 0))
 			require.NoError(t, err)
@@ -142,7 +143,7 @@ func TestSyncCheckerObserved(t *testing.T) {
 }
 
 func TestSyncCheckerNilLoggerDiscards(t *testing.T) {
-	cfg := &policy.Config{Prometheus: []policy.PrometheusServer{{Name: "default", URL: "http://127.0.0.1:9", Timeout: policy.Duration{Duration: time.Second}}}}
+	cfg := &svcconfig.Config{Prometheus: []svcconfig.PrometheusServer{{Name: "default", URL: "http://127.0.0.1:9", Timeout: policy.Duration{Duration: time.Second}}}}
 	cfg.SetDefaults()
 	servers, err := NewServers(cfg, WithRetry(1, 0, 0))
 	require.NoError(t, err)

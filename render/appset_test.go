@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -431,7 +432,7 @@ func TestApplicationSetBounds(t *testing.T) {
 func TestVerifyApplicationSet(t *testing.T) {
 	helmRepo := startChartRepo(t)
 	reg := startRegistry(t)
-	repos := []policy.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
+	repos := []svcconfig.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
 	const gitURL = "https://git.example.com/shop/deploy.git"
 	dirs := func(extra string) string {
 		return appSetHead + `  generators:
@@ -540,7 +541,7 @@ func TestVerifyApplicationSet(t *testing.T) {
 			}
 			req := VerifyRequest{
 				Request: Request{
-					Root: remoteGitRepo(t, files), Charts: newTestCharts(t, repos, policy.ChartLimits{}), RepoURLs: []string{gitURL},
+					Root: remoteGitRepo(t, files), Charts: newTestCharts(t, repos, svcconfig.ChartLimits{}), RepoURLs: []string{gitURL},
 					ArgoCD: &policy.ArgoCDRender{ApplicationSet: "argocd/apps.yaml", Name: tc.app},
 				},
 				Target: policy.TargetRef{Kind: "Deployment", Name: tc.target, Namespace: "shop"},

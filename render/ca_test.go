@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"helm.sh/helm/v3/pkg/chart/loader"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/charttest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -38,38 +39,38 @@ func TestChartRepositoryCA(t *testing.T) {
 	tests := []struct {
 		name    string
 		repoURL string
-		entry   policy.ChartRepository // its URL is repoURL
+		entry   svcconfig.ChartRepository // its URL is repoURL
 		wantErr []string
 		// reached: whether a request got to the Helm repository's handler
 		reached bool
 	}{
-		{name: "helm repository, its CA", repoURL: helm.URL, entry: policy.ChartRepository{Username: user, PasswordFile: pass, CAFile: ca.CertFile}, reached: true},
-		{name: "registry, its CA", repoURL: ociURL, entry: policy.ChartRepository{Username: user, PasswordFile: pass, CAFile: ca.CertFile}},
+		{name: "helm repository, its CA", repoURL: helm.URL, entry: svcconfig.ChartRepository{Username: user, PasswordFile: pass, CAFile: ca.CertFile}, reached: true},
+		{name: "registry, its CA", repoURL: ociURL, entry: svcconfig.ChartRepository{Username: user, PasswordFile: pass, CAFile: ca.CertFile}},
 		{
-			name: "helm repository, another CA", repoURL: helm.URL, entry: policy.ChartRepository{Username: user, PasswordFile: pass, CAFile: other.CertFile},
+			name: "helm repository, another CA", repoURL: helm.URL, entry: svcconfig.ChartRepository{Username: user, PasswordFile: pass, CAFile: other.CertFile},
 			wantErr: []string{"argocd/app.yaml:9: spec.sources[0].chart: chart plain 0.2.0 from " + helm.URL + ": cannot download the index of it",
 				"(TLS: the server's certificate does not verify against chartRepositories[0].caFile " + other.CertFile + "; nothing was sent)"},
 		},
 		{
-			name: "registry, another CA", repoURL: ociURL, entry: policy.ChartRepository{Username: user, PasswordFile: pass, CAFile: other.CertFile},
+			name: "registry, another CA", repoURL: ociURL, entry: svcconfig.ChartRepository{Username: user, PasswordFile: pass, CAFile: other.CertFile},
 			wantErr: []string{"argocd/app.yaml:9: spec.sources[0].chart: chart " + ociURL + "/plain 0.2.0: cannot pull it",
 				"(TLS: the server's certificate does not verify against chartRepositories[0].caFile " + other.CertFile + "; nothing was sent)"},
 		},
 		{
-			name: "helm repository, no CA: the machine's roots", repoURL: helm.URL, entry: policy.ChartRepository{Username: user, PasswordFile: pass},
+			name: "helm repository, no CA: the machine's roots", repoURL: helm.URL, entry: svcconfig.ChartRepository{Username: user, PasswordFile: pass},
 			wantErr: []string{"chart plain 0.2.0 from " + helm.URL + ": cannot download the index of it",
 				"does not verify against the machine's certificate authorities; a private CA goes in the repository's chartRepositories entry as caFile"},
 		},
 		{
-			name: "a CA file that is missing", repoURL: helm.URL, entry: policy.ChartRepository{CAFile: filepath.Join(t.TempDir(), "gone.pem")},
+			name: "a CA file that is missing", repoURL: helm.URL, entry: svcconfig.ChartRepository{CAFile: filepath.Join(t.TempDir(), "gone.pem")},
 			wantErr: []string{"chart plain 0.2.0 from " + helm.URL + ": chartRepositories[0].caFile: open ", "gone.pem: no such file or directory"},
 		},
 		{
-			name: "a CA file without a certificate", repoURL: helm.URL, entry: policy.ChartRepository{CAFile: empty},
+			name: "a CA file without a certificate", repoURL: helm.URL, entry: svcconfig.ChartRepository{CAFile: empty},
 			wantErr: []string{"chartRepositories[0].caFile: " + empty + " holds no PEM certificate"},
 		},
 		{
-			name: "a CA with plainHTTP", repoURL: ociURL, entry: policy.ChartRepository{CAFile: ca.CertFile, PlainHTTP: true},
+			name: "a CA with plainHTTP", repoURL: ociURL, entry: svcconfig.ChartRepository{CAFile: ca.CertFile, PlainHTTP: true},
 			wantErr: []string{"chartRepositories[0] sets caFile and plainHTTP: a CA is for TLS, which plainHTTP turns off"},
 		},
 	}
@@ -80,7 +81,7 @@ func TestChartRepositoryCA(t *testing.T) {
 			before, beforeAuth := helm.Requests()
 			req := Request{
 				Root:   remoteGitRepo(t, map[string]string{"values/web.yaml": "replicaCount: 4\n", "argocd/app.yaml": argoChartApp(tc.repoURL, "plain", "0.2.0")}),
-				Charts: newTestCharts(t, []policy.ChartRepository{entry}, policy.ChartLimits{}),
+				Charts: newTestCharts(t, []svcconfig.ChartRepository{entry}, svcconfig.ChartLimits{}),
 				ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"},
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -17,6 +17,7 @@ import (
 	helmrepo "helm.sh/helm/v3/pkg/repo"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -98,7 +99,7 @@ func TestLockedDependencies(t *testing.T) {
 	reg := startRegistry(t)
 	pushCommon(t, reg)
 	ociURL := "oci://" + reg.host + "/charts"
-	repos := []policy.ChartRepository{{URL: ociURL, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
+	repos := []svcconfig.ChartRepository{{URL: ociURL, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
 	plainArchive, err := os.ReadFile(packageChart(t, t.TempDir(), "0.2.0", 0))
 	require.NoError(t, err)
 	tests := []struct {
@@ -148,7 +149,7 @@ func TestLockedDependencies(t *testing.T) {
 			require.NoError(t, err)
 			req.Content = []byte(strings.Replace(string(data), "replicaCount: 4", "replicaCount: 6", 1))
 			if !tc.noCache {
-				req.Charts = newTestCharts(t, repos, policy.ChartLimits{})
+				req.Charts = newTestCharts(t, repos, svcconfig.ChartLimits{})
 			}
 			v, err := Verify(context.Background(), req)
 			if tc.contains != "" {
@@ -192,13 +193,13 @@ func TestLockedDependenciesOfAPulledChart(t *testing.T) {
 	require.NoError(t, err)
 	_, err = reg.client.Push(data, reg.host+"/charts/shopfront:0.1.0", registry.PushOptStrictMode(false))
 	require.NoError(t, err)
-	repos := []policy.ChartRepository{{URL: ociURL, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
+	repos := []svcconfig.ChartRepository{{URL: ociURL, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
 	files := map[string]string{
 		"values/web.yaml": "plain:\n  replicaCount: 4\n",
 		"argocd/app.yaml": argoChartApp(ociURL, "shopfront", "0.1.0"),
 	}
 	req := VerifyRequest{
-		Request: Request{Root: remoteGitRepo(t, files), Charts: newTestCharts(t, repos, policy.ChartLimits{}), ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}},
+		Request: Request{Root: remoteGitRepo(t, files), Charts: newTestCharts(t, repos, svcconfig.ChartLimits{}), ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}},
 		Target:  policy.TargetRef{Kind: "Deployment", Name: "web-web", Namespace: "shop"},
 		File:    "values/web.yaml", Path: "plain.replicaCount", Current: 4, Desired: 6,
 		Content: []byte("plain:\n  replicaCount: 6\n"),

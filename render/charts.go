@@ -33,7 +33,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote/auth"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // Remote charts (docs/design.md §8, "Remote charts"; docs/render-verification.md): an Argo CD
@@ -52,7 +52,7 @@ import (
 type Charts struct {
 	dir   string
 	repos []chartRepo
-	lim   policy.ChartLimits
+	lim   svcconfig.ChartLimits
 
 	mu sync.Mutex
 	// pinned maps a chart at an exact version (chartRef.pinnedKey) to its archive.
@@ -69,8 +69,8 @@ type Charts struct {
 // credentials of the repositories and the limits.
 type ChartsConfig struct {
 	Dir          string
-	Repositories []policy.ChartRepository
-	Limits       policy.ChartLimits
+	Repositories []svcconfig.ChartRepository
+	Limits       svcconfig.ChartLimits
 }
 
 // pulledChart is a chart archive in the cache.
@@ -213,7 +213,7 @@ func (cs *Charts) credentials(u string) (access, error) {
 
 // chartRepo is a chartRepositories entry and its field in the service config.
 type chartRepo struct {
-	policy.ChartRepository
+	svcconfig.ChartRepository
 	field string // chartRepositories[i]
 }
 

@@ -12,6 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/charttest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -40,7 +41,7 @@ func TestRemoteChartValueFiles(t *testing.T) {
 	reg := charttest.StartRegistry(t, charttest.Options{})
 	reg.Push(t, "charts", plainWithEnvValues(t), "")
 	ociURL := "oci://" + reg.Host + "/charts"
-	regRepos := []policy.ChartRepository{{URL: ociURL, PlainHTTP: true}}
+	regRepos := []svcconfig.ChartRepository{{URL: ociURL, PlainHTTP: true}}
 	argo := func(repoURL, valueFiles string) string {
 		return strings.Replace(argoChartApp(repoURL, "plain", "0.3.0"), "[$values/values/web.yaml]", valueFiles, 1)
 	}
@@ -66,7 +67,7 @@ spec:
 		name     string
 		app      string // argocd/app.yaml
 		hr       string // flux/hr.yaml, instead
-		repos    []policy.ChartRepository
+		repos    []svcconfig.ChartRepository
 		replicas int
 		env      string // the ConfigMap's APP_ENV
 		wantErr  string
@@ -115,7 +116,7 @@ spec:
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			files := map[string]string{"values/web.yaml": "replicaCount: 4\n"}
-			req := Request{Charts: newTestCharts(t, tc.repos, policy.ChartLimits{})}
+			req := Request{Charts: newTestCharts(t, tc.repos, svcconfig.ChartLimits{})}
 			if tc.hr != "" {
 				files["flux/hr.yaml"] = tc.hr
 				req.Flux = &policy.FluxRender{HelmRelease: "flux/hr.yaml"}
@@ -170,7 +171,7 @@ func TestVerifyRemoteChartValueFile(t *testing.T) {
 				"argocd/app.yaml": strings.Replace(argoChartApp(helm.URL, "plain", "0.3.0"), "[$values/values/web.yaml]", tc.valueFiles, 1),
 			}
 			v, err := Verify(context.Background(), VerifyRequest{
-				Request: Request{Root: remoteGitRepo(t, files), Charts: newTestCharts(t, nil, policy.ChartLimits{}),
+				Request: Request{Root: remoteGitRepo(t, files), Charts: newTestCharts(t, nil, svcconfig.ChartLimits{}),
 					ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}},
 				Target: policy.TargetRef{Kind: "Deployment", Name: "web-web", Namespace: "shop"},
 				File:   "values/web.yaml", Path: "replicaCount", Current: 4, Desired: 5,

@@ -21,6 +21,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmrepo "helm.sh/helm/v3/pkg/repo"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -228,8 +229,8 @@ func TestCorpusRemote(t *testing.T) {
 	idx, err := helmrepo.IndexDirectory(repoDir, srv.URL)
 	require.NoError(t, err)
 	require.NoError(t, idx.WriteFile(filepath.Join(repoDir, "index.yaml"), 0o644))
-	repos := []policy.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
-	cs := newTestCharts(t, repos, policy.ChartLimits{})
+	repos := []svcconfig.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
+	cs := newTestCharts(t, repos, svcconfig.ChartLimits{})
 	verified, cases := 0, 0
 	for _, tc := range corpusCases {
 		nameVersion, ok := names[tc.chart]

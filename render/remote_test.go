@@ -25,6 +25,7 @@ import (
 	"helm.sh/helm/v3/pkg/registry"
 	helmrepo "helm.sh/helm/v3/pkg/repo"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/charttest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -177,7 +178,7 @@ spec:
 `, repoURL, chartName, revision)
 }
 
-func newTestCharts(t testing.TB, repos []policy.ChartRepository, lim policy.ChartLimits) *Charts {
+func newTestCharts(t testing.TB, repos []svcconfig.ChartRepository, lim svcconfig.ChartLimits) *Charts {
 	t.Helper()
 	cs, err := NewCharts(ChartsConfig{Dir: filepath.Join(t.TempDir(), "charts"), Repositories: repos, Limits: lim})
 	require.NoError(t, err)
@@ -216,11 +217,11 @@ func TestRemoteCharts(t *testing.T) {
 	passFile := writeSecret(t, repoPassword)
 	regPassFile := writeSecret(t, registryPassword)
 	wrongFile := writeSecret(t, "wrong-Pa55word-xyz")
-	good := []policy.ChartRepository{
+	good := []svcconfig.ChartRepository{
 		{URL: helmRepo.srv.URL + "/private", Username: registryUser, PasswordFile: passFile},
 		{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: regPassFile, PlainHTTP: true},
 	}
-	wrong := []policy.ChartRepository{
+	wrong := []svcconfig.ChartRepository{
 		{URL: helmRepo.srv.URL + "/private", Username: registryUser, PasswordFile: wrongFile},
 		{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: wrongFile, PlainHTTP: true},
 	}
@@ -249,8 +250,8 @@ spec:
 		name     string
 		files    map[string]string
 		flux     bool
-		repos    []policy.ChartRepository
-		lim      policy.ChartLimits
+		repos    []svcconfig.ChartRepository
+		lim      svcconfig.ChartLimits
 		replicas int
 		chart    string // the helm.sh/chart label: name-version
 		wantErr  string
@@ -346,14 +347,14 @@ spec:
 		{
 			name:    "chart too big",
 			files:   map[string]string{"argocd/app.yaml": argoChartApp(helmRepo.srv.URL+"/public", "big", "0.1.0")},
-			lim:     policy.ChartLimits{MaxArchiveBytes: 1 << 20, MaxCacheBytes: 8 << 20},
+			lim:     svcconfig.ChartLimits{MaxArchiveBytes: 1 << 20, MaxCacheBytes: 8 << 20},
 			wantErr: "chart big 0.1.0 from " + helmRepo.srv.URL + "/public: cannot download it: larger than limits.charts.maxArchiveBytes (1048576 bytes): refused",
 		},
 		{
 			name:    "oci chart too big",
 			files:   map[string]string{"argocd/app.yaml": argoChartApp("oci://"+reg.host+"/charts", "big", "0.1.0")},
 			repos:   good,
-			lim:     policy.ChartLimits{MaxArchiveBytes: 1 << 20, MaxCacheBytes: 8 << 20},
+			lim:     svcconfig.ChartLimits{MaxArchiveBytes: 1 << 20, MaxCacheBytes: 8 << 20},
 			wantErr: "chart oci://" + reg.host + "/charts/big 0.1.0: cannot pull it: larger than limits.charts.maxArchiveBytes (1048576 bytes): refused",
 		},
 		{
@@ -434,7 +435,7 @@ func TestRemoteChartCache(t *testing.T) {
 			if tc.restart {
 				dir = lastDir
 			}
-			cs, err := NewCharts(ChartsConfig{Dir: dir, Limits: policy.ChartLimits{RangeTTL: policy.Duration{Duration: tc.ttl}}})
+			cs, err := NewCharts(ChartsConfig{Dir: dir, Limits: svcconfig.ChartLimits{RangeTTL: policy.Duration{Duration: tc.ttl}}})
 			require.NoError(t, err)
 			lastDir = dir
 			before, beforeIdx = helmRepo.hits("/public/plain-0.2.0.tgz"), helmRepo.hits("/public/index.yaml")
@@ -471,7 +472,7 @@ func TestVerifyRemoteChart(t *testing.T) {
 	helmRepo := startChartRepo(t)
 	reg := startRegistry(t)
 	regPassFile := writeSecret(t, registryPassword)
-	repos := []policy.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: regPassFile, PlainHTTP: true}}
+	repos := []svcconfig.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: regPassFile, PlainHTTP: true}}
 	overridden := strings.Replace(argoChartApp(helmRepo.srv.URL+"/public", "plain", "0.2.0"),
 		"        valueFiles: [$values/values/web.yaml]\n",
 		"        valueFiles: [$values/values/web.yaml]\n        parameters: [{name: replicaCount, value: \"2\"}]\n", 1)
@@ -520,7 +521,7 @@ func TestVerifyRemoteChart(t *testing.T) {
 				files[k] = v
 			}
 			req := VerifyRequest{
-				Request: Request{Root: remoteGitRepo(t, files), Charts: newTestCharts(t, repos, policy.ChartLimits{})},
+				Request: Request{Root: remoteGitRepo(t, files), Charts: newTestCharts(t, repos, svcconfig.ChartLimits{})},
 				Target:  policy.TargetRef{Kind: "Deployment", Name: "web-web", Namespace: "shop"},
 				File:    tc.file, Path: "replicaCount", Current: 4, Desired: 6,
 				Content: []byte(strings.Replace(files[tc.file], "replicaCount: 4", "replicaCount: 6", 1)),
@@ -565,11 +566,11 @@ func BenchmarkRemoteChart(b *testing.B) {
 	}
 	b.Run("first pull", func(b *testing.B) {
 		for b.Loop() {
-			render(b, newTestCharts(b, nil, policy.ChartLimits{}))
+			render(b, newTestCharts(b, nil, svcconfig.ChartLimits{}))
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
-		cs := newTestCharts(b, nil, policy.ChartLimits{})
+		cs := newTestCharts(b, nil, svcconfig.ChartLimits{})
 		render(b, cs)
 		for b.Loop() {
 			render(b, cs)
@@ -578,7 +579,7 @@ func BenchmarkRemoteChart(b *testing.B) {
 	b.Run("100 policies, one chart", func(b *testing.B) {
 		before := helmRepo.hits("/public/plain-0.2.0.tgz")
 		for b.Loop() {
-			cs := newTestCharts(b, nil, policy.ChartLimits{})
+			cs := newTestCharts(b, nil, svcconfig.ChartLimits{})
 			var wg sync.WaitGroup
 			for range 100 {
 				wg.Go(func() { render(b, cs) })
@@ -597,7 +598,7 @@ func TestRemoteChartCacheBounded(t *testing.T) {
 	fi, err := os.Stat(packageChart(t, t.TempDir(), "0.1.0", 0))
 	require.NoError(t, err)
 	limit := int(fi.Size())*5/2 + 64
-	cs := newTestCharts(t, nil, policy.ChartLimits{MaxCacheBytes: limit, MaxArchiveBytes: limit})
+	cs := newTestCharts(t, nil, svcconfig.ChartLimits{MaxCacheBytes: limit, MaxArchiveBytes: limit})
 	clock := time.Now()
 	cs.now = func() time.Time { clock = clock.Add(time.Second); return clock }
 	pull := func(version string) {
@@ -664,7 +665,7 @@ func TestRemoteChartEscapingArchive(t *testing.T) {
 	require.NoError(t, idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644))
 
 	root := remoteGitRepo(t, map[string]string{"values/web.yaml": "{}\n", "argocd/app.yaml": argoChartApp(srv.URL, "evil", "0.1.0")})
-	_, err := Render(context.Background(), Request{Root: root, ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}, Charts: newTestCharts(t, nil, policy.ChartLimits{})})
+	_, err := Render(context.Background(), Request{Root: root, ArgoCD: &policy.ArgoCDRender{Application: "argocd/app.yaml"}, Charts: newTestCharts(t, nil, svcconfig.ChartLimits{})})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "chart illegally references parent directory")
 	require.NoFileExists(t, filepath.Join(filepath.Dir(root), "escape.yaml"))
@@ -676,8 +677,8 @@ func TestRemoteChartEscapingArchive(t *testing.T) {
 // digest.
 func TestVerifyRemoteChartMovedTag(t *testing.T) {
 	reg := startRegistry(t)
-	repos := []policy.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
-	cs := newTestCharts(t, repos, policy.ChartLimits{RangeTTL: policy.Duration{Duration: time.Nanosecond}})
+	repos := []svcconfig.ChartRepository{{URL: "oci://" + reg.host, Username: registryUser, PasswordFile: writeSecret(t, registryPassword), PlainHTTP: true}}
+	cs := newTestCharts(t, repos, svcconfig.ChartLimits{RangeTTL: policy.Duration{Duration: time.Nanosecond}})
 	hr := fmt.Sprintf("apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata: {name: plain, namespace: shop}\nspec: {url: \"oci://%s/charts/plain\", ref: {tag: stable}}\n---\n"+
 		"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web, namespace: shop}\nspec:\n  chartRef: {kind: OCIRepository, name: plain}\n  values:\n    replicaCount: 4\n", reg.host)
 	root := remoteGitRepo(t, map[string]string{"flux/hr.yaml": hr})
@@ -715,7 +716,7 @@ func TestVerifyRemoteChartMovedTag(t *testing.T) {
 func TestVerifyRemoteChartOffline(t *testing.T) {
 	helmRepo := startChartRepo(t)
 	url := helmRepo.srv.URL
-	cs := newTestCharts(t, nil, policy.ChartLimits{RangeTTL: policy.Duration{Duration: time.Nanosecond}})
+	cs := newTestCharts(t, nil, svcconfig.ChartLimits{RangeTTL: policy.Duration{Duration: time.Nanosecond}})
 	verify := func(revision string) (*Verification, error) {
 		app := argoChartApp(url+"/public", "plain", revision)
 		root := remoteGitRepo(t, map[string]string{"values/web.yaml": "replicaCount: 4\n", "argocd/app.yaml": app})

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -52,7 +53,7 @@ type Request struct {
 	Overlay map[string][]byte
 	// Limits bound the render (the service config's limits.render); a zero field takes its
 	// default.
-	Limits policy.RenderLimits
+	Limits svcconfig.RenderLimits
 	// Charts pulls the remote charts an Argo CD Application or Flux HelmRelease names (a Helm
 	// repository, an OCI registry) into its cache before the render. Without it such a source
 	// is refused.

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -162,12 +163,12 @@ var workerCPU atomic.Int64
 // pools holds one pool per set of limits (in practice the service config's, and the defaults).
 var (
 	poolsMu sync.Mutex
-	pools   = map[policy.RenderLimits]*pool{}
+	pools   = map[svcconfig.RenderLimits]*pool{}
 )
 
 // poolFor returns the pool of workers for the limits (zero fields defaulted), starting none
 // until a render needs one.
-func poolFor(lim policy.RenderLimits) *pool {
+func poolFor(lim svcconfig.RenderLimits) *pool {
 	lim.SetDefaults()
 	poolsMu.Lock()
 	defer poolsMu.Unlock()
@@ -186,7 +187,7 @@ func poolFor(lim policy.RenderLimits) *pool {
 // as its context allows), starts a worker in it if it has none, and gives the slot back with
 // the worker, or empty when the worker died or was killed.
 type pool struct {
-	lim   policy.RenderLimits
+	lim   svcconfig.RenderLimits
 	slots chan *worker
 }
 
@@ -407,7 +408,7 @@ func firstLine(s string) string {
 // serveWorker is a worker's life: set its limits, then render each request read from in and
 // answer on out, until in ends.
 func serveWorker(limits string, in io.Reader, out io.Writer) int {
-	var lim policy.RenderLimits
+	var lim svcconfig.RenderLimits
 	if err := json.Unmarshal([]byte(limits), &lim); err != nil {
 		fmt.Fprintf(os.Stderr, "render worker: %s: %v\n", workerEnv, err)
 		return 2
@@ -435,7 +436,7 @@ func serveWorker(limits string, in io.Reader, out io.Writer) int {
 }
 
 // workerRender is one render in a worker, under the CPU limit for one render.
-func workerRender(lim policy.RenderLimits, wreq workerRequest) (resp workerResponse) {
+func workerRender(lim svcconfig.RenderLimits, wreq workerRequest) (resp workerResponse) {
 	start := cpuTime()
 	limitCPU(start, lim.MaxCPUSeconds)
 	defer func() {

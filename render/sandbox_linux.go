@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // workersSupported: on Linux, renders run in worker processes under rlimits.
@@ -39,7 +39,7 @@ func workerProcAttr() *syscall.SysProcAttr {
 //     overflow, with its own message, before the heap is gone.
 //   - SIGXCPU, which the kernel sends at a render's CPU limit (see limitCPU), ends the worker
 //     with cpuLimitMessage.
-func limitWorker(lim policy.RenderLimits) error {
+func limitWorker(lim svcconfig.RenderLimits) error {
 	xcpu := make(chan os.Signal, 1)
 	signal.Notify(xcpu, syscall.SIGXCPU)
 	go func() {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -23,7 +24,7 @@ import (
 // gigabytes of output, a loop that does not end, and a plain chart next to them.
 const runawayRepo = "testdata/runaway"
 
-func runawayReq(chart string, lim policy.RenderLimits, values string) Request {
+func runawayReq(chart string, lim svcconfig.RenderLimits, values string) Request {
 	req := Request{Root: runawayRepo, Helm: &policy.HelmRender{Chart: "charts/" + chart}, Limits: lim}
 	if values != "" {
 		req.Overlay = map[string][]byte{"charts/" + chart + "/values.yaml": []byte(values)}
@@ -64,7 +65,7 @@ func requireLimit(t *testing.T, err error, limit string) {
 // tpl grew the service to 3.4 GB (issue 22, finding 2). Its worker dies at its memory limit;
 // the service's own memory does not grow, and the next render is served by a new worker.
 func TestRenderTplRecursionIsKilledByMemoryLimit(t *testing.T) {
-	lim := policy.RenderLimits{MaxMemoryBytes: 128 << 20, MaxCPUSeconds: 120, Timeout: policy.Duration{Duration: 2 * time.Minute}}
+	lim := svcconfig.RenderLimits{MaxMemoryBytes: 128 << 20, MaxCPUSeconds: 120, Timeout: policy.Duration{Duration: 2 * time.Minute}}
 	_, err := Render(context.Background(), runawayReq("tplrecursion", lim, ""))
 	requireLimit(t, err, "maxMemoryBytes")
 	assert.Contains(t, err.Error(), "render helm chart charts/tplrecursion: ")
@@ -93,7 +94,7 @@ func TestRenderHugeOutputIsCutAtLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lim := policy.RenderLimits{MaxOutputBytes: tt.maxOutput, MaxMemoryBytes: tt.maxMemory, MaxCPUSeconds: 120, Timeout: policy.Duration{Duration: 2 * time.Minute}}
+			lim := svcconfig.RenderLimits{MaxOutputBytes: tt.maxOutput, MaxMemoryBytes: tt.maxMemory, MaxCPUSeconds: 120, Timeout: policy.Duration{Duration: 2 * time.Minute}}
 			objs, err := Render(context.Background(), runawayReq("hugeoutput", lim, "lines: "+strconv.Itoa(tt.lines)+"\n"))
 			if tt.wantLimit != "" {
 				requireLimit(t, err, tt.wantLimit)
@@ -115,13 +116,13 @@ func TestRenderHugeOutputIsCutAtLimit(t *testing.T) {
 func TestRenderInfiniteLoopIsKilledAtDeadline(t *testing.T) {
 	tests := []struct {
 		name      string
-		lim       policy.RenderLimits
+		lim       svcconfig.RenderLimits
 		wantLimit string
 		within    time.Duration
 	}{
-		{name: "at the deadline", lim: policy.RenderLimits{MaxCPUSeconds: 600, Timeout: policy.Duration{Duration: 2 * time.Second}},
+		{name: "at the deadline", lim: svcconfig.RenderLimits{MaxCPUSeconds: 600, Timeout: policy.Duration{Duration: 2 * time.Second}},
 			wantLimit: "timeout", within: 10 * time.Second},
-		{name: "at the CPU limit", lim: policy.RenderLimits{MaxCPUSeconds: 1, Timeout: policy.Duration{Duration: time.Minute}},
+		{name: "at the CPU limit", lim: svcconfig.RenderLimits{MaxCPUSeconds: 1, Timeout: policy.Duration{Duration: time.Minute}},
 			wantLimit: "maxCPUSeconds", within: 30 * time.Second},
 	}
 	for _, tt := range tests {
@@ -147,7 +148,7 @@ func TestRenderStopsAtTheCallersContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := Render(ctx, runawayReq("loop", policy.RenderLimits{MaxCPUSeconds: 600}, ""))
+	_, err := Render(ctx, runawayReq("loop", svcconfig.RenderLimits{MaxCPUSeconds: 600}, ""))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "render helm chart charts/loop: ")
 	assert.Less(t, time.Since(start), 10*time.Second)
@@ -156,7 +157,7 @@ func TestRenderStopsAtTheCallersContext(t *testing.T) {
 // TestRunawayRenderDoesNotHoldUpOthers: while one worker loops, the others serve: renders of
 // another chart finish in their usual time, not after the runaway's deadline.
 func TestRunawayRenderDoesNotHoldUpOthers(t *testing.T) {
-	lim := policy.RenderLimits{Workers: 2, MaxCPUSeconds: 600, Timeout: policy.Duration{Duration: 20 * time.Second}}
+	lim := svcconfig.RenderLimits{Workers: 2, MaxCPUSeconds: 600, Timeout: policy.Duration{Duration: 20 * time.Second}}
 	runaway := make(chan error, 1)
 	go func() {
 		_, err := Render(context.Background(), runawayReq("loop", lim, ""))
@@ -179,7 +180,7 @@ func TestRunawayRenderDoesNotHoldUpOthers(t *testing.T) {
 // TestRenderErrorIsCut: tpl recursion that Helm's nesting limit stops in time writes each of
 // its thousand levels into its error; the error that reaches a log or the status page is cut.
 func TestRenderErrorIsCut(t *testing.T) {
-	lim := policy.RenderLimits{MaxMemoryBytes: 2 << 30, MaxCPUSeconds: 120, Timeout: policy.Duration{Duration: 2 * time.Minute}}
+	lim := svcconfig.RenderLimits{MaxMemoryBytes: 2 << 30, MaxCPUSeconds: 120, Timeout: policy.Duration{Duration: 2 * time.Minute}}
 	_, err := Render(context.Background(), runawayReq("tplrecursion", lim, ""))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "render helm chart charts/tplrecursion: render templates: ")
@@ -227,7 +228,7 @@ func TestRenderInProcessKeepsTheOutputCap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lim := policy.RenderLimits{MaxOutputBytes: 1 << 20}
+			lim := svcconfig.RenderLimits{MaxOutputBytes: 1 << 20}
 			srcs, err := renderInProcess(context.Background(), runawayReq("hugeoutput", lim, "lines: "+strconv.Itoa(tt.lines)+"\n"))
 			if tt.wantLimit != "" {
 				requireLimit(t, err, tt.wantLimit)

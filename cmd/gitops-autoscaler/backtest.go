@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/convert"
@@ -635,7 +636,7 @@ func readTraceFile(name string) (*promclient.Trace, error) {
 
 // prometheusValues range-queries the policy's metrics on the --prometheus server.
 func prometheusValues(ctx context.Context, o backtestOptions, p *policy.Policy, step time.Duration) ([][]engine.MetricValue, error) {
-	c, err := promclient.New(policy.PrometheusServer{
+	c, err := promclient.New(svcconfig.PrometheusServer{
 		Name:            secret.RedactURLs(o.prometheusURL),
 		URL:             o.prometheusURL,
 		BearerTokenFile: o.promTokenFile,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
@@ -198,7 +199,7 @@ func evaluate(ctx context.Context, o evaluateOptions, stdout, stderr io.Writer) 
 
 // env is what the Git commands share: the config, the repositories and a wired runner.
 type env struct {
-	cfg    *policy.Config
+	cfg    *svcconfig.Config
 	repos  []gitops.Repo
 	runner *gitops.Runner
 }
@@ -226,8 +227,8 @@ func setup(ctx context.Context, o repoOptions, metricsFile string, stderr io.Wri
 }
 
 // loadConfig loads the service config; --cache-dir, when given, overrides its cacheDir.
-func loadConfig(file, cacheDir string) (*policy.Config, error) {
-	cfg, err := policy.LoadConfigFile(file)
+func loadConfig(file, cacheDir string) (*svcconfig.Config, error) {
+	cfg, err := svcconfig.LoadConfigFile(file)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +239,7 @@ func loadConfig(file, cacheDir string) (*policy.Config, error) {
 }
 
 // reposFor pairs the config's repositories with the policies given on the command line.
-func reposFor(cfg *policy.Config, files []string, repoName string) ([]gitops.Repo, error) {
+func reposFor(cfg *svcconfig.Config, files []string, repoName string) ([]gitops.Repo, error) {
 	repos := make([]gitops.Repo, len(cfg.Repositories))
 	for i, r := range cfg.Repositories {
 		repos[i] = gitops.Repo{Config: r}

@@ -51,6 +51,12 @@ spec:
 				return []string{"validate", "--repo", dir, filepath.Join(dir, "autoscaler.yaml"), filepath.Join(dir, "policies")}
 			},
 			code: exitUsage, stderr: []string{"{dir}/autoscaler.yaml:6: repositories[0].auth.tokenFile: {dir}/no-such-token does not exist (checked for existence only, never read)"}},
+		{name: "validate --repo: a host's token file that does not exist", files: map[string]string{"autoscaler.yaml": strings.Replace(validConfig,
+			"auth: {tokenEnv: GIT_TOKEN}", "auth: {tokenEnv: GIT_TOKEN}\n    github: {owner: acme, repo: platform-gitops, tokenFile: {dir}/no-such-gh-token}", 1)},
+			args: func(dir string) []string {
+				return []string{"validate", "--repo", dir, filepath.Join(dir, "autoscaler.yaml"), filepath.Join(dir, "policies")}
+			},
+			code: exitUsage, stderr: []string{"{dir}/autoscaler.yaml:7: repositories[0].github.tokenFile: {dir}/no-such-gh-token does not exist (checked for existence only, never read)"}},
 		{name: "validate --repo: a token file that exists is never read aloud", files: map[string]string{"autoscaler.yaml": config("{dir}/token"), "token": secret,
 			"envs/prod/values.yaml": ""},
 			args: func(dir string) []string {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/shard"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // serveOptions are serve's options, plus the seams the in-process tests use.
@@ -117,7 +117,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 type service struct {
 	svc     *gitops.Service
 	handler http.Handler
-	limits  policy.HTTPLimits
+	limits  svcconfig.HTTPLimits
 	listen  string
 	repos   int
 	shard   string // "i/n" when sharded

@@ -15,6 +15,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/notify"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/signing"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/web"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
@@ -45,13 +46,13 @@ var (
 type renderVerifier struct {
 	repoURLs map[string][]string
 	branches map[string]string
-	limits   policy.RenderLimits
+	limits   svcconfig.RenderLimits
 	// charts pulls the remote charts of Argo CD and Flux sources into cacheDir/charts; nil
 	// when the cache cannot be opened (such sources are then refused).
 	charts *render.Charts
 }
 
-func newRenderVerifier(cfg *policy.Config) renderVerifier {
+func newRenderVerifier(cfg *svcconfig.Config) renderVerifier {
 	v := renderVerifier{repoURLs: map[string][]string{}, branches: map[string]string{}}
 	if cfg != nil {
 		v.limits = cfg.Limits.Render
@@ -70,7 +71,7 @@ func newRenderVerifier(cfg *policy.Config) renderVerifier {
 
 // repoURLs are the URLs an Argo CD Application may name a repository by: its remote (not a
 // path on this machine, which no Application names) and its GitHub address.
-func repoURLs(repo policy.Repository) []string {
+func repoURLs(repo svcconfig.Repository) []string {
 	var urls []string
 	switch t, err := gitname.Classify(repo.URL); {
 	case err != nil, t == gitname.Local, t == gitname.File:
@@ -121,7 +122,7 @@ func (rv renderVerifier) Verify(ctx context.Context, root string, p *policy.Poli
 // newRunner wires a runner: the metric source (trace file or Prometheus), the sync check
 // (Prometheus only), and the clock. It returns the metric source too, for the status page, and
 // the hosts, which link commits there.
-func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, metricSource, *hosts.Set, error) {
+func newRunner(_ context.Context, cfg *svcconfig.Config, metricsFile string, log *slog.Logger) (*gitops.Runner, metricSource, *hosts.Set, error) {
 	r := &gitops.Runner{Config: cfg, Logger: log, Now: time.Now, Verifier: newRenderVerifier(cfg)}
 	set := &hosts.Set{}
 	r.Delivery = &delivery.PullRequestDelivery{Logger: log, Hosts: set.For}
@@ -134,7 +135,7 @@ func newRunner(_ context.Context, cfg *policy.Config, metricsFile string, log *s
 		}
 		signer = sg
 	}
-	r.Git = func(rc policy.Repository, o *gitrepo.Options) error {
+	r.Git = func(rc svcconfig.Repository, o *gitrepo.Options) error {
 		o.Signer = signer
 		return set.Git(rc, o)
 	}

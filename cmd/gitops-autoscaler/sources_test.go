@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // TestRepoURLs holds the addresses an Argo CD Application may name a repository by: its remote,
@@ -13,17 +13,17 @@ import (
 func TestRepoURLs(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		repo policy.Repository
+		repo svcconfig.Repository
 		want []string
 	}{
-		{"a remote alone", policy.Repository{URL: "https://git.example.com/acme/platform.git"},
+		{"a remote alone", svcconfig.Repository{URL: "https://git.example.com/acme/platform.git"},
 			[]string{"https://git.example.com/acme/platform.git"}},
-		{"a local path is named by no Application", policy.Repository{URL: "/srv/git/platform"}, nil},
-		{"on github.com", policy.Repository{URL: "https://github.com/acme/platform.git",
-			GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "platform", APIURL: "https://api.github.com/"}},
+		{"a local path is named by no Application", svcconfig.Repository{URL: "/srv/git/platform"}, nil},
+		{"on github.com", svcconfig.Repository{URL: "https://github.com/acme/platform.git",
+			GitHub: &svcconfig.GitHubRepo{Owner: "acme", Repo: "platform", APIURL: "https://api.github.com/"}},
 			[]string{"https://github.com/acme/platform.git", "https://github.com/acme/platform"}},
-		{"on GitHub Enterprise", policy.Repository{URL: "git@ghe.example.com:acme/platform.git",
-			GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "platform", APIURL: "https://ghe.example.com/api/v3/"}},
+		{"on GitHub Enterprise", svcconfig.Repository{URL: "git@ghe.example.com:acme/platform.git",
+			GitHub: &svcconfig.GitHubRepo{Owner: "acme", Repo: "platform", APIURL: "https://ghe.example.com/api/v3/"}},
 			[]string{"git@ghe.example.com:acme/platform.git", "https://ghe.example.com/acme/platform"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

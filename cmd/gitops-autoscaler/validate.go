@@ -17,6 +17,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/render"
 )
@@ -196,7 +197,8 @@ func checkReferencedFiles(dir string, docs *policy.Documents) error {
 type fileRef struct{ field, path string }
 
 // fileFields lists the non-empty string fields of v whose YAML name ends in "File", at any
-// depth, with their field paths.
+// depth, with their field paths. The fields of a struct embedded inline (yaml:",inline", as
+// the token pair svcconfig.TokenSource) are the outer struct's.
 func fileFields(v reflect.Value, prefix string) []fileRef {
 	var out []fileRef
 	switch v.Kind() {
@@ -212,7 +214,11 @@ func fileFields(v reflect.Value, prefix string) []fileRef {
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if f.Anonymous && name == "" && opts == "inline" {
+				out = append(out, fileFields(v.Field(i), prefix)...)
+				continue
+			}
 			if !f.IsExported() || name == "" || name == "-" {
 				continue
 			}
@@ -256,7 +262,7 @@ func (s *lineSet) add(err error) {
 
 // repositoryOf is the configured repository the checkout at --repo is of: --repository's, the
 // config's only one, or the one whose policy globs the given documents match.
-func repositoryOf(cfg *policy.Config, opts validateOptions, given []*policy.Policy) (*policy.Repository, error) {
+func repositoryOf(cfg *svcconfig.Config, opts validateOptions, given []*policy.Policy) (*svcconfig.Repository, error) {
 	var names []string
 	for i := range cfg.Repositories {
 		names = append(names, cfg.Repositories[i].Name)
@@ -270,7 +276,7 @@ func repositoryOf(cfg *policy.Config, opts validateOptions, given []*policy.Poli
 	case len(cfg.Repositories) == 1:
 		return &cfg.Repositories[0], nil
 	}
-	var matched []*policy.Repository
+	var matched []*svcconfig.Repository
 	for i := range cfg.Repositories {
 		rc := &cfg.Repositories[i]
 		for _, p := range given {
@@ -290,7 +296,7 @@ func repositoryOf(cfg *policy.Config, opts validateOptions, given []*policy.Poli
 // checkRepo runs the loop's set checks (gitops.CheckCheckout) over the repository's policies at
 // dir — its documents under rc's policy globs and the given ones — and returns every refusal,
 // and every repository document that does not load, as problems.
-func checkRepo(cfg *policy.Config, rc *policy.Repository, dir string, given []*policy.Policy) error {
+func checkRepo(cfg *svcconfig.Config, rc *svcconfig.Repository, dir string, given []*policy.Policy) error {
 	var errs []error
 	all := append([]*policy.Policy(nil), given...)
 	seen := map[string]bool{}
@@ -363,13 +369,13 @@ const maxRepoDocument = 4 << 20
 // codeOwnersWarning warns when the checkout has a CODEOWNERS file — paths with their own
 // reviewers — while the config declares no owners for it: every policy may then write any
 // file no rule forbids (docs/design.md §4, "Ownership between teams").
-func codeOwnersWarning(cfg *policy.Config, rc *policy.Repository, dir string) string {
+func codeOwnersWarning(cfg *svcconfig.Config, rc *svcconfig.Repository, dir string) string {
 	if rc == nil || len(rc.Owners) > 0 {
 		return ""
 	}
 	for _, f := range []string{"CODEOWNERS", ".github/CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS"} {
 		if info, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f))); err == nil && info.Mode().IsRegular() {
-			i := slices.IndexFunc(cfg.Repositories, func(r policy.Repository) bool { return r.Name == rc.Name })
+			i := slices.IndexFunc(cfg.Repositories, func(r svcconfig.Repository) bool { return r.Name == rc.Name })
 			field := fmt.Sprintf("repositories[%d]", i)
 			return policy.Warning{File: cfg.Source.File, Line: cfg.Source.LineOf(field), Field: field + ".owners",
 				Msg: fmt.Sprintf("%s has %s, but repository %s declares no owners: every policy may write any file no rule forbids; declare which policies may write which files (docs/design.md §4)",
@@ -398,7 +404,7 @@ func absPath(p string) string {
 
 func matchesAny(globs []string, rel string) bool {
 	for _, g := range globs {
-		if policy.MatchGlob(g, rel) {
+		if svcconfig.MatchGlob(g, rel) {
 			return true
 		}
 	}

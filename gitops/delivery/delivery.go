@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/commitmsg"
+	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -14,14 +16,14 @@ type Withdrawn struct {
 
 // Proposal is one decision to deliver by pull request.
 type Proposal struct {
-	Repo   policy.Repository
+	Repo   svcconfig.Repository
 	Policy *policy.Policy
 	Mode   policy.Mode
 	// File and Content are the edited file (repository-relative) and its new bytes.
 	File    string
 	Content []byte
 	Message commitmsg.Message
-	Author  policy.CommitIdentity
+	Author  gitrepo.Identity
 	// Rendered is the rendered workload diff, when render verification ran.
 	Rendered string
 }

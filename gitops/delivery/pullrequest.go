@@ -12,6 +12,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
 )
@@ -156,7 +157,7 @@ func PullRequestBranch(p *policy.Policy) string {
 type PullRequestDelivery struct {
 	// Hosts returns the pull request host of a repository (e.g. a gitops/host/hosts Set's
 	// For).
-	Hosts func(policy.Repository) (Host, error)
+	Hosts func(svcconfig.Repository) (Host, error)
 	// Logger receives one line per pull request change (default: discard).
 	Logger *slog.Logger
 }
@@ -404,7 +405,7 @@ func (pd *PullRequestDelivery) mergeWhenChecksPass(ctx context.Context, api auto
 // request's head. reason says why, for the log. It returns the pull request's URL and name, or
 // none when none was open: then it made one read and wrote nothing. A failed branch deletion is only
 // logged: the next cycle's Rejected tidies the branch of a closed pull request.
-func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo policy.Repository, p *policy.Policy, reason string) (Withdrawn, error) {
+func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspace, repo svcconfig.Repository, p *policy.Policy, reason string) (Withdrawn, error) {
 	api, err := pd.Hosts(repo)
 	if err != nil {
 		return Withdrawn{}, err
@@ -442,7 +443,7 @@ func (pd *PullRequestDelivery) Withdraw(ctx context.Context, ws *gitrepo.Workspa
 // rejection; when it is the most recent, an older person's "no" is spent too, since the
 // decision changed after it. It also deletes the policy's branch when its pull request was
 // closed or merged and no open one uses it.
-func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo policy.Repository, p *policy.Policy) (*engine.Rejection, error) {
+func (pd *PullRequestDelivery) Rejected(ctx context.Context, repo svcconfig.Repository, p *policy.Policy) (*engine.Rejection, error) {
 	api, err := pd.Hosts(repo)
 	if err != nil {
 		return nil, err
@@ -671,9 +672,9 @@ func (p hostPublisher) Publish(ctx context.Context, pub gitrepo.Publication) ([]
 	return shas, err
 }
 
-func baseBranch(rc policy.Repository) string {
+func baseBranch(rc svcconfig.Repository) string {
 	if rc.Branch == "" {
-		return policy.DefaultBranch
+		return svcconfig.DefaultBranch
 	}
 	return rc.Branch
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // Git over HTTP(S) follows the one rule for credentials across redirects (internal/origin): a
@@ -36,17 +35,31 @@ type credentials struct {
 	secrets []string
 }
 
-// resolveAuth reads the secrets a policy.GitAuth names (once, at Open) and builds the go-git
+// Auth says how to authenticate to a remote: a token, a username and password, or an SSH key
+// checked against known_hosts. Each secret is named by a file or an environment variable,
+// never given inline. The caller converts its config (package gitops converts
+// svcconfig.GitAuth, which has the same fields).
+type Auth struct {
+	TokenFile      string
+	TokenEnv       string
+	Username       string
+	PasswordFile   string
+	PasswordEnv    string
+	SSHKeyFile     string
+	KnownHostsFile string
+}
+
+// resolveAuth reads the secrets an Auth names (once, at Open) and builds the go-git
 // auth method for the URL's kind. A token is sent as HTTP basic auth with the username
-// "x-access-token" (or GitAuth.Username when set, e.g. "git" or "oauth2"); an SSH key is
+// "x-access-token" (or Auth.Username when set, e.g. "git" or "oauth2"); an SSH key is
 // checked against known_hosts, never accepted blindly.
-func resolveAuth(rawURL string, a *policy.GitAuth, getenv func(string) string) (credentials, error) {
+func resolveAuth(rawURL string, a *Auth, getenv func(string) string) (credentials, error) {
 	// One rule for what a URL is, shared with config validation (gitname.Classify).
 	kind, err := gitname.Classify(rawURL)
 	if err != nil {
 		return credentials{}, fmt.Errorf("remote URL %s: %w", secret.RedactURLs(rawURL), err)
 	}
-	if a == nil || *a == (policy.GitAuth{}) {
+	if a == nil || *a == (Auth{}) {
 		return credentials{}, nil
 	}
 	hasToken := a.TokenFile != "" || a.TokenEnv != ""

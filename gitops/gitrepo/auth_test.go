@@ -14,8 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 func TestResolveAuth(t *testing.T) {
@@ -33,26 +31,26 @@ func TestResolveAuth(t *testing.T) {
 	tests := []struct {
 		name     string
 		url      string
-		auth     *policy.GitAuth
+		auth     *Auth
 		wantUser string
 		wantPass string
 		wantSSH  bool
 		wantErr  string
 	}{
 		{name: "none", url: "https://h/r", auth: nil},
-		{name: "token file", url: "https://h/r", auth: &policy.GitAuth{TokenFile: tokenFile}, wantUser: "x-access-token", wantPass: "tok-123"},
-		{name: "token env, git user", url: "https://h/r", auth: &policy.GitAuth{TokenEnv: "TOKEN", Username: "git"}, wantUser: "git", wantPass: "tok-env"},
-		{name: "user and password", url: "https://h/r", auth: &policy.GitAuth{Username: "bob", PasswordEnv: "PW"}, wantUser: "bob", wantPass: "pw-env"},
-		{name: "ssh key", url: "git@github.com:acme/platform.git", auth: &policy.GitAuth{SSHKeyFile: key, KnownHostsFile: knownHosts}, wantSSH: true},
-		{name: "token on ssh", url: "ssh://git@h/r", auth: &policy.GitAuth{TokenFile: tokenFile}, wantErr: "needs an https URL"},
-		{name: "key on https", url: "https://h/r", auth: &policy.GitAuth{SSHKeyFile: key}, wantErr: "needs an ssh URL"},
-		{name: "two forms", url: "https://h/r", auth: &policy.GitAuth{TokenFile: tokenFile, Username: "u", PasswordEnv: "PW"}, wantErr: "use one of"},
-		{name: "password without user", url: "https://h/r", auth: &policy.GitAuth{PasswordEnv: "PW"}, wantErr: "needs a username"},
-		{name: "unset env", url: "https://h/r", auth: &policy.GitAuth{TokenEnv: "NOPE"}, wantErr: "auth: read git token: environment variable NOPE is not set"},
-		{name: "empty file", url: "https://h/r", auth: &policy.GitAuth{TokenFile: empty}, wantErr: "is empty"},
-		{name: "missing file", url: "https://h/r", auth: &policy.GitAuth{TokenFile: filepath.Join(dir, "nope")}, wantErr: "auth: read git token: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
-		{name: "username alone", url: "https://h/r", auth: &policy.GitAuth{Username: "u"}, wantErr: "incomplete"},
-		{name: "bad known_hosts", url: "ssh://git@h/r", auth: &policy.GitAuth{SSHKeyFile: key, KnownHostsFile: filepath.Join(dir, "nope")}, wantErr: "known_hosts"},
+		{name: "token file", url: "https://h/r", auth: &Auth{TokenFile: tokenFile}, wantUser: "x-access-token", wantPass: "tok-123"},
+		{name: "token env, git user", url: "https://h/r", auth: &Auth{TokenEnv: "TOKEN", Username: "git"}, wantUser: "git", wantPass: "tok-env"},
+		{name: "user and password", url: "https://h/r", auth: &Auth{Username: "bob", PasswordEnv: "PW"}, wantUser: "bob", wantPass: "pw-env"},
+		{name: "ssh key", url: "git@github.com:acme/platform.git", auth: &Auth{SSHKeyFile: key, KnownHostsFile: knownHosts}, wantSSH: true},
+		{name: "token on ssh", url: "ssh://git@h/r", auth: &Auth{TokenFile: tokenFile}, wantErr: "needs an https URL"},
+		{name: "key on https", url: "https://h/r", auth: &Auth{SSHKeyFile: key}, wantErr: "needs an ssh URL"},
+		{name: "two forms", url: "https://h/r", auth: &Auth{TokenFile: tokenFile, Username: "u", PasswordEnv: "PW"}, wantErr: "use one of"},
+		{name: "password without user", url: "https://h/r", auth: &Auth{PasswordEnv: "PW"}, wantErr: "needs a username"},
+		{name: "unset env", url: "https://h/r", auth: &Auth{TokenEnv: "NOPE"}, wantErr: "auth: read git token: environment variable NOPE is not set"},
+		{name: "empty file", url: "https://h/r", auth: &Auth{TokenFile: empty}, wantErr: "is empty"},
+		{name: "missing file", url: "https://h/r", auth: &Auth{TokenFile: filepath.Join(dir, "nope")}, wantErr: "auth: read git token: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{name: "username alone", url: "https://h/r", auth: &Auth{Username: "u"}, wantErr: "incomplete"},
+		{name: "bad known_hosts", url: "ssh://git@h/r", auth: &Auth{SSHKeyFile: key, KnownHostsFile: filepath.Join(dir, "nope")}, wantErr: "known_hosts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +89,7 @@ func TestSSHHostKeyIsChecked(t *testing.T) {
 	key, knownHosts := sshKeyFiles(t, dir)
 	known := hostKey(t)
 	require.NoError(t, os.WriteFile(knownHosts, []byte("git.example.com "+string(ssh.MarshalAuthorizedKey(known.PublicKey()))), 0o600))
-	c, err := resolveAuth("ssh://git@git.example.com/r", &policy.GitAuth{SSHKeyFile: key, KnownHostsFile: knownHosts}, envOf(nil))
+	c, err := resolveAuth("ssh://git@git.example.com/r", &Auth{SSHKeyFile: key, KnownHostsFile: knownHosts}, envOf(nil))
 	require.NoError(t, err)
 	keys, ok := c.method.(*gitssh.PublicKeys)
 	require.True(t, ok)

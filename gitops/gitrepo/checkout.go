@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitobj"
 )
 
 // checkout is the clone's worktree, kept by this package rather than by a Git index: which
@@ -50,13 +52,21 @@ type checkout struct {
 	curDir string
 }
 
+// Bounds of what the checkout reads of objects other than files (files have
+// limits.git.maxFileBytes): a tree (a directory of 100,000 entries is about 4 MiB) and a
+// symlink's target (Linux's PATH_MAX).
+const (
+	maxTreeBytes    = 64 << 20
+	maxSymlinkBytes = 4096
+)
+
 // blobSource is where the checkout reads objects: the clone's store.
 type blobSource interface {
-	// readObject reads an object's whole content, refusing one larger than max bytes.
-	readObject(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error)
-	// openObject opens an object's content for reading, with its size, refusing one larger
-	// than max bytes (errObjectTooLarge) unread.
-	openObject(t plumbing.ObjectType, h plumbing.Hash, max int64) (io.ReadCloser, int64, error)
+	// ReadObject reads an object's whole content, refusing one larger than max bytes.
+	ReadObject(t plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error)
+	// OpenObject opens an object's content for reading, with its size, refusing one larger
+	// than max bytes (gitobj.TooLargeError) unread.
+	OpenObject(t plumbing.ObjectType, h plumbing.Hash, max int64) (io.ReadCloser, int64, error)
 }
 
 // fileEntry is a file of a tree: its blob and mode.
@@ -80,11 +90,11 @@ func newCheckout(root string, store blobSource, maxFile int64) *checkout {
 // readTree reads a tree object's entries, bounded by maxTreeBytes, and checks them
 // (checkEntries): prefix is the tree's path, "" or ending in a slash.
 func (c *checkout) readTree(h plumbing.Hash, prefix string) ([]object.TreeEntry, error) {
-	raw, err := c.store.readObject(plumbing.TreeObject, h, maxTreeBytes)
+	raw, err := c.store.ReadObject(plumbing.TreeObject, h, maxTreeBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
 	}
-	entries, err := decodeTree(raw)
+	entries, err := gitobj.DecodeTree(raw)
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h, err)
 	}
@@ -490,7 +500,7 @@ func (c *checkout) write(r *os.Root, rel string, e fileEntry) error {
 	case filemode.Submodule:
 		return d.Mkdir(name, 0o755)
 	case filemode.Symlink:
-		target, err := c.store.readObject(plumbing.BlobObject, e.hash, maxSymlinkBytes)
+		target, err := c.store.ReadObject(plumbing.BlobObject, e.hash, maxSymlinkBytes)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", rel, err)
 		}
@@ -500,8 +510,8 @@ func (c *checkout) write(r *os.Root, rel string, e fileEntry) error {
 		}
 		return nil
 	}
-	src, size, err := c.store.openObject(plumbing.BlobObject, e.hash, c.maxFile)
-	if big := (errObjectTooLarge{}); errors.As(err, &big) {
+	src, size, err := c.store.OpenObject(plumbing.BlobObject, e.hash, c.maxFile)
+	if big := (gitobj.TooLargeError{}); errors.As(err, &big) {
 		// Left out of the worktree, and never read: reading it is refused (ReadFile).
 		if err := d.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("write %s: %w", rel, unroot(err, c.root))

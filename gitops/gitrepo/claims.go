@@ -10,8 +10,6 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // MaxClaimDocument bounds the size of one version of a document ClaimStarts reads from
@@ -26,6 +24,22 @@ type Claim struct {
 	Holds func(content []byte) bool
 }
 
+// ClaimStart is where one claim began on the base branch's first-parent history. Its fields
+// are policy.ClaimStart's, which the set checks read (package gitops converts).
+type ClaimStart struct {
+	// InBase is whether the base holds the claim at all.
+	InBase bool
+	// Began is set when the walk found the commit the claim began with: Commit, Depth
+	// first-parent commits below the base (0: the base itself). A claim InBase that did not
+	// begin within the walk is older than every claim that did; Bound is then the number of
+	// commits the walk read when it stopped at its bound (0: it stopped because no other
+	// claim was left).
+	Began  bool
+	Commit string
+	Depth  int
+	Bound  int
+}
+
 // ClaimStarts tells where each claim began on the base branch's first-parent history, for
 // the set checks to settle which of several policies claimed a name or a value first
 // (docs/design.md §4, "Ownership between teams"). A claim is in the base when its file is
@@ -37,7 +51,7 @@ type Claim struct {
 // second oldest claim's start (a newcomer's, usually recent); at the root; or after
 // DefaultHistoryMax commits, where the claims still holding tie. Commits are read through the
 // history cache of the sync, shared with the policies' history reads.
-func (w *Workspace) ClaimStarts(claims []Claim) ([]policy.ClaimStart, error) {
+func (w *Workspace) ClaimStarts(claims []Claim) ([]ClaimStart, error) {
 	return claimStarts(w.repo, w.base, w.history, claims, DefaultHistoryMax)
 }
 
@@ -60,16 +74,16 @@ func OpenHistory(dir string) (*History, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read HEAD of %s: %w", dir, err)
 	}
-	return &History{repo: repo, head: ref.Hash(), cache: newHistoryCache(repo, policy.DefaultGitMaxFileBytes)}, nil
+	return &History{repo: repo, head: ref.Hash(), cache: newHistoryCache(repo, DefaultMaxFileBytes)}, nil
 }
 
 // ClaimStarts is Workspace.ClaimStarts on HEAD's history.
-func (h *History) ClaimStarts(claims []Claim) ([]policy.ClaimStart, error) {
+func (h *History) ClaimStarts(claims []Claim) ([]ClaimStart, error) {
 	return claimStarts(h.repo, h.head, h.cache, claims, DefaultHistoryMax)
 }
 
-func claimStarts(repo *git.Repository, head plumbing.Hash, cache *historyCache, claims []Claim, max int) ([]policy.ClaimStart, error) {
-	out := make([]policy.ClaimStart, len(claims))
+func claimStarts(repo *git.Repository, head plumbing.Hash, cache *historyCache, claims []Claim, max int) ([]ClaimStart, error) {
+	out := make([]ClaimStart, len(claims))
 	c, err := cache.commit(head)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", head, err)

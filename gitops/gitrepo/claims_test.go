@@ -6,8 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // TestClaimStarts walks a history of claims, each file holding "claim" from some commit on,
@@ -36,30 +34,30 @@ func TestClaimStarts(t *testing.T) {
 
 	holds := func(data []byte) bool { return bytes.Contains(data, []byte("claim")) }
 	anything := func([]byte) bool { return true }
-	older := policy.ClaimStart{InBase: true}
-	at := func(n, depth int) policy.ClaimStart {
-		return policy.ClaimStart{InBase: true, Began: true, Commit: c[n], Depth: depth}
+	older := ClaimStart{InBase: true}
+	at := func(n, depth int) ClaimStart {
+		return ClaimStart{InBase: true, Began: true, Commit: c[n], Depth: depth}
 	}
 	tests := []struct {
 		name   string
 		claims []Claim
 		max    int
-		want   []policy.ClaimStart
+		want   []ClaimStart
 	}{
 		{name: "the older keeps going, the walk stops at the newer's start", claims: []Claim{{"a.txt", holds}, {"moved/b.txt", holds}},
-			want: []policy.ClaimStart{older, at(2, 4)}},
+			want: []ClaimStart{older, at(2, 4)}},
 		{name: "an edit that still holds does not start a claim", claims: []Claim{{"a.txt", holds}, {"c.txt", holds}},
-			want: []policy.ClaimStart{older, at(4, 2)}},
+			want: []ClaimStart{older, at(4, 2)}},
 		{name: "one commit, a tie", claims: []Claim{{"c.txt", holds}, {"d.txt", holds}},
-			want: []policy.ClaimStart{at(4, 2), at(4, 2)}},
+			want: []ClaimStart{at(4, 2), at(4, 2)}},
 		{name: "a file that held nothing before", claims: []Claim{{"f.txt", holds}, {"a.txt", holds}},
-			want: []policy.ClaimStart{at(6, 0), older}},
+			want: []ClaimStart{at(6, 0), older}},
 		{name: "not in the base, or not holding there", claims: []Claim{{"a.txt", holds}, {"nowhere.txt", holds}, {"g.txt", holds}, {"moved", holds}},
-			want: []policy.ClaimStart{older, {}, {}, {}}},
+			want: []ClaimStart{older, {}, {}, {}}},
 		{name: "the walk's bound", claims: []Claim{{"a.txt", holds}, {"moved/b.txt", holds}}, max: 2,
-			want: []policy.ClaimStart{{InBase: true, Bound: 2}, {InBase: true, Bound: 2}}},
+			want: []ClaimStart{{InBase: true, Bound: 2}, {InBase: true, Bound: 2}}},
 		{name: "the root", claims: []Claim{{valuesFile, anything}, {"README.md", anything}},
-			want: []policy.ClaimStart{{InBase: true, Began: true, Commit: initial[:40], Depth: 6}, {InBase: true, Began: true, Commit: initial[:40], Depth: 6}}},
+			want: []ClaimStart{{InBase: true, Began: true, Commit: initial[:40], Depth: 6}, {InBase: true, Began: true, Commit: initial[:40], Depth: 6}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,10 +76,10 @@ func TestClaimStarts(t *testing.T) {
 	require.NoError(t, err)
 	got, err := h.ClaimStarts([]Claim{{"a.txt", holds}, {"moved/b.txt", holds}})
 	require.NoError(t, err)
-	assert.Equal(t, []policy.ClaimStart{older, at(2, 4)}, got)
+	assert.Equal(t, []ClaimStart{older, at(2, 4)}, got)
 	got, err = ws.ClaimStarts([]Claim{{"c.txt", holds}, {"d.txt", holds}})
 	require.NoError(t, err)
-	assert.Equal(t, []policy.ClaimStart{at(4, 2), at(4, 2)}, got)
+	assert.Equal(t, []ClaimStart{at(4, 2), at(4, 2)}, got)
 
 	_, err = OpenHistory(t.TempDir())
 	assert.ErrorContains(t, err, "open the Git repository of")

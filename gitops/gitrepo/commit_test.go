@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 func TestCommitOnBaseReplacesOneFileOnTheBase(t *testing.T) {
@@ -18,7 +17,7 @@ func TestCommitOnBaseReplacesOneFileOnTheBase(t *testing.T) {
 	base := g.CreateRepo("platform", map[string]string{valuesFile: values("3"), "README.md": "hi\n", "envs/prod/other.yaml": "x: 1\n"})
 	ws, err := Open(context.Background(), Options{
 		Name: "platform", URL: g.URL("platform"), CacheDir: t.TempDir(),
-		Auth:   &policy.GitAuth{Username: g.User(), PasswordEnv: "PW"},
+		Auth:   &Auth{Username: g.User(), PasswordEnv: "PW"},
 		Getenv: func(string) string { return g.Password() },
 	})
 	require.NoError(t, err)
@@ -31,7 +30,7 @@ func TestCommitOnBaseReplacesOneFileOnTheBase(t *testing.T) {
 	c, err := ws.repo.CommitObject(plumbing.NewHash(sha))
 	require.NoError(t, err)
 	assert.Equal(t, []plumbing.Hash{parent}, c.ParentHashes)
-	assert.Equal(t, policy.DefaultAuthorName, c.Author.Name)
+	assert.Equal(t, DefaultAuthorName, c.Author.Name)
 	pc, err := ws.repo.CommitObject(parent)
 	require.NoError(t, err)
 	changes, err := pc.Tree()
@@ -85,7 +84,7 @@ func BenchmarkCommitOnBase(b *testing.B) {
 	g.CreateRepo("platform", files)
 	ws, err := Open(context.Background(), Options{
 		Name: "platform", URL: g.URL("platform"), CacheDir: b.TempDir(),
-		Auth:   &policy.GitAuth{Username: g.User(), PasswordEnv: "PW"},
+		Auth:   &Auth{Username: g.User(), PasswordEnv: "PW"},
 		Getenv: func(string) string { return g.Password() },
 	})
 	require.NoError(b, err)

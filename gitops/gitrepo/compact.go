@@ -10,6 +10,8 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitobj"
 )
 
 // maxPacks bounds the pack files of a kept clone. Every fetch that brings commits writes one,
@@ -49,38 +51,38 @@ func (w *Workspace) compactPacks() error {
 	sort.Slice(packs, func(i, j int) bool { return packs[i].size > packs[j].size })
 	small := packs[1:]
 
-	out, err := newPackStream(dir)
+	out, err := gitobj.NewPack(dir)
 	if err != nil {
 		return err
 	}
-	defer out.discard() // a no-op once installed
+	defer out.Discard() // a no-op once installed
 	for _, p := range small {
 		hashes, err := packObjects(p.base + ".idx")
 		if err != nil {
 			return err
 		}
 		for _, h := range hashes {
-			if out.has(h) {
+			if out.Has(h) {
 				continue
 			}
 			o, err := w.store.Storage.EncodedObject(plumbing.AnyObject, h)
 			if err != nil {
 				return local(err)
 			}
-			content, err := readAll(o)
+			content, err := gitobj.ReadAll(o)
 			if err != nil {
 				return local(err)
 			}
-			if err := out.add(o.Type(), h, content); err != nil {
+			if err := out.Add(o.Type(), h, content); err != nil {
 				return err
 			}
 		}
 	}
-	sum, err := out.finish()
+	sum, err := out.Finish()
 	if err != nil {
 		return err
 	}
-	if err := out.install(sum); err != nil {
+	if err := out.Install(sum); err != nil {
 		return err
 	}
 	// Closed while its packs are removed, then opened again whatever happened.

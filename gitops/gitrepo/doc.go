@@ -1,5 +1,6 @@
 // Package gitrepo is the Git repository the loop works on, and the only package that speaks
-// Git (go-git).
+// Git (go-git) to a repository; the objects of its commits and the packs that carry them are
+// written by internal/gitobj.
 //
 // A Workspace is one repository's clone, kept in a cache directory across cycles: cloned once,
 // then fetched and hard-reset to the remote base branch at every Sync. It offers the loop what
@@ -15,9 +16,10 @@
 //     over limits.git.maxFileBytes is left out unread (ReadFile refuses it by name);
 //   - commit one file: Commit on the local base branch, CommitOnBase for a pull request's
 //     branch. A commit re-encodes only the directories along its file's path, changing 20
-//     bytes of each (tree.go). The cycle's commits stream into a pack file as they are made,
-//     each new version of a directory a delta against the one before (pack.go): nothing of
-//     them is held in memory, and that pack is what Push sends and the clone keeps;
+//     bytes of each (internal/gitobj's TreeBuilder). The cycle's commits stream into a pack
+//     file as they are made, each new version of a directory a delta against the one before
+//     (internal/gitobj's Pack): nothing of them is held in memory, and that pack is what
+//     Push sends and the clone keeps;
 //   - push: Push sends the cycle's commits in one push that never forces (a moved branch is
 //     ErrPushRace, and the commits are dropped); PushBranch, DeleteBranch and RemoteBranch
 //     handle a pull request's branch, with leases. A pull request's commit is a handful of
@@ -48,9 +50,14 @@
 // Commits and SHAs cross the boundary as hex strings. What to commit is the loop's (package
 // gitops), and the messages it commits are given to it whole; pull requests belong to the
 // hosts. It knows no decision: it imports neither the message format (gitops/commitmsg), nor
-// the replica editor, nor the engine.
+// the replica editor, nor the engine. Nor does it import the service config
+// (internal/svcconfig) or the policy documents (package policy): it has its own small types
+// for what it is given — Auth (the secrets' names), Identity (a commit's author), ClaimStart —
+// and its own defaults (DefaultBranch, DefaultMaxFileBytes, DefaultAuthorName,
+// DefaultAuthorEmail); the loop converts its config to them. Of policy's tree it uses only the
+// path rules of policy/repopath, a leaf.
 //
 // Must not import: cmd/..., gitops, gitops/commitmsg, gitops/delivery, gitops/history,
-// gitops/host/..., internal/edit, internal/web, policy/engine, render/..., promclient/...,
-// integration/....
+// gitops/host/..., internal/edit, internal/svcconfig, internal/web, policy, policy/convert,
+// policy/engine, policy/optimum, render/..., promclient/..., integration/....
 package gitrepo

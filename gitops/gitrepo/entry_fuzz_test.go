@@ -9,37 +9,39 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitobj"
 )
 
 // memObjects is a blobSource over objects in memory, for checkouts without a clone.
 type memObjects map[plumbing.Hash][]byte
 
 func (m memObjects) put(t plumbing.ObjectType, content []byte) plumbing.Hash {
-	h := objectHash(t, content)
+	h := gitobj.Hash(t, content)
 	m[h] = content
 	return h
 }
 
-func (m memObjects) readObject(_ plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
+func (m memObjects) ReadObject(_ plumbing.ObjectType, h plumbing.Hash, max int64) ([]byte, error) {
 	b, ok := m[h]
 	if !ok {
 		return nil, plumbing.ErrObjectNotFound
 	}
 	if int64(len(b)) > max {
-		return nil, errObjectTooLarge{size: int64(len(b)), max: max}
+		return nil, gitobj.TooLargeError{Size: int64(len(b)), Max: max}
 	}
 	return b, nil
 }
 
-func (m memObjects) openObject(t plumbing.ObjectType, h plumbing.Hash, max int64) (io.ReadCloser, int64, error) {
-	b, err := m.readObject(t, h, max)
+func (m memObjects) OpenObject(t plumbing.ObjectType, h plumbing.Hash, max int64) (io.ReadCloser, int64, error) {
+	b, err := m.ReadObject(t, h, max)
 	if err != nil {
 		return nil, int64(len(m[h])), err
 	}
 	return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
 }
 
-// rawTreeOf encodes entries as a tree object, names unchecked (encodeTree refuses a NUL).
+// rawTreeOf encodes entries as a tree object, names unchecked (gitobj.EncodeTree refuses a NUL).
 func rawTreeOf(entries ...[3]string) []byte {
 	var raw []byte
 	for _, e := range entries {

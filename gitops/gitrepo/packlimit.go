@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitobj"
 )
 
 // ObjectTooLargeError is a fetch refused because the remote sent an object larger than
@@ -53,7 +55,7 @@ const (
 // read header by header and refused at the first object over the limit, before the pack
 // reaches the storage's own writer and indexer.
 type limitedStore struct {
-	*objectStore
+	*gitobj.Store
 	limit int64
 	// packDir is the clone's objects/pack, where go-git leaves its temporary pack file when
 	// a pack is refused part-way.
@@ -62,7 +64,7 @@ type limitedStore struct {
 
 // PackfileWriter returns the storage's pack writer behind the size check.
 func (s *limitedStore) PackfileWriter() (io.WriteCloser, error) {
-	dst, err := s.objectStore.PackfileWriter()
+	dst, err := s.Store.PackfileWriter()
 	if err != nil {
 		return nil, err
 	}

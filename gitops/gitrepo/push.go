@@ -58,7 +58,7 @@ func classifyPush(err error) error {
 // cycle's commits — the workspace is back at Base — so that a caller that tries again syncs
 // and decides again on the new head rather than replaying a stale commit.
 //
-// What is sent is the cycle's pack as the commits wrote it (packStream); the server's ref
+// What is sent is the cycle's pack as the commits wrote it (gitobj.Pack); the server's ref
 // update, checked against the base this cycle saw, is atomic. The pack then becomes the
 // clone's. Should that fail the push still stands, and the next Sync fetches the commits
 // back.
@@ -95,12 +95,12 @@ func (w *Workspace) Push(ctx context.Context) error {
 
 // sendPack pushes the cycle's pack with one command: the base branch from base to head.
 func (w *Workspace) sendPack(ctx context.Context, head plumbing.Hash) error {
-	checksum, err := w.pack.finish()
+	checksum, err := w.pack.Finish()
 	if err != nil {
 		return fmt.Errorf("write pack: %w", err)
 	}
 	w.packSum = checksum
-	pack, err := w.pack.reader()
+	pack, err := w.pack.Reader()
 	if err != nil {
 		return fmt.Errorf("read pack: %w", err)
 	}
@@ -150,9 +150,9 @@ func (w *Workspace) sendPack(ctx context.Context, head plumbing.Hash) error {
 
 // keepPack makes the pushed pack the clone's, where reads find its objects from now on.
 func (w *Workspace) keepPack() error {
-	err := w.pack.install(w.packSum)
+	err := w.pack.Install(w.packSum)
 	if err != nil {
-		w.pack.discard()
+		w.pack.Discard()
 		w.pack = nil
 		return err
 	}
@@ -213,7 +213,7 @@ func (w *Workspace) PushBranch(ctx context.Context, p BranchPush) error {
 		return fail(err)
 	}
 	// Kept past the cycle, so the next one finds its own pull request's commit (see Push).
-	_ = w.store.persist()
+	_ = w.store.Persist()
 	return nil
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // Git content is untrusted input (docs/design.md §6): these tests push, with git's plumbing,
@@ -145,7 +144,7 @@ func TestEvilRepoCannotWriteIntoVictimClone(t *testing.T) {
 	cache := t.TempDir()
 	optsOf := func(name string) Options {
 		return Options{Name: name, URL: s.URL(name), CacheDir: cache,
-			Auth:   &policy.GitAuth{Username: s.User(), PasswordEnv: "GIT_PASSWORD"},
+			Auth:   &Auth{Username: s.User(), PasswordEnv: "GIT_PASSWORD"},
 			Getenv: envOf(map[string]string{"GIT_PASSWORD": s.Password()})}
 	}
 	victim := open(t, optsOf("victim"))

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 // DefaultHistoryMax caps the commits one walk visits when its max is 0: a bound on the work of
@@ -139,7 +137,7 @@ func (hc *historyCache) readBlob(h plumbing.Hash) ([]byte, bool, error) {
 	}
 	limit := hc.maxFile
 	if limit <= 0 {
-		limit = policy.DefaultGitMaxFileBytes
+		limit = DefaultMaxFileBytes
 	}
 	if b.Size > limit {
 		return nil, false, nil

@@ -28,8 +28,8 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitobj"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
@@ -37,11 +37,24 @@ import (
 // deadline of its own.
 const DefaultNetworkTimeout = 2 * time.Minute
 
+// What an Options or a CommitRequest left empty takes. They equal the service config's
+// defaults (internal/svcconfig's DefaultBranch, DefaultGitMaxFileBytes, DefaultGitMaxObjectBytes,
+// DefaultAuthorName and DefaultAuthorEmail; a test in package gitops holds them equal), which the config
+// fills in before the loop opens a workspace: these serve callers without a config.
+const (
+	DefaultBranch       = "main"
+	DefaultMaxFileBytes = 4 << 20
+	// DefaultMaxObjectBytes is GitHub's file limit (see ObjectTooLargeError).
+	DefaultMaxObjectBytes = 100 << 20
+	DefaultAuthorName     = "gitops-autoscaler"
+	DefaultAuthorEmail    = "gitops-autoscaler@localhost"
+)
+
 const remoteName = "origin"
 
 // ErrNothingToCommit is returned by Commit when the content equals the file's: the autoscaler
 // never makes an empty commit.
-var ErrNothingToCommit = errors.New("nothing to commit: the file already has this content")
+var ErrNothingToCommit = gitobj.ErrNoChange
 
 // Options open a Workspace.
 type Options struct {
@@ -53,7 +66,7 @@ type Options struct {
 	// Branch is the base branch (default main).
 	Branch string
 	// Auth says how to authenticate; its secrets are read once, by Open.
-	Auth *policy.GitAuth
+	Auth *Auth
 	// CacheDir holds the clones, one directory per repository.
 	CacheDir string
 	// Depth makes a shallow clone of that many commits. The default, 0, is full history:
@@ -73,10 +86,10 @@ type Options struct {
 	// Publisher, when set, makes the cycle's commits on the remote through a host's API
 	// instead of pushing them (see Publisher).
 	Publisher Publisher
-	// MaxFileBytes is limits.git.maxFileBytes (0: policy.DefaultGitMaxFileBytes): a larger
+	// MaxFileBytes is limits.git.maxFileBytes (0: DefaultMaxFileBytes): a larger
 	// file is left out of the worktree unread, and ReadFile refuses it (FileTooLargeError).
 	MaxFileBytes int64
-	// MaxObjectBytes is limits.git.maxObjectBytes (0: policy.DefaultGitMaxObjectBytes): a
+	// MaxObjectBytes is limits.git.maxObjectBytes (0: DefaultMaxObjectBytes): a
 	// clone or fetch that brings a larger object is refused (ObjectTooLargeError) before the
 	// object is inflated, and keeps nothing.
 	MaxObjectBytes int64
@@ -95,7 +108,7 @@ type Signer interface {
 // concurrent use; a caller serializes a repository's cycles.
 type Workspace struct {
 	repo    *git.Repository
-	store   *objectStore
+	store   *gitobj.Store
 	co      *checkout
 	root    string
 	url     string
@@ -111,9 +124,9 @@ type Workspace struct {
 	head plumbing.Hash
 	// headTree and baseTree are the trees of head and base.
 	headTree, baseTree plumbing.Hash
-	pack               *packStream
+	pack               *gitobj.Pack
 	packSum            plumbing.Hash // the pack's checksum once finished	// heads builds the cycle's commits on head, bases a pull request's commit on base.
-	heads, bases       *treeBuilder
+	heads, bases       *gitobj.TreeBuilder
 	// history shares commit reads, trailer parsing and tree diffs among the history reads
 	// of one base (see historyCache); a sync starts a new one.
 	history *historyCache
@@ -150,7 +163,7 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		return nil, errors.New("open workspace: no cache directory")
 	}
 	if opts.Branch == "" {
-		opts.Branch = policy.DefaultBranch
+		opts.Branch = DefaultBranch
 	}
 	if opts.NetworkTimeout <= 0 {
 		opts.NetworkTimeout = DefaultNetworkTimeout
@@ -159,10 +172,10 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		opts.Getenv = os.Getenv
 	}
 	if opts.MaxFileBytes <= 0 {
-		opts.MaxFileBytes = policy.DefaultGitMaxFileBytes
+		opts.MaxFileBytes = DefaultMaxFileBytes
 	}
 	if opts.MaxObjectBytes <= 0 {
-		opts.MaxObjectBytes = policy.DefaultGitMaxObjectBytes
+		opts.MaxObjectBytes = DefaultMaxObjectBytes
 	}
 	creds, err := resolveAuth(opts.URL, opts.Auth, opts.Getenv)
 	if err != nil {
@@ -238,11 +251,11 @@ func (w *Workspace) openExisting() bool {
 }
 
 // attach makes an opened clone the workspace's.
-func (w *Workspace) attach(repo *git.Repository, st *objectStore) {
+func (w *Workspace) attach(repo *git.Repository, st *gitobj.Store) {
 	w.repo, w.store = repo, st
 	w.co = newCheckout(w.root, st, w.maxFile)
-	read := func(h plumbing.Hash) ([]byte, error) { return st.readObject(plumbing.TreeObject, h, maxTreeBytes) }
-	w.heads, w.bases = newTreeBuilder(read), newTreeBuilder(read)
+	read := func(h plumbing.Hash) ([]byte, error) { return st.ReadObject(plumbing.TreeObject, h, maxTreeBytes) }
+	w.heads, w.bases = gitobj.NewTreeBuilder(read), gitobj.NewTreeBuilder(read)
 }
 
 // maxOpenPacks bounds the pack files a workspace keeps open between reads: reopening a pack
@@ -250,9 +263,9 @@ func (w *Workspace) attach(repo *git.Repository, st *objectStore) {
 const maxOpenPacks = 16
 
 // openRepository opens a clone with pack files kept open (bounded) and new objects kept in
-// memory (objectStore); Close releases the files. A loose object larger than maxFile is
+// memory (gitobj.Store); Close releases the files. A loose object larger than maxFile is
 // read lazily, as packed ones are, so that the checkout can refuse it unread.
-func openRepository(dir string, maxFile, maxObject int64) (*git.Repository, *objectStore, error) {
+func openRepository(dir string, maxFile, maxObject int64) (*git.Repository, *gitobj.Store, error) {
 	fi, err := os.Stat(filepath.Join(dir, git.GitDirName))
 	if err != nil {
 		return nil, nil, err
@@ -270,15 +283,15 @@ func openRepository(dir string, maxFile, maxObject int64) (*git.Repository, *obj
 }
 
 // newStore is the object storage of the clone in dir.
-func newStore(dir string, maxFile int64) *objectStore {
-	return newObjectStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
+func newStore(dir string, maxFile int64) *gitobj.Store {
+	return gitobj.NewStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
 		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks, LargeObjectThreshold: maxFile}))
 }
 
 // limitFetches is st as clones and fetches write to it: every pack received is checked
 // against maxObject before it is indexed (see limitedStore).
-func limitFetches(st *objectStore, dir string, maxObject int64) *limitedStore {
-	return &limitedStore{objectStore: st, limit: maxObject, packDir: filepath.Join(dir, git.GitDirName, "objects", "pack")}
+func limitFetches(st *gitobj.Store, dir string, maxObject int64) *limitedStore {
+	return &limitedStore{Store: st, limit: maxObject, packDir: filepath.Join(dir, git.GitDirName, "objects", "pack")}
 }
 
 // Close releases the files the workspace keeps open. The clone stays in the cache.
@@ -360,7 +373,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 func (w *Workspace) Sync(ctx context.Context) error {
 	// Before the fetch, which asks for every commit the store lacks: should a pushed commit
 	// not have been saved (see Push), the fetch brings it back.
-	w.store.discard()
+	w.store.Discard()
 	w.pending = nil
 	w.made = nil
 	w.dropPack()
@@ -394,9 +407,9 @@ func (w *Workspace) Sync(ctx context.Context) error {
 	if w.base != prev {
 		// Trees read for the old base would only take memory; those the cycle's pushed
 		// commits wrote are the new base's own.
-		w.heads.reset()
+		w.heads.Reset()
 	}
-	w.bases.reset()
+	w.bases.Reset()
 	return w.resetTo(w.base)
 }
 
@@ -419,7 +432,7 @@ func local(err error) error {
 
 // dropPack forgets the cycle's unpushed commits.
 func (w *Workspace) dropPack() {
-	w.pack.discard()
+	w.pack.Discard()
 	w.pack = nil
 }
 
@@ -578,8 +591,9 @@ type CommitRequest struct {
 	File    string
 	Content []byte
 	Message string
-	// Author authors and commits (empty fields take the policy defaults).
-	Author policy.CommitIdentity
+	// Author authors and commits (empty fields take DefaultAuthorName and
+	// DefaultAuthorEmail).
+	Author Identity
 	// When is the commit's author and committer time; required (time is an input).
 	When time.Time
 }
@@ -614,11 +628,11 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	sig := signature(req.Author, req.When)
 	rel := filepath.ToSlash(filepath.Clean(filepath.FromSlash(req.File)))
 	if w.pack == nil {
-		if w.pack, err = newPackStream(filepath.Join(w.root, git.GitDirName, "objects", "pack")); err != nil {
+		if w.pack, err = gitobj.NewPack(filepath.Join(w.root, git.GitDirName, "objects", "pack")); err != nil {
 			return fail(err)
 		}
 	}
-	h, tree, err := w.heads.commitFile(w.head, w.headTree, rel, req.Content, sig, req.Message, w.signer, w.pack)
+	h, tree, err := w.heads.CommitFile(w.head, w.headTree, rel, req.Content, sig, req.Message, w.signer, w.pack)
 	if err != nil {
 		return fail(err)
 	}
@@ -628,7 +642,7 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	}
 	// Recorded before the write: should the write fail half-way, the next reset restores
 	// the file.
-	if err := w.co.wrote(rel, fileEntry{hash: objectHash(plumbing.BlobObject, req.Content), mode: mode}); err != nil {
+	if err := w.co.wrote(rel, fileEntry{hash: gitobj.Hash(plumbing.BlobObject, req.Content), mode: mode}); err != nil {
 		return fail(unroot(err, w.root))
 	}
 	if err := writeRegular(p, req.Content); err != nil {
@@ -647,14 +661,20 @@ func (w *Workspace) Commit(ctx context.Context, req CommitRequest) (string, erro
 	return h.String(), nil
 }
 
+// Identity is the author and committer of a commit.
+type Identity struct {
+	Name  string
+	Email string
+}
+
 // signature is the author and committer of our commits; empty fields take the defaults.
-func signature(id policy.CommitIdentity, when time.Time) object.Signature {
-	sig := object.Signature{Name: id.AuthorName, Email: id.AuthorEmail, When: when}
+func signature(id Identity, when time.Time) object.Signature {
+	sig := object.Signature{Name: id.Name, Email: id.Email, When: when}
 	if sig.Name == "" {
-		sig.Name = policy.DefaultAuthorName
+		sig.Name = DefaultAuthorName
 	}
 	if sig.Email == "" {
-		sig.Email = policy.DefaultAuthorEmail
+		sig.Email = DefaultAuthorEmail
 	}
 	return sig
 }
@@ -689,8 +709,8 @@ func (w *Workspace) CommitOnBase(req CommitRequest) (string, error) {
 	if err := w.inBase(rel); err != nil {
 		return fail(err)
 	}
-	h, _, err := w.bases.commitFile(parent, w.baseTree, rel, req.Content, signature(req.Author, req.When), req.Message, w.signer, w.store)
-	w.bases.dropOwn()
+	h, _, err := w.bases.CommitFile(parent, w.baseTree, rel, req.Content, signature(req.Author, req.When), req.Message, w.signer, w.store)
+	w.bases.DropOwn()
 	if err != nil {
 		return fail(err)
 	}
@@ -704,17 +724,12 @@ func (w *Workspace) inBase(rel string) error {
 	tree := w.baseTree
 	parts := strings.Split(rel, "/")
 	for i, name := range parts {
-		t, err := w.bases.tree(tree)
+		mode, obj, ok, err := w.bases.Entry(tree, name)
 		if err != nil {
 			return err
 		}
-		off, ok := t.names[name]
 		if !ok {
 			return fmt.Errorf("%s: no such file in the base", rel)
-		}
-		mode, hashAt, err := t.entry(off)
-		if err != nil {
-			return err
 		}
 		if i == len(parts)-1 {
 			if mode != filemode.Regular && mode != filemode.Executable {
@@ -725,7 +740,7 @@ func (w *Workspace) inBase(rel string) error {
 		if mode != filemode.Dir {
 			return fmt.Errorf("%s: not a directory", strings.Join(parts[:i+1], "/"))
 		}
-		copy(tree[:], t.raw[hashAt:hashAt+20])
+		tree = obj
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ const valuesFile = "envs/prod/web/values.yaml"
 
 var (
 	t0       = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
-	identity = policy.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"}
+	identity = Identity{Name: "gitops-autoscaler", Email: "bot@example.com"}
 )
 
 func values(n string) string { return "# web\nweb:\n  replicaCount: " + n + "  # managed\n" }
@@ -38,7 +38,7 @@ func newRepo(t *testing.T, opts ...gittest.Option) (*gittest.Server, Options) {
 	return s, Options{
 		Name:     "platform",
 		URL:      s.URL("platform"),
-		Auth:     &policy.GitAuth{Username: s.User(), PasswordEnv: "GIT_PASSWORD"},
+		Auth:     &Auth{Username: s.User(), PasswordEnv: "GIT_PASSWORD"},
 		CacheDir: t.TempDir(),
 		Getenv:   envOf(map[string]string{"GIT_PASSWORD": s.Password()}),
 	}
@@ -318,10 +318,10 @@ func TestAuthFailureNeverShowsTheSecret(t *testing.T) {
 	tests := []struct {
 		name string
 		url  string
-		auth *policy.GitAuth
+		auth *Auth
 	}{
-		{name: "wrong password", url: s.URL("platform"), auth: &policy.GitAuth{Username: s.User(), PasswordEnv: "PW"}},
-		{name: "wrong token", url: s.URL("platform"), auth: &policy.GitAuth{TokenFile: tokenFile}},
+		{name: "wrong password", url: s.URL("platform"), auth: &Auth{Username: s.User(), PasswordEnv: "PW"}},
+		{name: "wrong token", url: s.URL("platform"), auth: &Auth{TokenFile: tokenFile}},
 		{name: "password in URL", url: withUser},
 		{name: "no credentials", url: s.URL("platform")},
 	}

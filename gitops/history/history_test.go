@@ -21,7 +21,7 @@ const valuesFile = "envs/prod/web/values.yaml"
 var (
 	webLoc   = policy.ReplicasLocation{File: valuesFile, Path: "web.replicaCount"}
 	t0       = time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
-	identity = policy.CommitIdentity{AuthorName: "gitops-autoscaler", AuthorEmail: "bot@example.com"}
+	identity = gitrepo.Identity{Name: "gitops-autoscaler", Email: "bot@example.com"}
 )
 
 const bot = "gitops-autoscaler <bot@example.com>"
@@ -40,7 +40,7 @@ func newRepo(t testing.TB) (*gittest.Server, gitrepo.Options) {
 // own.
 func optionsFor(t testing.TB, s *gittest.Server) gitrepo.Options {
 	return gitrepo.Options{Name: "platform", URL: s.URL("platform"), CacheDir: t.TempDir(),
-		Auth:   &policy.GitAuth{Username: s.User(), PasswordEnv: "GIT_PASSWORD"},
+		Auth:   &gitrepo.Auth{Username: s.User(), PasswordEnv: "GIT_PASSWORD"},
 		Getenv: func(k string) string { return map[string]string{"GIT_PASSWORD": s.Password()}[k] }}
 }
 

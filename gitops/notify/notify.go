@@ -23,7 +23,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // The bounds of one call (docs/security.md).
@@ -45,7 +45,7 @@ const (
 // Push is what landed on a repository's branch: the event the webhooks are told of.
 type Push struct {
 	// Repository is the configured repository (its URL names it in the event).
-	Repository policy.Repository
+	Repository svcconfig.Repository
 	// Before is the branch's head before the push ("" when unknown), After its head now.
 	Before, After string
 	// Commits are the decisions' commits, each with the files it changed.
@@ -123,7 +123,7 @@ func (c *Client) readSecret(what, file string) (secret.Value, error) {
 // Notify calls every webhook of targets about p, all at once, and returns their outcomes in
 // the order of targets. It waits for each at most the client's timeout; a failure is logged
 // and returned, never raised.
-func (c *Client) Notify(ctx context.Context, targets []policy.Notify, p Push) []Outcome {
+func (c *Client) Notify(ctx context.Context, targets []svcconfig.Notify, p Push) []Outcome {
 	c.init()
 	out := make([]Outcome, len(targets))
 	var wg sync.WaitGroup
@@ -144,7 +144,7 @@ func (c *Client) Notify(ctx context.Context, targets []policy.Notify, p Push) []
 }
 
 // call makes one webhook call.
-func (c *Client) call(ctx context.Context, t policy.Notify, p Push) Outcome {
+func (c *Client) call(ctx context.Context, t svcconfig.Notify, p Push) Outcome {
 	start := time.Now()
 	o := Outcome{}
 	req, err := c.request(ctx, t, p, &o)
@@ -175,17 +175,17 @@ func (c *Client) call(ctx context.Context, t policy.Notify, p Push) Outcome {
 }
 
 // request builds the signed request of one target and fills o's controller and endpoint.
-func (c *Client) request(ctx context.Context, t policy.Notify, p Push, o *Outcome) (*http.Request, error) {
+func (c *Client) request(ctx context.Context, t svcconfig.Notify, p Push, o *Outcome) (*http.Request, error) {
 	var raw, kind, secretFile, what, repoURL string
 	switch {
 	case t.Flux != nil:
 		o.Controller, raw, kind = ControllerFlux, t.Flux.ReceiverURL, t.Flux.Type
 		secretFile, what = t.Flux.TokenFile, "flux receiver token"
 		if kind == "" {
-			kind = policy.FluxReceiverGeneric
+			kind = svcconfig.FluxReceiverGeneric
 		}
 	case t.ArgoCD != nil:
-		o.Controller, raw, kind = ControllerArgoCD, t.ArgoCD.WebhookURL, policy.FluxReceiverGitHub
+		o.Controller, raw, kind = ControllerArgoCD, t.ArgoCD.WebhookURL, svcconfig.FluxReceiverGitHub
 		secretFile, what, repoURL = t.ArgoCD.SecretFile, "argocd webhook secret", t.ArgoCD.RepoURL
 	default:
 		return nil, errors.New("a notify entry without flux or argocd")
@@ -205,7 +205,7 @@ func (c *Client) request(ctx context.Context, t policy.Notify, p Push, o *Outcom
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "gitops-autoscaler")
-	if kind == policy.FluxReceiverGitHub {
+	if kind == svcconfig.FluxReceiverGitHub {
 		req.Header.Set("X-GitHub-Event", "push")
 		req.Header.Set("X-GitHub-Delivery", deliveryID())
 	}
@@ -217,9 +217,9 @@ func (c *Client) request(ctx context.Context, t policy.Notify, p Push, o *Outcom
 		return nil, err
 	}
 	switch kind {
-	case policy.FluxReceiverGenericHMAC:
+	case svcconfig.FluxReceiverGenericHMAC:
 		req.Header.Set("X-Signature", "sha256="+sign(sha256.New, secret, body))
-	case policy.FluxReceiverGitHub:
+	case svcconfig.FluxReceiverGitHub:
 		req.Header.Set("X-Hub-Signature-256", "sha256="+sign(sha256.New, secret, body))
 		req.Header.Set("X-Hub-Signature", "sha1="+sign(sha1.New, secret, body))
 	}

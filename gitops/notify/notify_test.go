@@ -24,7 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/push-event.golden from the event the client sends")
@@ -71,7 +71,7 @@ func (h *webhook) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch h.kind {
-	case policy.FluxReceiverGitHub:
+	case svcconfig.FluxReceiverGitHub:
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if _, err := github.ValidatePayload(r, []byte(token)); err != nil || github.WebHookType(r) != "push" {
 			http.Error(w, "the GitHub signature header is invalid", http.StatusUnauthorized)
@@ -83,7 +83,7 @@ func (h *webhook) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad sha1 signature", http.StatusUnauthorized)
 			return
 		}
-	case policy.FluxReceiverGenericHMAC:
+	case svcconfig.FluxReceiverGenericHMAC:
 		if err := github.ValidateSignature(r.Header.Get("X-Signature"), body, []byte(token)); err != nil {
 			http.Error(w, "unable to validate HMAC signature", http.StatusUnauthorized)
 			return
@@ -113,7 +113,7 @@ func writeSecret(t *testing.T, value string) string {
 
 func testPush() Push {
 	return Push{
-		Repository: policy.Repository{Name: "shop", URL: "https://git.example.com/acme/shop-gitops.git", Branch: "main"},
+		Repository: svcconfig.Repository{Name: "shop", URL: "https://git.example.com/acme/shop-gitops.git", Branch: "main"},
 		Before:     "1111111111111111111111111111111111111111",
 		After:      "3333333333333333333333333333333333333333",
 		Commits: []Commit{
@@ -131,40 +131,42 @@ func TestNotifyEachController(t *testing.T) {
 	tests := []struct {
 		name      string
 		kind      string
-		target    func(url string) policy.Notify
+		target    func(url string) svcconfig.Notify
 		wantEvent string // X-GitHub-Event
 		wantSig   string // the signature header that must be there
 		wantHTML  string
 	}{
-		{name: "flux generic", kind: policy.FluxReceiverGeneric,
-			target: func(u string) policy.Notify {
-				return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: u, Type: policy.FluxReceiverGeneric}}
+		{name: "flux generic", kind: svcconfig.FluxReceiverGeneric,
+			target: func(u string) svcconfig.Notify {
+				return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: u, Type: svcconfig.FluxReceiverGeneric}}
 			},
 			wantHTML: "https://git.example.com/acme/shop-gitops"},
-		{name: "flux generic-hmac", kind: policy.FluxReceiverGenericHMAC, wantSig: "X-Signature",
-			target: func(u string) policy.Notify {
-				return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: u, Type: policy.FluxReceiverGenericHMAC, TokenFile: tokenFile}}
+		{name: "flux generic-hmac", kind: svcconfig.FluxReceiverGenericHMAC, wantSig: "X-Signature",
+			target: func(u string) svcconfig.Notify {
+				return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: u, Type: svcconfig.FluxReceiverGenericHMAC, TokenFile: tokenFile}}
 			},
 			wantHTML: "https://git.example.com/acme/shop-gitops"},
-		{name: "flux github", kind: policy.FluxReceiverGitHub, wantEvent: "push", wantSig: "X-Hub-Signature-256",
-			target: func(u string) policy.Notify {
-				return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: u, Type: policy.FluxReceiverGitHub, TokenFile: tokenFile}}
+		{name: "flux github", kind: svcconfig.FluxReceiverGitHub, wantEvent: "push", wantSig: "X-Hub-Signature-256",
+			target: func(u string) svcconfig.Notify {
+				return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: u, Type: svcconfig.FluxReceiverGitHub, TokenFile: tokenFile}}
 			},
 			wantHTML: "https://git.example.com/acme/shop-gitops"},
-		{name: "argocd with a secret and the Applications' repoURL", kind: policy.FluxReceiverGitHub, wantEvent: "push", wantSig: "X-Hub-Signature-256",
-			target: func(u string) policy.Notify {
-				return policy.Notify{ArgoCD: &policy.ArgoCDNotify{WebhookURL: u, SecretFile: tokenFile, RepoURL: "https://github.com/acme/shop-gitops"}}
+		{name: "argocd with a secret and the Applications' repoURL", kind: svcconfig.FluxReceiverGitHub, wantEvent: "push", wantSig: "X-Hub-Signature-256",
+			target: func(u string) svcconfig.Notify {
+				return svcconfig.Notify{ArgoCD: &svcconfig.ArgoCDNotify{WebhookURL: u, SecretFile: tokenFile, RepoURL: "https://github.com/acme/shop-gitops"}}
 			},
 			wantHTML: "https://github.com/acme/shop-gitops"},
 		{name: "argocd without a secret", kind: "", wantEvent: "push",
-			target:   func(u string) policy.Notify { return policy.Notify{ArgoCD: &policy.ArgoCDNotify{WebhookURL: u}} },
+			target: func(u string) svcconfig.Notify {
+				return svcconfig.Notify{ArgoCD: &svcconfig.ArgoCDNotify{WebhookURL: u}}
+			},
 			wantHTML: "https://git.example.com/acme/shop-gitops"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newWebhook(t, tt.kind)
 			c := &Client{}
-			out := c.Notify(context.Background(), []policy.Notify{tt.target(h.URL + hookPath)}, testPush())
+			out := c.Notify(context.Background(), []svcconfig.Notify{tt.target(h.URL + hookPath)}, testPush())
 			require.Len(t, out, 1)
 			require.NoError(t, out[0].Err)
 			assert.Equal(t, http.StatusOK, out[0].Status)
@@ -263,51 +265,51 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // Nothing printed anywhere carries the token or the receiver's path, in any encoding.
 func TestNotifyFailures(t *testing.T) {
 	wrongFile := writeSecret(t, "not-the-token")
-	other := newWebhook(t, policy.FluxReceiverGeneric) // another origin, for the redirect
+	other := newWebhook(t, svcconfig.FluxReceiverGeneric) // another origin, for the redirect
 	tests := []struct {
 		name      string
 		kind      string
 		answer    func(w http.ResponseWriter)
-		target    func(url string) policy.Notify
+		target    func(url string) svcconfig.Notify
 		timeout   time.Duration
 		wantErr   string
 		wantCalls int // requests that passed the server's checks
 		maxRead   int64
 	}{
-		{name: "a signature with the wrong secret is refused", kind: policy.FluxReceiverGitHub,
-			target: func(u string) policy.Notify {
-				return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: u, Type: policy.FluxReceiverGitHub, TokenFile: wrongFile}}
+		{name: "a signature with the wrong secret is refused", kind: svcconfig.FluxReceiverGitHub,
+			target: func(u string) svcconfig.Notify {
+				return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: u, Type: svcconfig.FluxReceiverGitHub, TokenFile: wrongFile}}
 			},
 			wantErr: "answered 401 Unauthorized: the GitHub signature header is invalid"},
-		{name: "a missing token file sends nothing", kind: policy.FluxReceiverGenericHMAC,
-			target: func(u string) policy.Notify {
-				return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: u, Type: policy.FluxReceiverGenericHMAC, TokenFile: filepath.Join(t.TempDir(), "absent")}}
+		{name: "a missing token file sends nothing", kind: svcconfig.FluxReceiverGenericHMAC,
+			target: func(u string) svcconfig.Notify {
+				return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: u, Type: svcconfig.FluxReceiverGenericHMAC, TokenFile: filepath.Join(t.TempDir(), "absent")}}
 			},
 			wantErr: "read flux receiver token: open "},
-		{name: "a server error quotes a bounded start of its answer", kind: policy.FluxReceiverGeneric,
+		{name: "a server error quotes a bounded start of its answer", kind: svcconfig.FluxReceiverGeneric,
 			answer: func(w http.ResponseWriter) {
 				w.WriteHeader(http.StatusInternalServerError)
 				_, _ = w.Write(bytes.Repeat([]byte("x"), 4<<20))
 			},
-			target:    func(u string) policy.Notify { return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: u}} },
+			target:    func(u string) svcconfig.Notify { return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: u}} },
 			wantErr:   "answered 500 Internal Server Error: xxxx",
 			wantCalls: 1, maxRead: MaxResponseBytes},
-		{name: "a slow webhook times out", kind: policy.FluxReceiverGeneric, timeout: 300 * time.Millisecond,
+		{name: "a slow webhook times out", kind: svcconfig.FluxReceiverGeneric, timeout: 300 * time.Millisecond,
 			answer:    func(w http.ResponseWriter) { time.Sleep(2 * time.Second); w.WriteHeader(http.StatusOK) },
-			target:    func(u string) policy.Notify { return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: u}} },
+			target:    func(u string) svcconfig.Notify { return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: u}} },
 			wantErr:   "no answer within the timeout",
 			wantCalls: 1},
-		{name: "a redirect to another origin is refused", kind: policy.FluxReceiverGeneric,
+		{name: "a redirect to another origin is refused", kind: svcconfig.FluxReceiverGeneric,
 			answer: func(w http.ResponseWriter) {
 				w.Header().Set("Location", other.URL+hookPath)
 				w.WriteHeader(http.StatusTemporaryRedirect)
 			},
-			target:    func(u string) policy.Notify { return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: u}} },
+			target:    func(u string) svcconfig.Notify { return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: u}} },
 			wantErr:   "redirect",
 			wantCalls: 1},
-		{name: "nothing listens", kind: policy.FluxReceiverGeneric,
-			target: func(string) policy.Notify {
-				return policy.Notify{Flux: &policy.FluxNotify{ReceiverURL: "http://127.0.0.1:9" + hookPath}}
+		{name: "nothing listens", kind: svcconfig.FluxReceiverGeneric,
+			target: func(string) svcconfig.Notify {
+				return svcconfig.Notify{Flux: &svcconfig.FluxNotify{ReceiverURL: "http://127.0.0.1:9" + hookPath}}
 			},
 			wantErr: "connection refused"},
 	}
@@ -315,14 +317,14 @@ func TestNotifyFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newWebhook(t, tt.kind)
 			h.answer = tt.answer
-			good := newWebhook(t, policy.FluxReceiverGeneric)
+			good := newWebhook(t, svcconfig.FluxReceiverGeneric)
 			var logs bytes.Buffer
 			counter := &countingTransport{next: http.DefaultTransport}
 			c := &Client{HTTP: &http.Client{Transport: counter}, Timeout: tt.timeout, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 			start := time.Now()
-			out := c.Notify(context.Background(), []policy.Notify{
+			out := c.Notify(context.Background(), []svcconfig.Notify{
 				tt.target(h.URL + hookPath),
-				{Flux: &policy.FluxNotify{ReceiverURL: good.URL + hookPath}},
+				{Flux: &svcconfig.FluxNotify{ReceiverURL: good.URL + hookPath}},
 			}, testPush())
 			require.Len(t, out, 2)
 			require.Error(t, out[0].Err)
@@ -354,10 +356,10 @@ func TestNotifyFailures(t *testing.T) {
 
 // TestNotifyReadsTheSecretAtEachCall: a rotated secret is used by the next call.
 func TestNotifyReadsTheSecretAtEachCall(t *testing.T) {
-	h := newWebhook(t, policy.FluxReceiverGenericHMAC)
+	h := newWebhook(t, svcconfig.FluxReceiverGenericHMAC)
 	file := writeSecret(t, "old-token")
 	c := &Client{}
-	target := []policy.Notify{{Flux: &policy.FluxNotify{ReceiverURL: h.URL + hookPath, Type: policy.FluxReceiverGenericHMAC, TokenFile: file}}}
+	target := []svcconfig.Notify{{Flux: &svcconfig.FluxNotify{ReceiverURL: h.URL + hookPath, Type: svcconfig.FluxReceiverGenericHMAC, TokenFile: file}}}
 	out := c.Notify(context.Background(), target, testPush())
 	require.Error(t, out[0].Err, "the server knows only the new token")
 	require.NoError(t, os.WriteFile(file, []byte(token+"\n"), 0o600))

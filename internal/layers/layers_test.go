@@ -212,3 +212,36 @@ func TestForbids(t *testing.T) {
 		}
 	}
 }
+
+// TestTheLayersRulesAreStated holds the rules docs/design.md §3 draws as layers to their
+// doc.go files: deleting one of these lines would let the layer go unguarded, so the rule
+// itself is checked here, and TestEveryPackageKeepsTheImportsItsDocForbids checks the code.
+func TestTheLayersRulesAreStated(t *testing.T) {
+	for _, tc := range []struct {
+		name, pkg, entry string
+	}{
+		{"the Git plumbing knows no policy documents or config", "gitops/gitrepo", "policy"},
+		{"the Git plumbing knows no service config", "gitops/gitrepo", "internal/svcconfig"},
+		{"the Git plumbing knows no engine", "gitops/gitrepo", "policy/engine"},
+		{"the service config knows no policy documents", "internal/svcconfig", "policy"},
+		{"the Git plumbing knows no decision message", "gitops/gitrepo", "gitops/commitmsg"},
+		{"the Git plumbing knows no history meaning", "gitops/gitrepo", "gitops/history"},
+		{"the object writer knows no repository or loop", "internal/gitobj", "gitops/..."},
+		{"the object writer knows no policy", "internal/gitobj", "policy/..."},
+		{"the strict decoder knows no document kind", "internal/strictyaml", "policy/..."},
+		{"the strict decoder reads no files", "internal/strictyaml", "os"},
+		{"the engine does no network I/O", "policy/engine", "net/http"},
+		{"the engine reads no files", "policy/engine", "os"},
+		{"the documents know no engine", "policy", "policy/engine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entries, err := rule(filepath.Join("..", "..", filepath.FromSlash(tc.pkg), "doc.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !contains(entries, tc.entry) {
+				t.Errorf("%s/doc.go: the rule no longer forbids %s (it names %q)", tc.pkg, tc.entry, entries)
+			}
+		})
+	}
+}

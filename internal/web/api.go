@@ -17,7 +17,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // Options are what the service's HTTP face needs.
@@ -37,8 +37,8 @@ type Options struct {
 	StatusToken func() (secret.Value, error)
 	// Limits bound the requests (limits.http; a zero field takes its default): the handler
 	// caps bodies, NewServer and Listen the rest.
-	Limits policy.HTTPLimits
-	// CycleTimeout is the deadline of one evaluation (default policy.DefaultCycleTimeout): an
+	Limits svcconfig.HTTPLimits
+	// CycleTimeout is the deadline of one evaluation (default svcconfig.DefaultCycleTimeout): an
 	// authorized evaluation on demand may wait for a running cycle and then run its own, so
 	// it is given twice this, and the write timeout on top, to answer.
 	CycleTimeout time.Duration
@@ -73,7 +73,7 @@ func NewHandler(o Options) http.Handler {
 	}
 	o.Limits.SetDefaults()
 	if o.CycleTimeout <= 0 {
-		o.CycleTimeout = policy.DefaultCycleTimeout
+		o.CycleTimeout = svcconfig.DefaultCycleTimeout
 	}
 	d := api{svc: o.Service, token: o.Token, statusToken: o.StatusToken, log: o.Logger,
 		evaluation: 2*o.CycleTimeout + o.Limits.WriteTimeout.Duration}

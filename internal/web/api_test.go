@@ -14,7 +14,7 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // The API's endpoints against a running service are tested end to end with the serve command;
@@ -23,7 +23,7 @@ import (
 const apiToken = "api-token-0123456789"
 
 func TestServeAPIAuthorization(t *testing.T) {
-	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &policy.Config{}}})
+	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &svcconfig.Config{}}})
 	require.NoError(t, err)
 	tests := []struct {
 		name     string
@@ -68,7 +68,7 @@ func TestServeAPIAuthorization(t *testing.T) {
 // token opens them too. /metrics and the probes stay open. No answer echoes a token.
 func TestStatusToken(t *testing.T) {
 	const statusToken = "status-token-987654321"
-	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &policy.Config{}}})
+	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &svcconfig.Config{}}})
 	require.NoError(t, err)
 	basic := func(user, pw string) string {
 		r, _ := http.NewRequest("GET", "/", nil)

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // The service's HTTP server drops what it should (docs/design.md §8, limits.http): a client
@@ -22,7 +22,7 @@ import (
 // NewServer is the service's HTTP server for a handler of NewHandler, under lim (a zero field
 // takes its default): ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout and
 // MaxHeaderBytes. Serve it on a listener of Listen.
-func NewServer(h http.Handler, lim policy.HTTPLimits) *http.Server {
+func NewServer(h http.Handler, lim svcconfig.HTTPLimits) *http.Server {
 	lim.SetDefaults()
 	return &http.Server{
 		Handler:           h,
@@ -36,7 +36,7 @@ func NewServer(h http.Handler, lim policy.HTTPLimits) *http.Server {
 
 // Listen listens on addr and accepts at most lim.MaxConnections connections at once; the
 // ones past it wait in the kernel's queue until one closes.
-func Listen(addr string, lim policy.HTTPLimits) (net.Listener, error) {
+func Listen(addr string, lim svcconfig.HTTPLimits) (net.Listener, error) {
 	lim.SetDefaults()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

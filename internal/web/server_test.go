@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
@@ -26,9 +27,9 @@ import (
 
 // startServer serves a handler over a service with no repositories under lim, and returns its
 // address.
-func startServer(t *testing.T, lim policy.HTTPLimits) string {
+func startServer(t *testing.T, lim svcconfig.HTTPLimits) string {
 	t.Helper()
-	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &policy.Config{}}})
+	svc, err := gitops.NewService(gitops.ServiceOptions{Runner: &gitops.Runner{Config: &svcconfig.Config{}}})
 	require.NoError(t, err)
 	h := NewHandler(Options{Service: svc, Gatherer: prometheus.NewRegistry(),
 		Token: staticToken(apiToken), Limits: lim})
@@ -98,7 +99,7 @@ func goroutinesSettle(n int, within time.Duration) int {
 // return to the baseline.
 func TestIdleConnectionsAreClosed(t *testing.T) {
 	const conns = 2000
-	lim := policy.HTTPLimits{
+	lim := svcconfig.HTTPLimits{
 		IdleTimeout: policy.Duration{Duration: time.Second}, ReadHeaderTimeout: policy.Duration{Duration: time.Second},
 		MaxConnections: conns + 10,
 	}
@@ -149,7 +150,7 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 // body trickles in stayed open after its 401. Now the 401 comes at once and the server closes
 // the connection without waiting for the body, whether the body has a length or is chunked.
 func TestSlowBodyAfter401IsDropped(t *testing.T) {
-	addr := startServer(t, policy.HTTPLimits{})
+	addr := startServer(t, svcconfig.HTTPLimits{})
 	tests := []struct{ name, head string }{
 		{"content length", "POST /api/v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"},
 		{"chunked", "POST /api/v1/alertmanager HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nTransfer-Encoding: chunked\r\n\r\n"},
@@ -196,7 +197,7 @@ func TestSlowBodyAfter401IsDropped(t *testing.T) {
 // TestConnectionsBeyondTheCapWait: past limits.http.maxConnections a connection is not
 // served until one of those open closes.
 func TestConnectionsBeyondTheCapWait(t *testing.T) {
-	lim := policy.HTTPLimits{MaxConnections: 3, IdleTimeout: policy.Duration{Duration: time.Minute}}
+	lim := svcconfig.HTTPLimits{MaxConnections: 3, IdleTimeout: policy.Duration{Duration: time.Minute}}
 	addr := startServer(t, lim)
 	var first []net.Conn
 	for range 3 {
@@ -225,7 +226,7 @@ func TestConnectionsBeyondTheCapWait(t *testing.T) {
 
 // TestRequestLimits: bodies and header blocks over their caps are refused, naming the limit.
 func TestRequestLimits(t *testing.T) {
-	lim := policy.HTTPLimits{MaxBodyBytes: 1000, MaxHeaderBytes: 4096}
+	lim := svcconfig.HTTPLimits{MaxBodyBytes: 1000, MaxHeaderBytes: 4096}
 	addr := startServer(t, lim)
 	big := `{"version":"` + strings.Repeat("x", 2000) + `"}`
 	tests := []struct {
@@ -264,7 +265,7 @@ func TestRequestLimits(t *testing.T) {
 // TestSlowHeadersAndBodiesAreCut: a client that sends its headers or an authorized body too
 // slowly is cut at readHeaderTimeout and readTimeout.
 func TestSlowHeadersAndBodiesAreCut(t *testing.T) {
-	lim := policy.HTTPLimits{ReadHeaderTimeout: policy.Duration{Duration: 500 * time.Millisecond}, ReadTimeout: policy.Duration{Duration: time.Second}}
+	lim := svcconfig.HTTPLimits{ReadHeaderTimeout: policy.Duration{Duration: 500 * time.Millisecond}, ReadTimeout: policy.Duration{Duration: time.Second}}
 	addr := startServer(t, lim)
 	for _, head := range []string{
 		"GET /healthz HTTP/1.1\r\nHost: x\r\n", // the headers never end

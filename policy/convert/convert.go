@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/yamlnode"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
@@ -28,7 +29,7 @@ type Options struct {
 	// Servers are the service config's Prometheus servers. A KEDA serverAddress that matches
 	// one (scheme, host and path) becomes `prometheus: {server: NAME}`; otherwise the policy
 	// names the URL itself.
-	Servers []policy.PrometheusServer
+	Servers []svcconfig.PrometheusServer
 }
 
 // Imported is one policy made from one input document.
@@ -197,7 +198,7 @@ func objectName(kind, namespace, name string) string {
 
 // prometheusRef maps a Prometheus address to a configured server when one has the same
 // scheme, host and path, else to the URL itself. Credentials in the URL are never copied.
-func prometheusRef(v value, servers []policy.PrometheusServer) *policy.PrometheusRef {
+func prometheusRef(v value, servers []svcconfig.PrometheusServer) *policy.PrometheusRef {
 	raw := v.str()
 	if raw == "" {
 		return nil

@@ -142,3 +142,13 @@ func (r Root) relative(err error) error {
 	}
 	return pe.Err
 }
+
+// HasDotDot is whether a slash-separated path has a ".." element.
+func HasDotDot(p string) bool {
+	for _, e := range strings.Split(p, "/") {
+		if e == ".." {
+			return true
+		}
+	}
+	return false
+}

@@ -23,7 +23,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/httpretry"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // defaultResponseTimeout bounds the wait for a response's headers when Options gives
@@ -70,13 +70,13 @@ type Client struct {
 // New returns the client of a repository's github settings. apiURL (default
 // https://api.github.com/) is used as the client's base URL as is, so a GitHub Enterprise
 // URL such as https://ghe.example.com/api/v3/ works; credentials in it are dropped.
-func New(cfg *policy.GitHubRepo, opts Options) (*Client, error) {
+func New(cfg *svcconfig.GitHubRepo, opts Options) (*Client, error) {
 	if cfg == nil || cfg.Owner == "" || cfg.Repo == "" {
 		return nil, errors.New("github: owner and repo are required")
 	}
 	apiURL := cfg.APIURL
 	if apiURL == "" {
-		apiURL = policy.DefaultGitHubAPIURL
+		apiURL = svcconfig.DefaultGitHubAPIURL
 	}
 	base, err := url.Parse(apiURL)
 	if err != nil {

@@ -17,9 +17,9 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/gitrepo"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/githubtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 const ghFile = "envs/prod/web/values.yaml"
@@ -44,7 +44,7 @@ func newGHFixture(t *testing.T) *ghFixture {
 	var err error
 	f.ws, err = gitrepo.Open(context.Background(), gitrepo.Options{
 		Name: "platform", URL: f.git.URL("platform"), CacheDir: t.TempDir(),
-		Auth:   &policy.GitAuth{Username: f.git.User(), PasswordEnv: "PW"},
+		Auth:   &gitrepo.Auth{Username: f.git.User(), PasswordEnv: "PW"},
 		Getenv: func(string) string { return f.git.Password() },
 	})
 	require.NoError(t, err)
@@ -60,7 +60,7 @@ func newGHFixture(t *testing.T) *ghFixture {
 
 func (f *ghFixture) provider(t *testing.T, owner, repo string) *Client {
 	t.Helper()
-	g, err := New(&policy.GitHubRepo{Owner: owner, Repo: repo, APIURL: f.gh.URL(), TokenFile: f.tokenFile}, Options{
+	g, err := New(&svcconfig.GitHubRepo{Owner: owner, Repo: repo, APIURL: f.gh.URL(), TokenSource: svcconfig.TokenSource{TokenFile: f.tokenFile}}, Options{
 		Sleep: func(_ context.Context, d time.Duration) error {
 			f.sleeps = append(f.sleeps, d)
 			return nil
@@ -247,16 +247,16 @@ func TestGitHubAuthFailureIsReportedOnce(t *testing.T) {
 func TestNewGitHubURLs(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		cfg     policy.GitHubRepo
+		cfg     svcconfig.GitHubRepo
 		base    string
 		upload  string
 		wantErr string
 	}{
-		{name: "github.com by default", cfg: policy.GitHubRepo{Owner: "a", Repo: "b"}, base: "https://api.github.com/", upload: "https://uploads.github.com/"},
-		{name: "enterprise", cfg: policy.GitHubRepo{Owner: "a", Repo: "b", APIURL: "https://ghe.example.com/api/v3"}, base: "https://ghe.example.com/api/v3/", upload: "https://ghe.example.com/api/uploads/"},
-		{name: "credentials in the URL are dropped", cfg: policy.GitHubRepo{Owner: "a", Repo: "b", APIURL: "https://u:pw@ghe.example.com/api/v3/"}, base: "https://ghe.example.com/api/v3/", upload: "https://ghe.example.com/api/uploads/"},
-		{name: "not http", cfg: policy.GitHubRepo{Owner: "a", Repo: "b", APIURL: "ftp://ghe.example.com/"}, wantErr: "not an http(s) URL"},
-		{name: "no owner", cfg: policy.GitHubRepo{Repo: "b"}, wantErr: "owner and repo are required"},
+		{name: "github.com by default", cfg: svcconfig.GitHubRepo{Owner: "a", Repo: "b"}, base: "https://api.github.com/", upload: "https://uploads.github.com/"},
+		{name: "enterprise", cfg: svcconfig.GitHubRepo{Owner: "a", Repo: "b", APIURL: "https://ghe.example.com/api/v3"}, base: "https://ghe.example.com/api/v3/", upload: "https://ghe.example.com/api/uploads/"},
+		{name: "credentials in the URL are dropped", cfg: svcconfig.GitHubRepo{Owner: "a", Repo: "b", APIURL: "https://u:pw@ghe.example.com/api/v3/"}, base: "https://ghe.example.com/api/v3/", upload: "https://ghe.example.com/api/uploads/"},
+		{name: "not http", cfg: svcconfig.GitHubRepo{Owner: "a", Repo: "b", APIURL: "ftp://ghe.example.com/"}, wantErr: "not an http(s) URL"},
+		{name: "no owner", cfg: svcconfig.GitHubRepo{Repo: "b"}, wantErr: "owner and repo are required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g, err := New(&tc.cfg, Options{})
@@ -468,7 +468,7 @@ func TestHostMessageQuotingTheTokenIsScrubbed(t *testing.T) {
 	t.Cleanup(srv.Close)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(token), 0o600))
-	g, err := New(&policy.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: srv.URL + "/", TokenFile: tokenFile}, Options{MaxRetries: 1})
+	g, err := New(&svcconfig.GitHubRepo{Owner: "acme", Repo: "apps", APIURL: srv.URL + "/", TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}, Options{MaxRetries: 1})
 	require.NoError(t, err)
 
 	_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")

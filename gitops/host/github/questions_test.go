@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // TestRefusesUncheckedMerge: the client answers from github.allowAutoMergeWithoutChecks
@@ -21,7 +21,7 @@ func TestRefusesUncheckedMerge(t *testing.T) {
 		{name: "allowed by the setting", allow: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := New(&policy.GitHubRepo{Owner: "acme", Repo: "apps", AllowAutoMergeWithoutChecks: tc.allow}, Options{})
+			g, err := New(&svcconfig.GitHubRepo{Owner: "acme", Repo: "apps", AllowAutoMergeWithoutChecks: tc.allow}, Options{})
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, g.RefusesUncheckedMerge("main", "pull request #7"))
 		})
@@ -43,7 +43,7 @@ func TestCommitURL(t *testing.T) {
 		{name: "no commit", sha: ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := New(&policy.GitHubRepo{Owner: "acme", Repo: "gitops", APIURL: tc.apiURL}, Options{})
+			g, err := New(&svcconfig.GitHubRepo{Owner: "acme", Repo: "gitops", APIURL: tc.apiURL}, Options{})
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, g.CommitURL(tc.sha))
 		})

@@ -19,7 +19,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/httpretry"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/origin"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // DefaultBaseURL is gitlab.com's.
@@ -73,7 +73,7 @@ type Client struct {
 }
 
 // New returns the client of a repository's gitlab settings.
-func New(cfg *policy.GitLabRepo, opts Options) (*Client, error) {
+func New(cfg *svcconfig.GitLabRepo, opts Options) (*Client, error) {
 	if cfg == nil || cfg.Project == "" {
 		return nil, errors.New("gitlab: project is required")
 	}

@@ -18,9 +18,9 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/gitlab"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gitlabtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 )
 
 var at = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -37,7 +37,7 @@ func setup(t *testing.T, opts ...gitlabtest.Option) (*gitlab.Client, *gitlabtest
 	s := gitlabtest.New(t, g, "platform", append([]gitlabtest.Option{gitlabtest.WithClock(func() time.Time { return at })}, opts...)...)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(s.Token()+"\n"), 0o600))
-	p, err := gitlab.New(&policy.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenFile: tokenFile}, gitlab.Options{})
+	p, err := gitlab.New(&svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}, gitlab.Options{})
 	require.NoError(t, err)
 	return p, s, g, tokenFile
 }
@@ -248,7 +248,7 @@ func TestTransientAnswersAreRetried(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, s, _, tokenFile := setup(t)
 			var sleeps []time.Duration
-			p, err := gitlab.New(&policy.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenFile: tokenFile}, gitlab.Options{
+			p, err := gitlab.New(&svcconfig.GitLabRepo{Project: s.ProjectPath(), BaseURL: s.URL(), TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}, gitlab.Options{
 				Now:        func() time.Time { return at },
 				Sleep:      func(_ context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil },
 				MaxRetries: 2,
@@ -290,9 +290,9 @@ func TestTransientAnswersAreRetried(t *testing.T) {
 }
 
 func TestNewRefusesBadSettings(t *testing.T) {
-	_, err := gitlab.New(&policy.GitLabRepo{}, gitlab.Options{})
+	_, err := gitlab.New(&svcconfig.GitLabRepo{}, gitlab.Options{})
 	assert.ErrorContains(t, err, "project is required")
-	_, err = gitlab.New(&policy.GitLabRepo{Project: "a/b", BaseURL: "ftp://x"}, gitlab.Options{})
+	_, err = gitlab.New(&svcconfig.GitLabRepo{Project: "a/b", BaseURL: "ftp://x"}, gitlab.Options{})
 	assert.ErrorContains(t, err, "is not an http(s) URL")
 }
 
@@ -309,7 +309,7 @@ func TestHostMessageQuotingTheTokenIsScrubbed(t *testing.T) {
 	t.Cleanup(srv.Close)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(token), 0o600))
-	g, err := gitlab.New(&policy.GitLabRepo{Project: "acme/apps", BaseURL: srv.URL + "/", TokenFile: tokenFile}, gitlab.Options{MaxRetries: 1})
+	g, err := gitlab.New(&svcconfig.GitLabRepo{Project: "acme/apps", BaseURL: srv.URL + "/", TokenSource: svcconfig.TokenSource{TokenFile: tokenFile}}, gitlab.Options{MaxRetries: 1})
 	require.NoError(t, err)
 
 	_, err = g.PullRequests(context.Background(), "autoscaler/x", "open")

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // TestRefusesUncheckedMerge: the client answers from gitlab.allowAutoMergeWithoutPipeline
@@ -21,7 +21,7 @@ func TestRefusesUncheckedMerge(t *testing.T) {
 		{name: "allowed by the setting", allow: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := New(&policy.GitLabRepo{Project: "acme/apps", AllowAutoMergeWithoutPipeline: tc.allow}, Options{})
+			g, err := New(&svcconfig.GitLabRepo{Project: "acme/apps", AllowAutoMergeWithoutPipeline: tc.allow}, Options{})
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, g.RefusesUncheckedMerge("main", "merge request !7"))
 		})

@@ -9,7 +9,7 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/github"
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/host/gitlab"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 var (
@@ -33,7 +33,7 @@ type Set struct {
 }
 
 // For returns a repository's pull request host (the Hosts of delivery.PullRequestDelivery).
-func (s *Set) For(rc policy.Repository) (delivery.Host, error) {
+func (s *Set) For(rc svcconfig.Repository) (delivery.Host, error) {
 	switch {
 	case rc.GitLab != nil:
 		c, err := s.gitlab.get(rc.Name+"\x00"+rc.GitLab.BaseURL+"\x00"+rc.GitLab.Project, func() (*gitlab.Client, error) {
@@ -54,7 +54,7 @@ func (s *Set) For(rc policy.Repository) (delivery.Host, error) {
 }
 
 // GitHubClient returns the GitHub client of a repository, which must have github settings.
-func (s *Set) GitHubClient(rc policy.Repository) (*github.Client, error) {
+func (s *Set) GitHubClient(rc svcconfig.Repository) (*github.Client, error) {
 	if rc.GitHub == nil {
 		return nil, fmt.Errorf("repository %s has no github settings: pull requests need repositories[].github", rc.Name)
 	}
@@ -90,7 +90,7 @@ func (c *cache[C]) get(key string, make func() (C, error)) (C, error) {
 // Git completes a repository's workspace options from its host settings (the Git of
 // gitops.Runner): with a GitHub App and no auth of its own, an https remote uses the
 // installation's tokens; with github.verifiedCommits, commits are made through the API.
-func (s *Set) Git(rc policy.Repository, o *gitrepo.Options) error {
+func (s *Set) Git(rc svcconfig.Repository, o *gitrepo.Options) error {
 	if rc.GitHub == nil || (rc.GitHub.App == nil && !rc.GitHub.VerifiedCommits) {
 		return nil
 	}
@@ -110,7 +110,7 @@ func (s *Set) Git(rc policy.Repository, o *gitrepo.Options) error {
 // CommitURLs returns the status page's commit links (internal/web's Options.CommitURL): each
 // repository's host answers for its commits; "" for a repository whose host has no web page
 // for a commit, or no host at all.
-func (s *Set) CommitURLs(cfg *policy.Config) func(repository, sha string) string {
+func (s *Set) CommitURLs(cfg *svcconfig.Config) func(repository, sha string) string {
 	return func(repository, sha string) string {
 		for _, rc := range cfg.Repositories {
 			if rc.Name != repository || (rc.GitHub == nil && rc.GitLab == nil) {

@@ -8,21 +8,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/gitops/delivery"
-	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 )
 
 // TestForKeepsOneClientPerRepository: each repository gets one client, made once and kept,
 // whichever its host; another repository, or another project on the same host, gets its own.
 func TestForKeepsOneClientPerRepository(t *testing.T) {
-	gh := func(name, repo string) policy.Repository {
-		return policy.Repository{Name: name, GitHub: &policy.GitHubRepo{Owner: "acme", Repo: repo, APIURL: "http://github.invalid/"}}
+	gh := func(name, repo string) svcconfig.Repository {
+		return svcconfig.Repository{Name: name, GitHub: &svcconfig.GitHubRepo{Owner: "acme", Repo: repo, APIURL: "http://github.invalid/"}}
 	}
-	gl := func(name, project string) policy.Repository {
-		return policy.Repository{Name: name, GitLab: &policy.GitLabRepo{Project: project, BaseURL: "http://gitlab.invalid/"}}
+	gl := func(name, project string) svcconfig.Repository {
+		return svcconfig.Repository{Name: name, GitLab: &svcconfig.GitLabRepo{Project: project, BaseURL: "http://gitlab.invalid/"}}
 	}
 	for _, tc := range []struct {
 		name string
-		a, b policy.Repository
+		a, b svcconfig.Repository
 		same bool
 	}{
 		{name: "github, the same repository", a: gh("platform", "platform"), b: gh("platform", "platform"), same: true},
@@ -51,12 +51,12 @@ func TestForRefusesWhatHasNoHost(t *testing.T) {
 	s := &Set{}
 	for _, tc := range []struct {
 		name string
-		rc   policy.Repository
+		rc   svcconfig.Repository
 		want string
 	}{
-		{name: "no host settings", rc: policy.Repository{Name: "platform"}, want: "has no host settings"},
-		{name: "a bad GitLab URL", rc: policy.Repository{Name: "platform", GitLab: &policy.GitLabRepo{Project: "a/b", BaseURL: "ftp://x"}}, want: "is not an http(s) URL"},
-		{name: "a GitHub repository without owner", rc: policy.Repository{Name: "platform", GitHub: &policy.GitHubRepo{Repo: "platform"}}, want: "owner and repo are required"},
+		{name: "no host settings", rc: svcconfig.Repository{Name: "platform"}, want: "has no host settings"},
+		{name: "a bad GitLab URL", rc: svcconfig.Repository{Name: "platform", GitLab: &svcconfig.GitLabRepo{Project: "a/b", BaseURL: "ftp://x"}}, want: "is not an http(s) URL"},
+		{name: "a GitHub repository without owner", rc: svcconfig.Repository{Name: "platform", GitHub: &svcconfig.GitHubRepo{Repo: "platform"}}, want: "owner and repo are required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := s.For(tc.rc)
@@ -92,9 +92,9 @@ func TestCacheKeepsNoFailure(t *testing.T) {
 // TestCommitURLs: the status page's commit links come from each repository's host; a
 // repository without a host, or one whose host has no page for a commit, links none.
 func TestCommitURLs(t *testing.T) {
-	cfg := &policy.Config{Repositories: []policy.Repository{
-		{Name: "ghe", GitHub: &policy.GitHubRepo{Owner: "acme", Repo: "shop", APIURL: "https://ghe.example.com/api/v3/"}},
-		{Name: "lab", GitLab: &policy.GitLabRepo{Project: "acme/shop", BaseURL: "https://gitlab.example.com/"}},
+	cfg := &svcconfig.Config{Repositories: []svcconfig.Repository{
+		{Name: "ghe", GitHub: &svcconfig.GitHubRepo{Owner: "acme", Repo: "shop", APIURL: "https://ghe.example.com/api/v3/"}},
+		{Name: "lab", GitLab: &svcconfig.GitLabRepo{Project: "acme/shop", BaseURL: "https://gitlab.example.com/"}},
 		{Name: "plain"},
 	}}
 	link := (&Set{}).CommitURLs(cfg)

@@ -72,7 +72,7 @@ func (s *Server) objectType(sha string) string {
 	if !shaRE.MatchString(sha) {
 		return ""
 	}
-	out, err := s.gitOut(nil, "cat-file", "-t", sha)
+	out, err := s.bare.Git(nil, "", "cat-file", "-t", sha)
 	if err != nil {
 		return ""
 	}
@@ -107,7 +107,7 @@ func (s *Server) createBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sha, err := s.gitIn(nil, string(data), "hash-object", "-w", "--stdin")
+	sha, err := s.bare.Git(nil, string(data), "hash-object", "-w", "--stdin")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -142,14 +142,14 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Build in a temporary index: read the base tree, apply the entries, write the tree.
-	index := fmt.Sprintf("GIT_INDEX_FILE=%s/index-%d", s.home, time.Now().UnixNano())
+	index := fmt.Sprintf("GIT_INDEX_FILE=%s/index-%d", s.bare.Home(), time.Now().UnixNano())
 	env := []string{index}
 	if in.BaseTree != "" {
-		if _, err := s.gitOut(env, "read-tree", in.BaseTree); err != nil {
+		if _, err := s.bare.Git(env, "", "read-tree", in.BaseTree); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-	} else if _, err := s.gitOut(env, "read-tree", "--empty"); err != nil {
+	} else if _, err := s.bare.Git(env, "", "read-tree", "--empty"); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
@@ -168,7 +168,7 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 		sha := ""
 		switch {
 		case e.Content != nil:
-			out, err := s.gitIn(nil, *e.Content, "hash-object", "-w", "--stdin")
+			out, err := s.bare.Git(nil, *e.Content, "hash-object", "-w", "--stdin")
 			if err != nil {
 				writeError(w, http.StatusInternalServerError, err.Error())
 				return
@@ -181,18 +181,18 @@ func (s *Server) createTree(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		default: // "sha": null deletes the path
-			if _, err := s.gitOut(env, "update-index", "--force-remove", "--", e.Path); err != nil {
+			if _, err := s.bare.Git(env, "", "update-index", "--force-remove", "--", e.Path); err != nil {
 				writeError(w, http.StatusInternalServerError, err.Error())
 				return
 			}
 			continue
 		}
-		if _, err := s.gitOut(env, "update-index", "--add", "--cacheinfo", e.Mode+","+sha+","+e.Path); err != nil {
+		if _, err := s.bare.Git(env, "", "update-index", "--add", "--cacheinfo", e.Mode+","+sha+","+e.Path); err != nil {
 			writeError(w, http.StatusUnprocessableEntity, "GitRPC::BadObjectState")
 			return
 		}
 	}
-	tree, err := s.gitOut(env, "write-tree")
+	tree, err := s.bare.Git(env, "", "write-tree")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -288,7 +288,7 @@ func (s *Server) createCommit(w http.ResponseWriter, r *http.Request) {
 	if sig != "" {
 		obj = head.String() + "gpgsig " + strings.ReplaceAll(strings.TrimSuffix(sig, "\n"), "\n", "\n ") + "\n\n" + *in.Message
 	}
-	sha, err := s.gitIn(nil, obj, "hash-object", "-t", "commit", "-w", "--stdin")
+	sha, err := s.bare.Git(nil, obj, "hash-object", "-t", "commit", "-w", "--stdin")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -318,7 +318,7 @@ func (s *Server) getCommit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	out, err := s.gitOut(nil, "show", "-s", "--format=%T%x00%P%x00%B", sha)
+	out, err := s.bare.Git(nil, "", "show", "-s", "--format=%T%x00%P%x00%B", sha)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -355,7 +355,7 @@ func (s *Server) createRef(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// An empty old value makes update-ref refuse a ref that exists.
-	if _, err := s.gitOut(nil, "update-ref", in.Ref, in.SHA, ""); err != nil {
+	if _, err := s.bare.Git(nil, "", "update-ref", in.Ref, in.SHA, ""); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "Reference already exists")
 		return
 	}
@@ -378,7 +378,7 @@ func (s *Server) updateRef(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	old := ""
 	if ok {
-		old = s.branchSHA(branch)
+		old = s.bare.BranchSHA(branch)
 	}
 	switch {
 	case old == "":
@@ -387,11 +387,11 @@ func (s *Server) updateRef(w http.ResponseWriter, r *http.Request) {
 	case s.objectType(in.SHA) != "commit":
 		writeError(w, http.StatusUnprocessableEntity, "Object does not exist")
 		return
-	case !in.Force && !s.isAncestor(old, in.SHA):
+	case !in.Force && !s.bare.IsAncestor(old, in.SHA):
 		writeError(w, http.StatusUnprocessableEntity, "Update is not a fast forward")
 		return
 	}
-	if _, err := s.gitOut(nil, "update-ref", "refs/"+ref, in.SHA, old); err != nil {
+	if _, err := s.bare.Git(nil, "", "update-ref", "refs/"+ref, in.SHA, old); err != nil {
 		// The branch moved since it was read: as GitHub, a race is not a fast-forward.
 		writeError(w, http.StatusUnprocessableEntity, "Update is not a fast forward")
 		return

@@ -1,13 +1,10 @@
 package githubtest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,6 +16,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/prgit"
 )
 
 // DefaultOwner and DefaultToken are what a server uses unless options say otherwise.
@@ -35,7 +33,7 @@ type Server struct {
 	owner   string
 	repo    string
 	token   string
-	home    string
+	bare    *prgit.Repo // the repository the pull requests live in
 	srv     *httptest.Server
 
 	mu        sync.Mutex
@@ -98,10 +96,10 @@ func New(t testing.TB, git *gittest.Server, gitRepo string, opts ...Option) *Ser
 		owner:   DefaultOwner,
 		repo:    gitRepo,
 		token:   DefaultToken,
-		home:    t.TempDir(),
 		now:     time.Now,
 		state:   "success",
 	}
+	s.bare = prgit.New(git.Dir(gitRepo), t.TempDir())
 	for _, o := range opts {
 		o(s)
 	}
@@ -440,7 +438,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	headSHA, baseSHA := s.branchSHA(head), s.branchSHA(in.GetBase())
+	headSHA, baseSHA := s.bare.BranchSHA(head), s.bare.BranchSHA(in.GetBase())
 	switch {
 	case baseSHA == "":
 		writeValidation(w, "PullRequest", "base", "invalid")
@@ -448,7 +446,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	case headSHA == "":
 		writeValidation(w, "PullRequest", "head", "invalid")
 		return
-	case s.isAncestor(headSHA, baseSHA):
+	case s.bare.IsAncestor(headSHA, baseSHA):
 		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("No commits between %s and %s", in.GetBase(), head))
 		return
 	}
@@ -494,7 +492,7 @@ func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	if in.Base != nil && s.branchSHA(*in.Base) == "" {
+	if in.Base != nil && s.bare.BranchSHA(*in.Base) == "" {
 		writeValidation(w, "PullRequest", "base", "invalid")
 		return
 	}
@@ -540,7 +538,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
 		return
 	}
-	headSHA, baseSHA := s.branchSHA(p.head), s.branchSHA(p.base)
+	headSHA, baseSHA := s.bare.BranchSHA(p.head), s.bare.BranchSHA(p.base)
 	if headSHA == "" || baseSHA == "" {
 		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
 		return
@@ -557,7 +555,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "Head branch is not up to date with the base branch")
 		return
 	}
-	tree, ok := s.mergeTree(baseSHA, headSHA)
+	tree, ok := s.bare.MergeTree(baseSHA, headSHA)
 	if !ok {
 		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
 		return
@@ -580,7 +578,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		writeValidation(w, "PullRequest", "merge_method", "invalid")
 		return
 	}
-	author, err := s.gitOut(nil, "log", "-1", "--format=%an%x00%ae", headSHA)
+	author, err := s.bare.Git(nil, "", "log", "-1", "--format=%an%x00%ae", headSHA)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -592,14 +590,14 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		"GIT_COMMITTER_NAME=GitHub", "GIT_COMMITTER_EMAIL=noreply@github.com", "GIT_COMMITTER_DATE=" + when,
 	}
 	args := append([]string{"commit-tree", tree}, parents...)
-	sha, err := s.gitIn(env, msg, append(args, "-F", "-")...)
+	sha, err := s.bare.Git(env, msg, append(args, "-F", "-")...)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	sha = strings.TrimSpace(sha)
 	// The base moves only from the commit merged onto: a concurrent push makes this a 409.
-	if _, err := s.gitOut(nil, "update-ref", "refs/heads/"+p.base, sha, baseSHA); err != nil {
+	if _, err := s.bare.Git(nil, "", "update-ref", "refs/heads/"+p.base, sha, baseSHA); err != nil {
 		writeError(w, http.StatusConflict, "Base branch was modified. Review and try the merge again.")
 		return
 	}
@@ -651,7 +649,7 @@ func (s *Server) removeLabel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) requiredChecks(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.branchSHA(r.PathValue("branch")) == "" {
+	if s.bare.BranchSHA(r.PathValue("branch")) == "" {
 		writeError(w, http.StatusNotFound, "Branch not found")
 		return
 	}
@@ -670,7 +668,7 @@ func (s *Server) requiredChecks(w http.ResponseWriter, r *http.Request) {
 func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sha := s.resolve(r.PathValue("ref"))
+	sha := s.bare.Resolve(r.PathValue("ref"))
 	if sha == "" {
 		writeError(w, http.StatusNotFound, "No commit found for SHA: "+r.PathValue("ref"))
 		return
@@ -692,7 +690,7 @@ func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
 func (s *Server) checkRuns(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.resolve(r.PathValue("ref")) == "" {
+	if s.bare.Resolve(r.PathValue("ref")) == "" {
 		writeError(w, http.StatusNotFound, "No commit found for SHA: "+r.PathValue("ref"))
 		return
 	}
@@ -706,7 +704,7 @@ func (s *Server) getRef(w http.ResponseWriter, r *http.Request) {
 	branch, ok := strings.CutPrefix(ref, "heads/")
 	sha := ""
 	if ok {
-		sha = s.branchSHA(branch)
+		sha = s.bare.BranchSHA(branch)
 	}
 	if sha == "" {
 		writeError(w, http.StatusNotFound, "Not Found")
@@ -723,7 +721,7 @@ func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	branch, ok := strings.CutPrefix(ref, "heads/")
-	if !ok || s.branchSHA(branch) == "" {
+	if !ok || s.bare.BranchSHA(branch) == "" {
 		writeError(w, http.StatusUnprocessableEntity, "Reference does not exist")
 		return
 	}
@@ -733,7 +731,7 @@ func (s *Server) deleteRef(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if _, err := s.gitOut(nil, "update-ref", "-d", "refs/heads/"+branch); err != nil {
+	if _, err := s.bare.Git(nil, "", "update-ref", "-d", "refs/heads/"+branch); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
@@ -767,7 +765,7 @@ func (s *Server) pull(n int) *pullRequest {
 // close closes a pull request, freezing its head commit as GitHub does.
 func (s *Server) close(p *pullRequest) {
 	if p.headSHA == "" {
-		p.headSHA = s.branchSHA(p.head)
+		p.headSHA = s.bare.BranchSHA(p.head)
 	}
 	now := s.now().UTC()
 	p.state, p.closedAt, p.updatedAt = "closed", now, now
@@ -776,7 +774,7 @@ func (s *Server) close(p *pullRequest) {
 // headSHA is an open pull request's live head (its branch) or a closed one's frozen head.
 func (s *Server) headSHA(p *pullRequest) string {
 	if p.state == "open" {
-		return s.branchSHA(p.head)
+		return s.bare.BranchSHA(p.head)
 	}
 	return p.headSHA
 }
@@ -784,7 +782,7 @@ func (s *Server) headSHA(p *pullRequest) string {
 // behind reports whether strict checks hold a pull request back: its head does not contain
 // its base's head.
 func (s *Server) behind(p *pullRequest) bool {
-	return s.strict && len(s.required) > 0 && !s.isAncestor(s.branchSHA(p.base), s.branchSHA(p.head))
+	return s.strict && len(s.required) > 0 && !s.bare.IsAncestor(s.bare.BranchSHA(p.base), s.bare.BranchSHA(p.head))
 }
 
 // checksBlock says why the required checks block a merge ("" when they pass).
@@ -807,7 +805,7 @@ func (s *Server) render(p *pullRequest, detail bool) *github.PullRequest {
 		HTMLURL:   github.String(s.htmlURL(p.number)),
 		URL:       github.String(fmt.Sprintf("%srepos/%s/%s/pulls/%d", s.URL(), s.owner, s.repo, p.number)),
 		Head:      &github.PullRequestBranch{Ref: github.String(p.head), SHA: github.String(s.headSHA(p)), Label: github.String(s.owner + ":" + p.head)},
-		Base:      &github.PullRequestBranch{Ref: github.String(p.base), SHA: github.String(s.branchSHA(p.base)), Label: github.String(s.owner + ":" + p.base)},
+		Base:      &github.PullRequestBranch{Ref: github.String(p.base), SHA: github.String(s.bare.BranchSHA(p.base)), Label: github.String(s.owner + ":" + p.base)},
 		Labels:    renderLabels(p.labels),
 		CreatedAt: &github.Timestamp{Time: p.createdAt},
 		UpdatedAt: &github.Timestamp{Time: p.updatedAt},
@@ -824,7 +822,7 @@ func (s *Server) render(p *pullRequest, detail bool) *github.PullRequest {
 	}
 	out.Merged = github.Bool(p.merged)
 	if p.state == "open" {
-		_, clean := s.mergeTree(s.branchSHA(p.base), s.branchSHA(p.head))
+		_, clean := s.bare.MergeTree(s.bare.BranchSHA(p.base), s.bare.BranchSHA(p.head))
 		out.Mergeable = github.Bool(clean)
 		switch {
 		case !clean:
@@ -850,67 +848,6 @@ func renderLabels(names []string) []*github.Label {
 		out = append(out, &github.Label{Name: github.String(n)})
 	}
 	return out
-}
-
-// branchSHA is a branch's commit in the real repository, "" when it does not exist.
-func (s *Server) branchSHA(branch string) string {
-	if branch == "" {
-		return ""
-	}
-	out, err := s.gitOut(nil, "for-each-ref", "--format=%(objectname)", "refs/heads/"+branch)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(out)
-}
-
-// resolve turns a branch name or commit sha into a commit sha, "" when unknown.
-func (s *Server) resolve(ref string) string {
-	if sha := s.branchSHA(ref); sha != "" {
-		return sha
-	}
-	out, err := s.gitOut(nil, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(out)
-}
-
-func (s *Server) isAncestor(a, b string) bool {
-	_, err := s.gitOut(nil, "merge-base", "--is-ancestor", a, b)
-	return err == nil
-}
-
-// mergeTree merges head into base without a worktree; false on a conflict.
-func (s *Server) mergeTree(base, head string) (string, bool) {
-	if base == "" || head == "" {
-		return "", false
-	}
-	out, err := s.gitOut(nil, "merge-tree", "--write-tree", "--no-messages", base, head)
-	if err != nil {
-		return "", false
-	}
-	tree, _, _ := strings.Cut(out, "\n")
-	return strings.TrimSpace(tree), true
-}
-
-func (s *Server) gitOut(env []string, args ...string) (string, error) {
-	return s.gitIn(env, "", args...)
-}
-
-// gitIn runs git in the bare repository, isolated from the machine's configuration.
-func (s *Server) gitIn(env []string, stdin string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = s.git.Dir(s.gitRepo)
-	cmd.Env = append(os.Environ(), "HOME="+s.home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0")
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String(), nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

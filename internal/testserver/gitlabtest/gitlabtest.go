@@ -1,14 +1,11 @@
 package gitlabtest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/gittest"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/prgit"
 )
 
 // Defaults of a server.
@@ -48,7 +46,7 @@ type Server struct {
 	gitRepo   string
 	namespace string
 	token     string
-	home      string
+	bare      *prgit.Repo // the repository the merge requests live in
 	srv       *httptest.Server
 
 	mu               sync.Mutex
@@ -131,7 +129,7 @@ func New(t testing.TB, git *gittest.Server, gitRepo string, opts ...Option) *Ser
 	t.Helper()
 	s := &Server{
 		t: t, git: git, gitRepo: gitRepo, namespace: DefaultNamespace, token: DefaultToken,
-		home: t.TempDir(), now: time.Now, mergeMethod: MergeCommit, squashOption: "default_off",
+		bare: prgit.New(git.Dir(gitRepo), t.TempDir()), now: time.Now, mergeMethod: MergeCommit, squashOption: "default_off",
 	}
 	for _, o := range opts {
 		o(s)
@@ -605,10 +603,10 @@ func (s *Server) createMR(w http.ResponseWriter, r *http.Request) {
 	case source == target:
 		writeMessages(w, http.StatusConflict, "You can't use same project/branch for source and target")
 		return
-	case s.branchSHA(source) == "":
+	case s.bare.BranchSHA(source) == "":
 		writeMessages(w, http.StatusUnprocessableEntity, fmt.Sprintf("Source branch %q does not exist", source))
 		return
-	case s.branchSHA(target) == "":
+	case s.bare.BranchSHA(target) == "":
 		writeMessages(w, http.StatusUnprocessableEntity, fmt.Sprintf("Target branch %q does not exist", target))
 		return
 	}
@@ -653,7 +651,7 @@ func (s *Server) updateMR(w http.ResponseWriter, r *http.Request, m *mergeReques
 		writeError(w, http.StatusBadRequest, "state_event does not have a valid value")
 		return
 	}
-	if p.has("target_branch") && s.branchSHA(p.str("target_branch")) == "" {
+	if p.has("target_branch") && s.bare.BranchSHA(p.str("target_branch")) == "" {
 		writeMessages(w, http.StatusUnprocessableEntity, fmt.Sprintf("Target branch %q does not exist", p.str("target_branch")))
 		return
 	}
@@ -693,7 +691,7 @@ func (s *Server) updateMR(w http.ResponseWriter, r *http.Request, m *mergeReques
 			s.close(m)
 		}
 	case "reopen":
-		if m.state == "closed" && s.branchSHA(m.source) != "" {
+		if m.state == "closed" && s.bare.BranchSHA(m.source) != "" {
 			m.state, m.headSHA, m.closedAt = "opened", "", time.Time{}
 		}
 	}
@@ -711,7 +709,7 @@ func (s *Server) mergeMR(w http.ResponseWriter, r *http.Request, m *mergeRequest
 		writeMessage(w, http.StatusMethodNotAllowed, "405 Method Not Allowed")
 		return
 	}
-	head := s.branchSHA(m.source)
+	head := s.bare.BranchSHA(m.source)
 	if sha := p.str("sha"); sha != "" && sha != head {
 		writeMessage(w, http.StatusConflict, "SHA does not match HEAD of source branch: "+head)
 		return
@@ -751,7 +749,7 @@ func (s *Server) runAutoMerges() {
 		if m.state != "opened" || !m.autoMerge {
 			continue
 		}
-		if s.branchSHA(m.source) != m.autoMergeSHA {
+		if s.bare.BranchSHA(m.source) != m.autoMergeSHA {
 			m.autoMerge = false // new commits: the change to merge is not the one approved to merge
 			continue
 		}
@@ -768,14 +766,14 @@ func (s *Server) detailedStatus(m *mergeRequest) string {
 	if m.state != "opened" {
 		return "not_open"
 	}
-	head, target := s.branchSHA(m.source), s.branchSHA(m.target)
-	if head == "" || target == "" || s.isAncestor(head, target) {
+	head, target := s.bare.BranchSHA(m.source), s.bare.BranchSHA(m.target)
+	if head == "" || target == "" || s.bare.IsAncestor(head, target) {
 		return "commits_status"
 	}
-	if _, ok := s.mergeTree(target, head); !ok {
+	if _, ok := s.bare.MergeTree(target, head); !ok {
 		return "conflict"
 	}
-	if s.mergeMethod != MergeCommit && !s.isAncestor(target, head) {
+	if s.mergeMethod != MergeCommit && !s.bare.IsAncestor(target, head) {
 		return "need_rebase"
 	}
 	if s.pipelineRequired {
@@ -801,9 +799,9 @@ func (s *Server) merge(m *mergeRequest, squash bool, squashMsg, mergeMsg string,
 	case "never":
 		squash = false
 	}
-	head, target := s.branchSHA(m.source), s.branchSHA(m.target)
+	head, target := s.bare.BranchSHA(m.source), s.bare.BranchSHA(m.target)
 	when := s.now().UTC().Format(time.RFC3339)
-	author, err := s.gitOut(nil, "", "log", "-1", "--format=%an%x00%ae", head)
+	author, err := s.bare.Git(nil, "", "log", "-1", "--format=%an%x00%ae", head)
 	if err != nil {
 		return err
 	}
@@ -817,7 +815,7 @@ func (s *Server) merge(m *mergeRequest, squash bool, squashMsg, mergeMsg string,
 		for _, p := range parents {
 			args = append(args, "-p", p)
 		}
-		out, err := s.gitOut(env, strings.TrimRight(msg, "\n")+"\n", append(args, "-F", "-")...)
+		out, err := s.bare.Git(env, strings.TrimRight(msg, "\n")+"\n", append(args, "-F", "-")...)
 		return strings.TrimSpace(out), err
 	}
 	tip := head // what the merge brings in: the source's head, or its squash commit
@@ -825,11 +823,11 @@ func (s *Server) merge(m *mergeRequest, squash bool, squashMsg, mergeMsg string,
 		if squashMsg == "" {
 			squashMsg = m.title
 		}
-		base, err := s.gitOut(nil, "", "merge-base", target, head)
+		base, err := s.bare.Git(nil, "", "merge-base", target, head)
 		if err != nil {
 			return err
 		}
-		headTree, err := s.gitOut(nil, "", "rev-parse", head+"^{tree}")
+		headTree, err := s.bare.Git(nil, "", "rev-parse", head+"^{tree}")
 		if err != nil {
 			return err
 		}
@@ -843,7 +841,7 @@ func (s *Server) merge(m *mergeRequest, squash bool, squashMsg, mergeMsg string,
 		if mergeMsg == "" {
 			mergeMsg = fmt.Sprintf("Merge branch '%s' into '%s'\n\n%s\n\nSee merge request %s!%d", m.source, m.target, m.title, s.ProjectPath(), m.iid)
 		}
-		tree, ok := s.mergeTree(target, tip)
+		tree, ok := s.bare.MergeTree(target, tip)
 		if !ok {
 			return fmt.Errorf("conflict")
 		}
@@ -853,7 +851,7 @@ func (s *Server) merge(m *mergeRequest, squash bool, squashMsg, mergeMsg string,
 		m.mergeCommitSHA = result
 	}
 	// The target moves only from the commit merged onto.
-	if _, err := s.gitOut(nil, "", "update-ref", "refs/heads/"+m.target, result, target); err != nil {
+	if _, err := s.bare.Git(nil, "", "update-ref", "refs/heads/"+m.target, result, target); err != nil {
 		m.squashCommitSHA, m.mergeCommitSHA = "", ""
 		return err
 	}
@@ -861,7 +859,7 @@ func (s *Server) merge(m *mergeRequest, squash bool, squashMsg, mergeMsg string,
 	now := s.now().UTC()
 	m.state, m.mergedAt, m.updatedAt, m.autoMerge = "merged", now, now, false
 	if removeSource || m.removeSource {
-		_, _ = s.gitOut(nil, "", "update-ref", "-d", "refs/heads/"+m.source, head)
+		_, _ = s.bare.Git(nil, "", "update-ref", "-d", "refs/heads/"+m.source, head)
 	}
 	return nil
 }
@@ -873,7 +871,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
 	out := []map[string]any{}
 	if s.pipeline != PipelineNone {
 		for _, m := range s.mrs {
-			if m.state == "opened" && sha != "" && s.branchSHA(m.source) == sha {
+			if m.state == "opened" && sha != "" && s.bare.BranchSHA(m.source) == sha {
 				out = append(out, map[string]any{"id": 500 + m.iid, "sha": sha, "ref": m.source, "status": s.pipeline, "source": "push"})
 				break
 			}
@@ -884,7 +882,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getBranch(w http.ResponseWriter, name string) {
-	sha := s.branchSHA(name)
+	sha := s.bare.BranchSHA(name)
 	if sha == "" {
 		writeMessage(w, http.StatusNotFound, "404 Branch Not Found")
 		return
@@ -897,7 +895,7 @@ func (s *Server) getBranch(w http.ResponseWriter, name string) {
 }
 
 func (s *Server) deleteBranch(w http.ResponseWriter, name string) {
-	sha := s.branchSHA(name)
+	sha := s.bare.BranchSHA(name)
 	switch {
 	case sha == "":
 		writeMessage(w, http.StatusNotFound, "404 Branch Not Found")
@@ -906,7 +904,7 @@ func (s *Server) deleteBranch(w http.ResponseWriter, name string) {
 		writeMessage(w, http.StatusForbidden, "403 Forbidden") // the default branch is protected
 		return
 	}
-	if _, err := s.gitOut(nil, "", "update-ref", "-d", "refs/heads/"+name, sha); err != nil {
+	if _, err := s.bare.Git(nil, "", "update-ref", "-d", "refs/heads/"+name, sha); err != nil {
 		writeMessage(w, http.StatusInternalServerError, "500 Internal Server Error")
 		return
 	}
@@ -923,7 +921,7 @@ func (s *Server) mr(iid int) *mergeRequest {
 // close closes a merge request, freezing its head and cancelling its auto-merge.
 func (s *Server) close(m *mergeRequest) {
 	if m.headSHA == "" {
-		m.headSHA = s.branchSHA(m.source)
+		m.headSHA = s.bare.BranchSHA(m.source)
 	}
 	now := s.now().UTC()
 	m.state, m.closedAt, m.updatedAt, m.autoMerge = "closed", now, now, false
@@ -932,7 +930,7 @@ func (s *Server) close(m *mergeRequest) {
 // headSHA is an open merge request's live head (its branch) or a closed one's frozen head.
 func (s *Server) headSHA(m *mergeRequest) string {
 	if m.state == "opened" {
-		return s.branchSHA(m.source)
+		return s.bare.BranchSHA(m.source)
 	}
 	return m.headSHA
 }
@@ -992,51 +990,9 @@ func (s *Server) render(m *mergeRequest, detail bool) map[string]any {
 	} else {
 		out["head_pipeline"] = nil
 	}
-	out["diff_refs"] = map[string]any{"base_sha": nullable(s.branchSHA(m.target)), "head_sha": nullable(head)}
+	out["diff_refs"] = map[string]any{"base_sha": nullable(s.bare.BranchSHA(m.target)), "head_sha": nullable(head)}
 	out["user"] = map[string]bool{"can_merge": true}
 	return out
-}
-
-// branchSHA is a branch's commit in the real repository, "" when it does not exist.
-func (s *Server) branchSHA(branch string) string {
-	if branch == "" {
-		return ""
-	}
-	out, err := s.gitOut(nil, "", "for-each-ref", "--format=%(objectname)", "refs/heads/"+branch)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(out)
-}
-
-func (s *Server) isAncestor(a, b string) bool {
-	_, err := s.gitOut(nil, "", "merge-base", "--is-ancestor", a, b)
-	return err == nil
-}
-
-// mergeTree merges head into base without a worktree; false on a conflict.
-func (s *Server) mergeTree(base, head string) (string, bool) {
-	out, err := s.gitOut(nil, "", "merge-tree", "--write-tree", "--no-messages", base, head)
-	if err != nil {
-		return "", false
-	}
-	tree, _, _ := strings.Cut(out, "\n")
-	return strings.TrimSpace(tree), true
-}
-
-// gitOut runs git in the bare repository, isolated from the machine's configuration.
-func (s *Server) gitOut(env []string, stdin string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = s.git.Dir(s.gitRepo)
-	cmd.Env = append(os.Environ(), "HOME="+s.home, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull, "GIT_TERMINAL_PROMPT=0")
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String(), nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/svcconfig"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/testserver/promtest"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy"
 	"github.com/gitops-autoscaler/gitops-autoscaler/policy/engine"
@@ -20,7 +21,7 @@ import (
 
 func newClient(t *testing.T, p *promtest.Prometheus) *promclient.Client {
 	t.Helper()
-	c, err := promclient.New(policy.PrometheusServer{Name: "real", URL: p.URL(), Timeout: policy.Duration{Duration: 5 * time.Second}},
+	c, err := promclient.New(svcconfig.PrometheusServer{Name: "real", URL: p.URL(), Timeout: policy.Duration{Duration: 5 * time.Second}},
 		promclient.WithRetry(1, 0, 0))
 	require.NoError(t, err)
 	return c

@@ -1,4 +1,4 @@
-package policy
+package svcconfig
 
 import "time"
 
@@ -214,12 +214,12 @@ func setDefault[T int | time.Duration](v *T, def T) {
 func (c *checker) limits(l *Limits) {
 	positive := func(field string, v int) {
 		if v < 1 {
-			c.errorf(field, "must be at least 1, got %d", v)
+			c.Errorf(field, "must be at least 1, got %d", v)
 		}
 	}
 	positiveDuration := func(field string, d Duration) {
 		if d.Duration <= 0 {
-			c.errorf(field, "must be above 0, got %s", d)
+			c.Errorf(field, "must be above 0, got %s", d)
 		}
 	}
 	positive("limits.git.maxFileBytes", l.Git.MaxFileBytes)
@@ -229,7 +229,7 @@ func (c *checker) limits(l *Limits) {
 	positive("limits.charts.maxIndexBytes", ch.MaxIndexBytes)
 	positive("limits.charts.maxCacheBytes", ch.MaxCacheBytes)
 	if ch.MaxCacheBytes < ch.MaxArchiveBytes && ch.MaxCacheBytes > 0 {
-		c.errorf("limits.charts.maxCacheBytes", "must be at least maxArchiveBytes (%d): the cache holds the chart being rendered, got %d", ch.MaxArchiveBytes, ch.MaxCacheBytes)
+		c.Errorf("limits.charts.maxCacheBytes", "must be at least maxArchiveBytes (%d): the cache holds the chart being rendered, got %d", ch.MaxArchiveBytes, ch.MaxCacheBytes)
 	}
 	positiveDuration("limits.charts.timeout", ch.Timeout)
 	positiveDuration("limits.charts.rangeTTL", ch.RangeTTL)
@@ -238,12 +238,12 @@ func (c *checker) limits(l *Limits) {
 	positive("limits.prometheus.maxSeries", p.MaxSeries)
 	positive("limits.prometheus.maxSamples", p.MaxSamples)
 	if p.MaxSeries > p.MaxSamples && p.MaxSamples > 0 {
-		c.errorf("limits.prometheus.maxSamples", "must be at least maxSeries (%d): every series holds a sample, got %d", p.MaxSeries, p.MaxSamples)
+		c.Errorf("limits.prometheus.maxSamples", "must be at least maxSeries (%d): every series holds a sample, got %d", p.MaxSeries, p.MaxSamples)
 	}
 	r := l.Render
 	positive("limits.render.workers", r.Workers)
 	if r.MaxMemoryBytes < MinRenderMaxMemoryBytes {
-		c.errorf("limits.render.maxMemoryBytes", "must be at least %d (48 MiB): a render worker needs about 30 MiB for itself, got %d", MinRenderMaxMemoryBytes, r.MaxMemoryBytes)
+		c.Errorf("limits.render.maxMemoryBytes", "must be at least %d (48 MiB): a render worker needs about 30 MiB for itself, got %d", MinRenderMaxMemoryBytes, r.MaxMemoryBytes)
 	}
 	positive("limits.render.maxCPUSeconds", r.MaxCPUSeconds)
 	positive("limits.render.maxOutputBytes", r.MaxOutputBytes)
@@ -254,7 +254,7 @@ func (c *checker) limits(l *Limits) {
 	positiveDuration("limits.http.writeTimeout", h.WriteTimeout)
 	positiveDuration("limits.http.idleTimeout", h.IdleTimeout)
 	if h.ReadHeaderTimeout.Duration > h.ReadTimeout.Duration && h.ReadTimeout.Duration > 0 {
-		c.errorf("limits.http.readHeaderTimeout", "must not be above readTimeout (%s), got %s", h.ReadTimeout, h.ReadHeaderTimeout)
+		c.Errorf("limits.http.readHeaderTimeout", "must not be above readTimeout (%s), got %s", h.ReadTimeout, h.ReadHeaderTimeout)
 	}
 	positive("limits.http.maxHeaderBytes", h.MaxHeaderBytes)
 	positive("limits.http.maxBodyBytes", h.MaxBodyBytes)

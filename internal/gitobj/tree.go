@@ -1,8 +1,9 @@
-package gitrepo
+package gitobj
 
 import (
 	"bytes"
 	"crypto/sha1"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -14,22 +15,32 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// objectSink is where the objects of new commits go: the cycle's pack (packStream) for commits
-// on the base branch, memory (objectStore) for a pull request's commit.
-type objectSink interface {
-	// put stores an object. prev is the object it replaces — the previous version of the
+// Sink is where the objects of new commits go: a Pack for a cycle's commits on the base
+// branch, a Store's memory for a pull request's commit.
+type Sink interface {
+	// Put stores an object. prev is the object it replaces — the previous version of the
 	// same directory — or zero; delta computes the change from prev to it, for a sink that
 	// stores deltas.
-	put(t plumbing.ObjectType, h plumbing.Hash, content []byte, prev plumbing.Hash, delta func() []byte) error
+	Put(t plumbing.ObjectType, h plumbing.Hash, content []byte, prev plumbing.Hash, delta func() []byte) error
 }
 
-// treeBuilder makes commits that change one file, re-encoding only the directories along the
+// ErrNoChange is returned by TreeBuilder.CommitFile when the file already has the content:
+// such a commit would be empty.
+var ErrNoChange = errors.New("nothing to commit: the file already has this content")
+
+// Signer signs a commit: given the commit object's bytes without its signature header, it
+// returns the armored signature git keeps in the gpgsig header.
+type Signer interface {
+	Sign(payload []byte) ([]byte, error)
+}
+
+// TreeBuilder makes commits that change one file, re-encoding only the directories along the
 // file's path. It keeps the encoded trees it reads and writes, by hash, with an index of their
 // entries: a commit on top of the last one finds every directory it needs already there, and
 // changing a file is overwriting 20 bytes of each directory above it, however many entries
 // they hold. A directory of ten thousand values files then costs one copy of its encoding per
 // commit, not a decode, a sort and an encode.
-type treeBuilder struct {
+type TreeBuilder struct {
 	// read returns a tree object's content from the clone.
 	read  func(plumbing.Hash) ([]byte, error)
 	trees map[plumbing.Hash]*treeBuf
@@ -44,16 +55,18 @@ type treeBuf struct {
 	own bool
 }
 
-func newTreeBuilder(read func(plumbing.Hash) ([]byte, error)) *treeBuilder {
-	return &treeBuilder{read: read, trees: map[plumbing.Hash]*treeBuf{}}
+// NewTreeBuilder is a builder that reads the trees it does not hold through read (a tree
+// object's content by hash, bounded by the caller).
+func NewTreeBuilder(read func(plumbing.Hash) ([]byte, error)) *TreeBuilder {
+	return &TreeBuilder{read: read, trees: map[plumbing.Hash]*treeBuf{}}
 }
 
-// reset forgets the trees (a new base: the ones read may no longer be the ones needed).
-func (b *treeBuilder) reset() { clear(b.trees) }
+// Reset forgets the trees (a new base: the ones read may no longer be the ones needed).
+func (b *TreeBuilder) Reset() { clear(b.trees) }
 
-// dropOwn forgets the trees its commits wrote, keeping those read from the clone: a pull
+// DropOwn forgets the trees its commits wrote, keeping those read from the clone: a pull
 // request's commit is made on the base, never on the one before.
-func (b *treeBuilder) dropOwn() {
+func (b *TreeBuilder) DropOwn() {
 	for h, t := range b.trees {
 		if t.own {
 			delete(b.trees, h)
@@ -62,7 +75,7 @@ func (b *treeBuilder) dropOwn() {
 }
 
 // tree returns the encoded tree h (zero: an empty directory).
-func (b *treeBuilder) tree(h plumbing.Hash) (*treeBuf, error) {
+func (b *TreeBuilder) tree(h plumbing.Hash) (*treeBuf, error) {
 	if h.IsZero() {
 		return &treeBuf{names: map[string]int{}}, nil
 	}
@@ -97,6 +110,25 @@ func indexTree(raw []byte) (map[string]int, error) {
 	return names, nil
 }
 
+// Entry finds name in the tree h: its mode and the object it names; ok is false when the
+// tree has no such entry.
+func (b *TreeBuilder) Entry(h plumbing.Hash, name string) (mode filemode.FileMode, obj plumbing.Hash, ok bool, err error) {
+	t, err := b.tree(h)
+	if err != nil {
+		return 0, plumbing.ZeroHash, false, err
+	}
+	off, ok := t.names[name]
+	if !ok {
+		return 0, plumbing.ZeroHash, false, nil
+	}
+	mode, hashAt, err := t.entry(off)
+	if err != nil {
+		return 0, plumbing.ZeroHash, false, fmt.Errorf("read tree %s: %w", h, err)
+	}
+	copy(obj[:], t.raw[hashAt:hashAt+20])
+	return mode, obj, true, nil
+}
+
 // entry reads the entry that starts at off: its mode and where its hash lies.
 func (t *treeBuf) entry(off int) (mode filemode.FileMode, hashAt int, err error) {
 	sp := bytes.IndexByte(t.raw[off:], ' ')
@@ -112,7 +144,7 @@ func (t *treeBuf) entry(off int) (mode filemode.FileMode, hashAt int, err error)
 // trees along the way, into sink, and returns the new tree's hash (h itself when nothing
 // changes). An existing file keeps its mode; a symlink or a directory in the file's place,
 // or a file in a directory's, is refused.
-func (b *treeBuilder) withFile(h plumbing.Hash, parts []string, blob plumbing.Hash, sink objectSink) (plumbing.Hash, error) {
+func (b *TreeBuilder) withFile(h plumbing.Hash, parts []string, blob plumbing.Hash, sink Sink) (plumbing.Hash, error) {
 	t, err := b.tree(h)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -159,15 +191,15 @@ func (b *treeBuilder) withFile(h plumbing.Hash, parts []string, blob plumbing.Ha
 		}
 		copy(next.raw[hashAt:], target[:])
 		size := len(next.raw)
-		delta = func() []byte { return replaceDelta(size, hashAt, target[:]) }
+		delta = func() []byte { return ReplaceDelta(size, hashAt, target[:]) }
 	} else {
-		entries, err := decodeTree(t.raw)
+		entries, err := DecodeTree(t.raw)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("read tree %s: %w", h, err)
 		}
 		entries = append(entries, object.TreeEntry{Name: name, Mode: mode, Hash: target})
-		sortTree(entries)
-		raw, err := encodeTree(entries)
+		SortTree(entries)
+		raw, err := EncodeTree(entries)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("encode tree: %w", err)
 		}
@@ -177,10 +209,10 @@ func (b *treeBuilder) withFile(h plumbing.Hash, parts []string, blob plumbing.Ha
 		}
 		old := t.raw
 		next = &treeBuf{raw: raw, names: names, own: true}
-		delta = func() []byte { return spliceDelta(old, raw) }
+		delta = func() []byte { return SpliceDelta(old, raw) }
 	}
-	nh := objectHash(plumbing.TreeObject, next.raw)
-	if err := sink.put(plumbing.TreeObject, nh, next.raw, h, delta); err != nil {
+	nh := Hash(plumbing.TreeObject, next.raw)
+	if err := sink.Put(plumbing.TreeObject, nh, next.raw, h, delta); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("write tree: %w", err)
 	}
 	if next == t {
@@ -190,8 +222,8 @@ func (b *treeBuilder) withFile(h plumbing.Hash, parts []string, blob plumbing.Ha
 	return nh, nil
 }
 
-// sortTree orders entries as Git does: by name, a directory's name as if it ended in '/'.
-func sortTree(entries []object.TreeEntry) {
+// SortTree orders entries as Git does: by name, a directory's name as if it ended in '/'.
+func SortTree(entries []object.TreeEntry) {
 	key := func(e object.TreeEntry) string {
 		if e.Mode == filemode.Dir {
 			return e.Name + "/"
@@ -201,8 +233,8 @@ func sortTree(entries []object.TreeEntry) {
 	slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(key(a), key(b)) })
 }
 
-// decodeTree reads a tree object's entries.
-func decodeTree(raw []byte) ([]object.TreeEntry, error) {
+// DecodeTree reads a tree object's entries.
+func DecodeTree(raw []byte) ([]object.TreeEntry, error) {
 	var out []object.TreeEntry
 	for off := 0; off < len(raw); {
 		sp := bytes.IndexByte(raw[off:], ' ')
@@ -222,9 +254,9 @@ func decodeTree(raw []byte) ([]object.TreeEntry, error) {
 	return out, nil
 }
 
-// encodeTree is a tree object's content, as object.Tree's Encode writes it, in one buffer:
+// EncodeTree is a tree object's content, as object.Tree's Encode writes it, in one buffer:
 // entries in the order given, each "<octal mode> <name>\x00<hash>".
-func encodeTree(entries []object.TreeEntry) ([]byte, error) {
+func EncodeTree(entries []object.TreeEntry) ([]byte, error) {
 	n := 0
 	for _, e := range entries {
 		n += len(e.Name) + len(e.Hash) + 8
@@ -243,9 +275,9 @@ func encodeTree(entries []object.TreeEntry) ([]byte, error) {
 	return raw, nil
 }
 
-// objectHash is the object id of content of type t: SHA-1 of "<type> <size>\x00" and the
+// Hash is the object id of content of type t: SHA-1 of "<type> <size>\x00" and the
 // content. It is plain SHA-1: these are objects this process encodes itself.
-func objectHash(t plumbing.ObjectType, content []byte) plumbing.Hash {
+func Hash(t plumbing.ObjectType, content []byte) plumbing.Hash {
 	h := sha1.New()
 	h.Write(t.Bytes())
 	h.Write([]byte{' '})
@@ -263,15 +295,15 @@ func commitObject(c *object.Commit) ([]byte, plumbing.Hash, error) {
 	if err := c.Encode(obj); err != nil {
 		return nil, plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
 	}
-	raw, err := readAll(obj)
+	raw, err := ReadAll(obj)
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
 	return raw, obj.Hash(), nil
 }
 
-// readAll is an object's content.
-func readAll(o plumbing.EncodedObject) ([]byte, error) {
+// ReadAll is an object's content.
+func ReadAll(o plumbing.EncodedObject) ([]byte, error) {
 	r, err := o.Reader()
 	if err != nil {
 		return nil, err
@@ -280,15 +312,15 @@ func readAll(o plumbing.EncodedObject) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// commitFile writes, into sink, a commit on parent (whose tree is root) with one file's blob
+// CommitFile writes, into sink, a commit on parent (whose tree is root) with one file's blob
 // replaced or added: the blob, the trees along the file's path, the commit. Only those trees
 // change, so the commit changes exactly that file.
 //
 // With a signer, the commit is signed as git signs it: the signature of the commit object
 // without its gpgsig header goes into that header.
-func (b *treeBuilder) commitFile(parent, root plumbing.Hash, rel string, content []byte, sig object.Signature, msg string, signer Signer, sink objectSink) (commit, tree plumbing.Hash, err error) {
-	blob := objectHash(plumbing.BlobObject, content)
-	if err := sink.put(plumbing.BlobObject, blob, content, plumbing.ZeroHash, nil); err != nil {
+func (b *TreeBuilder) CommitFile(parent, root plumbing.Hash, rel string, content []byte, sig object.Signature, msg string, signer Signer, sink Sink) (commit, tree plumbing.Hash, err error) {
+	blob := Hash(plumbing.BlobObject, content)
+	if err := sink.Put(plumbing.BlobObject, blob, content, plumbing.ZeroHash, nil); err != nil {
 		return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("write blob: %w", err)
 	}
 	tree, err = b.withFile(root, strings.Split(rel, "/"), blob, sink)
@@ -296,7 +328,7 @@ func (b *treeBuilder) commitFile(parent, root plumbing.Hash, rel string, content
 		return plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
 	if tree == root {
-		return plumbing.ZeroHash, plumbing.ZeroHash, ErrNothingToCommit
+		return plumbing.ZeroHash, plumbing.ZeroHash, ErrNoChange
 	}
 	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: []plumbing.Hash{parent}}
 	if signer != nil {
@@ -304,7 +336,7 @@ func (b *treeBuilder) commitFile(parent, root plumbing.Hash, rel string, content
 		if err := c.EncodeWithoutSignature(unsigned); err != nil {
 			return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
 		}
-		payload, err := readAll(unsigned)
+		payload, err := ReadAll(unsigned)
 		if err != nil {
 			return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("encode commit: %w", err)
 		}
@@ -318,7 +350,7 @@ func (b *treeBuilder) commitFile(parent, root plumbing.Hash, rel string, content
 	if err != nil {
 		return plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
-	if err := sink.put(plumbing.CommitObject, h, raw, plumbing.ZeroHash, nil); err != nil {
+	if err := sink.Put(plumbing.CommitObject, h, raw, plumbing.ZeroHash, nil); err != nil {
 		return plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("write commit: %w", err)
 	}
 	return h, tree, nil

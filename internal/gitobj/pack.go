@@ -1,4 +1,4 @@
-package gitrepo
+package gitobj
 
 import (
 	"bufio"
@@ -16,15 +16,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 )
 
-// packStream is the pack a cycle's commits are written into as they are made: every object
-// goes to a file the moment it exists, a new version of a directory as a delta against the
+// Pack is a pack file objects are written into as they are made (a cycle's commits): every
+// object goes to a file the moment it exists, a new version of a directory as a delta against the
 // version it replaces, so a cycle holds no object in memory however many commits it makes.
-// The same bytes are what Push sends, and — with an index written beside them — the pack the
+// The same bytes are what a push sends, and — with an index written beside them — the pack the
 // clone keeps afterwards: nothing is encoded twice.
 //
 // Deltas are REF_DELTA against an object earlier in the same pack, which every Git server
 // accepts and which keeps the pack self-contained (never thin), so the clone can read it.
-type packStream struct {
+type Pack struct {
 	dir     string // the clone's objects/pack
 	f       *os.File
 	w       *bufio.Writer
@@ -37,7 +37,7 @@ type packStream struct {
 	crc   hash.Hash32
 }
 
-// packEntry is where an object of the stream starts and the CRC32 of its bytes there, as the
+// packEntry is where an object of the pack starts and the CRC32 of its bytes there, as the
 // pack index records them.
 type packEntry struct {
 	offset int64
@@ -47,7 +47,8 @@ type packEntry struct {
 // packHeaderSize is "PACK", the version and the object count.
 const packHeaderSize = 12
 
-func newPackStream(dir string) (*packStream, error) {
+// NewPack starts a pack in dir, the clone's objects/pack, as a temporary file there.
+func NewPack(dir string) (*Pack, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -55,11 +56,11 @@ func newPackStream(dir string) (*packStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &packStream{dir: dir, f: f, entries: map[plumbing.Hash]packEntry{}, depth: map[plumbing.Hash]int{}, crc: crc32.NewIEEE()}
+	p := &Pack{dir: dir, f: f, entries: map[plumbing.Hash]packEntry{}, depth: map[plumbing.Hash]int{}, crc: crc32.NewIEEE()}
 	p.w = bufio.NewWriterSize(f, 64<<10)
-	// The count is patched in by finish, once it is known.
+	// The count is patched in by Finish, once it is known.
 	if _, err := p.w.Write([]byte{'P', 'A', 'C', 'K', 0, 0, 0, 2, 0, 0, 0, 0}); err != nil {
-		p.discard()
+		p.Discard()
 		return nil, err
 	}
 	p.offset = packHeaderSize
@@ -69,49 +70,49 @@ func newPackStream(dir string) (*packStream, error) {
 	return p, nil
 }
 
-// has reports whether the stream holds the object.
-func (p *packStream) has(h plumbing.Hash) bool {
+// Has reports whether the pack holds the object.
+func (p *Pack) Has(h plumbing.Hash) bool {
 	_, ok := p.entries[h]
 	return ok
 }
 
-// len is the number of objects written.
-func (p *packStream) len() int { return len(p.order) }
+// Len is the number of objects written.
+func (p *Pack) Len() int { return len(p.order) }
 
-// put writes an object (objectSink): as a delta against prev when prev is in the pack and the
+// Put writes an object (Sink): as a delta against prev when prev is in the pack and the
 // chain of deltas to a whole object stays within maxDeltaDepth, whole otherwise.
-func (p *packStream) put(t plumbing.ObjectType, h plumbing.Hash, content []byte, prev plumbing.Hash, delta func() []byte) error {
-	if p.has(h) {
+func (p *Pack) Put(t plumbing.ObjectType, h plumbing.Hash, content []byte, prev plumbing.Hash, delta func() []byte) error {
+	if p.Has(h) {
 		return nil
 	}
-	if delta != nil && p.has(prev) && p.depth[prev] < maxDeltaDepth {
+	if delta != nil && p.Has(prev) && p.depth[prev] < maxDeltaDepth {
 		if err := p.addDelta(h, prev, delta()); err != nil {
 			return err
 		}
 		p.depth[h] = p.depth[prev] + 1
 		return nil
 	}
-	return p.add(t, h, content)
+	return p.Add(t, h, content)
 }
 
 // maxDeltaDepth bounds a delta chain, as git's pack.depth does: reading an object at the end
 // of a chain applies every delta before it.
 const maxDeltaDepth = 50
 
-// add writes a whole object; an object the stream already holds is not written again.
-func (p *packStream) add(t plumbing.ObjectType, h plumbing.Hash, content []byte) error {
-	if p.has(h) {
+// Add writes a whole object; an object the pack already holds is not written again.
+func (p *Pack) Add(t plumbing.ObjectType, h plumbing.Hash, content []byte) error {
+	if p.Has(h) {
 		return nil
 	}
 	return p.write(h, t, nil, content)
 }
 
-// addDelta writes an object as a delta against base, an object of the stream.
-func (p *packStream) addDelta(h, base plumbing.Hash, delta []byte) error {
-	if p.has(h) {
+// addDelta writes an object as a delta against base, an object of the pack.
+func (p *Pack) addDelta(h, base plumbing.Hash, delta []byte) error {
+	if p.Has(h) {
 		return nil
 	}
-	if !p.has(base) {
+	if !p.Has(base) {
 		return fmt.Errorf("pack: delta base %s is not in the pack", base)
 	}
 	return p.write(h, plumbing.REFDeltaObject, base[:], delta)
@@ -119,7 +120,7 @@ func (p *packStream) addDelta(h, base plumbing.Hash, delta []byte) error {
 
 // write appends one entry: the type-and-size header, the delta base for a delta, and the
 // zlib-compressed data.
-func (p *packStream) write(h plumbing.Hash, t plumbing.ObjectType, base, data []byte) error {
+func (p *Pack) write(h plumbing.Hash, t plumbing.ObjectType, base, data []byte) error {
 	p.crc.Reset()
 	out := io.MultiWriter(p.w, p.crc)
 	var hdr [16]byte
@@ -166,9 +167,9 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// finish completes the pack: the object count in the header and the SHA-1 trailer. The file
+// Finish completes the pack: the object count in the header and the SHA-1 trailer. The file
 // is then whole and may be sent and installed. It returns the pack's checksum, which names it.
-func (p *packStream) finish() (plumbing.Hash, error) {
+func (p *Pack) Finish() (plumbing.Hash, error) {
 	if err := p.w.Flush(); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -194,17 +195,17 @@ func (p *packStream) finish() (plumbing.Hash, error) {
 	return trailer, nil
 }
 
-// reader reads the finished pack from the start.
-func (p *packStream) reader() (io.Reader, error) {
+// Reader reads the finished pack from the start.
+func (p *Pack) Reader() (io.Reader, error) {
 	if _, err := p.f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
 	return bufio.NewReaderSize(p.f, 64<<10), nil
 }
 
-// install writes the pack's index and moves both into the clone's pack directory, where the
+// Install writes the pack's index and moves both into the clone's pack directory, where the
 // object storage finds them (after a reindex). A failure leaves the clone as it was.
-func (p *packStream) install(checksum plumbing.Hash) error {
+func (p *Pack) Install(checksum plumbing.Hash) error {
 	w := new(idxfile.Writer)
 	if err := w.OnHeader(uint32(len(p.order))); err != nil {
 		return err
@@ -257,8 +258,9 @@ func (p *packStream) install(checksum plumbing.Hash) error {
 	return nil
 }
 
-// discard removes the pack (unpushed commits, or a pack already installed).
-func (p *packStream) discard() {
+// Discard removes the pack (unpushed commits, or a pack already installed); it is a no-op
+// on a nil or installed pack.
+func (p *Pack) Discard() {
 	if p == nil || p.f == nil {
 		return
 	}

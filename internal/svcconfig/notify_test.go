@@ -1,4 +1,4 @@
-package policy
+package svcconfig
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package policy
+package svcconfig
 
 import "time"
 
@@ -96,8 +96,7 @@ type Owner struct {
 // GitAuth is how to authenticate to a Git remote. Exactly one form: a token (HTTPS), a
 // username and password (HTTPS basic), or an SSH key with known_hosts.
 type GitAuth struct {
-	TokenFile      string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
-	TokenEnv       string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+	TokenSource    `yaml:",inline"`
 	Username       string `yaml:"username,omitempty" json:"username,omitempty"`
 	PasswordFile   string `yaml:"passwordFile,omitempty" json:"passwordFile,omitempty"`
 	PasswordEnv    string `yaml:"passwordEnv,omitempty" json:"passwordEnv,omitempty"`
@@ -105,13 +104,21 @@ type GitAuth struct {
 	KnownHostsFile string `yaml:"knownHostsFile,omitempty" json:"knownHostsFile,omitempty"`
 }
 
-// GitHubRepo enables pull requests through the GitHub (or GitHub Enterprise) API.
-type GitHubRepo struct {
-	Owner     string `yaml:"owner" json:"owner"`
-	Repo      string `yaml:"repo" json:"repo"`
-	APIURL    string `yaml:"apiURL,omitempty" json:"apiURL,omitempty"` // default https://api.github.com/
+// TokenSource names a token by file or environment variable (never inline): the tokenFile and
+// tokenEnv pair of Git's auth, the GitHub and GitLab hosts and the HTTP API. It is embedded inline, so
+// the YAML and JSON keep the two fields where they were.
+type TokenSource struct {
 	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
 	TokenEnv  string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+}
+
+// GitHubRepo enables pull requests through the GitHub (or GitHub Enterprise) API.
+type GitHubRepo struct {
+	Owner  string `yaml:"owner" json:"owner"`
+	Repo   string `yaml:"repo" json:"repo"`
+	APIURL string `yaml:"apiURL,omitempty" json:"apiURL,omitempty"` // default https://api.github.com/
+	// TokenFile or TokenEnv holds the API token (or App below).
+	TokenSource `yaml:",inline"`
 	// App authenticates as a GitHub App installation instead of a token: its installation
 	// tokens serve the API and, for an https remote without auth, Git too.
 	App *GitHubApp `yaml:"app,omitempty" json:"app,omitempty"`
@@ -140,8 +147,7 @@ type GitLabRepo struct {
 	// BaseURL is the instance (default https://gitlab.com/); the client adds /api/v4/.
 	BaseURL string `yaml:"baseURL,omitempty" json:"baseURL,omitempty"`
 	// TokenFile or TokenEnv holds a personal, project or group access token with the api scope.
-	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
-	TokenEnv  string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+	TokenSource `yaml:",inline"`
 	// AllowAutoMergeWithoutPipeline lets AutoMerge merge in a project that does not require
 	// pipelines to succeed; by default such a merge request stays open for review.
 	AllowAutoMergeWithoutPipeline bool `yaml:"allowAutoMergeWithoutPipeline,omitempty" json:"allowAutoMergeWithoutPipeline,omitempty"`
@@ -196,8 +202,7 @@ type HTTPConfig struct {
 	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"` // default :8080
 	// TokenFile or TokenEnv holds the API token: POST /api/v1/evaluate and the Alertmanager
 	// webhook need it (without one they refuse), and it also opens what the status token does.
-	TokenFile string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
-	TokenEnv  string `yaml:"tokenEnv,omitempty" json:"tokenEnv,omitempty"`
+	TokenSource `yaml:",inline"`
 	// StatusTokenFile or StatusTokenEnv holds a read-only token for the status page and
 	// GET /api/v1/policies; without one they are open (docs/design.md §8).
 	StatusTokenFile string `yaml:"statusTokenFile,omitempty" json:"statusTokenFile,omitempty"`
@@ -220,21 +225,16 @@ type ChartRepository struct {
 	CAFile string `yaml:"caFile,omitempty" json:"caFile,omitempty"`
 }
 
-// Defaults used when a document leaves a field out. They live here, in one place.
+// Defaults used when the config leaves a field out. They live here, in one place (the
+// policy documents' are package policy's).
 const (
-	DefaultSchedule         = "@every 30s"
-	DefaultMinReplicas      = 1
-	DefaultTolerance        = 0.1
 	DefaultBranch           = "main"
 	DefaultQueryConcurrency = 16
 	DefaultCycleTimeout     = 2 * time.Minute
 	DefaultPromTimeout      = 10 * time.Second
-	DefaultHoldSeconds      = 3600
-	DefaultSyncTimeout      = 600
 	DefaultListen           = ":8080"
 	DefaultAuthorName       = "gitops-autoscaler"
 	DefaultAuthorEmail      = "gitops-autoscaler@localhost"
-	DefaultPrometheusServer = "default"
 	DefaultGitHubAPIURL     = "https://api.github.com/"
 	DefaultGitLabURL        = "https://gitlab.com/"
 )

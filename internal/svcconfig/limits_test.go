@@ -1,6 +1,7 @@
-package policy
+package svcconfig
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -9,22 +10,22 @@ import (
 )
 
 func TestLimitsDefaults(t *testing.T) {
-	cfg, err := LoadConfig("c.yaml", mustRead(t, "testdata/config.yaml"))
+	cfg, err := LoadConfig("c.yaml", mustRead(t, exampleConfig))
 	require.NoError(t, err)
 	assert.Equal(t, GitLimits{MaxFileBytes: 4 << 20, MaxObjectBytes: 100 << 20}, cfg.Limits.Git)
 	assert.Equal(t, PrometheusLimits{MaxBodyBytes: 4 << 20, MaxSeries: 10_000, MaxSamples: 500_000}, cfg.Limits.Prometheus)
 	assert.Equal(t, HTTPLimits{
-		ReadHeaderTimeout: Duration{10 * time.Second}, ReadTimeout: Duration{30 * time.Second},
-		WriteTimeout: Duration{time.Minute}, IdleTimeout: Duration{time.Minute},
+		ReadHeaderTimeout: Duration{Duration: 10 * time.Second}, ReadTimeout: Duration{Duration: 30 * time.Second},
+		WriteTimeout: Duration{Duration: time.Minute}, IdleTimeout: Duration{Duration: time.Minute},
 		MaxHeaderBytes: 64 << 10, MaxBodyBytes: 1 << 20, MaxConnections: 256,
 	}, cfg.Limits.HTTP)
 	assert.Equal(t, RenderLimits{
 		Workers: 2, MaxMemoryBytes: 128 << 20, MaxCPUSeconds: 10, MaxOutputBytes: 4 << 20,
-		Timeout: Duration{30 * time.Second},
+		Timeout: Duration{Duration: 30 * time.Second},
 	}, cfg.Limits.Render)
 	assert.Equal(t, ChartLimits{
 		MaxArchiveBytes: 10 << 20, MaxIndexBytes: 64 << 20, MaxCacheBytes: 512 << 20,
-		Timeout: Duration{time.Minute}, RangeTTL: Duration{30 * time.Second},
+		Timeout: Duration{Duration: time.Minute}, RangeTTL: Duration{Duration: 30 * time.Second},
 	}, cfg.Limits.Charts)
 }
 
@@ -76,7 +77,7 @@ func TestLimitsConfig(t *testing.T) {
 			limits: "limits:\n  render: {workers: 1, maxMemoryBytes: 268435456, timeout: 5s}\n",
 			check: func(t *testing.T, l Limits) {
 				assert.Equal(t, RenderLimits{Workers: 1, MaxMemoryBytes: 256 << 20, MaxCPUSeconds: DefaultRenderMaxCPUSeconds,
-					MaxOutputBytes: DefaultRenderMaxOutputBytes, Timeout: Duration{5 * time.Second}}, l.Render)
+					MaxOutputBytes: DefaultRenderMaxOutputBytes, Timeout: Duration{Duration: 5 * time.Second}}, l.Render)
 			}},
 		{name: "bad render limits",
 			limits: "limits:\n  render:\n    workers: -1\n    maxMemoryBytes: 1048576\n    maxCPUSeconds: -3\n    maxOutputBytes: -1\n    timeout: -2s\n",
@@ -91,7 +92,7 @@ func TestLimitsConfig(t *testing.T) {
 			limits: "limits:\n  charts: {maxArchiveBytes: 1048576, rangeTTL: 5m}\n",
 			check: func(t *testing.T, l Limits) {
 				assert.Equal(t, ChartLimits{MaxArchiveBytes: 1 << 20, MaxIndexBytes: DefaultChartMaxIndexBytes,
-					MaxCacheBytes: DefaultChartMaxCacheBytes, Timeout: Duration{DefaultChartTimeout}, RangeTTL: Duration{5 * time.Minute}}, l.Charts)
+					MaxCacheBytes: DefaultChartMaxCacheBytes, Timeout: Duration{Duration: DefaultChartTimeout}, RangeTTL: Duration{Duration: 5 * time.Minute}}, l.Charts)
 			}},
 		{name: "bad chart limits",
 			limits: "limits:\n  charts:\n    maxArchiveBytes: 2097152\n    maxIndexBytes: -1\n    maxCacheBytes: 1048576\n    timeout: -1s\n",
@@ -148,4 +149,14 @@ func TestChartRepositoriesConfig(t *testing.T) {
 		{URL: "https://charts.example.com", Username: "bot", PasswordFile: "/run/secrets/charts"},
 		{URL: "oci://ghcr.io/acme", PlainHTTP: true},
 	}, cfg.ChartRepositories)
+}
+
+// exampleConfig is the complete example config the policy tests load with their policies.
+const exampleConfig = "../../policy/testdata/config.yaml"
+
+func mustRead(t *testing.T, file string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	return data
 }

@@ -1,4 +1,4 @@
-package policy
+package svcconfig
 
 import (
 	"errors"
@@ -16,23 +16,49 @@ import (
 
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/gitname"
 	"github.com/gitops-autoscaler/gitops-autoscaler/internal/secret"
+	"github.com/gitops-autoscaler/gitops-autoscaler/internal/strictyaml"
+	"github.com/gitops-autoscaler/gitops-autoscaler/policy/repopath"
 )
 
 // LoadConfig decodes, defaults and validates the one AutoscalerConfig document of a file, as
 // strictly as policies: unknown fields (a literal token or password among them) and wrong types
 // are errors, and every problem is a *FieldError, all joined.
 func LoadConfig(file string, data []byte) (*Config, error) {
-	docs, err := loadDocuments(file, data, KindConfig)
-	if err != nil {
+	var configs []*Config
+	var problems []*FieldError
+	strictyaml.EachDocument(file, data, func(root *yaml.Node, syntax *FieldError) {
+		if syntax != nil {
+			problems = append(problems, syntax)
+			return
+		}
+		if root.Kind != yaml.MappingNode {
+			problems = append(problems, &FieldError{File: file, Line: root.Line, Msg: "a document must be a mapping with apiVersion and kind"})
+			return
+		}
+		if kind, line := strictyaml.ScalarField(root, "kind"); kind != KindConfig {
+			msg := fmt.Sprintf("must be %s, got %q", KindConfig, kind)
+			if kind == "" {
+				msg = "required: " + KindConfig
+			}
+			problems = append(problems, &FieldError{File: file, Line: line, Field: "kind", Msg: msg})
+			return
+		}
+		cfg, errs := Decode(file, root)
+		problems = append(problems, errs...)
+		if len(errs) == 0 {
+			configs = append(configs, cfg)
+		}
+	})
+	if err := strictyaml.Join(problems); err != nil {
 		return nil, err
 	}
-	switch len(docs.Configs) {
+	switch len(configs) {
 	case 0:
 		return nil, &FieldError{File: file, Line: 1, Msg: "no " + KindConfig + " document"}
 	case 1:
-		return docs.Configs[0], nil
+		return configs[0], nil
 	default:
-		return nil, &FieldError{File: file, Line: docs.Configs[1].Source.Line, Msg: "more than one " + KindConfig + " document"}
+		return nil, &FieldError{File: file, Line: configs[1].Source.Line, Msg: "more than one " + KindConfig + " document"}
 	}
 }
 
@@ -68,35 +94,36 @@ func LoadConfigFile(file string) (*Config, error) {
 	return cfg, nil
 }
 
-// decodeConfig decodes, defaults and validates one config document.
-func decodeConfig(file string, root *yaml.Node) (*Config, []*FieldError) {
+// Decode decodes, defaults and validates one config document, given its root node: the
+// loader of a file of both kinds of document (package policy) calls it for each config.
+func Decode(file string, root *yaml.Node) (*Config, []*FieldError) {
 	cfg := &Config{}
-	d := newDecoder(file)
-	d.decode(root, reflect.ValueOf(cfg).Elem(), "")
-	cfg.Source = Source{File: file, Line: root.Line, lines: d.index()}
+	d := strictyaml.NewDecoder(file)
+	d.Decode(root, reflect.ValueOf(cfg).Elem(), "")
+	cfg.Source = d.Source(root.Line)
 	cfg.SetDefaults()
-	c := &checker{src: cfg.Source, failed: d.failed}
+	c := &checker{Checker: strictyaml.Checker{Src: cfg.Source, Failed: d.Failed()}}
 	c.config(cfg)
-	return cfg, append(d.errs, c.errs...)
+	return cfg, append(d.Errors(), c.Errs...)
 }
 
 // Validate checks a defaulted config and returns all problems joined, each a *FieldError.
 func (cfg *Config) Validate() error {
-	c := &checker{src: cfg.Source}
+	c := &checker{Checker: strictyaml.Checker{Src: cfg.Source}}
 	c.config(cfg)
-	return joinProblems(c.errs)
+	return strictyaml.Join(c.Errs)
 }
 
 // repoNameRE keeps repository names safe as directory names of the clone cache.
 var repoNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 func (c *checker) config(cfg *Config) {
-	c.apiVersion(cfg.APIVersion)
+	CheckAPIVersion(&c.Checker, cfg.APIVersion)
 	if cfg.Kind != KindConfig {
-		c.errorf("kind", "must be %s, got %q", KindConfig, cfg.Kind)
+		c.Errorf("kind", "must be %s, got %q", KindConfig, cfg.Kind)
 	}
 	if len(cfg.Repositories) == 0 {
-		c.errorf("repositories", "at least one repository is required")
+		c.Errorf("repositories", "at least one repository is required")
 	}
 	names := map[string]string{}
 	for i := range cfg.Repositories {
@@ -104,13 +131,13 @@ func (c *checker) config(cfg *Config) {
 		f := fmt.Sprintf("repositories[%d]", i)
 		c.uniqueName(f+".name", r.Name, names)
 		if r.Name != "" && !repoNameRE.MatchString(r.Name) {
-			c.errorf(f+".name", "must be letters, digits, '.', '_' or '-', got %q", r.Name)
+			c.Errorf(f+".name", "must be letters, digits, '.', '_' or '-', got %q", r.Name)
 		}
 		transport := c.gitURL(f+".url", r.URL)
 		c.branch(f+".branch", r.Branch)
 		for j, g := range r.Policies {
 			if err := ValidateGlob(g); err != nil {
-				c.errorf(fmt.Sprintf("%s.policies[%d]", f, j), "%v", err)
+				c.Errorf(fmt.Sprintf("%s.policies[%d]", f, j), "%v", err)
 			}
 		}
 		c.owners(f, r.Owners)
@@ -118,7 +145,7 @@ func (c *checker) config(cfg *Config) {
 		c.github(f+".github", r.GitHub)
 		c.gitlab(f+".gitlab", r.GitLab)
 		if r.GitHub != nil && r.GitLab != nil {
-			c.errorf(f+".gitlab", "set github or gitlab, not both: a repository has one host")
+			c.Errorf(f+".gitlab", "set github or gitlab, not both: a repository has one host")
 		}
 		for j := range r.Notify {
 			c.notify(fmt.Sprintf("%s.notify[%d]", f, j), r.Notify[j])
@@ -132,20 +159,20 @@ func (c *checker) config(cfg *Config) {
 		c.prometheusServer(fmt.Sprintf("prometheus[%d]", i), &cfg.Prometheus[i], servers)
 	}
 	if cfg.QueryConcurrency < 1 {
-		c.errorf("queryConcurrency", "must be at least 1, got %d", cfg.QueryConcurrency)
+		c.Errorf("queryConcurrency", "must be at least 1, got %d", cfg.QueryConcurrency)
 	}
 	if cfg.CycleTimeout.Duration <= 0 {
-		c.errorf("cycleTimeout", "must be above 0, got %s", cfg.CycleTimeout)
+		c.Errorf("cycleTimeout", "must be above 0, got %s", cfg.CycleTimeout)
 	}
 	if e := cfg.Commit.AuthorEmail; !strings.Contains(e, "@") || strings.ContainsAny(e, "<> \n") {
-		c.errorf("commit.authorEmail", "must be an email address, got %q", e)
+		c.Errorf("commit.authorEmail", "must be an email address, got %q", e)
 	}
 	if strings.ContainsAny(cfg.Commit.AuthorName, "<>\n") {
-		c.errorf("commit.authorName", "must not contain '<', '>' or a newline")
+		c.Errorf("commit.authorName", "must not contain '<', '>' or a newline")
 	}
 	c.commitSigning("commit.signing", cfg.Commit.Signing)
 	if _, _, err := net.SplitHostPort(cfg.HTTP.Listen); err != nil {
-		c.errorf("http.listen", "must be host:port or :port, got %q", cfg.HTTP.Listen)
+		c.Errorf("http.listen", "must be host:port or :port, got %q", cfg.HTTP.Listen)
 	}
 	c.secretSource("http", "token", cfg.HTTP.TokenFile, cfg.HTTP.TokenEnv, false)
 	c.secretSource("http", "statusToken", cfg.HTTP.StatusTokenFile, cfg.HTTP.StatusTokenEnv, false)
@@ -156,9 +183,9 @@ func (c *checker) config(cfg *Config) {
 func (c *checker) uniqueName(field, name string, seen map[string]string) {
 	switch {
 	case name == "":
-		c.errorf(field, "required")
+		c.Errorf(field, "required")
 	case seen[name] != "":
-		c.errorf(field, "duplicate name %q (first at line %d)", name, c.src.LineOf(seen[name]))
+		c.Errorf(field, "duplicate name %q (first at line %d)", name, c.Src.LineOf(seen[name]))
 	default:
 		seen[name] = field
 	}
@@ -168,7 +195,7 @@ func (c *checker) uniqueName(field, name string, seen map[string]string) {
 func (c *checker) gitURL(field, raw string) gitname.Transport {
 	t, err := gitname.Classify(raw)
 	if err != nil {
-		c.errorf(field, "%v", err)
+		c.Errorf(field, "%v", err)
 		return ""
 	}
 	if t != gitname.HTTPS && t != gitname.HTTP && !(t == gitname.SSH && strings.Contains(raw, "://")) {
@@ -176,16 +203,16 @@ func (c *checker) gitURL(field, raw string) gitname.Transport {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		c.errorf(field, "not a valid URL")
+		c.Errorf(field, "not a valid URL")
 		return ""
 	}
 	if u.Host == "" {
-		c.errorf(field, "%s URL needs a host", u.Scheme)
+		c.Errorf(field, "%s URL needs a host", u.Scheme)
 	}
 	if _, hasPassword := u.User.Password(); hasPassword {
-		c.errorf(field, "must not carry a password (%s): use auth.passwordFile or auth.passwordEnv", u.Redacted())
+		c.Errorf(field, "must not carry a password (%s): use auth.passwordFile or auth.passwordEnv", u.Redacted())
 	} else if u.User != nil && t != gitname.SSH {
-		c.errorf(field, "must not carry credentials (%s): use auth", u.Redacted())
+		c.Errorf(field, "must not carry credentials (%s): use auth", u.Redacted())
 	}
 	return t
 }
@@ -195,7 +222,7 @@ func (c *checker) branch(field, b string) {
 	if b == "" || strings.HasPrefix(b, "-") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") ||
 		strings.HasSuffix(b, ".lock") || strings.Contains(b, "..") || strings.Contains(b, "@{") ||
 		strings.ContainsAny(b, " ~^:?*[\\\t\n") {
-		c.errorf(field, "not a valid branch name: %q", b)
+		c.Errorf(field, "not a valid branch name: %q", b)
 	}
 }
 
@@ -212,29 +239,29 @@ func (c *checker) gitAuth(f string, a *GitAuth, transport gitname.Transport) {
 	if a.Username != "" || a.PasswordFile != "" || a.PasswordEnv != "" {
 		forms = append(forms, "username and password")
 		if a.Username == "" {
-			c.errorf(f+".username", "required with passwordFile or passwordEnv")
+			c.Errorf(f+".username", "required with passwordFile or passwordEnv")
 		}
 		c.secretSource(f, "password", a.PasswordFile, a.PasswordEnv, true)
 	}
 	if a.SSHKeyFile != "" || a.KnownHostsFile != "" {
 		forms = append(forms, "SSH key")
 		if a.SSHKeyFile == "" {
-			c.errorf(f+".sshKeyFile", "required with knownHostsFile")
+			c.Errorf(f+".sshKeyFile", "required with knownHostsFile")
 		}
 		if a.KnownHostsFile == "" {
 			// Host keys are always verified; there is no "accept any host" mode.
-			c.errorf(f+".knownHostsFile", "required with sshKeyFile: host keys are always verified")
+			c.Errorf(f+".knownHostsFile", "required with sshKeyFile: host keys are always verified")
 		}
 	}
 	switch {
 	case len(forms) == 0:
-		c.errorf(f, "set one form: tokenFile or tokenEnv; username with passwordFile or passwordEnv; or sshKeyFile with knownHostsFile (or leave auth out)")
+		c.Errorf(f, "set one form: tokenFile or tokenEnv; username with passwordFile or passwordEnv; or sshKeyFile with knownHostsFile (or leave auth out)")
 	case len(forms) > 1:
-		c.errorf(f, "set exactly one form, got %s", strings.Join(forms, " and "))
+		c.Errorf(f, "set exactly one form, got %s", strings.Join(forms, " and "))
 	case forms[0] == "SSH key" && (transport == gitname.HTTPS || transport == gitname.HTTP):
-		c.errorf(f, "an SSH key needs an ssh:// or git@host:path URL")
+		c.Errorf(f, "an SSH key needs an ssh:// or git@host:path URL")
 	case forms[0] != "SSH key" && transport == gitname.SSH:
-		c.errorf(f, "an ssh URL needs sshKeyFile and knownHostsFile")
+		c.Errorf(f, "an ssh URL needs sshKeyFile and knownHostsFile")
 	}
 }
 
@@ -243,9 +270,9 @@ func (c *checker) gitAuth(f string, a *GitAuth, transport gitname.Transport) {
 func (c *checker) secretSource(f, name, file, env string, required bool) {
 	switch {
 	case file != "" && env != "":
-		c.errorf(f, "set %sFile or %sEnv, not both", name, name)
+		c.Errorf(f, "set %sFile or %sEnv, not both", name, name)
 	case required && file == "" && env == "":
-		c.errorf(f+"."+name+"File", "required: %sFile or %sEnv", name, name)
+		c.Errorf(f+"."+name+"File", "required: %sFile or %sEnv", name, name)
 	}
 }
 
@@ -255,18 +282,18 @@ func (c *checker) chartRepository(f string, cr ChartRepository) {
 	u, err := url.Parse(cr.URL)
 	switch {
 	case cr.URL == "":
-		c.errorf(f+".url", "required: the Helm repository (https://…) or OCI registry (oci://host/path) these credentials are for")
+		c.Errorf(f+".url", "required: the Helm repository (https://…) or OCI registry (oci://host/path) these credentials are for")
 	case err != nil:
-		c.errorf(f+".url", "not a valid URL")
+		c.Errorf(f+".url", "not a valid URL")
 	case u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "oci":
-		c.errorf(f+".url", "must start with https://, http:// or oci://, got %q", u.Scheme)
+		c.Errorf(f+".url", "must start with https://, http:// or oci://, got %q", u.Scheme)
 	case u.Host == "":
-		c.errorf(f+".url", "needs a host")
+		c.Errorf(f+".url", "needs a host")
 	case u.User != nil:
-		c.errorf(f+".url", "must not carry credentials (%s): use username and passwordFile", u.Redacted())
+		c.Errorf(f+".url", "must not carry credentials (%s): use username and passwordFile", u.Redacted())
 	}
 	if (cr.Username == "") != (cr.PasswordFile == "") {
-		c.errorf(f, "set username and passwordFile together")
+		c.Errorf(f, "set username and passwordFile together")
 	}
 }
 
@@ -275,9 +302,9 @@ func (c *checker) commitSigning(f string, s *CommitSigning) {
 	switch {
 	case s == nil:
 	case s.GPGKeyFile != "" && s.SSHKeyFile != "":
-		c.errorf(f, "set gpgKeyFile or sshKeyFile, not both")
+		c.Errorf(f, "set gpgKeyFile or sshKeyFile, not both")
 	case s.GPGKeyFile == "" && s.SSHKeyFile == "":
-		c.errorf(f, "set gpgKeyFile (OpenPGP) or sshKeyFile (SSH signatures), with passphraseFile when the key has a passphrase")
+		c.Errorf(f, "set gpgKeyFile (OpenPGP) or sshKeyFile (SSH signatures), with passphraseFile when the key has a passphrase")
 	}
 }
 
@@ -286,27 +313,27 @@ func (c *checker) github(f string, g *GitHubRepo) {
 		return
 	}
 	if g.Owner == "" {
-		c.errorf(f+".owner", "required")
+		c.Errorf(f+".owner", "required")
 	}
 	if g.Repo == "" {
-		c.errorf(f+".repo", "required")
+		c.Errorf(f+".repo", "required")
 	}
-	if err := checkHTTPURL(g.APIURL); err != nil {
-		c.errorf(f+".apiURL", "%v", err)
+	if err := CheckHTTPURL(g.APIURL); err != nil {
+		c.Errorf(f+".apiURL", "%v", err)
 	}
 	c.secretSource(f, "token", g.TokenFile, g.TokenEnv, false)
 	if a := g.App; a != nil {
 		if g.TokenFile != "" || g.TokenEnv != "" {
-			c.errorf(f+".app", "set a token or an app, not both")
+			c.Errorf(f+".app", "set a token or an app, not both")
 		}
 		if a.AppID <= 0 {
-			c.errorf(f+".app.appID", "required: the App's numeric ID")
+			c.Errorf(f+".app.appID", "required: the App's numeric ID")
 		}
 		if a.InstallationID <= 0 {
-			c.errorf(f+".app.installationID", "required: the installation's numeric ID")
+			c.Errorf(f+".app.installationID", "required: the installation's numeric ID")
 		}
 		if a.PrivateKeyFile == "" {
-			c.errorf(f+".app.privateKeyFile", "required: the App's private key (PEM), by file")
+			c.Errorf(f+".app.privateKeyFile", "required: the App's private key (PEM), by file")
 		}
 	}
 }
@@ -316,34 +343,34 @@ func (c *checker) github(f string, g *GitHubRepo) {
 func (c *checker) notify(f string, n Notify) {
 	switch {
 	case n.Flux == nil && n.ArgoCD == nil:
-		c.errorf(f, "set flux (a notification-controller Receiver) or argocd (argocd-server's /api/webhook)")
+		c.Errorf(f, "set flux (a notification-controller Receiver) or argocd (argocd-server's /api/webhook)")
 	case n.Flux != nil && n.ArgoCD != nil:
-		c.errorf(f, "set flux or argocd, not both: one entry is one webhook")
+		c.Errorf(f, "set flux or argocd, not both: one entry is one webhook")
 	}
 	if fl := n.Flux; fl != nil {
-		if err := checkHTTPURL(fl.ReceiverURL); err != nil {
-			c.errorf(f+".flux.receiverURL", "%v", err)
+		if err := CheckHTTPURL(fl.ReceiverURL); err != nil {
+			c.Errorf(f+".flux.receiverURL", "%v", err)
 		}
 		switch fl.Type {
 		case FluxReceiverGeneric:
 			if fl.TokenFile != "" {
-				c.errorf(f+".flux.tokenFile", "a Receiver of type generic checks no signature, so the token would not be used: set type github or generic-hmac, or leave tokenFile out")
+				c.Errorf(f+".flux.tokenFile", "a Receiver of type generic checks no signature, so the token would not be used: set type github or generic-hmac, or leave tokenFile out")
 			}
 		case FluxReceiverGenericHMAC, FluxReceiverGitHub:
 			if fl.TokenFile == "" {
-				c.errorf(f+".flux.tokenFile", "required with type %s: the token of the Receiver's secretRef, which signs the request", fl.Type)
+				c.Errorf(f+".flux.tokenFile", "required with type %s: the token of the Receiver's secretRef, which signs the request", fl.Type)
 			}
 		default:
-			c.errorf(f+".flux.type", "must be %s, %s or %s (the Receiver's spec.type), got %q", FluxReceiverGeneric, FluxReceiverGenericHMAC, FluxReceiverGitHub, fl.Type)
+			c.Errorf(f+".flux.type", "must be %s, %s or %s (the Receiver's spec.type), got %q", FluxReceiverGeneric, FluxReceiverGenericHMAC, FluxReceiverGitHub, fl.Type)
 		}
 	}
 	if a := n.ArgoCD; a != nil {
-		if err := checkHTTPURL(a.WebhookURL); err != nil {
-			c.errorf(f+".argocd.webhookURL", "%v", err)
+		if err := CheckHTTPURL(a.WebhookURL); err != nil {
+			c.Errorf(f+".argocd.webhookURL", "%v", err)
 		}
 		if a.RepoURL != "" {
 			if u, err := url.Parse(a.RepoURL); err != nil || u.Host == "" || u.User != nil {
-				c.errorf(f+".argocd.repoURL", "must be the repository's URL as the Applications name it (https://host/owner/repo), without credentials")
+				c.Errorf(f+".argocd.repoURL", "must be the repository's URL as the Applications name it (https://host/owner/repo), without credentials")
 			}
 		}
 	}
@@ -354,12 +381,12 @@ func (c *checker) gitlab(f string, g *GitLabRepo) {
 		return
 	}
 	if g.Project == "" {
-		c.errorf(f+".project", "required: the project's full path (group/name) or numeric ID")
+		c.Errorf(f+".project", "required: the project's full path (group/name) or numeric ID")
 	} else if strings.HasPrefix(g.Project, "/") || strings.HasSuffix(g.Project, "/") || strings.Contains(g.Project, "//") || strings.ContainsAny(g.Project, " ?#") {
-		c.errorf(f+".project", "not a project path or ID: %q", g.Project)
+		c.Errorf(f+".project", "not a project path or ID: %q", g.Project)
 	}
-	if err := checkHTTPURL(g.BaseURL); err != nil {
-		c.errorf(f+".baseURL", "%v", err)
+	if err := CheckHTTPURL(g.BaseURL); err != nil {
+		c.Errorf(f+".baseURL", "%v", err)
 	}
 	c.secretSource(f, "token", g.TokenFile, g.TokenEnv, true)
 }
@@ -367,30 +394,30 @@ func (c *checker) gitlab(f string, g *GitLabRepo) {
 func (c *checker) prometheusServer(f string, s *PrometheusServer, seen map[string]string) {
 	c.uniqueName(f+".name", s.Name, seen)
 	if s.URL == "" {
-		c.errorf(f+".url", "required: an http:// or https:// URL")
-	} else if err := checkHTTPURL(s.URL); err != nil {
-		c.errorf(f+".url", "%v", err)
+		c.Errorf(f+".url", "required: an http:// or https:// URL")
+	} else if err := CheckHTTPURL(s.URL); err != nil {
+		c.Errorf(f+".url", "%v", err)
 	}
 	c.secretSource(f, "bearerToken", s.BearerTokenFile, s.BearerTokenEnv, false)
 	if b := s.BasicAuth; b != nil {
 		if s.BearerTokenFile != "" || s.BearerTokenEnv != "" {
-			c.errorf(f+".basicAuth", "set a bearer token or basicAuth, not both")
+			c.Errorf(f+".basicAuth", "set a bearer token or basicAuth, not both")
 		}
 		if b.Username == "" {
-			c.errorf(f+".basicAuth.username", "required")
+			c.Errorf(f+".basicAuth.username", "required")
 		}
 		c.secretSource(f+".basicAuth", "password", b.PasswordFile, b.PasswordEnv, true)
 	}
 	for k := range s.Headers {
 		if strings.EqualFold(k, "Authorization") {
-			c.errorf(mapKeyPath(f+".headers", k), "secrets are read only from files or the environment: use bearerTokenFile or basicAuth")
+			c.Errorf(strictyaml.MapKeyPath(f+".headers", k), "secrets are read only from files or the environment: use bearerTokenFile or basicAuth")
 		}
 	}
 	if s.Timeout.Duration <= 0 {
-		c.errorf(f+".timeout", "must be above 0, got %s", s.Timeout)
+		c.Errorf(f+".timeout", "must be above 0, got %s", s.Timeout)
 	}
 	if s.QueryConcurrency < 1 {
-		c.errorf(f+".queryConcurrency", "must be at least 1, got %d", s.QueryConcurrency)
+		c.Errorf(f+".queryConcurrency", "must be at least 1, got %d", s.QueryConcurrency)
 	}
 }
 
@@ -402,7 +429,7 @@ func ValidateGlob(pattern string) error {
 		return errors.New("empty glob")
 	case strings.HasPrefix(pattern, "/"):
 		return fmt.Errorf("glob %q must be relative to the repository root", pattern)
-	case hasDotDot(pattern):
+	case repopath.HasDotDot(pattern):
 		return fmt.Errorf("glob %q must stay inside the repository: no '..' elements", pattern)
 	}
 	for _, elem := range strings.Split(pattern, "/") {
@@ -483,7 +510,7 @@ func (b *BasicAuth) ReadPassword() (secret.Value, error) {
 
 // ReadToken reads the Git token from its file or environment variable; empty when unset.
 func (a *GitAuth) ReadToken() (secret.Value, error) {
-	return secret.Read("git token", a.TokenFile, a.TokenEnv, nil)
+	return a.TokenSource.read("git token")
 }
 
 // ReadPassword reads the Git password from its file or environment variable; empty when unset.
@@ -494,23 +521,50 @@ func (a *GitAuth) ReadPassword() (secret.Value, error) {
 // ReadToken reads the GitHub API token from its file or environment variable; empty when
 // unset.
 func (g *GitHubRepo) ReadToken() (secret.Value, error) {
-	return secret.Read("github token", g.TokenFile, g.TokenEnv, nil)
+	return g.TokenSource.read("github token")
 }
 
 // ReadToken reads the GitLab API token from its file or environment variable; empty when
 // unset.
 func (g *GitLabRepo) ReadToken() (secret.Value, error) {
-	return secret.Read("gitlab token", g.TokenFile, g.TokenEnv, nil)
+	return g.TokenSource.read("gitlab token")
 }
 
 // ReadToken reads the HTTP API's bearer token from its file or environment variable; empty
 // when unset.
 func (h *HTTPConfig) ReadToken() (secret.Value, error) {
-	return secret.Read("http token", h.TokenFile, h.TokenEnv, nil)
+	return h.TokenSource.read("http token")
+}
+
+// read reads the token, named what in errors, from its file or environment variable; empty
+// when unset.
+func (t TokenSource) read(what string) (secret.Value, error) {
+	return secret.Read(what, t.TokenFile, t.TokenEnv, nil)
 }
 
 // ReadStatusToken reads the status page's read-only token from its file or environment
 // variable; empty when unset (the status page and GET /api/v1/policies are then open).
 func (h *HTTPConfig) ReadStatusToken() (secret.Value, error) {
 	return secret.Read("http status token", h.StatusTokenFile, h.StatusTokenEnv, nil)
+}
+
+// owners checks a repository's owners entries: each names a policy glob and at least one
+// target glob, all valid.
+func (c *checker) owners(f string, owners []Owner) {
+	for i, o := range owners {
+		of := fmt.Sprintf("%s.owners[%d]", f, i)
+		if o.Policies == "" {
+			c.Errorf(of+".policies", "required: a glob of policy document paths, e.g. teams/a/**")
+		} else if err := ValidateGlob(o.Policies); err != nil {
+			c.Errorf(of+".policies", "%v", err)
+		}
+		if len(o.Targets) == 0 {
+			c.Errorf(of+".targets", "required: globs of the files these policies may write, e.g. [apps/a/**]")
+		}
+		for j, g := range o.Targets {
+			if err := ValidateGlob(g); err != nil {
+				c.Errorf(fmt.Sprintf("%s.targets[%d]", of, j), "%v", err)
+			}
+		}
+	}
 }
