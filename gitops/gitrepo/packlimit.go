@@ -179,8 +179,9 @@ func scanPack(r io.Reader, limit int64) error {
 		return fmt.Errorf("%w: version %d", errBadPack, v)
 	}
 	count := binary.BigEndian.Uint32(hdr[8:12])
+	var z zlibReader
 	for i := uint32(0); i < count; i++ {
-		if err := scanObject(br, limit); err != nil {
+		if err := scanObject(br, &z, limit); err != nil {
 			return err
 		}
 	}
@@ -191,8 +192,27 @@ func scanPack(r io.Reader, limit int64) error {
 	return nil
 }
 
+// zlibReader is one inflater reused for every object of a pack: a new one costs some 40 KB,
+// which a clone of thousands of objects would pay thousands of times.
+type zlibReader struct{ r io.ReadCloser }
+
+func (z *zlibReader) reset(br *bufio.Reader) (io.Reader, error) {
+	if z.r == nil {
+		r, err := zlib.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		z.r = r
+		return r, nil
+	}
+	if err := z.r.(zlib.Resetter).Reset(br, nil); err != nil {
+		return nil, err
+	}
+	return z.r, nil
+}
+
 // scanObject reads one object: its header, a delta's base reference, and its zlib stream.
-func scanObject(br *bufio.Reader, limit int64) error {
+func scanObject(br *bufio.Reader, z *zlibReader, limit int64) error {
 	c, err := br.ReadByte()
 	if err != nil {
 		return fmt.Errorf("%w: %v", errBadPack, err)
@@ -234,7 +254,7 @@ func scanObject(br *bufio.Reader, limit int64) error {
 		return &ObjectTooLargeError{Size: size, Limit: limit, Delta: delta}
 	}
 	// bufio.Reader is an io.ByteReader, so zlib reads no byte past its stream.
-	zr, err := zlib.NewReader(br)
+	zr, err := z.reset(br)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errBadPack, err)
 	}
