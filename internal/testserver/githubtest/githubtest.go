@@ -36,6 +36,8 @@ type Server struct {
 	bare    *prgit.Repo // the repository the pull requests live in
 	srv     *httptest.Server
 
+	prgit.Counts // every request, and each accepted write
+
 	mu        sync.Mutex
 	now       func() time.Time
 	prs       []*pullRequest // number n at index n-1
@@ -43,10 +45,8 @@ type Server struct {
 	strict    bool           // the required checks must pass on a head up to date with the base
 	state     string         // the state of every required check on every ref
 	rateLimit []rateLimit    // answers for the next requests, in order
-	writes    []string       // "METHOD path" of each accepted write request
-	requests  int
-	app       *app     // a GitHub App installed on the repository (WithApp)
-	flow      *webFlow // the key the commits it creates are signed with
+	app       *app           // a GitHub App installed on the repository (WithApp)
+	flow      *webFlow       // the key the commits it creates are signed with
 }
 
 type pullRequest struct {
@@ -192,27 +192,6 @@ func (s *Server) ClosePR(number int) {
 	s.close(p)
 }
 
-// Writes lists the write requests served (POST, PATCH, PUT, DELETE), as "METHOD path".
-func (s *Server) Writes() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.writes)
-}
-
-// Requests counts every API request that reached the server, rejected ones included.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// ResetCounts forgets the counted requests and writes.
-func (s *Server) ResetCounts() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.writes, s.requests = nil, 0
-}
-
 // PullRequest is a pull request's state, for assertions.
 type PullRequest struct {
 	Number     int
@@ -257,8 +236,8 @@ func (s *Server) OpenPullRequests(branch string) []PullRequest {
 // App endpoints (under /app/) authenticate with the App's JWT instead of a token.
 func (s *Server) guard(next, app http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Request()
 		s.mu.Lock()
-		s.requests++
 		var limit *rateLimit
 		if len(s.rateLimit) > 0 {
 			limit = &s.rateLimit[0]
@@ -296,13 +275,7 @@ func (s *Server) guard(next, app http.Handler) http.Handler {
 			writeError(w, http.StatusNotFound, "Not Found")
 			return
 		}
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && rec.status < 300 {
-			s.mu.Lock()
-			s.writes = append(s.writes, r.Method+" "+r.URL.Path)
-			s.mu.Unlock()
-		}
+		s.Serve(w, r, r.URL.Path, func(w http.ResponseWriter) { next.ServeHTTP(w, r) })
 	})
 }
 
@@ -323,16 +296,6 @@ func (s *Server) writeRateLimit(w http.ResponseWriter, l rateLimit, now time.Tim
 		"message":           "API rate limit exceeded.",
 		"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {

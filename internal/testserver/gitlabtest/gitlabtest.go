@@ -49,6 +49,8 @@ type Server struct {
 	bare      *prgit.Repo // the repository the merge requests live in
 	srv       *httptest.Server
 
+	prgit.Counts // every request, and each accepted write
+
 	mu               sync.Mutex
 	now              func() time.Time
 	mrs              []*mergeRequest // iid n at index n-1
@@ -59,9 +61,7 @@ type Server struct {
 	approvals        int    // approvals every merge request needs
 	rateLimit        []time.Duration
 	failures         []failure // the next answers that are server errors
-	writes           []string
-	requests         int
-	failCreate       int // the next merge request creations that fail with 500
+	failCreate       int       // the next merge request creations that fail with 500
 }
 
 // failure is one server error to answer with: its status and the Retry-After it names (none
@@ -234,27 +234,6 @@ func (s *Server) SeedClosedMergeRequests(source, target string, n int) {
 	}
 }
 
-// Writes lists the write requests served (POST, PUT, DELETE), as "METHOD path".
-func (s *Server) Writes() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.writes)
-}
-
-// Requests counts every API request that reached the server, rejected ones included.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// ResetCounts forgets the counted requests and writes.
-func (s *Server) ResetCounts() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.writes, s.requests = nil, 0
-}
-
 // MergeRequest is a merge request's state, for assertions.
 type MergeRequest struct {
 	IID              int
@@ -305,7 +284,7 @@ func (s *Server) OpenMergeRequests(branch string) []MergeRequest {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests++
+	s.Request()
 	tok := r.Header.Get("PRIVATE-TOKEN")
 	if tok == "" {
 		tok, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -346,7 +325,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rest := seg[4:]
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.Serve(w, r, r.URL.EscapedPath(), func(w http.ResponseWriter) { s.route(w, r, rest) })
+}
+
+// route answers one request on a project's path rest, under s.mu.
+func (s *Server) route(rec http.ResponseWriter, r *http.Request, rest []string) {
 	route := r.Method + " " + strings.Join(shape(rest), "/")
 	switch route {
 	case "GET ":
@@ -369,9 +352,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.deleteBranch(rec, rest[2])
 	default:
 		writeMessage(rec, http.StatusNotFound, "404 Not Found")
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && rec.status < 300 {
-		s.writes = append(s.writes, r.Method+" "+r.URL.EscapedPath())
 	}
 }
 
@@ -400,16 +380,6 @@ func shape(rest []string) []string {
 		}
 	}
 	return out
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func (s *Server) getProject(w http.ResponseWriter) {
