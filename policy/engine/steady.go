@@ -82,6 +82,12 @@ const (
 	// average — is bursty: its forecast rests on a dozen or two noisy needs and cannot tell a
 	// burst from a level, so Steady follows it with steadyBurstyStep instead of the plan.
 	steadyBursty = 0.6
+	// steadyNoisyPeaks: on a series whose jitter (steadyJitterOf) is at least this — successive
+	// needs differ by 5 % of their mean on average — a season's band over each block is never
+	// below the highest need the season had in that block, scaled to today: the noise peaks of
+	// yesterday's same hours, met before they come. A smooth series (a spike on a flat level)
+	// keeps the season's means: its peaks are no noise and need not recur.
+	steadyNoisyPeaks = 0.1
 )
 
 // steadyJitterOf is what jitter adds to the cost of a change, as a share of it: steadyJitter
@@ -216,6 +222,8 @@ type forecast struct {
 	// refPeak and refPeakAt: the season's highest need over the horizon, scaled, and when.
 	refPeak   float64
 	refPeakAt time.Time
+	// jitter is steadyJitterOf over the look-back.
+	jitter float64
 }
 
 // steadyForecast builds the forecast from the needs of the look-back (recs, oldest first),
@@ -227,6 +235,7 @@ func steadyForecast(cfg *steadyConfig, need int, recs []Recommendation, seasons 
 	f.blk = max(cfg.horizon/time.Duration(f.n), cfg.step, time.Second)
 	f.n = min(f.n, int(cfg.horizon/f.blk))
 	look := max(cfg.delay, cfg.minPersist)
+	f.jitter = steadyJitterOf(recs, need, now.Add(-cfg.delay))
 
 	// The trend: least squares over the fit window, x in seconds before now; and over each of
 	// its halves, for the trend is a trend only when both halves rise too (a step, a spike, a
@@ -335,6 +344,16 @@ func steadyForecast(cfg *steadyConfig, need int, recs []Recommendation, seasons 
 			}
 			return f.scale * max(a, (a+b)/2)
 		}, &band)
+		// A noisy series (steadyNoisyPeaks) leads its ramps: block j is never below the
+		// highest need the season had in the same block, scaled to today, so the noise peaks
+		// of yesterday's 08:00–08:05 are met at 08:00, not one confirmation and a stair later.
+		for j := 0; j < f.n && f.jitter >= steadyNoisyPeaks; j++ {
+			p := f.scale * grid.peakAt(j)
+			band[j] = max(band[j], p)
+			if p > f.refPeak {
+				f.refPeak, f.refPeakAt = p, now.Add(time.Duration(j)*f.blk)
+			}
+		}
 		for j := range f.n {
 			f.band[j] += f.weight * (band[j] - f.band[j])
 		}
@@ -398,6 +417,13 @@ type seasonGrid struct {
 	past  int // blocks before the season's now
 	n     int // blocks in all
 	means [2 * steadyArray]float64
+	// peaks is each block's highest need (0 where the memory has none).
+	peaks [2 * steadyArray]float64
+}
+
+// peakAt is the season's highest need in block j of the horizon (0: none remembered).
+func (g *seasonGrid) peakAt(j int) float64 {
+	return g.peaks[min(g.past+j, g.n-1)]
 }
 
 // build fills the grid from ref (oldest first) around then (now a season ago); ok is false
@@ -407,7 +433,7 @@ func (g *seasonGrid) build(ref []Recommendation, then time.Time, blk, look, fit 
 	if len(ref) == 0 {
 		return false
 	}
-	g.blk = blk
+	g.blk, g.peaks = blk, [2 * steadyArray]float64{}
 	g.past = min(int((max(look, fit)+blk-1)/blk), steadyArray)
 	g.n = g.past + ahead
 	var sums [2 * steadyArray]float64
@@ -425,6 +451,7 @@ func (g *seasonGrid) build(ref []Recommendation, then time.Time, blk, look, fit 
 		}
 		sums[k] += float64(ref[i].Replicas)
 		counts[k]++
+		g.peaks[k] = max(g.peaks[k], float64(ref[i].Replicas))
 	}
 	fitBlocks := int((fit + blk - 1) / blk)
 	covered, coveredAhead := 0, 0
@@ -624,7 +651,7 @@ func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e
 	}
 
 	tail := steadyTail * f.blk.Hours() * float64(f.n)
-	jitter := steadyJitterOf(recs, need, s.Now.Add(-cfg.delay))
+	jitter := f.jitter
 	bursty := cfg.step > steadyConfirmStep && jitter >= steadyBursty
 	cost, used := cfg.changeCost, 0
 	if cost < 0 {

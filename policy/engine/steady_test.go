@@ -634,3 +634,66 @@ func flatJumpy(n int) []Recommendation {
 	}
 	return out
 }
+
+// TestSteadyNoisyPeaks pins the season's peaks (steadyNoisyPeaks): on a noisy series the band
+// over each block of the horizon is never below the highest need the remembered day had in that
+// block, scaled to today; a smooth series keeps the season's means.
+func TestSteadyNoisyPeaks(t *testing.T) {
+	noisy := func(m int) int { // 18 and 22 in turn: a jitter of 0.4
+		if m%2 == 0 {
+			return 18
+		}
+		return 22
+	}
+	smooth := func(int) int { return 20 }
+	// peaksAhead is base until 10 minutes after now, then a one-minute peak of 32 every 5
+	// minutes.
+	peaksAhead := func(base func(int) int) func(int) int {
+		return func(m int) int {
+			if m >= 10 && m%5 == 2 {
+				return 32
+			}
+			return base(m)
+		}
+	}
+	tests := []struct {
+		name      string
+		today     func(int) int
+		yesterday func(int) int
+		want      func(t *testing.T, d Decision)
+	}{
+		{
+			name: "a noisy series holds the count for yesterday's one-minute peaks ahead", today: noisy, yesterday: peaksAhead(noisy),
+			want: func(t *testing.T, d Decision) {
+				assert.Equal(t, 40, d.Desired, "%q", messages(d.Reasons))
+				assert.Contains(t, messages(d.Reasons)[1], "but yesterday's 11:10 peak (")
+			},
+		},
+		{
+			name: "the same noisy series comes down when yesterday had no peaks ahead", today: noisy, yesterday: noisy,
+			want: func(t *testing.T, d Decision) {
+				assert.Less(t, d.Desired, 30, "%q", messages(d.Reasons))
+				assert.GreaterOrEqual(t, d.Desired, 22, "%q", messages(d.Reasons))
+			},
+		},
+		{
+			name: "a smooth series keeps the season's means: yesterday's peaks need not recur", today: smooth, yesterday: peaksAhead(smooth),
+			want: func(t *testing.T, d Decision) {
+				assert.Less(t, d.Desired, 30, "%q", messages(d.Reasons))
+				assert.Equal(t, ReasonSteadyScaleDown, d.Reasons[1].Code, "%q", messages(d.Reasons))
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := snap(40, 20).withHistory(drop3h)
+			for m := 120; m >= 1; m-- {
+				s.Recommendations = append(s.Recommendations, recAt(float64(60*m), tc.today(-m)))
+			}
+			s.Seasons.Day = season(SeasonDay, 120, 120, tc.yesterday)
+			d := Decide(steadyLoad(nil), s)
+			require.Len(t, d.Reasons, 2, "%q", messages(d.Reasons))
+			tc.want(t, d)
+		})
+	}
+}
