@@ -50,7 +50,7 @@ type ServiceOptions struct {
 	// else svcconfig.DefaultCycleTimeout). Shutdown waits at most this long for a cycle.
 	CycleTimeout time.Duration
 	// MaxJitter caps the per-policy offset from the schedule (default 5s); the offset is also
-	// at most a tenth of the policy's interval.
+	// at most a tenth of the policy's interval, in whole seconds (Jitter).
 	MaxJitter time.Duration
 	// OnCycle observes every finished cycle, scheduled or on demand (metrics). It must not block.
 	OnCycle func(CycleEvent)
@@ -715,14 +715,19 @@ func interval(s cron.Schedule, now time.Time) time.Duration {
 }
 
 // Jitter is a policy's stable offset from its schedule: a hash of its ID spread over a tenth
-// of its interval, at most max, so that a thousand policies on the same schedule do not fire
-// in the same millisecond — and each fires at the same offset every time.
+// of its interval, at most max, so that a thousand policies on the same schedule do not all
+// wake at once — and each fires at the same offset every time. The offset is a whole number of
+// seconds (none when the window is under a second, an interval under 10 s): the schedule's slots
+// are whole seconds, and a cycle evaluates at its start truncated to the second (the instant its
+// commit records as evaluatedAt and backtest replays, docs/design.md §2), so a wake on a whole
+// second loses nothing to the truncation, where a sub-second offset would leave a sample scraped
+// between the second and the wake to the next evaluation.
 func Jitter(id string, interval, max time.Duration) time.Duration {
-	window := min(interval/10, max)
+	window := min(interval/10, max) / time.Second
 	if window <= 0 {
 		return 0
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(id))
-	return time.Duration(h.Sum64() % uint64(window))
+	return time.Duration(h.Sum64()%uint64(window)) * time.Second
 }

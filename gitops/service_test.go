@@ -188,8 +188,10 @@ func TestJitter(t *testing.T) {
 		max      time.Duration
 		below    time.Duration
 	}{
-		{name: "a tenth of a short interval", id: "team/web", interval: 10 * time.Second, max: 5 * time.Second, below: time.Second},
+		{name: "a tenth of a 30 s interval", id: "team/web", interval: 30 * time.Second, max: 5 * time.Second, below: 3 * time.Second},
 		{name: "capped on a long interval", id: "team/web", interval: time.Hour, max: 5 * time.Second, below: 5 * time.Second},
+		{name: "a window of one second", id: "team/web", interval: 10 * time.Second, max: 5 * time.Second, below: 1},
+		{name: "a window under a second", id: "team/web", interval: 2 * time.Second, max: 5 * time.Second, below: 1},
 		{name: "no window", id: "team/web", interval: 5 * time.Nanosecond, max: 5 * time.Second, below: 1},
 	}
 	for _, tt := range tests {
@@ -197,15 +199,69 @@ func TestJitter(t *testing.T) {
 			j := Jitter(tt.id, tt.interval, tt.max)
 			assert.GreaterOrEqual(t, j, time.Duration(0))
 			assert.Less(t, j, tt.below)
+			assert.Zero(t, j%time.Second, "whole seconds: %s", j)
 			assert.Equal(t, j, Jitter(tt.id, tt.interval, tt.max), "stable")
 		})
 	}
-	// A thousand policies on one schedule spread over the window.
-	seen := map[time.Duration]bool{}
+	// A thousand policies on one schedule spread over every second of the window.
+	seen := map[time.Duration]int{}
 	for i := range 1000 {
-		seen[Jitter(fmt.Sprintf("team/app-%d", i), 30*time.Second, 5*time.Second)] = true
+		seen[Jitter(fmt.Sprintf("team/app-%d", i), time.Minute, 5*time.Second)]++
 	}
-	assert.Greater(t, len(seen), 990, "distinct offsets")
+	require.Len(t, seen, 5, "offsets 0–4 s: %v", seen)
+	for off, n := range seen {
+		assert.Zero(t, off%time.Second, "whole seconds: %s", off)
+		assert.Greater(t, n, 150, "offset %s: %d of 1000 policies", off, n)
+	}
+}
+
+// atSource records, for every query, the instant asked and the clock's time then.
+type atSource struct {
+	clock *svcClock
+	mu    sync.Mutex
+	asked [][2]time.Time // {at, now}
+}
+
+func (m *atSource) Values(ctx context.Context, at time.Time, ps []*policy.Policy) [][]engine.MetricValue {
+	m.mu.Lock()
+	m.asked = append(m.asked, [2]time.Time{at, m.clock.Now()})
+	m.mu.Unlock()
+	return svcMetrics(100).Values(ctx, at, ps)
+}
+
+// TestServiceWakesOnWholeSeconds: a scheduled cycle queries its metrics at the instant it woke.
+// The cycle evaluates at its start truncated to the second (the evaluatedAt its commit records),
+// so a wake off the second would query an instant before the wake and leave a sample scraped in
+// between to the next evaluation (docs/design.md §2, step 3): the schedule's slots and every
+// policy's offset are whole seconds, even when the service starts mid-second.
+func TestServiceWakesOnWholeSeconds(t *testing.T) {
+	for _, sched := range []string{"@every 2s", "@every 10s", "@every 30s", "@every 1m", "* * * * *"} {
+		t.Run(sched, func(t *testing.T) {
+			env := newSvcEnv(t, svcFiles(map[string]string{"web": sched, "api": sched}), nil)
+			env.clock = newSvcClock(svcStart.Add(437 * time.Millisecond))
+			src := &atSource{clock: env.clock}
+			env.runner.Metrics = src
+			svc := env.service(t, 0, 0, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- svc.Run(ctx) }()
+			for range 4 {
+				env.clock.advanceTo(env.clock.nextWaiter(t))
+			}
+			env.clock.nextWaiter(t) // the fourth wake's cycle has finished
+			cancel()
+			require.NoError(t, <-done)
+
+			src.mu.Lock()
+			defer src.mu.Unlock()
+			require.Len(t, src.asked, 5, "the first cycle and four wakes")
+			assert.Equal(t, svcStart, src.asked[0][0], "the first cycle, at start: its second")
+			for i, q := range src.asked[1:] {
+				assert.Equal(t, q[1], q[0], "wake %d: queried at the wake, nothing lost to the truncation", i+1)
+				assert.Zero(t, q[1].Nanosecond(), "wake %d at %s: on a whole second", i+1, q[1].Format(time.StampMicro))
+			}
+		})
+	}
 }
 
 func TestServiceRunsEachPolicyOnItsOwnInterval(t *testing.T) {

@@ -100,30 +100,20 @@ func appSetFixture(t *testing.T, chartRepoURL, chartName, parameters string) *fi
 		appSetFile:                     appSetYAML(s.URL(repoName), chartRepoURL, chartName, parameters),
 	})
 	dir := t.TempDir()
-	gitPassword := filepath.Join(dir, "git-password")
-	require.NoError(t, os.WriteFile(gitPassword, []byte(s.Password()+"\n"), 0o600))
 	chartPasswordFile := filepath.Join(dir, "chart-password")
 	require.NoError(t, os.WriteFile(chartPasswordFile, []byte(chartPassword+"\n"), 0o600))
 	plain := ""
 	if strings.HasPrefix(chartRepoURL, "oci://") {
 		plain = ", plainHTTP: true"
 	}
-	cfg := fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: %s
-    url: %s
-    branch: main
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-chartRepositories:
+	cfg := configHead(t, dir, s, repoName, s.URL(repoName)) + fmt.Sprintf(`chartRepositories:
   - {url: %q, username: %s, passwordFile: %s%s}
 prometheus:
   - name: default
     url: %s
     timeout: 5s
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-`, repoName, s.URL(repoName), s.User(), gitPassword, chartRepoURL, chartUser, chartPasswordFile, plain, prom.URL())
+`, chartRepoURL, chartUser, chartPasswordFile, plain, prom.URL())
 	file := filepath.Join(dir, "autoscaler.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(cfg), 0o600))
 	return &fixture{git: s, config: file}

@@ -125,9 +125,10 @@ const argoWebhookSecret = "argocd-webhook-secret-of-the-test"
 // the same for the scale-down; a person reverts the scale-down, the cluster follows Git back,
 // and the autoscaler's next evaluation holds (RevertHold) instead of undoing the revert. Each
 // case measures commit to spec.replicas:
-//   - by polling, with timeout.reconciliation set to 10 s for the test (Argo CD's default is
-//     120 s plus up to 60 s of jitter, and the repo server caches a branch's revision for 3
-//     minutes; the setting shortens both, as Argo CD's install manifests pass it to both);
+//   - by polling, as an operator who wants a 10 s poll sets it: timeout.reconciliation 10 s
+//     without jitter (Argo CD's default is 120 s plus up to 60 s of jitter), and the repo
+//     server's revision cache, which the install manifests set to the same period (3 minutes
+//     by default), at 1 s, so that a commit waits for the resync alone;
 //   - by the product's notify step (repositories[].notify: [{argocd: …}]), which calls
 //     argocd-server's /api/webhook with a signed GitHub push event after each push, at Argo
 //     CD's default reconciliation and revision cache: the sync must come in seconds, not at a
@@ -137,17 +138,20 @@ func TestArgoCDSyncsEveryDecisionToTheCluster(t *testing.T) {
 	cases := []struct {
 		name           string
 		source         string
-		reconciliation time.Duration // 0: Argo CD's default
+		reconciliation time.Duration // 0: Argo CD's default (and its revision cache's)
 		notify         bool
 		within         time.Duration // commit to spec.replicas, at most
 	}{
-		{name: "polling-single-source", source: "single source", reconciliation: 10 * time.Second, within: 2 * time.Minute},
+		{name: "polling-single-source", source: "single source", reconciliation: 10 * time.Second, within: 45 * time.Second},
 		{name: "notify-single-source", source: "single source", notify: true, within: 10 * time.Second},
 		{name: "notify-multi-source-values", source: "multi-source $values", notify: true, within: 10 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := cluster.ArgoCDOptions{Reconciliation: tc.reconciliation}
+			if tc.reconciliation > 0 {
+				opts.RevisionCache = time.Second
+			}
 			if tc.notify {
 				opts.WebhookGitHubSecret = argoWebhookSecret
 			}

@@ -181,8 +181,6 @@ func newSiteFiles(t *testing.T, k *cluster.Cluster, s *gittest.Server, name, rec
 	k.WaitReplicas(name, "web", 2, 2*time.Minute)
 
 	dir := t.TempDir()
-	password := filepath.Join(dir, "git-password")
-	writeFile(t, password, s.Password()+"\n")
 	notify := ""
 	if receiverType != "" {
 		tokenFile := filepath.Join(dir, "receiver-token")
@@ -194,17 +192,9 @@ func newSiteFiles(t *testing.T, k *cluster.Cluster, s *gittest.Server, name, rec
 		notify = "    notify: [" + entry + "]\n"
 	}
 	st := &site{name: name, s: s, config: filepath.Join(dir, "autoscaler.yaml"), cache: filepath.Join(dir, "cache"), trace: filepath.Join(dir, "trace.csv")}
-	writeFile(t, st.config, fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: %s
-    url: %s
-    branch: main
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-%sprometheus: [{name: default, url: "http://127.0.0.1:9"}]
+	writeFile(t, st.config, configHead(t, dir, s, name, s.URL(name))+notify+`prometheus: [{name: default, url: "http://127.0.0.1:9"}]
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-`, name, s.URL(name), s.User(), password, notify))
+`)
 	return st
 }
 

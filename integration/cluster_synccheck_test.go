@@ -79,20 +79,11 @@ func (r *syncCheckRig) labels() map[string]string { return map[string]string{"si
 func (r *syncCheckRig) writeConfig(t *testing.T, s *gittest.Server, repo, repoExtra string) {
 	t.Helper()
 	dir := t.TempDir()
-	password := filepath.Join(dir, "git-password")
-	writeFile(t, password, s.Password()+"\n")
 	r.config = filepath.Join(dir, "autoscaler.yaml")
-	writeFile(t, r.config, fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: %s
-    url: %s
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-%sprometheus: [{name: default, url: %q}]
+	writeFile(t, r.config, configHead(t, dir, s, repo, s.URL(repo))+repoExtra+fmt.Sprintf(`prometheus: [{name: default, url: %q}]
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 cacheDir: %s
-`, repo, s.URL(repo), s.User(), password, repoExtra, r.prom.URL(), filepath.Join(dir, "cache")))
+`, r.prom.URL(), filepath.Join(dir, "cache")))
 }
 
 // live waits until kube-state-metrics, through Prometheus, reports n replicas.

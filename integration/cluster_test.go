@@ -158,22 +158,25 @@ func TestFluxSyncsEveryDecisionToTheCluster(t *testing.T) {
 // JSON and its log (at level info), and the trace's start.
 func traceEvaluator(t *testing.T, s *gittest.Server, repo, repoExtra string) (evaluate func(at time.Duration) (out, log string), traceStart time.Time) {
 	t.Helper()
+	run, traceStart := traceRunner(t, s, repo, repoExtra)
+	return func(at time.Duration) (string, string) {
+		t.Helper()
+		code, out, stderr := run(at)
+		require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
+		return out, stderr
+	}, traceStart
+}
+
+// traceRunner is traceEvaluator whose function also returns evaluate's exit code, whatever it
+// is.
+func traceRunner(t *testing.T, s *gittest.Server, repo, repoExtra string) (run func(at time.Duration) (code int, out, log string), traceStart time.Time) {
+	t.Helper()
 	traceStart = time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
 	dir := t.TempDir()
-	password := filepath.Join(dir, "git-password")
-	writeFile(t, password, s.Password()+"\n")
 	config := filepath.Join(dir, "autoscaler.yaml")
-	writeFile(t, config, fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: %s
-    url: %s
-    branch: main
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-%sprometheus: [{name: default, url: "http://127.0.0.1:9"}]
+	writeFile(t, config, configHead(t, dir, s, repo, s.URL(repo))+repoExtra+`prometheus: [{name: default, url: "http://127.0.0.1:9"}]
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-`, repo, s.URL(repo), s.User(), password, repoExtra))
+`)
 	trace := filepath.Join(dir, "trace.csv")
 	var b strings.Builder
 	b.WriteString("timestamp,metric,value\n")
@@ -182,12 +185,10 @@ commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 	}
 	writeFile(t, trace, b.String())
 	cache := filepath.Join(dir, "cache")
-	return func(at time.Duration) (string, string) {
+	return func(at time.Duration) (int, string, string) {
 		t.Helper()
-		code, out, stderr := runCLI(t, "evaluate", "--config", config, "--cache-dir", cache,
+		return runCLI(t, "evaluate", "--config", config, "--cache-dir", cache,
 			"--metrics-file", trace, "--at", traceStart.Add(at).Format(time.RFC3339), "-o", "json", "--log-level", "info")
-		require.Contains(t, []int{0, 3}, code, "evaluate: %s\n%s", out, stderr)
-		return out, stderr
 	}, traceStart
 }
 

@@ -134,25 +134,15 @@ func newFaultRepo(t *testing.T, o faultOptions) *faultRepo {
 	if o.prometheus != "" {
 		f.trace = ""
 	}
-	password := filepath.Join(dir, "git-password")
-	writeFile(t, password, s.Password()+"\n")
 	f.config = filepath.Join(dir, "autoscaler.yaml")
-	writeFile(t, f.config, fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: %s
-    url: %s
-    branch: main
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-%sprometheus:
+	writeFile(t, f.config, configHead(t, dir, s, faultRepoName, f.proxy.Rewrite(s.URL(faultRepoName)))+fmt.Sprintf(`%sprometheus:
   - name: default
     url: %s
     timeout: 1s
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 cycleTimeout: %s
 cacheDir: %s
-%s`, faultRepoName, f.proxy.Rewrite(s.URL(faultRepoName)), s.User(), password, o.repo, promURL, o.cycleTimeout, f.cache, o.top))
+%s`, o.repo, promURL, o.cycleTimeout, f.cache, o.top))
 	return f
 }
 

@@ -26,6 +26,26 @@ import (
 	"github.com/gitops-autoscaler/gitops-autoscaler/promclient"
 )
 
+// configHead is the start of an AutoscalerConfig whose one repository, name, is on the test's
+// Git server s at url (s.URL(name), or a proxy's rewrite of it): branch main, the policies
+// under policies/, and s's basic auth with the password in a file written to dir. It ends
+// after the repository's auth line: the caller appends more lines of the entry (indented four
+// spaces: notify:, github:), then the rest of the config from prometheus: on.
+func configHead(t testing.TB, dir string, s *gittest.Server, name, url string) string {
+	t.Helper()
+	password := filepath.Join(dir, "git-password")
+	writeFile(t, password, s.Password()+"\n")
+	return fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
+kind: AutoscalerConfig
+repositories:
+  - name: %s
+    url: %s
+    branch: main
+    policies: ["policies/*.yaml"]
+    auth: {username: %s, passwordFile: %s}
+`, name, url, s.User(), password)
+}
+
 // binDir holds the binaries built from this tree, each built once for the package on first
 // use: the CLI, and the example's load app that the end-to-end tests drive.
 var (
@@ -166,22 +186,12 @@ func newFixture(t *testing.T, prom *promtest.Prometheus, policyDoc string, repli
 		"policies/web.yaml": policyDoc,
 	})
 	dir := t.TempDir()
-	password := filepath.Join(dir, "git-password")
-	require.NoError(t, os.WriteFile(password, []byte(s.Password()+"\n"), 0o600))
-	cfg := fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: %s
-    url: %s
-    branch: main
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-prometheus:
+	cfg := configHead(t, dir, s, repoName, s.URL(repoName)) + fmt.Sprintf(`prometheus:
   - name: default
     url: %s
     timeout: 5s
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
-`, repoName, s.URL(repoName), s.User(), password, prom.URL())
+`, prom.URL())
 	file := filepath.Join(dir, "autoscaler.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(cfg), 0o600))
 	return &fixture{git: s, config: file}

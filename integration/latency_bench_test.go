@@ -48,24 +48,14 @@ spec:
 `, reactionInterval),
 	})
 	dir := b.TempDir()
-	password := filepath.Join(dir, "git-password")
 	config := filepath.Join(dir, "autoscaler.yaml")
-	writeFile(b, password, s.Password()+"\n")
-	writeFile(b, config, fmt.Sprintf(`apiVersion: autoscaler.gitops.dev/v1alpha1
-kind: AutoscalerConfig
-repositories:
-  - name: platform
-    url: %s
-    branch: main
-    policies: ["policies/*.yaml"]
-    auth: {username: %s, passwordFile: %s}
-prometheus:
+	writeFile(b, config, configHead(b, dir, s, "platform", s.URL("platform"))+fmt.Sprintf(`prometheus:
   - name: default
     url: %s
     timeout: 5s
 commit: {authorName: gitops-autoscaler, authorEmail: autoscaler@example.com}
 cacheDir: %s
-`, s.URL("platform"), s.User(), password, prom.URL(), filepath.Join(dir, "cache")))
+`, prom.URL(), filepath.Join(dir, "cache")))
 	startProcess(b, nil, "serve", "--config", config, "--listen", "127.0.0.1:0", "--log-level", "warn")
 
 	head := s.HeadSHA("platform", "main")

@@ -125,6 +125,15 @@ type ArgoCDOptions struct {
 	// repo server. Zero keeps them; a value sets both, and the jitter
 	// (timeout.reconciliation.jitter, ARGOCD_RECONCILIATION_JITTER) to zero.
 	Reconciliation time.Duration
+	// RevisionCache is the repo server's --revision-cache-expiration: how long it keeps a
+	// branch's resolved revision (its ls-remote) in redis. Argo CD's install manifests pass it
+	// timeout.reconciliation (ARGOCD_RECONCILIATION_TIMEOUT), so with Reconciliation alone the
+	// controller's resync and the cache are two unaligned timers of the same period and a
+	// commit can wait for both, up to twice the setting; an operator who wants the resync to be
+	// the poll sets the flag on the repo server's container, shorter than the resync. Zero
+	// keeps what timeout.reconciliation gives (Argo CD would read 0 as its cache's default
+	// expiration, --default-cache-expiration, 24 hours, never as "no cache").
+	RevisionCache time.Duration
 	// WebhookGitHubSecret is argocd-secret's webhook.github.secret: when set, argocd-server's
 	// /api/webhook accepts only GitHub events signed with it (X-Hub-Signature-256) and answers
 	// 400 to any other.
@@ -193,8 +202,8 @@ func (c *Cluster) StartArgoCD(opts ArgoCDOptions) *ArgoCD {
 	_, repoPort := splitAddr(c.t, repo)
 	_, repoMetricsPort := splitAddr(c.t, repoMetrics)
 	c.runEnv("argocd-repo-server", append(env, "ARGOCD_BINARY_NAME=argocd-repo-server"), bins.ArgoCD,
-		"--address=127.0.0.1", "--port="+repoPort, "--metrics-address=127.0.0.1", "--metrics-port="+repoMetricsPort,
-		"--disable-tls", "--redis="+redisAddr, "--logformat=text", "--loglevel=info")
+		append([]string{"--address=127.0.0.1", "--port=" + repoPort, "--metrics-address=127.0.0.1", "--metrics-port=" + repoMetricsPort,
+			"--disable-tls", "--redis=" + redisAddr, "--logformat=text", "--loglevel=info"}, repoServerFlags(opts)...)...)
 	c.waitReady("argocd-repo-server", func() bool { return healthy("http://" + repoMetrics + "/healthz") })
 
 	ctrlMetrics := freeAddr(c.t)
@@ -218,6 +227,14 @@ func (c *Cluster) StartArgoCD(opts ArgoCDOptions) *ArgoCD {
 	a := &ArgoCD{c: c, server: "http://" + srv}
 	c.waitReady("argocd-server", func() bool { return healthy(a.server + "/healthz") })
 	return a
+}
+
+// repoServerFlags are the repo server's flags of opts.
+func repoServerFlags(opts ArgoCDOptions) []string {
+	if opts.RevisionCache > 0 {
+		return []string{"--revision-cache-expiration=" + opts.RevisionCache.String()}
+	}
+	return nil
 }
 
 // ServerURL is argocd-server's base URL; its webhook is ServerURL()+"/api/webhook".
