@@ -275,8 +275,20 @@ func FuzzDecide(f *testing.F) {
 				assert.GreaterOrEqual(t, d.Desired, min(need, maxR), "never short right after a scale-up: %q", messages(d.Reasons))
 			}
 			if need > current && d.Desired == current && current < maxR {
-				assert.Contains(t, cs, ReasonSteadyConfirm, "only a confirmation leaves a need uncovered: %q", messages(d.Reasons))
+				assert.Contains(t, cs, ReasonSteadyConfirm, "only a confirmation (or a lone burst, evaluated every 5 minutes) leaves a need uncovered: %q", messages(d.Reasons))
 				assert.LessOrEqual(t, last.Replicas, current, "a confirmation follows a covered evaluation: %q", messages(d.Reasons))
+				if cfg, _ := steadyOf(&p.Spec); cfg.step > steadyConfirmStep {
+					// Evaluated every 5 minutes, the confirmation is the lone burst's: within 1 %
+					// of a day's evaluations short, now included, and at most half again the count.
+					short := 1
+					for _, r := range s.Recommendations {
+						if r.At.After(t0.Add(-steadyDay)) && min(r.Replicas, maxR) > CountAt(s.History, r.At, current) {
+							short++
+						}
+					}
+					assert.LessOrEqual(t, float64(short), 0.01*float64(steadyDay/cfg.step), "a lone burst spends at most the short budget: %q", messages(d.Reasons))
+					assert.LessOrEqual(t, float64(min(need, maxR)), 1.5*float64(current), "a lone burst is at most half again the count: %q", messages(d.Reasons))
+				}
 			}
 			if need > current && last.Replicas > current {
 				assert.GreaterOrEqual(t, d.Desired, min(need, maxR), "the budget never blocks a needed scale-up: %q", messages(d.Reasons))

@@ -88,6 +88,13 @@ const (
 	// yesterday's same hours, met before they come. A smooth series (a spike on a flat level)
 	// keeps the season's means: its peaks are no noise and need not recur.
 	steadyNoisyPeaks = 0.1
+	// steadyShortBudget and steadyLoneRatio: on a bursty series Steady leaves a lone burst
+	// uncovered for one evaluation (steadyLoneBurst) while the evaluations short over the last
+	// day, that one included, stay within steadyShortBudget of a day's evaluations — the
+	// target's 1 % short, spent on bursts that would cost a change up and one down — and the
+	// burst is at most steadyLoneRatio times the count, which bounds how deep one is short.
+	steadyShortBudget = 0.01
+	steadyLoneRatio   = 1.5
 )
 
 // steadyJitterOf is what jitter adds to the cost of a change, as a share of it: steadyJitter
@@ -627,8 +634,9 @@ func steadyPlan(lv *[steadyArray]int, n int, blkHours, tail float64, c, now int,
 //     changeCost a change (more as the day's budget is spent); c stays when keeping it is part
 //     of the cheapest plan, else the count goes to the plan's first level — never below the
 //     band. On a bursty series evaluated less often than every 2 minutes (steadyBursty), the
-//     rule of steadyBurstyStep replaces the plan: up to the need at once, down once the excess
-//     held since the last change has paid for a change.
+//     rule of steadyBurstyStep replaces the plan: up to the need at once (but a lone burst
+//     within the day's short budget waits, steadyLoneBurst), down once the excess held since
+//     the last change has paid for a change.
 func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e *explainer) int {
 	recs := s.Recommendations
 	f := steadyForecast(cfg, need, recs, &s.Seasons, s.Now)
@@ -729,7 +737,10 @@ func steady(cfg *steadyConfig, need, c int, b bounds, s *Snapshot, h *history, e
 // Steady has seen instead of a plan on a forecast (docs/steady.md, "A bursty series").
 //
 //   - Up: a need above c is covered at once, to the need (never below the band's first block,
-//     lv0): a bursty need above the count is no forecast of a higher level.
+//     lv0): a bursty need above the count is no forecast of a higher level. Except a lone
+//     burst (steadyLoneBurst): the first evaluation above c after a covered one stays
+//     uncovered while the day's short budget allows, so a burst that lasts one evaluation costs
+//     no change up and none down; a second one running is covered at once.
 //   - Down: the count comes down only once the excess it held since its last change (within
 //     the look-back) has cost as many replica-hours as a change: to the highest need of the
 //     longest such stretch, never below lv0 nor the need. The excess already paid is the
@@ -747,6 +758,15 @@ func steadyBurstyStep(cfg *steadyConfig, need, needLevel, c, lv0 int, b bounds, 
 		return min(max(r, b.min), b.max)
 	}
 	spent := cfg.maxChanges > 0 && used >= cfg.maxChanges
+	if need > c && c > 0 && len(s.Recommendations) > 0 && s.Recommendations[len(s.Recommendations)-1].Replicas <= c {
+		if ok, short, evals := steadyLoneBurst(cfg, need, c, b, s); ok {
+			e.begin(ReasonSteadyConfirm).str("bursty: holding ").int(c).str(": need ").int(need).
+				str(" is one evaluation above the count; ").int(short).str(" of the last ").int(evals).
+				str(" evaluations short (").num(roundTo(100*float64(short)/float64(evals), 1)).
+				str(" %), budget ").num(100 * steadyShortBudget).str(" %: a lone burst is not chased, a second one is").hold(c).end()
+			return c
+		}
+	}
 	if need > c {
 		to := max(needLevel, lv0)
 		e.begin(ReasonSteadyScaleUp).str("bursty: need ").int(need).str(" > ").int(c).
@@ -1003,4 +1023,25 @@ func changesWithin(history []Event, now time.Time, window time.Duration) int {
 func roundTo(x float64, n int) float64 {
 	p := math.Pow10(n)
 	return math.Round(x*p) / p
+}
+
+// steadyLoneBurst reports whether a bursty series may leave the need of now uncovered for this
+// one evaluation (docs/steady.md, "A lone burst"): the evaluation before was covered, now's need
+// is at most steadyLoneRatio times the count, and with now counted short the evaluations short
+// over the last day stay within steadyShortBudget of a day's evaluations. short is that count
+// (now included) and evals a day's evaluations.
+func steadyLoneBurst(cfg *steadyConfig, need, c int, b bounds, s *Snapshot) (ok bool, short, evals int) {
+	evals = max(int(steadyDay/cfg.step), 1)
+	if float64(min(need, b.max)) > steadyLoneRatio*float64(c) {
+		return false, 0, evals
+	}
+	short = 1
+	cut := s.Now.Add(-steadyDay)
+	recs := s.Recommendations
+	for i := len(recs) - 1; i >= 0 && recs[i].At.After(cut); i-- {
+		if min(recs[i].Replicas, b.max) > CountAt(s.History, recs[i].At, c) {
+			short++
+		}
+	}
+	return float64(short) <= steadyShortBudget*float64(evals), short, evals
 }

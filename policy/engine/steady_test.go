@@ -390,6 +390,8 @@ func TestSteadyWindowsAndDefaults(t *testing.T) {
 	back, ahead, _ = MemoryWindow(p)
 	assert.Equal(t, 6*time.Hour, back, "a policy evaluated every 30 minutes looks back 12 evaluations")
 	assert.Equal(t, 6*time.Hour, ahead, "and plans 12 ahead")
+	_, s = Windows(p)
+	assert.Equal(t, 24*time.Hour, s, "a policy evaluated less often than every 2 minutes reads a day of needs: the lone burst's short budget")
 
 	rules := loadPolicy(nil)
 	rules.Spec.Strategy = &policy.Strategy{Type: policy.StrategyRules}
@@ -622,6 +624,84 @@ func TestSteadyBursty(t *testing.T) {
 			assert.Contains(t, codes(d.Reasons), ReasonSteadyScaleDown, "the plan comes down too: %q", messages(d.Reasons))
 		})
 	}
+}
+
+// TestSteadyLoneBurst pins the lone burst on a bursty series (steadyLoneBurst, docs/steady.md,
+// "A lone burst"): the first evaluation above the count is left uncovered while the evaluations
+// short over the last day stay within 1 % of a day's (2 of 288 at 5 minutes) and the burst is at
+// most half again the count; a second one above it, a spent budget or a deeper burst is covered
+// at once.
+func TestSteadyLoneBurst(t *testing.T) {
+	// 4 held for a day and more over needs of 1 and 3 every 5 minutes (a jitter of 1).
+	held := change(30*3600, 8, 4)
+	day := func(n int, shortAt ...int) []int { // n needs, 6 (short at a count of 4) at shortAt
+		needs := jumpy(n, 1, 3)
+		for _, i := range shortAt {
+			needs[i] = 6
+		}
+		return needs
+	}
+	runDecideCases(t, []decideCase{
+		{
+			name:     "a lone burst within the short budget is not chased",
+			policy:   every5(nil),
+			snap:     snap(4, 6).withHistory(held).withRecs(burst5(day(24)...)...),
+			want:     4,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyConfirm},
+			contains: "bursty: holding 4: need 6 is one evaluation above the count; 1 of the last 288 evaluations short (0.3 %), budget 1 %: a lone burst is not chased, a second one is",
+		},
+		{
+			name:     "a second evaluation above the count is covered at once",
+			policy:   every5(nil),
+			snap:     snap(4, 6).withHistory(held).withRecs(burst5(day(24, 23)...)...),
+			want:     6,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
+			contains: "bursty: need 6 > 4: up to it",
+		},
+		{
+			name:     "one evaluation short in the last day: a second lone burst is still within 1 %",
+			policy:   every5(nil),
+			snap:     snap(4, 6).withHistory(held).withRecs(burst5(day(288, 100)...)...),
+			want:     4,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyConfirm},
+			contains: "2 of the last 288 evaluations short (0.7 %), budget 1 %",
+		},
+		{
+			name:     "two evaluations short in the last day: the budget is spent, the burst is covered",
+			policy:   every5(nil),
+			snap:     snap(4, 6).withHistory(held).withRecs(burst5(day(288, 100, 200)...)...),
+			want:     6,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
+			contains: "bursty: need 6 > 4: up to it",
+		},
+		{
+			// Evaluations 0 and 5 are 25 h and 24 h 35 min before now.
+			name:     "evaluations short more than a day ago do not count",
+			policy:   every5(nil),
+			snap:     snap(4, 6).withHistory(held).withRecs(burst5(day(300, 0, 5)...)...),
+			want:     4,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyConfirm},
+			contains: "1 of the last 288 evaluations short (0.3 %)",
+		},
+		{
+			name:     "a burst more than half again the count is covered at once",
+			policy:   every5(nil),
+			snap:     snap(4, 7).withHistory(held).withRecs(burst5(day(24)...)...),
+			want:     7,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
+			contains: "bursty: need 7 > 4: up to it",
+		},
+		{
+			// The evaluation 5 minutes ago (a need of 3) was short at the count of 2 then; the
+			// count is 4 again since a minute ago.
+			name:     "an evaluation short at the count then counts against the budget",
+			policy:   every5(nil),
+			snap:     snap(4, 6).withHistory(held, change(420, 4, 2), change(60, 2, 4)).withRecs(burst5(day(288, 100)...)...),
+			want:     6,
+			codes:    []ReasonCode{ReasonMetricValue, ReasonSteadyScaleUp},
+			contains: "bursty: need 6 > 4: up to it",
+		},
+	})
 }
 
 // flatJumpy is a need every minute for the last n minutes alternating 1 and 3.

@@ -37,6 +37,11 @@ func Windows(p *policy.Policy) (history, stabilization time.Duration) {
 		// and the trend read the needs over their windows.
 		back, _, _ := MemoryWindow(p)
 		s = max(s, cfg.delay, cfg.fit)
+		// Evaluated less often than every 2 minutes, a bursty series' lone burst counts the
+		// evaluations short over the last day (steadyLoneBurst).
+		if cfg.step > steadyConfirmStep {
+			s = max(s, steadyDay)
+		}
 		h = max(h, cfg.delay, steadyDay, SeasonWeek+back)
 	}
 	return h, s

@@ -278,11 +278,13 @@ func burstyPlateau() []float64 {
 }
 
 // TestSteadyBurstyPlateauAgainstTheOptimum: on a bursty series evaluated every 5 minutes,
-// Steady covers every need at once and comes down only when the excess it held has paid for
-// a change (docs/steady.md, "A bursty series"); the optimum at its replica-hours holds
+// Steady covers a need above the count at once unless it is a lone burst within the day's
+// short budget, and comes down only when the excess it held has paid for a change
+// (docs/steady.md, "A bursty series", "A lone burst"); the optimum at its replica-hours holds
 // plateaus. Steady stays within 2× the optimum's changes at less than 2.4× the need's
-// replica-hours, never short (21 changes against 11 at 2.38×; the plan on the forecast made 16
-// against 9 at 2.49×).
+// replica-hours, short only one evaluation at a time and at most 1 % of any day (22 changes
+// against 14 at 2.24×, short 6 evaluations of 864; covering every burst it made 21 against 11
+// at 2.38×, and the plan on the forecast 16 against 9 at 2.49×).
 func TestSteadyBurstyPlateauAgainstTheOptimum(t *testing.T) {
 	values := burstyPlateau()
 	one := 1.0
@@ -297,15 +299,24 @@ func TestSteadyBurstyPlateauAgainstTheOptimum(t *testing.T) {
 	r := engine.Backtest(p, src, engine.BacktestOptions{Start: start, End: start.Add(time.Duration(len(values)-1) * 5 * time.Minute), Step: 5 * time.Minute})
 	require.Len(t, r.Steps, len(values))
 	pr := optimum.ProblemOf(p, &r)
+	// Short only on a lone burst: never two evaluations running, and at most 1 % of any day's
+	// 288 evaluations (2).
+	var short []int
 	for i := range r.Steps {
-		require.GreaterOrEqual(t, r.Steps[i].Replicas, pr.Need[i], "never short: step %d", i)
+		if r.Steps[i].Replicas < pr.Need[i] {
+			require.False(t, len(short) > 0 && short[len(short)-1] == i-1, "short two evaluations running: steps %d and %d", i-1, i)
+			short = append(short, i)
+		}
+	}
+	for k := 2; k < len(short); k++ {
+		assert.GreaterOrEqual(t, short[k]-short[k-2], 288, "three evaluations short within a day: steps %v", short[k-2:k+1])
 	}
 	m, err := optimum.Measure(pr, optimum.Spent(&r), optimum.Limits{})
 	require.NoError(t, err)
 	require.NotNil(t, m.Exact)
 	changes := len(r.Decisions)
-	t.Logf("Steady %d changes at %.2f× the need's replica-hours; the optimum there %d", changes,
-		float64(m.Budget)/float64(m.Floor.Cost), m.Exact.Changes)
+	t.Logf("Steady %d changes at %.2f× the need's replica-hours, short at steps %v; the optimum there %d", changes,
+		float64(m.Budget)/float64(m.Floor.Cost), short, m.Exact.Changes)
 	assert.LessOrEqual(t, float64(changes), 2*float64(m.Exact.Changes))
 	assert.Less(t, float64(m.Budget), 2.4*float64(m.Floor.Cost))
 }
