@@ -348,3 +348,27 @@ func BenchmarkDecideSteady(b *testing.B) {
 		b.Fatalf("the benchmark case should scale up through the forecast with its memory, the budget and the bounds: %+v", d)
 	}
 }
+
+// BenchmarkDecideSteadyLoneBurst is the bursty path with the most to read: a Steady policy
+// evaluated every 5 minutes (the default 2 h horizon) over a day of jittery needs (288) and a
+// day of history (24 changes), whose need of now is a lone burst within the day's short budget —
+// steadyLoneBurst walks all of it before the count holds (docs/steady.md, "A lone burst").
+func BenchmarkDecideSteadyLoneBurst(b *testing.B) {
+	p := every5(nil)
+	s := snap(4, 6)
+	for i := range 24 {
+		at := float64(3600 * (24 - i))
+		s.History = append(s.History, change(at, 4+i%2, 5-i%2))
+	}
+	needs := jumpy(288, 1, 3)
+	needs[100] = 6 // one evaluation short earlier in the day
+	s.Recommendations = burst5(needs...)
+	var d Decision
+	b.ReportAllocs()
+	for b.Loop() {
+		d = Decide(p, s)
+	}
+	if d.Desired != 4 || !strings.Contains(d.Reasons[len(d.Reasons)-1].Message, "a lone burst is not chased") {
+		b.Fatalf("the benchmark case should hold a lone burst within the budget: %+v", d)
+	}
+}
