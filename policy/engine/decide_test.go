@@ -176,6 +176,8 @@ func BenchmarkDecide(b *testing.B) {
 //   - the budget never blocks a needed scale-up: a need above the count is left uncovered only
 //     by the confirmation of a jump (SteadyConfirm, when the evaluation before was covered),
 //     never by the budget;
+//   - evaluated every 5 minutes, a lone burst waits only within the day's short budget: with
+//     it spent, no need above the count is left uncovered;
 //   - never below the forecast's upper band right after a change: a change goes to at least the
 //     band of the next minutes (inside the bounds);
 //   - a scale-down never lands below the need, never happens while the need still falls fast,
@@ -288,6 +290,19 @@ func FuzzDecide(f *testing.F) {
 					}
 					assert.LessOrEqual(t, float64(short), 0.01*float64(steadyDay/cfg.step), "a lone burst spends at most the short budget: %q", messages(d.Reasons))
 					assert.LessOrEqual(t, float64(min(need, maxR)), 1.5*float64(current), "a lone burst is at most half again the count: %q", messages(d.Reasons))
+				}
+			}
+			if cfg, _ := steadyOf(&p.Spec); cfg.step > steadyConfirmStep && need > current && current < maxR {
+				// With the day's short budget spent, no need is left uncovered: a lone burst
+				// waits only within it (docs/steady.md, "A lone burst").
+				short := 1
+				for _, r := range s.Recommendations {
+					if r.At.After(t0.Add(-steadyDay)) && min(r.Replicas, maxR) > CountAt(s.History, r.At, current) {
+						short++
+					}
+				}
+				if float64(short) > steadyShortBudget*float64(steadyDay/cfg.step) {
+					assert.GreaterOrEqual(t, d.Desired, min(need, maxR), "with the short budget spent no need is left uncovered: %q", messages(d.Reasons))
 				}
 			}
 			if need > current && last.Replicas > current {
