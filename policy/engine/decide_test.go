@@ -176,6 +176,8 @@ func BenchmarkDecide(b *testing.B) {
 //   - the budget never blocks a needed scale-up: a need above the count is left uncovered only
 //     by the confirmation of a jump (SteadyConfirm, when the evaluation before was covered),
 //     never by the budget;
+//   - evaluated every 5 minutes, a lone burst waits only within the day's short budget: with
+//     it spent, no need above the count is left uncovered;
 //   - never below the forecast's upper band right after a change: a change goes to at least the
 //     band of the next minutes (inside the bounds);
 //   - a scale-down never lands below the need, never happens while the need still falls fast,
@@ -290,6 +292,19 @@ func FuzzDecide(f *testing.F) {
 					assert.LessOrEqual(t, float64(min(need, maxR)), 1.5*float64(current), "a lone burst is at most half again the count: %q", messages(d.Reasons))
 				}
 			}
+			if cfg, _ := steadyOf(&p.Spec); cfg.step > steadyConfirmStep && need > current && current < maxR {
+				// With the day's short budget spent, no need is left uncovered: a lone burst
+				// waits only within it (docs/steady.md, "A lone burst").
+				short := 1
+				for _, r := range s.Recommendations {
+					if r.At.After(t0.Add(-steadyDay)) && min(r.Replicas, maxR) > CountAt(s.History, r.At, current) {
+						short++
+					}
+				}
+				if float64(short) > steadyShortBudget*float64(steadyDay/cfg.step) {
+					assert.GreaterOrEqual(t, d.Desired, min(need, maxR), "with the short budget spent no need is left uncovered: %q", messages(d.Reasons))
+				}
+			}
 			if need > current && last.Replicas > current {
 				assert.GreaterOrEqual(t, d.Desired, min(need, maxR), "the budget never blocks a needed scale-up: %q", messages(d.Reasons))
 			}
@@ -346,5 +361,29 @@ func BenchmarkDecideSteady(b *testing.B) {
 	}
 	if d.Desired <= d.Current || len(d.Reasons) < 8 || !slices.Contains(codes(d.Reasons), ReasonSteadyBudget) || !strings.Contains(d.Reasons[6].Message, "yesterday") {
 		b.Fatalf("the benchmark case should scale up through the forecast with its memory, the budget and the bounds: %+v", d)
+	}
+}
+
+// BenchmarkDecideSteadyLoneBurst is the bursty path with the most to read: a Steady policy
+// evaluated every 5 minutes (the default 2 h horizon) over a day of jittery needs (288) and a
+// day of history (24 changes), whose need of now is a lone burst within the day's short budget —
+// steadyLoneBurst walks all of it before the count holds (docs/steady.md, "A lone burst").
+func BenchmarkDecideSteadyLoneBurst(b *testing.B) {
+	p := every5(nil)
+	s := snap(4, 6)
+	for i := range 24 {
+		at := float64(3600 * (24 - i))
+		s.History = append(s.History, change(at, 4+i%2, 5-i%2))
+	}
+	needs := jumpy(288, 1, 3)
+	needs[100] = 6 // one evaluation short earlier in the day
+	s.Recommendations = burst5(needs...)
+	var d Decision
+	b.ReportAllocs()
+	for b.Loop() {
+		d = Decide(p, s)
+	}
+	if d.Desired != 4 || !strings.Contains(d.Reasons[len(d.Reasons)-1].Message, "a lone burst is not chased") {
+		b.Fatalf("the benchmark case should hold a lone burst within the budget: %+v", d)
 	}
 }

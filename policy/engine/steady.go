@@ -1035,13 +1035,33 @@ func steadyLoneBurst(cfg *steadyConfig, need, c int, b bounds, s *Snapshot) (ok 
 	if float64(min(need, b.max)) > steadyLoneRatio*float64(c) {
 		return false, 0, evals
 	}
-	short = 1
+	short = 1 + shortWithin(s, b, c)
+	return float64(short) <= steadyShortBudget*float64(evals), short, evals
+}
+
+// shortWithin counts the evaluations of the last day before now (s.Recommendations) whose need,
+// within the bounds' maximum, was above the count Git held then — what CountAt says, with
+// current the count when there is no history — in one walk of the needs and the history
+// together, newest first, instead of a search of the history for each need.
+func shortWithin(s *Snapshot, b bounds, current int) (short int) {
 	cut := s.Now.Add(-steadyDay)
-	recs := s.Recommendations
+	recs, hist := s.Recommendations, s.History
+	j := len(hist) - 1
 	for i := len(recs) - 1; i >= 0 && recs[i].At.After(cut); i-- {
-		if min(recs[i].Replicas, b.max) > CountAt(s.History, recs[i].At, c) {
+		at := recs[i].At
+		for j >= 0 && hist[j].At.After(at) {
+			j--
+		}
+		count := current
+		switch {
+		case j >= 0:
+			count = hist[j].To
+		case len(hist) > 0:
+			count = hist[0].From
+		}
+		if min(recs[i].Replicas, b.max) > count {
 			short++
 		}
 	}
-	return float64(short) <= steadyShortBudget*float64(evals), short, evals
+	return short
 }

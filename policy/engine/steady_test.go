@@ -777,3 +777,49 @@ func TestSteadyNoisyPeaks(t *testing.T) {
 		})
 	}
 }
+
+// TestShortWithin pins the count of a day's evaluations short that the lone burst's budget reads
+// (steadyLoneBurst): one walk of the needs and the history together must give what CountAt gives
+// need by need — an event at the instant of a need already counts, a need before the oldest
+// event is held to its From, one without history to the current count, and a need older than
+// a day or above the bounds' maximum is not short (beyond it).
+func TestShortWithin(t *testing.T) {
+	hist := []Event{change(7200, 4, 6), change(3600, 6, 3)}
+	for _, tc := range []struct {
+		name    string
+		recs    []Recommendation
+		history []Event
+		max     int
+		want    int
+	}{
+		{name: "no needs", max: 20, history: hist, want: 0},
+		{name: "a need above the count Git held then", max: 20, history: hist,
+			recs: []Recommendation{recAt(5400, 7), recAt(1800, 4)}, want: 2},
+		{name: "at or below the count then", max: 20, history: hist,
+			recs: []Recommendation{recAt(5400, 6), recAt(1800, 3)}, want: 0},
+		{name: "an event at the need's instant already counts", max: 20, history: hist,
+			recs: []Recommendation{recAt(7200, 5), recAt(3600, 3)}, want: 0},
+		{name: "before the oldest event: its From", max: 20, history: hist,
+			recs: []Recommendation{recAt(9000, 5), recAt(8000, 4)}, want: 1},
+		{name: "without history: the current count", max: 20,
+			recs: []Recommendation{recAt(600, 5), recAt(300, 6)}, want: 1},
+		{name: "older than a day", max: 20, history: hist,
+			recs: []Recommendation{recAt(24*3600+300, 9), recAt(24*3600, 9), recAt(5400, 7)}, want: 1},
+		{name: "above the maximum is not short", max: 6, history: hist,
+			recs: []Recommendation{recAt(5400, 9), recAt(1800, 9)}, want: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Snapshot{Now: t0, Current: 5, History: tc.history, Recommendations: tc.recs}
+			b := bounds{min: 1, max: tc.max}
+			got := shortWithin(s, b, s.Current)
+			assert.Equal(t, tc.want, got)
+			oracle := 0
+			for _, r := range tc.recs {
+				if r.At.After(t0.Add(-steadyDay)) && min(r.Replicas, b.max) > CountAt(tc.history, r.At, s.Current) {
+					oracle++
+				}
+			}
+			assert.Equal(t, oracle, got, "the walk agrees with CountAt need by need")
+		})
+	}
+}
