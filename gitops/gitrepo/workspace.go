@@ -287,16 +287,10 @@ func openRepository(dir string, maxFile, maxObject int64) (*git.Repository, *git
 	return repo, st, nil
 }
 
-// objectCacheBytes bounds the decoded objects a clone keeps in memory (go-git's object LRU,
-// 96 MiB by default). What history reads again is kept by the history cache (diffs, messages),
-// so this cache mostly holds trees a cycle reads once; at the default it filled slowly over a
-// long run and the resident set grew with it (docs/benchmarks.md, the soak).
-const objectCacheBytes = 16 * cache.MiByte
-
 // newStore is the object storage of the clone in dir.
 func newStore(dir string, maxFile int64) *gitobj.Store {
 	return gitobj.NewStore(filesystem.NewStorageWithOptions(osfs.New(filepath.Join(dir, git.GitDirName)),
-		cache.NewObjectLRU(objectCacheBytes), filesystem.Options{MaxOpenDescriptors: maxOpenPacks, LargeObjectThreshold: maxFile}))
+		cache.NewObjectLRUDefault(), filesystem.Options{MaxOpenDescriptors: maxOpenPacks, LargeObjectThreshold: maxFile}))
 }
 
 // limitFetches is st as clones and fetches write to it: every pack received is checked
