@@ -28,10 +28,13 @@
 //   - walk history: WalkBase visits the first-parent commits of the base branch, newest first,
 //     each a PastCommit with its message, author and time and, through FileChange, the blobs
 //     of one file before and after it; ReadBlob reads a blob under limits.git.maxFileBytes and
-//     LookupCommit finds a commit by hash. Commits are decoded and diffed once per sync, and a
-//     caller keeps what it derives from one in its Memo, so every policy's walk shares the
-//     work. What a commit means — a decision, a revert, a person's edit — is not decided here
-//     but in gitops/history. ClaimStarts tells where documents began to hold a claim (a
+//     LookupCommit finds a commit by hash. Commits are decoded and diffed once, kept across
+//     syncs by hash (dropped when no walk used them for two syncs), and a caller keeps what it
+//     derives from one in its Memo, so every policy's walk shares the work; WalkBaseTouching
+//     visits only the commits that changed one file or carry one of a caller's keys, through
+//     an index of the base's chain built once per sync (docs/design.md §6, "Reading
+//     history"). What a commit means — a decision, a revert, a person's edit — is not decided
+//     here but in gitops/history. ClaimStarts tells where documents began to hold a claim (a
 //     caller's predicate over a file's bytes) on that history, for the set checks to keep the
 //     first (docs/design.md §4), and History does the same on a checkout's HEAD (validate
 //     --repo);

@@ -34,19 +34,23 @@ type PastCommit struct {
 }
 
 // Memo is a slot for what a caller derives from the commit alone (its parsed message): it
-// lives as long as the sync's commit cache, so every policy's walk over the commit shares it.
+// lives as long as the workspace keeps the commit (across syncs, see historyCache), so every
+// policy's walk over the commit shares it.
 func (c *PastCommit) Memo() *any { return &c.cc.memo }
 
 // FileChange returns the blob of file before (first parent) and after the commit, as hex
 // hashes ("" where the file is absent or not a regular file), and whether the commit changed
-// it. A commit's changes are diffed once per sync, whatever the file asked.
+// it. A commit's changes are diffed once, whatever the file asked.
 func (c *PastCommit) FileChange(file string) (before, after string, changed bool, err error) {
-	b, a, err := c.cache.change(c.cc.commit, path.Clean(strings.TrimPrefix(file, "./")))
+	b, a, err := c.cache.changeOf(c.cc, cleanPath(file))
 	if err != nil || b == a {
 		return "", "", false, err
 	}
 	return blobID(b), blobID(a), true, nil
 }
+
+// cleanPath is a repository path as diffs name it.
+func cleanPath(file string) string { return path.Clean(strings.TrimPrefix(file, "./")) }
 
 func blobID(h plumbing.Hash) string {
 	if h.IsZero() {
@@ -58,7 +62,7 @@ func blobID(h plumbing.Hash) string {
 // WalkBase calls visit for each first-parent commit from the remote base branch, newest
 // first, until a commit older than since, max commits (DefaultHistoryMax when 0), the root,
 // the edge of a shallow clone, or visit returning false. It returns the number of commits
-// visited. Commits are decoded and diffed once per sync, shared by every walk.
+// visited. Commits are decoded and diffed once, shared by every walk (see historyCache).
 //
 // The walk starts at the base, not at the local head: the cycle's own commits so far are
 // other policies' decisions on other targets, never history of the one being read.
@@ -96,8 +100,7 @@ func walkFirstParent(cache *historyCache, head plumbing.Hash, since time.Time, m
 	}
 	visited := 0
 	for visited < max {
-		c := cc.commit
-		if c.Committer.When.Before(since) {
+		if cc.when.Before(since) {
 			break
 		}
 		visited++
@@ -105,10 +108,10 @@ func walkFirstParent(cache *historyCache, head plumbing.Hash, since time.Time, m
 		if err != nil || !more {
 			return visited, err
 		}
-		if c.NumParents() == 0 {
+		if cc.numParents == 0 {
 			break
 		}
-		if cc, err = cache.get(c.ParentHashes[0]); err != nil {
+		if cc, err = cache.get(cc.parent); err != nil {
 			if errors.Is(err, plumbing.ErrObjectNotFound) {
 				break // the edge of a shallow clone
 			}
@@ -118,16 +121,9 @@ func walkFirstParent(cache *historyCache, head plumbing.Hash, since time.Time, m
 	return visited, nil
 }
 
-// walked is the PastCommit a walk hands out for a cached commit: made once per sync, so that
-// a thousand policies walking one commit share its hash, author line and memo.
-func (hc *historyCache) walked(cc *cachedCommit) *PastCommit {
-	if cc.past == nil {
-		c := cc.commit
-		cc.past = &PastCommit{SHA: c.Hash.String(), At: c.Committer.When, Author: fmt.Sprintf("%s <%s>", c.Author.Name, c.Author.Email),
-			Message: c.Message, cc: cc, cache: hc}
-	}
-	return cc.past
-}
+// walked is the PastCommit a walk hands out for a cached commit: made once, so that a
+// thousand policies walking one commit share its hash, author line and memo.
+func (hc *historyCache) walked(cc *cachedCommit) *PastCommit { return cc.past }
 
 // readBlob reads a blob whole, unless it is larger than the cache's maxFile.
 func (hc *historyCache) readBlob(h plumbing.Hash) ([]byte, bool, error) {

@@ -128,7 +128,7 @@ type Workspace struct {
 	packSum            plumbing.Hash // the pack's checksum once finished	// heads builds the cycle's commits on head, bases a pull request's commit on base.
 	heads, bases       *gitobj.TreeBuilder
 	// history shares commit reads, trailer parsing and tree diffs among the history reads
-	// of one base (see historyCache); a sync starts a new one.
+	// of a cycle and across cycles (see historyCache); a sync drops what it no longer uses.
 	history *historyCache
 
 	signer    Signer
@@ -256,6 +256,11 @@ func (w *Workspace) attach(repo *git.Repository, st *gitobj.Store) {
 	w.co = newCheckout(w.root, st, w.maxFile)
 	read := func(h plumbing.Hash) ([]byte, error) { return st.ReadObject(plumbing.TreeObject, h, maxTreeBytes) }
 	w.heads, w.bases = gitobj.NewTreeBuilder(read), gitobj.NewTreeBuilder(read)
+	if w.history == nil {
+		w.history = newHistoryCache(repo, w.maxFile)
+	} else {
+		w.history.setRepo(repo)
+	}
 }
 
 // maxOpenPacks bounds the pack files a workspace keeps open between reads: reopening a pack
@@ -360,7 +365,7 @@ func (w *Workspace) clone(ctx context.Context) error {
 		return w.fail("clone", err)
 	}
 	w.base = ref.Hash()
-	w.history = newHistoryCache(w.repo, w.maxFile)
+	w.history.nextSync()
 	if err := w.resetTo(w.base); err != nil {
 		return err
 	}
@@ -403,7 +408,7 @@ func (w *Workspace) Sync(ctx context.Context) error {
 	if err := w.compactPacks(); err != nil {
 		return w.fail("compact the clone's packs", err)
 	}
-	w.history = newHistoryCache(w.repo, w.maxFile)
+	w.history.nextSync()
 	if w.base != prev {
 		// Trees read for the old base would only take memory; those the cycle's pushed
 		// commits wrote are the new base's own.

@@ -27,9 +27,11 @@ type Query struct {
 }
 
 // Repository is what reading history needs of a workspace: a walk of the base branch's first
-// parents, a commit by its hash, and a file's version by its blob. *gitrepo.Workspace is one.
+// parents that visits the commits touching one file or one key, a commit by its hash, and a
+// file's version by its blob. *gitrepo.Workspace is one.
 type Repository interface {
-	WalkBase(since time.Time, max int, visit func(*gitrepo.PastCommit) (bool, error)) (int, error)
+	WalkBaseTouching(since time.Time, max int, file, key string, keys gitrepo.KeyFunc,
+		visit func(*gitrepo.PastCommit) (bool, error)) (window, visited int, err error)
 	LookupCommit(sha string) (*gitrepo.PastCommit, bool)
 	ReadBlob(id string) (data []byte, ok bool, err error)
 }
@@ -42,20 +44,31 @@ type Repository interface {
 //     EventRevert, with From and To the values before and after it;
 //   - any other commit that changed the value at the target: EventManualEdit.
 //
-// Only commits that changed the target file are decoded (the file's blob against the first
-// parent's). A commit whose file does not parse, or that creates or deletes the file, is not an
-// edit of the count and is skipped. The policies of one sync share commit reads, message
-// parsing and tree diffs (gitrepo.PastCommit.Memo).
+// Only the commits that can be one of these are classified: those that changed the target file
+// and those whose keys (Keys) name the policy — its own, and reverts of its own. The others of
+// the window cannot be an event of this policy (classify would find nothing), so the walk
+// skips them through the workspace's index; its answer is the same as a walk of every commit's
+// (docs/design.md §6, "Reading history"). Only the target file's versions are decoded (the
+// file's blob against the first parent's). A commit whose file does not parse, or that creates
+// or deletes the file, is not an edit of the count and is skipped. The policies share commit
+// reads, message parsing and tree diffs (gitrepo.PastCommit.Memo), within a sync and across.
 func Read(repo Repository, q Query) ([]engine.Event, error) {
 	events, _, err := read(repo, q)
 	return events, err
 }
 
-// read is Read, also returning the number of commits visited.
-func read(repo Repository, q Query) ([]engine.Event, int, error) {
+// walked is what one read walked: the commits of its window, and those of them it classified.
+type walked struct {
+	window, classified int
+}
+
+// read is Read, also returning what it walked.
+func read(repo Repository, q Query) ([]engine.Event, walked, error) {
 	r := &reader{repo: repo, q: q, values: map[string]value{}}
 	var events []engine.Event
-	visited, err := repo.WalkBase(q.Since, q.Max, func(c *gitrepo.PastCommit) (bool, error) {
+	var w walked
+	var err error
+	w.window, w.classified, err = repo.WalkBaseTouching(q.Since, q.Max, q.Target.File, q.PolicyID, Keys(repo), func(c *gitrepo.PastCommit) (bool, error) {
 		e, ok, err := r.classify(c)
 		if err != nil {
 			return false, fmt.Errorf("commit %s: %w", c.SHA, err)
@@ -66,18 +79,40 @@ func read(repo Repository, q Query) ([]engine.Event, int, error) {
 		return true, nil
 	})
 	if err != nil {
-		return nil, visited, fmt.Errorf("read history of %s: %w", q.PolicyID, err)
+		return nil, w, fmt.Errorf("read history of %s: %w", q.PolicyID, err)
 	}
 	for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
 		events[i], events[j] = events[j], events[i]
 	}
-	return events, visited, nil
+	return events, w, nil
+}
+
+// Keys names the policies a commit can be an event of besides by its file: the one its
+// trailers name, and the one whose commit it reverts ("This reverts commit <sha>." naming a
+// commit of ours in the clone). They depend on the commit alone — its message and the commit
+// it names — as gitrepo.KeyFunc asks.
+func Keys(repo Repository) gitrepo.KeyFunc {
+	return func(c *gitrepo.PastCommit) ([]string, error) {
+		m := parse(c)
+		var keys []string
+		if m.ours {
+			keys = append(keys, m.trailers.PolicyID)
+		}
+		if m.reverts != "" {
+			if rc, ok := repo.LookupCommit(m.reverts); ok {
+				if rm := parse(rc); rm.ours {
+					keys = append(keys, rm.trailers.PolicyID)
+				}
+			}
+		}
+		return keys, nil
+	}
 }
 
 // revertRE finds the commit a `git revert` message names.
 var revertRE = regexp.MustCompile(`(?m)^This reverts commit ([0-9a-f]{40}|[0-9a-f]{64})\b`)
 
-// message is what a commit's message says to history, parsed once per sync (PastCommit.Memo).
+// message is what a commit's message says to history, parsed once (PastCommit.Memo).
 type message struct {
 	trailers commitmsg.Trailers
 	ours     bool   // trailers present

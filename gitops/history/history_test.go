@@ -121,7 +121,8 @@ func TestReadHistoryClassifiesEvents(t *testing.T) {
 
 	events, visited, err := read(f.ws, Query{PolicyID: "prod/web", Target: webLoc, Since: f.now.Add(-time.Hour)})
 	require.NoError(t, err)
-	assert.Equal(t, 7, visited, "the commits of the last hour, and not one more")
+	assert.Equal(t, 7, visited.window, "the commits of the last hour, and not one more")
+	assert.Equal(t, 5, visited.classified, "of them, those that changed the file or name the policy: not the README's, not prod/api's")
 
 	at := func(d time.Duration) time.Time { return f.now.Add(-d) }
 	want := []engine.Event{
@@ -150,17 +151,17 @@ func TestReadHistoryIsBounded(t *testing.T) {
 		name        string
 		since       time.Time
 		max         int
-		wantVisited int
+		wantVisited walked
 		wantKinds   []engine.EventKind
 	}{
-		{name: "window of 12 minutes", since: f.now.Add(-12 * time.Minute), wantVisited: 2,
+		{name: "window of 12 minutes", since: f.now.Add(-12 * time.Minute), wantVisited: walked{window: 2, classified: 1},
 			wantKinds: []engine.EventKind{engine.EventManualScale}},
-		{name: "max 3 commits", since: f.now.Add(-time.Hour), max: 3, wantVisited: 3,
+		{name: "max 3 commits", since: f.now.Add(-time.Hour), max: 3, wantVisited: walked{window: 3, classified: 2},
 			wantKinds: []engine.EventKind{engine.EventManualScale}},
-		{name: "four hours reach the old decision", since: f.now.Add(-4 * time.Hour), wantVisited: 8,
+		{name: "four hours reach the old decision", since: f.now.Add(-4 * time.Hour), wantVisited: walked{window: 8, classified: 6},
 			wantKinds: []engine.EventKind{engine.EventDecision, engine.EventDecision, engine.EventRevert,
 				engine.EventManualEdit, engine.EventManualScale}},
-		{name: "window in the future", since: f.now.Add(time.Hour), wantVisited: 0},
+		{name: "window in the future", since: f.now.Add(time.Hour), wantVisited: walked{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,7 +231,7 @@ func BenchmarkReadHistory(b *testing.B) {
 
 	events, visited, err := read(ws, q)
 	require.NoError(b, err)
-	require.Equal(b, 60, visited)
+	require.Equal(b, walked{window: 60, classified: 30}, visited)
 	require.Len(b, events, 30)
 
 	b.ResetTimer()
@@ -278,4 +279,116 @@ func reasonLines(lines ...string) []engine.Reason {
 		out = append(out, engine.Reason{Message: l})
 	}
 	return out
+}
+
+// TestReadClassifiesOnlyItsCommitsAsHistoryGrows: a policy's read classifies the commits that
+// changed its file or name it, however many other commits the window holds (issue 23: with a
+// person pushing every second, every policy walked the whole hour on every cycle). The window
+// still counts them all, and the events are the same.
+func TestReadClassifiesOnlyItsCommitsAsHistoryGrows(t *testing.T) {
+	var want []engine.Event
+	for _, tt := range []struct {
+		name  string
+		other int // unrelated commits in the window, interleaved with the policy's
+	}{
+		{name: "a quiet repository", other: 0},
+		{name: "a busy one", other: 300},
+		{name: "a very busy one", other: 3000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, opts := newRepo(t)
+			var commits []gittest.ImportCommit
+			start := t0.Add(-50 * time.Minute)
+			ours := 0
+			for i := range tt.other + 4 {
+				when := start.Add(time.Duration(i) * 40 * time.Minute / time.Duration(tt.other+4))
+				switch {
+				case i%(tt.other/4+1) == 0 && ours < 4: // four decisions of prod/web, spread out
+					ours++
+					commits = append(commits, gittest.ImportCommit{
+						Files:   map[string]string{valuesFile: values(fmt.Sprint(3 + ours))},
+						Message: commitmsg.Format(commitmsg.Message{PolicyID: "prod/web", Target: webLoc, From: 2 + ours, To: 3 + ours, EvaluatedAt: when}),
+						Author:  bot, When: when,
+					})
+				case i%2 == 0: // a person's note
+					commits = append(commits, gittest.ImportCommit{Files: map[string]string{"notes.md": fmt.Sprint(i)}, Message: "note", Author: "Ann <ann@example.com>", When: when})
+				default: // another policy's decision
+					commits = append(commits, gittest.ImportCommit{
+						Files:   map[string]string{"api.yaml": fmt.Sprintf("replicas: %d\n", i)},
+						Message: commitmsg.Format(commitmsg.Message{PolicyID: "prod/api", Target: policy.ReplicasLocation{File: "api.yaml", Path: "replicas"}, From: 1, To: 2, EvaluatedAt: when}),
+						Author:  bot, When: when,
+					})
+				}
+			}
+			require.Equal(t, 4, ours)
+			s.Import("platform", commits)
+			ws := open(t, opts)
+			events, visited, err := read(ws, Query{PolicyID: "prod/web", Target: webLoc, Since: t0.Add(-time.Hour)})
+			require.NoError(t, err)
+			assert.Equal(t, walked{window: tt.other + 4, classified: 4}, visited)
+			require.Len(t, events, 4)
+			for i := range events {
+				events[i].Commit, events[i].At = "", time.Time{} // the same decisions, at other times
+			}
+			if want == nil {
+				want = events
+			}
+			assert.Equal(t, want, events)
+		})
+	}
+}
+
+// TestReadAfterTheCacheIsWarm: what the workspace keeps across syncs (diffs, parsed messages,
+// the index) never hides what Git now says — a person's `git revert` pushed after a warm read is
+// a revert event, a rewritten branch drops what it dropped — and a new process, with nothing
+// kept, reads the same.
+func TestReadAfterTheCacheIsWarm(t *testing.T) {
+	s, opts := newRepo(t)
+	ws := open(t, opts)
+	ctx := context.Background()
+	decision := decide(t, ws, webDecision(3, 6), t0.Add(-20*time.Minute))
+	q := Query{PolicyID: "prod/web", Target: webLoc, Since: t0.Add(-time.Hour)}
+	_, _, err := read(ws, q) // warm: the decision diffed, parsed and indexed
+	require.NoError(t, err)
+
+	var revert string
+	for _, step := range []struct {
+		name      string
+		change    func()
+		wantKinds []engine.EventKind
+	}{
+		{name: "a person reverts the decision", change: func() {
+			revert = s.Revert("platform", decision, "Bob <bob@example.com>", t0.Add(-10*time.Minute))
+		}, wantKinds: []engine.EventKind{engine.EventDecision, engine.EventRevert}},
+		{name: "an unrelated commit on top", change: func() {
+			s.CommitAt("platform", map[string]string{"README.md": "more\n"}, "docs", "Ann <ann@example.com>", t0.Add(-5*time.Minute))
+		}, wantKinds: []engine.EventKind{engine.EventDecision, engine.EventRevert}},
+		{name: "the branch rewritten to before the revert", change: func() {
+			s.Git("platform", "update-ref", "refs/heads/main", decision)
+		}, wantKinds: []engine.EventKind{engine.EventDecision}},
+		{name: "and back again", change: func() {
+			s.Git("platform", "update-ref", "refs/heads/main", revert)
+		}, wantKinds: []engine.EventKind{engine.EventDecision, engine.EventRevert}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			step.change()
+			require.NoError(t, ws.Sync(ctx))
+			got, gotWalked, err := read(ws, q)
+			require.NoError(t, err)
+			var kinds []engine.EventKind
+			for _, e := range got {
+				kinds = append(kinds, e.Kind)
+			}
+			assert.Equal(t, step.wantKinds, kinds)
+			if len(got) == 2 {
+				assert.Equal(t, decision, got[1].Reverts, "the revert names the decision it undid")
+			}
+
+			restarted := open(t, optionsFor(t, s)) // a new process: an empty cache
+			want, wantWalked, err := read(restarted, q)
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			assert.Equal(t, wantWalked, gotWalked)
+		})
+	}
 }
