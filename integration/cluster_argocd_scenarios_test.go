@@ -52,7 +52,9 @@ func TestArgoCDSyncsAPullRequestOnlyOnceMerged(t *testing.T) {
 
 	// Argo CD, asked to refresh after the pull request was opened, compares main's head: still 2.
 	argoRefreshNow(t, k)
-	waitApplication(t, k, time.Minute, func(a argoApplication) bool { return a.Status.Sync.Revision == base && a.Status.Sync.Status == "Synced" },
+	waitApplication(t, k, time.Minute, func(a argoApplication) bool {
+		return a.Status.Sync.Revision == base && a.Status.Sync.Status == "Synced"
+	},
 		"synced at main's head %s", base)
 	require.Equal(t, 2, k.Replicas("shop", "web"), "an open pull request changes nothing in the cluster")
 
@@ -135,7 +137,9 @@ func TestArgoCDDriftAndRenderRefusal(t *testing.T) {
 		"web: fix replicas at 6", "Ops Person <ops@example.com>")
 	code, body := postGitHubPush(t, argo.ServerURL(), url, up, fixed, argoWebhookSecret)
 	require.Equal(t, http.StatusOK, code, "webhook: %s", body)
-	waitApplication(t, k, time.Minute, func(a argoApplication) bool { return a.Status.Sync.Revision == fixed && a.Status.Sync.Status == "Synced" },
+	waitApplication(t, k, time.Minute, func(a argoApplication) bool {
+		return a.Status.Sync.Revision == fixed && a.Status.Sync.Status == "Synced"
+	},
 		"synced at the person's commit %s", fixed)
 
 	// Load falls to 310: the decision (6 → 4) is refused, nothing lands anywhere.
@@ -153,7 +157,9 @@ func TestArgoCDDriftAndRenderRefusal(t *testing.T) {
 	require.Equal(t, []string{"main"}, s.Branches(argoRepo), "no branch")
 	require.NotContains(t, log, "msg=notif", "nothing landed: no webhook called")
 	argoRefreshNow(t, k)
-	waitApplication(t, k, time.Minute, func(a argoApplication) bool { return a.Status.Sync.Revision == fixed && a.Status.Sync.Status == "Synced" },
+	waitApplication(t, k, time.Minute, func(a argoApplication) bool {
+		return a.Status.Sync.Revision == fixed && a.Status.Sync.Status == "Synced"
+	},
 		"still synced at the person's commit %s", fixed)
 	require.Equal(t, 6, k.Replicas("shop", "web"), "the cluster is unchanged")
 }
